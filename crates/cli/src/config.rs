@@ -1,0 +1,98 @@
+//! Where the wheel definition and the indicator catalogue come from: `--config DIR`,
+//! else `./config` when it has the file, else the built-in defaults.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use hjul_wheel::{IndicatorCatalogue, WheelDefinition};
+
+pub const WHEEL_FILE: &str = "wheel.toml";
+pub const INDICATORS_FILE: &str = "indicators.toml";
+
+pub struct Config {
+    wheel: Option<PathBuf>,
+    indicators: Option<PathBuf>,
+}
+
+impl Config {
+    /// An explicit directory must exist and hold wheel.toml (a typo in `--config` must not
+    /// silently fall back to the built-in wheel); the implicit `./config` is used file by
+    /// file when present.
+    pub fn locate(dir: Option<&Path>) -> anyhow::Result<Self> {
+        match dir {
+            Some(dir) => {
+                if !dir.is_dir() {
+                    bail!(
+                        "the config directory {} does not exist; give a directory with {WHEEL_FILE}, or leave out --config to use the built-in wheel",
+                        dir.display()
+                    );
+                }
+                let wheel = dir.join(WHEEL_FILE);
+                if !wheel.is_file() {
+                    bail!(
+                        "{} has no {WHEEL_FILE}; copy config/{WHEEL_FILE} from hjul's sources there and edit it",
+                        dir.display()
+                    );
+                }
+                let indicators = dir.join(INDICATORS_FILE);
+                Ok(Self {
+                    wheel: Some(wheel),
+                    indicators: indicators.is_file().then_some(indicators),
+                })
+            }
+            None => {
+                let here = Path::new("config");
+                let file = |name: &str| {
+                    let p = here.join(name);
+                    p.is_file().then_some(p)
+                };
+                Ok(Self {
+                    wheel: file(WHEEL_FILE),
+                    indicators: file(INDICATORS_FILE),
+                })
+            }
+        }
+    }
+
+    pub fn wheel(&self) -> anyhow::Result<WheelDefinition> {
+        match &self.wheel {
+            None => Ok(WheelDefinition::builtin()),
+            Some(path) => {
+                let text = read(path)?;
+                Ok(WheelDefinition::from_toml(
+                    &text,
+                    &path.display().to_string(),
+                )?)
+            }
+        }
+    }
+
+    pub fn indicators(&self) -> anyhow::Result<IndicatorCatalogue> {
+        match &self.indicators {
+            None => Ok(IndicatorCatalogue::builtin()),
+            Some(path) => {
+                let text = read(path)?;
+                Ok(IndicatorCatalogue::from_toml(
+                    &text,
+                    &path.display().to_string(),
+                )?)
+            }
+        }
+    }
+
+    pub fn wheel_source(&self) -> String {
+        source(self.wheel.as_deref())
+    }
+
+    pub fn indicators_source(&self) -> String {
+        source(self.indicators.as_deref())
+    }
+}
+
+fn source(path: Option<&Path>) -> String {
+    path.map_or_else(|| "built in".to_owned(), |p| p.display().to_string())
+}
+
+fn read(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}

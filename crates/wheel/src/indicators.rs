@@ -1,0 +1,332 @@
+//! The indicator catalogue: the beacons (pejlemærker) and their indicators, as versioned
+//! data (`config/indicators.toml`). The set changes over time, so a cycle keeps the
+//! version it started with.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::config_error::{self, ConfigError, Problems, line_of};
+use crate::organisation::Area;
+
+/// Viborg's three beacons and twelve indicators, as shipped in `config/indicators.toml`.
+pub const BUILTIN_INDICATORS_TOML: &str = include_str!("../../../config/indicators.toml");
+
+/// Whether a lower or a higher value of an indicator is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Lower,
+    Higher,
+}
+
+/// An indicator's code, such as `absence`: lowercase letters, digits and underscores.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct IndicatorCode(String);
+
+impl IndicatorCode {
+    pub fn parse(text: &str) -> Option<Self> {
+        let ok = !text.is_empty()
+            && text.len() <= 64
+            && text.starts_with(|c: char| c.is_ascii_lowercase())
+            && text
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        ok.then(|| Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for IndicatorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Indicator {
+    pub code: IndicatorCode,
+    pub name_da: String,
+    pub name_en: String,
+    pub direction: Direction,
+    /// The areas it applies to; empty means all.
+    pub areas: Vec<Area>,
+}
+
+impl Indicator {
+    pub fn applies_to(&self, area: Area) -> bool {
+        self.areas.is_empty() || self.areas.contains(&area)
+    }
+}
+
+/// A beacon (pejlemærke) and the indicators that show progress towards it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Beacon {
+    pub code: IndicatorCode,
+    pub name_da: String,
+    pub name_en: String,
+    pub indicators: Vec<Indicator>,
+}
+
+/// One version of the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IndicatorCatalogue {
+    pub version: String,
+    pub beacons: Vec<Beacon>,
+}
+
+impl IndicatorCatalogue {
+    pub fn builtin() -> Self {
+        // The built-in file is checked by the tests; failing here is a build defect.
+        #[allow(clippy::expect_used)]
+        Self::from_toml(BUILTIN_INDICATORS_TOML, "built-in indicators.toml")
+            .expect("the built-in indicator catalogue is valid")
+    }
+
+    pub fn indicators(&self) -> impl Iterator<Item = &Indicator> {
+        self.beacons.iter().flat_map(|b| &b.indicators)
+    }
+
+    pub fn get(&self, code: &str) -> Option<&Indicator> {
+        self.indicators().find(|i| i.code.as_str() == code)
+    }
+
+    /// Parses and checks a catalogue; `file` names it in errors.
+    pub fn from_toml(text: &str, file: &str) -> Result<Self, ConfigError> {
+        let raw: RawCatalogue = toml::from_str(text).map_err(|e| ConfigError {
+            file: file.to_owned(),
+            problems: vec![config_error::from_toml(text, &e)],
+        })?;
+        let mut problems = Problems::default();
+        let line = |span: std::ops::Range<usize>| Some(line_of(text, span.start));
+        if raw.version.get_ref().trim().is_empty() {
+            problems.add(
+                line(raw.version.span()),
+                "version",
+                "is empty: give the catalogue a version; each cycle records the version it started with",
+            );
+        }
+        if raw.beacon.is_empty() {
+            problems.add(
+                None,
+                "beacon",
+                "there are no beacons: add [[beacon]] tables with their indicators",
+            );
+        }
+        let mut seen: BTreeMap<String, Option<usize>> = BTreeMap::new();
+        let mut code = |text: &str, at: Option<usize>, key: String, problems: &mut Problems| {
+            let Some(code) = IndicatorCode::parse(text) else {
+                problems.add(
+                    at,
+                    key,
+                    format!("`{text}` is not a code: use lowercase letters, digits and underscores, such as \"high_absence\""),
+                );
+                return None;
+            };
+            if let Some(first) = seen.insert(text.to_owned(), at) {
+                problems.add(
+                    at,
+                    key,
+                    format!("`{text}` is used twice (also at line {}): codes name one beacon or indicator", first.unwrap_or(0)),
+                );
+                return None;
+            }
+            Some(code)
+        };
+        let mut beacons = Vec::new();
+        for b in &raw.beacon {
+            let at = line(b.span());
+            let rb = b.get_ref();
+            let beacon_code = code(&rb.code, at, "beacon.code".into(), &mut problems);
+            if rb.indicator.is_empty() {
+                problems.add(
+                    at,
+                    format!("beacon.{}", rb.code),
+                    "has no indicators: add [[beacon.indicator]] tables",
+                );
+            }
+            let mut indicators = Vec::new();
+            for i in &rb.indicator {
+                let at = line(i.span());
+                let ri = i.get_ref();
+                if let Some(c) = code(
+                    &ri.code,
+                    at,
+                    format!("beacon.{}.indicator.code", rb.code),
+                    &mut problems,
+                ) {
+                    indicators.push(Indicator {
+                        code: c,
+                        name_da: ri.name_da.clone(),
+                        name_en: ri.name_en.clone(),
+                        direction: ri.direction,
+                        areas: ri.areas.clone(),
+                    });
+                }
+            }
+            if let Some(c) = beacon_code {
+                beacons.push(Beacon {
+                    code: c,
+                    name_da: rb.name_da.clone(),
+                    name_en: rb.name_en.clone(),
+                    indicators,
+                });
+            }
+        }
+        problems.into_result(
+            file,
+            Self {
+                version: raw.version.get_ref().trim().to_owned(),
+                beacons,
+            },
+        )
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCatalogue {
+    version: Spanned<String>,
+    #[serde(default)]
+    beacon: Vec<Spanned<RawBeacon>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBeacon {
+    code: String,
+    name_da: String,
+    name_en: String,
+    #[serde(default)]
+    indicator: Vec<Spanned<RawIndicator>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIndicator {
+    code: String,
+    name_da: String,
+    name_en: String,
+    direction: Direction,
+    #[serde(default)]
+    areas: Vec<Area>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builtin_catalogue_has_three_beacons_and_twelve_indicators() {
+        let c = IndicatorCatalogue::builtin();
+        assert_eq!(c.beacons.len(), 3);
+        let codes: Vec<&str> = c.indicators().map(|i| i.code.as_str()).collect();
+        assert_eq!(
+            codes,
+            [
+                "absence",
+                "high_absence",
+                "academic_wellbeing",
+                "inclusion",
+                "language_development",
+                "youth_involvement",
+                "spare_time_job",
+                "social_wellbeing",
+                "friend_network",
+                "healthy_communities",
+                "overweight",
+                "sports_club",
+            ]
+        );
+        let lower: Vec<&str> = c
+            .indicators()
+            .filter(|i| i.direction == Direction::Lower)
+            .map(|i| i.code.as_str())
+            .collect();
+        assert_eq!(lower, ["absence", "high_absence", "overweight"]);
+        assert_eq!(
+            c.beacons
+                .iter()
+                .map(|b| b.indicators.len())
+                .collect::<Vec<_>>(),
+            [7, 2, 3]
+        );
+        assert!(c.get("absence").unwrap().applies_to(Area::Daycare));
+    }
+
+    fn problems(text: &str) -> Vec<String> {
+        IndicatorCatalogue::from_toml(text, "indicators.toml")
+            .unwrap_err()
+            .problems
+            .into_iter()
+            .map(|p| format!("{}:{}: {}", p.line.unwrap_or(0), p.key, p.message))
+            .collect()
+    }
+
+    #[test]
+    fn bad_catalogues_are_refused_with_line_and_key() {
+        let p = problems(
+            r#"version = "x"
+[[beacon]]
+code = "b"
+name_da = "B"
+name_en = "B"
+[[beacon.indicator]]
+code = "absence"
+name_da = "a"
+name_en = "a"
+direction = "lower"
+[[beacon.indicator]]
+code = "absence"
+name_da = "a"
+name_en = "a"
+direction = "higher"
+[[beacon.indicator]]
+code = "Bad Code"
+name_da = "a"
+name_en = "a"
+direction = "higher"
+"#,
+        );
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(
+            p[0].starts_with(
+                "11:beacon.b.indicator.code: `absence` is used twice (also at line 6)"
+            ),
+            "{p:?}"
+        );
+        assert!(
+            p[1].starts_with("16:beacon.b.indicator.code: `Bad Code` is not a code"),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn a_wrong_direction_names_the_line() {
+        let e = IndicatorCatalogue::from_toml(
+            "version = \"x\"\n[[beacon]]\ncode = \"b\"\nname_da = \"B\"\nname_en = \"B\"\n[[beacon.indicator]]\ncode = \"a\"\nname_da = \"a\"\nname_en = \"a\"\ndirection = \"down\"\n",
+            "indicators.toml",
+        )
+        .unwrap_err();
+        assert_eq!(e.problems[0].line, Some(10));
+        assert_eq!(e.problems[0].key, "direction");
+        assert!(
+            e.problems[0].message.contains("unknown variant `down`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_empty_version_or_no_beacons_is_refused() {
+        let p = problems("version = \" \"\n");
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p[0].starts_with("1:version: is empty"));
+        assert!(p[1].contains("no beacons"));
+    }
+}

@@ -1,0 +1,44 @@
+//! # hjul-wheel: the quality wheel (kvalitetshjulet) as a pure domain
+//!
+//! Everything hjul knows about the wheel lives here: quarters and cycles, the Danish
+//! business-day calendar, the wheel definition (phases, deadlines, reminders) as data,
+//! each unit's workflow as a state machine, reminder moments, coherence agreements with
+//! their goals and grades, and the indicator catalogue.
+//!
+//! This crate does no IO, reads no clock and knows no database: every function that needs
+//! "today" takes it as an argument, so the scheduler, `hjul simulate` and the tests can
+//! move time freely.
+
+pub mod agreement;
+pub mod business_days;
+pub mod calendar;
+pub mod config_error;
+pub mod definition;
+pub mod indicators;
+pub mod organisation;
+pub mod phase;
+pub mod plan;
+pub mod reminders;
+pub mod workflow;
+
+pub use agreement::{
+    Agreement, Dimension, Goal, GoalKind, Grade, Grading, Horizon, Score, Warning, Weight,
+};
+pub use business_days::{BusinessCalendar, ClosingDay, Closure, Holiday};
+pub use calendar::{Cycle, CycleRule, NoCycle, Quarter};
+pub use config_error::{ConfigError, Problem};
+pub use definition::{
+    DeadlineRule, Due, MailTime, Opens, PhaseWindow, ReminderRule, WheelDefinition,
+};
+pub use indicators::{Direction, IndicatorCatalogue, IndicatorCode};
+pub use organisation::{Area, Level, Party, Recipient};
+pub use phase::{Deadline, Phase};
+pub use plan::Plan;
+pub use reminders::{Moment, MomentKind};
+pub use workflow::{
+    AgreementFacts, CyclePlan, DeadlineState, DeadlineStatus, Milestones, Refusal, Step, UnitEvent,
+    UnitFacts,
+};
+
+/// A calendar date in the municipality's zone.
+pub use chrono::NaiveDate as Date;

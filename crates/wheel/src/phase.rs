@@ -1,0 +1,161 @@
+//! The six phases of the wheel and the six deadlines that mark progress through them.
+//!
+//! The set of phases and deadlines is the wheel itself and lives in code (events in the
+//! program meet the deadlines); their windows, due rules and who answers for them are
+//! data in `config/wheel.toml`.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A phase (element) of the quality wheel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Dataindsamling og foranalyse
+    DataCollection,
+    /// Udvalgs-, FællesMED- og Ledelsesfeedback
+    Feedback,
+    /// Kvalitetssamtale
+    QualityDialogue,
+    /// Kvalitetsrapport
+    QualityReport,
+    /// Sammenhængsaftale
+    CoherenceAgreement,
+    /// Midtvejsstatus – BU Lederforum
+    MidwayStatus,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 6] = [
+        Phase::DataCollection,
+        Phase::Feedback,
+        Phase::QualityDialogue,
+        Phase::QualityReport,
+        Phase::CoherenceAgreement,
+        Phase::MidwayStatus,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::DataCollection => "data_collection",
+            Self::Feedback => "feedback",
+            Self::QualityDialogue => "quality_dialogue",
+            Self::QualityReport => "quality_report",
+            Self::CoherenceAgreement => "coherence_agreement",
+            Self::MidwayStatus => "midway_status",
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+/// A deadline (frist) in a cycle. Three are the department's milestones, recorded once
+/// per cycle by the secretariat; three belong to each unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Deadline {
+    /// Data indsamlet og foranalyse færdig
+    DataCollected,
+    /// Fokustemaer offentliggjort
+    ThemesPublished,
+    /// Kvalitetssamtale afholdt
+    DialogueHeld,
+    /// Kvalitetsrapport endelig
+    ReportFinal,
+    /// Sammenhængsaftale underskrevet
+    AgreementSigned,
+    /// Midtvejsstatus givet
+    MidwayStatus,
+}
+
+impl Deadline {
+    pub const ALL: [Deadline; 6] = [
+        Deadline::DataCollected,
+        Deadline::ThemesPublished,
+        Deadline::DialogueHeld,
+        Deadline::ReportFinal,
+        Deadline::AgreementSigned,
+        Deadline::MidwayStatus,
+    ];
+
+    /// The department's milestones, recorded once a cycle for everyone.
+    pub const MILESTONES: [Deadline; 3] = [
+        Deadline::DataCollected,
+        Deadline::ThemesPublished,
+        Deadline::ReportFinal,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::DataCollected => "data_collected",
+            Self::ThemesPublished => "themes_published",
+            Self::DialogueHeld => "dialogue_held",
+            Self::ReportFinal => "report_final",
+            Self::AgreementSigned => "agreement_signed",
+            Self::MidwayStatus => "midway_status",
+        }
+    }
+
+    /// A department milestone rather than a unit's own deadline.
+    pub fn is_milestone(self) -> bool {
+        Self::MILESTONES.contains(&self)
+    }
+}
+
+impl fmt::Display for Deadline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+/// Lists deadlines as `a, b and c` for messages.
+pub(crate) fn list<T: fmt::Display>(items: &[T]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!(
+            "{} and {last}",
+            init.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_match_serde_names() {
+        #[derive(serde::Deserialize)]
+        struct W<T> {
+            v: T,
+        }
+        for p in Phase::ALL {
+            let w: W<Phase> = toml::from_str(&format!("v = \"{}\"", p.key())).unwrap();
+            assert_eq!(w.v, p);
+        }
+        for d in Deadline::ALL {
+            let w: W<Deadline> = toml::from_str(&format!("v = \"{}\"", d.key())).unwrap();
+            assert_eq!(w.v, d);
+        }
+    }
+
+    #[test]
+    fn lists_read_naturally() {
+        assert_eq!(list::<Deadline>(&[]), "");
+        assert_eq!(list(&[Deadline::DialogueHeld]), "dialogue_held");
+        assert_eq!(
+            list(&[Deadline::DialogueHeld, Deadline::ThemesPublished]),
+            "dialogue_held and themes_published"
+        );
+        assert_eq!(list(&[1, 2, 3]), "1, 2 and 3");
+    }
+}

@@ -1,0 +1,662 @@
+//! One cycle of the wheel: its phases and deadlines, the department's milestones and each
+//! unit's workflow as a state machine.
+//!
+//! State is plain facts (what was met, and when); a unit's step and its deadlines are
+//! derived from the facts and the definition, so nothing derived can disagree with what
+//! happened. Events are checked by [`CyclePlan::apply`] and
+//! [`CyclePlan::record_milestone`], pure functions of (state, event, today) that return the
+//! new state or a [`Refusal`] that says why.
+
+use std::fmt;
+
+use chrono::{Days, NaiveDate};
+use serde::Serialize;
+
+use crate::calendar::{Cycle, NoCycle};
+use crate::definition::{DeadlineRule, Due, Opens, WheelDefinition};
+use crate::organisation::{Level, Party};
+use crate::phase::{Deadline, Phase, list};
+
+type Date = NaiveDate;
+
+/// The department's milestones in one cycle: when each was recorded as met.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Milestones {
+    pub data_collected: Option<Date>,
+    pub themes_published: Option<Date>,
+    pub report_final: Option<Date>,
+}
+
+impl Milestones {
+    pub fn met_on(&self, milestone: Deadline) -> Option<Date> {
+        match milestone {
+            Deadline::DataCollected => self.data_collected,
+            Deadline::ThemesPublished => self.themes_published,
+            Deadline::ReportFinal => self.report_final,
+            _ => None,
+        }
+    }
+
+    fn slot(&mut self, milestone: Deadline) -> Option<&mut Option<Date>> {
+        match milestone {
+            Deadline::DataCollected => Some(&mut self.data_collected),
+            Deadline::ThemesPublished => Some(&mut self.themes_published),
+            Deadline::ReportFinal => Some(&mut self.report_final),
+            _ => None,
+        }
+    }
+}
+
+/// What has happened to one unit in one cycle.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct UnitFacts {
+    pub dialogue_held: Option<Date>,
+    pub agreement: Option<AgreementFacts>,
+}
+
+/// The life of a unit's coherence agreement in a cycle. A signed revision is never
+/// changed; a new submission makes the next revision, which the superior signs again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgreementFacts {
+    /// The latest revision, 1 for the first submission.
+    pub revision: u32,
+    /// When the latest revision was submitted.
+    pub submitted_on: Date,
+    /// The revision in force: the latest one signed.
+    pub in_force: Option<SignedRevision>,
+    /// When the first revision was signed: this meets `agreement_signed`.
+    pub first_signed_on: Option<Date>,
+    pub midway_given_on: Option<Date>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SignedRevision {
+    pub revision: u32,
+    pub signed_on: Date,
+}
+
+impl AgreementFacts {
+    /// Whether the latest revision waits for the superior's signature.
+    pub fn awaits_signature(&self) -> bool {
+        self.in_force.is_none_or(|s| s.revision != self.revision)
+    }
+}
+
+impl UnitFacts {
+    pub fn met_on(&self, deadline: Deadline) -> Option<Date> {
+        match deadline {
+            Deadline::DialogueHeld => self.dialogue_held,
+            Deadline::AgreementSigned => self.agreement.as_ref()?.first_signed_on,
+            Deadline::MidwayStatus => self.agreement.as_ref()?.midway_given_on,
+            _ => None,
+        }
+    }
+}
+
+/// A unit's step in the cycle (trin).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// Waiting for the quality dialogue with the superior (levels 3–4).
+    AwaitingDialogue,
+    /// Waiting for the final quality report (level 2).
+    AwaitingReport,
+    /// The agreement is to be drafted and submitted.
+    AwaitingAgreement,
+    /// Submitted; the superior has not signed yet.
+    AwaitingSignature,
+    /// Signed and in force.
+    InForce,
+    /// The midway status has been given.
+    MidwayGiven,
+}
+
+impl Step {
+    pub const ALL: [Step; 6] = [
+        Step::AwaitingDialogue,
+        Step::AwaitingReport,
+        Step::AwaitingAgreement,
+        Step::AwaitingSignature,
+        Step::InForce,
+        Step::MidwayGiven,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::AwaitingDialogue => "awaiting_dialogue",
+            Self::AwaitingReport => "awaiting_report",
+            Self::AwaitingAgreement => "awaiting_agreement",
+            Self::AwaitingSignature => "awaiting_signature",
+            Self::InForce => "in_force",
+            Self::MidwayGiven => "midway_given",
+        }
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+/// Something that happens to one unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum UnitEvent {
+    /// Kvalitetssamtalen er afholdt.
+    DialogueHeld { on: Date },
+    /// A revision of the agreement is submitted to the superior.
+    AgreementSubmitted { on: Date },
+    /// The superior signs the latest revision.
+    AgreementSigned { on: Date },
+    /// The midway status is given on the agreement in force.
+    MidwayGiven { on: Date },
+}
+
+impl UnitEvent {
+    pub fn on(self) -> Date {
+        match self {
+            Self::DialogueHeld { on }
+            | Self::AgreementSubmitted { on }
+            | Self::AgreementSigned { on }
+            | Self::MidwayGiven { on } => on,
+        }
+    }
+}
+
+/// Why an event was refused. Each says what rule it broke and, where there is one, what
+/// to do instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error(
+        "{on} is outside cycle {cycle} ({starts} – {ends}); check the date, or record it in the cycle it belongs to"
+    )]
+    OutsideCycle {
+        on: Date,
+        cycle: i32,
+        starts: Date,
+        ends: Date,
+    },
+    #[error("{on} is in the future (today is {today}); record events once they have happened")]
+    InFuture { on: Date, today: Date },
+    #[error("level {level} has no steps of its own in the wheel")]
+    NoWorkflow { level: Level },
+    #[error("{deadline} does not apply to level {level} units in this wheel")]
+    NotApplicable { deadline: Deadline, level: Level },
+    #[error(
+        "{deadline} is not a department milestone; the milestones are data_collected, themes_published and report_final"
+    )]
+    NotAMilestone { deadline: Deadline },
+    #[error("{deadline} was already met on {on}")]
+    AlreadyMet { deadline: Deadline, on: Date },
+    #[error("{deadline} opens on {opens}, so it cannot be met on {on}; check the date")]
+    NotOpenYet {
+        deadline: Deadline,
+        opens: Date,
+        on: Date,
+    },
+    #[error("{deadline} waits for {}: record {} first", list(waiting_for), if waiting_for.len() == 1 { "it" } else { "them" })]
+    Waiting {
+        deadline: Deadline,
+        waiting_for: Vec<Deadline>,
+    },
+    #[error("the unit is at {step}: the agreement is drawn up after {needs} is met")]
+    NeedsFirst { step: Step, needs: Deadline },
+    #[error("{on} is before {earlier_event} on {earlier}; check the date")]
+    BeforeEarlier {
+        on: Date,
+        earlier_event: &'static str,
+        earlier: Date,
+    },
+    #[error("there is no agreement to sign: submit one first")]
+    NothingToSign,
+    #[error(
+        "revision {revision} of the agreement was already signed on {on}; submit a new revision to change it"
+    )]
+    AlreadySigned { revision: u32, on: Date },
+    #[error("no agreement is in force: a midway status is given on a signed agreement")]
+    NotInForce,
+}
+
+/// A deadline as it stands for the department or one unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeadlineStatus {
+    pub deadline: Deadline,
+    pub phase: Phase,
+    /// When it opened or opens; `None` while it waits for other deadlines.
+    pub opens: Option<Date>,
+    /// The deadlines it still waits for before it opens.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waiting_for: Vec<Deadline>,
+    /// The due date, moved to the business day before when it falls on a closed day;
+    /// `None` while it cannot be known.
+    pub due: Option<Date>,
+    /// The due date the rule gives before moving it off a closed day.
+    pub nominal_due: Option<Date>,
+    pub met_on: Option<Date>,
+    pub responsible: Party,
+    pub escalate_to: Party,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notify_on_open: Vec<Party>,
+}
+
+/// Where a deadline stands on a given day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum DeadlineState {
+    /// Met, `late_days` calendar days after the due date (0 when on time).
+    Met {
+        on: Date,
+        late_days: i64,
+    },
+    /// Waits for other deadlines before it opens.
+    Waiting,
+    NotOpen {
+        opens: Date,
+    },
+    Open {
+        due: Option<Date>,
+    },
+    /// Past its due date and not met.
+    Overdue {
+        days: i64,
+    },
+}
+
+impl DeadlineStatus {
+    pub fn state(&self, today: Date) -> DeadlineState {
+        if let Some(on) = self.met_on {
+            let late_days = self.due.map_or(0, |due| (on - due).num_days().max(0));
+            return DeadlineState::Met { on, late_days };
+        }
+        match (self.opens, self.due) {
+            (_, Some(due)) if today > due => DeadlineState::Overdue {
+                days: (today - due).num_days(),
+            },
+            (None, _) => DeadlineState::Waiting,
+            (Some(opens), _) if today < opens => DeadlineState::NotOpen { opens },
+            (Some(_), due) => DeadlineState::Open { due },
+        }
+    }
+
+    /// Calendar days past due on `today`, 0 when not overdue.
+    pub fn overdue_days(&self, today: Date) -> i64 {
+        match self.state(today) {
+            DeadlineState::Overdue { days } => days,
+            _ => 0,
+        }
+    }
+}
+
+/// A phase's window in one cycle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PhaseDates {
+    pub phase: Phase,
+    pub opens: Date,
+    pub closes: Date,
+}
+
+/// One cycle of a wheel definition: the rules made concrete for that cycle's dates.
+#[derive(Debug, Clone, Copy)]
+pub struct CyclePlan<'d> {
+    def: &'d WheelDefinition,
+    cycle: Cycle,
+}
+
+impl WheelDefinition {
+    /// The plan of the cycle named `year`, or why no cycle has that name.
+    pub fn cycle(&self, year: i32) -> Result<CyclePlan<'_>, NoCycle> {
+        Ok(CyclePlan {
+            def: self,
+            cycle: self.cycles.cycle(year)?,
+        })
+    }
+
+    /// The plan of the cycle running on `date`.
+    pub fn cycle_on(&self, date: Date) -> CyclePlan<'_> {
+        CyclePlan {
+            def: self,
+            cycle: self.cycles.cycle_containing(date),
+        }
+    }
+}
+
+impl<'d> CyclePlan<'d> {
+    pub fn definition(&self) -> &'d WheelDefinition {
+        self.def
+    }
+
+    pub fn cycle(&self) -> Cycle {
+        self.cycle
+    }
+
+    pub fn phases(&self) -> Vec<PhaseDates> {
+        self.def
+            .phases()
+            .iter()
+            .map(|p| PhaseDates {
+                phase: p.phase,
+                opens: self.cycle.quarter(p.first_quarter).first_day(),
+                closes: self.cycle.quarter(p.last_quarter).last_day(),
+            })
+            .collect()
+    }
+
+    /// The phases open on `date` (windows overlap, so there may be two).
+    pub fn open_phases(&self, date: Date) -> Vec<Phase> {
+        self.phases()
+            .into_iter()
+            .filter(|p| p.opens <= date && date <= p.closes)
+            .map(|p| p.phase)
+            .collect()
+    }
+
+    /// The department's milestones as they stand.
+    pub fn milestone_deadlines(&self, milestones: &Milestones) -> Vec<DeadlineStatus> {
+        let empty = UnitFacts::default();
+        self.def
+            .deadline_rules()
+            .iter()
+            .filter(|r| r.levels.is_empty())
+            .map(|r| self.status(r, milestones, &empty))
+            .collect()
+    }
+
+    /// A unit's own deadlines at `level` as they stand.
+    pub fn unit_deadlines(
+        &self,
+        level: Level,
+        milestones: &Milestones,
+        facts: &UnitFacts,
+    ) -> Vec<DeadlineStatus> {
+        self.def
+            .unit_rules(level)
+            .map(|r| self.status(r, milestones, facts))
+            .collect()
+    }
+
+    /// The unit's step, or `None` for a level without an agreement (the director).
+    pub fn step(&self, level: Level, milestones: &Milestones, facts: &UnitFacts) -> Option<Step> {
+        let sign = self.def.unit_rule(Deadline::AgreementSigned, level)?;
+        if self.def.unit_rule(Deadline::DialogueHeld, level).is_some()
+            && facts.dialogue_held.is_none()
+        {
+            return Some(Step::AwaitingDialogue);
+        }
+        if waits_for_report(sign) && milestones.report_final.is_none() {
+            return Some(Step::AwaitingReport);
+        }
+        Some(match &facts.agreement {
+            None => Step::AwaitingAgreement,
+            Some(a) if a.awaits_signature() => Step::AwaitingSignature,
+            Some(a) if a.midway_given_on.is_some() => Step::MidwayGiven,
+            Some(_) => Step::InForce,
+        })
+    }
+
+    /// Records a department milestone met on `on`, as of `today`.
+    pub fn record_milestone(
+        &self,
+        milestones: &Milestones,
+        milestone: Deadline,
+        on: Date,
+        today: Date,
+    ) -> Result<Milestones, Refusal> {
+        let rule = self
+            .def
+            .milestone_rule(milestone)
+            .ok_or(Refusal::NotAMilestone {
+                deadline: milestone,
+            })?;
+        self.check_date(on, today)?;
+        if let Some(met) = milestones.met_on(milestone) {
+            return Err(Refusal::AlreadyMet {
+                deadline: milestone,
+                on: met,
+            });
+        }
+        self.check_open(rule, milestones, &UnitFacts::default(), on)?;
+        let mut next = milestones.clone();
+        if let Some(slot) = next.slot(milestone) {
+            *slot = Some(on);
+        }
+        Ok(next)
+    }
+
+    /// Applies an event to a unit at `level`, as of `today`.
+    pub fn apply(
+        &self,
+        level: Level,
+        milestones: &Milestones,
+        facts: &UnitFacts,
+        event: UnitEvent,
+        today: Date,
+    ) -> Result<UnitFacts, Refusal> {
+        if self.def.unit_rules(level).next().is_none() {
+            return Err(Refusal::NoWorkflow { level });
+        }
+        let on = event.on();
+        self.check_date(on, today)?;
+        let rule = |deadline| {
+            self.def
+                .unit_rule(deadline, level)
+                .ok_or(Refusal::NotApplicable { deadline, level })
+        };
+        let mut next = facts.clone();
+        match event {
+            UnitEvent::DialogueHeld { on } => {
+                let rule = rule(Deadline::DialogueHeld)?;
+                if let Some(held) = facts.dialogue_held {
+                    return Err(Refusal::AlreadyMet {
+                        deadline: Deadline::DialogueHeld,
+                        on: held,
+                    });
+                }
+                self.check_open(rule, milestones, facts, on)?;
+                next.dialogue_held = Some(on);
+            }
+            UnitEvent::AgreementSubmitted { on } => {
+                let sign = rule(Deadline::AgreementSigned)?;
+                match self.step(level, milestones, facts) {
+                    Some(step @ Step::AwaitingDialogue) => {
+                        return Err(Refusal::NeedsFirst {
+                            step,
+                            needs: Deadline::DialogueHeld,
+                        });
+                    }
+                    Some(step @ Step::AwaitingReport) => {
+                        return Err(Refusal::NeedsFirst {
+                            step,
+                            needs: Deadline::ReportFinal,
+                        });
+                    }
+                    _ => {}
+                }
+                if let Some(held) = facts.dialogue_held {
+                    not_before(on, "the dialogue held", held)?;
+                }
+                if waits_for_report(sign)
+                    && let Some(report) = milestones.report_final
+                {
+                    not_before(on, "the final report", report)?;
+                }
+                next.agreement = Some(match &facts.agreement {
+                    None => AgreementFacts {
+                        revision: 1,
+                        submitted_on: on,
+                        in_force: None,
+                        first_signed_on: None,
+                        midway_given_on: None,
+                    },
+                    Some(a) => {
+                        not_before(on, "the previous revision's submission", a.submitted_on)?;
+                        if let Some(s) = a.in_force {
+                            not_before(on, "the signature in force", s.signed_on)?;
+                        }
+                        AgreementFacts {
+                            revision: a.revision + 1,
+                            submitted_on: on,
+                            ..a.clone()
+                        }
+                    }
+                });
+            }
+            UnitEvent::AgreementSigned { on } => {
+                let sign = rule(Deadline::AgreementSigned)?;
+                // What the wheel waits for comes first: "signed before the dialogue was
+                // held" is the answer people need, not "nothing to sign".
+                self.check_open(sign, milestones, facts, on)?;
+                let agreement = facts.agreement.as_ref().ok_or(Refusal::NothingToSign)?;
+                if let Some(s) = agreement.in_force
+                    && s.revision == agreement.revision
+                {
+                    return Err(Refusal::AlreadySigned {
+                        revision: s.revision,
+                        on: s.signed_on,
+                    });
+                }
+                not_before(on, "the agreement's submission", agreement.submitted_on)?;
+                let signed = SignedRevision {
+                    revision: agreement.revision,
+                    signed_on: on,
+                };
+                next.agreement = Some(AgreementFacts {
+                    in_force: Some(signed),
+                    first_signed_on: agreement.first_signed_on.or(Some(on)),
+                    ..agreement.clone()
+                });
+            }
+            UnitEvent::MidwayGiven { on } => {
+                let midway = rule(Deadline::MidwayStatus)?;
+                let agreement = facts.agreement.as_ref().ok_or(Refusal::NotInForce)?;
+                let signed = agreement.in_force.ok_or(Refusal::NotInForce)?;
+                if let Some(given) = agreement.midway_given_on {
+                    return Err(Refusal::AlreadyMet {
+                        deadline: Deadline::MidwayStatus,
+                        on: given,
+                    });
+                }
+                self.check_open(midway, milestones, facts, on)?;
+                not_before(on, "the signature in force", signed.signed_on)?;
+                next.agreement = Some(AgreementFacts {
+                    midway_given_on: Some(on),
+                    ..agreement.clone()
+                });
+            }
+        }
+        Ok(next)
+    }
+
+    fn check_date(&self, on: Date, today: Date) -> Result<(), Refusal> {
+        if !self.cycle.contains(on) {
+            return Err(Refusal::OutsideCycle {
+                on,
+                cycle: self.cycle.year(),
+                starts: self.cycle.starts(),
+                ends: self.cycle.ends(),
+            });
+        }
+        if on > today {
+            return Err(Refusal::InFuture { on, today });
+        }
+        Ok(())
+    }
+
+    /// The deadline must be open on `on` for an event to meet it.
+    fn check_open(
+        &self,
+        rule: &DeadlineRule,
+        milestones: &Milestones,
+        facts: &UnitFacts,
+        on: Date,
+    ) -> Result<(), Refusal> {
+        let (opens, waiting_for) = self.opening(rule, milestones, facts);
+        match opens {
+            None => Err(Refusal::Waiting {
+                deadline: rule.deadline,
+                waiting_for,
+            }),
+            Some(opens) if on < opens => Err(Refusal::NotOpenYet {
+                deadline: rule.deadline,
+                opens,
+                on,
+            }),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// When a deadline opens, or the deadlines it still waits for.
+    fn opening(
+        &self,
+        rule: &DeadlineRule,
+        milestones: &Milestones,
+        facts: &UnitFacts,
+    ) -> (Option<Date>, Vec<Deadline>) {
+        match &rule.opens {
+            Opens::QuarterStart(q) => (Some(self.cycle.quarter(*q).first_day()), Vec::new()),
+            Opens::After(after) => {
+                let met = |d: Deadline| milestones.met_on(d).or_else(|| facts.met_on(d));
+                let waiting: Vec<Deadline> = after
+                    .iter()
+                    .copied()
+                    .filter(|d| met(*d).is_none())
+                    .collect();
+                if waiting.is_empty() {
+                    (after.iter().filter_map(|d| met(*d)).max(), waiting)
+                } else {
+                    (None, waiting)
+                }
+            }
+        }
+    }
+
+    fn status(
+        &self,
+        rule: &DeadlineRule,
+        milestones: &Milestones,
+        facts: &UnitFacts,
+    ) -> DeadlineStatus {
+        let (opens, waiting_for) = self.opening(rule, milestones, facts);
+        let nominal_due = match rule.due {
+            Due::EndOfQuarter(q) => Some(self.cycle.quarter(q).last_day()),
+            Due::DaysAfterOpening(days) => {
+                opens.and_then(|o| o.checked_add_days(Days::new(u64::from(days))))
+            }
+        };
+        DeadlineStatus {
+            deadline: rule.deadline,
+            phase: rule.phase,
+            opens,
+            waiting_for,
+            due: nominal_due.map(|d| self.def.calendar.on_or_before(d)),
+            nominal_due,
+            met_on: milestones
+                .met_on(rule.deadline)
+                .or_else(|| facts.met_on(rule.deadline)),
+            responsible: rule.responsible,
+            escalate_to: rule.escalate_to,
+            notify_on_open: rule.notify_on_open.clone(),
+        }
+    }
+}
+
+/// A level-2 agreement waits for the final report before it is drafted; that is what
+/// gives those units the `awaiting_report` step.
+fn waits_for_report(sign: &DeadlineRule) -> bool {
+    matches!(&sign.opens, Opens::After(after) if after.contains(&Deadline::ReportFinal))
+}
+
+fn not_before(on: Date, earlier_event: &'static str, earlier: Date) -> Result<(), Refusal> {
+    if on < earlier {
+        Err(Refusal::BeforeEarlier {
+            on,
+            earlier_event,
+            earlier,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

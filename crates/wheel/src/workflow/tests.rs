@@ -1,0 +1,1078 @@
+use super::*;
+use crate::organisation::Level;
+use proptest::prelude::*;
+
+fn date(y: i32, m: u32, d: u32) -> Date {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn level(n: u8) -> Level {
+    Level::new(n).unwrap()
+}
+
+fn def() -> WheelDefinition {
+    WheelDefinition::builtin()
+}
+
+fn due_of(list: &[DeadlineStatus], d: Deadline) -> Option<Date> {
+    list.iter().find(|s| s.deadline == d).and_then(|s| s.due)
+}
+
+/// Dates worked out by hand from DOMAIN.md and a calendar.
+#[test]
+fn cycle_2025_by_hand() {
+    let def = def();
+    let plan = def.cycle(2025).unwrap();
+    assert_eq!(plan.cycle().starts(), date(2025, 10, 1));
+    assert_eq!(plan.cycle().ends(), date(2027, 9, 30));
+    let phases: Vec<(Phase, Date, Date)> = plan
+        .phases()
+        .iter()
+        .map(|p| (p.phase, p.opens, p.closes))
+        .collect();
+    assert_eq!(
+        phases,
+        vec![
+            (Phase::DataCollection, date(2025, 10, 1), date(2025, 12, 31)),
+            (Phase::Feedback, date(2026, 1, 1), date(2026, 3, 31)),
+            (Phase::QualityDialogue, date(2026, 1, 1), date(2026, 6, 30)),
+            (Phase::QualityReport, date(2026, 7, 1), date(2026, 9, 30)),
+            (
+                Phase::CoherenceAgreement,
+                date(2026, 1, 1),
+                date(2027, 6, 30)
+            ),
+            (Phase::MidwayStatus, date(2027, 7, 1), date(2027, 9, 30)),
+        ]
+    );
+    let ms = plan.milestone_deadlines(&Milestones::default());
+    // 31 December is a closing day: the Tuesday before.
+    assert_eq!(
+        due_of(&ms, Deadline::DataCollected),
+        Some(date(2025, 12, 30))
+    );
+    assert_eq!(
+        due_of(&ms, Deadline::ThemesPublished),
+        Some(date(2026, 3, 31))
+    );
+    assert_eq!(due_of(&ms, Deadline::ReportFinal), Some(date(2026, 9, 30)));
+    let unit = plan.unit_deadlines(level(4), &Milestones::default(), &UnitFacts::default());
+    assert_eq!(
+        due_of(&unit, Deadline::DialogueHeld),
+        Some(date(2026, 6, 30))
+    );
+    assert_eq!(due_of(&unit, Deadline::AgreementSigned), None);
+    assert_eq!(
+        due_of(&unit, Deadline::MidwayStatus),
+        Some(date(2027, 9, 30))
+    );
+    assert_eq!(
+        plan.open_phases(date(2026, 2, 1)),
+        vec![
+            Phase::Feedback,
+            Phase::QualityDialogue,
+            Phase::CoherenceAgreement
+        ]
+    );
+    assert_eq!(
+        plan.open_phases(date(2026, 11, 1)),
+        vec![Phase::CoherenceAgreement]
+    );
+}
+
+#[test]
+fn cycle_2027_by_hand() {
+    let def = def();
+    let plan = def.cycle(2027).unwrap();
+    assert_eq!(plan.cycle().starts(), date(2027, 10, 1));
+    assert_eq!(plan.cycle().ends(), date(2029, 9, 30));
+    let ms = plan.milestone_deadlines(&Milestones::default());
+    // Friday 31 December 2027 is a closing day.
+    assert_eq!(
+        due_of(&ms, Deadline::DataCollected),
+        Some(date(2027, 12, 30))
+    );
+    assert_eq!(
+        due_of(&ms, Deadline::ThemesPublished),
+        Some(date(2028, 3, 31))
+    );
+    // Saturday 30 September 2028: the Friday before.
+    assert_eq!(due_of(&ms, Deadline::ReportFinal), Some(date(2028, 9, 29)));
+    let unit = plan.unit_deadlines(level(3), &Milestones::default(), &UnitFacts::default());
+    assert_eq!(
+        due_of(&unit, Deadline::DialogueHeld),
+        Some(date(2028, 6, 30))
+    );
+    // Sunday 30 September 2029: the Friday before.
+    assert_eq!(
+        due_of(&unit, Deadline::MidwayStatus),
+        Some(date(2029, 9, 28))
+    );
+    let midway = unit
+        .iter()
+        .find(|s| s.deadline == Deadline::MidwayStatus)
+        .unwrap();
+    assert_eq!(midway.nominal_due, Some(date(2029, 9, 30)));
+}
+
+#[test]
+fn the_agreement_is_due_30_days_after_the_later_of_dialogue_and_themes() {
+    let def = def();
+    let plan = def.cycle(2025).unwrap();
+    let themes_early = Milestones {
+        themes_published: Some(date(2026, 3, 2)),
+        ..Milestones::default()
+    };
+    let held = |on| UnitFacts {
+        dialogue_held: Some(on),
+        agreement: None,
+    };
+    // Dialogue 14 March (after the themes): due 13 April, as DOMAIN.md's example says.
+    let unit = plan.unit_deadlines(level(4), &themes_early, &held(date(2026, 3, 14)));
+    assert_eq!(
+        due_of(&unit, Deadline::AgreementSigned),
+        Some(date(2026, 4, 13))
+    );
+    let sign = unit
+        .iter()
+        .find(|s| s.deadline == Deadline::AgreementSigned)
+        .unwrap();
+    assert_eq!(sign.opens, Some(date(2026, 3, 14)));
+    assert_eq!(sign.responsible, Party::Leader);
+    assert_eq!(sign.escalate_to, Party::Superior);
+    // Themes published 20 March, after a dialogue on 10 February: 19 April is a Sunday.
+    let themes_late = Milestones {
+        themes_published: Some(date(2026, 3, 20)),
+        ..Milestones::default()
+    };
+    let unit = plan.unit_deadlines(level(3), &themes_late, &held(date(2026, 2, 10)));
+    assert_eq!(
+        due_of(&unit, Deadline::AgreementSigned),
+        Some(date(2026, 4, 17))
+    );
+    // Without the themes it waits.
+    let unit = plan.unit_deadlines(level(3), &Milestones::default(), &held(date(2026, 2, 10)));
+    let sign = unit
+        .iter()
+        .find(|s| s.deadline == Deadline::AgreementSigned)
+        .unwrap();
+    assert_eq!(sign.opens, None);
+    assert_eq!(sign.waiting_for, vec![Deadline::ThemesPublished]);
+    assert_eq!(sign.state(date(2026, 3, 1)), DeadlineState::Waiting);
+}
+
+#[test]
+fn a_chiefs_agreement_is_due_30_days_after_the_final_report() {
+    let def = def();
+    let plan = def.cycle(2025).unwrap();
+    let report = |on| Milestones {
+        report_final: Some(on),
+        ..Milestones::default()
+    };
+    let unit = plan.unit_deadlines(level(2), &report(date(2026, 9, 15)), &UnitFacts::default());
+    assert_eq!(
+        due_of(&unit, Deadline::AgreementSigned),
+        Some(date(2026, 10, 15))
+    );
+    assert!(unit.iter().all(|s| s.deadline != Deadline::DialogueHeld));
+    // 25 November + 30 = Christmas Day; 24 December is closed too: the 23rd.
+    let unit = plan.unit_deadlines(level(2), &report(date(2026, 11, 25)), &UnitFacts::default());
+    assert_eq!(
+        due_of(&unit, Deadline::AgreementSigned),
+        Some(date(2026, 12, 23))
+    );
+}
+
+#[test]
+fn the_director_has_no_steps() {
+    let def = def();
+    let plan = def.cycle(2025).unwrap();
+    assert_eq!(
+        plan.step(level(1), &Milestones::default(), &UnitFacts::default()),
+        None
+    );
+    assert!(
+        plan.unit_deadlines(level(1), &Milestones::default(), &UnitFacts::default())
+            .is_empty()
+    );
+    let err = plan
+        .apply(
+            level(1),
+            &Milestones::default(),
+            &UnitFacts::default(),
+            UnitEvent::DialogueHeld {
+                on: date(2026, 2, 1),
+            },
+            date(2026, 3, 1),
+        )
+        .unwrap_err();
+    assert_eq!(err, Refusal::NoWorkflow { level: level(1) });
+}
+
+/// Records a whole cycle for a daycare house (level 4) and checks the step after each event.
+#[test]
+fn a_level_4_unit_through_the_whole_cycle() {
+    let def = def();
+    let plan = def.cycle(2025).unwrap();
+    let today = date(2027, 9, 1);
+    let mut ms = Milestones::default();
+    let mut f = UnitFacts::default();
+    let l4 = level(4);
+    assert_eq!(plan.step(l4, &ms, &f), Some(Step::AwaitingDialogue));
+    ms = plan
+        .record_milestone(&ms, Deadline::DataCollected, date(2025, 12, 15), today)
+        .unwrap();
+    ms = plan
+        .record_milestone(&ms, Deadline::ThemesPublished, date(2026, 3, 2), today)
+        .unwrap();
+    f = plan
+        .apply(
+            l4,
+            &ms,
+            &f,
+            UnitEvent::DialogueHeld {
+                on: date(2026, 3, 14),
+            },
+            today,
+        )
+        .unwrap();
+    assert_eq!(plan.step(l4, &ms, &f), Some(Step::AwaitingAgreement));
+    f = plan
+        .apply(
+            l4,
+            &ms,
+            &f,
+            UnitEvent::AgreementSubmitted {
+                on: date(2026, 4, 1),
+            },
+            today,
+        )
+        .unwrap();
+    assert_eq!(plan.step(l4, &ms, &f), Some(Step::AwaitingSignature));
+    f = plan
+        .apply(
+            l4,
+            &ms,
+            &f,
+            UnitEvent::AgreementSigned {
+                on: date(2026, 4, 20),
+            },
+            today,
+        )
+        .unwrap();
+    assert_eq!(plan.step(l4, &ms, &f), Some(Step::InForce));
+    // Signed a week after it was due (13 April).
+    let sign = plan
+        .unit_deadlines(l4, &ms, &f)
+        .into_iter()
+        .find(|s| s.deadline == Deadline::AgreementSigned)
+        .unwrap();
+    assert_eq!(
+        sign.state(today),
+        DeadlineState::Met {
+            on: date(2026, 4, 20),
+            late_days: 7
+        }
+    );
+    f = plan
+        .apply(
+            l4,
+            &ms,
+            &f,
+            UnitEvent::MidwayGiven {
+                on: date(2027, 8, 20),
+            },
+            today,
+        )
+        .unwrap();
+    assert_eq!(plan.step(l4, &ms, &f), Some(Step::MidwayGiven));
+    assert!(
+        plan.unit_deadlines(l4, &ms, &f)
+            .iter()
+            .all(|s| s.met_on.is_some())
+    );
+}
+
+#[test]
+fn a_level_2_unit_waits_for_the_report() {
+    let def = def();
+    let plan = def.cycle(2025).unwrap();
+    let today = date(2026, 12, 1);
+    let l2 = level(2);
+    let mut ms = Milestones::default();
+    let f = UnitFacts::default();
+    assert_eq!(plan.step(l2, &ms, &f), Some(Step::AwaitingReport));
+    let err = plan
+        .apply(
+            l2,
+            &ms,
+            &f,
+            UnitEvent::AgreementSubmitted {
+                on: date(2026, 8, 1),
+            },
+            today,
+        )
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Refusal::NeedsFirst {
+            step: Step::AwaitingReport,
+            needs: Deadline::ReportFinal
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "the unit is at awaiting_report: the agreement is drawn up after report_final is met"
+    );
+    let err = plan
+        .apply(
+            l2,
+            &ms,
+            &f,
+            UnitEvent::DialogueHeld {
+                on: date(2026, 2, 1),
+            },
+            today,
+        )
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Refusal::NotApplicable {
+            deadline: Deadline::DialogueHeld,
+            level: l2
+        }
+    );
+    ms = plan
+        .record_milestone(&ms, Deadline::ReportFinal, date(2026, 9, 15), today)
+        .unwrap();
+    assert_eq!(plan.step(l2, &ms, &f), Some(Step::AwaitingAgreement));
+    let err = plan
+        .apply(
+            l2,
+            &ms,
+            &f,
+            UnitEvent::AgreementSubmitted {
+                on: date(2026, 9, 14),
+            },
+            today,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Refusal::BeforeEarlier {
+                earlier_event: "the final report",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let f = plan
+        .apply(
+            l2,
+            &ms,
+            &f,
+            UnitEvent::AgreementSubmitted {
+                on: date(2026, 9, 20),
+            },
+            today,
+        )
+        .unwrap();
+    let f = plan
+        .apply(
+            l2,
+            &ms,
+            &f,
+            UnitEvent::AgreementSigned {
+                on: date(2026, 10, 1),
+            },
+            today,
+        )
+        .unwrap();
+    assert_eq!(plan.step(l2, &ms, &f), Some(Step::InForce));
+}
+
+#[test]
+fn signing_before_the_dialogue_was_held_is_refused_with_the_reason() {
+    let def = def();
+    let plan = def.cycle(2025).unwrap();
+    let ms = Milestones {
+        themes_published: Some(date(2026, 3, 2)),
+        ..Milestones::default()
+    };
+    let err = plan
+        .apply(
+            level(3),
+            &ms,
+            &UnitFacts::default(),
+            UnitEvent::AgreementSigned {
+                on: date(2026, 4, 1),
+            },
+            date(2026, 4, 2),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Refusal::Waiting {
+            deadline: Deadline::AgreementSigned,
+            waiting_for: vec![Deadline::DialogueHeld]
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "agreement_signed waits for dialogue_held: record it first"
+    );
+    let err = plan
+        .apply(
+            level(3),
+            &ms,
+            &UnitFacts::default(),
+            UnitEvent::AgreementSubmitted {
+                on: date(2026, 4, 1),
+            },
+            date(2026, 4, 2),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Refusal::NeedsFirst {
+            step: Step::AwaitingDialogue,
+            needs: Deadline::DialogueHeld
+        }
+    );
+}
+
+#[test]
+fn signing_before_the_themes_are_published_is_refused() {
+    let def = def();
+    let plan = def.cycle(2025).unwrap();
+    let today = date(2026, 5, 1);
+    let f = plan
+        .apply(
+            level(4),
+            &Milestones::default(),
+            &UnitFacts::default(),
+            UnitEvent::DialogueHeld {
+                on: date(2026, 2, 3),
+            },
+            today,
+        )
+        .unwrap();
+    // Drafting may start before the themes are out...
+    let f = plan
+        .apply(
+            level(4),
+            &Milestones::default(),
+            &f,
+            UnitEvent::AgreementSubmitted {
+                on: date(2026, 2, 20),
+            },
+            today,
+        )
+        .unwrap();
+    // ...signing may not.
+    let err = plan
+        .apply(
+            level(4),
+            &Milestones::default(),
+            &f,
+            UnitEvent::AgreementSigned {
+                on: date(2026, 3, 1),
+            },
+            today,
+        )
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Refusal::Waiting {
+            deadline: Deadline::AgreementSigned,
+            waiting_for: vec![Deadline::ThemesPublished]
+        }
+    );
+    // Published 10 March: a signature dated 1 March is before the deadline opened.
+    let ms = Milestones {
+        themes_published: Some(date(2026, 3, 10)),
+        ..Milestones::default()
+    };
+    let err = plan
+        .apply(
+            level(4),
+            &ms,
+            &f,
+            UnitEvent::AgreementSigned {
+                on: date(2026, 3, 1),
+            },
+            today,
+        )
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Refusal::NotOpenYet {
+            deadline: Deadline::AgreementSigned,
+            opens: date(2026, 3, 10),
+            on: date(2026, 3, 1)
+        }
+    );
+    assert!(
+        plan.apply(
+            level(4),
+            &ms,
+            &f,
+            UnitEvent::AgreementSigned {
+                on: date(2026, 3, 10)
+            },
+            today
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn dates_outside_the_cycle_or_in_the_future_or_before_the_window_are_refused() {
+    let def = def();
+    let plan = def.cycle(2025).unwrap();
+    let ms = Milestones::default();
+    let f = UnitFacts::default();
+    let held = |on, today| plan.apply(level(3), &ms, &f, UnitEvent::DialogueHeld { on }, today);
+    let err = held(date(2025, 9, 30), date(2026, 1, 5)).unwrap_err();
+    assert!(matches!(err, Refusal::OutsideCycle { cycle: 2025, .. }));
+    assert_eq!(
+        err.to_string(),
+        "2025-09-30 is outside cycle 2025 (2025-10-01 – 2027-09-30); check the date, or record it in the cycle it belongs to"
+    );
+    assert!(matches!(
+        held(date(2027, 10, 1), date(2027, 10, 2)),
+        Err(Refusal::OutsideCycle { .. })
+    ));
+    assert_eq!(
+        held(date(2026, 2, 10), date(2026, 2, 9)),
+        Err(Refusal::InFuture {
+            on: date(2026, 2, 10),
+            today: date(2026, 2, 9)
+        })
+    );
+    // The dialogue window opens 1 January 2026.
+    assert_eq!(
+        held(date(2025, 12, 15), date(2026, 1, 5)),
+        Err(Refusal::NotOpenYet {
+            deadline: Deadline::DialogueHeld,
+            opens: date(2026, 1, 1),
+            on: date(2025, 12, 15)
+        })
+    );
+    let f = held(date(2026, 2, 10), date(2026, 2, 10)).unwrap();
+    assert_eq!(
+        plan.apply(
+            level(3),
+            &ms,
+            &f,
+            UnitEvent::DialogueHeld {
+                on: date(2026, 2, 11)
+            },
+            date(2026, 3, 1)
+        ),
+        Err(Refusal::AlreadyMet {
+            deadline: Deadline::DialogueHeld,
+            on: date(2026, 2, 10)
+        })
+    );
+}
+
+#[test]
+fn milestones_are_recorded_once_and_not_before_they_open() {
+    let def = def();
+    let plan = def.cycle(2025).unwrap();
+    let today = date(2026, 10, 1);
+    let ms = Milestones::default();
+    assert_eq!(
+        plan.record_milestone(&ms, Deadline::ThemesPublished, date(2025, 12, 20), today),
+        Err(Refusal::NotOpenYet {
+            deadline: Deadline::ThemesPublished,
+            opens: date(2026, 1, 1),
+            on: date(2025, 12, 20)
+        })
+    );
+    assert_eq!(
+        plan.record_milestone(&ms, Deadline::DialogueHeld, date(2026, 2, 1), today),
+        Err(Refusal::NotAMilestone {
+            deadline: Deadline::DialogueHeld
+        })
+    );
+    let ms = plan
+        .record_milestone(&ms, Deadline::ReportFinal, date(2026, 9, 1), today)
+        .unwrap();
+    assert_eq!(ms.report_final, Some(date(2026, 9, 1)));
+    assert_eq!(
+        plan.record_milestone(&ms, Deadline::ReportFinal, date(2026, 9, 2), today),
+        Err(Refusal::AlreadyMet {
+            deadline: Deadline::ReportFinal,
+            on: date(2026, 9, 1)
+        })
+    );
+}
+
+#[test]
+fn a_signed_agreement_changes_only_by_a_new_revision() {
+    let def = def();
+    let plan = def.cycle(2025).unwrap();
+    let today = date(2027, 9, 1);
+    let l3 = level(3);
+    let ms = Milestones {
+        themes_published: Some(date(2026, 2, 1)),
+        ..Milestones::default()
+    };
+    let mut f = UnitFacts::default();
+    for e in [
+        UnitEvent::DialogueHeld {
+            on: date(2026, 2, 10),
+        },
+        UnitEvent::AgreementSubmitted {
+            on: date(2026, 2, 20),
+        },
+        UnitEvent::AgreementSigned {
+            on: date(2026, 3, 1),
+        },
+    ] {
+        f = plan.apply(l3, &ms, &f, e, today).unwrap();
+    }
+    assert_eq!(
+        plan.apply(
+            l3,
+            &ms,
+            &f,
+            UnitEvent::AgreementSigned {
+                on: date(2026, 3, 2)
+            },
+            today
+        ),
+        Err(Refusal::AlreadySigned {
+            revision: 1,
+            on: date(2026, 3, 1)
+        })
+    );
+    // The yearly revision.
+    f = plan
+        .apply(
+            l3,
+            &ms,
+            &f,
+            UnitEvent::AgreementSubmitted {
+                on: date(2027, 2, 1),
+            },
+            today,
+        )
+        .unwrap();
+    let a = f.agreement.clone().unwrap();
+    assert_eq!(a.revision, 2);
+    assert_eq!(
+        a.in_force,
+        Some(SignedRevision {
+            revision: 1,
+            signed_on: date(2026, 3, 1)
+        })
+    );
+    assert_eq!(plan.step(l3, &ms, &f), Some(Step::AwaitingSignature));
+    // The deadline stays met by the first signature.
+    assert_eq!(f.met_on(Deadline::AgreementSigned), Some(date(2026, 3, 1)));
+    f = plan
+        .apply(
+            l3,
+            &ms,
+            &f,
+            UnitEvent::AgreementSigned {
+                on: date(2027, 2, 15),
+            },
+            today,
+        )
+        .unwrap();
+    assert_eq!(
+        f.agreement.as_ref().unwrap().in_force,
+        Some(SignedRevision {
+            revision: 2,
+            signed_on: date(2027, 2, 15)
+        })
+    );
+    assert_eq!(f.met_on(Deadline::AgreementSigned), Some(date(2026, 3, 1)));
+    assert_eq!(plan.step(l3, &ms, &f), Some(Step::InForce));
+}
+
+#[test]
+fn the_midway_status_needs_a_signed_agreement_and_its_window() {
+    let def = def();
+    let plan = def.cycle(2025).unwrap();
+    let today = date(2027, 9, 1);
+    let l3 = level(3);
+    let ms = Milestones {
+        themes_published: Some(date(2026, 2, 1)),
+        ..Milestones::default()
+    };
+    let f = plan
+        .apply(
+            l3,
+            &ms,
+            &UnitFacts::default(),
+            UnitEvent::DialogueHeld {
+                on: date(2026, 2, 10),
+            },
+            today,
+        )
+        .unwrap();
+    assert_eq!(
+        plan.apply(
+            l3,
+            &ms,
+            &f,
+            UnitEvent::MidwayGiven {
+                on: date(2027, 8, 1)
+            },
+            today
+        ),
+        Err(Refusal::NotInForce)
+    );
+    let f = plan
+        .apply(
+            l3,
+            &ms,
+            &f,
+            UnitEvent::AgreementSubmitted {
+                on: date(2026, 2, 20),
+            },
+            today,
+        )
+        .unwrap();
+    assert_eq!(
+        plan.apply(
+            l3,
+            &ms,
+            &f,
+            UnitEvent::MidwayGiven {
+                on: date(2027, 8, 1)
+            },
+            today
+        ),
+        Err(Refusal::NotInForce)
+    );
+    let f = plan
+        .apply(
+            l3,
+            &ms,
+            &f,
+            UnitEvent::AgreementSigned {
+                on: date(2026, 3, 1),
+            },
+            today,
+        )
+        .unwrap();
+    assert_eq!(
+        plan.apply(
+            l3,
+            &ms,
+            &f,
+            UnitEvent::MidwayGiven {
+                on: date(2027, 3, 1)
+            },
+            today
+        ),
+        Err(Refusal::NotOpenYet {
+            deadline: Deadline::MidwayStatus,
+            opens: date(2027, 7, 1),
+            on: date(2027, 3, 1)
+        })
+    );
+    let f = plan
+        .apply(
+            l3,
+            &ms,
+            &f,
+            UnitEvent::MidwayGiven {
+                on: date(2027, 8, 1),
+            },
+            today,
+        )
+        .unwrap();
+    assert!(matches!(
+        plan.apply(
+            l3,
+            &ms,
+            &f,
+            UnitEvent::MidwayGiven {
+                on: date(2027, 8, 2)
+            },
+            today
+        ),
+        Err(Refusal::AlreadyMet {
+            deadline: Deadline::MidwayStatus,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn deadline_states_count_calendar_days() {
+    let def = def();
+    let plan = def.cycle(2025).unwrap();
+    let unit = plan.unit_deadlines(level(4), &Milestones::default(), &UnitFacts::default());
+    let dialogue = unit
+        .iter()
+        .find(|s| s.deadline == Deadline::DialogueHeld)
+        .unwrap();
+    assert_eq!(dialogue.responsible, Party::Superior);
+    assert_eq!(dialogue.escalate_to, Party::SuperiorOfSuperior);
+    assert_eq!(dialogue.notify_on_open, vec![Party::Leader]);
+    assert_eq!(
+        dialogue.state(date(2025, 12, 1)),
+        DeadlineState::NotOpen {
+            opens: date(2026, 1, 1)
+        }
+    );
+    assert_eq!(
+        dialogue.state(date(2026, 6, 30)),
+        DeadlineState::Open {
+            due: Some(date(2026, 6, 30))
+        }
+    );
+    assert_eq!(
+        dialogue.state(date(2026, 7, 5)),
+        DeadlineState::Overdue { days: 5 }
+    );
+    assert_eq!(dialogue.overdue_days(date(2026, 7, 5)), 5);
+    assert_eq!(dialogue.overdue_days(date(2026, 6, 5)), 0);
+}
+
+// ---- random event sequences -------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+enum Act {
+    Milestone(Deadline),
+    Unit(u8),
+}
+
+fn act() -> impl Strategy<Value = Act> {
+    prop_oneof![
+        prop::sample::select(Deadline::MILESTONES.to_vec()).prop_map(Act::Milestone),
+        (0u8..4).prop_map(Act::Unit),
+        (0u8..4).prop_map(Act::Unit),
+    ]
+}
+
+/// (what, days the clock moves on, how many days before "today" the event is dated; a
+/// negative lag dates it in the future)
+fn story() -> impl Strategy<Value = (u8, Vec<(Act, i64, i64)>)> {
+    (
+        2u8..=4,
+        proptest::collection::vec((act(), 0i64..45, -3i64..60), 1..60),
+    )
+}
+
+fn unit_event(kind: u8, on: Date) -> UnitEvent {
+    match kind {
+        0 => UnitEvent::DialogueHeld { on },
+        1 => UnitEvent::AgreementSubmitted { on },
+        2 => UnitEvent::AgreementSigned { on },
+        _ => UnitEvent::MidwayGiven { on },
+    }
+}
+
+/// The rules, written independently of the state machine: what must hold of any state the
+/// machine accepts.
+fn check_invariants(
+    plan: &CyclePlan<'_>,
+    l: Level,
+    ms: &Milestones,
+    f: &UnitFacts,
+) -> Result<(), TestCaseError> {
+    let c = plan.cycle();
+    let q = |n: u8| c.quarter(n).first_day();
+    for d in [
+        ms.data_collected,
+        ms.themes_published,
+        ms.report_final,
+        f.dialogue_held,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        prop_assert!(c.contains(d));
+    }
+    if let Some(d) = ms.themes_published {
+        prop_assert!(d >= q(1));
+    }
+    if let Some(d) = ms.report_final {
+        prop_assert!(d >= q(3));
+    }
+    if let Some(d) = f.dialogue_held {
+        prop_assert!(l.number() >= 3, "a dialogue for level {l}");
+        prop_assert!(d >= q(1));
+    }
+    if let Some(a) = &f.agreement {
+        prop_assert!(a.revision >= 1);
+        if l.number() >= 3 {
+            prop_assert!(a.submitted_on >= f.dialogue_held.unwrap());
+        } else {
+            prop_assert!(a.submitted_on >= ms.report_final.unwrap());
+        }
+        if let Some(first) = a.first_signed_on {
+            if l.number() >= 3 {
+                prop_assert!(
+                    first >= f.dialogue_held.unwrap() && first >= ms.themes_published.unwrap()
+                );
+            } else {
+                prop_assert!(first >= ms.report_final.unwrap());
+            }
+            let s = a.in_force.unwrap();
+            prop_assert!(s.revision <= a.revision && s.signed_on >= first);
+        } else {
+            prop_assert!(a.in_force.is_none());
+        }
+        if let Some(m) = a.midway_given_on {
+            prop_assert!(m >= q(7) && m >= a.first_signed_on.unwrap());
+        }
+    }
+    Ok(())
+}
+
+/// A refusal must be true of the state it refused in.
+fn check_refusal(
+    plan: &CyclePlan<'_>,
+    l: Level,
+    ms: &Milestones,
+    f: &UnitFacts,
+    on: Date,
+    today: Date,
+    r: &Refusal,
+) -> Result<(), TestCaseError> {
+    prop_assert!(!r.to_string().is_empty());
+    match r {
+        Refusal::OutsideCycle { .. } => prop_assert!(!plan.cycle().contains(on)),
+        Refusal::InFuture { .. } => prop_assert!(on > today),
+        Refusal::AlreadyMet { deadline, on: met } => {
+            prop_assert_eq!(
+                ms.met_on(*deadline).or_else(|| f.met_on(*deadline)),
+                Some(*met)
+            );
+        }
+        Refusal::NotOpenYet { opens, .. } => prop_assert!(on < *opens),
+        Refusal::Waiting { waiting_for, .. } => {
+            prop_assert!(!waiting_for.is_empty());
+            for d in waiting_for {
+                prop_assert!(ms.met_on(*d).or_else(|| f.met_on(*d)).is_none());
+            }
+        }
+        Refusal::NeedsFirst { step, .. } => prop_assert_eq!(plan.step(l, ms, f), Some(*step)),
+        Refusal::BeforeEarlier { earlier, .. } => prop_assert!(on < *earlier),
+        Refusal::NothingToSign => prop_assert!(f.agreement.is_none()),
+        Refusal::AlreadySigned { .. } => {
+            prop_assert!(!f.agreement.as_ref().unwrap().awaits_signature());
+        }
+        Refusal::NotInForce => {
+            prop_assert!(f.agreement.as_ref().is_none_or(|a| a.in_force.is_none()));
+        }
+        Refusal::NotApplicable { deadline, level } => {
+            prop_assert_eq!(*level, l);
+            prop_assert!(plan.definition().unit_rule(*deadline, l).is_none());
+        }
+        Refusal::NoWorkflow { .. } | Refusal::NotAMilestone { .. } => {
+            prop_assert!(false, "unexpected {r:?}");
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn random_event_sequences_never_break_the_rules((lvl, acts) in story()) {
+        let def = def();
+        let plan = def.cycle(2025).unwrap();
+        let l = level(lvl);
+        let mut today = date(2025, 9, 20);
+        let mut ms = Milestones::default();
+        let mut f = UnitFacts::default();
+        let mut last_step = plan.step(l, &ms, &f);
+        for (act, advance, lag) in acts {
+            today += chrono::Duration::days(advance);
+            let on = today - chrono::Duration::days(lag);
+            match act {
+                Act::Milestone(m) => match plan.record_milestone(&ms, m, on, today) {
+                    Ok(next) => {
+                        prop_assert_eq!(next.met_on(m), Some(on));
+                        ms = next;
+                    }
+                    Err(r) => check_refusal(&plan, l, &ms, &f, on, today, &r)?,
+                },
+                Act::Unit(k) => match plan.apply(l, &ms, &f, unit_event(k, on), today) {
+                    Ok(next) => f = next,
+                    Err(r) => check_refusal(&plan, l, &ms, &f, on, today, &r)?,
+                },
+            }
+            check_invariants(&plan, l, &ms, &f)?;
+            let step = plan.step(l, &ms, &f);
+            // Steps only move forward, except that a new revision awaits a signature again.
+            if step < last_step {
+                prop_assert_eq!(step, Some(Step::AwaitingSignature), "{:?} after {:?}", step, last_step);
+                prop_assert!(f.agreement.as_ref().unwrap().in_force.is_some());
+            }
+            last_step = step;
+        }
+    }
+}
+
+#[test]
+fn every_cycle_from_2000_to_2100_is_covered_by_its_phases_without_a_gap() {
+    let def = def();
+    for year in (1999..=2101).filter(|y| def.cycles.starts_in(*y)) {
+        let plan = def.cycle(year).unwrap();
+        let c = plan.cycle();
+        let phases = plan.phases();
+        let mut day = c.starts();
+        while day <= c.ends() {
+            assert!(
+                phases.iter().any(|p| p.opens <= day && day <= p.closes),
+                "{day} in cycle {year} is in no phase"
+            );
+            day = day.succ_opt().unwrap();
+        }
+        assert!(
+            phases
+                .iter()
+                .all(|p| c.contains(p.opens) && c.contains(p.closes))
+        );
+        assert_eq!(phases.iter().map(|p| p.opens).min(), Some(c.starts()));
+        assert_eq!(phases.iter().map(|p| p.closes).max(), Some(c.ends()));
+    }
+}
+
+proptest! {
+    #[test]
+    fn no_deadline_is_ever_due_on_a_closed_day(
+        k in 0i32..50,
+        dialogue in 0i64..182,
+        themes in 0i64..91,
+        report in 0i64..92,
+    ) {
+        let def = def();
+        let plan = def.cycle(2001 + 2 * k).unwrap();
+        let q = |n: u8| plan.cycle().quarter(n).first_day();
+        let ms = Milestones {
+            data_collected: None,
+            themes_published: Some(q(1) + chrono::Duration::days(themes)),
+            report_final: Some(q(3) + chrono::Duration::days(report)),
+        };
+        let facts = UnitFacts { dialogue_held: Some(q(1) + chrono::Duration::days(dialogue)), agreement: None };
+        let mut all = plan.milestone_deadlines(&ms);
+        for l in 2..=4 {
+            all.extend(plan.unit_deadlines(level(l), &ms, &facts));
+        }
+        prop_assert_eq!(all.len(), 3 + 2 + 3 + 3);
+        for s in &all {
+            let due = s.due.unwrap();
+            prop_assert!(def.calendar.is_business_day(due), "{} due on closed {due}", s.deadline);
+            prop_assert!(due <= s.nominal_due.unwrap());
+            prop_assert!((s.nominal_due.unwrap() - due).num_days() < 7);
+            for m in crate::reminders::moments(&def, s) {
+                prop_assert!(def.calendar.is_business_day(m.date), "{:?} of {} on closed {}", m.kind, s.deadline, m.date);
+            }
+        }
+    }
+}
