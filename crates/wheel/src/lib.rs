@@ -15,10 +15,12 @@ pub mod calendar;
 pub mod config_error;
 pub mod definition;
 pub mod indicators;
+pub mod org;
 pub mod organisation;
 pub mod phase;
 pub mod plan;
 pub mod reminders;
+pub mod standing;
 pub mod workflow;
 
 pub use agreement::{
@@ -31,10 +33,12 @@ pub use definition::{
     DeadlineRule, Due, MailTime, Opens, PhaseWindow, ReminderRule, WheelDefinition,
 };
 pub use indicators::{Direction, IndicatorCatalogue, IndicatorCode};
+pub use org::{Email, Language, OrgErrors, OrgUnit, Organisation, RowError, UnitId};
 pub use organisation::{Area, Level, Party, Recipient};
 pub use phase::{Deadline, Phase};
 pub use plan::Plan;
 pub use reminders::{Moment, MomentKind};
+pub use standing::{AgreementState, NextDeadline, Standing};
 pub use workflow::{
     AgreementFacts, CyclePlan, DeadlineState, DeadlineStatus, Milestones, Refusal, Step, UnitEvent,
     UnitFacts,

@@ -83,6 +83,46 @@ impl AgreementFacts {
 }
 
 impl UnitFacts {
+    /// The facts after `event`, without checking it: how recorded events (checked when
+    /// they were recorded) are folded back into facts. [`CyclePlan::apply`] checks first.
+    #[must_use]
+    pub fn with(mut self, event: UnitEvent) -> Self {
+        match event {
+            UnitEvent::DialogueHeld { on } => self.dialogue_held = Some(on),
+            UnitEvent::AgreementSubmitted { on } => {
+                self.agreement = Some(match self.agreement.take() {
+                    None => AgreementFacts {
+                        revision: 1,
+                        submitted_on: on,
+                        in_force: None,
+                        first_signed_on: None,
+                        midway_given_on: None,
+                    },
+                    Some(a) => AgreementFacts {
+                        revision: a.revision + 1,
+                        submitted_on: on,
+                        ..a
+                    },
+                });
+            }
+            UnitEvent::AgreementSigned { on } => {
+                if let Some(a) = &mut self.agreement {
+                    a.in_force = Some(SignedRevision {
+                        revision: a.revision,
+                        signed_on: on,
+                    });
+                    a.first_signed_on = a.first_signed_on.or(Some(on));
+                }
+            }
+            UnitEvent::MidwayGiven { on } => {
+                if let Some(a) = &mut self.agreement {
+                    a.midway_given_on = Some(on);
+                }
+            }
+        }
+        self
+    }
+
     pub fn met_on(&self, deadline: Deadline) -> Option<Date> {
         match deadline {
             Deadline::DialogueHeld => self.dialogue_held,
@@ -442,7 +482,6 @@ impl<'d> CyclePlan<'d> {
                 .unit_rule(deadline, level)
                 .ok_or(Refusal::NotApplicable { deadline, level })
         };
-        let mut next = facts.clone();
         match event {
             UnitEvent::DialogueHeld { on } => {
                 let rule = rule(Deadline::DialogueHeld)?;
@@ -453,7 +492,6 @@ impl<'d> CyclePlan<'d> {
                     });
                 }
                 self.check_open(rule, milestones, facts, on)?;
-                next.dialogue_held = Some(on);
             }
             UnitEvent::AgreementSubmitted { on } => {
                 let sign = rule(Deadline::AgreementSigned)?;
@@ -480,26 +518,12 @@ impl<'d> CyclePlan<'d> {
                 {
                     not_before(on, "the final report", report)?;
                 }
-                next.agreement = Some(match &facts.agreement {
-                    None => AgreementFacts {
-                        revision: 1,
-                        submitted_on: on,
-                        in_force: None,
-                        first_signed_on: None,
-                        midway_given_on: None,
-                    },
-                    Some(a) => {
-                        not_before(on, "the previous revision's submission", a.submitted_on)?;
-                        if let Some(s) = a.in_force {
-                            not_before(on, "the signature in force", s.signed_on)?;
-                        }
-                        AgreementFacts {
-                            revision: a.revision + 1,
-                            submitted_on: on,
-                            ..a.clone()
-                        }
+                if let Some(a) = &facts.agreement {
+                    not_before(on, "the previous revision's submission", a.submitted_on)?;
+                    if let Some(s) = a.in_force {
+                        not_before(on, "the signature in force", s.signed_on)?;
                     }
-                });
+                }
             }
             UnitEvent::AgreementSigned { on } => {
                 let sign = rule(Deadline::AgreementSigned)?;
@@ -516,15 +540,6 @@ impl<'d> CyclePlan<'d> {
                     });
                 }
                 not_before(on, "the agreement's submission", agreement.submitted_on)?;
-                let signed = SignedRevision {
-                    revision: agreement.revision,
-                    signed_on: on,
-                };
-                next.agreement = Some(AgreementFacts {
-                    in_force: Some(signed),
-                    first_signed_on: agreement.first_signed_on.or(Some(on)),
-                    ..agreement.clone()
-                });
             }
             UnitEvent::MidwayGiven { on } => {
                 let midway = rule(Deadline::MidwayStatus)?;
@@ -538,13 +553,9 @@ impl<'d> CyclePlan<'d> {
                 }
                 self.check_open(midway, milestones, facts, on)?;
                 not_before(on, "the signature in force", signed.signed_on)?;
-                next.agreement = Some(AgreementFacts {
-                    midway_given_on: Some(on),
-                    ..agreement.clone()
-                });
             }
         }
-        Ok(next)
+        Ok(facts.clone().with(event))
     }
 
     fn check_date(&self, on: Date, today: Date) -> Result<(), Refusal> {
