@@ -4,6 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use hjul_store::CurrentWheel;
+use hjul_wheel::definition::BUILTIN_WHEEL_TOML;
+use hjul_wheel::indicators::BUILTIN_INDICATORS_TOML;
 use hjul_wheel::{IndicatorCatalogue, WheelDefinition};
 
 pub const WHEEL_FILE: &str = "wheel.toml";
@@ -55,29 +58,41 @@ impl Config {
     }
 
     pub fn wheel(&self) -> anyhow::Result<WheelDefinition> {
-        match &self.wheel {
-            None => Ok(WheelDefinition::builtin()),
-            Some(path) => {
-                let text = read(path)?;
-                Ok(WheelDefinition::from_toml(
-                    &text,
-                    &path.display().to_string(),
-                )?)
-            }
-        }
+        let (text, name) = self.wheel_text()?;
+        Ok(WheelDefinition::from_toml(&text, &name)?)
     }
 
     pub fn indicators(&self) -> anyhow::Result<IndicatorCatalogue> {
-        match &self.indicators {
-            None => Ok(IndicatorCatalogue::builtin()),
-            Some(path) => {
-                let text = read(path)?;
-                Ok(IndicatorCatalogue::from_toml(
-                    &text,
-                    &path.display().to_string(),
-                )?)
-            }
-        }
+        let (text, name) = self.indicators_text()?;
+        Ok(IndicatorCatalogue::from_toml(&text, &name)?)
+    }
+
+    /// Both files with their text, as a new cycle records them.
+    pub fn current_wheel(&self) -> anyhow::Result<CurrentWheel> {
+        let (definition_toml, wheel_name) = self.wheel_text()?;
+        let (catalogue_toml, catalogue_name) = self.indicators_text()?;
+        Ok(CurrentWheel {
+            definition: WheelDefinition::from_toml(&definition_toml, &wheel_name)?,
+            definition_toml,
+            catalogue: IndicatorCatalogue::from_toml(&catalogue_toml, &catalogue_name)?,
+            catalogue_toml,
+        })
+    }
+
+    fn wheel_text(&self) -> anyhow::Result<(String, String)> {
+        text_of(
+            self.wheel.as_deref(),
+            BUILTIN_WHEEL_TOML,
+            "built-in wheel.toml",
+        )
+    }
+
+    fn indicators_text(&self) -> anyhow::Result<(String, String)> {
+        text_of(
+            self.indicators.as_deref(),
+            BUILTIN_INDICATORS_TOML,
+            "built-in indicators.toml",
+        )
     }
 
     pub fn wheel_source(&self) -> String {
@@ -93,6 +108,17 @@ fn source(path: Option<&Path>) -> String {
     path.map_or_else(|| "built in".to_owned(), |p| p.display().to_string())
 }
 
-fn read(path: &Path) -> anyhow::Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+/// A config file's text and the name errors call it by.
+fn text_of(
+    path: Option<&Path>,
+    builtin: &str,
+    builtin_name: &str,
+) -> anyhow::Result<(String, String)> {
+    match path {
+        None => Ok((builtin.to_owned(), builtin_name.to_owned())),
+        Some(p) => Ok((
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
+            p.display().to_string(),
+        )),
+    }
 }

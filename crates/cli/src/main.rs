@@ -1,14 +1,19 @@
 //! `hjul`: the command line of the quality wheel.
 
 mod config;
+mod context;
+mod demo;
 mod plan;
+mod records;
+mod show;
 mod table;
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use hjul_wheel::{Area, Date};
 
 #[derive(Parser)]
 #[command(
@@ -17,20 +22,116 @@ use clap::{Parser, Subcommand, ValueEnum};
     about = "hjul runs the two-year quality wheel (kvalitetshjulet) of a children and youth department",
     long_about = "hjul runs the two-year quality wheel (kvalitetshjulet) of a municipal children and \
 youth department: the six phases, every unit's deadlines, and where each institution stands.",
-    after_help = "Examples:\n  hjul plan --cycle 2025\n  hjul calendar 2026\n  hjul config check --config ./config"
+    after_help = "Examples:\n  hjul demo                       # an example municipality, in hjul-demo.db\n  \
+hjul migrate && hjul org import organisation.csv\n  hjul status --overdue\n  hjul plan --cycle 2025"
 )]
 struct Cli {
-    /// Directory with wheel.toml and indicators.toml. Without it hjul uses ./config when it
-    /// has them, else the built-in Viborg wheel.
-    #[arg(long, global = true, env = "HJUL_CONFIG_DIR", value_name = "DIR")]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    global: Global,
 
     #[command(subcommand)]
     command: Command,
 }
 
+#[derive(Args)]
+struct Global {
+    /// Directory with wheel.toml and indicators.toml. Without it hjul uses ./config when it
+    /// has them, else the built-in Viborg wheel.
+    #[arg(long, global = true, env = "HJUL_CONFIG_DIR", value_name = "DIR")]
+    config: Option<PathBuf>,
+
+    /// The database: a SQLite file (default hjul.db in this directory) or a PostgreSQL URL
+    /// (postgres://user:password@host/db).
+    #[arg(long, global = true, env = "HJUL_DATABASE_URL", value_name = "URL", default_value = hjul_store::DEFAULT_DATABASE)]
+    database_url: String,
+
+    /// Who is recording, for the audit log. Defaults to cli:$USER.
+    #[arg(long, global = true, env = "HJUL_ACTOR", value_name = "NAME")]
+    actor: Option<String>,
+
+    /// Pretend today is this date (for training, back-filling and tests): events dated
+    /// after it are refused, and `status` shows this day.
+    #[arg(
+        long,
+        global = true,
+        env = "HJUL_TODAY",
+        value_name = "DATE",
+        hide = true
+    )]
+    today: Option<Date>,
+}
+
 #[derive(Subcommand)]
 enum Command {
+    /// Set up an example municipality with a cycle's events in hjul-demo.db and show it.
+    #[command(
+        after_help = "Examples:\n  hjul demo\n  hjul status --database-url hjul-demo.db --at 2027-08-20 --overdue"
+    )]
+    Demo {
+        /// The demo's database file; it is made afresh.
+        #[arg(long, default_value = demo::DEMO_DATABASE)]
+        file: PathBuf,
+    },
+    /// Create or upgrade the database schema; safe to run again.
+    #[command(
+        after_help = "Examples:\n  hjul migrate\n  hjul migrate --database-url postgres://hjul@localhost/hjul"
+    )]
+    Migrate,
+    /// The organisation: units, their tree and their leaders.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Record a department milestone of a cycle.
+    #[command(
+        after_help = "Examples:\n  hjul milestone data-collected --cycle 2025 --on 2025-12-18\n  \
+hjul milestone themes-published --cycle 2025 --on 2026-03-20 --themes temaer.txt\n  \
+hjul milestone report-final --cycle 2025 --on 2026-09-24"
+    )]
+    Milestone {
+        milestone: MilestoneName,
+        /// The cycle, named by the year it starts.
+        #[arg(long, value_name = "YEAR")]
+        cycle: i32,
+        /// The day it was met.
+        #[arg(long, value_name = "DATE")]
+        on: Date,
+        /// For themes-published: the focus themes, one a line, in priority order.
+        #[arg(long, value_name = "FILE")]
+        themes: Option<PathBuf>,
+    },
+    /// The quality dialogue between a unit's leader and their superior.
+    #[command(subcommand)]
+    Dialogue(DialogueCommand),
+    /// A unit's coherence agreement (sammenhængsaftale).
+    #[command(subcommand)]
+    Agreement(AgreementCommand),
+    /// The midway status on a unit's agreement.
+    #[command(subcommand)]
+    Midway(MidwayCommand),
+    /// Cycles: they start on their own on their first day; start one early by hand.
+    #[command(subcommand)]
+    Cycle(CycleCommand),
+    /// Where each unit stands: step, next deadline, how late, who is to act.
+    #[command(
+        after_help = "Examples:\n  hjul status\n  hjul status --overdue --area daycare\n  \
+hjul status --at 2026-07-01 --level 4 --format json"
+    )]
+    Status {
+        /// The day to look at (default today).
+        #[arg(long, value_name = "DATE")]
+        at: Option<Date>,
+        #[arg(long, value_enum)]
+        area: Option<AreaArg>,
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=4))]
+        level: Option<u8>,
+        /// Only units past a deadline.
+        #[arg(long)]
+        overdue: bool,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// One unit.
+    #[command(subcommand)]
+    Unit(UnitCommand),
     /// Print a cycle's phase windows and deadlines.
     #[command(
         after_help = "Examples:\n  hjul plan --cycle 2025\n  hjul plan --cycle 2027 --format json\n  \
@@ -58,6 +159,104 @@ hjul plan --cycle 2025 --config ./my-wheel   # check an edited wheel.toml"
 }
 
 #[derive(Subcommand)]
+enum OrgCommand {
+    /// Import the organisation from CSV; importing again updates it in place.
+    #[command(
+        long_about = "Import the organisation from CSV. Header: \
+unit_id,name,level,parent_id,area,leader_name,leader_email and optionally language (da or en). \
+Exactly one unit at level 1 (the root); every other unit's parent is one level up. Areas: daycare, \
+school, family, department. If any row is wrong, every problem is listed with its line and nothing \
+is written. Importing again updates units in place, gives a unit its new leader, and deactivates \
+units missing from the file (their history stays).",
+        after_help = "Examples:\n  hjul org import examples/organisation.csv"
+    )]
+    Import { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum DialogueCommand {
+    /// Record that a unit's quality dialogue was held.
+    #[command(
+        after_help = "Examples:\n  hjul dialogue held dt-nord-1 --on 2026-03-14\n  \
+hjul dialogue held sk-vest --on 2026-02-05 --notes referat.txt"
+    )]
+    Held {
+        unit_id: String,
+        #[arg(long, value_name = "DATE")]
+        on: Date,
+        /// The record of the dialogue, kept with the event.
+        #[arg(long, value_name = "FILE")]
+        notes: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AgreementCommand {
+    /// Submit an agreement file to the superior; each submission is a new revision.
+    #[command(
+        after_help = "Examples:\n  hjul agreement submit dt-nord-1 --file examples/agreement.toml\n\n\
+The file holds [[goal]] tables with the keys title, dimension (quality, economy, wellbeing), kind \
+(common, local), horizon (short, long), weight (percent; all add up to 100), indicator (required for \
+common goals), baseline, partly_met, fully_met, activities and target_date."
+    )]
+    Submit {
+        unit_id: String,
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+        /// The day it was submitted (default today).
+        #[arg(long, value_name = "DATE")]
+        on: Option<Date>,
+    },
+    /// Record that the superior signed the latest revision.
+    #[command(after_help = "Examples:\n  hjul agreement sign dt-nord-1 --on 2026-04-20")]
+    Sign {
+        unit_id: String,
+        #[arg(long, value_name = "DATE")]
+        on: Date,
+    },
+}
+
+#[derive(Subcommand)]
+enum MidwayCommand {
+    /// Give the midway status: a grade for every goal of the agreement in force.
+    #[command(
+        after_help = "Examples:\n  hjul midway submit dt-nord-1 --file examples/grades.toml\n\n\
+The file holds [[grade]] tables with goal (the goal's title), grade (full, partly, none) and an \
+optional note."
+    )]
+    Submit {
+        unit_id: String,
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+        /// The day it was given (default today).
+        #[arg(long, value_name = "DATE")]
+        on: Option<Date>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CycleCommand {
+    /// Start a cycle now, before its first day.
+    #[command(after_help = "Examples:\n  hjul cycle start 2027")]
+    Start { year: i32 },
+}
+
+#[derive(Subcommand)]
+enum UnitCommand {
+    /// A unit's timeline: events, deadlines met and open, agreement, goals and grades.
+    #[command(
+        after_help = "Examples:\n  hjul unit show dt-nord-1\n  hjul unit show sk-vest --at 2026-06-01 --format json"
+    )]
+    Show {
+        unit_id: String,
+        #[arg(long, value_name = "DATE")]
+        at: Option<Date>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+#[derive(Subcommand)]
 enum ConfigCommand {
     /// Load wheel.toml and indicators.toml, report every problem, or say which versions
     /// are in use.
@@ -68,6 +267,35 @@ enum ConfigCommand {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum MilestoneName {
+    /// Data collected and pre-analysis done.
+    DataCollected,
+    /// The focus themes are published (give --themes).
+    ThemesPublished,
+    /// The quality report is final.
+    ReportFinal,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AreaArg {
+    Daycare,
+    School,
+    Family,
+    Department,
+}
+
+impl From<AreaArg> for Area {
+    fn from(a: AreaArg) -> Area {
+        match a {
+            AreaArg::Daycare => Area::Daycare,
+            AreaArg::School => Area::School,
+            AreaArg::Family => Area::Family,
+            AreaArg::Department => Area::Department,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     /// Aligned columns for a terminal.
     Table,
@@ -79,6 +307,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // Output piped into `head` and closed early: not an error.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             // The chain holds the context ("cannot read …") and the cause.
             eprintln!("error: {e:#}");
@@ -88,7 +325,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> anyhow::Result<()> {
-    let config = config::Config::locate(cli.config.as_deref())?;
+    let config = config::Config::locate(cli.global.config.as_deref())?;
     let mut out = std::io::stdout().lock();
     match &cli.command {
         Command::Plan { cycle, format } => {
@@ -103,7 +340,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         }
         Command::Calendar { year, format } => {
             let wheel = config.wheel()?;
-            plan::write_calendar(&mut out, &wheel, *year, matches!(format, Format::Json))?;
+            plan::write_calendar(&mut out, &wheel, *year, *format == Format::Json)?;
         }
         Command::Config(ConfigCommand::Check) => {
             let wheel = config.wheel()?;
@@ -124,6 +361,14 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                 catalogue.beacons.len(),
                 catalogue.indicators().count()
             )?;
+        }
+        Command::Demo { file } => {
+            let ctx = context::Context::new(&cli.global, &config)?;
+            ctx.block_on(demo::run(&ctx, file, &mut out))?;
+        }
+        command => {
+            let ctx = context::Context::new(&cli.global, &config)?;
+            ctx.block_on(records::run(&ctx, command, &mut out))?;
         }
     }
     out.flush()?;

@@ -85,6 +85,23 @@ pub enum Grade {
 }
 
 impl Grade {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "full" => Some(Self::Full),
+            "partly" => Some(Self::Partly),
+            "none" => Some(Self::NotMet),
+            _ => None,
+        }
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::Partly => "partly",
+            Self::NotMet => "none",
+        }
+    }
+
     pub fn percent(self) -> u32 {
         match self {
             Self::Full => 100,
@@ -100,6 +117,16 @@ impl Grade {
 pub struct Score(u32);
 
 impl Score {
+    /// The weighted sum of graded goals.
+    pub fn weighted(grades: impl IntoIterator<Item = (Weight, Grade)>) -> Self {
+        Self(
+            grades
+                .into_iter()
+                .map(|(w, g)| u32::from(w.percent()) * g.percent())
+                .sum(),
+        )
+    }
+
     pub fn basis_points(self) -> u32 {
         self.0
     }
@@ -208,7 +235,7 @@ impl fmt::Display for Warning {
             Self::OneDimension { dimension } => write!(
                 f,
                 "every goal is on {}: an agreement covers quality, economy and staff wellbeing",
-                serde_key(dimension)
+                dimension.key()
             ),
             Self::OneIndicator { indicator } => write!(
                 f,
@@ -225,11 +252,31 @@ impl fmt::Display for Warning {
     }
 }
 
-fn serde_key(d: &Dimension) -> &'static str {
-    match d {
-        Dimension::Quality => "quality",
-        Dimension::Economy => "economy",
-        Dimension::Wellbeing => "wellbeing",
+impl Dimension {
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Quality => "quality",
+            Self::Economy => "economy",
+            Self::Wellbeing => "wellbeing",
+        }
+    }
+}
+
+impl GoalKind {
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Common => "common",
+            Self::Local => "local",
+        }
+    }
+}
+
+impl Horizon {
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Short => "short",
+            Self::Long => "long",
+        }
     }
 }
 
@@ -550,12 +597,7 @@ impl Agreement {
                 })
             })
             .collect();
-        let score = Score(
-            graded
-                .iter()
-                .map(|g| u32::from(g.weight.percent()) * g.grade.percent())
-                .sum(),
-        );
+        let score = Score::weighted(graded.iter().map(|g| (g.weight, g.grade)));
         Ok(Grading {
             goals: graded,
             score,

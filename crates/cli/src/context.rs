@@ -1,0 +1,68 @@
+//! What every database command needs: the store's location, the wheel in force, who is
+//! acting and what day it is.
+
+use std::future::Future;
+
+use anyhow::Context as _;
+use chrono::Utc;
+use hjul_store::{CurrentWheel, Location, Stamp, Store};
+use hjul_wheel::Date;
+
+use crate::Global;
+use crate::config::Config;
+
+pub struct Context {
+    pub location: Location,
+    pub wheel: CurrentWheel,
+    actor: String,
+    today: Option<Date>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Context {
+    pub fn new(global: &Global, config: &Config) -> anyhow::Result<Self> {
+        let actor = global.actor.clone().unwrap_or_else(|| {
+            let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME"));
+            format!("cli:{}", user.as_deref().unwrap_or("unknown"))
+        });
+        Ok(Self {
+            location: Location::parse(&global.database_url),
+            wheel: config.current_wheel()?,
+            actor,
+            today: global.today,
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?,
+        })
+    }
+
+    pub fn block_on<F: Future>(&self, f: F) -> F::Output {
+        self.runtime.block_on(f)
+    }
+
+    /// Today in the municipality's zone (or the date given with --today).
+    pub fn today(&self) -> Date {
+        self.today.unwrap_or_else(|| {
+            Utc::now()
+                .with_timezone(&self.wheel.definition.mail_time.zone)
+                .date_naive()
+        })
+    }
+
+    pub fn stamp(&self) -> Stamp {
+        Stamp {
+            actor: self.actor.clone(),
+            at: Utc::now(),
+            today: self.today(),
+        }
+    }
+
+    /// Opens the database, refusing one whose schema is behind, and starts the cycle
+    /// running today if its first day has come.
+    pub async fn store(&self) -> anyhow::Result<Store> {
+        let store = Store::open_current(&self.location, self.wheel.clone()).await?;
+        store.ensure_current_cycle(&self.stamp()).await?;
+        Ok(store)
+    }
+}

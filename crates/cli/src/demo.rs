@@ -1,0 +1,232 @@
+//! `hjul demo`: a made-up municipality (Skovby) with a whole cycle's events up to a fixed
+//! day, so a newcomer sees a populated status in one command. Uses the files in
+//! `examples/`.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context as _;
+use chrono::Utc;
+use hjul_store::{Location, Stamp, StatusFilter, Store};
+use hjul_wheel::{Date, Deadline, Organisation};
+
+use crate::context::Context;
+use crate::show;
+
+pub const DEMO_DATABASE: &str = "hjul-demo.db";
+
+const ORGANISATION: &str = include_str!("../../../examples/organisation.csv");
+const AGREEMENT: &str = include_str!("../../../examples/agreement.toml");
+const GRADES: &str = include_str!("../../../examples/grades.toml");
+const THEMES: &str = include_str!("../../../examples/themes.txt");
+
+/// The day the demo shows: in the midway phase of cycle 2025.
+pub fn demo_day() -> Date {
+    date("2027-08-20")
+}
+
+fn date(s: &str) -> Date {
+    // The demo's dates are literals below; a typo is caught by the demo's own test.
+    s.parse().unwrap_or(Date::MIN)
+}
+
+/// What happens to each unit: (unit, dialogue, [(submitted, signed)], midway).
+type Story = (
+    &'static str,
+    Option<&'static str>,
+    &'static [(&'static str, Option<&'static str>)],
+    Option<&'static str>,
+);
+
+const STORIES: &[Story] = &[
+    // Chiefs: their agreements follow the final report (24 September 2026).
+    (
+        "dt",
+        None,
+        &[("2026-10-05", Some("2026-10-12"))],
+        Some("2027-08-17"),
+    ),
+    ("sk", None, &[("2026-10-20", Some("2026-10-22"))], None),
+    ("fr", None, &[], None),
+    // Leaders and area leaders.
+    (
+        "dt-nord",
+        Some("2026-02-10"),
+        &[("2026-04-01", Some("2026-04-10"))],
+        Some("2027-08-18"),
+    ),
+    (
+        "dt-syd",
+        Some("2026-02-12"),
+        &[("2026-04-08", Some("2026-04-17"))],
+        Some("2027-08-19"),
+    ),
+    (
+        "sk-vest",
+        Some("2026-03-04"),
+        &[("2026-04-10", Some("2026-04-16"))],
+        None,
+    ),
+    (
+        "sk-oest",
+        Some("2026-04-15"),
+        &[("2026-05-05", Some("2026-05-12"))],
+        None,
+    ),
+    ("sk-by", Some("2026-05-20"), &[("2026-06-15", None)], None),
+    (
+        "fr-fc",
+        Some("2026-03-25"),
+        &[
+            ("2026-04-20", Some("2026-04-24")),
+            ("2027-02-01", Some("2027-02-10")),
+        ],
+        None,
+    ),
+    ("fr-ppr", None, &[], None),
+    // Daycare houses.
+    (
+        "dt-nord-1",
+        Some("2026-03-14"),
+        &[("2026-04-09", Some("2026-04-20"))],
+        Some("2027-08-12"),
+    ),
+    (
+        "dt-nord-2",
+        Some("2026-04-02"),
+        &[("2026-04-20", Some("2026-04-28"))],
+        None,
+    ),
+    ("dt-nord-3", Some("2026-05-06"), &[], None),
+    (
+        "dt-syd-1",
+        Some("2026-03-18"),
+        &[("2026-04-10", Some("2026-04-15"))],
+        None,
+    ),
+    (
+        "dt-syd-2",
+        Some("2026-06-10"),
+        &[("2026-07-01", Some("2026-07-06"))],
+        None,
+    ),
+];
+
+/// Builds the demo database in `file` (afresh) and prints its status.
+pub async fn run(ctx: &Context, file: &Path, out: &mut impl Write) -> anyhow::Result<()> {
+    let store = build(ctx, file).await?;
+    let day = demo_day();
+    writeln!(
+        out,
+        "hjul demo: the made-up Skovby Kommune, Børn & Unge, in cycle 2025 as of {day}\n\
+         (database {}; the organisation and agreement are in examples/)\n",
+        file.display()
+    )?;
+    let rows = store.status(day, &StatusFilter::default(), None).await?;
+    show::status_table(out, &ctx.wheel.definition, day, &rows)?;
+    let db = file.display();
+    writeln!(
+        out,
+        "\nTry:\n  hjul status --database-url {db} --at {day} --overdue\n  \
+         hjul unit show dt-nord-1 --database-url {db} --at {day}\n  \
+         hjul status --database-url {db} --at 2026-05-01 --level 4\n  \
+         hjul plan --cycle 2025"
+    )?;
+    store.close().await?;
+    Ok(())
+}
+
+/// Makes the demo database: schema, organisation, a cycle's milestones and events.
+pub async fn build(ctx: &Context, file: &Path) -> anyhow::Result<Store> {
+    for suffix in ["", "-wal", "-shm"] {
+        let p = std::path::PathBuf::from(format!("{}{suffix}", file.display()));
+        if p.exists() {
+            std::fs::remove_file(&p)
+                .with_context(|| format!("cannot remove the old {}", p.display()))?;
+        }
+    }
+    let store = Store::open(&Location::Sqlite(file.to_owned()), ctx.wheel.clone(), true).await?;
+    store.migrate(|_, _| {}).await?;
+    // The demo's own clock: everything happens as of its fixed day.
+    let stamp = Stamp {
+        actor: "demo".into(),
+        at: Utc::now(),
+        today: demo_day(),
+    };
+    let org = Organisation::from_csv(ORGANISATION, |_| {}).context("examples/organisation.csv")?;
+    store.import_organisation(&org, &stamp, |_, _| {}).await?;
+
+    let themes: Vec<String> = THEMES
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    store
+        .record_milestone(
+            2025,
+            Deadline::DataCollected,
+            date("2025-12-18"),
+            None,
+            &stamp,
+        )
+        .await?;
+    store
+        .record_milestone(
+            2025,
+            Deadline::ThemesPublished,
+            date("2026-03-20"),
+            Some(themes),
+            &stamp,
+        )
+        .await?;
+    store
+        .record_milestone(
+            2025,
+            Deadline::ReportFinal,
+            date("2026-09-24"),
+            None,
+            &stamp,
+        )
+        .await?;
+
+    for (unit, dialogue, revisions, midway) in STORIES {
+        let context = || format!("the demo's story of {unit}");
+        if let Some(on) = dialogue {
+            let notes = (*unit == "dt-nord-1").then(|| {
+                "Sprogvurderingerne viser fremgang, men de yngste halter efter.\n\
+                 Aftalt: dialogisk læsning i alle grupper og fokus på sygefraværet."
+                    .to_owned()
+            });
+            store
+                .record_dialogue(unit, date(on), notes, &stamp)
+                .await
+                .with_context(context)?;
+        }
+        for (submitted, signed) in *revisions {
+            store
+                .submit_agreement(
+                    unit,
+                    date(submitted),
+                    AGREEMENT,
+                    "examples/agreement.toml",
+                    &stamp,
+                )
+                .await
+                .with_context(context)?;
+            if let Some(signed) = signed {
+                store
+                    .sign_agreement(unit, date(signed), &stamp)
+                    .await
+                    .with_context(context)?;
+            }
+        }
+        if let Some(on) = midway {
+            store
+                .give_midway(unit, date(on), GRADES, "examples/grades.toml", &stamp)
+                .await
+                .with_context(context)?;
+        }
+    }
+    Ok(store)
+}

@@ -1,0 +1,256 @@
+//! The commands that read or write the database.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context as _, bail};
+use hjul_store::{StatusFilter, Store};
+use hjul_wheel::{Deadline, Level, Organisation};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::context::Context;
+use crate::{
+    AgreementCommand, Command, CycleCommand, DialogueCommand, Format, MidwayCommand, MilestoneName,
+};
+use crate::{OrgCommand, UnitCommand, show};
+
+fn read(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// A progress bar on a terminal; nothing when the output is piped.
+pub fn progress(total: usize, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(u64::try_from(total).unwrap_or(u64::MAX));
+    if let Ok(style) = ProgressStyle::with_template("{msg:<24} [{bar:30}] {pos}/{len} ({eta} left)")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_owned());
+    bar
+}
+
+pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyhow::Result<()> {
+    if let Command::Migrate = command {
+        return migrate(ctx, out).await;
+    }
+    let store = ctx.store().await?;
+    let stamp = ctx.stamp();
+    match command {
+        Command::Org(OrgCommand::Import { file }) => import(&store, ctx, file, out).await?,
+        Command::Milestone {
+            milestone,
+            cycle,
+            on,
+            themes,
+        } => {
+            let deadline = match milestone {
+                MilestoneName::DataCollected => Deadline::DataCollected,
+                MilestoneName::ThemesPublished => Deadline::ThemesPublished,
+                MilestoneName::ReportFinal => Deadline::ReportFinal,
+            };
+            let themes = match themes {
+                Some(path) => Some(parse_themes(&read(path)?, path)?),
+                None => None,
+            };
+            let count = themes.as_ref().map(Vec::len);
+            store
+                .record_milestone(*cycle, deadline, *on, themes, &stamp)
+                .await
+                .with_context(|| format!("{deadline} of cycle {cycle} was not recorded"))?;
+            write!(out, "recorded: {deadline} of cycle {cycle} on {on}")?;
+            match count {
+                Some(n) => writeln!(
+                    out,
+                    " with {n} focus theme{}",
+                    if n == 1 { "" } else { "s" }
+                )?,
+                None => writeln!(out)?,
+            }
+        }
+        Command::Dialogue(DialogueCommand::Held { unit_id, on, notes }) => {
+            let notes = match notes {
+                Some(p) => Some(read(p)?),
+                None => None,
+            };
+            store
+                .record_dialogue(unit_id, *on, notes, &stamp)
+                .await
+                .with_context(|| format!("the dialogue of {unit_id} was not recorded"))?;
+            writeln!(out, "recorded: {unit_id} held its quality dialogue on {on}")?;
+        }
+        Command::Agreement(AgreementCommand::Submit { unit_id, file, on }) => {
+            let text = read(file)?;
+            let on = on.unwrap_or(stamp.today);
+            let submitted = store
+                .submit_agreement(unit_id, on, &text, &file.display().to_string(), &stamp)
+                .await
+                .with_context(|| format!("the agreement of {unit_id} was not submitted"))?;
+            for w in &submitted.warnings {
+                eprintln!("warning: {w}");
+            }
+            writeln!(
+                out,
+                "submitted: revision {} of the agreement of {unit_id} on {on}; it awaits the superior's signature",
+                submitted.revision
+            )?;
+        }
+        Command::Agreement(AgreementCommand::Sign { unit_id, on }) => {
+            let revision = store
+                .sign_agreement(unit_id, *on, &stamp)
+                .await
+                .with_context(|| format!("the agreement of {unit_id} was not signed"))?;
+            writeln!(
+                out,
+                "signed: revision {revision} of the agreement of {unit_id} on {on}; it is in force"
+            )?;
+        }
+        Command::Midway(MidwayCommand::Submit { unit_id, file, on }) => {
+            let text = read(file)?;
+            let on = on.unwrap_or(stamp.today);
+            let grading = store
+                .give_midway(unit_id, on, &text, &file.display().to_string(), &stamp)
+                .await
+                .with_context(|| format!("the midway status of {unit_id} was not recorded"))?;
+            writeln!(
+                out,
+                "recorded: midway status of {unit_id} on {on}, {} goals graded, score {}",
+                grading.goals.len(),
+                grading.score
+            )?;
+        }
+        Command::Cycle(CycleCommand::Start { year }) => {
+            let c = store.start_cycle(*year, &stamp).await?;
+            writeln!(
+                out,
+                "started: cycle {} with wheel {} and indicator catalogue {}",
+                c.year, c.definition_version, c.catalogue_version
+            )?;
+        }
+        Command::Status {
+            at,
+            area,
+            level,
+            overdue,
+            format,
+        } => {
+            let at = at.unwrap_or(stamp.today);
+            let filter = StatusFilter {
+                area: area.map(Into::into),
+                level: level.and_then(Level::new),
+                overdue: *overdue,
+            };
+            let rows = store.status(at, &filter, None).await?;
+            match format {
+                Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?,
+                Format::Table => show::status_table(out, &ctx.wheel.definition, at, &rows)?,
+            }
+        }
+        Command::Unit(UnitCommand::Show {
+            unit_id,
+            at,
+            format,
+        }) => {
+            let at = at.unwrap_or(stamp.today);
+            let timeline = store.timeline(unit_id, at, None).await?;
+            match format {
+                Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&timeline)?)?,
+                Format::Table => show::timeline(out, &timeline)?,
+            }
+        }
+        _ => bail!("this command does not use the database"),
+    }
+    store.close().await?;
+    Ok(())
+}
+
+async fn migrate(ctx: &Context, out: &mut impl Write) -> anyhow::Result<()> {
+    let store = Store::open(&ctx.location, ctx.wheel.clone(), true).await?;
+    let pending = store.pending_migrations().await?;
+    let bar = progress(pending.len(), "migrating");
+    let applied = store
+        .migrate(|done, _| bar.set_position(done as u64))
+        .await?;
+    bar.finish_and_clear();
+    if applied.is_empty() {
+        writeln!(
+            out,
+            "the database at {} is up to date",
+            ctx.location.display()
+        )?;
+    } else {
+        writeln!(
+            out,
+            "migrated the database at {}: applied {}",
+            ctx.location.display(),
+            applied.join(", ")
+        )?;
+    }
+    store.close().await?;
+    Ok(())
+}
+
+async fn import(
+    store: &Store,
+    ctx: &Context,
+    file: &Path,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let text = read(file)?;
+    let rows = text.lines().count().saturating_sub(1);
+    let bar = progress(rows, "checking");
+    let org = Organisation::from_csv(&text, |n| bar.set_position(n as u64))
+        .with_context(|| format!("{} was not imported", file.display()))?;
+    bar.finish_and_clear();
+    let bar = progress(org.units().len(), "writing");
+    let report = store
+        .import_organisation(&org, &ctx.stamp(), |done, _| bar.set_position(done as u64))
+        .await
+        .with_context(|| format!("{} was not imported", file.display()))?;
+    bar.finish_and_clear();
+    writeln!(
+        out,
+        "imported {}: {} units ({} new, {} changed, {} unchanged, {} reactivated, {} deactivated); {} new people, {} changed",
+        file.display(),
+        org.units().len(),
+        report.units_created,
+        report.units_updated,
+        report.units_unchanged,
+        report.units_reactivated,
+        report.units_deactivated,
+        report.people_created,
+        report.people_updated,
+    )?;
+    for (unit, old, new) in &report.new_leaders {
+        writeln!(
+            out,
+            "  new leader of {unit}: {new} (was {old}); future mail goes to {new}"
+        )?;
+    }
+    Ok(())
+}
+
+/// One theme a line, in priority order; blank lines are skipped.
+fn parse_themes(text: &str, path: &Path) -> anyhow::Result<Vec<String>> {
+    let mut themes = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.is_empty() {
+            continue;
+        }
+        if t.chars().any(char::is_control) {
+            bail!(
+                "{}:{}: a theme contains a control character",
+                path.display(),
+                i + 1
+            );
+        }
+        themes.push(t.to_owned());
+    }
+    if themes.is_empty() {
+        bail!(
+            "{} has no themes: write one theme a line, in priority order",
+            path.display()
+        );
+    }
+    Ok(themes)
+}

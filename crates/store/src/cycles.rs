@@ -1,0 +1,141 @@
+//! Cycles on record: each keeps the wheel definition and the indicator catalogue it
+//! started with, so a changed `wheel.toml` never moves the deadlines of a running cycle.
+
+use hjul_wheel::{IndicatorCatalogue, WheelDefinition};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, QueryOrder, TransactionTrait};
+use serde::Serialize;
+
+use crate::audit::{self, Change};
+use crate::entity::cycle;
+use crate::{Stamp, Store, StoreError};
+
+#[derive(Serialize)]
+struct CycleRecord<'a> {
+    year: i32,
+    started_by: &'a str,
+    definition_version: &'a str,
+    catalogue_version: &'a str,
+}
+
+impl Store {
+    /// Starts cycle `year` by hand, even before its first day.
+    pub async fn start_cycle(&self, year: i32, stamp: &Stamp) -> Result<cycle::Model, StoreError> {
+        // Checks that the year names a cycle at all.
+        self.wheel.definition.cycle(year)?;
+        let txn = self.db.begin().await?;
+        if let Some(c) = cycle::Entity::find_by_id(year).one(&txn).await? {
+            return Err(StoreError::CycleAlreadyStarted {
+                year,
+                on: c.started_at.date_naive(),
+            });
+        }
+        let c = self.insert_cycle(&txn, year, "by hand", stamp).await?;
+        txn.commit().await?;
+        Ok(c)
+    }
+
+    /// Starts the cycle running today if its first day has come and nobody started it:
+    /// cycles start on their own.
+    pub async fn ensure_current_cycle(&self, stamp: &Stamp) -> Result<cycle::Model, StoreError> {
+        let year = self
+            .wheel
+            .definition
+            .cycles
+            .cycle_containing(stamp.today)
+            .year();
+        let txn = self.db.begin().await?;
+        let c = self.cycle_for_event(&txn, year, stamp).await?;
+        txn.commit().await?;
+        Ok(c)
+    }
+
+    /// The cycle `year` as recorded, started now if its first day has come.
+    pub(crate) async fn cycle_for_event(
+        &self,
+        db: &impl ConnectionTrait,
+        year: i32,
+        stamp: &Stamp,
+    ) -> Result<cycle::Model, StoreError> {
+        if let Some(c) = cycle::Entity::find_by_id(year).one(db).await? {
+            return Ok(c);
+        }
+        let starts = self.wheel.definition.cycle(year)?.cycle().starts();
+        if starts > stamp.today {
+            return Err(StoreError::CycleNotStarted { year, starts });
+        }
+        self.insert_cycle(db, year, "on its first day", stamp).await
+    }
+
+    async fn insert_cycle(
+        &self,
+        db: &impl ConnectionTrait,
+        year: i32,
+        how: &str,
+        stamp: &Stamp,
+    ) -> Result<cycle::Model, StoreError> {
+        let w = &self.wheel;
+        let model = cycle::Model {
+            year,
+            started_at: stamp.at,
+            started_by: format!("{} ({how})", stamp.actor),
+            definition_version: w.definition.version.clone(),
+            definition_toml: w.definition_toml.clone(),
+            catalogue_version: w.catalogue.version.clone(),
+            catalogue_toml: w.catalogue_toml.clone(),
+        };
+        cycle::Entity::insert(cycle::ActiveModel {
+            year: Set(model.year),
+            started_at: Set(model.started_at),
+            started_by: Set(model.started_by.clone()),
+            definition_version: Set(model.definition_version.clone()),
+            definition_toml: Set(model.definition_toml.clone()),
+            catalogue_version: Set(model.catalogue_version.clone()),
+            catalogue_toml: Set(model.catalogue_toml.clone()),
+        })
+        .exec_without_returning(db)
+        .await?;
+        audit::log(
+            db,
+            stamp,
+            Change::new("cycle.start", "cycle", year.to_string()).after(&CycleRecord {
+                year,
+                started_by: &model.started_by,
+                definition_version: &model.definition_version,
+                catalogue_version: &model.catalogue_version,
+            }),
+        )
+        .await?;
+        Ok(model)
+    }
+
+    pub async fn cycles(&self) -> Result<Vec<cycle::Model>, StoreError> {
+        Ok(cycle::Entity::find()
+            .order_by_asc(cycle::Column::Year)
+            .all(&self.db)
+            .await?)
+    }
+}
+
+/// The definition a recorded cycle runs under.
+pub(crate) fn definition_of(c: &cycle::Model) -> Result<WheelDefinition, StoreError> {
+    WheelDefinition::from_toml(
+        &c.definition_toml,
+        &format!("wheel.toml of cycle {}", c.year),
+    )
+    .map_err(|problem| StoreError::StoredDefinition {
+        year: c.year,
+        problem,
+    })
+}
+
+/// The catalogue a recorded cycle keeps.
+pub(crate) fn catalogue_of(c: &cycle::Model) -> Result<IndicatorCatalogue, StoreError> {
+    IndicatorCatalogue::from_toml(
+        &c.catalogue_toml,
+        &format!("indicators.toml of cycle {}", c.year),
+    )
+    .map_err(|problem| StoreError::StoredDefinition {
+        year: c.year,
+        problem,
+    })
+}

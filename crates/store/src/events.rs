@@ -1,0 +1,535 @@
+//! Recording what happens in a cycle: department milestones and each unit's events. Each
+//! is checked by the wheel's state machine inside the transaction that records it, with
+//! its audit row.
+
+use chrono::NaiveDate;
+use hjul_wheel::agreement::Warning;
+use hjul_wheel::{
+    Agreement, CyclePlan, Deadline, Grading, Level, Milestones, UnitEvent, UnitFacts,
+    WheelDefinition,
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::audit::{self, Change};
+use crate::cycles::{catalogue_of, definition_of};
+use crate::entity::{agreement, cycle, goal, grade, milestone, unit, unit_event};
+use crate::{FaultPoint, Stamp, Store, StoreError, json};
+
+/// The kinds of unit event on record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitEventKind {
+    DialogueHeld,
+    AgreementSubmitted,
+    AgreementSigned,
+    MidwayGiven,
+}
+
+impl UnitEventKind {
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::DialogueHeld => "dialogue_held",
+            Self::AgreementSubmitted => "agreement_submitted",
+            Self::AgreementSigned => "agreement_signed",
+            Self::MidwayGiven => "midway_given",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Self::DialogueHeld,
+            Self::AgreementSubmitted,
+            Self::AgreementSigned,
+            Self::MidwayGiven,
+        ]
+        .into_iter()
+        .find(|k| k.key() == text)
+    }
+
+    fn event(self, on: NaiveDate) -> UnitEvent {
+        match self {
+            Self::DialogueHeld => UnitEvent::DialogueHeld { on },
+            Self::AgreementSubmitted => UnitEvent::AgreementSubmitted { on },
+            Self::AgreementSigned => UnitEvent::AgreementSigned { on },
+            Self::MidwayGiven => UnitEvent::MidwayGiven { on },
+        }
+    }
+}
+
+/// A submitted agreement: its revision and the warnings to show the leader.
+#[derive(Debug, Clone, Serialize)]
+pub struct Submitted {
+    pub revision: u32,
+    pub warnings: Vec<Warning>,
+}
+
+#[derive(Serialize)]
+struct EventRecord<'a> {
+    cycle: i32,
+    unit_id: &'a str,
+    kind: &'a str,
+    on: NaiveDate,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revision: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notes: Option<&'a str>,
+}
+
+/// A unit event to be recorded.
+struct NewEvent<'a> {
+    kind: UnitEventKind,
+    on: NaiveDate,
+    /// The agreement revision it concerns.
+    revision: Option<u32>,
+    notes: Option<&'a str>,
+}
+
+impl NewEvent<'_> {
+    fn new(kind: UnitEventKind, on: NaiveDate, revision: Option<u32>) -> Self {
+        Self {
+            kind,
+            on,
+            revision,
+            notes: None,
+        }
+    }
+}
+
+/// What a unit event is checked against, read inside its transaction.
+pub(crate) struct UnitContext {
+    pub unit: unit::Model,
+    pub level: Level,
+    pub cycle: cycle::Model,
+    pub definition: WheelDefinition,
+    pub milestones: Milestones,
+    pub facts: UnitFacts,
+}
+
+impl UnitContext {
+    pub fn plan(&self) -> Result<CyclePlan<'_>, StoreError> {
+        Ok(self.definition.cycle(self.cycle.year)?)
+    }
+}
+
+/// The department's milestones of a cycle, as recorded (up to `until`, when given).
+pub(crate) async fn milestones_of(
+    db: &impl ConnectionTrait,
+    year: i32,
+    until: Option<NaiveDate>,
+) -> Result<Milestones, StoreError> {
+    let mut ms = Milestones::default();
+    let mut query = milestone::Entity::find().filter(milestone::Column::Cycle.eq(year));
+    if let Some(until) = until {
+        query = query.filter(milestone::Column::MetOn.lte(until));
+    }
+    for m in query.all(db).await? {
+        match m.deadline.as_str() {
+            "data_collected" => ms.data_collected = Some(m.met_on),
+            "themes_published" => ms.themes_published = Some(m.met_on),
+            "report_final" => ms.report_final = Some(m.met_on),
+            _ => {}
+        }
+    }
+    Ok(ms)
+}
+
+/// Folds recorded events (in the order they were recorded) into facts.
+pub(crate) fn fold_events<'a>(
+    events: impl IntoIterator<Item = &'a unit_event::Model>,
+) -> UnitFacts {
+    events.into_iter().fold(
+        UnitFacts::default(),
+        |facts, e| match UnitEventKind::parse(&e.kind) {
+            Some(kind) => facts.with(kind.event(e.on)),
+            None => facts,
+        },
+    )
+}
+
+fn level_of(u: &unit::Model) -> Result<Level, StoreError> {
+    u8::try_from(u.level)
+        .ok()
+        .and_then(Level::new)
+        .ok_or_else(|| {
+            StoreError::Invalid(format!("unit {} has level {} on record", u.id, u.level))
+        })
+}
+
+impl Store {
+    /// Records a department milestone of cycle `year`; `themes` (in priority order) go
+    /// with `themes_published` and only with it.
+    pub async fn record_milestone(
+        &self,
+        year: i32,
+        milestone: Deadline,
+        on: NaiveDate,
+        themes: Option<Vec<String>>,
+        stamp: &Stamp,
+    ) -> Result<(), StoreError> {
+        match (&themes, milestone) {
+            (None, Deadline::ThemesPublished) => {
+                return Err(StoreError::Invalid(
+                    "themes_published needs the focus themes: give --themes FILE, one theme a line, in priority order".into(),
+                ));
+            }
+            (Some(t), Deadline::ThemesPublished) if t.is_empty() => {
+                return Err(StoreError::Invalid(
+                    "the themes file has no themes: one theme a line".into(),
+                ));
+            }
+            (Some(_), m) if m != Deadline::ThemesPublished => {
+                return Err(StoreError::Invalid(format!("{m} takes no themes")));
+            }
+            _ => {}
+        }
+        let txn = self.db.begin().await?;
+        let c = self.cycle_for_event(&txn, year, stamp).await?;
+        let def = definition_of(&c)?;
+        let plan = def.cycle(year)?;
+        let before = milestones_of(&txn, year, None).await?;
+        plan.record_milestone(&before, milestone, on, stamp.today)?;
+        let themes_json = themes.as_ref().map(json);
+        milestone::Entity::insert(milestone::ActiveModel {
+            cycle: Set(year),
+            deadline: Set(milestone.key().to_owned()),
+            met_on: Set(on),
+            themes: Set(themes_json),
+            recorded_at: Set(stamp.at),
+            recorded_by: Set(stamp.actor.clone()),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        self.fault(FaultPoint::EventAfterInsert, "milestone, after the insert")?;
+        #[derive(Serialize)]
+        struct Record<'a> {
+            cycle: i32,
+            milestone: Deadline,
+            on: NaiveDate,
+            themes: &'a Option<Vec<String>>,
+        }
+        audit::log(
+            &txn,
+            stamp,
+            Change::new(
+                "milestone.record",
+                "milestone",
+                format!("{year}/{milestone}"),
+            )
+            .after(&Record {
+                cycle: year,
+                milestone,
+                on,
+                themes: &themes,
+            }),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Reads what a unit event is checked against, starting the event's cycle if its
+    /// first day has come.
+    pub(crate) async fn unit_context(
+        &self,
+        txn: &DatabaseTransaction,
+        unit_id: &str,
+        on: NaiveDate,
+        stamp: &Stamp,
+    ) -> Result<UnitContext, StoreError> {
+        let unit = unit::Entity::find_by_id(unit_id)
+            .one(txn)
+            .await?
+            .ok_or_else(|| StoreError::UnknownUnit(unit_id.to_owned()))?;
+        if !unit.active {
+            return Err(StoreError::InactiveUnit(unit_id.to_owned()));
+        }
+        let level = level_of(&unit)?;
+        let year = self.wheel.definition.cycles.cycle_containing(on).year();
+        let cycle = self.cycle_for_event(txn, year, stamp).await?;
+        let definition = definition_of(&cycle)?;
+        let milestones = milestones_of(txn, year, None).await?;
+        let events = unit_event::Entity::find()
+            .filter(unit_event::Column::Cycle.eq(year))
+            .filter(unit_event::Column::UnitId.eq(unit_id))
+            .order_by_asc(unit_event::Column::Id)
+            .all(txn)
+            .await?;
+        Ok(UnitContext {
+            unit,
+            level,
+            cycle,
+            definition,
+            milestones,
+            facts: fold_events(&events),
+        })
+    }
+
+    /// Checks a unit event against the rules and writes it with its audit row.
+    async fn append_event(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &UnitContext,
+        event: NewEvent<'_>,
+        stamp: &Stamp,
+    ) -> Result<UnitFacts, StoreError> {
+        let NewEvent {
+            kind,
+            on,
+            revision,
+            notes,
+        } = event;
+        let plan = ctx.plan()?;
+        let after = plan.apply(
+            ctx.level,
+            &ctx.milestones,
+            &ctx.facts,
+            kind.event(on),
+            stamp.today,
+        )?;
+        unit_event::Entity::insert(unit_event::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            cycle: Set(ctx.cycle.year),
+            unit_id: Set(ctx.unit.id.clone()),
+            kind: Set(kind.key().to_owned()),
+            on: Set(on),
+            revision: Set(revision.map(i64::from).and_then(|r| i32::try_from(r).ok())),
+            notes: Set(notes.map(str::to_owned)),
+            recorded_at: Set(stamp.at),
+            recorded_by: Set(stamp.actor.clone()),
+        })
+        .exec_without_returning(txn)
+        .await?;
+        self.fault(FaultPoint::EventAfterInsert, "event, after the insert")?;
+        audit::log(
+            txn,
+            stamp,
+            Change::new(&format!("unit.{}", kind.key()), "unit", ctx.unit.id.clone()).after(
+                &EventRecord {
+                    cycle: ctx.cycle.year,
+                    unit_id: &ctx.unit.id,
+                    kind: kind.key(),
+                    on,
+                    revision,
+                    notes,
+                },
+            ),
+        )
+        .await?;
+        Ok(after)
+    }
+
+    pub async fn record_dialogue(
+        &self,
+        unit_id: &str,
+        on: NaiveDate,
+        notes: Option<String>,
+        stamp: &Stamp,
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin().await?;
+        let ctx = self.unit_context(&txn, unit_id, on, stamp).await?;
+        self.append_event(
+            &txn,
+            &ctx,
+            NewEvent {
+                notes: notes.as_deref(),
+                ..NewEvent::new(UnitEventKind::DialogueHeld, on, None)
+            },
+            stamp,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Submits an agreement file as the unit's next revision. A signed revision is never
+    /// changed: this always adds one.
+    pub async fn submit_agreement(
+        &self,
+        unit_id: &str,
+        on: NaiveDate,
+        source: &str,
+        file: &str,
+        stamp: &Stamp,
+    ) -> Result<Submitted, StoreError> {
+        let txn = self.db.begin().await?;
+        let ctx = self.unit_context(&txn, unit_id, on, stamp).await?;
+        // The rules first: a unit that may not submit yet learns why, before the file's
+        // details.
+        let plan = ctx.plan()?;
+        plan.apply(
+            ctx.level,
+            &ctx.milestones,
+            &ctx.facts,
+            UnitEvent::AgreementSubmitted { on },
+            stamp.today,
+        )?;
+        let catalogue = catalogue_of(&ctx.cycle)?;
+        let (agreement, warnings) = Agreement::from_toml(source, file, &catalogue)?;
+        let revision = ctx.facts.agreement.as_ref().map_or(1, |a| a.revision + 1);
+        let facts = self
+            .append_event(
+                &txn,
+                &ctx,
+                NewEvent::new(UnitEventKind::AgreementSubmitted, on, Some(revision)),
+                stamp,
+            )
+            .await?;
+        debug_assert_eq!(facts.agreement.as_ref().map(|a| a.revision), Some(revision));
+
+        let agreement_id = Uuid::now_v7();
+        agreement::Entity::insert(agreement::ActiveModel {
+            id: Set(agreement_id),
+            cycle: Set(ctx.cycle.year),
+            unit_id: Set(ctx.unit.id.clone()),
+            revision: Set(i32::try_from(revision).unwrap_or(i32::MAX)),
+            submitted_on: Set(on),
+            signed_on: Set(None),
+            source: Set(source.to_owned()),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        let goals: Vec<goal::ActiveModel> = agreement
+            .goals()
+            .iter()
+            .enumerate()
+            .map(|(i, g)| goal::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                agreement_id: Set(agreement_id),
+                position: Set(i32::try_from(i + 1).unwrap_or(i32::MAX)),
+                title: Set(g.title.clone()),
+                dimension: Set(g.dimension.key().to_owned()),
+                kind: Set(g.kind.key().to_owned()),
+                horizon: Set(g.horizon.key().to_owned()),
+                weight: Set(i32::from(g.weight.percent())),
+                indicator: Set(g.indicator.as_ref().map(ToString::to_string)),
+                baseline: Set(g.baseline.clone()),
+                partly_met: Set(g.partly_met.clone()),
+                fully_met: Set(g.fully_met.clone()),
+                activities: Set(json(&g.activities)),
+                target_date: Set(g.target_date),
+            })
+            .collect();
+        goal::Entity::insert_many(goals)
+            .exec_without_returning(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(Submitted { revision, warnings })
+    }
+
+    /// The superior signs the latest revision. Returns the revision signed.
+    pub async fn sign_agreement(
+        &self,
+        unit_id: &str,
+        on: NaiveDate,
+        stamp: &Stamp,
+    ) -> Result<u32, StoreError> {
+        let txn = self.db.begin().await?;
+        let ctx = self.unit_context(&txn, unit_id, on, stamp).await?;
+        let revision = ctx.facts.agreement.as_ref().map_or(0, |a| a.revision);
+        self.append_event(
+            &txn,
+            &ctx,
+            NewEvent::new(UnitEventKind::AgreementSigned, on, Some(revision)),
+            stamp,
+        )
+        .await?;
+        let row = self.agreement_row(&txn, &ctx, revision).await?;
+        let mut am = row.into_active_model();
+        am.signed_on = Set(Some(on));
+        am.update(&txn).await?;
+        txn.commit().await?;
+        Ok(revision)
+    }
+
+    /// The midway status: every goal of the agreement in force graded from a grades file.
+    pub async fn give_midway(
+        &self,
+        unit_id: &str,
+        on: NaiveDate,
+        source: &str,
+        file: &str,
+        stamp: &Stamp,
+    ) -> Result<Grading, StoreError> {
+        let txn = self.db.begin().await?;
+        let ctx = self.unit_context(&txn, unit_id, on, stamp).await?;
+        let plan = ctx.plan()?;
+        plan.apply(
+            ctx.level,
+            &ctx.milestones,
+            &ctx.facts,
+            UnitEvent::MidwayGiven { on },
+            stamp.today,
+        )?;
+        // `apply` refuses without an agreement in force, so there is one.
+        let revision = ctx
+            .facts
+            .agreement
+            .as_ref()
+            .and_then(|a| a.in_force)
+            .map_or(0, |s| s.revision);
+        let row = self.agreement_row(&txn, &ctx, revision).await?;
+        // The submitted file is the agreement; grade it as written.
+        let catalogue = catalogue_of(&ctx.cycle)?;
+        let (agreement, _) = Agreement::from_toml(
+            &row.source,
+            &format!("agreement revision {revision}"),
+            &catalogue,
+        )?;
+        let grading = agreement.grade_toml(source, file)?;
+        let goals = goal::Entity::find()
+            .filter(goal::Column::AgreementId.eq(row.id))
+            .all(&txn)
+            .await?;
+        let mut grades = Vec::new();
+        for g in &grading.goals {
+            let goal = goals.iter().find(|x| x.title == g.goal).ok_or_else(|| {
+                StoreError::Invalid(format!("goal \"{}\" is not on record", g.goal))
+            })?;
+            grades.push(grade::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                agreement_id: Set(row.id),
+                goal_id: Set(goal.id),
+                grade: Set(g.grade.key().to_owned()),
+                note: Set(g.note.clone()),
+                given_on: Set(on),
+            });
+        }
+        self.append_event(
+            &txn,
+            &ctx,
+            NewEvent::new(UnitEventKind::MidwayGiven, on, Some(revision)),
+            stamp,
+        )
+        .await?;
+        grade::Entity::insert_many(grades)
+            .exec_without_returning(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(grading)
+    }
+
+    async fn agreement_row(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &UnitContext,
+        revision: u32,
+    ) -> Result<agreement::Model, StoreError> {
+        agreement::Entity::find()
+            .filter(agreement::Column::Cycle.eq(ctx.cycle.year))
+            .filter(agreement::Column::UnitId.eq(ctx.unit.id.as_str()))
+            .filter(agreement::Column::Revision.eq(i32::try_from(revision).unwrap_or(i32::MAX)))
+            .one(txn)
+            .await?
+            .ok_or_else(|| {
+                StoreError::Invalid(format!(
+                    "revision {revision} of the agreement of {} is not on record",
+                    ctx.unit.id
+                ))
+            })
+    }
+}

@@ -1,0 +1,314 @@
+//! # hjul-store: what happened, on record
+//!
+//! One repository API over SQLite (the embedded default, a file in WAL mode) and
+//! PostgreSQL. Every state change is checked by `hjul-wheel` inside the transaction that
+//! records it, and commits together with its audit row, or not at all.
+
+mod audit;
+mod cycles;
+pub mod entity;
+mod events;
+mod org;
+mod status;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use hjul_migrations::{Migrator, MigratorTrait, SchemaManager};
+use hjul_wheel::{ConfigError, IndicatorCatalogue, Refusal, WheelDefinition};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
+
+pub use events::{Submitted, UnitEventKind};
+pub use org::ImportReport;
+pub use status::{
+    AgreementRevisionView, AgreementView, DeadlineView, EventView, GoalView, MilestoneView,
+    StatusFilter, StatusRow, Timeline, UnitView,
+};
+
+/// The database file used when none is given.
+pub const DEFAULT_DATABASE: &str = "hjul.db";
+
+/// Who does something, and when: every change is stamped with both.
+#[derive(Debug, Clone)]
+pub struct Stamp {
+    /// Recorded in the audit log (a person's address, `cli:USER`, `scheduler`).
+    pub actor: String,
+    pub at: DateTime<Utc>,
+    /// The municipality's date at `at`; events dated after it are refused.
+    pub today: NaiveDate,
+}
+
+/// The wheel definition and catalogue a new cycle starts with, with their text, which the
+/// cycle keeps so it goes on under the rules it started with.
+#[derive(Debug, Clone)]
+pub struct CurrentWheel {
+    pub definition: WheelDefinition,
+    pub definition_toml: String,
+    pub catalogue: IndicatorCatalogue,
+    pub catalogue_toml: String,
+}
+
+impl CurrentWheel {
+    pub fn builtin() -> Self {
+        Self {
+            definition: WheelDefinition::builtin(),
+            definition_toml: hjul_wheel::definition::BUILTIN_WHEEL_TOML.to_owned(),
+            catalogue: IndicatorCatalogue::builtin(),
+            catalogue_toml: hjul_wheel::indicators::BUILTIN_INDICATORS_TOML.to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "there is no database at {path}: run `hjul migrate` to create it, or give another with --database-url"
+    )]
+    NoDatabase { path: String },
+    #[error("the database at {0} has no hjul schema: run `hjul migrate`")]
+    NotMigrated(String),
+    #[error("the database schema is behind ({} migration{} pending: {}): run `hjul migrate`", .0.len(), if .0.len() == 1 { "" } else { "s" }, .0.join(", "))]
+    SchemaBehind(Vec<String>),
+    #[error("the database was migrated by a newer hjul ({0}); use that version or newer")]
+    SchemaAhead(String),
+    /// The wheel's rules forbid it. (Not a `source`: the message already says it all.)
+    #[error("refused: {0}")]
+    Refused(Refusal),
+    #[error("there is no unit `{0}`; `hjul status` lists the units")]
+    UnknownUnit(String),
+    #[error(
+        "unit `{0}` was deactivated (it is not in the organisation file any more); import it again to record events for it"
+    )]
+    InactiveUnit(String),
+    #[error(
+        "cycle {year} has not started: it starts on {starts}; to start it early, run `hjul cycle start {year}`"
+    )]
+    CycleNotStarted { year: i32, starts: NaiveDate },
+    #[error("cycle {year} was already started on {on}")]
+    CycleAlreadyStarted { year: i32, on: NaiveDate },
+    #[error(transparent)]
+    NoCycle(#[from] hjul_wheel::NoCycle),
+    #[error(transparent)]
+    File(#[from] ConfigError),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the definition stored with cycle {year} cannot be read: {problem}")]
+    StoredDefinition { year: i32, problem: ConfigError },
+    #[error("stopped on purpose at `{0}` (a test of what a crash leaves behind)")]
+    InjectedFault(&'static str),
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+}
+
+impl From<Refusal> for StoreError {
+    fn from(r: Refusal) -> Self {
+        Self::Refused(r)
+    }
+}
+
+/// Where a test can make a change fail halfway, to show that nothing of it is kept.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultPoint {
+    /// During an import, after the units are written and before the deactivations.
+    ImportAfterUnits,
+    /// During an event, after the event row is written and before its audit row.
+    EventAfterInsert,
+}
+
+pub struct Store {
+    db: DatabaseConnection,
+    wheel: CurrentWheel,
+    fault: Option<FaultPoint>,
+}
+
+/// How the database is named: a PostgreSQL URL, an `sqlite:` URL or a plain file path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    pub fn parse(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Self::Postgres(url.to_owned());
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        let path = path.split('?').next().unwrap_or(path);
+        Self::Sqlite(PathBuf::from(path))
+    }
+
+    /// For messages: never shows a password.
+    pub fn display(&self) -> String {
+        match self {
+            Self::Sqlite(p) => p.display().to_string(),
+            Self::Postgres(url) => match (url.find("://"), url.rfind('@')) {
+                (Some(s), Some(at)) if at > s => format!("{}***{}", &url[..s + 3], &url[at..]),
+                _ => url.clone(),
+            },
+        }
+    }
+}
+
+impl Store {
+    /// Opens the database; `create` makes a missing SQLite file (for `hjul migrate`).
+    pub async fn open(
+        location: &Location,
+        wheel: CurrentWheel,
+        create: bool,
+    ) -> Result<Self, StoreError> {
+        let db = match location {
+            Location::Postgres(url) => {
+                let mut opts = ConnectOptions::new(url.clone());
+                opts.max_connections(8)
+                    .connect_timeout(Duration::from_secs(10))
+                    .sqlx_logging(false);
+                Database::connect(opts).await?
+            }
+            Location::Sqlite(path) => {
+                if !create && !path.exists() {
+                    return Err(StoreError::NoDatabase {
+                        path: path.display().to_string(),
+                    });
+                }
+                let mut opts = ConnectOptions::new(format!("sqlite:{}", path.display()));
+                opts.max_connections(4)
+                    .sqlx_logging(false)
+                    .map_sqlx_sqlite_opts(move |o| {
+                        o.create_if_missing(create)
+                            .journal_mode(SqliteJournalMode::Wal)
+                            .synchronous(SqliteSynchronous::Normal)
+                            .foreign_keys(true)
+                            .busy_timeout(Duration::from_secs(10))
+                    });
+                Database::connect(opts).await?
+            }
+        };
+        Ok(Self {
+            db,
+            wheel,
+            fault: None,
+        })
+    }
+
+    /// Opens an existing database and checks that its schema is current.
+    pub async fn open_current(
+        location: &Location,
+        wheel: CurrentWheel,
+    ) -> Result<Self, StoreError> {
+        let store = Self::open(location, wheel, false).await?;
+        store.check_schema(location).await?;
+        Ok(store)
+    }
+
+    #[doc(hidden)]
+    #[must_use]
+    pub fn fail_at(mut self, point: FaultPoint) -> Self {
+        self.fault = Some(point);
+        self
+    }
+
+    fn fault(&self, point: FaultPoint, name: &'static str) -> Result<(), StoreError> {
+        if self.fault == Some(point) {
+            Err(StoreError::InjectedFault(name))
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn wheel(&self) -> &CurrentWheel {
+        &self.wheel
+    }
+
+    /// The migrations not yet applied, by name.
+    pub async fn pending_migrations(&self) -> Result<Vec<String>, StoreError> {
+        let manager = SchemaManager::new(&self.db);
+        if !manager.has_table("seaql_migrations").await? {
+            return Ok(Migrator::migrations()
+                .iter()
+                .map(|m| m.name().to_owned())
+                .collect());
+        }
+        match Migrator::get_pending_migrations(&self.db).await {
+            Ok(p) => Ok(p.iter().map(|m| m.name().to_owned()).collect()),
+            Err(DbErr::Custom(msg)) if msg.contains("missing") => Err(StoreError::SchemaAhead(msg)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn check_schema(&self, location: &Location) -> Result<(), StoreError> {
+        let manager = SchemaManager::new(&self.db);
+        if !manager.has_table("seaql_migrations").await? {
+            return Err(StoreError::NotMigrated(location.display()));
+        }
+        let pending = self.pending_migrations().await?;
+        if pending.is_empty() {
+            Ok(())
+        } else {
+            Err(StoreError::SchemaBehind(pending))
+        }
+    }
+
+    /// Applies pending migrations one at a time, calling `progress(done, total)` after
+    /// each; safe to run again. Returns the names applied.
+    pub async fn migrate(
+        &self,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<Vec<String>, StoreError> {
+        let pending = self.pending_migrations().await?;
+        let total = pending.len();
+        for (i, _) in pending.iter().enumerate() {
+            Migrator::up(&self.db, Some(1)).await?;
+            progress(i + 1, total);
+        }
+        Ok(pending)
+    }
+
+    pub async fn close(self) -> Result<(), StoreError> {
+        self.db.close().await?;
+        Ok(())
+    }
+}
+
+/// A JSON text of a value for the audit log and JSON columns.
+pub(crate) fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|e| format!("\"unserialisable: {e}\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_parse_paths_and_urls() {
+        assert_eq!(
+            Location::parse("hjul.db"),
+            Location::Sqlite("hjul.db".into())
+        );
+        assert_eq!(
+            Location::parse("sqlite://x/y.db?mode=rwc"),
+            Location::Sqlite("x/y.db".into())
+        );
+        assert_eq!(
+            Location::parse("sqlite:/tmp/a.db"),
+            Location::Sqlite("/tmp/a.db".into())
+        );
+        let pg = Location::parse("postgres://hjul:secret@db.local:5432/hjul");
+        assert!(matches!(pg, Location::Postgres(_)));
+        assert_eq!(pg.display(), "postgres://***@db.local:5432/hjul");
+    }
+}

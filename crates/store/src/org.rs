@@ -1,0 +1,261 @@
+//! Importing the organisation: a checked file is written in one transaction. Units are
+//! updated in place, a new leader takes over the unit (and its future mail), a unit no
+//! longer in the file is deactivated with its history kept, and every change is logged.
+
+use std::collections::HashMap;
+
+use hjul_wheel::Organisation;
+use hjul_wheel::org::OrgUnit;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel, TransactionTrait};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::audit::{self, Change};
+use crate::entity::{person, unit};
+use crate::{FaultPoint, Stamp, Store, StoreError};
+
+/// What an import changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportReport {
+    pub units_created: usize,
+    pub units_updated: usize,
+    pub units_unchanged: usize,
+    pub units_deactivated: usize,
+    pub units_reactivated: usize,
+    pub people_created: usize,
+    pub people_updated: usize,
+    /// Units whose leader changed: (unit, old leader's address, new leader's address).
+    pub new_leaders: Vec<(String, String, String)>,
+}
+
+/// A unit as the audit log shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+struct UnitRecord {
+    name: String,
+    level: i16,
+    parent_id: Option<String>,
+    area: String,
+    leader: String,
+    active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+struct PersonRecord {
+    email: String,
+    name: String,
+    language: String,
+}
+
+impl Store {
+    /// Writes a checked organisation. `progress(done, total)` is called as units are
+    /// written.
+    pub async fn import_organisation(
+        &self,
+        org: &Organisation,
+        stamp: &Stamp,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<ImportReport, StoreError> {
+        let txn = self.db.begin().await?;
+        let mut report = ImportReport::default();
+        let mut changes = Vec::new();
+
+        // People, by address.
+        let mut people: HashMap<String, person::Model> = person::Entity::find()
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|p| (p.email.clone(), p))
+            .collect();
+        let mut new_people = Vec::new();
+        for u in org.units() {
+            let l = &u.leader;
+            let record = PersonRecord {
+                email: l.email.to_string(),
+                name: l.name.clone(),
+                language: l.language.key().to_owned(),
+            };
+            match people.get(l.email.as_str()) {
+                Some(p) if p.name == l.name && p.language == l.language.key() => {}
+                Some(p) => {
+                    let before = PersonRecord {
+                        email: p.email.clone(),
+                        name: p.name.clone(),
+                        language: p.language.clone(),
+                    };
+                    let mut am = p.clone().into_active_model();
+                    am.name = Set(l.name.clone());
+                    am.language = Set(l.language.key().to_owned());
+                    am.updated_at = Set(stamp.at);
+                    let updated = am.update(&txn).await?;
+                    changes.push(
+                        Change::new("person.update", "person", updated.id.to_string())
+                            .before(&before)
+                            .after(&record),
+                    );
+                    people.insert(updated.email.clone(), updated);
+                    report.people_updated += 1;
+                }
+                None => {
+                    let p = person::Model {
+                        id: Uuid::now_v7(),
+                        email: l.email.to_string(),
+                        name: l.name.clone(),
+                        language: l.language.key().to_owned(),
+                        created_at: stamp.at,
+                        updated_at: stamp.at,
+                    };
+                    changes.push(
+                        Change::new("person.create", "person", p.id.to_string()).after(&record),
+                    );
+                    new_people.push(p.clone().into_active_model());
+                    people.insert(p.email.clone(), p);
+                    report.people_created += 1;
+                }
+            }
+        }
+        insert_chunked::<person::Entity>(&txn, new_people).await?;
+
+        // Units, parents before children (the file is a checked tree).
+        let mut existing: HashMap<String, unit::Model> = unit::Entity::find()
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|u| (u.id.clone(), u))
+            .collect();
+        let email_of: HashMap<Uuid, String> =
+            people.values().map(|p| (p.id, p.email.clone())).collect();
+        let total = org.units().len();
+        let mut done = 0;
+        // Level by level, so every parent is written before its children.
+        for level in hjul_wheel::Level::ALL {
+            let mut new_units = Vec::new();
+            for u in org.units().iter().filter(|u| u.level == level) {
+                let leader_id = people
+                    .get(u.leader.email.as_str())
+                    .map(|p| p.id)
+                    .ok_or_else(|| {
+                        StoreError::Invalid(format!("leader {} was not written", u.leader.email))
+                    })?;
+                let record = UnitRecord {
+                    name: u.name.clone(),
+                    level: i16::from(u.level.number()),
+                    parent_id: u.parent.as_ref().map(ToString::to_string),
+                    area: u.area.key().to_owned(),
+                    leader: u.leader.email.to_string(),
+                    active: true,
+                };
+                match existing.remove(u.id.as_str()) {
+                    Some(old) => {
+                        let before = unit_record(&old, &email_of);
+                        if before == record {
+                            report.units_unchanged += 1;
+                        } else {
+                            if old.active {
+                                report.units_updated += 1;
+                            } else {
+                                report.units_reactivated += 1;
+                            }
+                            if old.leader_id != leader_id {
+                                report.new_leaders.push((
+                                    u.id.to_string(),
+                                    before.leader.clone(),
+                                    record.leader.clone(),
+                                ));
+                            }
+                            let mut am = old.into_active_model();
+                            am.name = Set(record.name.clone());
+                            am.level = Set(record.level);
+                            am.parent_id = Set(record.parent_id.clone());
+                            am.area = Set(record.area.clone());
+                            am.leader_id = Set(leader_id);
+                            am.active = Set(true);
+                            am.updated_at = Set(stamp.at);
+                            am.update(&txn).await?;
+                            changes.push(
+                                Change::new("unit.update", "unit", u.id.to_string())
+                                    .before(&before)
+                                    .after(&record),
+                            );
+                        }
+                    }
+                    None => {
+                        new_units.push(new_unit(u, &record, leader_id, stamp));
+                        changes.push(
+                            Change::new("unit.create", "unit", u.id.to_string()).after(&record),
+                        );
+                        report.units_created += 1;
+                    }
+                }
+                done += 1;
+                progress(done, total);
+            }
+            insert_chunked::<unit::Entity>(&txn, new_units).await?;
+        }
+        self.fault(FaultPoint::ImportAfterUnits, "import, after the units")?;
+
+        // Units no longer in the file: deactivated, their history kept.
+        for old in existing.into_values().filter(|u| u.active) {
+            let before = unit_record(&old, &email_of);
+            let after = UnitRecord {
+                active: false,
+                ..before.clone()
+            };
+            let id = old.id.clone();
+            let mut am = old.into_active_model();
+            am.active = Set(false);
+            am.updated_at = Set(stamp.at);
+            am.update(&txn).await?;
+            changes.push(
+                Change::new("unit.deactivate", "unit", id)
+                    .before(&before)
+                    .after(&after),
+            );
+            report.units_deactivated += 1;
+        }
+
+        audit::log_all(&txn, stamp, changes).await?;
+        txn.commit().await?;
+        Ok(report)
+    }
+}
+
+fn unit_record(u: &unit::Model, email_of: &HashMap<Uuid, String>) -> UnitRecord {
+    UnitRecord {
+        name: u.name.clone(),
+        level: u.level,
+        parent_id: u.parent_id.clone(),
+        area: u.area.clone(),
+        leader: email_of.get(&u.leader_id).cloned().unwrap_or_default(),
+        active: u.active,
+    }
+}
+
+fn new_unit(u: &OrgUnit, record: &UnitRecord, leader_id: Uuid, stamp: &Stamp) -> unit::ActiveModel {
+    unit::ActiveModel {
+        id: Set(u.id.to_string()),
+        name: Set(record.name.clone()),
+        level: Set(record.level),
+        parent_id: Set(record.parent_id.clone()),
+        area: Set(record.area.clone()),
+        leader_id: Set(leader_id),
+        active: Set(true),
+        created_at: Set(stamp.at),
+        updated_at: Set(stamp.at),
+    }
+}
+
+async fn insert_chunked<E>(
+    txn: &impl sea_orm::ConnectionTrait,
+    rows: Vec<E::ActiveModel>,
+) -> Result<(), StoreError>
+where
+    E: EntityTrait,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+{
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(500).collect();
+        E::insert_many(chunk).exec_without_returning(txn).await?;
+    }
+    Ok(())
+}

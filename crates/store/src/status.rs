@@ -1,0 +1,458 @@
+//! "Where does each institution stand": one row per active unit, and one unit's whole
+//! timeline. The store reads; the wheel explains.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use hjul_wheel::agreement::Weight;
+use hjul_wheel::{
+    AgreementState, Area, CyclePlan, DeadlineState, DeadlineStatus, Grade, Level, NextDeadline,
+    Party, Recipient, Score, Step, WheelDefinition,
+};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::cycles::definition_of;
+use crate::entity::{agreement, cycle, goal, grade, milestone, person, unit, unit_event};
+use crate::events::{fold_events, milestones_of};
+use crate::{Store, StoreError};
+
+/// Which units `status` shows.
+#[derive(Debug, Clone, Default)]
+pub struct StatusFilter {
+    pub area: Option<Area>,
+    pub level: Option<Level>,
+    /// Only units whose next deadline is past due.
+    pub overdue: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatusRow {
+    pub unit_id: String,
+    pub name: String,
+    pub level: u8,
+    pub area: String,
+    pub cycle: i32,
+    pub step: Option<Step>,
+    pub next_deadline: Option<NextDeadline>,
+    pub overdue_days: i64,
+    /// The address of whoever is to act next.
+    pub responsible: String,
+    pub agreement: Option<AgreementView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgreementView {
+    pub state: AgreementState,
+    /// The weighted score in percent, once the midway grades are in.
+    pub score: Option<Score>,
+}
+
+/// Everything read once for a status or a timeline.
+struct Snapshot {
+    year: i32,
+    definition: WheelDefinition,
+    units: HashMap<String, unit::Model>,
+    emails: HashMap<Uuid, String>,
+}
+
+impl Snapshot {
+    fn plan(&self) -> Result<CyclePlan<'_>, StoreError> {
+        Ok(self.definition.cycle(self.year)?)
+    }
+
+    /// The address of a party for a unit: its own leader, one up the chain, or the
+    /// secretariat's address (when configured).
+    fn address(
+        &self,
+        u: &unit::Model,
+        level: Level,
+        party: Party,
+        secretariat: Option<&str>,
+    ) -> String {
+        let secretariat = || secretariat.unwrap_or("secretariat").to_owned();
+        match party.resolve(Some(level)) {
+            Recipient::Secretariat => secretariat(),
+            Recipient::Leader(target) => {
+                let mut current = u;
+                while i16::from(target.number()) < current.level {
+                    match current.parent_id.as_ref().and_then(|p| self.units.get(p)) {
+                        Some(parent) => current = parent,
+                        None => return secretariat(),
+                    }
+                }
+                self.emails
+                    .get(&current.leader_id)
+                    .cloned()
+                    .unwrap_or_else(secretariat)
+            }
+        }
+    }
+}
+
+fn level_of(u: &unit::Model) -> Option<Level> {
+    u8::try_from(u.level).ok().and_then(Level::new)
+}
+
+impl Store {
+    async fn snapshot(
+        &self,
+        db: &impl ConnectionTrait,
+        at: NaiveDate,
+    ) -> Result<Snapshot, StoreError> {
+        let year = self.wheel.definition.cycles.cycle_containing(at).year();
+        let definition = match cycle::Entity::find_by_id(year).one(db).await? {
+            Some(c) => definition_of(&c)?,
+            // Not started yet (or before hjul was in use): the rules it would start with.
+            None => self.wheel.definition.clone(),
+        };
+        let units = unit::Entity::find()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id.clone(), u))
+            .collect();
+        let emails = person::Entity::find()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p.email))
+            .collect();
+        Ok(Snapshot {
+            year,
+            definition,
+            units,
+            emails,
+        })
+    }
+
+    /// Where every active unit stands on `at`, in the cycle running that day.
+    /// `secretariat` is the address deadlines of the secretariat go to.
+    pub async fn status(
+        &self,
+        at: NaiveDate,
+        filter: &StatusFilter,
+        secretariat: Option<&str>,
+    ) -> Result<Vec<StatusRow>, StoreError> {
+        let db = &self.db;
+        let snap = self.snapshot(db, at).await?;
+        let plan = snap.plan()?;
+        let milestones = milestones_of(db, snap.year, Some(at)).await?;
+        let mut events: HashMap<String, Vec<unit_event::Model>> = HashMap::new();
+        for e in unit_event::Entity::find()
+            .filter(unit_event::Column::Cycle.eq(snap.year))
+            .filter(unit_event::Column::On.lte(at))
+            .order_by_asc(unit_event::Column::Id)
+            .all(db)
+            .await?
+        {
+            events.entry(e.unit_id.clone()).or_default().push(e);
+        }
+        let scores = self.scores(db, snap.year, at).await?;
+
+        let mut rows = Vec::new();
+        for u in snap.units.values().filter(|u| u.active) {
+            let Some(level) = level_of(u) else { continue };
+            let Some(area) = Area::parse(&u.area) else {
+                continue;
+            };
+            if filter.area.is_some_and(|a| a != area) || filter.level.is_some_and(|l| l != level) {
+                continue;
+            }
+            let facts = fold_events(events.get(&u.id).into_iter().flatten());
+            let standing = plan.standing(level, &milestones, &facts, at);
+            if filter.overdue && standing.overdue_days == 0 {
+                continue;
+            }
+            let revision_in_force = facts
+                .agreement
+                .as_ref()
+                .and_then(|a| a.in_force)
+                .map(|s| s.revision);
+            rows.push(StatusRow {
+                unit_id: u.id.clone(),
+                name: u.name.clone(),
+                level: level.number(),
+                area: u.area.clone(),
+                cycle: snap.year,
+                step: standing.step,
+                next_deadline: standing.next_deadline,
+                overdue_days: standing.overdue_days,
+                responsible: snap.address(u, level, standing.responsible, secretariat),
+                agreement: standing.agreement.map(|state| AgreementView {
+                    state,
+                    score: revision_in_force.and_then(|r| scores.get(&(u.id.clone(), r)).copied()),
+                }),
+            });
+        }
+        rows.sort_by(|a, b| (a.level, &a.area, &a.unit_id).cmp(&(b.level, &b.area, &b.unit_id)));
+        Ok(rows)
+    }
+
+    /// The score of every graded agreement of a cycle, by (unit, revision).
+    async fn scores(
+        &self,
+        db: &impl ConnectionTrait,
+        year: i32,
+        at: NaiveDate,
+    ) -> Result<HashMap<(String, u32), Score>, StoreError> {
+        let agreements: HashMap<Uuid, agreement::Model> = agreement::Entity::find()
+            .filter(agreement::Column::Cycle.eq(year))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a))
+            .collect();
+        let weights: HashMap<Uuid, i32> = goal::Entity::find()
+            .filter(goal::Column::AgreementId.is_in(agreements.keys().copied()))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|g| (g.id, g.weight))
+            .collect();
+        let mut graded: HashMap<Uuid, Vec<(Weight, Grade)>> = HashMap::new();
+        for g in grade::Entity::find()
+            .filter(grade::Column::AgreementId.is_in(agreements.keys().copied()))
+            .filter(grade::Column::GivenOn.lte(at))
+            .all(db)
+            .await?
+        {
+            let weight = weights
+                .get(&g.goal_id)
+                .and_then(|w| Weight::new(i64::from(*w)));
+            if let (Some(weight), Some(value)) = (weight, Grade::parse(&g.grade)) {
+                graded
+                    .entry(g.agreement_id)
+                    .or_default()
+                    .push((weight, value));
+            }
+        }
+        Ok(graded
+            .into_iter()
+            .filter_map(|(id, grades)| {
+                let a = agreements.get(&id)?;
+                Some((
+                    (a.unit_id.clone(), u32::try_from(a.revision).ok()?),
+                    Score::weighted(grades),
+                ))
+            })
+            .collect())
+    }
+
+    /// One unit's whole story in the cycle running on `at`.
+    pub async fn timeline(
+        &self,
+        unit_id: &str,
+        at: NaiveDate,
+        secretariat: Option<&str>,
+    ) -> Result<Timeline, StoreError> {
+        let db = &self.db;
+        let snap = self.snapshot(db, at).await?;
+        let u = snap
+            .units
+            .get(unit_id)
+            .ok_or_else(|| StoreError::UnknownUnit(unit_id.to_owned()))?;
+        let level = level_of(u)
+            .ok_or_else(|| StoreError::Invalid(format!("unit {unit_id} has level {}", u.level)))?;
+        let plan = snap.plan()?;
+        let milestone_rows = milestone::Entity::find()
+            .filter(milestone::Column::Cycle.eq(snap.year))
+            .filter(milestone::Column::MetOn.lte(at))
+            .all(db)
+            .await?;
+        let milestones = milestones_of(db, snap.year, Some(at)).await?;
+        let events = unit_event::Entity::find()
+            .filter(unit_event::Column::Cycle.eq(snap.year))
+            .filter(unit_event::Column::UnitId.eq(unit_id))
+            .filter(unit_event::Column::On.lte(at))
+            .order_by_asc(unit_event::Column::Id)
+            .all(db)
+            .await?;
+        let facts = fold_events(&events);
+        let standing = plan.standing(level, &milestones, &facts, at);
+        let leader = person::Entity::find_by_id(u.leader_id).one(db).await?;
+        let parent = u.parent_id.as_ref().and_then(|p| snap.units.get(p));
+
+        let agreements = agreement::Entity::find()
+            .filter(agreement::Column::Cycle.eq(snap.year))
+            .filter(agreement::Column::UnitId.eq(unit_id))
+            .order_by_asc(agreement::Column::Revision)
+            .all(db)
+            .await?;
+        let mut views = Vec::new();
+        let scores = self.scores(db, snap.year, at).await?;
+        for a in agreements {
+            let goals = goal::Entity::find()
+                .filter(goal::Column::AgreementId.eq(a.id))
+                .order_by_asc(goal::Column::Position)
+                .all(db)
+                .await?;
+            let grades: HashMap<Uuid, grade::Model> = grade::Entity::find()
+                .filter(grade::Column::AgreementId.eq(a.id))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|g| (g.goal_id, g))
+                .collect();
+            let revision = u32::try_from(a.revision).unwrap_or(0);
+            views.push(AgreementRevisionView {
+                revision,
+                submitted_on: a.submitted_on,
+                signed_on: a.signed_on,
+                score: scores.get(&(unit_id.to_owned(), revision)).copied(),
+                goals: goals
+                    .into_iter()
+                    .map(|g| {
+                        let grade = grades.get(&g.id);
+                        GoalView {
+                            title: g.title,
+                            dimension: g.dimension,
+                            kind: g.kind,
+                            horizon: g.horizon,
+                            weight: g.weight,
+                            indicator: g.indicator,
+                            baseline: g.baseline,
+                            partly_met: g.partly_met,
+                            fully_met: g.fully_met,
+                            activities: serde_json::from_str(&g.activities).unwrap_or_default(),
+                            target_date: g.target_date,
+                            grade: grade.map(|x| x.grade.clone()),
+                            grade_note: grade.and_then(|x| x.note.clone()),
+                        }
+                    })
+                    .collect(),
+            });
+        }
+
+        Ok(Timeline {
+            unit: UnitView {
+                unit_id: u.id.clone(),
+                name: u.name.clone(),
+                level: level.number(),
+                area: u.area.clone(),
+                active: u.active,
+                parent: parent.map(|p| (p.id.clone(), p.name.clone())),
+                leader_name: leader.as_ref().map(|l| l.name.clone()).unwrap_or_default(),
+                leader_email: leader.as_ref().map(|l| l.email.clone()).unwrap_or_default(),
+            },
+            cycle: snap.year,
+            at,
+            step: standing.step,
+            next_deadline: standing.next_deadline,
+            overdue_days: standing.overdue_days,
+            responsible: snap.address(u, level, standing.responsible, secretariat),
+            milestones: milestone_rows
+                .into_iter()
+                .map(|m| MilestoneView {
+                    milestone: m.deadline,
+                    met_on: m.met_on,
+                    themes: m
+                        .themes
+                        .and_then(|t| serde_json::from_str(&t).ok())
+                        .unwrap_or_default(),
+                })
+                .collect(),
+            deadlines: standing
+                .deadlines
+                .iter()
+                .map(|d| DeadlineView {
+                    state: d.state(at),
+                    who: snap.address(u, level, d.responsible, secretariat),
+                    status: d.clone(),
+                })
+                .collect(),
+            events: events
+                .into_iter()
+                .map(|e| EventView {
+                    on: e.on,
+                    kind: e.kind,
+                    revision: e.revision,
+                    notes: e.notes,
+                    recorded_at: e.recorded_at,
+                    recorded_by: e.recorded_by,
+                })
+                .collect(),
+            agreements: views,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Timeline {
+    pub unit: UnitView,
+    pub cycle: i32,
+    pub at: NaiveDate,
+    pub step: Option<Step>,
+    pub next_deadline: Option<NextDeadline>,
+    pub overdue_days: i64,
+    pub responsible: String,
+    pub milestones: Vec<MilestoneView>,
+    pub deadlines: Vec<DeadlineView>,
+    pub events: Vec<EventView>,
+    pub agreements: Vec<AgreementRevisionView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnitView {
+    pub unit_id: String,
+    pub name: String,
+    pub level: u8,
+    pub area: String,
+    pub active: bool,
+    pub parent: Option<(String, String)>,
+    pub leader_name: String,
+    pub leader_email: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MilestoneView {
+    pub milestone: String,
+    pub met_on: NaiveDate,
+    pub themes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadlineView {
+    #[serde(flatten)]
+    pub status: DeadlineStatus,
+    pub state: DeadlineState,
+    /// The responsible party's address.
+    pub who: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventView {
+    pub on: NaiveDate,
+    pub kind: String,
+    pub revision: Option<i32>,
+    pub notes: Option<String>,
+    pub recorded_at: DateTime<Utc>,
+    pub recorded_by: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AgreementRevisionView {
+    pub revision: u32,
+    pub submitted_on: NaiveDate,
+    pub signed_on: Option<NaiveDate>,
+    pub score: Option<Score>,
+    pub goals: Vec<GoalView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GoalView {
+    pub title: String,
+    pub dimension: String,
+    pub kind: String,
+    pub horizon: String,
+    pub weight: i32,
+    pub indicator: Option<String>,
+    pub baseline: String,
+    pub partly_met: String,
+    pub fully_met: String,
+    pub activities: Vec<String>,
+    pub target_date: NaiveDate,
+    pub grade: Option<String>,
+    pub grade_note: Option<String>,
+}

@@ -1,0 +1,17 @@
+//! hjul's database schema, as migrations for SQLite and PostgreSQL.
+
+// async_trait needs `&SchemaManager` without a named lifetime in the impls.
+#![allow(elided_lifetimes_in_paths)]
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_initial;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_initial::Migration)]
+    }
+}
