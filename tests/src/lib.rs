@@ -1,1 +1,158 @@
-//! Helpers for the end-to-end stories.
+//! Helpers for the end-to-end stories: a fresh database per test, on SQLite or on
+//! PostgreSQL (`HJUL_TEST_PG_URL`, for example `postgres://postgres@127.0.0.1:5432/test`).
+
+use std::path::PathBuf;
+
+use chrono::{NaiveDate, Utc};
+use hjul_store::{CurrentWheel, Location, Stamp, Store};
+use sea_orm::{ConnectionTrait, Database};
+
+/// The example organisation, agreement and grades of `examples/`.
+pub const ORGANISATION: &str = include_str!("../../examples/organisation.csv");
+pub const AGREEMENT: &str = include_str!("../../examples/agreement.toml");
+pub const GRADES: &str = include_str!("../../examples/grades.toml");
+
+/// A database made afresh for one test.
+pub struct TestDb {
+    pub location: Location,
+}
+
+impl TestDb {
+    /// A new SQLite file in a directory of its own.
+    pub fn sqlite(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("hjul-story-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        Self {
+            location: Location::Sqlite(dir.join("hjul.db")),
+        }
+    }
+
+    /// A new PostgreSQL database named after the test, on the server of
+    /// `HJUL_TEST_PG_URL`. A database left by an earlier run is dropped first.
+    pub async fn postgres(name: &str) -> Self {
+        let url =
+            std::env::var("HJUL_TEST_PG_URL").expect("HJUL_TEST_PG_URL names a PostgreSQL server");
+        let db_name = format!("hjul_t_{}", name.to_lowercase());
+        let admin = Database::connect(url.as_str())
+            .await
+            .expect("connect to HJUL_TEST_PG_URL");
+        admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
+            .await
+            .expect("drop the old test database");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {db_name}"))
+            .await
+            .expect("create the test database");
+        admin.close().await.expect("close the admin connection");
+        Self {
+            location: Location::Postgres(with_database(&url, &db_name)),
+        }
+    }
+
+    /// A store on this database with the schema in place and the built-in wheel.
+    pub async fn store(&self) -> Store {
+        self.store_with(CurrentWheel::builtin()).await
+    }
+
+    pub async fn store_with(&self, wheel: CurrentWheel) -> Store {
+        let store = Store::open(&self.location, wheel, true)
+            .await
+            .expect("open the test database");
+        store
+            .migrate(|_, _| {})
+            .await
+            .expect("migrate the test database");
+        store
+    }
+
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        match &self.location {
+            Location::Sqlite(p) => Some(p.clone()),
+            Location::Postgres(_) => None,
+        }
+    }
+}
+
+/// `url` with its database name replaced.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let root = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{root}/{name}?{q}"),
+        None => format!("{root}/{name}"),
+    }
+}
+
+pub fn date(s: &str) -> NaiveDate {
+    s.parse().expect("a date in the test")
+}
+
+/// Acting as the secretariat on `today`.
+pub fn stamp(today: &str) -> Stamp {
+    Stamp {
+        actor: "test".into(),
+        at: Utc::now(),
+        today: date(today),
+    }
+}
+
+/// How many rows a table has (to show that a refused change wrote nothing).
+pub async fn count(store: &Store, table: &str) -> i64 {
+    let backend = store.backend();
+    let row = store
+        .connection()
+        .query_one_raw(sea_orm::Statement::from_string(
+            backend,
+            format!("SELECT COUNT(*) AS n FROM {table}"),
+        ))
+        .await
+        .expect("count rows")
+        .expect("one row");
+    row.try_get::<i64>("", "n").expect("a count")
+}
+
+/// Row counts of every table, to compare before and after.
+pub async fn counts(store: &Store) -> Vec<(String, i64)> {
+    let mut out = Vec::new();
+    for t in [
+        "person",
+        "unit",
+        "cycle",
+        "milestone",
+        "unit_event",
+        "agreement",
+        "goal",
+        "grade",
+        "audit_log",
+    ] {
+        out.push((t.to_owned(), count(store, t).await));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_names_are_replaced_in_urls() {
+        assert_eq!(
+            with_database("postgres://u@h:5432/test", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/test?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+    }
+}

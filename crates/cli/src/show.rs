@@ -239,12 +239,12 @@ pub fn timeline(out: &mut impl Write, t: &Timeline) -> io::Result<()> {
             .map_or_else(|| "not signed".to_owned(), |d| format!("signed {d}"));
         let score = a
             .score
-            .map_or_else(String::new, |s| format!("; midway score {s}"));
+            .map_or_else(String::new, |s| format!(" · score {s}"));
         writeln!(
             out,
             "{}",
             fit(&format!(
-                "Agreement, revision {}: submitted {}, {signed}{score}",
+                "Agreement rev. {} · submitted {} · {signed}{score}",
                 a.revision, a.submitted_on
             ))
         )?;

@@ -241,6 +241,17 @@ fn every_command_has_help_with_an_example() {
     let dir = scratch("help");
     for args in [
         vec!["--help"],
+        vec!["demo", "--help"],
+        vec!["migrate", "--help"],
+        vec!["org", "import", "--help"],
+        vec!["milestone", "--help"],
+        vec!["dialogue", "held", "--help"],
+        vec!["agreement", "submit", "--help"],
+        vec!["agreement", "sign", "--help"],
+        vec!["midway", "submit", "--help"],
+        vec!["cycle", "start", "--help"],
+        vec!["status", "--help"],
+        vec!["unit", "show", "--help"],
         vec!["plan", "--help"],
         vec!["calendar", "--help"],
         vec!["config", "check", "--help"],

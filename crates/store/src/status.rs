@@ -91,6 +91,16 @@ impl Snapshot {
     }
 }
 
+/// The ids of a cycle's agreements, as a subquery (thousands of ids as parameters would
+/// be slow, and past SQLite's limit in a large organisation).
+fn of_cycle(year: i32) -> sea_orm::sea_query::SelectStatement {
+    sea_orm::sea_query::Query::select()
+        .column(agreement::Column::Id)
+        .from(agreement::Entity)
+        .and_where(agreement::Column::Cycle.eq(year))
+        .to_owned()
+}
+
 fn level_of(u: &unit::Model) -> Option<Level> {
     u8::try_from(u.level).ok().and_then(Level::new)
 }
@@ -205,7 +215,7 @@ impl Store {
             .map(|a| (a.id, a))
             .collect();
         let weights: HashMap<Uuid, i32> = goal::Entity::find()
-            .filter(goal::Column::AgreementId.is_in(agreements.keys().copied()))
+            .filter(goal::Column::AgreementId.in_subquery(of_cycle(year)))
             .all(db)
             .await?
             .into_iter()
@@ -213,7 +223,7 @@ impl Store {
             .collect();
         let mut graded: HashMap<Uuid, Vec<(Weight, Grade)>> = HashMap::new();
         for g in grade::Entity::find()
-            .filter(grade::Column::AgreementId.is_in(agreements.keys().copied()))
+            .filter(grade::Column::AgreementId.in_subquery(of_cycle(year)))
             .filter(grade::Column::GivenOn.lte(at))
             .all(db)
             .await?

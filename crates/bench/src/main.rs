@@ -1,0 +1,276 @@
+//! `hjul-bench`: how long hjul's work takes, beside a baseline from the same run.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+use hjul_store::{Location, StatusFilter, Store};
+use hjul_tests::{AGREEMENT, GRADES, TestDb, date, stamp};
+use hjul_wheel::{Deadline, Organisation};
+use indicatif::{ProgressBar, ProgressStyle};
+use sea_orm::{ConnectionTrait, Statement};
+
+#[derive(Parser)]
+#[command(about = "Benchmarks of hjul, each beside a baseline measured in the same run")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// `hjul status` over N units with a whole cycle of events, on SQLite and PostgreSQL.
+    Status {
+        #[arg(long, default_value_t = 10_000)]
+        units: usize,
+        /// A PostgreSQL server to measure too (a database `hjul_t_bench` is made afresh).
+        #[arg(long, value_name = "URL")]
+        pg: Option<String>,
+        /// Timed runs of each measurement; the median is reported.
+        #[arg(long, default_value_t = 7)]
+        runs: usize,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    match cli.command {
+        Command::Status { units, pg, runs } => runtime.block_on(status(units, pg, runs)),
+    }
+}
+
+/// An organisation of about `n` units: a director, three chiefs, a tenth of the rest as
+/// leaders (level 3) and the others as daycare houses (level 4) under them.
+fn organisation(n: usize) -> String {
+    let mut csv = String::from("unit_id,name,level,parent_id,area,leader_name,leader_email\n");
+    csv.push_str("bu,Børn & Unge,1,,department,Direktør,direktor@bench.dk\n");
+    let chiefs = [("dt", "daycare"), ("sk", "school"), ("fr", "family")];
+    for (id, area) in chiefs {
+        csv.push_str(&format!(
+            "{id},Chef {id},2,bu,{area},Chef {id},{id}@bench.dk\n"
+        ));
+    }
+    let rest = n.saturating_sub(4);
+    let leaders = (rest / 10).max(1);
+    for i in 0..leaders {
+        let (chief, area) = chiefs[i % 3];
+        csv.push_str(&format!(
+            "l{i},Leder {i},3,{chief},{area},Leder {i},l{i}@bench.dk\n"
+        ));
+    }
+    for j in 0..rest.saturating_sub(leaders) {
+        let parent = j % leaders;
+        csv.push_str(&format!(
+            "h{j},Hus {j},4,l{parent},daycare,Husleder {j},h{j}@bench.dk\n"
+        ));
+    }
+    csv
+}
+
+fn bar(total: usize, what: &str) -> ProgressBar {
+    let b = ProgressBar::new(total as u64);
+    if let Ok(style) = ProgressStyle::with_template("{msg:<28} [{bar:30}] {pos}/{len} ({eta} left)")
+    {
+        b.set_style(style.progress_chars("=> "));
+    }
+    b.set_message(what.to_owned());
+    b
+}
+
+/// Records a whole cycle 2025 for every unit through the store's API.
+async fn record_cycle(store: &Store, org: &Organisation) -> anyhow::Result<usize> {
+    let s = stamp("2027-09-20");
+    store
+        .record_milestone(2025, Deadline::DataCollected, date("2025-12-18"), None, &s)
+        .await?;
+    store
+        .record_milestone(
+            2025,
+            Deadline::ThemesPublished,
+            date("2026-03-20"),
+            Some(vec!["Sprog".into()]),
+            &s,
+        )
+        .await?;
+    store
+        .record_milestone(2025, Deadline::ReportFinal, date("2026-09-24"), None, &s)
+        .await?;
+    let b = bar(org.units().len(), "recording a cycle");
+    let mut events = 3;
+    for (i, u) in org.units().iter().enumerate() {
+        b.inc(1);
+        let id = u.id.as_str();
+        let level = u.level.number();
+        if level == 1 {
+            continue;
+        }
+        // Spread the dates so the units stand at different steps on different days.
+        let shift = chrono::Duration::days(i64::try_from(i % 60).unwrap_or(0));
+        let (sub, sign): (NaiveDate, NaiveDate) = if level == 2 {
+            (date("2026-10-01"), date("2026-10-10"))
+        } else {
+            let held = date("2026-02-01") + shift;
+            store.record_dialogue(id, held, None, &s).await?;
+            events += 1;
+            (date("2026-04-01") + shift, date("2026-04-10") + shift)
+        };
+        store
+            .submit_agreement(id, sub, AGREEMENT, "agreement.toml", &s)
+            .await?;
+        store.sign_agreement(id, sign, &s).await?;
+        // Most give their midway status; some are late.
+        events += 2;
+        if i % 10 != 0 {
+            store
+                .give_midway(
+                    id,
+                    date("2027-08-16") + chrono::Duration::days(i64::try_from(i % 20).unwrap_or(0)),
+                    GRADES,
+                    "grades.toml",
+                    &s,
+                )
+                .await?;
+            events += 1;
+        }
+    }
+    b.finish_and_clear();
+    Ok(events)
+}
+
+fn median(mut xs: Vec<Duration>) -> Duration {
+    xs.sort();
+    xs[xs.len() / 2]
+}
+
+/// The baseline: the rows `status` reads, read bare (units, people, events, milestones,
+/// agreements, goals, grades), with no wheel and no mapping into entities.
+async fn raw_read(store: &Store) -> anyhow::Result<usize> {
+    let backend = store.backend();
+    let mut rows = 0;
+    for sql in [
+        "SELECT id, name, level, parent_id, area, leader_id, active FROM unit",
+        "SELECT id, email FROM person",
+        "SELECT unit_id, kind, \"on\", id FROM unit_event WHERE cycle = 2025 ORDER BY id",
+        "SELECT deadline, met_on FROM milestone WHERE cycle = 2025",
+        "SELECT id, unit_id, revision FROM agreement WHERE cycle = 2025",
+        "SELECT id, weight FROM goal",
+        "SELECT agreement_id, goal_id, grade FROM grade",
+    ] {
+        rows += store
+            .connection()
+            .query_all_raw(Statement::from_string(backend, sql))
+            .await?
+            .len();
+    }
+    Ok(rows)
+}
+
+struct Figures {
+    backend: &'static str,
+    status: Duration,
+    raw: Duration,
+    rows: usize,
+    events: usize,
+    import: Duration,
+    record: Duration,
+}
+
+async fn measure(name: &'static str, db: TestDb, n: usize, runs: usize) -> anyhow::Result<Figures> {
+    eprintln!("{name}: building {n} units and a whole cycle of events…");
+    let store = db.store().await;
+    let org =
+        Organisation::from_csv(&organisation(n), |_| {}).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let t = Instant::now();
+    store
+        .import_organisation(&org, &stamp("2027-09-20"), |_, _| {})
+        .await?;
+    let import = t.elapsed();
+    let t = Instant::now();
+    let events = record_cycle(&store, &org).await?;
+    let record = t.elapsed();
+
+    let at = date("2027-09-20");
+    let filter = StatusFilter::default();
+    // One untimed run of each to warm caches.
+    let rows = store.status(at, &filter, None).await?.len();
+    anyhow::ensure!(
+        rows == org.units().len(),
+        "status returned {rows} rows for {} units",
+        org.units().len()
+    );
+    raw_read(&store).await?;
+    let mut status_times = Vec::new();
+    let mut raw_times = Vec::new();
+    for _ in 0..runs {
+        // Alternate, so drift on a noisy machine hits both alike.
+        let t = Instant::now();
+        store.status(at, &filter, None).await?;
+        status_times.push(t.elapsed());
+        let t = Instant::now();
+        raw_read(&store).await?;
+        raw_times.push(t.elapsed());
+    }
+    store.close().await?;
+    Ok(Figures {
+        backend: name,
+        status: median(status_times),
+        raw: median(raw_times),
+        rows,
+        events,
+        import,
+        record,
+    })
+}
+
+async fn status(units: usize, pg: Option<String>, runs: usize) -> anyhow::Result<()> {
+    anyhow::ensure!(runs > 0, "--runs must be at least 1");
+    let mut figures = vec![measure("sqlite", TestDb::sqlite("bench"), units, runs).await?];
+    if let Some(url) = pg {
+        let db = postgres_db(&url)
+            .await
+            .context("the PostgreSQL server of --pg")?;
+        figures.push(measure("postgres", db, units, runs).await?);
+    }
+    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
+    println!("hjul status over {units} units, whole cycle 2025 on record; median of {runs} runs");
+    println!();
+    println!(
+        "{:<9} {:>8} {:>14} {:>14} {:>8} {:>12} {:>14}",
+        "backend", "events", "status", "raw read", "ratio", "import", "record cycle"
+    );
+    for f in &figures {
+        println!(
+            "{:<9} {:>8} {:>14} {:>14} {:>7.1}× {:>12} {:>14}",
+            f.backend,
+            f.events,
+            ms(f.status),
+            ms(f.raw),
+            f.status.as_secs_f64() / f.raw.as_secs_f64(),
+            format!("{:.1} s", f.import.as_secs_f64()),
+            format!("{:.1} s", f.record.as_secs_f64()),
+        );
+        debug_assert!(f.rows > 0);
+    }
+    println!();
+    println!("raw read: the same rows fetched with bare SQL, no wheel, no entities (the floor).");
+    Ok(())
+}
+
+/// A fresh database `hjul_t_bench` on the server of `url`.
+async fn postgres_db(url: &str) -> anyhow::Result<TestDb> {
+    let admin = sea_orm::Database::connect(url).await?;
+    admin
+        .execute_unprepared("DROP DATABASE IF EXISTS hjul_t_bench WITH (FORCE)")
+        .await?;
+    admin
+        .execute_unprepared("CREATE DATABASE hjul_t_bench")
+        .await?;
+    admin.close().await?;
+    Ok(TestDb {
+        location: Location::Postgres(hjul_tests::with_database(url, "hjul_t_bench")),
+    })
+}

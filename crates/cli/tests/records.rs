@@ -1,0 +1,277 @@
+//! The database commands as a user runs them, on the embedded SQLite default.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hjul-records-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn hjul(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hjul"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("HJUL_CONFIG_DIR")
+        .env_remove("HJUL_DATABASE_URL")
+        .env("HJUL_TODAY", "2026-11-22")
+        .env("HJUL_ACTOR", "test")
+        .output()
+        .unwrap()
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn failed(o: &Output) -> String {
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "stdout: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+#[test]
+fn the_readme_demo_shows_a_populated_status() {
+    let dir = scratch("demo");
+    let text = ok(&hjul(&dir, &["demo"]));
+    assert!(
+        text.contains("Cycle 2025 on 2027-08-20 · open: midway_status"),
+        "{text}"
+    );
+    assert!(
+        text.contains("fr-ppr     awaiting_dialogue   dialogue 2026-06-30   416d"),
+        "{text}"
+    );
+    assert!(
+        text.contains("16 units · no steps 1 · awaiting_dialogue 1 · awaiting_agreement 2 ·"),
+        "{text}"
+    );
+    // It can be run again, and its database answers the commands it suggests.
+    ok(&hjul(&dir, &["demo"]));
+    let json = ok(&hjul(
+        &dir,
+        &[
+            "status",
+            "--database-url",
+            "hjul-demo.db",
+            "--at",
+            "2027-08-20",
+            "--overdue",
+            "--format",
+            "json",
+        ],
+    ));
+    let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let ids: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["unit_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["fr", "fr-ppr", "sk-by", "dt-nord-3"]);
+    let r = &rows[1];
+    assert_eq!(r["next_deadline"]["deadline"], "dialogue_held");
+    assert_eq!(r["next_deadline"]["due"], "2026-06-30");
+    assert_eq!(r["responsible"], "frederik.lund@skovby.dk");
+    assert_eq!(r["agreement"], serde_json::Value::Null);
+    let shown = ok(&hjul(
+        &dir,
+        &[
+            "unit",
+            "show",
+            "dt-nord-1",
+            "--database-url",
+            "hjul-demo.db",
+            "--at",
+            "2027-08-20",
+        ],
+    ));
+    assert!(
+        shown.contains("Agreement rev. 1 · submitted 2026-04-09 · signed 2026-04-20 · score 50 %"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("agreement_signed  due 2026-04-17   met 2026-04-20, 3 days late"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn a_secretariat_sets_up_and_records_a_cycle() {
+    let dir = scratch("setup");
+    let err = failed(&hjul(&dir, &["status"]));
+    assert!(
+        err.contains("there is no database at hjul.db: run `hjul migrate`"),
+        "{err}"
+    );
+    assert!(
+        !dir.join("hjul.db").exists(),
+        "a refused command must not create the database"
+    );
+    assert!(ok(&hjul(&dir, &["migrate"])).contains("applied m20261122_000001_initial"));
+    assert!(ok(&hjul(&dir, &["migrate"])).contains("is up to date"));
+    let org = examples().join("organisation.csv");
+    let text = ok(&hjul(&dir, &["org", "import", org.to_str().unwrap()]));
+    assert!(text.contains("16 units (16 new, 0 changed"), "{text}");
+
+    let themes = examples().join("themes.txt");
+    let text = ok(&hjul(
+        &dir,
+        &[
+            "milestone",
+            "themes-published",
+            "--cycle",
+            "2025",
+            "--on",
+            "2026-03-20",
+            "--themes",
+            themes.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(
+        text.trim(),
+        "recorded: themes_published of cycle 2025 on 2026-03-20 with 3 focus themes"
+    );
+    ok(&hjul(
+        &dir,
+        &["dialogue", "held", "sk-vest", "--on", "2026-03-04"],
+    ));
+    let agreement = examples().join("agreement.toml");
+    let text = ok(&hjul(
+        &dir,
+        &[
+            "agreement",
+            "submit",
+            "sk-vest",
+            "--file",
+            agreement.to_str().unwrap(),
+            "--on",
+            "2026-04-10",
+        ],
+    ));
+    assert!(text.contains("submitted: revision 1"), "{text}");
+    ok(&hjul(
+        &dir,
+        &["agreement", "sign", "sk-vest", "--on", "2026-04-16"],
+    ));
+
+    // Refused, with the reason and a non-zero exit.
+    let err = failed(&hjul(
+        &dir,
+        &["agreement", "sign", "sk-oest", "--on", "2026-04-16"],
+    ));
+    assert_eq!(
+        err.trim(),
+        "error: the agreement of sk-oest was not signed: refused: agreement_signed waits for dialogue_held: record it first"
+    );
+    let err = failed(&hjul(
+        &dir,
+        &["dialogue", "held", "sk-oest", "--on", "2026-12-01"],
+    ));
+    assert!(
+        err.contains("2026-12-01 is in the future (today is 2026-11-22)"),
+        "{err}"
+    );
+    let grades = examples().join("grades.toml");
+    let err = failed(&hjul(
+        &dir,
+        &[
+            "midway",
+            "submit",
+            "sk-vest",
+            "--file",
+            grades.to_str().unwrap(),
+            "--on",
+            "2026-11-01",
+        ],
+    ));
+    assert!(err.contains("midway_status opens on 2027-07-01"), "{err}");
+
+    let json = ok(&hjul(
+        &dir,
+        &["status", "--format", "json", "--area", "school"],
+    ));
+    let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let vest = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["unit_id"] == "sk-vest")
+        .unwrap();
+    assert_eq!(vest["step"], "in_force");
+    assert_eq!(vest["agreement"]["state"], "in_force");
+    assert_eq!(vest["cycle"], 2025);
+    assert_eq!(rows.as_array().unwrap().len(), 4);
+    let table = ok(&hjul(&dir, &["status"]));
+    for line in table.lines() {
+        assert!(line.chars().count() <= 80, "too wide: {line}");
+    }
+    // Eleven level 3–4 units have not held their dialogue (due 30 June).
+    assert!(table.contains("overdue 11"), "{table}");
+}
+
+#[test]
+fn a_bad_organisation_file_is_reported_by_line_and_nothing_is_written() {
+    let dir = scratch("bad-org");
+    ok(&hjul(&dir, &["migrate"]));
+    let good = std::fs::read_to_string(examples().join("organisation.csv")).unwrap();
+    let bad = good
+        .replace(
+            "dt-nord-2,Børnehuset Spiren,4,dt-nord",
+            "dt-nord-2,Børnehuset Spiren,4,dt-vest",
+        )
+        .replace("anna.bech@skovby.dk", "anna.bech(a)skovby.dk")
+        .replace("sk-by,Byskolen,3,sk", "sk-by,Byskolen,4,sk");
+    std::fs::write(dir.join("org.csv"), bad).unwrap();
+    let err = failed(&hjul(&dir, &["org", "import", "org.csv"]));
+    assert!(
+        err.contains(
+            "org.csv was not imported: 3 problems in the organisation file, nothing was imported:"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("line 6, leader_email: `anna.bech(a)skovby.dk` contains `(`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("line 9, parent_id: unknown parent `dt-vest`"),
+        "{err}"
+    );
+    assert!(err.contains("line 15, level: wrong level"), "{err}");
+    assert!(ok(&hjul(&dir, &["status"])).contains("No units match."));
+}
+
+#[test]
+fn a_database_behind_the_program_is_refused_until_migrated() {
+    let dir = scratch("behind");
+    ok(&hjul(&dir, &["migrate"]));
+    // Make an empty SQLite file look like a database without the schema.
+    std::fs::write(dir.join("empty.db"), b"").unwrap();
+    let err = failed(&hjul(&dir, &["status", "--database-url", "empty.db"]));
+    assert!(
+        err.contains("has no hjul schema: run `hjul migrate`"),
+        "{err}"
+    );
+    ok(&hjul(&dir, &["migrate", "--database-url", "empty.db"]));
+    ok(&hjul(
+        &dir,
+        &["status", "--database-url", "sqlite:empty.db"],
+    ));
+}

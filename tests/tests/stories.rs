@@ -1,0 +1,783 @@
+//! The same stories against SQLite and PostgreSQL: import, a whole cycle of events,
+//! status before and after each deadline, re-import, refusals, and crashes halfway.
+#![allow(clippy::unwrap_used)]
+
+use hjul_store::{CurrentWheel, FaultPoint, StatusFilter, StatusRow, Store, StoreError};
+use hjul_tests::{AGREEMENT, GRADES, ORGANISATION, TestDb, count, counts, date, stamp};
+use hjul_wheel::{Area, Deadline, Level, Organisation, Refusal, Step};
+
+macro_rules! stories {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(hjul_tests::TestDb::sqlite(stringify!($name))).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                #[cfg_attr(not(pg_tests), ignore = "HJUL_TEST_PG_URL is not set: PostgreSQL story skipped")]
+                async fn $name() {
+                    super::$name(hjul_tests::TestDb::postgres(stringify!($name)).await).await;
+                }
+            )*
+        }
+    };
+}
+
+stories!(
+    a_whole_cycle_with_status_before_and_after_each_deadline,
+    reimport_updates_in_place_with_a_new_leader_and_deactivates,
+    every_refused_event_says_why_and_writes_nothing,
+    a_crash_halfway_leaves_the_database_as_it_was,
+    a_cycle_keeps_the_wheel_it_started_with,
+    the_schema_is_checked_and_migrating_twice_is_safe,
+    the_audit_log_is_append_only_and_complete,
+    status_filters_by_area_level_and_overdue,
+);
+
+const TODAY: &str = "2027-09-01";
+
+async fn imported(db: &TestDb) -> Store {
+    let store = db.store().await;
+    let org = Organisation::from_csv(ORGANISATION, |_| {}).unwrap();
+    store
+        .import_organisation(&org, &stamp(TODAY), |_, _| {})
+        .await
+        .unwrap();
+    store
+}
+
+async fn row(store: &Store, unit: &str, at: &str) -> StatusRow {
+    store
+        .status(
+            date(at),
+            &StatusFilter::default(),
+            Some("sekretariat@skovby.dk"),
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.unit_id == unit)
+        .unwrap_or_else(|| panic!("{unit} in status"))
+}
+
+/// (step, next deadline and its due date, overdue days)
+async fn standing(
+    store: &Store,
+    unit: &str,
+    at: &str,
+) -> (Option<Step>, Option<(Deadline, String)>, i64) {
+    let r = row(store, unit, at).await;
+    (
+        r.step,
+        r.next_deadline.map(|n| (n.deadline, n.due.to_string())),
+        r.overdue_days,
+    )
+}
+
+async fn a_whole_cycle_with_status_before_and_after_each_deadline(db: TestDb) {
+    let store = imported(&db).await;
+    let s = stamp(TODAY);
+    store
+        .record_milestone(2025, Deadline::DataCollected, date("2025-12-18"), None, &s)
+        .await
+        .unwrap();
+    store
+        .record_milestone(
+            2025,
+            Deadline::ThemesPublished,
+            date("2026-03-20"),
+            Some(vec!["Sprog".into(), "Fravær".into()]),
+            &s,
+        )
+        .await
+        .unwrap();
+    store
+        .record_milestone(2025, Deadline::ReportFinal, date("2026-09-24"), None, &s)
+        .await
+        .unwrap();
+
+    // A daycare house: dialogue 14 March; the agreement opens with the themes on 20
+    // March and is due 30 days later, 19 April, a Sunday: Friday 17 April.
+    store
+        .record_dialogue("dt-nord-1", date("2026-03-14"), Some("referat".into()), &s)
+        .await
+        .unwrap();
+    assert_eq!(
+        standing(&store, "dt-nord-1", "2026-03-01").await,
+        (
+            Some(Step::AwaitingDialogue),
+            Some((Deadline::DialogueHeld, "2026-06-30".into())),
+            0
+        )
+    );
+    assert_eq!(
+        standing(&store, "dt-nord-1", "2026-03-16").await,
+        (Some(Step::AwaitingAgreement), None, 0),
+        "the agreement waits for the themes"
+    );
+    assert_eq!(
+        standing(&store, "dt-nord-1", "2026-04-17").await,
+        (
+            Some(Step::AwaitingAgreement),
+            Some((Deadline::AgreementSigned, "2026-04-17".into())),
+            0
+        )
+    );
+    assert_eq!(standing(&store, "dt-nord-1", "2026-04-18").await.2, 1);
+    let submitted = store
+        .submit_agreement(
+            "dt-nord-1",
+            date("2026-04-09"),
+            AGREEMENT,
+            "agreement.toml",
+            &s,
+        )
+        .await
+        .unwrap();
+    assert_eq!(submitted.revision, 1);
+    assert!(submitted.warnings.is_empty(), "{:?}", submitted.warnings);
+    assert_eq!(
+        standing(&store, "dt-nord-1", "2026-04-18").await.0,
+        Some(Step::AwaitingSignature)
+    );
+    store
+        .sign_agreement("dt-nord-1", date("2026-04-20"), &s)
+        .await
+        .unwrap();
+    let r = row(&store, "dt-nord-1", "2026-04-21").await;
+    assert_eq!(r.step, Some(Step::InForce));
+    assert_eq!(
+        r.next_deadline.map(|n| n.due.to_string()),
+        Some("2027-09-30".into())
+    );
+    assert_eq!(r.agreement.as_ref().map(|a| a.score), Some(None));
+    // Its leader answers for the agreement; the area leader for the dialogue.
+    assert_eq!(r.responsible, "bo.nielsen@skovby.dk");
+    assert_eq!(
+        row(&store, "dt-nord-2", "2026-05-01").await.responsible,
+        "anna.bech@skovby.dk"
+    );
+
+    // An area leader (level 3) whose dialogue never happens: overdue from 1 July.
+    assert_eq!(standing(&store, "dt-syd", "2026-06-30").await.2, 0);
+    assert_eq!(standing(&store, "dt-syd", "2026-07-01").await.2, 1);
+    assert_eq!(
+        row(&store, "dt-syd", "2026-07-01").await.responsible,
+        "carsten.vang@skovby.dk"
+    );
+
+    // A chief (level 2): awaiting the report, then 30 days: 24 October is a Saturday.
+    assert_eq!(
+        standing(&store, "dt", "2026-09-01").await,
+        (Some(Step::AwaitingReport), None, 0)
+    );
+    assert_eq!(
+        standing(&store, "dt", "2026-10-23").await,
+        (
+            Some(Step::AwaitingAgreement),
+            Some((Deadline::AgreementSigned, "2026-10-23".into())),
+            0
+        )
+    );
+    assert_eq!(standing(&store, "dt", "2026-10-26").await.2, 3);
+    assert_eq!(
+        row(&store, "dt", "2026-10-26").await.responsible,
+        "carsten.vang@skovby.dk"
+    );
+
+    // The midway status in Q3 2027 with grades: 40 × 50 % + 30 × 100 % + 30 × 0 % = 50 %.
+    store
+        .give_midway("dt-nord-1", date("2027-08-12"), GRADES, "grades.toml", &s)
+        .await
+        .unwrap();
+    let r = row(&store, "dt-nord-1", "2027-08-13").await;
+    assert_eq!(r.step, Some(Step::MidwayGiven));
+    let agreement = r.agreement.unwrap();
+    assert_eq!(
+        agreement.score.map(hjul_wheel::Score::basis_points),
+        Some(5000)
+    );
+    // Before the midway date the score is not there yet.
+    assert_eq!(
+        row(&store, "dt-nord-1", "2027-08-11")
+            .await
+            .agreement
+            .unwrap()
+            .score,
+        None
+    );
+    // The director has no steps.
+    let bu = row(&store, "bu", "2026-05-01").await;
+    assert_eq!(
+        (bu.step, bu.next_deadline, bu.overdue_days),
+        (None, None, 0)
+    );
+
+    let t = store
+        .timeline("dt-nord-1", date(TODAY), None)
+        .await
+        .unwrap();
+    assert_eq!(t.events.len(), 4);
+    assert_eq!(t.events[0].notes.as_deref(), Some("referat"));
+    assert_eq!(t.agreements.len(), 1);
+    assert_eq!(t.agreements[0].goals[0].grade.as_deref(), Some("partly"));
+    assert_eq!(t.milestones.len(), 3);
+    assert!(
+        t.milestones
+            .iter()
+            .any(|m| m.themes == vec!["Sprog".to_owned(), "Fravær".to_owned()])
+    );
+}
+
+async fn reimport_updates_in_place_with_a_new_leader_and_deactivates(db: TestDb) {
+    let store = imported(&db).await;
+    let s = stamp(TODAY);
+    store
+        .record_dialogue("dt-nord-2", date("2026-04-02"), None, &s)
+        .await
+        .unwrap();
+    let changed = ORGANISATION
+        .replace(
+            "Mette Juhl,mette.juhl@skovby.dk",
+            "Ny Leder,ny.leder@skovby.dk",
+        )
+        .lines()
+        .filter(|l| !l.starts_with("dt-syd-2,"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let org = Organisation::from_csv(&changed, |_| {}).unwrap();
+    let report = store
+        .import_organisation(&org, &s, |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(report.units_created, 0);
+    assert_eq!(report.units_updated, 1);
+    assert_eq!(report.units_deactivated, 1);
+    assert_eq!(report.people_created, 1);
+    assert_eq!(
+        report.new_leaders,
+        vec![(
+            "dt-nord-2".into(),
+            "mette.juhl@skovby.dk".into(),
+            "ny.leder@skovby.dk".into()
+        )]
+    );
+    // The new leader answers for what comes next; the history stays.
+    let r = row(&store, "dt-nord-2", "2026-05-20").await;
+    assert_eq!(r.responsible, "ny.leder@skovby.dk");
+    assert_eq!(r.step, Some(Step::AwaitingAgreement));
+    let rows = store
+        .status(date("2026-05-20"), &StatusFilter::default(), None)
+        .await
+        .unwrap();
+    assert!(rows.iter().all(|r| r.unit_id != "dt-syd-2"));
+    assert_eq!(rows.len(), 15);
+    let err = store
+        .record_dialogue("dt-syd-2", date("2026-04-02"), None, &s)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::InactiveUnit(_)), "{err}");
+    // The same file again changes nothing; the original brings dt-syd-2 back.
+    let again = store
+        .import_organisation(&org, &s, |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            again.units_updated,
+            again.units_unchanged,
+            again.units_deactivated
+        ),
+        (0, 15, 0)
+    );
+    let org = Organisation::from_csv(ORGANISATION, |_| {}).unwrap();
+    let back = store
+        .import_organisation(&org, &s, |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!((back.units_reactivated, back.units_updated), (1, 1));
+    // Every change is in the audit log.
+    let log = audit_actions(&store).await;
+    assert_eq!(log.iter().filter(|a| *a == "unit.create").count(), 16);
+    assert_eq!(log.iter().filter(|a| *a == "unit.update").count(), 3);
+    assert_eq!(log.iter().filter(|a| *a == "unit.deactivate").count(), 1);
+    assert_eq!(log.iter().filter(|a| *a == "person.create").count(), 17);
+}
+
+async fn audit_actions(store: &Store) -> Vec<String> {
+    use sea_orm::EntityTrait;
+    hjul_store::entity::audit_log::Entity::find()
+        .all(store.connection())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.action)
+        .collect()
+}
+
+async fn every_refused_event_says_why_and_writes_nothing(db: TestDb) {
+    let store = imported(&db).await;
+    let s = stamp("2026-05-01");
+    store
+        .record_milestone(
+            2025,
+            Deadline::ThemesPublished,
+            date("2026-03-20"),
+            Some(vec!["A".into()]),
+            &s,
+        )
+        .await
+        .unwrap();
+    store
+        .record_dialogue("sk-vest", date("2026-03-04"), None, &s)
+        .await
+        .unwrap();
+    let before = counts(&store).await;
+
+    let refused = |e: StoreError| match e {
+        StoreError::Refused(r) => r,
+        other => panic!("expected a refusal, got {other}"),
+    };
+    // Signing before the dialogue was held.
+    let r = refused(
+        store
+            .sign_agreement("sk-oest", date("2026-04-20"), &s)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        r,
+        Refusal::Waiting {
+            deadline: Deadline::AgreementSigned,
+            waiting_for: vec![Deadline::DialogueHeld]
+        }
+    );
+    // Submitting before the dialogue.
+    let r = refused(
+        store
+            .submit_agreement("sk-oest", date("2026-04-20"), AGREEMENT, "a.toml", &s)
+            .await
+            .unwrap_err(),
+    );
+    assert!(matches!(
+        r,
+        Refusal::NeedsFirst {
+            step: Step::AwaitingDialogue,
+            ..
+        }
+    ));
+    // A dialogue in the future, before its window, twice.
+    assert!(matches!(
+        refused(
+            store
+                .record_dialogue("sk-oest", date("2026-05-02"), None, &s)
+                .await
+                .unwrap_err()
+        ),
+        Refusal::InFuture { .. }
+    ));
+    assert!(matches!(
+        refused(
+            store
+                .record_dialogue("sk-oest", date("2025-12-01"), None, &s)
+                .await
+                .unwrap_err()
+        ),
+        Refusal::NotOpenYet { .. }
+    ));
+    assert!(matches!(
+        refused(
+            store
+                .record_dialogue("sk-vest", date("2026-03-05"), None, &s)
+                .await
+                .unwrap_err()
+        ),
+        Refusal::AlreadyMet { .. }
+    ));
+    // A dialogue for a chief, who has none in this wheel, and for the director.
+    assert!(matches!(
+        refused(
+            store
+                .record_dialogue("sk", date("2026-03-05"), None, &s)
+                .await
+                .unwrap_err()
+        ),
+        Refusal::NotApplicable { .. }
+    ));
+    assert!(matches!(
+        refused(
+            store
+                .record_dialogue("bu", date("2026-03-05"), None, &s)
+                .await
+                .unwrap_err()
+        ),
+        Refusal::NoWorkflow { .. }
+    ));
+    // Nothing to sign; signing before submission; a midway without an agreement.
+    assert_eq!(
+        refused(
+            store
+                .sign_agreement("sk-vest", date("2026-04-01"), &s)
+                .await
+                .unwrap_err()
+        ),
+        Refusal::NothingToSign
+    );
+    assert_eq!(
+        refused(
+            store
+                .give_midway("sk-vest", date("2026-04-01"), GRADES, "g.toml", &s)
+                .await
+                .unwrap_err()
+        ),
+        Refusal::NotInForce
+    );
+    // A chief's agreement before the report.
+    assert!(matches!(
+        refused(
+            store
+                .submit_agreement("sk", date("2026-04-01"), AGREEMENT, "a.toml", &s)
+                .await
+                .unwrap_err()
+        ),
+        Refusal::NeedsFirst {
+            step: Step::AwaitingReport,
+            ..
+        }
+    ));
+    // A milestone twice.
+    assert!(matches!(
+        refused(
+            store
+                .record_milestone(
+                    2025,
+                    Deadline::ThemesPublished,
+                    date("2026-03-21"),
+                    Some(vec!["B".into()]),
+                    &s
+                )
+                .await
+                .unwrap_err()
+        ),
+        Refusal::AlreadyMet { .. }
+    ));
+    // A bad agreement file: the error names the goal and the key.
+    let bad = AGREEMENT.replace("weight = 40", "weight = 45");
+    match store
+        .submit_agreement("sk-vest", date("2026-04-01"), &bad, "aftale.toml", &s)
+        .await
+        .unwrap_err()
+    {
+        StoreError::File(e) => assert!(e.to_string().contains("add up to 105 %"), "{e}"),
+        other => panic!("{other}"),
+    }
+    let bad = AGREEMENT.replace(
+        "indicator = \"language_development\"",
+        "indicator = \"sprog\"",
+    );
+    let e = store
+        .submit_agreement("sk-vest", date("2026-04-01"), &bad, "aftale.toml", &s)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("aftale.toml:6: goal 1 \"Flere børn i positiv sproglig udvikling\".indicator: `sprog` is not in indicator catalogue"), "{e}");
+    // Unknown units and cycles not started.
+    assert!(matches!(
+        store
+            .record_dialogue("nowhere", date("2026-03-05"), None, &s)
+            .await
+            .unwrap_err(),
+        StoreError::UnknownUnit(_)
+    ));
+    assert!(matches!(
+        store
+            .record_milestone(2027, Deadline::DataCollected, date("2027-10-05"), None, &s)
+            .await
+            .unwrap_err(),
+        StoreError::CycleNotStarted { year: 2027, .. }
+    ));
+    assert!(matches!(
+        store
+            .record_milestone(
+                2025,
+                Deadline::ThemesPublished,
+                date("2026-03-21"),
+                None,
+                &s
+            )
+            .await
+            .unwrap_err(),
+        StoreError::Invalid(_)
+    ));
+
+    assert_eq!(
+        counts(&store).await,
+        before,
+        "a refused event wrote something"
+    );
+}
+
+async fn a_crash_halfway_leaves_the_database_as_it_was(db: TestDb) {
+    let store = imported(&db).await;
+    let s = stamp(TODAY);
+    store
+        .record_milestone(
+            2025,
+            Deadline::ThemesPublished,
+            date("2026-03-20"),
+            Some(vec!["A".into()]),
+            &s,
+        )
+        .await
+        .unwrap();
+    let before = counts(&store).await;
+    store.close().await.unwrap();
+
+    // An import that adds a unit, changes a leader and drops another, stopped after the
+    // units are written.
+    let store = db.store().await.fail_at(FaultPoint::ImportAfterUnits);
+    let changed = format!(
+        "{}\ndt-syd-3,Nyt Hus,4,dt-syd,daycare,Ny,ny@skovby.dk,da\n",
+        ORGANISATION
+            .replace("Mette Juhl,mette.juhl@skovby.dk", "Anden,anden@skovby.dk")
+            .trim_end()
+    )
+    .lines()
+    .filter(|l| !l.starts_with("dt-nord-3,"))
+    .collect::<Vec<_>>()
+    .join("\n");
+    let org = Organisation::from_csv(&changed, |_| {}).unwrap();
+    let err = store
+        .import_organisation(&org, &s, |_, _| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::InjectedFault(_)), "{err}");
+    assert_eq!(counts(&store).await, before);
+    // An event, stopped after its row and before its audit row.
+    let store = {
+        store.close().await.unwrap();
+        db.store().await.fail_at(FaultPoint::EventAfterInsert)
+    };
+    assert!(matches!(
+        store
+            .record_dialogue("dt-nord-1", date("2026-03-14"), None, &s)
+            .await,
+        Err(StoreError::InjectedFault(_))
+    ));
+    assert!(matches!(
+        store
+            .record_milestone(2025, Deadline::ReportFinal, date("2026-09-24"), None, &s)
+            .await,
+        Err(StoreError::InjectedFault(_))
+    ));
+    assert_eq!(counts(&store).await, before);
+    // And without the fault the same changes go through.
+    store.close().await.unwrap();
+    let store = db.store().await;
+    store
+        .record_dialogue("dt-nord-1", date("2026-03-14"), None, &s)
+        .await
+        .unwrap();
+    assert_eq!(count(&store, "unit_event").await, 1);
+}
+
+async fn a_cycle_keeps_the_wheel_it_started_with(db: TestDb) {
+    let store = imported(&db).await;
+    let s = stamp(TODAY);
+    store
+        .record_milestone(2025, Deadline::ReportFinal, date("2026-09-24"), None, &s)
+        .await
+        .unwrap();
+    store.close().await.unwrap();
+    // The municipality gives its chiefs 60 days from now on.
+    let mut wheel = CurrentWheel::builtin();
+    wheel.definition_toml = wheel.definition_toml.replace(
+        "opens = { after = [\"report_final\"] }\ndue = { days_after = 30 }",
+        "opens = { after = [\"report_final\"] }\ndue = { days_after = 60 }",
+    );
+    wheel.definition =
+        hjul_wheel::WheelDefinition::from_toml(&wheel.definition_toml, "wheel.toml").unwrap();
+    let store = db.store_with(wheel).await;
+    // Cycle 2025 started with 30 days: still due 23 October.
+    assert_eq!(
+        row(&store, "sk", "2026-10-01")
+            .await
+            .next_deadline
+            .map(|n| n.due.to_string()),
+        Some("2026-10-23".into())
+    );
+    // Cycle 2027 starts under the new rule.
+    let c = store.start_cycle(2027, &s).await.unwrap();
+    assert!(c.definition_toml.contains("days_after = 60"));
+    let cycles = store.cycles().await.unwrap();
+    assert_eq!(
+        cycles.iter().map(|c| c.year).collect::<Vec<_>>(),
+        vec![2025, 2027]
+    );
+    assert!(matches!(
+        store.start_cycle(2027, &s).await,
+        Err(StoreError::CycleAlreadyStarted { .. })
+    ));
+    assert!(matches!(
+        store.start_cycle(2026, &s).await,
+        Err(StoreError::NoCycle(_))
+    ));
+}
+
+async fn the_schema_is_checked_and_migrating_twice_is_safe(db: TestDb) {
+    // No schema yet.
+    let fresh = Store::open(&db.location, CurrentWheel::builtin(), true)
+        .await
+        .unwrap();
+    fresh.close().await.unwrap();
+    match Store::open_current(&db.location, CurrentWheel::builtin()).await {
+        Err(StoreError::NotMigrated(_)) => {}
+        other => panic!("expected NotMigrated, got {:?}", other.err()),
+    }
+    let store = db.store().await;
+    assert!(
+        store.migrate(|_, _| {}).await.unwrap().is_empty(),
+        "a second migrate applies nothing"
+    );
+    store.close().await.unwrap();
+    assert!(
+        Store::open_current(&db.location, CurrentWheel::builtin())
+            .await
+            .is_ok()
+    );
+    // A schema behind: forget the last migration.
+    let store = db.store().await;
+    use sea_orm::ConnectionTrait;
+    store
+        .connection()
+        .execute_unprepared(
+            "DELETE FROM seaql_migrations WHERE version = 'm20261122_000001_initial'",
+        )
+        .await
+        .unwrap();
+    store.close().await.unwrap();
+    match Store::open_current(&db.location, CurrentWheel::builtin()).await {
+        Err(e @ StoreError::SchemaBehind(_)) => {
+            assert!(e.to_string().contains("run `hjul migrate`"), "{e}");
+        }
+        other => panic!("expected SchemaBehind, got {:?}", other.err()),
+    }
+    // A schema ahead: a migration this hjul does not know.
+    let store = Store::open(&db.location, CurrentWheel::builtin(), false)
+        .await
+        .unwrap();
+    store
+        .connection()
+        .execute_unprepared("INSERT INTO seaql_migrations (version, applied_at) VALUES ('m20991231_000001_future', 0)")
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.pending_migrations().await,
+        Err(StoreError::SchemaAhead(_))
+    ));
+    if let Some(path) = db.sqlite_path() {
+        // The embedded default is a WAL file.
+        let mode = store
+            .connection()
+            .query_one_raw(sea_orm::Statement::from_string(
+                store.backend(),
+                "PRAGMA journal_mode",
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index::<String>(0)
+            .unwrap();
+        assert_eq!(mode, "wal", "{}", path.display());
+    }
+}
+
+async fn the_audit_log_is_append_only_and_complete(db: TestDb) {
+    let store = imported(&db).await;
+    let s = stamp(TODAY);
+    store
+        .record_dialogue("dt-nord-1", date("2026-03-14"), None, &s)
+        .await
+        .unwrap();
+    use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+    let rows = hjul_store::entity::audit_log::Entity::find()
+        .filter(hjul_store::entity::audit_log::Column::Action.eq("unit.dialogue_held"))
+        .all(store.connection())
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].actor, "test");
+    assert_eq!(rows[0].entity_id, "dt-nord-1");
+    let after: serde_json::Value = serde_json::from_str(rows[0].after.as_deref().unwrap()).unwrap();
+    assert_eq!(after["on"], "2026-03-14");
+    assert_eq!(after["cycle"], 2025);
+    // The database refuses to change or remove the record.
+    assert!(
+        store
+            .connection()
+            .execute_unprepared("UPDATE audit_log SET actor = 'someone else'")
+            .await
+            .is_err()
+    );
+    assert!(
+        store
+            .connection()
+            .execute_unprepared("DELETE FROM audit_log")
+            .await
+            .is_err()
+    );
+    assert!(count(&store, "audit_log").await > 30);
+}
+
+async fn status_filters_by_area_level_and_overdue(db: TestDb) {
+    let store = imported(&db).await;
+    let at = date("2026-07-15");
+    let all = store
+        .status(at, &StatusFilter::default(), None)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 16);
+    let daycare = store
+        .status(
+            at,
+            &StatusFilter {
+                area: Some(Area::Daycare),
+                ..StatusFilter::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(daycare.len(), 8);
+    let houses = store
+        .status(
+            at,
+            &StatusFilter {
+                level: Level::new(4),
+                ..StatusFilter::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(houses.len(), 5);
+    assert!(houses.iter().all(|r| r.level == 4 && r.overdue_days == 15));
+    // Every level 3–4 unit is past its dialogue; chiefs and the director are not late.
+    let overdue = store
+        .status(
+            at,
+            &StatusFilter {
+                overdue: true,
+                ..StatusFilter::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(overdue.len(), 12);
+    assert!(overdue.iter().all(|r| r.level >= 3));
+}
