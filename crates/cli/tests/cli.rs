@@ -1,37 +1,20 @@
 //! The `hjul` binary as a user runs it: arguments in, text and exit code out.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+use common::{scratch, stderr, stdout};
 
 /// The repository's config directory, as shipped.
 fn shipped_config() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config")
-}
-
-/// A fresh, empty directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("hjul-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::repo("config")
 }
 
 fn hjul(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hjul"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("HJUL_CONFIG_DIR")
-        .output()
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
+    common::hjul_with(dir, args, &[])
 }
 
 #[test]

@@ -1,49 +1,24 @@
 //! The database commands as a user runs them, on the embedded SQLite default.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+use common::{failed, ok, scratch};
 
 fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+    common::repo("examples")
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("hjul-records-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
+/// As a secretariat on 22 November 2026.
 fn hjul(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hjul"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("HJUL_CONFIG_DIR")
-        .env_remove("HJUL_DATABASE_URL")
-        .env("HJUL_TODAY", "2026-11-22")
-        .env("HJUL_ACTOR", "test")
-        .output()
-        .unwrap()
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn failed(o: &Output) -> String {
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "stdout: {}",
-        String::from_utf8_lossy(&o.stdout)
-    );
-    String::from_utf8(o.stderr.clone()).unwrap()
+    common::hjul_with(
+        dir,
+        args,
+        &[("HJUL_TODAY", "2026-11-22"), ("HJUL_ACTOR", "test")],
+    )
 }
 
 #[test]

@@ -114,6 +114,13 @@ impl UnitContext {
     pub fn plan(&self) -> Result<CyclePlan<'_>, StoreError> {
         Ok(self.definition.cycle(self.cycle.year)?)
     }
+
+    /// The facts after `event`, if the wheel's rules allow it as of `today`.
+    pub fn check(&self, event: UnitEvent, today: NaiveDate) -> Result<UnitFacts, StoreError> {
+        Ok(self
+            .plan()?
+            .apply(self.level, &self.milestones, &self.facts, event, today)?)
+    }
 }
 
 /// The department's milestones of a cycle, as recorded (up to `until`, when given).
@@ -283,14 +290,7 @@ impl Store {
             revision,
             notes,
         } = event;
-        let plan = ctx.plan()?;
-        let after = plan.apply(
-            ctx.level,
-            &ctx.milestones,
-            &ctx.facts,
-            kind.event(on),
-            stamp.today,
-        )?;
+        let after = ctx.check(kind.event(on), stamp.today)?;
         unit_event::Entity::insert(unit_event::ActiveModel {
             id: Set(Uuid::now_v7()),
             cycle: Set(ctx.cycle.year),
@@ -360,14 +360,7 @@ impl Store {
         let ctx = self.unit_context(&txn, unit_id, on, stamp).await?;
         // The rules first: a unit that may not submit yet learns why, before the file's
         // details.
-        let plan = ctx.plan()?;
-        plan.apply(
-            ctx.level,
-            &ctx.milestones,
-            &ctx.facts,
-            UnitEvent::AgreementSubmitted { on },
-            stamp.today,
-        )?;
+        ctx.check(UnitEvent::AgreementSubmitted { on }, stamp.today)?;
         let catalogue = catalogue_of(&ctx.cycle)?;
         let (agreement, warnings) = Agreement::from_toml(source, file, &catalogue)?;
         let revision = ctx.facts.agreement.as_ref().map_or(1, |a| a.revision + 1);
@@ -457,14 +450,7 @@ impl Store {
     ) -> Result<Grading, StoreError> {
         let txn = self.db.begin().await?;
         let ctx = self.unit_context(&txn, unit_id, on, stamp).await?;
-        let plan = ctx.plan()?;
-        plan.apply(
-            ctx.level,
-            &ctx.milestones,
-            &ctx.facts,
-            UnitEvent::MidwayGiven { on },
-            stamp.today,
-        )?;
+        ctx.check(UnitEvent::MidwayGiven { on }, stamp.today)?;
         // `apply` refuses without an agreement in force, so there is one.
         let revision = ctx
             .facts
