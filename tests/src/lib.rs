@@ -1,6 +1,32 @@
 //! Helpers for the end-to-end stories: a fresh database per test, on SQLite or on
 //! PostgreSQL (`HJUL_TEST_PG_URL`, for example `postgres://postgres@127.0.0.1:5432/test`).
 
+pub mod smtp;
+
+/// Runs each story (an `async fn(TestDb)`) once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! stories {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(hjul_tests::TestDb::sqlite(stringify!($name))).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                #[cfg_attr(not(pg_tests), ignore = "HJUL_TEST_PG_URL is not set: PostgreSQL story skipped")]
+                async fn $name() {
+                    super::$name(hjul_tests::TestDb::postgres(stringify!($name)).await).await;
+                }
+            )*
+        }
+    };
+}
+
 use std::path::PathBuf;
 
 use chrono::{NaiveDate, Utc};
@@ -137,6 +163,56 @@ pub async fn counts(store: &Store) -> Vec<(String, i64)> {
         out.push((t.to_owned(), count(store, t).await));
     }
     out
+}
+
+/// The scheduler's settings for tests: the secretariat of Skovby.
+pub fn scheduler_settings() -> hjul_scheduler::SchedulerSettings {
+    hjul_scheduler::SchedulerSettings::new(hjul_scheduler::Secretariat {
+        email: "sekretariat@skovby.dk".into(),
+        name: "Sekretariatet".into(),
+        language: hjul_wheel::Language::Da,
+    })
+}
+
+/// Mail settings that send to the test server on `port` (plain SMTP on loopback).
+pub fn mail_settings(port: u16) -> hjul_mail::MailSettings {
+    hjul_mail::MailSettings {
+        from: "Kvalitetshjulet <hjul@skovby.dk>"
+            .parse()
+            .expect("an address"),
+        reply_to: Some("sekretariat@skovby.dk".parse().expect("an address")),
+        smtp: Some(smtp_settings(port)),
+        outbox_dir: std::env::temp_dir().join("hjul-test-outbox"),
+        templates: None,
+    }
+}
+
+pub fn smtp_settings(port: u16) -> hjul_mail::SmtpSettings {
+    hjul_mail::SmtpSettings {
+        host: "127.0.0.1".into(),
+        port,
+        tls: hjul_mail::TlsMode::None,
+        user: None,
+        password: None,
+        timeout_secs: 5,
+        tcp_nodelay: true,
+    }
+}
+
+/// A scheduler on `store` that sends to the test server on `port`.
+pub fn scheduler(store: Store, port: u16) -> hjul_scheduler::Scheduler {
+    hjul_scheduler::Scheduler::new(
+        store,
+        scheduler_settings(),
+        mail_settings(port),
+        hjul_mail::Templates::load(None).expect("the built-in templates"),
+    )
+}
+
+/// 08:00 in Copenhagen on `day`, as UTC.
+pub fn eight(day: &str) -> chrono::DateTime<Utc> {
+    let def = hjul_wheel::WheelDefinition::builtin();
+    hjul_wheel::reminders::mail_instant(def.mail_time, date(day))
 }
 
 #[cfg(test)]

@@ -3,30 +3,8 @@
 #![allow(clippy::unwrap_used)]
 
 use hjul_store::{CurrentWheel, FaultPoint, StatusFilter, StatusRow, Store, StoreError};
-use hjul_tests::{AGREEMENT, GRADES, ORGANISATION, TestDb, count, counts, date, stamp};
+use hjul_tests::{AGREEMENT, GRADES, ORGANISATION, TestDb, count, counts, date, stamp, stories};
 use hjul_wheel::{Area, Deadline, Level, Organisation, Refusal, Step};
-
-macro_rules! stories {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(hjul_tests::TestDb::sqlite(stringify!($name))).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                #[cfg_attr(not(pg_tests), ignore = "HJUL_TEST_PG_URL is not set: PostgreSQL story skipped")]
-                async fn $name() {
-                    super::$name(hjul_tests::TestDb::postgres(stringify!($name)).await).await;
-                }
-            )*
-        }
-    };
-}
 
 stories!(
     a_whole_cycle_with_status_before_and_after_each_deadline,

@@ -13,6 +13,8 @@ pub const WHEEL_FILE: &str = "wheel.toml";
 pub const INDICATORS_FILE: &str = "indicators.toml";
 
 pub struct Config {
+    /// The directory given with --config, if any.
+    pub dir: Option<PathBuf>,
     wheel: Option<PathBuf>,
     indicators: Option<PathBuf>,
 }
@@ -39,6 +41,7 @@ impl Config {
                 }
                 let indicators = dir.join(INDICATORS_FILE);
                 Ok(Self {
+                    dir: Some(dir.to_path_buf()),
                     wheel: Some(wheel),
                     indicators: indicators.is_file().then_some(indicators),
                 })
@@ -50,6 +53,7 @@ impl Config {
                     p.is_file().then_some(p)
                 };
                 Ok(Self {
+                    dir: None,
                     wheel: file(WHEEL_FILE),
                     indicators: file(INDICATORS_FILE),
                 })

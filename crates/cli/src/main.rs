@@ -5,6 +5,8 @@ mod context;
 mod demo;
 mod plan;
 mod records;
+mod service;
+mod settings;
 mod show;
 mod table;
 
@@ -132,6 +134,51 @@ hjul status --at 2026-07-01 --level 4 --format json"
     /// One unit.
     #[command(subcommand)]
     Unit(UnitCommand),
+    /// Run the scheduler: deadlines, reminders and escalations by mail, until Ctrl-C or
+    /// SIGTERM.
+    #[command(
+        long_about = "Run the scheduler until Ctrl-C or SIGTERM: every minute (scheduler.tick in \
+hjul.toml) it starts a cycle whose first day has come, works out which deadlines opened, are due soon, \
+are overdue or need escalation, and sends the mail that is due, one mail per person per day. With no \
+[smtp] section in hjul.toml each mail is written as an .eml file under outbox/ instead. After downtime \
+it catches up from the dates and sends nothing twice.",
+        after_help = "Examples:\n  hjul serve\n  hjul serve --log-format json\n  \
+HJUL__SMTP__HOST=smtp.example.dk HJUL__SMTP__PASSWORD=... hjul serve"
+    )]
+    Serve {
+        #[arg(long, value_enum, default_value_t = LogFormat::Human)]
+        log_format: LogFormat,
+    },
+    /// Preview the mail of some days on a scratch copy: nothing is sent, nothing changes.
+    #[command(
+        after_help = "Examples:\n  hjul simulate --from 2026-06-01 --to 2026-07-31\n  \
+hjul simulate --from 2027-07-01 --to 2027-10-31 --format json\n  \
+hjul simulate --from 2026-01-01 --to 2026-12-31 --config ./new-wheel   # before it goes live"
+    )]
+    Simulate {
+        #[arg(long, value_name = "DATE")]
+        from: Date,
+        #[arg(long, value_name = "DATE")]
+        to: Date,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// The mail queue: what is pending, sent and dead; `retry` puts a dead item back.
+    #[command(
+        args_conflicts_with_subcommands = true,
+        after_help = "Examples:\n  hjul outbox\n  hjul outbox --state dead\n  hjul outbox retry 9c41d2e0a7b3"
+    )]
+    Outbox {
+        #[command(subcommand)]
+        action: Option<OutboxCommand>,
+        #[arg(long, value_enum)]
+        state: Option<OutboxState>,
+        /// How many items to list, newest first.
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Print a cycle's phase windows and deadlines.
     #[command(
         after_help = "Examples:\n  hjul plan --cycle 2025\n  hjul plan --cycle 2027 --format json\n  \
@@ -257,6 +304,46 @@ enum UnitCommand {
 }
 
 #[derive(Subcommand)]
+enum OutboxCommand {
+    /// Put a dead item back in the queue, to go at the next tick.
+    #[command(
+        after_help = "Examples:\n  hjul outbox retry 9c41d2e0a7b3   # the id as `hjul outbox` shows it (its end) is enough"
+    )]
+    Retry { id: String },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutboxState {
+    Pending,
+    Sent,
+    Dead,
+    /// Passed during downtime and replaced by a later moment.
+    Folded,
+    /// The deadline was met before the mail went.
+    Void,
+}
+
+impl OutboxState {
+    fn key(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sent => "sent",
+            Self::Dead => "dead",
+            Self::Folded => "folded",
+            Self::Void => "void",
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    /// Readable lines on a terminal.
+    Human,
+    /// One JSON object a line, for a log collector.
+    Json,
+}
+
+#[derive(Subcommand)]
 enum ConfigCommand {
     /// Load wheel.toml and indicators.toml, report every problem, or say which versions
     /// are in use.
@@ -361,6 +448,39 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                 catalogue.beacons.len(),
                 catalogue.indicators().count()
             )?;
+        }
+        Command::Serve { log_format } => {
+            service::init_logging(*log_format);
+            let settings = settings::Settings::load(config.dir.as_deref())?;
+            let ctx = context::Context::new(&cli.global, &config)?;
+            ctx.block_on(service::run_serve(&ctx, &settings))?;
+        }
+        Command::Simulate { from, to, format } => {
+            let settings = settings::Settings::load(config.dir.as_deref())?;
+            let ctx = context::Context::new(&cli.global, &config)?;
+            ctx.block_on(service::run_simulate(
+                &ctx, &settings, *from, *to, *format, &mut out,
+            ))?;
+        }
+        Command::Outbox {
+            action,
+            state,
+            limit,
+            format,
+        } => {
+            let ctx = context::Context::new(&cli.global, &config)?;
+            match action {
+                Some(OutboxCommand::Retry { id }) => {
+                    ctx.block_on(service::run_retry(&ctx, id, &mut out))?;
+                }
+                None => ctx.block_on(service::run_outbox(
+                    &ctx,
+                    state.map(OutboxState::key),
+                    *limit,
+                    *format,
+                    &mut out,
+                ))?,
+            }
         }
         Command::Demo { file } => {
             let ctx = context::Context::new(&cli.global, &config)?;

@@ -35,18 +35,40 @@ impl Store {
     }
 
     /// Starts the cycle running today if its first day has come and nobody started it:
-    /// cycles start on their own.
-    pub async fn ensure_current_cycle(&self, stamp: &Stamp) -> Result<cycle::Model, StoreError> {
+    /// cycles start on their own. Says whether this call started it.
+    pub async fn ensure_current_cycle(
+        &self,
+        stamp: &Stamp,
+    ) -> Result<(cycle::Model, bool), StoreError> {
         let year = self
             .wheel
             .definition
             .cycles
             .cycle_containing(stamp.today)
             .year();
+        if let Some(c) = cycle::Entity::find_by_id(year).one(&self.db).await? {
+            return Ok((c, false));
+        }
         let txn = self.db.begin().await?;
-        let c = self.cycle_for_event(&txn, year, stamp).await?;
-        txn.commit().await?;
-        Ok(c)
+        // Another process may have started it meanwhile: the insert is then refused by
+        // the primary key and this call reports what is on record.
+        match self.cycle_for_event(&txn, year, stamp).await {
+            Ok(c) => {
+                txn.commit().await?;
+                Ok((c, true))
+            }
+            Err(StoreError::Db(_)) => {
+                drop(txn);
+                let c = cycle::Entity::find_by_id(year)
+                    .one(&self.db)
+                    .await?
+                    .ok_or_else(|| {
+                        StoreError::Invalid(format!("cycle {year} could not be started"))
+                    })?;
+                Ok((c, false))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The cycle `year` as recorded, started now if its first day has come.

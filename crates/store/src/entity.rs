@@ -196,3 +196,44 @@ pub mod audit_log {
 
     no_relations!();
 }
+
+pub mod outbox_item {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "outbox_item")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        /// Unique: `cycle:unit:deadline:moment:party`, or `digest:DATE`, or `dead:ID`.
+        #[sea_orm(unique)]
+        pub key: String,
+        pub cycle: Option<i32>,
+        pub unit_id: Option<String>,
+        pub deadline: Option<String>,
+        /// opened, reminder, overdue, escalation, digest or dead_letter.
+        pub kind: String,
+        pub days_before: Option<i32>,
+        /// Who it is for, relative to the unit (resolved to an address when sent, so a
+        /// new leader gets it).
+        pub party: String,
+        /// The deadline's due date.
+        pub due_on: Option<Date>,
+        /// When the mail is due.
+        pub due_at: DateTimeUtc,
+        /// pending, sent, dead, folded (passed during downtime, replaced by a later
+        /// moment) or void (the deadline was met before it went).
+        pub state: String,
+        pub attempts: i32,
+        pub next_attempt_at: DateTimeUtc,
+        pub last_error: Option<String>,
+        /// JSON content for digests and dead-letter notices.
+        pub payload: Option<String>,
+        pub recipient: Option<String>,
+        pub message_id: Option<String>,
+        pub sent_at: Option<DateTimeUtc>,
+        pub created_at: DateTimeUtc,
+    }
+
+    no_relations!();
+}

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::audit::{self, Change};
 use crate::cycles::{catalogue_of, definition_of};
 use crate::entity::{agreement, cycle, goal, grade, milestone, unit, unit_event};
+use crate::outbox::void_pending;
 use crate::{FaultPoint, Stamp, Store, StoreError, json};
 
 /// The kinds of unit event on record.
@@ -212,6 +213,7 @@ impl Store {
         .exec_without_returning(&txn)
         .await?;
         self.fault(FaultPoint::EventAfterInsert, "milestone, after the insert")?;
+        void_pending(&txn, year, None, milestone.key()).await?;
         #[derive(Serialize)]
         struct Record<'a> {
             cycle: i32,
@@ -291,6 +293,15 @@ impl Store {
             notes,
         } = event;
         let after = ctx.check(kind.event(on), stamp.today)?;
+        for d in [
+            Deadline::DialogueHeld,
+            Deadline::AgreementSigned,
+            Deadline::MidwayStatus,
+        ] {
+            if ctx.facts.met_on(d).is_none() && after.met_on(d).is_some() {
+                void_pending(txn, ctx.cycle.year, Some(&ctx.unit.id), d.key()).await?;
+            }
+        }
         unit_event::Entity::insert(unit_event::ActiveModel {
             id: Set(Uuid::now_v7()),
             cycle: Set(ctx.cycle.year),

@@ -5,10 +5,12 @@
 //! records it, and commits together with its audit row, or not at all.
 
 mod audit;
+mod copy;
 mod cycles;
 pub mod entity;
 mod events;
 mod org;
+mod outbox;
 mod status;
 
 use std::path::PathBuf;
@@ -22,9 +24,10 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
 
 pub use events::{Submitted, UnitEventKind};
 pub use org::ImportReport;
+pub use outbox::{Addressee, Directory, NewItem, state as outbox_state};
 pub use status::{
-    AgreementRevisionView, AgreementView, DeadlineView, EventView, GoalView, MilestoneView,
-    StatusFilter, StatusRow, Timeline, UnitView,
+    AgreementRevisionView, AgreementView, CycleState, DeadlineView, EventView, GoalView,
+    MilestoneView, StatusFilter, StatusRow, Timeline, UnitView,
 };
 
 /// The database file used when none is given.

@@ -466,3 +466,66 @@ pub struct GoalView {
     pub grade: Option<String>,
     pub grade_note: Option<String>,
 }
+
+/// Every active unit's facts in a cycle, for the scheduler.
+#[derive(Debug, Clone)]
+pub struct CycleState {
+    pub year: i32,
+    /// Whether the cycle is on record (started); if not, `definition` is the current one.
+    pub started: bool,
+    pub definition: WheelDefinition,
+    pub milestones: hjul_wheel::Milestones,
+    pub units: Vec<UnitState>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UnitState {
+    pub id: String,
+    pub level: Level,
+    pub area: Area,
+    pub facts: hjul_wheel::UnitFacts,
+}
+
+impl Store {
+    /// The state of every active unit in cycle `year`, as recorded.
+    pub async fn cycle_state(&self, year: i32) -> Result<CycleState, StoreError> {
+        let db = &self.db;
+        let recorded = cycle::Entity::find_by_id(year).one(db).await?;
+        let definition = match &recorded {
+            Some(c) => definition_of(c)?,
+            None => self.wheel.definition.clone(),
+        };
+        let milestones = milestones_of(db, year, None).await?;
+        let mut events: HashMap<String, Vec<unit_event::Model>> = HashMap::new();
+        for e in unit_event::Entity::find()
+            .filter(unit_event::Column::Cycle.eq(year))
+            .order_by_asc(unit_event::Column::Id)
+            .all(db)
+            .await?
+        {
+            events.entry(e.unit_id.clone()).or_default().push(e);
+        }
+        let units = unit::Entity::find()
+            .filter(unit::Column::Active.eq(true))
+            .order_by_asc(unit::Column::Id)
+            .all(db)
+            .await?
+            .into_iter()
+            .filter_map(|u| {
+                Some(UnitState {
+                    level: level_of(&u)?,
+                    area: Area::parse(&u.area)?,
+                    facts: fold_events(events.get(&u.id).into_iter().flatten()),
+                    id: u.id,
+                })
+            })
+            .collect();
+        Ok(CycleState {
+            year,
+            started: recorded.is_some(),
+            definition,
+            milestones,
+            units,
+        })
+    }
+}

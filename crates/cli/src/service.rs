@@ -1,0 +1,273 @@
+//! `hjul serve`, `hjul simulate` and `hjul outbox`: the scheduler and its queue.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use hjul_mail::{Sender, SmtpSender, Templates};
+use hjul_scheduler::{Scheduler, SystemClock, serve, simulate};
+use hjul_store::{Location, Store, outbox_state};
+use hjul_wheel::Date;
+
+use crate::context::Context;
+use crate::records::progress;
+use crate::settings::Settings;
+use crate::table::{Table, fit};
+use crate::{Format, LogFormat};
+
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HJUL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn sender(settings: &Settings) -> Sender {
+    match &settings.mail.smtp {
+        Some(smtp) => Sender::Smtp(SmtpSender::new(smtp.clone())),
+        None => Sender::Files(settings.mail.outbox_dir.clone()),
+    }
+}
+
+fn scheduler(store: Store, settings: &Settings) -> anyhow::Result<Scheduler> {
+    let templates = Templates::load(settings.mail.templates.as_deref())?;
+    Ok(Scheduler::new(
+        store,
+        settings.scheduler.clone(),
+        settings.mail.clone(),
+        templates,
+    ))
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("asked to stop: finishing the mail in flight");
+}
+
+pub async fn run_serve(ctx: &Context, settings: &Settings) -> anyhow::Result<()> {
+    let store = ctx.store().await?;
+    match &settings.mail.smtp {
+        Some(smtp) => tracing::info!(host = %smtp.host, port = smtp.port, "sending by SMTP"),
+        None => {
+            tracing::info!(dir = %settings.mail.outbox_dir.display(), "no SMTP server configured: writing each mail as an .eml file");
+        }
+    }
+    tracing::info!(database = %ctx.location.display(), settings = %settings.source, "hjul serve");
+    let scheduler = scheduler(store, settings)?;
+    let sender = sender(settings);
+    serve(&scheduler, &sender, &SystemClock, stop_signal()).await?;
+    scheduler.close().await?;
+    Ok(())
+}
+
+pub async fn run_simulate(
+    ctx: &Context,
+    settings: &Settings,
+    from: Date,
+    to: Date,
+    format: Format,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
+    anyhow::ensure!(
+        (to - from).num_days() <= 3 * 366,
+        "simulate at most three years at a time"
+    );
+    let source = ctx.store().await?;
+    // The scratch copy: a SQLite file of its own, removed afterwards.
+    let dir = std::env::temp_dir().join(format!("hjul-simulate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let scratch_path: PathBuf = dir.join("scratch.db");
+    let result = async {
+        let scratch = Store::open(
+            &Location::Sqlite(scratch_path.clone()),
+            ctx.wheel.clone(),
+            true,
+        )
+        .await?;
+        scratch.migrate(|_, _| {}).await?;
+        source.copy_to(&scratch).await?;
+        source.close().await?;
+        let scheduler = scheduler(scratch, settings)?;
+        let days = usize::try_from((to - from).num_days() + 1).unwrap_or(0);
+        let bar = progress(days, "simulating days");
+        let simulation = simulate(&scheduler, from, to, |n, _| bar.set_position(n as u64)).await?;
+        bar.finish_and_clear();
+        scheduler.close().await?;
+        anyhow::Ok(simulation)
+    }
+    .await;
+    let _ = std::fs::remove_dir_all(&dir);
+    let simulation = result?;
+    match format {
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&simulation)?)?,
+        Format::Table => {
+            writeln!(
+                out,
+                "Simulated {from} – {to}: {} mails, nothing sent, the database unchanged.",
+                simulation.messages.len()
+            )?;
+            writeln!(out)?;
+            for t in &simulation.transitions {
+                if let hjul_scheduler::Transition::CycleStarted { at, cycle } = t {
+                    writeln!(out, "{}  cycle {cycle} starts", at.format("%Y-%m-%d"))?;
+                }
+            }
+            let zone = ctx.wheel.definition.mail_time.zone;
+            for m in &simulation.messages {
+                let summary: Vec<String> = m
+                    .items
+                    .iter()
+                    .map(|i| match (&i.unit_id, &i.deadline) {
+                        (Some(u), Some(d)) => format!("{u} {d}"),
+                        (None, Some(d)) => d.clone(),
+                        _ => i.kind.key().to_owned(),
+                    })
+                    .collect();
+                let what = if summary.is_empty() {
+                    m.kind.key().to_owned()
+                } else {
+                    summary.join(", ")
+                };
+                writeln!(
+                    out,
+                    "{}",
+                    fit(&format!(
+                        "{}  {:<10}  {}: {what}",
+                        m.at.with_timezone(&zone).format("%Y-%m-%d %H:%M"),
+                        m.kind.key(),
+                        m.to
+                    ))
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn run_outbox(
+    ctx: &Context,
+    state: Option<&str>,
+    limit: u64,
+    format: Format,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let store = ctx.store().await?;
+    let items = store.outbox(state, limit).await?;
+    match format {
+        Format::Json => {
+            let rows: Vec<serde_json::Value> = items
+                .iter()
+                .map(|i| {
+                    serde_json::json!({
+                        "id": i.id, "key": i.key, "state": i.state, "kind": i.kind,
+                        "unit_id": i.unit_id, "deadline": i.deadline, "party": i.party,
+                        "due": i.due_on, "due_at": i.due_at, "attempts": i.attempts,
+                        "next_attempt_at": i.next_attempt_at, "last_error": i.last_error,
+                        "recipient": i.recipient, "sent_at": i.sent_at, "message_id": i.message_id,
+                    })
+                })
+                .collect();
+            writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
+        }
+        Format::Table => {
+            if items.is_empty() {
+                writeln!(
+                    out,
+                    "No items{}.",
+                    state.map_or_else(String::new, |s| format!(" {s}"))
+                )?;
+            } else {
+                let mut table = Table::new(&["ID", "STATE", "DUE AT", "KIND", "FOR"]);
+                for i in &items {
+                    let what = match (&i.unit_id, &i.deadline) {
+                        (Some(u), Some(d)) => format!("{u} {d} ({})", i.party),
+                        (None, Some(d)) => format!("{d} ({})", i.party),
+                        _ => i.party.clone(),
+                    };
+                    let what = match (&i.state[..], &i.last_error) {
+                        (outbox_state::DEAD, Some(e)) => format!("{what}: {e}"),
+                        _ => what,
+                    };
+                    table.row(vec![
+                        // The end of a v7 id is random; its start is the time, alike for all.
+                        i.id.to_string()[28..].to_owned(),
+                        i.state.clone(),
+                        i.due_at.format("%Y-%m-%d %H:%M").to_string(),
+                        i.kind.clone(),
+                        what,
+                    ]);
+                }
+                table.write(out)?;
+                writeln!(
+                    out,
+                    "\n{} items; `hjul outbox --format json` shows whole ids.",
+                    items.len()
+                )?;
+            }
+        }
+    }
+    store.close().await?;
+    Ok(())
+}
+
+pub async fn run_retry(ctx: &Context, id: &str, out: &mut impl Write) -> anyhow::Result<()> {
+    let store = ctx.store().await?;
+    let wanted = id.trim().to_lowercase();
+    // A whole id, or the last characters the table shows when they name one item.
+    let id = match uuid::Uuid::parse_str(&wanted) {
+        Ok(u) => u,
+        Err(_) => {
+            let matches: Vec<uuid::Uuid> = store
+                .outbox(Some(outbox_state::DEAD), u64::MAX)
+                .await?
+                .into_iter()
+                .map(|i| i.id)
+                .filter(|u| u.to_string().ends_with(&wanted))
+                .collect();
+            match matches.as_slice() {
+                [one] => *one,
+                [] => anyhow::bail!(
+                    "no dead outbox item ends with `{wanted}`; `hjul outbox --state dead` lists them"
+                ),
+                _ => anyhow::bail!(
+                    "`{wanted}` names {} dead items; give more of the id",
+                    matches.len()
+                ),
+            }
+        }
+    };
+    let item = store.retry_item(id, &ctx.stamp()).await?;
+    writeln!(
+        out,
+        "queued again: {} ({}), to go at the next tick",
+        item.id, item.key
+    )?;
+    store.close().await?;
+    Ok(())
+}

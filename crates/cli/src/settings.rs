@@ -1,0 +1,274 @@
+//! The service's settings: `hjul.toml` (from `--config DIR`, `./config`, or built in),
+//! with environment variables `HJUL__SECTION__KEY` laid over it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow};
+use hjul_mail::{MailSettings, SmtpSettings};
+use hjul_scheduler::{SchedulerSettings, Secretariat, parse_cron};
+use hjul_wheel::{Email, Language};
+use serde::Deserialize;
+
+pub const SETTINGS_FILE: &str = "hjul.toml";
+const BUILTIN: &str = include_str!("../../../config/hjul.toml");
+const ENV_PREFIX: &str = "HJUL__";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    secretariat: RawSecretariat,
+    mail: RawMail,
+    #[serde(default)]
+    smtp: Option<SmtpSettings>,
+    #[serde(default)]
+    scheduler: RawScheduler,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSecretariat {
+    email: String,
+    name: String,
+    #[serde(default)]
+    language: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMail {
+    from: String,
+    #[serde(default)]
+    reply_to: Option<String>,
+    #[serde(default)]
+    outbox_dir: Option<PathBuf>,
+    #[serde(default)]
+    templates: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawScheduler {
+    tick: Option<String>,
+    digest: Option<String>,
+    max_attempts: Option<u32>,
+    retry_after_secs: Option<u64>,
+    department_name: Option<String>,
+}
+
+pub struct Settings {
+    pub scheduler: SchedulerSettings,
+    pub mail: MailSettings,
+    /// Where they were read from, for messages.
+    pub source: String,
+}
+
+/// Lays `HJUL__A__B=value` over `table.a.b`; a value that reads as a TOML number or
+/// boolean becomes one, anything else a string.
+fn overlay_env(table: &mut toml::Table, vars: impl Iterator<Item = (String, String)>) {
+    for (name, value) in vars {
+        let Some(path) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        let keys: Vec<String> = path.split("__").map(str::to_lowercase).collect();
+        let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
+            .ok()
+            .and_then(|mut v| v.remove("v"))
+            .filter(|v| matches!(v, toml::Value::Integer(_) | toml::Value::Boolean(_)))
+            .unwrap_or(toml::Value::String(value));
+        set_path(table, &keys, parsed);
+    }
+}
+
+fn set_path(table: &mut toml::Table, keys: &[String], value: toml::Value) {
+    match keys {
+        [] => {}
+        [last] => {
+            table.insert(last.clone(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = table
+                .entry(first.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            // A variable that names a key inside a plain value is ignored.
+            if let toml::Value::Table(inner) = entry {
+                set_path(inner, rest, value);
+            }
+        }
+    }
+}
+
+impl Settings {
+    /// Reads the settings from `dir/hjul.toml` when it exists, else the built-in file,
+    /// then the environment.
+    pub fn load(dir: Option<&Path>) -> anyhow::Result<Self> {
+        let file = dir
+            .map(|d| d.join(SETTINGS_FILE))
+            .or_else(|| Some(Path::new("config").join(SETTINGS_FILE)))
+            .filter(|p| p.is_file());
+        let (text, source) = match &file {
+            Some(p) => (
+                std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read {}", p.display()))?,
+                p.display().to_string(),
+            ),
+            None => (BUILTIN.to_owned(), "built-in hjul.toml".to_owned()),
+        };
+        Self::parse(&text, &source, std::env::vars())
+    }
+
+    pub fn parse(
+        text: &str,
+        source: &str,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> anyhow::Result<Self> {
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| anyhow!("{source}: {e}"))?;
+        overlay_env(&mut table, env);
+        let raw: Raw = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| {
+                anyhow!("{source} (with HJUL__ variables): {}", e.message())
+            })?;
+
+        let email = Email::parse(&raw.secretariat.email)
+            .map_err(|e| anyhow!("{source}: secretariat.email {e}"))?;
+        let language = match raw.secretariat.language.as_deref() {
+            None => Language::Da,
+            Some(l) => Language::parse(l)
+                .ok_or_else(|| anyhow!("{source}: secretariat.language `{l}`: use da or en"))?,
+        };
+        let mut scheduler = SchedulerSettings::new(Secretariat {
+            email: email.to_string(),
+            name: raw.secretariat.name,
+            language,
+        });
+        let s = raw.scheduler;
+        if let Some(t) = s.tick {
+            scheduler.tick = parse_cron(&t).map_err(|e| anyhow!("{source}: scheduler.tick {e}"))?;
+        }
+        if let Some(d) = s.digest {
+            scheduler.digest = if d.trim().is_empty() {
+                None
+            } else {
+                Some(parse_cron(&d).map_err(|e| anyhow!("{source}: scheduler.digest {e}"))?)
+            };
+        }
+        if let Some(n) = s.max_attempts {
+            scheduler.max_attempts = n.max(1);
+        }
+        if let Some(secs) = s.retry_after_secs {
+            scheduler.retry_after = Duration::from_secs(secs.max(1));
+        }
+        if let Some(name) = s.department_name {
+            scheduler.department_name = name;
+        }
+
+        let mailbox = |key: &str, text: &str| {
+            text.parse()
+                .map_err(|e| anyhow!("{source}: mail.{key} `{text}` is not an address (\"Name <name@example.dk>\"): {e}"))
+        };
+        let mail = MailSettings {
+            from: mailbox("from", &raw.mail.from)?,
+            reply_to: raw
+                .mail
+                .reply_to
+                .as_deref()
+                .map(|r| mailbox("reply_to", r))
+                .transpose()?,
+            smtp: raw.smtp,
+            outbox_dir: raw
+                .mail
+                .outbox_dir
+                .unwrap_or_else(|| PathBuf::from("outbox")),
+            templates: raw.mail.templates,
+        };
+        Ok(Self {
+            scheduler,
+            mail,
+            source: source.to_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn env(vars: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {
+        vars.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn the_built_in_settings_write_to_files() {
+        let s = Settings::parse(BUILTIN, "hjul.toml", env(&[])).unwrap();
+        assert!(s.mail.smtp.is_none());
+        assert_eq!(s.mail.outbox_dir, PathBuf::from("outbox"));
+        assert_eq!(s.scheduler.secretariat.email, "sekretariat@example.dk");
+        assert!(s.scheduler.digest.is_some());
+        assert_eq!(s.scheduler.max_attempts, 8);
+    }
+
+    #[test]
+    fn environment_variables_override_and_add_keys() {
+        let s = Settings::parse(
+            BUILTIN,
+            "hjul.toml",
+            env(&[
+                ("HJUL__SMTP__HOST", "127.0.0.1"),
+                ("HJUL__SMTP__PORT", "2525"),
+                ("HJUL__SMTP__TLS", "none"),
+                ("HJUL__SMTP__USER", "hjul"),
+                ("HJUL__SMTP__PASSWORD", "hemmelig"),
+                ("HJUL__SECRETARIAT__EMAIL", "BU@Skovby.dk"),
+                ("HJUL__SCHEDULER__DIGEST", ""),
+                ("OTHER", "x"),
+            ]),
+        )
+        .unwrap();
+        let smtp = s.mail.smtp.unwrap();
+        assert_eq!((smtp.host.as_str(), smtp.port), ("127.0.0.1", 2525));
+        assert_eq!(smtp.password.as_ref().unwrap().expose_secret(), "hemmelig");
+        // The password never shows in a debug print.
+        assert!(!format!("{smtp:?}").contains("hemmelig"));
+        assert_eq!(s.scheduler.secretariat.email, "bu@skovby.dk");
+        assert!(s.scheduler.digest.is_none());
+    }
+
+    #[test]
+    fn mistakes_name_the_key() {
+        let bad = BUILTIN.replace("tick = \"0 * * * * *\"", "tick = \"every minute\"");
+        let e = Settings::parse(&bad, "hjul.toml", env(&[]))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("scheduler.tick `every minute` is not a cron expression"),
+            "{e}"
+        );
+        let e = Settings::parse(
+            BUILTIN,
+            "hjul.toml",
+            env(&[("HJUL__SMTP__TLS", "ssl"), ("HJUL__SMTP__HOST", "x")]),
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(e.contains("unknown variant `ssl`"), "{e}");
+        let e = Settings::parse(
+            BUILTIN,
+            "hjul.toml",
+            env(&[("HJUL__MAIL__FROM", "not an address")]),
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            e.contains("mail.from `not an address` is not an address"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,63 @@
+//! A rendered mail as a MIME message: text and HTML alternatives and the calendar file,
+//! with typed headers (lettre encodes them; a name can never add a header).
+
+use std::time::SystemTime;
+
+use chrono::{DateTime, Utc};
+use lettre::Message;
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+
+use crate::MailError;
+use crate::content::Mail;
+use crate::settings::MailSettings;
+use crate::templates::Rendered;
+
+/// The Message-ID of a mail, derived from the outbox keys it carries: the same items
+/// always make the same id, so a mail sent twice (a crash between sending and
+/// recording it) can be recognised as the same mail.
+pub fn message_id(keys: &[&str], from: &Mailbox) -> String {
+    let mut keys: Vec<&str> = keys.to_vec();
+    keys.sort_unstable();
+    let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, keys.join("\n").as_bytes());
+    format!("<{id}@{}>", from.email.domain())
+}
+
+pub fn build(
+    settings: &MailSettings,
+    mail: &Mail,
+    rendered: &Rendered,
+    ics: Option<String>,
+    message_id: &str,
+    at: DateTime<Utc>,
+) -> Result<Message, MailError> {
+    let address = mail
+        .to
+        .email
+        .parse()
+        .map_err(|e| MailError::Address(format!("{}: {e}", mail.to.email)))?;
+    // Names were checked at import (no line breaks); lettre encodes what is left.
+    let to = Mailbox::new(Some(mail.to.name.replace(['\r', '\n'], " ")), address);
+    let mut builder = Message::builder()
+        .from(settings.from.clone())
+        .to(to)
+        .subject(rendered.subject.replace(['\r', '\n'], " "))
+        .message_id(Some(message_id.to_owned()))
+        .date(SystemTime::from(at))
+        .user_agent("hjul".to_owned());
+    if let Some(reply_to) = &settings.reply_to {
+        builder = builder.reply_to(reply_to.clone());
+    }
+    let body = MultiPart::alternative_plain_html(rendered.text.clone(), rendered.html.clone());
+    let message = match ics {
+        Some(ics) => {
+            let calendar = ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")
+                .map_err(|e| MailError::Address(e.to_string()))?;
+            let part: SinglePart =
+                Attachment::new("kvalitetshjul.ics".to_owned()).body(ics, calendar);
+            builder.multipart(MultiPart::mixed().multipart(body).singlepart(part))
+        }
+        None => builder.multipart(body),
+    };
+    message.map_err(|e| MailError::Address(e.to_string()))
+}

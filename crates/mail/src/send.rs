@@ -1,0 +1,228 @@
+//! Sending: to an SMTP server over connections hjul opens itself (so TCP_NODELAY can be
+//! set, which lettre 0.11 never does), or to `.eml` files, or into memory for
+//! `hjul simulate` and tests.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use lettre::Message;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use secrecy::ExposeSecret;
+use tokio::sync::Mutex;
+
+use crate::settings::{SmtpSettings, TlsMode};
+
+/// Why a mail was not accepted, and whether trying again may help.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// A 4xx answer, or the server could not be reached: try again later.
+    #[error("{0}")]
+    Transient(String),
+    /// A 5xx answer: the server will not take this mail.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+/// A mail as it would have gone out (for `hjul simulate` and tests).
+#[derive(Debug, Clone)]
+pub struct Captured {
+    pub to: Vec<String>,
+    pub message_id: String,
+    pub bytes: Vec<u8>,
+}
+
+pub enum Sender {
+    Smtp(SmtpSender),
+    Files(PathBuf),
+    Capture(Arc<std::sync::Mutex<Vec<Captured>>>),
+}
+
+impl Sender {
+    /// Sends one message. Returns only after the server accepted it (or the file is
+    /// written).
+    pub async fn send(
+        &self,
+        message: &Message,
+        message_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), SendError> {
+        match self {
+            Self::Smtp(smtp) => smtp.send(message).await,
+            Self::Files(dir) => {
+                let to = message
+                    .envelope()
+                    .to()
+                    .first()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                let name: String =
+                    format!("{}_{to}_{}.eml", at.format("%Y-%m-%dT%H%M%SZ"), message_id)
+                        .chars()
+                        .map(|c| {
+                            if c.is_ascii_alphanumeric() || "-_.@".contains(c) {
+                                c
+                            } else {
+                                '_'
+                            }
+                        })
+                        .collect();
+                tokio::fs::create_dir_all(dir).await.map_err(|e| {
+                    SendError::Transient(format!("cannot create {}: {e}", dir.display()))
+                })?;
+                let path = dir.join(name);
+                tokio::fs::write(&path, message.formatted())
+                    .await
+                    .map_err(|e| {
+                        SendError::Transient(format!("cannot write {}: {e}", path.display()))
+                    })
+            }
+            Self::Capture(into) => {
+                let captured = Captured {
+                    to: message
+                        .envelope()
+                        .to()
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect(),
+                    message_id: message_id.to_owned(),
+                    bytes: message.formatted(),
+                };
+                into.lock()
+                    .map_err(|e| SendError::Transient(e.to_string()))?
+                    .push(captured);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// An SMTP client that keeps its connection open between mails.
+pub struct SmtpSender {
+    settings: SmtpSettings,
+    idle: Mutex<Vec<AsyncSmtpConnection>>,
+}
+
+impl SmtpSender {
+    pub fn new(settings: SmtpSettings) -> Self {
+        Self {
+            settings,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn client_id() -> ClientId {
+        ClientId::Domain("hjul.localhost".to_owned())
+    }
+
+    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
+        let s = &self.settings;
+        let transient =
+            |e: &dyn std::fmt::Display| SendError::Transient(format!("{}:{}: {e}", s.host, s.port));
+        let id = Self::client_id();
+        let mut conn = match s.tls {
+            TlsMode::Tls => {
+                // Implicit TLS goes through lettre's own connect: the stream is wrapped
+                // before hjul could set TCP_NODELAY on it.
+                let tls = TlsParameters::new(s.host.clone()).map_err(|e| transient(&e))?;
+                AsyncSmtpConnection::connect_tokio1(
+                    (s.host.as_str(), s.port),
+                    Some(s.timeout()),
+                    &id,
+                    Some(tls),
+                    None,
+                )
+                .await
+                .map_err(|e| transient(&e))?
+            }
+            TlsMode::None | TlsMode::Starttls => {
+                let stream = tokio::time::timeout(
+                    s.timeout(),
+                    tokio::net::TcpStream::connect((s.host.as_str(), s.port)),
+                )
+                .await
+                .map_err(|_| transient(&"connection timed out"))?
+                .map_err(|e| transient(&e))?;
+                if s.tcp_nodelay {
+                    stream.set_nodelay(true).map_err(|e| transient(&e))?;
+                }
+                let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(stream), &id)
+                    .await
+                    .map_err(|e| classify(&e))?;
+                if s.tls == TlsMode::Starttls {
+                    let tls = TlsParameters::new(s.host.clone()).map_err(|e| transient(&e))?;
+                    conn.starttls(tls, &id).await.map_err(|e| classify(&e))?;
+                }
+                conn
+            }
+        };
+        if let (Some(user), Some(password)) = (&s.user, &s.password) {
+            let credentials = Credentials::new(user.clone(), password.expose_secret().to_owned());
+            conn.auth(&[Mechanism::Plain, Mechanism::Login], &credentials)
+                .await
+                .map_err(|e| classify(&e))?;
+        }
+        Ok(conn)
+    }
+
+    pub async fn send(&self, message: &Message) -> Result<(), SendError> {
+        let timeout = self.settings.timeout();
+        let pooled = self.idle.lock().await.pop();
+        let mut conn = match pooled {
+            Some(mut c) if !c.has_broken() => {
+                // lettre puts no time limit on commands (only on connecting): a server
+                // that stops answering must not stall the dispatcher.
+                if matches!(
+                    tokio::time::timeout(timeout, c.test_connected()).await,
+                    Ok(true)
+                ) {
+                    c
+                } else {
+                    c.abort().await;
+                    self.connect().await?
+                }
+            }
+            _ => self.connect().await?,
+        };
+        match tokio::time::timeout(timeout, conn.send(message.envelope(), &message.formatted()))
+            .await
+        {
+            Ok(Ok(_)) => {
+                self.idle.lock().await.push(conn);
+                Ok(())
+            }
+            Ok(Err(e)) => {
+                // After a refusal the session's state is the server's guess; a fresh
+                // connection for the next mail costs little and guesses nothing.
+                conn.abort().await;
+                Err(classify(&e))
+            }
+            Err(_) => {
+                conn.abort().await;
+                Err(SendError::Transient(format!(
+                    "{}:{}: no answer within {} s",
+                    self.settings.host,
+                    self.settings.port,
+                    timeout.as_secs()
+                )))
+            }
+        }
+    }
+
+    /// Closes idle connections politely.
+    pub async fn close(&self) {
+        for mut c in self.idle.lock().await.drain(..) {
+            let _ = c.quit().await;
+        }
+    }
+}
+
+fn classify(e: &lettre::transport::smtp::Error) -> SendError {
+    if e.is_permanent() {
+        SendError::Permanent(e.to_string())
+    } else {
+        SendError::Transient(e.to_string())
+    }
+}

@@ -1,0 +1,426 @@
+//! Putting mails into words: minijinja templates in files (`config/templates/LANG/`),
+//! with built-in copies for any file that is missing, so the wording can be edited
+//! without a rebuild and hjul still works with no config present.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use hjul_wheel::Language;
+use minijinja::value::Serde;
+use minijinja::{Environment, Value, context};
+use serde::Serialize;
+
+use crate::MailError;
+use crate::content::{Item, Mail, MailKind, deadline_name, long_date, step_name};
+
+macro_rules! builtin {
+    ($($lang:literal / $file:literal),* $(,)?) => {
+        &[$((concat!($lang, "/", $file), include_str!(concat!("../../../config/templates/", $lang, "/", $file)))),*]
+    };
+}
+
+/// The templates shipped in `config/templates/`, built in.
+const BUILTIN: &[(&str, &str)] = builtin![
+    "da" / "layout.txt",
+    "da" / "layout.html",
+    "da" / "opened.subject.txt",
+    "da" / "opened.txt",
+    "da" / "opened.html",
+    "da" / "reminder.subject.txt",
+    "da" / "reminder.txt",
+    "da" / "reminder.html",
+    "da" / "overdue.subject.txt",
+    "da" / "overdue.txt",
+    "da" / "overdue.html",
+    "da" / "escalation.subject.txt",
+    "da" / "escalation.txt",
+    "da" / "escalation.html",
+    "da" / "digest.subject.txt",
+    "da" / "digest.txt",
+    "da" / "digest.html",
+    "da" / "dead_letter.subject.txt",
+    "da" / "dead_letter.txt",
+    "da" / "dead_letter.html",
+    "en" / "layout.txt",
+    "en" / "layout.html",
+    "en" / "opened.subject.txt",
+    "en" / "opened.txt",
+    "en" / "opened.html",
+    "en" / "reminder.subject.txt",
+    "en" / "reminder.txt",
+    "en" / "reminder.html",
+    "en" / "overdue.subject.txt",
+    "en" / "overdue.txt",
+    "en" / "overdue.html",
+    "en" / "escalation.subject.txt",
+    "en" / "escalation.txt",
+    "en" / "escalation.html",
+    "en" / "digest.subject.txt",
+    "en" / "digest.txt",
+    "en" / "digest.html",
+    "en" / "dead_letter.subject.txt",
+    "en" / "dead_letter.txt",
+    "en" / "dead_letter.html",
+];
+
+/// A mail in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// One line, never a line break (it goes into a header).
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+/// An item as the templates see it: names and dates written out.
+#[derive(Serialize)]
+struct ItemView {
+    unit_id: Option<String>,
+    unit_name: String,
+    deadline: Option<String>,
+    deadline_name: String,
+    due: String,
+    due_iso: String,
+    days_before: Option<i32>,
+    days_overdue: Option<i64>,
+    responsible: Option<String>,
+}
+
+impl Templates {
+    /// Templates from `dir` (when given), each missing file taken from the built-in set.
+    /// Every template is compiled now, so a mistake is found at start, not at 08:00.
+    pub fn load(dir: Option<&Path>) -> Result<Self, MailError> {
+        let dir: Option<PathBuf> = dir.map(Path::to_path_buf);
+        let mut env = Environment::new();
+        env.set_loader(move |name| {
+            if let Some(dir) = &dir {
+                let path = dir.join(name);
+                if path.is_file() {
+                    return std::fs::read_to_string(&path).map(Some).map_err(|e| {
+                        minijinja::Error::new(
+                            minijinja::ErrorKind::InvalidOperation,
+                            format!("cannot read {}: {e}", path.display()),
+                        )
+                    });
+                }
+            }
+            Ok(BUILTIN
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, text)| (*text).to_owned()))
+        });
+        // Subjects are plain text; html templates escape what they insert.
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") {
+                minijinja::AutoEscape::Html
+            } else {
+                minijinja::AutoEscape::None
+            }
+        });
+        let templates = Self { env };
+        for (name, _) in BUILTIN {
+            templates
+                .env
+                .get_template(name)
+                .map_err(|e| MailError::Template(format!("{name}: {e:#}")))?;
+        }
+        Ok(templates)
+    }
+
+    fn render_one(&self, name: &str, ctx: Value) -> Result<String, MailError> {
+        self.env
+            .get_template(name)
+            .and_then(|t| t.render(ctx))
+            .map_err(|e| MailError::Template(format!("{name}: {e:#}")))
+    }
+
+    /// Renders a mail: one section per kind of item (most pressing first), inside the
+    /// layout, with the subject of the most pressing kind.
+    pub fn render(
+        &self,
+        mail: &Mail,
+        signature: &str,
+        today: chrono::NaiveDate,
+    ) -> Result<Rendered, MailError> {
+        let lang = mail.to.language;
+        let dir = lang.key();
+        let view = |i: &Item| item_view(i, lang, today);
+        let mut by_kind: BTreeMap<MailKind, Vec<ItemView>> = BTreeMap::new();
+        for i in &mail.items {
+            by_kind.entry(i.kind).or_default().push(view(i));
+        }
+        let digest = mail.digest.as_ref().map(|d| {
+            context! {
+                date => long_date(d.date, lang),
+                overdue => Value::from(Serde(d.overdue.iter().map(view).collect::<Vec<_>>())),
+                due_soon => Value::from(Serde(d.due_soon.iter().map(view).collect::<Vec<_>>())),
+                steps => d.steps.iter().map(|(s, n)| context! { step => s, name => step_name(s, lang), count => n }).collect::<Vec<_>>(),
+            }
+        });
+        let failures: Vec<Value> = mail
+            .failures
+            .iter()
+            .map(|f| context! { to => f.to.clone(), error => f.error.clone(), items => Value::from(Serde(f.items.iter().map(view).collect::<Vec<_>>())) })
+            .collect();
+
+        let mut text_sections = Vec::new();
+        let mut html_sections = Vec::new();
+        let mut section = |kind: MailKind, ctx: Value| -> Result<(), MailError> {
+            text_sections.push(self.render_one(&format!("{dir}/{}.txt", kind.key()), ctx.clone())?);
+            html_sections.push(self.render_one(&format!("{dir}/{}.html", kind.key()), ctx)?);
+            Ok(())
+        };
+        for f in &failures {
+            section(MailKind::DeadLetter, context! { failure => f })?;
+        }
+        for (kind, items) in by_kind.iter().rev() {
+            section(*kind, context! { items => Value::from(Serde(items)) })?;
+        }
+        if let Some(d) = &digest {
+            section(MailKind::Digest, context! { digest => d })?;
+        }
+
+        let top = mail.kind();
+        let subject_ctx = match top {
+            MailKind::DeadLetter => context! { failure => failures.first() },
+            MailKind::Digest => context! { digest => digest },
+            kind => context! { items => Value::from(Serde(by_kind.get(&kind))) },
+        };
+        let subject = self
+            .render_one(&format!("{dir}/{}.subject.txt", top.key()), subject_ctx)?
+            .split(['\r', '\n'])
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let text = self.render_one(
+            &format!("{dir}/layout.txt"),
+            context! { name => mail.to.name.clone(), signature => signature, subject => subject.clone(), body => text_sections.join("\n\n") + "\n" },
+        )?;
+        let html = self.render_one(
+            &format!("{dir}/layout.html"),
+            context! { name => mail.to.name.clone(), signature => signature, subject => subject.clone(), body => html_sections.join("\n") },
+        )?;
+        Ok(Rendered {
+            subject,
+            text,
+            html,
+        })
+    }
+}
+
+fn item_view(i: &Item, lang: Language, today: chrono::NaiveDate) -> ItemView {
+    ItemView {
+        unit_id: i.unit_id.clone(),
+        unit_name: i.unit_name.clone(),
+        deadline: i.deadline.clone(),
+        deadline_name: i
+            .deadline
+            .as_deref()
+            .map(|d| deadline_name(d, lang))
+            .unwrap_or_default(),
+        due: i.due.map(|d| long_date(d, lang)).unwrap_or_default(),
+        due_iso: i.due.map(|d| d.to_string()).unwrap_or_default(),
+        days_before: i.days_before,
+        days_overdue: i.due.map(|d| (today - d).num_days()).filter(|d| *d > 0),
+        responsible: i.responsible.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::{Digest, Recipient};
+    use chrono::NaiveDate;
+
+    fn date(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn item(kind: MailKind, unit: &str, deadline: &str, due: &str) -> Item {
+        Item {
+            key: format!("2025:{unit}:{deadline}:{}", kind.key()),
+            kind,
+            cycle: Some(2025),
+            unit_id: Some(unit.into()),
+            unit_name: format!("Huset {unit}"),
+            deadline: Some(deadline.into()),
+            due: Some(date(due)),
+            days_before: (kind == MailKind::Reminder).then_some(14),
+            responsible: (kind == MailKind::Escalation).then(|| "Bo Nielsen".into()),
+            sequence: 0,
+        }
+    }
+
+    fn mail(lang: Language, items: Vec<Item>) -> Mail {
+        Mail {
+            to: Recipient {
+                email: "anna@skovby.dk".into(),
+                name: "Anna Bech".into(),
+                language: lang,
+            },
+            items,
+            digest: None,
+            failures: vec![],
+        }
+    }
+
+    #[test]
+    fn a_danish_reminder() {
+        let t = Templates::load(None).unwrap();
+        let r = t
+            .render(
+                &mail(
+                    Language::Da,
+                    vec![item(
+                        MailKind::Reminder,
+                        "dt-1",
+                        "agreement_signed",
+                        "2026-04-17",
+                    )],
+                ),
+                "Sekretariatet",
+                date("2026-04-03"),
+            )
+            .unwrap();
+        assert_eq!(
+            r.subject,
+            "Påmindelse: Sammenhængsaftale underskrevet senest fredag den 17. april 2026"
+        );
+        assert!(r.text.starts_with("Kære Anna Bech\n"), "{}", r.text);
+        assert!(r.text.contains("  - Sammenhængsaftale underskrevet, Huset dt-1: senest fredag den 17. april 2026 (om 14 dage)"), "{}", r.text);
+        assert!(
+            r.text.contains("Venlig hilsen\nSekretariatet"),
+            "{}",
+            r.text
+        );
+        assert!(
+            r.html
+                .contains("<strong>Sammenhængsaftale underskrevet</strong>"),
+            "{}",
+            r.html
+        );
+    }
+
+    #[test]
+    fn one_mail_with_several_kinds_has_the_most_pressing_subject_and_sections_in_order() {
+        let t = Templates::load(None).unwrap();
+        let r = t
+            .render(
+                &mail(
+                    Language::En,
+                    vec![
+                        item(MailKind::Opened, "a", "dialogue_held", "2026-06-30"),
+                        item(MailKind::Escalation, "b", "dialogue_held", "2026-06-30"),
+                        item(MailKind::Overdue, "c", "agreement_signed", "2026-06-01"),
+                    ],
+                ),
+                "The secretariat",
+                date("2026-07-07"),
+            )
+            .unwrap();
+        assert_eq!(
+            r.subject,
+            "For your information: Quality dialogue (Huset b) is overdue"
+        );
+        let esc = r.text.find("a week or more overdue").unwrap();
+        let over = r.text.find("This deadline has passed").unwrap();
+        let open = r.text.find("A new deadline has opened").unwrap();
+        assert!(esc < over && over < open, "{}", r.text);
+        assert!(
+            r.text
+                .contains("Huset b (Bo Nielsen): it was Tuesday 30 June 2026"),
+            "{}",
+            r.text
+        );
+    }
+
+    #[test]
+    fn html_escapes_names_and_subjects_never_break_lines() {
+        let t = Templates::load(None).unwrap();
+        let mut i = item(MailKind::Overdue, "a", "dialogue_held", "2026-06-30");
+        i.unit_name = "<b>Huset & Co</b>\r\nBcc: x@y.dk".into();
+        let r = t
+            .render(&mail(Language::Da, vec![i]), "S", date("2026-07-02"))
+            .unwrap();
+        assert!(
+            r.html.contains("&lt;b&gt;Huset &amp; Co&lt;&#x2f;b&gt;"),
+            "{}",
+            r.html
+        );
+        assert!(!r.html.contains("<b>"));
+        assert!(
+            !r.subject.contains('\n') && !r.subject.contains('\r'),
+            "{:?}",
+            r.subject
+        );
+    }
+
+    #[test]
+    fn the_digest() {
+        let t = Templates::load(None).unwrap();
+        let mut m = mail(Language::Da, vec![]);
+        m.digest = Some(Digest {
+            date: date("2026-07-06"),
+            overdue: vec![item(MailKind::Overdue, "a", "dialogue_held", "2026-06-30")],
+            due_soon: vec![],
+            steps: vec![("awaiting_dialogue".into(), 3), ("in_force".into(), 9)],
+        });
+        let r = t.render(&m, "S", date("2026-07-06")).unwrap();
+        assert_eq!(
+            r.subject,
+            "Kvalitetshjulet, ugens overblik mandag den 6. juli 2026: 1 overskredne frister"
+        );
+        assert!(
+            r.text.contains(
+                "Huset a: Kvalitetssamtale, fristen var tirsdag den 30. juni 2026 (6 dage)"
+            ),
+            "{}",
+            r.text
+        );
+        assert!(
+            r.text.contains("Frister de næste 14 dage (0):\n  ingen"),
+            "{}",
+            r.text
+        );
+        assert!(
+            r.text.contains("  - Afventer kvalitetssamtale: 3"),
+            "{}",
+            r.text
+        );
+    }
+
+    #[test]
+    fn a_template_directory_overrides_the_built_in_file_by_file() {
+        let dir = std::env::temp_dir().join(format!("hjul-templates-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("da")).unwrap();
+        std::fs::write(
+            dir.join("da/overdue.subject.txt"),
+            "FRIST OVERSKREDET: {{ items[0].unit_name }}",
+        )
+        .unwrap();
+        let t = Templates::load(Some(&dir)).unwrap();
+        let r = t
+            .render(
+                &mail(
+                    Language::Da,
+                    vec![item(MailKind::Overdue, "a", "dialogue_held", "2026-06-30")],
+                ),
+                "S",
+                date("2026-07-02"),
+            )
+            .unwrap();
+        assert_eq!(r.subject, "FRIST OVERSKREDET: Huset a");
+        assert!(
+            r.text.contains("Denne frist er overskredet"),
+            "the built-in body is still used"
+        );
+        std::fs::write(dir.join("da/overdue.txt"), "{% for i in items %}").unwrap();
+        let err = Templates::load(Some(&dir)).err().unwrap();
+        assert!(err.to_string().contains("da/overdue.txt"), "{err}");
+    }
+}

@@ -1,0 +1,301 @@
+//! The dispatcher: drains the outbox. Everything due to one person goes in one mail (at
+//! most one a day); an item is marked sent only after the server accepted the mail; a
+//! failure to connect or a 4xx is tried again later with a growing wait; a 5xx, or too
+//! many failures, makes the items dead letters and tells the secretariat.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use hjul_mail::message::{build, message_id};
+use hjul_mail::{Digest, Failure, Item, Mail, MailKind, Recipient, SendError, Sender};
+use hjul_store::entity::outbox_item;
+use hjul_store::{Addressee, Directory, NewItem, outbox_state};
+use hjul_wheel::reminders::mail_instant;
+use hjul_wheel::{Language, Party};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::{Fault, Scheduler, SchedulerError};
+
+/// One mail that went out.
+#[derive(Debug, Clone, Serialize)]
+pub struct SentMail {
+    pub at: DateTime<Utc>,
+    pub to: String,
+    pub kind: MailKind,
+    pub message_id: String,
+    pub items: Vec<Item>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DispatchReport {
+    pub sent: Vec<SentMail>,
+    /// Items that failed and wait for another try.
+    pub retried: usize,
+    /// Items given up on.
+    pub dead: usize,
+    /// Items held for the next mail day: their recipient already had today's mail.
+    pub postponed: usize,
+}
+
+fn parse_party(key: &str) -> Party {
+    match key {
+        "director" => Party::Director,
+        "leader" => Party::Leader,
+        "superior" => Party::Superior,
+        "superior_of_superior" => Party::SuperiorOfSuperior,
+        _ => Party::Secretariat,
+    }
+}
+
+fn language(key: &str) -> Language {
+    Language::parse(key).unwrap_or_default()
+}
+
+impl Scheduler {
+    /// Who a party of a unit is now: a new leader gets the mail of their unit.
+    fn addressee(&self, dir: &Directory, party: Party, unit_id: Option<&str>) -> Addressee {
+        let s = &self.settings.secretariat;
+        let secretariat = || Addressee {
+            email: s.email.clone(),
+            name: s.name.clone(),
+            language: s.language.key().to_owned(),
+        };
+        let up = match party {
+            Party::Secretariat => return secretariat(),
+            Party::Director => return dir.director().unwrap_or_else(secretariat),
+            Party::Leader => 0,
+            Party::Superior => 1,
+            Party::SuperiorOfSuperior => 2,
+        };
+        // Past the top of the chain there is no one: the secretariat hears of it.
+        unit_id
+            .and_then(|u| dir.leader(u, up))
+            .unwrap_or_else(secretariat)
+    }
+
+    fn mail_item(&self, dir: &Directory, item: &outbox_item::Model, sequence: u32) -> Item {
+        let responsible = item
+            .payload
+            .as_deref()
+            .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+            .and_then(|v| {
+                v.get("responsible")
+                    .and_then(|r| r.as_str())
+                    .map(parse_party)
+            })
+            .map(|p| self.addressee(dir, p, item.unit_id.as_deref()).name);
+        Item {
+            key: item.key.clone(),
+            kind: MailKind::parse(&item.kind).unwrap_or(MailKind::Opened),
+            cycle: item.cycle,
+            unit_id: item.unit_id.clone(),
+            unit_name: match item.unit_id.as_deref() {
+                Some(u) => dir.unit_name(u).unwrap_or(u).to_owned(),
+                None => self.settings.department_name.clone(),
+            },
+            deadline: item.deadline.clone(),
+            due: item.due_on,
+            days_before: item.days_before,
+            responsible,
+            sequence,
+        }
+    }
+
+    /// The calendar event's SEQUENCE: how many other due dates this deadline has had in
+    /// mails already sent.
+    async fn sequence(&self, item: &outbox_item::Model) -> Result<u32, SchedulerError> {
+        let (Some(cycle), Some(deadline), Some(due)) =
+            (item.cycle, item.deadline.as_deref(), item.due_on)
+        else {
+            return Ok(0);
+        };
+        let dates = self
+            .store
+            .sent_due_dates(cycle, item.unit_id.as_deref(), deadline)
+            .await?;
+        Ok(u32::try_from(dates.iter().filter(|d| **d != due).count()).unwrap_or(u32::MAX))
+    }
+
+    /// Sends what is due by `now`.
+    pub async fn dispatch(
+        &self,
+        sender: &Sender,
+        now: DateTime<Utc>,
+    ) -> Result<DispatchReport, SchedulerError> {
+        let mut report = DispatchReport::default();
+        let due = self.store.due_items(now, self.settings.batch).await?;
+        if due.is_empty() {
+            return Ok(report);
+        }
+        let def = &self.store.wheel().definition;
+        let zone = def.mail_time.zone;
+        let today = now.with_timezone(&zone).date_naive();
+        let start_of_today = today
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(zone).earliest())
+            .map_or(now, |t| t.with_timezone(&Utc));
+        let next_mail_day = mail_instant(def.mail_time, def.calendar.after(today));
+        // Mail goes out on business days from the mail time on: what falls due at a
+        // weekend, a holiday or in the night waits for the next such moment.
+        let todays_mail = mail_instant(def.mail_time, today);
+        if !def.calendar.is_business_day(today) || now < todays_mail {
+            let until = if def.calendar.is_business_day(today) {
+                todays_mail
+            } else {
+                next_mail_day
+            };
+            let ids: Vec<Uuid> = due.iter().map(|i| i.id).collect();
+            self.store.postpone(&ids, until).await?;
+            report.postponed = ids.len();
+            return Ok(report);
+        }
+        let dir = self.store.directory().await?;
+        let had_mail_today = self.store.recipients_since(start_of_today).await?;
+
+        let mut groups: BTreeMap<String, (Addressee, Vec<outbox_item::Model>)> = BTreeMap::new();
+        for item in due {
+            let to = self.addressee(&dir, parse_party(&item.party), item.unit_id.as_deref());
+            groups
+                .entry(to.email.clone())
+                .or_insert_with(|| (to, Vec::new()))
+                .1
+                .push(item);
+        }
+
+        for (email, (to, items)) in groups {
+            let ids: Vec<Uuid> = items.iter().map(|i| i.id).collect();
+            if had_mail_today.contains(&email) {
+                self.store.postpone(&ids, next_mail_day).await?;
+                report.postponed += ids.len();
+                continue;
+            }
+            let mut mail = Mail {
+                to: Recipient {
+                    email: to.email.clone(),
+                    name: to.name.clone(),
+                    language: language(&to.language),
+                },
+                items: Vec::new(),
+                digest: None,
+                failures: Vec::new(),
+            };
+            for item in &items {
+                match MailKind::parse(&item.kind) {
+                    Some(MailKind::Digest) => {
+                        mail.digest = item
+                            .payload
+                            .as_deref()
+                            .and_then(|p| serde_json::from_str::<Digest>(p).ok());
+                    }
+                    Some(MailKind::DeadLetter) => {
+                        if let Some(f) = item
+                            .payload
+                            .as_deref()
+                            .and_then(|p| serde_json::from_str::<Failure>(p).ok())
+                        {
+                            mail.failures.push(f);
+                        }
+                    }
+                    _ => {
+                        let sequence = self.sequence(item).await?;
+                        mail.items.push(self.mail_item(&dir, item, sequence));
+                    }
+                }
+            }
+            let keys: Vec<&str> = items.iter().map(|i| i.key.as_str()).collect();
+            let id = message_id(&keys, &self.mail.from);
+            let rendered = self
+                .templates
+                .render(&mail, &self.settings.secretariat.name, today)?;
+            let ics = hjul_mail::calendar::ics(&mail.items, mail.to.language, now);
+            let message = build(&self.mail, &mail, &rendered, ics, &id, now)?;
+            match sender.send(&message, &id, now).await {
+                Ok(()) => {
+                    if self.fault == Some(Fault::AfterSend) {
+                        return Err(SchedulerError::InjectedFault(
+                            "after sending, before marking sent",
+                        ));
+                    }
+                    self.store.mark_sent(&ids, &email, &id, now).await?;
+                    tracing::info!(to = %email, kind = mail.kind().key(), items = ids.len(), "mail sent");
+                    report.sent.push(SentMail {
+                        at: now,
+                        to: email,
+                        kind: mail.kind(),
+                        message_id: id,
+                        items: mail.items.clone(),
+                    });
+                }
+                Err(SendError::Transient(error)) => {
+                    let attempts = items.iter().map(|i| i.attempts).max().unwrap_or(0) + 1;
+                    if u32::try_from(attempts).unwrap_or(u32::MAX) >= self.settings.max_attempts {
+                        tracing::warn!(to = %email, %error, attempts, "giving up after repeated failures");
+                        self.give_up(
+                            &mail,
+                            &items,
+                            &format!("{attempts} attempts failed; the last: {error}"),
+                            now,
+                        )
+                        .await?;
+                        report.dead += ids.len();
+                    } else {
+                        let wait = self.settings.retry_after
+                            * 2u32.saturating_pow(u32::try_from(attempts - 1).unwrap_or(0).min(10));
+                        let next = now
+                            + chrono::Duration::from_std(wait)
+                                .unwrap_or(chrono::Duration::hours(1));
+                        tracing::warn!(to = %email, %error, attempts, retry_at = %next, "mail not accepted, will try again");
+                        self.store.mark_retry(&ids, &error, next).await?;
+                        report.retried += ids.len();
+                    }
+                }
+                Err(SendError::Permanent(error)) => {
+                    tracing::warn!(to = %email, %error, "mail refused by the server");
+                    self.give_up(&mail, &items, &error, now).await?;
+                    report.dead += ids.len();
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Dead letters, and a notice to the secretariat (not for a notice itself, which
+    /// would loop).
+    async fn give_up(
+        &self,
+        mail: &Mail,
+        items: &[outbox_item::Model],
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), SchedulerError> {
+        let ids: Vec<Uuid> = items.iter().map(|i| i.id).collect();
+        let is_notice = items.iter().all(|i| i.kind == MailKind::DeadLetter.key());
+        let notice = (!is_notice).then(|| -> Result<NewItem, SchedulerError> {
+            let failure = Failure {
+                to: mail.to.email.clone(),
+                error: error.to_owned(),
+                items: mail.items.clone(),
+            };
+            Ok(NewItem {
+                key: format!(
+                    "dead:{}",
+                    ids.first().map(ToString::to_string).unwrap_or_default()
+                ),
+                cycle: None,
+                unit_id: None,
+                deadline: None,
+                kind: MailKind::DeadLetter.key().to_owned(),
+                days_before: None,
+                party: Party::Secretariat.key().to_owned(),
+                due_on: None,
+                due_at: now,
+                state: outbox_state::PENDING,
+                payload: Some(serde_json::to_string(&failure)?),
+            })
+        });
+        let notice = notice.transpose()?;
+        self.store.mark_dead(&ids, error, notice, now).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,172 @@
+//! # hjul-scheduler: mail at the right moment, never twice, never lost
+//!
+//! The tick reads the clock (injected), starts a cycle whose first day has come, asks
+//! the wheel which deadlines opened, are due soon, are overdue or need escalation, and
+//! writes outbox items with unique keys. The dispatcher drains the outbox through a
+//! [`Sender`]. `serve` runs both on a cron cadence until told to stop; `simulate` runs
+//! them on a virtual clock over a scratch copy.
+
+mod dispatch;
+mod serve;
+mod simulate;
+mod tick;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use hjul_mail::{MailError, MailSettings, Sender, Templates};
+use hjul_store::{Stamp, Store, StoreError};
+use hjul_wheel::Language;
+use tokio::sync::Mutex;
+
+pub use dispatch::{DispatchReport, SentMail};
+pub use serve::{Clock, SystemClock, serve};
+pub use simulate::{SimulatedItem, SimulatedMail, Simulation, Transition, simulate};
+pub use tick::{CreatedItem, TickReport};
+
+/// The secretariat: gets the department's deadlines, the digest and the dead-letter
+/// notices.
+#[derive(Debug, Clone)]
+pub struct Secretariat {
+    pub email: String,
+    pub name: String,
+    pub language: Language,
+}
+
+#[derive(Debug, Clone)]
+pub struct SchedulerSettings {
+    /// When to tick (cron, seconds first): every minute by default.
+    pub tick: cron::Schedule,
+    /// When the secretariat's digest goes (cron, in the wheel's zone); `None` for none.
+    pub digest: Option<cron::Schedule>,
+    pub secretariat: Secretariat,
+    /// How the department is named in mails about its milestones.
+    pub department_name: String,
+    /// Failed sends before an item is given up.
+    pub max_attempts: u32,
+    /// The wait after the first failure; it doubles with each.
+    pub retry_after: Duration,
+    /// Items read per dispatch.
+    pub batch: u64,
+}
+
+impl SchedulerSettings {
+    pub fn new(secretariat: Secretariat) -> Self {
+        Self {
+            tick: parse_cron("0 * * * * *").unwrap_or_else(|_| unreachable_schedule()),
+            digest: parse_cron("0 0 8 * * Mon").ok(),
+            secretariat,
+            department_name: "Børn & Unge".to_owned(),
+            max_attempts: 8,
+            retry_after: Duration::from_secs(60),
+            batch: 5_000,
+        }
+    }
+}
+
+/// Parses a cron expression (6 or 7 fields, seconds first).
+pub fn parse_cron(text: &str) -> Result<cron::Schedule, String> {
+    text.parse::<cron::Schedule>()
+        .map_err(|e| format!("`{text}` is not a cron expression (6 or 7 fields, seconds first, such as \"0 0 8 * * Mon\"): {e}"))
+}
+
+// The default expressions are literals that parse; this only satisfies the types.
+fn unreachable_schedule() -> cron::Schedule {
+    #[allow(clippy::expect_used)]
+    "0 * * * * *".parse().expect("a valid cron expression")
+}
+
+/// A test hook: where to stop as if the process were killed.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// After the server accepted a mail, before it is marked sent.
+    AfterSend,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SchedulerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Mail(#[from] MailError),
+    #[error(transparent)]
+    NoCycle(#[from] hjul_wheel::NoCycle),
+    #[error("cannot write a payload: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("stopped on purpose {0} (a test of a crash)")]
+    InjectedFault(&'static str),
+}
+
+pub struct Scheduler {
+    store: Store,
+    settings: SchedulerSettings,
+    mail: MailSettings,
+    templates: Templates,
+    /// Outbox keys known to exist: the tick writes only what is not there yet. Another
+    /// process writing the same key is harmless (the database keeps one).
+    known: Mutex<HashSet<String>>,
+    loaded: Mutex<Vec<i32>>,
+    fault: Option<Fault>,
+}
+
+impl Scheduler {
+    pub fn new(
+        store: Store,
+        settings: SchedulerSettings,
+        mail: MailSettings,
+        templates: Templates,
+    ) -> Self {
+        Self {
+            store,
+            settings,
+            mail,
+            templates,
+            known: Mutex::new(HashSet::new()),
+            loaded: Mutex::new(Vec::new()),
+            fault: None,
+        }
+    }
+
+    #[doc(hidden)]
+    #[must_use]
+    pub fn fail_at(mut self, fault: Fault) -> Self {
+        self.fault = Some(fault);
+        self
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn settings(&self) -> &SchedulerSettings {
+        &self.settings
+    }
+
+    fn stamp(&self, now: DateTime<Utc>) -> Stamp {
+        Stamp {
+            actor: "scheduler".to_owned(),
+            at: now,
+            today: now
+                .with_timezone(&self.store.wheel().definition.mail_time.zone)
+                .date_naive(),
+        }
+    }
+
+    /// A tick and a dispatch at `now`: what the service does each time it wakes.
+    pub async fn run_once(
+        &self,
+        sender: &Sender,
+        now: DateTime<Utc>,
+    ) -> Result<(TickReport, DispatchReport), SchedulerError> {
+        let tick = self.tick(now).await?;
+        let dispatch = self.dispatch(sender, now).await?;
+        Ok((tick, dispatch))
+    }
+
+    pub async fn close(self) -> Result<(), SchedulerError> {
+        self.store.close().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,75 @@
+//! The service loop: tick and dispatch on the cron cadence until told to stop. A stop
+//! is honoured between rounds, so the mail in flight is finished first.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use hjul_mail::Sender;
+
+use crate::{Scheduler, SchedulerError};
+
+/// Where "now" comes from: the system, or a test's own clock.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// Runs until `shutdown` completes. A failing round (the database away, say) is
+/// logged and tried again at the next tick: the service never exits on its own.
+pub async fn serve(
+    scheduler: &Scheduler,
+    sender: &Sender,
+    clock: &dyn Clock,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), SchedulerError> {
+    tokio::pin!(shutdown);
+    tracing::info!("scheduler running");
+    loop {
+        let now = clock.now();
+        match scheduler.run_once(sender, now).await {
+            Ok((tick, dispatch)) => {
+                if let Some(cycle) = tick.started_cycle {
+                    tracing::info!(cycle, "cycle started");
+                }
+                if !tick.created.is_empty()
+                    || !dispatch.sent.is_empty()
+                    || dispatch.retried + dispatch.dead > 0
+                {
+                    tracing::info!(
+                        items = tick.created.len(),
+                        mails = dispatch.sent.len(),
+                        retried = dispatch.retried,
+                        dead = dispatch.dead,
+                        postponed = dispatch.postponed,
+                        "round done"
+                    );
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "round failed; trying again at the next tick"),
+        }
+        let after = clock.now();
+        let next = scheduler
+            .settings()
+            .tick
+            .after(&after)
+            .next()
+            .unwrap_or(after + chrono::Duration::minutes(1));
+        let wait = (next - after).to_std().unwrap_or_default();
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = &mut shutdown => break,
+        }
+    }
+    if let Sender::Smtp(smtp) = sender {
+        smtp.close().await;
+    }
+    tracing::info!("scheduler stopped");
+    Ok(())
+}

@@ -1,0 +1,298 @@
+//! The tick: from the clock and the records, which mail items are due. It starts a cycle
+//! whose first day has come, and writes new outbox items with unique keys, so however
+//! often (and in however many processes) it runs, each item exists once.
+//!
+//! Catch-up comes from the same rule: of the moments that have passed for a deadline,
+//! each party gets the latest one (a passed reminder gives way to the overdue notice);
+//! the earlier ones are written as folded, so they never go out later.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use hjul_mail::{Digest, Item, MailKind};
+use hjul_store::{NewItem, StatusFilter, outbox_state};
+use hjul_wheel::reminders::{self, MomentKind, mail_instant};
+use hjul_wheel::{DeadlineStatus, Party, WheelDefinition};
+use serde::Serialize;
+
+use crate::{Scheduler, SchedulerError};
+
+/// What a tick did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TickReport {
+    pub at: DateTime<Utc>,
+    /// The cycle this tick started, if it started one.
+    pub started_cycle: Option<i32>,
+    /// Items written now (pending and folded).
+    pub created: Vec<CreatedItem>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CreatedItem {
+    pub key: String,
+    pub kind: String,
+    pub state: &'static str,
+    pub unit_id: Option<String>,
+    pub deadline: Option<String>,
+    pub due: Option<NaiveDate>,
+}
+
+/// The moment's part of an outbox key.
+fn moment_key(kind: MomentKind) -> String {
+    match kind {
+        MomentKind::Reminder { days_before } => format!("reminder-{days_before}"),
+        other => other.key().to_owned(),
+    }
+}
+
+/// The items one deadline calls for by `now`, and whether it is met.
+fn deadline_items(
+    def: &WheelDefinition,
+    year: i32,
+    unit_id: Option<&str>,
+    status: &DeadlineStatus,
+    now: DateTime<Utc>,
+) -> Vec<NewItem> {
+    let mut per_party: BTreeMap<&'static str, Vec<(DateTime<Utc>, MomentKind)>> = BTreeMap::new();
+    for m in reminders::moments(def, status) {
+        if m.at > now {
+            continue;
+        }
+        for party in &m.to {
+            per_party
+                .entry(party.key())
+                .or_default()
+                .push((m.at, m.kind));
+        }
+    }
+    let mut items = Vec::new();
+    for (party, mut moments) in per_party {
+        moments.sort();
+        let last = moments.len() - 1;
+        for (i, (at, kind)) in moments.into_iter().enumerate() {
+            let payload = (kind == MomentKind::Escalation).then(|| {
+                serde_json::json!({ "responsible": status.responsible.key() }).to_string()
+            });
+            items.push(NewItem {
+                key: format!(
+                    "{year}:{}:{}:{}:{party}",
+                    unit_id.unwrap_or("-"),
+                    status.deadline.key(),
+                    moment_key(kind)
+                ),
+                cycle: Some(year),
+                unit_id: unit_id.map(str::to_owned),
+                deadline: Some(status.deadline.key().to_owned()),
+                kind: kind.key().to_owned(),
+                days_before: match kind {
+                    MomentKind::Reminder { days_before } => i32::try_from(days_before).ok(),
+                    _ => None,
+                },
+                party: party.to_owned(),
+                due_on: status.due,
+                due_at: at,
+                state: if i == last {
+                    outbox_state::PENDING
+                } else {
+                    outbox_state::FOLDED
+                },
+                payload,
+            });
+        }
+    }
+    items
+}
+
+impl Scheduler {
+    /// One tick at `now`.
+    pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickReport, SchedulerError> {
+        let def = &self.store.wheel().definition;
+        let today = now.with_timezone(&def.mail_time.zone).date_naive();
+        let stamp = self.stamp(now);
+        let (current, started) = self.store.ensure_current_cycle(&stamp).await?;
+        let previous = current.year - def.cycles.every_years();
+        let years = [previous, current.year];
+        self.load_known(&years).await?;
+
+        let mut items = Vec::new();
+        let mut met = Vec::new();
+        for year in years {
+            let state = self.store.cycle_state(year).await?;
+            // A cycle hjul never ran has nobody waiting for its mail.
+            if !state.started {
+                continue;
+            }
+            let def = &state.definition;
+            let plan = def.cycle(year)?;
+            let mut consider = |unit_id: Option<&str>, status: &DeadlineStatus| {
+                if status.met_on.is_some() {
+                    met.push((
+                        year,
+                        unit_id.map(str::to_owned),
+                        status.deadline.key().to_owned(),
+                    ));
+                } else {
+                    items.extend(deadline_items(def, year, unit_id, status, now));
+                }
+            };
+            for status in plan.milestone_deadlines(&state.milestones) {
+                consider(None, &status);
+            }
+            for unit in &state.units {
+                for status in plan.unit_deadlines(unit.level, &state.milestones, &unit.facts) {
+                    consider(Some(&unit.id), &status);
+                }
+            }
+        }
+        if let Some(digest) = self.digest_due(now, today).await? {
+            items.push(digest);
+        }
+
+        let new: Vec<NewItem> = {
+            let known = self.known.lock().await;
+            items
+                .into_iter()
+                .filter(|i| !known.contains(&i.key))
+                .collect()
+        };
+        let created = new
+            .iter()
+            .map(|i| CreatedItem {
+                key: i.key.clone(),
+                kind: i.kind.clone(),
+                state: i.state,
+                unit_id: i.unit_id.clone(),
+                deadline: i.deadline.clone(),
+                due: i.due_on,
+            })
+            .collect();
+        let keys: Vec<String> = new.iter().map(|i| i.key.clone()).collect();
+        self.store.write_tick(new, &met, now).await?;
+        self.known.lock().await.extend(keys);
+        Ok(TickReport {
+            at: now,
+            started_cycle: started.then_some(current.year),
+            created,
+        })
+    }
+
+    /// Loads the outbox keys of these cycles, once per process.
+    async fn load_known(&self, years: &[i32]) -> Result<(), SchedulerError> {
+        let mut loaded = self.loaded.lock().await;
+        let missing: Vec<i32> = years
+            .iter()
+            .copied()
+            .filter(|y| !loaded.contains(y))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let keys = self.store.outbox_keys(&missing).await?;
+        self.known.lock().await.extend(keys);
+        loaded.extend(missing);
+        Ok(())
+    }
+
+    /// The secretariat's digest, when its latest moment has come: Monday 08:00 by
+    /// default, the next business day when that is closed. Missed digests are not
+    /// caught up one by one: the latest goes, with today's figures.
+    async fn digest_due(
+        &self,
+        now: DateTime<Utc>,
+        today: NaiveDate,
+    ) -> Result<Option<NewItem>, SchedulerError> {
+        let Some(schedule) = &self.settings.digest else {
+            return Ok(None);
+        };
+        let def = &self.store.wheel().definition;
+        let zone = def.mail_time.zone;
+        let local_now = now.with_timezone(&zone);
+        let since = local_now - chrono::Duration::days(8);
+        let Some(last) = schedule
+            .after(&since)
+            .take_while(|t| *t <= local_now)
+            .last()
+        else {
+            return Ok(None);
+        };
+        let date = last.date_naive();
+        let at = if def.calendar.is_business_day(date) {
+            last.with_timezone(&Utc)
+        } else {
+            mail_instant(def.mail_time, def.calendar.after(date))
+        };
+        if at > now {
+            return Ok(None);
+        }
+        let key = format!("digest:{date}");
+        if self.known.lock().await.contains(&key) {
+            return Ok(None);
+        }
+        let digest = self.digest(today).await?;
+        Ok(Some(NewItem {
+            key,
+            cycle: None,
+            unit_id: None,
+            deadline: None,
+            kind: MailKind::Digest.key().to_owned(),
+            days_before: None,
+            party: Party::Secretariat.key().to_owned(),
+            due_on: None,
+            due_at: at,
+            state: outbox_state::PENDING,
+            payload: Some(serde_json::to_string(&digest)?),
+        }))
+    }
+
+    /// What is overdue, what falls due in the next 14 days, and units per step.
+    pub async fn digest(&self, today: NaiveDate) -> Result<Digest, SchedulerError> {
+        let rows = self
+            .store
+            .status(today, &StatusFilter::default(), None)
+            .await?;
+        let soon = today.checked_add_days(Days::new(14)).unwrap_or(today);
+        let item = |r: &hjul_store::StatusRow, kind| {
+            r.next_deadline.map(|n| Item {
+                key: format!("{}:{}", r.unit_id, n.deadline),
+                kind,
+                cycle: Some(r.cycle),
+                unit_id: Some(r.unit_id.clone()),
+                unit_name: r.name.clone(),
+                deadline: Some(n.deadline.key().to_owned()),
+                due: Some(n.due),
+                days_before: None,
+                responsible: Some(r.responsible.clone()),
+                sequence: 0,
+            })
+        };
+        let overdue = rows
+            .iter()
+            .filter(|r| r.overdue_days > 0)
+            .filter_map(|r| item(r, MailKind::Overdue))
+            .collect();
+        let due_soon = rows
+            .iter()
+            .filter(|r| {
+                r.overdue_days == 0
+                    && r.next_deadline
+                        .is_some_and(|n| n.due >= today && n.due <= soon)
+            })
+            .filter_map(|r| item(r, MailKind::Reminder))
+            .collect();
+        let mut steps: BTreeMap<hjul_wheel::Step, usize> = BTreeMap::new();
+        for r in &rows {
+            if let Some(s) = r.step {
+                *steps.entry(s).or_default() += 1;
+            }
+        }
+        Ok(Digest {
+            date: today,
+            overdue,
+            due_soon,
+            steps: steps
+                .into_iter()
+                .map(|(s, n)| (s.key().to_owned(), n))
+                .collect(),
+        })
+    }
+}

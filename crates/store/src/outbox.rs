@@ -1,0 +1,440 @@
+//! The outbox: mail items decided by the scheduler, each with a unique key, drained by
+//! the dispatcher. An item is marked sent only after the mail server accepted it.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::{ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::audit::{self, Change};
+use crate::entity::{outbox_item, person, unit};
+use crate::{Stamp, Store, StoreError};
+
+/// The states an item moves through.
+pub mod state {
+    pub const PENDING: &str = "pending";
+    pub const SENT: &str = "sent";
+    pub const DEAD: &str = "dead";
+    /// A moment that passed while the service was down, folded into a later one.
+    pub const FOLDED: &str = "folded";
+    /// The deadline was met before the mail went.
+    pub const VOID: &str = "void";
+}
+
+/// An item the scheduler wants in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewItem {
+    pub key: String,
+    pub cycle: Option<i32>,
+    pub unit_id: Option<String>,
+    pub deadline: Option<String>,
+    pub kind: String,
+    pub days_before: Option<i32>,
+    pub party: String,
+    pub due_on: Option<NaiveDate>,
+    pub due_at: DateTime<Utc>,
+    /// pending, or folded for a moment that a later one replaces.
+    pub state: &'static str,
+    pub payload: Option<String>,
+}
+
+impl NewItem {
+    fn row(self, now: DateTime<Utc>) -> outbox_item::ActiveModel {
+        outbox_item::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            key: Set(self.key),
+            cycle: Set(self.cycle),
+            unit_id: Set(self.unit_id),
+            deadline: Set(self.deadline),
+            kind: Set(self.kind),
+            days_before: Set(self.days_before),
+            party: Set(self.party),
+            due_on: Set(self.due_on),
+            due_at: Set(self.due_at),
+            state: Set(self.state.to_owned()),
+            attempts: Set(0),
+            next_attempt_at: Set(self.due_at),
+            last_error: Set(None),
+            payload: Set(self.payload),
+            recipient: Set(None),
+            message_id: Set(None),
+            sent_at: Set(None),
+            created_at: Set(now),
+        }
+    }
+}
+
+/// Writes items whose key is not there yet; an existing key is left as it is, so any
+/// number of ticks, in any number of processes, create each item once.
+pub(crate) async fn insert_new(
+    db: &impl ConnectionTrait,
+    items: Vec<NewItem>,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let mut inserted = 0;
+    let mut rows = items.into_iter().map(|i| i.row(now)).peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(200).collect();
+        inserted += outbox_item::Entity::insert_many(chunk)
+            .on_conflict(
+                OnConflict::column(outbox_item::Column::Key)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(inserted)
+}
+
+/// Nothing is sent for a deadline that is met: its pending items are voided, in the
+/// transaction that records it met.
+pub(crate) async fn void_pending(
+    db: &impl ConnectionTrait,
+    cycle: i32,
+    unit_id: Option<&str>,
+    deadline: &str,
+) -> Result<u64, StoreError> {
+    let mut q = outbox_item::Entity::update_many()
+        .col_expr(outbox_item::Column::State, state::VOID.into())
+        .filter(outbox_item::Column::State.eq(state::PENDING))
+        .filter(outbox_item::Column::Cycle.eq(cycle))
+        .filter(outbox_item::Column::Deadline.eq(deadline));
+    q = match unit_id {
+        Some(u) => q.filter(outbox_item::Column::UnitId.eq(u)),
+        None => q.filter(outbox_item::Column::UnitId.is_null()),
+    };
+    Ok(q.exec(db).await?.rows_affected)
+}
+
+/// Where an address goes: the unit chain resolved to people.
+#[derive(Debug, Clone)]
+pub struct Directory {
+    units: HashMap<String, unit::Model>,
+    people: HashMap<Uuid, person::Model>,
+    root: Option<String>,
+}
+
+/// A person to write to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Addressee {
+    pub email: String,
+    pub name: String,
+    pub language: String,
+}
+
+impl Directory {
+    /// The leader of `unit_id`, or of the unit `up` levels above it.
+    pub fn leader(&self, unit_id: &str, up: u8) -> Option<Addressee> {
+        let mut u = self.units.get(unit_id)?;
+        for _ in 0..up {
+            u = self.units.get(u.parent_id.as_ref()?)?;
+        }
+        let p = self.people.get(&u.leader_id)?;
+        Some(Addressee {
+            email: p.email.clone(),
+            name: p.name.clone(),
+            language: p.language.clone(),
+        })
+    }
+
+    /// The leader of the root unit (the director).
+    pub fn director(&self) -> Option<Addressee> {
+        self.leader(self.root.as_ref()?, 0)
+    }
+
+    pub fn unit_name(&self, unit_id: &str) -> Option<&str> {
+        self.units.get(unit_id).map(|u| u.name.as_str())
+    }
+
+    pub fn unit(&self, unit_id: &str) -> Option<&unit::Model> {
+        self.units.get(unit_id)
+    }
+}
+
+impl Store {
+    /// Units and people, for resolving who an item goes to at the moment it is sent.
+    pub async fn directory(&self) -> Result<Directory, StoreError> {
+        let units: HashMap<String, unit::Model> = unit::Entity::find()
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id.clone(), u))
+            .collect();
+        let root = units
+            .values()
+            .find(|u| u.active && u.parent_id.is_none())
+            .map(|u| u.id.clone());
+        let people = person::Entity::find()
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        Ok(Directory {
+            units,
+            people,
+            root,
+        })
+    }
+
+    /// The keys already in the outbox for these cycles (and the digests and notices).
+    pub async fn outbox_keys(&self, cycles: &[i32]) -> Result<HashSet<String>, StoreError> {
+        let keys: Vec<String> = outbox_item::Entity::find()
+            .select_only()
+            .column(outbox_item::Column::Key)
+            .filter(
+                outbox_item::Column::Cycle
+                    .is_in(cycles.iter().copied())
+                    .or(outbox_item::Column::Cycle.is_null()),
+            )
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(keys.into_iter().collect())
+    }
+
+    /// Writes new items and voids pending ones whose deadline is met, in one
+    /// transaction with the cycle starts the tick made.
+    pub async fn write_tick(
+        &self,
+        items: Vec<NewItem>,
+        met: &[(i32, Option<String>, String)],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let txn = self.db.begin().await?;
+        let inserted = insert_new(&txn, items, now).await?;
+        for (cycle, unit_id, deadline) in met {
+            void_pending(&txn, *cycle, unit_id.as_deref(), deadline).await?;
+        }
+        txn.commit().await?;
+        Ok(inserted)
+    }
+
+    /// Pending items due by `now`, oldest first.
+    pub async fn due_items(
+        &self,
+        now: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<outbox_item::Model>, StoreError> {
+        Ok(outbox_item::Entity::find()
+            .filter(outbox_item::Column::State.eq(state::PENDING))
+            .filter(outbox_item::Column::NextAttemptAt.lte(now))
+            .order_by_asc(outbox_item::Column::NextAttemptAt)
+            .order_by_asc(outbox_item::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// When the next pending item falls due, if any.
+    pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(outbox_item::Entity::find()
+            .filter(outbox_item::Column::State.eq(state::PENDING))
+            .order_by_asc(outbox_item::Column::NextAttemptAt)
+            .one(&self.db)
+            .await?
+            .map(|i| i.next_attempt_at))
+    }
+
+    /// Marks items sent, after the mail server accepted the mail that carried them.
+    pub async fn mark_sent(
+        &self,
+        ids: &[Uuid],
+        recipient: &str,
+        message_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        outbox_item::Entity::update_many()
+            .col_expr(outbox_item::Column::State, state::SENT.into())
+            .col_expr(outbox_item::Column::Recipient, recipient.into())
+            .col_expr(outbox_item::Column::MessageId, message_id.into())
+            .col_expr(outbox_item::Column::SentAt, at.into())
+            .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Another try later, after a transient failure.
+    pub async fn mark_retry(
+        &self,
+        ids: &[Uuid],
+        error: &str,
+        next: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin().await?;
+        for item in outbox_item::Entity::find()
+            .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
+            .all(&txn)
+            .await?
+        {
+            let attempts = item.attempts + 1;
+            let mut am = item.into_active_model();
+            am.attempts = Set(attempts);
+            am.last_error = Set(Some(error.to_owned()));
+            am.next_attempt_at = Set(next);
+            am.update(&txn).await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Gives up on items (a permanent refusal, or too many failures) and, unless they
+    /// were themselves the notice, tells the secretariat in the same transaction.
+    pub async fn mark_dead(
+        &self,
+        ids: &[Uuid],
+        error: &str,
+        notice: Option<NewItem>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin().await?;
+        for item in outbox_item::Entity::find()
+            .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
+            .all(&txn)
+            .await?
+        {
+            let attempts = item.attempts + 1;
+            let mut am = item.into_active_model();
+            am.state = Set(state::DEAD.to_owned());
+            am.attempts = Set(attempts);
+            am.last_error = Set(Some(error.to_owned()));
+            am.update(&txn).await?;
+        }
+        if let Some(notice) = notice {
+            insert_new(&txn, vec![notice], now).await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Items in a state (all when `None`), newest first.
+    pub async fn outbox(
+        &self,
+        in_state: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<outbox_item::Model>, StoreError> {
+        let mut q = outbox_item::Entity::find();
+        if let Some(s) = in_state {
+            q = q.filter(outbox_item::Column::State.eq(s));
+        }
+        Ok(q.order_by_desc(outbox_item::Column::DueAt)
+            .order_by_desc(outbox_item::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Puts a dead item back in the queue, to go at once.
+    pub async fn retry_item(
+        &self,
+        id: Uuid,
+        stamp: &Stamp,
+    ) -> Result<outbox_item::Model, StoreError> {
+        let txn = self.db.begin().await?;
+        let item = outbox_item::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| {
+                StoreError::Invalid(format!(
+                    "there is no outbox item {id}; `hjul outbox --state dead` lists them"
+                ))
+            })?;
+        if item.state != state::DEAD {
+            return Err(StoreError::Invalid(format!(
+                "outbox item {id} is {}, not dead: only dead items are retried",
+                item.state
+            )));
+        }
+        let before = item.state.clone();
+        let mut am = item.into_active_model();
+        am.state = Set(state::PENDING.to_owned());
+        am.attempts = Set(0);
+        am.next_attempt_at = Set(stamp.at);
+        let updated = am.update(&txn).await?;
+        #[derive(Serialize)]
+        struct State<'a> {
+            state: &'a str,
+        }
+        audit::log(
+            &txn,
+            stamp,
+            Change::new("outbox.retry", "outbox_item", id.to_string())
+                .before(&State { state: &before })
+                .after(&State {
+                    state: state::PENDING,
+                }),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(updated)
+    }
+}
+
+impl Store {
+    /// Moves items to a later time without counting an attempt (one mail a day: what
+    /// comes after today's mail waits for the next one).
+    pub async fn postpone(&self, ids: &[Uuid], until: DateTime<Utc>) -> Result<(), StoreError> {
+        outbox_item::Entity::update_many()
+            .col_expr(outbox_item::Column::NextAttemptAt, until.into())
+            .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// The addresses that were sent a mail at or after `since`.
+    pub async fn recipients_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<HashSet<String>, StoreError> {
+        let sent: Vec<Option<String>> = outbox_item::Entity::find()
+            .select_only()
+            .column(outbox_item::Column::Recipient)
+            .filter(outbox_item::Column::State.eq(state::SENT))
+            .filter(outbox_item::Column::SentAt.gte(since))
+            .distinct()
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(sent.into_iter().flatten().collect())
+    }
+
+    /// The due dates already sent for a deadline (oldest first), to number its calendar
+    /// event's versions.
+    pub async fn sent_due_dates(
+        &self,
+        cycle: i32,
+        unit_id: Option<&str>,
+        deadline: &str,
+    ) -> Result<Vec<NaiveDate>, StoreError> {
+        let mut q = outbox_item::Entity::find()
+            .filter(outbox_item::Column::State.eq(state::SENT))
+            .filter(outbox_item::Column::Cycle.eq(cycle))
+            .filter(outbox_item::Column::Deadline.eq(deadline));
+        q = match unit_id {
+            Some(u) => q.filter(outbox_item::Column::UnitId.eq(u)),
+            None => q.filter(outbox_item::Column::UnitId.is_null()),
+        };
+        let mut dates: Vec<NaiveDate> = Vec::new();
+        for item in q
+            .order_by_asc(outbox_item::Column::SentAt)
+            .all(&self.db)
+            .await?
+        {
+            if let Some(d) = item.due_on
+                && !dates.contains(&d)
+            {
+                dates.push(d);
+            }
+        }
+        Ok(dates)
+    }
+}

@@ -1,0 +1,840 @@
+//! The scheduler against a real SMTP server on loopback, on SQLite and PostgreSQL: the
+//! exact mails of a scripted cycle, a whole two-year cycle on a virtual clock, catch-up
+//! after downtime, and the mail server's and the process's faults.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, NaiveDate, Timelike, Utc};
+use hjul_mail::{MailKind, Sender, SmtpSender};
+use hjul_scheduler::{DispatchReport, Fault, Scheduler};
+use hjul_store::{Store, outbox_state};
+use hjul_tests::smtp::{Behaviour, Received, SmtpServer};
+use hjul_tests::{
+    AGREEMENT, ORGANISATION, TestDb, date, eight, scheduler, smtp_settings, stamp, stories,
+};
+use hjul_wheel::{Deadline, Organisation, WheelDefinition};
+
+stories!(
+    a_scripted_cycle_sends_exactly_these_mails,
+    a_whole_cycle_on_a_virtual_clock_keeps_every_rule,
+    catch_up_after_downtime_sends_the_present_once,
+    the_mail_server_failing_loses_nothing,
+    a_process_killed_midway_loses_nothing_and_duplicates_only_after_sending,
+);
+
+/// All four levels, one unit each; the area leader reads English.
+const SMALL: &str = "unit_id,name,level,parent_id,area,leader_name,leader_email,language
+bu,Børn & Unge,1,,department,Dorte Holm,dorte@skovby.dk,da
+dt,Dagtilbud,2,bu,daycare,Carsten Vang,carsten@skovby.dk,da
+dt-nord,Dagtilbud Nord,3,dt,daycare,Anna Bech,anna@skovby.dk,en
+dt-nord-1,Børnehuset Mariehønen,4,dt-nord,daycare,Bo Nielsen,bo@skovby.dk,da
+";
+
+async fn with_org(db: &TestDb, csv: &str) -> Store {
+    let store = db.store().await;
+    let org = Organisation::from_csv(csv, |_| {}).unwrap();
+    store
+        .import_organisation(&org, &stamp("2025-09-01"), |_, _| {})
+        .await
+        .unwrap();
+    store
+}
+
+fn smtp(server: &SmtpServer) -> Sender {
+    Sender::Smtp(SmtpSender::new(smtp_settings(server.port())))
+}
+
+/// Runs the service at 08:00 every day of `from..=to`, recording each event the
+/// afternoon of its date (so the next morning's tick sees it).
+async fn run_days(
+    s: &Scheduler,
+    sender: &Sender,
+    from: &str,
+    to: &str,
+    mut events: impl FnMut(NaiveDate) -> Vec<Event>,
+) -> Vec<(DateTime<Utc>, DispatchReport)> {
+    let mut out = Vec::new();
+    for day in date(from).iter_days().take_while(|d| *d <= date(to)) {
+        let at = eight(&day.to_string());
+        let (_, report) = s.run_once(sender, at).await.unwrap();
+        out.push((at, report));
+        for e in events(day) {
+            e.record(s.store(), day).await;
+        }
+    }
+    out
+}
+
+#[derive(Clone, Copy)]
+enum Event {
+    Milestone(Deadline),
+    Dialogue(&'static str),
+    Submit(&'static str),
+    Sign(&'static str),
+}
+
+impl Event {
+    async fn record(self, store: &Store, on: NaiveDate) {
+        let s = stamp(&on.to_string());
+        match self {
+            Event::Milestone(m) => {
+                let themes = (m == Deadline::ThemesPublished).then(|| vec!["Sprog".to_owned()]);
+                store
+                    .record_milestone(2025, m, on, themes, &s)
+                    .await
+                    .unwrap();
+            }
+            Event::Dialogue(u) => store.record_dialogue(u, on, None, &s).await.unwrap(),
+            Event::Submit(u) => {
+                store
+                    .submit_agreement(u, on, AGREEMENT, "a.toml", &s)
+                    .await
+                    .unwrap();
+            }
+            Event::Sign(u) => {
+                store.sign_agreement(u, on, &s).await.unwrap();
+            }
+        }
+    }
+}
+
+fn scripted_events(day: NaiveDate) -> Vec<Event> {
+    match day.to_string().as_str() {
+        "2025-12-10" => vec![Event::Milestone(Deadline::DataCollected)],
+        "2026-03-10" => vec![Event::Dialogue("dt-nord-1")],
+        "2026-03-20" => vec![Event::Milestone(Deadline::ThemesPublished)],
+        "2026-04-15" => vec![Event::Submit("dt-nord-1")],
+        "2026-04-16" => vec![Event::Sign("dt-nord-1")],
+        _ => vec![],
+    }
+}
+
+fn scheduler_without_digest(store: Store, port: u16) -> Scheduler {
+    let mut settings = hjul_tests::scheduler_settings();
+    settings.digest = None;
+    Scheduler::new(
+        store,
+        settings,
+        hjul_tests::mail_settings(port),
+        hjul_mail::Templates::load(None).unwrap(),
+    )
+}
+
+/// (local date, recipient, subject) of every mail the server received.
+fn summary(received: &[Received]) -> Vec<(String, String, String)> {
+    let zone = WheelDefinition::builtin().mail_time.zone;
+    received
+        .iter()
+        .map(|r| {
+            let date = DateTime::parse_from_rfc2822(&r.header("Date").unwrap()).unwrap();
+            let local = date.with_timezone(&zone);
+            (
+                local.format("%Y-%m-%d %H:%M").to_string(),
+                r.to.join(","),
+                decode_subject(&r.header("Subject").unwrap()),
+            )
+        })
+        .collect()
+}
+
+/// Decodes RFC 2047 `=?utf-8?b?…?=` words (lettre encodes non-ASCII subjects).
+fn decode_subject(raw: &str) -> String {
+    let mut out = String::new();
+    let mut rest = raw;
+    while let Some(start) = rest.find("=?utf-8?b?") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 10..];
+        let end = after.find("?=").unwrap();
+        out.push_str(&String::from_utf8(hjul_tests::smtp::base64(&after[..end])).unwrap());
+        rest = &after[end + 2..];
+        // Whitespace between two encoded words is not part of the text.
+        if rest.trim_start().starts_with("=?utf-8?b?") {
+            rest = rest.trim_start();
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+async fn a_scripted_cycle_sends_exactly_these_mails(db: TestDb) {
+    let server = SmtpServer::start().await;
+    let store = with_org(&db, SMALL).await;
+    let s = scheduler_without_digest(store, server.port());
+    let sender = smtp(&server);
+    run_days(&s, &sender, "2025-10-01", "2026-05-01", scripted_events).await;
+
+    let got = summary(&server.received());
+    let want: Vec<(&str, &str, &str)> = vec![
+        (
+            "2025-10-01 08:00",
+            "sekretariat@skovby.dk",
+            "Kvalitetshjulet: Dataindsamling og foranalyse – frist tirsdag den 30. december 2025",
+        ),
+        // 1 January is a holiday and 31 December closed: the Q1 deadlines open the 30th.
+        (
+            "2025-12-30 08:00",
+            "anna@skovby.dk",
+            "Quality wheel: 2 new deadlines",
+        ),
+        (
+            "2025-12-30 08:00",
+            "bo@skovby.dk",
+            "Kvalitetshjulet: Kvalitetssamtale – frist tirsdag den 30. juni 2026",
+        ),
+        (
+            "2025-12-30 08:00",
+            "carsten@skovby.dk",
+            "Kvalitetshjulet: Kvalitetssamtale – frist tirsdag den 30. juni 2026",
+        ),
+        (
+            "2025-12-30 08:00",
+            "sekretariat@skovby.dk",
+            "Kvalitetshjulet: Fokustemaer offentliggjort – frist tirsdag den 31. marts 2026",
+        ),
+        (
+            "2026-03-17 08:00",
+            "sekretariat@skovby.dk",
+            "Påmindelse: Fokustemaer offentliggjort senest tirsdag den 31. marts 2026",
+        ),
+        // The themes came on Friday the 20th: Bo's agreement opened; the notice waits
+        // for Monday, a business day.
+        (
+            "2026-03-23 08:00",
+            "bo@skovby.dk",
+            "Kvalitetshjulet: Sammenhængsaftale underskrevet – frist fredag den 17. april 2026",
+        ),
+        // 14 days before is Good Friday (3 April 2026): back over Maundy Thursday.
+        (
+            "2026-04-01 08:00",
+            "bo@skovby.dk",
+            "Påmindelse: Sammenhængsaftale underskrevet senest fredag den 17. april 2026",
+        ),
+        (
+            "2026-04-14 08:00",
+            "bo@skovby.dk",
+            "Påmindelse: Sammenhængsaftale underskrevet senest fredag den 17. april 2026",
+        ),
+    ];
+    let want: Vec<(String, String, String)> = want
+        .into_iter()
+        .map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned()))
+        .collect();
+    assert_eq!(got, want);
+
+    let received = server.received();
+    // Anna reads English and gets both dialogues in one mail, with both events.
+    let anna = received[1].text();
+    assert!(
+        anna.contains("New deadlines have opened in the quality wheel"),
+        "{anna}"
+    );
+    let ics = received[1].calendar().unwrap();
+    assert_eq!(ics.matches("BEGIN:VEVENT").count(), 2, "{ics}");
+    assert!(
+        ics.contains("UID:2025-dt-nord-dialogue_held@hjul")
+            && ics.contains("UID:2025-dt-nord-1-dialogue_held@hjul"),
+        "{ics}"
+    );
+    assert!(
+        ics.contains("SUMMARY:Quality dialogue: Dagtilbud Nord"),
+        "{ics}"
+    );
+    let bo = received[6].text();
+    assert!(
+        bo.contains("Content-Type: text/calendar; charset=utf-8; method=PUBLISH"),
+        "{bo}"
+    );
+    assert!(
+        bo.contains("multipart/alternative") && bo.contains("text/html"),
+        "{bo}"
+    );
+    let ics = received[6].calendar().unwrap();
+    assert!(
+        ics.contains("UID:2025-dt-nord-1-agreement_signed@hjul\r\n"),
+        "{ics}"
+    );
+    assert!(ics.contains("DTSTART;VALUE=DATE:20260417\r\n"), "{ics}");
+    assert!(ics.contains("SEQUENCE:0\r\n"), "{ics}");
+    assert!(
+        ics.contains("SUMMARY:Sammenhængsaftale underskrevet: Børnehuset Mariehønen"),
+        "{ics}"
+    );
+    // The reminders carry the same event, so calendars update it rather than add one.
+    assert!(
+        received[7]
+            .calendar()
+            .unwrap()
+            .contains("UID:2025-dt-nord-1-agreement_signed@hjul\r\n")
+    );
+    assert_eq!(
+        received[6].header("Reply-To").as_deref(),
+        Some("sekretariat@skovby.dk")
+    );
+    // Every Message-ID is different and all are from the sender's domain.
+    let ids: BTreeSet<String> = received
+        .iter()
+        .map(|r| r.header("Message-ID").unwrap())
+        .collect();
+    assert_eq!(ids.len(), received.len());
+    assert!(ids.iter().all(|i| i.ends_with("@skovby.dk>")));
+    // Everything met or mailed; nothing is waiting.
+    let pending = s
+        .store()
+        .outbox(Some(outbox_state::PENDING), 100)
+        .await
+        .unwrap();
+    assert!(pending.is_empty(), "{pending:?}");
+    let void = s
+        .store()
+        .outbox(Some(outbox_state::VOID), 100)
+        .await
+        .unwrap();
+    assert!(
+        void.is_empty(),
+        "the events came before any of their mail was due: {void:?}"
+    );
+}
+
+type Story = (
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
+/// The units' stories of the demo, over a whole cycle.
+fn cycle_events(day: NaiveDate) -> Vec<Event> {
+    let d = day.to_string();
+    let mut out = Vec::new();
+    let milestones = [
+        ("2025-12-18", Deadline::DataCollected),
+        ("2026-03-20", Deadline::ThemesPublished),
+        ("2026-09-24", Deadline::ReportFinal),
+    ];
+    for (on, m) in milestones {
+        if d == on {
+            out.push(Event::Milestone(m));
+        }
+    }
+    // (unit, dialogue held, agreement submitted, signed)
+    let stories: &[Story] = &[
+        ("dt", None, Some("2026-10-05"), Some("2026-10-12")),
+        ("sk", None, Some("2026-10-20"), Some("2026-10-22")),
+        (
+            "dt-nord",
+            Some("2026-02-10"),
+            Some("2026-04-01"),
+            Some("2026-04-10"),
+        ),
+        (
+            "dt-syd",
+            Some("2026-02-12"),
+            Some("2026-04-08"),
+            Some("2026-04-17"),
+        ),
+        (
+            "sk-vest",
+            Some("2026-03-04"),
+            Some("2026-04-10"),
+            Some("2026-04-16"),
+        ),
+        (
+            "sk-oest",
+            Some("2026-04-15"),
+            Some("2026-05-05"),
+            Some("2026-05-12"),
+        ),
+        ("sk-by", Some("2026-05-20"), Some("2026-06-15"), None),
+        (
+            "fr-fc",
+            Some("2026-03-25"),
+            Some("2026-04-20"),
+            Some("2026-04-24"),
+        ),
+        (
+            "dt-nord-1",
+            Some("2026-03-14"),
+            Some("2026-04-09"),
+            Some("2026-04-20"),
+        ),
+        (
+            "dt-nord-2",
+            Some("2026-04-02"),
+            Some("2026-04-20"),
+            Some("2026-04-28"),
+        ),
+        ("dt-nord-3", Some("2026-05-06"), None, None),
+        (
+            "dt-syd-1",
+            Some("2026-03-18"),
+            Some("2026-04-10"),
+            Some("2026-04-15"),
+        ),
+        (
+            "dt-syd-2",
+            Some("2026-07-06"),
+            Some("2026-07-08"),
+            Some("2026-07-09"),
+        ),
+    ];
+    for (unit, dialogue, submit, sign) in stories {
+        if *dialogue == Some(d.as_str()) {
+            out.push(Event::Dialogue(unit));
+        }
+        if *submit == Some(d.as_str()) {
+            out.push(Event::Submit(unit));
+        }
+        if *sign == Some(d.as_str()) {
+            out.push(Event::Sign(unit));
+        }
+    }
+    out
+}
+
+async fn a_whole_cycle_on_a_virtual_clock_keeps_every_rule(db: TestDb) {
+    let server = SmtpServer::start().await;
+    let store = with_org(&db, ORGANISATION).await;
+    let s = scheduler(store, server.port());
+    let sender = smtp(&server);
+    let runs = run_days(&s, &sender, "2025-10-01", "2027-10-20", cycle_events).await;
+    let def = WheelDefinition::builtin();
+    let zone = def.mail_time.zone;
+
+    let mails: Vec<&hjul_scheduler::SentMail> = runs.iter().flat_map(|(_, r)| &r.sent).collect();
+    assert_eq!(
+        server.received().len(),
+        mails.len(),
+        "the server got every mail the dispatcher sent"
+    );
+    assert!(mails.len() > 100, "{} mails", mails.len());
+
+    // Every mail at 08:00 Copenhagen on a business day.
+    for m in &mails {
+        let local = m.at.with_timezone(&zone);
+        assert_eq!((local.hour(), local.minute()), (8, 0), "{:?}", m.at);
+        assert!(
+            def.calendar.is_business_day(local.date_naive()),
+            "mail on closed {}",
+            local.date_naive()
+        );
+    }
+    // One mail per person per day.
+    let mut per_day: HashMap<(String, NaiveDate), usize> = HashMap::new();
+    for m in &mails {
+        *per_day
+            .entry((m.to.clone(), m.at.with_timezone(&zone).date_naive()))
+            .or_default() += 1;
+    }
+    assert!(per_day.values().all(|n| *n == 1), "{per_day:?}");
+
+    // Nothing about a deadline after the day it was met.
+    let store = s.store();
+    let state = store.cycle_state(2025).await.unwrap();
+    let plan = state.definition.cycle(2025).unwrap();
+    let mut met: HashMap<(Option<String>, String), NaiveDate> = HashMap::new();
+    for st in plan.milestone_deadlines(&state.milestones) {
+        if let Some(on) = st.met_on {
+            met.insert((None, st.deadline.key().to_owned()), on);
+        }
+    }
+    for u in &state.units {
+        for st in plan.unit_deadlines(u.level, &state.milestones, &u.facts) {
+            if let Some(on) = st.met_on {
+                met.insert((Some(u.id.clone()), st.deadline.key().to_owned()), on);
+            }
+        }
+    }
+    for m in &mails {
+        for i in m.items.iter().filter(|i| i.cycle == Some(2025)) {
+            if let Some(on) = met.get(&(i.unit_id.clone(), i.deadline.clone().unwrap())) {
+                assert!(
+                    m.at.with_timezone(&zone).date_naive() <= *on,
+                    "{:?} sent after it was met on {on}",
+                    i.key
+                );
+            }
+        }
+    }
+
+    // Escalations go one step up from whoever answers for the deadline.
+    let escalated_to = |unit: Option<&str>, deadline: &str| -> &str {
+        match (unit, deadline) {
+            (None, _) => "dorte.holm@skovby.dk",
+            // The superior answers for the dialogue; the escalation goes above them.
+            (Some("fr-ppr"), "dialogue_held") => "dorte.holm@skovby.dk",
+            (Some("dt-nord-3"), "agreement_signed") => "anna.bech@skovby.dk",
+            (Some("sk-by"), "agreement_signed") => "susanne.kjaer@skovby.dk",
+            (Some("fr"), "agreement_signed") => "dorte.holm@skovby.dk",
+            (Some(u), "midway_status") if u.starts_with("dt-nord-") => "anna.bech@skovby.dk",
+            (Some(u), "midway_status") if u.starts_with("dt-syd-") => "ole.friis@skovby.dk",
+            (Some(u), "midway_status") if u.starts_with("dt-") => "carsten.vang@skovby.dk",
+            (Some(u), "midway_status") if u.starts_with("sk-") => "susanne.kjaer@skovby.dk",
+            (Some(u), "midway_status") if u.starts_with("fr-") => "frederik.lund@skovby.dk",
+            (Some(_), "midway_status") => "dorte.holm@skovby.dk",
+            other => panic!("an escalation nobody expected: {other:?}"),
+        }
+    };
+    let mut escalations = 0;
+    for m in &mails {
+        for i in m.items.iter().filter(|i| i.kind == MailKind::Escalation) {
+            escalations += 1;
+            assert_eq!(
+                m.to,
+                escalated_to(i.unit_id.as_deref(), i.deadline.as_deref().unwrap()),
+                "{}",
+                i.key
+            );
+        }
+    }
+    assert!(escalations >= 5, "{escalations}");
+
+    // The digest: the first at the first start (the latest one due), then every
+    // Monday, or the Tuesday when Monday is a holiday (Easter and Whit Monday).
+    let digest_dates: Vec<NaiveDate> = store
+        .outbox(Some(outbox_state::SENT), 10_000)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|i| i.kind == "digest")
+        .map(|i| i.sent_at.unwrap().with_timezone(&zone).date_naive())
+        .rev()
+        .collect();
+    assert_eq!(digest_dates[0], date("2025-10-01"));
+    let mut expected = vec![date("2025-10-01")];
+    for monday in date("2025-10-06")
+        .iter_days()
+        .step_by(7)
+        .take_while(|d| *d <= date("2027-10-18"))
+    {
+        expected.push(if def.calendar.is_business_day(monday) {
+            monday
+        } else {
+            def.calendar.after(monday)
+        });
+    }
+    assert_eq!(digest_dates, expected);
+    assert!(expected.contains(&date("2026-04-07")) && expected.contains(&date("2026-05-26")));
+    // Cycle 2027 started on its own on 1 October 2027.
+    assert_eq!(
+        store
+            .cycles()
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.year)
+            .collect::<Vec<_>>(),
+        vec![2025, 2027]
+    );
+}
+
+/// Runs the small organisation's service daily to 10 June 2026, stops, and comes back
+/// after `downtime`; returns what the first round after it sent.
+async fn resume_after(
+    db: &TestDb,
+    back: DateTime<Utc>,
+) -> (Vec<(String, MailKind, Vec<String>)>, Scheduler) {
+    let server = SmtpServer::start().await;
+    let store = with_org(db, SMALL).await;
+    let s = scheduler_without_digest(store, server.port());
+    let sender = smtp(&server);
+    run_days(&s, &sender, "2025-10-01", "2026-06-10", scripted_events).await;
+    let before = server.received().len();
+    let (_, report) = s.run_once(&sender, back).await.unwrap();
+    assert_eq!(server.received().len(), before + report.sent.len());
+    // Running again at the same moment sends nothing more.
+    let (_, again) = s.run_once(&sender, back).await.unwrap();
+    assert!(again.sent.is_empty(), "{:?}", again.sent);
+    let mut sent: Vec<(String, MailKind, Vec<String>)> = report
+        .sent
+        .iter()
+        .map(|m| {
+            (
+                m.to.clone(),
+                m.kind,
+                m.items
+                    .iter()
+                    .map(|i| {
+                        format!(
+                            "{} {}",
+                            i.unit_id.as_deref().unwrap_or("-"),
+                            i.deadline.as_deref().unwrap_or("-")
+                        )
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    sent.sort();
+    (sent, s)
+}
+
+async fn catch_up_after_downtime_sends_the_present_once(db: TestDb) {
+    let t0 = eight("2026-06-10");
+    // No downtime and an hour: nothing fell due meanwhile.
+    let (sent, _) = resume_after(&db, t0).await;
+    assert!(sent.is_empty(), "{sent:?}");
+    let db = fresh(&db, "hour").await;
+    let (sent, _) = resume_after(&db, t0 + chrono::Duration::hours(1)).await;
+    assert!(sent.is_empty(), "{sent:?}");
+    // A week: the 14-day reminder of dt-nord's dialogue (due 30 June) passed on
+    // Tuesday the 16th; it goes now, once.
+    let db = fresh(&db, "week").await;
+    let (sent, _) = resume_after(
+        &db,
+        t0 + chrono::Duration::days(7) + chrono::Duration::hours(1),
+    )
+    .await;
+    assert_eq!(
+        sent,
+        vec![(
+            "carsten@skovby.dk".to_owned(),
+            MailKind::Reminder,
+            vec!["dt-nord dialogue_held".to_owned()]
+        )]
+    );
+    // A quarter: both reminders and the overdue notice passed for the dialogue: only the
+    // overdue notice goes to Carsten, the escalation to the director, and the quality
+    // report (opened 1 July) to the secretariat.
+    let db = fresh(&db, "quarter").await;
+    let (sent, s) = resume_after(&db, eight("2026-09-10") + chrono::Duration::hours(1)).await;
+    assert_eq!(
+        sent,
+        vec![
+            (
+                "carsten@skovby.dk".to_owned(),
+                MailKind::Overdue,
+                vec!["dt-nord dialogue_held".to_owned()]
+            ),
+            (
+                "dorte@skovby.dk".to_owned(),
+                MailKind::Escalation,
+                vec!["dt-nord dialogue_held".to_owned()]
+            ),
+            (
+                "sekretariat@skovby.dk".to_owned(),
+                MailKind::Opened,
+                vec!["- report_final".to_owned()]
+            ),
+        ]
+    );
+    let folded = s
+        .store()
+        .outbox(Some(outbox_state::FOLDED), 100)
+        .await
+        .unwrap();
+    let folded: BTreeSet<String> = folded.iter().map(|i| i.key.clone()).collect();
+    assert!(
+        folded.contains("2025:dt-nord:dialogue_held:reminder-14:superior"),
+        "{folded:?}"
+    );
+    assert!(
+        folded.contains("2025:dt-nord:dialogue_held:reminder-3:superior"),
+        "{folded:?}"
+    );
+}
+
+async fn fresh(db: &TestDb, name: &str) -> TestDb {
+    match &db.location {
+        hjul_store::Location::Sqlite(_) => TestDb::sqlite(&format!("catchup_{name}")),
+        hjul_store::Location::Postgres(_) => TestDb::postgres(&format!("catchup_{name}")).await,
+    }
+}
+
+async fn the_mail_server_failing_loses_nothing(db: TestDb) {
+    let mut server = SmtpServer::start().await;
+    let store = with_org(&db, SMALL).await;
+    let s = scheduler_without_digest(store, server.port());
+    let sender = smtp(&server);
+    let t = eight("2025-10-01");
+
+    // Refusing connections: the secretariat's first mail waits and is tried again.
+    server.stop();
+    let (_, r) = s.run_once(&sender, t).await.unwrap();
+    assert_eq!((r.sent.len(), r.retried), (0, 1));
+    let item = &s
+        .store()
+        .outbox(Some(outbox_state::PENDING), 10)
+        .await
+        .unwrap()[0];
+    assert_eq!(item.attempts, 1);
+    assert_eq!(item.next_attempt_at, t + chrono::Duration::seconds(60));
+    assert!(
+        item.last_error.as_deref().unwrap().contains("127.0.0.1"),
+        "{:?}",
+        item.last_error
+    );
+    // Too early for the next try: nothing happens.
+    let (_, r) = s
+        .run_once(&sender, t + chrono::Duration::seconds(30))
+        .await
+        .unwrap();
+    assert_eq!((r.sent.len(), r.retried), (0, 0));
+    // 451, then the wait doubles.
+    server.restart().await;
+    server.set(Behaviour::TempFail);
+    let (_, r) = s
+        .run_once(&sender, t + chrono::Duration::seconds(60))
+        .await
+        .unwrap();
+    assert_eq!((r.sent.len(), r.retried), (0, 1));
+    let item = &s
+        .store()
+        .outbox(Some(outbox_state::PENDING), 10)
+        .await
+        .unwrap()[0];
+    assert_eq!(
+        item.next_attempt_at,
+        t + chrono::Duration::seconds(60 + 120)
+    );
+    assert!(
+        item.last_error.as_deref().unwrap().contains("451"),
+        "{:?}",
+        item.last_error
+    );
+    assert_eq!(server.refused(), 1);
+    // The server is back: it goes, once.
+    server.set(Behaviour::Accept);
+    let (_, r) = s
+        .run_once(&sender, t + chrono::Duration::seconds(180))
+        .await
+        .unwrap();
+    assert_eq!(r.sent.len(), 1);
+    assert_eq!(server.received().len(), 1);
+
+    // 550 for the four mails of 30 December: all dead, and the secretariat is told.
+    server.set(Behaviour::PermFail);
+    let dec30 = eight("2025-12-30");
+    let (_, r) = s.run_once(&sender, dec30).await.unwrap();
+    // Four mails: Anna's with her two dialogues, the secretariat's with the themes and
+    // the data collection's last reminder (it was never recorded in this story).
+    assert_eq!((r.sent.len(), r.dead), (0, 6));
+    let dead = s
+        .store()
+        .outbox(Some(outbox_state::DEAD), 10)
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 6);
+    assert!(
+        dead.iter()
+            .all(|i| i.last_error.as_deref().unwrap().contains("550"))
+    );
+    server.set(Behaviour::Accept);
+    // The secretariat's own mail of the day failed too, so it has had none: the four
+    // notices go in one mail at the next tick.
+    let (_, r) = s
+        .run_once(&sender, dec30 + chrono::Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(r.sent.len(), 1);
+    assert_eq!(r.sent[0].to, "sekretariat@skovby.dk");
+    assert_eq!(r.sent[0].kind, MailKind::DeadLetter);
+    let notice = server.received().last().unwrap().text();
+    assert!(
+        notice.contains("anna@skovby.dk") && notice.contains("550"),
+        "{notice}"
+    );
+
+    // A dead item put back goes out.
+    let id = dead
+        .iter()
+        .find(|i| i.party == "leader" && i.unit_id.as_deref() == Some("dt-nord-1"))
+        .unwrap()
+        .id;
+    let monday = hjul_store::Stamp {
+        actor: "test".into(),
+        at: eight("2026-01-05"),
+        today: date("2026-01-05"),
+    };
+    s.store().retry_item(id, &monday).await.unwrap();
+    let (_, r) = s.run_once(&sender, eight("2026-01-05")).await.unwrap();
+    let to_bo: Vec<_> = r.sent.iter().filter(|m| m.to == "bo@skovby.dk").collect();
+    assert_eq!(to_bo.len(), 1);
+    assert_eq!(to_bo[0].items[0].deadline.as_deref(), Some("dialogue_held"));
+    // The other mail that morning: the data collection, never recorded, is overdue.
+    assert_eq!(r.sent.len(), 2);
+
+    // Failing every time: given up after the eighth try, and told.
+    server.set(Behaviour::TempFail);
+    let mut at = eight("2026-03-17");
+    let mut tries = 0;
+    loop {
+        let (_, r) = s.run_once(&sender, at).await.unwrap();
+        tries += usize::from(r.retried > 0 || r.dead > 0);
+        if r.dead > 0 {
+            break;
+        }
+        at = s.store().next_due().await.unwrap().unwrap();
+        assert!(tries < 20, "never gave up");
+    }
+    assert_eq!(tries, 8);
+}
+
+async fn a_process_killed_midway_loses_nothing_and_duplicates_only_after_sending(db: TestDb) {
+    let server = SmtpServer::start().await;
+    let store = with_org(&db, SMALL).await;
+    let dec30 = eight("2025-12-30");
+    // Up to the day before, normally.
+    let s = scheduler_without_digest(store, server.port());
+    let sender = smtp(&server);
+    run_days(&s, &sender, "2025-10-01", "2025-12-29", scripted_events).await;
+    assert_eq!(server.received().len(), 1);
+    // Killed after the tick wrote the outbox, before sending: the items wait.
+    s.tick(dec30).await.unwrap();
+    let pending = s
+        .store()
+        .outbox(Some(outbox_state::PENDING), 100)
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 5);
+    let store = reopen(s, &db).await;
+    // The next process sends all of them, once.
+    let s = scheduler_without_digest(store, server.port());
+    let (_, r) = s
+        .run_once(&sender, dec30 + chrono::Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(r.sent.len(), 4);
+    assert_eq!(server.received().len(), 5);
+
+    // Killed after the server accepted a mail, before it was marked sent.
+    let s = s.fail_at(Fault::AfterSend);
+    let err = s.run_once(&sender, eight("2026-03-17")).await.unwrap_err();
+    assert!(err.to_string().contains("after sending"), "{err}");
+    assert_eq!(server.received().len(), 6);
+    let store = reopen(s, &db).await;
+    let s = scheduler_without_digest(store, server.port());
+    let (_, r) = s
+        .run_once(&sender, eight("2026-03-17") + chrono::Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(r.sent.len(), 1, "the unmarked mail goes again");
+    let received = server.received();
+    assert_eq!(received.len(), 7);
+    // The duplicate is the same mail: same Message-ID, which lets a reader's client
+    // drop it. Everything else arrived exactly once.
+    let mut by_id: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &received {
+        *by_id.entry(r.header("Message-ID").unwrap()).or_default() += 1;
+    }
+    let duplicates: Vec<&String> = by_id
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(duplicates.len(), 1, "{by_id:?}");
+    assert_eq!(by_id.len(), 6);
+    let lost = s
+        .store()
+        .outbox(Some(outbox_state::PENDING), 100)
+        .await
+        .unwrap();
+    assert!(lost.is_empty(), "{lost:?}");
+}
+
+async fn reopen(s: Scheduler, db: &TestDb) -> Store {
+    s.close().await.unwrap();
+    Store::open_current(&db.location, hjul_store::CurrentWheel::builtin())
+        .await
+        .unwrap()
+}
