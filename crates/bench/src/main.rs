@@ -1,5 +1,8 @@
 //! `hjul-bench`: how long hjul's work takes, beside a baseline from the same run.
 
+mod mail;
+mod tick;
+
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -20,6 +23,26 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The scheduler's tick over N units: the first (which writes every passed item)
+    /// and a steady one (nothing new), beside a bare read of the rows it needs.
+    Tick {
+        #[arg(long, default_value_t = 10_000)]
+        units: usize,
+        #[arg(long, value_name = "URL")]
+        pg: Option<String>,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+    /// Mails per second from the dispatcher to a local SMTP server, with and without
+    /// TCP_NODELAY, beside a bare SMTP loop over one connection to the same server.
+    Mail {
+        /// Units in the organisation; about as many mails go out.
+        #[arg(long, default_value_t = 1_000)]
+        units: usize,
+        /// Mails for the run without TCP_NODELAY (each waits ~40 ms).
+        #[arg(long, default_value_t = 200)]
+        slow_units: usize,
+    },
     /// `hjul status` over N units with a whole cycle of events, on SQLite and PostgreSQL.
     Status {
         #[arg(long, default_value_t = 10_000)]
@@ -40,12 +63,14 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     match cli.command {
         Command::Status { units, pg, runs } => runtime.block_on(status(units, pg, runs)),
+        Command::Tick { units, pg, runs } => runtime.block_on(tick::run(units, pg, runs)),
+        Command::Mail { units, slow_units } => runtime.block_on(mail::run(units, slow_units)),
     }
 }
 
 /// An organisation of about `n` units: a director, three chiefs, a tenth of the rest as
 /// leaders (level 3) and the others as daycare houses (level 4) under them.
-fn organisation(n: usize) -> String {
+pub(crate) fn organisation(n: usize) -> String {
     let mut csv = String::from("unit_id,name,level,parent_id,area,leader_name,leader_email\n");
     csv.push_str("bu,Børn & Unge,1,,department,Direktør,direktor@bench.dk\n");
     let chiefs = [("dt", "daycare"), ("sk", "school"), ("fr", "family")];
@@ -71,7 +96,7 @@ fn organisation(n: usize) -> String {
     csv
 }
 
-fn bar(total: usize, what: &str) -> ProgressBar {
+pub(crate) fn bar(total: usize, what: &str) -> ProgressBar {
     let b = ProgressBar::new(total as u64);
     if let Ok(style) = ProgressStyle::with_template("{msg:<28} [{bar:30}] {pos}/{len} ({eta} left)")
     {
@@ -141,7 +166,7 @@ async fn record_cycle(store: &Store, org: &Organisation) -> anyhow::Result<usize
     Ok(events)
 }
 
-fn median(mut xs: Vec<Duration>) -> Duration {
+pub(crate) fn median(mut xs: Vec<Duration>) -> Duration {
     xs.sort();
     xs[xs.len() / 2]
 }
@@ -261,7 +286,7 @@ async fn status(units: usize, pg: Option<String>, runs: usize) -> anyhow::Result
 }
 
 /// A fresh database `hjul_t_bench` on the server of `url`.
-async fn postgres_db(url: &str) -> anyhow::Result<TestDb> {
+pub(crate) async fn postgres_db(url: &str) -> anyhow::Result<TestDb> {
     let admin = sea_orm::Database::connect(url).await?;
     admin
         .execute_unprepared("DROP DATABASE IF EXISTS hjul_t_bench WITH (FORCE)")

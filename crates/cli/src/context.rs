@@ -4,7 +4,6 @@
 use std::future::Future;
 
 use anyhow::Context as _;
-use chrono::Utc;
 use hjul_store::{CurrentWheel, Location, Stamp, Store};
 use hjul_wheel::Date;
 
@@ -16,6 +15,8 @@ pub struct Context {
     pub wheel: CurrentWheel,
     actor: String,
     today: Option<Date>,
+    /// The clock: the system's, or one started at --now.
+    pub clock: Box<dyn hjul_scheduler::Clock>,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -30,6 +31,10 @@ impl Context {
             wheel: config.current_wheel()?,
             actor,
             today: global.today,
+            clock: match global.now {
+                Some(at) => Box::new(hjul_scheduler::ShiftedClock::starting_at(at)),
+                None => Box::new(hjul_scheduler::SystemClock),
+            },
             runtime: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -44,7 +49,8 @@ impl Context {
     /// Today in the municipality's zone (or the date given with --today).
     pub fn today(&self) -> Date {
         self.today.unwrap_or_else(|| {
-            Utc::now()
+            self.clock
+                .now()
                 .with_timezone(&self.wheel.definition.mail_time.zone)
                 .date_naive()
         })
@@ -53,7 +59,7 @@ impl Context {
     pub fn stamp(&self) -> Stamp {
         Stamp {
             actor: self.actor.clone(),
-            at: Utc::now(),
+            at: self.clock.now(),
             today: self.today(),
         }
     }

@@ -61,6 +61,17 @@ struct Global {
         hide = true
     )]
     today: Option<Date>,
+
+    /// Pretend the clock shows this instant (RFC 3339) and runs on from it: `serve`
+    /// then works as on that day (for training and tests). Implies --today.
+    #[arg(
+        long,
+        global = true,
+        env = "HJUL_NOW",
+        value_name = "INSTANT",
+        hide = true
+    )]
+    now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Subcommand)]

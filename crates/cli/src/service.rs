@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use hjul_mail::{Sender, SmtpSender, Templates};
-use hjul_scheduler::{Scheduler, SystemClock, serve, simulate};
+use hjul_scheduler::{Scheduler, serve, simulate};
 use hjul_store::{Location, Store, outbox_state};
 use hjul_wheel::Date;
 
@@ -80,7 +80,7 @@ pub async fn run_serve(ctx: &Context, settings: &Settings) -> anyhow::Result<()>
     tracing::info!(database = %ctx.location.display(), settings = %settings.source, "hjul serve");
     let scheduler = scheduler(store, settings)?;
     let sender = sender(settings);
-    serve(&scheduler, &sender, &SystemClock, stop_signal()).await?;
+    serve(&scheduler, &sender, ctx.clock.as_ref(), stop_signal()).await?;
     scheduler.close().await?;
     Ok(())
 }

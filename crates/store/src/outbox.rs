@@ -113,6 +113,11 @@ pub(crate) async fn void_pending(
     Ok(q.exec(db).await?.rows_affected)
 }
 
+/// Databases take a signed limit: anything past that is no limit at all.
+fn signed_limit(limit: u64) -> u64 {
+    Ord::min(limit, u64::try_from(i64::MAX).unwrap_or(u64::MAX))
+}
+
 /// Where an address goes: the unit chain resolved to people.
 #[derive(Debug, Clone)]
 pub struct Directory {
@@ -228,7 +233,7 @@ impl Store {
             .filter(outbox_item::Column::NextAttemptAt.lte(now))
             .order_by_asc(outbox_item::Column::NextAttemptAt)
             .order_by_asc(outbox_item::Column::Id)
-            .limit(limit)
+            .limit(signed_limit(limit))
             .all(&self.db)
             .await?)
     }
@@ -325,6 +330,7 @@ impl Store {
         if let Some(s) = in_state {
             q = q.filter(outbox_item::Column::State.eq(s));
         }
+        let limit = signed_limit(limit);
         Ok(q.order_by_desc(outbox_item::Column::DueAt)
             .order_by_desc(outbox_item::Column::Id)
             .limit(limit)

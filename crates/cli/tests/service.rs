@@ -1,0 +1,270 @@
+//! `hjul serve`, `hjul simulate` and `hjul outbox` as a user runs them.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{failed, ok, repo, scratch};
+
+fn hjul(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    common::hjul_with(dir, args, env)
+}
+
+/// A directory with a database holding the example organisation.
+fn with_org(name: &str) -> std::path::PathBuf {
+    let dir = scratch(name);
+    ok(&hjul(&dir, &["migrate"], &[]));
+    let org = repo("examples").join("organisation.csv");
+    ok(&hjul(&dir, &["org", "import", org.to_str().unwrap()], &[]));
+    dir
+}
+
+#[test]
+fn serve_writes_eml_files_without_smtp_and_stops_cleanly_on_sigterm() {
+    let dir = with_org("serve");
+    let child = Command::new(env!("CARGO_BIN_EXE_hjul"))
+        .args(["serve", "--log-format", "json"])
+        .current_dir(&dir)
+        // Monday 23 November 2026, 10:00 in Copenhagen: a business day after 08:00.
+        .env("HJUL_NOW", "2026-11-23T09:00:00Z")
+        .env_remove("HJUL_DATABASE_URL")
+        .env_remove("HJUL_CONFIG_DIR")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let outbox = dir.join("outbox");
+    let start = Instant::now();
+    while std::fs::read_dir(&outbox).map(Iterator::count).unwrap_or(0) == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no mail written in 20 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Let the first round finish, then ask it to stop as a service manager would.
+    std::thread::sleep(Duration::from_millis(500));
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "exit {:?}", out.status);
+    let log = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        log.lines().all(|l| l.starts_with('{')),
+        "JSON log lines: {log}"
+    );
+    assert!(
+        log.contains("asked to stop") && log.contains("scheduler stopped"),
+        "{log}"
+    );
+    // The files are whole mails, and the outbox says what went.
+    let files: Vec<_> = std::fs::read_dir(&outbox)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(
+        files
+            .iter()
+            .all(|f| f.extension().is_some_and(|e| e == "eml"))
+    );
+    let one = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(
+        one.contains("Subject: ") && one.contains("Message-ID: <"),
+        "{one}"
+    );
+    let sent: serde_json::Value = serde_json::from_str(&ok(&hjul(
+        &dir,
+        &[
+            "outbox", "--state", "sent", "--format", "json", "--limit", "1000",
+        ],
+        &[],
+    )))
+    .unwrap();
+    let recipients: std::collections::BTreeSet<&str> = sent
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["recipient"].as_str().unwrap())
+        .collect();
+    assert_eq!(recipients.len(), files.len(), "one file per person");
+}
+
+#[test]
+fn simulate_previews_the_mail_and_changes_nothing() {
+    let dir = scratch("simulate");
+    ok(&hjul(&dir, &["demo"], &[]));
+    let db = ["--database-url", "hjul-demo.db"];
+    let before = ok(&hjul(
+        &dir,
+        &[&db[..], &["outbox", "--format", "json"]].concat(),
+        &[],
+    ));
+    let json = ok(&hjul(
+        &dir,
+        &[
+            &db[..],
+            &[
+                "simulate",
+                "--from",
+                "2027-09-13",
+                "--to",
+                "2027-10-08",
+                "--format",
+                "json",
+            ],
+        ]
+        .concat(),
+        &[("HJUL_TODAY", "2027-09-13")],
+    ));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let messages = v["messages"].as_array().unwrap();
+    assert!(!messages.is_empty());
+    for m in messages {
+        // 08:00 in Copenhagen: 06:00 UTC in summer time, 07:00 after 31 October.
+        let at = m["at"].as_str().unwrap();
+        assert!(at.ends_with("T06:00:00Z"), "{at}");
+        assert!(
+            ["opened", "reminder", "overdue", "escalation", "digest"]
+                .contains(&m["kind"].as_str().unwrap())
+        );
+        for i in m["items"].as_array().unwrap() {
+            assert!(
+                i.get("unit_id").is_some()
+                    && i.get("deadline").is_some()
+                    && i.get("due").is_some()
+                    && i.get("kind").is_some()
+            );
+        }
+    }
+    // The midway status is due 30 September 2027; overdue the next business day.
+    let overdue = messages
+        .iter()
+        .filter(|m| m["kind"] == "overdue" && m["at"] == "2027-10-01T06:00:00Z")
+        .count();
+    assert!(overdue >= 5, "{json}");
+    let transitions = v["transitions"].as_array().unwrap();
+    assert!(
+        transitions
+            .iter()
+            .any(|t| t["kind"] == "cycle_started" && t["cycle"] == 2027),
+        "{json}"
+    );
+    assert!(
+        transitions
+            .iter()
+            .any(|t| t["kind"] == "deadline_overdue" && t["deadline"] == "midway_status")
+    );
+    // Nothing was sent or recorded.
+    assert_eq!(
+        ok(&hjul(
+            &dir,
+            &[&db[..], &["outbox", "--format", "json"]].concat(),
+            &[]
+        )),
+        before
+    );
+    assert!(!dir.join("outbox").exists());
+    let table = ok(&hjul(
+        &dir,
+        &[
+            &db[..],
+            &["simulate", "--from", "2027-09-13", "--to", "2027-10-08"],
+        ]
+        .concat(),
+        &[("HJUL_TODAY", "2027-09-13")],
+    ));
+    assert!(
+        table.starts_with(&format!(
+            "Simulated 2027-09-13 – 2027-10-08: {} mails, nothing sent",
+            messages.len()
+        )),
+        "{table}"
+    );
+    assert!(table.contains("2027-10-01  cycle 2027 starts"), "{table}");
+    let err = failed(&hjul(
+        &dir,
+        &[
+            &db[..],
+            &["simulate", "--from", "2027-10-08", "--to", "2027-09-13"],
+        ]
+        .concat(),
+        &[],
+    ));
+    assert!(
+        err.contains("--from 2027-10-08 is after --to 2027-09-13"),
+        "{err}"
+    );
+}
+
+#[test]
+fn mail_the_server_will_not_take_is_dead_and_can_be_retried() {
+    let dir = with_org("dead");
+    // Nothing listens on port 9 here: every mail fails, and one try is all it gets.
+    let env = [
+        ("HJUL__SMTP__HOST", "127.0.0.1"),
+        ("HJUL__SMTP__PORT", "9"),
+        ("HJUL__SMTP__TLS", "none"),
+        ("HJUL__SMTP__TIMEOUT_SECS", "2"),
+        ("HJUL__SCHEDULER__MAX_ATTEMPTS", "1"),
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hjul"))
+        .arg("serve")
+        .current_dir(&dir)
+        .env("HJUL_NOW", "2026-11-23T09:00:00Z")
+        .envs(env)
+        .env_remove("HJUL_DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let dead = loop {
+        let out = ok(&hjul(
+            &dir,
+            &["outbox", "--state", "dead", "--format", "json"],
+            &[],
+        ));
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        if !v.as_array().unwrap().is_empty() {
+            break v;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "nothing died in 20 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let first = &dead.as_array().unwrap()[0];
+    assert!(
+        first["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("127.0.0.1:9"),
+        "{first}"
+    );
+    let table = ok(&hjul(&dir, &["outbox", "--state", "dead"], &[]));
+    assert!(table.contains("dead"), "{table}");
+    // Retry by the end of the id, as the table shows it.
+    let id = first["id"].as_str().unwrap();
+    let text = ok(&hjul(&dir, &["outbox", "retry", &id[28..]], &[]));
+    assert!(text.starts_with(&format!("queued again: {id}")), "{text}");
+    let err = failed(&hjul(&dir, &["outbox", "retry", &id[28..]], &[]));
+    assert!(err.contains("no dead outbox item ends with"), "{err}");
+    let pending = ok(&hjul(
+        &dir,
+        &["outbox", "--state", "pending", "--format", "json"],
+        &[],
+    ));
+    assert!(pending.contains(id), "{pending}");
+}
