@@ -15,6 +15,8 @@ pub struct Context {
     pub wheel: CurrentWheel,
     actor: String,
     today: Option<Date>,
+    /// Where the secretariat's deadlines go (from hjul.toml), for `status`.
+    pub secretariat_email: String,
     /// The clock: the system's, or one started at --now.
     pub clock: Box<dyn hjul_scheduler::Clock>,
     runtime: tokio::runtime::Runtime,
@@ -28,6 +30,10 @@ impl Context {
         });
         Ok(Self {
             location: Location::parse(&global.database_url),
+            secretariat_email: crate::settings::Settings::load(config.dir.as_deref())?
+                .scheduler
+                .secretariat
+                .email,
             wheel: config.current_wheel()?,
             actor,
             today: global.today,
