@@ -139,7 +139,9 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 level: level.and_then(Level::new),
                 overdue: *overdue,
             };
-            let rows = store.status(at, &filter, Some(&ctx.secretariat_email)).await?;
+            let rows = store
+                .status(at, &filter, Some(&ctx.secretariat_email))
+                .await?;
             match format {
                 Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?,
                 Format::Table => show::status_table(out, &ctx.wheel.definition, at, &rows)?,
@@ -151,7 +153,9 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
             format,
         }) => {
             let at = at.unwrap_or(stamp.today);
-            let timeline = store.timeline(unit_id, at, Some(&ctx.secretariat_email)).await?;
+            let timeline = store
+                .timeline(unit_id, at, Some(&ctx.secretariat_email))
+                .await?;
             match format {
                 Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&timeline)?)?,
                 Format::Table => show::timeline(out, &timeline)?,

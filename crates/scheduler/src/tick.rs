@@ -248,7 +248,11 @@ impl Scheduler {
     pub async fn digest(&self, today: NaiveDate) -> Result<Digest, SchedulerError> {
         let rows = self
             .store
-            .status(today, &StatusFilter::default(), Some(&self.settings.secretariat.email))
+            .status(
+                today,
+                &StatusFilter::default(),
+                Some(&self.settings.secretariat.email),
+            )
             .await?;
         let soon = today.checked_add_days(Days::new(14)).unwrap_or(today);
         let item = |r: &hjul_store::StatusRow, kind| {
