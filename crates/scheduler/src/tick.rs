@@ -109,18 +109,25 @@ impl Scheduler {
         let def = &self.store.wheel().definition;
         let today = now.with_timezone(&def.mail_time.zone).date_naive();
         let stamp = self.stamp(now);
-        let (current, started) = self.store.ensure_current_cycle(&stamp).await?;
-        let previous = current.year - def.cycles.every_years();
-        let years = [previous, current.year];
+        let current = def.cycles.cycle_containing(today).year();
+        let previous = current - def.cycles.every_years();
+        let years = [previous, current];
         self.load_known(&years).await?;
 
         let mut items = Vec::new();
         let mut met = Vec::new();
+        let mut starts = false;
         for year in years {
             let state = self.store.cycle_state(year).await?;
-            // A cycle hjul never ran has nobody waiting for its mail.
+            // The running cycle starts on its first day: this tick starts it, in the
+            // transaction that writes its first mail. A past cycle hjul never ran has
+            // nobody waiting for its mail.
             if !state.started {
-                continue;
+                if year == current {
+                    starts = true;
+                } else {
+                    continue;
+                }
             }
             let def = &state.definition;
             let plan = def.cycle(year)?;
@@ -167,11 +174,14 @@ impl Scheduler {
             })
             .collect();
         let keys: Vec<String> = new.iter().map(|i| i.key.clone()).collect();
-        self.store.write_tick(new, &met, now).await?;
+        let started = self
+            .store
+            .write_tick(new, &met, now, starts.then_some((current, &stamp)))
+            .await?;
         self.known.lock().await.extend(keys);
         Ok(TickReport {
             at: now,
-            started_cycle: started.then_some(current.year),
+            started_cycle: started.then_some(current),
             created,
         })
     }

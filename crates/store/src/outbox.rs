@@ -208,20 +208,33 @@ impl Store {
     }
 
     /// Writes new items and voids pending ones whose deadline is met, in one
-    /// transaction with the cycle starts the tick made.
+    /// transaction with the cycle start the tick makes.
+    /// `start` starts that cycle in the same transaction (when nobody has yet); says
+    /// whether this call started it.
     pub async fn write_tick(
         &self,
         items: Vec<NewItem>,
         met: &[(i32, Option<String>, String)],
         now: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
+        start: Option<(i32, &Stamp)>,
+    ) -> Result<bool, StoreError> {
         let txn = self.db.begin().await?;
-        let inserted = insert_new(&txn, items, now).await?;
+        let mut started = false;
+        if let Some((year, stamp)) = start
+            && crate::entity::cycle::Entity::find_by_id(year)
+                .one(&txn)
+                .await?
+                .is_none()
+        {
+            self.cycle_for_event(&txn, year, stamp).await?;
+            started = true;
+        }
+        insert_new(&txn, items, now).await?;
         for (cycle, unit_id, deadline) in met {
             void_pending(&txn, *cycle, unit_id.as_deref(), deadline).await?;
         }
         txn.commit().await?;
-        Ok(inserted)
+        Ok(started)
     }
 
     /// Pending items due by `now`, oldest first.
