@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::{ExprTrait, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
     QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
@@ -113,6 +113,17 @@ pub(crate) async fn void_pending(
         None => q.filter(outbox_item::Column::UnitId.is_null()),
     };
     Ok(q.exec(db).await?.rows_affected)
+}
+
+/// An attempt that failed: one more counted, and why.
+fn failed(ids: &[Uuid], error: &str) -> sea_orm::UpdateMany<outbox_item::Entity> {
+    outbox_item::Entity::update_many()
+        .col_expr(
+            outbox_item::Column::Attempts,
+            Expr::col(outbox_item::Column::Attempts).add(1),
+        )
+        .col_expr(outbox_item::Column::LastError, error.into())
+        .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
 }
 
 /// Databases take a signed limit: anything past that is no limit at all.
@@ -289,20 +300,10 @@ impl Store {
         error: &str,
         next: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin().await?;
-        for item in outbox_item::Entity::find()
-            .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
-            .all(&txn)
-            .await?
-        {
-            let attempts = item.attempts + 1;
-            let mut am = item.into_active_model();
-            am.attempts = Set(attempts);
-            am.last_error = Set(Some(error.to_owned()));
-            am.next_attempt_at = Set(next);
-            am.update(&txn).await?;
-        }
-        txn.commit().await?;
+        failed(ids, error)
+            .col_expr(outbox_item::Column::NextAttemptAt, next.into())
+            .exec(&self.db)
+            .await?;
         Ok(())
     }
 
@@ -316,18 +317,10 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let txn = self.db.begin().await?;
-        for item in outbox_item::Entity::find()
-            .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
-            .all(&txn)
-            .await?
-        {
-            let attempts = item.attempts + 1;
-            let mut am = item.into_active_model();
-            am.state = Set(state::DEAD.to_owned());
-            am.attempts = Set(attempts);
-            am.last_error = Set(Some(error.to_owned()));
-            am.update(&txn).await?;
-        }
+        failed(ids, error)
+            .col_expr(outbox_item::Column::State, state::DEAD.into())
+            .exec(&txn)
+            .await?;
         if let Some(notice) = notice {
             insert_new(&txn, vec![notice], now).await?;
         }
