@@ -6,8 +6,21 @@ fn main() {
     println!("cargo::rerun-if-env-changed=HJUL_TEST_PG_URL");
     println!("cargo::rerun-if-env-changed=CI");
     println!("cargo::rustc-check-cfg=cfg(pg_tests)");
+    println!("cargo::rustc-check-cfg=cfg(browser_tests)");
+    println!("cargo::rerun-if-changed=/usr/bin/chromedriver");
     let url = std::env::var("HJUL_TEST_PG_URL").unwrap_or_default();
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    if std::path::Path::new("/usr/bin/chromedriver").exists() {
+        println!("cargo::rustc-cfg=browser_tests");
+    } else if ci {
+        panic!(
+            "CI=true but /usr/bin/chromedriver is missing: .ci/run installs chromium and chromium-driver"
+        );
+    } else {
+        println!(
+            "cargo::warning=chromium-driver is not installed: the browser test is skipped (listed as ignored)"
+        );
+    }
     if !url.is_empty() {
         println!("cargo::rustc-cfg=pg_tests");
     } else if ci {

@@ -118,6 +118,30 @@ pub fn with_database(url: &str, name: &str) -> String {
     }
 }
 
+/// Skovby Kommune from `examples/` imported, and cycle 2025's focus themes published on
+/// 2026-03-20: where the API, dashboard and browser tests begin.
+pub async fn skovby_with_themes(db: &TestDb, today: &str) -> Store {
+    let store = db.store().await;
+    let org = hjul_wheel::Organisation::from_csv(ORGANISATION, |_| {})
+        .expect("examples/organisation.csv");
+    let s = stamp(today);
+    store
+        .import_organisation(&org, &s, |_, _| {})
+        .await
+        .expect("import the example organisation");
+    store
+        .record_milestone(
+            2025,
+            hjul_wheel::Deadline::ThemesPublished,
+            date("2026-03-20"),
+            Some(vec!["Sprog".into()]),
+            &s,
+        )
+        .await
+        .expect("publish the themes");
+    store
+}
+
 pub fn date(s: &str) -> NaiveDate {
     s.parse().expect("a date in the test")
 }

@@ -1,5 +1,6 @@
 //! `hjul-bench`: how long hjul's work takes, beside a baseline from the same run.
 
+mod api;
 mod mail;
 mod tick;
 
@@ -43,6 +44,22 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         slow_units: usize,
     },
+    /// Requests per second and p50/p99 latency of the HTTP API and the dashboard over N
+    /// units, beside `/healthz` on the same server and the store's status fold in-process.
+    Api {
+        #[arg(long, default_value_t = 10_000)]
+        units: usize,
+        /// A PostgreSQL server to measure too (a database `hjul_t_bench` is made afresh).
+        #[arg(long, value_name = "URL")]
+        pg: Option<String>,
+        /// Requests of each status and dashboard measurement (×10 for one unit, ×100 for
+        /// `/healthz` and `/api/v1/me`).
+        #[arg(long, default_value_t = 20)]
+        requests: usize,
+        /// Connections sending at once.
+        #[arg(long, default_value_t = 2)]
+        connections: usize,
+    },
     /// `hjul status` over N units with a whole cycle of events, on SQLite and PostgreSQL.
     Status {
         #[arg(long, default_value_t = 10_000)]
@@ -58,10 +75,24 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::Api {
+        units,
+        pg,
+        requests,
+        connections,
+    } = cli.command
+    {
+        // Threads, as `hjul serve` runs: the server answers while the clients wait.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        return runtime.block_on(api::run(units, pg, requests, connections));
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     match cli.command {
+        Command::Api { .. } => unreachable!("answered above"),
         Command::Status { units, pg, runs } => runtime.block_on(status(units, pg, runs)),
         Command::Tick { units, pg, runs } => runtime.block_on(tick::run(units, pg, runs)),
         Command::Mail { units, slow_units } => runtime.block_on(mail::run(units, slow_units)),

@@ -18,7 +18,7 @@ pub struct Context {
     /// Where the secretariat's deadlines go (from hjul.toml), for `status`.
     pub secretariat_email: String,
     /// The clock: the system's, or one started at --now.
-    pub clock: Box<dyn hjul_scheduler::Clock>,
+    pub clock: std::sync::Arc<dyn hjul_scheduler::Clock>,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -38,10 +38,12 @@ impl Context {
             actor,
             today: global.today,
             clock: match global.now {
-                Some(at) => Box::new(hjul_scheduler::ShiftedClock::starting_at(at)),
-                None => Box::new(hjul_scheduler::SystemClock),
+                Some(at) => std::sync::Arc::new(hjul_scheduler::ShiftedClock::starting_at(at)),
+                None => std::sync::Arc::new(hjul_scheduler::SystemClock),
             },
-            runtime: tokio::runtime::Builder::new_current_thread()
+            // Several threads: while one request folds 10,000 units' status, `serve`
+            // still answers the others and the scheduler still ticks.
+            runtime: tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
                 .context("cannot start the async runtime")?,

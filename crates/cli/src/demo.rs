@@ -136,6 +136,58 @@ pub async fn run(ctx: &Context, file: &Path, out: &mut impl Write) -> anyhow::Re
     Ok(())
 }
 
+/// A context on the demo database with a clock that starts at 10:00 in Copenhagen on
+/// the demo's day and runs on from there.
+pub fn context(
+    global: &crate::Global,
+    config: &crate::config::Config,
+    file: &Path,
+) -> anyhow::Result<Context> {
+    let mut global = global.clone();
+    global.database_url = file.display().to_string();
+    global.now = Some(
+        hjul_wheel::reminders::mail_instant(
+            hjul_wheel::WheelDefinition::builtin().mail_time,
+            demo_day(),
+        ) + chrono::Duration::hours(2),
+    );
+    global.today = None;
+    Context::new(&global, config)
+}
+
+/// Serves the dashboard and the scheduler on the demo database, with a secretariat
+/// token printed to sign in with.
+pub async fn serve(
+    ctx: &Context,
+    settings: &crate::settings::Settings,
+    listen: std::net::SocketAddr,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let store = ctx.store().await?;
+    let (token, _) = store
+        .create_token(
+            hjul_store::Role::Secretariat,
+            &settings.scheduler.secretariat.email,
+            Some("demo"),
+            &ctx.stamp(),
+        )
+        .await?;
+    store.close().await?;
+    let mut settings = settings.clone();
+    settings.mail.smtp = None;
+    settings.mail.outbox_dir = std::path::PathBuf::from("hjul-demo-outbox");
+    writeln!(
+        out,
+        "\nThe dashboard: http://{listen}/   (sign in with the secretariat's token below)\n{token}\n\n\
+         The scheduler runs too, as on {}: its mail goes to hjul-demo-outbox/ as .eml files.\n\
+         Ctrl-C stops it.",
+        demo_day()
+    )?;
+    out.flush()?;
+    crate::service::init_logging(crate::LogFormat::Human);
+    crate::service::run_serve(ctx, &settings, listen).await
+}
+
 /// Makes the demo database: schema, organisation, a cycle's milestones and events.
 pub async fn build(ctx: &Context, file: &Path) -> anyhow::Result<Store> {
     for suffix in ["", "-wal", "-shm"] {

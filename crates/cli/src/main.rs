@@ -35,7 +35,7 @@ struct Cli {
     command: Command,
 }
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 struct Global {
     /// Directory with wheel.toml and indicators.toml. Without it hjul uses ./config when it
     /// has them, else the built-in Viborg wheel.
@@ -76,14 +76,23 @@ struct Global {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Set up an example municipality with a cycle's events in hjul-demo.db and show it.
+    /// Set up an example municipality with a cycle's events in hjul-demo.db, show its
+    /// status, and serve the dashboard on it (as of the demo's day).
     #[command(
-        after_help = "Examples:\n  hjul demo\n  hjul status --database-url hjul-demo.db --at 2027-08-20 --overdue"
+        after_help = "Examples:\n  hjul demo                       # then open http://127.0.0.1:8080/\n  \
+hjul demo --no-serve            # only build hjul-demo.db and print the status\n  \
+hjul status --database-url hjul-demo.db --at 2027-08-20 --overdue"
     )]
     Demo {
         /// The demo's database file; it is made afresh.
         #[arg(long, default_value = demo::DEMO_DATABASE)]
         file: PathBuf,
+        /// Build and print, but do not start the service.
+        #[arg(long)]
+        no_serve: bool,
+        /// Where the dashboard listens.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
     },
     /// Create or upgrade the database schema; safe to run again.
     #[command(
@@ -159,7 +168,13 @@ HJUL__SMTP__HOST=smtp.example.dk HJUL__SMTP__PASSWORD=... hjul serve"
     Serve {
         #[arg(long, value_enum, default_value_t = LogFormat::Human)]
         log_format: LogFormat,
+        /// Where the HTTP API and the dashboard listen.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
     },
+    /// Access tokens for the HTTP API and the dashboard.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Preview the mail of some days on a scratch copy: nothing is sent, nothing changes.
     #[command(
         after_help = "Examples:\n  hjul simulate --from 2026-06-01 --to 2026-07-31\n  \
@@ -315,6 +330,54 @@ enum UnitCommand {
 }
 
 #[derive(Subcommand)]
+enum TokenCommand {
+    /// Make a token; it is printed once, and only its hash is kept.
+    #[command(
+        long_about = "Make a token for the HTTP API and the dashboard. It is printed once; hjul \
+keeps only its hash. A secretariat token sees and does everything. A manager token sees the units below \
+the units its holder leads and signs the agreements of the units directly below; a leader token sees its \
+holder's units and those below and records their own units' steps. The address must be a leader's in the \
+organisation (except for the secretariat).",
+        after_help = "Examples:\n  hjul token create --role secretariat --email sekretariat@skovby.dk\n  \
+hjul token create --role manager --email anna.bech@skovby.dk --note \"Anna, dashboard\""
+    )]
+    Create {
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+        /// What the token is for, to recognise it in `hjul token list`.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// List tokens (never the tokens themselves).
+    #[command(after_help = "Examples:\n  hjul token list")]
+    List,
+    /// Revoke a token at once.
+    #[command(
+        after_help = "Examples:\n  hjul token revoke 7f3a9c2b1d0e   # the id as `hjul token list` shows it"
+    )]
+    Revoke { id: String },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Secretariat,
+    Manager,
+    Leader,
+}
+
+impl From<RoleArg> for hjul_store::Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Secretariat => Self::Secretariat,
+            RoleArg::Manager => Self::Manager,
+            RoleArg::Leader => Self::Leader,
+        }
+    }
+}
+
+#[derive(Subcommand)]
 enum OutboxCommand {
     /// Put a dead item back in the queue, to go at the next tick.
     #[command(
@@ -460,11 +523,15 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                 catalogue.indicators().count()
             )?;
         }
-        Command::Serve { log_format } => {
+        Command::Serve { log_format, listen } => {
             service::init_logging(*log_format);
             let settings = settings::Settings::load(config.dir.as_deref())?;
             let ctx = context::Context::new(&cli.global, &config)?;
-            ctx.block_on(service::run_serve(&ctx, &settings))?;
+            ctx.block_on(service::run_serve(&ctx, &settings, *listen))?;
+        }
+        Command::Token(t) => {
+            let ctx = context::Context::new(&cli.global, &config)?;
+            ctx.block_on(service::run_token(&ctx, t, &mut out))?;
         }
         Command::Simulate { from, to, format } => {
             let settings = settings::Settings::load(config.dir.as_deref())?;
@@ -493,9 +560,19 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                 ))?,
             }
         }
-        Command::Demo { file } => {
+        Command::Demo {
+            file,
+            no_serve,
+            listen,
+        } => {
             let ctx = context::Context::new(&cli.global, &config)?;
             ctx.block_on(demo::run(&ctx, file, &mut out))?;
+            if !no_serve {
+                drop(ctx);
+                let settings = settings::Settings::load(config.dir.as_deref())?;
+                let demo = demo::context(&cli.global, &config, file)?;
+                demo.block_on(demo::serve(&demo, &settings, *listen, &mut out))?;
+            }
         }
         command => {
             let ctx = context::Context::new(&cli.global, &config)?;

@@ -69,19 +69,115 @@ async fn stop_signal() {
     tracing::info!("asked to stop: finishing the mail in flight");
 }
 
-pub async fn run_serve(ctx: &Context, settings: &Settings) -> anyhow::Result<()> {
+pub async fn run_serve(
+    ctx: &Context,
+    settings: &Settings,
+    listen: std::net::SocketAddr,
+) -> anyhow::Result<()> {
     let store = ctx.store().await?;
     match &settings.mail.smtp {
         Some(smtp) => tracing::info!(host = %smtp.host, port = smtp.port, "sending by SMTP"),
-        None => {
-            tracing::info!(dir = %settings.mail.outbox_dir.display(), "no SMTP server configured: writing each mail as an .eml file");
-        }
+        None => tracing::info!(
+            dir = %settings.mail.outbox_dir.display(),
+            "no SMTP server configured: writing each mail as an .eml file"
+        ),
     }
     tracing::info!(database = %ctx.location.display(), settings = %settings.source, "hjul serve");
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {listen}; is another hjul running there? choose one with --listen"
+            )
+        })?;
+    tracing::info!(
+        "the dashboard and the API listen on http://{}/",
+        listener.local_addr()?
+    );
+    let clock = ctx.clock.clone();
+    let api_state = hjul_api::AppState::new(
+        store.clone(),
+        std::sync::Arc::new(move || clock.now()),
+        settings.scheduler.secretariat.email.clone(),
+    );
     let scheduler = scheduler(store, settings)?;
     let sender = sender(settings);
-    serve(&scheduler, &sender, ctx.clock.as_ref(), stop_signal()).await?;
+    // One stop signal for both: the API finishes its requests, the scheduler its mail.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let api = hjul_api::serve(listener, api_state, stopped(stop_rx.clone()));
+    let jobs = serve(&scheduler, &sender, ctx.clock.as_ref(), stopped(stop_rx));
+    let signal = async {
+        stop_signal().await;
+        let _ = stop_tx.send(true);
+    };
+    let (api, jobs, ()) = tokio::join!(api, jobs, signal);
+    api.context("the HTTP server failed")?;
+    jobs?;
     scheduler.close().await?;
+    Ok(())
+}
+
+pub async fn run_token(
+    ctx: &Context,
+    command: &crate::TokenCommand,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let store = ctx.store().await?;
+    match command {
+        crate::TokenCommand::Create { role, email, note } => {
+            let (token, model) = store
+                .create_token((*role).into(), email, note.as_deref(), &ctx.stamp())
+                .await?;
+            writeln!(out, "{token}")?;
+            eprintln!(
+                "token {} for {} ({}) made; it is shown only now. Use it as `Authorization: Bearer <token>` or sign in to the dashboard with it.",
+                &model.id.to_string()[24..],
+                model.email,
+                model.role
+            );
+        }
+        crate::TokenCommand::List => {
+            let tokens = store.tokens().await?;
+            if tokens.is_empty() {
+                writeln!(
+                    out,
+                    "No tokens. `hjul token create --help` says how to make one."
+                )?;
+            } else {
+                let mut table = Table::new(&["ID", "ROLE", "EMAIL", "MADE", "STATE"]);
+                for t in &tokens {
+                    table.row(vec![
+                        t.id.to_string()[24..].to_owned(),
+                        t.role.clone(),
+                        t.email.clone(),
+                        t.created_at.format("%Y-%m-%d").to_string(),
+                        match t.revoked_at {
+                            Some(at) => format!("revoked {}", at.format("%Y-%m-%d")),
+                            None => t
+                                .note
+                                .clone()
+                                .map_or_else(|| "active".to_owned(), |n| format!("active · {n}")),
+                        },
+                    ]);
+                }
+                table.write(out)?;
+            }
+        }
+        crate::TokenCommand::Revoke { id } => {
+            let t = store.revoke_token(id, &ctx.stamp()).await?;
+            writeln!(
+                out,
+                "revoked: token {} of {} ({})",
+                &t.id.to_string()[24..],
+                t.email,
+                t.role
+            )?;
+        }
+    }
+    store.close().await?;
     Ok(())
 }
 

@@ -56,6 +56,7 @@ struct RawScheduler {
     department_name: Option<String>,
 }
 
+#[derive(Clone)]
 pub struct Settings {
     pub scheduler: SchedulerSettings,
     pub mail: MailSettings,

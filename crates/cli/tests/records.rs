@@ -24,7 +24,7 @@ fn hjul(dir: &Path, args: &[&str]) -> Output {
 #[test]
 fn the_readme_demo_shows_a_populated_status() {
     let dir = scratch("demo");
-    let text = ok(&hjul(&dir, &["demo"]));
+    let text = ok(&hjul(&dir, &["demo", "--no-serve"]));
     assert!(
         text.contains("Cycle 2025 on 2027-08-20 · open: midway_status"),
         "{text}"
@@ -38,7 +38,7 @@ fn the_readme_demo_shows_a_populated_status() {
         "{text}"
     );
     // It can be run again, and its database answers the commands it suggests.
-    ok(&hjul(&dir, &["demo"]));
+    ok(&hjul(&dir, &["demo", "--no-serve"]));
     let json = ok(&hjul(
         &dir,
         &[

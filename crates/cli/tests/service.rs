@@ -26,7 +26,7 @@ fn with_org(name: &str) -> std::path::PathBuf {
 fn serve_writes_eml_files_without_smtp_and_stops_cleanly_on_sigterm() {
     let dir = with_org("serve");
     let child = Command::new(env!("CARGO_BIN_EXE_hjul"))
-        .args(["serve", "--log-format", "json"])
+        .args(["serve", "--log-format", "json", "--listen", "127.0.0.1:0"])
         .current_dir(&dir)
         // Monday 23 November 2026, 10:00 in Copenhagen: a business day after 08:00.
         .env("HJUL_NOW", "2026-11-23T09:00:00Z")
@@ -98,7 +98,7 @@ fn serve_writes_eml_files_without_smtp_and_stops_cleanly_on_sigterm() {
 #[test]
 fn simulate_previews_the_mail_and_changes_nothing() {
     let dir = scratch("simulate");
-    ok(&hjul(&dir, &["demo"], &[]));
+    ok(&hjul(&dir, &["demo", "--no-serve"], &[]));
     let db = ["--database-url", "hjul-demo.db"];
     let before = ok(&hjul(
         &dir,
@@ -214,7 +214,7 @@ fn mail_the_server_will_not_take_is_dead_and_can_be_retried() {
         ("HJUL__SCHEDULER__MAX_ATTEMPTS", "1"),
     ];
     let mut child = Command::new(env!("CARGO_BIN_EXE_hjul"))
-        .arg("serve")
+        .args(["serve", "--listen", "127.0.0.1:0"])
         .current_dir(&dir)
         .env("HJUL_NOW", "2026-11-23T09:00:00Z")
         .envs(env)
@@ -267,4 +267,87 @@ fn mail_the_server_will_not_take_is_dead_and_can_be_retried() {
         &[],
     ));
     assert!(pending.contains(id), "{pending}");
+}
+
+#[test]
+fn the_readme_demo_serves_the_dashboard_with_a_token() {
+    let dir = scratch("demo-serve");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let child = Command::new(env!("CARGO_BIN_EXE_hjul"))
+        .args(["demo", "--listen", &listen])
+        .current_dir(&dir)
+        .env_remove("HJUL_DATABASE_URL")
+        .env_remove("HJUL_CONFIG_DIR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = child;
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    let mut token = None;
+    let mut saw_url = false;
+    let start = Instant::now();
+    while token.is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no token printed"
+        );
+        let line = lines.next().unwrap().unwrap();
+        saw_url |= line.contains(&format!("http://{listen}/"));
+        if line.starts_with("hjul_") {
+            token = Some(line);
+        }
+    }
+    assert!(saw_url, "the dashboard's address is printed");
+    let token = token.unwrap();
+    // The API answers with the printed token, as of the demo's day.
+    let get = |path: &str, auth: bool| -> String {
+        let start = Instant::now();
+        loop {
+            if let Ok(mut s) = std::net::TcpStream::connect(&listen) {
+                let auth = if auth {
+                    format!("Authorization: Bearer {token}\r\n")
+                } else {
+                    String::new()
+                };
+                std::io::Write::write_all(
+                    &mut s,
+                    format!("GET {path} HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n")
+                        .as_bytes(),
+                )
+                .unwrap();
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut s, &mut text).unwrap();
+                return text;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "nothing listens on {listen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    assert!(get("/healthz", false).starts_with("HTTP/1.1 200"));
+    let me = get("/api/v1/me", true);
+    assert!(
+        me.starts_with("HTTP/1.1 200") && me.contains("\"role\":\"secretariat\""),
+        "{me}"
+    );
+    let status = get("/api/v1/status?overdue=true", true);
+    assert!(status.contains("\"unit_id\":\"fr-ppr\""), "{status}");
+    assert!(
+        get("/", false).starts_with("HTTP/1.1 303"),
+        "the dashboard asks to sign in"
+    );
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
 }

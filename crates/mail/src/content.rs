@@ -5,6 +5,8 @@ use chrono::{Datelike, NaiveDate, Weekday};
 use hjul_wheel::Language;
 use serde::{Deserialize, Serialize};
 
+pub use hjul_wheel::names::{deadline_name, step_name};
+
 /// The kinds of item, least pressing first: a mail takes the most pressing kind of its
 /// items, and its sections come in the opposite order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -115,46 +117,6 @@ impl Mail {
     /// The outbox keys this mail carries.
     pub fn keys(&self) -> Vec<&str> {
         self.items.iter().map(|i| i.key.as_str()).collect()
-    }
-}
-
-/// A deadline's name for people.
-pub fn deadline_name(key: &str, language: Language) -> String {
-    let (da, en) = match key {
-        "data_collected" => (
-            "Dataindsamling og foranalyse",
-            "Data collection and pre-analysis",
-        ),
-        "themes_published" => ("Fokustemaer offentliggjort", "Focus themes published"),
-        "dialogue_held" => ("Kvalitetssamtale", "Quality dialogue"),
-        "report_final" => ("Kvalitetsrapport endelig", "Quality report final"),
-        "agreement_signed" => (
-            "Sammenhængsaftale underskrevet",
-            "Coherence agreement signed",
-        ),
-        "midway_status" => ("Midtvejsstatus", "Midway status"),
-        other => (other, other),
-    };
-    match language {
-        Language::Da => da.to_owned(),
-        Language::En => en.to_owned(),
-    }
-}
-
-/// A step's name for people.
-pub fn step_name(key: &str, language: Language) -> String {
-    let (da, en) = match key {
-        "awaiting_dialogue" => ("Afventer kvalitetssamtale", "Awaiting the dialogue"),
-        "awaiting_report" => ("Afventer kvalitetsrapport", "Awaiting the report"),
-        "awaiting_agreement" => ("Afventer sammenhængsaftale", "Awaiting the agreement"),
-        "awaiting_signature" => ("Afventer underskrift", "Awaiting signature"),
-        "in_force" => ("Aftale i kraft", "Agreement in force"),
-        "midway_given" => ("Midtvejsstatus givet", "Midway status given"),
-        other => (other, other),
-    };
-    match language {
-        Language::Da => da.to_owned(),
-        Language::En => en.to_owned(),
     }
 }
 

@@ -56,9 +56,15 @@ pub(crate) async fn log_all(
     stamp: &Stamp,
     changes: Vec<Change<'_>>,
 ) -> Result<(), StoreError> {
-    let mut rows = changes.into_iter().map(|c| c.row(stamp)).peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(500).collect();
+    // Built before the first await: an iterator holding `stamp` across awaits makes the
+    // future lose `Send` for callers generic over lifetimes (axum handlers).
+    let mut rows: Vec<audit_log::ActiveModel> = Vec::with_capacity(changes.len());
+    for c in changes {
+        rows.push(c.row(stamp));
+    }
+    while !rows.is_empty() {
+        let rest = rows.split_off(rows.len().min(500));
+        let chunk = std::mem::replace(&mut rows, rest);
         audit_log::Entity::insert_many(chunk)
             .exec_without_returning(db)
             .await?;

@@ -237,3 +237,26 @@ pub mod outbox_item {
 
     no_relations!();
 }
+
+pub mod api_token {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "api_token")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        /// SHA-256 of the token, hex; the token itself is never stored.
+        #[sea_orm(unique)]
+        pub hash: String,
+        /// secretariat, manager or leader.
+        pub role: String,
+        /// The person it acts as.
+        pub email: String,
+        pub note: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub revoked_at: Option<DateTimeUtc>,
+    }
+
+    no_relations!();
+}

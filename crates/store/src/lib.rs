@@ -12,6 +12,7 @@ mod events;
 mod org;
 mod outbox;
 mod status;
+pub mod tokens;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -29,6 +30,7 @@ pub use status::{
     AgreementRevisionView, AgreementView, CycleState, DeadlineView, EventView, GoalView,
     MilestoneView, StatusFilter, StatusRow, Timeline, UnitView,
 };
+pub use tokens::{Role, TokenHolder};
 
 /// The database file used when none is given.
 pub const DEFAULT_DATABASE: &str = "hjul.db";
@@ -121,6 +123,7 @@ pub enum FaultPoint {
     EventAfterInsert,
 }
 
+#[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,
     wheel: CurrentWheel,

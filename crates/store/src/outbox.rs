@@ -171,6 +171,11 @@ impl Directory {
         self.units.get(unit_id).map(|u| u.name.as_str())
     }
 
+    /// Every unit, in no particular order.
+    pub fn units(&self) -> impl Iterator<Item = &unit::Model> {
+        self.units.values()
+    }
+
     pub fn unit(&self, unit_id: &str) -> Option<&unit::Model> {
         self.units.get(unit_id)
     }

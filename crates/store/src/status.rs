@@ -91,14 +91,18 @@ impl Snapshot {
     }
 }
 
-/// The ids of a cycle's agreements, as a subquery (thousands of ids as parameters would
-/// be slow, and past SQLite's limit in a large organisation).
-fn of_cycle(year: i32) -> sea_orm::sea_query::SelectStatement {
-    sea_orm::sea_query::Query::select()
-        .column(agreement::Column::Id)
+/// The ids of a cycle's agreements (of one unit's, with `unit`), as a subquery
+/// (thousands of ids as parameters would be slow, and past SQLite's limit in a large
+/// organisation).
+fn of_cycle(year: i32, unit: Option<&str>) -> sea_orm::sea_query::SelectStatement {
+    let mut q = sea_orm::sea_query::Query::select();
+    q.column(agreement::Column::Id)
         .from(agreement::Entity)
-        .and_where(agreement::Column::Cycle.eq(year))
-        .to_owned()
+        .and_where(agreement::Column::Cycle.eq(year));
+    if let Some(unit) = unit {
+        q.and_where(agreement::Column::UnitId.eq(unit));
+    }
+    q.to_owned()
 }
 
 fn level_of(u: &unit::Model) -> Option<Level> {
@@ -106,10 +110,13 @@ fn level_of(u: &unit::Model) -> Option<Level> {
 }
 
 impl Store {
+    /// Reads the cycle's rules and the units: all of them, or with `chain` only that unit
+    /// and those above it (what one unit's addresses need, whatever the organisation's size).
     async fn snapshot(
         &self,
         db: &impl ConnectionTrait,
         at: NaiveDate,
+        chain: Option<&str>,
     ) -> Result<Snapshot, StoreError> {
         let year = self.wheel.definition.cycles.cycle_containing(at).year();
         let definition = match cycle::Entity::find_by_id(year).one(db).await? {
@@ -117,18 +124,31 @@ impl Store {
             // Not started yet (or before hjul was in use): the rules it would start with.
             None => self.wheel.definition.clone(),
         };
-        let units = unit::Entity::find()
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|u| (u.id.clone(), u))
-            .collect();
-        let emails = person::Entity::find()
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|p| (p.id, p.email))
-            .collect();
+        let (units, emails) = match chain {
+            None => (
+                unit::Entity::find().all(db).await?,
+                person::Entity::find().all(db).await?,
+            ),
+            Some(id) => {
+                let mut units: Vec<unit::Model> = Vec::new();
+                let mut next = Some(id.to_owned());
+                // At most four levels; the bound also stops a cycle in bad data.
+                while let Some(id) = next.take()
+                    && units.len() < 8
+                    && let Some(u) = unit::Entity::find_by_id(id).one(db).await?
+                {
+                    next.clone_from(&u.parent_id);
+                    units.push(u);
+                }
+                let people = person::Entity::find()
+                    .filter(person::Column::Id.is_in(units.iter().map(|u| u.leader_id)))
+                    .all(db)
+                    .await?;
+                (units, people)
+            }
+        };
+        let units = units.into_iter().map(|u| (u.id.clone(), u)).collect();
+        let emails = emails.into_iter().map(|p| (p.id, p.email)).collect();
         Ok(Snapshot {
             year,
             definition,
@@ -146,7 +166,7 @@ impl Store {
         secretariat: Option<&str>,
     ) -> Result<Vec<StatusRow>, StoreError> {
         let db = &self.db;
-        let snap = self.snapshot(db, at).await?;
+        let snap = self.snapshot(db, at, None).await?;
         let plan = snap.plan()?;
         let milestones = milestones_of(db, snap.year, Some(at)).await?;
         let mut events: HashMap<String, Vec<unit_event::Model>> = HashMap::new();
@@ -159,7 +179,7 @@ impl Store {
         {
             events.entry(e.unit_id.clone()).or_default().push(e);
         }
-        let scores = self.scores(db, snap.year, at).await?;
+        let scores = self.scores(db, snap.year, at, None).await?;
 
         let mut rows = Vec::new();
         for u in snap.units.values().filter(|u| u.active) {
@@ -201,21 +221,26 @@ impl Store {
     }
 
     /// The score of every graded agreement of a cycle, by (unit, revision).
+    /// The weighted scores of the cycle's agreements (of one unit's, with `unit`).
     async fn scores(
         &self,
         db: &impl ConnectionTrait,
         year: i32,
         at: NaiveDate,
+        unit: Option<&str>,
     ) -> Result<HashMap<(String, u32), Score>, StoreError> {
-        let agreements: HashMap<Uuid, agreement::Model> = agreement::Entity::find()
-            .filter(agreement::Column::Cycle.eq(year))
+        let mut agreements = agreement::Entity::find().filter(agreement::Column::Cycle.eq(year));
+        if let Some(unit) = unit {
+            agreements = agreements.filter(agreement::Column::UnitId.eq(unit));
+        }
+        let agreements: HashMap<Uuid, agreement::Model> = agreements
             .all(db)
             .await?
             .into_iter()
             .map(|a| (a.id, a))
             .collect();
         let weights: HashMap<Uuid, i32> = goal::Entity::find()
-            .filter(goal::Column::AgreementId.in_subquery(of_cycle(year)))
+            .filter(goal::Column::AgreementId.in_subquery(of_cycle(year, unit)))
             .all(db)
             .await?
             .into_iter()
@@ -223,7 +248,7 @@ impl Store {
             .collect();
         let mut graded: HashMap<Uuid, Vec<(Weight, Grade)>> = HashMap::new();
         for g in grade::Entity::find()
-            .filter(grade::Column::AgreementId.in_subquery(of_cycle(year)))
+            .filter(grade::Column::AgreementId.in_subquery(of_cycle(year, unit)))
             .filter(grade::Column::GivenOn.lte(at))
             .all(db)
             .await?
@@ -258,7 +283,7 @@ impl Store {
         secretariat: Option<&str>,
     ) -> Result<Timeline, StoreError> {
         let db = &self.db;
-        let snap = self.snapshot(db, at).await?;
+        let snap = self.snapshot(db, at, Some(unit_id)).await?;
         let u = snap
             .units
             .get(unit_id)
@@ -291,7 +316,7 @@ impl Store {
             .all(db)
             .await?;
         let mut views = Vec::new();
-        let scores = self.scores(db, snap.year, at).await?;
+        let scores = self.scores(db, snap.year, at, Some(unit_id)).await?;
         for a in agreements {
             let goals = goal::Entity::find()
                 .filter(goal::Column::AgreementId.eq(a.id))

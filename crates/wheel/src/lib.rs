@@ -15,6 +15,7 @@ pub mod calendar;
 pub mod config_error;
 pub mod definition;
 pub mod indicators;
+pub mod names;
 pub mod org;
 pub mod organisation;
 pub mod phase;

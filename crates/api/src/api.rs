@@ -1,0 +1,830 @@
+//! `/api/v1`: everything the command line does, for programs. Read endpoints show what
+//! the token's holder may see; write endpoints check the rules of the wheel and the
+//! holder's rights, and a refused attempt goes to the audit log with who tried.
+
+use std::future::Future;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, NaiveDate, Utc};
+use hjul_store::{StatusFilter, outbox_state};
+use hjul_wheel::{Area, Deadline, Level, Organisation};
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::auth::Principal;
+use crate::problem::{ApiJson, ApiQuery, Problem, ProblemItem};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "hjul", description = "The quality wheel (kvalitetshjulet): where each institution stands, and what happens in a cycle."),
+    modifiers(&Bearer),
+    tags((name = "status", description = "Where each unit stands"), (name = "records", description = "What happens in a cycle"), (name = "admin", description = "The secretariat's tools"))
+)]
+struct ApiDoc;
+
+struct Bearer;
+
+impl Modify for Bearer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
+            "token",
+            Vec::<String>::new(),
+        )]);
+    }
+}
+
+pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(me))
+        .routes(routes!(units))
+        .routes(routes!(unit))
+        .routes(routes!(status))
+        .routes(routes!(cycles))
+        .routes(routes!(plan))
+        .routes(routes!(start_cycle))
+        .routes(routes!(milestone))
+        .routes(routes!(import))
+        .routes(routes!(dialogue))
+        .routes(routes!(agreements, submit))
+        .routes(routes!(sign))
+        .routes(routes!(midway))
+        .routes(routes!(outbox))
+        .routes(routes!(retry))
+        .routes(routes!(audit))
+        .split_for_parts()
+}
+
+type ApiResult<T> = Result<T, Problem>;
+
+/// Runs a write; if it is refused (no right, or the wheel's rules), the attempt is
+/// recorded in the audit log with who tried and why.
+async fn write<T>(
+    state: &AppState,
+    who: &Principal,
+    attempted: &str,
+    entity: (&str, &str),
+    f: impl Future<Output = ApiResult<T>>,
+) -> ApiResult<T> {
+    let result = f.await;
+    if let Err(p) = &result
+        && matches!(p.status, 400 | 403 | 404 | 409 | 422)
+    {
+        let stamp = who.stamp(state);
+        if let Err(e) = state
+            .store()
+            .audit_refusal(&stamp, attempted, entity.0, entity.1, &p.detail)
+            .await
+        {
+            tracing::error!(error = %e, "could not record a refused attempt");
+        }
+    }
+    result
+}
+
+/// `GET /healthz`: answers without a token while the process runs.
+pub async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+#[derive(Serialize, ToSchema)]
+struct Me {
+    email: String,
+    role: String,
+    /// The active units this person leads.
+    leads: Vec<String>,
+}
+
+/// Who the token belongs to.
+#[utoipa::path(get, path = "/api/v1/me", tag = "status", responses((status = 200, body = Me), (status = 401, body = Problem)))]
+async fn me(who: Principal) -> Json<Me> {
+    Json(Me {
+        email: who.holder.email.clone(),
+        role: who.role().key().to_owned(),
+        leads: who.holder.leads.clone(),
+    })
+}
+
+#[derive(Serialize, ToSchema)]
+struct UnitDto {
+    unit_id: String,
+    name: String,
+    level: i16,
+    area: String,
+    parent_id: Option<String>,
+    leader_name: String,
+    leader_email: String,
+    active: bool,
+}
+
+/// The units the token's holder sees.
+#[utoipa::path(get, path = "/api/v1/units", tag = "status", responses((status = 200, body = [UnitDto]), (status = 401, body = Problem)))]
+async fn units(State(state): State<AppState>, who: Principal) -> ApiResult<Json<Vec<UnitDto>>> {
+    let dir = state.store().directory().await?;
+    let mut out = Vec::new();
+    for u in dir.units().filter(|u| who.sees(&u.id)) {
+        let Some(leader) = dir.leader(&u.id, 0) else {
+            continue;
+        };
+        out.push(UnitDto {
+            unit_id: u.id.clone(),
+            name: u.name.clone(),
+            level: u.level,
+            area: u.area.clone(),
+            parent_id: u.parent_id.clone(),
+            leader_name: leader.name,
+            leader_email: leader.email,
+            active: u.active,
+        });
+    }
+    out.sort_by(|a, b| (a.level, &a.unit_id).cmp(&(b.level, &b.unit_id)));
+    Ok(Json(out))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+struct AtQuery {
+    /// The day to look at (default today).
+    at: Option<NaiveDate>,
+}
+
+/// One unit's timeline in the cycle running on `at`: events, deadlines met and open,
+/// milestones, agreements with goals and grades.
+#[utoipa::path(get, path = "/api/v1/units/{unit_id}", tag = "status", params(("unit_id" = String, Path), AtQuery),
+    responses((status = 200, body = Object), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn unit(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(unit_id): Path<String>,
+    ApiQuery(q): ApiQuery<AtQuery>,
+) -> ApiResult<Json<hjul_store::Timeline>> {
+    who.may_see(&unit_id)?;
+    let at = q.at.unwrap_or_else(|| state.today());
+    Ok(Json(
+        state
+            .store()
+            .timeline(&unit_id, at, Some(state.secretariat_email()))
+            .await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+struct StatusQuery {
+    /// The day to look at (default today).
+    at: Option<NaiveDate>,
+    /// daycare, school, family or department.
+    area: Option<String>,
+    /// 1 to 4.
+    level: Option<u8>,
+    /// Only units past a deadline.
+    overdue: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NextDeadlineDto {
+    deadline: String,
+    due: NaiveDate,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AgreementDto {
+    /// awaiting_signature, in_force or midway_given.
+    state: String,
+    /// The weighted score in percent, once the midway grades are in.
+    score: Option<f64>,
+}
+
+/// One unit's standing: the same row as `hjul status --format json`.
+#[derive(Serialize, ToSchema)]
+pub struct StatusRowDto {
+    unit_id: String,
+    name: String,
+    level: u8,
+    area: String,
+    cycle: i32,
+    step: Option<String>,
+    next_deadline: Option<NextDeadlineDto>,
+    overdue_days: i64,
+    responsible: String,
+    agreement: Option<AgreementDto>,
+}
+
+impl From<hjul_store::StatusRow> for StatusRowDto {
+    fn from(r: hjul_store::StatusRow) -> Self {
+        Self {
+            unit_id: r.unit_id,
+            name: r.name,
+            level: r.level,
+            area: r.area,
+            cycle: r.cycle,
+            step: r.step.map(|s| s.key().to_owned()),
+            next_deadline: r.next_deadline.map(|n| NextDeadlineDto {
+                deadline: n.deadline.key().to_owned(),
+                due: n.due,
+            }),
+            overdue_days: r.overdue_days,
+            responsible: r.responsible,
+            agreement: r.agreement.map(|a| AgreementDto {
+                state: serde_json::to_value(a.state)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                score: a.score.map(hjul_wheel::Score::percent),
+            }),
+        }
+    }
+}
+
+/// Where every unit the holder sees stands on `at`.
+#[utoipa::path(get, path = "/api/v1/status", tag = "status", params(StatusQuery),
+    responses((status = 200, body = [StatusRowDto]), (status = 400, body = Problem), (status = 401, body = Problem)))]
+async fn status(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(q): ApiQuery<StatusQuery>,
+) -> ApiResult<Json<Vec<StatusRowDto>>> {
+    let area = match q.area.as_deref() {
+        None => None,
+        Some(a) => Some(Area::parse(a).ok_or_else(|| {
+            Problem::bad_request(format!(
+                "`{a}` is not an area: daycare, school, family or department"
+            ))
+            .field("area")
+        })?),
+    };
+    let level = match q.level {
+        None => None,
+        Some(n) => Some(Level::new(n).ok_or_else(|| {
+            Problem::bad_request(format!("{n} is not a level: 1 to 4")).field("level")
+        })?),
+    };
+    let at = q.at.unwrap_or_else(|| state.today());
+    let filter = StatusFilter {
+        area,
+        level,
+        overdue: q.overdue.unwrap_or(false),
+    };
+    let rows = state
+        .store()
+        .status(at, &filter, Some(state.secretariat_email()))
+        .await?;
+    Ok(Json(
+        rows.into_iter()
+            .filter(|r| who.sees(&r.unit_id))
+            .map(Into::into)
+            .collect(),
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+struct CycleDto {
+    year: i32,
+    started_at: DateTime<Utc>,
+    started_by: String,
+    definition_version: String,
+    catalogue_version: String,
+}
+
+impl From<hjul_store::entity::cycle::Model> for CycleDto {
+    fn from(c: hjul_store::entity::cycle::Model) -> Self {
+        Self {
+            year: c.year,
+            started_at: c.started_at,
+            started_by: c.started_by,
+            definition_version: c.definition_version,
+            catalogue_version: c.catalogue_version,
+        }
+    }
+}
+
+/// The cycles on record.
+#[utoipa::path(get, path = "/api/v1/cycles", tag = "status", responses((status = 200, body = [CycleDto]), (status = 401, body = Problem)))]
+async fn cycles(State(state): State<AppState>, _who: Principal) -> ApiResult<Json<Vec<CycleDto>>> {
+    Ok(Json(
+        state
+            .store()
+            .cycles()
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
+}
+
+/// A cycle's phase windows and deadlines, as `hjul plan --format json`.
+#[utoipa::path(get, path = "/api/v1/cycles/{year}/plan", tag = "status", params(("year" = i32, Path)),
+    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+async fn plan(
+    State(state): State<AppState>,
+    _who: Principal,
+    Path(year): Path<i32>,
+) -> ApiResult<Json<hjul_wheel::Plan>> {
+    let def = &state.store().wheel().definition;
+    let plan = def
+        .cycle(year)
+        .map_err(|e| Problem::not_found(e.to_string()).field("year"))?
+        .plan();
+    Ok(Json(plan))
+}
+
+/// Starts a cycle now, before its first day (secretariat).
+#[utoipa::path(post, path = "/api/v1/cycles/{year}/start", tag = "admin", params(("year" = i32, Path)),
+    responses((status = 201, body = CycleDto), (status = 403, body = Problem), (status = 409, body = Problem)))]
+async fn start_cycle(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(year): Path<i32>,
+) -> ApiResult<(StatusCode, Json<CycleDto>)> {
+    let id = year.to_string();
+    write(&state, &who, "start a cycle", ("cycle", &id), async {
+        who.require_secretariat("starting a cycle")?;
+        let c = state.store().start_cycle(year, &who.stamp(&state)).await?;
+        Ok((StatusCode::CREATED, Json(c.into())))
+    })
+    .await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct MilestoneBody {
+    /// data_collected, themes_published or report_final.
+    milestone: String,
+    on: NaiveDate,
+    /// With themes_published: the focus themes in priority order.
+    #[serde(default)]
+    themes: Option<Vec<String>>,
+}
+
+/// Records a department milestone (secretariat).
+#[utoipa::path(post, path = "/api/v1/cycles/{year}/milestones", tag = "records", params(("year" = i32, Path)), request_body = MilestoneBody,
+    responses((status = 201), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
+async fn milestone(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(year): Path<i32>,
+    body: Result<ApiJson<MilestoneBody>, Problem>,
+) -> ApiResult<StatusCode> {
+    let id = year.to_string();
+    write(
+        &state,
+        &who,
+        "record a milestone",
+        ("milestone", &id),
+        async {
+            who.require_secretariat("recording a milestone")?;
+            let ApiJson(b) = body?;
+            let m = Deadline::MILESTONES
+                .into_iter()
+                .find(|d| d.key() == b.milestone)
+                .ok_or_else(|| {
+                    Problem::bad_request(format!(
+                        "`{}` is not a milestone: data_collected, themes_published or report_final",
+                        b.milestone
+                    ))
+                    .field("milestone")
+                })?;
+            if let Some(t) = &b.themes
+                && t.iter()
+                    .any(|x| x.trim().is_empty() || x.chars().any(char::is_control))
+            {
+                return Err(
+                    Problem::bad_request("a theme is empty or has a line break").field("themes")
+                );
+            }
+            state
+                .store()
+                .record_milestone(year, m, b.on, b.themes, &who.stamp(&state))
+                .await?;
+            Ok(StatusCode::CREATED)
+        },
+    )
+    .await
+}
+
+#[derive(Serialize, ToSchema)]
+struct ImportDto {
+    units_created: usize,
+    units_updated: usize,
+    units_unchanged: usize,
+    units_deactivated: usize,
+    units_reactivated: usize,
+    people_created: usize,
+    people_updated: usize,
+}
+
+/// Imports the organisation from CSV (secretariat); the body is the file.
+#[utoipa::path(post, path = "/api/v1/organisation", tag = "admin", request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = ImportDto), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn import(
+    State(state): State<AppState>,
+    who: Principal,
+    body: Bytes,
+) -> ApiResult<Json<ImportDto>> {
+    write(
+        &state,
+        &who,
+        "import the organisation",
+        ("organisation", "-"),
+        async {
+            who.require_secretariat("importing the organisation")?;
+            let text = std::str::from_utf8(&body)
+                .map_err(|_| Problem::bad_request("the file is not UTF-8"))?;
+            let org = Organisation::from_csv(text, |_| {}).map_err(|e| {
+                let mut p = Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_file",
+                    e.to_string(),
+                );
+                p.errors =
+                    e.0.into_iter()
+                        .map(|r| ProblemItem {
+                            line: r.line,
+                            field: r.field,
+                            message: r.message,
+                        })
+                        .collect();
+                p
+            })?;
+            let r = state
+                .store()
+                .import_organisation(&org, &who.stamp(&state), |_, _| {})
+                .await?;
+            Ok(Json(ImportDto {
+                units_created: r.units_created,
+                units_updated: r.units_updated,
+                units_unchanged: r.units_unchanged,
+                units_deactivated: r.units_deactivated,
+                units_reactivated: r.units_reactivated,
+                people_created: r.people_created,
+                people_updated: r.people_updated,
+            }))
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct DialogueBody {
+    on: NaiveDate,
+    /// The record of the dialogue.
+    #[serde(default)]
+    notes: Option<String>,
+}
+
+/// Records that a unit's quality dialogue was held (its leader, or the secretariat).
+#[utoipa::path(post, path = "/api/v1/units/{unit_id}/dialogue", tag = "records", params(("unit_id" = String, Path)), request_body = DialogueBody,
+    responses((status = 201), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn dialogue(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(unit_id): Path<String>,
+    body: Result<ApiJson<DialogueBody>, Problem>,
+) -> ApiResult<StatusCode> {
+    write(
+        &state,
+        &who,
+        "record a dialogue",
+        ("unit", &unit_id),
+        async {
+            who.may_record(&unit_id)?;
+            let ApiJson(b) = body?;
+            state
+                .store()
+                .record_dialogue(&unit_id, b.on, b.notes, &who.stamp(&state))
+                .await?;
+            Ok(StatusCode::CREATED)
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct SubmitBody {
+    /// The day it was submitted (default today).
+    #[serde(default)]
+    on: Option<NaiveDate>,
+    /// The agreement file (TOML with `[[goal]]` tables), as text.
+    agreement: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct SubmittedDto {
+    revision: u32,
+    /// Goal fixation and unmeasurable goals: worth a second look, not a refusal.
+    warnings: Vec<String>,
+}
+
+/// A unit's agreements: every revision with its goals and grades.
+#[utoipa::path(get, path = "/api/v1/units/{unit_id}/agreements", tag = "status", params(("unit_id" = String, Path), AtQuery),
+    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+async fn agreements(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(unit_id): Path<String>,
+    ApiQuery(q): ApiQuery<AtQuery>,
+) -> ApiResult<Json<Vec<hjul_store::AgreementRevisionView>>> {
+    who.may_see(&unit_id)?;
+    let at = q.at.unwrap_or_else(|| state.today());
+    Ok(Json(
+        state.store().timeline(&unit_id, at, None).await?.agreements,
+    ))
+}
+
+/// Submits a new revision of a unit's agreement (its leader, or the secretariat).
+#[utoipa::path(post, path = "/api/v1/units/{unit_id}/agreements", tag = "records", params(("unit_id" = String, Path)), request_body = SubmitBody,
+    responses((status = 201, body = SubmittedDto), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn submit(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(unit_id): Path<String>,
+    body: Result<ApiJson<SubmitBody>, Problem>,
+) -> ApiResult<(StatusCode, Json<SubmittedDto>)> {
+    write(
+        &state,
+        &who,
+        "submit an agreement",
+        ("unit", &unit_id),
+        async {
+            who.may_record(&unit_id)?;
+            let ApiJson(b) = body?;
+            let stamp = who.stamp(&state);
+            let on = b.on.unwrap_or(stamp.today);
+            let s = state
+                .store()
+                .submit_agreement(&unit_id, on, &b.agreement, "agreement", &stamp)
+                .await?;
+            Ok((
+                StatusCode::CREATED,
+                Json(SubmittedDto {
+                    revision: s.revision,
+                    warnings: s.warnings.iter().map(ToString::to_string).collect(),
+                }),
+            ))
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct SignBody {
+    on: NaiveDate,
+}
+
+#[derive(Serialize, ToSchema)]
+struct SignedDto {
+    revision: u32,
+}
+
+/// The superior signs the latest revision (the manager of the unit above, or the
+/// secretariat).
+#[utoipa::path(post, path = "/api/v1/units/{unit_id}/agreements/sign", tag = "records", params(("unit_id" = String, Path)), request_body = SignBody,
+    responses((status = 200, body = SignedDto), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn sign(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(unit_id): Path<String>,
+    body: Result<ApiJson<SignBody>, Problem>,
+) -> ApiResult<Json<SignedDto>> {
+    write(
+        &state,
+        &who,
+        "sign an agreement",
+        ("unit", &unit_id),
+        async {
+            who.may_sign(&unit_id)?;
+            let ApiJson(b) = body?;
+            let revision = state
+                .store()
+                .sign_agreement(&unit_id, b.on, &who.stamp(&state))
+                .await?;
+            Ok(Json(SignedDto { revision }))
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct MidwayBody {
+    #[serde(default)]
+    on: Option<NaiveDate>,
+    /// The grades file (TOML with `[[grade]]` tables), as text.
+    grades: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct MidwayDto {
+    /// In percent.
+    score: f64,
+    goals: usize,
+}
+
+/// Gives the midway status: a grade for every goal of the agreement in force.
+#[utoipa::path(post, path = "/api/v1/units/{unit_id}/midway", tag = "records", params(("unit_id" = String, Path)), request_body = MidwayBody,
+    responses((status = 201, body = MidwayDto), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn midway(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(unit_id): Path<String>,
+    body: Result<ApiJson<MidwayBody>, Problem>,
+) -> ApiResult<(StatusCode, Json<MidwayDto>)> {
+    write(
+        &state,
+        &who,
+        "give the midway status",
+        ("unit", &unit_id),
+        async {
+            who.may_record(&unit_id)?;
+            let ApiJson(b) = body?;
+            let stamp = who.stamp(&state);
+            let on = b.on.unwrap_or(stamp.today);
+            let g = state
+                .store()
+                .give_midway(&unit_id, on, &b.grades, "grades", &stamp)
+                .await?;
+            Ok((
+                StatusCode::CREATED,
+                Json(MidwayDto {
+                    score: g.score.percent(),
+                    goals: g.goals.len(),
+                }),
+            ))
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+struct OutboxQuery {
+    /// pending, sent, dead, folded or void.
+    state: Option<String>,
+    limit: Option<u64>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct OutboxDto {
+    id: uuid::Uuid,
+    key: String,
+    state: String,
+    kind: String,
+    unit_id: Option<String>,
+    deadline: Option<String>,
+    party: String,
+    due: Option<NaiveDate>,
+    due_at: DateTime<Utc>,
+    attempts: i32,
+    next_attempt_at: DateTime<Utc>,
+    last_error: Option<String>,
+    recipient: Option<String>,
+    sent_at: Option<DateTime<Utc>>,
+}
+
+/// The mail queue (secretariat).
+#[utoipa::path(get, path = "/api/v1/outbox", tag = "admin", params(OutboxQuery),
+    responses((status = 200, body = [OutboxDto]), (status = 403, body = Problem)))]
+async fn outbox(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(q): ApiQuery<OutboxQuery>,
+) -> ApiResult<Json<Vec<OutboxDto>>> {
+    who.require_secretariat("the mail queue")?;
+    let states = [
+        outbox_state::PENDING,
+        outbox_state::SENT,
+        outbox_state::DEAD,
+        outbox_state::FOLDED,
+        outbox_state::VOID,
+    ];
+    let wanted = match q.state.as_deref() {
+        None => None,
+        Some(s) => Some(*states.iter().find(|x| **x == s).ok_or_else(|| {
+            Problem::bad_request(format!("`{s}` is not a state: {}", states.join(", ")))
+                .field("state")
+        })?),
+    };
+    let items = state
+        .store()
+        .outbox(wanted, q.limit.unwrap_or(100).min(10_000))
+        .await?;
+    Ok(Json(
+        items
+            .into_iter()
+            .map(|i| OutboxDto {
+                id: i.id,
+                key: i.key,
+                state: i.state,
+                kind: i.kind,
+                unit_id: i.unit_id,
+                deadline: i.deadline,
+                party: i.party,
+                due: i.due_on,
+                due_at: i.due_at,
+                attempts: i.attempts,
+                next_attempt_at: i.next_attempt_at,
+                last_error: i.last_error,
+                recipient: i.recipient,
+                sent_at: i.sent_at,
+            })
+            .collect(),
+    ))
+}
+
+/// Puts a dead item back in the queue (secretariat).
+#[utoipa::path(post, path = "/api/v1/outbox/{id}/retry", tag = "admin", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200), (status = 400, body = Problem), (status = 403, body = Problem)))]
+async fn retry(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    write(
+        &state,
+        &who,
+        "retry an outbox item",
+        ("outbox_item", &id),
+        async {
+            who.require_secretariat("the mail queue")?;
+            let id = uuid::Uuid::parse_str(&id)
+                .map_err(|_| Problem::bad_request(format!("`{id}` is not an id")).field("id"))?;
+            state.store().retry_item(id, &who.stamp(&state)).await?;
+            Ok(StatusCode::OK)
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    /// unit, person, cycle, milestone, outbox_item, api_token…
+    entity: Option<String>,
+    entity_id: Option<String>,
+    limit: Option<u64>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct AuditDto {
+    at: DateTime<Utc>,
+    actor: String,
+    action: String,
+    entity: String,
+    entity_id: String,
+    #[schema(value_type = Object)]
+    before: Option<serde_json::Value>,
+    #[schema(value_type = Object)]
+    after: Option<serde_json::Value>,
+}
+
+/// The audit log, newest first (secretariat).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "admin", params(AuditQuery),
+    responses((status = 200, body = [AuditDto]), (status = 403, body = Problem)))]
+async fn audit(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> ApiResult<Json<Vec<AuditDto>>> {
+    who.require_secretariat("the audit log")?;
+    let entity = match (&q.entity, &q.entity_id) {
+        (Some(e), Some(id)) => Some((e.as_str(), id.as_str())),
+        (None, None) => None,
+        _ => {
+            return Err(Problem::bad_request(
+                "give both entity and entity_id, or neither",
+            ));
+        }
+    };
+    let rows = state
+        .store()
+        .audit_log(entity, q.limit.unwrap_or(100))
+        .await?;
+    let parse = |t: Option<String>| t.and_then(|t| serde_json::from_str(&t).ok());
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| AuditDto {
+                at: r.at,
+                actor: r.actor,
+                action: r.action,
+                entity: r.entity,
+                entity_id: r.entity_id,
+                before: parse(r.before),
+                after: parse(r.after),
+            })
+            .collect(),
+    ))
+}

@@ -1,0 +1,314 @@
+//! Bearer tokens for the HTTP API and the dashboard. A token is shown once, when it is
+//! made; only its SHA-256 is kept, so the database cannot give it away.
+
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, TransactionTrait,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::audit::{self, Change};
+use crate::entity::{api_token, person, unit};
+use crate::{Stamp, Store, StoreError};
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Sees and does everything.
+    Secretariat,
+    /// Sees the subtree of the units they lead; signs the agreements directly below.
+    Manager,
+    /// Sees their units and those below; records their own units' steps.
+    Leader,
+}
+
+impl Role {
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Secretariat => "secretariat",
+            Self::Manager => "manager",
+            Self::Leader => "leader",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Secretariat, Self::Manager, Self::Leader]
+            .into_iter()
+            .find(|r| r.key() == text)
+    }
+}
+
+/// A token as the program sees it after checking it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenHolder {
+    pub token_id: Uuid,
+    pub role: Role,
+    pub email: String,
+    /// The active units this person leads.
+    pub leads: Vec<String>,
+}
+
+/// The hex SHA-256 of a token.
+pub fn hash(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn new_token() -> String {
+    // Two v4 UUIDs from the operating system's random source: 244 random bits.
+    let mut bytes = Vec::with_capacity(32);
+    bytes.extend_from_slice(Uuid::new_v4().as_bytes());
+    bytes.extend_from_slice(Uuid::new_v4().as_bytes());
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("hjul_{hex}")
+}
+
+#[derive(Serialize)]
+struct TokenRecord<'a> {
+    role: &'a str,
+    email: &'a str,
+    note: Option<&'a str>,
+}
+
+impl Store {
+    /// Makes a token; returns it (to show once) and its record. A manager or leader
+    /// token must belong to someone who leads an active unit.
+    pub async fn create_token(
+        &self,
+        role: Role,
+        email: &str,
+        note: Option<&str>,
+        stamp: &Stamp,
+    ) -> Result<(String, api_token::Model), StoreError> {
+        let email = hjul_wheel::Email::parse(email)
+            .map_err(|e| StoreError::Invalid(format!("the address {e}")))?
+            .to_string();
+        if role != Role::Secretariat && self.units_led_by(&email).await?.is_empty() {
+            return Err(StoreError::Invalid(format!(
+                "{email} leads no active unit: a {} token acts for the units its holder leads (import the organisation first, or give the leader's address)",
+                role.key()
+            )));
+        }
+        let token = new_token();
+        let model = api_token::Model {
+            id: Uuid::now_v7(),
+            hash: hash(&token),
+            role: role.key().to_owned(),
+            email: email.clone(),
+            note: note.map(str::to_owned),
+            created_at: stamp.at,
+            revoked_at: None,
+        };
+        let txn = self.db.begin().await?;
+        api_token::Entity::insert(model.clone().into_active_model())
+            .exec_without_returning(&txn)
+            .await?;
+        audit::log(
+            &txn,
+            stamp,
+            Change::new("token.create", "api_token", model.id.to_string()).after(&TokenRecord {
+                role: role.key(),
+                email: &email,
+                note,
+            }),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok((token, model))
+    }
+
+    /// Revokes a token by its id (or the end of its id, when that names one).
+    pub async fn revoke_token(
+        &self,
+        id: &str,
+        stamp: &Stamp,
+    ) -> Result<api_token::Model, StoreError> {
+        let wanted = id.trim().to_lowercase();
+        let matches: Vec<api_token::Model> = self
+            .tokens()
+            .await?
+            .into_iter()
+            .filter(|t| {
+                t.revoked_at.is_none()
+                    && (t.id.to_string() == wanted || t.id.to_string().ends_with(&wanted))
+            })
+            .collect();
+        let token = match matches.as_slice() {
+            [one] => one.clone(),
+            [] => {
+                return Err(StoreError::Invalid(format!(
+                    "no active token has the id `{wanted}`; `hjul token list` shows them"
+                )));
+            }
+            _ => {
+                return Err(StoreError::Invalid(format!(
+                    "`{wanted}` names {} tokens; give more of the id",
+                    matches.len()
+                )));
+            }
+        };
+        let txn = self.db.begin().await?;
+        let mut am = token.clone().into_active_model();
+        am.revoked_at = Set(Some(stamp.at));
+        let revoked = am.update(&txn).await?;
+        audit::log(
+            &txn,
+            stamp,
+            Change::new("token.revoke", "api_token", token.id.to_string()).before(&TokenRecord {
+                role: &token.role,
+                email: &token.email,
+                note: token.note.as_deref(),
+            }),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(revoked)
+    }
+
+    pub async fn tokens(&self) -> Result<Vec<api_token::Model>, StoreError> {
+        Ok(api_token::Entity::find()
+            .order_by_asc(api_token::Column::CreatedAt)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// The holder of a token, if the token is known and not revoked.
+    pub async fn token_holder(&self, token: &str) -> Result<Option<TokenHolder>, StoreError> {
+        let Some(t) = api_token::Entity::find()
+            .filter(api_token::Column::Hash.eq(hash(token)))
+            .filter(api_token::Column::RevokedAt.is_null())
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Some(role) = Role::parse(&t.role) else {
+            return Ok(None);
+        };
+        let leads = self.units_led_by(&t.email).await?;
+        Ok(Some(TokenHolder {
+            token_id: t.id,
+            role,
+            email: t.email,
+            leads,
+        }))
+    }
+
+    /// The active units a person leads.
+    pub async fn units_led_by(&self, email: &str) -> Result<Vec<String>, StoreError> {
+        let Some(p) = person::Entity::find()
+            .filter(person::Column::Email.eq(email))
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(Vec::new());
+        };
+        Ok(unit::Entity::find()
+            .filter(unit::Column::LeaderId.eq(p.id))
+            .filter(unit::Column::Active.eq(true))
+            .order_by_asc(unit::Column::Id)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|u| u.id)
+            .collect())
+    }
+
+    /// Records an attempt that was refused (no right, or the wheel's rules), with who
+    /// tried and why.
+    pub async fn audit_refusal(
+        &self,
+        stamp: &Stamp,
+        attempted: &str,
+        entity: &str,
+        entity_id: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        #[derive(Serialize)]
+        struct Refused<'a> {
+            attempted: &'a str,
+            reason: &'a str,
+        }
+        audit::log(
+            &self.db,
+            stamp,
+            Change::new("refused", entity, entity_id).after(&Refused { attempted, reason }),
+        )
+        .await
+    }
+
+    /// The audit log, newest first, optionally for one entity.
+    pub async fn audit_log(
+        &self,
+        entity: Option<(&str, &str)>,
+        limit: u64,
+    ) -> Result<Vec<crate::entity::audit_log::Model>, StoreError> {
+        use crate::entity::audit_log;
+        use sea_orm::QuerySelect;
+        let mut q = audit_log::Entity::find();
+        if let Some((entity, id)) = entity {
+            q = q
+                .filter(audit_log::Column::Entity.eq(entity))
+                .filter(audit_log::Column::EntityId.eq(id));
+        }
+        Ok(q.order_by_desc(audit_log::Column::Id)
+            .limit(limit.min(10_000))
+            .all(&self.db)
+            .await?)
+    }
+}
+
+impl Store {
+    /// The units `email` leads (active ones) and every unit below them, each with its
+    /// parent: what a manager's or leader's token sees. One recursive query, so a leader
+    /// of one house costs one house, not the whole organisation.
+    pub async fn subtree_led_by(
+        &self,
+        email: &str,
+    ) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        use sea_orm::{ConnectionTrait, DbBackend, Statement};
+        let backend = self.db.get_database_backend();
+        let placeholder = if backend == DbBackend::Postgres {
+            "$1"
+        } else {
+            "?"
+        };
+        let sql = format!(
+            "WITH RECURSIVE sub(id, parent_id) AS ( \
+               SELECT u.id, u.parent_id FROM unit u JOIN person p ON p.id = u.leader_id \
+               WHERE p.email = {placeholder} AND u.active \
+               UNION \
+               SELECT c.id, c.parent_id FROM unit c JOIN sub ON c.parent_id = sub.id \
+             ) SELECT id, parent_id FROM sub"
+        );
+        let rows = self
+            .db
+            .query_all_raw(Statement::from_sql_and_values(backend, sql, [email.into()]))
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("", "id")?, r.try_get("", "parent_id")?)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_long_random_and_hashed() {
+        let a = new_token();
+        let b = new_token();
+        assert_ne!(a, b);
+        assert!(a.starts_with("hjul_") && a.len() == 5 + 64);
+        assert_eq!(
+            hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(Role::parse("manager"), Some(Role::Manager));
+        assert_eq!(Role::parse("admin"), None);
+    }
+}

@@ -1,0 +1,987 @@
+//! The HTTP API on SQLite and PostgreSQL: who may do what (every role × every endpoint ×
+//! own unit, a unit below, beside and above), every endpoint's work, and bad input
+//! answered with a problem report, never a 500.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use chrono::{DateTime, Utc};
+use hjul_api::AppState;
+use hjul_store::{Role, Store};
+use hjul_tests::{
+    AGREEMENT, GRADES, ORGANISATION, TestDb, eight, skovby_with_themes, stamp, stories,
+};
+use tower::ServiceExt;
+
+stories!(
+    every_role_on_every_endpoint_gets_the_right_answer,
+    every_endpoint_does_its_work,
+    bad_input_is_a_problem_report_never_a_500,
+    the_dashboard_forms_save_and_never_lose_what_was_typed,
+);
+
+/// The API at a fixed moment: 15 May 2026, 10:00 in Copenhagen.
+fn now() -> DateTime<Utc> {
+    eight("2026-05-15") + chrono::Duration::hours(2)
+}
+
+struct Api {
+    app: axum::Router,
+    store: Store,
+}
+
+async fn api(db: &TestDb) -> Api {
+    let store = skovby_with_themes(db, "2026-05-15").await;
+    let state = AppState::new(store.clone(), Arc::new(now), "sekretariat@skovby.dk".into());
+    Api {
+        app: hjul_api::router(state),
+        store,
+    }
+}
+
+impl Api {
+    async fn token(&self, role: Role, email: &str) -> String {
+        self.store
+            .create_token(role, email, None, &stamp("2026-05-15"))
+            .await
+            .unwrap()
+            .0
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (StatusCode, serde_json::Value) {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(b) => req
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_string()))
+                .unwrap(),
+            None => req.body(Body::empty()).unwrap(),
+        };
+        self.send(req).await
+    }
+
+    async fn send(&self, req: Request<Body>) -> (StatusCode, serde_json::Value) {
+        let res = self.app.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let bytes = axum::body::to_bytes(res.into_body(), 16 << 20)
+            .await
+            .unwrap();
+        let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        (status, json)
+    }
+}
+
+/// A date after "today" (15 May 2026): every allowed write is then refused by the wheel
+/// (409, "in the future") and leaves nothing behind, so the matrix shows access alone.
+const FUTURE: &str = "2026-06-01";
+
+async fn every_role_on_every_endpoint_gets_the_right_answer(db: TestDb) {
+    let api = api(&db).await;
+    let secretariat = api.token(Role::Secretariat, "sekretariat@skovby.dk").await;
+    // Anna leads dt-nord (level 3): dt-nord-1 is below, dt-syd beside, dt above.
+    let manager = api.token(Role::Manager, "anna.bech@skovby.dk").await;
+    let leader = api.token(Role::Leader, "anna.bech@skovby.dk").await;
+    let targets = ["dt-nord", "dt-nord-1", "dt-syd", "dt"];
+    let future = || Some(serde_json::json!({ "on": FUTURE }));
+    let agreement = || Some(serde_json::json!({ "on": FUTURE, "agreement": AGREEMENT }));
+    let grades = || Some(serde_json::json!({ "on": FUTURE, "grades": GRADES }));
+
+    type BodyFn = fn() -> Option<serde_json::Value>;
+    /// [secretariat, manager, leader] × [own, below, beside, above]
+    type Expected = [[u16; 4]; 3];
+    // (what, method, path with {u}, body, expected statuses)
+    let unit_endpoints: Vec<(&str, Method, &str, BodyFn, Expected)> = vec![
+        (
+            "unit",
+            Method::GET,
+            "/api/v1/units/{u}",
+            || None,
+            [[200; 4], [200, 200, 404, 404], [200, 200, 404, 404]],
+        ),
+        (
+            "agreements",
+            Method::GET,
+            "/api/v1/units/{u}/agreements",
+            || None,
+            [[200; 4], [200, 200, 404, 404], [200, 200, 404, 404]],
+        ),
+        (
+            "dialogue",
+            Method::POST,
+            "/api/v1/units/{u}/dialogue",
+            future,
+            [[409; 4], [409, 403, 404, 404], [409, 403, 404, 404]],
+        ),
+        (
+            "submit",
+            Method::POST,
+            "/api/v1/units/{u}/agreements",
+            agreement,
+            [[409; 4], [409, 403, 404, 404], [409, 403, 404, 404]],
+        ),
+        (
+            "sign",
+            Method::POST,
+            "/api/v1/units/{u}/agreements/sign",
+            future,
+            [[409; 4], [403, 409, 404, 404], [403, 403, 404, 404]],
+        ),
+        (
+            "midway",
+            Method::POST,
+            "/api/v1/units/{u}/midway",
+            grades,
+            [[409; 4], [409, 403, 404, 404], [409, 403, 404, 404]],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (what, method, path, body, expected) in &unit_endpoints {
+        for (r, token) in [&secretariat, &manager, &leader].into_iter().enumerate() {
+            for (t, unit) in targets.iter().enumerate() {
+                let (status, json) = api
+                    .call(
+                        method.clone(),
+                        &path.replace("{u}", unit),
+                        Some(token),
+                        body(),
+                    )
+                    .await;
+                if status.as_u16() != expected[r][t] {
+                    failures.push(format!(
+                        "{what} as {} on {unit}: {status}, wanted {} ({json})",
+                        ["secretariat", "manager", "leader"][r],
+                        expected[r][t]
+                    ));
+                }
+            }
+            // Without a token: 401.
+            let (status, _) = api
+                .call(
+                    method.clone(),
+                    &path.replace("{u}", "dt-nord"),
+                    None,
+                    body(),
+                )
+                .await;
+            if status != StatusCode::UNAUTHORIZED {
+                failures.push(format!("{what} without a token: {status}"));
+            }
+        }
+    }
+
+    let milestone = || Some(serde_json::json!({ "milestone": "report_final", "on": FUTURE }));
+    let org = Some(serde_json::Value::Null);
+    type Json = Option<serde_json::Value>;
+    let other: Vec<(&str, Method, &str, Json, [u16; 3])> = vec![
+        ("me", Method::GET, "/api/v1/me", None, [200, 200, 200]),
+        ("units", Method::GET, "/api/v1/units", None, [200, 200, 200]),
+        (
+            "status",
+            Method::GET,
+            "/api/v1/status",
+            None,
+            [200, 200, 200],
+        ),
+        (
+            "cycles",
+            Method::GET,
+            "/api/v1/cycles",
+            None,
+            [200, 200, 200],
+        ),
+        (
+            "plan",
+            Method::GET,
+            "/api/v1/cycles/2025/plan",
+            None,
+            [200, 200, 200],
+        ),
+        (
+            "start",
+            Method::POST,
+            "/api/v1/cycles/2025/start",
+            None,
+            [409, 403, 403],
+        ),
+        (
+            "milestone",
+            Method::POST,
+            "/api/v1/cycles/2025/milestones",
+            milestone(),
+            [409, 403, 403],
+        ),
+        (
+            "outbox",
+            Method::GET,
+            "/api/v1/outbox",
+            None,
+            [200, 403, 403],
+        ),
+        (
+            "retry",
+            Method::POST,
+            "/api/v1/outbox/not-an-id/retry",
+            None,
+            [400, 403, 403],
+        ),
+        ("audit", Method::GET, "/api/v1/audit", None, [200, 403, 403]),
+    ];
+    for (what, method, path, body, expected) in &other {
+        for (r, token) in [&secretariat, &manager, &leader].into_iter().enumerate() {
+            let (status, json) = api
+                .call(method.clone(), path, Some(token), body.clone())
+                .await;
+            if status.as_u16() != expected[r] {
+                failures.push(format!(
+                    "{what} as {}: {status}, wanted {} ({json})",
+                    ["secretariat", "manager", "leader"][r],
+                    expected[r]
+                ));
+            }
+        }
+        let (status, _) = api.call(method.clone(), path, None, body.clone()).await;
+        if status != StatusCode::UNAUTHORIZED {
+            failures.push(format!("{what} without a token: {status}"));
+        }
+    }
+    // The organisation upload takes a CSV body.
+    let _ = org;
+    for (r, token) in [&secretariat, &manager, &leader].into_iter().enumerate() {
+        let req = Request::post("/api/v1/organisation")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "text/csv")
+            .body(Body::from(ORGANISATION))
+            .unwrap();
+        let (status, _) = api.send(req).await;
+        if status.as_u16() != [200, 403, 403][r] {
+            failures.push(format!("organisation as role {r}: {status}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} cells wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+
+    // What a manager sees of the organisation: their subtree.
+    let (_, rows) = api
+        .call(Method::GET, "/api/v1/status", Some(&manager), None)
+        .await;
+    let seen: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["unit_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(seen, ["dt-nord", "dt-nord-1", "dt-nord-2", "dt-nord-3"]);
+    let (_, units) = api
+        .call(Method::GET, "/api/v1/units", Some(&leader), None)
+        .await;
+    assert_eq!(units.as_array().unwrap().len(), 4);
+    let (_, all) = api
+        .call(Method::GET, "/api/v1/status", Some(&secretariat), None)
+        .await;
+    assert_eq!(all.as_array().unwrap().len(), 16);
+
+    // Refused attempts are on record with who tried; the tokens are nowhere in it.
+    let log = api.store.audit_log(None, 10_000).await.unwrap();
+    let refused: Vec<_> = log.iter().filter(|a| a.action == "refused").collect();
+    assert!(
+        refused
+            .iter()
+            .any(|a| a.actor == "api:anna.bech@skovby.dk" && a.entity_id == "dt-syd")
+    );
+    assert!(refused.iter().any(|a| {
+        a.actor == "api:anna.bech@skovby.dk"
+            && a.after
+                .as_deref()
+                .unwrap()
+                .contains("signed by the manager")
+    }));
+    for a in &log {
+        let text = format!("{} {:?} {:?}", a.actor, a.before, a.after);
+        for t in [&secretariat, &manager, &leader] {
+            assert!(!text.contains(t.as_str()), "a token in the audit log");
+        }
+    }
+    // A revoked token is refused at once.
+    let id = api
+        .store
+        .tokens()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.role == "leader")
+        .unwrap()
+        .id;
+    api.store
+        .revoke_token(&id.to_string(), &stamp("2026-05-15"))
+        .await
+        .unwrap();
+    let (status, _) = api
+        .call(Method::GET, "/api/v1/me", Some(&leader), None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+async fn every_endpoint_does_its_work(db: TestDb) {
+    let api = api(&db).await;
+    let sec = api.token(Role::Secretariat, "sekretariat@skovby.dk").await;
+    let anna = api.token(Role::Manager, "anna.bech@skovby.dk").await;
+    let bo = api.token(Role::Leader, "bo.nielsen@skovby.dk").await;
+
+    let (s, me) = api.call(Method::GET, "/api/v1/me", Some(&bo), None).await;
+    assert_eq!(
+        (s, me["role"].as_str(), me["leads"][0].as_str()),
+        (StatusCode::OK, Some("leader"), Some("dt-nord-1"))
+    );
+    // Bo records his dialogue, submits the agreement; Anna signs it.
+    let (s, _) = api
+        .call(
+            Method::POST,
+            "/api/v1/units/dt-nord-1/dialogue",
+            Some(&bo),
+            Some(serde_json::json!({"on": "2026-03-14", "notes": "Referat"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, sub) = api
+        .call(
+            Method::POST,
+            "/api/v1/units/dt-nord-1/agreements",
+            Some(&bo),
+            Some(serde_json::json!({"on": "2026-04-09", "agreement": AGREEMENT})),
+        )
+        .await;
+    assert_eq!(
+        (s, sub["revision"].as_u64()),
+        (StatusCode::CREATED, Some(1))
+    );
+    assert!(sub["warnings"].as_array().unwrap().is_empty());
+    let (s, signed) = api
+        .call(
+            Method::POST,
+            "/api/v1/units/dt-nord-1/agreements/sign",
+            Some(&anna),
+            Some(serde_json::json!({"on": "2026-04-20"})),
+        )
+        .await;
+    assert_eq!((s, signed["revision"].as_u64()), (StatusCode::OK, Some(1)));
+    // The rules still apply: twice is refused with the reason.
+    let (s, p) = api
+        .call(
+            Method::POST,
+            "/api/v1/units/dt-nord-1/agreements/sign",
+            Some(&anna),
+            Some(serde_json::json!({"on": "2026-04-21"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(
+        p["detail"].as_str().unwrap().contains("already signed"),
+        "{p}"
+    );
+    let (s, unit) = api
+        .call(Method::GET, "/api/v1/units/dt-nord-1", Some(&anna), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(unit["step"], "in_force");
+    assert_eq!(unit["events"].as_array().unwrap().len(), 3);
+    assert_eq!(unit["events"][0]["recorded_by"], "api:bo.nielsen@skovby.dk");
+    let (_, agreements) = api
+        .call(
+            Method::GET,
+            "/api/v1/units/dt-nord-1/agreements",
+            Some(&bo),
+            None,
+        )
+        .await;
+    assert_eq!(agreements[0]["goals"].as_array().unwrap().len(), 3);
+    // Status rows are `hjul status`'s rows, with filters.
+    let (s, rows) = api
+        .call(
+            Method::GET,
+            "/api/v1/status?area=daycare&level=4&overdue=false",
+            Some(&sec),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["unit_id"] == "dt-nord-1")
+        .unwrap();
+    assert_eq!(row["agreement"]["state"], "in_force");
+    assert_eq!(row["next_deadline"]["deadline"], "midway_status");
+    assert_eq!(rows.as_array().unwrap().len(), 5);
+    let (_, overdue) = api
+        .call(
+            Method::GET,
+            "/api/v1/status?overdue=true&at=2026-07-15",
+            Some(&sec),
+            None,
+        )
+        .await;
+    assert_eq!(
+        overdue.as_array().unwrap().len(),
+        11,
+        "level 3–4 units without a dialogue"
+    );
+    // Milestones, cycles and the plan.
+    let (s, _) = api
+        .call(
+            Method::POST,
+            "/api/v1/cycles/2025/milestones",
+            Some(&sec),
+            Some(serde_json::json!({"milestone": "data_collected", "on": "2025-12-18"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (_, cycles) = api
+        .call(Method::GET, "/api/v1/cycles", Some(&bo), None)
+        .await;
+    assert_eq!(cycles[0]["year"], 2025);
+    let (_, plan) = api
+        .call(Method::GET, "/api/v1/cycles/2027/plan", Some(&bo), None)
+        .await;
+    assert_eq!(plan["starts"], "2027-10-01");
+    let (s, _) = api
+        .call(Method::GET, "/api/v1/cycles/2026/plan", Some(&bo), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, c) = api
+        .call(Method::POST, "/api/v1/cycles/2027/start", Some(&sec), None)
+        .await;
+    assert_eq!((s, c["year"].as_i64()), (StatusCode::CREATED, Some(2027)));
+    // The midway status, for the secretariat on Bo's behalf (dated in Q3 2027 is in the
+    // future here, so: refused with the reason).
+    let (s, p) = api
+        .call(
+            Method::POST,
+            "/api/v1/units/dt-nord-1/midway",
+            Some(&bo),
+            Some(serde_json::json!({"grades": GRADES})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("midway_status opens on 2027-07-01"),
+        "{p}"
+    );
+    // The organisation, again: nothing changes.
+    let req = Request::post("/api/v1/organisation")
+        .header("authorization", format!("Bearer {sec}"))
+        .header("content-type", "text/csv")
+        .body(Body::from(ORGANISATION))
+        .unwrap();
+    let (s, r) = api.send(req).await;
+    assert_eq!(
+        (s, r["units_unchanged"].as_u64()),
+        (StatusCode::OK, Some(16))
+    );
+    // The outbox and a retry of a dead item.
+    let item = hjul_store::NewItem {
+        key: "test:dead".into(),
+        cycle: None,
+        unit_id: None,
+        deadline: None,
+        kind: "digest".into(),
+        days_before: None,
+        party: "secretariat".into(),
+        due_on: None,
+        due_at: now(),
+        state: hjul_store::outbox_state::PENDING,
+        payload: None,
+    };
+    api.store
+        .write_tick(vec![item], &[], now(), None)
+        .await
+        .unwrap();
+    let (_, items) = api
+        .call(
+            Method::GET,
+            "/api/v1/outbox?state=pending",
+            Some(&sec),
+            None,
+        )
+        .await;
+    let id = items[0]["id"].as_str().unwrap().to_owned();
+    api.store
+        .mark_dead(&[id.parse().unwrap()], "550 no", None, now())
+        .await
+        .unwrap();
+    let (s, _) = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/outbox/{id}/retry"),
+            Some(&sec),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, items) = api
+        .call(
+            Method::GET,
+            "/api/v1/outbox?state=pending",
+            Some(&sec),
+            None,
+        )
+        .await;
+    assert_eq!(items[0]["id"], id.as_str());
+    // The audit log, for one unit.
+    let (s, log) = api
+        .call(
+            Method::GET,
+            "/api/v1/audit?entity=unit&entity_id=dt-nord-1&limit=50",
+            Some(&sec),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        log.as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["action"] == "unit.agreement_signed"
+                && a["actor"] == "api:anna.bech@skovby.dk")
+    );
+    // OpenAPI and docs, health without a token.
+    let (s, spec) = api.call(Method::GET, "/api/openapi.json", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    for path in [
+        "/api/v1/status",
+        "/api/v1/units/{unit_id}/dialogue",
+        "/api/v1/outbox/{id}/retry",
+        "/api/v1/audit",
+    ] {
+        assert!(spec["paths"].get(path).is_some(), "{path} not in the spec");
+    }
+    let res = api
+        .app
+        .clone()
+        .oneshot(Request::get("/api/docs").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let (s, h) = api.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!((s, h["status"].as_str()), (StatusCode::OK, Some("ok")));
+}
+
+async fn bad_input_is_a_problem_report_never_a_500(db: TestDb) {
+    let api = api(&db).await;
+    let sec = api.token(Role::Secretariat, "sekretariat@skovby.dk").await;
+    let check = |status: StatusCode, p: &serde_json::Value, want: u16, field: Option<&str>| {
+        assert_eq!(status.as_u16(), want, "{p}");
+        assert_eq!(p["status"].as_u64(), Some(u64::from(want)), "{p}");
+        assert!(!p["detail"].as_str().unwrap().is_empty(), "{p}");
+        if let Some(f) = field {
+            assert_eq!(p["field"].as_str(), Some(f), "{p}");
+        }
+    };
+    // Unknown fields and bad dates name the field.
+    let (s, p) = api
+        .call(
+            Method::POST,
+            "/api/v1/units/dt-nord/dialogue",
+            Some(&sec),
+            Some(serde_json::json!({"on": "2026-03-01", "held_by": "x"})),
+        )
+        .await;
+    check(s, &p, 400, Some("held_by"));
+    let (s, p) = api
+        .call(
+            Method::POST,
+            "/api/v1/units/dt-nord/dialogue",
+            Some(&sec),
+            Some(serde_json::json!({"on": "1. marts"})),
+        )
+        .await;
+    check(s, &p, 400, Some("on"));
+    let (s, p) = api
+        .call(
+            Method::POST,
+            "/api/v1/units/dt-nord/dialogue",
+            Some(&sec),
+            Some(serde_json::json!({})),
+        )
+        .await;
+    check(s, &p, 400, None);
+    assert!(
+        p["detail"].as_str().unwrap().contains("missing field `on`"),
+        "{p}"
+    );
+    let (s, p) = api
+        .call(
+            Method::GET,
+            "/api/v1/status?at=2026-02-30",
+            Some(&sec),
+            None,
+        )
+        .await;
+    check(s, &p, 400, Some("at"));
+    let (s, p) = api
+        .call(Method::GET, "/api/v1/status?level=7", Some(&sec), None)
+        .await;
+    check(s, &p, 400, Some("level"));
+    let (s, p) = api
+        .call(Method::GET, "/api/v1/status?area=forest", Some(&sec), None)
+        .await;
+    check(s, &p, 400, Some("area"));
+    let (s, p) = api
+        .call(Method::GET, "/api/v1/status?colour=blue", Some(&sec), None)
+        .await;
+    check(s, &p, 400, Some("colour"));
+    let (s, p) = api
+        .call(
+            Method::POST,
+            "/api/v1/cycles/2025/milestones",
+            Some(&sec),
+            Some(serde_json::json!({"milestone": "party", "on": "2026-01-05"})),
+        )
+        .await;
+    check(s, &p, 400, Some("milestone"));
+    // Not JSON, and not said to be JSON.
+    let req = Request::post("/api/v1/units/dt-nord/dialogue")
+        .header("authorization", format!("Bearer {sec}"))
+        .header("content-type", "application/json")
+        .body(Body::from("{\"on\": "))
+        .unwrap();
+    let (s, p) = api.send(req).await;
+    check(s, &p, 400, None);
+    let req = Request::post("/api/v1/units/dt-nord/dialogue")
+        .header("authorization", format!("Bearer {sec}"))
+        .header("content-type", "text/plain")
+        .body(Body::from("on=2026-03-01"))
+        .unwrap();
+    let (s, p) = api.send(req).await;
+    check(s, &p, 415, None);
+    // Too large.
+    let huge = format!(
+        "{{\"on\": \"2026-03-01\", \"notes\": \"{}\"}}",
+        "x".repeat(hjul_api::BODY_LIMIT + 1)
+    );
+    let req = Request::post("/api/v1/units/dt-nord/dialogue")
+        .header("authorization", format!("Bearer {sec}"))
+        .header("content-type", "application/json")
+        .body(Body::from(huge))
+        .unwrap();
+    let (s, p) = api.send(req).await;
+    check(s, &p, 413, None);
+    // A bad agreement: every problem, with line and key.
+    let bad = AGREEMENT.replace("weight = 40", "weight = 45").replace(
+        "indicator = \"language_development\"",
+        "indicator = \"sprog\"",
+    );
+    api.call(
+        Method::POST,
+        "/api/v1/units/dt-nord/dialogue",
+        Some(&sec),
+        Some(serde_json::json!({"on": "2026-03-01"})),
+    )
+    .await;
+    let (s, p) = api
+        .call(
+            Method::POST,
+            "/api/v1/units/dt-nord/agreements",
+            Some(&sec),
+            Some(serde_json::json!({"on": "2026-03-25", "agreement": bad})),
+        )
+        .await;
+    check(s, &p, 422, None);
+    assert_eq!(p["errors"][0]["line"].as_u64(), Some(6), "{p}");
+    assert!(
+        p["errors"][0]["field"]
+            .as_str()
+            .unwrap()
+            .ends_with(".indicator"),
+        "{p}"
+    );
+    // A bad organisation file: every row, with its line.
+    let req = Request::post("/api/v1/organisation")
+        .header("authorization", format!("Bearer {sec}"))
+        .header("content-type", "text/csv")
+        .body(Body::from(ORGANISATION.replace(
+            "dt-nord-2,Børnehuset Spiren,4,dt-nord",
+            "dt-nord-2,Børnehuset Spiren,4,nowhere",
+        )))
+        .unwrap();
+    let (s, p) = api.send(req).await;
+    check(s, &p, 422, None);
+    assert_eq!(p["errors"][0]["line"].as_u64(), Some(9), "{p}");
+    // Unknown units and paths.
+    let (s, p) = api
+        .call(Method::GET, "/api/v1/units/nowhere", Some(&sec), None)
+        .await;
+    check(s, &p, 404, None);
+    let (s, _) = api
+        .call(Method::GET, "/api/v1/nothing", Some(&sec), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // A wrong token is 401 with a problem report.
+    let (s, p) = api
+        .call(Method::GET, "/api/v1/me", Some("hjul_not_a_token"), None)
+        .await;
+    check(s, &p, 401, None);
+}
+
+impl Api {
+    /// A dashboard page as the holder of `token` (the session cookie): status and HTML.
+    async fn page(&self, token: &str, path: &str) -> (StatusCode, String) {
+        let req = Request::get(path)
+            .header("cookie", format!("hjul_session={token}"))
+            .body(Body::empty())
+            .unwrap();
+        self.html(req).await
+    }
+
+    /// Posts a dashboard form (URL-encoded `fields`) as the holder of `token`.
+    async fn form(&self, token: &str, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let req = Request::post(path)
+            .header("cookie", format!("hjul_session={token}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        self.html(req).await
+    }
+
+    async fn html(&self, req: Request<Body>) -> (StatusCode, String) {
+        let res = self.app.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let location = res
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned());
+        let bytes = axum::body::to_bytes(res.into_body(), 16 << 20)
+            .await
+            .unwrap();
+        let body = String::from_utf8(bytes.to_vec()).unwrap();
+        (status, location.unwrap_or(body))
+    }
+}
+
+/// The CSRF value a page's forms carry.
+fn csrf_in(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let at = html.find(marker).expect("a form with a CSRF value") + marker.len();
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
+/// The events on record for a unit, through the API.
+async fn events_of(api: &Api, token: &str, unit: &str) -> usize {
+    let (_, t) = api
+        .call(
+            Method::GET,
+            &format!("/api/v1/units/{unit}"),
+            Some(token),
+            None,
+        )
+        .await;
+    t["events"].as_array().unwrap().len()
+}
+
+async fn the_dashboard_forms_save_and_never_lose_what_was_typed(db: TestDb) {
+    let api = api(&db).await;
+    let sec = api.token(Role::Secretariat, "sekretariat@skovby.dk").await;
+    let anna = api.token(Role::Manager, "anna.bech@skovby.dk").await;
+    let bo = api.token(Role::Leader, "bo.nielsen@skovby.dk").await;
+    let unit = "/units/dt-nord-1";
+
+    let (s, page) = api.page(&bo, unit).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("id=\"dialogue-form\""), "{page}");
+    assert!(
+        !page.contains("id=\"sign-form\""),
+        "a leader does not sign: {page}"
+    );
+    let csrf = csrf_in(&page);
+    let notes = "Vi talte om sprog & trivsel <i>i år</i>.";
+
+    // No such form; and a unit Bo does not see is not there for him.
+    let (s, _) = api
+        .form(
+            &bo,
+            "/units/dt-nord-1/approve",
+            &[("csrf", &csrf), ("on", "2026-03-14")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = api
+        .form(
+            &bo,
+            "/units/dt-syd/dialogue",
+            &[("csrf", &csrf), ("on", "2026-03-14")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // A form without the session's CSRF value: refused, nothing saved.
+    let (s, _) = api
+        .form(
+            &bo,
+            "/units/dt-nord-1/dialogue",
+            &[
+                ("csrf", "0".repeat(32).as_str()),
+                ("on", "2026-03-14"),
+                ("text", notes),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // A date in the future: refused by the wheel; the page comes back with the reason,
+    // the date and the notes as typed (escaped), and nothing is saved.
+    let (s, page) = api
+        .form(
+            &bo,
+            "/units/dt-nord-1/dialogue",
+            &[("csrf", &csrf), ("on", "2026-06-01"), ("text", notes)],
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{page}");
+    assert!(page.contains("future"), "{page}");
+    assert!(page.contains("value=\"2026-06-01\""), "{page}");
+    assert!(
+        page.contains("Vi talte om sprog &amp; trivsel &lt;i&gt;i år&lt;&#x2f;i&gt;."),
+        "{page}"
+    );
+    // A date that is not one: the same, with what to write.
+    let (s, page) = api
+        .form(
+            &bo,
+            "/units/dt-nord-1/dialogue",
+            &[("csrf", &csrf), ("on", "14-03-2026"), ("text", notes)],
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{page}");
+    assert!(
+        page.contains("YYYY-MM-DD") && page.contains("trivsel"),
+        "{page}"
+    );
+    assert_eq!(events_of(&api, &sec, "dt-nord-1").await, 0);
+    // The refusals are in the audit log with the person.
+    let (_, audit) = api
+        .call(
+            Method::GET,
+            "/api/v1/audit?entity=unit&entity_id=dt-nord-1",
+            Some(&sec),
+            None,
+        )
+        .await;
+    let refused = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["actor"] == "api:bo.nielsen@skovby.dk" && a["action"] == "refused")
+        .count();
+    assert!(refused >= 2, "{audit}");
+
+    // Saved: back to the unit page, which now asks for the agreement.
+    let (s, to) = api
+        .form(
+            &bo,
+            "/units/dt-nord-1/dialogue",
+            &[("csrf", &csrf), ("on", "2026-03-14"), ("text", notes)],
+        )
+        .await;
+    assert_eq!(
+        (s, to.starts_with("/units/dt-nord-1?msg=")),
+        (StatusCode::SEE_OTHER, true),
+        "{to}"
+    );
+    assert_eq!(events_of(&api, &sec, "dt-nord-1").await, 1);
+    let (_, page) = api.page(&bo, unit).await;
+    assert!(page.contains("id=\"agreement-form\""), "{page}");
+
+    // A broken agreement file: every problem with its line, and the text kept.
+    let broken = AGREEMENT.replacen("weight", "wieght", 1);
+    let (s, page) = api
+        .form(
+            &bo,
+            "/units/dt-nord-1/agreement",
+            &[("csrf", &csrf), ("on", "2026-04-09"), ("text", &broken)],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(
+        page.contains("<li>linje ") && page.contains("wieght"),
+        "{page}"
+    );
+    let (s, to) = api
+        .form(
+            &bo,
+            "/units/dt-nord-1/agreement",
+            &[("csrf", &csrf), ("on", "2026-04-09"), ("text", AGREEMENT)],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{to}");
+
+    // Anna, the manager above, signs on the page; Bo cannot.
+    let (_, page) = api.page(&anna, unit).await;
+    assert!(page.contains("id=\"sign-form\""), "{page}");
+    let anna_csrf = csrf_in(&page);
+    let (s, _) = api
+        .form(
+            &bo,
+            "/units/dt-nord-1/sign",
+            &[("csrf", &csrf), ("on", "2026-04-20")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Bo's form value is no good in Anna's session either.
+    let (s, _) = api
+        .form(
+            &anna,
+            "/units/dt-nord-1/sign",
+            &[("csrf", &csrf), ("on", "2026-04-20")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = api
+        .form(
+            &anna,
+            "/units/dt-nord-1/sign",
+            &[("csrf", &anna_csrf), ("on", "2026-04-20")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+
+    // In force: the midway form is there, but its window is a year away; the grades stay.
+    let (_, page) = api.page(&bo, unit).await;
+    assert!(page.contains("id=\"midway-form\""), "{page}");
+    assert!(!page.contains("id=\"agreement-form\""), "{page}");
+    let (s, page) = api
+        .form(
+            &bo,
+            "/units/dt-nord-1/midway",
+            &[("csrf", &csrf), ("on", "2026-05-15"), ("text", GRADES)],
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{page}");
+    let first_line = GRADES
+        .lines()
+        .find(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .unwrap();
+    assert!(
+        page.contains(&first_line.replace('"', "&quot;")),
+        "{first_line} in {page}"
+    );
+    assert_eq!(events_of(&api, &sec, "dt-nord-1").await, 3);
+}
