@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_initial;
 mod m20261122_000002_outbox;
 mod m20261122_000003_api_token;
+mod m20261122_000004_lease;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_initial::Migration),
             Box::new(m20261122_000002_outbox::Migration),
             Box::new(m20261122_000003_api_token::Migration),
+            Box::new(m20261122_000004_lease::Migration),
         ]
     }
 }

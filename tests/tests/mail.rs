@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::{DateTime, NaiveDate, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use hjul_mail::{MailKind, Sender, SmtpSender};
 use hjul_scheduler::{DispatchReport, Fault, Scheduler};
 use hjul_store::{Store, outbox_state};
@@ -21,6 +21,7 @@ stories!(
     catch_up_after_downtime_sends_the_present_once,
     the_mail_server_failing_loses_nothing,
     a_process_killed_midway_loses_nothing_and_duplicates_only_after_sending,
+    three_instances_send_every_item_exactly_once,
 );
 
 /// All four levels, one unit each; the area leader reads English.
@@ -119,6 +120,25 @@ fn scheduler_without_digest(store: Store, port: u16) -> Scheduler {
         hjul_tests::mail_settings(port),
         hjul_mail::Templates::load(None).unwrap(),
     )
+}
+
+/// A scheduler whose leases last 300 ms: a process "killed" in a test lets go of its
+/// work as fast as a real one's lease (5 minutes) would run out.
+fn killable(store: Store, port: u16) -> Scheduler {
+    let mut settings = hjul_tests::scheduler_settings();
+    settings.digest = None;
+    settings.lease = std::time::Duration::from_millis(300);
+    Scheduler::new(
+        store,
+        settings,
+        hjul_tests::mail_settings(port),
+        hjul_mail::Templates::load(None).unwrap(),
+    )
+}
+
+/// Waits for a killed scheduler's leases to run out.
+async fn its_leases_run_out() {
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
 }
 
 /// (local date, recipient, subject) of every mail the server received.
@@ -775,7 +795,7 @@ async fn a_process_killed_midway_loses_nothing_and_duplicates_only_after_sending
     let store = with_org(&db, SMALL).await;
     let dec30 = eight("2025-12-30");
     // Up to the day before, normally.
-    let s = scheduler_without_digest(store, server.port());
+    let s = killable(store, server.port());
     let sender = smtp(&server);
     run_days(&s, &sender, "2025-10-01", "2025-12-29", scripted_events).await;
     assert_eq!(server.received().len(), 1);
@@ -788,8 +808,9 @@ async fn a_process_killed_midway_loses_nothing_and_duplicates_only_after_sending
         .unwrap();
     assert_eq!(pending.len(), 5);
     let store = reopen(s, &db).await;
+    its_leases_run_out().await;
     // The next process sends all of them, once.
-    let s = scheduler_without_digest(store, server.port());
+    let s = killable(store, server.port());
     let (_, r) = s
         .run_once(&sender, dec30 + chrono::Duration::minutes(1))
         .await
@@ -803,7 +824,8 @@ async fn a_process_killed_midway_loses_nothing_and_duplicates_only_after_sending
     assert!(err.to_string().contains("after sending"), "{err}");
     assert_eq!(server.received().len(), 6);
     let store = reopen(s, &db).await;
-    let s = scheduler_without_digest(store, server.port());
+    its_leases_run_out().await;
+    let s = killable(store, server.port());
     let (_, r) = s
         .run_once(&sender, eight("2026-03-17") + chrono::Duration::minutes(1))
         .await
@@ -837,4 +859,114 @@ async fn reopen(s: Scheduler, db: &TestDb) -> Store {
     Store::open_current(&db.location, hjul_store::CurrentWheel::builtin())
         .await
         .unwrap()
+}
+
+/// The example organisation with `n` more houses under Dagtilbud Nord, each with its own
+/// leader: many people with mail on the same mornings, for instances to contend over.
+fn crowded(n: usize) -> String {
+    let mut csv = ORGANISATION.to_owned();
+    for i in 0..n {
+        csv.push_str(&format!(
+            "x{i},Hus {i},4,dt-nord,daycare,Leder {i},leder{i}@skovby.dk,da\n"
+        ));
+    }
+    csv
+}
+
+async fn three_instances_send_every_item_exactly_once(db: TestDb) {
+    let server = SmtpServer::start().await;
+    let store = with_org(&db, &crowded(120)).await;
+    // Three instances, each with its own connections, as three processes would have.
+    let instances = [
+        scheduler(store, server.port()),
+        scheduler(db.store().await, server.port()),
+        scheduler(db.store().await, server.port()),
+    ];
+    let names: BTreeSet<&str> = instances.iter().map(Scheduler::instance).collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    let senders = [smtp(&server), smtp(&server), smtp(&server)];
+
+    let mut sent_by = [0usize; 3];
+    let mut mails: Vec<hjul_scheduler::SentMail> = Vec::new();
+    let mut last = eight("2025-10-01");
+    for day in date("2025-10-01")
+        .iter_days()
+        .take_while(|d| *d <= date("2027-10-20"))
+    {
+        // A few rounds each morning, all three at once, a little apart in time.
+        for seconds in [0, 20, 75] {
+            let at = eight(&day.to_string()) + chrono::Duration::seconds(seconds);
+            last = at;
+            let (a, b, c) = tokio::join!(
+                instances[0].run_once(&senders[0], at),
+                instances[1].run_once(&senders[1], at),
+                instances[2].run_once(&senders[2], at),
+            );
+            for (i, round) in [a, b, c].into_iter().enumerate() {
+                let (_, report) = round.unwrap();
+                sent_by[i] += report.sent.len();
+                mails.extend(report.sent);
+            }
+        }
+        for e in cycle_events(day) {
+            e.record(
+                instances[usize::try_from(day.ordinal()).unwrap() % 3].store(),
+                day,
+            )
+            .await;
+        }
+    }
+
+    let received = server.received();
+    assert!(received.len() > 500, "{} mails", received.len());
+    assert_eq!(
+        received.len(),
+        mails.len(),
+        "the server got what the instances sent"
+    );
+    assert!(
+        sent_by.iter().filter(|n| **n > 0).count() >= 2,
+        "the work was shared: {sent_by:?}"
+    );
+    // No mail twice.
+    let mut ids: HashMap<String, usize> = HashMap::new();
+    for r in &received {
+        *ids.entry(r.header("Message-ID").unwrap()).or_default() += 1;
+    }
+    let twice: Vec<_> = ids.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "sent twice: {twice:?}");
+    // Every item marked sent went in exactly one accepted mail, and every accepted mail
+    // is some items' mail.
+    let store = instances[0].store();
+    let sent = store
+        .outbox(Some(outbox_state::SENT), u64::MAX)
+        .await
+        .unwrap();
+    let in_db: BTreeSet<String> = sent.iter().map(|i| i.message_id.clone().unwrap()).collect();
+    let on_server: BTreeSet<String> = ids.keys().cloned().collect();
+    assert_eq!(in_db, on_server);
+    // One mail per person per day, across the instances.
+    let zone = WheelDefinition::builtin().mail_time.zone;
+    let mut per_day: HashMap<(String, NaiveDate), usize> = HashMap::new();
+    for m in &mails {
+        *per_day
+            .entry((m.to.clone(), m.at.with_timezone(&zone).date_naive()))
+            .or_default() += 1;
+    }
+    assert!(per_day.values().all(|n| *n == 1), "{per_day:?}");
+    // Nothing due was left behind.
+    let pending = store
+        .outbox(Some(outbox_state::PENDING), u64::MAX)
+        .await
+        .unwrap();
+    let overdue: Vec<_> = pending
+        .iter()
+        .filter(|i| i.next_attempt_at <= last)
+        .collect();
+    assert!(
+        overdue.is_empty(),
+        "{} items left: {:?}",
+        overdue.len(),
+        overdue.first()
+    );
 }

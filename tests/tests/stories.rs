@@ -15,6 +15,7 @@ stories!(
     the_schema_is_checked_and_migrating_twice_is_safe,
     the_audit_log_is_append_only_and_complete,
     status_filters_by_area_level_and_overdue,
+    a_lease_has_one_holder_until_it_runs_out,
 );
 
 const TODAY: &str = "2027-09-01";
@@ -758,4 +759,34 @@ async fn status_filters_by_area_level_and_overdue(db: TestDb) {
         .unwrap();
     assert_eq!(overdue.len(), 12);
     assert!(overdue.iter().all(|r| r.level >= 3));
+}
+
+async fn a_lease_has_one_holder_until_it_runs_out(db: TestDb) {
+    let a = db.store().await;
+    let b = db.store().await;
+    let long = std::time::Duration::from_secs(60);
+    assert!(a.try_lease("mail:x@skovby.dk", "a", long).await.unwrap());
+    // Taken: another holder is refused, the holder renews.
+    assert!(!b.try_lease("mail:x@skovby.dk", "b", long).await.unwrap());
+    assert!(a.try_lease("mail:x@skovby.dk", "a", long).await.unwrap());
+    assert_eq!(
+        b.lease_holder("mail:x@skovby.dk").await.unwrap().as_deref(),
+        Some("a")
+    );
+    // Another name is another lease.
+    assert!(b.try_lease("mail:y@skovby.dk", "b", long).await.unwrap());
+    // Letting go: only the holder can, and then anyone may take it.
+    b.release_lease("mail:x@skovby.dk", "b").await.unwrap();
+    assert!(!b.try_lease("mail:x@skovby.dk", "b", long).await.unwrap());
+    a.release_lease("mail:x@skovby.dk", "a").await.unwrap();
+    assert_eq!(b.lease_holder("mail:x@skovby.dk").await.unwrap(), None);
+    assert!(b.try_lease("mail:x@skovby.dk", "b", long).await.unwrap());
+    // A holder that dies: its lease runs out on the database's clock.
+    let short = std::time::Duration::from_millis(200);
+    assert!(a.try_lease("tick", "a", short).await.unwrap());
+    assert!(!b.try_lease("tick", "b", long).await.unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert_eq!(b.lease_holder("tick").await.unwrap(), None);
+    assert!(b.try_lease("tick", "b", long).await.unwrap());
+    assert!(!a.try_lease("tick", "a", long).await.unwrap());
 }

@@ -97,6 +97,14 @@ impl IntoResponse for Problem {
 impl From<StoreError> for Problem {
     fn from(e: StoreError) -> Self {
         let detail = e.to_string();
+        if e.is_unavailable() {
+            tracing::warn!(error = %detail, "the database does not answer");
+            return Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                "the database does not answer just now; try again in a minute",
+            );
+        }
         match e {
             StoreError::Refused(_) => Problem::new(StatusCode::CONFLICT, "refused", detail),
             StoreError::UnknownUnit(_) => Problem::not_found(detail),

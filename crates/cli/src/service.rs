@@ -74,7 +74,24 @@ pub async fn run_serve(
     settings: &Settings,
     listen: std::net::SocketAddr,
 ) -> anyhow::Result<()> {
-    let store = ctx.store().await?;
+    // Held until this function returns: the operating system lets go if the process dies.
+    let _only_one = match &ctx.location {
+        Location::Sqlite(path) => Some(single_instance(path)?),
+        Location::Postgres(_) => None,
+    };
+    // One stop signal for everything: the wait for the database, the API (which finishes
+    // its requests) and the scheduler (which finishes its mail).
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let signal = tokio::spawn(async move {
+        stop_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let Some(store) = open_when_it_answers(ctx, stopped(stop_rx.clone())).await? else {
+        return Ok(());
+    };
     match &settings.mail.smtp {
         Some(smtp) => tracing::info!(host = %smtp.host, port = smtp.port, "sending by SMTP"),
         None => tracing::info!(
@@ -102,22 +119,79 @@ pub async fn run_serve(
     );
     let scheduler = scheduler(store, settings)?;
     let sender = sender(settings);
-    // One stop signal for both: the API finishes its requests, the scheduler its mail.
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
     let api = hjul_api::serve(listener, api_state, stopped(stop_rx.clone()));
     let jobs = serve(&scheduler, &sender, ctx.clock.as_ref(), stopped(stop_rx));
-    let signal = async {
-        stop_signal().await;
-        let _ = stop_tx.send(true);
-    };
-    let (api, jobs, ()) = tokio::join!(api, jobs, signal);
+    let (api, jobs) = tokio::join!(api, jobs);
+    signal.abort();
     api.context("the HTTP server failed")?;
     jobs?;
     scheduler.close().await?;
     Ok(())
+}
+
+/// Opens the database, waiting (1, 2, 4… up to 60 s apart) while it does not answer, so
+/// a service started before its database, or with it, comes up by itself instead of
+/// exiting into a restart loop. Anything else (a schema to migrate, say) is an error at
+/// once. `None` if told to stop while waiting.
+async fn open_when_it_answers(
+    ctx: &Context,
+    stop: impl Future<Output = ()>,
+) -> anyhow::Result<Option<Store>> {
+    tokio::pin!(stop);
+    let mut wait = std::time::Duration::from_secs(1);
+    loop {
+        match ctx.store().await {
+            Ok(store) => return Ok(Some(store)),
+            Err(e)
+                if e.downcast_ref::<hjul_store::StoreError>()
+                    .is_some_and(hjul_store::StoreError::is_unavailable) =>
+            {
+                tracing::warn!(error = %e, retry_in_secs = wait.as_secs(), "the database does not answer; waiting for it");
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    () = &mut stop => return Ok(None),
+                }
+                wait = (wait * 2).min(std::time::Duration::from_secs(60));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// SQLite serves one instance: a second `hjul serve` on the same file is refused, with
+/// the process that has it. (Several instances share a PostgreSQL database instead.)
+fn single_instance(db: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    use std::io::{Read, Seek};
+    let path = PathBuf::from(format!("{}.serve-lock", db.display()));
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {
+            file.set_len(0)?;
+            file.rewind()?;
+            write!(file, "{}", std::process::id())?;
+            file.flush()?;
+            Ok(file)
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            anyhow::bail!(
+                "another hjul serve (process {}) already runs on {}: stop it first. One SQLite file \
+                 takes one instance; for several, use PostgreSQL (docs/operations.md)",
+                pid.trim(),
+                db.display()
+            )
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
 }
 
 pub async fn run_token(

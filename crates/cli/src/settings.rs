@@ -53,6 +53,7 @@ struct RawScheduler {
     digest: Option<String>,
     max_attempts: Option<u32>,
     retry_after_secs: Option<u64>,
+    lease_secs: Option<u64>,
     department_name: Option<String>,
 }
 
@@ -160,6 +161,9 @@ impl Settings {
         if let Some(secs) = s.retry_after_secs {
             scheduler.retry_after = Duration::from_secs(secs.max(1));
         }
+        if let Some(secs) = s.lease_secs {
+            scheduler.lease = Duration::from_secs(secs.max(1));
+        }
         if let Some(name) = s.department_name {
             scheduler.department_name = name;
         }
@@ -211,6 +215,7 @@ mod tests {
         assert_eq!(s.scheduler.secretariat.email, "sekretariat@example.dk");
         assert!(s.scheduler.digest.is_some());
         assert_eq!(s.scheduler.max_attempts, 8);
+        assert_eq!(s.scheduler.lease, Duration::from_secs(300));
     }
 
     #[test]

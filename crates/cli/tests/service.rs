@@ -45,6 +45,22 @@ fn serve_writes_eml_files_without_smtp_and_stops_cleanly_on_sigterm() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    // A second instance on the same SQLite file is refused and names the first.
+    let second = Command::new(env!("CARGO_BIN_EXE_hjul"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(&dir)
+        .env("HJUL_NOW", "2026-11-23T09:00:00Z")
+        .env_remove("HJUL_DATABASE_URL")
+        .env_remove("HJUL_CONFIG_DIR")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "{said}");
+    assert!(
+        said.contains(&format!("another hjul serve (process {})", child.id()))
+            && said.contains("PostgreSQL"),
+        "{said}"
+    );
     // Let the first round finish, then ask it to stop as a service manager would.
     std::thread::sleep(Duration::from_millis(500));
     let status = Command::new("kill")

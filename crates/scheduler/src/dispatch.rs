@@ -36,6 +36,8 @@ pub struct DispatchReport {
     pub dead: usize,
     /// Items held for the next mail day: their recipient already had today's mail.
     pub postponed: usize,
+    /// Items left for now: another instance holds their recipient's lease, or sent them.
+    pub busy: usize,
 }
 
 fn parse_party(key: &str) -> Party {
@@ -164,100 +166,163 @@ impl Scheduler {
         }
 
         for (email, (to, items)) in groups {
-            let ids: Vec<Uuid> = items.iter().map(|i| i.id).collect();
             if had_mail_today.contains(&email) {
+                let ids: Vec<Uuid> = items.iter().map(|i| i.id).collect();
                 self.store.postpone(&ids, next_mail_day).await?;
                 report.postponed += ids.len();
                 continue;
             }
-            let mut mail = Mail {
-                to: Recipient {
-                    email: to.email.clone(),
-                    name: to.name.clone(),
-                    language: language(&to.language),
-                },
-                items: Vec::new(),
-                digest: None,
-                failures: Vec::new(),
-            };
-            for item in &items {
-                match MailKind::parse(&item.kind) {
-                    Some(MailKind::Digest) => {
-                        mail.digest = item
-                            .payload
-                            .as_deref()
-                            .and_then(|p| serde_json::from_str::<Digest>(p).ok());
-                    }
-                    Some(MailKind::DeadLetter) => {
-                        if let Some(f) = item
-                            .payload
-                            .as_deref()
-                            .and_then(|p| serde_json::from_str::<Failure>(p).ok())
-                        {
-                            mail.failures.push(f);
-                        }
-                    }
-                    _ => {
-                        let sequence = self.sequence(item).await?;
-                        mail.items.push(self.mail_item(&dir, item, sequence));
-                    }
-                }
+            // One instance at a time writes to a person: under the lease, what is still
+            // pending and whether they had today's mail are read again, since another
+            // instance may have sent it since `due` was read.
+            let lease = format!("mail:{email}");
+            if !self
+                .store
+                .try_lease(&lease, &self.instance, self.settings.lease)
+                .await?
+            {
+                report.busy += items.len();
+                continue;
             }
-            let keys: Vec<&str> = items.iter().map(|i| i.key.as_str()).collect();
-            let id = message_id(&keys, &self.mail.from);
-            let rendered = self
-                .templates
-                .render(&mail, &self.settings.secretariat.name, today)?;
-            let ics = hjul_mail::calendar::ics(&mail.items, mail.to.language, now);
-            let message = build(&self.mail, &mail, &rendered, ics, &id, now)?;
-            match sender.send(&message, &id, now).await {
-                Ok(()) => {
-                    if self.fault == Some(Fault::AfterSend) {
-                        return Err(SchedulerError::InjectedFault(
-                            "after sending, before marking sent",
-                        ));
-                    }
-                    self.store.mark_sent(&ids, &email, &id, now).await?;
-                    tracing::info!(to = %email, kind = mail.kind().key(), items = ids.len(), "mail sent");
-                    report.sent.push(SentMail {
-                        at: now,
-                        to: email,
-                        kind: mail.kind(),
-                        message_id: id,
-                        items: mail.items.clone(),
-                    });
+            let sent = self
+                .send_to(
+                    sender,
+                    now,
+                    &dir,
+                    to,
+                    items,
+                    (start_of_today, next_mail_day),
+                    &mut report,
+                )
+                .await;
+            // Let go even after a failure; if this process dies instead, the lease runs out.
+            self.store.release_lease(&lease, &self.instance).await?;
+            sent?;
+        }
+        Ok(report)
+    }
+
+    /// Sends one person's items, under their lease.
+    #[allow(clippy::too_many_arguments)]
+    async fn send_to(
+        &self,
+        sender: &Sender,
+        now: DateTime<Utc>,
+        dir: &Directory,
+        to: Addressee,
+        items: Vec<outbox_item::Model>,
+        (start_of_today, next_mail_day): (DateTime<Utc>, DateTime<Utc>),
+        report: &mut DispatchReport,
+    ) -> Result<(), SchedulerError> {
+        let email = to.email.clone();
+        let pending = self
+            .store
+            .still_pending(&items.iter().map(|i| i.id).collect::<Vec<_>>())
+            .await?;
+        let before = items.len();
+        let items: Vec<outbox_item::Model> = items
+            .into_iter()
+            .filter(|i| pending.contains(&i.id))
+            .collect();
+        report.busy += before - items.len();
+        if items.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<Uuid> = items.iter().map(|i| i.id).collect();
+        if self.store.had_mail_since(&email, start_of_today).await? {
+            self.store.postpone(&ids, next_mail_day).await?;
+            report.postponed += ids.len();
+            return Ok(());
+        }
+        let today = now
+            .with_timezone(&self.store.wheel().definition.mail_time.zone)
+            .date_naive();
+        let mut mail = Mail {
+            to: Recipient {
+                email: to.email.clone(),
+                name: to.name.clone(),
+                language: language(&to.language),
+            },
+            items: Vec::new(),
+            digest: None,
+            failures: Vec::new(),
+        };
+        for item in &items {
+            match MailKind::parse(&item.kind) {
+                Some(MailKind::Digest) => {
+                    mail.digest = item
+                        .payload
+                        .as_deref()
+                        .and_then(|p| serde_json::from_str::<Digest>(p).ok());
                 }
-                Err(SendError::Transient(error)) => {
-                    let attempts = items.iter().map(|i| i.attempts).max().unwrap_or(0) + 1;
-                    if u32::try_from(attempts).unwrap_or(u32::MAX) >= self.settings.max_attempts {
-                        tracing::warn!(to = %email, %error, attempts, "giving up after repeated failures");
-                        self.give_up(
-                            &mail,
-                            &items,
-                            &format!("{attempts} attempts failed; the last: {error}"),
-                            now,
-                        )
-                        .await?;
-                        report.dead += ids.len();
-                    } else {
-                        let wait = self.settings.retry_after
-                            * 2u32.saturating_pow(u32::try_from(attempts - 1).unwrap_or(0).min(10));
-                        let next = now
-                            + chrono::Duration::from_std(wait)
-                                .unwrap_or(chrono::Duration::hours(1));
-                        tracing::warn!(to = %email, %error, attempts, retry_at = %next, "mail not accepted, will try again");
-                        self.store.mark_retry(&ids, &error, next).await?;
-                        report.retried += ids.len();
+                Some(MailKind::DeadLetter) => {
+                    if let Some(f) = item
+                        .payload
+                        .as_deref()
+                        .and_then(|p| serde_json::from_str::<Failure>(p).ok())
+                    {
+                        mail.failures.push(f);
                     }
                 }
-                Err(SendError::Permanent(error)) => {
-                    tracing::warn!(to = %email, %error, "mail refused by the server");
-                    self.give_up(&mail, &items, &error, now).await?;
-                    report.dead += ids.len();
+                _ => {
+                    let sequence = self.sequence(item).await?;
+                    mail.items.push(self.mail_item(dir, item, sequence));
                 }
             }
         }
-        Ok(report)
+        let keys: Vec<&str> = items.iter().map(|i| i.key.as_str()).collect();
+        let id = message_id(&keys, &self.mail.from);
+        let rendered = self
+            .templates
+            .render(&mail, &self.settings.secretariat.name, today)?;
+        let ics = hjul_mail::calendar::ics(&mail.items, mail.to.language, now);
+        let message = build(&self.mail, &mail, &rendered, ics, &id, now)?;
+        match sender.send(&message, &id, now).await {
+            Ok(()) => {
+                if self.fault == Some(Fault::AfterSend) {
+                    return Err(SchedulerError::InjectedFault(
+                        "after sending, before marking sent",
+                    ));
+                }
+                self.store.mark_sent(&ids, &email, &id, now).await?;
+                tracing::info!(to = %email, kind = mail.kind().key(), items = ids.len(), "mail sent");
+                report.sent.push(SentMail {
+                    at: now,
+                    to: email,
+                    kind: mail.kind(),
+                    message_id: id,
+                    items: mail.items.clone(),
+                });
+            }
+            Err(SendError::Transient(error)) => {
+                let attempts = items.iter().map(|i| i.attempts).max().unwrap_or(0) + 1;
+                if u32::try_from(attempts).unwrap_or(u32::MAX) >= self.settings.max_attempts {
+                    tracing::warn!(to = %email, %error, attempts, "giving up after repeated failures");
+                    self.give_up(
+                        &mail,
+                        &items,
+                        &format!("{attempts} attempts failed; the last: {error}"),
+                        now,
+                    )
+                    .await?;
+                    report.dead += ids.len();
+                } else {
+                    let wait = self.settings.retry_after
+                        * 2u32.saturating_pow(u32::try_from(attempts - 1).unwrap_or(0).min(10));
+                    let next = now
+                        + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1));
+                    tracing::warn!(to = %email, %error, attempts, retry_at = %next, "mail not accepted, will try again");
+                    self.store.mark_retry(&ids, &error, next).await?;
+                    report.retried += ids.len();
+                }
+            }
+            Err(SendError::Permanent(error)) => {
+                tracing::warn!(to = %email, %error, "mail refused by the server");
+                self.give_up(&mail, &items, &error, now).await?;
+                report.dead += ids.len();
+            }
+        }
+        Ok(())
     }
 
     /// Dead letters, and a notice to the secretariat (not for a notice itself, which

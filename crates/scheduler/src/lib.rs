@@ -49,6 +49,9 @@ pub struct SchedulerSettings {
     pub retry_after: Duration,
     /// Items read per dispatch.
     pub batch: u64,
+    /// How long an instance holds the tick or one person's mail before another may take
+    /// it over (on the database's clock). Longer than any one send can take.
+    pub lease: Duration,
 }
 
 impl SchedulerSettings {
@@ -61,6 +64,7 @@ impl SchedulerSettings {
             max_attempts: 8,
             retry_after: Duration::from_secs(60),
             batch: 5_000,
+            lease: Duration::from_secs(300),
         }
     }
 }
@@ -99,6 +103,9 @@ pub enum SchedulerError {
     InjectedFault(&'static str),
 }
 
+/// The lease of the instance that ticks.
+pub const TICK_LEASE: &str = "tick";
+
 pub struct Scheduler {
     store: Store,
     settings: SchedulerSettings,
@@ -109,6 +116,18 @@ pub struct Scheduler {
     known: Mutex<HashSet<String>>,
     loaded: Mutex<Vec<i32>>,
     fault: Option<Fault>,
+    /// This instance's name in leases: host, process and a random part.
+    instance: String,
+}
+
+/// A name for this process among the instances on one database.
+fn instance_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map_or_else(|| "host".to_owned(), |h| h.trim().to_owned());
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}:{}:{}", std::process::id(), &random[..8])
 }
 
 impl Scheduler {
@@ -126,7 +145,13 @@ impl Scheduler {
             known: Mutex::new(HashSet::new()),
             loaded: Mutex::new(Vec::new()),
             fault: None,
+            instance: instance_name(),
         }
+    }
+
+    /// This instance's name in leases.
+    pub fn instance(&self) -> &str {
+        &self.instance
     }
 
     #[doc(hidden)]
@@ -160,7 +185,17 @@ impl Scheduler {
         sender: &Sender,
         now: DateTime<Utc>,
     ) -> Result<(TickReport, DispatchReport), SchedulerError> {
-        let tick = self.tick(now).await?;
+        // One instance ticks at a time (the others would only write what it writes);
+        // every instance dispatches, each person's mail under that person's lease.
+        let tick = if self
+            .store
+            .try_lease(TICK_LEASE, &self.instance, self.settings.lease)
+            .await?
+        {
+            self.tick(now).await?
+        } else {
+            TickReport::default()
+        };
         let dispatch = self.dispatch(sender, now).await?;
         Ok((tick, dispatch))
     }

@@ -92,6 +92,14 @@ pub async fn serve(
     if let Sender::Smtp(smtp) = sender {
         smtp.close().await;
     }
+    // Another instance may tick at once instead of when this lease would run out.
+    if let Err(e) = scheduler
+        .store()
+        .release_lease(crate::TICK_LEASE, scheduler.instance())
+        .await
+    {
+        tracing::warn!(error = %e, "could not let go of the tick; another instance takes it when the lease runs out");
+    }
     tracing::info!("scheduler stopped");
     Ok(())
 }

@@ -9,6 +9,7 @@ mod copy;
 mod cycles;
 pub mod entity;
 mod events;
+mod lease;
 mod org;
 mod outbox;
 mod status;
@@ -110,6 +111,31 @@ pub enum StoreError {
 impl From<Refusal> for StoreError {
     fn from(r: Refusal) -> Self {
         Self::Refused(r)
+    }
+}
+
+impl StoreError {
+    /// The database could not be reached (down, restarting, the network away): worth
+    /// trying again later, unlike a refusal or a bad schema.
+    pub fn is_unavailable(&self) -> bool {
+        use sea_orm::RuntimeErr;
+        use sea_orm::sqlx::Error as Sqlx;
+        let Self::Db(e) = self else {
+            return false;
+        };
+        match e {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+            DbErr::Exec(RuntimeErr::SqlxError(x)) | DbErr::Query(RuntimeErr::SqlxError(x)) => {
+                matches!(
+                    x.as_ref(),
+                    Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed
+                ) || matches!(x.as_ref(), Sqlx::Database(d) if d.code().is_some_and(|c| {
+                    // PostgreSQL: shutting down (57P01–57P03), cannot connect now (08*).
+                    c.starts_with("57P") || c.starts_with("08")
+                }))
+            }
+            _ => false,
+        }
     }
 }
 

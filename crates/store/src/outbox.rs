@@ -124,6 +124,7 @@ fn failed(ids: &[Uuid], error: &str) -> sea_orm::UpdateMany<outbox_item::Entity>
         )
         .col_expr(outbox_item::Column::LastError, error.into())
         .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
+        .filter(outbox_item::Column::State.eq(state::PENDING))
 }
 
 /// Databases take a signed limit: anything past that is no limit at all.
@@ -293,6 +294,8 @@ impl Store {
             .col_expr(outbox_item::Column::MessageId, message_id.into())
             .col_expr(outbox_item::Column::SentAt, at.into())
             .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
+            // An item voided (its deadline met) while its mail was on the way stays void.
+            .filter(outbox_item::Column::State.eq(state::PENDING))
             .exec(&self.db)
             .await?;
         Ok(())
@@ -404,9 +407,39 @@ impl Store {
         outbox_item::Entity::update_many()
             .col_expr(outbox_item::Column::NextAttemptAt, until.into())
             .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
+            .filter(outbox_item::Column::State.eq(state::PENDING))
             .exec(&self.db)
             .await?;
         Ok(())
+    }
+
+    /// Which of `ids` are still pending: another instance may have sent or voided the
+    /// rest since they were read.
+    pub async fn still_pending(&self, ids: &[Uuid]) -> Result<HashSet<Uuid>, StoreError> {
+        let pending: Vec<Uuid> = outbox_item::Entity::find()
+            .select_only()
+            .column(outbox_item::Column::Id)
+            .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
+            .filter(outbox_item::Column::State.eq(state::PENDING))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(pending.into_iter().collect())
+    }
+
+    /// Whether `email` was sent a mail at or after `since`.
+    pub async fn had_mail_since(
+        &self,
+        email: &str,
+        since: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Ok(outbox_item::Entity::find()
+            .filter(outbox_item::Column::State.eq(state::SENT))
+            .filter(outbox_item::Column::Recipient.eq(email))
+            .filter(outbox_item::Column::SentAt.gte(since))
+            .one(&self.db)
+            .await?
+            .is_some())
     }
 
     /// The addresses that were sent a mail at or after `since`.

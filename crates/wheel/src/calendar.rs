@@ -88,11 +88,13 @@ impl CycleRule {
     /// in the same quarter and a year names at most one cycle.
     pub fn new(anchor_year: i32, start_quarter: u8, length_quarters: u8) -> Option<Self> {
         let anchor = Quarter::new(anchor_year, start_quarter)?;
-        (length_quarters > 0 && length_quarters % 4 == 0 && SUPPORTED_YEARS.contains(&anchor_year))
-            .then_some(Self {
-                anchor,
-                length_quarters,
-            })
+        (length_quarters > 0
+            && length_quarters.is_multiple_of(4)
+            && SUPPORTED_YEARS.contains(&anchor_year))
+        .then_some(Self {
+            anchor,
+            length_quarters,
+        })
     }
 
     pub fn length_quarters(self) -> u8 {

@@ -279,7 +279,7 @@ fn check(raw: &RawDefinition, text: &str, problems: &mut Problems) -> Option<Whe
             ),
         );
     }
-    if c.length_quarters == 0 || c.length_quarters % 4 != 0 {
+    if c.length_quarters == 0 || !c.length_quarters.is_multiple_of(4) {
         problems.add(
             cycle_line,
             "cycle.length_quarters",
