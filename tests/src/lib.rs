@@ -1,6 +1,8 @@
 //! Helpers for the end-to-end stories: a fresh database per test, on SQLite or on
 //! PostgreSQL (`HJUL_TEST_PG_URL`, for example `postgres://postgres@127.0.0.1:5432/test`).
 
+pub mod harness;
+pub mod pg;
 pub mod smtp;
 
 /// Runs each story (an `async fn(TestDb)`) once on SQLite and once on PostgreSQL.
@@ -116,6 +118,34 @@ pub fn with_database(url: &str, name: &str) -> String {
         Some(q) => format!("{root}/{name}?{q}"),
         None => format!("{root}/{name}"),
     }
+}
+
+/// An organisation of about `n` units: a director, three chiefs, a tenth of the rest as
+/// leaders (level 3) and the others as daycare houses (level 4) under them.
+pub fn organisation(n: usize) -> String {
+    let mut csv = String::from("unit_id,name,level,parent_id,area,leader_name,leader_email\n");
+    csv.push_str("bu,Børn & Unge,1,,department,Direktør,direktor@bench.dk\n");
+    let chiefs = [("dt", "daycare"), ("sk", "school"), ("fr", "family")];
+    for (id, area) in chiefs {
+        csv.push_str(&format!(
+            "{id},Chef {id},2,bu,{area},Chef {id},{id}@bench.dk\n"
+        ));
+    }
+    let rest = n.saturating_sub(4);
+    let leaders = (rest / 10).max(1);
+    for i in 0..leaders {
+        let (chief, area) = chiefs[i % 3];
+        csv.push_str(&format!(
+            "l{i},Leder {i},3,{chief},{area},Leder {i},l{i}@bench.dk\n"
+        ));
+    }
+    for j in 0..rest.saturating_sub(leaders) {
+        let parent = j % leaders;
+        csv.push_str(&format!(
+            "h{j},Hus {j},4,l{parent},daycare,Husleder {j},h{j}@bench.dk\n"
+        ));
+    }
+    csv
 }
 
 /// Skovby Kommune from `examples/` imported, and cycle 2025's focus themes published on

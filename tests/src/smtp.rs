@@ -26,6 +26,8 @@ pub struct Received {
     pub from: String,
     pub to: Vec<String>,
     pub data: Vec<u8>,
+    /// When the server accepted it.
+    pub at: std::time::SystemTime,
 }
 
 impl Received {
@@ -131,6 +133,7 @@ impl Handler for MailHandler {
             from: std::mem::take(&mut self.from),
             to: std::mem::take(&mut self.to),
             data: std::mem::take(&mut self.data),
+            at: std::time::SystemTime::now(),
         });
         mailin::response::OK
     }

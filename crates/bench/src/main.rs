@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 use hjul_store::{Location, StatusFilter, Store};
-use hjul_tests::{AGREEMENT, GRADES, TestDb, date, stamp};
+use hjul_tests::{AGREEMENT, GRADES, TestDb, date, organisation, stamp};
 use hjul_wheel::{Deadline, Organisation};
 use indicatif::{ProgressBar, ProgressStyle};
 use sea_orm::{ConnectionTrait, Statement};
@@ -97,34 +97,6 @@ fn main() -> anyhow::Result<()> {
         Command::Tick { units, pg, runs } => runtime.block_on(tick::run(units, pg, runs)),
         Command::Mail { units, slow_units } => runtime.block_on(mail::run(units, slow_units)),
     }
-}
-
-/// An organisation of about `n` units: a director, three chiefs, a tenth of the rest as
-/// leaders (level 3) and the others as daycare houses (level 4) under them.
-pub(crate) fn organisation(n: usize) -> String {
-    let mut csv = String::from("unit_id,name,level,parent_id,area,leader_name,leader_email\n");
-    csv.push_str("bu,Børn & Unge,1,,department,Direktør,direktor@bench.dk\n");
-    let chiefs = [("dt", "daycare"), ("sk", "school"), ("fr", "family")];
-    for (id, area) in chiefs {
-        csv.push_str(&format!(
-            "{id},Chef {id},2,bu,{area},Chef {id},{id}@bench.dk\n"
-        ));
-    }
-    let rest = n.saturating_sub(4);
-    let leaders = (rest / 10).max(1);
-    for i in 0..leaders {
-        let (chief, area) = chiefs[i % 3];
-        csv.push_str(&format!(
-            "l{i},Leder {i},3,{chief},{area},Leder {i},l{i}@bench.dk\n"
-        ));
-    }
-    for j in 0..rest.saturating_sub(leaders) {
-        let parent = j % leaders;
-        csv.push_str(&format!(
-            "h{j},Hus {j},4,l{parent},daycare,Husleder {j},h{j}@bench.dk\n"
-        ));
-    }
-    csv
 }
 
 pub(crate) fn bar(total: usize, what: &str) -> ProgressBar {

@@ -37,9 +37,14 @@ impl Context {
             wheel: config.current_wheel()?,
             actor,
             today: global.today,
-            clock: match global.now {
-                Some(at) => std::sync::Arc::new(hjul_scheduler::ShiftedClock::starting_at(at)),
-                None => std::sync::Arc::new(hjul_scheduler::SystemClock),
+            clock: match (&global.clock_file, global.now) {
+                (Some(file), _) => std::sync::Arc::new(
+                    hjul_scheduler::FileClock::new(file.clone()).map_err(anyhow::Error::msg)?,
+                ),
+                (None, Some(at)) => {
+                    std::sync::Arc::new(hjul_scheduler::ShiftedClock::starting_at(at))
+                }
+                (None, None) => std::sync::Arc::new(hjul_scheduler::SystemClock),
             },
             // Several threads: while one request folds 10,000 units' status, `serve`
             // still answers the others and the scheduler still ticks.

@@ -72,6 +72,16 @@ struct Global {
         hide = true
     )]
     now: Option<chrono::DateTime<chrono::Utc>>,
+
+    /// Read the clock from this file (an RFC 3339 instant that a test harness moves on).
+    #[arg(
+        long,
+        global = true,
+        env = "HJUL_CLOCK_FILE",
+        value_name = "FILE",
+        hide = true
+    )]
+    clock_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]

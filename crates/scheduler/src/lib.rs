@@ -21,7 +21,7 @@ use hjul_wheel::Language;
 use tokio::sync::Mutex;
 
 pub use dispatch::{DispatchReport, SentMail};
-pub use serve::{Clock, ShiftedClock, SystemClock, serve};
+pub use serve::{Clock, FileClock, ShiftedClock, SystemClock, serve};
 pub use simulate::{SimulatedItem, SimulatedMail, Simulation, Transition, simulate};
 pub use tick::{CreatedItem, TickReport};
 

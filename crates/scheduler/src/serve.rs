@@ -2,6 +2,8 @@
 //! is honoured between rounds, so the mail in flight is finished first.
 
 use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
 
 use chrono::{DateTime, Utc};
 use hjul_mail::Sender;
@@ -11,6 +13,12 @@ use crate::{Scheduler, SchedulerError};
 /// Where "now" comes from: the system, or a test's own clock.
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
+
+    /// Returns once the clock shows `at` (the service's wait for its next round).
+    fn wait_until(&self, at: DateTime<Utc>) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        let wait = (at - self.now()).to_std().unwrap_or_default();
+        Box::pin(tokio::time::sleep(wait))
+    }
 }
 
 pub struct SystemClock;
@@ -40,6 +48,60 @@ impl ShiftedClock {
 impl Clock for ShiftedClock {
     fn now(&self) -> DateTime<Utc> {
         self.at + chrono::Duration::from_std(self.start.elapsed()).unwrap_or_default()
+    }
+}
+
+/// A clock that shows the instant written in a file (RFC 3339), for a harness that
+/// moves several `hjul serve` processes through a cycle together: they run a round
+/// whenever the file passes their next tick. An unreadable file reads as the last
+/// instant read.
+pub struct FileClock {
+    path: PathBuf,
+    last: std::sync::Mutex<DateTime<Utc>>,
+}
+
+impl FileClock {
+    pub fn new(path: PathBuf) -> Result<Self, String> {
+        let at = read_instant(&path)?;
+        Ok(Self {
+            path,
+            last: std::sync::Mutex::new(at),
+        })
+    }
+}
+
+fn read_instant(path: &std::path::Path) -> Result<DateTime<Utc>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            format!(
+                "{}: `{}` is not an RFC 3339 instant: {e}",
+                path.display(),
+                text.trim()
+            )
+        })
+}
+
+impl Clock for FileClock {
+    fn now(&self) -> DateTime<Utc> {
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // The writer replaces the file by renaming; a read between is simply retried later.
+        if let Ok(at) = read_instant(&self.path) {
+            *last = at;
+        }
+        *last
+    }
+
+    fn wait_until(&self, at: DateTime<Utc>) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            while self.now() < at {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        })
     }
 }
 
@@ -76,6 +138,8 @@ pub async fn serve(
             }
             Err(e) => tracing::error!(error = %e, "round failed; trying again at the next tick"),
         }
+        // For a harness that waits until every instance has been round at an instant.
+        tracing::debug!(at = %now.to_rfc3339(), "round");
         let after = clock.now();
         let next = scheduler
             .settings()
@@ -83,9 +147,8 @@ pub async fn serve(
             .after(&after)
             .next()
             .unwrap_or(after + chrono::Duration::minutes(1));
-        let wait = (next - after).to_std().unwrap_or_default();
         tokio::select! {
-            () = tokio::time::sleep(wait) => {}
+            () = clock.wait_until(next) => {}
             () = &mut shutdown => break,
         }
     }
