@@ -215,7 +215,7 @@ async fn pending_due(store: &Store, at: DateTime<Utc>) -> Option<usize> {
 
 /// What the driver records during the cycle, so deadlines get met as in a real one:
 /// the department's milestones, and a dialogue for every other leader's unit.
-async fn record_events(store: &Store, org: &Organisation, day: NaiveDate) {
+pub async fn record_events(store: &Store, org: &Organisation, day: NaiveDate) {
     let s = stamp(&day.to_string());
     let milestones = [
         ("2025-12-18", Deadline::DataCollected),

@@ -84,6 +84,10 @@ struct Shared {
     received: Vec<Received>,
     /// Messages answered with a failure.
     refused: usize,
+    /// Messages accepted, kept or not.
+    accepted: usize,
+    /// Keep only the count, not the messages (a benchmark sending hundreds of thousands).
+    count_only: bool,
 }
 
 #[derive(Clone)]
@@ -129,6 +133,13 @@ impl Handler for MailHandler {
 
     fn data_end(&mut self) -> Response {
         let mut shared = self.shared.lock().expect("the test server's state");
+        shared.accepted += 1;
+        if shared.count_only {
+            self.from.clear();
+            self.to.clear();
+            self.data.clear();
+            return mailin::response::OK;
+        }
         shared.received.push(Received {
             from: std::mem::take(&mut self.from),
             to: std::mem::take(&mut self.to),
@@ -204,6 +215,18 @@ impl SmtpServer {
                 while sessions.try_join_next().is_some() {}
             }
         }));
+    }
+
+    /// Starts a server that counts what it accepts and keeps none of it.
+    pub async fn start_counting() -> Self {
+        let server = Self::start().await;
+        server.shared.lock().expect("state").count_only = true;
+        server
+    }
+
+    /// Messages accepted since the start.
+    pub fn accepted(&self) -> usize {
+        self.shared.lock().expect("state").accepted
     }
 
     pub fn port(&self) -> u16 {

@@ -1,6 +1,7 @@
 //! `hjul-bench`: how long hjul's work takes, beside a baseline from the same run.
 
 mod api;
+mod cycle;
 mod mail;
 mod tick;
 
@@ -60,6 +61,43 @@ enum Command {
         #[arg(long, default_value_t = 2)]
         connections: usize,
     },
+    /// A whole two-year cycle of N units through the database and a local SMTP server:
+    /// wall time, peak memory, ticks/s and mails/s, beside the database's raw rate
+    /// (`pgbench -b simple-update`; a bare SQLite insert-and-commit loop).
+    Cycle {
+        #[arg(long, default_value_t = 20_000)]
+        units: usize,
+        /// A PostgreSQL server to measure too (databases `hjul_t_bench` and
+        /// `hjul_t_pgbench` are made afresh).
+        #[arg(long, value_name = "URL")]
+        pg: Option<String>,
+        /// Dispatchers sending at once, each with its own SMTP connection and database
+        /// pool (as instances would); one run of the cycle per count.
+        #[arg(long, value_delimiter = ',', default_value = "1,3")]
+        senders: Vec<usize>,
+        #[arg(long, default_value = "2025-10-01")]
+        from: NaiveDate,
+        #[arg(long, default_value = "2027-10-31")]
+        to: NaiveDate,
+    },
+    /// The fault harness at any size: `hjul serve` processes on a private PostgreSQL with
+    /// kill -9s, a database restart and a day without SMTP (build `hjul` first:
+    /// `cargo build --release -p hjul`; it is looked for beside this program).
+    Harness {
+        #[arg(long, default_value_t = 3_000)]
+        units: usize,
+        #[arg(long, default_value_t = 3)]
+        instances: usize,
+        #[arg(long, default_value_t = 20_261_122)]
+        seed: u64,
+        /// The chance, at each step of the virtual clock, that an instance is killed.
+        #[arg(long, default_value_t = 0.03)]
+        kill_chance: f64,
+        #[arg(long, default_value = "2025-10-01")]
+        from: NaiveDate,
+        #[arg(long, default_value = "2027-10-31")]
+        to: NaiveDate,
+    },
     /// `hjul status` over N units with a whole cycle of events, on SQLite and PostgreSQL.
     Status {
         #[arg(long, default_value_t = 10_000)]
@@ -96,7 +134,57 @@ fn main() -> anyhow::Result<()> {
         Command::Status { units, pg, runs } => runtime.block_on(status(units, pg, runs)),
         Command::Tick { units, pg, runs } => runtime.block_on(tick::run(units, pg, runs)),
         Command::Mail { units, slow_units } => runtime.block_on(mail::run(units, slow_units)),
+        Command::Cycle {
+            units,
+            pg,
+            senders,
+            from,
+            to,
+        } => runtime.block_on(cycle::run(units, pg, senders, from, to)),
+        Command::Harness {
+            units,
+            instances,
+            seed,
+            kill_chance,
+            from,
+            to,
+        } => runtime.block_on(harness(units, instances, seed, kill_chance, (from, to))),
     }
+}
+
+async fn harness(
+    units: usize,
+    instances: usize,
+    seed: u64,
+    kill_chance: f64,
+    (from, to): (NaiveDate, NaiveDate),
+) -> anyhow::Result<()> {
+    let hjul = std::env::current_exe()?.with_file_name("hjul");
+    anyhow::ensure!(
+        hjul.exists(),
+        "{} is missing: build it first with `cargo build --release -p hjul`",
+        hjul.display()
+    );
+    let cfg = hjul_tests::harness::Config {
+        hjul,
+        dir: std::env::temp_dir().join(format!("hjul-harness-{}", std::process::id())),
+        units,
+        instances,
+        seed,
+        from,
+        to,
+        kill_chance,
+    };
+    let report = hjul_tests::harness::run(&cfg)
+        .await
+        .map_err(|e| anyhow::anyhow!("the harness could not run: {e}"))?;
+    report.print(&cfg);
+    let _ = std::fs::remove_dir_all(&cfg.dir);
+    anyhow::ensure!(
+        report.lost == 0 && report.unexplained() == 0,
+        "mail was lost or sent twice without a kill to explain it"
+    );
+    Ok(())
 }
 
 pub(crate) fn bar(total: usize, what: &str) -> ProgressBar {

@@ -1,0 +1,200 @@
+//! Upgrades: a database as the previous release left it (schema of migrations 1–3,
+//! mid-cycle, 96 items sent on 7 April 2026; written by that release's own binary with
+//! `tests/fixtures/make-previous-schema.sh`) is migrated, and its running cycle goes on
+//! with the same deadlines and no mail sent again.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
+use hjul_mail::{Sender, SmtpSender};
+use hjul_store::{Location, Store, StoreError, outbox_state};
+use hjul_tests::smtp::SmtpServer;
+use hjul_tests::{TestDb, date, eight, scheduler, smtp_settings, stories};
+use sea_orm::{ConnectionTrait, Database};
+
+stories!(a_database_of_the_previous_release_is_migrated_and_its_cycle_goes_on);
+
+const FIXTURE_DB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/previous-schema.db");
+const FIXTURE_PG: &str = include_str!("../fixtures/previous-schema.pg.sql");
+
+/// Puts the previous release's database where `db` points.
+async fn load_fixture(db: &TestDb) {
+    match &db.location {
+        Location::Sqlite(path) => {
+            std::fs::copy(FIXTURE_DB, path).unwrap();
+        }
+        Location::Postgres(url) => {
+            // The dump resets search_path on its connection: run it on one of its own.
+            let c = Database::connect(url.as_str()).await.unwrap();
+            c.execute_unprepared(FIXTURE_PG).await.unwrap();
+            c.close().await.unwrap();
+        }
+    }
+}
+
+/// Every unit's deadlines (due dates, states, who) as the status read shows them.
+async fn deadlines(store: &Store, at: NaiveDate) -> BTreeMap<String, String> {
+    let units: Vec<String> = store
+        .status(at, &hjul_store::StatusFilter::default(), None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.unit_id)
+        .collect();
+    assert_eq!(units.len(), 16, "Skovby's 16 units");
+    let mut out = BTreeMap::new();
+    for u in units {
+        let t = store.timeline(&u, at, None).await.unwrap();
+        out.insert(u, serde_json::to_string(&t.deadlines).unwrap());
+    }
+    out
+}
+
+/// Key → (state, Message-ID, sent at) of every item.
+async fn items(store: &Store) -> BTreeMap<String, (String, Option<String>, Option<String>)> {
+    store
+        .outbox(None, u64::MAX)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| {
+            (
+                i.key,
+                (i.state, i.message_id, i.sent_at.map(|s| s.to_rfc3339())),
+            )
+        })
+        .collect()
+}
+
+async fn a_database_of_the_previous_release_is_migrated_and_its_cycle_goes_on(db: TestDb) {
+    load_fixture(&db).await;
+    let wheel = hjul_store::CurrentWheel::builtin();
+
+    // As found: behind by exactly the migrations added since, and refused until migrated.
+    match Store::open_current(&db.location, wheel.clone()).await {
+        Err(StoreError::SchemaBehind(pending)) => {
+            assert_eq!(pending, ["m20261122_000004_lease"]);
+        }
+        other => panic!("expected the schema to be behind, got {:?}", other.err()),
+    }
+    let store = Store::open(&db.location, wheel.clone(), false)
+        .await
+        .unwrap();
+    let at = date("2026-04-07");
+    let before = deadlines(&store, at).await;
+    let items_before = items(&store).await;
+    let sent_before: BTreeSet<String> = items_before
+        .iter()
+        .filter(|(_, (state, _, _))| state == outbox_state::SENT)
+        .map(|(k, _)| k.clone())
+        .collect();
+    assert_eq!(sent_before.len(), 96, "the fixture's first round of mail");
+
+    let applied = store.migrate(|_, _| {}).await.unwrap();
+    assert!(!applied.is_empty());
+    store.close().await.unwrap();
+    let store = Store::open_current(&db.location, wheel).await.unwrap();
+
+    // The same deadlines, and the same due dates the mail already sent told people.
+    let after = deadlines(&store, at).await;
+    assert_eq!(before, after);
+    let mut checked = 0;
+    for item in store
+        .outbox(Some(outbox_state::SENT), u64::MAX)
+        .await
+        .unwrap()
+    {
+        let (Some(unit), Some(deadline), Some(due)) = (&item.unit_id, &item.deadline, item.due_on)
+        else {
+            continue;
+        };
+        let t = store.timeline(unit, at, None).await.unwrap();
+        if item.cycle != Some(t.cycle) {
+            continue; // the cycle before: its deadlines are not the running cycle's
+        }
+        let d = t
+            .deadlines
+            .iter()
+            .find(|d| d.status.deadline.key() == deadline)
+            .unwrap_or_else(|| panic!("{unit} has no deadline {deadline} after the upgrade"));
+        assert_eq!(d.status.due, Some(due), "{}", item.key);
+        checked += 1;
+    }
+    assert!(
+        checked > 10,
+        "only {checked} sent items name a unit's deadline"
+    );
+
+    // The service goes on: the rest of 7 April sends nothing (all of it went before the
+    // upgrade), the following weeks send only what is new.
+    let server = SmtpServer::start().await;
+    let s = scheduler(store, server.port());
+    let sender = Sender::Smtp(SmtpSender::new(smtp_settings(server.port())));
+    let later = eight("2026-04-07") + chrono::Duration::minutes(5);
+    let (tick, dispatch) = s.run_once(&sender, later).await.unwrap();
+    assert!(tick.created.is_empty(), "{:?}", tick.created);
+    assert!(dispatch.sent.is_empty(), "{:?}", dispatch.sent);
+    assert!(server.received().is_empty());
+
+    for day in date("2026-04-08")
+        .iter_days()
+        .take_while(|d| *d <= date("2026-05-31"))
+    {
+        s.run_once(&sender, eight(&day.to_string())).await.unwrap();
+    }
+    let items_after = items(s.store()).await;
+    for (key, old) in &items_before {
+        if old.0 == outbox_state::SENT {
+            assert_eq!(
+                items_after.get(key),
+                Some(old),
+                "{key} changed after sending"
+            );
+        }
+    }
+    let received = server.received();
+    assert!(
+        received.len() > 5,
+        "the cycle went on: overdue dialogues and the rest ({} mails)",
+        received.len()
+    );
+    let old_ids: BTreeSet<&str> = items_before
+        .values()
+        .filter_map(|(_, id, _)| id.as_deref())
+        .collect();
+    for r in &received {
+        let id = r.header("Message-ID").unwrap();
+        assert!(!old_ids.contains(id.as_str()), "{id} was sent again");
+    }
+    // Every key newly sent is one the previous release had not sent.
+    let newly_sent: BTreeSet<&String> = items_after
+        .iter()
+        .filter(|(k, (state, _, _))| state == outbox_state::SENT && !sent_before.contains(*k))
+        .map(|(k, _)| k)
+        .collect();
+    assert!(!newly_sent.is_empty());
+    // …and none tells again what a sent one told, whatever its key (a key changed by an
+    // upgrade would slip past the unique index and send the same reminder twice).
+    let what = |i: &hjul_store::entity::outbox_item::Model| {
+        format!(
+            "{:?} {:?} {:?} {} {:?} {} {}",
+            i.cycle, i.unit_id, i.deadline, i.kind, i.days_before, i.party, i.due_at
+        )
+    };
+    let all = s.store().outbox(None, u64::MAX).await.unwrap();
+    let told_before: BTreeSet<String> = all
+        .iter()
+        .filter(|i| sent_before.contains(&i.key))
+        .map(what)
+        .collect();
+    for i in all.iter().filter(|i| newly_sent.contains(&i.key)) {
+        assert!(
+            !told_before.contains(&what(i)),
+            "{} repeats {}",
+            i.key,
+            what(i)
+        );
+    }
+    s.close().await.unwrap();
+}
