@@ -893,14 +893,17 @@ async fn three_instances_send_every_item_exactly_once(db: TestDb) {
         .iter_days()
         .take_while(|d| *d <= date("2027-10-20"))
     {
-        // A few rounds each morning, all three at once, a little apart in time.
+        // A few rounds each morning, all three at once, a little apart in time; and
+        // the three machines' clocks disagree (the second is 90 s fast, the third 45 s
+        // slow), which must change nothing but when each sees 08:00 come.
         for seconds in [0, 20, 75] {
             let at = eight(&day.to_string()) + chrono::Duration::seconds(seconds);
             last = at;
+            let skewed = |s: i64| at + chrono::Duration::seconds(s);
             let (a, b, c) = tokio::join!(
                 instances[0].run_once(&senders[0], at),
-                instances[1].run_once(&senders[1], at),
-                instances[2].run_once(&senders[2], at),
+                instances[1].run_once(&senders[1], skewed(90)),
+                instances[2].run_once(&senders[2], skewed(-45)),
             );
             for (i, round) in [a, b, c].into_iter().enumerate() {
                 let (_, report) = round.unwrap();
