@@ -21,7 +21,7 @@ use hjul_tests::{TestDb, stamp};
 use hjul_wheel::{Organisation, WheelDefinition};
 use sea_orm::{ConnectionTrait, Statement};
 
-use crate::{bar, organisation, postgres_db};
+use crate::{bar, fresh_database, organisation, postgres_db};
 
 struct Figures {
     backend: &'static str,
@@ -175,15 +175,7 @@ async fn sqlite_raw(n: usize) -> anyhow::Result<f64> {
 /// `pgbench -b simple-update` for `secs` seconds with `clients` connections, on a
 /// database of its own on the server of `url`: transactions per second.
 async fn pgbench(url: &str, clients: usize, secs: u32) -> anyhow::Result<f64> {
-    let admin = sea_orm::Database::connect(url).await?;
-    admin
-        .execute_unprepared("DROP DATABASE IF EXISTS hjul_t_pgbench WITH (FORCE)")
-        .await?;
-    admin
-        .execute_unprepared("CREATE DATABASE hjul_t_pgbench")
-        .await?;
-    admin.close().await?;
-    let db = hjul_tests::with_database(url, "hjul_t_pgbench");
+    let db = fresh_database(url, "hjul_t_pgbench").await?;
     let init = Command::new("pgbench")
         .args(["-i", "-q", "-s", "1", &db])
         .output()

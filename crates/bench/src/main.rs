@@ -378,15 +378,20 @@ async fn status(units: usize, pg: Option<String>, runs: usize) -> anyhow::Result
 
 /// A fresh database `hjul_t_bench` on the server of `url`.
 pub(crate) async fn postgres_db(url: &str) -> anyhow::Result<TestDb> {
+    Ok(TestDb {
+        location: Location::Postgres(fresh_database(url, "hjul_t_bench").await?),
+    })
+}
+
+/// Makes the database `name` afresh on the server of `url`; returns its URL.
+pub(crate) async fn fresh_database(url: &str, name: &str) -> anyhow::Result<String> {
     let admin = sea_orm::Database::connect(url).await?;
     admin
-        .execute_unprepared("DROP DATABASE IF EXISTS hjul_t_bench WITH (FORCE)")
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .await?;
     admin
-        .execute_unprepared("CREATE DATABASE hjul_t_bench")
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
         .await?;
     admin.close().await?;
-    Ok(TestDb {
-        location: Location::Postgres(hjul_tests::with_database(url, "hjul_t_bench")),
-    })
+    Ok(hjul_tests::with_database(url, name))
 }

@@ -15,7 +15,18 @@ use crate::{
 use crate::{OrgCommand, UnitCommand, show};
 
 fn read(path: &Path) -> anyhow::Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    String::from_utf8(bytes).map_err(|e| {
+        // Excel's plain "CSV" in Danish is Windows-1252: say where and how to fix it
+        // rather than guess the encoding and store mangled names.
+        let at = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1;
+        anyhow::anyhow!(
+            "{} line {line}: the file is not UTF-8 text (byte {at}); save it as UTF-8 \
+             (in Excel: \"CSV UTF-8 (kommasepareret)\") and try again",
+            path.display()
+        )
+    })
 }
 
 /// A progress bar on a terminal; nothing when the output is piped.

@@ -234,6 +234,30 @@ fn a_bad_organisation_file_is_reported_by_line_and_nothing_is_written() {
 }
 
 #[test]
+fn a_file_that_is_not_utf8_is_refused_with_its_line_and_the_fix() {
+    let dir = scratch("latin1-org");
+    ok(&hjul(&dir, &["migrate"]));
+    // As Excel's plain "CSV" writes it: "ø" of "Børn" as the single byte 0xF8.
+    let good = std::fs::read(examples().join("organisation.csv")).unwrap();
+    let mut latin1 = Vec::new();
+    let mut i = 0;
+    while i < good.len() {
+        if good[i..].starts_with("ø".as_bytes()) {
+            latin1.push(0xF8);
+            i += 2;
+        } else {
+            latin1.push(good[i]);
+            i += 1;
+        }
+    }
+    std::fs::write(dir.join("org.csv"), latin1).unwrap();
+    let err = failed(&hjul(&dir, &["org", "import", "org.csv"]));
+    assert!(err.contains("org.csv line 2: the file is not UTF-8 text"), "{err}");
+    assert!(err.contains("CSV UTF-8"), "{err}");
+    assert!(ok(&hjul(&dir, &["status"])).contains("No units match."));
+}
+
+#[test]
 fn a_database_behind_the_program_is_refused_until_migrated() {
     let dir = scratch("behind");
     ok(&hjul(&dir, &["migrate"]));
