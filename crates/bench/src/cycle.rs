@@ -10,6 +10,7 @@
 //! share the work under the per-recipient leases.
 
 use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
@@ -72,23 +73,23 @@ async fn cycle(
     // A person's mail may wait up to a day; the defaults (one try a minute) would leave
     // items retried while the clock jumps a day at a time.
     settings.batch = 100_000;
-    let mut schedulers = vec![Scheduler::new(
+    let mut schedulers = vec![Arc::new(Scheduler::new(
         store,
         settings.clone(),
         hjul_tests::mail_settings(server.port()),
         hjul_mail::Templates::load(None)?,
-    )];
+    ))];
     for _ in 1..senders {
         let other = Store::open(&db.location, CurrentWheel::builtin(), false).await?;
-        schedulers.push(Scheduler::new(
+        schedulers.push(Arc::new(Scheduler::new(
             other,
             settings.clone(),
             hjul_tests::mail_settings(server.port()),
             hjul_mail::Templates::load(None)?,
-        ));
+        )));
     }
     let smtp = || Sender::Smtp(SmtpSender::new(hjul_tests::smtp_settings(server.port())));
-    let mail_senders: Vec<Sender> = (0..senders).map(|_| smtp()).collect();
+    let mail_senders: Vec<Arc<Sender>> = (0..senders).map(|_| Arc::new(smtp())).collect();
 
     let def = WheelDefinition::builtin();
     let days: Vec<NaiveDate> = from.iter_days().take_while(|d| *d <= to).collect();
@@ -104,14 +105,20 @@ async fn cycle(
         items += schedulers[0].tick(at).await?.created.len();
         tick_time += t.elapsed();
         let t = Instant::now();
-        // Together on this task, as separate instances would send at once.
-        let reports = futures_util::future::join_all(
-            schedulers
-                .iter()
-                .zip(&mail_senders)
-                .map(|(s, m)| s.dispatch(m, at)),
-        )
-        .await;
+        // Each on a task of its own, on the runtime's threads, as separate instances
+        // would send at once.
+        let tasks: Vec<_> = schedulers
+            .iter()
+            .zip(&mail_senders)
+            .map(|(s, m)| {
+                let (s, m) = (Arc::clone(s), Arc::clone(m));
+                tokio::spawn(async move { s.dispatch(&m, at).await })
+            })
+            .collect();
+        let mut reports = Vec::new();
+        for t in tasks {
+            reports.push(t.await?);
+        }
         dispatch_time += t.elapsed();
         for r in reports {
             let r = r?;
@@ -129,7 +136,9 @@ async fn cycle(
     let peak = peak_rss_mib();
     let mails = server.accepted();
     for s in schedulers {
-        s.close().await?;
+        if let Ok(s) = Arc::try_unwrap(s) {
+            s.close().await?;
+        }
     }
     Ok(Figures {
         backend,

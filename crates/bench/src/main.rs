@@ -113,6 +113,20 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::Cycle {
+        units,
+        pg,
+        senders,
+        from,
+        to,
+    } = cli.command
+    {
+        // Threads: each sender a task of its own, as separate instances would be.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        return runtime.block_on(cycle::run(units, pg, senders, from, to));
+    }
     if let Command::Api {
         units,
         pg,
@@ -130,17 +144,10 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     match cli.command {
-        Command::Api { .. } => unreachable!("answered above"),
         Command::Status { units, pg, runs } => runtime.block_on(status(units, pg, runs)),
         Command::Tick { units, pg, runs } => runtime.block_on(tick::run(units, pg, runs)),
         Command::Mail { units, slow_units } => runtime.block_on(mail::run(units, slow_units)),
-        Command::Cycle {
-            units,
-            pg,
-            senders,
-            from,
-            to,
-        } => runtime.block_on(cycle::run(units, pg, senders, from, to)),
+        Command::Api { .. } | Command::Cycle { .. } => unreachable!("answered above"),
         Command::Harness {
             units,
             instances,

@@ -252,7 +252,10 @@ fn a_file_that_is_not_utf8_is_refused_with_its_line_and_the_fix() {
     }
     std::fs::write(dir.join("org.csv"), latin1).unwrap();
     let err = failed(&hjul(&dir, &["org", "import", "org.csv"]));
-    assert!(err.contains("org.csv line 2: the file is not UTF-8 text"), "{err}");
+    assert!(
+        err.contains("org.csv line 2: the file is not UTF-8 text"),
+        "{err}"
+    );
     assert!(err.contains("CSV UTF-8"), "{err}");
     assert!(ok(&hjul(&dir, &["status"])).contains("No units match."));
 }

@@ -50,6 +50,18 @@ fn parse_party(key: &str) -> Party {
     }
 }
 
+/// Where in a list of `n` an instance starts: spread by its name (FNV-1a, stable across
+/// runs and platforms).
+fn start_of(instance: &str, n: usize) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    let hash = instance.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    usize::try_from(hash % u64::try_from(n).unwrap_or(1)).unwrap_or(0)
+}
+
 fn language(key: &str) -> Language {
     Language::parse(key).unwrap_or_default()
 }
@@ -165,6 +177,13 @@ impl Scheduler {
                 .push(item);
         }
 
+        // Each instance starts at its own place in the list of recipients, so instances
+        // dispatching at once mostly take different people instead of queueing for the
+        // same leases in the same order.
+        let mut groups: Vec<(String, (Addressee, Vec<outbox_item::Model>))> =
+            groups.into_iter().collect();
+        let start = start_of(&self.instance, groups.len());
+        groups.rotate_left(start);
         for (email, (to, items)) in groups {
             if had_mail_today.contains(&email) {
                 let ids: Vec<Uuid> = items.iter().map(|i| i.id).collect();
@@ -362,5 +381,23 @@ impl Scheduler {
         let notice = notice.transpose()?;
         self.store.mark_dead(&ids, error, notice, now).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::start_of;
+
+    #[test]
+    fn instances_start_at_different_recipients() {
+        assert_eq!(start_of("any", 0), 0);
+        assert_eq!(start_of("any", 1), 0);
+        let starts: std::collections::BTreeSet<usize> = (0..3)
+            .map(|i| start_of(&format!("host:{}:a1b2c3d4", 4000 + i), 1000))
+            .collect();
+        assert_eq!(starts.len(), 3, "{starts:?}");
+        assert!(starts.iter().all(|s| *s < 1000));
+        // The same name, the same place: a restarted round does not jump about.
+        assert_eq!(start_of("host:1:x", 1000), start_of("host:1:x", 1000));
     }
 }
