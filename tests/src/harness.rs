@@ -189,11 +189,28 @@ impl Instance {
         let _ = self.child.wait();
     }
 
-    fn stop(&mut self) {
+    /// Asks it to stop (SIGTERM) and waits, without blocking the runtime: the SMTP
+    /// server it says QUIT to runs on this process's runtime. An instance that has not
+    /// stopped within a minute is an error of its own.
+    async fn stop(&mut self) -> Result<(), String> {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
-        let _ = self.child.wait();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.kill();
+        Err(format!(
+            "an instance did not stop within 60 s of SIGTERM; its last lines:\n{}",
+            self.tail
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .join("\n")
+        ))
     }
 }
 
@@ -353,7 +370,7 @@ pub async fn run(cfg: &Config) -> Result<Report, String> {
     set_clock(&clock, now)?;
     wait_quiet(&store, &mut instances, &clock, &mut now, false).await?;
     for i in &mut instances {
-        i.stop();
+        i.stop().await?;
     }
 
     count(&store, &smtp, now, &kills, &mut report).await?;

@@ -118,6 +118,26 @@ impl Driver {
             .to_owned()
     }
 
+    /// The text of the element `css` selects, or `None` if there is none yet or it went
+    /// stale under a page load (no assertion: for polling).
+    fn try_text(&self, css: &str) -> Option<String> {
+        let session = format!("/session/{}", self.session);
+        let v = http(
+            self.addr,
+            "POST",
+            &format!("{session}/element"),
+            Some(&json!({"using": "css selector", "value": css})),
+        );
+        let element = v["value"]["element-6066-11e4-a52e-4f735466cecf"].as_str()?;
+        let t = http(
+            self.addr,
+            "GET",
+            &format!("{session}/element/{element}/text"),
+            None,
+        );
+        t["value"].as_str().map(str::to_owned)
+    }
+
     fn find_all(&self, css: &str) -> Vec<String> {
         let v = self.call(
             "POST",
@@ -168,6 +188,19 @@ impl Driver {
 
     fn url(&self) -> String {
         self.call("GET", "/url", None).as_str().unwrap().to_owned()
+    }
+
+    /// The URL once it ends with `end`, or the last one after 10 s: a click that submits
+    /// a form may return before the browser has followed the answer's redirect.
+    fn url_when(&self, end: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let url = self.url();
+            if url.ends_with(end) || std::time::Instant::now() > deadline {
+                return url;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
 
     fn screenshot(&self) -> Vec<u8> {
@@ -273,11 +306,8 @@ async fn sign_in_see_the_wheel_open_a_unit() {
         let field = d.find("#token");
         d.type_into(&field, &token);
         d.click(&d.find("#sign-in"));
-        assert!(
-            d.url().ends_with('/'),
-            "signed in and on the overview: {}",
-            d.url()
-        );
+        let url = d.url_when("/");
+        assert!(url.ends_with('/'), "signed in and on the overview: {url}");
         // The wheel: six phases and a hand at today.
         assert_eq!(d.find_all("#wheel path.phase").len(), 6);
         assert_eq!(d.find_all("#wheel #today").len(), 1);
@@ -301,12 +331,23 @@ async fn sign_in_see_the_wheel_open_a_unit() {
             .find(|a| d.attribute(a, "href").ends_with("/units/dt-nord-1"))
             .unwrap();
         d.click(&link);
-        assert!(d.url().ends_with("/units/dt-nord-1"), "{}", d.url());
+        let url = d.url_when("/units/dt-nord-1");
+        assert!(url.ends_with("/units/dt-nord-1"), "{url}");
         let step = d.text(&d.find("#step"));
         assert!(step.contains("Afventer underskrift"), "{step}");
         // The English switch.
         d.click(&d.find("header a[href^='/lang/en']"));
-        assert!(d.text(&d.find("#step")).contains("Awaiting signature"));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut step = String::new();
+        while std::time::Instant::now() < deadline {
+            // The old page's element may be gone while the new page loads: look again.
+            step = d.try_text("#step").unwrap_or_default();
+            if step.contains("Awaiting signature") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(step.contains("Awaiting signature"), "{step}");
         shot
     })
     .await

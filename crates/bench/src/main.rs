@@ -127,6 +127,22 @@ fn main() -> anyhow::Result<()> {
             .build()?;
         return runtime.block_on(cycle::run(units, pg, senders, from, to));
     }
+    if let Command::Harness {
+        units,
+        instances,
+        seed,
+        kill_chance,
+        from,
+        to,
+    } = cli.command
+    {
+        // Threads: the SMTP server the instances talk to keeps answering while the
+        // driver restarts PostgreSQL (which blocks).
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        return runtime.block_on(harness(units, instances, seed, kill_chance, (from, to)));
+    }
     if let Command::Api {
         units,
         pg,
@@ -147,15 +163,9 @@ fn main() -> anyhow::Result<()> {
         Command::Status { units, pg, runs } => runtime.block_on(status(units, pg, runs)),
         Command::Tick { units, pg, runs } => runtime.block_on(tick::run(units, pg, runs)),
         Command::Mail { units, slow_units } => runtime.block_on(mail::run(units, slow_units)),
-        Command::Api { .. } | Command::Cycle { .. } => unreachable!("answered above"),
-        Command::Harness {
-            units,
-            instances,
-            seed,
-            kill_chance,
-            from,
-            to,
-        } => runtime.block_on(harness(units, instances, seed, kill_chance, (from, to))),
+        Command::Api { .. } | Command::Cycle { .. } | Command::Harness { .. } => {
+            unreachable!("answered above")
+        }
     }
 }
 

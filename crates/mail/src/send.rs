@@ -211,10 +211,13 @@ impl SmtpSender {
         }
     }
 
-    /// Closes idle connections politely.
+    /// Closes idle connections politely, waiting for each server's answer no longer than
+    /// the time limit on commands: a server that does not answer QUIT must not keep the
+    /// service from stopping.
     pub async fn close(&self) {
+        let timeout = self.settings.timeout();
         for mut c in self.idle.lock().await.drain(..) {
-            let _ = c.quit().await;
+            let _ = tokio::time::timeout(timeout, c.quit()).await;
         }
     }
 }
