@@ -113,59 +113,45 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    if let Command::Cycle {
-        units,
-        pg,
-        senders,
-        from,
-        to,
-    } = cli.command
-    {
-        // Threads: each sender a task of its own, as separate instances would be.
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?;
-        return runtime.block_on(cycle::run(units, pg, senders, from, to));
+    // Threads where several things must go on at once, as in `hjul serve`: the API's
+    // server and its clients, senders on tasks of their own (as instances would be), the
+    // harness's SMTP server while the driver blocks restarting PostgreSQL.
+    let threaded = matches!(
+        cli.command,
+        Command::Api { .. } | Command::Cycle { .. } | Command::Harness { .. }
+    );
+    let runtime = if threaded {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
     }
-    if let Command::Harness {
-        units,
-        instances,
-        seed,
-        kill_chance,
-        from,
-        to,
-    } = cli.command
-    {
-        // Threads: the SMTP server the instances talk to keeps answering while the
-        // driver restarts PostgreSQL (which blocks).
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?;
-        return runtime.block_on(harness(units, instances, seed, kill_chance, (from, to)));
-    }
-    if let Command::Api {
-        units,
-        pg,
-        requests,
-        connections,
-    } = cli.command
-    {
-        // Threads, as `hjul serve` runs: the server answers while the clients wait.
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?;
-        return runtime.block_on(api::run(units, pg, requests, connections));
-    }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    .enable_all()
+    .build()?;
     match cli.command {
         Command::Status { units, pg, runs } => runtime.block_on(status(units, pg, runs)),
         Command::Tick { units, pg, runs } => runtime.block_on(tick::run(units, pg, runs)),
         Command::Mail { units, slow_units } => runtime.block_on(mail::run(units, slow_units)),
-        Command::Api { .. } | Command::Cycle { .. } | Command::Harness { .. } => {
-            unreachable!("answered above")
-        }
+        Command::Api {
+            units,
+            pg,
+            requests,
+            connections,
+        } => runtime.block_on(api::run(units, pg, requests, connections)),
+        Command::Cycle {
+            units,
+            pg,
+            senders,
+            from,
+            to,
+        } => runtime.block_on(cycle::run(units, pg, senders, from, to)),
+        Command::Harness {
+            units,
+            instances,
+            seed,
+            kill_chance,
+            from,
+            to,
+        } => runtime.block_on(harness(units, instances, seed, kill_chance, (from, to))),
     }
 }
 
