@@ -193,13 +193,13 @@ impl Driver {
     /// The URL once it ends with `end`, or the last one after 10 s: a click that submits
     /// a form may return before the browser has followed the answer's redirect.
     fn url_when(&self, end: &str) -> String {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let url = self.url();
-            if url.ends_with(end) || std::time::Instant::now() > deadline {
+            if url.ends_with(end) || Instant::now() > deadline {
                 return url;
             }
-            std::thread::sleep(std::time::Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
@@ -337,15 +337,15 @@ async fn sign_in_see_the_wheel_open_a_unit() {
         assert!(step.contains("Afventer underskrift"), "{step}");
         // The English switch.
         d.click(&d.find("header a[href^='/lang/en']"));
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(10);
         let mut step = String::new();
-        while std::time::Instant::now() < deadline {
+        while Instant::now() < deadline {
             // The old page's element may be gone while the new page loads: look again.
             step = d.try_text("#step").unwrap_or_default();
             if step.contains("Awaiting signature") {
                 break;
             }
-            std::thread::sleep(std::time::Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(50));
         }
         assert!(step.contains("Awaiting signature"), "{step}");
         shot
