@@ -245,7 +245,12 @@ async fn a_scripted_cycle_sends_exactly_these_mails(db: TestDb) {
         .collect();
     assert_eq!(got, want);
 
-    let received = server.received();
+    // In the same order as `got`: by the mail's date, then by address.
+    let mut received = server.received();
+    received.sort_by_key(|r| {
+        let date = DateTime::parse_from_rfc2822(&r.header("Date").unwrap()).unwrap();
+        (date, r.to.clone())
+    });
     // Anna reads English and gets both dialogues in one mail, with both events.
     let anna = received[1].text();
     assert!(
