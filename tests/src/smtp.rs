@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use mailin::{Action, Handler, Response, SessionBuilder};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
@@ -88,6 +88,8 @@ struct Shared {
     accepted: usize,
     /// Keep only the count, not the messages (a benchmark sending hundreds of thousands).
     count_only: bool,
+    /// Never answer QUIT (a server that hangs as a client says goodbye).
+    silent_on_quit: bool,
 }
 
 #[derive(Clone)]
@@ -156,7 +158,11 @@ pub struct SmtpServer {
     task: Option<JoinHandle<()>>,
 }
 
-async fn session(socket: TcpStream, handler: MailHandler) -> std::io::Result<()> {
+async fn session(
+    socket: TcpStream,
+    handler: MailHandler,
+    shared: Arc<Mutex<Shared>>,
+) -> std::io::Result<()> {
     socket.set_nodelay(true)?;
     let peer = socket.peer_addr()?;
     let mut stream = BufReader::new(socket);
@@ -166,6 +172,17 @@ async fn session(socket: TcpStream, handler: MailHandler) -> std::io::Result<()>
     loop {
         line.clear();
         if stream.read_until(b'\n', &mut line).await? == 0 {
+            return Ok(());
+        }
+        if line.eq_ignore_ascii_case(b"QUIT\r\n")
+            && shared
+                .lock()
+                .expect("the test server's state")
+                .silent_on_quit
+        {
+            // Hold the connection open and say nothing until the client goes.
+            let mut rest = Vec::new();
+            let _ = stream.read_to_end(&mut rest).await;
             return Ok(());
         }
         let response = session.process(&line);
@@ -209,8 +226,9 @@ impl SmtpServer {
                     to: Vec::new(),
                     data: Vec::new(),
                 };
+                let shared = shared.clone();
                 sessions.spawn(async move {
-                    let _ = session(socket, handler).await;
+                    let _ = session(socket, handler, shared).await;
                 });
                 while sessions.try_join_next().is_some() {}
             }
@@ -243,6 +261,11 @@ impl SmtpServer {
 
     pub fn refused(&self) -> usize {
         self.shared.lock().expect("state").refused
+    }
+
+    /// From now on, never answer QUIT.
+    pub fn silent_on_quit(&self) {
+        self.shared.lock().expect("state").silent_on_quit = true;
     }
 
     pub fn clear(&self) {

@@ -981,3 +981,38 @@ async fn three_instances_send_every_item_exactly_once(db: TestDb) {
         overdue.first()
     );
 }
+
+/// A mail server that never answers QUIT must not keep the service from stopping: the
+/// goodbye waits no longer than the time limit on commands (found by the fault harness,
+/// where an instance never exited on SIGTERM).
+#[tokio::test]
+async fn a_server_silent_on_quit_cannot_keep_the_service_from_stopping() {
+    let server = SmtpServer::start().await;
+    let db = TestDb::sqlite("silent-quit");
+    let s = scheduler(with_org(&db, SMALL).await, server.port());
+    let mut settings = smtp_settings(server.port());
+    settings.timeout_secs = 1;
+    let sender = Sender::Smtp(SmtpSender::new(settings));
+    let clock = hjul_scheduler::ShiftedClock::starting_at(eight("2025-10-01"));
+    // Stop once the first round's mail is in, and the connection it left open idle.
+    let stop = async {
+        while server.received().is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        server.silent_on_quit();
+    };
+    let started = std::time::Instant::now();
+    let served = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        hjul_scheduler::serve(&s, &sender, &clock, stop),
+    )
+    .await;
+    assert!(served.is_ok(), "serve did not stop: QUIT waited for ever");
+    served.unwrap().unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.received().len(), 1);
+}
