@@ -73,16 +73,16 @@ async fn cycle(
     // A person's mail may wait up to a day; the defaults (one try a minute) would leave
     // items retried while the clock jumps a day at a time.
     settings.batch = 100_000;
-    let mut schedulers = vec![Arc::new(Scheduler::new(
-        store,
-        settings.clone(),
-        hjul_tests::mail_settings(server.port()),
-        hjul_mail::Templates::load(None)?,
-    ))];
+    // The first uses the store the organisation went in through; the others open their
+    // own pools, as other processes would.
+    let mut stores = vec![store];
     for _ in 1..senders {
-        let other = Store::open(&db.location, CurrentWheel::builtin(), false).await?;
+        stores.push(Store::open(&db.location, CurrentWheel::builtin(), false).await?);
+    }
+    let mut schedulers = Vec::new();
+    for store in stores {
         schedulers.push(Arc::new(Scheduler::new(
-            other,
+            store,
             settings.clone(),
             hjul_tests::mail_settings(server.port()),
             hjul_mail::Templates::load(None)?,
