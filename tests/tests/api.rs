@@ -482,7 +482,7 @@ async fn every_endpoint_does_its_work(db: TestDb) {
         p["detail"]
             .as_str()
             .unwrap()
-            .contains("midway_status opens on 2027-07-01"),
+            .contains("Midway status opens on 2027-07-01"),
         "{p}"
     );
     // The organisation, again: nothing changes.

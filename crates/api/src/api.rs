@@ -451,8 +451,8 @@ async fn import(
                     e.0.into_iter()
                         .map(|r| ProblemItem {
                             line: r.line,
+                            message: r.message(),
                             field: r.field,
-                            message: r.message,
                         })
                         .collect();
                 p

@@ -128,6 +128,9 @@ impl From<StoreError> for Problem {
                 p
             }
             StoreError::Invalid(_) => Problem::bad_request(detail),
+            StoreError::Input(_) => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", detail)
+            }
             StoreError::NotMigrated(_)
             | StoreError::SchemaBehind(_)
             | StoreError::SchemaAhead(_)

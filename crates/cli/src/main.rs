@@ -365,7 +365,7 @@ hjul token create --role manager --email anna.bech@skovby.dk --note \"Anna, dash
     List,
     /// Revoke a token at once.
     #[command(
-        after_help = "Examples:\n  hjul token revoke 7f3a9c2b1d0e   # the id as `hjul token list` shows it"
+        after_help = "Examples:\n  hjul token revoke 019ad3f2-7c1e-7b40-9a51-3c2d8e0f4a6b   # the id `hjul token list` shows\n  hjul token revoke 019ad3f2-7c1e      # or its start, at least 8 characters"
     )]
     Revoke { id: String },
 }

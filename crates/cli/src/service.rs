@@ -208,9 +208,7 @@ pub async fn run_token(
             writeln!(out, "{token}")?;
             eprintln!(
                 "token {} for {} ({}) made; it is shown only now. Use it as `Authorization: Bearer <token>` or sign in to the dashboard with it.",
-                &model.id.to_string()[24..],
-                model.email,
-                model.role
+                model.id, model.email, model.role
             );
         }
         crate::TokenCommand::List => {
@@ -224,7 +222,7 @@ pub async fn run_token(
                 let mut table = Table::new(&["ID", "ROLE", "EMAIL", "MADE", "STATE"]);
                 for t in &tokens {
                     table.row(vec![
-                        t.id.to_string()[24..].to_owned(),
+                        t.id.to_string(),
                         t.role.clone(),
                         t.email.clone(),
                         t.created_at.format("%Y-%m-%d").to_string(),
@@ -242,13 +240,7 @@ pub async fn run_token(
         }
         crate::TokenCommand::Revoke { id } => {
             let t = store.revoke_token(id, &ctx.stamp()).await?;
-            writeln!(
-                out,
-                "revoked: token {} of {} ({})",
-                &t.id.to_string()[24..],
-                t.email,
-                t.role
-            )?;
+            writeln!(out, "revoked: token {} of {} ({})", t.id, t.email, t.role)?;
         }
     }
     store.close().await?;

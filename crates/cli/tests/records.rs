@@ -153,7 +153,7 @@ fn a_secretariat_sets_up_and_records_a_cycle() {
     ));
     assert_eq!(
         err.trim(),
-        "error: the agreement of sk-oest was not signed: refused: agreement_signed waits for dialogue_held: record it first"
+        "error: the agreement of sk-oest was not signed: refused: Coherence agreement signed waits for Quality dialogue: record that first"
     );
     let err = failed(&hjul(
         &dir,
@@ -176,7 +176,7 @@ fn a_secretariat_sets_up_and_records_a_cycle() {
             "2026-11-01",
         ],
     ));
-    assert!(err.contains("midway_status opens on 2027-07-01"), "{err}");
+    assert!(err.contains("Midway status opens on 2027-07-01"), "{err}");
 
     let json = ok(&hjul(
         &dir,

@@ -5,8 +5,8 @@
 use chrono::NaiveDate;
 use hjul_wheel::agreement::Warning;
 use hjul_wheel::{
-    Agreement, CyclePlan, Deadline, Grading, Level, Milestones, UnitEvent, UnitFacts,
-    WheelDefinition,
+    Agreement, CyclePlan, Deadline, GoalDraft, GradeDraft, Grading, Level, Milestones, Refusal,
+    UnitEvent, UnitFacts, WheelDefinition,
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
@@ -99,6 +99,46 @@ impl NewEvent<'_> {
             notes: None,
         }
     }
+}
+
+/// Goals to submit: an agreement file, or the editor's drafts.
+enum Goals<'a> {
+    File { text: &'a str, name: &'a str },
+    Drafts(&'a [GoalDraft]),
+}
+
+/// Grades to give: a grades file, or the midway form's.
+enum Grades<'a> {
+    File { text: &'a str, name: &'a str },
+    Drafts(&'a [GradeDraft]),
+}
+
+/// The years of the cycles on record.
+pub(crate) async fn recorded_years(db: &impl ConnectionTrait) -> Result<Vec<i32>, StoreError> {
+    use sea_orm::QuerySelect;
+    Ok(cycle::Entity::find()
+        .select_only()
+        .column(cycle::Column::Year)
+        .into_tuple::<i32>()
+        .all(db)
+        .await?)
+}
+
+/// A recorded revision's agreement, read from the file kept with it. It was checked when
+/// it was submitted, so its target dates are not checked again.
+fn recorded_agreement(
+    c: &cycle::Model,
+    row: &agreement::Model,
+    revision: u32,
+) -> Result<Agreement, StoreError> {
+    let catalogue = catalogue_of(c)?;
+    Ok(Agreement::from_toml(
+        &row.source,
+        &format!("agreement revision {revision}"),
+        &catalogue,
+        None,
+    )?
+    .0)
 }
 
 /// What a unit event is checked against, read inside its transaction.
@@ -195,7 +235,25 @@ impl Store {
             }
             _ => {}
         }
+        if let Some(t) = &themes {
+            hjul_wheel::limits::check_themes(t).map_err(StoreError::Input)?;
+        }
         let txn = self.db.begin().await?;
+        let running = self
+            .wheel
+            .definition
+            .cycles
+            .cycle_containing(stamp.today)
+            .year();
+        // A past cycle never starts by itself; a future one says when it starts.
+        if year < running && !recorded_years(&txn).await?.contains(&year) {
+            return Err(Refusal::CycleNotOnRecord {
+                on,
+                cycle: year,
+                hint: None,
+            }
+            .into());
+        }
         let c = self.cycle_for_event(&txn, year, stamp).await?;
         let def = definition_of(&c)?;
         let plan = def.cycle(year)?;
@@ -258,7 +316,11 @@ impl Store {
             return Err(StoreError::InactiveUnit(unit_id.to_owned()));
         }
         let level = level_of(&unit)?;
-        let year = self.wheel.definition.cycles.cycle_containing(on).year();
+        let on_record = recorded_years(txn).await?;
+        let year = self
+            .wheel
+            .definition
+            .cycle_of_event(on, stamp.today, &on_record)?;
         let cycle = self.cycle_for_event(txn, year, stamp).await?;
         let definition = definition_of(&cycle)?;
         let milestones = milestones_of(txn, year, None).await?;
@@ -341,6 +403,9 @@ impl Store {
         notes: Option<String>,
         stamp: &Stamp,
     ) -> Result<(), StoreError> {
+        if let Some(n) = &notes {
+            hjul_wheel::limits::check_notes(n).map_err(StoreError::Input)?;
+        }
         let txn = self.db.begin().await?;
         let ctx = self.unit_context(&txn, unit_id, on, stamp).await?;
         self.append_event(
@@ -367,13 +432,85 @@ impl Store {
         file: &str,
         stamp: &Stamp,
     ) -> Result<Submitted, StoreError> {
+        self.submit(
+            unit_id,
+            on,
+            Goals::File {
+                text: source,
+                name: file,
+            },
+            stamp,
+        )
+        .await
+    }
+
+    /// Submits goals drawn up in the dashboard's editor as the unit's next revision; the
+    /// agreement file kept on record is written from them.
+    pub async fn submit_goals(
+        &self,
+        unit_id: &str,
+        on: NaiveDate,
+        goals: &[GoalDraft],
+        stamp: &Stamp,
+    ) -> Result<Submitted, StoreError> {
+        self.submit(unit_id, on, Goals::Drafts(goals), stamp).await
+    }
+
+    /// Checks goals against the rules of a unit's cycle without recording anything: what
+    /// the editor shows before the leader submits.
+    pub async fn check_goals(
+        &self,
+        unit_id: &str,
+        goals: &[GoalDraft],
+        stamp: &Stamp,
+    ) -> Result<Vec<Warning>, StoreError> {
+        let txn = self.db.begin().await?;
+        let ctx = self.unit_context(&txn, unit_id, stamp.today, stamp).await?;
+        let catalogue = catalogue_of(&ctx.cycle)?;
+        let targets = ctx.plan()?.target_dates();
+        let (_, warnings) =
+            Agreement::check(goals, &[], &catalogue, Some(targets)).map_err(|problems| {
+                hjul_wheel::ConfigError {
+                    file: "the form".into(),
+                    problems,
+                }
+            })?;
+        // Nothing was written; the cycle a first event would start is not kept either.
+        txn.rollback().await?;
+        Ok(warnings)
+    }
+
+    async fn submit(
+        &self,
+        unit_id: &str,
+        on: NaiveDate,
+        goals: Goals<'_>,
+        stamp: &Stamp,
+    ) -> Result<Submitted, StoreError> {
         let txn = self.db.begin().await?;
         let ctx = self.unit_context(&txn, unit_id, on, stamp).await?;
         // The rules first: a unit that may not submit yet learns why, before the file's
         // details.
         ctx.check(UnitEvent::AgreementSubmitted { on }, stamp.today)?;
         let catalogue = catalogue_of(&ctx.cycle)?;
-        let (agreement, warnings) = Agreement::from_toml(source, file, &catalogue)?;
+        let targets = Some(ctx.plan()?.target_dates());
+        let (agreement, warnings, source) = match goals {
+            Goals::File { text, name } => {
+                let (a, w) = Agreement::from_toml(text, name, &catalogue, targets)?;
+                (a, w, text.to_owned())
+            }
+            Goals::Drafts(drafts) => {
+                let (a, w) =
+                    Agreement::check(drafts, &[], &catalogue, targets).map_err(|problems| {
+                        hjul_wheel::ConfigError {
+                            file: "the form".into(),
+                            problems,
+                        }
+                    })?;
+                let source = a.to_toml();
+                (a, w, source)
+            }
+        };
         let revision = ctx.facts.agreement.as_ref().map_or(1, |a| a.revision + 1);
         let facts = self
             .append_event(
@@ -393,7 +530,7 @@ impl Store {
             revision: Set(i32::try_from(revision).unwrap_or(i32::MAX)),
             submitted_on: Set(on),
             signed_on: Set(None),
-            source: Set(source.to_owned()),
+            source: Set(source),
         })
         .exec_without_returning(&txn)
         .await?;
@@ -459,6 +596,37 @@ impl Store {
         file: &str,
         stamp: &Stamp,
     ) -> Result<Grading, StoreError> {
+        self.midway(
+            unit_id,
+            on,
+            Grades::File {
+                text: source,
+                name: file,
+            },
+            stamp,
+        )
+        .await
+    }
+
+    /// The midway status from the dashboard's form: a grade for every goal.
+    pub async fn give_grades(
+        &self,
+        unit_id: &str,
+        on: NaiveDate,
+        grades: &[GradeDraft],
+        stamp: &Stamp,
+    ) -> Result<Grading, StoreError> {
+        self.midway(unit_id, on, Grades::Drafts(grades), stamp)
+            .await
+    }
+
+    async fn midway(
+        &self,
+        unit_id: &str,
+        on: NaiveDate,
+        grades: Grades<'_>,
+        stamp: &Stamp,
+    ) -> Result<Grading, StoreError> {
         let txn = self.db.begin().await?;
         let ctx = self.unit_context(&txn, unit_id, on, stamp).await?;
         ctx.check(UnitEvent::MidwayGiven { on }, stamp.today)?;
@@ -470,14 +638,18 @@ impl Store {
             .and_then(|a| a.in_force)
             .map_or(0, |s| s.revision);
         let row = self.agreement_row(&txn, &ctx, revision).await?;
-        // The submitted file is the agreement; grade it as written.
-        let catalogue = catalogue_of(&ctx.cycle)?;
-        let (agreement, _) = Agreement::from_toml(
-            &row.source,
-            &format!("agreement revision {revision}"),
-            &catalogue,
-        )?;
-        let grading = agreement.grade_toml(source, file)?;
+        let agreement = recorded_agreement(&ctx.cycle, &row, revision)?;
+        let grading = match grades {
+            Grades::File { text, name } => agreement.grade_toml(text, name)?,
+            Grades::Drafts(drafts) => {
+                agreement
+                    .grade(drafts, &[])
+                    .map_err(|problems| hjul_wheel::ConfigError {
+                        file: "the form".into(),
+                        problems,
+                    })?
+            }
+        };
         let goals = goal::Entity::find()
             .filter(goal::Column::AgreementId.eq(row.id))
             .all(&txn)
@@ -508,6 +680,30 @@ impl Store {
             .await?;
         txn.commit().await?;
         Ok(grading)
+    }
+
+    /// The agreement in force of a unit, as recorded, for the midway form.
+    pub async fn agreement_in_force(
+        &self,
+        unit_id: &str,
+        stamp: &Stamp,
+    ) -> Result<Option<(u32, Agreement)>, StoreError> {
+        let txn = self.db.begin().await?;
+        let ctx = self.unit_context(&txn, unit_id, stamp.today, stamp).await?;
+        let Some(revision) = ctx
+            .facts
+            .agreement
+            .as_ref()
+            .and_then(|a| a.in_force)
+            .map(|s| s.revision)
+        else {
+            txn.rollback().await?;
+            return Ok(None);
+        };
+        let row = self.agreement_row(&txn, &ctx, revision).await?;
+        let agreement = recorded_agreement(&ctx.cycle, &row, revision)?;
+        txn.rollback().await?;
+        Ok(Some((revision, agreement)))
     }
 
     async fn agreement_row(

@@ -100,6 +100,10 @@ pub enum StoreError {
     File(#[from] ConfigError),
     #[error("{0}")]
     Invalid(String),
+    /// Something a person handed in is not acceptable; the text says what, in their
+    /// language.
+    #[error("{0}")]
+    Input(hjul_wheel::Text),
     #[error("the definition stored with cycle {year} cannot be read: {problem}")]
     StoredDefinition { year: i32, problem: ConfigError },
     #[error("stopped on purpose at `{0}` (a test of what a crash leaves behind)")]

@@ -13,6 +13,12 @@ use crate::audit::{self, Change};
 use crate::entity::{api_token, person, unit};
 use crate::{Stamp, Store, StoreError};
 
+/// The most characters of a refusal's reason kept in the audit log.
+pub const REFUSAL_CHARS: usize = 2_000;
+
+/// The fewest characters of a token's id that `revoke_token` takes.
+pub const MIN_ID_PREFIX: usize = 8;
+
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -120,21 +126,25 @@ impl Store {
         Ok((token, model))
     }
 
-    /// Revokes a token by its id (or the end of its id, when that names one).
+    /// Revokes a token by its id, or the start of its id (at least
+    /// [`MIN_ID_PREFIX`] characters, so a slip of the finger cannot revoke someone else's).
     pub async fn revoke_token(
         &self,
         id: &str,
         stamp: &Stamp,
     ) -> Result<api_token::Model, StoreError> {
         let wanted = id.trim().to_lowercase();
+        if wanted.chars().count() < MIN_ID_PREFIX {
+            return Err(StoreError::Invalid(format!(
+                "`{}` is too short to name a token: give its id, or at least its first {MIN_ID_PREFIX} characters (`hjul token list` shows them)",
+                hjul_wheel::limits::clip(&wanted, 40)
+            )));
+        }
         let matches: Vec<api_token::Model> = self
             .tokens()
             .await?
             .into_iter()
-            .filter(|t| {
-                t.revoked_at.is_none()
-                    && (t.id.to_string() == wanted || t.id.to_string().ends_with(&wanted))
-            })
+            .filter(|t| t.revoked_at.is_none() && t.id.to_string().starts_with(&wanted))
             .collect();
         let token = match matches.as_slice() {
             [one] => one.clone(),
@@ -218,7 +228,7 @@ impl Store {
     }
 
     /// Records an attempt that was refused (no right, or the wheel's rules), with who
-    /// tried and why.
+    /// tried and why; the reason is cut to [`REFUSAL_CHARS`].
     pub async fn audit_refusal(
         &self,
         stamp: &Stamp,
@@ -232,10 +242,16 @@ impl Store {
             attempted: &'a str,
             reason: &'a str,
         }
+        // Whatever was sent, the row stays small: the audit log is kept for good.
+        let reason = hjul_wheel::limits::clip(reason, REFUSAL_CHARS);
+        let entity_id = hjul_wheel::limits::clip(entity_id, 100);
         audit::log(
             &self.db,
             stamp,
-            Change::new("refused", entity, entity_id).after(&Refused { attempted, reason }),
+            Change::new("refused", entity, entity_id).after(&Refused {
+                attempted,
+                reason: &reason,
+            }),
         )
         .await
     }

@@ -4,17 +4,27 @@
 //! Goals are weighted in whole percent and graded fully, partly or not met (100, 50 or
 //! 0 %), so a score is always a multiple of half a percent and is kept exactly, in basis
 //! points.
+//!
+//! A person writes goals in the dashboard's editor or in an agreement file; both become
+//! [`GoalDraft`]s (every field as the text typed, so nothing is lost when one is wrong)
+//! and are checked by one function, [`Agreement::check`], which reports every problem
+//! at once, each naming the goal and the field.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use toml::Spanned;
 
-use crate::config_error::{self, ConfigError, Problem, Problems, line_of};
+use crate::config_error::{ConfigError, Lines, Problem, Problems};
 use crate::indicators::{IndicatorCatalogue, IndicatorCode};
-use crate::phase::list;
+use crate::limits::{
+    MAX_ACTIVITIES, MAX_FILE_BYTES, MAX_GOALS, MAX_TEXT_CHARS, MAX_TITLE_CHARS, breaks_line,
+};
+use crate::org::Language;
+use crate::text::{Arg, Text, key};
+
+mod toml_file;
 
 /// What a goal is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -85,11 +95,14 @@ pub enum Grade {
 }
 
 impl Grade {
+    pub const ALL: [Grade; 3] = [Grade::Full, Grade::Partly, Grade::NotMet];
+
+    /// The key, or its Danish word (`fuldt`, `delvist`, `ikke`).
     pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "full" => Some(Self::Full),
-            "partly" => Some(Self::Partly),
-            "none" => Some(Self::NotMet),
+        match text.trim().to_lowercase().as_str() {
+            "full" | "fully" | "fuldt" | "fuld" => Some(Self::Full),
+            "partly" | "delvist" | "delvis" => Some(Self::Partly),
+            "none" | "not_met" | "ikke" | "ingen" => Some(Self::NotMet),
             _ => None,
         }
     }
@@ -172,49 +185,65 @@ pub struct Goal {
     pub target_date: NaiveDate,
 }
 
-/// A goal as written in an agreement file, before it is checked.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The fields of a goal, by the names files and forms use; problems name them.
+pub const GOAL_FIELDS: [&str; 11] = [
+    "title",
+    "dimension",
+    "kind",
+    "horizon",
+    "weight",
+    "indicator",
+    "baseline",
+    "partly_met",
+    "fully_met",
+    "activities",
+    "target_date",
+];
+
+/// A goal as a person wrote it, before it is checked: every field as the text typed
+/// (an empty text is a field left out), so a form refused for one field comes back with
+/// the others as they were.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct GoalDraft {
-    #[serde(default)]
     pub title: String,
-    pub dimension: Option<Dimension>,
-    pub kind: Option<GoalKind>,
-    pub horizon: Option<Horizon>,
-    pub weight: Option<i64>,
-    pub indicator: Option<String>,
-    #[serde(default)]
+    /// `quality`, `economy` or `wellbeing` (or the Danish word).
+    pub dimension: String,
+    /// `common` or `local`.
+    pub kind: String,
+    /// `short` or `long`.
+    pub horizon: String,
+    /// Whole percent.
+    pub weight: String,
+    /// An indicator's code.
+    pub indicator: String,
     pub baseline: String,
-    #[serde(default)]
     pub partly_met: String,
-    #[serde(default)]
     pub fully_met: String,
-    #[serde(default)]
-    pub activities: Activities,
-    pub target_date: Option<toml::value::Datetime>,
+    pub activities: Vec<String>,
+    /// `YYYY-MM-DD`.
+    pub target_date: String,
 }
 
-/// Activities, written as one text or a list of texts.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
-pub enum Activities {
-    #[default]
-    None,
-    One(String),
-    Many(Vec<String>),
-}
-
-impl Activities {
-    fn into_vec(self) -> Vec<String> {
-        match self {
-            Self::None => Vec::new(),
-            Self::One(s) => vec![s],
-            Self::Many(v) => v,
+impl From<&Goal> for GoalDraft {
+    fn from(g: &Goal) -> Self {
+        Self {
+            title: g.title.clone(),
+            dimension: g.dimension.key().to_owned(),
+            kind: g.kind.key().to_owned(),
+            horizon: g.horizon.key().to_owned(),
+            weight: g.weight.percent().to_string(),
+            indicator: g
+                .indicator
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            baseline: g.baseline.clone(),
+            partly_met: g.partly_met.clone(),
+            fully_met: g.fully_met.clone(),
+            activities: g.activities.clone(),
+            target_date: g.target_date.to_string(),
         }
-        .into_iter()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .collect()
     }
 }
 
@@ -229,30 +258,41 @@ pub enum Warning {
     NoBaseline { goal: String },
 }
 
-impl fmt::Display for Warning {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Warning {
+    /// What to tell people; `catalogue` names the indicator in their language.
+    pub fn text(&self, catalogue: Option<&IndicatorCatalogue>) -> Text {
         match self {
-            Self::OneDimension { dimension } => write!(
-                f,
-                "every goal is on {}: an agreement covers quality, economy and staff wellbeing",
-                dimension.key()
-            ),
-            Self::OneIndicator { indicator } => write!(
-                f,
-                "every goal is on the indicator `{indicator}`: steering by one number invites goal fixation"
-            ),
-            Self::NoLocalGoal => f.write_str(
-                "there is no local goal: the agreement is the leader's one steering document, so add the unit's own goals",
-            ),
-            Self::NoBaseline { goal } => write!(
-                f,
-                "goal \"{goal}\" has no baseline: without a starting point it cannot be measured"
-            ),
+            Self::OneDimension { dimension } => Text::new("warning.one_dimension")
+                .arg("dimension", key("dimension", dimension.key())),
+            Self::OneIndicator { indicator } => {
+                let name = catalogue
+                    .and_then(|c| c.get(indicator.as_str()))
+                    .map_or_else(
+                        || Arg::Plain(indicator.to_string()),
+                        |i| Arg::Names {
+                            da: i.name_da.clone(),
+                            en: i.name_en.clone(),
+                        },
+                    );
+                Text::new("warning.one_indicator").arg("indicator", name)
+            }
+            Self::NoLocalGoal => Text::new("warning.no_local_goal"),
+            Self::NoBaseline { goal } => {
+                Text::new("warning.no_baseline").arg("goal", goal.as_str())
+            }
         }
     }
 }
 
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.text(None))
+    }
+}
+
 impl Dimension {
+    pub const ALL: [Dimension; 3] = [Dimension::Quality, Dimension::Economy, Dimension::Wellbeing];
+
     pub fn key(self) -> &'static str {
         match self {
             Self::Quality => "quality",
@@ -260,24 +300,62 @@ impl Dimension {
             Self::Wellbeing => "wellbeing",
         }
     }
+
+    /// The key, or its Danish word.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_lowercase().as_str() {
+            "quality" | "kvalitet" => Some(Self::Quality),
+            "economy" | "økonomi" | "oekonomi" => Some(Self::Economy),
+            "wellbeing" | "trivsel" | "medarbejdertrivsel" => Some(Self::Wellbeing),
+            _ => None,
+        }
+    }
 }
 
 impl GoalKind {
+    pub const ALL: [GoalKind; 2] = [GoalKind::Common, GoalKind::Local];
+
     pub fn key(self) -> &'static str {
         match self {
             Self::Common => "common",
             Self::Local => "local",
         }
     }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_lowercase().as_str() {
+            "common" | "fælles" | "faelles" => Some(Self::Common),
+            "local" | "lokal" | "lokalt" => Some(Self::Local),
+            _ => None,
+        }
+    }
 }
 
 impl Horizon {
+    pub const ALL: [Horizon; 2] = [Horizon::Short, Horizon::Long];
+
     pub fn key(self) -> &'static str {
         match self {
             Self::Short => "short",
             Self::Long => "long",
         }
     }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_lowercase().as_str() {
+            "short" | "kort" | "kortsigtet" => Some(Self::Short),
+            "long" | "lang" | "langsigtet" => Some(Self::Long),
+            _ => None,
+        }
+    }
+}
+
+/// The dates a goal's target date may fall on: from the cycle's first day to the end of
+/// the next cycle (an agreement is in force until the next one replaces it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TargetDates {
+    pub first: NaiveDate,
+    pub last: NaiveDate,
 }
 
 /// A valid set of goals whose weights add up to 100.
@@ -286,11 +364,74 @@ pub struct Agreement {
     goals: Vec<Goal>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawAgreement {
-    #[serde(default)]
-    goal: Vec<Spanned<GoalDraft>>,
+/// A goal's name in a problem's English key: `goal 2 "Budget i balance"`.
+fn goal_name(i: usize, title: &str) -> String {
+    if title.is_empty() {
+        format!("goal {}", i + 1)
+    } else {
+        format!(
+            "goal {} \"{}\"",
+            i + 1,
+            crate::limits::clip(title, MAX_TITLE_CHARS)
+        )
+    }
+}
+
+/// Records problems about one goal's fields, each with its line, English key and text.
+struct GoalProblems<'a> {
+    problems: &'a mut Problems,
+    index: usize,
+    name: String,
+    line: Option<usize>,
+    /// A field the file could not be read for: not reported as missing as well.
+    unreadable: &'a BTreeSet<&'static str>,
+}
+
+impl GoalProblems<'_> {
+    fn add(&mut self, field: &'static str, text: Text) {
+        self.problems.push(
+            Problem::text(self.line, format!("{}.{field}", self.name), text)
+                .at(Some(self.index + 1), Some(field)),
+        );
+    }
+
+    fn missing(&mut self, field: &'static str) {
+        if !self.unreadable.contains(field) {
+            self.add(field, Text::new(missing_key(field)));
+        }
+    }
+
+    /// A text field: at most `max` characters, and `one_line` keeps it on one line.
+    fn text(&mut self, field: &'static str, value: &str, max: usize, one_line: bool) {
+        let n = value.chars().count();
+        if n > max {
+            self.add(
+                field,
+                Text::new("goal.too_long").arg("count", n).arg("max", max),
+            );
+        } else if one_line && value.chars().any(breaks_line) {
+            self.add(field, Text::new("goal.line_break"));
+        }
+    }
+}
+
+fn missing_key(field: &str) -> &'static str {
+    match field {
+        "title" => "goal.missing.title",
+        "dimension" => "goal.missing.dimension",
+        "kind" => "goal.missing.kind",
+        "horizon" => "goal.missing.horizon",
+        "weight" => "goal.missing.weight",
+        "indicator" => "goal.missing.indicator",
+        "partly_met" | "fully_met" => "goal.missing.criteria",
+        "target_date" => "goal.missing.target_date",
+        _ => "goal.missing.other",
+    }
+}
+
+/// A date as people write it in a file or a form: `2027-06-30`.
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()
 }
 
 impl Agreement {
@@ -298,175 +439,140 @@ impl Agreement {
         &self.goals
     }
 
-    /// Reads an agreement file (`[[goal]]` tables) and checks it against `catalogue`.
+    /// Reads an agreement file (`[[goal]]` tables) and checks it against `catalogue`;
+    /// `targets`, when given, bounds the goals' target dates. Every problem of the file
+    /// comes back at once (up to the limit), syntax and content alike, wherever the
+    /// parser could read on.
     pub fn from_toml(
         text: &str,
         file: &str,
         catalogue: &IndicatorCatalogue,
+        targets: Option<TargetDates>,
     ) -> Result<(Self, Vec<Warning>), ConfigError> {
-        let raw: RawAgreement = toml::from_str(text).map_err(|e| ConfigError {
-            file: file.to_owned(),
-            problems: vec![config_error::from_toml(text, &e)],
-        })?;
-        let (lines, drafts): (Vec<_>, Vec<_>) = raw
-            .goal
-            .into_iter()
-            .map(|g| (Some(line_of(text, g.span().start)), g.into_inner()))
-            .unzip();
-        Self::check(drafts, &lines, catalogue).map_err(|problems| ConfigError {
+        let error = |problems: Vec<Problem>| ConfigError {
             file: file.to_owned(),
             problems,
-        })
+        };
+        if let Some(p) = too_large(text) {
+            return Err(error(vec![p]));
+        }
+        let mut problems = Problems::default();
+        let lines = Lines::new(text);
+        let read = toml_file::goals(text, &lines, &mut problems);
+        let (agreement, warnings) = Self::check_into(
+            &read.drafts,
+            &read.lines,
+            &read.unreadable,
+            catalogue,
+            targets,
+            &mut problems,
+        );
+        match agreement {
+            Some(a) if problems.is_empty() => Ok((a, warnings)),
+            _ => Err(error(problems.finish())),
+        }
     }
 
     /// Checks drafted goals; `lines` (may be empty) gives each goal's line for errors.
-    /// Every problem is reported, each naming the goal and the key.
+    /// Every problem is reported, each naming the goal and the field.
     pub fn check(
-        drafts: Vec<GoalDraft>,
+        drafts: &[GoalDraft],
         lines: &[Option<usize>],
         catalogue: &IndicatorCatalogue,
+        targets: Option<TargetDates>,
     ) -> Result<(Self, Vec<Warning>), Vec<Problem>> {
         let mut problems = Problems::default();
+        let (agreement, warnings) =
+            Self::check_into(drafts, lines, &[], catalogue, targets, &mut problems);
+        match agreement {
+            Some(a) if problems.is_empty() => Ok((a, warnings)),
+            _ => Err(problems.finish()),
+        }
+    }
+
+    fn check_into(
+        drafts: &[GoalDraft],
+        lines: &[Option<usize>],
+        unreadable: &[BTreeSet<&'static str>],
+        catalogue: &IndicatorCatalogue,
+        targets: Option<TargetDates>,
+        problems: &mut Problems,
+    ) -> (Option<Self>, Vec<Warning>) {
         if drafts.is_empty() {
-            problems.add(
+            problems.push(Problem::text(None, "goal", Text::new("agreement.no_goals")));
+            return (None, Vec::new());
+        }
+        if drafts.len() > MAX_GOALS {
+            problems.push(Problem::text(
                 None,
                 "goal",
-                "the agreement has no goals: add [[goal]] tables",
-            );
+                Text::new("agreement.too_many_goals")
+                    .arg("count", drafts.len())
+                    .arg("max", MAX_GOALS),
+            ));
+            return (None, Vec::new());
         }
+        let before = problems.count();
+        let none = BTreeSet::new();
         let mut titles: BTreeMap<String, usize> = BTreeMap::new();
         let mut goals = Vec::new();
-        for (i, d) in drafts.into_iter().enumerate() {
-            let at = lines.get(i).copied().flatten();
+        for (i, d) in drafts.iter().enumerate() {
             let title = d.title.trim().to_owned();
-            let name = if title.is_empty() {
-                format!("goal {}", i + 1)
-            } else {
-                format!("goal {} \"{title}\"", i + 1)
-            };
-            let missing = |key: &str, what: &str, problems: &mut Problems| {
-                problems.add(at, format!("{name}.{key}"), format!("is missing: {what}"));
+            let mut p = GoalProblems {
+                problems,
+                index: i,
+                name: goal_name(i, &title),
+                line: lines.get(i).copied().flatten(),
+                unreadable: unreadable.get(i).unwrap_or(&none),
             };
             if title.is_empty() {
-                missing(
-                    "title",
-                    "give every goal a title (grades refer to goals by title)",
-                    &mut problems,
+                p.missing("title");
+            } else {
+                let n = p.problems.count();
+                p.text("title", &title, MAX_TITLE_CHARS, true);
+                if p.problems.count() == n
+                    && let Some(first) = titles.insert(title.clone(), i + 1)
+                {
+                    p.add("title", Text::new("goal.title_twice").arg("first", first));
+                }
+            }
+            let dimension = choice(&mut p, "dimension", &d.dimension, Dimension::parse);
+            let kind = choice(&mut p, "kind", &d.kind, GoalKind::parse);
+            let horizon = choice(&mut p, "horizon", &d.horizon, Horizon::parse);
+            let weight = weight(&mut p, &d.weight);
+            let indicator = indicator(&mut p, &d.indicator, kind, catalogue);
+            for (field, text) in [
+                ("baseline", &d.baseline),
+                ("partly_met", &d.partly_met),
+                ("fully_met", &d.fully_met),
+            ] {
+                p.text(field, text.trim(), MAX_TEXT_CHARS, false);
+                if field != "baseline" && text.trim().is_empty() {
+                    p.missing(field);
+                }
+            }
+            let activities: Vec<String> = d
+                .activities
+                .iter()
+                .map(|a| a.trim().to_owned())
+                .filter(|a| !a.is_empty())
+                .collect();
+            if activities.len() > MAX_ACTIVITIES {
+                p.add(
+                    "activities",
+                    Text::new("goal.too_many_activities")
+                        .arg("count", activities.len())
+                        .arg("max", MAX_ACTIVITIES),
                 );
-            } else if title.chars().any(char::is_control) {
-                problems.add(
-                    at,
-                    format!("{name}.title"),
-                    "contains a line break or control character: keep the title on one line",
-                );
-            } else if let Some(first) = titles.insert(title.clone(), i + 1) {
-                problems.add(at, format!("{name}.title"), format!("is the same as goal {first}'s: titles must differ, since grades refer to goals by title"));
+            } else if let Some(long) = activities
+                .iter()
+                .find(|a| a.chars().count() > MAX_TEXT_CHARS)
+            {
+                p.text("activities", long, MAX_TEXT_CHARS, false);
             }
-            if d.dimension.is_none() {
-                missing(
-                    "dimension",
-                    "one of quality, economy, wellbeing",
-                    &mut problems,
-                );
-            }
-            if d.kind.is_none() {
-                missing(
-                    "kind",
-                    "common (tied to an indicator) or local",
-                    &mut problems,
-                );
-            }
-            if d.horizon.is_none() {
-                missing("horizon", "short or long", &mut problems);
-            }
-            let weight = match d.weight {
-                None => {
-                    missing(
-                        "weight",
-                        "the goal's weight in whole percent; the weights add up to 100",
-                        &mut problems,
-                    );
-                    None
-                }
-                Some(w) => {
-                    let weight = Weight::new(w);
-                    if weight.is_none() {
-                        problems.add(
-                            at,
-                            format!("{name}.weight"),
-                            format!("is {w}: a weight is a whole percent from 1 to 100"),
-                        );
-                    }
-                    weight
-                }
-            };
-            let indicator = match d.indicator.as_deref().map(str::trim) {
-                None | Some("") => {
-                    if d.kind == Some(GoalKind::Common) {
-                        missing(
-                            "indicator",
-                            "a common goal names the indicator it works on",
-                            &mut problems,
-                        );
-                    }
-                    None
-                }
-                Some(code) => {
-                    let found = catalogue.get(code).map(|i| i.code.clone());
-                    if found.is_none() {
-                        let known: Vec<&str> =
-                            catalogue.indicators().map(|i| i.code.as_str()).collect();
-                        problems.add(
-                            at,
-                            format!("{name}.indicator"),
-                            format!(
-                                "`{code}` is not in indicator catalogue {}; it has {}",
-                                catalogue.version,
-                                list(&known)
-                            ),
-                        );
-                    }
-                    found
-                }
-            };
-            for (key, text) in [("partly_met", &d.partly_met), ("fully_met", &d.fully_met)] {
-                if text.trim().is_empty() {
-                    missing(
-                        key,
-                        "what counts as met; every goal needs both partly_met and fully_met",
-                        &mut problems,
-                    );
-                }
-            }
-            let target_date = match d.target_date {
-                None => {
-                    missing(
-                        "target_date",
-                        "the date the goal is to be met by, such as 2027-06-30",
-                        &mut problems,
-                    );
-                    None
-                }
-                Some(dt) => {
-                    let date = dt.date.filter(|_| dt.time.is_none()).and_then(|x| {
-                        NaiveDate::from_ymd_opt(
-                            i32::from(x.year),
-                            u32::from(x.month),
-                            u32::from(x.day),
-                        )
-                    });
-                    if date.is_none() {
-                        problems.add(
-                            at,
-                            format!("{name}.target_date"),
-                            format!("is {dt}: give a date, such as 2027-06-30"),
-                        );
-                    }
-                    date
-                }
-            };
+            let target_date = target_date(&mut p, &d.target_date, targets);
             if let (Some(dimension), Some(kind), Some(horizon), Some(weight), Some(target_date)) =
-                (d.dimension, d.kind, d.horizon, weight, target_date)
+                (dimension, kind, horizon, weight, target_date)
             {
                 goals.push(Goal {
                     title,
@@ -478,127 +584,163 @@ impl Agreement {
                     baseline: d.baseline.trim().to_owned(),
                     partly_met: d.partly_met.trim().to_owned(),
                     fully_met: d.fully_met.trim().to_owned(),
-                    activities: d.activities.into_vec(),
+                    activities,
                     target_date,
                 });
             }
         }
-        if problems.0.is_empty() {
-            let total: u32 = goals.iter().map(|g| u32::from(g.weight.percent())).sum();
-            if total != 100 {
-                problems.add(
-                    None,
-                    "weight",
-                    format!(
-                        "the goals' weights add up to {total} %, not 100 %: adjust them so they do"
-                    ),
-                );
-            }
+        if problems.count() > before || !problems.is_empty() {
+            return (None, Vec::new());
         }
-        if !problems.0.is_empty() {
-            return Err(problems.0);
+        let total: u32 = goals.iter().map(|g| u32::from(g.weight.percent())).sum();
+        if total != 100 {
+            problems.push(Problem::text(
+                None,
+                "weight",
+                Text::new("agreement.weights").arg("total", total),
+            ));
+            return (None, Vec::new());
         }
         let agreement = Self { goals };
         let warnings = agreement.warnings();
-        Ok((agreement, warnings))
+        (Some(agreement), warnings)
     }
 
     /// Goal fixation and unmeasurable goals: worth a second look, never a refusal.
     pub fn warnings(&self) -> Vec<Warning> {
-        let mut w = Vec::new();
-        let dimensions: BTreeSet<Dimension> = self.goals.iter().map(|g| g.dimension).collect();
-        if let (1, Some(d)) = (dimensions.len(), dimensions.first()) {
-            w.push(Warning::OneDimension { dimension: *d });
-        }
-        // "Every goal on one indicator": one common goal beside local goals is fine.
-        let indicators: BTreeSet<Option<&IndicatorCode>> =
-            self.goals.iter().map(|g| g.indicator.as_ref()).collect();
-        if let (1, Some(Some(i))) = (indicators.len(), indicators.first()) {
-            w.push(Warning::OneIndicator {
-                indicator: (*i).clone(),
-            });
-        }
-        if !self.goals.iter().any(|g| g.kind == GoalKind::Local) {
-            w.push(Warning::NoLocalGoal);
-        }
-        for g in &self.goals {
-            if g.baseline.is_empty() {
-                w.push(Warning::NoBaseline {
-                    goal: g.title.clone(),
-                });
-            }
-        }
-        w
+        warnings_of(&self.goals)
     }
 
     /// Grades every goal and computes the score. Every goal must be graded exactly once.
     pub fn grade(
         &self,
-        grades: &[GradeEntry],
+        grades: &[GradeDraft],
         lines: &[Option<usize>],
     ) -> Result<Grading, Vec<Problem>> {
         let mut problems = Problems::default();
-        let mut by_title: BTreeMap<&str, (usize, &GradeEntry)> = BTreeMap::new();
+        let grading = self.grade_into(grades, lines, &mut problems);
+        match grading {
+            Some(g) if problems.is_empty() => Ok(g),
+            _ => Err(problems.finish()),
+        }
+    }
+
+    fn grade_into(
+        &self,
+        grades: &[GradeDraft],
+        lines: &[Option<usize>],
+        problems: &mut Problems,
+    ) -> Option<Grading> {
+        let mut by_title: BTreeMap<&str, (usize, Grade, Option<String>)> = BTreeMap::new();
+        let mut listed_titles = false;
         for (i, g) in grades.iter().enumerate() {
+            if problems.full() {
+                // The rest are only counted; checking them costs without telling more.
+                problems.more += grades.len() - i;
+                break;
+            }
             let at = lines.get(i).copied().flatten();
             let title = g.goal.trim();
-            let key = format!("grade {}.goal", i + 1);
-            if !self.goals.iter().any(|x| x.title == title) {
-                let titles: Vec<String> = self
-                    .goals
-                    .iter()
-                    .map(|x| format!("\"{}\"", x.title))
-                    .collect();
-                problems.add(
-                    at,
-                    key,
-                    format!(
-                        "\"{title}\" is not a goal of this agreement; its goals are {}",
-                        list(&titles)
-                    ),
+            let add = |problems: &mut Problems, field: &'static str, text: Text| {
+                problems.push(
+                    Problem::text(at, format!("grade {}.{field}", i + 1), text)
+                        .at(Some(i + 1), Some(field)),
                 );
-            } else if let Some((first, _)) = by_title.insert(title, (i + 1, g)) {
-                problems.add(
-                    at,
-                    key,
-                    format!("\"{title}\" is graded twice (also in grade {first})"),
+            };
+            let grade = Grade::parse(&g.grade);
+            if grade.is_none() {
+                if g.grade.trim().is_empty() {
+                    add(problems, "grade", Text::new("grade_problem.missing_value"));
+                } else {
+                    add(
+                        problems,
+                        "grade",
+                        Text::new("grade_problem.unknown_value")
+                            .arg("value", crate::limits::clip(g.grade.trim(), 40)),
+                    );
+                }
+            }
+            let note = g.note.trim();
+            if note.chars().count() > MAX_TEXT_CHARS {
+                add(
+                    problems,
+                    "note",
+                    Text::new("goal.too_long")
+                        .arg("count", note.chars().count())
+                        .arg("max", MAX_TEXT_CHARS),
+                );
+            }
+            if title.is_empty() {
+                add(problems, "goal", Text::new("grade_problem.missing_goal"));
+            } else if !self.goals.iter().any(|x| x.title == title) {
+                let shown = crate::limits::clip(title, MAX_TITLE_CHARS);
+                // The goals' titles once, not with every wrong one.
+                let text = if listed_titles {
+                    Text::new("grade_problem.unknown_goal").arg("title", shown)
+                } else {
+                    listed_titles = true;
+                    Text::new("grade_problem.unknown_goal_list")
+                        .arg("title", shown)
+                        .arg(
+                            "titles",
+                            Arg::List(
+                                self.goals
+                                    .iter()
+                                    .map(|x| Arg::Plain(format!("\"{}\"", x.title)))
+                                    .collect(),
+                            ),
+                        )
+                };
+                add(problems, "goal", text);
+            } else if let Some((first, _, _)) = by_title.get(title) {
+                add(
+                    problems,
+                    "goal",
+                    Text::new("grade_problem.twice")
+                        .arg("title", title)
+                        .arg("first", *first),
+                );
+            } else if let Some(grade) = grade {
+                by_title.insert(
+                    title,
+                    (
+                        i + 1,
+                        grade,
+                        Some(note.to_owned()).filter(|n| !n.is_empty()),
+                    ),
                 );
             }
         }
         for goal in &self.goals {
-            if !by_title.contains_key(goal.title.as_str()) {
-                problems.add(
+            if !by_title.contains_key(goal.title.as_str())
+                && !grades.iter().any(|g| g.goal.trim() == goal.title)
+            {
+                problems.push(Problem::text(
                     None,
                     "grade",
-                    format!(
-                        "goal \"{}\" has no grade: grade every goal full, partly or none",
-                        goal.title
-                    ),
-                );
+                    Text::new("grade_problem.missing").arg("title", goal.title.as_str()),
+                ));
             }
         }
-        if !problems.0.is_empty() {
-            return Err(problems.0);
+        if !problems.is_empty() {
+            return None;
         }
         let graded: Vec<GoalGrade> = self
             .goals
             .iter()
             .filter_map(|goal| {
-                by_title.get(goal.title.as_str()).map(|(_, g)| GoalGrade {
-                    goal: goal.title.clone(),
-                    weight: goal.weight,
-                    grade: g.grade,
-                    note: g
-                        .note
-                        .as_deref()
-                        .map(str::trim)
-                        .filter(|n| !n.is_empty())
-                        .map(str::to_owned),
-                })
+                by_title
+                    .get(goal.title.as_str())
+                    .map(|(_, grade, note)| GoalGrade {
+                        goal: goal.title.clone(),
+                        weight: goal.weight,
+                        grade: *grade,
+                        note: note.clone(),
+                    })
             })
             .collect();
         let score = Score::weighted(graded.iter().map(|g| (g.weight, g.grade)));
-        Ok(Grading {
+        Some(Grading {
             goals: graded,
             score,
         })
@@ -606,38 +748,251 @@ impl Agreement {
 
     /// Reads a grades file (`[[grade]]` tables) and grades this agreement with it.
     pub fn grade_toml(&self, text: &str, file: &str) -> Result<Grading, ConfigError> {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct RawGrades {
-            #[serde(default)]
-            grade: Vec<Spanned<GradeEntry>>,
-        }
-        let raw: RawGrades = toml::from_str(text).map_err(|e| ConfigError {
+        let error = |problems: Vec<Problem>| ConfigError {
             file: file.to_owned(),
-            problems: vec![config_error::from_toml(text, &e)],
-        })?;
-        let (lines, entries): (Vec<_>, Vec<_>) = raw
-            .grade
-            .into_iter()
-            .map(|g| (Some(line_of(text, g.span().start)), g.into_inner()))
-            .unzip();
-        self.grade(&entries, &lines)
-            .map_err(|problems| ConfigError {
-                file: file.to_owned(),
-                problems,
-            })
+            problems,
+        };
+        if let Some(p) = too_large(text) {
+            return Err(error(vec![p]));
+        }
+        let mut problems = Problems::default();
+        let lines = Lines::new(text);
+        let (drafts, at) = toml_file::grades(text, &lines, &mut problems);
+        let grading = self.grade_into(&drafts, &at, &mut problems);
+        match grading {
+            Some(g) if problems.is_empty() => Ok(g),
+            _ => Err(error(problems.finish())),
+        }
+    }
+
+    /// The agreement as an agreement file: what is kept on record for a revision drawn up
+    /// in the dashboard, and what a leader downloads.
+    pub fn to_toml(&self) -> String {
+        let mut out = String::new();
+        for g in &self.goals {
+            out.push_str("[[goal]]\n");
+            let mut line = |k: &str, v: String| {
+                out.push_str(k);
+                out.push_str(" = ");
+                out.push_str(&v);
+                out.push('\n');
+            };
+            line("title", toml_string(&g.title));
+            line("dimension", toml_string(g.dimension.key()));
+            line("kind", toml_string(g.kind.key()));
+            line("horizon", toml_string(g.horizon.key()));
+            line("weight", g.weight.percent().to_string());
+            if let Some(i) = &g.indicator {
+                line("indicator", toml_string(i.as_str()));
+            }
+            line("baseline", toml_string(&g.baseline));
+            line("partly_met", toml_string(&g.partly_met));
+            line("fully_met", toml_string(&g.fully_met));
+            let activities: Vec<String> = g.activities.iter().map(|a| toml_string(a)).collect();
+            line("activities", format!("[{}]", activities.join(", ")));
+            line("target_date", g.target_date.to_string());
+            out.push('\n');
+        }
+        out
     }
 }
 
-/// One goal's grade as written in a grades file.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GradeEntry {
+/// The grading of these goals with `grades`, as a preview: the score of the goals graded
+/// so far (a form shows it before it is saved).
+pub fn preview_score(goals: &[Goal], grades: &[GradeDraft]) -> Score {
+    Score::weighted(goals.iter().filter_map(|goal| {
+        grades
+            .iter()
+            .find(|g| g.goal.trim() == goal.title)
+            .and_then(|g| Grade::parse(&g.grade))
+            .map(|grade| (goal.weight, grade))
+    }))
+}
+
+fn warnings_of(goals: &[Goal]) -> Vec<Warning> {
+    let mut w = Vec::new();
+    let dimensions: BTreeSet<Dimension> = goals.iter().map(|g| g.dimension).collect();
+    if let (1, Some(d)) = (dimensions.len(), dimensions.first()) {
+        w.push(Warning::OneDimension { dimension: *d });
+    }
+    // "Every goal on one indicator": one common goal beside local goals is fine.
+    let indicators: BTreeSet<Option<&IndicatorCode>> =
+        goals.iter().map(|g| g.indicator.as_ref()).collect();
+    if let (1, Some(Some(i))) = (indicators.len(), indicators.first()) {
+        w.push(Warning::OneIndicator {
+            indicator: (*i).clone(),
+        });
+    }
+    if !goals.iter().any(|g| g.kind == GoalKind::Local) {
+        w.push(Warning::NoLocalGoal);
+    }
+    for g in goals {
+        if g.baseline.is_empty() {
+            w.push(Warning::NoBaseline {
+                goal: g.title.clone(),
+            });
+        }
+    }
+    w
+}
+
+/// The warnings of drafted goals that are complete enough to tell: what the editor shows
+/// before the leader submits.
+pub fn draft_warnings(drafts: &[GoalDraft], catalogue: &IndicatorCatalogue) -> Vec<Warning> {
+    match Agreement::check(drafts, &[], catalogue, None) {
+        Ok((_, w)) => w,
+        Err(_) => Vec::new(),
+    }
+}
+
+fn too_large(text: &str) -> Option<Problem> {
+    (text.len() > MAX_FILE_BYTES).then(|| {
+        Problem::text(
+            None,
+            "",
+            Text::new("file.too_large")
+                .arg("size", text.len() / 1024)
+                .arg("max", MAX_FILE_BYTES / 1024),
+        )
+    })
+}
+
+fn choice<T>(
+    p: &mut GoalProblems<'_>,
+    field: &'static str,
+    value: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Option<T> {
+    let v = value.trim();
+    if v.is_empty() {
+        p.missing(field);
+        return None;
+    }
+    let parsed = parse(v);
+    if parsed.is_none() {
+        p.add(
+            field,
+            Text::new(match field {
+                "dimension" => "goal.unknown.dimension",
+                "kind" => "goal.unknown.kind",
+                _ => "goal.unknown.horizon",
+            })
+            .arg("value", crate::limits::clip(v, 40)),
+        );
+    }
+    parsed
+}
+
+fn weight(p: &mut GoalProblems<'_>, value: &str) -> Option<Weight> {
+    let v = value.trim().trim_end_matches('%').trim();
+    if v.is_empty() {
+        p.missing("weight");
+        return None;
+    }
+    let w = v.parse::<i64>().ok().and_then(Weight::new);
+    if w.is_none() {
+        p.add(
+            "weight",
+            Text::new("goal.weight").arg("value", crate::limits::clip(value.trim(), 20)),
+        );
+    }
+    w
+}
+
+fn indicator(
+    p: &mut GoalProblems<'_>,
+    value: &str,
+    kind: Option<GoalKind>,
+    catalogue: &IndicatorCatalogue,
+) -> Option<IndicatorCode> {
+    let code = value.trim();
+    if code.is_empty() {
+        if kind == Some(GoalKind::Common) {
+            p.missing("indicator");
+        }
+        return None;
+    }
+    let found = catalogue.get(code).map(|i| i.code.clone());
+    if found.is_none() {
+        p.add(
+            "indicator",
+            Text::new("goal.unknown.indicator")
+                .arg("code", crate::limits::clip(code, 64))
+                .arg("version", catalogue.version.as_str())
+                .arg(
+                    "known",
+                    Arg::List(
+                        catalogue
+                            .indicators()
+                            .map(|i| Arg::Plain(i.code.to_string()))
+                            .collect(),
+                    ),
+                ),
+        );
+    }
+    found
+}
+
+fn target_date(
+    p: &mut GoalProblems<'_>,
+    value: &str,
+    targets: Option<TargetDates>,
+) -> Option<NaiveDate> {
+    let v = value.trim();
+    if v.is_empty() {
+        p.missing("target_date");
+        return None;
+    }
+    let Some(date) = parse_date(v) else {
+        p.add(
+            "target_date",
+            Text::new("goal.date").arg("value", crate::limits::clip(v, 40)),
+        );
+        return None;
+    };
+    if let Some(t) = targets
+        && !(t.first..=t.last).contains(&date)
+    {
+        p.add(
+            "target_date",
+            Text::new("goal.date_range")
+                .arg("value", date)
+                .arg("first", t.first)
+                .arg("last", t.last),
+        );
+        return None;
+    }
+    Some(date)
+}
+
+/// A TOML basic string: quoted, with what must be escaped escaped.
+fn toml_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// One goal's grade as a person wrote it (in the midway form or a grades file).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GradeDraft {
     /// The goal's title.
     pub goal: String,
-    pub grade: Grade,
-    #[serde(default)]
-    pub note: Option<String>,
+    /// `full`, `partly` or `none` (or `fuldt`, `delvist`, `ikke`).
+    pub grade: String,
+    pub note: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -653,6 +1008,13 @@ pub struct GoalGrade {
 pub struct Grading {
     pub goals: Vec<GoalGrade>,
     pub score: Score,
+}
+
+/// The words of a dimension, kind, horizon or grade in `language` (for tables).
+pub fn word(group: &str, key_: &str, language: Language) -> String {
+    crate::text::Catalogue::wheel(language)
+        .word(&format!("{group}.{key_}"))
+        .to_owned()
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use toml::Spanned;
 
 use crate::business_days::{BusinessCalendar, ClosingDay};
 use crate::calendar::{CycleRule, SUPPORTED_YEARS};
-use crate::config_error::{self, ConfigError, Problems, line_of};
+use crate::config_error::{self, ConfigError, Lines, Problems};
 use crate::organisation::{Level, Party};
 use crate::phase::{Deadline, Phase, list};
 
@@ -53,6 +53,8 @@ pub struct DeadlineRule {
     pub escalate_to: Party,
     /// Who gets the opening notice besides the responsible party.
     pub notify_on_open: Vec<Party>,
+    /// Who signs what meets the deadline (the agreement: the superior by default).
+    pub signed_by: Party,
     pub opens: Opens,
     pub due: Due,
 }
@@ -234,6 +236,8 @@ struct RawDeadline {
     escalate_to: Option<Party>,
     #[serde(default)]
     notify: Vec<Party>,
+    #[serde(default)]
+    signed_by: Option<Party>,
     opens: RawOpens,
     due: RawDue,
 }
@@ -257,7 +261,8 @@ struct RawDue {
 /// Builds the definition, adding every problem found; returns `None` when a problem
 /// leaves nothing sensible to build.
 fn check(raw: &RawDefinition, text: &str, problems: &mut Problems) -> Option<WheelDefinition> {
-    let line = |span: std::ops::Range<usize>| Some(line_of(text, span.start));
+    let lines = Lines::new(text);
+    let line = |span: std::ops::Range<usize>| Some(lines.of(span.start));
 
     if raw.version.get_ref().trim().is_empty() {
         problems.add(
@@ -374,7 +379,7 @@ fn check_reminders(
 ) -> Option<ReminderRule> {
     let at = line(raw.span());
     let r = raw.get_ref();
-    let before = problems.0.len();
+    let before = problems.count();
     let mut days = r.days_before.clone();
     days.sort_unstable_by(|a, b| b.cmp(a));
     if days.contains(&0) {
@@ -401,7 +406,7 @@ fn check_reminders(
             "is 0: the escalation comes after the overdue notice, so use 1 or more",
         );
     }
-    (problems.0.len() == before).then_some(ReminderRule {
+    (problems.count() == before).then_some(ReminderRule {
         on_open: r.on_open,
         days_before: days,
         overdue_business_days_after: r.overdue_business_days_after,
@@ -533,7 +538,8 @@ fn check_deadlines(
 
         let parties = std::iter::once(("responsible", r.responsible))
             .chain(r.escalate_to.map(|p| ("escalate_to", p)))
-            .chain(r.notify.iter().map(|p| ("notify", *p)));
+            .chain(r.notify.iter().map(|p| ("notify", *p)))
+            .chain(r.signed_by.map(|p| ("signed_by", p)));
         if r.key.is_milestone() {
             for (field, p) in parties {
                 if !p.is_department_wide() {
@@ -633,6 +639,7 @@ fn check_deadlines(
                 responsible: r.responsible,
                 escalate_to: r.escalate_to.unwrap_or(r.responsible.superior()),
                 notify_on_open: r.notify.clone(),
+                signed_by: r.signed_by.unwrap_or(Party::Superior),
                 opens,
                 due,
             });

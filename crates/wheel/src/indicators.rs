@@ -8,7 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::config_error::{self, ConfigError, Problems, line_of};
+use crate::config_error::{self, ConfigError, Lines, Problems};
 use crate::organisation::Area;
 
 /// Viborg's three beacons and twelve indicators, as shipped in `config/indicators.toml`.
@@ -104,7 +104,8 @@ impl IndicatorCatalogue {
             problems: vec![config_error::from_toml(text, &e)],
         })?;
         let mut problems = Problems::default();
-        let line = |span: std::ops::Range<usize>| Some(line_of(text, span.start));
+        let lines = Lines::new(text);
+        let line = |span: std::ops::Range<usize>| Some(lines.of(span.start));
         if raw.version.get_ref().trim().is_empty() {
             problems.add(
                 line(raw.version.span()),

@@ -15,6 +15,7 @@ pub mod calendar;
 pub mod config_error;
 pub mod definition;
 pub mod indicators;
+pub mod limits;
 pub mod names;
 pub mod org;
 pub mod organisation;
@@ -22,10 +23,12 @@ pub mod phase;
 pub mod plan;
 pub mod reminders;
 pub mod standing;
+pub mod text;
 pub mod workflow;
 
 pub use agreement::{
-    Agreement, Dimension, Goal, GoalKind, Grade, Grading, Horizon, Score, Warning, Weight,
+    Agreement, Dimension, Goal, GoalDraft, GoalKind, Grade, GradeDraft, Grading, Horizon, Score,
+    TargetDates, Warning, Weight,
 };
 pub use business_days::{BusinessCalendar, ClosingDay, Closure, Holiday};
 pub use calendar::{Cycle, CycleRule, NoCycle, Quarter};
@@ -40,9 +43,10 @@ pub use phase::{Deadline, Phase};
 pub use plan::Plan;
 pub use reminders::{Moment, MomentKind};
 pub use standing::{AgreementState, NextDeadline, Standing};
+pub use text::{Arg, Catalogue, Text};
 pub use workflow::{
-    AgreementFacts, CyclePlan, DeadlineState, DeadlineStatus, Milestones, Refusal, Step, UnitEvent,
-    UnitFacts,
+    AgreementFacts, CyclePlan, DeadlineState, DeadlineStatus, EventKind, Milestones, Refusal, Step,
+    UnitEvent, UnitFacts,
 };
 
 /// A calendar date in the municipality's zone.

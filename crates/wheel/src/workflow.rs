@@ -9,13 +9,14 @@
 
 use std::fmt;
 
-use chrono::{Days, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use serde::Serialize;
 
 use crate::calendar::{Cycle, NoCycle};
 use crate::definition::{DeadlineRule, Due, Opens, WheelDefinition};
-use crate::organisation::{Level, Party};
-use crate::phase::{Deadline, Phase, list};
+use crate::organisation::{Level, Party, Recipient};
+use crate::phase::{Deadline, Phase};
+use crate::text::{Arg, Text, key};
 
 type Date = NaiveDate;
 
@@ -204,59 +205,309 @@ impl UnitEvent {
     }
 }
 
+/// The kinds of unit event, by what they record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    DialogueHeld,
+    AgreementSubmitted,
+    AgreementSigned,
+    MidwayGiven,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 4] = [
+        EventKind::DialogueHeld,
+        EventKind::AgreementSubmitted,
+        EventKind::AgreementSigned,
+        EventKind::MidwayGiven,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::DialogueHeld => "dialogue_held",
+            Self::AgreementSubmitted => "agreement_submitted",
+            Self::AgreementSigned => "agreement_signed",
+            Self::MidwayGiven => "midway_given",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.key() == text)
+    }
+
+    /// The event of this kind on `on`.
+    pub fn on(self, on: Date) -> UnitEvent {
+        match self {
+            Self::DialogueHeld => UnitEvent::DialogueHeld { on },
+            Self::AgreementSubmitted => UnitEvent::AgreementSubmitted { on },
+            Self::AgreementSigned => UnitEvent::AgreementSigned { on },
+            Self::MidwayGiven => UnitEvent::MidwayGiven { on },
+        }
+    }
+
+    /// The deadline an event of this kind meets, or works towards.
+    pub fn deadline(self) -> Deadline {
+        match self {
+            Self::DialogueHeld => Deadline::DialogueHeld,
+            Self::AgreementSubmitted | Self::AgreementSigned => Deadline::AgreementSigned,
+            Self::MidwayGiven => Deadline::MidwayStatus,
+        }
+    }
+
+    /// Where an event of this kind goes when recorded histories are replayed: by date,
+    /// then by revision, then submitting before signing before the midway status. A
+    /// corrected event takes the place of the one it corrects, whenever it was recorded.
+    pub fn rank(self) -> u8 {
+        match self {
+            Self::DialogueHeld => 0,
+            Self::AgreementSubmitted => 1,
+            Self::AgreementSigned => 2,
+            Self::MidwayGiven => 3,
+        }
+    }
+}
+
+impl UnitEvent {
+    pub fn kind(self) -> EventKind {
+        match self {
+            Self::DialogueHeld { .. } => EventKind::DialogueHeld,
+            Self::AgreementSubmitted { .. } => EventKind::AgreementSubmitted,
+            Self::AgreementSigned { .. } => EventKind::AgreementSigned,
+            Self::MidwayGiven { .. } => EventKind::MidwayGiven,
+        }
+    }
+}
+
+impl WheelDefinition {
+    /// Who may record an event of `kind` for a unit at `level`, besides the secretariat
+    /// (who may record everything). Read from the deadline the event meets: its
+    /// responsible party, and for the dialogue those notified of it too (the leader and
+    /// the superior hold it together); its `signed_by` for the signature.
+    pub fn parties_for(&self, kind: EventKind, level: Level) -> Vec<Party> {
+        let Some(rule) = self.unit_rule(kind.deadline(), level) else {
+            return Vec::new();
+        };
+        match kind {
+            EventKind::DialogueHeld => std::iter::once(rule.responsible)
+                .chain(rule.notify_on_open.iter().copied())
+                .collect(),
+            EventKind::AgreementSubmitted | EventKind::MidwayGiven => vec![rule.responsible],
+            EventKind::AgreementSigned => vec![rule.signed_by],
+        }
+    }
+
+    /// Whether a person who leads the units of a unit's chain at `levels_led` (the unit's
+    /// own level when they lead it, one up when they are its superior, …) may record an
+    /// event of `kind` for it. The dashboard, the API and the command line all ask this.
+    pub fn may_record(&self, kind: EventKind, level: Level, levels_led: &[Level]) -> bool {
+        self.parties_for(kind, level).into_iter().any(
+            |p| matches!(p.resolve(Some(level)), Recipient::Leader(l) if levels_led.contains(&l)),
+        )
+    }
+
+    /// The cycle an event dated `on` belongs to, as of `today`, given the cycles on
+    /// record. An event never starts a cycle the secretariat did not: only the running
+    /// cycle, whose first day has come, starts on its own (as the scheduler would start
+    /// it). Otherwise the refusal says which day in a cycle on record was likely meant.
+    pub fn cycle_of_event(&self, on: Date, today: Date, on_record: &[i32]) -> Result<i32, Refusal> {
+        if on > today {
+            return Err(Refusal::InFuture { on, today });
+        }
+        let cycle = self.cycles.cycle_containing(on);
+        let year = cycle.year();
+        let running = self.cycles.cycle_containing(today);
+        if on_record.contains(&year) || (year == running.year() && running.starts() <= today) {
+            return Ok(year);
+        }
+        let recorded: Vec<Cycle> = on_record
+            .iter()
+            .filter_map(|y| self.cycles.cycle(*y).ok())
+            .collect();
+        // The same day in another year, in a cycle on record and not in the future: a
+        // mistyped year is the common mistake.
+        let hint = (-3..=3)
+            .filter(|d: &i32| *d != 0)
+            .filter_map(|d| on.with_year(on.year() + d))
+            .filter(|h| *h <= today && recorded.iter().any(|c| c.contains(*h)))
+            .min_by_key(|h| (*h - on).num_days().abs());
+        let first = recorded.iter().copied().map(Cycle::starts).min();
+        let last = recorded.iter().copied().map(Cycle::ends).max();
+        if hint.is_none()
+            && let (Some(first), Some(last)) = (first, last)
+        {
+            let span = i64::from(self.cycles.every_years()) * 366;
+            if (first - on).num_days() > span || (on - last).num_days() > span {
+                return Err(Refusal::FarOutside { on, first, last });
+            }
+        }
+        Err(Refusal::CycleNotOnRecord {
+            on,
+            cycle: year,
+            hint,
+        })
+    }
+}
+
 /// Why an event was refused. Each says what rule it broke and, where there is one, what
-/// to do instead.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// to do instead; [`Refusal::text`] says it in the reader's language.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
-    #[error(
-        "{on} is outside cycle {cycle} ({starts} – {ends}); check the date, or record it in the cycle it belongs to"
-    )]
     OutsideCycle {
         on: Date,
         cycle: i32,
         starts: Date,
         ends: Date,
     },
-    #[error("{on} is in the future (today is {today}); record events once they have happened")]
-    InFuture { on: Date, today: Date },
-    #[error("level {level} has no steps of its own in the wheel")]
-    NoWorkflow { level: Level },
-    #[error("{deadline} does not apply to level {level} units in this wheel")]
-    NotApplicable { deadline: Deadline, level: Level },
-    #[error(
-        "{deadline} is not a department milestone; the milestones are data_collected, themes_published and report_final"
-    )]
-    NotAMilestone { deadline: Deadline },
-    #[error("{deadline} was already met on {on}")]
-    AlreadyMet { deadline: Deadline, on: Date },
-    #[error("{deadline} opens on {opens}, so it cannot be met on {on}; check the date")]
+    InFuture {
+        on: Date,
+        today: Date,
+    },
+    NoWorkflow {
+        level: Level,
+    },
+    NotApplicable {
+        deadline: Deadline,
+        level: Level,
+    },
+    NotAMilestone {
+        deadline: Deadline,
+    },
+    AlreadyMet {
+        deadline: Deadline,
+        on: Date,
+    },
     NotOpenYet {
         deadline: Deadline,
         opens: Date,
         on: Date,
     },
-    #[error("{deadline} waits for {}: record {} first", list(waiting_for), if waiting_for.len() == 1 { "it" } else { "them" })]
     Waiting {
         deadline: Deadline,
         waiting_for: Vec<Deadline>,
     },
-    #[error("the unit is at {step}: the agreement is drawn up after {needs} is met")]
-    NeedsFirst { step: Step, needs: Deadline },
-    #[error("{on} is before {earlier_event} on {earlier}; check the date")]
+    NeedsFirst {
+        step: Step,
+        needs: Deadline,
+    },
+    /// `earlier_event` is a key of the catalogue's `earlier` group (`dialogue`,
+    /// `report`, `submission`, `previous_submission`, `signature`).
     BeforeEarlier {
         on: Date,
         earlier_event: &'static str,
         earlier: Date,
     },
-    #[error("there is no agreement to sign: submit one first")]
     NothingToSign,
-    #[error(
-        "revision {revision} of the agreement was already signed on {on}; submit a new revision to change it"
-    )]
-    AlreadySigned { revision: u32, on: Date },
-    #[error("no agreement is in force: a midway status is given on a signed agreement")]
+    AlreadySigned {
+        revision: u32,
+        on: Date,
+    },
     NotInForce,
+    /// The date falls in a cycle that was never started; only the secretariat starts a
+    /// cycle other than the running one. `hint` is the same day in a cycle on record.
+    CycleNotOnRecord {
+        on: Date,
+        cycle: i32,
+        hint: Option<Date>,
+    },
+    /// The date is far from every cycle on record: most likely a mistyped year.
+    FarOutside {
+        on: Date,
+        first: Date,
+        last: Date,
+    },
 }
+
+impl Refusal {
+    /// What to tell people.
+    pub fn text(&self) -> Text {
+        let d = |x: &Deadline| key("deadline", x.key());
+        match self {
+            Self::OutsideCycle {
+                on,
+                cycle,
+                starts,
+                ends,
+            } => Text::new("refusal.outside_cycle")
+                .arg("on", *on)
+                .arg("cycle", *cycle)
+                .arg("starts", *starts)
+                .arg("ends", *ends),
+            Self::InFuture { on, today } => Text::new("refusal.in_future")
+                .arg("on", *on)
+                .arg("today", *today),
+            Self::NoWorkflow { level } => {
+                Text::new("refusal.no_workflow").arg("level", level.number())
+            }
+            Self::NotApplicable { deadline, level } => Text::new("refusal.not_applicable")
+                .arg("deadline", d(deadline))
+                .arg("level", level.number()),
+            Self::NotAMilestone { deadline } => {
+                Text::new("refusal.not_a_milestone").arg("deadline", d(deadline))
+            }
+            Self::AlreadyMet { deadline, on } => Text::new("refusal.already_met")
+                .arg("deadline", d(deadline))
+                .arg("on", *on),
+            Self::NotOpenYet {
+                deadline,
+                opens,
+                on,
+            } => Text::new("refusal.not_open_yet")
+                .arg("deadline", d(deadline))
+                .arg("opens", *opens)
+                .arg("on", *on),
+            Self::Waiting {
+                deadline,
+                waiting_for,
+            } => Text::new("refusal.waiting")
+                .arg("deadline", d(deadline))
+                .arg("waiting", Arg::List(waiting_for.iter().map(d).collect())),
+            Self::NeedsFirst { step, needs } => Text::new("refusal.needs_first")
+                .arg("step", key("step", step.key()))
+                .arg("needs", d(needs)),
+            Self::BeforeEarlier {
+                on,
+                earlier_event,
+                earlier,
+            } => Text::new("refusal.before_earlier")
+                .arg("on", *on)
+                .arg("event", key("earlier", earlier_event))
+                .arg("earlier", *earlier),
+            Self::NothingToSign => Text::new("refusal.nothing_to_sign"),
+            Self::AlreadySigned { revision, on } => Text::new("refusal.already_signed")
+                .arg("revision", *revision)
+                .arg("on", *on),
+            Self::NotInForce => Text::new("refusal.not_in_force"),
+            Self::CycleNotOnRecord {
+                on,
+                cycle,
+                hint: None,
+            } => Text::new("refusal.cycle_not_on_record")
+                .arg("on", *on)
+                .arg("cycle", *cycle),
+            Self::CycleNotOnRecord {
+                on,
+                cycle,
+                hint: Some(hint),
+            } => Text::new("refusal.cycle_not_on_record_hint")
+                .arg("on", *on)
+                .arg("cycle", *cycle)
+                .arg("hint", *hint),
+            Self::FarOutside { on, first, last } => Text::new("refusal.far_outside")
+                .arg("on", *on)
+                .arg("first", *first)
+                .arg("last", *last),
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.text())
+    }
+}
+
+impl std::error::Error for Refusal {}
 
 /// A deadline as it stands for the department or one unit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -382,6 +633,20 @@ impl<'d> CyclePlan<'d> {
             .collect()
     }
 
+    /// The dates a goal of this cycle's agreements may be due: from the cycle's first day
+    /// to the last day of the next cycle.
+    pub fn target_dates(&self) -> crate::agreement::TargetDates {
+        let next = self.cycle.year() + self.def.cycles.every_years();
+        crate::agreement::TargetDates {
+            first: self.cycle.starts(),
+            last: self
+                .def
+                .cycles
+                .cycle(next)
+                .map_or(self.cycle.ends(), Cycle::ends),
+        }
+    }
+
     /// The phases open on `date` (windows overlap, so there may be two).
     pub fn open_phases(&self, date: Date) -> Vec<Phase> {
         self.phases()
@@ -432,6 +697,24 @@ impl<'d> CyclePlan<'d> {
             Some(a) if a.midway_given_on.is_some() => Step::MidwayGiven,
             Some(_) => Step::InForce,
         })
+    }
+
+    /// The events the wheel's rules allow a unit at `level` today: what the dashboard
+    /// offers, so it never shows a form the rules would refuse.
+    pub fn allowed_events(
+        &self,
+        level: Level,
+        milestones: &Milestones,
+        facts: &UnitFacts,
+        today: Date,
+    ) -> Vec<EventKind> {
+        EventKind::ALL
+            .into_iter()
+            .filter(|k| {
+                self.apply(level, milestones, facts, k.on(today), today)
+                    .is_ok()
+            })
+            .collect()
     }
 
     /// Records a department milestone met on `on`, as of `today`.
@@ -511,17 +794,17 @@ impl<'d> CyclePlan<'d> {
                     _ => {}
                 }
                 if let Some(held) = facts.dialogue_held {
-                    not_before(on, "the dialogue held", held)?;
+                    not_before(on, "dialogue", held)?;
                 }
                 if waits_for_report(sign)
                     && let Some(report) = milestones.report_final
                 {
-                    not_before(on, "the final report", report)?;
+                    not_before(on, "report", report)?;
                 }
                 if let Some(a) = &facts.agreement {
-                    not_before(on, "the previous revision's submission", a.submitted_on)?;
+                    not_before(on, "previous_submission", a.submitted_on)?;
                     if let Some(s) = a.in_force {
-                        not_before(on, "the signature in force", s.signed_on)?;
+                        not_before(on, "signature", s.signed_on)?;
                     }
                 }
             }
@@ -539,7 +822,7 @@ impl<'d> CyclePlan<'d> {
                         on: s.signed_on,
                     });
                 }
-                not_before(on, "the agreement's submission", agreement.submitted_on)?;
+                not_before(on, "submission", agreement.submitted_on)?;
             }
             UnitEvent::MidwayGiven { on } => {
                 let midway = rule(Deadline::MidwayStatus)?;
@@ -552,7 +835,7 @@ impl<'d> CyclePlan<'d> {
                     });
                 }
                 self.check_open(midway, milestones, facts, on)?;
-                not_before(on, "the signature in force", signed.signed_on)?;
+                not_before(on, "signature", signed.signed_on)?;
             }
         }
         Ok(facts.clone().with(event))

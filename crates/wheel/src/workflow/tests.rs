@@ -322,7 +322,7 @@ fn a_level_2_unit_waits_for_the_report() {
     );
     assert_eq!(
         err.to_string(),
-        "the unit is at awaiting_report: the agreement is drawn up after report_final is met"
+        "the unit is at the step “Awaiting the report”: the agreement is drawn up after Quality report final is met"
     );
     let err = plan
         .apply(
@@ -361,7 +361,7 @@ fn a_level_2_unit_waits_for_the_report() {
         matches!(
             err,
             Refusal::BeforeEarlier {
-                earlier_event: "the final report",
+                earlier_event: "report",
                 ..
             }
         ),
@@ -420,7 +420,7 @@ fn signing_before_the_dialogue_was_held_is_refused_with_the_reason() {
     );
     assert_eq!(
         err.to_string(),
-        "agreement_signed waits for dialogue_held: record it first"
+        "Coherence agreement signed waits for Quality dialogue: record that first"
     );
     let err = plan
         .apply(
@@ -971,7 +971,10 @@ fn check_refusal(
             prop_assert_eq!(*level, l);
             prop_assert!(plan.definition().unit_rule(*deadline, l).is_none());
         }
-        Refusal::NoWorkflow { .. } | Refusal::NotAMilestone { .. } => {
+        Refusal::NoWorkflow { .. }
+        | Refusal::NotAMilestone { .. }
+        | Refusal::CycleNotOnRecord { .. }
+        | Refusal::FarOutside { .. } => {
             prop_assert!(false, "unexpected {r:?}");
         }
     }
@@ -1075,4 +1078,122 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn an_event_never_starts_a_cycle_by_accident() {
+    let def = def();
+    let today = date(2026, 5, 15);
+    // The running cycle starts on its own (as the scheduler would start it).
+    assert_eq!(def.cycle_of_event(date(2026, 3, 1), today, &[]), Ok(2025));
+    assert_eq!(
+        def.cycle_of_event(date(2026, 3, 1), today, &[2025]),
+        Ok(2025)
+    );
+    // A date in a cycle never started: refused, with the day most likely meant.
+    assert_eq!(
+        def.cycle_of_event(date(2025, 9, 1), today, &[2025]),
+        Err(Refusal::CycleNotOnRecord {
+            on: date(2025, 9, 1),
+            cycle: 2023,
+            hint: None
+        })
+    );
+    let err = def
+        .cycle_of_event(date(2024, 3, 1), today, &[2025])
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Refusal::CycleNotOnRecord {
+            on: date(2024, 3, 1),
+            cycle: 2023,
+            hint: Some(date(2026, 3, 1))
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "2024-03-01 falls in cycle 2023, which was never started; did you mean 2026-03-01?"
+    );
+    assert_eq!(
+        err.text().render(crate::Language::Da),
+        "01.03.2024 ligger i cyklus 2023, som aldrig er startet; mente du 01.03.2026?"
+    );
+    // Far from every cycle on record: a mistyped year, said as such.
+    assert_eq!(
+        def.cycle_of_event(date(1650, 1, 1), today, &[2025]),
+        Err(Refusal::FarOutside {
+            on: date(1650, 1, 1),
+            first: date(2025, 10, 1),
+            last: date(2027, 9, 30)
+        })
+    );
+    // A past cycle the secretariat started is open to events.
+    assert_eq!(
+        def.cycle_of_event(date(2025, 9, 1), today, &[2023, 2025]),
+        Ok(2023)
+    );
+}
+
+#[test]
+fn who_records_what_comes_from_the_definition() {
+    let def = def();
+    let (l4, l3, l2) = (level(4), level(3), level(2));
+    // The dialogue: the unit's leader and the superior who calls it.
+    assert!(def.may_record(EventKind::DialogueHeld, l4, &[l4]));
+    assert!(def.may_record(EventKind::DialogueHeld, l4, &[l3]));
+    assert!(!def.may_record(EventKind::DialogueHeld, l4, &[l2]));
+    // The agreement: drafted by the leader, signed by the superior, not the other way.
+    assert!(def.may_record(EventKind::AgreementSubmitted, l4, &[l4]));
+    assert!(!def.may_record(EventKind::AgreementSubmitted, l4, &[l3]));
+    assert!(def.may_record(EventKind::AgreementSigned, l4, &[l3]));
+    assert!(!def.may_record(EventKind::AgreementSigned, l4, &[l4]));
+    assert!(!def.may_record(EventKind::AgreementSigned, l4, &[l2]));
+    // A chief's agreement is signed by the director.
+    assert!(def.may_record(EventKind::AgreementSigned, l2, &[level(1)]));
+    assert!(def.may_record(EventKind::MidwayGiven, l3, &[l3]));
+    // The director has no steps of their own.
+    assert!(!def.may_record(EventKind::DialogueHeld, level(1), &[level(1)]));
+    // `signed_by` in wheel.toml moves the signature.
+    let text = crate::definition::BUILTIN_WHEEL_TOML.replacen(
+        "signed_by = \"superior\"\nopens = { after = [\"dialogue_held\", \"themes_published\"] }",
+        "signed_by = \"superior_of_superior\"\nopens = { after = [\"dialogue_held\", \"themes_published\"] }",
+        1,
+    );
+    let moved = WheelDefinition::from_toml(&text, "wheel.toml").unwrap();
+    assert!(moved.may_record(EventKind::AgreementSigned, l4, &[l2]));
+    assert!(!moved.may_record(EventKind::AgreementSigned, l4, &[l3]));
+}
+
+#[test]
+fn the_events_offered_are_those_the_rules_allow() {
+    let def = def();
+    let plan = def.cycle(2025).unwrap();
+    let today = date(2026, 5, 15);
+    let ms = Milestones {
+        data_collected: Some(date(2025, 12, 18)),
+        themes_published: Some(date(2026, 3, 20)),
+        report_final: None,
+    };
+    let none = UnitFacts::default();
+    assert_eq!(
+        plan.allowed_events(level(4), &ms, &none, today),
+        vec![EventKind::DialogueHeld]
+    );
+    let held = none.clone().with(UnitEvent::DialogueHeld {
+        on: date(2026, 4, 2),
+    });
+    assert_eq!(
+        plan.allowed_events(level(4), &ms, &held, today),
+        vec![EventKind::AgreementSubmitted]
+    );
+    let submitted = held.clone().with(UnitEvent::AgreementSubmitted {
+        on: date(2026, 4, 9),
+    });
+    assert_eq!(
+        plan.allowed_events(level(4), &ms, &submitted, today),
+        vec![EventKind::AgreementSubmitted, EventKind::AgreementSigned]
+    );
+    // A chief waits for the report: nothing yet.
+    assert!(plan.allowed_events(level(2), &ms, &none, today).is_empty());
+    assert!(plan.allowed_events(level(1), &ms, &none, today).is_empty());
 }
