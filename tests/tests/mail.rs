@@ -22,6 +22,7 @@ stories!(
     the_mail_server_failing_loses_nothing,
     a_process_killed_midway_loses_nothing_and_duplicates_only_after_sending,
     three_instances_send_every_item_exactly_once,
+    one_address_the_mail_library_refuses_stops_nobody_elses_mail,
 );
 
 /// All four levels, one unit each; the area leader reads English.
@@ -1020,4 +1021,66 @@ async fn a_server_silent_on_quit_cannot_keep_the_service_from_stopping() {
         started.elapsed()
     );
     assert_eq!(server.received().len(), 1);
+}
+
+/// An address on record that the mail library refuses (written before addresses were
+/// checked as it checks them): that person's items go dead and the secretariat is told,
+/// and the same round's mail to everyone else is accepted by the server.
+async fn one_address_the_mail_library_refuses_stops_nobody_elses_mail(db: TestDb) {
+    use sea_orm::ConnectionTrait;
+    let server = SmtpServer::start().await;
+    let store = with_org(&db, SMALL).await;
+    store
+        .connection()
+        .execute_unprepared(
+            "UPDATE person SET email = 'anna..bech@skovby.dk' WHERE email = 'anna@skovby.dk'",
+        )
+        .await
+        .unwrap();
+    let s = scheduler_without_digest(store, server.port());
+    let sender = smtp(&server);
+    // The first mail day of Q1: the dialogues open for Anna (the bad address), Bo and
+    // Carsten, and the secretariat hears of its own deadlines.
+    let (_, r) = s.run_once(&sender, eight("2026-01-02")).await.unwrap();
+    let to: BTreeSet<String> = r.sent.iter().map(|m| m.to.clone()).collect();
+    assert_eq!(
+        to,
+        BTreeSet::from([
+            "bo@skovby.dk".to_owned(),
+            "carsten@skovby.dk".to_owned(),
+            "sekretariat@skovby.dk".to_owned()
+        ]),
+        "{r:?}"
+    );
+    assert_eq!(server.received().len(), 3);
+    assert!(r.dead > 0, "{r:?}");
+    let dead = s
+        .store()
+        .outbox(Some(outbox_state::DEAD), 100)
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), r.dead);
+    assert!(
+        dead.iter().all(|i| i
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("anna..bech@skovby.dk")),
+        "{dead:?}"
+    );
+    // The next round does not stall on her either, and the secretariat is told on its
+    // next mail day.
+    let (_, r) = s
+        .run_once(&sender, eight("2026-01-02") + chrono::Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(r.dead, 0);
+    let (_, r) = s.run_once(&sender, eight("2026-01-05")).await.unwrap();
+    let notice = r
+        .sent
+        .iter()
+        .find(|m| m.to == "sekretariat@skovby.dk" && m.kind == MailKind::DeadLetter);
+    assert!(notice.is_some(), "{r:?}");
+    let text = server.received().last().unwrap().text();
+    assert!(text.contains("anna..bech@skovby.dk"), "{text}");
 }

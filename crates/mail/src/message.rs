@@ -61,3 +61,44 @@ pub fn build(
     };
     message.map_err(|e| MailError::Address(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use lettre::Address;
+    use proptest::prelude::*;
+
+    /// hjul checks an address once, with `Email::parse`; the mail library checks it again
+    /// when the mail is built. Every address hjul accepts must pass the library too, or it
+    /// would pass import and fail at send time.
+    fn lettre_accepts(a: &str) -> bool {
+        a.parse::<Address>().is_ok()
+    }
+
+    #[test]
+    fn the_mail_library_takes_every_address_hjul_takes() {
+        for a in [
+            "anna.bech@skovby.dk",
+            "søren.ørsted@skovby.dk",
+            "a+b_c-d@sub.skovby.dk",
+            "x@æblehaven.dk",
+            &format!("{}@skovby.dk", "a".repeat(64)),
+        ] {
+            let e = hjul_wheel::Email::parse(a).unwrap();
+            assert!(lettre_accepts(e.as_str()), "{a}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+        #[test]
+        fn no_address_passes_hjul_and_fails_the_library(
+            local in "[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~ø-]{1,70}",
+            domain in "[a-zA-Z0-9_-]{1,12}(\\.[a-zA-Zø0-9_-]{1,12}){1,3}",
+        ) {
+            let text = format!("{local}@{domain}");
+            if let Ok(e) = hjul_wheel::Email::parse(&text) {
+                prop_assert!(lettre_accepts(e.as_str()), "{text}");
+            }
+        }
+    }
+}

@@ -295,7 +295,18 @@ impl Scheduler {
             .templates
             .render(&mail, &self.settings.secretariat.name, today)?;
         let ics = hjul_mail::calendar::ics(&mail.items, mail.to.language, now);
-        let message = build(&self.mail, &mail, &rendered, ics, &id, now)?;
+        let message = match build(&self.mail, &mail, &rendered, ics, &id, now) {
+            Ok(m) => m,
+            // This person's mail cannot be made (an address the mail library refuses, on
+            // record from before addresses were checked as it checks them): their items
+            // go dead and the secretariat is told; everyone else's mail goes on.
+            Err(error) => {
+                tracing::warn!(to = %email, %error, "mail cannot be built; its items are dead letters");
+                self.give_up(&mail, &items, &error.to_string(), now).await?;
+                report.dead += ids.len();
+                return Ok(());
+            }
+        };
         match sender.send(&message, &id, now).await {
             Ok(()) => {
                 if self.fault == Some(Fault::AfterSend) {
