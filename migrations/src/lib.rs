@@ -9,6 +9,7 @@ mod m20261122_000001_initial;
 mod m20261122_000002_outbox;
 mod m20261122_000003_api_token;
 mod m20261122_000004_lease;
+mod m20261201_000005_people;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_outbox::Migration),
             Box::new(m20261122_000003_api_token::Migration),
             Box::new(m20261122_000004_lease::Migration),
+            Box::new(m20261201_000005_people::Migration),
         ]
     }
 }

@@ -100,6 +100,8 @@ async fn every_role_on_every_endpoint_gets_the_right_answer(db: TestDb) {
     type BodyFn = fn() -> Option<serde_json::Value>;
     /// [secretariat, manager, leader] × [own, below, beside, above]
     type Expected = [[u16; 4]; 3];
+    // Who may do what is read from config/wheel.toml: the superior calls the dialogue
+    // (so a manager records their units' dialogues), the superior signs.
     // (what, method, path with {u}, body, expected statuses)
     let unit_endpoints: Vec<(&str, Method, &str, BodyFn, Expected)> = vec![
         (
@@ -121,7 +123,7 @@ async fn every_role_on_every_endpoint_gets_the_right_answer(db: TestDb) {
             Method::POST,
             "/api/v1/units/{u}/dialogue",
             future,
-            [[409; 4], [409, 403, 404, 404], [409, 403, 404, 404]],
+            [[409; 4], [409, 409, 404, 404], [409, 403, 404, 404]],
         ),
         (
             "submit",
@@ -308,7 +310,7 @@ async fn every_role_on_every_endpoint_gets_the_right_answer(db: TestDb) {
             && a.after
                 .as_deref()
                 .unwrap()
-                .contains("signed by the manager")
+                .contains("is recorded by the superior")
     }));
     for a in &log {
         let text = format!("{} {:?} {:?}", a.actor, a.before, a.after);
@@ -742,22 +744,74 @@ async fn bad_input_is_a_problem_report_never_a_500(db: TestDb) {
 }
 
 impl Api {
-    /// A dashboard page as the holder of `token` (the session cookie): status and HTML.
-    async fn page(&self, token: &str, path: &str) -> (StatusCode, String) {
+    /// Signs in on the dashboard as the holder of `token`: the session cookie.
+    async fn sign_in(&self, token: &str) -> String {
+        let res = self
+            .app
+            .clone()
+            .oneshot(Request::get("/login").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let login_cookie = res.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let csrf = csrf_in(&String::from_utf8(bytes.to_vec()).unwrap());
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([("csrf", csrf.as_str()), ("token", token), ("next", "/")])
+            .finish();
+        let res = self
+            .app
+            .clone()
+            .oneshot(
+                Request::post("/login")
+                    .header("cookie", login_cookie)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(Body::from(body))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        if res.status() != StatusCode::SEE_OTHER {
+            let status = res.status();
+            let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            panic!("sign-in: {status} {}", String::from_utf8_lossy(&bytes));
+        }
+        let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+        // The cookie holds a session id, never the token.
+        assert!(!cookie.contains(token), "{cookie}");
+        cookie.split(';').next().unwrap().to_owned()
+    }
+
+    /// A dashboard page in a session: status and HTML (or where it redirects).
+    async fn page(&self, session: &str, path: &str) -> (StatusCode, String) {
         let req = Request::get(path)
-            .header("cookie", format!("hjul_session={token}"))
+            .header("cookie", session)
             .body(Body::empty())
             .unwrap();
         self.html(req).await
     }
 
-    /// Posts a dashboard form (URL-encoded `fields`) as the holder of `token`.
-    async fn form(&self, token: &str, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+    /// Posts a dashboard form (URL-encoded `fields`) in a session.
+    async fn form(
+        &self,
+        session: &str,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, String) {
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .finish();
         let req = Request::post(path)
-            .header("cookie", format!("hjul_session={token}"))
+            .header("cookie", session)
             .header("content-type", "application/x-www-form-urlencoded")
             .body(Body::from(body))
             .unwrap();
@@ -799,11 +853,50 @@ async fn events_of(api: &Api, token: &str, unit: &str) -> usize {
     t["events"].as_array().unwrap().len()
 }
 
+/// The example agreement's goals as the editor's form fields.
+fn goal_fields(csrf: &str, op: &str) -> Vec<(String, String)> {
+    let catalogue = hjul_wheel::IndicatorCatalogue::builtin();
+    let (a, _) = hjul_wheel::Agreement::from_toml(AGREEMENT, "a.toml", &catalogue, None).unwrap();
+    let mut fields = vec![
+        ("csrf".to_owned(), csrf.to_owned()),
+        ("on".to_owned(), "2026-04-09".to_owned()),
+        ("op".to_owned(), op.to_owned()),
+    ];
+    for (i, g) in a.goals().iter().enumerate() {
+        let d = hjul_wheel::GoalDraft::from(g);
+        for (f, v) in [
+            ("title", d.title),
+            ("dimension", d.dimension),
+            ("kind", d.kind),
+            ("horizon", d.horizon),
+            ("weight", d.weight),
+            ("indicator", d.indicator),
+            ("baseline", d.baseline),
+            ("partly_met", d.partly_met),
+            ("fully_met", d.fully_met),
+            ("activities", d.activities.join("\n")),
+            ("target_date", d.target_date),
+        ] {
+            fields.push((format!("g{i}.{f}"), v));
+        }
+    }
+    fields
+}
+
+fn pairs(fields: &[(String, String)]) -> Vec<(&str, &str)> {
+    fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
 async fn the_dashboard_forms_save_and_never_lose_what_was_typed(db: TestDb) {
     let api = api(&db).await;
     let sec = api.token(Role::Secretariat, "sekretariat@skovby.dk").await;
-    let anna = api.token(Role::Manager, "anna.bech@skovby.dk").await;
-    let bo = api.token(Role::Leader, "bo.nielsen@skovby.dk").await;
+    let anna_token = api.token(Role::Manager, "anna.bech@skovby.dk").await;
+    let bo_token = api.token(Role::Leader, "bo.nielsen@skovby.dk").await;
+    let bo = api.sign_in(&bo_token).await;
+    let anna = api.sign_in(&anna_token).await;
     let unit = "/units/dt-nord-1";
 
     let (s, page) = api.page(&bo, unit).await;
@@ -816,8 +909,8 @@ async fn the_dashboard_forms_save_and_never_lose_what_was_typed(db: TestDb) {
     let csrf = csrf_in(&page);
     let notes = "Vi talte om sprog & trivsel <i>i år</i>.";
 
-    // No such form; and a unit Bo does not see is not there for him.
-    let (s, _) = api
+    // No such form; and a unit Bo does not see is not there for him: pages, in Danish.
+    let (s, page) = api
         .form(
             &bo,
             "/units/dt-nord-1/approve",
@@ -825,7 +918,11 @@ async fn the_dashboard_forms_save_and_never_lose_what_was_typed(db: TestDb) {
         )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _) = api
+    assert!(
+        page.contains("<html lang=\"da\">") && page.contains("Siden findes ikke"),
+        "{page}"
+    );
+    let (s, page) = api
         .form(
             &bo,
             "/units/dt-syd/dialogue",
@@ -833,20 +930,22 @@ async fn the_dashboard_forms_save_and_never_lose_what_was_typed(db: TestDb) {
         )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(page.contains("Tilbage til overblikket"), "{page}");
     // A form without the session's CSRF value: refused, nothing saved.
-    let (s, _) = api
+    let (s, page) = api
         .form(
             &bo,
             "/units/dt-nord-1/dialogue",
             &[
-                ("csrf", "0".repeat(32).as_str()),
+                ("csrf", "0".repeat(64).as_str()),
                 ("on", "2026-03-14"),
                 ("text", notes),
             ],
         )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    // A date in the future: refused by the wheel; the page comes back with the reason,
+    assert!(page.contains("Formularen er forældet"), "{page}");
+    // A date in the future: refused by the wheel, in Danish; the page comes back with
     // the date and the notes as typed (escaped), and nothing is saved.
     let (s, page) = api
         .form(
@@ -856,7 +955,7 @@ async fn the_dashboard_forms_save_and_never_lose_what_was_typed(db: TestDb) {
         )
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "{page}");
-    assert!(page.contains("future"), "{page}");
+    assert!(page.contains("01.06.2026 ligger i fremtiden"), "{page}");
     assert!(page.contains("value=\"2026-06-01\""), "{page}");
     assert!(
         page.contains("Vi talte om sprog &amp; trivsel &lt;i&gt;i år&lt;&#x2f;i&gt;."),
@@ -872,9 +971,19 @@ async fn the_dashboard_forms_save_and_never_lose_what_was_typed(db: TestDb) {
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{page}");
     assert!(
-        page.contains("YYYY-MM-DD") && page.contains("trivsel"),
+        page.contains("ÅÅÅÅ-MM-DD") && page.contains("trivsel"),
         "{page}"
     );
+    // A dialogue dated in a cycle never started: refused with the day likely meant.
+    let (s, page) = api
+        .form(
+            &bo,
+            "/units/dt-nord-1/dialogue",
+            &[("csrf", &csrf), ("on", "2024-03-14"), ("text", notes)],
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{page}");
+    assert!(page.contains("mente du 14.03.2026?"), "{page}");
     assert_eq!(events_of(&api, &sec, "dt-nord-1").await, 0);
     // The refusals are in the audit log with the person.
     let (_, audit) = api
@@ -891,9 +1000,9 @@ async fn the_dashboard_forms_save_and_never_lose_what_was_typed(db: TestDb) {
         .iter()
         .filter(|a| a["actor"] == "api:bo.nielsen@skovby.dk" && a["action"] == "refused")
         .count();
-    assert!(refused >= 2, "{audit}");
+    assert!(refused >= 4, "{audit}");
 
-    // Saved: back to the unit page, which now asks for the agreement.
+    // Saved: back to the unit page, which names the cycle and now offers the agreement.
     let (s, to) = api
         .form(
             &bo,
@@ -902,38 +1011,102 @@ async fn the_dashboard_forms_save_and_never_lose_what_was_typed(db: TestDb) {
         )
         .await;
     assert_eq!(
-        (s, to.starts_with("/units/dt-nord-1?msg=")),
-        (StatusCode::SEE_OTHER, true),
-        "{to}"
+        (s, to.as_str()),
+        (
+            StatusCode::SEE_OTHER,
+            "/units/dt-nord-1?done=dialogue&cycle=2025"
+        ),
     );
     assert_eq!(events_of(&api, &sec, "dt-nord-1").await, 1);
-    let (_, page) = api.page(&bo, unit).await;
-    assert!(page.contains("id=\"agreement-form\""), "{page}");
+    let (_, page) = api.page(&bo, &to).await;
+    assert!(
+        page.contains("Kvalitetssamtalen er registreret i cyklus 2025."),
+        "{page}"
+    );
+    assert!(page.contains("id=\"agreement-link\""), "{page}");
+    // A confirmation that is not one of ours is not shown.
+    let (_, page) = api
+        .page(&bo, "/units/dt-nord-1?done=%3Cb%3Ehacked&msg=x")
+        .await;
+    assert!(
+        !page.contains("<b>hacked") && !page.contains("role=\"status\""),
+        "{page}"
+    );
 
-    // A broken agreement file: every problem with its line, and the text kept.
-    let broken = AGREEMENT.replacen("weight", "wieght", 1);
+    // The editor: one empty goal to start; a goal added keeps what was typed.
+    let (s, page) = api.page(&bo, "/units/dt-nord-1/agreement").await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("id=\"goal-1\"") && !page.contains("id=\"goal-2\""),
+        "{page}"
+    );
     let (s, page) = api
         .form(
             &bo,
             "/units/dt-nord-1/agreement",
-            &[("csrf", &csrf), ("on", "2026-04-09"), ("text", &broken)],
+            &[
+                ("csrf", &csrf),
+                ("op", "add"),
+                ("g0.title", "Sprog for alle"),
+            ],
         )
         .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert_eq!(s, StatusCode::OK, "{page}");
     assert!(
-        page.contains("<li>linje ") && page.contains("wieght"),
+        page.contains("id=\"goal-2\"") && page.contains("value=\"Sprog for alle\""),
         "{page}"
     );
-    let (s, to) = api
+    // Submitted half done: every problem at once, beside its field, in Danish.
+    let (s, page) = api
         .form(
             &bo,
             "/units/dt-nord-1/agreement",
-            &[("csrf", &csrf), ("on", "2026-04-09"), ("text", AGREEMENT)],
+            &[
+                ("csrf", &csrf),
+                ("op", "submit"),
+                ("g0.title", "Sprog for alle"),
+                ("g0.weight", "abc"),
+                ("g0.target_date", "2027-06-30"),
+                ("g1.title", "Sprog for alle"),
+            ],
         )
         .await;
-    assert_eq!(s, StatusCode::SEE_OTHER, "{to}");
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    for words in [
+        "»abc« er ikke en vægt",
+        "mangler: kvalitet, økonomi eller medarbejdertrivsel",
+        "er den samme som mål 1s",
+        "mangler: datoen målet skal være nået",
+    ] {
+        assert!(page.contains(words), "{words} in {page}");
+    }
+    assert!(page.contains("value=\"abc\""), "{page}");
+    // The draft is kept on the server: the editor opened again shows it.
+    let (_, page) = api.page(&bo, "/units/dt-nord-1/agreement").await;
+    assert!(
+        page.contains("value=\"abc\"") && page.contains("id=\"goal-2\""),
+        "{page}"
+    );
+    // All goals right: submitted, back to the unit page naming the revision and cycle.
+    let fields = goal_fields(&csrf, "submit");
+    let (s, to) = api
+        .form(&bo, "/units/dt-nord-1/agreement", &pairs(&fields))
+        .await;
+    assert_eq!(
+        (s, to.as_str()),
+        (
+            StatusCode::SEE_OTHER,
+            "/units/dt-nord-1?done=agreement&cycle=2025&revision=1"
+        ),
+    );
+    assert_eq!(events_of(&api, &sec, "dt-nord-1").await, 2);
 
     // Anna, the manager above, signs on the page; Bo cannot.
+    let (_, page) = api.page(&anna, "/").await;
+    assert!(
+        page.contains("Venter på din underskrift") && page.contains("id=\"to-sign-list\""),
+        "{page}"
+    );
     let (_, page) = api.page(&anna, unit).await;
     assert!(page.contains("id=\"sign-form\""), "{page}");
     let anna_csrf = csrf_in(&page);
@@ -962,26 +1135,35 @@ async fn the_dashboard_forms_save_and_never_lose_what_was_typed(db: TestDb) {
         )
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
-
-    // In force: the midway form is there, but its window is a year away; the grades stay.
-    let (_, page) = api.page(&bo, unit).await;
-    assert!(page.contains("id=\"midway-form\""), "{page}");
-    assert!(!page.contains("id=\"agreement-form\""), "{page}");
-    let (s, page) = api
-        .form(
-            &bo,
-            "/units/dt-nord-1/midway",
-            &[("csrf", &csrf), ("on", "2026-05-15"), ("text", GRADES)],
-        )
-        .await;
-    assert_eq!(s, StatusCode::CONFLICT, "{page}");
-    let first_line = GRADES
-        .lines()
-        .find(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .unwrap();
-    assert!(
-        page.contains(&first_line.replace('"', "&quot;")),
-        "{first_line} in {page}"
-    );
     assert_eq!(events_of(&api, &sec, "dt-nord-1").await, 3);
+
+    // In force: the midway window is a year away, so no midway form is offered.
+    let (_, page) = api.page(&bo, unit).await;
+    assert!(!page.contains("id=\"midway-link\""), "{page}");
+    let (s, _) = api.page(&bo, "/units/dt-nord-1/midway").await;
+    assert_eq!(s, StatusCode::CONFLICT);
+
+    // Signed out, the session is over.
+    let (_, page) = api.page(&bo, unit).await;
+    let (s, _) = api.form(&bo, "/logout", &[("csrf", &csrf_in(&page))]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, to) = api.page(&bo, unit).await;
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, "/login?next=/units/dt-nord-1")
+    );
+
+    // The API does not take the dashboard's cookie: a page on another site cannot use
+    // a signed-in browser to call it.
+    let req = Request::post("/api/v1/organisation")
+        .header("cookie", &anna)
+        .header("content-type", "text/plain")
+        .body(Body::from(ORGANISATION))
+        .unwrap();
+    let (s, p) = api.send(req).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(
+        p["detail"].as_str().unwrap().contains("bearer token"),
+        "{p}"
+    );
 }

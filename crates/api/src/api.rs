@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use hjul_store::{StatusFilter, outbox_state};
-use hjul_wheel::{Area, Deadline, Level, Organisation};
+use hjul_wheel::{Area, Deadline, EventKind, Level, Organisation};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -19,7 +19,9 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::problem::{ApiJson, ApiQuery, Problem, ProblemItem};
+use crate::problem::{
+    ApiJson, ApiQuery, Problem, ProblemItem, body_of, check_day, is_media_type, path_param,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -170,7 +172,7 @@ async fn unit(
     ApiQuery(q): ApiQuery<AtQuery>,
 ) -> ApiResult<Json<hjul_store::Timeline>> {
     who.may_see(&unit_id)?;
-    let at = q.at.unwrap_or_else(|| state.today());
+    let at = check_day("at", q.at.unwrap_or_else(|| state.today()))?;
     Ok(Json(
         state
             .store()
@@ -270,7 +272,7 @@ async fn status(
             Problem::bad_request(format!("{n} is not a level: 1 to 4")).field("level")
         })?),
     };
-    let at = q.at.unwrap_or_else(|| state.today());
+    let at = check_day("at", q.at.unwrap_or_else(|| state.today()))?;
     let filter = StatusFilter {
         area,
         level,
@@ -329,8 +331,9 @@ async fn cycles(State(state): State<AppState>, _who: Principal) -> ApiResult<Jso
 async fn plan(
     State(state): State<AppState>,
     _who: Principal,
-    Path(year): Path<i32>,
+    Path(year): Path<String>,
 ) -> ApiResult<Json<hjul_wheel::Plan>> {
+    let year: i32 = path_param("year", &year, "a year")?;
     let def = &state.store().wheel().definition;
     let plan = def
         .cycle(year)
@@ -345,14 +348,20 @@ async fn plan(
 async fn start_cycle(
     State(state): State<AppState>,
     who: Principal,
-    Path(year): Path<i32>,
+    Path(year): Path<String>,
 ) -> ApiResult<(StatusCode, Json<CycleDto>)> {
-    let id = year.to_string();
-    write(&state, &who, "start a cycle", ("cycle", &id), async {
-        who.require_secretariat("starting a cycle")?;
-        let c = state.store().start_cycle(year, &who.stamp(&state)).await?;
-        Ok((StatusCode::CREATED, Json(c.into())))
-    })
+    write(
+        &state,
+        &who,
+        "start a cycle",
+        ("cycle", &year.clone()),
+        async {
+            who.require_secretariat("starting a cycle")?;
+            let year: i32 = path_param("year", &year, "a year")?;
+            let c = state.store().start_cycle(year, &who.stamp(&state)).await?;
+            Ok((StatusCode::CREATED, Json(c.into())))
+        },
+    )
     .await
 }
 
@@ -373,17 +382,17 @@ struct MilestoneBody {
 async fn milestone(
     State(state): State<AppState>,
     who: Principal,
-    Path(year): Path<i32>,
+    Path(year): Path<String>,
     body: Result<ApiJson<MilestoneBody>, Problem>,
 ) -> ApiResult<StatusCode> {
-    let id = year.to_string();
     write(
         &state,
         &who,
         "record a milestone",
-        ("milestone", &id),
+        ("milestone", &year.clone()),
         async {
             who.require_secretariat("recording a milestone")?;
+            let year: i32 = path_param("year", &year, "a year")?;
             let ApiJson(b) = body?;
             let m = Deadline::MILESTONES
                 .into_iter()
@@ -395,13 +404,15 @@ async fn milestone(
                     ))
                     .field("milestone")
                 })?;
-            if let Some(t) = &b.themes
-                && t.iter()
-                    .any(|x| x.trim().is_empty() || x.chars().any(char::is_control))
-            {
-                return Err(
-                    Problem::bad_request("a theme is empty or has a line break").field("themes")
-                );
+            if let Some(t) = &b.themes {
+                hjul_wheel::limits::check_themes(t).map_err(|text| {
+                    Problem::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid_input",
+                        text.to_string(),
+                    )
+                    .field("themes")
+                })?;
             }
             state
                 .store()
@@ -430,7 +441,7 @@ struct ImportDto {
 async fn import(
     State(state): State<AppState>,
     who: Principal,
-    body: Bytes,
+    req: axum::extract::Request,
 ) -> ApiResult<Json<ImportDto>> {
     write(
         &state,
@@ -439,8 +450,15 @@ async fn import(
         ("organisation", "-"),
         async {
             who.require_secretariat("importing the organisation")?;
-            let text = std::str::from_utf8(&body)
-                .map_err(|_| Problem::bad_request("the file is not UTF-8"))?;
+            if !is_media_type(req.headers(), "text/csv") {
+                return Err(Problem::unsupported("text/csv"));
+            }
+            let body: Bytes = body_of(req, crate::BODY_LIMIT).await?;
+            let text = std::str::from_utf8(&body).map_err(|_| {
+                Problem::bad_request(
+                    "the file is not UTF-8: in Excel, save it as \"CSV UTF-8 (kommasepareret)\"",
+                )
+            })?;
             let org = Organisation::from_csv(text, |_| {}).map_err(|e| {
                 let mut p = Problem::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -499,7 +517,7 @@ async fn dialogue(
         "record a dialogue",
         ("unit", &unit_id),
         async {
-            who.may_record(&unit_id)?;
+            who.may(&state, EventKind::DialogueHeld, &unit_id)?;
             let ApiJson(b) = body?;
             state
                 .store()
@@ -538,7 +556,7 @@ async fn agreements(
     ApiQuery(q): ApiQuery<AtQuery>,
 ) -> ApiResult<Json<Vec<hjul_store::AgreementRevisionView>>> {
     who.may_see(&unit_id)?;
-    let at = q.at.unwrap_or_else(|| state.today());
+    let at = check_day("at", q.at.unwrap_or_else(|| state.today()))?;
     Ok(Json(
         state.store().timeline(&unit_id, at, None).await?.agreements,
     ))
@@ -559,7 +577,7 @@ async fn submit(
         "submit an agreement",
         ("unit", &unit_id),
         async {
-            who.may_record(&unit_id)?;
+            who.may(&state, EventKind::AgreementSubmitted, &unit_id)?;
             let ApiJson(b) = body?;
             let stamp = who.stamp(&state);
             let on = b.on.unwrap_or(stamp.today);
@@ -606,7 +624,7 @@ async fn sign(
         "sign an agreement",
         ("unit", &unit_id),
         async {
-            who.may_sign(&unit_id)?;
+            who.may(&state, EventKind::AgreementSigned, &unit_id)?;
             let ApiJson(b) = body?;
             let revision = state
                 .store()
@@ -649,7 +667,7 @@ async fn midway(
         "give the midway status",
         ("unit", &unit_id),
         async {
-            who.may_record(&unit_id)?;
+            who.may(&state, EventKind::MidwayGiven, &unit_id)?;
             let ApiJson(b) = body?;
             let stamp = who.stamp(&state);
             let on = b.on.unwrap_or(stamp.today);
@@ -760,10 +778,16 @@ async fn retry(
         ("outbox_item", &id),
         async {
             who.require_secretariat("the mail queue")?;
-            let id = uuid::Uuid::parse_str(&id)
-                .map_err(|_| Problem::bad_request(format!("`{id}` is not an id")).field("id"))?;
-            state.store().retry_item(id, &who.stamp(&state)).await?;
-            Ok(StatusCode::OK)
+            let id: uuid::Uuid = path_param("id", &id, "an id")?;
+            match state.store().retry_item(id, &who.stamp(&state)).await {
+                Ok(_) => Ok(StatusCode::OK),
+                Err(hjul_store::StoreError::Invalid(m))
+                    if m.starts_with("there is no outbox item") =>
+                {
+                    Err(Problem::not_found(m).field("id"))
+                }
+                Err(e) => Err(e.into()),
+            }
         },
     )
     .await

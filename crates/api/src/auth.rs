@@ -1,13 +1,20 @@
 //! Who is asking, and what they may see and do.
 //!
 //! - A secretariat token sees and does everything.
-//! - A manager sees the subtree of the units they lead (the director: all), signs the
-//!   agreements of the units directly below them, and records their own units' steps.
-//! - A leader sees their own units and those below, and records their own units'
-//!   dialogue, agreement and midway status.
+//! - A manager sees the subtree of the units they lead (the director: all) and acts for
+//!   the units there as the wheel's definition says: as the leader of their own units,
+//!   as the superior of the units directly below (signing their agreements, holding their
+//!   dialogues), and so on.
+//! - A leader sees their own units and those below, and acts only as the leader of their
+//!   own units (dialogue, agreement, midway status).
 //!
-//! A unit outside what one sees is answered 404 (its existence is private); one that is
-//! seen but not theirs to change, 403.
+//! Which party records which event is not decided here: it is asked of the wheel
+//! (`WheelDefinition::may_record`), so the API, the dashboard and the command line
+//! cannot disagree. A unit outside what one sees is answered 404 (its existence is
+//! private); one that is seen but not theirs to change, 403.
+//!
+//! The API takes a bearer token only; the dashboard's session cookie is not accepted
+//! there, so a page on another site cannot use a signed-in browser to call it.
 
 use std::collections::{HashMap, HashSet};
 
@@ -15,27 +22,20 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use hjul_store::{Role, Stamp, TokenHolder};
+use hjul_wheel::{EventKind, Level, Text};
 
 use crate::AppState;
 use crate::problem::Problem;
 
-pub const SESSION_COOKIE: &str = "hjul_session";
-
-/// The token a request carries: `Authorization: Bearer …`, or the dashboard's cookie.
-pub fn token_of(parts: &Parts) -> Option<String> {
-    if let Some(auth) = parts
+/// The bearer token of a request, if it has one.
+pub fn bearer(parts: &Parts) -> Option<String> {
+    parts
         .headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        && let Some(t) = auth.strip_prefix("Bearer ")
-    {
-        return Some(t.trim().to_owned());
-    }
-    cookie(parts, SESSION_COOKIE)
-}
-
-pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
-    cookie_in(&parts.headers, name)
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty() && t.len() <= 200)
 }
 
 /// The value of cookie `name` among a request's headers.
@@ -54,11 +54,23 @@ pub fn cookie_in(headers: &axum::http::HeaderMap, name: &str) -> Option<String> 
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub holder: TokenHolder,
-    /// The token itself (to derive the dashboard's CSRF token); never logged.
-    pub token: String,
     /// `None` for the secretariat: everything.
     visible: Option<HashSet<String>>,
-    parents: HashMap<String, Option<String>>,
+    /// Each visible unit's parent and level.
+    units: HashMap<String, (Option<String>, i16)>,
+}
+
+/// Why someone may not do something: for a 403 and for the page that says so.
+#[derive(Debug, Clone)]
+pub struct Denied {
+    pub problem: Problem,
+    pub text: Text,
+}
+
+impl From<Denied> for Problem {
+    fn from(d: Denied) -> Self {
+        d.problem.text(d.text)
+    }
 }
 
 impl Principal {
@@ -92,76 +104,105 @@ impl Principal {
         }
     }
 
-    fn seen(&self, unit: &str) -> Result<(), Problem> {
+    pub fn may_see(&self, unit: &str) -> Result<(), Problem> {
         if self.sees(unit) {
             Ok(())
         } else {
             Err(Problem::not_found(format!(
-                "there is no unit `{unit}` you can see"
+                "there is no unit `{}` you can see",
+                hjul_wheel::limits::clip(unit, 64)
             )))
         }
     }
 
-    /// May record the unit's own steps (dialogue, agreement, midway status).
-    pub fn may_record(&self, unit: &str) -> Result<(), Problem> {
+    /// The levels of the unit's chain this person leads: the unit's own level when they
+    /// lead it, one up when they lead its parent, … (within what they see).
+    fn levels_led(&self, unit: &str) -> (Option<Level>, Vec<Level>) {
+        let mut led = Vec::new();
+        let Some((_, level)) = self.units.get(unit) else {
+            return (None, led);
+        };
+        let level = u8::try_from(*level).ok().and_then(Level::new);
+        let mut current = Some(unit.to_owned());
+        let mut depth = 0u8;
+        while let Some(id) = current.take() {
+            if self.holder.leads.contains(&id)
+                && let Some(l) = level.and_then(|l| l.up(depth))
+            {
+                led.push(l);
+            }
+            // A leader's token acts for their own units only.
+            if self.role() == Role::Leader {
+                break;
+            }
+            current = self.units.get(&id).and_then(|(p, _)| p.clone());
+            depth += 1;
+            if depth > 4 {
+                break;
+            }
+        }
+        (level, led)
+    }
+
+    /// May record an event of `kind` for the unit: asked of the wheel's definition.
+    pub fn may(&self, state: &AppState, kind: EventKind, unit: &str) -> Result<(), Denied> {
         if self.role() == Role::Secretariat {
             return Ok(());
         }
-        self.seen(unit)?;
-        if self.holder.leads.iter().any(|u| u == unit) {
-            Ok(())
-        } else {
-            Err(Problem::forbidden(format!(
-                "only the leader of `{unit}` (or the secretariat) records its steps"
-            )))
-        }
-    }
-
-    /// May sign the unit's agreement: a manager, for the units directly below theirs.
-    pub fn may_sign(&self, unit: &str) -> Result<(), Problem> {
-        if self.role() == Role::Secretariat {
+        self.may_see(unit).map_err(|problem| Denied {
+            problem,
+            text: Text::new("access.not_found"),
+        })?;
+        let (level, led) = self.levels_led(unit);
+        let def = &state.store().wheel().definition;
+        if level.is_some_and(|l| def.may_record(kind, l, &led)) {
             return Ok(());
         }
-        self.seen(unit)?;
-        let parent = self.parents.get(unit).cloned().flatten();
-        let below_mine = parent.is_some_and(|p| self.holder.leads.contains(&p));
-        if self.role() == Role::Manager && below_mine {
-            Ok(())
-        } else {
-            Err(Problem::forbidden(format!(
-                "the agreement of `{unit}` is signed by the manager of the unit above it"
-            )))
-        }
-    }
-
-    pub fn may_see(&self, unit: &str) -> Result<(), Problem> {
-        self.seen(unit)
+        let parties: Vec<String> = level
+            .map(|l| def.parties_for(kind, l))
+            .unwrap_or_default()
+            .iter()
+            .map(|p| p.key().to_owned())
+            .collect();
+        let text = Text::new("access.may_not")
+            .arg("event", hjul_wheel::text::key("event", kind.key()))
+            .arg(
+                "parties",
+                hjul_wheel::Arg::List(
+                    parties
+                        .iter()
+                        .map(|p| hjul_wheel::text::key("party", p))
+                        .collect(),
+                ),
+            );
+        Err(Denied {
+            problem: Problem::forbidden(format!("`{unit}`: {text}")),
+            text,
+        })
     }
 }
 
-/// Works out a token's holder and their view of the organisation.
-pub async fn principal(state: &AppState, token: &str) -> Result<Option<Principal>, Problem> {
-    let Some(holder) = state.store().token_holder(token).await? else {
-        return Ok(None);
-    };
+/// Works out a token holder's view of the organisation.
+pub async fn principal_of(state: &AppState, holder: TokenHolder) -> Result<Principal, Problem> {
     if holder.role == Role::Secretariat {
         // Sees and does everything: no need to read the organisation on every request.
-        return Ok(Some(Principal {
+        return Ok(Principal {
             holder,
-            token: token.to_owned(),
             visible: None,
-            parents: HashMap::new(),
-        }));
+            units: HashMap::new(),
+        });
     }
     let subtree = state.store().subtree_led_by(&holder.email).await?;
-    let visible = Some(subtree.iter().map(|(id, _)| id.clone()).collect());
-    let parents = subtree.into_iter().collect();
-    Ok(Some(Principal {
+    let visible = Some(subtree.iter().map(|u| u.id.clone()).collect());
+    let units = subtree
+        .into_iter()
+        .map(|u| (u.id, (u.parent, u.level)))
+        .collect();
+    Ok(Principal {
         holder,
-        token: token.to_owned(),
         visible,
-        parents,
-    }))
+        units,
+    })
 }
 
 impl FromRequestParts<AppState> for Principal {
@@ -171,9 +212,21 @@ impl FromRequestParts<AppState> for Principal {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = token_of(parts).ok_or_else(Problem::unauthorized)?;
-        principal(state, &token)
+        let Some(token) = bearer(parts) else {
+            let cookie = cookie_in(&parts.headers, crate::dashboard::SESSION_COOKIE).is_some();
+            return Err(if cookie {
+                Problem::unauthorized().detail(
+                    "the API takes a bearer token (`Authorization: Bearer <token>`); the dashboard's sign-in is not accepted here",
+                )
+            } else {
+                Problem::unauthorized()
+            });
+        };
+        let holder = state
+            .store()
+            .token_holder(&token)
             .await?
-            .ok_or_else(Problem::unauthorized)
+            .ok_or_else(Problem::unauthorized)?;
+        principal_of(state, holder).await
     }
 }

@@ -1,14 +1,15 @@
 //! # hjul-api: where each institution stands, over HTTP
 //!
 //! A JSON API under `/api/v1` for what the CLI does (OpenAPI at `/api/openapi.json`,
-//! readable at `/api/docs`), `/healthz`, and the managers' dashboard at `/`:
-//! server-rendered HTML that works without JavaScript. Every request but `/healthz` and
-//! the sign-in page needs a bearer token (`hjul token create`); the dashboard keeps it in
-//! an HttpOnly, SameSite cookie and its forms carry a CSRF token.
+//! readable at `/api/docs`), `/healthz`, and the dashboard at `/`: server-rendered HTML
+//! that works without JavaScript. The API takes a bearer token (`hjul token create`);
+//! the dashboard signs in with one and then keeps a session on the server (the cookie
+//! holds only its random id), and its forms carry the session's CSRF value.
 
 mod api;
 pub mod auth;
 mod dashboard;
+pub mod export;
 pub mod problem;
 
 use std::sync::Arc;
@@ -22,7 +23,8 @@ use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-/// The biggest request body accepted (an organisation file of ~10,000 units fits).
+/// The biggest request body accepted anywhere: the organisation's upload (an
+/// organisation of ~20,000 units fits). Other endpoints take far less (see `problem`).
 pub const BODY_LIMIT: usize = 4 << 20;
 
 /// What every handler shares.
@@ -33,7 +35,9 @@ struct Inner {
     store: Store,
     now: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
     secretariat_email: String,
+    words: Arc<dashboard::Words>,
     pages: minijinja::Environment<'static>,
+    sign_in: dashboard::SignInLimiter,
 }
 
 impl AppState {
@@ -43,12 +47,32 @@ impl AppState {
         now: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
         secretariat_email: String,
     ) -> Self {
+        // The catalogues are built in and checked by the tests; were one broken, the
+        // pages would show keys rather than the service not start.
+        let words = Arc::new(dashboard::Words::load().unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the dashboard's words cannot be read");
+            dashboard::Words::empty()
+        }));
         Self(Arc::new(Inner {
             store,
             now,
             secretariat_email,
-            pages: dashboard::pages(),
+            pages: dashboard::pages(Arc::clone(&words)),
+            words,
+            sign_in: dashboard::SignInLimiter::default(),
         }))
+    }
+
+    pub(crate) fn words(&self) -> &dashboard::Words {
+        &self.0.words
+    }
+
+    pub(crate) fn pages(&self) -> &minijinja::Environment<'static> {
+        &self.0.pages
+    }
+
+    pub(crate) fn sign_in(&self) -> &dashboard::SignInLimiter {
+        &self.0.sign_in
     }
 
     pub fn store(&self) -> &Store {
@@ -96,6 +120,11 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", axum::routing::get(api::healthz))
         .merge(dashboard::routes())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // Answers about people are not kept by browsers or proxies.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("x-content-type-options"),
             HeaderValue::from_static("nosniff"),
@@ -120,7 +149,11 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The peer's address: failed sign-ins are slowed down per address.
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

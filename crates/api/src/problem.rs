@@ -1,15 +1,21 @@
 //! Errors as `application/problem+json` (RFC 9457): what was wrong, which field, and
-//! never a 500 for a client's mistake.
+//! never a 500 for a client's mistake. Bodies, query strings and path parameters are
+//! read by extractors that answer a problem report naming what was wrong, with the
+//! right status: 400 for a value, 413 for a body over the limit, 415 for a body that is
+//! not what the endpoint takes.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hjul_store::StoreError;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use utoipa::ToSchema;
+
+/// The most problems one answer lists.
+const MAX_ITEMS: usize = hjul_wheel::limits::MAX_PROBLEMS + 1;
 
 /// A problem report.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -27,6 +33,10 @@ pub struct Problem {
     /// Every problem found, for a file with several (line, key, message).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemItem>,
+    /// The same problems for people, in their language: where a form shows them.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub texts: Vec<FieldText>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -38,6 +48,16 @@ pub struct ProblemItem {
     pub message: String,
 }
 
+/// A problem as a form shows it: the goal or grade (1-based) and field it belongs to,
+/// and what to tell people.
+#[derive(Debug, Clone)]
+pub struct FieldText {
+    pub item: Option<usize>,
+    pub field: Option<String>,
+    pub line: Option<usize>,
+    pub text: hjul_wheel::Text,
+}
+
 impl Problem {
     pub fn new(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> Self {
         Self {
@@ -47,12 +67,31 @@ impl Problem {
             detail: detail.into(),
             field: None,
             errors: Vec::new(),
+            texts: Vec::new(),
         }
     }
 
     #[must_use]
     pub fn field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
+        self
+    }
+
+    #[must_use]
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = detail.into();
+        self
+    }
+
+    /// A problem with what people are told in their language.
+    #[must_use]
+    pub fn text(mut self, text: hjul_wheel::Text) -> Self {
+        self.texts.push(FieldText {
+            item: None,
+            field: self.field.clone(),
+            line: None,
+            text,
+        });
         self
     }
 
@@ -76,8 +115,36 @@ impl Problem {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", detail)
     }
 
+    pub fn too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!(
+                "the body is larger than the {} hjul accepts here",
+                size(limit)
+            ),
+        )
+    }
+
+    pub fn unsupported(expected: &str) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("send the body as `Content-Type: {expected}`"),
+        )
+    }
+
     pub fn status_code(&self) -> StatusCode {
         StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+/// `4 MiB`, `512 KiB`.
+pub fn size(bytes: usize) -> String {
+    if bytes >= 1 << 20 && bytes % (1 << 20) == 0 {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{} KiB", bytes >> 10)
     }
 }
 
@@ -87,11 +154,35 @@ impl IntoResponse for Problem {
         let body = serde_json::to_vec(&self).unwrap_or_default();
         (
             status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
+            [
+                (header::CONTENT_TYPE, "application/problem+json"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
             body,
         )
             .into_response()
     }
+}
+
+fn file_problem(status: StatusCode, detail: String, err: hjul_wheel::ConfigError) -> Problem {
+    let mut p = Problem::new(status, "invalid_file", detail);
+    for x in err.problems.into_iter().take(MAX_ITEMS) {
+        let field = (!x.key.is_empty()).then(|| x.key.clone());
+        if let Some(text) = &x.text {
+            p.texts.push(FieldText {
+                item: x.item,
+                field: x.field.map(str::to_owned),
+                line: x.line,
+                text: text.clone(),
+            });
+        }
+        p.errors.push(ProblemItem {
+            line: x.line,
+            field,
+            message: x.message,
+        });
+    }
+    p
 }
 
 impl From<StoreError> for Problem {
@@ -106,30 +197,34 @@ impl From<StoreError> for Problem {
             );
         }
         match e {
-            StoreError::Refused(_) => Problem::new(StatusCode::CONFLICT, "refused", detail),
-            StoreError::UnknownUnit(_) => Problem::not_found(detail),
-            StoreError::InactiveUnit(_)
-            | StoreError::CycleNotStarted { .. }
-            | StoreError::CycleAlreadyStarted { .. } => {
-                Problem::new(StatusCode::CONFLICT, "conflict", detail)
+            StoreError::Refused(r) => {
+                Problem::new(StatusCode::CONFLICT, "refused", detail).text(r.text())
+            }
+            StoreError::UnknownUnit(u) => Problem::not_found(detail).text(
+                hjul_wheel::Text::new("record.unknown_unit")
+                    .arg("unit", hjul_wheel::limits::clip(&u, 64)),
+            ),
+            StoreError::InactiveUnit(u) => Problem::new(StatusCode::CONFLICT, "conflict", detail)
+                .text(hjul_wheel::Text::new("record.inactive_unit").arg("unit", u)),
+            StoreError::CycleNotStarted { year, starts } => {
+                Problem::new(StatusCode::CONFLICT, "conflict", detail).text(
+                    hjul_wheel::Text::new("record.cycle_not_started")
+                        .arg("cycle", year)
+                        .arg("starts", starts),
+                )
+            }
+            StoreError::CycleAlreadyStarted { year, on } => {
+                Problem::new(StatusCode::CONFLICT, "conflict", detail).text(
+                    hjul_wheel::Text::new("record.cycle_started")
+                        .arg("cycle", year)
+                        .arg("on", on),
+                )
             }
             StoreError::NoCycle(_) => Problem::not_found(detail).field("year"),
-            StoreError::File(err) => {
-                let mut p = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_file", detail);
-                p.errors = err
-                    .problems
-                    .into_iter()
-                    .map(|x| ProblemItem {
-                        line: x.line,
-                        field: (!x.key.is_empty()).then_some(x.key),
-                        message: x.message,
-                    })
-                    .collect();
-                p
-            }
+            StoreError::File(err) => file_problem(StatusCode::UNPROCESSABLE_ENTITY, detail, err),
             StoreError::Invalid(_) => Problem::bad_request(detail),
-            StoreError::Input(_) => {
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", detail)
+            StoreError::Input(t) => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", detail).text(t)
             }
             StoreError::NotMigrated(_)
             | StoreError::SchemaBehind(_)
@@ -151,8 +246,38 @@ impl From<StoreError> for Problem {
     }
 }
 
+/// Whether a request's body is of the media type `expected` (`application/json`): the
+/// type itself, compared exactly (`application/jsonfoo` is not JSON), with any
+/// parameters (`; charset=utf-8`).
+pub fn is_media_type(headers: &HeaderMap, expected: &str) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case(expected))
+}
+
+/// Reads a body of at most `limit` bytes, or the problem of one over it.
+pub async fn body_of(req: Request, limit: usize) -> Result<Bytes, Problem> {
+    let body = req.into_body();
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(|s| s.to_string().contains("length limit"))
+            || e.to_string().contains("length limit");
+        if too_large {
+            Problem::too_large(limit)
+        } else {
+            Problem::bad_request("the body could not be read")
+        }
+    })
+}
+
+/// The biggest JSON body the unit endpoints take: an agreement file at its limit, as a
+/// JSON string.
+pub const JSON_LIMIT: usize = 1 << 20;
+
 /// A JSON body read strictly: unknown fields and wrong values are a 400 naming the
-/// field, a body over the limit a 413.
+/// field, a body that is not `application/json` a 415, one over the limit a 413.
 pub struct ApiJson<T>(pub T);
 
 impl<T, S> FromRequest<S> for ApiJson<T>
@@ -162,46 +287,23 @@ where
 {
     type Rejection = Problem;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
-        if !is_json {
-            return Err(Problem::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "send the body as JSON with `Content-Type: application/json`",
-            ));
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        if !is_media_type(req.headers(), "application/json") {
+            return Err(Problem::unsupported("application/json"));
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| body_problem(&e.to_string()))?;
+        let bytes = body_of(req, JSON_LIMIT).await?;
         parse_json(&bytes).map(ApiJson)
     }
 }
 
-fn body_problem(message: &str) -> Problem {
-    if message.contains("length limit") {
-        Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            "the body is larger than the 1 MiB hjul accepts",
-        )
-    } else {
-        Problem::bad_request(format!("the body could not be read: {message}"))
-    }
-}
-
-/// Parses JSON, naming the field that was wrong.
+/// Parses JSON, naming the field that was wrong. The message is about what was sent,
+/// never longer than a line.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let message = inner.to_string();
-        // serde names an unknown field in its message, not in the path.
+        let message = hjul_wheel::limits::clip(&plain_message(&inner.to_string()), 300);
         // The path names the field, an unknown one too; at the top, the message does.
         let field = (path != ".").then_some(path).or_else(|| {
             message
@@ -211,10 +313,33 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
         });
         let p = Problem::bad_request(format!("the JSON body is not right: {message}"));
         match field {
-            Some(f) => p.field(f),
+            Some(f) => p.field(hjul_wheel::limits::clip(&f, 100)),
             None => p,
         }
     })
+}
+
+/// A date, as people write it: the message for one that is not.
+fn date_message(value: &str) -> String {
+    format!(
+        "`{}` is not a date: write it as YYYY-MM-DD",
+        hjul_wheel::limits::clip(value, 40)
+    )
+}
+
+/// Serde's message, said plainly where it is about a date ("premature end of input",
+/// "trailing input" are the date parser's words for a value that is not one).
+fn plain_message(message: &str) -> String {
+    if message.contains("premature end of input")
+        || message.contains("trailing input")
+        || message.contains("input contains invalid characters")
+        || message.contains("input is out of range")
+        || message.contains("input is not enough for unique date")
+    {
+        "a date is not written as YYYY-MM-DD".to_owned()
+    } else {
+        message.to_owned()
+    }
 }
 
 /// Query parameters read strictly, with the parameter that was wrong.
@@ -229,6 +354,9 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(de)
             .map(ApiQuery)
@@ -240,11 +368,73 @@ where
                     .and_then(|m| m.split('`').next())
                     .map(str::to_owned)
                     .or_else(|| (path != ".").then_some(path));
-                let p = Problem::bad_request(format!("the query is not right: {message}"));
+                let value = field
+                    .as_ref()
+                    .and_then(|f| pairs.iter().find(|(k, _)| k == f))
+                    .map(|(_, v)| v.clone());
+                let detail = match (&field, &value) {
+                    (Some(f), Some(v)) if f == "at" => date_message(v),
+                    _ => format!(
+                        "the query is not right: {}",
+                        hjul_wheel::limits::clip(&plain_message(&message), 300)
+                    ),
+                };
+                let p = Problem::bad_request(detail);
                 match field {
-                    Some(f) => p.field(f),
+                    Some(f) => p.field(hjul_wheel::limits::clip(&f, 100)),
                     None => p,
                 }
             })
+    }
+}
+
+/// A path parameter parsed into `T`; one that does not parse is a 400 naming it.
+pub fn path_param<T: std::str::FromStr>(name: &str, value: &str, what: &str) -> Result<T, Problem> {
+    value.parse().map_err(|_| {
+        Problem::bad_request(format!(
+            "`{}` is not {what}",
+            hjul_wheel::limits::clip(value, 64)
+        ))
+        .field(name)
+    })
+}
+
+/// The first and last day any read may ask about: far enough for any cycle people keep,
+/// near enough that a mistyped year is said to be one.
+pub fn check_day(name: &str, at: chrono::NaiveDate) -> Result<chrono::NaiveDate, Problem> {
+    use chrono::Datelike;
+    if (2000..=2199).contains(&at.year()) {
+        Ok(at)
+    } else {
+        Err(Problem::bad_request(format!(
+            "{at} is outside the years hjul answers for (2000–2199): check the year"
+        ))
+        .field(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_types_are_compared_exactly() {
+        let mut h = HeaderMap::new();
+        for (value, ok) in [
+            ("application/json", true),
+            ("application/json; charset=utf-8", true),
+            ("Application/JSON", true),
+            ("application/jsonfoo", false),
+            ("application/json-patch+json", false),
+            ("text/plain", false),
+        ] {
+            h.insert(
+                header::CONTENT_TYPE,
+                value.parse().unwrap_or_else(|_| unreachable!()),
+            );
+            assert_eq!(is_media_type(&h, "application/json"), ok, "{value}");
+        }
+        assert_eq!(size(4 << 20), "4 MiB");
+        assert_eq!(size(512 << 10), "512 KiB");
     }
 }

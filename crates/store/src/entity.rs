@@ -105,6 +105,8 @@ pub mod unit_event {
         pub notes: Option<String>,
         pub recorded_at: DateTimeUtc,
         pub recorded_by: String,
+        /// The correction that replaced or withdrew this event; it then no longer counts.
+        pub superseded_by: Option<Uuid>,
     }
 
     no_relations!();
@@ -256,6 +258,71 @@ pub mod api_token {
         pub note: Option<String>,
         pub created_at: DateTimeUtc,
         pub revoked_at: Option<DateTimeUtc>,
+    }
+
+    no_relations!();
+}
+
+pub mod session {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "session")]
+    pub struct Model {
+        /// The SHA-256 of the id the cookie holds.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub token_id: Uuid,
+        pub csrf: String,
+        pub created_at: DateTimeUtc,
+        pub last_seen_at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
+        pub ended_at: Option<DateTimeUtc>,
+    }
+
+    no_relations!();
+}
+
+pub mod draft {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "draft")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub unit_id: String,
+        /// `agreement` or `midway`.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub kind: String,
+        pub cycle: i32,
+        /// The form as it was, as JSON.
+        pub content: String,
+        pub updated_at: DateTimeUtc,
+        pub updated_by: String,
+    }
+
+    no_relations!();
+}
+
+pub mod correction {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "correction")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub cycle: i32,
+        pub unit_id: String,
+        /// The event corrected.
+        pub event_id: Uuid,
+        /// `redate`, `move` or `withdraw`.
+        pub action: String,
+        /// The event that takes its place (none for a withdrawal).
+        pub new_event_id: Option<Uuid>,
+        pub reason: String,
+        pub recorded_at: DateTimeUtc,
+        pub recorded_by: String,
     }
 
     no_relations!();

@@ -5,8 +5,8 @@
 use chrono::NaiveDate;
 use hjul_wheel::agreement::Warning;
 use hjul_wheel::{
-    Agreement, CyclePlan, Deadline, GoalDraft, GradeDraft, Grading, Level, Milestones, Refusal,
-    UnitEvent, UnitFacts, WheelDefinition,
+    Agreement, CyclePlan, Deadline, EventKind, GoalDraft, GradeDraft, Grading, Level, Milestones,
+    Refusal, UnitEvent, UnitFacts, WheelDefinition,
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
@@ -21,46 +21,8 @@ use crate::entity::{agreement, cycle, goal, grade, milestone, unit, unit_event};
 use crate::outbox::void_pending;
 use crate::{FaultPoint, Stamp, Store, StoreError, json};
 
-/// The kinds of unit event on record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UnitEventKind {
-    DialogueHeld,
-    AgreementSubmitted,
-    AgreementSigned,
-    MidwayGiven,
-}
-
-impl UnitEventKind {
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::DialogueHeld => "dialogue_held",
-            Self::AgreementSubmitted => "agreement_submitted",
-            Self::AgreementSigned => "agreement_signed",
-            Self::MidwayGiven => "midway_given",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [
-            Self::DialogueHeld,
-            Self::AgreementSubmitted,
-            Self::AgreementSigned,
-            Self::MidwayGiven,
-        ]
-        .into_iter()
-        .find(|k| k.key() == text)
-    }
-
-    fn event(self, on: NaiveDate) -> UnitEvent {
-        match self {
-            Self::DialogueHeld => UnitEvent::DialogueHeld { on },
-            Self::AgreementSubmitted => UnitEvent::AgreementSubmitted { on },
-            Self::AgreementSigned => UnitEvent::AgreementSigned { on },
-            Self::MidwayGiven => UnitEvent::MidwayGiven { on },
-        }
-    }
-}
+/// The kinds of unit event on record (the wheel's).
+pub use hjul_wheel::EventKind as UnitEventKind;
 
 /// A submitted agreement: its revision and the warnings to show the leader.
 #[derive(Debug, Clone, Serialize)]
@@ -186,17 +148,30 @@ pub(crate) async fn milestones_of(
     Ok(ms)
 }
 
-/// Folds recorded events (in the order they were recorded) into facts.
+/// Folds recorded events into facts: those still in force (not superseded by a
+/// correction), in the order of the wheel (by date, revision and kind), so an event that
+/// corrects another takes its place whenever it was recorded.
 pub(crate) fn fold_events<'a>(
     events: impl IntoIterator<Item = &'a unit_event::Model>,
 ) -> UnitFacts {
-    events.into_iter().fold(
-        UnitFacts::default(),
-        |facts, e| match UnitEventKind::parse(&e.kind) {
-            Some(kind) => facts.with(kind.event(e.on)),
-            None => facts,
-        },
-    )
+    in_order(events)
+        .into_iter()
+        .fold(UnitFacts::default(), |facts, (kind, e)| {
+            facts.with(kind.on(e.on))
+        })
+}
+
+/// The events in force, with their kinds, in the order of the wheel.
+pub(crate) fn in_order<'a>(
+    events: impl IntoIterator<Item = &'a unit_event::Model>,
+) -> Vec<(EventKind, &'a unit_event::Model)> {
+    let mut list: Vec<(EventKind, &unit_event::Model)> = events
+        .into_iter()
+        .filter(|e| e.superseded_by.is_none())
+        .filter_map(|e| EventKind::parse(&e.kind).map(|k| (k, e)))
+        .collect();
+    list.sort_by_key(|(k, e)| (e.on, e.revision.unwrap_or(0), k.rank(), e.id));
+    list
 }
 
 fn level_of(u: &unit::Model) -> Result<Level, StoreError> {
@@ -354,7 +329,7 @@ impl Store {
             revision,
             notes,
         } = event;
-        let after = ctx.check(kind.event(on), stamp.today)?;
+        let after = ctx.check(kind.on(on), stamp.today)?;
         for d in [
             Deadline::DialogueHeld,
             Deadline::AgreementSigned,
@@ -374,6 +349,7 @@ impl Store {
             notes: Set(notes.map(str::to_owned)),
             recorded_at: Set(stamp.at),
             recorded_by: Set(stamp.actor.clone()),
+            superseded_by: Set(None),
         })
         .exec_without_returning(txn)
         .await?;

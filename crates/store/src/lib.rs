@@ -6,12 +6,15 @@
 
 mod audit;
 mod copy;
+mod corrections;
 mod cycles;
+mod drafts;
 pub mod entity;
 mod events;
 mod lease;
 mod org;
 mod outbox;
+pub mod sessions;
 mod status;
 pub mod tokens;
 
@@ -24,14 +27,17 @@ use hjul_wheel::{ConfigError, IndicatorCatalogue, Refusal, WheelDefinition};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
 
+pub use corrections::{Corrected, Correction};
+pub use drafts::{Draft, DraftKind};
 pub use events::{Submitted, UnitEventKind};
 pub use org::ImportReport;
 pub use outbox::{Addressee, Directory, NewItem, state as outbox_state};
+pub use sessions::Session;
 pub use status::{
     AgreementRevisionView, AgreementView, CycleState, DeadlineView, EventView, GoalView,
     MilestoneView, StatusFilter, StatusRow, Timeline, UnitView,
 };
-pub use tokens::{Role, TokenHolder};
+pub use tokens::{Role, SubtreeUnit, TokenHolder};
 
 /// The database file used when none is given.
 pub const DEFAULT_DATABASE: &str = "hjul.db";

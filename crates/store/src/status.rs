@@ -39,6 +39,8 @@ pub struct StatusRow {
     pub overdue_days: i64,
     /// The address of whoever is to act next.
     pub responsible: String,
+    /// Their name.
+    pub responsible_name: String,
     pub agreement: Option<AgreementView>,
 }
 
@@ -54,7 +56,7 @@ struct Snapshot {
     year: i32,
     definition: WheelDefinition,
     units: HashMap<String, unit::Model>,
-    emails: HashMap<Uuid, String>,
+    people: HashMap<Uuid, (String, String)>,
 }
 
 impl Snapshot {
@@ -71,7 +73,23 @@ impl Snapshot {
         party: Party,
         secretariat: Option<&str>,
     ) -> String {
-        let secretariat = || secretariat.unwrap_or("secretariat").to_owned();
+        self.person(u, level, party, secretariat).0
+    }
+
+    /// The address and name of a party for a unit.
+    fn person(
+        &self,
+        u: &unit::Model,
+        level: Level,
+        party: Party,
+        secretariat: Option<&str>,
+    ) -> (String, String) {
+        let secretariat = || {
+            (
+                secretariat.unwrap_or("secretariat").to_owned(),
+                String::new(),
+            )
+        };
         match party.resolve(Some(level)) {
             Recipient::Secretariat => secretariat(),
             Recipient::Leader(target) => {
@@ -82,7 +100,7 @@ impl Snapshot {
                         None => return secretariat(),
                     }
                 }
-                self.emails
+                self.people
                     .get(&current.leader_id)
                     .cloned()
                     .unwrap_or_else(secretariat)
@@ -124,7 +142,7 @@ impl Store {
             // Not started yet (or before hjul was in use): the rules it would start with.
             None => self.wheel.definition.clone(),
         };
-        let (units, emails) = match chain {
+        let (units, people) = match chain {
             None => (
                 unit::Entity::find().all(db).await?,
                 person::Entity::find().all(db).await?,
@@ -148,12 +166,15 @@ impl Store {
             }
         };
         let units = units.into_iter().map(|u| (u.id.clone(), u)).collect();
-        let emails = emails.into_iter().map(|p| (p.id, p.email)).collect();
+        let people = people
+            .into_iter()
+            .map(|p| (p.id, (p.email, p.name)))
+            .collect();
         Ok(Snapshot {
             year,
             definition,
             units,
-            emails,
+            people,
         })
     }
 
@@ -210,6 +231,7 @@ impl Store {
                 next_deadline: standing.next_deadline,
                 overdue_days: standing.overdue_days,
                 responsible: snap.address(u, level, standing.responsible, secretariat),
+                responsible_name: snap.person(u, level, standing.responsible, secretariat).1,
                 agreement: standing.agreement.map(|state| AgreementView {
                     state,
                     score: revision_in_force.and_then(|r| scores.get(&(u.id.clone(), r)).copied()),
@@ -306,6 +328,7 @@ impl Store {
             .await?;
         let facts = fold_events(&events);
         let standing = plan.standing(level, &milestones, &facts, at);
+        let allowed = plan.allowed_events(level, &milestones, &facts, at);
         let leader = person::Entity::find_by_id(u.leader_id).one(db).await?;
         let parent = u.parent_id.as_ref().and_then(|p| snap.units.get(p));
 
@@ -377,6 +400,7 @@ impl Store {
             next_deadline: standing.next_deadline,
             overdue_days: standing.overdue_days,
             responsible: snap.address(u, level, standing.responsible, secretariat),
+            allowed,
             milestones: milestone_rows
                 .into_iter()
                 .map(|m| MilestoneView {
@@ -391,15 +415,21 @@ impl Store {
             deadlines: standing
                 .deadlines
                 .iter()
-                .map(|d| DeadlineView {
-                    state: d.state(at),
-                    who: snap.address(u, level, d.responsible, secretariat),
-                    status: d.clone(),
+                .map(|d| {
+                    let (who, who_name) = snap.person(u, level, d.responsible, secretariat);
+                    DeadlineView {
+                        state: d.state(at),
+                        who,
+                        who_name,
+                        status: d.clone(),
+                    }
                 })
                 .collect(),
             events: events
                 .into_iter()
                 .map(|e| EventView {
+                    id: e.id,
+                    superseded: e.superseded_by.is_some(),
                     on: e.on,
                     kind: e.kind,
                     revision: e.revision,
@@ -422,6 +452,8 @@ pub struct Timeline {
     pub next_deadline: Option<NextDeadline>,
     pub overdue_days: i64,
     pub responsible: String,
+    /// The events the wheel's rules allow the unit on `at`.
+    pub allowed: Vec<hjul_wheel::EventKind>,
     pub milestones: Vec<MilestoneView>,
     pub deadlines: Vec<DeadlineView>,
     pub events: Vec<EventView>,
@@ -454,10 +486,15 @@ pub struct DeadlineView {
     pub state: DeadlineState,
     /// The responsible party's address.
     pub who: String,
+    /// Their name (empty for the secretariat).
+    pub who_name: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct EventView {
+    pub id: Uuid,
+    /// Corrected: replaced by another event or withdrawn; it no longer counts.
+    pub superseded: bool,
     pub on: NaiveDate,
     pub kind: String,
     pub revision: Option<i32>,
@@ -512,6 +549,24 @@ pub struct UnitState {
 }
 
 impl Store {
+    /// The department's milestones of cycle `year` as recorded, with their themes.
+    pub async fn milestones(&self, year: i32) -> Result<Vec<MilestoneView>, StoreError> {
+        Ok(milestone::Entity::find()
+            .filter(milestone::Column::Cycle.eq(year))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|m| MilestoneView {
+                milestone: m.deadline,
+                met_on: m.met_on,
+                themes: m
+                    .themes
+                    .and_then(|t| serde_json::from_str(&t).ok())
+                    .unwrap_or_default(),
+            })
+            .collect())
+    }
+
     /// The state of every active unit in cycle `year`, as recorded.
     pub async fn cycle_state(&self, year: i32) -> Result<CycleState, StoreError> {
         let db = &self.db;

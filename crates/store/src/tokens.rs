@@ -53,6 +53,9 @@ pub struct TokenHolder {
     pub token_id: Uuid,
     pub role: Role,
     pub email: String,
+    /// The person's name as the organisation file gives it (the address when they lead
+    /// no unit, such as the secretariat's).
+    pub name: String,
     /// The active units this person leads.
     pub leads: Vec<String>,
 }
@@ -164,6 +167,16 @@ impl Store {
         let mut am = token.clone().into_active_model();
         am.revoked_at = Set(Some(stamp.at));
         let revoked = am.update(&txn).await?;
+        // Whoever is signed in with it is signed out.
+        crate::entity::session::Entity::update_many()
+            .col_expr(
+                crate::entity::session::Column::EndedAt,
+                sea_orm::sea_query::Expr::value(stamp.at),
+            )
+            .filter(crate::entity::session::Column::TokenId.eq(token.id))
+            .filter(crate::entity::session::Column::EndedAt.is_null())
+            .exec(&txn)
+            .await?;
         audit::log(
             &txn,
             stamp,
@@ -195,14 +208,27 @@ impl Store {
         else {
             return Ok(None);
         };
+        self.holder_of(t).await
+    }
+
+    pub(crate) async fn holder_of(
+        &self,
+        t: api_token::Model,
+    ) -> Result<Option<TokenHolder>, StoreError> {
         let Some(role) = Role::parse(&t.role) else {
             return Ok(None);
         };
         let leads = self.units_led_by(&t.email).await?;
+        let name = person::Entity::find()
+            .filter(person::Column::Email.eq(t.email.as_str()))
+            .one(&self.db)
+            .await?
+            .map_or_else(|| t.email.clone(), |p| p.name);
         Ok(Some(TokenHolder {
             token_id: t.id,
             role,
             email: t.email,
+            name,
             leads,
         }))
     }
@@ -256,6 +282,42 @@ impl Store {
         .await
     }
 
+    /// The audit log, newest first, filtered: rows about a unit, rows by a person (their
+    /// address in the actor), rows from and to a day (UTC).
+    pub async fn audit_search(
+        &self,
+        unit: Option<&str>,
+        person: Option<&str>,
+        from: Option<chrono::NaiveDate>,
+        to: Option<chrono::NaiveDate>,
+        limit: u64,
+    ) -> Result<Vec<crate::entity::audit_log::Model>, StoreError> {
+        use crate::entity::audit_log;
+        use sea_orm::QuerySelect;
+        let mut q = audit_log::Entity::find();
+        if let Some(u) = unit {
+            q = q
+                .filter(audit_log::Column::Entity.eq("unit"))
+                .filter(audit_log::Column::EntityId.eq(u));
+        }
+        if let Some(p) = person {
+            q = q.filter(audit_log::Column::Actor.contains(p));
+        }
+        if let Some(d) = from.and_then(|d| d.and_hms_opt(0, 0, 0)) {
+            q = q.filter(audit_log::Column::At.gte(d.and_utc()));
+        }
+        if let Some(d) = to
+            .and_then(|d| d.succ_opt())
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+        {
+            q = q.filter(audit_log::Column::At.lt(d.and_utc()));
+        }
+        Ok(q.order_by_desc(audit_log::Column::Id)
+            .limit(limit.min(10_000))
+            .all(&self.db)
+            .await?)
+    }
+
     /// The audit log, newest first, optionally for one entity.
     pub async fn audit_log(
         &self,
@@ -279,12 +341,9 @@ impl Store {
 
 impl Store {
     /// The units `email` leads (active ones) and every unit below them, each with its
-    /// parent: what a manager's or leader's token sees. One recursive query, so a leader
-    /// of one house costs one house, not the whole organisation.
-    pub async fn subtree_led_by(
-        &self,
-        email: &str,
-    ) -> Result<Vec<(String, Option<String>)>, StoreError> {
+    /// parent and level: what a manager's or leader's token sees. One recursive query, so
+    /// a leader of one house costs one house, not the whole organisation.
+    pub async fn subtree_led_by(&self, email: &str) -> Result<Vec<SubtreeUnit>, StoreError> {
         use sea_orm::{ConnectionTrait, DbBackend, Statement};
         let backend = self.db.get_database_backend();
         let placeholder = if backend == DbBackend::Postgres {
@@ -293,21 +352,35 @@ impl Store {
             "?"
         };
         let sql = format!(
-            "WITH RECURSIVE sub(id, parent_id) AS ( \
-               SELECT u.id, u.parent_id FROM unit u JOIN person p ON p.id = u.leader_id \
+            "WITH RECURSIVE sub(id, parent_id, level) AS ( \
+               SELECT u.id, u.parent_id, u.level FROM unit u JOIN person p ON p.id = u.leader_id \
                WHERE p.email = {placeholder} AND u.active \
                UNION \
-               SELECT c.id, c.parent_id FROM unit c JOIN sub ON c.parent_id = sub.id \
-             ) SELECT id, parent_id FROM sub"
+               SELECT c.id, c.parent_id, c.level FROM unit c JOIN sub ON c.parent_id = sub.id \
+             ) SELECT id, parent_id, level FROM sub"
         );
         let rows = self
             .db
             .query_all_raw(Statement::from_sql_and_values(backend, sql, [email.into()]))
             .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("", "id")?, r.try_get("", "parent_id")?)))
+            .map(|r| {
+                Ok(SubtreeUnit {
+                    id: r.try_get("", "id")?,
+                    parent: r.try_get("", "parent_id")?,
+                    level: r.try_get::<i16>("", "level")?,
+                })
+            })
             .collect()
     }
+}
+
+/// A unit in the part of the organisation a token's holder sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubtreeUnit {
+    pub id: String,
+    pub parent: Option<String>,
+    pub level: i16,
 }
 
 #[cfg(test)]

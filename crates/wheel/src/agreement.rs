@@ -473,6 +473,21 @@ impl Agreement {
         }
     }
 
+    /// Reads an agreement file into drafts without checking them, with the problems of
+    /// reading it (syntax, unknown keys, values of the wrong kind): what the editor shows
+    /// when a leader uploads a file, to look over before submitting.
+    pub fn drafts_from_toml(text: &str) -> (Vec<GoalDraft>, Vec<Problem>) {
+        if let Some(p) = too_large(text) {
+            return (Vec::new(), vec![p]);
+        }
+        let mut problems = Problems::default();
+        let lines = Lines::new(text);
+        let read = toml_file::goals(text, &lines, &mut problems);
+        let mut drafts = read.drafts;
+        drafts.truncate(MAX_GOALS);
+        (drafts, problems.finish())
+    }
+
     /// Checks drafted goals; `lines` (may be empty) gives each goal's line for errors.
     /// Every problem is reported, each naming the goal and the field.
     pub fn check(

@@ -113,7 +113,7 @@ macro_rules! number_args {
         }
     )*};
 }
-number_args!(i32, i64, u8, u16, u32, usize);
+number_args!(i32, i64, u8, u16, u32, u64, usize);
 
 /// A catalogue key for a named thing (`deadline.dialogue_held`).
 pub fn key(group: &str, name: &str) -> Arg {

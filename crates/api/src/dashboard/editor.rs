@@ -1,0 +1,1012 @@
+//! The agreement editor and the midway form.
+//!
+//! The editor shows one block per goal; goals are added and removed with buttons that
+//! send the form and come back with it as it was (no JavaScript needed); with
+//! JavaScript, the weights' total follows the typing and the draft is saved every few
+//! seconds. Every problem is shown at once, beside its field, in the page's language;
+//! the goal-fixation warnings show before the agreement is submitted, which then asks
+//! to submit anyway. A new revision starts from the one in force. What is typed is kept
+//! on the server per unit until it is submitted: a refused submit, a closed tab or a
+//! session that ran out loses nothing. An agreement file can still be uploaded: it
+//! fills the editor, to look over before submitting.
+//!
+//! The midway form has a row per goal of the agreement in force (fully, partly or not
+//! met, and a note) and shows the weighted score before and after it is saved.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use hjul_store::DraftKind;
+use hjul_wheel::agreement::{GOAL_FIELDS, draft_warnings, preview_score};
+use hjul_wheel::limits::MAX_GOALS;
+use hjul_wheel::{Agreement, Dimension, EventKind, GoalDraft, GoalKind, GradeDraft, Horizon, Text};
+use minijinja::{Value, context};
+use serde::{Deserialize, Serialize};
+
+use super::pages::{form_date, problem_lines, saved};
+use super::sessions::{SESSION_COOKIE, lang_of, to_login};
+use super::{Page, Visitor, error_page, fresh, read_pairs, stale_problem};
+use crate::AppState;
+use crate::auth::cookie_in;
+use crate::problem::Problem;
+
+/// How long after a session ran out its holder's draft is still kept when they save.
+const GRACE: chrono::Duration = chrono::Duration::hours(24);
+
+/// The editor's form as kept between requests.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct AgreementDraft {
+    on: String,
+    goals: Vec<GoalDraft>,
+}
+
+/// The midway form as kept.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct MidwayDraft {
+    on: String,
+    grades: Vec<GradeDraft>,
+}
+
+/// The goals of an editor's form: `g3.title`, `g3.weight`, … (`g3.activities` one a
+/// line), and the button pressed (`op`).
+fn goals_of(pairs: &[(String, String)]) -> (AgreementDraft, String, bool) {
+    let mut goals: BTreeMap<usize, GoalDraft> = BTreeMap::new();
+    let mut draft = AgreementDraft::default();
+    let mut op = String::new();
+    let mut confirmed = false;
+    for (k, v) in pairs {
+        match k.as_str() {
+            "on" => draft.on = v.clone(),
+            "op" => op = v.clone(),
+            "confirm" => confirmed = v == "1",
+            _ => {
+                let Some((index, field)) = k
+                    .strip_prefix('g')
+                    .and_then(|rest| rest.split_once('.'))
+                    .and_then(|(i, f)| Some((i.parse::<usize>().ok()?, f)))
+                else {
+                    continue;
+                };
+                // At most one goal more than an agreement may have: the one being added.
+                if index > MAX_GOALS {
+                    continue;
+                }
+                let g = goals.entry(index).or_default();
+                match field {
+                    "title" => g.title = v.clone(),
+                    "dimension" => g.dimension = v.clone(),
+                    "kind" => g.kind = v.clone(),
+                    "horizon" => g.horizon = v.clone(),
+                    "weight" => g.weight = v.clone(),
+                    "indicator" => g.indicator = v.clone(),
+                    "baseline" => g.baseline = v.clone(),
+                    "partly_met" => g.partly_met = v.clone(),
+                    "fully_met" => g.fully_met = v.clone(),
+                    "activities" => {
+                        g.activities = v
+                            .lines()
+                            .map(|l| l.trim().to_owned())
+                            .filter(|l| !l.is_empty())
+                            .collect();
+                    }
+                    "target_date" => g.target_date = v.clone(),
+                    _ => {}
+                }
+            }
+        }
+    }
+    draft.goals = goals.into_values().collect();
+    (draft, op, confirmed)
+}
+
+fn empty_goal() -> GoalDraft {
+    GoalDraft::default()
+}
+
+/// The cycle a unit's draft belongs to: the running one.
+fn running_cycle(state: &AppState) -> i32 {
+    state
+        .store()
+        .wheel()
+        .definition
+        .cycles
+        .cycle_containing(state.today())
+        .year()
+}
+
+/// Where an editor page starts: the kept draft, else the latest revision's goals (a new
+/// revision starts from the one before), else one empty goal.
+async fn starting_draft(state: &AppState, unit_id: &str) -> Result<AgreementDraft, Problem> {
+    let cycle = running_cycle(state);
+    if let Some(d) = state.store().draft(unit_id, DraftKind::Agreement).await?
+        && d.cycle == cycle
+        && let Ok(draft) = serde_json::from_str::<AgreementDraft>(&d.content)
+    {
+        return Ok(draft);
+    }
+    let t = state.store().timeline(unit_id, state.today(), None).await?;
+    let goals: Vec<GoalDraft> = match t.agreements.last() {
+        Some(a) => a
+            .goals
+            .iter()
+            .map(|g| GoalDraft {
+                title: g.title.clone(),
+                dimension: g.dimension.clone(),
+                kind: g.kind.clone(),
+                horizon: g.horizon.clone(),
+                weight: g.weight.to_string(),
+                indicator: g.indicator.clone().unwrap_or_default(),
+                baseline: g.baseline.clone(),
+                partly_met: g.partly_met.clone(),
+                fully_met: g.fully_met.clone(),
+                activities: g.activities.clone(),
+                target_date: g.target_date.to_string(),
+            })
+            .collect(),
+        None => vec![empty_goal()],
+    };
+    Ok(AgreementDraft {
+        on: state.today().to_string(),
+        goals,
+    })
+}
+
+/// What the editor shows besides the draft.
+#[derive(Default)]
+struct EditorView {
+    problem: Option<Problem>,
+    warnings: Vec<String>,
+    /// The submit asks to be confirmed (warnings were shown).
+    confirm: bool,
+    message: Option<String>,
+    status: Option<StatusCode>,
+}
+
+fn editor_page(
+    state: &AppState,
+    v: &Visitor,
+    unit_id: &str,
+    unit_name: &str,
+    cycle: i32,
+    draft: &AgreementDraft,
+    view: EditorView,
+) -> Response {
+    let lang = v.lang;
+    let words = state.words();
+    let catalogue = &state.store().wheel().catalogue;
+    // Problems beside their fields: (goal, field) → words; the rest above the form.
+    let mut at_field: BTreeMap<(usize, String), Vec<String>> = BTreeMap::new();
+    let mut general: Vec<String> = Vec::new();
+    if let Some(p) = &view.problem {
+        for t in &p.texts {
+            let text = words.text(lang, &t.text);
+            match (t.item, &t.field) {
+                (Some(i), Some(f)) if i >= 1 && i <= draft.goals.len() => {
+                    at_field.entry((i - 1, f.clone())).or_default().push(text);
+                }
+                (Some(i), None) => {
+                    general.push(format!("{} {i}: {text}", words.word(lang, "editor.goal")))
+                }
+                _ => general.push(text),
+            }
+        }
+        if p.texts.is_empty() {
+            general.extend(problem_lines(state, lang, p));
+        }
+    }
+    let total: i64 = draft
+        .goals
+        .iter()
+        .filter_map(|g| {
+            g.weight
+                .trim()
+                .trim_end_matches('%')
+                .trim()
+                .parse::<i64>()
+                .ok()
+        })
+        .sum();
+    let goals: Vec<Value> = draft
+        .goals
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let errors: BTreeMap<&str, Vec<String>> = GOAL_FIELDS
+                .iter()
+                .filter_map(|f| at_field.get(&(i, (*f).to_owned())).map(|e| (*f, e.clone())))
+                .collect();
+            context! {
+                index => i,
+                number => i + 1,
+                title => g.title.clone(),
+                dimension => Dimension::parse(&g.dimension).map_or_else(|| g.dimension.clone(), |d| d.key().to_owned()),
+                kind => GoalKind::parse(&g.kind).map_or_else(|| g.kind.clone(), |k| k.key().to_owned()),
+                horizon => Horizon::parse(&g.horizon).map_or_else(|| g.horizon.clone(), |h| h.key().to_owned()),
+                weight => g.weight.clone(),
+                indicator => g.indicator.clone(),
+                baseline => g.baseline.clone(),
+                partly_met => g.partly_met.clone(),
+                fully_met => g.fully_met.clone(),
+                activities => g.activities.join("\n"),
+                target_date => g.target_date.clone(),
+                errors => errors,
+            }
+        })
+        .collect();
+    let options = |group: &str, keys: &[&str]| -> Vec<Value> {
+        keys.iter()
+            .map(|k| context! { key => *k, name => words.word(lang, &format!("{group}.{k}")) })
+            .collect()
+    };
+    let indicators: Vec<Value> = catalogue
+        .beacons
+        .iter()
+        .map(|b| {
+            context! {
+                name => if lang == super::Lang::Da { b.name_da.clone() } else { b.name_en.clone() },
+                indicators => b.indicators.iter().map(|i| context! {
+                    code => i.code.to_string(),
+                    name => if lang == super::Lang::Da { i.name_da.clone() } else { i.name_en.clone() },
+                }).collect::<Vec<_>>(),
+            }
+        })
+        .collect();
+    let error = view
+        .problem
+        .as_ref()
+        .map(|_| words.word(lang, "form.not_saved_fields"));
+    Page::of(state, v, "editor.html", "editor.title")
+        .title(format!(
+            "{} · {unit_name}",
+            words.word(lang, "editor.title")
+        ))
+        .message(view.message)
+        .error(error)
+        .status(view.status.unwrap_or(StatusCode::OK))
+        .render(context! {
+            unit => context! { unit_id => unit_id, name => unit_name },
+            cycle => cycle,
+            on => draft.on.clone(),
+            goals => goals,
+            total => total,
+            max_goals => MAX_GOALS,
+            dimensions => options("dimension", &Dimension::ALL.map(Dimension::key)),
+            kinds => options("kind", &GoalKind::ALL.map(GoalKind::key)),
+            horizons => options("horizon", &Horizon::ALL.map(Horizon::key)),
+            beacons => indicators,
+            general => general,
+            warnings => view.warnings,
+            confirm => view.confirm,
+        })
+}
+
+/// The unit's name, and whether the visitor may draft its agreement now: the wheel's
+/// rules and their rights.
+async fn may_draft(
+    state: &AppState,
+    v: &Visitor,
+    unit_id: &str,
+    kind: EventKind,
+) -> Result<(String, i32), Problem> {
+    v.who.may_see(unit_id)?;
+    let t = state.store().timeline(unit_id, state.today(), None).await?;
+    v.who.may(state, kind, unit_id)?;
+    if !t.allowed.contains(&kind) {
+        let text = Text::new("editor.not_now").arg(
+            "step",
+            hjul_wheel::text::key("step", t.step.map_or("none", hjul_wheel::Step::key)),
+        );
+        return Err(Problem::new(StatusCode::CONFLICT, "refused", text.to_string()).text(text));
+    }
+    Ok((t.unit.name, t.cycle))
+}
+
+pub async fn agreement_page(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(unit_id): Path<String>,
+) -> Response {
+    let (name, cycle) = match may_draft(&state, &v, &unit_id, EventKind::AgreementSubmitted).await {
+        Ok(x) => x,
+        Err(p) => return error_page(&state, v.lang, Some(&v), p),
+    };
+    let draft = match starting_draft(&state, &unit_id).await {
+        Ok(d) => d,
+        Err(p) => return error_page(&state, v.lang, Some(&v), p),
+    };
+    let warnings = warnings_of(&state, &v, &draft.goals);
+    editor_page(
+        &state,
+        &v,
+        &unit_id,
+        &name,
+        cycle,
+        &draft,
+        EditorView {
+            warnings,
+            ..EditorView::default()
+        },
+    )
+}
+
+fn warnings_of(state: &AppState, v: &Visitor, goals: &[GoalDraft]) -> Vec<String> {
+    let catalogue = &state.store().wheel().catalogue;
+    draft_warnings(goals, catalogue)
+        .iter()
+        .map(|w| state.words().text(v.lang, &w.text(Some(catalogue))))
+        .collect()
+}
+
+async fn keep(
+    state: &AppState,
+    unit_id: &str,
+    kind: DraftKind,
+    content: &impl Serialize,
+    stamp: &hjul_store::Stamp,
+) -> Result<(), Problem> {
+    let json = serde_json::to_string(content).unwrap_or_default();
+    state
+        .store()
+        .save_draft(unit_id, kind, running_cycle(state), &json, stamp)
+        .await?;
+    Ok(())
+}
+
+/// A form sent with a session that has run out: the draft is kept if the session ran out
+/// lately and the form is its own, then the visitor signs in again and finds it.
+async fn keep_lapsed(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    unit_id: &str,
+    kind: DraftKind,
+    csrf: &str,
+    content: &impl Serialize,
+) -> bool {
+    let Some(id) = cookie_in(headers, SESSION_COOKIE) else {
+        return false;
+    };
+    let Ok(Some(session)) = state.store().lapsed_session(&id, state.now(), GRACE).await else {
+        return false;
+    };
+    if csrf.is_empty() || csrf != session.csrf {
+        return false;
+    }
+    let Ok(who) = crate::auth::principal_of(state, session.holder).await else {
+        return false;
+    };
+    let event = match kind {
+        DraftKind::Agreement => EventKind::AgreementSubmitted,
+        DraftKind::Midway => EventKind::MidwayGiven,
+    };
+    if who.may(state, event, unit_id).is_err() {
+        return false;
+    }
+    keep(state, unit_id, kind, content, &who.stamp(state))
+        .await
+        .is_ok()
+}
+
+pub async fn agreement_post(
+    State(state): State<AppState>,
+    visitor: Result<Visitor, Response>,
+    Path(unit_id): Path<String>,
+    req: axum::extract::Request,
+) -> Response {
+    let headers = req.headers().clone();
+    let pairs = match read_pairs(req, super::FORM_LIMIT).await {
+        Ok(p) => p,
+        Err(p) => {
+            return match &visitor {
+                Ok(v) => {
+                    super::refuse(&state, v, "draft an agreement", ("unit", &unit_id), p).await
+                }
+                Err(_) => error_page(&state, lang_of(&headers), None, p),
+            };
+        }
+    };
+    let csrf = pairs
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let (mut draft, op, confirmed) = goals_of(&pairs);
+    let v = match visitor {
+        Ok(v) => v,
+        Err(login) => {
+            // Signed out while typing: keep what was typed, then sign in again.
+            let kept = keep_lapsed(
+                &state,
+                &headers,
+                &unit_id,
+                DraftKind::Agreement,
+                &csrf,
+                &draft,
+            )
+            .await;
+            if op == "autosave" {
+                return StatusCode::UNAUTHORIZED.into_response();
+            }
+            return if kept {
+                to_login(&format!(
+                    "/units/{}/agreement",
+                    super::percent_encode(&unit_id)
+                ))
+            } else {
+                login
+            };
+        }
+    };
+    if !fresh(&v, &csrf) {
+        return super::refuse(
+            &state,
+            &v,
+            "draft an agreement",
+            ("unit", &unit_id),
+            stale_problem(),
+        )
+        .await;
+    }
+    let (name, cycle) = match may_draft(&state, &v, &unit_id, EventKind::AgreementSubmitted).await {
+        Ok(x) => x,
+        Err(p) => {
+            return super::refuse(&state, &v, "draft an agreement", ("unit", &unit_id), p).await;
+        }
+    };
+    let stamp = v.who.stamp(&state);
+    let mut view = EditorView::default();
+    match op.as_str() {
+        "add" if draft.goals.len() < MAX_GOALS => draft.goals.push(empty_goal()),
+        "add" => {
+            view.message = Some(
+                state
+                    .words()
+                    .text(v.lang, &Text::new("editor.full").arg("max", MAX_GOALS)),
+            );
+        }
+        other if other.starts_with("remove:") => {
+            if let Some(i) = other["remove:".len()..].parse::<usize>().ok()
+                && i < draft.goals.len()
+            {
+                draft.goals.remove(i);
+            }
+        }
+        _ => {}
+    }
+    draft.goals.truncate(MAX_GOALS);
+    if let Err(p) = keep(&state, &unit_id, DraftKind::Agreement, &draft, &stamp).await {
+        return error_page(&state, v.lang, Some(&v), p);
+    }
+    if op == "autosave" {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    if op == "save" {
+        view.message = Some(state.words().word(v.lang, "editor.saved"));
+    }
+    if op == "check" || op == "submit" {
+        match state
+            .store()
+            .check_goals(&unit_id, &draft.goals, &stamp)
+            .await
+        {
+            Err(e) => {
+                let p = Problem::from(e);
+                view.status = Some(p.status_code());
+                if op == "submit" {
+                    super::audit(&state, &v, "submit an agreement", ("unit", &unit_id), &p).await;
+                }
+                view.problem = Some(p);
+            }
+            Ok(warnings) if op == "submit" && (warnings.is_empty() || confirmed) => {
+                return submit(&state, &v, &unit_id, &draft).await;
+            }
+            Ok(warnings) => {
+                let catalogue = &state.store().wheel().catalogue;
+                view.warnings = warnings
+                    .iter()
+                    .map(|w| state.words().text(v.lang, &w.text(Some(catalogue))))
+                    .collect();
+                view.confirm = op == "submit";
+                if warnings.is_empty() {
+                    view.message = Some(state.words().word(v.lang, "editor.checked"));
+                }
+            }
+        }
+    } else {
+        view.warnings = warnings_of(&state, &v, &draft.goals);
+    }
+    editor_page(&state, &v, &unit_id, &name, cycle, &draft, view)
+}
+
+async fn submit(state: &AppState, v: &Visitor, unit_id: &str, draft: &AgreementDraft) -> Response {
+    let on = if draft.on.trim().is_empty() {
+        Ok(state.today())
+    } else {
+        form_date(&draft.on)
+    };
+    let result = match on {
+        Ok(on) => state
+            .store()
+            .submit_goals(unit_id, on, &draft.goals, &v.who.stamp(state))
+            .await
+            .map(|s| (s, on))
+            .map_err(Problem::from),
+        Err(p) => Err(p),
+    };
+    match result {
+        Ok((s, on)) => {
+            let _ = state
+                .store()
+                .drop_draft(unit_id, DraftKind::Agreement)
+                .await;
+            let cycle = state
+                .store()
+                .wheel()
+                .definition
+                .cycles
+                .cycle_containing(on)
+                .year();
+            saved(unit_id, "agreement", cycle, Some(s.revision))
+        }
+        Err(p) => {
+            super::audit(state, v, "submit an agreement", ("unit", unit_id), &p).await;
+            let (name, cycle) =
+                match may_draft(state, v, unit_id, EventKind::AgreementSubmitted).await {
+                    Ok(x) => x,
+                    Err(p) => return error_page(state, v.lang, Some(v), p),
+                };
+            let status = p.status_code();
+            editor_page(
+                state,
+                v,
+                unit_id,
+                &name,
+                cycle,
+                draft,
+                EditorView {
+                    problem: Some(p),
+                    status: Some(status),
+                    ..EditorView::default()
+                },
+            )
+        }
+    }
+}
+
+/// An agreement file uploaded: its goals fill the editor, with the problems of reading
+/// it, to look over and submit.
+pub async fn agreement_upload(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(unit_id): Path<String>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let attempted = "upload an agreement file";
+    let (csrf, file) = match upload(multipart, "file").await {
+        Ok(x) => x,
+        Err(p) => return super::refuse(&state, &v, attempted, ("unit", &unit_id), p).await,
+    };
+    if !fresh(&v, &csrf) {
+        return super::refuse(&state, &v, attempted, ("unit", &unit_id), stale_problem()).await;
+    }
+    let (name, cycle) = match may_draft(&state, &v, &unit_id, EventKind::AgreementSubmitted).await {
+        Ok(x) => x,
+        Err(p) => return super::refuse(&state, &v, attempted, ("unit", &unit_id), p).await,
+    };
+    let Ok(text) = String::from_utf8(file) else {
+        return super::refuse(
+            &state,
+            &v,
+            attempted,
+            ("unit", &unit_id),
+            Problem::bad_request("the file is not UTF-8").text(Text::new("editor.not_utf8")),
+        )
+        .await;
+    };
+    let (goals, problems) = Agreement::drafts_from_toml(&text);
+    let draft = AgreementDraft {
+        on: state.today().to_string(),
+        goals: if goals.is_empty() {
+            vec![empty_goal()]
+        } else {
+            goals
+        },
+    };
+    if let Err(p) = keep(
+        &state,
+        &unit_id,
+        DraftKind::Agreement,
+        &draft,
+        &v.who.stamp(&state),
+    )
+    .await
+    {
+        return error_page(&state, v.lang, Some(&v), p);
+    }
+    let mut view = EditorView {
+        warnings: warnings_of(&state, &v, &draft.goals),
+        message: Some(state.words().word(v.lang, "editor.uploaded")),
+        ..EditorView::default()
+    };
+    if !problems.is_empty() {
+        let mut p = Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_file",
+            "the file has problems",
+        );
+        for x in problems {
+            if let Some(t) = x.text {
+                p.texts.push(crate::problem::FieldText {
+                    item: x.item,
+                    field: x.field.map(str::to_owned),
+                    line: x.line,
+                    text: t,
+                });
+            }
+        }
+        view.status = Some(StatusCode::UNPROCESSABLE_ENTITY);
+        view.problem = Some(p);
+    }
+    editor_page(&state, &v, &unit_id, &name, cycle, &draft, view)
+}
+
+/// A multipart form's CSRF value and one file field, bounded.
+pub async fn upload(
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+    field_name: &str,
+) -> Result<(String, Vec<u8>), Problem> {
+    let unreadable = || {
+        Problem::bad_request("the form could not be read: reload the page and try again")
+            .text(Text::new("error.form"))
+    };
+    let mut multipart = multipart.map_err(|_| unreadable())?;
+    let mut csrf = String::new();
+    let mut file = None;
+    while let Some(field) = multipart.next_field().await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::too_large(crate::BODY_LIMIT).text(Text::new("error.too_large"))
+        } else {
+            unreadable()
+        }
+    })? {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.map_err(|_| unreadable())?,
+            Some(n) if n == field_name => {
+                let bytes = field.bytes().await.map_err(|e| {
+                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        Problem::too_large(crate::BODY_LIMIT).text(Text::new("error.too_large"))
+                    } else {
+                        unreadable()
+                    }
+                })?;
+                file = Some(bytes.to_vec());
+            }
+            _ => {}
+        }
+    }
+    let file = file
+        .filter(|f| !f.is_empty())
+        .ok_or_else(|| Problem::bad_request("choose a file").text(Text::new("editor.no_file")))?;
+    Ok((csrf, file))
+}
+
+// ---- the midway form ------------------------------------------------------------------
+
+async fn midway_start(state: &AppState, unit_id: &str, goals: &[hjul_wheel::Goal]) -> MidwayDraft {
+    if let Ok(Some(d)) = state.store().draft(unit_id, DraftKind::Midway).await
+        && d.cycle == running_cycle(state)
+        && let Ok(draft) = serde_json::from_str::<MidwayDraft>(&d.content)
+    {
+        return draft;
+    }
+    MidwayDraft {
+        on: state.today().to_string(),
+        grades: goals
+            .iter()
+            .map(|g| GradeDraft {
+                goal: g.title.clone(),
+                ..GradeDraft::default()
+            })
+            .collect(),
+    }
+}
+
+fn midway_page_of(
+    state: &AppState,
+    v: &Visitor,
+    unit_id: &str,
+    unit_name: &str,
+    revision: u32,
+    agreement: &Agreement,
+    draft: &MidwayDraft,
+    problem: Option<Problem>,
+) -> Response {
+    let lang = v.lang;
+    let words = state.words();
+    let mut at_row: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    let mut general = Vec::new();
+    if let Some(p) = &problem {
+        for t in &p.texts {
+            let text = words.text(lang, &t.text);
+            match t.item {
+                Some(i) if i >= 1 => at_row.entry(i - 1).or_default().push(text),
+                _ => general.push(text),
+            }
+        }
+        if p.texts.is_empty() {
+            general.extend(problem_lines(state, lang, p));
+        }
+    }
+    let score = preview_score(agreement.goals(), &draft.grades);
+    let rows: Vec<Value> = agreement
+        .goals()
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let given = draft.grades.iter().find(|x| x.goal.trim() == g.title);
+            context! {
+                index => i,
+                title => g.title.clone(),
+                weight => g.weight.percent(),
+                partly_met => g.partly_met.clone(),
+                fully_met => g.fully_met.clone(),
+                grade => given.and_then(|x| hjul_wheel::Grade::parse(&x.grade)).map(hjul_wheel::Grade::key),
+                note => given.map(|x| x.note.clone()).unwrap_or_default(),
+                errors => at_row.get(&i).cloned().unwrap_or_default(),
+            }
+        })
+        .collect();
+    let status = problem
+        .as_ref()
+        .map_or(StatusCode::OK, Problem::status_code);
+    Page::of(state, v, "midway.html", "midway.title")
+        .title(format!(
+            "{} · {unit_name}",
+            words.word(lang, "midway.title")
+        ))
+        .error(
+            problem
+                .as_ref()
+                .map(|_| words.word(lang, "form.not_saved_fields")),
+        )
+        .status(status)
+        .render(context! {
+            unit => context! { unit_id => unit_id, name => unit_name },
+            revision => revision,
+            on => draft.on.clone(),
+            rows => rows,
+            grades => hjul_wheel::Grade::ALL.iter().map(|g| context! {
+                key => g.key(),
+                name => words.word(lang, &format!("grade.{}", g.key())),
+                percent => g.percent(),
+            }).collect::<Vec<_>>(),
+            score => score.percent(),
+            general => general,
+        })
+}
+
+pub async fn midway_page(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(unit_id): Path<String>,
+) -> Response {
+    let (name, _) = match may_draft(&state, &v, &unit_id, EventKind::MidwayGiven).await {
+        Ok(x) => x,
+        Err(p) => return error_page(&state, v.lang, Some(&v), p),
+    };
+    let Ok(Some((revision, agreement))) = state
+        .store()
+        .agreement_in_force(&unit_id, &v.who.stamp(&state))
+        .await
+    else {
+        return error_page(
+            &state,
+            v.lang,
+            Some(&v),
+            Problem::new(StatusCode::CONFLICT, "refused", "no agreement is in force")
+                .text(Text::new("refusal.not_in_force")),
+        );
+    };
+    let draft = midway_start(&state, &unit_id, agreement.goals()).await;
+    midway_page_of(
+        &state, &v, &unit_id, &name, revision, &agreement, &draft, None,
+    )
+}
+
+fn grades_of(pairs: &[(String, String)], goals: &[hjul_wheel::Goal]) -> (MidwayDraft, String) {
+    let mut draft = MidwayDraft::default();
+    let mut op = String::new();
+    let mut grades: Vec<GradeDraft> = goals
+        .iter()
+        .map(|g| GradeDraft {
+            goal: g.title.clone(),
+            ..GradeDraft::default()
+        })
+        .collect();
+    for (k, v) in pairs {
+        match k.as_str() {
+            "on" => draft.on = v.clone(),
+            "op" => op = v.clone(),
+            _ => {
+                let Some((i, field)) = k
+                    .strip_prefix('r')
+                    .and_then(|rest| rest.split_once('.'))
+                    .and_then(|(i, f)| Some((i.parse::<usize>().ok()?, f)))
+                else {
+                    continue;
+                };
+                if let Some(g) = grades.get_mut(i) {
+                    match field {
+                        "grade" => g.grade = v.clone(),
+                        "note" => g.note = v.clone(),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    draft.grades = grades;
+    (draft, op)
+}
+
+pub async fn midway_post(
+    State(state): State<AppState>,
+    visitor: Result<Visitor, Response>,
+    Path(unit_id): Path<String>,
+    req: axum::extract::Request,
+) -> Response {
+    let headers = req.headers().clone();
+    let attempted = "give the midway status";
+    let pairs = match read_pairs(req, super::FORM_LIMIT).await {
+        Ok(p) => p,
+        Err(p) => {
+            return match &visitor {
+                Ok(v) => super::refuse(&state, v, attempted, ("unit", &unit_id), p).await,
+                Err(_) => error_page(&state, lang_of(&headers), None, p),
+            };
+        }
+    };
+    let csrf = pairs
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let v = match visitor {
+        Ok(v) => v,
+        Err(login) => {
+            // The grades typed are kept with the titles of the agreement in force.
+            let stamp = hjul_store::Stamp {
+                actor: "dashboard".into(),
+                at: state.now(),
+                today: state.today(),
+            };
+            if let Ok(Some((_, a))) = state.store().agreement_in_force(&unit_id, &stamp).await {
+                let (draft, _) = grades_of(&pairs, a.goals());
+                if keep_lapsed(&state, &headers, &unit_id, DraftKind::Midway, &csrf, &draft).await {
+                    return to_login(&format!(
+                        "/units/{}/midway",
+                        super::percent_encode(&unit_id)
+                    ));
+                }
+            }
+            return login;
+        }
+    };
+    if !fresh(&v, &csrf) {
+        return super::refuse(&state, &v, attempted, ("unit", &unit_id), stale_problem()).await;
+    }
+    let (name, _) = match may_draft(&state, &v, &unit_id, EventKind::MidwayGiven).await {
+        Ok(x) => x,
+        Err(p) => return super::refuse(&state, &v, attempted, ("unit", &unit_id), p).await,
+    };
+    let stamp = v.who.stamp(&state);
+    let Ok(Some((revision, agreement))) = state.store().agreement_in_force(&unit_id, &stamp).await
+    else {
+        return error_page(
+            &state,
+            v.lang,
+            Some(&v),
+            Problem::new(StatusCode::CONFLICT, "refused", "no agreement is in force")
+                .text(Text::new("refusal.not_in_force")),
+        );
+    };
+    let (draft, op) = grades_of(&pairs, agreement.goals());
+    if let Err(p) = keep(&state, &unit_id, DraftKind::Midway, &draft, &stamp).await {
+        return error_page(&state, v.lang, Some(&v), p);
+    }
+    if op != "save" {
+        return midway_page_of(
+            &state, &v, &unit_id, &name, revision, &agreement, &draft, None,
+        );
+    }
+    let result: Result<NaiveDate, Problem> = async {
+        let on = form_date(&draft.on)?;
+        state
+            .store()
+            .give_grades(&unit_id, on, &draft.grades, &stamp)
+            .await?;
+        Ok(on)
+    }
+    .await;
+    match result {
+        Ok(on) => {
+            let _ = state.store().drop_draft(&unit_id, DraftKind::Midway).await;
+            let cycle = state
+                .store()
+                .wheel()
+                .definition
+                .cycles
+                .cycle_containing(on)
+                .year();
+            saved(&unit_id, "midway", cycle, Some(revision))
+        }
+        Err(p) => {
+            super::audit(&state, &v, attempted, ("unit", &unit_id), &p).await;
+            midway_page_of(
+                &state,
+                &v,
+                &unit_id,
+                &name,
+                revision,
+                &agreement,
+                &draft,
+                Some(p),
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_editor_round_trip_keeps_every_field() {
+        // Form → drafts → agreement → drafts → form fields → drafts: nothing lost.
+        let catalogue = hjul_wheel::IndicatorCatalogue::builtin();
+        let (a, _) = Agreement::from_toml(
+            include_str!("../../../../examples/agreement.toml"),
+            "a.toml",
+            &catalogue,
+            None,
+        )
+        .unwrap();
+        let drafts: Vec<GoalDraft> = a.goals().iter().map(GoalDraft::from).collect();
+        let mut pairs = vec![("on".to_owned(), "2026-04-09".to_owned())];
+        for (i, g) in drafts.iter().enumerate() {
+            for (f, v) in [
+                ("title", g.title.clone()),
+                ("dimension", g.dimension.clone()),
+                ("kind", g.kind.clone()),
+                ("horizon", g.horizon.clone()),
+                ("weight", g.weight.clone()),
+                ("indicator", g.indicator.clone()),
+                ("baseline", g.baseline.clone()),
+                ("partly_met", g.partly_met.clone()),
+                ("fully_met", g.fully_met.clone()),
+                ("activities", g.activities.join("\n")),
+                ("target_date", g.target_date.clone()),
+            ] {
+                pairs.push((format!("g{i}.{f}"), v));
+            }
+        }
+        let (read, op, _) = goals_of(&pairs);
+        assert_eq!(op, "");
+        assert_eq!(read.goals, drafts);
+        let (again, _) = Agreement::check(&read.goals, &[], &catalogue, None).unwrap();
+        assert_eq!(again, a);
+    }
+
+    #[test]
+    fn a_form_cannot_hold_more_goals_than_an_agreement() {
+        let pairs: Vec<(String, String)> = (0..10_000)
+            .map(|i| (format!("g{i}.title"), "x".to_owned()))
+            .collect();
+        let (read, _, _) = goals_of(&pairs);
+        assert_eq!(read.goals.len(), MAX_GOALS + 1);
+    }
+}

@@ -1,0 +1,716 @@
+//! The overview (the wheel, what waits for the visitor, the overdue list, every unit) and
+//! a page per unit with the forms the wheel's rules and the visitor's rights allow: the
+//! dialogue, the signature, links to the agreement editor and the midway form, and for
+//! the secretariat a correction of any recorded event.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::extract::{Path, State};
+use axum::http::Uri;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::NaiveDate;
+use hjul_store::{Correction, Role, StatusFilter, StatusRow};
+use hjul_wheel::{Area, DeadlineState, EventKind, Level, Step, Text};
+use minijinja::{Value, context};
+use serde::Deserialize;
+
+use super::words::Lang;
+use super::{Page, Visitor, error_page, fresh, read_form, refuse, stale_problem};
+use crate::AppState;
+use crate::problem::Problem;
+
+/// A query string's fields (at most a few dozen; the rest are ignored).
+pub fn query(uri: &Uri) -> HashMap<String, String> {
+    form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+        .into_owned()
+        .take(50)
+        .collect()
+}
+
+/// The confirmation a saved form comes back with (`?done=dialogue&cycle=2025`): only
+/// known words, with numbers only.
+pub fn flash(state: &AppState, lang: Lang, q: &HashMap<String, String>) -> Option<String> {
+    let done = q.get("done")?;
+    let key = flash_key(&format!("flash.{done}"))?;
+    let words = state.words();
+    let number = |k: &str| {
+        q.get(k)
+            .and_then(|v| v.parse::<i64>().ok())
+            .map(hjul_wheel::Arg::Number)
+            .unwrap_or(hjul_wheel::Arg::Plain(String::new()))
+    };
+    let text = Text::new(key)
+        .arg("cycle", number("cycle"))
+        .arg("revision", number("revision"));
+    Some(words.text(lang, &text))
+}
+
+/// The confirmations there are (a query string names one; nothing else is shown).
+fn flash_key(key: &str) -> Option<&'static str> {
+    const KEYS: [&str; 12] = [
+        "flash.dialogue",
+        "flash.sign",
+        "flash.agreement",
+        "flash.midway",
+        "flash.correct",
+        "flash.draft",
+        "flash.import",
+        "flash.token",
+        "flash.revoked",
+        "flash.milestone",
+        "flash.cycle",
+        "flash.retry",
+    ];
+    KEYS.into_iter().find(|k| *k == key)
+}
+
+fn area_of(q: &HashMap<String, String>) -> Option<Area> {
+    q.get("area").and_then(|a| Area::parse(a))
+}
+
+fn level_of(q: &HashMap<String, String>) -> Option<Level> {
+    q.get("level")
+        .and_then(|l| l.parse::<u8>().ok())
+        .and_then(Level::new)
+}
+
+/// The overview's filter, as the page and the exports read it.
+pub fn filter_of(q: &HashMap<String, String>) -> StatusFilter {
+    StatusFilter {
+        area: area_of(q),
+        level: level_of(q),
+        overdue: q.get("overdue").is_some_and(|v| v == "1" || v == "on"),
+    }
+}
+
+/// The filter as a query string, for links that keep it.
+pub fn filter_query(f: &StatusFilter) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    if let Some(a) = f.area {
+        s.append_pair("area", a.key());
+    }
+    if let Some(l) = f.level {
+        s.append_pair("level", &l.number().to_string());
+    }
+    if f.overdue {
+        s.append_pair("overdue", "1");
+    }
+    s.finish()
+}
+
+/// The rows of the status the visitor sees.
+pub async fn visible_rows(
+    state: &AppState,
+    v: &Visitor,
+    filter: &StatusFilter,
+) -> Result<Vec<StatusRow>, Problem> {
+    let today = state.today();
+    Ok(state
+        .store()
+        .status(today, filter, Some(state.secretariat_email()))
+        .await?
+        .into_iter()
+        .filter(|r| v.who.sees(&r.unit_id))
+        .collect())
+}
+
+/// A status row as the pages show it.
+pub fn row_value(state: &AppState, lang: Lang, r: &StatusRow) -> Value {
+    let words = state.words();
+    let step = r.step.map_or("none", Step::key);
+    context! {
+        unit_id => r.unit_id.clone(),
+        name => r.name.clone(),
+        level => r.level,
+        area => words.word(lang, &format!("area.{}", r.area)),
+        step => step,
+        step_name => words.word(lang, &format!("step.{step}")),
+        deadline_name => r.next_deadline.map(|n| words.word(lang, &format!("deadline.{}", n.deadline.key()))),
+        due => r.next_deadline.map(|n| n.due.to_string()),
+        overdue_days => r.overdue_days,
+        responsible => r.responsible.clone(),
+        responsible_name => if r.responsible_name.is_empty() { words.word(lang, "party.secretariat") } else { r.responsible_name.clone() },
+        agreement => r.agreement.as_ref().map(|a| {
+            let state_key = serde_json::to_value(a.state).ok().and_then(|x| x.as_str().map(str::to_owned)).unwrap_or_default();
+            context! {
+                state => words.word(lang, &format!("agreement_state.{state_key}")),
+                score => a.score.map(hjul_wheel::Score::percent),
+            }
+        }),
+    }
+}
+
+pub async fn overview(State(state): State<AppState>, v: Visitor, uri: Uri) -> Response {
+    let lang = v.lang;
+    let q = query(&uri);
+    let filter = filter_of(&q);
+    let today = state.today();
+    let all = match visible_rows(&state, &v, &StatusFilter::default()).await {
+        Ok(rows) => rows,
+        Err(p) => return error_page(&state, lang, Some(&v), p),
+    };
+    let matches = |r: &&StatusRow| {
+        filter.area.is_none_or(|a| a.key() == r.area)
+            && filter.level.is_none_or(|l| l.number() == r.level)
+            && (!filter.overdue || r.overdue_days > 0)
+    };
+    let rows: Vec<&StatusRow> = all.iter().filter(matches).collect();
+    // What waits for this visitor's signature comes first.
+    let to_sign: Vec<Value> = all
+        .iter()
+        .filter(|r| r.step == Some(Step::AwaitingSignature))
+        .filter(|r| {
+            v.who.role() != Role::Secretariat
+                && v.who
+                    .may(&state, EventKind::AgreementSigned, &r.unit_id)
+                    .is_ok()
+        })
+        .map(|r| row_value(&state, lang, r))
+        .collect();
+    let (wheel, legend, cycle) = super::drawing::wheel(&state, today, lang, &rows);
+    let mut counts: BTreeMap<Option<Step>, usize> = BTreeMap::new();
+    for r in &rows {
+        *counts.entry(r.step).or_default() += 1;
+    }
+    let words = state.words();
+    let steps: Vec<Value> = counts
+        .iter()
+        .map(|(s, n)| {
+            let key = s.map_or("none", Step::key);
+            context! { key => key, name => words.word(lang, &format!("step.{key}")), count => n }
+        })
+        .collect();
+    let overdue: Vec<Value> = rows
+        .iter()
+        .filter(|r| r.overdue_days > 0)
+        .map(|r| row_value(&state, lang, r))
+        .collect();
+    let listed: Vec<Value> = rows.iter().map(|r| row_value(&state, lang, r)).collect();
+    let areas: Vec<Value> = Area::ALL
+        .iter()
+        .map(
+            |a| context! { key => a.key(), name => words.word(lang, &format!("area.{}", a.key())) },
+        )
+        .collect();
+    Page::of(&state, &v, "index.html", "overview.title")
+        .message(flash(&state, lang, &q))
+        .render(context! {
+            cycle => cycle,
+            today => today.to_string(),
+            wheel => wheel,
+            phases => legend,
+            steps => steps,
+            total => rows.len(),
+            to_sign => to_sign,
+            overdue => overdue,
+            rows => listed,
+            areas => areas,
+            area => filter.area.map(Area::key),
+            level => filter.level.map(Level::number),
+            only_overdue => filter.overdue,
+            filter_query => filter_query(&filter),
+        })
+}
+
+/// What a refused unit form held, shown again with the reason so nothing typed is lost.
+pub struct Refused {
+    /// Which form: dialogue or sign.
+    pub form: &'static str,
+    pub on: String,
+    pub text: String,
+    pub problem: Problem,
+}
+
+pub async fn unit(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(unit_id): Path<String>,
+    uri: Uri,
+) -> Response {
+    let q = query(&uri);
+    let message = flash(&state, v.lang, &q);
+    unit_page(&state, &v, &unit_id, message, None).await
+}
+
+/// The words of a problem's texts in the page's language (the detail when it has none).
+pub fn problem_lines(state: &AppState, lang: Lang, p: &Problem) -> Vec<String> {
+    let words = state.words();
+    let mut lines: Vec<String> = p
+        .texts
+        .iter()
+        .map(|t| {
+            let text = words.text(lang, &t.text);
+            match (t.line, t.item) {
+                (Some(l), _) => format!("{} {l}: {text}", words.word(lang, "word.line")),
+                _ => text,
+            }
+        })
+        .collect();
+    if lines.is_empty() {
+        lines.push(match lang {
+            Lang::En => p.detail.clone(),
+            Lang::Da => words.word(lang, &format!("error.status.{}", super::group(p.status))),
+        });
+    }
+    lines
+}
+
+pub async fn unit_page(
+    state: &AppState,
+    v: &Visitor,
+    unit_id: &str,
+    message: Option<String>,
+    refused: Option<Refused>,
+) -> Response {
+    let lang = v.lang;
+    if let Err(p) = v.who.may_see(unit_id) {
+        return error_page(
+            state,
+            lang,
+            Some(v),
+            p.text(Text::new("error.no_unit").arg("unit", hjul_wheel::limits::clip(unit_id, 64))),
+        );
+    }
+    let today = state.today();
+    let t = match state
+        .store()
+        .timeline(unit_id, today, Some(state.secretariat_email()))
+        .await
+    {
+        Ok(t) => t,
+        Err(e) => return error_page(state, lang, Some(v), e.into()),
+    };
+    let words = state.words();
+    let deadlines: Vec<Value> = t
+        .deadlines
+        .iter()
+        .map(|d| {
+            let (key, date, days) = match d.state {
+                DeadlineState::Met { on, late_days } => ("met", Some(on), late_days),
+                DeadlineState::Waiting => ("waiting", None, 0),
+                DeadlineState::NotOpen { opens } => ("not_open", Some(opens), 0),
+                DeadlineState::Open { .. } => ("open", None, 0),
+                DeadlineState::Overdue { days } => ("overdue", None, days),
+            };
+            context! {
+                name => words.word(lang, &format!("deadline.{}", d.status.deadline.key())),
+                due => d.status.due.map(|x| x.to_string()),
+                state => key,
+                date => date.map(|x| x.to_string()),
+                days => days,
+                who => d.who.clone(),
+                who_name => if d.who_name.is_empty() { words.word(lang, "party.secretariat") } else { d.who_name.clone() },
+            }
+        })
+        .collect();
+    let may = |k: EventKind| t.allowed.contains(&k) && v.who.may(state, k, unit_id).is_ok();
+    let secretariat = v.who.role() == Role::Secretariat;
+    let corrections = state
+        .store()
+        .corrections(unit_id, t.cycle)
+        .await
+        .unwrap_or_default();
+    let events: Vec<Value> = t
+        .events
+        .iter()
+        .map(|e| {
+            let correction = corrections.iter().find(|c| c.event_id == e.id);
+            context! {
+                id => e.id.to_string(),
+                on => e.on.to_string(),
+                kind => words.word(lang, &format!("event.{}", e.kind)),
+                revision => e.revision,
+                notes => e.notes.clone(),
+                recorded_by => e.recorded_by.trim_start_matches("api:").to_owned(),
+                superseded => e.superseded,
+                correction => correction.map(|c| context! {
+                    action => words.word(lang, &format!("correct.action.{}", c.action)),
+                    reason => c.reason.clone(),
+                    by => c.recorded_by.trim_start_matches("api:").to_owned(),
+                }),
+            }
+        })
+        .collect();
+    let agreements: Vec<Value> = t
+        .agreements
+        .iter()
+        .map(|a| {
+            context! {
+                revision => a.revision,
+                submitted_on => a.submitted_on.to_string(),
+                signed_on => a.signed_on.map(|d| d.to_string()),
+                score => a.score.map(hjul_wheel::Score::percent),
+                goals => a.goals.iter().map(|g| context! {
+                    title => g.title.clone(),
+                    dimension => words.word(lang, &format!("dimension.{}", g.dimension)),
+                    kind => words.word(lang, &format!("kind.{}", g.kind)),
+                    horizon => words.word(lang, &format!("horizon.{}", g.horizon)),
+                    weight => g.weight,
+                    indicator => g.indicator.as_ref().map(|i| indicator_name(state, lang, i)),
+                    baseline => g.baseline.clone(),
+                    partly_met => g.partly_met.clone(),
+                    fully_met => g.fully_met.clone(),
+                    activities => g.activities.clone(),
+                    target_date => g.target_date.to_string(),
+                    grade => g.grade.as_ref().map(|x| words.word(lang, &format!("grade.{x}"))),
+                    grade_note => g.grade_note.clone(),
+                }).collect::<Vec<_>>(),
+            }
+        })
+        .collect();
+    let step = t.step.map_or("none", Step::key);
+    let (status, error, error_lines, draft) = match &refused {
+        Some(r) => (
+            r.problem.status_code(),
+            Some(words.word(lang, "form.not_saved")),
+            problem_lines(state, lang, &r.problem),
+            Some(context! { form => r.form, on => r.on.clone(), text => r.text.clone() }),
+        ),
+        None => (axum::http::StatusCode::OK, None, Vec::new(), None),
+    };
+    let milestones: Vec<Value> = t
+        .milestones
+        .iter()
+        .map(|m| {
+            context! {
+                name => words.word(lang, &format!("deadline.{}", m.milestone)),
+                on => m.met_on.to_string(),
+                themes => m.themes.clone(),
+            }
+        })
+        .collect();
+    Page::of(state, v, "unit.html", "unit.title")
+        .title(t.unit.name.clone())
+        .message(message)
+        .error(error)
+        .status(status)
+        .render(context! {
+            unit => context! {
+                unit_id => t.unit.unit_id.clone(),
+                name => t.unit.name.clone(),
+                level => t.unit.level,
+                area => words.word(lang, &format!("area.{}", t.unit.area)),
+                parent => t.unit.parent.clone(),
+                leader_name => t.unit.leader_name.clone(),
+                leader_email => t.unit.leader_email.clone(),
+            },
+            cycle => t.cycle,
+            step => step,
+            step_name => words.word(lang, &format!("step.{step}")),
+            next => t.next_deadline.map(|n| context! {
+                name => words.word(lang, &format!("deadline.{}", n.deadline.key())),
+                due => n.due.to_string(),
+            }),
+            overdue_days => t.overdue_days,
+            deadlines => deadlines,
+            milestones => milestones,
+            events => events,
+            agreements => agreements,
+            can_dialogue => may(EventKind::DialogueHeld),
+            can_submit => may(EventKind::AgreementSubmitted),
+            can_sign => may(EventKind::AgreementSigned),
+            can_midway => may(EventKind::MidwayGiven),
+            can_correct => secretariat,
+            today => today.to_string(),
+            error_lines => error_lines,
+            draft => draft,
+        })
+}
+
+/// An indicator's name in the page's language (its code when the catalogue lacks it).
+pub fn indicator_name(state: &AppState, lang: Lang, code: &str) -> String {
+    state.store().wheel().catalogue.get(code).map_or_else(
+        || code.to_owned(),
+        |i| match lang {
+            Lang::Da => i.name_da.clone(),
+            Lang::En => i.name_en.clone(),
+        },
+    )
+}
+
+/// A date as a form sends it.
+pub fn form_date(text: &str) -> Result<NaiveDate, Problem> {
+    hjul_wheel::agreement::parse_date(text).ok_or_else(|| {
+        Problem::bad_request(format!(
+            "`{}` is not a date: write it as YYYY-MM-DD",
+            hjul_wheel::limits::clip(text, 40)
+        ))
+        .field("on")
+        .text(Text::new("goal.date").arg("value", hjul_wheel::limits::clip(text.trim(), 40)))
+    })
+}
+
+#[derive(Deserialize)]
+struct DateForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    on: String,
+    #[serde(default)]
+    text: String,
+}
+
+/// Saved: back to the unit page with a confirmation that names the cycle (a reload does
+/// not send the form again).
+pub fn saved(unit_id: &str, done: &str, cycle: i32, revision: Option<u32>) -> Response {
+    let mut to = format!(
+        "/units/{}?done={done}&cycle={cycle}",
+        super::percent_encode(unit_id)
+    );
+    if let Some(r) = revision {
+        to.push_str(&format!("&revision={r}"));
+    }
+    Redirect::to(&to).into_response()
+}
+
+/// The cycle a form's date falls in (for the confirmation).
+fn cycle_of(state: &AppState, on: NaiveDate) -> i32 {
+    state
+        .store()
+        .wheel()
+        .definition
+        .cycles
+        .cycle_containing(on)
+        .year()
+}
+
+/// The unit page's dialogue and signature forms: the same checks in the same order as
+/// the API (CSRF, then access, then the input, then the wheel's rules in the store).
+async fn date_form(
+    state: AppState,
+    v: Visitor,
+    unit_id: String,
+    req: axum::extract::Request,
+    kind: EventKind,
+) -> Response {
+    let (form_name, attempted) = match kind {
+        EventKind::DialogueHeld => ("dialogue", "record a dialogue"),
+        _ => ("sign", "sign an agreement"),
+    };
+    let f: DateForm = match read_form(req, super::FORM_LIMIT).await {
+        Ok(f) => f,
+        Err(p) => return refuse(&state, &v, attempted, ("unit", &unit_id), p).await,
+    };
+    let result: Result<i32, Problem> = async {
+        if !fresh(&v, &f.csrf) {
+            return Err(stale_problem());
+        }
+        v.who.may(&state, kind, &unit_id)?;
+        let on = form_date(&f.on)?;
+        let (store, stamp) = (state.store(), v.who.stamp(&state));
+        match kind {
+            EventKind::DialogueHeld => {
+                let notes = Some(f.text.clone()).filter(|n| !n.trim().is_empty());
+                store.record_dialogue(&unit_id, on, notes, &stamp).await?;
+            }
+            _ => {
+                store.sign_agreement(&unit_id, on, &stamp).await?;
+            }
+        }
+        Ok(cycle_of(&state, on))
+    }
+    .await;
+    match result {
+        Ok(cycle) => saved(&unit_id, form_name, cycle, None),
+        Err(problem) => {
+            super::audit(&state, &v, attempted, ("unit", &unit_id), &problem).await;
+            let refused = Refused {
+                form: form_name,
+                on: f.on,
+                text: f.text,
+                problem,
+            };
+            unit_page(&state, &v, &unit_id, None, Some(refused)).await
+        }
+    }
+}
+
+pub async fn dialogue(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(unit_id): Path<String>,
+    req: axum::extract::Request,
+) -> Response {
+    date_form(state, v, unit_id, req, EventKind::DialogueHeld).await
+}
+
+pub async fn sign(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(unit_id): Path<String>,
+    req: axum::extract::Request,
+) -> Response {
+    date_form(state, v, unit_id, req, EventKind::AgreementSigned).await
+}
+
+/// The correction form of one recorded event (the secretariat's).
+pub async fn correct_page(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path((unit_id, event_id)): Path<(String, String)>,
+) -> Response {
+    show_correct(&state, &v, &unit_id, &event_id, None).await
+}
+
+struct CorrectDraft {
+    action: String,
+    on: String,
+    to_unit: String,
+    reason: String,
+    problem: Problem,
+}
+
+async fn show_correct(
+    state: &AppState,
+    v: &Visitor,
+    unit_id: &str,
+    event_id: &str,
+    refused: Option<CorrectDraft>,
+) -> Response {
+    let lang = v.lang;
+    if let Err(p) = v.who.require_secretariat("correcting a record") {
+        return error_page(
+            state,
+            lang,
+            Some(v),
+            p.text(Text::new("error.secretariat_only")),
+        );
+    }
+    let today = state.today();
+    let t = match state.store().timeline(unit_id, today, None).await {
+        Ok(t) => t,
+        Err(e) => return error_page(state, lang, Some(v), e.into()),
+    };
+    let Some(e) = t
+        .events
+        .iter()
+        .find(|e| e.id.to_string() == event_id && !e.superseded)
+    else {
+        return error_page(
+            state,
+            lang,
+            Some(v),
+            Problem::not_found("there is no such event in force").text(
+                Text::new("correction.no_event").arg("id", hjul_wheel::limits::clip(event_id, 40)),
+            ),
+        );
+    };
+    let words = state.words();
+    let units: Vec<Value> = match state.store().directory().await {
+        Ok(dir) => {
+            let mut list: Vec<Value> = dir
+                .units()
+                .filter(|u| u.active && u.id != unit_id && i16::from(t.unit.level) == u.level)
+                .map(|u| context! { id => u.id.clone(), name => u.name.clone() })
+                .collect();
+            list.sort_by_key(|x| {
+                x.get_attr("name")
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            });
+            list
+        }
+        Err(e) => return error_page(state, lang, Some(v), e.into()),
+    };
+    let (status, error, lines, draft) = match &refused {
+        Some(r) => (
+            r.problem.status_code(),
+            Some(words.word(lang, "form.not_saved")),
+            problem_lines(state, lang, &r.problem),
+            Some(
+                context! { action => r.action.clone(), on => r.on.clone(), to_unit => r.to_unit.clone(), reason => r.reason.clone() },
+            ),
+        ),
+        None => (axum::http::StatusCode::OK, None, Vec::new(), None),
+    };
+    Page::of(state, v, "correct.html", "correct.title")
+        .error(error)
+        .status(status)
+        .render(context! {
+            unit => context! { unit_id => t.unit.unit_id.clone(), name => t.unit.name.clone() },
+            cycle => t.cycle,
+            event => context! {
+                id => e.id.to_string(),
+                kind => words.word(lang, &format!("event.{}", e.kind)),
+                movable => e.kind == EventKind::DialogueHeld.key(),
+                on => e.on.to_string(),
+                revision => e.revision,
+            },
+            units => units,
+            error_lines => lines,
+            draft => draft,
+        })
+}
+
+#[derive(Deserialize)]
+struct CorrectForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    on: String,
+    #[serde(default)]
+    to_unit: String,
+    #[serde(default)]
+    reason: String,
+}
+
+pub async fn correct(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path((unit_id, event_id)): Path<(String, String)>,
+    req: axum::extract::Request,
+) -> Response {
+    let attempted = "correct a record";
+    let f: CorrectForm = match read_form(req, super::FORM_LIMIT).await {
+        Ok(f) => f,
+        Err(p) => return refuse(&state, &v, attempted, ("unit", &unit_id), p).await,
+    };
+    let result: Result<hjul_store::Corrected, Problem> = async {
+        if !fresh(&v, &f.csrf) {
+            return Err(stale_problem());
+        }
+        v.who
+            .require_secretariat("correcting a record")
+            .map_err(|p| p.text(Text::new("error.secretariat_only")))?;
+        let id: uuid::Uuid = event_id.parse().map_err(|_| {
+            Problem::not_found("there is no such event").text(
+                Text::new("correction.no_event").arg("id", hjul_wheel::limits::clip(&event_id, 40)),
+            )
+        })?;
+        let correction = match f.action.as_str() {
+            "redate" => Correction::Redate {
+                on: form_date(&f.on)?,
+            },
+            "move" => Correction::Move {
+                unit_id: f.to_unit.trim().to_owned(),
+            },
+            "withdraw" => Correction::Withdraw,
+            _ => {
+                return Err(Problem::bad_request("choose what to correct")
+                    .field("action")
+                    .text(Text::new("correct.choose")));
+            }
+        };
+        Ok(state
+            .store()
+            .correct_event(id, correction, &f.reason, &v.who.stamp(&state))
+            .await?)
+    }
+    .await;
+    match result {
+        Ok(c) => saved(&c.now_at, "correct", c.cycle, None),
+        Err(problem) => {
+            super::audit(&state, &v, attempted, ("unit", &unit_id), &problem).await;
+            let draft = CorrectDraft {
+                action: f.action,
+                on: f.on,
+                to_unit: f.to_unit,
+                reason: f.reason,
+                problem,
+            };
+            show_correct(&state, &v, &unit_id, &event_id, Some(draft)).await
+        }
+    }
+}

@@ -1,0 +1,674 @@
+//! The secretariat's pages: the mail queue (pending, sent, dead; a dead item can be
+//! sent again), the audit log (by unit, person and date), the organisation (the tree,
+//! and an import of the CSV with every problem shown on the page and nothing written
+//! while there is one), access tokens (made, shown once; revoked), and the cycles with
+//! their milestones and focus themes.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Multipart, Path, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use hjul_store::{Role, outbox_state};
+use hjul_wheel::{Deadline, Organisation, Text};
+use minijinja::{Value, context};
+use serde::Deserialize;
+
+use super::editor::upload;
+use super::pages::{flash, form_date, problem_lines, query};
+use super::{Page, Visitor, error_page, fresh, read_form, refuse, stale_problem};
+use crate::AppState;
+use crate::problem::Problem;
+
+/// The secretariat's, or a page that says so.
+fn only_secretariat(v: &Visitor) -> Result<(), Problem> {
+    v.who
+        .require_secretariat("this page")
+        .map_err(|p| p.text(Text::new("error.secretariat_only")))
+}
+
+macro_rules! secretariat_only {
+    ($state:expr, $v:expr) => {
+        if let Err(p) = only_secretariat(&$v) {
+            return error_page(&$state, $v.lang, Some(&$v), p);
+        }
+    };
+}
+
+const STATES: [&str; 5] = [
+    outbox_state::PENDING,
+    outbox_state::SENT,
+    outbox_state::DEAD,
+    outbox_state::FOLDED,
+    outbox_state::VOID,
+];
+
+pub async fn outbox(State(state): State<AppState>, v: Visitor, uri: Uri) -> Response {
+    secretariat_only!(state, v);
+    let q = query(&uri);
+    let lang = v.lang;
+    let wanted = q
+        .get("state")
+        .and_then(|s| STATES.iter().find(|x| **x == s.as_str()).copied());
+    let items = match state.store().outbox(wanted, 500).await {
+        Ok(i) => i,
+        Err(e) => return error_page(&state, lang, Some(&v), e.into()),
+    };
+    let words = state.words();
+    let names = state.store().directory().await.ok();
+    let rows: Vec<Value> = items
+        .iter()
+        .map(|i| {
+            let unit_name = i
+                .unit_id
+                .as_deref()
+                .and_then(|u| names.as_ref().and_then(|d| d.unit_name(u)))
+                .map(str::to_owned);
+            context! {
+                id => i.id.to_string(),
+                state => i.state.clone(),
+                state_name => words.word(lang, &format!("outbox.state.{}", i.state)),
+                kind => words.word(lang, &format!("outbox.kind.{}", i.kind)),
+                unit_id => i.unit_id.clone(),
+                unit_name => unit_name,
+                deadline => i.deadline.as_ref().map(|d| words.word(lang, &format!("deadline.{d}"))),
+                due => i.due_on.map(|d| d.to_string()),
+                party => words.word(lang, &format!("party.{}", i.party)),
+                recipient => i.recipient.clone(),
+                at => i.sent_at.unwrap_or(i.due_at).format("%Y-%m-%d %H:%M").to_string(),
+                attempts => i.attempts,
+                error => i.last_error.as_deref().map(|e| hjul_wheel::limits::clip(e, 300)),
+            }
+        })
+        .collect();
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for i in &items {
+        *counts.entry(i.state.as_str()).or_default() += 1;
+    }
+    Page::of(&state, &v, "outbox.html", "outbox.title")
+        .message(flash(&state, lang, &q))
+        .render(context! {
+            rows => rows,
+            states => STATES.iter().map(|s| context! {
+                key => *s,
+                name => words.word(lang, &format!("outbox.state.{s}")),
+            }).collect::<Vec<_>>(),
+            wanted => wanted,
+        })
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn retry(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<String>,
+    req: axum::extract::Request,
+) -> Response {
+    let attempted = "retry an outbox item";
+    let result: Result<(), Problem> = async {
+        let f: CsrfOnly = read_form(req, 4 * 1024).await?;
+        if !fresh(&v, &f.csrf) {
+            return Err(stale_problem());
+        }
+        only_secretariat(&v)?;
+        let id: uuid::Uuid = id.parse().map_err(|_| {
+            Problem::not_found("there is no such item").text(Text::new("outbox.no_item"))
+        })?;
+        state
+            .store()
+            .retry_item(id, &v.who.stamp(&state))
+            .await
+            .map_err(|e| Problem::from(e).text(Text::new("outbox.not_dead")))?;
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to("/admin/outbox?state=pending&done=retry").into_response(),
+        Err(p) => refuse(&state, &v, attempted, ("outbox_item", &id), p).await,
+    }
+}
+
+pub async fn audit(State(state): State<AppState>, v: Visitor, uri: Uri) -> Response {
+    secretariat_only!(state, v);
+    let q = query(&uri);
+    let lang = v.lang;
+    let field = |k: &str| {
+        q.get(k)
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .map(|s| hjul_wheel::limits::clip(&s, 100))
+    };
+    let (unit, person) = (field("unit"), field("person"));
+    let date = |k: &str| field(k).and_then(|d| hjul_wheel::agreement::parse_date(&d));
+    let (from, to) = (date("from"), date("to"));
+    let rows = match state
+        .store()
+        .audit_search(unit.as_deref(), person.as_deref(), from, to, 500)
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return error_page(&state, lang, Some(&v), e.into()),
+    };
+    let rows: Vec<Value> = rows
+        .into_iter()
+        .map(|r| {
+            let summary = |t: Option<String>| t.map(|t| hjul_wheel::limits::clip(&t, 400));
+            context! {
+                at => r.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                actor => r.actor.trim_start_matches("api:").to_owned(),
+                action => r.action,
+                entity => r.entity,
+                entity_id => r.entity_id,
+                before => summary(r.before),
+                after => summary(r.after),
+            }
+        })
+        .collect();
+    Page::of(&state, &v, "audit.html", "audit.title").render(context! {
+        rows => rows,
+        unit => unit,
+        person => person,
+        from => from.map(|d| d.to_string()),
+        to => to.map(|d| d.to_string()),
+    })
+}
+
+pub async fn organisation(State(state): State<AppState>, v: Visitor, uri: Uri) -> Response {
+    secretariat_only!(state, v);
+    let q = query(&uri);
+    let message = flash(&state, v.lang, &q);
+    organisation_page(&state, &v, message, None).await
+}
+
+async fn organisation_page(
+    state: &AppState,
+    v: &Visitor,
+    message: Option<String>,
+    problem: Option<Problem>,
+) -> Response {
+    let lang = v.lang;
+    let words = state.words();
+    let dir = match state.store().directory().await {
+        Ok(d) => d,
+        Err(e) => return error_page(state, lang, Some(v), e.into()),
+    };
+    // The tree, depth first from the root, each unit with its leader.
+    let mut children: BTreeMap<Option<String>, Vec<&hjul_store::entity::unit::Model>> =
+        BTreeMap::new();
+    for u in dir.units().filter(|u| u.active) {
+        children.entry(u.parent_id.clone()).or_default().push(u);
+    }
+    for list in children.values_mut() {
+        list.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    let mut tree = Vec::new();
+    let mut stack: Vec<(&hjul_store::entity::unit::Model, usize)> = children
+        .get(&None)
+        .map(|l| l.iter().rev().map(|u| (*u, 0)).collect())
+        .unwrap_or_default();
+    while let Some((u, depth)) = stack.pop() {
+        let leader = dir.leader(&u.id, 0);
+        tree.push(context! {
+            unit_id => u.id.clone(),
+            name => u.name.clone(),
+            level => u.level,
+            depth => depth,
+            area => words.word(lang, &format!("area.{}", u.area)),
+            leader_name => leader.as_ref().map(|l| l.name.clone()),
+            leader_email => leader.map(|l| l.email),
+        });
+        if let Some(kids) = children.get(&Some(u.id.clone())) {
+            for k in kids.iter().rev() {
+                stack.push((k, depth + 1));
+            }
+        }
+    }
+    let (status, error, lines) = match &problem {
+        Some(p) => (
+            p.status_code(),
+            Some(words.word(lang, "organisation.not_imported")),
+            problem_lines(state, lang, p),
+        ),
+        None => (StatusCode::OK, None, Vec::new()),
+    };
+    Page::of(state, v, "organisation.html", "organisation.title")
+        .message(message)
+        .error(error)
+        .status(status)
+        .render(context! { tree => tree, error_lines => lines })
+}
+
+pub async fn import(
+    State(state): State<AppState>,
+    v: Visitor,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let attempted = "import the organisation";
+    let result: Result<hjul_store::ImportReport, Problem> = async {
+        let (csrf, file) = upload(multipart, "file").await?;
+        if !fresh(&v, &csrf) {
+            return Err(stale_problem());
+        }
+        only_secretariat(&v)?;
+        let text = String::from_utf8(file).map_err(|_| {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_file",
+                "the file is not UTF-8",
+            )
+            .text(Text::new("organisation.not_utf8"))
+        })?;
+        let org = Organisation::from_csv(&text, |_| {}).map_err(|e| {
+            let mut p = Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_file",
+                e.to_string(),
+            );
+            for r in e.0 {
+                let text = match (r.line, &r.field) {
+                    (_, Some(f)) => Text::new("organisation.field")
+                        .arg("field", f.as_str())
+                        .arg("problem", r.text.clone()),
+                    _ => r.text.clone(),
+                };
+                p.texts.push(crate::problem::FieldText {
+                    item: None,
+                    field: r.field.clone(),
+                    line: r.line,
+                    text,
+                });
+            }
+            p
+        })?;
+        Ok(state
+            .store()
+            .import_organisation(&org, &v.who.stamp(&state), |_, _| {})
+            .await?)
+    }
+    .await;
+    match result {
+        Ok(r) => {
+            let message = state.words().text(
+                v.lang,
+                &Text::new("organisation.imported")
+                    .arg("created", r.units_created)
+                    .arg("updated", r.units_updated)
+                    .arg("unchanged", r.units_unchanged)
+                    .arg("deactivated", r.units_deactivated),
+            );
+            organisation_page(&state, &v, Some(message), None).await
+        }
+        Err(p) => {
+            super::audit(&state, &v, attempted, ("organisation", "-"), &p).await;
+            organisation_page(&state, &v, None, Some(p)).await
+        }
+    }
+}
+
+pub async fn tokens(State(state): State<AppState>, v: Visitor, uri: Uri) -> Response {
+    secretariat_only!(state, v);
+    let q = query(&uri);
+    let message = flash(&state, v.lang, &q);
+    tokens_page(&state, &v, message, None, None).await
+}
+
+async fn tokens_page(
+    state: &AppState,
+    v: &Visitor,
+    message: Option<String>,
+    made: Option<(String, String)>,
+    problem: Option<Problem>,
+) -> Response {
+    let lang = v.lang;
+    let words = state.words();
+    let list = match state.store().tokens().await {
+        Ok(t) => t,
+        Err(e) => return error_page(state, lang, Some(v), e.into()),
+    };
+    let rows: Vec<Value> = list
+        .iter()
+        .rev()
+        .map(|t| {
+            context! {
+                id => t.id.to_string(),
+                role => words.word(lang, &format!("role.{}", t.role)),
+                email => t.email.clone(),
+                note => t.note.clone(),
+                created => t.created_at.date_naive().to_string(),
+                revoked => t.revoked_at.map(|r| r.date_naive().to_string()),
+            }
+        })
+        .collect();
+    let (status, error, lines) = match &problem {
+        Some(p) => (
+            p.status_code(),
+            Some(words.word(lang, "form.not_saved")),
+            problem_lines(state, lang, p),
+        ),
+        None => (StatusCode::OK, None, Vec::new()),
+    };
+    Page::of(state, v, "tokens.html", "tokens.title")
+        .message(message)
+        .error(error)
+        .status(status)
+        .render(context! {
+            rows => rows,
+            made => made.map(|(token, email)| context! { token => token, email => email }),
+            roles => [Role::Secretariat, Role::Manager, Role::Leader].iter().map(|r| context! {
+                key => r.key(),
+                name => words.word(lang, &format!("role.{}", r.key())),
+            }).collect::<Vec<_>>(),
+            error_lines => lines,
+        })
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    note: String,
+}
+
+pub async fn create_token(
+    State(state): State<AppState>,
+    v: Visitor,
+    req: axum::extract::Request,
+) -> Response {
+    let attempted = "create a token";
+    let result: Result<(String, String), Problem> = async {
+        let f: TokenForm = read_form(req, 16 * 1024).await?;
+        if !fresh(&v, &f.csrf) {
+            return Err(stale_problem());
+        }
+        only_secretariat(&v)?;
+        let role = Role::parse(&f.role).ok_or_else(|| {
+            Problem::bad_request("choose a role").text(Text::new("tokens.choose_role"))
+        })?;
+        let note = Some(f.note.trim())
+            .filter(|n| !n.is_empty())
+            .map(|n| hjul_wheel::limits::clip(n, 200));
+        let (token, model) = state
+            .store()
+            .create_token(role, &f.email, note.as_deref(), &v.who.stamp(&state))
+            .await
+            .map_err(|e| match e {
+                hjul_store::StoreError::Invalid(m) => {
+                    Problem::bad_request(m.clone()).text(if m.contains("leads no active unit") {
+                        Text::new("tokens.leads_nothing")
+                    } else {
+                        Text::new("tokens.bad_address")
+                    })
+                }
+                other => other.into(),
+            })?;
+        Ok((token, model.email))
+    }
+    .await;
+    match result {
+        // Shown once, on this page only; it is not kept anywhere.
+        Ok(made) => tokens_page(&state, &v, None, Some(made), None).await,
+        Err(p) => {
+            super::audit(&state, &v, attempted, ("api_token", "-"), &p).await;
+            tokens_page(&state, &v, None, None, Some(p)).await
+        }
+    }
+}
+
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<String>,
+    req: axum::extract::Request,
+) -> Response {
+    let attempted = "revoke a token";
+    let result: Result<(), Problem> = async {
+        let f: CsrfOnly = read_form(req, 4 * 1024).await?;
+        if !fresh(&v, &f.csrf) {
+            return Err(stale_problem());
+        }
+        only_secretariat(&v)?;
+        if uuid::Uuid::parse_str(&id).is_err() {
+            return Err(Problem::not_found("there is no such token").text(Text::new("tokens.none")));
+        }
+        state
+            .store()
+            .revoke_token(&id, &v.who.stamp(&state))
+            .await
+            .map_err(|e| Problem::from(e).text(Text::new("tokens.none")))?;
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to("/admin/tokens?done=revoked").into_response(),
+        Err(p) => refuse(&state, &v, attempted, ("api_token", &id), p).await,
+    }
+}
+
+pub async fn cycles(State(state): State<AppState>, v: Visitor, uri: Uri) -> Response {
+    secretariat_only!(state, v);
+    let q = query(&uri);
+    let message = flash(&state, v.lang, &q);
+    cycles_page(&state, &v, message, None).await
+}
+
+struct MilestoneDraft {
+    year: String,
+    milestone: String,
+    on: String,
+    themes: String,
+    problem: Problem,
+}
+
+async fn cycles_page(
+    state: &AppState,
+    v: &Visitor,
+    message: Option<String>,
+    refused: Option<MilestoneDraft>,
+) -> Response {
+    let lang = v.lang;
+    let words = state.words();
+    let today = state.today();
+    let def = &state.store().wheel().definition;
+    let recorded = match state.store().cycles().await {
+        Ok(c) => c,
+        Err(e) => return error_page(state, lang, Some(v), e.into()),
+    };
+    let running = def.cycles.cycle_containing(today);
+    // The cycles on record, and the running and the next one whether started or not.
+    let mut years: Vec<i32> = recorded.iter().map(|c| c.year).collect();
+    for y in [running.year(), running.year() + def.cycles.every_years()] {
+        if !years.contains(&y) {
+            years.push(y);
+        }
+    }
+    years.sort_unstable();
+    let mut list = Vec::new();
+    for year in years.into_iter().rev() {
+        let Ok(plan) = def.cycle(year) else { continue };
+        let started = recorded.iter().find(|c| c.year == year);
+        let timeline_milestones = state.store().milestones(year).await.unwrap_or_default();
+        let milestones: Vec<Value> = Deadline::MILESTONES
+            .iter()
+            .map(|m| {
+                let met = timeline_milestones.iter().find(|x| x.milestone == m.key());
+                let due = plan
+                    .milestone_deadlines(&hjul_wheel::Milestones::default())
+                    .into_iter()
+                    .find(|d| d.deadline == *m)
+                    .and_then(|d| d.due);
+                context! {
+                    key => m.key(),
+                    name => words.word(lang, &format!("deadline.{}", m.key())),
+                    due => due.map(|d| d.to_string()),
+                    met_on => met.map(|x| x.met_on.to_string()),
+                    themes => met.map(|x| x.themes.clone()).unwrap_or_default(),
+                }
+            })
+            .collect();
+        list.push(context! {
+            year => year,
+            starts => plan.cycle().starts().to_string(),
+            ends => plan.cycle().ends().to_string(),
+            started => started.map(|c| context! {
+                at => c.started_at.date_naive().to_string(),
+                by => c.started_by.clone(),
+            }),
+            running => year == running.year(),
+            milestones => milestones,
+        });
+    }
+    let (status, error, lines, draft) = match &refused {
+        Some(r) => (
+            r.problem.status_code(),
+            Some(words.word(lang, "form.not_saved")),
+            problem_lines(state, lang, &r.problem),
+            Some(
+                context! { year => r.year.clone(), milestone => r.milestone.clone(), on => r.on.clone(), themes => r.themes.clone() },
+            ),
+        ),
+        None => (StatusCode::OK, None, Vec::new(), None),
+    };
+    Page::of(state, v, "cycles.html", "cycles.title")
+        .message(message)
+        .error(error)
+        .status(status)
+        .render(context! {
+            cycles => list,
+            today => today.to_string(),
+            error_lines => lines,
+            draft => draft,
+        })
+}
+
+pub async fn start_cycle(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(year): Path<String>,
+    req: axum::extract::Request,
+) -> Response {
+    let attempted = "start a cycle";
+    let result: Result<i32, Problem> = async {
+        let f: CsrfOnly = read_form(req, 4 * 1024).await?;
+        if !fresh(&v, &f.csrf) {
+            return Err(stale_problem());
+        }
+        only_secretariat(&v)?;
+        let year: i32 = year.parse().map_err(|_| {
+            Problem::not_found("there is no such cycle").text(Text::new("cycles.none"))
+        })?;
+        state
+            .store()
+            .start_cycle(year, &v.who.stamp(&state))
+            .await?;
+        Ok(year)
+    }
+    .await;
+    match result {
+        Ok(year) => Redirect::to(&format!("/admin/cycles?done=cycle&cycle={year}")).into_response(),
+        Err(p) => {
+            super::audit(&state, &v, attempted, ("cycle", &year), &p).await;
+            cycles_page(
+                &state,
+                &v,
+                None,
+                Some(MilestoneDraft {
+                    year,
+                    milestone: String::new(),
+                    on: String::new(),
+                    themes: String::new(),
+                    problem: p,
+                }),
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct MilestoneForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    milestone: String,
+    #[serde(default)]
+    on: String,
+    #[serde(default)]
+    themes: String,
+}
+
+pub async fn milestone(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(year): Path<String>,
+    req: axum::extract::Request,
+) -> Response {
+    let attempted = "record a milestone";
+    let f: MilestoneForm = match read_form(req, 64 * 1024).await {
+        Ok(f) => f,
+        Err(p) => return refuse(&state, &v, attempted, ("milestone", &year), p).await,
+    };
+    let result: Result<i32, Problem> = async {
+        if !fresh(&v, &f.csrf) {
+            return Err(stale_problem());
+        }
+        only_secretariat(&v)?;
+        let y: i32 = year.parse().map_err(|_| {
+            Problem::not_found("there is no such cycle").text(Text::new("cycles.none"))
+        })?;
+        let m = Deadline::MILESTONES
+            .into_iter()
+            .find(|d| d.key() == f.milestone)
+            .ok_or_else(|| {
+                Problem::bad_request("choose a milestone").text(Text::new("cycles.choose"))
+            })?;
+        let on = form_date(&f.on)?;
+        let themes: Vec<String> = f
+            .themes
+            .lines()
+            .map(|l| l.trim().to_owned())
+            .filter(|l| !l.is_empty())
+            .collect();
+        let themes = (m == Deadline::ThemesPublished).then_some(themes);
+        state
+            .store()
+            .record_milestone(y, m, on, themes, &v.who.stamp(&state))
+            .await
+            .map_err(|e| match e {
+                hjul_store::StoreError::Invalid(msg) if msg.contains("themes") => {
+                    Problem::bad_request(msg).text(Text::new("cycles.themes_needed"))
+                }
+                other => other.into(),
+            })?;
+        Ok(y)
+    }
+    .await;
+    match result {
+        Ok(y) => Redirect::to(&format!("/admin/cycles?done=milestone&cycle={y}")).into_response(),
+        Err(p) => {
+            super::audit(&state, &v, attempted, ("milestone", &year), &p).await;
+            cycles_page(
+                &state,
+                &v,
+                None,
+                Some(MilestoneDraft {
+                    year,
+                    milestone: f.milestone,
+                    on: f.on,
+                    themes: f.themes,
+                    problem: p,
+                }),
+            )
+            .await
+        }
+    }
+}

@@ -1,0 +1,71 @@
+// hjul's dashboard works without this file; with it, the agreement editor shows the
+// weights' total as they are typed and keeps the draft on the server every few seconds,
+// and the midway form shows the score as the grades are chosen.
+(function () {
+  "use strict";
+  var lang = document.documentElement.lang || "da";
+  function pct(value) {
+    var s = value.toFixed(1);
+    return (lang === "da" ? s.replace(".", ",") : s) + " %";
+  }
+
+  var editor = document.getElementById("agreement-editor");
+  if (editor) {
+    var total = document.getElementById("weight-total");
+    var weights = function () {
+      var sum = 0;
+      editor.querySelectorAll("input.weight").forEach(function (i) {
+        var n = parseInt(i.value, 10);
+        if (!isNaN(n)) { sum += n; }
+      });
+      if (total) {
+        total.textContent = String(sum);
+        total.parentElement.classList.toggle("late", sum !== 100);
+      }
+    };
+    editor.addEventListener("input", weights);
+    weights();
+
+    // The draft goes to the server when it changed, every few seconds.
+    var status = document.getElementById("autosave-status");
+    var changed = false;
+    editor.addEventListener("input", function () { changed = true; });
+    editor.addEventListener("change", function () { changed = true; });
+    window.setInterval(function () {
+      if (!changed) { return; }
+      changed = false;
+      var data = new URLSearchParams(new FormData(editor));
+      data.set("op", "autosave");
+      fetch(editor.action, {
+        method: "POST",
+        body: data,
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" }
+      }).then(function (r) {
+        if (!status) { return; }
+        if (r.status === 204) {
+          status.textContent = status.dataset.saved || (lang === "da" ? "Kladden er gemt." : "The draft is saved.");
+        } else if (r.status === 401) {
+          status.textContent = lang === "da"
+            ? "Du er logget ud. Din kladde er gemt; log ind igen for at fortsætte."
+            : "You are signed out. Your draft is kept; sign in again to go on.";
+        }
+      }).catch(function () { changed = true; });
+    }, 8000);
+  }
+
+  var midway = document.getElementById("midway-form");
+  if (midway) {
+    var score = document.getElementById("score");
+    var update = function () {
+      var sum = 0;
+      midway.querySelectorAll("fieldset.grade").forEach(function (f) {
+        var w = parseFloat(f.dataset.weight);
+        var checked = f.querySelector("input[type=radio]:checked");
+        if (checked && !isNaN(w)) { sum += w * parseFloat(checked.dataset.percent) / 100; }
+      });
+      if (score) { score.textContent = pct(sum); }
+    };
+    midway.addEventListener("change", update);
+  }
+})();

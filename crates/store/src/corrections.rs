@@ -1,0 +1,512 @@
+//! Corrections: the secretariat puts right a recorded event — its date, the unit it was
+//! recorded against, or that it happened at all — with a reason. A correction is a record
+//! of its own that supersedes the event; the event stays on record, marked as
+//! superseded, and both are in the audit log. The unit's whole history, corrected, is
+//! checked again by the wheel's rules before anything is written, its deadlines follow,
+//! and so does its unsent mail.
+
+use chrono::NaiveDate;
+use hjul_wheel::reminders::{self, MomentKind};
+use hjul_wheel::{DeadlineStatus, EventKind, Level, Milestones, Text, UnitFacts, WheelDefinition};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::audit::{self, Change};
+use crate::cycles::definition_of;
+use crate::entity::{agreement, correction, cycle, goal, grade, outbox_item, unit, unit_event};
+use crate::events::{in_order, milestones_of};
+use crate::outbox::state;
+use crate::{Stamp, Store, StoreError};
+
+/// What is wrong with a recorded event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Correction {
+    /// It happened on another day.
+    Redate { on: NaiveDate },
+    /// It was recorded against the wrong unit (dialogues only: an agreement is written
+    /// for its unit, so a misplaced one is withdrawn and submitted again).
+    Move { unit_id: String },
+    /// It did not happen.
+    Withdraw,
+}
+
+impl Correction {
+    pub fn key(&self) -> &'static str {
+        match self {
+            Self::Redate { .. } => "redate",
+            Self::Move { .. } => "move",
+            Self::Withdraw => "withdraw",
+        }
+    }
+}
+
+/// A correction made.
+#[derive(Debug, Clone, Serialize)]
+pub struct Corrected {
+    pub id: Uuid,
+    pub cycle: i32,
+    pub unit_id: String,
+    pub kind: EventKind,
+    /// The event that takes the corrected one's place, if any.
+    pub new_event: Option<Uuid>,
+    /// The unit the event is now recorded against (another one after a move).
+    pub now_at: String,
+}
+
+fn refused(text: Text) -> StoreError {
+    StoreError::Input(text)
+}
+
+fn level_of(u: &unit::Model) -> Result<Level, StoreError> {
+    u8::try_from(u.level)
+        .ok()
+        .and_then(Level::new)
+        .ok_or_else(|| StoreError::Invalid(format!("unit {} has level {}", u.id, u.level)))
+}
+
+/// One unit's events in force with a change applied, replayed through the wheel's rules
+/// in the wheel's order: the facts they make, or the first rule they break.
+fn replay(
+    def: &WheelDefinition,
+    year: i32,
+    level: Level,
+    milestones: &Milestones,
+    events: &[(EventKind, NaiveDate, i32, Uuid)],
+    today: NaiveDate,
+) -> Result<UnitFacts, StoreError> {
+    let plan = def.cycle(year)?;
+    let mut list = events.to_vec();
+    list.sort_by_key(|(k, on, revision, id)| (*on, *revision, k.rank(), *id));
+    let mut facts = UnitFacts::default();
+    for (kind, on, _, _) in list {
+        facts = plan
+            .apply(level, milestones, &facts, kind.on(on), today)
+            .map_err(|r| refused(Text::new("correction.breaks").arg("rule", r.text())))?;
+    }
+    Ok(facts)
+}
+
+fn as_tuple(kind: EventKind, e: &unit_event::Model) -> (EventKind, NaiveDate, i32, Uuid) {
+    (kind, e.on, e.revision.unwrap_or(0), e.id)
+}
+
+impl Store {
+    /// Corrects a recorded event (the secretariat's), with a reason.
+    pub async fn correct_event(
+        &self,
+        event_id: Uuid,
+        correction: Correction,
+        reason: &str,
+        stamp: &Stamp,
+    ) -> Result<Corrected, StoreError> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(refused(Text::new("correction.no_reason")));
+        }
+        hjul_wheel::limits::check_notes(reason).map_err(StoreError::Input)?;
+        let txn = self.db.begin().await?;
+        let old = unit_event::Entity::find_by_id(event_id)
+            .one(&txn)
+            .await?
+            .filter(|e| e.superseded_by.is_none())
+            .ok_or_else(|| {
+                refused(Text::new("correction.no_event").arg("id", event_id.to_string()))
+            })?;
+        let kind = EventKind::parse(&old.kind)
+            .ok_or_else(|| StoreError::Invalid(format!("event kind `{}` on record", old.kind)))?;
+        let c = cycle::Entity::find_by_id(old.cycle)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| StoreError::Invalid(format!("cycle {} is not on record", old.cycle)))?;
+        let def = definition_of(&c)?;
+        let milestones = milestones_of(&txn, old.cycle, None).await?;
+        let source = unit::Entity::find_by_id(old.unit_id.as_str())
+            .one(&txn)
+            .await?
+            .ok_or_else(|| StoreError::UnknownUnit(old.unit_id.clone()))?;
+        let events = unit_event::Entity::find()
+            .filter(unit_event::Column::Cycle.eq(old.cycle))
+            .filter(unit_event::Column::UnitId.eq(old.unit_id.as_str()))
+            .order_by_asc(unit_event::Column::Id)
+            .all(&txn)
+            .await?;
+        let others: Vec<_> = in_order(&events)
+            .into_iter()
+            .filter(|(_, e)| e.id != old.id)
+            .map(|(k, e)| as_tuple(k, e))
+            .collect();
+        let revision = old.revision.unwrap_or(0);
+
+        // Only what the records can follow: the latest revision's submission, and a
+        // signature whose revision has no midway status yet.
+        if correction == Correction::Withdraw {
+            let later = |k: EventKind| others.iter().any(|(x, _, r, _)| *x == k && *r > revision);
+            if kind == EventKind::AgreementSubmitted && later(EventKind::AgreementSubmitted) {
+                return Err(refused(Text::new("correction.not_latest")));
+            }
+            if kind == EventKind::AgreementSigned
+                && others
+                    .iter()
+                    .any(|(x, _, r, _)| *x == EventKind::MidwayGiven && *r == revision)
+            {
+                return Err(refused(Text::new("correction.midway_first")));
+            }
+        }
+
+        let correction_id = Uuid::now_v7();
+        let new_id = Uuid::now_v7();
+        let (target, new_event) = match &correction {
+            Correction::Redate { on } => {
+                if *on == old.on {
+                    return Err(refused(Text::new("correction.same_date")));
+                }
+                let mut after = others.clone();
+                after.push((kind, *on, revision, new_id));
+                let facts = replay(
+                    &def,
+                    old.cycle,
+                    level_of(&source)?,
+                    &milestones,
+                    &after,
+                    stamp.today,
+                )?;
+                (
+                    vec![(source.clone(), facts)],
+                    Some((old.unit_id.clone(), *on)),
+                )
+            }
+            Correction::Withdraw => {
+                let facts = replay(
+                    &def,
+                    old.cycle,
+                    level_of(&source)?,
+                    &milestones,
+                    &others,
+                    stamp.today,
+                )?;
+                (vec![(source.clone(), facts)], None)
+            }
+            Correction::Move { unit_id } => {
+                if kind != EventKind::DialogueHeld {
+                    return Err(refused(Text::new("correction.move_dialogue_only")));
+                }
+                if *unit_id == old.unit_id {
+                    return Err(refused(Text::new("correction.same_unit")));
+                }
+                let to = unit::Entity::find_by_id(unit_id.as_str())
+                    .one(&txn)
+                    .await?
+                    .ok_or_else(|| StoreError::UnknownUnit(unit_id.clone()))?;
+                if !to.active {
+                    return Err(StoreError::InactiveUnit(unit_id.clone()));
+                }
+                let theirs = unit_event::Entity::find()
+                    .filter(unit_event::Column::Cycle.eq(old.cycle))
+                    .filter(unit_event::Column::UnitId.eq(unit_id.as_str()))
+                    .all(&txn)
+                    .await?;
+                let mut after: Vec<_> = in_order(&theirs)
+                    .into_iter()
+                    .map(|(k, e)| as_tuple(k, e))
+                    .collect();
+                after.push((kind, old.on, 0, new_id));
+                let here = replay(
+                    &def,
+                    old.cycle,
+                    level_of(&source)?,
+                    &milestones,
+                    &others,
+                    stamp.today,
+                )?;
+                let there = replay(
+                    &def,
+                    old.cycle,
+                    level_of(&to)?,
+                    &milestones,
+                    &after,
+                    stamp.today,
+                )?;
+                (
+                    vec![(source.clone(), here), (to.clone(), there)],
+                    Some((to.id.clone(), old.on)),
+                )
+            }
+        };
+
+        correction::Entity::insert(correction::ActiveModel {
+            id: Set(correction_id),
+            cycle: Set(old.cycle),
+            unit_id: Set(old.unit_id.clone()),
+            event_id: Set(old.id),
+            action: Set(correction.key().to_owned()),
+            new_event_id: Set(new_event.as_ref().map(|_| new_id)),
+            reason: Set(reason.to_owned()),
+            recorded_at: Set(stamp.at),
+            recorded_by: Set(stamp.actor.clone()),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        let mut superseded = old.clone().into_active_model();
+        superseded.superseded_by = Set(Some(correction_id));
+        superseded.update(&txn).await?;
+        if let Some((unit_id, on)) = &new_event {
+            unit_event::Entity::insert(unit_event::ActiveModel {
+                id: Set(new_id),
+                cycle: Set(old.cycle),
+                unit_id: Set(unit_id.clone()),
+                kind: Set(old.kind.clone()),
+                on: Set(*on),
+                revision: Set(old.revision),
+                notes: Set(old.notes.clone()),
+                recorded_at: Set(stamp.at),
+                recorded_by: Set(stamp.actor.clone()),
+                superseded_by: Set(None),
+            })
+            .exec_without_returning(&txn)
+            .await?;
+        }
+        let source_file = self
+            .follow_records(
+                &txn,
+                &old,
+                kind,
+                &correction,
+                new_event.as_ref().map(|(_, on)| *on),
+            )
+            .await?;
+
+        for (u, facts) in &target {
+            let plan = def.cycle(old.cycle)?;
+            let statuses = plan.unit_deadlines(level_of(u)?, &milestones, facts);
+            reschedule(&txn, &def, old.cycle, &u.id, &statuses, stamp.at).await?;
+        }
+
+        #[derive(Serialize)]
+        struct Before<'a> {
+            event: Uuid,
+            kind: &'a str,
+            unit_id: &'a str,
+            on: NaiveDate,
+            revision: Option<i32>,
+            notes: Option<&'a str>,
+            /// The agreement file of a withdrawn submission, kept here for good.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            agreement: Option<&'a str>,
+        }
+        #[derive(Serialize)]
+        struct After<'a> {
+            correction: &'a Correction,
+            reason: &'a str,
+            new_event: Option<Uuid>,
+        }
+        audit::log(
+            &txn,
+            stamp,
+            Change::new("unit.correct", "unit", old.unit_id.clone())
+                .before(&Before {
+                    event: old.id,
+                    kind: &old.kind,
+                    unit_id: &old.unit_id,
+                    on: old.on,
+                    revision: old.revision,
+                    notes: old.notes.as_deref(),
+                    agreement: source_file.as_deref(),
+                })
+                .after(&After {
+                    correction: &correction,
+                    reason,
+                    new_event: new_event.as_ref().map(|_| new_id),
+                }),
+        )
+        .await?;
+        txn.commit().await?;
+        let now_at = match &correction {
+            Correction::Move { unit_id } => unit_id.clone(),
+            _ => old.unit_id.clone(),
+        };
+        Ok(Corrected {
+            id: correction_id,
+            cycle: old.cycle,
+            unit_id: old.unit_id,
+            kind,
+            new_event: new_event.map(|_| new_id),
+            now_at,
+        })
+    }
+
+    /// The agreement, its goals and grades follow a corrected event. Returns the
+    /// agreement file of a withdrawn submission (for the audit row).
+    async fn follow_records(
+        &self,
+        txn: &DatabaseTransaction,
+        old: &unit_event::Model,
+        kind: EventKind,
+        correction: &Correction,
+        new_on: Option<NaiveDate>,
+    ) -> Result<Option<String>, StoreError> {
+        if kind == EventKind::DialogueHeld {
+            return Ok(None);
+        }
+        let Some(row) = agreement::Entity::find()
+            .filter(agreement::Column::Cycle.eq(old.cycle))
+            .filter(agreement::Column::UnitId.eq(old.unit_id.as_str()))
+            .filter(agreement::Column::Revision.eq(old.revision.unwrap_or(0)))
+            .one(txn)
+            .await?
+        else {
+            return Ok(None);
+        };
+        match (kind, correction) {
+            (EventKind::AgreementSubmitted, Correction::Redate { .. }) => {
+                let mut am = row.into_active_model();
+                am.submitted_on = Set(new_on.unwrap_or(old.on));
+                am.update(txn).await?;
+            }
+            (EventKind::AgreementSubmitted, Correction::Withdraw) => {
+                let source = row.source.clone();
+                goal::Entity::delete_many()
+                    .filter(goal::Column::AgreementId.eq(row.id))
+                    .exec(txn)
+                    .await?;
+                agreement::Entity::delete_by_id(row.id).exec(txn).await?;
+                return Ok(Some(source));
+            }
+            (EventKind::AgreementSigned, Correction::Redate { .. }) => {
+                let mut am = row.into_active_model();
+                am.signed_on = Set(new_on);
+                am.update(txn).await?;
+            }
+            (EventKind::AgreementSigned, Correction::Withdraw) => {
+                let mut am = row.into_active_model();
+                am.signed_on = Set(None);
+                am.update(txn).await?;
+            }
+            (EventKind::MidwayGiven, Correction::Redate { .. }) => {
+                grade::Entity::update_many()
+                    .col_expr(
+                        grade::Column::GivenOn,
+                        sea_orm::sea_query::Expr::value(new_on.unwrap_or(old.on)),
+                    )
+                    .filter(grade::Column::AgreementId.eq(row.id))
+                    .exec(txn)
+                    .await?;
+            }
+            (EventKind::MidwayGiven, Correction::Withdraw) => {
+                grade::Entity::delete_many()
+                    .filter(grade::Column::AgreementId.eq(row.id))
+                    .exec(txn)
+                    .await?;
+            }
+            _ => {}
+        }
+        Ok(None)
+    }
+
+    /// The corrections of a unit's events in a cycle, oldest first.
+    pub async fn corrections(
+        &self,
+        unit_id: &str,
+        cycle: i32,
+    ) -> Result<Vec<correction::Model>, StoreError> {
+        Ok(correction::Entity::find()
+            .filter(correction::Column::Cycle.eq(cycle))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(correction::Column::UnitId.eq(unit_id))
+                    .add(
+                        correction::Column::NewEventId.in_subquery(
+                            sea_orm::sea_query::Query::select()
+                                .column(unit_event::Column::Id)
+                                .from(unit_event::Entity)
+                                .and_where(unit_event::Column::UnitId.eq(unit_id))
+                                .to_owned(),
+                        ),
+                    ),
+            )
+            .order_by_asc(correction::Column::Id)
+            .all(&self.db)
+            .await?)
+    }
+}
+
+/// A unit's unsent mail follows its deadlines after a correction: pending items move to
+/// the new dates (a moved due date is a moved calendar entry when the mail goes), items of
+/// a deadline now met are voided, and items voided when a deadline was met come back when
+/// a correction un-meets it (the moments still ahead, and the latest one passed, as after
+/// downtime).
+pub(crate) async fn reschedule(
+    db: &impl ConnectionTrait,
+    def: &WheelDefinition,
+    year: i32,
+    unit_id: &str,
+    statuses: &[DeadlineStatus],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError> {
+    for status in statuses {
+        let items = outbox_item::Entity::find()
+            .filter(outbox_item::Column::Cycle.eq(year))
+            .filter(outbox_item::Column::UnitId.eq(unit_id))
+            .filter(outbox_item::Column::Deadline.eq(status.deadline.key()))
+            .filter(outbox_item::Column::State.is_in([state::PENDING, state::VOID]))
+            .all(db)
+            .await?;
+        if items.is_empty() {
+            continue;
+        }
+        let moments = if status.met_on.is_some() {
+            Vec::new()
+        } else {
+            reminders::moments(def, status)
+        };
+        let moment_of = |item: &outbox_item::Model| {
+            moments.iter().find(|m| {
+                let kind_matches = match m.kind {
+                    MomentKind::Reminder { days_before } => {
+                        item.kind == "reminder"
+                            && item.days_before == i32::try_from(days_before).ok()
+                    }
+                    other => item.kind == other.key(),
+                };
+                kind_matches && m.to.iter().any(|p| p.key() == item.party)
+            })
+        };
+        // The latest moment passed, per party: the one a void item comes back for.
+        let mut latest_passed: std::collections::HashMap<&str, chrono::DateTime<chrono::Utc>> =
+            std::collections::HashMap::new();
+        for item in &items {
+            if let Some(m) = moment_of(item)
+                && m.at <= now
+            {
+                let e = latest_passed.entry(item.party.as_str()).or_insert(m.at);
+                *e = (*e).max(m.at);
+            }
+        }
+        for item in items.iter().cloned() {
+            let moment = moment_of(&item);
+            let mut am = item.clone().into_active_model();
+            match (moment, item.state.as_str()) {
+                (None, state::PENDING) => am.state = Set(state::VOID.to_owned()),
+                (None, _) => continue,
+                (Some(m), s) => {
+                    let revive = s == state::PENDING
+                        || m.at > now
+                        || latest_passed.get(item.party.as_str()) == Some(&m.at);
+                    if !revive {
+                        continue;
+                    }
+                    am.state = Set(state::PENDING.to_owned());
+                    am.due_on = Set(status.due);
+                    am.due_at = Set(m.at);
+                    am.next_attempt_at = Set(m.at);
+                }
+            }
+            am.update(db).await?;
+        }
+    }
+    Ok(())
+}

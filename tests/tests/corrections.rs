@@ -1,0 +1,311 @@
+//! Corrections on SQLite and PostgreSQL: a corrected dialogue date moves the agreement's
+//! deadline and the mail (the calendar entry moves with it); a withdrawn signature puts
+//! the unit back; a correction the wheel's rules forbid changes nothing; the audit log
+//! keeps both the event and its correction.
+#![allow(clippy::unwrap_used)]
+
+use hjul_mail::{Sender, SmtpSender};
+use hjul_store::{Correction, Store, StoreError, outbox_state};
+use hjul_tests::smtp::SmtpServer;
+use hjul_tests::{AGREEMENT, TestDb, count, date, eight, scheduler, smtp_settings, stamp, stories};
+use hjul_wheel::{Deadline, Organisation, Step};
+
+stories!(
+    a_corrected_dialogue_date_moves_the_deadline_and_the_mail,
+    a_withdrawn_signature_puts_the_unit_back,
+    a_correction_the_rules_forbid_changes_nothing,
+);
+
+const SMALL: &str = "unit_id,name,level,parent_id,area,leader_name,leader_email,language
+bu,Børn & Unge,1,,department,Dorte Holm,dorte@skovby.dk,da
+dt,Dagtilbud,2,bu,daycare,Carsten Vang,carsten@skovby.dk,da
+dt-nord,Dagtilbud Nord,3,dt,daycare,Anna Bech,anna@skovby.dk,da
+dt-nord-1,Børnehuset Mariehønen,4,dt-nord,daycare,Bo Nielsen,bo@skovby.dk,da
+dt-nord-2,Børnehuset Solsikken,4,dt-nord,daycare,Cille Dam,cille@skovby.dk,da
+";
+
+async fn small(db: &TestDb) -> Store {
+    let store = db.store().await;
+    let org = Organisation::from_csv(SMALL, |_| {}).unwrap();
+    let s = stamp("2025-10-01");
+    store
+        .import_organisation(&org, &s, |_, _| {})
+        .await
+        .unwrap();
+    store
+        .record_milestone(
+            2025,
+            Deadline::ThemesPublished,
+            date("2026-03-10"),
+            Some(vec!["Sprog".into()]),
+            &stamp("2026-03-10"),
+        )
+        .await
+        .unwrap();
+    store
+}
+
+/// The id of the unit's event of `kind` in force.
+async fn event_id(store: &Store, unit: &str, kind: &str, today: &str) -> uuid::Uuid {
+    store
+        .timeline(unit, date(today), None)
+        .await
+        .unwrap()
+        .events
+        .iter()
+        .find(|e| e.kind == kind && !e.superseded)
+        .unwrap()
+        .id
+}
+
+fn agreement_due(t: &hjul_store::Timeline) -> Option<chrono::NaiveDate> {
+    t.deadlines
+        .iter()
+        .find(|d| d.status.deadline == Deadline::AgreementSigned)
+        .and_then(|d| d.status.due)
+}
+
+async fn a_corrected_dialogue_date_moves_the_deadline_and_the_mail(db: TestDb) {
+    let server = SmtpServer::start().await;
+    let store = small(&db).await;
+    store
+        .record_dialogue("dt-nord-1", date("2026-03-16"), None, &stamp("2026-03-16"))
+        .await
+        .unwrap();
+    let s = scheduler(store.clone(), server.port());
+    let sender = Sender::Smtp(SmtpSender::new(smtp_settings(server.port())));
+    // The agreement opened with the dialogue: Bo hears of it, due 30 days later.
+    s.run_once(&sender, eight("2026-03-17")).await.unwrap();
+    let opened = server
+        .received()
+        .into_iter()
+        .find(|m| m.to.contains(&"bo@skovby.dk".to_owned()))
+        .unwrap();
+    let ics = opened.calendar().unwrap();
+    assert!(ics.contains("DTSTART;VALUE=DATE:20260415"), "{ics}");
+    assert!(ics.contains("SEQUENCE:0"), "{ics}");
+
+    // The dialogue was really held on the 19th: the secretariat corrects it the day after.
+    let id = event_id(&store, "dt-nord-1", "dialogue_held", "2026-03-20").await;
+    let s18 = hjul_store::Stamp {
+        actor: "sekretariat".into(),
+        at: eight("2026-03-20") + chrono::Duration::hours(3),
+        today: date("2026-03-20"),
+    };
+    let c = store
+        .correct_event(
+            id,
+            Correction::Redate {
+                on: date("2026-03-19"),
+            },
+            "Mødet blev flyttet til fredag",
+            &s18,
+        )
+        .await
+        .unwrap();
+    assert_eq!((c.cycle, c.unit_id.as_str()), (2025, "dt-nord-1"));
+    let t = store
+        .timeline("dt-nord-1", date("2026-03-20"), None)
+        .await
+        .unwrap();
+    // 30 days after the 19th is Saturday 18 April: due the Friday before.
+    assert_eq!(agreement_due(&t), Some(date("2026-04-17")));
+    assert!(
+        t.events
+            .iter()
+            .any(|e| e.superseded && e.on == date("2026-03-16"))
+    );
+    assert!(
+        t.events
+            .iter()
+            .any(|e| !e.superseded && e.on == date("2026-03-19"))
+    );
+    // Status follows.
+    let row = store
+        .status(
+            date("2026-03-20"),
+            &hjul_store::StatusFilter::default(),
+            None,
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.unit_id == "dt-nord-1")
+        .unwrap();
+    assert_eq!(row.next_deadline.unwrap().due, date("2026-04-17"));
+
+    // The reminder 14 days before the new date moves Bo's calendar entry.
+    server.clear();
+    for day in date("2026-03-21").iter_days().take(20) {
+        s.run_once(&sender, eight(&day.to_string())).await.unwrap();
+    }
+    let reminder = server
+        .received()
+        .into_iter()
+        .find(|m| m.to.contains(&"bo@skovby.dk".to_owned()))
+        .expect("a reminder to Bo");
+    let ics = reminder.calendar().unwrap();
+    assert!(ics.contains("DTSTART;VALUE=DATE:20260417"), "{ics}");
+    assert!(ics.contains("SEQUENCE:1"), "{ics}");
+
+    // Both are on record: the event as recorded, and its correction with the reason.
+    let audit = store
+        .audit_log(Some(("unit", "dt-nord-1")), 100)
+        .await
+        .unwrap();
+    assert!(audit.iter().any(|a| a.action == "unit.dialogue_held"));
+    let correction = audit.iter().find(|a| a.action == "unit.correct").unwrap();
+    assert!(correction.before.as_deref().unwrap().contains("2026-03-16"));
+    assert!(
+        correction
+            .after
+            .as_deref()
+            .unwrap()
+            .contains("Mødet blev flyttet til fredag")
+    );
+    // A corrected event cannot be corrected again; its correction can.
+    let again = store
+        .correct_event(id, Correction::Withdraw, "igen", &s18)
+        .await
+        .unwrap_err();
+    assert!(matches!(again, StoreError::Input(_)), "{again}");
+}
+
+async fn a_withdrawn_signature_puts_the_unit_back(db: TestDb) {
+    let store = small(&db).await;
+    let s = stamp("2026-04-20");
+    store
+        .record_dialogue("dt-nord-1", date("2026-03-16"), None, &s)
+        .await
+        .unwrap();
+    store
+        .submit_agreement("dt-nord-1", date("2026-04-01"), AGREEMENT, "a.toml", &s)
+        .await
+        .unwrap();
+    store
+        .sign_agreement("dt-nord-1", date("2026-04-02"), &s)
+        .await
+        .unwrap();
+    let t = store
+        .timeline("dt-nord-1", date("2026-04-20"), None)
+        .await
+        .unwrap();
+    assert_eq!(t.step, Some(Step::InForce));
+
+    // Signed by mistake on the wrong house: withdrawn.
+    let id = event_id(&store, "dt-nord-1", "agreement_signed", "2026-04-20").await;
+    store
+        .correct_event(id, Correction::Withdraw, "Underskrevet ved en fejl", &s)
+        .await
+        .unwrap();
+    let t = store
+        .timeline("dt-nord-1", date("2026-04-20"), None)
+        .await
+        .unwrap();
+    assert_eq!(t.step, Some(Step::AwaitingSignature));
+    assert_eq!(t.agreements[0].signed_on, None);
+    // The deadline is open again (and past due): the overdue notice can go.
+    assert!(t.overdue_days > 0, "{t:?}");
+    // It can be signed again, by the rules as ever.
+    store
+        .sign_agreement("dt-nord-1", date("2026-04-20"), &s)
+        .await
+        .unwrap();
+    let t = store
+        .timeline("dt-nord-1", date("2026-04-20"), None)
+        .await
+        .unwrap();
+    assert_eq!(t.step, Some(Step::InForce));
+    assert_eq!(t.agreements[0].signed_on, Some(date("2026-04-20")));
+    let audit = store
+        .audit_log(Some(("unit", "dt-nord-1")), 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|a| a.action == "unit.agreement_signed")
+            .count(),
+        2
+    );
+    assert!(audit.iter().any(|a| a.action == "unit.correct"));
+}
+
+async fn a_correction_the_rules_forbid_changes_nothing(db: TestDb) {
+    let store = small(&db).await;
+    let s = stamp("2026-04-20");
+    store
+        .record_dialogue("dt-nord-1", date("2026-03-16"), None, &s)
+        .await
+        .unwrap();
+    store
+        .submit_agreement("dt-nord-1", date("2026-04-01"), AGREEMENT, "a.toml", &s)
+        .await
+        .unwrap();
+    let before = hjul_tests::counts(&store).await;
+    let corrections = count(&store, "correction").await;
+    let id = event_id(&store, "dt-nord-1", "dialogue_held", "2026-04-20").await;
+    // The dialogue after the agreement it led to: the rules say no.
+    let e = store
+        .correct_event(
+            id,
+            Correction::Redate {
+                on: date("2026-04-05"),
+            },
+            "forkert dato",
+            &s,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains(
+            "would break a rule of the wheel: the unit is at the step “Awaiting the dialogue”"
+        ),
+        "{e}"
+    );
+    // Withdrawing the dialogue would leave an agreement without one.
+    let e = store
+        .correct_event(id, Correction::Withdraw, "aldrig holdt", &s)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("would break a rule"), "{e}");
+    // No reason, no correction.
+    let e = store
+        .correct_event(id, Correction::Withdraw, "  ", &s)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("give a reason"), "{e}");
+    // A dialogue recorded against the wrong house moves to the right one.
+    assert_eq!(hjul_tests::counts(&store).await, before);
+    assert_eq!(count(&store, "correction").await, corrections);
+    let other = store
+        .record_dialogue("dt-nord-2", date("2026-03-18"), None, &s)
+        .await;
+    assert!(other.is_ok());
+    let id2 = event_id(&store, "dt-nord-2", "dialogue_held", "2026-04-20").await;
+    let e = store
+        .correct_event(
+            id2,
+            Correction::Move {
+                unit_id: "dt-nord-1".into(),
+            },
+            "forkert hus",
+            &s,
+        )
+        .await
+        .unwrap_err();
+    // dt-nord-1 has had its dialogue: moving a second one there is refused.
+    assert!(
+        e.to_string().contains("Quality dialogue was already met"),
+        "{e}"
+    );
+    // The mail of a deadline never pending is untouched.
+    assert_eq!(
+        store
+            .outbox(Some(outbox_state::PENDING), 10)
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
+}
