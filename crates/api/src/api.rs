@@ -81,7 +81,7 @@ async fn write<T>(
 ) -> ApiResult<T> {
     let result = f.await;
     if let Err(p) = &result
-        && matches!(p.status, 400 | 403 | 404 | 409 | 422)
+        && matches!(p.status, 400 | 403 | 404 | 409 | 413 | 415 | 422)
     {
         let stamp = who.stamp(state);
         if let Err(e) = state

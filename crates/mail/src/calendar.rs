@@ -36,7 +36,11 @@ pub fn ics(items: &[Item], language: Language, stamp: DateTime<Utc>) -> Option<S
         if seen.contains(&uid) {
             continue;
         }
-        let summary = format!("{}: {}", deadline_name(deadline, language), item.unit_name);
+        let summary = one_line(&format!(
+            "{}: {}",
+            deadline_name(deadline, language),
+            item.unit_name
+        ));
         let event = Event::new()
             .uid(&uid)
             .sequence(item.sequence)
@@ -52,6 +56,21 @@ pub fn ics(items: &[Item], language: Language, stamp: DateTime<Utc>) -> Option<S
         seen.push(uid);
     }
     (!seen.is_empty()).then(|| calendar.done().to_string())
+}
+
+/// A text on one line: calendars (and some mail programs) break lines at U+2028 and
+/// U+2029 as at a line break, which the format escapes only for `\n`; names on record
+/// from before names were checked may hold them.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if hjul_wheel::limits::breaks_line(c) {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -97,6 +116,19 @@ mod tests {
             moved.contains("UID:2025-dt-1-agreement_signed@hjul\r\n")
                 && moved.contains("SEQUENCE:1\r\n")
         );
+    }
+
+    #[test]
+    fn line_separators_do_not_break_a_calendar_line() {
+        let stamp = "2026-03-13T07:00:00Z".parse().unwrap();
+        let mut i = item("dt-1", "2026-04-17", 0);
+        i.unit_name = "Børnehuset\u{2028}Mariehønen\u{2029}Nord".into();
+        let text = ics(&[i], Language::Da, stamp).unwrap();
+        assert!(
+            !text.contains('\u{2028}') && !text.contains('\u{2029}'),
+            "{text:?}"
+        );
+        assert!(text.contains("Børnehuset Mariehønen Nord"), "{text}");
     }
 
     #[test]

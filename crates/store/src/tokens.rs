@@ -192,8 +192,10 @@ impl Store {
     }
 
     pub async fn tokens(&self) -> Result<Vec<api_token::Model>, StoreError> {
+        // Made in the same second, the ids (time-ordered) still tell which came first.
         Ok(api_token::Entity::find()
             .order_by_asc(api_token::Column::CreatedAt)
+            .order_by_asc(api_token::Column::Id)
             .all(&self.db)
             .await?)
     }

@@ -646,10 +646,7 @@ fn loops<'a>(
                         // A unit that is its own parent is reported on its own.
                         if cycle.len() > 1 {
                             for (i, member) in cycle.iter().enumerate() {
-                                let mut names: Vec<&str> =
-                                    cycle[i..].iter().chain(&cycle[..i]).copied().collect();
-                                names.push(member);
-                                found.insert(member, names.join(" → "));
+                                found.insert(member, loop_text(cycle, i));
                             }
                         }
                     }
@@ -671,6 +668,26 @@ fn loops<'a>(
         }
     }
     found
+}
+
+/// A loop written from its `i`th unit: `a → b → c → a`; a long one shortened to its
+/// first units and its length, so writing every unit's loop stays linear.
+fn loop_text(cycle: &[&str], i: usize) -> String {
+    let n = cycle.len();
+    let at = |j: usize| cycle[(i + j) % n];
+    if n <= 6 {
+        let mut names: Vec<&str> = (0..n).map(at).collect();
+        names.push(at(0));
+        names.join(" → ")
+    } else {
+        format!(
+            "{} → {} → {} → … ({n} units) → {}",
+            at(0),
+            at(1),
+            at(2),
+            at(0)
+        )
+    }
 }
 
 fn check_people(units: &[OrgUnit], errors: &mut Errors) {

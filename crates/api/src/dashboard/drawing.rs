@@ -21,12 +21,12 @@ const C: f64 = SIZE / 2.0;
 /// The phase rings: the outermost at this radius, each next one 17 inside it.
 const PHASE_R: f64 = 176.0;
 const RING_GAP: f64 = 17.0;
-const QUARTER_LABEL_R: f64 = 196.0;
+const QUARTER_LABEL_R: f64 = 197.0;
 /// The unit ring.
-const DOTS_FROM: f64 = 214.0;
+const DOTS_FROM: f64 = 226.0;
 const DOT_GAP: f64 = 9.0;
 const DOT_ROWS: usize = 7;
-const STEP_LABEL_R: f64 = 290.0;
+const STEP_LABEL_R: f64 = 296.0;
 /// Colours chosen to keep a 3:1 contrast on white (graphics) and to tell the phases apart.
 const COLORS: [&str; 6] = [
     "#2f5f8f", "#b3541e", "#2e7d32", "#7b4f8e", "#b0243a", "#1f6f6b",
@@ -64,9 +64,9 @@ pub fn wheel(
     let title = words.word(lang, "wheel.title");
     let _ = write!(
         svg,
-        r##"<svg id="wheel" xmlns="http://www.w3.org/2000/svg" viewBox="-150 -10 {} {}" role="group" aria-labelledby="wheel-title"><title id="wheel-title">{}</title>"##,
-        SIZE + 300.0,
-        SIZE + 20.0,
+        r##"<svg id="wheel" xmlns="http://www.w3.org/2000/svg" viewBox="-170 -12 {} {}" role="group" aria-labelledby="wheel-title"><title id="wheel-title">{}</title>"##,
+        SIZE + 340.0,
+        SIZE + 24.0,
         escape(&title)
     );
     let _ = write!(
@@ -87,8 +87,8 @@ pub fn wheel(
         let (tx, ty) = point(QUARTER_LABEL_R, angle(f64::from(q) + 0.5));
         let _ = write!(
             svg,
-            r##"<text x="{tx:.1}" y="{:.1}" font-size="11" text-anchor="middle" fill="#3d4855">{}{} {}</text>"##,
-            ty + 4.0,
+            r##"<text x="{tx:.1}" y="{:.1}" font-size="13" text-anchor="middle" fill="#3d4855">{}{} {}</text>"##,
+            ty + 4.5,
             escape(&q_letter),
             quarter.number(),
             quarter.year() % 100
@@ -149,7 +149,7 @@ pub fn wheel(
     units(&mut svg, state, lang, rows, quarters);
     let _ = write!(
         svg,
-        r##"<text x="{C}" y="{}" font-size="14" text-anchor="middle" font-weight="600" fill="#1d2430">{} {}</text></svg>"##,
+        r##"<text x="{C}" y="{}" font-size="18" text-anchor="middle" font-weight="600" fill="#1d2430" stroke="#fff" stroke-width="5" paint-order="stroke">{} {}</text></svg>"##,
         C + 30.0,
         escape(&words.word(lang, "wheel.cycle")),
         cycle.year()
@@ -206,7 +206,7 @@ fn units(svg: &mut String, state: &AppState, lang: Lang, rows: &[&StatusRow], qu
         };
         let _ = write!(
             svg,
-            r##"<text class="step-label" x="{lx:.1}" y="{ly:.1}" font-size="11" text-anchor="{anchor}" fill="#1d2430">{} <tspan font-weight="700" data-count="{}">{}</tspan></text>"##,
+            r##"<text class="step-label" x="{lx:.1}" y="{ly:.1}" font-size="15" text-anchor="{anchor}" fill="#1d2430">{} <tspan font-weight="700" data-count="{}">{}</tspan></text>"##,
             escape(&name),
             step.key(),
             members.len()
