@@ -158,8 +158,40 @@ hjul status --at 2026-07-01 --level 4 --format json"
         /// Only units past a deadline.
         #[arg(long)]
         overdue: bool,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = StatusFormat::Table)]
+        format: StatusFormat,
+        /// Where to write the spreadsheet (xlsx needs it; csv goes to the terminal without).
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// The spreadsheet's language: Danish headers and decimal commas, or English.
+        #[arg(long, value_enum, default_value_t = LangArg::Da)]
+        lang: LangArg,
+    },
+    /// Correct a recorded event (the secretariat's): its date, the unit it was recorded
+    /// against, or that it happened at all. The correction is kept with its reason; the
+    /// event stays on record, marked as corrected; deadlines and mail follow.
+    #[command(
+        after_help = "Examples:\n  hjul unit show dt-nord-1                 # the events, each with the start of its id\n  \
+hjul correct dt-nord-1 0199e2c4-51b3 --on 2026-03-20 --reason \"Mødet blev flyttet\"\n  \
+hjul correct dt-nord-2 0199e2c4-51b3 --move-to dt-nord-1 --reason \"Registreret på forkert hus\"\n  \
+hjul correct dt-nord-1 0199e2c4-51b3 --withdraw --reason \"Underskrevet ved en fejl\""
+    )]
+    Correct {
+        unit_id: String,
+        /// The event's id, or its start (at least 8 characters) as `hjul unit show` shows it.
+        event: String,
+        /// It happened on this day.
+        #[arg(long, value_name = "DATE", conflicts_with_all = ["move_to", "withdraw"])]
+        on: Option<Date>,
+        /// It belongs to this unit (a dialogue only).
+        #[arg(long, value_name = "UNIT", conflicts_with = "withdraw")]
+        move_to: Option<String>,
+        /// It did not happen.
+        #[arg(long)]
+        withdraw: bool,
+        /// Why: kept with the correction.
+        #[arg(long)]
+        reason: String,
     },
     /// One unit.
     #[command(subcommand)]
@@ -464,6 +496,24 @@ impl From<AreaArg> for Area {
             AreaArg::Department => Area::Department,
         }
     }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum StatusFormat {
+    /// Aligned columns for a terminal.
+    Table,
+    /// JSON for programs.
+    Json,
+    /// An Excel workbook (give --output).
+    Xlsx,
+    /// CSV as a Danish Excel reads it (`;`, decimal comma) with --lang da.
+    Csv,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LangArg {
+    Da,
+    En,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -10,7 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::context::Context;
 use crate::{
-    AgreementCommand, Command, CycleCommand, DialogueCommand, Format, MidwayCommand, MilestoneName,
+    AgreementCommand, Command, CycleCommand, DialogueCommand, Format, LangArg, MidwayCommand,
+    MilestoneName, StatusFormat,
 };
 use crate::{OrgCommand, UnitCommand, show};
 
@@ -143,6 +144,8 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
             level,
             overdue,
             format,
+            output,
+            lang,
         } => {
             let at = at.unwrap_or(stamp.today);
             let filter = StatusFilter {
@@ -153,10 +156,83 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
             let rows = store
                 .status(at, &filter, Some(&ctx.secretariat_email))
                 .await?;
+            let language = match lang {
+                LangArg::Da => hjul_wheel::Language::Da,
+                LangArg::En => hjul_wheel::Language::En,
+            };
             match format {
-                Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?,
-                Format::Table => show::status_table(out, &ctx.wheel.definition, at, &rows)?,
+                StatusFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?,
+                StatusFormat::Table => show::status_table(out, &ctx.wheel.definition, at, &rows)?,
+                StatusFormat::Xlsx => {
+                    let Some(path) = output else {
+                        bail!("a workbook goes to a file: give --output status.xlsx");
+                    };
+                    let table = hjul_api::export::status_table(&rows, language);
+                    let bytes = hjul_api::export::to_xlsx(&table)
+                        .map_err(|e| anyhow::anyhow!("the workbook could not be written: {e}"))?;
+                    std::fs::write(path, bytes)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    writeln!(out, "wrote {} ({} units)", path.display(), rows.len())?;
+                }
+                StatusFormat::Csv => {
+                    let table = hjul_api::export::status_table(&rows, language);
+                    let csv = hjul_api::export::to_csv(&table, language);
+                    match output {
+                        Some(path) => {
+                            std::fs::write(path, csv)
+                                .with_context(|| format!("cannot write {}", path.display()))?;
+                            writeln!(out, "wrote {} ({} units)", path.display(), rows.len())?;
+                        }
+                        None => write!(out, "{csv}")?,
+                    }
+                }
             }
+        }
+        Command::Correct {
+            unit_id,
+            event,
+            on,
+            move_to,
+            withdraw,
+            reason,
+        } => {
+            let correction = match (on, move_to, withdraw) {
+                (Some(on), None, false) => hjul_store::Correction::Redate { on: *on },
+                (None, Some(u), false) => hjul_store::Correction::Move { unit_id: u.clone() },
+                (None, None, true) => hjul_store::Correction::Withdraw,
+                _ => bail!("say what is wrong: --on DATE, --move-to UNIT or --withdraw"),
+            };
+            let wanted = event.trim().to_lowercase();
+            if wanted.len() < 8 {
+                bail!(
+                    "`{wanted}` is too short to name an event: give at least 8 characters of its id (`hjul unit show {unit_id}` lists them)"
+                );
+            }
+            let t = store.timeline(unit_id, stamp.today, None).await?;
+            let found: Vec<_> = t
+                .events
+                .iter()
+                .filter(|e| !e.superseded && e.id.to_string().starts_with(&wanted))
+                .collect();
+            let e = match found.as_slice() {
+                [one] => *one,
+                [] => bail!(
+                    "{unit_id} has no event in force whose id starts with `{wanted}`; `hjul unit show {unit_id}` lists them"
+                ),
+                _ => bail!(
+                    "`{wanted}` names {} events; give more of the id",
+                    found.len()
+                ),
+            };
+            let c = store
+                .correct_event(e.id, correction, reason, &stamp)
+                .await
+                .with_context(|| format!("the {} of {} was not corrected", e.kind, unit_id))?;
+            writeln!(
+                out,
+                "corrected: {} of {} on {} in cycle {} (correction {})",
+                e.kind, unit_id, e.on, c.cycle, c.id
+            )?;
         }
         Command::Unit(UnitCommand::Show {
             unit_id,

@@ -212,13 +212,17 @@ pub fn timeline(out: &mut impl Write, t: &Timeline) -> io::Result<()> {
         let revision = e
             .revision
             .map_or_else(String::new, |r| format!(" (revision {r})"));
+        // The start of the id is enough for `hjul correct`.
+        let id = e.id.to_string();
         writeln!(
             out,
             "{}",
             fit(&format!(
-                "  {}  {}{revision}  (recorded {} by {})",
+                "  {}  [{}]  {}{revision}{}  (recorded {} by {})",
                 e.on,
+                &id[..13],
                 e.kind,
+                if e.superseded { ", corrected" } else { "" },
                 e.recorded_at.format("%Y-%m-%d"),
                 e.recorded_by
             ))

@@ -277,3 +277,101 @@ fn a_database_behind_the_program_is_refused_until_migrated() {
         &["status", "--database-url", "sqlite:empty.db"],
     ));
 }
+
+#[test]
+fn the_secretariat_corrects_a_record_and_takes_the_status_to_excel() {
+    let dir = scratch("correct");
+    ok(&hjul(&dir, &["migrate"]));
+    let org = examples().join("organisation.csv");
+    ok(&hjul(&dir, &["org", "import", org.to_str().unwrap()]));
+    ok(&hjul(
+        &dir,
+        &["dialogue", "held", "dt-nord-1", "--on", "2026-03-16"],
+    ));
+    // A date in a cycle that was never started: refused, with the date likely meant;
+    // nothing is started by it.
+    let err = failed(&hjul(
+        &dir,
+        &["dialogue", "held", "dt-nord-2", "--on", "2024-03-01"],
+    ));
+    assert!(err.contains("did you mean 2026-03-01?"), "{err}");
+    let err = failed(&hjul(
+        &dir,
+        &["dialogue", "held", "dt-nord-2", "--on", "1650-01-01"],
+    ));
+    assert!(err.contains("far outside the cycles on record"), "{err}");
+
+    // The event's id from `unit show`, and the correction with its reason.
+    let shown = ok(&hjul(&dir, &["unit", "show", "dt-nord-1"]));
+    let id = shown
+        .lines()
+        .find(|l| l.contains("dialogue_held") && l.contains('['))
+        .and_then(|l| l.split('[').nth(1))
+        .and_then(|l| l.split(']').next())
+        .unwrap()
+        .to_owned();
+    let err = failed(&hjul(
+        &dir,
+        &[
+            "correct",
+            "dt-nord-1",
+            &id[..4],
+            "--on",
+            "2026-03-19",
+            "--reason",
+            "x",
+        ],
+    ));
+    assert!(err.contains("at least 8 characters"), "{err}");
+    let text = ok(&hjul(
+        &dir,
+        &[
+            "correct",
+            "dt-nord-1",
+            &id,
+            "--on",
+            "2026-03-19",
+            "--reason",
+            "Mødet blev flyttet",
+        ],
+    ));
+    assert!(
+        text.starts_with("corrected: dialogue_held of dt-nord-1 on 2026-03-16 in cycle 2025"),
+        "{text}"
+    );
+    let shown = ok(&hjul(&dir, &["unit", "show", "dt-nord-1"]));
+    assert!(
+        shown.contains(&format!("2026-03-16  [{id}]  dialogue_held, corrected")),
+        "{shown}"
+    );
+    assert!(shown.contains("2026-03-19  ["), "{shown}");
+
+    // The status as a workbook and as CSV, with the filter kept.
+    let text = ok(&hjul(
+        &dir,
+        &[
+            "status",
+            "--area",
+            "daycare",
+            "--format",
+            "xlsx",
+            "--output",
+            "status.xlsx",
+        ],
+    ));
+    assert!(text.contains("wrote status.xlsx (8 units)"), "{text}");
+    let bytes = std::fs::read(dir.join("status.xlsx")).unwrap();
+    assert!(bytes.starts_with(b"PK"), "a workbook is a zip archive");
+    let csv = ok(&hjul(
+        &dir,
+        &["status", "--area", "daycare", "--format", "csv"],
+    ));
+    let header = csv.lines().next().unwrap();
+    assert_eq!(
+        header.trim_start_matches('\u{feff}'),
+        "Enhed;Id;Niveau;Område;Trin;Næste frist;Senest;Dage over;Ansvarlig;Ansvarligs adresse;Aftale;Score (%)"
+    );
+    assert_eq!(csv.lines().count(), 9);
+    let err = failed(&hjul(&dir, &["status", "--format", "xlsx"]));
+    assert!(err.contains("give --output"), "{err}");
+}
