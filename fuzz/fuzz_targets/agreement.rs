@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let catalogue = IndicatorCatalogue::builtin();
-    match Agreement::from_toml(text, "agreement.toml", &catalogue) {
+    match Agreement::from_toml(text, "agreement.toml", &catalogue, None) {
         Ok((agreement, _warnings)) => assert!(!agreement.goals().is_empty()),
         Err(e) => {
             assert!(!e.problems.is_empty(), "refused without a reason");

@@ -12,7 +12,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let catalogue = IndicatorCatalogue::builtin();
-    let Ok((agreement, _)) = Agreement::from_toml(AGREEMENT, "agreement.toml", &catalogue) else {
+    let Ok((agreement, _)) = Agreement::from_toml(AGREEMENT, "agreement.toml", &catalogue, None)
+    else {
         panic!("the example agreement loads");
     };
     match agreement.grade_toml(text, "grades.toml") {

@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(errors) => {
             assert!(!errors.0.is_empty(), "refused without a reason");
-            assert!(errors.0.iter().all(|e| !e.message.is_empty()));
+            assert!(errors.0.iter().all(|e| !e.message().is_empty()));
         }
     }
 });

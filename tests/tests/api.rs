@@ -762,7 +762,7 @@ impl Api {
         let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
             .await
             .unwrap();
-        let csrf = csrf_in(&String::from_utf8(bytes.to_vec()).unwrap());
+        let csrf = csrf_in(std::str::from_utf8(&bytes).unwrap());
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs([("csrf", csrf.as_str()), ("token", token), ("next", "/")])
             .finish();

@@ -176,13 +176,6 @@ impl Driver {
             .to_owned()
     }
 
-    fn attribute(&self, element: &str, name: &str) -> String {
-        self.call("GET", &format!("/element/{element}/attribute/{name}"), None)
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
-    }
-
     fn type_into(&self, element: &str, text: &str) {
         self.call(
             "POST",
@@ -203,24 +196,11 @@ impl Driver {
         self.call("GET", "/url", None).as_str().unwrap().to_owned()
     }
 
-    /// The URL once it ends with `end`, or the last one after 10 s: a click that submits
-    /// a form may return before the browser has followed the answer's redirect.
-    fn url_when(&self, end: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let url = self.url();
-            if url.ends_with(end) || Instant::now() > deadline {
-                return url;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
     fn screenshot(&self) -> Vec<u8> {
         hjul_tests::smtp::base64(self.call("GET", "/screenshot", None).as_str().unwrap())
     }
 
-    fn script(&self, script: &str, args: Value) -> Value {
+    fn script(&self, script: &str, args: &Value) -> Value {
         self.call(
             "POST",
             "/execute/sync",
@@ -281,7 +261,7 @@ impl Driver {
     /// screenshot under `target/browser/`.
     fn check(&self, shot: &str) {
         self.wait("main");
-        self.script(AXE, json!([]));
+        self.script(AXE, &json!([]));
         let found = self.script_async(
             "const done = arguments[arguments.length - 1];\
              axe.run(document, { resultTypes: ['violations'] }).then(r => done(\
@@ -316,7 +296,7 @@ impl Driver {
     fn submit(&self, css: &str, ready: &str) {
         let button = self.wait(css);
         // A mark on this page: gone once the browser shows the next one.
-        self.script("window.hjulOld = true;", json!([]));
+        self.script("window.hjulOld = true;", &json!([]));
         self.click(&button);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
@@ -534,7 +514,7 @@ fn type_goals(d: &Driver) {
         d.fill(&format!("#g{i}-activities"), g.9);
         d.script(
             "document.getElementById(arguments[0]).value = arguments[1];",
-            json!([format!("g{i}-target"), g.10]),
+            &json!([format!("g{i}-target"), g.10]),
         );
     }
 }
@@ -614,7 +594,7 @@ async fn every_role_walks_their_whole_path() {
         d.choose("#m-2025", "data_collected");
         d.script(
             "document.getElementById('on-2025').value = '2025-12-18';",
-            json!([]),
+            &json!([]),
         );
         d.submit("#milestone-2025 button", "main p.message");
         d.text_when("main p.message", "Milepælen er registreret i cyklus 2025");
@@ -650,7 +630,7 @@ async fn every_role_walks_their_whole_path() {
             "for (const tr of document.querySelectorAll('#tokens tbody tr')) {\
                if (tr.innerText.includes('mette.juhl')) { tr.querySelector('button').id = 'revoke-this'; }\
              }",
-            json!([]),
+            &json!([]),
         );
         d.submit("#revoke-this", "main p.message");
         d.text_when("main p.message", "trukket tilbage");
@@ -666,7 +646,7 @@ async fn every_role_walks_their_whole_path() {
         d.check("correct");
         d.script(
             "document.getElementById('correct-on').value = '2026-04-06';",
-            json!([]),
+            &json!([]),
         );
         d.fill("#correct-reason", "Samtalen blev holdt mandag, ikke torsdag");
         d.submit("#correct-form button", "main p.message");
@@ -716,7 +696,7 @@ async fn every_role_walks_their_whole_path() {
         d.open(&format!("{base}/units/dt-nord-1"), "unit");
         d.script(
             "document.getElementById('dialogue-on').value = '2026-04-14';",
-            json!([]),
+            &json!([]),
         );
         d.fill("#dialogue-notes", "Vi talte om sprog og trivsel.");
         d.submit("#dialogue-form button", "main p.message");
@@ -784,7 +764,7 @@ async fn every_role_walks_their_whole_path() {
             d.open(&format!("{base}{path}"), shot);
             let wide: bool = serde_json::from_value(d.script(
                 "return document.documentElement.scrollWidth > window.innerWidth + 1;",
-                json!([]),
+                &json!([]),
             ))
             .unwrap();
             assert!(!wide, "{path} is wider than a phone");
@@ -890,7 +870,8 @@ async fn a_page_on_another_site_cannot_post_to_the_api() {
             std::thread::sleep(Duration::from_millis(50));
         }
         let body: String =
-            serde_json::from_value(d.script("return document.body.innerText;", json!([]))).unwrap();
+            serde_json::from_value(d.script("return document.body.innerText;", &json!([])))
+                .unwrap();
         assert!(body.contains("bearer token"), "{body}");
     })
     .await

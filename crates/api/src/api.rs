@@ -367,13 +367,13 @@ async fn start_cycle(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct MilestoneBody {
+pub(crate) struct MilestoneBody {
     /// data_collected, themes_published or report_final.
-    milestone: String,
-    on: NaiveDate,
+    pub(crate) milestone: String,
+    pub(crate) on: NaiveDate,
     /// With themes_published: the focus themes in priority order.
     #[serde(default)]
-    themes: Option<Vec<String>>,
+    pub(crate) themes: Option<Vec<String>>,
 }
 
 /// Records a department milestone (secretariat).
@@ -495,11 +495,11 @@ async fn import(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct DialogueBody {
-    on: NaiveDate,
+pub(crate) struct DialogueBody {
+    pub(crate) on: NaiveDate,
     /// The record of the dialogue.
     #[serde(default)]
-    notes: Option<String>,
+    pub(crate) notes: Option<String>,
 }
 
 /// Records that a unit's quality dialogue was held (its leader, or the secretariat).
@@ -531,12 +531,12 @@ async fn dialogue(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SubmitBody {
+pub(crate) struct SubmitBody {
     /// The day it was submitted (default today).
     #[serde(default)]
-    on: Option<NaiveDate>,
+    pub(crate) on: Option<NaiveDate>,
     /// The agreement file (TOML with `[[goal]]` tables), as text.
-    agreement: String,
+    pub(crate) agreement: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -638,11 +638,11 @@ async fn sign(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct MidwayBody {
+pub(crate) struct MidwayBody {
     #[serde(default)]
-    on: Option<NaiveDate>,
+    pub(crate) on: Option<NaiveDate>,
     /// The grades file (TOML with `[[grade]]` tables), as text.
-    grades: String,
+    pub(crate) grades: String,
 }
 
 #[derive(Serialize, ToSchema)]

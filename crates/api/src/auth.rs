@@ -60,19 +60,6 @@ pub struct Principal {
     units: HashMap<String, (Option<String>, i16)>,
 }
 
-/// Why someone may not do something: for a 403 and for the page that says so.
-#[derive(Debug, Clone)]
-pub struct Denied {
-    pub problem: Problem,
-    pub text: Text,
-}
-
-impl From<Denied> for Problem {
-    fn from(d: Denied) -> Self {
-        d.problem.text(d.text)
-    }
-}
-
 impl Principal {
     pub fn role(&self) -> Role {
         self.holder.role
@@ -145,14 +132,12 @@ impl Principal {
     }
 
     /// May record an event of `kind` for the unit: asked of the wheel's definition.
-    pub fn may(&self, state: &AppState, kind: EventKind, unit: &str) -> Result<(), Denied> {
+    pub fn may(&self, state: &AppState, kind: EventKind, unit: &str) -> Result<(), Problem> {
         if self.role() == Role::Secretariat {
             return Ok(());
         }
-        self.may_see(unit).map_err(|problem| Denied {
-            problem,
-            text: Text::new("access.not_found"),
-        })?;
+        self.may_see(unit)
+            .map_err(|p| p.text(Text::new("access.not_found")))?;
         let (level, led) = self.levels_led(unit);
         let def = &state.store().wheel().definition;
         if level.is_some_and(|l| def.may_record(kind, l, &led)) {
@@ -175,10 +160,7 @@ impl Principal {
                         .collect(),
                 ),
             );
-        Err(Denied {
-            problem: Problem::forbidden(format!("`{unit}`: {text}")),
-            text,
-        })
+        Err(Problem::forbidden(format!("`{unit}`: {text}")).text(text))
     }
 }
 

@@ -10,6 +10,8 @@ mod api;
 pub mod auth;
 mod dashboard;
 pub mod export;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod problem;
 
 use std::sync::Arc;

@@ -17,26 +17,41 @@ use utoipa::ToSchema;
 /// The most problems one answer lists.
 const MAX_ITEMS: usize = hjul_wheel::limits::MAX_PROBLEMS + 1;
 
-/// A problem report.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+/// A problem report. Its `title` is the status's reason phrase, written when it is
+/// serialised.
+#[derive(Debug, Clone, ToSchema)]
 pub struct Problem {
     /// A short name of the kind of problem.
-    #[serde(rename = "type")]
+    #[schema(rename = "type")]
     pub kind: &'static str,
-    pub title: &'static str,
     pub status: u16,
     /// What exactly was wrong, and what to do.
     pub detail: String,
     /// The request field that was wrong, when there is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     /// Every problem found, for a file with several (line, key, message).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemItem>,
     /// The same problems for people, in their language: where a form shows them.
-    #[serde(skip)]
     #[schema(ignore)]
     pub texts: Vec<FieldText>,
+}
+
+impl Serialize for Problem {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("type", self.kind)?;
+        m.serialize_entry("title", self.title())?;
+        m.serialize_entry("status", &self.status)?;
+        m.serialize_entry("detail", &self.detail)?;
+        if let Some(f) = &self.field {
+            m.serialize_entry("field", f)?;
+        }
+        if !self.errors.is_empty() {
+            m.serialize_entry("errors", &self.errors)?;
+        }
+        m.end()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -62,7 +77,6 @@ impl Problem {
     pub fn new(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> Self {
         Self {
             kind,
-            title: status.canonical_reason().unwrap_or("Error"),
             status: status.as_u16(),
             detail: detail.into(),
             field: None,
@@ -134,6 +148,11 @@ impl Problem {
         )
     }
 
+    /// The status's reason phrase (`Bad Request`).
+    pub fn title(&self) -> &'static str {
+        self.status_code().canonical_reason().unwrap_or("Error")
+    }
+
     pub fn status_code(&self) -> StatusCode {
         StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
@@ -141,7 +160,7 @@ impl Problem {
 
 /// `4 MiB`, `512 KiB`.
 pub fn size(bytes: usize) -> String {
-    if bytes >= 1 << 20 && bytes % (1 << 20) == 0 {
+    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
         format!("{} MiB", bytes >> 20)
     } else {
         format!("{} KiB", bytes >> 10)

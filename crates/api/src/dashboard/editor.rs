@@ -39,22 +39,22 @@ const GRACE: chrono::Duration = chrono::Duration::hours(24);
 /// The editor's form as kept between requests.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
-struct AgreementDraft {
-    on: String,
-    goals: Vec<GoalDraft>,
+pub(crate) struct AgreementDraft {
+    pub(crate) on: String,
+    pub(crate) goals: Vec<GoalDraft>,
 }
 
 /// The midway form as kept.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
-struct MidwayDraft {
-    on: String,
-    grades: Vec<GradeDraft>,
+pub(crate) struct MidwayDraft {
+    pub(crate) on: String,
+    pub(crate) grades: Vec<GradeDraft>,
 }
 
 /// The goals of an editor's form: `g3.title`, `g3.weight`, … (`g3.activities` one a
 /// line), and the button pressed (`op`).
-fn goals_of(pairs: &[(String, String)]) -> (AgreementDraft, String, bool) {
+pub(crate) fn goals_of(pairs: &[(String, String)]) -> (AgreementDraft, String, bool) {
     let mut goals: BTreeMap<usize, GoalDraft> = BTreeMap::new();
     let mut draft = AgreementDraft::default();
     let mut op = String::new();
@@ -190,7 +190,7 @@ fn editor_page(
                     at_field.entry((i - 1, f.clone())).or_default().push(text);
                 }
                 (Some(i), None) => {
-                    general.push(format!("{} {i}: {text}", words.word(lang, "editor.goal")))
+                    general.push(format!("{} {i}: {text}", words.word(lang, "editor.goal")));
                 }
                 _ => general.push(text),
             }
@@ -715,21 +715,26 @@ async fn midway_start(state: &AppState, unit_id: &str, goals: &[hjul_wheel::Goal
     }
 }
 
+/// The agreement a midway status is given on: its revision and goals.
+struct InForce<'a> {
+    revision: u32,
+    agreement: &'a Agreement,
+}
+
 fn midway_page_of(
     state: &AppState,
     v: &Visitor,
-    unit_id: &str,
-    unit_name: &str,
-    revision: u32,
-    agreement: &Agreement,
+    (unit_id, unit_name): (&str, &str),
+    in_force: &InForce<'_>,
     draft: &MidwayDraft,
-    problem: Option<Problem>,
+    problem: Option<&Problem>,
 ) -> Response {
+    let (revision, agreement) = (in_force.revision, in_force.agreement);
     let lang = v.lang;
     let words = state.words();
     let mut at_row: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     let mut general = Vec::new();
-    if let Some(p) = &problem {
+    if let Some(p) = problem {
         for t in &p.texts {
             let text = words.text(lang, &t.text);
             match t.item {
@@ -760,9 +765,7 @@ fn midway_page_of(
             }
         })
         .collect();
-    let status = problem
-        .as_ref()
-        .map_or(StatusCode::OK, Problem::status_code);
+    let status = problem.map_or(StatusCode::OK, Problem::status_code);
     Page::of(state, v, "midway.html", "midway.title")
         .title(format!(
             "{} · {unit_name}",
@@ -812,12 +815,17 @@ pub async fn midway_page(
         );
     };
     let draft = midway_start(&state, &unit_id, agreement.goals()).await;
-    midway_page_of(
-        &state, &v, &unit_id, &name, revision, &agreement, &draft, None,
-    )
+    let in_force = InForce {
+        revision,
+        agreement: &agreement,
+    };
+    midway_page_of(&state, &v, (&unit_id, &name), &in_force, &draft, None)
 }
 
-fn grades_of(pairs: &[(String, String)], goals: &[hjul_wheel::Goal]) -> (MidwayDraft, String) {
+pub(crate) fn grades_of(
+    pairs: &[(String, String)],
+    goals: &[hjul_wheel::Goal],
+) -> (MidwayDraft, String) {
     let mut draft = MidwayDraft::default();
     let mut op = String::new();
     let mut grades: Vec<GradeDraft> = goals
@@ -918,10 +926,12 @@ pub async fn midway_post(
     if let Err(p) = keep(&state, &unit_id, DraftKind::Midway, &draft, &stamp).await {
         return error_page(&state, v.lang, Some(&v), p);
     }
+    let in_force = InForce {
+        revision,
+        agreement: &agreement,
+    };
     if op != "save" {
-        return midway_page_of(
-            &state, &v, &unit_id, &name, revision, &agreement, &draft, None,
-        );
+        return midway_page_of(&state, &v, (&unit_id, &name), &in_force, &draft, None);
     }
     let result: Result<NaiveDate, Problem> = async {
         let on = form_date(&draft.on)?;
@@ -946,16 +956,7 @@ pub async fn midway_post(
         }
         Err(p) => {
             super::audit(&state, &v, attempted, ("unit", &unit_id), &p).await;
-            midway_page_of(
-                &state,
-                &v,
-                &unit_id,
-                &name,
-                revision,
-                &agreement,
-                &draft,
-                Some(p),
-            )
+            midway_page_of(&state, &v, (&unit_id, &name), &in_force, &draft, Some(&p))
         }
     }
 }

@@ -13,7 +13,7 @@
 //! audited and shown in the site's layout, in the page's language, with a way back.
 
 mod drawing;
-mod editor;
+pub(crate) mod editor;
 mod export;
 mod pages;
 mod secretariat;
@@ -332,7 +332,7 @@ impl<'a> Page<'a> {
             }
         });
         let csrf = self.visitor.map(|v| v.csrf.clone());
-        let render = || -> Result<String, minijinja::Error> {
+        let render = move || -> Result<String, minijinja::Error> {
             // The body sees what the layout sees: the language and the session's CSRF
             // value for its forms.
             let base = context! {
@@ -343,22 +343,23 @@ impl<'a> Page<'a> {
             // The page's own values win: of merged maps, the last one's value is read.
             let body = env
                 .get_template(self.template)?
-                .render(minijinja::value::merge_maps([base, ctx.clone()]))?;
+                .render(minijinja::value::merge_maps([base, ctx]))?;
             env.get_template("layout.html")?.render(context! {
                 lang => lang,
-                title => self.title.clone(),
+                title => self.title,
                 back => percent_encode(local_path(&self.path).unwrap_or("/")),
-                who => who.clone(),
-                csrf => csrf.clone().unwrap_or_default(),
+                who => who,
+                csrf => csrf.unwrap_or_default(),
                 body => body,
-                message => self.message.clone(),
-                error => self.error.clone(),
+                message => self.message,
+                error => self.error,
             })
         };
+        let (status, template) = (self.status, self.template);
         match render() {
-            Ok(html) => (self.status, Html(html)).into_response(),
+            Ok(html) => (status, Html(html)).into_response(),
             Err(e) => {
-                tracing::error!(error = %e, template = self.template, "a dashboard page could not be rendered");
+                tracing::error!(error = %e, template, "a dashboard page could not be rendered");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "the page could not be rendered; it is in the log",
@@ -373,18 +374,24 @@ impl<'a> Page<'a> {
 /// language, and a way back.
 pub fn error_page(state: &AppState, lang: Lang, v: Option<&Visitor>, p: Problem) -> Response {
     let words = state.words();
-    let mut lines: Vec<String> = p.texts.iter().map(|t| words.text(lang, &t.text)).collect();
+    let code = p.status_code();
+    let Problem {
+        status,
+        detail,
+        texts,
+        ..
+    } = p;
+    let mut lines: Vec<String> = texts.iter().map(|t| words.text(lang, &t.text)).collect();
     if lines.is_empty() {
         // No words of ours for it: the status's own words, and in English the detail.
-        lines.push(words.word(lang, &format!("error.status.{}", group(p.status))));
-        if lang == Lang::En && p.status < 500 {
-            lines.push(p.detail.clone());
+        lines.push(words.word(lang, &format!("error.status.{}", group(status))));
+        if lang == Lang::En && status < 500 {
+            lines.push(detail);
         }
     }
     let title = format!(
-        "{} {}",
-        p.status,
-        words.word(lang, &format!("error.title.{}", group(p.status)))
+        "{status} {}",
+        words.word(lang, &format!("error.title.{}", group(status)))
     );
     let page = match v {
         Some(v) => Page::of(state, v, "error.html", "error.title.other"),
@@ -392,9 +399,9 @@ pub fn error_page(state: &AppState, lang: Lang, v: Option<&Visitor>, p: Problem)
     };
     let mut r = page
         .title(title.clone())
-        .status(p.status_code())
+        .status(code)
         .render(context! { heading => title, lines => lines, signed_in => v.is_some() });
-    if p.status == 401 {
+    if status == 401 {
         // Not a bearer challenge: the dashboard signs in with a form.
         r.headers_mut().remove(header::WWW_AUTHENTICATE);
     }

@@ -145,10 +145,11 @@ impl SignInLimiter {
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if map.len() >= REMEMBERED && !map.contains_key(&ip) {
-            if let Some(oldest) = map.iter().min_by_key(|(_, (_, t))| *t).map(|(k, _)| *k) {
-                map.remove(&oldest);
-            }
+        if map.len() >= REMEMBERED
+            && !map.contains_key(&ip)
+            && let Some(oldest) = map.iter().min_by_key(|(_, (_, t))| *t).map(|(k, _)| *k)
+        {
+            map.remove(&oldest);
         }
         let entry = map.entry(ip).or_insert((0, now));
         if now.duration_since(entry.1) > WINDOW {
