@@ -20,6 +20,7 @@ stories!(
     every_endpoint_does_its_work,
     bad_input_is_a_problem_report_never_a_500,
     the_dashboard_forms_save_and_never_lose_what_was_typed,
+    drafts_outlive_a_session_and_spreadsheets_keep_the_filter,
 );
 
 /// The API at a fixed moment: 15 May 2026, 10:00 in Copenhagen.
@@ -1166,4 +1167,272 @@ async fn the_dashboard_forms_save_and_never_lose_what_was_typed(db: TestDb) {
         p["detail"].as_str().unwrap().contains("bearer token"),
         "{p}"
     );
+}
+
+/// An app whose clock the test moves.
+async fn api_at(db: &TestDb, clock: Arc<std::sync::atomic::AtomicI64>) -> Api {
+    let store = skovby_with_themes(db, "2026-05-15").await;
+    let state = AppState::new(
+        store.clone(),
+        Arc::new(move || {
+            DateTime::from_timestamp(clock.load(std::sync::atomic::Ordering::SeqCst), 0).unwrap()
+        }),
+        "sekretariat@skovby.dk".into(),
+    );
+    Api {
+        app: hjul_api::router(state),
+        store,
+    }
+}
+
+async fn drafts_outlive_a_session_and_spreadsheets_keep_the_filter(db: TestDb) {
+    let clock = Arc::new(std::sync::atomic::AtomicI64::new(now().timestamp()));
+    let api = api_at(&db, Arc::clone(&clock)).await;
+    let sec_token = api.token(Role::Secretariat, "sekretariat@skovby.dk").await;
+    let bo_token = api.token(Role::Leader, "bo.nielsen@skovby.dk").await;
+    api.store
+        .record_dialogue(
+            "dt-nord-1",
+            chrono::NaiveDate::from_ymd_opt(2026, 3, 14).unwrap(),
+            None,
+            &stamp("2026-05-15"),
+        )
+        .await
+        .unwrap();
+    let bo = api.sign_in(&bo_token).await;
+    let (_, page) = api.page(&bo, "/units/dt-nord-1/agreement").await;
+    let csrf = csrf_in(&page);
+
+    // A goal added and removed again, without JavaScript.
+    let (_, page) = api
+        .form(
+            &bo,
+            "/units/dt-nord-1/agreement",
+            &[("csrf", &csrf), ("op", "add"), ("g0.title", "A")],
+        )
+        .await;
+    assert!(page.contains("id=\"goal-2\""), "{page}");
+    let (_, page) = api
+        .form(
+            &bo,
+            "/units/dt-nord-1/agreement",
+            &[
+                ("csrf", &csrf),
+                ("op", "remove:1"),
+                ("g0.title", "A"),
+                ("g1.title", "B"),
+            ],
+        )
+        .await;
+    assert!(
+        page.contains("value=\"A\"") && !page.contains("id=\"goal-2\""),
+        "{page}"
+    );
+
+    // Every goal on one dimension: the warning comes before the submit, which then asks
+    // to be confirmed; confirmed, it is submitted.
+    let fields: Vec<(String, String)> = goal_fields(&csrf, "submit")
+        .into_iter()
+        .map(|(k, v)| {
+            if k.ends_with(".dimension") {
+                (k, "quality".to_owned())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    let (s, page) = api
+        .form(&bo, "/units/dt-nord-1/agreement", &pairs(&fields))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("alle mål handler om Kvalitet") && page.contains("id=\"submit-anyway\""),
+        "{page}"
+    );
+    let confirmed: Vec<(String, String)> = fields
+        .into_iter()
+        .map(|(k, v)| {
+            if k == "op" {
+                (k, "submit_confirmed".to_owned())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    let (s, to) = api
+        .form(&bo, "/units/dt-nord-1/agreement", &pairs(&confirmed))
+        .await;
+    assert_eq!(
+        (s, to.as_str()),
+        (
+            StatusCode::SEE_OTHER,
+            "/units/dt-nord-1?done=agreement&cycle=2025&revision=1"
+        )
+    );
+
+    // Typing a new revision while the session runs out (two hours without a request):
+    // the draft is kept, the visitor signs in again and finds it.
+    let (_, page) = api.page(&bo, "/units/dt-nord-1/agreement").await;
+    let csrf = csrf_in(&page);
+    clock.fetch_add(3 * 3600, std::sync::atomic::Ordering::SeqCst);
+    let (s, to) = api
+        .form(
+            &bo,
+            "/units/dt-nord-1/agreement",
+            &[
+                ("csrf", &csrf),
+                ("op", "save"),
+                ("g0.title", "Skrevet lige før udløb"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (s, to.as_str()),
+        (
+            StatusCode::SEE_OTHER,
+            "/login?next=/units/dt-nord-1/agreement"
+        )
+    );
+    let bo = api.sign_in(&bo_token).await;
+    let (_, page) = api.page(&bo, "/units/dt-nord-1/agreement").await;
+    assert!(page.contains("value=\"Skrevet lige før udløb\""), "{page}");
+    // Without the session's CSRF value nothing is kept, lapsed or not.
+    clock.fetch_add(3 * 3600, std::sync::atomic::Ordering::SeqCst);
+    let (s, _) = api
+        .form(
+            &bo,
+            "/units/dt-nord-1/agreement",
+            &[("csrf", "x"), ("op", "save"), ("g0.title", "Fremmed")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let bo = api.sign_in(&bo_token).await;
+    let (_, page) = api.page(&bo, "/units/dt-nord-1/agreement").await;
+    assert!(!page.contains("Fremmed"), "{page}");
+
+    // The spreadsheets, with the overview's filter.
+    let sec = api.sign_in(&sec_token).await;
+    let res = api
+        .app
+        .clone()
+        .oneshot(
+            Request::get("/export/status.xlsx?area=daycare")
+                .header("cookie", &sec)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("status-"),
+    );
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 24)
+        .await
+        .unwrap();
+    assert!(bytes.starts_with(b"PK"));
+    let (s, csv) = api.page(&sec, "/export/status.csv?area=school").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(csv.lines().count(), 5, "{csv}");
+    assert!(csv.starts_with("\u{feff}Enhed;Id;Niveau"), "{csv}");
+    let (_, csv) = api
+        .page(&sec, "/units/dt-nord-1/export/deadlines.csv")
+        .await;
+    assert!(
+        csv.starts_with("\u{feff}Frist;Senest;Status;Dato;Dage over;Ansvarlig"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("Kvalitetssamtale;30.06.2026") || csv.contains("Kvalitetssamtale;2026-06-30"),
+        "{csv}"
+    );
+
+    // The API corrects too (the secretariat's): the dialogue's date, by its id.
+    let (_, t) = api
+        .call(
+            Method::GET,
+            "/api/v1/units/dt-nord-1",
+            Some(&sec_token),
+            None,
+        )
+        .await;
+    let id = t["events"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/units/dt-nord-1/events/{id}/correct");
+    let (s, c) = api
+        .call(
+            Method::POST,
+            &path,
+            Some(&sec_token),
+            Some(serde_json::json!({ "correction": "redate", "on": "2026-03-13", "reason": "Forkert dag" })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    assert_eq!(c["cycle"], 2025);
+    let (s, _) = api
+        .call(
+            Method::POST,
+            &path,
+            Some(&sec_token),
+            Some(serde_json::json!({ "correction": "withdraw", "reason": "igen" })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = api
+        .call(
+            Method::POST,
+            &path,
+            Some(&bo_token),
+            Some(serde_json::json!({ "correction": "withdraw", "reason": "x" })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Guessing tokens is slowed down: after five misses, a wait.
+    let mut last = StatusCode::OK;
+    for _ in 0..6 {
+        let res = api
+            .app
+            .clone()
+            .oneshot(Request::get("/login").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let cookie = res.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let csrf = csrf_in(std::str::from_utf8(&bytes).unwrap());
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("csrf", csrf.as_str()),
+                ("token", "hjul_guess"),
+                ("next", "/"),
+            ])
+            .finish();
+        let res = api
+            .app
+            .clone()
+            .oneshot(
+                Request::post("/login")
+                    .header("cookie", cookie)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(Body::from(body))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        last = res.status();
+        if last == StatusCode::TOO_MANY_REQUESTS {
+            assert!(res.headers().contains_key("retry-after"));
+        }
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
 }

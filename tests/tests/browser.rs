@@ -599,6 +599,10 @@ async fn every_role_walks_their_whole_path() {
         d.submit("#milestone-2025 button", "main p.message");
         d.text_when("main p.message", "Milepælen er registreret i cyklus 2025");
         d.text_when("#cycle-2025", "18.12.2025");
+        // The next cycle started early.
+        d.submit("#cycle-2027 form button", "main p.message");
+        d.text_when("main p.message", "Cyklus 2027 er startet");
+        d.text_when("#cycle-2027", "startet manuelt");
 
         // The organisation: a file with a mistake is refused with its line, nothing
         // written; the corrected file is imported.
@@ -655,7 +659,7 @@ async fn every_role_walks_their_whole_path() {
 
         // The audit log, by unit.
         d.open(&format!("{base}/admin/audit?unit=dt-nord-2"), "audit");
-        d.text_when("#audit", "unit.correct");
+        d.text_when("#audit", "registrering rettet");
         d.sign_out();
         bo_token
     })

@@ -94,6 +94,7 @@ async fn a_corrected_dialogue_date_moves_the_deadline_and_the_mail(db: TestDb) {
     };
     let c = store
         .correct_event(
+            "dt-nord-1",
             id,
             Correction::Redate {
                 on: date("2026-03-19"),
@@ -165,10 +166,10 @@ async fn a_corrected_dialogue_date_moves_the_deadline_and_the_mail(db: TestDb) {
     );
     // A corrected event cannot be corrected again; its correction can.
     let again = store
-        .correct_event(id, Correction::Withdraw, "igen", &s18)
+        .correct_event("dt-nord-1", id, Correction::Withdraw, "igen", &s18)
         .await
         .unwrap_err();
-    assert!(matches!(again, StoreError::Input(_)), "{again}");
+    assert!(matches!(again, StoreError::NoEvent(_)), "{again}");
 }
 
 async fn a_withdrawn_signature_puts_the_unit_back(db: TestDb) {
@@ -195,7 +196,13 @@ async fn a_withdrawn_signature_puts_the_unit_back(db: TestDb) {
     // Signed by mistake on the wrong house: withdrawn.
     let id = event_id(&store, "dt-nord-1", "agreement_signed", "2026-04-20").await;
     store
-        .correct_event(id, Correction::Withdraw, "Underskrevet ved en fejl", &s)
+        .correct_event(
+            "dt-nord-1",
+            id,
+            Correction::Withdraw,
+            "Underskrevet ved en fejl",
+            &s,
+        )
         .await
         .unwrap();
     let t = store
@@ -248,6 +255,7 @@ async fn a_correction_the_rules_forbid_changes_nothing(db: TestDb) {
     // The dialogue after the agreement it led to: the rules say no.
     let e = store
         .correct_event(
+            "dt-nord-1",
             id,
             Correction::Redate {
                 on: date("2026-04-05"),
@@ -265,13 +273,13 @@ async fn a_correction_the_rules_forbid_changes_nothing(db: TestDb) {
     );
     // Withdrawing the dialogue would leave an agreement without one.
     let e = store
-        .correct_event(id, Correction::Withdraw, "aldrig holdt", &s)
+        .correct_event("dt-nord-1", id, Correction::Withdraw, "aldrig holdt", &s)
         .await
         .unwrap_err();
     assert!(e.to_string().contains("would break a rule"), "{e}");
     // No reason, no correction.
     let e = store
-        .correct_event(id, Correction::Withdraw, "  ", &s)
+        .correct_event("dt-nord-1", id, Correction::Withdraw, "  ", &s)
         .await
         .unwrap_err();
     assert!(e.to_string().contains("give a reason"), "{e}");
@@ -285,6 +293,7 @@ async fn a_correction_the_rules_forbid_changes_nothing(db: TestDb) {
     let id2 = event_id(&store, "dt-nord-2", "dialogue_held", "2026-04-20").await;
     let e = store
         .correct_event(
+            "dt-nord-2",
             id2,
             Correction::Move {
                 unit_id: "dt-nord-1".into(),

@@ -62,6 +62,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(agreements, submit))
         .routes(routes!(sign))
         .routes(routes!(midway))
+        .routes(routes!(correct))
         .routes(routes!(outbox))
         .routes(routes!(retry))
         .routes(routes!(audit))
@@ -680,6 +681,85 @@ async fn midway(
                 Json(MidwayDto {
                     score: g.score.percent(),
                     goals: g.goals.len(),
+                }),
+            ))
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CorrectBody {
+    /// redate (give `on`), move (give `unit_id`; a dialogue only) or withdraw.
+    pub(crate) correction: String,
+    #[serde(default)]
+    pub(crate) on: Option<NaiveDate>,
+    /// The unit the event belongs to (with move).
+    #[serde(default)]
+    pub(crate) unit_id: Option<String>,
+    /// Why: kept with the correction.
+    pub(crate) reason: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct CorrectedDto {
+    correction: uuid::Uuid,
+    cycle: i32,
+    /// The unit the event is now recorded against.
+    unit_id: String,
+    /// The event that takes the corrected one's place (none for a withdrawal).
+    new_event: Option<uuid::Uuid>,
+}
+
+/// Corrects a recorded event of a unit (secretariat): its date, the unit it belongs to,
+/// or that it happened. The event stays on record, superseded; deadlines and mail follow.
+#[utoipa::path(post, path = "/api/v1/units/{unit_id}/events/{event_id}/correct", tag = "records",
+    params(("unit_id" = String, Path), ("event_id" = uuid::Uuid, Path)), request_body = CorrectBody,
+    responses((status = 201, body = CorrectedDto), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn correct(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((unit_id, event_id)): Path<(String, String)>,
+    body: Result<ApiJson<CorrectBody>, Problem>,
+) -> ApiResult<(StatusCode, Json<CorrectedDto>)> {
+    write(
+        &state,
+        &who,
+        "correct a record",
+        ("unit", &unit_id),
+        async {
+            who.require_secretariat("correcting a record")?;
+            let event_id: uuid::Uuid = path_param("event_id", &event_id, "an event's id")?;
+            let ApiJson(b) = body?;
+            let correction = match (b.correction.as_str(), b.on, b.unit_id) {
+                ("redate", Some(on), None) => hjul_store::Correction::Redate { on },
+                ("move", None, Some(u)) => hjul_store::Correction::Move { unit_id: u },
+                ("withdraw", None, None) => hjul_store::Correction::Withdraw,
+                _ => {
+                    return Err(Problem::bad_request(
+                    "give `correction`: redate with `on`, move with `unit_id`, or withdraw alone",
+                )
+                .field("correction"));
+                }
+            };
+            let c = state
+                .store()
+                .correct_event(
+                    &unit_id,
+                    event_id,
+                    correction,
+                    &b.reason,
+                    &who.stamp(&state),
+                )
+                .await?;
+            Ok((
+                StatusCode::CREATED,
+                Json(CorrectedDto {
+                    correction: c.id,
+                    cycle: c.cycle,
+                    unit_id: c.now_at,
+                    new_event: c.new_event,
                 }),
             ))
         },

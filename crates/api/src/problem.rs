@@ -242,6 +242,7 @@ impl From<StoreError> for Problem {
             StoreError::NoCycle(_) => Problem::not_found(detail).field("year"),
             StoreError::File(err) => file_problem(StatusCode::UNPROCESSABLE_ENTITY, detail, err),
             StoreError::Invalid(_) => Problem::bad_request(detail),
+            StoreError::NoEvent(t) => Problem::not_found(detail).text(t),
             StoreError::Input(t) => {
                 Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", detail).text(t)
             }

@@ -225,7 +225,7 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 ),
             };
             let c = store
-                .correct_event(e.id, correction, reason, &stamp)
+                .correct_event(unit_id, e.id, correction, reason, &stamp)
                 .await
                 .with_context(|| format!("the {} of {} was not corrected", e.kind, unit_id))?;
             writeln!(

@@ -96,9 +96,10 @@ fn as_tuple(kind: EventKind, e: &unit_event::Model) -> (EventKind, NaiveDate, i3
 }
 
 impl Store {
-    /// Corrects a recorded event (the secretariat's), with a reason.
+    /// Corrects a recorded event of `unit_id` (the secretariat's), with a reason.
     pub async fn correct_event(
         &self,
+        unit_id: &str,
         event_id: Uuid,
         correction: Correction,
         reason: &str,
@@ -113,9 +114,11 @@ impl Store {
         let old = unit_event::Entity::find_by_id(event_id)
             .one(&txn)
             .await?
-            .filter(|e| e.superseded_by.is_none())
+            .filter(|e| e.superseded_by.is_none() && e.unit_id == unit_id)
             .ok_or_else(|| {
-                refused(Text::new("correction.no_event").arg("id", event_id.to_string()))
+                StoreError::NoEvent(
+                    Text::new("correction.no_event").arg("id", event_id.to_string()),
+                )
             })?;
         let kind = EventKind::parse(&old.kind)
             .ok_or_else(|| StoreError::Invalid(format!("event kind `{}` on record", old.kind)))?;

@@ -110,6 +110,9 @@ pub enum StoreError {
     /// language.
     #[error("{0}")]
     Input(hjul_wheel::Text),
+    /// No such event in force (corrected already, or of another unit).
+    #[error("{0}")]
+    NoEvent(hjul_wheel::Text),
     #[error("the definition stored with cycle {year} cannot be read: {problem}")]
     StoredDefinition { year: i32, problem: ConfigError },
     #[error("stopped on purpose at `{0}` (a test of what a crash leaves behind)")]

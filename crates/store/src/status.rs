@@ -329,6 +329,15 @@ impl Store {
         let facts = fold_events(&events);
         let standing = plan.standing(level, &milestones, &facts, at);
         let allowed = plan.allowed_events(level, &milestones, &facts, at);
+        let why_not_sign = plan
+            .apply(
+                level,
+                &milestones,
+                &facts,
+                hjul_wheel::UnitEvent::AgreementSigned { on: at },
+                at,
+            )
+            .err();
         let leader = person::Entity::find_by_id(u.leader_id).one(db).await?;
         let parent = u.parent_id.as_ref().and_then(|p| snap.units.get(p));
 
@@ -401,6 +410,7 @@ impl Store {
             overdue_days: standing.overdue_days,
             responsible: snap.address(u, level, standing.responsible, secretariat),
             allowed,
+            why_not_sign,
             milestones: milestone_rows
                 .into_iter()
                 .map(|m| MilestoneView {
@@ -454,6 +464,9 @@ pub struct Timeline {
     pub responsible: String,
     /// The events the wheel's rules allow the unit on `at`.
     pub allowed: Vec<hjul_wheel::EventKind>,
+    /// Why the agreement cannot be signed on `at`, when it cannot.
+    #[serde(skip)]
+    pub why_not_sign: Option<hjul_wheel::Refusal>,
     pub milestones: Vec<MilestoneView>,
     pub deadlines: Vec<DeadlineView>,
     pub events: Vec<EventView>,

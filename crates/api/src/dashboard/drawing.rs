@@ -64,8 +64,8 @@ pub fn wheel(
     let title = words.word(lang, "wheel.title");
     let _ = write!(
         svg,
-        r##"<svg id="wheel" xmlns="http://www.w3.org/2000/svg" viewBox="-170 -12 {} {}" role="group" aria-labelledby="wheel-title"><title id="wheel-title">{}</title>"##,
-        SIZE + 340.0,
+        r##"<svg id="wheel" xmlns="http://www.w3.org/2000/svg" viewBox="-190 -12 {} {}" role="group" aria-labelledby="wheel-title"><title id="wheel-title">{}</title>"##,
+        SIZE + 400.0,
         SIZE + 24.0,
         escape(&title)
     );

@@ -62,6 +62,11 @@ pub(crate) fn goals_of(pairs: &[(String, String)]) -> (AgreementDraft, String, b
     for (k, v) in pairs {
         match k.as_str() {
             "on" => draft.on = v.clone(),
+            // The warnings were shown and the leader submits anyway.
+            "op" if v == "submit_confirmed" => {
+                op = "submit".to_owned();
+                confirmed = true;
+            }
             "op" => op = v.clone(),
             "confirm" => confirmed = v == "1",
             _ => {

@@ -149,16 +149,27 @@ pub async fn overview(State(state): State<AppState>, v: Visitor, uri: Uri) -> Re
         Ok(rows) => rows,
         Err(p) => return error_page(&state, lang, Some(&v), p),
     };
+    // A step picked on the wheel (its count's link).
+    let step = q
+        .get("step")
+        .and_then(|s| Step::ALL.into_iter().find(|x| x.key() == s.as_str()));
     let matches = |r: &&StatusRow| {
         filter.area.is_none_or(|a| a.key() == r.area)
             && filter.level.is_none_or(|l| l.number() == r.level)
             && (!filter.overdue || r.overdue_days > 0)
+            && step.is_none_or(|s| r.step == Some(s))
     };
     let rows: Vec<&StatusRow> = all.iter().filter(matches).collect();
     // What waits for this visitor's signature comes first.
     let to_sign: Vec<Value> = all
         .iter()
-        .filter(|r| r.step == Some(Step::AwaitingSignature))
+        // Awaiting signature, and the signature's deadline is open (it may wait for the
+        // focus themes: then there is nothing to sign yet).
+        .filter(|r| {
+            r.step == Some(Step::AwaitingSignature)
+                && r.next_deadline
+                    .is_some_and(|n| n.deadline == hjul_wheel::Deadline::AgreementSigned)
+        })
         .filter(|r| {
             v.who.role() != Role::Secretariat
                 && v.who
@@ -391,6 +402,7 @@ pub async fn unit_page(
                 level => t.unit.level,
                 area => words.word(lang, &format!("area.{}", t.unit.area)),
                 parent => t.unit.parent.clone(),
+                parent_seen => t.unit.parent.as_ref().is_some_and(|(p, _)| v.who.sees(p)),
                 leader_name => t.unit.leader_name.clone(),
                 leader_email => t.unit.leader_email.clone(),
             },
@@ -409,6 +421,12 @@ pub async fn unit_page(
             can_dialogue => may(EventKind::DialogueHeld),
             can_submit => may(EventKind::AgreementSubmitted),
             can_sign => may(EventKind::AgreementSigned),
+            // Awaiting a signature the rules do not allow yet: why, for whoever signs.
+            sign_waits => (t.step == Some(Step::AwaitingSignature)
+                && !t.allowed.contains(&EventKind::AgreementSigned)
+                && v.who.may(state, EventKind::AgreementSigned, unit_id).is_ok())
+                .then(|| t.why_not_sign.as_ref().map(|r| words.text(lang, &r.text())))
+                .flatten(),
             can_midway => may(EventKind::MidwayGiven),
             can_correct => secretariat,
             today => today.to_string(),
@@ -695,7 +713,7 @@ pub async fn correct(
         };
         Ok(state
             .store()
-            .correct_event(id, correction, &f.reason, &v.who.stamp(&state))
+            .correct_event(&unit_id, id, correction, &f.reason, &v.who.stamp(&state))
             .await?)
     }
     .await;

@@ -20,6 +20,31 @@ use super::{Page, Visitor, error_page, fresh, read_form, refuse, stale_problem};
 use crate::AppState;
 use crate::problem::Problem;
 
+/// An instant as the municipality's clock showed it, in the page's date format.
+fn local(state: &AppState, lang: super::Lang, at: chrono::DateTime<chrono::Utc>) -> String {
+    let zone = state.store().wheel().definition.mail_time.zone;
+    let t = at.with_timezone(&zone);
+    format!(
+        "{} {}",
+        state.words().of(lang).date(t.date_naive()),
+        t.format("%H:%M")
+    )
+}
+
+/// Who started a cycle, and how, in the page's words (`api:a@b.dk (by hand)`).
+fn starter(state: &AppState, lang: super::Lang, by: &str) -> String {
+    let (who, how) = by
+        .rsplit_once(" (")
+        .map_or((by, ""), |(w, h)| (w, h.trim_end_matches(')')));
+    let who = who.trim_start_matches("api:").trim_start_matches("cli:");
+    let how = match how {
+        "by hand" => state.words().word(lang, "cycles.by_hand"),
+        "on its first day" => state.words().word(lang, "cycles.on_first_day"),
+        other => other.to_owned(),
+    };
+    format!("{who}, {how}")
+}
+
 /// The secretariat's, or a page that says so.
 fn only_secretariat(v: &Visitor) -> Result<(), Problem> {
     v.who
@@ -75,7 +100,7 @@ pub async fn outbox(State(state): State<AppState>, v: Visitor, uri: Uri) -> Resp
                 due => i.due_on.map(|d| d.to_string()),
                 party => words.word(lang, &format!("party.{}", i.party)),
                 recipient => i.recipient.clone(),
-                at => i.sent_at.unwrap_or(i.due_at).format("%Y-%m-%d %H:%M").to_string(),
+                at => local(&state, lang, i.sent_at.unwrap_or(i.due_at)),
                 attempts => i.attempts,
                 error => i.last_error.as_deref().map(|e| hjul_wheel::limits::clip(e, 300)),
             }
@@ -158,10 +183,15 @@ pub async fn audit(State(state): State<AppState>, v: Visitor, uri: Uri) -> Respo
         .into_iter()
         .map(|r| {
             let summary = |t: Option<String>| t.map(|t| hjul_wheel::limits::clip(&t, 400));
+            let action = state
+                .words()
+                .of(lang)
+                .get(&format!("audit.actions.{}", r.action))
+                .map_or_else(|| r.action.clone(), str::to_owned);
             context! {
-                at => r.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                at => local(&state, lang, r.at),
                 actor => r.actor.trim_start_matches("api:").to_owned(),
-                action => r.action,
+                action => action,
                 entity => r.entity,
                 entity_id => r.entity_id,
                 before => summary(r.before),
@@ -484,9 +514,15 @@ async fn cycles_page(
         Err(e) => return error_page(state, lang, Some(v), e.into()),
     };
     let running = def.cycles.cycle_containing(today);
-    // The cycles on record, and the running and the next one whether started or not.
+    // The cycles on record, and the one before, the running one and the next whether
+    // started or not (the one before, to record in it what happened before hjul).
     let mut years: Vec<i32> = recorded.iter().map(|c| c.year).collect();
-    for y in [running.year(), running.year() + def.cycles.every_years()] {
+    let every = def.cycles.every_years();
+    for y in [
+        running.year() - every,
+        running.year(),
+        running.year() + every,
+    ] {
         if !years.contains(&y) {
             years.push(y);
         }
@@ -521,7 +557,7 @@ async fn cycles_page(
             ends => plan.cycle().ends().to_string(),
             started => started.map(|c| context! {
                 at => c.started_at.date_naive().to_string(),
-                by => c.started_by.clone(),
+                by => starter(state, lang, &c.started_by),
             }),
             running => year == running.year(),
             milestones => milestones,
@@ -638,7 +674,9 @@ pub async fn milestone(
             .map(|l| l.trim().to_owned())
             .filter(|l| !l.is_empty())
             .collect();
-        let themes = (m == Deadline::ThemesPublished).then_some(themes);
+        // Themes go with their milestone only; typed for another, they are refused, not
+        // dropped.
+        let themes = (m == Deadline::ThemesPublished || !themes.is_empty()).then_some(themes);
         state
             .store()
             .record_milestone(y, m, on, themes, &v.who.stamp(&state))
