@@ -30,6 +30,11 @@ fn read(path: &Path) -> anyhow::Result<String> {
     })
 }
 
+/// The cycle a date falls in, for confirmations that name it.
+fn cycle_of(ctx: &Context, on: hjul_wheel::Date) -> i32 {
+    ctx.wheel.definition.cycles.cycle_containing(on).year()
+}
+
 /// A progress bar on a terminal; nothing when the output is piped.
 pub fn progress(total: usize, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(u64::try_from(total).unwrap_or(u64::MAX));
@@ -88,7 +93,11 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 .record_dialogue(unit_id, *on, notes, &stamp)
                 .await
                 .with_context(|| format!("the dialogue of {unit_id} was not recorded"))?;
-            writeln!(out, "recorded: {unit_id} held its quality dialogue on {on}")?;
+            writeln!(
+                out,
+                "recorded in cycle {}: {unit_id} held its quality dialogue on {on}",
+                cycle_of(ctx, *on)
+            )?;
         }
         Command::Agreement(AgreementCommand::Submit { unit_id, file, on }) => {
             let text = read(file)?;
@@ -102,7 +111,8 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
             }
             writeln!(
                 out,
-                "submitted: revision {} of the agreement of {unit_id} on {on}; it awaits the superior's signature",
+                "submitted in cycle {}: revision {} of the agreement of {unit_id} on {on}; it awaits the superior's signature",
+                cycle_of(ctx, on),
                 submitted.revision
             )?;
         }
@@ -113,7 +123,8 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 .with_context(|| format!("the agreement of {unit_id} was not signed"))?;
             writeln!(
                 out,
-                "signed: revision {revision} of the agreement of {unit_id} on {on}; it is in force"
+                "signed in cycle {}: revision {revision} of the agreement of {unit_id} on {on}; it is in force",
+                cycle_of(ctx, *on)
             )?;
         }
         Command::Midway(MidwayCommand::Submit { unit_id, file, on }) => {
@@ -125,7 +136,8 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 .with_context(|| format!("the midway status of {unit_id} was not recorded"))?;
             writeln!(
                 out,
-                "recorded: midway status of {unit_id} on {on}, {} goals graded, score {}",
+                "recorded in cycle {}: midway status of {unit_id} on {on}, {} goals graded, score {}",
+                cycle_of(ctx, on),
                 grading.goals.len(),
                 grading.score
             )?;

@@ -140,7 +140,10 @@ fn a_secretariat_sets_up_and_records_a_cycle() {
             "2026-04-10",
         ],
     ));
-    assert!(text.contains("submitted: revision 1"), "{text}");
+    assert!(
+        text.contains("submitted in cycle 2025: revision 1"),
+        "{text}"
+    );
     ok(&hjul(
         &dir,
         &["agreement", "sign", "sk-vest", "--on", "2026-04-16"],
