@@ -1290,8 +1290,7 @@ async fn drafts_outlive_a_session_and_spreadsheets_keep_the_filter(db: TestDb) {
     assert!(page.contains("value=\"Gemt af sig selv\""), "{page}");
     // An agreement file uploaded fills the editor, with the problems of reading it.
     let boundary = "hjul-boundary-7f3a";
-    let file =
-        hjul_tests::AGREEMENT.replace("target_date = 2026-12-31", "target_date = \"31-12-2026\"");
+    let file = AGREEMENT.replace("target_date = 2026-12-31", "target_date = \"31-12-2026\"");
     let body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
          --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"aftale.toml\"\r\n\
