@@ -316,6 +316,30 @@ async fn the_api_refuses_what_it_does_not_take_with_a_problem_report(db: TestDb)
             .unwrap()
             .contains("check the year")
     );
+    // No such endpoint, a method it does not take, an address it cannot read, no
+    // token: problem reports all.
+    let a = app.send(get("/api/v1/no-such-thing")).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    problem(&a);
+    let a = app
+        .send(
+            Request::delete("/api/v1/status")
+                .header("authorization", &bearer)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED);
+    problem(&a);
+    let a = app.send(get("/api/v1/units/%FF/agreements")).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    problem(&a);
+    let a = app
+        .send(Request::get("/api/v1/me").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(a.headers["www-authenticate"], "Bearer");
+    problem(&a);
     // Sending again a mail that does not exist: not found, not a bad request.
     let a = app
         .send(

@@ -14,6 +14,7 @@ stories!(
     a_corrected_dialogue_date_moves_the_deadline_and_the_mail,
     a_withdrawn_signature_puts_the_unit_back,
     a_correction_the_rules_forbid_changes_nothing,
+    a_correction_keeps_each_event_with_its_revision,
 );
 
 const SMALL: &str = "unit_id,name,level,parent_id,area,leader_name,leader_email,language
@@ -317,4 +318,64 @@ async fn a_correction_the_rules_forbid_changes_nothing(db: TestDb) {
             .len(),
         0
     );
+}
+
+/// A signature belongs to the revision it signed: moved past a later submission, it
+/// would sign that one in the facts while the records say the other. Refused.
+async fn a_correction_keeps_each_event_with_its_revision(db: TestDb) {
+    let store = small(&db).await;
+    let s = stamp("2026-05-20");
+    store
+        .record_dialogue("dt-nord-1", date("2026-03-16"), None, &s)
+        .await
+        .unwrap();
+    for (submit, sign) in [("2026-04-01", Some("2026-04-10")), ("2026-05-01", None)] {
+        store
+            .submit_agreement("dt-nord-1", date(submit), AGREEMENT, "a.toml", &s)
+            .await
+            .unwrap();
+        if let Some(on) = sign {
+            store
+                .sign_agreement("dt-nord-1", date(on), &s)
+                .await
+                .unwrap();
+        }
+    }
+    let before = hjul_tests::counts(&store).await;
+    let id = event_id(&store, "dt-nord-1", "agreement_signed", "2026-05-20").await;
+    let e = store
+        .correct_event(
+            "dt-nord-1",
+            id,
+            Correction::Redate {
+                on: date("2026-05-05"),
+            },
+            "forkert dato",
+            &s,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Conflict(_)), "{e}");
+    assert!(e.to_string().contains("revision 1"), "{e}");
+    assert_eq!(hjul_tests::counts(&store).await, before);
+    // Within its revision's time, the signature moves; the rows follow.
+    store
+        .correct_event(
+            "dt-nord-1",
+            id,
+            Correction::Redate {
+                on: date("2026-04-20"),
+            },
+            "rigtig dato",
+            &s,
+        )
+        .await
+        .unwrap();
+    let t = store
+        .timeline("dt-nord-1", date("2026-05-20"), None)
+        .await
+        .unwrap();
+    assert_eq!(t.agreements[0].signed_on, Some(date("2026-04-20")));
+    assert_eq!(t.agreements[1].signed_on, None);
+    assert_eq!(t.step, Some(Step::AwaitingSignature));
 }

@@ -6,7 +6,7 @@ use std::future::Future;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use hjul_store::{StatusFilter, outbox_state};
@@ -20,7 +20,8 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::auth::Principal;
 use crate::problem::{
-    ApiJson, ApiQuery, Problem, ProblemItem, body_of, check_day, is_media_type, path_param,
+    ApiJson, ApiPath as Path, ApiQuery, Problem, ProblemItem, body_of, check_day, is_media_type,
+    path_param,
 };
 
 #[derive(OpenApi)]

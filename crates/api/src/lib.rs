@@ -120,7 +120,9 @@ pub fn router(state: AppState) -> Router {
             ),
         )
         .route("/healthz", axum::routing::get(api::healthz))
+        .route("/api/{*rest}", axum::routing::any(problem::no_endpoint))
         .merge(dashboard::routes())
+        .method_not_allowed_fallback(problem::wrong_method)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // Answers about people are not kept by browsers or proxies.
         .layer(SetResponseHeaderLayer::if_not_present(

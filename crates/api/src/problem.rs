@@ -171,7 +171,7 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = self.status_code();
         let body = serde_json::to_vec(&self).unwrap_or_default();
-        (
+        let mut r = (
             status,
             [
                 (header::CONTENT_TYPE, "application/problem+json"),
@@ -179,8 +179,51 @@ impl IntoResponse for Problem {
             ],
             body,
         )
-            .into_response()
+            .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        r
     }
+}
+
+/// Path parameters, read strictly: a value that cannot be read (bad percent-encoding,
+/// say) is a 400 problem report, not the framework's text.
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| ApiPath(v))
+            .map_err(|_| {
+                Problem::bad_request("a part of the address cannot be read: check the path")
+                    .field("path")
+            })
+    }
+}
+
+/// `/api/…` that is no endpoint: a problem report, like every answer of the API.
+pub async fn no_endpoint() -> Problem {
+    Problem::not_found("there is no such endpoint: /api/openapi.json lists them")
+}
+
+/// A method an endpoint does not take.
+pub async fn wrong_method() -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this address does not take that method: /api/openapi.json lists what it takes",
+    )
 }
 
 fn file_problem(status: StatusCode, detail: String, err: hjul_wheel::ConfigError) -> Problem {
@@ -243,6 +286,9 @@ impl From<StoreError> for Problem {
             StoreError::File(err) => file_problem(StatusCode::UNPROCESSABLE_ENTITY, detail, err),
             StoreError::Invalid(_) => Problem::bad_request(detail),
             StoreError::NoEvent(t) => Problem::not_found(detail).text(t),
+            StoreError::Conflict(t) => {
+                Problem::new(StatusCode::CONFLICT, "refused", detail).text(t)
+            }
             StoreError::Input(t) => {
                 Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", detail).text(t)
             }

@@ -70,7 +70,10 @@ fn level_of(u: &unit::Model) -> Result<Level, StoreError> {
 }
 
 /// One unit's events in force with a change applied, replayed through the wheel's rules
-/// in the wheel's order: the facts they make, or the first rule they break.
+/// in the wheel's order: the facts they make, or the first rule they break. Each event
+/// must also still concern the revision it was recorded for (a signature its revision, a
+/// midway status the revision in force), or the agreement's rows would no longer match
+/// the facts.
 fn replay(
     def: &WheelDefinition,
     year: i32,
@@ -83,10 +86,31 @@ fn replay(
     let mut list = events.to_vec();
     list.sort_by_key(|(k, on, revision, id)| (*on, *revision, k.rank(), *id));
     let mut facts = UnitFacts::default();
-    for (kind, on, _, _) in list {
+    for (kind, on, revision, _) in list {
+        let latest = facts.agreement.as_ref().map_or(0, |a| a.revision);
+        let in_force = facts
+            .agreement
+            .as_ref()
+            .and_then(|a| a.in_force)
+            .map_or(0, |s| s.revision);
+        let expected = match kind {
+            EventKind::DialogueHeld => i64::from(revision),
+            EventKind::AgreementSubmitted => i64::from(latest) + 1,
+            EventKind::AgreementSigned => i64::from(latest),
+            EventKind::MidwayGiven => i64::from(in_force),
+        };
+        if i64::from(revision) != expected {
+            return Err(StoreError::Conflict(
+                Text::new("correction.revisions")
+                    .arg("event", hjul_wheel::text::key("event", kind.key()))
+                    .arg("revision", revision),
+            ));
+        }
         facts = plan
             .apply(level, milestones, &facts, kind.on(on), today)
-            .map_err(|r| refused(Text::new("correction.breaks").arg("rule", r.text())))?;
+            .map_err(|r| {
+                StoreError::Conflict(Text::new("correction.breaks").arg("rule", r.text()))
+            })?;
     }
     Ok(facts)
 }
@@ -150,14 +174,14 @@ impl Store {
         if correction == Correction::Withdraw {
             let later = |k: EventKind| others.iter().any(|(x, _, r, _)| *x == k && *r > revision);
             if kind == EventKind::AgreementSubmitted && later(EventKind::AgreementSubmitted) {
-                return Err(refused(Text::new("correction.not_latest")));
+                return Err(StoreError::Conflict(Text::new("correction.not_latest")));
             }
             if kind == EventKind::AgreementSigned
                 && others
                     .iter()
                     .any(|(x, _, r, _)| *x == EventKind::MidwayGiven && *r == revision)
             {
-                return Err(refused(Text::new("correction.midway_first")));
+                return Err(StoreError::Conflict(Text::new("correction.midway_first")));
             }
         }
 
@@ -166,7 +190,7 @@ impl Store {
         let (target, new_event) = match &correction {
             Correction::Redate { on } => {
                 if *on == old.on {
-                    return Err(refused(Text::new("correction.same_date")));
+                    return Err(StoreError::Conflict(Text::new("correction.same_date")));
                 }
                 let mut after = others.clone();
                 after.push((kind, *on, revision, new_id));
@@ -196,10 +220,12 @@ impl Store {
             }
             Correction::Move { unit_id } => {
                 if kind != EventKind::DialogueHeld {
-                    return Err(refused(Text::new("correction.move_dialogue_only")));
+                    return Err(StoreError::Conflict(Text::new(
+                        "correction.move_dialogue_only",
+                    )));
                 }
                 if *unit_id == old.unit_id {
-                    return Err(refused(Text::new("correction.same_unit")));
+                    return Err(StoreError::Conflict(Text::new("correction.same_unit")));
                 }
                 let to = unit::Entity::find_by_id(unit_id.as_str())
                     .one(&txn)
@@ -254,9 +280,23 @@ impl Store {
         })
         .exec_without_returning(&txn)
         .await?;
-        let mut superseded = old.clone().into_active_model();
-        superseded.superseded_by = Set(Some(correction_id));
-        superseded.update(&txn).await?;
+        // Only if nobody corrected it meanwhile: two corrections of one event at once
+        // cannot both take effect.
+        let taken = unit_event::Entity::update_many()
+            .col_expr(
+                unit_event::Column::SupersededBy,
+                sea_orm::sea_query::Expr::value(correction_id),
+            )
+            .filter(unit_event::Column::Id.eq(old.id))
+            .filter(unit_event::Column::SupersededBy.is_null())
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if taken != 1 {
+            return Err(StoreError::NoEvent(
+                Text::new("correction.no_event").arg("id", old.id.to_string()),
+            ));
+        }
         if let Some((unit_id, on)) = &new_event {
             unit_event::Entity::insert(unit_event::ActiveModel {
                 id: Set(new_id),
@@ -439,9 +479,11 @@ impl Store {
 
 /// A unit's unsent mail follows its deadlines after a correction: pending items move to
 /// the new dates (a moved due date is a moved calendar entry when the mail goes), items of
-/// a deadline now met are voided, and items voided when a deadline was met come back when
-/// a correction un-meets it (the moments still ahead, and the latest one passed, as after
-/// downtime).
+/// a deadline now met (or waiting again) are voided, and an item voided when its deadline
+/// was met comes back when a correction un-meets it — for the moments still ahead, and for
+/// the latest moment passed, as after downtime: a passed moment that a later passed one
+/// replaces is folded, never sent late. An item whose mail went out (it has a message id)
+/// is never brought back.
 pub(crate) async fn reschedule(
     db: &impl ConnectionTrait,
     def: &WheelDefinition,
@@ -456,6 +498,7 @@ pub(crate) async fn reschedule(
             .filter(outbox_item::Column::UnitId.eq(unit_id))
             .filter(outbox_item::Column::Deadline.eq(status.deadline.key()))
             .filter(outbox_item::Column::State.is_in([state::PENDING, state::VOID]))
+            .filter(outbox_item::Column::MessageId.is_null())
             .all(db)
             .await?;
         if items.is_empty() {
@@ -466,46 +509,40 @@ pub(crate) async fn reschedule(
         } else {
             reminders::moments(def, status)
         };
-        let moment_of = |item: &outbox_item::Model| {
-            moments.iter().find(|m| {
-                let kind_matches = match m.kind {
-                    MomentKind::Reminder { days_before } => {
-                        item.kind == "reminder"
-                            && item.days_before == i32::try_from(days_before).ok()
-                    }
-                    other => item.kind == other.key(),
-                };
-                kind_matches && m.to.iter().any(|p| p.key() == item.party)
-            })
+        let matches = |m: &reminders::Moment, item: &outbox_item::Model| {
+            let kind_matches = match m.kind {
+                MomentKind::Reminder { days_before } => {
+                    item.kind == "reminder" && item.days_before == i32::try_from(days_before).ok()
+                }
+                other => item.kind == other.key(),
+            };
+            kind_matches && m.to.iter().any(|p| p.key() == item.party)
         };
-        // The latest moment passed, per party: the one a void item comes back for.
-        let mut latest_passed: std::collections::HashMap<&str, chrono::DateTime<chrono::Utc>> =
-            std::collections::HashMap::new();
-        for item in &items {
-            if let Some(m) = moment_of(item)
-                && m.at <= now
-            {
-                let e = latest_passed.entry(item.party.as_str()).or_insert(m.at);
-                *e = (*e).max(m.at);
-            }
-        }
-        for item in items.iter().cloned() {
-            let moment = moment_of(&item);
+        for item in items {
+            let moment = moments.iter().find(|m| matches(m, &item));
+            // The latest moment passed for this item's party, of all the deadline's.
+            let latest_passed = moments
+                .iter()
+                .filter(|m| m.at <= now && m.to.iter().any(|p| p.key() == item.party))
+                .map(|m| m.at)
+                .max();
+            let pending = item.state == state::PENDING;
             let mut am = item.clone().into_active_model();
-            match (moment, item.state.as_str()) {
-                (None, state::PENDING) => am.state = Set(state::VOID.to_owned()),
-                (None, _) => continue,
-                (Some(m), s) => {
-                    let revive = s == state::PENDING
-                        || m.at > now
-                        || latest_passed.get(item.party.as_str()) == Some(&m.at);
-                    if !revive {
+            match moment {
+                None if pending => am.state = Set(state::VOID.to_owned()),
+                None => continue,
+                Some(m) => {
+                    let current = m.at > now || latest_passed == Some(m.at);
+                    if current {
+                        am.state = Set(state::PENDING.to_owned());
+                        am.due_on = Set(status.due);
+                        am.due_at = Set(m.at);
+                        am.next_attempt_at = Set(m.at);
+                    } else if pending {
+                        am.state = Set(state::FOLDED.to_owned());
+                    } else {
                         continue;
                     }
-                    am.state = Set(state::PENDING.to_owned());
-                    am.due_on = Set(status.due);
-                    am.due_at = Set(m.at);
-                    am.next_attempt_at = Set(m.at);
                 }
             }
             am.update(db).await?;

@@ -339,6 +339,31 @@ impl Store {
                 void_pending(txn, ctx.cycle.year, Some(&ctx.unit.id), d.key()).await?;
             }
         }
+        // A deadline that was waiting and opens with this event: mail voided while a
+        // correction left it waiting comes back (nothing else voids an unmet deadline).
+        let plan = ctx.plan()?;
+        let waiting: Vec<Deadline> = plan
+            .unit_deadlines(ctx.level, &ctx.milestones, &ctx.facts)
+            .into_iter()
+            .filter(|d| d.opens.is_none() && d.met_on.is_none())
+            .map(|d| d.deadline)
+            .collect();
+        let opened: Vec<_> = plan
+            .unit_deadlines(ctx.level, &ctx.milestones, &after)
+            .into_iter()
+            .filter(|d| waiting.contains(&d.deadline) && d.opens.is_some())
+            .collect();
+        if !opened.is_empty() {
+            crate::corrections::reschedule(
+                txn,
+                &ctx.definition,
+                ctx.cycle.year,
+                &ctx.unit.id,
+                &opened,
+                stamp.at,
+            )
+            .await?;
+        }
         unit_event::Entity::insert(unit_event::ActiveModel {
             id: Set(Uuid::now_v7()),
             cycle: Set(ctx.cycle.year),

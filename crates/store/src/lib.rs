@@ -110,6 +110,10 @@ pub enum StoreError {
     /// language.
     #[error("{0}")]
     Input(hjul_wheel::Text),
+    /// What is on record does not allow it (a correction that would break the wheel's
+    /// rules, or the agreement's revisions).
+    #[error("{0}")]
+    Conflict(hjul_wheel::Text),
     /// No such event in force (corrected already, or of another unit).
     #[error("{0}")]
     NoEvent(hjul_wheel::Text),

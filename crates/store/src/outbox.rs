@@ -294,8 +294,18 @@ impl Store {
             .col_expr(outbox_item::Column::MessageId, message_id.into())
             .col_expr(outbox_item::Column::SentAt, at.into())
             .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
-            // An item voided (its deadline met) while its mail was on the way stays void.
             .filter(outbox_item::Column::State.eq(state::PENDING))
+            .exec(&self.db)
+            .await?;
+        // An item voided (its deadline met) while its mail was on the way stays void, but
+        // keeps the mail that went: a correction never brings it back to go again.
+        outbox_item::Entity::update_many()
+            .col_expr(outbox_item::Column::Recipient, recipient.into())
+            .col_expr(outbox_item::Column::MessageId, message_id.into())
+            .col_expr(outbox_item::Column::SentAt, at.into())
+            .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
+            .filter(outbox_item::Column::State.eq(state::VOID))
+            .filter(outbox_item::Column::MessageId.is_null())
             .exec(&self.db)
             .await?;
         Ok(())
@@ -433,8 +443,8 @@ impl Store {
         email: &str,
         since: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        // Any item a mail went out with counts, one voided on the way too.
         Ok(outbox_item::Entity::find()
-            .filter(outbox_item::Column::State.eq(state::SENT))
             .filter(outbox_item::Column::Recipient.eq(email))
             .filter(outbox_item::Column::SentAt.gte(since))
             .one(&self.db)
@@ -450,7 +460,6 @@ impl Store {
         let sent: Vec<Option<String>> = outbox_item::Entity::find()
             .select_only()
             .column(outbox_item::Column::Recipient)
-            .filter(outbox_item::Column::State.eq(state::SENT))
             .filter(outbox_item::Column::SentAt.gte(since))
             .distinct()
             .into_tuple()

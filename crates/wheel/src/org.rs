@@ -32,7 +32,10 @@ impl Email {
     /// Every address it accepts, the mail library accepts too (a test in `hjul-mail`
     /// checks it), so an address that passes import can always be mailed.
     pub fn parse(text: &str) -> Result<Self, Text> {
-        let t = text.trim();
+        // Lower case first: the form kept is the form checked (some letters grow, or
+        // change kind, when lowered).
+        let lowered = text.trim().to_lowercase();
+        let t = lowered.as_str();
         let err = |key: &'static str| Err(Text::new(key).arg("address", clip(t, 80)));
         if t.is_empty() {
             return Err(Text::new("email.empty"));
@@ -75,7 +78,7 @@ impl Email {
         if domain.len() > 253 || !domain.contains('.') || !domain.split('.').all(label) {
             return err("email.domain");
         }
-        Ok(Self(t.to_lowercase()))
+        Ok(Self(t.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {

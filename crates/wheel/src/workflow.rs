@@ -301,6 +301,11 @@ impl WheelDefinition {
     /// own level when they lead it, one up when they are its superior, …) may record an
     /// event of `kind` for it. The dashboard, the API and the command line all ask this.
     pub fn may_record(&self, kind: EventKind, level: Level, levels_led: &[Level]) -> bool {
+        // Nobody signs their own agreement: one who leads a unit and the unit above it
+        // (an area leader who also runs a house) signs neither the house's nor their own.
+        if kind == EventKind::AgreementSigned && levels_led.contains(&level) {
+            return false;
+        }
         self.parties_for(kind, level).into_iter().any(
             |p| matches!(p.resolve(Some(level)), Recipient::Leader(l) if levels_led.contains(&l)),
         )

@@ -362,28 +362,33 @@ async fn keep(
     Ok(())
 }
 
-/// A form sent with a session that has run out: the draft is kept if the session ran out
-/// lately and the form is its own, then the visitor signs in again and finds it.
-async fn keep_lapsed(
+/// The holder of a session that ran out lately, if the form sent with it is its own (its
+/// CSRF value): enough to keep what they typed, never to act.
+async fn lapsed_holder(
     state: &AppState,
     headers: &axum::http::HeaderMap,
+    csrf: &str,
+) -> Option<crate::auth::Principal> {
+    let id = cookie_in(headers, SESSION_COOKIE)?;
+    let session = state
+        .store()
+        .lapsed_session(&id, state.now(), GRACE)
+        .await
+        .ok()??;
+    if csrf.is_empty() || csrf != session.csrf {
+        return None;
+    }
+    crate::auth::principal_of(state, session.holder).await.ok()
+}
+
+/// Keeps a draft for the holder of a lapsed session, if they may draft it at all.
+async fn keep_lapsed(
+    state: &AppState,
+    who: &crate::auth::Principal,
     unit_id: &str,
     kind: DraftKind,
-    csrf: &str,
     content: &impl Serialize,
 ) -> bool {
-    let Some(id) = cookie_in(headers, SESSION_COOKIE) else {
-        return false;
-    };
-    let Ok(Some(session)) = state.store().lapsed_session(&id, state.now(), GRACE).await else {
-        return false;
-    };
-    if csrf.is_empty() || csrf != session.csrf {
-        return false;
-    }
-    let Ok(who) = crate::auth::principal_of(state, session.holder).await else {
-        return false;
-    };
     let event = match kind {
         DraftKind::Agreement => EventKind::AgreementSubmitted,
         DraftKind::Midway => EventKind::MidwayGiven,
@@ -424,15 +429,12 @@ pub async fn agreement_post(
         Ok(v) => v,
         Err(login) => {
             // Signed out while typing: keep what was typed, then sign in again.
-            let kept = keep_lapsed(
-                &state,
-                &headers,
-                &unit_id,
-                DraftKind::Agreement,
-                &csrf,
-                &draft,
-            )
-            .await;
+            let kept = match lapsed_holder(&state, &headers, &csrf).await {
+                Some(who) => {
+                    keep_lapsed(&state, &who, &unit_id, DraftKind::Agreement, &draft).await
+                }
+                None => false,
+            };
             if op == "autosave" {
                 return StatusCode::UNAUTHORIZED.into_response();
             }
@@ -891,15 +893,18 @@ pub async fn midway_post(
     let v = match visitor {
         Ok(v) => v,
         Err(login) => {
-            // The grades typed are kept with the titles of the agreement in force.
-            let stamp = hjul_store::Stamp {
-                actor: "dashboard".into(),
-                at: state.now(),
-                today: state.today(),
+            // The grades typed are kept with the titles of the agreement in force; the
+            // session is checked first, so a stranger's post costs one lookup.
+            let Some(who) = lapsed_holder(&state, &headers, &csrf).await else {
+                return login;
             };
-            if let Ok(Some((_, a))) = state.store().agreement_in_force(&unit_id, &stamp).await {
+            if let Ok(Some((_, a))) = state
+                .store()
+                .agreement_in_force(&unit_id, &who.stamp(&state))
+                .await
+            {
                 let (draft, _) = grades_of(&pairs, a.goals());
-                if keep_lapsed(&state, &headers, &unit_id, DraftKind::Midway, &csrf, &draft).await {
+                if keep_lapsed(&state, &who, &unit_id, DraftKind::Midway, &draft).await {
                     return to_login(&format!(
                         "/units/{}/midway",
                         super::percent_encode(&unit_id)

@@ -230,19 +230,7 @@ pub async fn login(State(state): State<AppState>, req: axum::extract::Request) -
         Err(p) => return error_page(&state, lang_of(&headers), None, p),
     };
     let now = Instant::now();
-    if let Some(wait) = state.sign_in().wait(ip, now) {
-        let mut r = show_login(
-            &state,
-            &headers,
-            Some(&form.next),
-            Some(Text::new("login.wait").arg("seconds", wait.as_secs().max(1))),
-            StatusCode::TOO_MANY_REQUESTS,
-        );
-        if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return r;
-    }
+    let wait = state.sign_in().wait(ip, now);
     let expected = cookie_in(&headers, LOGIN_CSRF_COOKIE);
     if form.csrf.is_empty() || expected.as_deref() != Some(form.csrf.as_str()) {
         return show_login(
@@ -259,6 +247,23 @@ pub async fn login(State(state): State<AppState>, req: axum::extract::Request) -
     } else {
         state.store().open_session(token, state.now()).await
     };
+    // While an address waits, a wrong token is answered "wait" and not counted; a right
+    // one still signs in: behind a proxy every sign-in shares the proxy's address, and a
+    // token (244 random bits) is not guessed by trying, so one person's mistakes must not
+    // lock everyone out.
+    if let (Some(wait), Ok(None)) = (wait, &opened) {
+        let mut r = show_login(
+            &state,
+            &headers,
+            Some(&form.next),
+            Some(Text::new("login.wait").arg("seconds", wait.as_secs().max(1))),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+        if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return r;
+    }
     match opened {
         Ok(Some((id, session))) => {
             state.sign_in().succeeded(ip);

@@ -199,6 +199,10 @@ fn addresses_the_mail_library_would_refuse_are_refused_at_import() {
         "anna@-skovby.dk",
         "anna@skovby-.dk",
         "anna@skov\u{2028}by.dk",
+        // Lowered, these break the rules they passed before: 96 bytes, or a mark that is
+        // not a letter.
+        &format!("{}@x.dk", "Ⱥ".repeat(32)),
+        "İ@x.dk",
     ] {
         assert!(Email::parse(bad).is_err(), "{bad}");
     }

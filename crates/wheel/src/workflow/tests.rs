@@ -1148,6 +1148,8 @@ fn who_records_what_comes_from_the_definition() {
     assert!(def.may_record(EventKind::AgreementSigned, l4, &[l3]));
     assert!(!def.may_record(EventKind::AgreementSigned, l4, &[l4]));
     assert!(!def.may_record(EventKind::AgreementSigned, l4, &[l2]));
+    // One who leads both the unit and the one above does not sign their own agreement.
+    assert!(!def.may_record(EventKind::AgreementSigned, l4, &[l3, l4]));
     // A chief's agreement is signed by the director.
     assert!(def.may_record(EventKind::AgreementSigned, l2, &[level(1)]));
     assert!(def.may_record(EventKind::MidwayGiven, l3, &[l3]));
