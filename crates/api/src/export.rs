@@ -6,7 +6,7 @@
 
 use chrono::NaiveDate;
 use hjul_store::{DeadlineView, StatusRow};
-use hjul_wheel::{DeadlineState, Language, Step, text::Catalogue};
+use hjul_wheel::{Language, Step, text::Catalogue};
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
 /// A cell of a table.
@@ -121,13 +121,7 @@ pub fn deadlines_table(unit: &str, deadlines: &[DeadlineView], language: Languag
     let rows = deadlines
         .iter()
         .map(|d| {
-            let (key, date, days) = match d.state {
-                DeadlineState::Met { on, late_days } => ("met", Some(on), late_days),
-                DeadlineState::Waiting => ("waiting", None, 0),
-                DeadlineState::NotOpen { opens } => ("not_open", Some(opens), 0),
-                DeadlineState::Open { .. } => ("open", None, 0),
-                DeadlineState::Overdue { days } => ("overdue", None, days),
-            };
+            let (key, date, days) = crate::dashboard::deadline_state(d.state);
             vec![
                 text(word(&format!("deadline.{}", d.status.deadline.key()))),
                 d.status.due.map_or(Cell::Empty, Cell::Date),

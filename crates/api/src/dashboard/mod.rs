@@ -32,6 +32,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::AppState;
 use crate::problem::{Problem, body_of, is_media_type};
+pub use pages::deadline_state;
 pub use sessions::{SESSION_COOKIE, SignInLimiter, Visitor};
 pub use words::{Lang, Words};
 

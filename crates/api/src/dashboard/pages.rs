@@ -266,6 +266,36 @@ pub fn problem_lines(state: &AppState, lang: Lang, p: &Problem) -> Vec<String> {
     lines
 }
 
+/// What a page shows of a refused form: its status, the line above the form (`heading`,
+/// a catalogue key), and every problem in the page's language.
+pub fn refusal_view(
+    state: &AppState,
+    lang: Lang,
+    problem: Option<&Problem>,
+    heading: &str,
+) -> (axum::http::StatusCode, Option<String>, Vec<String>) {
+    match problem {
+        Some(p) => (
+            p.status_code(),
+            Some(state.words().word(lang, heading)),
+            problem_lines(state, lang, p),
+        ),
+        None => (axum::http::StatusCode::OK, None, Vec::new()),
+    }
+}
+
+/// A deadline's state as pages and spreadsheets name it: its key, the date that goes with
+/// it, and the days late.
+pub fn deadline_state(state: DeadlineState) -> (&'static str, Option<NaiveDate>, i64) {
+    match state {
+        DeadlineState::Met { on, late_days } => ("met", Some(on), late_days),
+        DeadlineState::Waiting => ("waiting", None, 0),
+        DeadlineState::NotOpen { opens } => ("not_open", Some(opens), 0),
+        DeadlineState::Open { .. } => ("open", None, 0),
+        DeadlineState::Overdue { days } => ("overdue", None, days),
+    }
+}
+
 pub async fn unit_page(
     state: &AppState,
     v: &Visitor,
@@ -296,13 +326,7 @@ pub async fn unit_page(
         .deadlines
         .iter()
         .map(|d| {
-            let (key, date, days) = match d.state {
-                DeadlineState::Met { on, late_days } => ("met", Some(on), late_days),
-                DeadlineState::Waiting => ("waiting", None, 0),
-                DeadlineState::NotOpen { opens } => ("not_open", Some(opens), 0),
-                DeadlineState::Open { .. } => ("open", None, 0),
-                DeadlineState::Overdue { days } => ("overdue", None, days),
-            };
+            let (key, date, days) = deadline_state(d.state);
             context! {
                 name => words.word(lang, &format!("deadline.{}", d.status.deadline.key())),
                 due => d.status.due.map(|x| x.to_string()),
@@ -370,15 +394,15 @@ pub async fn unit_page(
         })
         .collect();
     let step = t.step.map_or("none", Step::key);
-    let (status, error, error_lines, draft) = match &refused {
-        Some(r) => (
-            r.problem.status_code(),
-            Some(words.word(lang, "form.not_saved")),
-            problem_lines(state, lang, &r.problem),
-            Some(context! { form => r.form, on => r.on.clone(), text => r.text.clone() }),
-        ),
-        None => (axum::http::StatusCode::OK, None, Vec::new(), None),
-    };
+    let (status, error, error_lines) = refusal_view(
+        state,
+        lang,
+        refused.as_ref().map(|r| &r.problem),
+        "form.not_saved",
+    );
+    let draft = refused
+        .as_ref()
+        .map(|r| context! { form => r.form, on => r.on.clone(), text => r.text.clone() });
     let milestones: Vec<Value> = t
         .milestones
         .iter()
@@ -630,17 +654,15 @@ async fn show_correct(
         }
         Err(e) => return error_page(state, lang, Some(v), e.into()),
     };
-    let (status, error, lines, draft) = match &refused {
-        Some(r) => (
-            r.problem.status_code(),
-            Some(words.word(lang, "form.not_saved")),
-            problem_lines(state, lang, &r.problem),
-            Some(
-                context! { action => r.action.clone(), on => r.on.clone(), to_unit => r.to_unit.clone(), reason => r.reason.clone() },
-            ),
-        ),
-        None => (axum::http::StatusCode::OK, None, Vec::new(), None),
-    };
+    let (status, error, lines) = refusal_view(
+        state,
+        lang,
+        refused.as_ref().map(|r| &r.problem),
+        "form.not_saved",
+    );
+    let draft = refused.as_ref().map(|r| {
+        context! { action => r.action.clone(), on => r.on.clone(), to_unit => r.to_unit.clone(), reason => r.reason.clone() }
+    });
     Page::of(state, v, "correct.html", "correct.title")
         .error(error)
         .status(status)

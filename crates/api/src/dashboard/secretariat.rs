@@ -15,7 +15,7 @@ use minijinja::{Value, context};
 use serde::Deserialize;
 
 use super::editor::upload;
-use super::pages::{flash, form_date, problem_lines, query};
+use super::pages::{flash, form_date, query, refusal_view};
 use super::{Page, Visitor, error_page, fresh, read_form, refuse, stale_problem};
 use crate::AppState;
 use crate::problem::Problem;
@@ -258,14 +258,8 @@ async fn organisation_page(
             }
         }
     }
-    let (status, error, lines) = match &problem {
-        Some(p) => (
-            p.status_code(),
-            Some(words.word(lang, "organisation.not_imported")),
-            problem_lines(state, lang, p),
-        ),
-        None => (StatusCode::OK, None, Vec::new()),
-    };
+    let (status, error, lines) =
+        refusal_view(state, lang, problem.as_ref(), "organisation.not_imported");
     Page::of(state, v, "organisation.html", "organisation.title")
         .message(message)
         .error(error)
@@ -374,14 +368,7 @@ async fn tokens_page(
             }
         })
         .collect();
-    let (status, error, lines) = match &problem {
-        Some(p) => (
-            p.status_code(),
-            Some(words.word(lang, "form.not_saved")),
-            problem_lines(state, lang, p),
-        ),
-        None => (StatusCode::OK, None, Vec::new()),
-    };
+    let (status, error, lines) = refusal_view(state, lang, problem.as_ref(), "form.not_saved");
     Page::of(state, v, "tokens.html", "tokens.title")
         .message(message)
         .error(error)
@@ -563,17 +550,15 @@ async fn cycles_page(
             milestones => milestones,
         });
     }
-    let (status, error, lines, draft) = match &refused {
-        Some(r) => (
-            r.problem.status_code(),
-            Some(words.word(lang, "form.not_saved")),
-            problem_lines(state, lang, &r.problem),
-            Some(
-                context! { year => r.year.clone(), milestone => r.milestone.clone(), on => r.on.clone(), themes => r.themes.clone() },
-            ),
-        ),
-        None => (StatusCode::OK, None, Vec::new(), None),
-    };
+    let (status, error, lines) = refusal_view(
+        state,
+        lang,
+        refused.as_ref().map(|r| &r.problem),
+        "form.not_saved",
+    );
+    let draft = refused.as_ref().map(|r| {
+        context! { year => r.year.clone(), milestone => r.milestone.clone(), on => r.on.clone(), themes => r.themes.clone() }
+    });
     Page::of(state, v, "cycles.html", "cycles.title")
         .message(message)
         .error(error)

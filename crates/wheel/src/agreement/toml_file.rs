@@ -104,6 +104,27 @@ fn as_text(v: &DeValue<'_>) -> Option<String> {
     }
 }
 
+/// A key that is no field of the table, with the fields there are.
+fn unknown_key(
+    line: Option<usize>,
+    key: String,
+    index: usize,
+    name: &str,
+    fields: &[&str],
+) -> Problem {
+    Problem::text(
+        line,
+        key,
+        Text::new("file.unknown_key")
+            .arg("key", crate::limits::clip(name, 40))
+            .arg(
+                "known",
+                Arg::List(fields.iter().map(|f| Arg::Plain((*f).into())).collect()),
+            ),
+    )
+    .at(Some(index), None)
+}
+
 fn known_field(name: &str, known: &[&'static str]) -> Option<&'static str> {
     known.iter().copied().find(|k| *k == name)
 }
@@ -132,24 +153,7 @@ pub(super) fn goals(text: &str, lines: &Lines, problems: &mut Problems) -> ReadG
             let line = Some(lines.of(k.span().start));
             let key = format!("goal {index}.{name}");
             let Some(field) = known_field(name, &GOAL_FIELDS) else {
-                problems.push(
-                    Problem::text(
-                        line,
-                        key,
-                        Text::new("file.unknown_key")
-                            .arg("key", crate::limits::clip(name, 40))
-                            .arg(
-                                "known",
-                                Arg::List(
-                                    GOAL_FIELDS
-                                        .iter()
-                                        .map(|f| Arg::Plain((*f).into()))
-                                        .collect(),
-                                ),
-                            ),
-                    )
-                    .at(Some(index), None),
-                );
+                problems.push(unknown_key(line, key, index, name, &GOAL_FIELDS));
                 continue;
             };
             let value = v.get_ref();
@@ -239,24 +243,7 @@ pub(super) fn grades(
             let line = Some(lines.of(k.span().start));
             let key = format!("grade {index}.{name}");
             let Some(field) = known_field(name, &GRADE_FIELDS) else {
-                problems.push(
-                    Problem::text(
-                        line,
-                        key,
-                        Text::new("file.unknown_key")
-                            .arg("key", crate::limits::clip(name, 40))
-                            .arg(
-                                "known",
-                                Arg::List(
-                                    GRADE_FIELDS
-                                        .iter()
-                                        .map(|f| Arg::Plain((*f).into()))
-                                        .collect(),
-                                ),
-                            ),
-                    )
-                    .at(Some(index), None),
-                );
+                problems.push(unknown_key(line, key, index, name, &GRADE_FIELDS));
                 continue;
             };
             let Some(t) = as_text(v.get_ref()) else {
