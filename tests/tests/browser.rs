@@ -877,6 +877,23 @@ async fn a_page_on_another_site_cannot_post_to_the_api() {
             serde_json::from_value(d.script("return document.body.innerText;", &json!([])))
                 .unwrap();
         assert!(body.contains("bearer token"), "{body}");
+
+        // The API's documentation draws the OpenAPI document with hjul's own copy of
+        // Redoc: this machine has no internet, so nothing else could draw it.
+        d.go(&format!("{b}/api/docs"));
+        let title = d.text(&d.wait("h1"));
+        assert!(title.starts_with("hjul"), "{title}");
+        d.wait("[data-section-id='tag/status/operation/status']");
+        let page: String =
+            serde_json::from_value(d.script("return document.body.innerText;", &json!([])))
+                .unwrap();
+        for words in ["/api/v1/status", "Where every unit the holder sees stands"] {
+            assert!(
+                page.contains(words),
+                "{words} not on /api/docs: {page:.2000}"
+            );
+        }
+        save_shot("api-docs", &d.screenshot());
     })
     .await
     .unwrap();

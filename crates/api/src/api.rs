@@ -49,7 +49,7 @@ impl Modify for Bearer {
 }
 
 pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(me))
         .routes(routes!(units))
         .routes(routes!(unit))
@@ -67,7 +67,10 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(outbox))
         .routes(routes!(retry))
         .routes(routes!(audit))
-        .split_for_parts()
+        .split_for_parts();
+    let mut spec = spec;
+    crate::problem::document_problems(&mut spec);
+    (router, spec)
 }
 
 type ApiResult<T> = Result<T, Problem>;
@@ -111,7 +114,7 @@ struct Me {
 }
 
 /// Who the token belongs to.
-#[utoipa::path(get, path = "/api/v1/me", tag = "status", responses((status = 200, body = Me), (status = 401, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/me", tag = "status", responses((status = 200, body = Me)))]
 async fn me(who: Principal) -> Json<Me> {
     Json(Me {
         email: who.holder.email.clone(),
@@ -133,7 +136,7 @@ struct UnitDto {
 }
 
 /// The units the token's holder sees.
-#[utoipa::path(get, path = "/api/v1/units", tag = "status", responses((status = 200, body = [UnitDto]), (status = 401, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/units", tag = "status", responses((status = 200, body = [UnitDto])))]
 async fn units(State(state): State<AppState>, who: Principal) -> ApiResult<Json<Vec<UnitDto>>> {
     let dir = state.store().directory().await?;
     let mut out = Vec::new();
@@ -157,6 +160,7 @@ async fn units(State(state): State<AppState>, who: Principal) -> ApiResult<Json<
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct AtQuery {
     /// The day to look at (default today).
@@ -166,7 +170,7 @@ struct AtQuery {
 /// One unit's timeline in the cycle running on `at`: events, deadlines met and open,
 /// milestones, agreements with goals and grades.
 #[utoipa::path(get, path = "/api/v1/units/{unit_id}", tag = "status", params(("unit_id" = String, Path), AtQuery),
-    responses((status = 200, body = Object), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Object)))]
 async fn unit(
     State(state): State<AppState>,
     who: Principal,
@@ -184,6 +188,7 @@ async fn unit(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct StatusQuery {
     /// The day to look at (default today).
@@ -253,7 +258,7 @@ impl From<hjul_store::StatusRow> for StatusRowDto {
 
 /// Where every unit the holder sees stands on `at`.
 #[utoipa::path(get, path = "/api/v1/status", tag = "status", params(StatusQuery),
-    responses((status = 200, body = [StatusRowDto]), (status = 400, body = Problem), (status = 401, body = Problem)))]
+    responses((status = 200, body = [StatusRowDto])))]
 async fn status(
     State(state): State<AppState>,
     who: Principal,
@@ -314,7 +319,7 @@ impl From<hjul_store::entity::cycle::Model> for CycleDto {
 }
 
 /// The cycles on record.
-#[utoipa::path(get, path = "/api/v1/cycles", tag = "status", responses((status = 200, body = [CycleDto]), (status = 401, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/cycles", tag = "status", responses((status = 200, body = [CycleDto])))]
 async fn cycles(State(state): State<AppState>, _who: Principal) -> ApiResult<Json<Vec<CycleDto>>> {
     Ok(Json(
         state
@@ -329,7 +334,7 @@ async fn cycles(State(state): State<AppState>, _who: Principal) -> ApiResult<Jso
 
 /// A cycle's phase windows and deadlines, as `hjul plan --format json`.
 #[utoipa::path(get, path = "/api/v1/cycles/{year}/plan", tag = "status", params(("year" = i32, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+    responses((status = 200, body = Object)))]
 async fn plan(
     State(state): State<AppState>,
     _who: Principal,
@@ -346,7 +351,7 @@ async fn plan(
 
 /// Starts a cycle now, before its first day (secretariat).
 #[utoipa::path(post, path = "/api/v1/cycles/{year}/start", tag = "admin", params(("year" = i32, Path)),
-    responses((status = 201, body = CycleDto), (status = 403, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 201, body = CycleDto)))]
 async fn start_cycle(
     State(state): State<AppState>,
     who: Principal,
@@ -380,7 +385,7 @@ pub(crate) struct MilestoneBody {
 
 /// Records a department milestone (secretariat).
 #[utoipa::path(post, path = "/api/v1/cycles/{year}/milestones", tag = "records", params(("year" = i32, Path)), request_body = MilestoneBody,
-    responses((status = 201), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 201)))]
 async fn milestone(
     State(state): State<AppState>,
     who: Principal,
@@ -439,7 +444,7 @@ struct ImportDto {
 
 /// Imports the organisation from CSV (secretariat); the body is the file.
 #[utoipa::path(post, path = "/api/v1/organisation", tag = "admin", request_body(content = String, content_type = "text/csv"),
-    responses((status = 200, body = ImportDto), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = ImportDto)))]
 async fn import(
     State(state): State<AppState>,
     who: Principal,
@@ -506,7 +511,7 @@ pub(crate) struct DialogueBody {
 
 /// Records that a unit's quality dialogue was held (its leader, or the secretariat).
 #[utoipa::path(post, path = "/api/v1/units/{unit_id}/dialogue", tag = "records", params(("unit_id" = String, Path)), request_body = DialogueBody,
-    responses((status = 201), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 201)))]
 async fn dialogue(
     State(state): State<AppState>,
     who: Principal,
@@ -550,7 +555,7 @@ struct SubmittedDto {
 
 /// A unit's agreements: every revision with its goals and grades.
 #[utoipa::path(get, path = "/api/v1/units/{unit_id}/agreements", tag = "status", params(("unit_id" = String, Path), AtQuery),
-    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+    responses((status = 200, body = Object)))]
 async fn agreements(
     State(state): State<AppState>,
     who: Principal,
@@ -566,7 +571,7 @@ async fn agreements(
 
 /// Submits a new revision of a unit's agreement (its leader, or the secretariat).
 #[utoipa::path(post, path = "/api/v1/units/{unit_id}/agreements", tag = "records", params(("unit_id" = String, Path)), request_body = SubmitBody,
-    responses((status = 201, body = SubmittedDto), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = SubmittedDto)))]
 async fn submit(
     State(state): State<AppState>,
     who: Principal,
@@ -613,7 +618,7 @@ struct SignedDto {
 /// The superior signs the latest revision (the manager of the unit above, or the
 /// secretariat).
 #[utoipa::path(post, path = "/api/v1/units/{unit_id}/agreements/sign", tag = "records", params(("unit_id" = String, Path)), request_body = SignBody,
-    responses((status = 200, body = SignedDto), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = SignedDto)))]
 async fn sign(
     State(state): State<AppState>,
     who: Principal,
@@ -656,7 +661,7 @@ struct MidwayDto {
 
 /// Gives the midway status: a grade for every goal of the agreement in force.
 #[utoipa::path(post, path = "/api/v1/units/{unit_id}/midway", tag = "records", params(("unit_id" = String, Path)), request_body = MidwayBody,
-    responses((status = 201, body = MidwayDto), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = MidwayDto)))]
 async fn midway(
     State(state): State<AppState>,
     who: Principal,
@@ -717,7 +722,7 @@ struct CorrectedDto {
 /// or that it happened. The event stays on record, superseded; deadlines and mail follow.
 #[utoipa::path(post, path = "/api/v1/units/{unit_id}/events/{event_id}/correct", tag = "records",
     params(("unit_id" = String, Path), ("event_id" = uuid::Uuid, Path)), request_body = CorrectBody,
-    responses((status = 201, body = CorrectedDto), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = CorrectedDto)))]
 async fn correct(
     State(state): State<AppState>,
     who: Principal,
@@ -769,6 +774,7 @@ async fn correct(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct OutboxQuery {
     /// pending, sent, dead, folded or void.
@@ -796,7 +802,7 @@ struct OutboxDto {
 
 /// The mail queue (secretariat).
 #[utoipa::path(get, path = "/api/v1/outbox", tag = "admin", params(OutboxQuery),
-    responses((status = 200, body = [OutboxDto]), (status = 403, body = Problem)))]
+    responses((status = 200, body = [OutboxDto])))]
 async fn outbox(
     State(state): State<AppState>,
     who: Principal,
@@ -846,7 +852,7 @@ async fn outbox(
 
 /// Puts a dead item back in the queue (secretariat).
 #[utoipa::path(post, path = "/api/v1/outbox/{id}/retry", tag = "admin", params(("id" = uuid::Uuid, Path)),
-    responses((status = 200), (status = 400, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200)))]
 async fn retry(
     State(state): State<AppState>,
     who: Principal,
@@ -875,6 +881,7 @@ async fn retry(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct AuditQuery {
     /// unit, person, cycle, milestone, outbox_item, api_token…
@@ -890,15 +897,17 @@ struct AuditDto {
     action: String,
     entity: String,
     entity_id: String,
-    #[schema(value_type = Object)]
+    /// The record before the change, when there was one.
+    #[schema(value_type = Option<Object>)]
     before: Option<serde_json::Value>,
-    #[schema(value_type = Object)]
+    /// The record after the change, when there is one.
+    #[schema(value_type = Option<Object>)]
     after: Option<serde_json::Value>,
 }
 
 /// The audit log, newest first (secretariat).
 #[utoipa::path(get, path = "/api/v1/audit", tag = "admin", params(AuditQuery),
-    responses((status = 200, body = [AuditDto]), (status = 403, body = Problem)))]
+    responses((status = 200, body = [AuditDto])))]
 async fn audit(
     State(state): State<AppState>,
     who: Principal,
@@ -932,4 +941,104 @@ async fn audit(
             })
             .collect(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    fn spec() -> Value {
+        serde_json::to_value(super::router().1).unwrap()
+    }
+
+    fn operations(spec: &Value) -> Vec<(String, String, &Value)> {
+        let mut out = Vec::new();
+        for (path, item) in spec["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                out.push((path.clone(), method.clone(), op));
+            }
+        }
+        out
+    }
+
+    /// A client generated from the document sends each parameter where the document
+    /// says: a query parameter declared `in: path` is a client that cannot work.
+    #[test]
+    fn parameters_are_where_the_server_reads_them() {
+        let spec = spec();
+        let mut queries = 0;
+        for (path, method, op) in operations(&spec) {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap();
+                let in_path = path.contains(&format!("{{{name}}}"));
+                match p["in"].as_str().unwrap() {
+                    "path" => {
+                        assert!(in_path, "{method} {path}: `{name}` is not in the path");
+                        assert_eq!(p["required"], true, "{method} {path} {name}");
+                    }
+                    "query" => {
+                        queries += 1;
+                        assert!(!in_path, "{method} {path}: `{name}` is in the path");
+                        // Every query parameter of this API has a default.
+                        assert_ne!(p["required"], true, "{method} {path} {name}");
+                    }
+                    other => panic!("{method} {path}: `{name}` in {other}"),
+                }
+            }
+            // Every `{name}` of the path is declared.
+            for seg in path.split('/').filter(|s| s.starts_with('{')) {
+                let name = seg.trim_matches(['{', '}']);
+                assert!(
+                    op["parameters"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|p| p["name"] == name && p["in"] == "path"),
+                    "{method} {path}: `{name}` undeclared"
+                );
+            }
+        }
+        // at (3), area, level, overdue, state, limit (2), entity, entity_id.
+        assert_eq!(queries, 11);
+    }
+
+    /// Every error answer is documented as the problem report it is.
+    #[test]
+    fn every_error_answer_is_a_documented_problem() {
+        let spec = spec();
+        for (path, method, op) in operations(&spec) {
+            let statuses: &[&str] = if method == "get" {
+                &["400", "401", "403", "404", "503"]
+            } else {
+                &[
+                    "400", "401", "403", "404", "409", "413", "415", "422", "503",
+                ]
+            };
+            for s in statuses {
+                let schema = &op["responses"][s]["content"]["application/problem+json"]["schema"];
+                assert_eq!(
+                    schema["$ref"], "#/components/schemas/Problem",
+                    "{method} {path} {s}"
+                );
+            }
+            for (s, r) in op["responses"].as_object().unwrap() {
+                if s.starts_with('4') || s.starts_with('5') {
+                    assert!(r["content"].get("application/json").is_none(), "{path} {s}");
+                }
+            }
+        }
+        // The schema says what the server writes: `title` always, `errors` not always.
+        let problem = &spec["components"]["schemas"]["Problem"];
+        let required: Vec<&str> = problem["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(required, ["type", "title", "status", "detail"]);
+        assert!(spec["components"]["schemas"]["ProblemItem"].is_object());
+        if let Ok(to) = std::env::var("HJUL_OPENAPI_OUT") {
+            std::fs::write(to, serde_json::to_string_pretty(&spec).unwrap()).unwrap();
+        }
+    }
 }

@@ -102,8 +102,7 @@ impl AppState {
 
 /// The whole service: API, OpenAPI, docs, health and dashboard.
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) = api::router();
-    let spec = openapi.clone();
+    let (api, spec) = api::router();
     Router::new()
         .merge(api)
         .route(
@@ -113,11 +112,18 @@ pub fn router(state: AppState) -> Router {
                 async move { axum::Json(spec) }
             }),
         )
-        .merge(
-            <utoipa_scalar::Scalar<_> as utoipa_scalar::Servable<_>>::with_url(
-                "/api/docs",
-                openapi,
-            ),
+        .route("/api/docs", axum::routing::get(api_docs))
+        .route(
+            "/api/docs/redoc.standalone.js",
+            axum::routing::get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                        (header::CACHE_CONTROL, "public, max-age=86400"),
+                    ],
+                    REDOC,
+                )
+            }),
         )
         .route("/healthz", axum::routing::get(api::healthz))
         .route("/api/{*rest}", axum::routing::any(problem::no_endpoint))
@@ -145,6 +151,31 @@ pub fn router(state: AppState) -> Router {
             header::SET_COOKIE,
         ]))
         .with_state(state)
+}
+
+/// Redoc 2.5.1, served by hjul itself so that `/api/docs` works with no internet
+/// (`static/vendor/redoc/README.md` says where it comes from).
+const REDOC: &str = include_str!("../static/vendor/redoc/redoc.standalone.js");
+
+/// `GET /api/docs`: the OpenAPI document for people. Redoc draws it with styles it
+/// writes inline and a search worker it starts from a blob; nothing else may load.
+async fn api_docs() -> impl axum::response::IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; script-src 'self'; worker-src blob:; \
+                 style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; \
+                 connect-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ),
+        ],
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>hjul API</title></head><body>\
+         <redoc spec-url=\"/api/openapi.json\"></redoc>\
+         <script src=\"/api/docs/redoc.standalone.js\"></script></body></html>\n",
+    )
 }
 
 /// Serves until `shutdown` completes.

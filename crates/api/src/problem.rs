@@ -18,11 +18,10 @@ use utoipa::ToSchema;
 const MAX_ITEMS: usize = hjul_wheel::limits::MAX_PROBLEMS + 1;
 
 /// A problem report. Its `title` is the status's reason phrase, written when it is
-/// serialised.
-#[derive(Debug, Clone, ToSchema)]
+/// serialised; its schema in the OpenAPI document is [`ProblemSchema`]'s.
+#[derive(Debug, Clone)]
 pub struct Problem {
     /// A short name of the kind of problem.
-    #[schema(rename = "type")]
     pub kind: &'static str,
     pub status: u16,
     /// What exactly was wrong, and what to do.
@@ -32,7 +31,6 @@ pub struct Problem {
     /// Every problem found, for a file with several (line, key, message).
     pub errors: Vec<ProblemItem>,
     /// The same problems for people, in their language: where a form shows them.
-    #[schema(ignore)]
     pub texts: Vec<FieldText>,
 }
 
@@ -52,6 +50,95 @@ impl Serialize for Problem {
         }
         m.end()
     }
+}
+
+/// What the OpenAPI document says a problem report is: exactly what [`Problem`]'s
+/// `Serialize` writes (`title` is written, `field` and `errors` only when there are).
+#[derive(ToSchema)]
+#[schema(as = Problem)]
+#[allow(dead_code)]
+struct ProblemSchema {
+    /// A short name of the kind of problem: `bad_request`, `unauthorized`, `forbidden`,
+    /// `not_found`, `refused`, `conflict`, `invalid_input`, `invalid_file`,
+    /// `too_large`, `unsupported_media_type`, `database_unavailable`…
+    #[schema(rename = "type")]
+    kind: String,
+    /// The status's reason phrase.
+    title: String,
+    status: u16,
+    /// What exactly was wrong, and what to do.
+    detail: String,
+    /// The request field that was wrong, when there is one.
+    #[schema(required = false, nullable = false)]
+    field: Option<String>,
+    /// Every problem found, for a file with several (line, key, message).
+    #[schema(required = false)]
+    errors: Vec<ProblemItem>,
+}
+
+/// The error answers an operation can give, by its method: every endpoint takes a
+/// token (401), reads a database that may be away (503), and has parameters or a
+/// body to get wrong; writes can also be refused by the wheel (409), be too large
+/// (413), come in the wrong media type (415) or hold wrong content (422).
+fn problem_statuses(write: bool) -> &'static [StatusCode] {
+    const READ: &[StatusCode] = &[
+        StatusCode::BAD_REQUEST,
+        StatusCode::UNAUTHORIZED,
+        StatusCode::FORBIDDEN,
+        StatusCode::NOT_FOUND,
+        StatusCode::SERVICE_UNAVAILABLE,
+    ];
+    const WRITE: &[StatusCode] = &[
+        StatusCode::BAD_REQUEST,
+        StatusCode::UNAUTHORIZED,
+        StatusCode::FORBIDDEN,
+        StatusCode::NOT_FOUND,
+        StatusCode::CONFLICT,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        StatusCode::SERVICE_UNAVAILABLE,
+    ];
+    if write { WRITE } else { READ }
+}
+
+/// Writes every error answer into the OpenAPI document once, the same for every
+/// operation, as `application/problem+json` with the [`ProblemSchema`]: the handlers'
+/// own `responses(...)` list only their successes, so no endpoint can forget one.
+pub fn document_problems(spec: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let content = ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name("Problem")))
+        .build();
+    for item in spec.paths.paths.values_mut() {
+        let ops = [
+            (false, item.get.as_mut()),
+            (true, item.post.as_mut()),
+            (true, item.put.as_mut()),
+            (true, item.patch.as_mut()),
+            (true, item.delete.as_mut()),
+        ];
+        for (write, op) in ops {
+            let Some(op) = op else { continue };
+            for status in problem_statuses(write) {
+                let response = ResponseBuilder::new()
+                    .description(status.canonical_reason().unwrap_or("Error"))
+                    .content("application/problem+json", content.clone())
+                    .build();
+                op.responses
+                    .responses
+                    .insert(status.as_str().to_owned(), response.into());
+            }
+        }
+    }
+    let components = spec.components.get_or_insert_with(Default::default);
+    let mut schemas = Vec::new();
+    <ProblemSchema as ToSchema>::schemas(&mut schemas);
+    schemas.push((
+        "Problem".to_owned(),
+        <ProblemSchema as utoipa::PartialSchema>::schema(),
+    ));
+    components.schemas.extend(schemas);
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
