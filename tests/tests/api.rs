@@ -742,6 +742,52 @@ async fn bad_input_is_a_problem_report_never_a_500(db: TestDb) {
         .call(Method::GET, "/api/v1/me", Some("hjul_not_a_token"), None)
         .await;
     check(s, &p, 401, None);
+    // As the OpenAPI document says: a limit of 1 to 10000, a level of 1 to 4; the
+    // audit log filtered by an entity's id alone.
+    for (path, field) in [
+        ("/api/v1/audit?limit=0", "limit"),
+        ("/api/v1/outbox?limit=10001", "limit"),
+        ("/api/v1/status?level=0", "level"),
+        ("/api/v1/status?at=3510-04-25", "at"),
+    ] {
+        let (s, p) = api.call(Method::GET, path, Some(&sec), None).await;
+        check(s, &p, 400, Some(field));
+    }
+    let (s, log) = api
+        .call(
+            Method::GET,
+            "/api/v1/audit?entity_id=dt-nord",
+            Some(&sec),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{log}");
+    assert!(
+        log.as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["entity_id"] == "dt-nord"),
+        "{log}"
+    );
+    // Fields that do not fit together are well formed: 422, naming the field.
+    let (s, p) = api
+        .call(
+            Method::POST,
+            "/api/v1/cycles/2025/milestones",
+            Some(&sec),
+            Some(serde_json::json!({"milestone": "report_final", "on": "2026-05-01", "themes": ["Sprog"]})),
+        )
+        .await;
+    check(s, &p, 422, Some("themes"));
+    let (s, p) = api
+        .call(
+            Method::POST,
+            "/api/v1/cycles/2025/milestones",
+            Some(&sec),
+            Some(serde_json::json!({"milestone": "themes_published", "on": "2026-03-20", "themes": []})),
+        )
+        .await;
+    check(s, &p, 422, Some("themes"));
 }
 
 impl Api {

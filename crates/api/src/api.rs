@@ -163,8 +163,23 @@ async fn units(State(state): State<AppState>, who: Principal) -> ApiResult<Json<
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct AtQuery {
+    // Every date in the document carries this pattern: the years hjul answers for
+    // (2000–2199, `check_day`), so a date of another century breaks the schema, and
+    // the server's 400 for it is what the document says.
     /// The day to look at (default today).
+    #[param(pattern = "^2[01][0-9]{2}-[0-9]{2}-[0-9]{2}$")]
     at: Option<NaiveDate>,
+}
+
+/// The areas a unit belongs to.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum AreaKey {
+    Daycare,
+    School,
+    Family,
+    Department,
 }
 
 /// One unit's timeline in the cycle running on `at`: events, deadlines met and open,
@@ -192,10 +207,13 @@ async fn unit(
 #[serde(deny_unknown_fields)]
 struct StatusQuery {
     /// The day to look at (default today).
+    #[param(pattern = "^2[01][0-9]{2}-[0-9]{2}-[0-9]{2}$")]
     at: Option<NaiveDate>,
-    /// daycare, school, family or department.
+    /// Only units of this area.
+    #[param(value_type = Option<AreaKey>, inline)]
     area: Option<String>,
-    /// 1 to 4.
+    /// Only units of this level: 1 is the department, 4 a house.
+    #[param(minimum = 1, maximum = 4)]
     level: Option<u8>,
     /// Only units past a deadline.
     overdue: Option<bool>,
@@ -375,12 +393,23 @@ async fn start_cycle(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MilestoneBody {
-    /// data_collected, themes_published or report_final.
+    #[schema(value_type = MilestoneKey)]
     pub(crate) milestone: String,
+    #[schema(pattern = "^2[01][0-9]{2}-[0-9]{2}-[0-9]{2}$")]
     pub(crate) on: NaiveDate,
     /// With themes_published: the focus themes in priority order.
     #[serde(default)]
     pub(crate) themes: Option<Vec<String>>,
+}
+
+/// The department's milestones.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum MilestoneKey {
+    DataCollected,
+    ThemesPublished,
+    ReportFinal,
 }
 
 /// Records a department milestone (secretariat).
@@ -411,7 +440,27 @@ async fn milestone(
                     ))
                     .field("milestone")
                 })?;
-            if let Some(t) = &b.themes {
+            // Which milestone takes themes is the wheel's rule, not the body's shape:
+            // a body that breaks it is well formed and refused with 422. An empty list
+            // is no themes.
+            let themes = b.themes.filter(|t| !t.is_empty());
+            let unfit = |detail: String| {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", detail)
+                    .field("themes")
+            };
+            match (m, &themes) {
+                (Deadline::ThemesPublished, None) => {
+                    return Err(unfit(
+                        "themes_published needs `themes`: the focus themes in priority order"
+                            .into(),
+                    ));
+                }
+                (other, Some(_)) if other != Deadline::ThemesPublished => {
+                    return Err(unfit(format!("{other} takes no themes")));
+                }
+                _ => {}
+            }
+            if let Some(t) = &themes {
                 hjul_wheel::limits::check_themes(t).map_err(|text| {
                     Problem::new(
                         StatusCode::UNPROCESSABLE_ENTITY,
@@ -423,7 +472,7 @@ async fn milestone(
             }
             state
                 .store()
-                .record_milestone(year, m, b.on, b.themes, &who.stamp(&state))
+                .record_milestone(year, m, b.on, themes, &who.stamp(&state))
                 .await?;
             Ok(StatusCode::CREATED)
         },
@@ -503,6 +552,7 @@ async fn import(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DialogueBody {
+    #[schema(pattern = "^2[01][0-9]{2}-[0-9]{2}-[0-9]{2}$")]
     pub(crate) on: NaiveDate,
     /// The record of the dialogue.
     #[serde(default)]
@@ -541,6 +591,7 @@ async fn dialogue(
 pub(crate) struct SubmitBody {
     /// The day it was submitted (default today).
     #[serde(default)]
+    #[schema(pattern = "^2[01][0-9]{2}-[0-9]{2}-[0-9]{2}$")]
     pub(crate) on: Option<NaiveDate>,
     /// The agreement file (TOML with `[[goal]]` tables), as text.
     pub(crate) agreement: String,
@@ -555,7 +606,7 @@ struct SubmittedDto {
 
 /// A unit's agreements: every revision with its goals and grades.
 #[utoipa::path(get, path = "/api/v1/units/{unit_id}/agreements", tag = "status", params(("unit_id" = String, Path), AtQuery),
-    responses((status = 200, body = Object)))]
+    responses((status = 200, body = [Object])))]
 async fn agreements(
     State(state): State<AppState>,
     who: Principal,
@@ -607,6 +658,7 @@ async fn submit(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SignBody {
+    #[schema(pattern = "^2[01][0-9]{2}-[0-9]{2}-[0-9]{2}$")]
     on: NaiveDate,
 }
 
@@ -646,7 +698,9 @@ async fn sign(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MidwayBody {
+    /// The day it was given (default today).
     #[serde(default)]
+    #[schema(pattern = "^2[01][0-9]{2}-[0-9]{2}-[0-9]{2}$")]
     pub(crate) on: Option<NaiveDate>,
     /// The grades file (TOML with `[[grade]]` tables), as text.
     pub(crate) grades: String,
@@ -698,14 +752,27 @@ async fn midway(
 #[serde(deny_unknown_fields)]
 pub(crate) struct CorrectBody {
     /// redate (give `on`), move (give `unit_id`; a dialogue only) or withdraw.
+    #[schema(value_type = CorrectionKey)]
     pub(crate) correction: String,
+    /// The right day (with redate).
     #[serde(default)]
+    #[schema(pattern = "^2[01][0-9]{2}-[0-9]{2}-[0-9]{2}$")]
     pub(crate) on: Option<NaiveDate>,
     /// The unit the event belongs to (with move).
     #[serde(default)]
     pub(crate) unit_id: Option<String>,
     /// Why: kept with the correction.
     pub(crate) reason: String,
+}
+
+/// What a correction does.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum CorrectionKey {
+    Redate,
+    Move,
+    Withdraw,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -742,11 +809,14 @@ async fn correct(
                 ("redate", Some(on), None) => hjul_store::Correction::Redate { on },
                 ("move", None, Some(u)) => hjul_store::Correction::Move { unit_id: u },
                 ("withdraw", None, None) => hjul_store::Correction::Withdraw,
+                // Known words that do not fit together: well formed, so 422.
                 _ => {
-                    return Err(Problem::bad_request(
-                    "give `correction`: redate with `on`, move with `unit_id`, or withdraw alone",
-                )
-                .field("correction"));
+                    return Err(Problem::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid_input",
+                        "give `correction`: redate with `on`, move with `unit_id`, or withdraw alone",
+                    )
+                    .field("correction"));
                 }
             };
             let c = state
@@ -777,9 +847,24 @@ async fn correct(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct OutboxQuery {
-    /// pending, sent, dead, folded or void.
+    /// Only items in this state.
+    #[param(value_type = Option<OutboxStateKey>, inline)]
     state: Option<String>,
+    /// The most items to answer (default 100).
+    #[param(minimum = 1, maximum = 10000)]
     limit: Option<u64>,
+}
+
+/// The states of an item in the mail queue.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum OutboxStateKey {
+    Pending,
+    Sent,
+    Dead,
+    Folded,
+    Void,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -823,10 +908,7 @@ async fn outbox(
                 .field("state")
         })?),
     };
-    let items = state
-        .store()
-        .outbox(wanted, q.limit.unwrap_or(100).min(10_000))
-        .await?;
+    let items = state.store().outbox(wanted, limit(q.limit)?).await?;
     Ok(Json(
         items
             .into_iter()
@@ -873,6 +955,10 @@ async fn retry(
                 {
                     Err(Problem::not_found(m).field("id"))
                 }
+                // Sent, pending or void: the queue's state, not the request, is wrong.
+                Err(hjul_store::StoreError::Invalid(m)) if m.contains("not dead") => {
+                    Err(Problem::new(StatusCode::CONFLICT, "conflict", m).field("id"))
+                }
                 Err(e) => Err(e.into()),
             }
         },
@@ -884,10 +970,26 @@ async fn retry(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct AuditQuery {
-    /// unit, person, cycle, milestone, outbox_item, api_token…
+    /// Only rows about this kind of entity: unit, person, cycle, milestone,
+    /// outbox_item, api_token…
     entity: Option<String>,
+    /// Only rows about the entity with this id (a unit's id, say).
     entity_id: Option<String>,
+    /// The most rows to answer (default 100).
+    #[param(minimum = 1, maximum = 10000)]
     limit: Option<u64>,
+}
+
+/// The most rows a list answers: 1 to 10,000, 100 unless asked.
+fn limit(asked: Option<u64>) -> ApiResult<u64> {
+    match asked {
+        None => Ok(100),
+        Some(n @ 1..=10_000) => Ok(n),
+        Some(n) => Err(Problem::bad_request(format!(
+            "{n} is not a limit: ask for 1 to 10000 rows"
+        ))
+        .field("limit")),
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -914,18 +1016,9 @@ async fn audit(
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Vec<AuditDto>>> {
     who.require_secretariat("the audit log")?;
-    let entity = match (&q.entity, &q.entity_id) {
-        (Some(e), Some(id)) => Some((e.as_str(), id.as_str())),
-        (None, None) => None,
-        _ => {
-            return Err(Problem::bad_request(
-                "give both entity and entity_id, or neither",
-            ));
-        }
-    };
     let rows = state
         .store()
-        .audit_log(entity, q.limit.unwrap_or(100))
+        .audit_log_where(q.entity.as_deref(), q.entity_id.as_deref(), limit(q.limit)?)
         .await?;
     let parse = |t: Option<String>| t.and_then(|t| serde_json::from_str(&t).ok());
     Ok(Json(
@@ -1000,6 +1093,47 @@ mod tests {
         }
         // at (3), area, level, overdue, state, limit (2), entity, entity_id.
         assert_eq!(queries, 11);
+    }
+
+    /// Every date a client sends carries the years the server answers for.
+    #[test]
+    fn every_date_sent_says_which_years() {
+        fn walk(v: &Value, at: &str, dates: &mut usize) {
+            match v {
+                Value::Object(m) => {
+                    if m.get("format") == Some(&Value::from("date")) {
+                        *dates += 1;
+                        assert_eq!(
+                            m.get("pattern").and_then(Value::as_str),
+                            Some("^2[01][0-9]{2}-[0-9]{2}-[0-9]{2}$"),
+                            "{at}"
+                        );
+                    }
+                    for (k, x) in m {
+                        walk(x, &format!("{at}/{k}"), dates);
+                    }
+                }
+                Value::Array(a) => a.iter().for_each(|x| walk(x, at, dates)),
+                _ => {}
+            }
+        }
+        let spec = spec();
+        let mut dates = 0;
+        for (path, method, op) in operations(&spec) {
+            walk(&op["parameters"], &format!("{method} {path}"), &mut dates);
+        }
+        for name in [
+            "MilestoneBody",
+            "DialogueBody",
+            "SubmitBody",
+            "SignBody",
+            "MidwayBody",
+            "CorrectBody",
+        ] {
+            walk(&spec["components"]["schemas"][name], name, &mut dates);
+        }
+        // at (3), and `on` of the six bodies.
+        assert_eq!(dates, 9);
     }
 
     /// Every error answer is documented as the problem report it is.

@@ -326,13 +326,26 @@ impl Store {
         entity: Option<(&str, &str)>,
         limit: u64,
     ) -> Result<Vec<crate::entity::audit_log::Model>, StoreError> {
+        self.audit_log_where(entity.map(|e| e.0), entity.map(|e| e.1), limit)
+            .await
+    }
+
+    /// The audit log, newest first: the rows of one kind of entity, of one id (say a
+    /// unit's, whatever was done to it), of both, or all.
+    pub async fn audit_log_where(
+        &self,
+        entity: Option<&str>,
+        entity_id: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<crate::entity::audit_log::Model>, StoreError> {
         use crate::entity::audit_log;
         use sea_orm::QuerySelect;
         let mut q = audit_log::Entity::find();
-        if let Some((entity, id)) = entity {
-            q = q
-                .filter(audit_log::Column::Entity.eq(entity))
-                .filter(audit_log::Column::EntityId.eq(id));
+        if let Some(entity) = entity {
+            q = q.filter(audit_log::Column::Entity.eq(entity));
+        }
+        if let Some(id) = entity_id {
+            q = q.filter(audit_log::Column::EntityId.eq(id));
         }
         Ok(q.order_by_desc(audit_log::Column::Id)
             .limit(limit.min(10_000))
