@@ -1,12 +1,20 @@
-//! The calendar file every deadline mail carries: one all-day event on each due date.
-//! Its UID stays the same for a deadline, and SEQUENCE goes up when the date moves, so a
-//! calendar updates its entry instead of adding one.
+//! The calendar file a deadline mail carries: one all-day event on each due date that
+//! lies ahead and that the recipient must meet. Its UID stays the same for a deadline,
+//! and SEQUENCE goes up when the date moves, so a calendar updates its entry instead of
+//! adding one.
 
 use chrono::{DateTime, Utc};
 use hjul_wheel::Language;
 use icalendar::{Calendar, Component, Event, EventLike};
 
-use crate::content::{Item, deadline_name};
+use crate::content::{Item, MailKind, deadline_name};
+
+/// The iTIP method of every calendar hjul sends: entries published to be kept, not
+/// invitations to answer. The MIME part says the same (`message.rs`), as RFC 6047 asks.
+pub const METHOD: &str = "PUBLISH";
+
+/// Who made the calendar, as calendars show it (RFC 5545 3.7.3).
+pub const PRODID: &str = "-//hjul//Kvalitetshjulet//DA";
 
 /// The stable UID of a deadline's event.
 pub fn uid(item: &Item) -> Option<String> {
@@ -18,16 +26,29 @@ pub fn uid(item: &Item) -> Option<String> {
     ))
 }
 
-/// An iCalendar text with one event per deadline among `items`, or `None` when no item
-/// has a due date. `stamp` is DTSTAMP (the time of sending, injected).
+/// Whether `item` belongs in its recipient's calendar: a deadline of their own (an
+/// escalation is about someone else's) whose day has not passed on `stamp`'s date.
+fn in_calendar(item: &Item, stamp: DateTime<Utc>) -> bool {
+    // Mail goes out in the municipality's morning, when its date and UTC's agree.
+    item.kind != MailKind::Escalation && item.due.is_some_and(|due| due >= stamp.date_naive())
+}
+
+/// An iCalendar text with one event per deadline among `items` that belongs in the
+/// recipient's calendar, or `None` when none does. `stamp` is DTSTAMP (the time of
+/// sending, injected).
 pub fn ics(items: &[Item], language: Language, stamp: DateTime<Utc>) -> Option<String> {
-    let mut calendar = Calendar::new();
+    let mut calendar = Calendar::empty();
+    calendar
+        .append_property(("PRODID", PRODID))
+        .append_property(("VERSION", "2.0"))
+        .append_property(("CALSCALE", "GREGORIAN"))
+        .append_property(("METHOD", METHOD));
     calendar.name(match language {
         Language::Da => "Kvalitetshjulet",
         Language::En => "Quality wheel",
     });
     let mut seen = Vec::new();
-    for item in items {
+    for item in items.iter().filter(|i| in_calendar(i, stamp)) {
         let (Some(uid), Some(due), Some(deadline)) =
             (uid(item), item.due, item.deadline.as_deref())
         else {
@@ -41,11 +62,16 @@ pub fn ics(items: &[Item], language: Language, stamp: DateTime<Utc>) -> Option<S
             deadline_name(deadline, language),
             item.unit_name
         ));
+        // An all-day event ends the next day (DTEND is exclusive, RFC 5545 3.6.1).
+        let Some(next_day) = due.succ_opt() else {
+            continue;
+        };
         let event = Event::new()
             .uid(&uid)
             .sequence(item.sequence)
             .timestamp(stamp)
-            .all_day(due)
+            .starts(due)
+            .ends(next_day)
             .summary(&summary)
             .description(match language {
                 Language::Da => "Frist i kvalitetshjulet (hjul).",
@@ -76,7 +102,45 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::content::MailKind;
+    use icalendar::{CalendarComponent, DatePerhapsTime};
+
+    /// `text` read back by the icalendar parser, refusing what it cannot read.
+    fn parsed(text: &str) -> Calendar {
+        text.parse::<Calendar>()
+            .unwrap_or_else(|e| panic!("not a calendar: {e}\n{text}"))
+    }
+
+    /// Every part hjul writes, as a calendar program reads it: hjul's PRODID, the
+    /// MIME part's method, and all-day events that last a day.
+    fn check(text: &str) -> Vec<Event> {
+        assert!(text.ends_with("\r\n") && !text.contains("\n\n"), "{text:?}");
+        assert!(text.lines().all(|l| l.len() <= 75), "{text}");
+        let cal = parsed(text);
+        assert_eq!(cal.property_value("PRODID"), Some(PRODID));
+        assert_eq!(cal.property_value("METHOD"), Some(METHOD));
+        assert_eq!(cal.property_value("VERSION"), Some("2.0"));
+        let events: Vec<Event> = cal
+            .components
+            .iter()
+            .filter_map(|c| match c {
+                CalendarComponent::Event(e) => Some(e.clone()),
+                _ => None,
+            })
+            .collect();
+        for e in &events {
+            let (Some(DatePerhapsTime::Date(start)), Some(DatePerhapsTime::Date(end))) =
+                (e.get_start(), e.get_end())
+            else {
+                panic!("not an all-day event: {text}");
+            };
+            assert_eq!(end, start.succ_opt().unwrap(), "{text}");
+            assert!(
+                e.get_uid().is_some() && e.get_sequence().is_some(),
+                "{text}"
+            );
+        }
+        events
+    }
 
     fn item(unit: &str, due: &str, sequence: u32) -> Item {
         Item {
@@ -97,6 +161,8 @@ mod tests {
     fn an_all_day_event_with_a_stable_uid_and_escaped_text() {
         let stamp = "2026-03-13T07:00:00Z".parse().unwrap();
         let text = ics(&[item("dt-1", "2026-04-17", 0)], Language::Da, stamp).unwrap();
+        assert_eq!(check(&text).len(), 1);
+        assert!(text.contains("DTEND;VALUE=DATE:20260418\r\n"), "{text}");
         assert!(
             text.contains("UID:2025-dt-1-agreement_signed@hjul\r\n"),
             "{text}"
@@ -112,6 +178,7 @@ mod tests {
             "{text}"
         );
         let moved = ics(&[item("dt-1", "2026-04-24", 1)], Language::Da, stamp).unwrap();
+        assert_eq!(check(&moved)[0].get_sequence(), Some(1));
         assert!(
             moved.contains("UID:2025-dt-1-agreement_signed@hjul\r\n")
                 && moved.contains("SEQUENCE:1\r\n")
@@ -144,9 +211,25 @@ mod tests {
             stamp,
         )
         .unwrap();
-        assert_eq!(text.matches("BEGIN:VEVENT").count(), 2);
+        assert_eq!(check(&text).len(), 2);
         let mut none = item("a", "2026-04-17", 0);
         none.due = None;
         assert!(ics(&[none], Language::En, stamp).is_none());
+    }
+
+    /// An escalation is about another's deadline, and a day that has passed is no
+    /// entry to keep: neither reaches the recipient's calendar.
+    #[test]
+    fn only_the_recipients_own_deadlines_ahead() {
+        let stamp = "2026-04-20T05:00:00Z".parse().unwrap();
+        let mut theirs = item("b", "2026-05-01", 0);
+        theirs.kind = MailKind::Escalation;
+        let past = item("c", "2026-04-17", 0);
+        let today = item("d", "2026-04-20", 0);
+        let text = ics(&[theirs.clone(), past.clone(), today], Language::Da, stamp).unwrap();
+        let events = check(&text);
+        assert_eq!(events.len(), 1, "{text}");
+        assert_eq!(events[0].get_uid(), Some("2025-d-agreement_signed@hjul"));
+        assert!(ics(&[theirs, past], Language::Da, stamp).is_none());
     }
 }

@@ -51,8 +51,11 @@ pub fn build(
     let body = MultiPart::alternative_plain_html(rendered.text.clone(), rendered.html.clone());
     let message = match ics {
         Some(ics) => {
-            let calendar = ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")
-                .map_err(|e| MailError::Address(e.to_string()))?;
+            let calendar = ContentType::parse(&format!(
+                "text/calendar; charset=utf-8; method={}",
+                crate::calendar::METHOD
+            ))
+            .map_err(|e| MailError::Address(e.to_string()))?;
             let part: SinglePart =
                 Attachment::new("kvalitetshjul.ics".to_owned()).body(ics, calendar);
             builder.multipart(MultiPart::mixed().multipart(body).singlepart(part))
