@@ -8,8 +8,7 @@
 
 mod common;
 
-use std::io::BufRead;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{repo, scratch};
@@ -21,35 +20,13 @@ use common::{repo, scratch};
 )]
 fn schemathesis_finds_the_api_as_its_document_says() {
     let dir = scratch("contract");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut demo = Command::new(env!("CARGO_BIN_EXE_hjul"))
-        .args(["demo", "--listen", &listen])
-        .current_dir(&dir)
-        .env_remove("HJUL_DATABASE_URL")
-        .env_remove("HJUL_CONFIG_DIR")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(demo.stdout.take().unwrap()).lines();
+    let common::Demo {
+        child: mut demo,
+        listen,
+        token,
+        ..
+    } = common::demo(&dir);
     let start = Instant::now();
-    let token = loop {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "no token printed"
-        );
-        let line = lines.next().unwrap().unwrap();
-        if line.starts_with("hjul_") {
-            break line;
-        }
-    };
-    // Keep reading the demo's output so it never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
     while std::net::TcpStream::connect(&listen).is_err() {
         assert!(
             start.elapsed() < Duration::from_secs(60),

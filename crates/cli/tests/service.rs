@@ -288,40 +288,17 @@ fn mail_the_server_will_not_take_is_dead_and_can_be_retried() {
 #[test]
 fn the_readme_demo_serves_the_dashboard_with_a_token() {
     let dir = scratch("demo-serve");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_hjul"))
-        .args(["demo", "--listen", &listen])
-        .current_dir(&dir)
-        .env_remove("HJUL_DATABASE_URL")
-        .env_remove("HJUL_CONFIG_DIR")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut child = child;
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
-    let mut token = None;
-    let mut saw_url = false;
-    let start = Instant::now();
-    while token.is_none() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "no token printed"
-        );
-        let line = lines.next().unwrap().unwrap();
-        saw_url |= line.contains(&format!("http://{listen}/"));
-        if line.starts_with("hjul_") {
-            token = Some(line);
-        }
-    }
-    assert!(saw_url, "the dashboard's address is printed");
-    let token = token.unwrap();
+    let common::Demo {
+        mut child,
+        listen,
+        token,
+        said,
+    } = common::demo(&dir);
+    assert!(
+        said.iter()
+            .any(|l| l.contains(&format!("http://{listen}/"))),
+        "the dashboard's address is printed"
+    );
     // The API answers with the printed token, as of the demo's day.
     let get = |path: &str, auth: bool| -> String {
         let start = Instant::now();

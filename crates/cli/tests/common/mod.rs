@@ -1,8 +1,10 @@
 //! What the CLI tests share: a scratch directory and the binary run in it.
 #![allow(clippy::unwrap_used, dead_code)]
 
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// The repository's directory `name` (config, examples).
 pub fn repo(name: &str) -> PathBuf {
@@ -53,4 +55,56 @@ pub fn ok(o: &Output) -> String {
 pub fn failed(o: &Output) -> String {
     assert_eq!(o.status.code(), Some(1), "stdout: {}", stdout(o));
     stderr(o)
+}
+
+/// `hjul demo` serving in `dir` on a free port, as the README starts it.
+pub struct Demo {
+    pub child: Child,
+    /// `127.0.0.1:PORT`.
+    pub listen: String,
+    /// The secretariat's token it printed.
+    pub token: String,
+    /// What it printed before the token.
+    pub said: Vec<String>,
+}
+
+/// Starts `hjul demo` and reads its output up to the token (the rest is drained, so the
+/// demo never blocks on a full pipe).
+pub fn demo(dir: &Path) -> Demo {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hjul"))
+        .args(["demo", "--listen", &listen])
+        .current_dir(dir)
+        .env_remove("HJUL_DATABASE_URL")
+        .env_remove("HJUL_CONFIG_DIR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let start = Instant::now();
+    let mut said = Vec::new();
+    let token = loop {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no token printed"
+        );
+        let line = lines.next().unwrap().unwrap();
+        if line.starts_with("hjul_") {
+            break line;
+        }
+        said.push(line);
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    Demo {
+        child,
+        listen,
+        token,
+        said,
+    }
 }
