@@ -17,6 +17,17 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use hjul_wheel::{Area, Date};
 
+/// A date on the command line, read as the API and the dashboard read one: when it is
+/// not one, the message says which format to use (chrono's "trailing input" does not).
+fn day(text: &str) -> Result<Date, String> {
+    hjul_wheel::agreement::parse_date(text).ok_or_else(|| {
+        format!(
+            "`{}` is not a date: write it as YYYY-MM-DD, for example 2026-03-14",
+            hjul_wheel::limits::clip(text, 40)
+        )
+    })
+}
+
 #[derive(Parser)]
 #[command(
     name = "hjul",
@@ -57,7 +68,7 @@ struct Global {
         long,
         global = true,
         env = "HJUL_TODAY",
-        value_name = "DATE",
+        value_name = "DATE", value_parser = day,
         hide = true
     )]
     today: Option<Date>,
@@ -124,7 +135,7 @@ hjul milestone report-final --cycle 2025 --on 2026-09-24"
         #[arg(long, value_name = "YEAR")]
         cycle: i32,
         /// The day it was met.
-        #[arg(long, value_name = "DATE")]
+        #[arg(long, value_name = "DATE", value_parser = day)]
         on: Date,
         /// For themes-published: the focus themes, one a line, in priority order.
         #[arg(long, value_name = "FILE")]
@@ -149,7 +160,7 @@ hjul status --at 2026-07-01 --level 4 --format json"
     )]
     Status {
         /// The day to look at (default today).
-        #[arg(long, value_name = "DATE")]
+        #[arg(long, value_name = "DATE", value_parser = day)]
         at: Option<Date>,
         #[arg(long, value_enum)]
         area: Option<AreaArg>,
@@ -181,7 +192,7 @@ hjul correct dt-nord-1 0199e2c4-51b3 --withdraw --reason \"Underskrevet ved en f
         /// The event's id, or its start (at least 8 characters) as `hjul unit show` shows it.
         event: String,
         /// It happened on this day.
-        #[arg(long, value_name = "DATE", conflicts_with_all = ["move_to", "withdraw"])]
+        #[arg(long, value_name = "DATE", value_parser = day, conflicts_with_all = ["move_to", "withdraw"])]
         on: Option<Date>,
         /// It belongs to this unit (a dialogue only).
         #[arg(long, value_name = "UNIT", conflicts_with = "withdraw")]
@@ -224,9 +235,9 @@ hjul simulate --from 2027-07-01 --to 2027-10-31 --format json\n  \
 hjul simulate --from 2026-01-01 --to 2026-12-31 --config ./new-wheel   # before it goes live"
     )]
     Simulate {
-        #[arg(long, value_name = "DATE")]
+        #[arg(long, value_name = "DATE", value_parser = day)]
         from: Date,
-        #[arg(long, value_name = "DATE")]
+        #[arg(long, value_name = "DATE", value_parser = day)]
         to: Date,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
@@ -297,7 +308,7 @@ hjul dialogue held sk-vest --on 2026-02-05 --notes referat.txt"
     )]
     Held {
         unit_id: String,
-        #[arg(long, value_name = "DATE")]
+        #[arg(long, value_name = "DATE", value_parser = day)]
         on: Date,
         /// The record of the dialogue, kept with the event.
         #[arg(long, value_name = "FILE")]
@@ -319,14 +330,14 @@ common goals), baseline, partly_met, fully_met, activities and target_date."
         #[arg(long, value_name = "FILE")]
         file: PathBuf,
         /// The day it was submitted (default today).
-        #[arg(long, value_name = "DATE")]
+        #[arg(long, value_name = "DATE", value_parser = day)]
         on: Option<Date>,
     },
     /// Record that the superior signed the latest revision.
     #[command(after_help = "Examples:\n  hjul agreement sign dt-nord-1 --on 2026-04-20")]
     Sign {
         unit_id: String,
-        #[arg(long, value_name = "DATE")]
+        #[arg(long, value_name = "DATE", value_parser = day)]
         on: Date,
     },
 }
@@ -344,7 +355,7 @@ optional note."
         #[arg(long, value_name = "FILE")]
         file: PathBuf,
         /// The day it was given (default today).
-        #[arg(long, value_name = "DATE")]
+        #[arg(long, value_name = "DATE", value_parser = day)]
         on: Option<Date>,
     },
 }
@@ -364,7 +375,7 @@ enum UnitCommand {
     )]
     Show {
         unit_id: String,
-        #[arg(long, value_name = "DATE")]
+        #[arg(long, value_name = "DATE", value_parser = day)]
         at: Option<Date>,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,

@@ -125,6 +125,38 @@ fn a_year_without_a_cycle_fails_with_a_hint() {
 }
 
 #[test]
+fn a_date_that_is_not_one_says_how_to_write_it() {
+    let dir = scratch("bad-date");
+    for (args, option) in [
+        (&["status", "--at", "14-03-2026"][..], "--at"),
+        (
+            &[
+                "milestone",
+                "data-collected",
+                "--cycle",
+                "2025",
+                "--on",
+                "2025-13-01",
+            ][..],
+            "--on",
+        ),
+    ] {
+        let o = hjul(&dir, args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = stderr(&o);
+        assert!(err.contains(option), "{err}");
+        assert!(
+            err.contains("is not a date: write it as YYYY-MM-DD"),
+            "{err}"
+        );
+        assert!(
+            !err.contains("trailing input") && !err.contains("out of range"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn an_edited_definition_is_used_and_its_mistakes_are_reported_with_file_and_line() {
     let dir = scratch("bad-config");
     let config = dir.join("my-wheel");
