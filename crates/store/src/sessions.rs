@@ -82,14 +82,7 @@ impl Store {
         if row.ended_at.is_some() || now >= row.expires_at || now - row.last_seen_at >= IDLE {
             return Ok(None);
         }
-        let Some(token) = api_token::Entity::find_by_id(row.token_id)
-            .filter(api_token::Column::RevokedAt.is_null())
-            .one(&self.db)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let Some(holder) = self.holder_of(token).await? else {
+        let Some(holder) = self.live_holder(row.token_id).await? else {
             return Ok(None);
         };
         // One write a minute at most, not one per request.
@@ -121,18 +114,23 @@ impl Store {
         if row.ended_at.is_some() || now < lapsed_at || now - lapsed_at > grace {
             return Ok(None);
         }
-        let Some(token) = api_token::Entity::find_by_id(row.token_id)
+        Ok(self.live_holder(row.token_id).await?.map(|holder| Session {
+            holder,
+            csrf: row.csrf,
+            expires_at: row.expires_at,
+        }))
+    }
+
+    /// Who a session's token belongs to, while the token is not revoked.
+    async fn live_holder(&self, token_id: Uuid) -> Result<Option<TokenHolder>, StoreError> {
+        let Some(token) = api_token::Entity::find_by_id(token_id)
             .filter(api_token::Column::RevokedAt.is_null())
             .one(&self.db)
             .await?
         else {
             return Ok(None);
         };
-        Ok(self.holder_of(token).await?.map(|holder| Session {
-            holder,
-            csrf: row.csrf,
-            expires_at: row.expires_at,
-        }))
+        self.holder_of(token).await
     }
 
     /// Puts a sign-in on record.

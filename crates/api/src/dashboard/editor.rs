@@ -401,22 +401,23 @@ async fn keep_lapsed(
         .is_ok()
 }
 
-pub async fn agreement_post(
-    State(state): State<AppState>,
-    visitor: Result<Visitor, Response>,
-    Path(unit_id): Path<String>,
+/// A form that keeps a draft, read whole: its fields and the CSRF value it carried.
+/// One that cannot be read is refused (on record when the visitor is signed in).
+async fn form_of(
+    state: &AppState,
+    visitor: Option<&Visitor>,
+    headers: &axum::http::HeaderMap,
     req: axum::extract::Request,
-) -> Response {
-    let headers = req.headers().clone();
+    attempted: &str,
+    unit_id: &str,
+) -> Result<(Vec<(String, String)>, String), Response> {
     let pairs = match read_pairs(req, super::FORM_LIMIT).await {
         Ok(p) => p,
         Err(p) => {
-            return match &visitor {
-                Ok(v) => {
-                    super::refuse(&state, v, "draft an agreement", ("unit", &unit_id), p).await
-                }
-                Err(_) => error_page(&state, lang_of(&headers), None, p),
-            };
+            return Err(match visitor {
+                Some(v) => super::refuse(state, v, attempted, ("unit", unit_id), p).await,
+                None => error_page(state, lang_of(headers), None, p),
+            });
         }
     };
     let csrf = pairs
@@ -424,6 +425,29 @@ pub async fn agreement_post(
         .find(|(k, _)| k == "csrf")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
+    Ok((pairs, csrf))
+}
+
+pub async fn agreement_post(
+    State(state): State<AppState>,
+    visitor: Result<Visitor, Response>,
+    Path(unit_id): Path<String>,
+    req: axum::extract::Request,
+) -> Response {
+    let headers = req.headers().clone();
+    let (pairs, csrf) = match form_of(
+        &state,
+        visitor.as_ref().ok(),
+        &headers,
+        req,
+        "draft an agreement",
+        &unit_id,
+    )
+    .await
+    {
+        Ok(form) => form,
+        Err(page) => return page,
+    };
     let (mut draft, op, confirmed) = goals_of(&pairs);
     let v = match visitor {
         Ok(v) => v,
@@ -876,20 +900,19 @@ pub async fn midway_post(
 ) -> Response {
     let headers = req.headers().clone();
     let attempted = "give the midway status";
-    let pairs = match read_pairs(req, super::FORM_LIMIT).await {
-        Ok(p) => p,
-        Err(p) => {
-            return match &visitor {
-                Ok(v) => super::refuse(&state, v, attempted, ("unit", &unit_id), p).await,
-                Err(_) => error_page(&state, lang_of(&headers), None, p),
-            };
-        }
+    let (pairs, csrf) = match form_of(
+        &state,
+        visitor.as_ref().ok(),
+        &headers,
+        req,
+        attempted,
+        &unit_id,
+    )
+    .await
+    {
+        Ok(form) => form,
+        Err(page) => return page,
     };
-    let csrf = pairs
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
     let v = match visitor {
         Ok(v) => v,
         Err(login) => {
