@@ -37,8 +37,18 @@ impl Received {
 
     /// The calendar attachment, decoded (lettre writes it quoted-printable or base64).
     pub fn calendar(&self) -> Option<String> {
+        self.part("text/calendar")
+    }
+
+    /// The plain-text part, decoded: what the recipient reads.
+    pub fn plain(&self) -> Option<String> {
+        self.part("text/plain")
+    }
+
+    /// The first MIME part of this content type, decoded.
+    pub fn part(&self, content_type: &str) -> Option<String> {
         let text = self.text();
-        let start = text.find("Content-Type: text/calendar")?;
+        let start = text.find(&format!("Content-Type: {content_type}"))?;
         let part = &text[start..];
         let (head, body) = part.split_once("\r\n\r\n")?;
         let body = body.split("\r\n--").next()?;

@@ -176,6 +176,10 @@ pub async fn serve(
     let mut settings = settings.clone();
     settings.mail.smtp = None;
     settings.mail.outbox_dir = std::path::PathBuf::from("hjul-demo-outbox");
+    // The demo's mails link to the demo's own dashboard.
+    if settings.scheduler.web_url.is_none() {
+        settings.scheduler.web_url = Some(format!("http://{listen}"));
+    }
     writeln!(
         out,
         "\nThe dashboard: http://{listen}/   (sign in with the secretariat's token below)\n{token}\n\n\

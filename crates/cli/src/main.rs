@@ -241,6 +241,9 @@ hjul simulate --from 2026-01-01 --to 2026-12-31 --config ./new-wheel   # before 
         to: Date,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        /// Print mail number N of the list in full, as its recipient would read it.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        show: Option<u32>,
     },
     /// The mail queue: what is pending, sent and dead; `retry` puts a dead item back.
     #[command(
@@ -604,11 +607,21 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             let ctx = context::Context::new(&cli.global, &config)?;
             ctx.block_on(service::run_token(&ctx, t, &mut out))?;
         }
-        Command::Simulate { from, to, format } => {
+        Command::Simulate {
+            from,
+            to,
+            format,
+            show,
+        } => {
             let settings = settings::Settings::load(config.dir.as_deref())?;
             let ctx = context::Context::new(&cli.global, &config)?;
             ctx.block_on(service::run_simulate(
-                &ctx, &settings, *from, *to, *format, &mut out,
+                &ctx,
+                &settings,
+                (*from, *to),
+                *format,
+                *show,
+                &mut out,
             ))?;
         }
         Command::Outbox {

@@ -100,6 +100,13 @@ pub async fn run_serve(
         ),
     }
     tracing::info!(database = %ctx.location.display(), settings = %settings.source, "hjul serve");
+    // Said once, at start: the mails still go, only without the way to the page.
+    if settings.scheduler.web_url.is_none() {
+        tracing::warn!(
+            "no [web] url in {}: mails carry no links to the dashboard; set it (or HJUL__WEB__URL) to the address people open it at, such as https://hjul.kommune.dk",
+            settings.source
+        );
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| {
@@ -250,9 +257,9 @@ pub async fn run_token(
 pub async fn run_simulate(
     ctx: &Context,
     settings: &Settings,
-    from: Date,
-    to: Date,
+    (from, to): (Date, Date),
     format: Format,
+    show: Option<u32>,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
@@ -286,12 +293,34 @@ pub async fn run_simulate(
     .await;
     let _ = std::fs::remove_dir_all(&dir);
     let simulation = result?;
+    let zone = ctx.wheel.definition.mail_time.zone;
+    if let Some(n) = show {
+        let count = simulation.messages.len();
+        let m = usize::try_from(n)
+            .ok()
+            .and_then(|n| simulation.messages.get(n - 1))
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "there is no mail number {n}: the simulation of {from} – {to} made {count}; run it without --show to see the list"
+                )
+            })?;
+        writeln!(
+            out,
+            "Date: {}",
+            m.at.with_timezone(&zone).format("%Y-%m-%d %H:%M")
+        )?;
+        writeln!(out, "To: {}", m.to)?;
+        writeln!(out, "Subject: {}", m.subject)?;
+        writeln!(out)?;
+        write!(out, "{}", m.text)?;
+        return Ok(());
+    }
     match format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&simulation)?)?,
         Format::Table => {
             writeln!(
                 out,
-                "Simulated {from} – {to}: {} mails, nothing sent, the database unchanged.",
+                "Simulated {from} – {to}: {} mails, nothing sent, the database unchanged. Read one in full with --show N.",
                 simulation.messages.len()
             )?;
             writeln!(out)?;
@@ -300,8 +329,7 @@ pub async fn run_simulate(
                     writeln!(out, "{}  cycle {cycle} starts", at.format("%Y-%m-%d"))?;
                 }
             }
-            let zone = ctx.wheel.definition.mail_time.zone;
-            for m in &simulation.messages {
+            for (n, m) in simulation.messages.iter().enumerate() {
                 let summary: Vec<String> = m
                     .items
                     .iter()
@@ -320,7 +348,8 @@ pub async fn run_simulate(
                     out,
                     "{}",
                     fit(&format!(
-                        "{}  {:<10}  {}: {what}",
+                        "{:>4}  {}  {:<10}  {}: {what}",
+                        n + 1,
                         m.at.with_timezone(&zone).format("%Y-%m-%d %H:%M"),
                         m.kind.key(),
                         m.to

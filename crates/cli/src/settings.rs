@@ -23,6 +23,41 @@ struct Raw {
     smtp: Option<SmtpSettings>,
     #[serde(default)]
     scheduler: RawScheduler,
+    #[serde(default)]
+    web: RawWeb,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawWeb {
+    /// The dashboard's address as people reach it, for the links in mails.
+    url: Option<String>,
+}
+
+/// The dashboard's address, checked: `http(s)://host[...]`, with no spaces, trailing `/`
+/// dropped. Empty means none.
+fn web_url(text: &str, source: &str) -> anyhow::Result<Option<String>> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let host = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"));
+    match host {
+        Some(rest)
+            if !rest.is_empty()
+                && !rest.starts_with('/')
+                && !text.chars().any(|c| {
+                    c.is_whitespace() || c.is_control() || matches!(c, '"' | '<' | '>')
+                }) =>
+        {
+            Ok(Some(text.trim_end_matches('/').to_owned()))
+        }
+        _ => Err(anyhow!(
+            "{source}: web.url `{text}` is not a web address: write the dashboard's address as people open it, for example https://hjul.kommune.dk"
+        )),
+    }
 }
 
 #[derive(Deserialize)]
@@ -167,6 +202,10 @@ impl Settings {
         if let Some(name) = s.department_name {
             scheduler.department_name = name;
         }
+        scheduler.web_url = match raw.web.url.as_deref() {
+            Some(u) => web_url(u, source)?,
+            None => None,
+        };
 
         let mailbox = |key: &str, text: &str| {
             text.parse()
@@ -198,6 +237,35 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_web_address_is_checked_and_the_environment_sets_it() {
+        let base =
+            "[secretariat]\nemail = \"s@x.dk\"\nname = \"S\"\n[mail]\nfrom = \"H <h@x.dk>\"\n";
+        let none = Settings::parse(base, "t", std::iter::empty()).unwrap();
+        assert_eq!(none.scheduler.web_url, None);
+        let env = [(
+            "HJUL__WEB__URL".to_owned(),
+            "https://hjul.viborg.dk/".to_owned(),
+        )];
+        let set = Settings::parse(base, "t", env.into_iter()).unwrap();
+        assert_eq!(
+            set.scheduler.web_url.as_deref(),
+            Some("https://hjul.viborg.dk")
+        );
+        for bad in [
+            "hjul.viborg.dk",
+            "https://",
+            "https://a b.dk",
+            "javascript:alert(1)",
+        ] {
+            let text = format!("{base}[web]\nurl = \"{bad}\"\n");
+            let err = Settings::parse(&text, "t", std::iter::empty())
+                .err()
+                .unwrap();
+            assert!(err.to_string().contains("web.url"), "{bad}: {err}");
+        }
+    }
     use secrecy::ExposeSecret;
 
     fn env(vars: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {

@@ -146,8 +146,15 @@ fn simulate_previews_the_mail_and_changes_nothing() {
         let at = m["at"].as_str().unwrap();
         assert!(at.ends_with("T06:00:00Z"), "{at}");
         assert!(
-            ["opened", "reminder", "overdue", "escalation", "digest"]
-                .contains(&m["kind"].as_str().unwrap())
+            [
+                "opened",
+                "reminder",
+                "overdue",
+                "escalation",
+                "digest",
+                "cycle_ended"
+            ]
+            .contains(&m["kind"].as_str().unwrap())
         );
         for i in m["items"].as_array().unwrap() {
             assert!(
@@ -158,12 +165,32 @@ fn simulate_previews_the_mail_and_changes_nothing() {
             );
         }
     }
-    // The midway status is due 30 September 2027; overdue the next business day.
-    let overdue = messages
+    // The midway status is due 30 September 2027, the cycle's last day. The next day
+    // the cycle has ended: nobody is told off about it any more, and the secretariat
+    // hears once what it left unmet.
+    let on_first_day = |kind: &str| {
+        messages
+            .iter()
+            .filter(|m| m["kind"] == kind && m["at"] == "2027-10-01T06:00:00Z")
+            .count()
+    };
+    assert_eq!(on_first_day("overdue"), 0, "{json}");
+    // (In the secretariat's mail of the day, beside the new cycle's first deadline.)
+    let ended: Vec<&serde_json::Value> = messages
         .iter()
-        .filter(|m| m["kind"] == "overdue" && m["at"] == "2027-10-01T06:00:00Z")
+        .filter(|m| {
+            m["at"] == "2027-10-01T06:00:00Z"
+                && m["text"].as_str().is_some_and(|t| {
+                    t.contains("Cyklus 2025 sluttede torsdag den 30. september 2027")
+                })
+        })
+        .collect();
+    assert_eq!(ended.len(), 1, "{json}");
+    let midway_reminders = messages
+        .iter()
+        .filter(|m| m["kind"] == "reminder" && m["items"][0]["deadline"] == "midway_status")
         .count();
-    assert!(overdue >= 5, "{json}");
+    assert!(midway_reminders >= 5, "{json}");
     let transitions = v["transitions"].as_array().unwrap();
     assert!(
         transitions
@@ -171,10 +198,14 @@ fn simulate_previews_the_mail_and_changes_nothing() {
             .any(|t| t["kind"] == "cycle_started" && t["cycle"] == 2027),
         "{json}"
     );
+    // The simulation's "overdue" transitions are read off the overdue notices written;
+    // the midway status passes on the day cycle 2025 ends, so it gets none (a gap noted
+    // in issue 12: transitions should come from the deadlines, not the mail).
     assert!(
-        transitions
+        !transitions
             .iter()
-            .any(|t| t["kind"] == "deadline_overdue" && t["deadline"] == "midway_status")
+            .any(|t| t["kind"] == "deadline_overdue" && t["deadline"] == "midway_status"),
+        "{json}"
     );
     // Nothing was sent or recorded.
     assert_eq!(

@@ -66,18 +66,36 @@ pub fn ics(items: &[Item], language: Language, stamp: DateTime<Utc>) -> Option<S
         let Some(next_day) = due.succ_opt() else {
             continue;
         };
-        let event = Event::new()
+        // What to do and where, as the mail says it: the entry is read on the day,
+        // long after the mail.
+        let mut description = one_line(&match item.task {
+            Some(task) => format!(
+                "{}.",
+                task.text(&item.unit_name, item.leader.as_deref())
+                    .render(language)
+            ),
+            None => match language {
+                Language::Da => "Frist i kvalitetshjulet (hjul).".to_owned(),
+                Language::En => "Deadline in the quality wheel (hjul).".to_owned(),
+            },
+        });
+        if let Some(link) = &item.link {
+            description.push('\n');
+            description.push_str(&one_line(link));
+        }
+        let mut event = Event::new();
+        event
             .uid(&uid)
             .sequence(item.sequence)
             .timestamp(stamp)
             .starts(due)
             .ends(next_day)
             .summary(&summary)
-            .description(match language {
-                Language::Da => "Frist i kvalitetshjulet (hjul).",
-                Language::En => "Deadline in the quality wheel (hjul).",
-            })
-            .done();
+            .description(&description);
+        if let Some(link) = &item.link {
+            event.append_property(("URL", link.as_str()));
+        }
+        let event = event.done();
         calendar.push(event);
         seen.push(uid);
     }
@@ -153,6 +171,10 @@ mod tests {
             due: Some(due.parse().unwrap()),
             days_before: None,
             responsible: None,
+            task: None,
+            leader: None,
+            link: None,
+            themes: vec![],
             sequence,
         }
     }

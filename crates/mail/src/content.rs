@@ -2,37 +2,43 @@
 //! carries. One mail gathers everything due to one person on one day.
 
 use chrono::{Datelike, NaiveDate, Weekday};
-use hjul_wheel::Language;
+use hjul_wheel::{Language, Task};
 use serde::{Deserialize, Serialize};
 
 pub use hjul_wheel::names::{deadline_name, step_name};
 
-/// The kinds of item, least pressing first: a mail takes the most pressing kind of its
-/// items, and its sections come in the opposite order.
+/// The kinds of item, least pressing first: a mail's subject comes from the most
+/// pressing kind it carries, and its sections come in the opposite order. The reader's
+/// own deadlines come before what they are told for their information: an overdue
+/// deadline of their own outranks a colleague's escalation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MailKind {
     Digest,
+    /// A cycle has ended: what it left unmet, told to the secretariat once.
+    CycleEnded,
     Opened,
+    Escalation,
     Reminder,
     Overdue,
-    Escalation,
     DeadLetter,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 6] = [
+    pub const ALL: [MailKind; 7] = [
         MailKind::Digest,
+        MailKind::CycleEnded,
         MailKind::Opened,
+        MailKind::Escalation,
         MailKind::Reminder,
         MailKind::Overdue,
-        MailKind::Escalation,
         MailKind::DeadLetter,
     ];
 
     pub fn key(self) -> &'static str {
         match self {
             Self::Digest => "digest",
+            Self::CycleEnded => "cycle_ended",
             Self::Opened => "opened",
             Self::Reminder => "reminder",
             Self::Overdue => "overdue",
@@ -67,8 +73,21 @@ pub struct Item {
     pub deadline: Option<String>,
     pub due: Option<NaiveDate>,
     pub days_before: Option<i32>,
-    /// For escalations: whose deadline it is.
+    /// For escalations: whose deadline it is (their name).
     pub responsible: Option<String>,
+    /// What the recipient is to do (for an escalation: what the late one is to do).
+    #[serde(default)]
+    pub task: Option<Task>,
+    /// The name of the unit's leader, on an item for someone else (their superior):
+    /// whose dialogue to hold, whose agreement to sign.
+    #[serde(default)]
+    pub leader: Option<String>,
+    /// Where it is done: the page on the dashboard, when hjul knows its address.
+    #[serde(default)]
+    pub link: Option<String>,
+    /// The cycle's focus themes, on dialogue items once they are published.
+    #[serde(default)]
+    pub themes: Vec<String>,
     /// How many times the due date of this deadline has moved in mails already sent:
     /// the calendar event's SEQUENCE.
     pub sequence: u32,
@@ -82,6 +101,23 @@ pub struct Digest {
     pub due_soon: Vec<Item>,
     /// (step key, units at it)
     pub steps: Vec<(String, usize)>,
+}
+
+/// A cycle that has ended, and what it left unmet: told to the secretariat once, since
+/// nobody is mailed about an ended cycle again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CycleEnded {
+    pub year: i32,
+    pub ended_on: NaiveDate,
+    /// The unmet deadlines (the first [`CycleEnded::LISTED`]).
+    pub unmet: Vec<Item>,
+    /// How many there were in all.
+    pub total: usize,
+}
+
+impl CycleEnded {
+    /// A mail lists this many; the rest are in `hjul status` and on the dashboard.
+    pub const LISTED: usize = 200;
 }
 
 /// A mail that could not be delivered, told to the secretariat.
@@ -98,7 +134,10 @@ pub struct Mail {
     pub to: Recipient,
     pub items: Vec<Item>,
     pub digest: Option<Digest>,
+    pub ended: Vec<CycleEnded>,
     pub failures: Vec<Failure>,
+    /// The dashboard's address (`[web] url`), for links; none, no links.
+    pub web: Option<String>,
 }
 
 impl Mail {
@@ -107,6 +146,9 @@ impl Mail {
         let mut kind = self.items.iter().map(|i| i.kind).max();
         if self.digest.is_some() {
             kind = kind.max(Some(MailKind::Digest));
+        }
+        if !self.ended.is_empty() {
+            kind = kind.max(Some(MailKind::CycleEnded));
         }
         if !self.failures.is_empty() {
             kind = Some(MailKind::DeadLetter);
@@ -118,6 +160,40 @@ impl Mail {
     pub fn keys(&self) -> Vec<&str> {
         self.items.iter().map(|i| i.key.as_str()).collect()
     }
+}
+
+/// The dashboard page where an item's task is done, under the site's address `web`
+/// (`https://hjul.kommune.dk`, with or without a trailing slash).
+pub fn link(web: &str, item: &Item) -> String {
+    let base = web.trim_end_matches('/');
+    let path = match (item.unit_id.as_deref(), item.task) {
+        (Some(unit), task) => {
+            let unit = urlencoding(unit);
+            match (item.kind, task) {
+                (MailKind::Escalation, _) | (_, None) => format!("/units/{unit}"),
+                (_, Some(Task::SubmitAgreement)) => format!("/units/{unit}/agreement"),
+                (_, Some(Task::GiveMidway)) => format!("/units/{unit}/midway"),
+                (_, Some(_)) => format!("/units/{unit}"),
+            }
+        }
+        // The department's milestones are recorded on the cycles page.
+        (None, _) => "/admin/cycles".to_owned(),
+    };
+    format!("{base}{path}")
+}
+
+/// A unit id as one path segment: ids are letters, digits, `-`, `_` and `.` (the
+/// organisation file's rule), but a link is never the place to find out otherwise.
+fn urlencoding(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// A date written out: "tirsdag den 30. juni 2026", "Tuesday 30 June 2026".
@@ -202,6 +278,10 @@ mod tests {
             due: None,
             days_before: None,
             responsible: None,
+            task: None,
+            leader: None,
+            link: None,
+            themes: vec![],
             sequence: 0,
         };
         let mail = Mail {
@@ -216,9 +296,12 @@ mod tests {
                 item(MailKind::Reminder),
             ],
             digest: None,
+            ended: vec![],
             failures: vec![],
+            web: None,
         };
         assert_eq!(mail.kind(), MailKind::Overdue);
-        assert!(MailKind::Escalation > MailKind::Overdue && MailKind::Opened > MailKind::Digest);
+        // One's own overdue deadline outranks another's escalation.
+        assert!(MailKind::Overdue > MailKind::Escalation && MailKind::Opened > MailKind::Digest);
     }
 }

@@ -14,7 +14,7 @@ pub mod send;
 pub mod settings;
 pub mod templates;
 
-pub use content::{Digest, Failure, Item, Mail, MailKind, Recipient};
+pub use content::{CycleEnded, Digest, Failure, Item, Mail, MailKind, Recipient};
 pub use send::{Captured, SendError, Sender, SmtpSender};
 pub use settings::{MailSettings, SmtpSettings, TlsMode};
 pub use templates::{Rendered, Templates};

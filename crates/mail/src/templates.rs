@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use hjul_wheel::Language;
+use hjul_wheel::{Language, Task};
 use minijinja::value::Serde;
 use minijinja::{Environment, Value, context};
 use serde::Serialize;
@@ -41,6 +41,9 @@ const BUILTIN: &[(&str, &str)] = builtin![
     "da" / "dead_letter.subject.txt",
     "da" / "dead_letter.txt",
     "da" / "dead_letter.html",
+    "da" / "cycle_ended.subject.txt",
+    "da" / "cycle_ended.txt",
+    "da" / "cycle_ended.html",
     "en" / "layout.txt",
     "en" / "layout.html",
     "en" / "opened.subject.txt",
@@ -61,6 +64,9 @@ const BUILTIN: &[(&str, &str)] = builtin![
     "en" / "dead_letter.subject.txt",
     "en" / "dead_letter.txt",
     "en" / "dead_letter.html",
+    "en" / "cycle_ended.subject.txt",
+    "en" / "cycle_ended.txt",
+    "en" / "cycle_ended.html",
 ];
 
 /// A mail in words.
@@ -87,7 +93,16 @@ struct ItemView {
     due_iso: String,
     days_before: Option<i32>,
     days_overdue: Option<i64>,
+    /// Whose deadline it is, on an escalation.
     responsible: Option<String>,
+    /// The unit's leader, on someone else's item.
+    leader: Option<String>,
+    /// The task's key (`sign_agreement`), for templates that word it themselves.
+    task: Option<&'static str>,
+    /// What to do, in the reader's words.
+    todo: String,
+    link: Option<String>,
+    themes: Vec<String>,
 }
 
 impl Templates {
@@ -149,8 +164,11 @@ impl Templates {
         let lang = mail.to.language;
         let dir = lang.key();
         let view = |i: &Item| item_view(i, lang, today);
+        // Within a kind the nearest due date first: the subject names the most urgent.
+        let mut sorted: Vec<&Item> = mail.items.iter().collect();
+        sorted.sort_by_key(|i| i.due);
         let mut by_kind: BTreeMap<MailKind, Vec<ItemView>> = BTreeMap::new();
-        for i in &mail.items {
+        for i in sorted {
             by_kind.entry(i.kind).or_default().push(view(i));
         }
         let digest = mail.digest.as_ref().map(|d| {
@@ -161,6 +179,11 @@ impl Templates {
                 steps => d.steps.iter().map(|(s, n)| context! { step => s, name => step_name(s, lang), count => n }).collect::<Vec<_>>(),
             }
         });
+        let ended: Vec<Value> = mail
+            .ended
+            .iter()
+            .map(|e| context! { year => e.year, ended_on => long_date(e.ended_on, lang), total => e.total, unmet => Value::from(Serde(e.unmet.iter().map(view).collect::<Vec<_>>())) })
+            .collect();
         let failures: Vec<Value> = mail
             .failures
             .iter()
@@ -175,19 +198,32 @@ impl Templates {
             Ok(())
         };
         for f in &failures {
-            section(MailKind::DeadLetter, context! { failure => f })?;
+            section(
+                MailKind::DeadLetter,
+                context! { failure => f, web => mail.web.clone() },
+            )?;
         }
         for (kind, items) in by_kind.iter().rev() {
             section(*kind, context! { items => Value::from(Serde(items)) })?;
         }
+        for e in &ended {
+            section(
+                MailKind::CycleEnded,
+                context! { ended => e, web => mail.web.clone() },
+            )?;
+        }
         if let Some(d) = &digest {
-            section(MailKind::Digest, context! { digest => d })?;
+            section(
+                MailKind::Digest,
+                context! { digest => d, web => mail.web.clone() },
+            )?;
         }
 
         let top = mail.kind();
         let subject_ctx = match top {
             MailKind::DeadLetter => context! { failure => failures.first() },
             MailKind::Digest => context! { digest => digest },
+            MailKind::CycleEnded => context! { ended => ended.first() },
             kind => context! { items => Value::from(Serde(by_kind.get(&kind))) },
         };
         let subject = self
@@ -199,11 +235,11 @@ impl Templates {
             .join(" ");
         let text = self.render_one(
             &format!("{dir}/layout.txt"),
-            context! { name => mail.to.name.clone(), signature => signature, subject => subject.clone(), body => text_sections.join("\n\n") + "\n" },
+            context! { name => mail.to.name.clone(), signature => signature, subject => subject.clone(), web => mail.web.clone(), body => text_sections.join("\n\n") + "\n" },
         )?;
         let html = self.render_one(
             &format!("{dir}/layout.html"),
-            context! { name => mail.to.name.clone(), signature => signature, subject => subject.clone(), body => html_sections.join("\n") },
+            context! { name => mail.to.name.clone(), signature => signature, subject => subject.clone(), web => mail.web.clone(), body => html_sections.join("\n") },
         )?;
         Ok(Rendered {
             subject,
@@ -228,6 +264,14 @@ fn item_view(i: &Item, lang: Language, today: chrono::NaiveDate) -> ItemView {
         days_before: i.days_before,
         days_overdue: i.due.map(|d| (today - d).num_days()).filter(|d| *d > 0),
         responsible: i.responsible.clone(),
+        leader: i.leader.clone(),
+        task: i.task.map(Task::key),
+        todo: i
+            .task
+            .map(|t| t.text(&i.unit_name, i.leader.as_deref()).render(lang))
+            .unwrap_or_default(),
+        link: i.link.clone(),
+        themes: i.themes.clone(),
     }
 }
 
@@ -241,6 +285,14 @@ mod tests {
         s.parse().unwrap()
     }
 
+    fn task_of(deadline: &str) -> Task {
+        let d = hjul_wheel::Deadline::ALL
+            .into_iter()
+            .find(|d| d.key() == deadline)
+            .unwrap();
+        Task::of(d)
+    }
+
     fn item(kind: MailKind, unit: &str, deadline: &str, due: &str) -> Item {
         Item {
             key: format!("2025:{unit}:{deadline}:{}", kind.key()),
@@ -252,6 +304,10 @@ mod tests {
             due: Some(date(due)),
             days_before: (kind == MailKind::Reminder).then_some(14),
             responsible: (kind == MailKind::Escalation).then(|| "Bo Nielsen".into()),
+            task: Some(task_of(deadline)),
+            leader: None,
+            link: Some(format!("https://hjul.example.dk/units/{unit}")),
+            themes: vec![],
             sequence: 0,
         }
     }
@@ -265,12 +321,14 @@ mod tests {
             },
             items,
             digest: None,
+            ended: vec![],
             failures: vec![],
+            web: Some("https://hjul.example.dk".into()),
         }
     }
 
     #[test]
-    fn a_danish_reminder() {
+    fn a_danish_reminder_says_what_by_when_and_where() {
         let t = Templates::load(None).unwrap();
         let r = t
             .render(
@@ -289,25 +347,34 @@ mod tests {
             .unwrap();
         assert_eq!(
             r.subject,
-            "Påmindelse: Sammenhængsaftale underskrevet senest fredag den 17. april 2026"
+            "Påmindelse: Sammenhængsaftale underskrevet, Huset dt-1 – senest fredag den 17. april 2026"
         );
         assert!(r.text.starts_with("Kære Anna Bech\n"), "{}", r.text);
-        assert!(r.text.contains("  - Sammenhængsaftale underskrevet, Huset dt-1: senest fredag den 17. april 2026 (om 14 dage)"), "{}", r.text);
-        assert!(
-            r.text.contains("Venlig hilsen\nSekretariatet"),
-            "{}",
-            r.text
-        );
+        for line in [
+            "  * Sammenhængsaftale underskrevet – Huset dt-1",
+            "    Hvad: Skriv sammenhængsaftalen for Huset dt-1, og send den til underskrift i hjul.",
+            "    Hvornår: senest fredag den 17. april 2026 (om 14 dage)",
+            "    Hvor: https://hjul.example.dk/units/dt-1",
+            "Venlig hilsen\nSekretariatet",
+        ] {
+            assert!(r.text.contains(line), "{line:?} in\n{}", r.text);
+        }
         assert!(
             r.html
                 .contains("<strong>Sammenhængsaftale underskrevet</strong>"),
             "{}",
             r.html
         );
+        assert!(
+            r.html
+                .contains("<a href=\"https:&#x2f;&#x2f;hjul.example.dk&#x2f;units&#x2f;dt-1\">"),
+            "{}",
+            r.html
+        );
     }
 
     #[test]
-    fn one_mail_with_several_kinds_has_the_most_pressing_subject_and_sections_in_order() {
+    fn ones_own_overdue_deadline_makes_the_subject_and_comes_first() {
         let t = Templates::load(None).unwrap();
         let r = t
             .render(
@@ -325,15 +392,82 @@ mod tests {
             .unwrap();
         assert_eq!(
             r.subject,
-            "For your information: Quality dialogue (Huset b) is overdue"
+            "Overdue: Coherence agreement signed, Huset c – it was due Monday 1 June 2026"
         );
+        let over = r
+            .text
+            .find("The deadline for this task has passed")
+            .unwrap();
         let esc = r.text.find("a week or more overdue").unwrap();
-        let over = r.text.find("This deadline has passed").unwrap();
-        let open = r.text.find("A new deadline has opened").unwrap();
-        assert!(esc < over && over < open, "{}", r.text);
+        let open = r.text.find("You have a new task").unwrap();
+        assert!(over < esc && esc < open, "{}", r.text);
+        assert!(r.text.contains("    Who: Bo Nielsen\n"), "{}", r.text);
+        assert!(r.text.contains("(36 days ago)"), "{}", r.text);
+    }
+
+    #[test]
+    fn the_signer_is_asked_to_sign_and_the_dialogue_carries_the_themes() {
+        let t = Templates::load(None).unwrap();
+        let mut sign = item(MailKind::Opened, "a", "agreement_signed", "2026-04-17");
+        sign.task = Some(Task::SignAgreement);
+        sign.leader = Some("Carl Holm".into());
+        let mut dialogue = item(MailKind::Reminder, "b", "dialogue_held", "2026-06-30");
+        dialogue.leader = Some("Dorte Lund".into());
+        dialogue.themes = vec!["Sprog".into(), "Trivsel".into()];
+        let r = t
+            .render(
+                &mail(Language::Da, vec![sign, dialogue]),
+                "S",
+                date("2026-04-01"),
+            )
+            .unwrap();
         assert!(
+            r.text.contains("Hvad: Læs og underskriv sammenhængsaftalen for Huset a, som Carl Holm har sendt til dig, i hjul."),
+            "{}",
             r.text
-                .contains("Huset b (Bo Nielsen): it was Tuesday 30 June 2026"),
+        );
+        assert!(
+            r.text.contains("Hvad: Indkald Dorte Lund (Huset b) til kvalitetssamtale, hold den, og registrér den i hjul."),
+            "{}",
+            r.text
+        );
+        assert!(
+            r.text.contains("    Fokustemaer: Sprog, Trivsel\n"),
+            "{}",
+            r.text
+        );
+        let r = t
+            .render(
+                &mail(
+                    Language::Da,
+                    vec![{
+                        let mut s = item(MailKind::Opened, "a", "agreement_signed", "2026-04-17");
+                        s.task = Some(Task::SignAgreement);
+                        s
+                    }],
+                ),
+                "S",
+                date("2026-04-01"),
+            )
+            .unwrap();
+        assert_eq!(
+            r.subject,
+            "Til underskrift: sammenhængsaftalen for Huset a – senest fredag den 17. april 2026"
+        );
+    }
+
+    #[test]
+    fn without_a_web_address_there_are_no_links() {
+        let t = Templates::load(None).unwrap();
+        let mut i = item(MailKind::Opened, "a", "dialogue_held", "2026-06-30");
+        i.link = None;
+        let mut m = mail(Language::En, vec![i]);
+        m.web = None;
+        let r = t.render(&m, "S", date("2026-01-05")).unwrap();
+        assert!(!r.text.contains("http"), "{}", r.text);
+        assert!(!r.html.contains("href"), "{}", r.html);
+        assert!(
+            r.text.contains("Focus themes: not published yet"),
             "{}",
             r.text
         );
@@ -392,6 +526,11 @@ mod tests {
             "{}",
             r.text
         );
+        assert!(
+            r.text.contains("Se det hele: https://hjul.example.dk"),
+            "{}",
+            r.text
+        );
     }
 
     #[test]
@@ -416,7 +555,7 @@ mod tests {
             .unwrap();
         assert_eq!(r.subject, "FRIST OVERSKREDET: Huset a");
         assert!(
-            r.text.contains("Denne frist er overskredet"),
+            r.text.contains("Fristen for denne opgave er overskredet"),
             "the built-in body is still used"
         );
         std::fs::write(dir.join("da/overdue.txt"), "{% for i in items %}").unwrap();

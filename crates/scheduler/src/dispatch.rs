@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use hjul_mail::message::{build, message_id};
-use hjul_mail::{Digest, Failure, Item, Mail, MailKind, Recipient, SendError, Sender};
+use hjul_mail::{CycleEnded, Digest, Failure, Item, Mail, MailKind, Recipient, SendError, Sender};
 use hjul_store::entity::outbox_item;
 use hjul_store::{Addressee, Directory, NewItem, outbox_state};
 use hjul_wheel::reminders::mail_instant;
-use hjul_wheel::{Language, Party};
+use hjul_wheel::{Deadline, Language, Party, Task};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -25,6 +25,9 @@ pub struct SentMail {
     pub kind: MailKind,
     pub message_id: String,
     pub items: Vec<Item>,
+    pub subject: String,
+    /// The plain-text part, as its reader sees it.
+    pub text: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -88,23 +91,44 @@ impl Scheduler {
             .unwrap_or_else(secretariat)
     }
 
-    fn mail_item(&self, dir: &Directory, item: &outbox_item::Model, sequence: u32) -> Item {
-        let responsible = item
+    fn mail_item(
+        &self,
+        dir: &Directory,
+        item: &outbox_item::Model,
+        sequence: u32,
+        themes: &[String],
+    ) -> Item {
+        let payload: Option<serde_json::Value> = item
             .payload
             .as_deref()
-            .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
-            .and_then(|v| {
-                v.get("responsible")
-                    .and_then(|r| r.as_str())
-                    .map(parse_party)
-            })
+            .and_then(|p| serde_json::from_str(p).ok());
+        let field = |name: &str| {
+            payload
+                .as_ref()
+                .and_then(|v| v.get(name))
+                .and_then(|r| r.as_str())
+                .map(str::to_owned)
+        };
+        let kind = MailKind::parse(&item.kind).unwrap_or(MailKind::Opened);
+        let responsible = field("responsible")
+            .filter(|_| kind == MailKind::Escalation)
+            .map(|p| parse_party(&p))
             .map(|p| self.addressee(dir, p, item.unit_id.as_deref()).name);
-        Item {
+        let task = field("task").as_deref().and_then(Task::parse);
+        let unit_id = item.unit_id.as_deref();
+        // Whose dialogue to hold, whose agreement to sign: the leader's name on anyone
+        // else's item about their unit.
+        let leader = unit_id
+            .filter(|_| parse_party(&item.party) != Party::Leader)
+            .and_then(|u| dir.leader(u, 0))
+            .map(|a| a.name);
+        let dialogue = matches!(task, Some(Task::HoldDialogue | Task::AttendDialogue));
+        let mut mail_item = Item {
             key: item.key.clone(),
-            kind: MailKind::parse(&item.kind).unwrap_or(MailKind::Opened),
+            kind,
             cycle: item.cycle,
             unit_id: item.unit_id.clone(),
-            unit_name: match item.unit_id.as_deref() {
+            unit_name: match unit_id {
                 Some(u) => dir.unit_name(u).unwrap_or(u).to_owned(),
                 None => self.settings.department_name.clone(),
             },
@@ -112,8 +136,44 @@ impl Scheduler {
             due: item.due_on,
             days_before: item.days_before,
             responsible,
+            task,
+            leader,
+            link: None,
+            themes: if dialogue {
+                themes.to_vec()
+            } else {
+                Vec::new()
+            },
             sequence,
+        };
+        mail_item.link = self
+            .settings
+            .web_url
+            .as_deref()
+            .map(|web| hjul_mail::content::link(web, &mail_item));
+        mail_item
+    }
+
+    /// The focus themes of each cycle these items belong to, as published.
+    async fn themes(
+        &self,
+        items: &[outbox_item::Model],
+    ) -> Result<BTreeMap<i32, Vec<String>>, SchedulerError> {
+        let mut out = BTreeMap::new();
+        for cycle in items.iter().filter_map(|i| i.cycle) {
+            if let std::collections::btree_map::Entry::Vacant(e) = out.entry(cycle) {
+                let themes = self
+                    .store
+                    .milestones(cycle)
+                    .await?
+                    .into_iter()
+                    .find(|m| m.milestone == Deadline::ThemesPublished.key())
+                    .map(|m| m.themes)
+                    .unwrap_or_default();
+                e.insert(themes);
+            }
         }
+        Ok(out)
     }
 
     /// The calendar event's SEQUENCE: how many other due dates this deadline has had in
@@ -264,8 +324,11 @@ impl Scheduler {
             },
             items: Vec::new(),
             digest: None,
+            ended: Vec::new(),
             failures: Vec::new(),
+            web: self.settings.web_url.clone(),
         };
+        let themes = self.themes(&items).await?;
         for item in &items {
             match MailKind::parse(&item.kind) {
                 Some(MailKind::Digest) => {
@@ -283,9 +346,28 @@ impl Scheduler {
                         mail.failures.push(f);
                     }
                 }
+                Some(MailKind::CycleEnded) => {
+                    if let Some(mut ended) = item
+                        .payload
+                        .as_deref()
+                        .and_then(|p| serde_json::from_str::<CycleEnded>(p).ok())
+                    {
+                        for i in &mut ended.unmet {
+                            i.unit_name = match i.unit_id.as_deref() {
+                                Some(u) => dir.unit_name(u).unwrap_or(u).to_owned(),
+                                None => self.settings.department_name.clone(),
+                            };
+                        }
+                        mail.ended.push(ended);
+                    }
+                }
                 _ => {
                     let sequence = self.sequence(item).await?;
-                    mail.items.push(self.mail_item(dir, item, sequence));
+                    let themes = item
+                        .cycle
+                        .and_then(|c| themes.get(&c))
+                        .map_or(&[][..], Vec::as_slice);
+                    mail.items.push(self.mail_item(dir, item, sequence, themes));
                 }
             }
         }
@@ -322,6 +404,8 @@ impl Scheduler {
                     kind: mail.kind(),
                     message_id: id,
                     items: mail.items.clone(),
+                    subject: rendered.subject.clone(),
+                    text: rendered.text.clone(),
                 });
             }
             Err(SendError::Transient(error)) => {

@@ -43,6 +43,9 @@ pub struct SchedulerSettings {
     pub secretariat: Secretariat,
     /// How the department is named in mails about its milestones.
     pub department_name: String,
+    /// The dashboard's address as people reach it (`[web] url`), for the links in mails;
+    /// `None`, mails carry no links.
+    pub web_url: Option<String>,
     /// Failed sends before an item is given up.
     pub max_attempts: u32,
     /// The wait after the first failure; it doubles with each.
@@ -61,6 +64,7 @@ impl SchedulerSettings {
             digest: parse_cron("0 0 8 * * Mon").ok(),
             secretariat,
             department_name: "Børn & Unge".to_owned(),
+            web_url: None,
             max_attempts: 8,
             retry_after: Duration::from_secs(60),
             batch: 5_000,

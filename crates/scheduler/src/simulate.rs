@@ -24,6 +24,9 @@ pub struct SimulatedMail {
     /// The most pressing kind of its items.
     pub kind: MailKind,
     pub items: Vec<SimulatedItem>,
+    pub subject: String,
+    /// The plain-text part, as its reader would see it.
+    pub text: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -113,6 +116,8 @@ pub async fn simulate(
                             kind: i.kind,
                         })
                         .collect(),
+                    subject: mail.subject,
+                    text: mail.text,
                 });
             }
         }

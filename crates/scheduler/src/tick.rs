@@ -9,10 +9,11 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use hjul_mail::{Digest, Item, MailKind};
+use hjul_mail::{CycleEnded, Digest, Item, MailKind};
 use hjul_store::{NewItem, StatusFilter, outbox_state};
-use hjul_wheel::reminders::{self, MomentKind, mail_instant};
-use hjul_wheel::{DeadlineStatus, Party, WheelDefinition};
+use hjul_wheel::mail_plan::{self, DueItem, ItemState};
+use hjul_wheel::reminders::{MomentKind, mail_instant};
+use hjul_wheel::{DeadlineStatus, Party};
 use serde::Serialize;
 
 use crate::{Scheduler, SchedulerError};
@@ -37,70 +38,34 @@ pub struct CreatedItem {
     pub due: Option<NaiveDate>,
 }
 
-/// The moment's part of an outbox key.
-fn moment_key(kind: MomentKind) -> String {
-    match kind {
-        MomentKind::Reminder { days_before } => format!("reminder-{days_before}"),
-        other => other.key().to_owned(),
+/// An outbox row for one item the wheel's mail plan calls for. The payload keeps what
+/// the recipient is to do and whose deadline it is, as decided when it was written.
+fn new_item(year: i32, unit_id: Option<&str>, item: DueItem) -> NewItem {
+    NewItem {
+        key: item.key,
+        cycle: Some(year),
+        unit_id: unit_id.map(str::to_owned),
+        deadline: Some(item.deadline.key().to_owned()),
+        kind: item.kind.key().to_owned(),
+        days_before: match item.kind {
+            MomentKind::Reminder { days_before } => i32::try_from(days_before).ok(),
+            _ => None,
+        },
+        party: item.party.key().to_owned(),
+        due_on: Some(item.due),
+        due_at: item.at,
+        state: match item.state {
+            ItemState::Pending => outbox_state::PENDING,
+            ItemState::Folded => outbox_state::FOLDED,
+        },
+        payload: Some(
+            serde_json::json!({
+                "responsible": item.responsible.key(),
+                "task": item.task.key(),
+            })
+            .to_string(),
+        ),
     }
-}
-
-/// The items one deadline calls for by `now`, and whether it is met.
-fn deadline_items(
-    def: &WheelDefinition,
-    year: i32,
-    unit_id: Option<&str>,
-    status: &DeadlineStatus,
-    now: DateTime<Utc>,
-) -> Vec<NewItem> {
-    let mut per_party: BTreeMap<&'static str, Vec<(DateTime<Utc>, MomentKind)>> = BTreeMap::new();
-    for m in reminders::moments(def, status) {
-        if m.at > now {
-            continue;
-        }
-        for party in &m.to {
-            per_party
-                .entry(party.key())
-                .or_default()
-                .push((m.at, m.kind));
-        }
-    }
-    let mut items = Vec::new();
-    for (party, mut moments) in per_party {
-        moments.sort();
-        let last = moments.len() - 1;
-        for (i, (at, kind)) in moments.into_iter().enumerate() {
-            let payload = (kind == MomentKind::Escalation).then(|| {
-                serde_json::json!({ "responsible": status.responsible.key() }).to_string()
-            });
-            items.push(NewItem {
-                key: format!(
-                    "{year}:{}:{}:{}:{party}",
-                    unit_id.unwrap_or("-"),
-                    status.deadline.key(),
-                    moment_key(kind)
-                ),
-                cycle: Some(year),
-                unit_id: unit_id.map(str::to_owned),
-                deadline: Some(status.deadline.key().to_owned()),
-                kind: kind.key().to_owned(),
-                days_before: match kind {
-                    MomentKind::Reminder { days_before } => i32::try_from(days_before).ok(),
-                    _ => None,
-                },
-                party: party.to_owned(),
-                due_on: status.due,
-                due_at: at,
-                state: if i == last {
-                    outbox_state::PENDING
-                } else {
-                    outbox_state::FOLDED
-                },
-                payload,
-            });
-        }
-    }
-    items
 }
 
 impl Scheduler {
@@ -117,6 +82,7 @@ impl Scheduler {
         let mut items = Vec::new();
         let mut met = Vec::new();
         let mut starts = false;
+        let mut ended = Vec::new();
         for year in years {
             let state = self.store.cycle_state(year).await?;
             // The running cycle starts on its first day: this tick starts it, in the
@@ -131,7 +97,18 @@ impl Scheduler {
             }
             let def = &state.definition;
             let plan = def.cycle(year)?;
-            let mut consider = |unit_id: Option<&str>, status: &DeadlineStatus| {
+            // Mail is about the present: a cycle that has ended gets none, and what it
+            // left unmet is told to the secretariat once.
+            if !mail_plan::cycle_is_mailed(&plan.cycle(), today) {
+                ended.push(year);
+                if let Some(item) = self.cycle_ended(&state, &plan, now).await? {
+                    items.push(item);
+                }
+                continue;
+            }
+            let mut consider = |unit_id: Option<&str>,
+                                facts: Option<&hjul_wheel::UnitFacts>,
+                                status: &DeadlineStatus| {
                 if status.met_on.is_some() {
                     met.push((
                         year,
@@ -139,15 +116,19 @@ impl Scheduler {
                         status.deadline.key().to_owned(),
                     ));
                 } else {
-                    items.extend(deadline_items(def, year, unit_id, status, now));
+                    items.extend(
+                        mail_plan::due_items(def, year, unit_id, facts, status, now)
+                            .into_iter()
+                            .map(|i| new_item(year, unit_id, i)),
+                    );
                 }
             };
             for status in plan.milestone_deadlines(&state.milestones) {
-                consider(None, &status);
+                consider(None, None, &status);
             }
             for unit in &state.units {
                 for status in plan.unit_deadlines(unit.level, &state.milestones, &unit.facts) {
-                    consider(Some(&unit.id), &status);
+                    consider(Some(&unit.id), Some(&unit.facts), &status);
                 }
             }
         }
@@ -176,7 +157,7 @@ impl Scheduler {
         let keys: Vec<String> = new.iter().map(|i| i.key.clone()).collect();
         let started = self
             .store
-            .write_tick(new, &met, now, starts.then_some((current, &stamp)))
+            .write_tick(new, &met, &ended, now, starts.then_some((current, &stamp)))
             .await?;
         self.known.lock().await.extend(keys);
         Ok(TickReport {
@@ -184,6 +165,76 @@ impl Scheduler {
             started_cycle: started.then_some(current),
             created,
         })
+    }
+
+    /// The note to the secretariat that a cycle has ended, with what it left unmet, once
+    /// (its key is the cycle's).
+    async fn cycle_ended(
+        &self,
+        state: &hjul_store::CycleState,
+        plan: &hjul_wheel::CyclePlan<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<NewItem>, SchedulerError> {
+        let key = format!("cycle-ended:{}", state.year);
+        if self.known.lock().await.contains(&key) {
+            return Ok(None);
+        }
+        let item = |unit_id: Option<&str>, status: &DeadlineStatus| Item {
+            key: format!(
+                "{}:{}:{}",
+                state.year,
+                unit_id.unwrap_or("-"),
+                status.deadline.key()
+            ),
+            kind: MailKind::CycleEnded,
+            cycle: Some(state.year),
+            unit_id: unit_id.map(str::to_owned),
+            // Filled in with the unit's name when the mail is made.
+            unit_name: String::new(),
+            deadline: Some(status.deadline.key().to_owned()),
+            due: status.due,
+            days_before: None,
+            responsible: None,
+            task: None,
+            leader: None,
+            link: None,
+            themes: Vec::new(),
+            sequence: 0,
+        };
+        let mut unmet: Vec<Item> = plan
+            .milestone_deadlines(&state.milestones)
+            .iter()
+            .filter(|s| s.met_on.is_none())
+            .map(|s| item(None, s))
+            .collect();
+        for unit in &state.units {
+            for s in plan.unit_deadlines(unit.level, &state.milestones, &unit.facts) {
+                if s.met_on.is_none() {
+                    unmet.push(item(Some(&unit.id), &s));
+                }
+            }
+        }
+        let total = unmet.len();
+        unmet.truncate(CycleEnded::LISTED);
+        let note = CycleEnded {
+            year: state.year,
+            ended_on: plan.cycle().ends(),
+            unmet,
+            total,
+        };
+        Ok(Some(NewItem {
+            key,
+            cycle: None,
+            unit_id: None,
+            deadline: None,
+            kind: MailKind::CycleEnded.key().to_owned(),
+            days_before: None,
+            party: Party::Secretariat.key().to_owned(),
+            due_on: None,
+            due_at: now,
+            state: outbox_state::PENDING,
+            payload: Some(serde_json::to_string(&note)?),
+        }))
     }
 
     /// Loads the outbox keys of these cycles, once per process.
@@ -276,6 +327,10 @@ impl Scheduler {
                 due: Some(n.due),
                 days_before: None,
                 responsible: Some(r.responsible.clone()),
+                task: None,
+                leader: None,
+                link: None,
+                themes: Vec::new(),
                 sequence: 0,
             })
         };

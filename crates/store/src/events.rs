@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::audit::{self, Change};
 use crate::cycles::{catalogue_of, definition_of};
 use crate::entity::{agreement, cycle, goal, grade, milestone, unit, unit_event};
-use crate::outbox::void_pending;
+use crate::outbox::{void_pending, void_pending_for};
 use crate::{FaultPoint, Stamp, Store, StoreError, json};
 
 /// The kinds of unit event on record (the wheel's).
@@ -339,9 +339,28 @@ impl Store {
                 void_pending(txn, ctx.cycle.year, Some(&ctx.unit.id), d.key()).await?;
             }
         }
+        let plan = ctx.plan()?;
+        // A deadline that passes to another to act on (a submitted agreement is the
+        // signer's now): what was pending for the one who acted before, or for their
+        // superior about them, is not sent; the next tick writes the new one's mail.
+        let before = plan.unit_deadlines(ctx.level, &ctx.milestones, &ctx.facts);
+        for now in plan.unit_deadlines(ctx.level, &ctx.milestones, &after) {
+            if let Some(was) = before.iter().find(|b| b.deadline == now.deadline)
+                && now.met_on.is_none()
+                && was.responsible != now.responsible
+            {
+                void_pending_for(
+                    txn,
+                    ctx.cycle.year,
+                    &ctx.unit.id,
+                    now.deadline.key(),
+                    &[was.responsible.key(), was.escalate_to.key()],
+                )
+                .await?;
+            }
+        }
         // A deadline that was waiting and opens with this event: mail voided while a
         // correction left it waiting comes back (nothing else voids an unmet deadline).
-        let plan = ctx.plan()?;
         let waiting: Vec<Deadline> = plan
             .unit_deadlines(ctx.level, &ctx.milestones, &ctx.facts)
             .into_iter()

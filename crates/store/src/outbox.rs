@@ -115,6 +115,27 @@ pub(crate) async fn void_pending(
     Ok(q.exec(db).await?.rows_affected)
 }
 
+/// Voids the pending items of one unit's deadline for some parties only: those who no
+/// longer act on it.
+pub(crate) async fn void_pending_for(
+    db: &impl ConnectionTrait,
+    cycle: i32,
+    unit_id: &str,
+    deadline: &str,
+    parties: &[&str],
+) -> Result<u64, StoreError> {
+    Ok(outbox_item::Entity::update_many()
+        .col_expr(outbox_item::Column::State, state::VOID.into())
+        .filter(outbox_item::Column::State.eq(state::PENDING))
+        .filter(outbox_item::Column::Cycle.eq(cycle))
+        .filter(outbox_item::Column::UnitId.eq(unit_id))
+        .filter(outbox_item::Column::Deadline.eq(deadline))
+        .filter(outbox_item::Column::Party.is_in(parties.iter().copied()))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
 /// An attempt that failed: one more counted, and why.
 fn failed(ids: &[Uuid], error: &str) -> sea_orm::UpdateMany<outbox_item::Entity> {
     outbox_item::Entity::update_many()
@@ -232,6 +253,7 @@ impl Store {
         &self,
         items: Vec<NewItem>,
         met: &[(i32, Option<String>, String)],
+        ended: &[i32],
         now: DateTime<Utc>,
         start: Option<(i32, &Stamp)>,
     ) -> Result<bool, StoreError> {
@@ -249,6 +271,16 @@ impl Store {
         insert_new(&txn, items, now).await?;
         for (cycle, unit_id, deadline) in met {
             void_pending(&txn, *cycle, unit_id.as_deref(), deadline).await?;
+        }
+        // What a cycle that has ended still had pending (the service was down over its
+        // end) is not sent: mail is about the present.
+        if !ended.is_empty() {
+            outbox_item::Entity::update_many()
+                .col_expr(outbox_item::Column::State, state::VOID.into())
+                .filter(outbox_item::Column::State.eq(state::PENDING))
+                .filter(outbox_item::Column::Cycle.is_in(ended.iter().copied()))
+                .exec(&txn)
+                .await?;
         }
         txn.commit().await?;
         Ok(started)

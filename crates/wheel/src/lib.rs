@@ -16,6 +16,7 @@ pub mod config_error;
 pub mod definition;
 pub mod indicators;
 pub mod limits;
+pub mod mail_plan;
 pub mod names;
 pub mod org;
 pub mod organisation;
@@ -39,7 +40,7 @@ pub use definition::{
 pub use indicators::{Direction, IndicatorCatalogue, IndicatorCode};
 pub use org::{Email, Language, OrgErrors, OrgUnit, Organisation, RowError, UnitId};
 pub use organisation::{Area, Level, Party, Recipient};
-pub use phase::{Deadline, Phase};
+pub use phase::{Deadline, Phase, Task};
 pub use plan::Plan;
 pub use reminders::{Moment, MomentKind};
 pub use standing::{AgreementState, NextDeadline, Standing};

@@ -8,6 +8,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::text::{Arg, Text};
+
 /// A phase (element) of the quality wheel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -110,6 +112,100 @@ impl Deadline {
 impl fmt::Display for Deadline {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.key())
+    }
+}
+
+/// What a person is to do about a deadline: the instruction a mail carries and the
+/// dashboard shows. The responsible party's task follows from the deadline and the unit's
+/// facts (a submitted agreement is the signer's to sign, no longer the leader's to write).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    RecordDataCollected,
+    PublishThemes,
+    /// The superior calls and holds the dialogue, and records it.
+    HoldDialogue,
+    /// The leader is called to the dialogue: told, with the themes to prepare.
+    AttendDialogue,
+    FinishReport,
+    /// Draft the agreement and submit it for signature.
+    SubmitAgreement,
+    /// Read the submitted agreement and sign it.
+    SignAgreement,
+    GiveMidway,
+}
+
+impl Task {
+    pub const ALL: [Task; 8] = [
+        Task::RecordDataCollected,
+        Task::PublishThemes,
+        Task::HoldDialogue,
+        Task::AttendDialogue,
+        Task::FinishReport,
+        Task::SubmitAgreement,
+        Task::SignAgreement,
+        Task::GiveMidway,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::RecordDataCollected => "record_data_collected",
+            Self::PublishThemes => "publish_themes",
+            Self::HoldDialogue => "hold_dialogue",
+            Self::AttendDialogue => "attend_dialogue",
+            Self::FinishReport => "finish_report",
+            Self::SubmitAgreement => "submit_agreement",
+            Self::SignAgreement => "sign_agreement",
+            Self::GiveMidway => "give_midway",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.key() == text)
+    }
+
+    /// The responsible party's task for a deadline, before anything is submitted.
+    pub fn of(deadline: Deadline) -> Self {
+        match deadline {
+            Deadline::DataCollected => Self::RecordDataCollected,
+            Deadline::ThemesPublished => Self::PublishThemes,
+            Deadline::DialogueHeld => Self::HoldDialogue,
+            Deadline::ReportFinal => Self::FinishReport,
+            Deadline::AgreementSigned => Self::SubmitAgreement,
+            Deadline::MidwayStatus => Self::GiveMidway,
+        }
+    }
+
+    /// The instruction in the reader's words: `unit` is the unit's name, `leader` its
+    /// leader's name (the unit's leader in general when not known).
+    pub fn text(self, unit: &str, leader: Option<&str>) -> Text {
+        let key = match self {
+            Self::RecordDataCollected => "task.record_data_collected",
+            Self::PublishThemes => "task.publish_themes",
+            Self::HoldDialogue => "task.hold_dialogue",
+            Self::AttendDialogue => "task.attend_dialogue",
+            Self::FinishReport => "task.finish_report",
+            Self::SubmitAgreement => "task.submit_agreement",
+            Self::SignAgreement => "task.sign_agreement",
+            Self::GiveMidway => "task.give_midway",
+        };
+        Text::new(key).arg("unit", unit.to_owned()).arg(
+            "leader",
+            leader.map_or_else(
+                || Arg::Key("party.leader".into()),
+                |l| Arg::Plain(l.to_owned()),
+            ),
+        )
+    }
+
+    /// What someone told of the deadline (not responsible for it) is to do: the leader
+    /// called to a dialogue attends it; otherwise the task is the same one, for their
+    /// information.
+    pub fn for_notified(self) -> Self {
+        match self {
+            Self::HoldDialogue => Self::AttendDialogue,
+            other => other,
+        }
     }
 }
 

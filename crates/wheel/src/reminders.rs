@@ -169,6 +169,7 @@ mod tests {
             met_on: None,
             responsible: Party::Leader,
             escalate_to: Party::Superior,
+            task: crate::phase::Task::SubmitAgreement,
             notify_on_open: vec![],
         }
     }

@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::calendar::{Cycle, NoCycle};
 use crate::definition::{DeadlineRule, Due, Opens, WheelDefinition};
 use crate::organisation::{Level, Party, Recipient};
-use crate::phase::{Deadline, Phase};
+use crate::phase::{Deadline, Phase, Task};
 use crate::text::{Arg, Text, key};
 
 type Date = NaiveDate;
@@ -530,8 +530,12 @@ pub struct DeadlineStatus {
     /// The due date the rule gives before moving it off a closed day.
     pub nominal_due: Option<Date>,
     pub met_on: Option<Date>,
+    /// Who is to act now: the rule's responsible party, or the signer once an agreement
+    /// waits for their signature.
     pub responsible: Party,
     pub escalate_to: Party,
+    /// What the responsible party is to do.
+    pub task: Task,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notify_on_open: Vec<Party>,
 }
@@ -916,6 +920,23 @@ impl<'d> CyclePlan<'d> {
         facts: &UnitFacts,
     ) -> DeadlineStatus {
         let (opens, waiting_for) = self.opening(rule, milestones, facts);
+        // A submitted agreement waits for the signer: the deadline is theirs to meet now,
+        // and one step above them hears of it when it is late.
+        let awaits_signature = rule.deadline == Deadline::AgreementSigned
+            && facts.met_on(Deadline::AgreementSigned).is_none()
+            && facts
+                .agreement
+                .as_ref()
+                .is_some_and(AgreementFacts::awaits_signature);
+        let (responsible, escalate_to, task) = if awaits_signature {
+            (
+                rule.signed_by,
+                rule.signed_by.superior(),
+                Task::SignAgreement,
+            )
+        } else {
+            (rule.responsible, rule.escalate_to, Task::of(rule.deadline))
+        };
         let nominal_due = match rule.due {
             Due::EndOfQuarter(q) => Some(self.cycle.quarter(q).last_day()),
             Due::DaysAfterOpening(days) => {
@@ -932,8 +953,9 @@ impl<'d> CyclePlan<'d> {
             met_on: milestones
                 .met_on(rule.deadline)
                 .or_else(|| facts.met_on(rule.deadline)),
-            responsible: rule.responsible,
-            escalate_to: rule.escalate_to,
+            responsible,
+            escalate_to,
+            task,
             notify_on_open: rule.notify_on_open.clone(),
         }
     }

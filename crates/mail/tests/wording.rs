@@ -1,0 +1,213 @@
+//! Every kind of mail, in Danish and English, text and HTML, as snapshots
+//! (`tests/snapshots/`): a change of wording shows as a diff to review
+//! (`cargo insta review`, or `INSTA_UPDATE=always cargo test -p hjul-mail --test wording`
+//! and read the diff in git). Under CI a snapshot that differs fails.
+#![allow(clippy::unwrap_used)]
+
+use chrono::NaiveDate;
+use hjul_mail::{CycleEnded, Digest, Failure, Item, Mail, MailKind, Recipient, Templates};
+use hjul_wheel::{Language, Task};
+
+fn date(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+const WEB: &str = "https://hjul.viborg.dk";
+
+fn item(kind: MailKind, unit: &str, name: &str, deadline: &str, due: &str, task: Task) -> Item {
+    let mut i = Item {
+        key: format!("2025:{unit}:{deadline}:{}", kind.key()),
+        kind,
+        cycle: Some(2025),
+        unit_id: Some(unit.into()),
+        unit_name: name.into(),
+        deadline: Some(deadline.into()),
+        due: Some(date(due)),
+        days_before: (kind == MailKind::Reminder).then_some(14),
+        responsible: None,
+        task: Some(task),
+        leader: None,
+        link: None,
+        themes: vec![],
+        sequence: 0,
+    };
+    i.link = Some(hjul_mail::content::link(WEB, &i));
+    i
+}
+
+fn mail(language: Language, to: &str, items: Vec<Item>) -> Mail {
+    Mail {
+        to: Recipient {
+            email: "person@viborg.dk".into(),
+            name: to.into(),
+            language,
+        },
+        items,
+        digest: None,
+        ended: vec![],
+        failures: vec![],
+        web: Some(WEB.into()),
+    }
+}
+
+/// The fixtures: one mail of each kind, and one that mixes kinds.
+fn mails(lang: Language) -> Vec<(&'static str, Mail, NaiveDate)> {
+    let themes = vec!["Sprog og læsning".to_owned(), "Trivsel".to_owned()];
+    let leader_opened = mail(
+        lang,
+        "Anna Bech",
+        vec![item(
+            MailKind::Opened,
+            "dt-skovbo",
+            "Børnehuset Skovbo",
+            "agreement_signed",
+            "2026-04-13",
+            Task::SubmitAgreement,
+        )],
+    );
+    let mut sign = item(
+        MailKind::Opened,
+        "dt-skovbo",
+        "Børnehuset Skovbo",
+        "agreement_signed",
+        "2026-04-13",
+        Task::SignAgreement,
+    );
+    sign.leader = Some("Anna Bech".into());
+    let sign_request = mail(lang, "Bo Nielsen", vec![sign]);
+    let mut attend = item(
+        MailKind::Opened,
+        "dt-skovbo",
+        "Børnehuset Skovbo",
+        "dialogue_held",
+        "2026-06-30",
+        Task::AttendDialogue,
+    );
+    attend.themes = vec![];
+    let called = mail(lang, "Anna Bech", vec![attend]);
+    let mut hold = item(
+        MailKind::Reminder,
+        "dt-skovbo",
+        "Børnehuset Skovbo",
+        "dialogue_held",
+        "2026-06-30",
+        Task::HoldDialogue,
+    );
+    hold.leader = Some("Anna Bech".into());
+    hold.themes = themes;
+    let reminder = mail(lang, "Bo Nielsen", vec![hold]);
+    let overdue = mail(
+        lang,
+        "Anna Bech",
+        vec![item(
+            MailKind::Overdue,
+            "dt-skovbo",
+            "Børnehuset Skovbo",
+            "midway_status",
+            "2027-09-30",
+            Task::GiveMidway,
+        )],
+    );
+    let mut esc = item(
+        MailKind::Escalation,
+        "dt-skovbo",
+        "Børnehuset Skovbo",
+        "agreement_signed",
+        "2026-04-13",
+        Task::SignAgreement,
+    );
+    esc.responsible = Some("Bo Nielsen".into());
+    esc.leader = Some("Anna Bech".into());
+    let escalation = mail(lang, "Carla Dam", vec![esc.clone()]);
+    let mut own = item(
+        MailKind::Overdue,
+        "dt-omraade-nord",
+        "Dagtilbud Nord",
+        "agreement_signed",
+        "2026-04-10",
+        Task::SubmitAgreement,
+    );
+    own.days_before = None;
+    let mixed = mail(lang, "Carla Dam", vec![esc, own]);
+    let mut digest = mail(lang, "Sekretariatet", vec![]);
+    digest.digest = Some(Digest {
+        date: date("2026-07-06"),
+        overdue: vec![item(
+            MailKind::Overdue,
+            "dt-skovbo",
+            "Børnehuset Skovbo",
+            "dialogue_held",
+            "2026-06-30",
+            Task::HoldDialogue,
+        )],
+        due_soon: vec![],
+        steps: vec![("awaiting_dialogue".into(), 3), ("in_force".into(), 9)],
+    });
+    let mut dead = mail(lang, "Sekretariatet", vec![]);
+    dead.failures = vec![Failure {
+        to: "anna@viborg.dk".into(),
+        error: "550 5.1.1 mailbox unavailable".into(),
+        items: vec![item(
+            MailKind::Reminder,
+            "dt-skovbo",
+            "Børnehuset Skovbo",
+            "agreement_signed",
+            "2026-04-13",
+            Task::SubmitAgreement,
+        )],
+    }];
+    let mut ended = mail(lang, "Sekretariatet", vec![]);
+    let mut unmet = item(
+        MailKind::CycleEnded,
+        "dt-skovbo",
+        "Børnehuset Skovbo",
+        "midway_status",
+        "2027-09-30",
+        Task::GiveMidway,
+    );
+    unmet.link = None;
+    ended.ended = vec![CycleEnded {
+        year: 2025,
+        ended_on: date("2027-09-30"),
+        unmet: vec![unmet],
+        total: 1,
+    }];
+    vec![
+        ("opened_leader", leader_opened, date("2026-03-13")),
+        ("opened_sign_request", sign_request, date("2026-03-20")),
+        ("opened_called_to_dialogue", called, date("2026-01-02")),
+        ("reminder_hold_dialogue", reminder, date("2026-06-16")),
+        ("overdue", overdue, date("2027-10-01")),
+        ("escalation", escalation, date("2026-04-20")),
+        ("mixed", mixed, date("2026-04-20")),
+        ("digest", digest, date("2026-07-06")),
+        ("dead_letter", dead, date("2026-04-01")),
+        ("cycle_ended", ended, date("2027-10-01")),
+    ]
+}
+
+#[test]
+fn every_mail_kind_in_both_languages() {
+    let templates = Templates::load(None).unwrap();
+    let mut kinds = std::collections::BTreeSet::new();
+    for lang in [Language::Da, Language::En] {
+        for (name, mail, today) in mails(lang) {
+            kinds.insert(mail.kind());
+            let r = templates
+                .render(&mail, "Sekretariatet, Børn & Unge", today)
+                .unwrap();
+            insta::assert_snapshot!(
+                format!("{name}_{}", lang.key()),
+                format!(
+                    "Subject: {}\n\n{}\n---- html ----\n{}",
+                    r.subject, r.text, r.html
+                )
+            );
+        }
+    }
+    assert_eq!(
+        kinds.len(),
+        MailKind::ALL.len(),
+        "a fixture for every kind: {kinds:?}"
+    );
+}
