@@ -18,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use hjul_store::entity::outbox_item;
-use hjul_store::{CurrentWheel, Location, Store, outbox_state};
+use hjul_store::{CurrentWheel, Location, OutboxState, Store};
 use hjul_wheel::{Deadline, Organisation, WheelDefinition};
 
 use crate::pg::PrivatePg;
@@ -456,16 +456,16 @@ async fn count(
         .await
         .map_err(|e| e.to_string())?;
     for item in &all {
-        let due = match item.state.as_str() {
-            s if s == outbox_state::SENT || s == outbox_state::DEAD => true,
-            s if s == outbox_state::PENDING => item.next_attempt_at <= end,
-            _ => false, // folded or void: meant never to go
+        let due = match item.state {
+            OutboxState::Sent | OutboxState::Dead => true,
+            OutboxState::Pending => item.next_attempt_at <= end,
+            OutboxState::Folded | OutboxState::Void => false, // meant never to go
         };
         if !due {
             continue;
         }
         report.items_due += 1;
-        let accepted = item.state == outbox_state::SENT
+        let accepted = item.state == OutboxState::Sent
             && item
                 .message_id
                 .as_ref()

@@ -505,12 +505,12 @@ async fn every_endpoint_does_its_work(db: TestDb) {
         cycle: None,
         unit_id: None,
         deadline: None,
-        kind: "digest".into(),
+        kind: hjul_store::OutboxKind::Digest,
         days_before: None,
-        party: "secretariat".into(),
+        party: hjul_wheel::Party::Secretariat,
         due_on: None,
         due_at: now(),
-        state: hjul_store::outbox_state::PENDING,
+        state: hjul_store::OutboxState::Pending,
         payload: None,
     };
     api.store

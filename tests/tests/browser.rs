@@ -546,7 +546,7 @@ async fn every_role_walks_their_whole_path() {
     let sched = hjul_tests::scheduler(store.clone(), 9);
     sched.tick(eight("2026-05-15")).await.unwrap();
     let dead = store
-        .outbox(Some(hjul_store::outbox_state::PENDING), 1)
+        .outbox(Some(hjul_store::OutboxState::Pending), 1)
         .await
         .unwrap()[0]
         .id;
@@ -683,7 +683,7 @@ async fn every_role_walks_their_whole_path() {
     assert!(store.token_holder(&bo_token).await.unwrap().is_some());
     assert_eq!(
         store
-            .outbox(Some(hjul_store::outbox_state::DEAD), 10)
+            .outbox(Some(hjul_store::OutboxState::Dead), 10)
             .await
             .unwrap()
             .len(),

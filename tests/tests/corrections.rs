@@ -5,16 +5,18 @@
 #![allow(clippy::unwrap_used)]
 
 use hjul_mail::{Sender, SmtpSender};
-use hjul_store::{Correction, Store, StoreError, outbox_state};
+use hjul_store::{Correction, OutboxState, Store, StoreError};
 use hjul_tests::smtp::SmtpServer;
 use hjul_tests::{AGREEMENT, TestDb, count, date, eight, scheduler, smtp_settings, stamp, stories};
 use hjul_wheel::{Deadline, Organisation, Step};
+use icalendar::Component;
 
 stories!(
     a_corrected_dialogue_date_moves_the_deadline_and_the_mail,
     a_withdrawn_signature_puts_the_unit_back,
     a_correction_the_rules_forbid_changes_nothing,
     a_correction_keeps_each_event_with_its_revision,
+    a_deadline_handed_to_another_moves_between_calendars,
 );
 
 const SMALL: &str = "unit_id,name,level,parent_id,area,leader_name,leader_email,language
@@ -312,7 +314,7 @@ async fn a_correction_the_rules_forbid_changes_nothing(db: TestDb) {
     // The mail of a deadline never pending is untouched.
     assert_eq!(
         store
-            .outbox(Some(outbox_state::PENDING), 10)
+            .outbox(Some(OutboxState::Pending), 10)
             .await
             .unwrap()
             .len(),
@@ -378,4 +380,161 @@ async fn a_correction_keeps_each_event_with_its_revision(db: TestDb) {
     assert_eq!(t.agreements[0].signed_on, Some(date("2026-04-20")));
     assert_eq!(t.agreements[1].signed_on, None);
     assert_eq!(t.step, Some(Step::AwaitingSignature));
+}
+
+/// A calendar event as the tests compare it: UID, SEQUENCE, DTSTART, cancelled.
+type Entry = (String, u32, String, bool);
+
+/// The calendar part of the one mail `to` got in `received`, read back by a strict
+/// parser: the method its MIME part names, and (UID, SEQUENCE, start, cancelled) of its
+/// events.
+fn entries(
+    received: &[hjul_tests::smtp::Received],
+    to: &str,
+) -> Option<(String, Vec<Entry>)> {
+    let got: Vec<_> = received
+        .iter()
+        .filter(|m| m.to.iter().any(|t| t == to))
+        .collect();
+    assert!(got.len() <= 1, "one mail a day to {to}: {}", got.len());
+    let mail = got.first()?;
+    let text = mail.calendar()?;
+    let head = mail.text();
+    let method = head
+        .split("Content-Type: text/calendar")
+        .nth(1)
+        .and_then(|h| h.split("method=").nth(1))
+        .map(|m| {
+            m.chars()
+                .take_while(char::is_ascii_alphabetic)
+                .collect::<String>()
+        })
+        .unwrap();
+    let cal: icalendar::Calendar = text.parse().unwrap();
+    assert_eq!(
+        cal.property_value("METHOD"),
+        Some(method.as_str()),
+        "{text}"
+    );
+    let events = cal
+        .components
+        .iter()
+        .filter_map(|c| match c {
+            icalendar::CalendarComponent::Event(e) => Some((
+                e.get_uid().unwrap().to_owned(),
+                e.get_sequence().unwrap(),
+                e.property_value("DTSTART").unwrap().to_owned(),
+                e.get_status() == Some(icalendar::EventStatus::Cancelled),
+            )),
+            _ => None,
+        })
+        .collect();
+    Some((method, events))
+}
+
+async fn a_deadline_handed_to_another_moves_between_calendars(db: TestDb) {
+    const UID: &str = "2025-dt-nord-1-agreement_signed@hjul";
+    let server = SmtpServer::start().await;
+    let store = small(&db).await;
+    store
+        .record_dialogue("dt-nord-1", date("2026-03-16"), None, &stamp("2026-03-16"))
+        .await
+        .unwrap();
+    let s = scheduler(store.clone(), server.port());
+    let sender = Sender::Smtp(SmtpSender::new(smtp_settings(server.port())));
+    // Bo is to write the agreement by 15 April: it goes into his calendar.
+    s.run_once(&sender, eight("2026-03-17")).await.unwrap();
+    let (method, bo) = entries(&server.received(), "bo@skovby.dk").unwrap();
+    assert_eq!(method, "PUBLISH");
+    assert_eq!(bo, [(UID.to_owned(), 0, "20260415".to_owned(), false)]);
+
+    // He submits it on the 18th: it is Anna's to sign now. The next morning his entry is
+    // cancelled under its UID, and the mail says with whom it lies.
+    store
+        .submit_agreement(
+            "dt-nord-1",
+            date("2026-03-18"),
+            AGREEMENT,
+            "a.toml",
+            &stamp("2026-03-18"),
+        )
+        .await
+        .unwrap();
+    server.clear();
+    s.run_once(&sender, eight("2026-03-19")).await.unwrap();
+    let received = server.received();
+    let (method, bo) = entries(&received, "bo@skovby.dk").expect("a cancellation to Bo");
+    assert_eq!(method, "CANCEL");
+    assert_eq!(bo, [(UID.to_owned(), 1, "20260415".to_owned(), true)]);
+    let text = received
+        .iter()
+        .find(|m| m.to.contains(&"bo@skovby.dk".to_owned()))
+        .unwrap()
+        .plain()
+        .unwrap();
+    for line in [
+        "Denne frist ligger ikke længere hos dig. Aftalen i din kalender er aflyst.",
+        "    Nu hos: Anna Bech",
+    ] {
+        assert!(text.contains(line), "{line:?} in\n{text}");
+    }
+    // Said once: the next days bring Bo nothing more about it.
+    server.clear();
+    for day in date("2026-03-20").iter_days().take(5) {
+        s.run_once(&sender, eight(&day.to_string())).await.unwrap();
+    }
+    assert!(
+        entries(&server.received(), "bo@skovby.dk").is_none(),
+        "{:?}",
+        server.received()
+    );
+
+    // The submission was a mistake: the secretariat withdraws it. The agreement is Bo's
+    // to write again, and Anna's entry to sign it, if she had one, is cancelled; Bo's
+    // next mail puts it back in his calendar as a newer version than the cancellation.
+    let id = event_id(&store, "dt-nord-1", "agreement_submitted", "2026-03-25").await;
+    store
+        .correct_event(
+            "dt-nord-1",
+            id,
+            Correction::Withdraw,
+            "Sendt ved en fejl",
+            &stamp("2026-03-25"),
+        )
+        .await
+        .unwrap();
+    server.clear();
+    for day in date("2026-03-26").iter_days().take(7) {
+        s.run_once(&sender, eight(&day.to_string())).await.unwrap();
+    }
+    let received = server.received();
+    let to_bo: Vec<_> = received
+        .iter()
+        .filter(|m| m.to.contains(&"bo@skovby.dk".to_owned()))
+        .collect();
+    let back = to_bo
+        .iter()
+        .filter_map(|m| m.calendar())
+        .find(|c| c.contains(UID))
+        .unwrap_or_else(|| panic!("Bo's entry put back: {:?}", summary(&received)));
+    let cal: icalendar::Calendar = back.parse().unwrap();
+    assert_eq!(cal.property_value("METHOD"), Some("PUBLISH"), "{back}");
+    assert!(
+        back.contains("SEQUENCE:") && !back.contains("STATUS:CANCELLED"),
+        "{back}"
+    );
+    let sequence: u32 = back
+        .lines()
+        .find_map(|l| l.strip_prefix("SEQUENCE:"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(sequence >= 2, "newer than the cancellation: {back}");
+}
+
+fn summary(received: &[hjul_tests::smtp::Received]) -> Vec<(Vec<String>, Option<String>)> {
+    received
+        .iter()
+        .map(|m| (m.to.clone(), m.header("Subject")))
+        .collect()
 }

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use hjul_mail::{MailKind, Sender, SmtpSender};
 use hjul_scheduler::{DispatchReport, Fault, Scheduler};
-use hjul_store::{Store, outbox_state};
+use hjul_store::{OutboxState, Store};
 use hjul_tests::smtp::{Behaviour, Received, SmtpServer};
 use hjul_tests::{
     AGREEMENT, ORGANISATION, TestDb, date, eight, scheduler, smtp_settings, stamp, stories,
@@ -25,6 +25,7 @@ stories!(
     one_address_the_mail_library_refuses_stops_nobody_elses_mail,
     each_reader_is_told_what_to_do_by_when_and_where,
     after_a_long_downtime_nobody_hears_of_an_ended_cycle,
+    an_item_hjul_cannot_read_is_a_dead_letter_told_to_the_secretariat,
 );
 
 /// All four levels, one unit each; the area leader reads English.
@@ -243,11 +244,17 @@ async fn a_scripted_cycle_sends_exactly_these_mails(db: TestDb) {
             "Påmindelse: Sammenhængsaftale underskrevet, Børnehuset Mariehønen – senest fredag den 17. april 2026",
         ),
         // Bo submitted on the 15th: the signature is Anna's to give now, and she is
-        // reminded in the words of the one who signs; Bo, only waiting, hears no more.
+        // reminded in the words of the one who signs; Bo, only waiting, is told once
+        // that it lies with her now (his calendar entry is cancelled), and no more.
         (
             "2026-04-16 08:00",
             "anna@skovby.dk",
             "Reminder: sign the coherence agreement for Børnehuset Mariehønen – by Friday 17 April 2026",
+        ),
+        (
+            "2026-04-16 08:00",
+            "bo@skovby.dk",
+            "Ikke længere din opgave: Sammenhængsaftale underskrevet (Børnehuset Mariehønen)",
         ),
     ];
     let want: Vec<(String, String, String)> = want
@@ -320,13 +327,13 @@ async fn a_scripted_cycle_sends_exactly_these_mails(db: TestDb) {
     // Everything met or mailed; nothing is waiting.
     let pending = s
         .store()
-        .outbox(Some(outbox_state::PENDING), 100)
+        .outbox(Some(OutboxState::Pending), 100)
         .await
         .unwrap();
     assert!(pending.is_empty(), "{pending:?}");
     let void = s
         .store()
-        .outbox(Some(outbox_state::VOID), 100)
+        .outbox(Some(OutboxState::Void), 100)
         .await
         .unwrap();
     assert!(
@@ -471,22 +478,22 @@ async fn a_whole_cycle_on_a_virtual_clock_keeps_every_rule(db: TestDb) {
     let store = s.store();
     let state = store.cycle_state(2025).await.unwrap();
     let plan = state.definition.cycle(2025).unwrap();
-    let mut met: HashMap<(Option<String>, String), NaiveDate> = HashMap::new();
+    let mut met: HashMap<(Option<String>, Deadline), NaiveDate> = HashMap::new();
     for st in plan.milestone_deadlines(&state.milestones) {
         if let Some(on) = st.met_on {
-            met.insert((None, st.deadline.key().to_owned()), on);
+            met.insert((None, st.deadline), on);
         }
     }
     for u in &state.units {
         for st in plan.unit_deadlines(u.level, &state.milestones, &u.facts) {
             if let Some(on) = st.met_on {
-                met.insert((Some(u.id.clone()), st.deadline.key().to_owned()), on);
+                met.insert((Some(u.id.clone()), st.deadline), on);
             }
         }
     }
     for m in &mails {
         for i in m.items.iter().filter(|i| i.cycle == Some(2025)) {
-            if let Some(on) = met.get(&(i.unit_id.clone(), i.deadline.clone().unwrap())) {
+            if let Some(on) = met.get(&(i.unit_id.clone(), i.deadline.unwrap())) {
                 assert!(
                     m.at.with_timezone(&zone).date_naive() <= *on,
                     "{:?} sent after it was met on {on}",
@@ -522,7 +529,7 @@ async fn a_whole_cycle_on_a_virtual_clock_keeps_every_rule(db: TestDb) {
             escalations += 1;
             assert_eq!(
                 m.to,
-                escalated_to(i.unit_id.as_deref(), i.deadline.as_deref().unwrap()),
+                escalated_to(i.unit_id.as_deref(), i.deadline.unwrap().key()),
                 "{}",
                 i.key
             );
@@ -535,11 +542,11 @@ async fn a_whole_cycle_on_a_virtual_clock_keeps_every_rule(db: TestDb) {
     // The digest: the first at the first start (the latest one due), then every
     // Monday, or the Tuesday when Monday is a holiday (Easter and Whit Monday).
     let digest_dates: Vec<NaiveDate> = store
-        .outbox(Some(outbox_state::SENT), 10_000)
+        .outbox(Some(OutboxState::Sent), 10_000)
         .await
         .unwrap()
         .iter()
-        .filter(|i| i.kind == "digest")
+        .filter(|i| i.kind == hjul_store::OutboxKind::Digest)
         .map(|i| i.sent_at.unwrap().with_timezone(&zone).date_naive())
         .rev()
         .collect();
@@ -601,7 +608,7 @@ async fn resume_after(
                         format!(
                             "{} {}",
                             i.unit_id.as_deref().unwrap_or("-"),
-                            i.deadline.as_deref().unwrap_or("-")
+                            i.deadline.map_or("-", |d| d.key())
                         )
                     })
                     .collect(),
@@ -663,7 +670,7 @@ async fn catch_up_after_downtime_sends_the_present_once(db: TestDb) {
     );
     let folded = s
         .store()
-        .outbox(Some(outbox_state::FOLDED), 100)
+        .outbox(Some(OutboxState::Folded), 100)
         .await
         .unwrap();
     let folded: BTreeSet<String> = folded.iter().map(|i| i.key.clone()).collect();
@@ -697,7 +704,7 @@ async fn the_mail_server_failing_loses_nothing(db: TestDb) {
     assert_eq!((r.sent.len(), r.retried), (0, 1));
     let item = &s
         .store()
-        .outbox(Some(outbox_state::PENDING), 10)
+        .outbox(Some(OutboxState::Pending), 10)
         .await
         .unwrap()[0];
     assert_eq!(item.attempts, 1);
@@ -723,7 +730,7 @@ async fn the_mail_server_failing_loses_nothing(db: TestDb) {
     assert_eq!((r.sent.len(), r.retried), (0, 1));
     let item = &s
         .store()
-        .outbox(Some(outbox_state::PENDING), 10)
+        .outbox(Some(OutboxState::Pending), 10)
         .await
         .unwrap()[0];
     assert_eq!(
@@ -752,11 +759,7 @@ async fn the_mail_server_failing_loses_nothing(db: TestDb) {
     // Four mails: Anna's with her two dialogues, the secretariat's with the themes and
     // the data collection's last reminder (it was never recorded in this story).
     assert_eq!((r.sent.len(), r.dead), (0, 6));
-    let dead = s
-        .store()
-        .outbox(Some(outbox_state::DEAD), 10)
-        .await
-        .unwrap();
+    let dead = s.store().outbox(Some(OutboxState::Dead), 10).await.unwrap();
     assert_eq!(dead.len(), 6);
     assert!(
         dead.iter()
@@ -781,7 +784,9 @@ async fn the_mail_server_failing_loses_nothing(db: TestDb) {
     // A dead item put back goes out.
     let id = dead
         .iter()
-        .find(|i| i.party == "leader" && i.unit_id.as_deref() == Some("dt-nord-1"))
+        .find(|i| {
+            i.party == hjul_wheel::Party::Leader.into() && i.unit_id.as_deref() == Some("dt-nord-1")
+        })
         .unwrap()
         .id;
     let monday = hjul_store::Stamp {
@@ -793,7 +798,7 @@ async fn the_mail_server_failing_loses_nothing(db: TestDb) {
     let (_, r) = s.run_once(&sender, eight("2026-01-05")).await.unwrap();
     let to_bo: Vec<_> = r.sent.iter().filter(|m| m.to == "bo@skovby.dk").collect();
     assert_eq!(to_bo.len(), 1);
-    assert_eq!(to_bo[0].items[0].deadline.as_deref(), Some("dialogue_held"));
+    assert_eq!(to_bo[0].items[0].deadline, Some(Deadline::DialogueHeld));
     // The other mail that morning: the data collection, never recorded, is overdue.
     assert_eq!(r.sent.len(), 2);
 
@@ -826,7 +831,7 @@ async fn a_process_killed_midway_loses_nothing_and_duplicates_only_after_sending
     s.tick(dec30).await.unwrap();
     let pending = s
         .store()
-        .outbox(Some(outbox_state::PENDING), 100)
+        .outbox(Some(OutboxState::Pending), 100)
         .await
         .unwrap();
     assert_eq!(pending.len(), 5);
@@ -871,7 +876,7 @@ async fn a_process_killed_midway_loses_nothing_and_duplicates_only_after_sending
     assert_eq!(by_id.len(), 6);
     let lost = s
         .store()
-        .outbox(Some(outbox_state::PENDING), 100)
+        .outbox(Some(OutboxState::Pending), 100)
         .await
         .unwrap();
     assert!(lost.is_empty(), "{lost:?}");
@@ -972,7 +977,7 @@ async fn three_instances_send_every_item_exactly_once(db: TestDb) {
     // is some items' mail.
     let store = instances[0].store();
     let sent = store
-        .outbox(Some(outbox_state::SENT), u64::MAX)
+        .outbox(Some(OutboxState::Sent), u64::MAX)
         .await
         .unwrap();
     let in_db: BTreeSet<String> = sent.iter().map(|i| i.message_id.clone().unwrap()).collect();
@@ -989,7 +994,7 @@ async fn three_instances_send_every_item_exactly_once(db: TestDb) {
     assert!(per_day.values().all(|n| *n == 1), "{per_day:?}");
     // Nothing due was left behind.
     let pending = store
-        .outbox(Some(outbox_state::PENDING), u64::MAX)
+        .outbox(Some(OutboxState::Pending), u64::MAX)
         .await
         .unwrap();
     let overdue: Vec<_> = pending
@@ -1072,7 +1077,7 @@ async fn one_address_the_mail_library_refuses_stops_nobody_elses_mail(db: TestDb
     assert!(r.dead > 0, "{r:?}");
     let dead = s
         .store()
-        .outbox(Some(outbox_state::DEAD), 100)
+        .outbox(Some(OutboxState::Dead), 100)
         .await
         .unwrap();
     assert_eq!(dead.len(), r.dead);
@@ -1168,16 +1173,21 @@ async fn each_reader_is_told_what_to_do_by_when_and_where(db: TestDb) {
     ] {
         assert!(anna.contains(line), "{line:?} in\n{anna}");
     }
-    // Bo, only waiting for her signature, is not reminded or told off after submitting.
+    // Bo, only waiting for her signature, is not reminded or told off after submitting:
+    // he hears once that it lies with Anna now.
     let bo_after: Vec<String> = summary(&received)
         .into_iter()
         .filter(|(day, to, _)| to == "bo@skovby.dk" && day.as_str() >= "2026-04-15")
         .map(|(day, _, subject)| format!("{day} {subject}"))
         .collect();
-    assert!(
-        bo_after.iter().all(|m| !m.contains("Sammenhængsaftale")),
-        "{bo_after:?}"
+    assert_eq!(
+        bo_after,
+        [
+            "2026-04-16 08:00 Ikke længere din opgave: Sammenhængsaftale underskrevet (Børnehuset Mariehønen)"
+        ],
     );
+    let bo = read(&received, "bo@skovby.dk", "2026-04-16");
+    assert!(bo.contains("    Nu hos: Anna Bech"), "{bo}");
     // Carsten holds the dialogue with Anna (Dagtilbud Nord), not held by 16 June: his
     // reminder names her and carries the focus themes published on 20 March.
     let carsten = read(&received, "carsten@skovby.dk", "2026-06-16");
@@ -1208,14 +1218,17 @@ async fn after_a_long_downtime_nobody_hears_of_an_ended_cycle(db: TestDb) {
         items
             .iter()
             .filter(|i| i.cycle == Some(2025))
-            .all(|i| i.state != outbox_state::PENDING
+            .all(|i| i.state != OutboxState::Pending
                 && i.sent_at.is_none_or(|t| t < eight("2027-11-04"))),
         "{items:#?}"
     );
     // The secretariat hears once what cycle 2025 left unmet.
-    let ended: Vec<_> = items.iter().filter(|i| i.kind == "cycle_ended").collect();
+    let ended: Vec<_> = items
+        .iter()
+        .filter(|i| i.kind == hjul_store::OutboxKind::CycleEnded)
+        .collect();
     assert_eq!(ended.len(), 1, "{ended:#?}");
-    assert_eq!(ended[0].state, outbox_state::SENT);
+    assert_eq!(ended[0].state, OutboxState::Sent);
     let note: hjul_mail::CycleEnded =
         serde_json::from_str(ended[0].payload.as_deref().unwrap()).unwrap();
     assert_eq!(note.year, 2025);
@@ -1224,7 +1237,7 @@ async fn after_a_long_downtime_nobody_hears_of_an_ended_cycle(db: TestDb) {
         note.unmet
             .iter()
             .any(|i| i.unit_id.as_deref() == Some("dt-nord")
-                && i.deadline.as_deref() == Some("dialogue_held")),
+                && i.deadline == Some(Deadline::DialogueHeld)),
         "{note:#?}"
     );
     // What the new cycle calls for does go out: its data collection to the secretariat.
@@ -1234,4 +1247,69 @@ async fn after_a_long_downtime_nobody_hears_of_an_ended_cycle(db: TestDb) {
                 && items.iter().any(|i| i == "- data_collected")),
         "{sent:?}"
     );
+}
+
+async fn an_item_hjul_cannot_read_is_a_dead_letter_told_to_the_secretariat(db: TestDb) {
+    use sea_orm::ConnectionTrait;
+    let server = SmtpServer::start().await;
+    let store = with_org(&db, SMALL).await;
+    let s = scheduler_without_digest(store, server.port());
+    let sender = smtp(&server);
+    // A morning of the cycle: its items are written, not yet sent.
+    let first = eight("2025-12-30");
+    let tick = s.tick(first).await.unwrap();
+    let pending = s
+        .store()
+        .outbox(Some(OutboxState::Pending), 100)
+        .await
+        .unwrap();
+    assert!(pending.len() >= 2, "{tick:?}");
+    // One item's payload names a task this build does not know (a typo by hand, or an
+    // item another version wrote).
+    let bad = pending
+        .iter()
+        .find(|i| i.party != hjul_wheel::Party::Secretariat.into())
+        .unwrap_or(&pending[0])
+        .clone();
+    s.store()
+        .connection()
+        .execute_unprepared(&format!(
+            "UPDATE outbox_item SET payload = '{{\"task\":\"sing_agreement\"}}' WHERE key = '{}'",
+            bad.key
+        ))
+        .await
+        .unwrap();
+    let report = s.dispatch(&sender, first).await.unwrap();
+    assert_eq!(report.dead, 1, "{report:?}");
+    // Everyone else's mail went; the bad item went to nobody, and says why.
+    assert!(!report.sent.is_empty());
+    assert!(
+        report
+            .sent
+            .iter()
+            .all(|m| m.items.iter().all(|i| i.key != bad.key)),
+        "{report:?}"
+    );
+    let dead = s.store().outbox(Some(OutboxState::Dead), 10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].key, bad.key);
+    let error = dead[0].last_error.clone().unwrap();
+    assert!(
+        error.contains("sing_agreement") && error.contains(&bad.key),
+        "{error}"
+    );
+    // The secretariat is told, in its next mail (today's, or the next day's if it had
+    // one today), with the item and what to do.
+    for day in ["2025-12-30", "2026-01-02"] {
+        s.run_once(&sender, eight(day)).await.unwrap();
+    }
+    let told: Vec<String> = server
+        .received()
+        .iter()
+        .filter(|r| r.to.iter().any(|t| t == "sekretariat@skovby.dk"))
+        .filter_map(Received::plain)
+        .filter(|t| t.contains("En post i hjuls udbakke kunne ikke læses"))
+        .collect();
+    assert_eq!(told.len(), 1, "{:#?}", server.received().len());
+    assert!(told[0].contains(&bad.key), "{}", told[0]);
 }

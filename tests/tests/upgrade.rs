@@ -8,12 +8,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use hjul_mail::{Sender, SmtpSender};
-use hjul_store::{Location, Store, StoreError, outbox_state};
+use hjul_store::{Location, OutboxState, Store, StoreError};
 use hjul_tests::smtp::SmtpServer;
 use hjul_tests::{TestDb, date, eight, scheduler, smtp_settings, stories};
 use sea_orm::{ConnectionTrait, Database};
 
-stories!(a_database_of_the_previous_release_is_migrated_and_its_cycle_goes_on);
+stories!(
+    a_database_of_the_previous_release_is_migrated_and_its_cycle_goes_on,
+    an_outbox_row_hjul_cannot_read_is_kept_and_told_not_guessed,
+);
 
 const FIXTURE_DB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/previous-schema.db");
 const FIXTURE_PG: &str = include_str!("../fixtures/previous-schema.pg.sql");
@@ -59,7 +62,7 @@ async fn deadlines(store: &Store, at: NaiveDate) -> BTreeMap<String, serde_json:
 }
 
 /// Key → (state, Message-ID, sent at) of every item.
-async fn items(store: &Store) -> BTreeMap<String, (String, Option<String>, Option<String>)> {
+async fn items(store: &Store) -> BTreeMap<String, (OutboxState, Option<String>, Option<String>)> {
     store
         .outbox(None, u64::MAX)
         .await
@@ -81,7 +84,10 @@ async fn a_database_of_the_previous_release_is_migrated_and_its_cycle_goes_on(db
     // As found: behind by exactly the migrations added since, and refused until migrated.
     match Store::open_current(&db.location, wheel.clone()).await {
         Err(StoreError::SchemaBehind(pending)) => {
-            assert_eq!(pending, ["m20261201_000005_people"]);
+            assert_eq!(
+                pending,
+                ["m20261201_000005_people", "m20261202_000006_outbox_checked"]
+            );
         }
         other => panic!("expected the schema to be behind, got {:?}", other.err()),
     }
@@ -95,7 +101,7 @@ async fn a_database_of_the_previous_release_is_migrated_and_its_cycle_goes_on(db
     let items_before = items(&store).await;
     let sent_before: BTreeSet<String> = items_before
         .iter()
-        .filter(|(_, (state, _, _))| state == outbox_state::SENT)
+        .filter(|(_, (state, _, _))| *state == OutboxState::Sent)
         .map(|(k, _)| k.clone())
         .collect();
     assert_eq!(sent_before.len(), 96, "the fixture's first round of mail");
@@ -111,11 +117,11 @@ async fn a_database_of_the_previous_release_is_migrated_and_its_cycle_goes_on(db
     assert_eq!(before, after);
     let mut checked = 0;
     for item in store
-        .outbox(Some(outbox_state::SENT), u64::MAX)
+        .outbox(Some(OutboxState::Sent), u64::MAX)
         .await
         .unwrap()
     {
-        let (Some(unit), Some(deadline), Some(due)) = (&item.unit_id, &item.deadline, item.due_on)
+        let (Some(unit), Some(deadline), Some(due)) = (&item.unit_id, item.deadline, item.due_on)
         else {
             continue;
         };
@@ -126,7 +132,9 @@ async fn a_database_of_the_previous_release_is_migrated_and_its_cycle_goes_on(db
         let d = t
             .deadlines
             .iter()
-            .find(|d| d.status.deadline.key() == deadline)
+            .find(|d| {
+                hjul_store::entity::outbox_item::Deadline::from(d.status.deadline) == deadline
+            })
             .unwrap_or_else(|| panic!("{unit} has no deadline {deadline} after the upgrade"));
         assert_eq!(d.status.due, Some(due), "{}", item.key);
         checked += 1;
@@ -161,7 +169,7 @@ async fn a_database_of_the_previous_release_is_migrated_and_its_cycle_goes_on(db
     }
     let items_after = items(s.store()).await;
     for (key, old) in &items_before {
-        if old.0 == outbox_state::SENT {
+        if old.0 == OutboxState::Sent {
             assert_eq!(
                 items_after.get(key),
                 Some(old),
@@ -186,7 +194,7 @@ async fn a_database_of_the_previous_release_is_migrated_and_its_cycle_goes_on(db
     // Every key newly sent is one the previous release had not sent.
     let newly_sent: BTreeSet<&String> = items_after
         .iter()
-        .filter(|(k, (state, _, _))| state == outbox_state::SENT && !sent_before.contains(*k))
+        .filter(|(k, (state, _, _))| *state == OutboxState::Sent && !sent_before.contains(*k))
         .map(|(k, _)| k)
         .collect();
     assert!(!newly_sent.is_empty());
@@ -212,5 +220,111 @@ async fn a_database_of_the_previous_release_is_migrated_and_its_cycle_goes_on(db
             what(i)
         );
     }
+    s.close().await.unwrap();
+}
+
+/// A raw connection to the test database, to write what hjul itself never would.
+async fn raw(db: &TestDb) -> sea_orm::DatabaseConnection {
+    let url = match &db.location {
+        Location::Sqlite(path) => format!("sqlite://{}?mode=rw", path.display()),
+        Location::Postgres(url) => url.clone(),
+    };
+    Database::connect(url.as_str()).await.unwrap()
+}
+
+async fn an_outbox_row_hjul_cannot_read_is_kept_and_told_not_guessed(db: TestDb) {
+    load_fixture(&db).await;
+    // As another build might have left them: an item still to go of a kind this one does
+    // not know, and a sent one for a party it does not know.
+    let c = raw(&db).await;
+    let pick = |state: &str| {
+        format!("(SELECT key FROM outbox_item WHERE state = '{state}' ORDER BY key LIMIT 1)")
+    };
+    let (waiting, sent): (String, String) = {
+        let key = |q: String| {
+            let c = &c;
+            async move {
+                c.query_one_raw(sea_orm::Statement::from_string(
+                    c.get_database_backend(),
+                    format!("SELECT key FROM outbox_item WHERE key = {q}"),
+                ))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get::<String>("", "key")
+                .unwrap()
+            }
+        };
+        (key(pick("folded")).await, key(pick("sent")).await)
+    };
+    c.execute_unprepared(&format!(
+        "UPDATE outbox_item SET state = 'pending', kind = 'reminder_v0' WHERE key = '{waiting}'"
+    ))
+    .await
+    .unwrap();
+    c.execute_unprepared(&format!(
+        "UPDATE outbox_item SET party = 'chief' WHERE key = '{sent}'"
+    ))
+    .await
+    .unwrap();
+    c.close().await.unwrap();
+
+    let wheel = hjul_store::CurrentWheel::builtin();
+    let store = Store::open(&db.location, wheel.clone(), false)
+        .await
+        .unwrap();
+    store.migrate(|_, _| {}).await.unwrap();
+    store.close().await.unwrap();
+    let store = Store::open_current(&db.location, wheel).await.unwrap();
+    let all = store.outbox(None, u64::MAX).await.unwrap();
+    let find = |key: &str| all.iter().find(|i| i.key == key).unwrap().clone();
+
+    // The one still to go is a dead letter that says what was stored; nothing is guessed.
+    let dead = find(&waiting);
+    assert_eq!(dead.state, OutboxState::Dead);
+    let error = dead.last_error.clone().unwrap();
+    assert!(error.contains("kind 'reminder_v0'"), "{error}");
+    // The sent one stays sent, and keeps what it held.
+    let kept = find(&sent);
+    assert_eq!(kept.state, OutboxState::Sent);
+    assert!(kept.last_error.unwrap().contains("party 'chief'"));
+    // The secretariat is told of the first (of the sent one there is nothing to do).
+    let notice = find(&format!("dead:{}", dead.id));
+    assert_eq!(notice.state, OutboxState::Pending);
+    assert!(all.iter().filter(|i| i.key.starts_with("dead:")).count() == 1);
+
+    // …in the next morning's mail, which says what it is and what to do.
+    let server = SmtpServer::start().await;
+    let s = scheduler(store, server.port());
+    let sender = Sender::Smtp(SmtpSender::new(smtp_settings(server.port())));
+    s.run_once(&sender, eight("2026-04-08")).await.unwrap();
+    let to_secretariat: Vec<String> = server
+        .received()
+        .iter()
+        .filter(|m| m.to.iter().any(|t| t.starts_with("sekretariat")))
+        .map(|m| m.plain().unwrap())
+        .collect();
+    assert_eq!(to_secretariat.len(), 1, "{to_secretariat:#?}");
+    let text = &to_secretariat[0];
+    for part in [
+        "En post i hjuls udbakke kunne ikke læses, og den er ikke sendt",
+        waiting.as_str(),
+        "kind 'reminder_v0'",
+        "Sig det til den, der driver hjul",
+    ] {
+        assert!(text.contains(part), "{part:?} in\n{text}");
+    }
+    // Any number of ticks later, and in any database, the kind column holds only keys.
+    let c = raw(&db).await;
+    let refused = c
+        .execute_unprepared(&format!(
+            "UPDATE outbox_item SET kind = 'reminder_v0' WHERE key = '{sent}'"
+        ))
+        .await;
+    assert!(
+        refused.is_err(),
+        "the CHECK constraint refuses an unknown kind"
+    );
+    c.close().await.unwrap();
     s.close().await.unwrap();
 }

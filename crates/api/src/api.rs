@@ -9,7 +9,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
-use hjul_store::{StatusFilter, outbox_state};
+use hjul_store::{OutboxState, StatusFilter};
 use hjul_wheel::{Area, Deadline, EventKind, Level, Organisation};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -894,16 +894,13 @@ async fn outbox(
     ApiQuery(q): ApiQuery<OutboxQuery>,
 ) -> ApiResult<Json<Vec<OutboxDto>>> {
     who.require_secretariat("the mail queue")?;
-    let states = [
-        outbox_state::PENDING,
-        outbox_state::SENT,
-        outbox_state::DEAD,
-        outbox_state::FOLDED,
-        outbox_state::VOID,
-    ];
     let wanted = match q.state.as_deref() {
         None => None,
-        Some(s) => Some(*states.iter().find(|x| **x == s).ok_or_else(|| {
+        Some(s) => Some(OutboxState::parse(s).ok_or_else(|| {
+            let states: Vec<String> = OutboxState::all()
+                .into_iter()
+                .map(OutboxState::key)
+                .collect();
             Problem::bad_request(format!("`{s}` is not a state: {}", states.join(", ")))
                 .field("state")
         })?),
@@ -915,11 +912,11 @@ async fn outbox(
             .map(|i| OutboxDto {
                 id: i.id,
                 key: i.key,
-                state: i.state,
-                kind: i.kind,
+                state: i.state.key(),
+                kind: i.kind.key(),
                 unit_id: i.unit_id,
-                deadline: i.deadline,
-                party: i.party,
+                deadline: i.deadline.map(hjul_store::entity::outbox_item::Deadline::key),
+                party: i.party.key(),
                 due: i.due_on,
                 due_at: i.due_at,
                 attempts: i.attempts,

@@ -453,14 +453,14 @@ enum OutboxState {
     Void,
 }
 
-impl OutboxState {
-    fn key(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Sent => "sent",
-            Self::Dead => "dead",
-            Self::Folded => "folded",
-            Self::Void => "void",
+impl From<OutboxState> for hjul_store::OutboxState {
+    fn from(s: OutboxState) -> Self {
+        match s {
+            OutboxState::Pending => Self::Pending,
+            OutboxState::Sent => Self::Sent,
+            OutboxState::Dead => Self::Dead,
+            OutboxState::Folded => Self::Folded,
+            OutboxState::Void => Self::Void,
         }
     }
 }
@@ -637,7 +637,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                 }
                 None => ctx.block_on(service::run_outbox(
                     &ctx,
-                    state.map(OutboxState::key),
+                    state.map(Into::into),
                     *limit,
                     *format,
                     &mut out,

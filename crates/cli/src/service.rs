@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use hjul_mail::{Sender, SmtpSender, Templates};
 use hjul_scheduler::{Scheduler, serve, simulate};
-use hjul_store::{Location, Store, outbox_state};
+use hjul_store::{Location, OutboxState, Store};
 use hjul_wheel::Date;
 
 use crate::context::Context;
@@ -333,9 +333,9 @@ pub async fn run_simulate(
                 let summary: Vec<String> = m
                     .items
                     .iter()
-                    .map(|i| match (&i.unit_id, &i.deadline) {
+                    .map(|i| match (&i.unit_id, i.deadline) {
                         (Some(u), Some(d)) => format!("{u} {d}"),
-                        (None, Some(d)) => d.clone(),
+                        (None, Some(d)) => d.key().to_owned(),
                         _ => i.kind.key().to_owned(),
                     })
                     .collect();
@@ -363,7 +363,7 @@ pub async fn run_simulate(
 
 pub async fn run_outbox(
     ctx: &Context,
-    state: Option<&str>,
+    state: Option<OutboxState>,
     limit: u64,
     format: Format,
     out: &mut impl Write,
@@ -396,21 +396,21 @@ pub async fn run_outbox(
             } else {
                 let mut table = Table::new(&["ID", "STATE", "DUE AT", "KIND", "FOR"]);
                 for i in &items {
-                    let what = match (&i.unit_id, &i.deadline) {
+                    let what = match (&i.unit_id, i.deadline) {
                         (Some(u), Some(d)) => format!("{u} {d} ({})", i.party),
                         (None, Some(d)) => format!("{d} ({})", i.party),
-                        _ => i.party.clone(),
+                        _ => i.party.key(),
                     };
-                    let what = match (&i.state[..], &i.last_error) {
-                        (outbox_state::DEAD, Some(e)) => format!("{what}: {e}"),
+                    let what = match (i.state, &i.last_error) {
+                        (OutboxState::Dead, Some(e)) => format!("{what}: {e}"),
                         _ => what,
                     };
                     table.row(vec![
                         // The end of a v7 id is random; its start is the time, alike for all.
                         i.id.to_string()[28..].to_owned(),
-                        i.state.clone(),
+                        i.state.key(),
                         i.due_at.format("%Y-%m-%d %H:%M").to_string(),
-                        i.kind.clone(),
+                        i.kind.key(),
                         what,
                     ]);
                 }
@@ -435,7 +435,7 @@ pub async fn run_retry(ctx: &Context, id: &str, out: &mut impl Write) -> anyhow:
         Ok(u) => u,
         Err(_) => {
             let matches: Vec<uuid::Uuid> = store
-                .outbox(Some(outbox_state::DEAD), u64::MAX)
+                .outbox(Some(OutboxState::Dead), u64::MAX)
                 .await?
                 .into_iter()
                 .map(|i| i.id)

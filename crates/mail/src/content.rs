@@ -2,7 +2,7 @@
 //! carries. One mail gathers everything due to one person on one day.
 
 use chrono::{Datelike, NaiveDate, Weekday};
-use hjul_wheel::{Language, Task};
+use hjul_wheel::{Deadline, Language, Task};
 use serde::{Deserialize, Serialize};
 
 pub use hjul_wheel::names::{deadline_name, step_name};
@@ -17,6 +17,9 @@ pub enum MailKind {
     Digest,
     /// A cycle has ended: what it left unmet, told to the secretariat once.
     CycleEnded,
+    /// A deadline that is no longer the reader's to act on: its calendar entry is
+    /// cancelled.
+    Withdrawn,
     Opened,
     Escalation,
     Reminder,
@@ -25,9 +28,10 @@ pub enum MailKind {
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 7] = [
+    pub const ALL: [MailKind; 8] = [
         MailKind::Digest,
         MailKind::CycleEnded,
+        MailKind::Withdrawn,
         MailKind::Opened,
         MailKind::Escalation,
         MailKind::Reminder,
@@ -39,6 +43,7 @@ impl MailKind {
         match self {
             Self::Digest => "digest",
             Self::CycleEnded => "cycle_ended",
+            Self::Withdrawn => "withdrawn",
             Self::Opened => "opened",
             Self::Reminder => "reminder",
             Self::Overdue => "overdue",
@@ -69,11 +74,12 @@ pub struct Item {
     pub cycle: Option<i32>,
     pub unit_id: Option<String>,
     pub unit_name: String,
-    /// The deadline's key (`agreement_signed`), if the item is about one.
-    pub deadline: Option<String>,
+    /// The deadline, if the item is about one.
+    pub deadline: Option<Deadline>,
     pub due: Option<NaiveDate>,
     pub days_before: Option<i32>,
-    /// For escalations: whose deadline it is (their name).
+    /// For escalations: whose deadline it is (their name); for a withdrawn deadline: who
+    /// acts on it now.
     pub responsible: Option<String>,
     /// What the recipient is to do (for an escalation: what the late one is to do).
     #[serde(default)]
@@ -126,6 +132,10 @@ pub struct Failure {
     pub to: String,
     pub error: String,
     pub items: Vec<Item>,
+    /// The outbox key of an item hjul could not read (then `items` is empty): not a
+    /// delivery that failed, so no address to correct.
+    #[serde(default)]
+    pub item: Option<String>,
 }
 
 /// One mail to one person.
@@ -170,7 +180,9 @@ pub fn link(web: &str, item: &Item) -> String {
         (Some(unit), task) => {
             let unit = urlencoding(unit);
             match (item.kind, task) {
-                (MailKind::Escalation, _) | (_, None) => format!("/units/{unit}"),
+                (MailKind::Escalation | MailKind::Withdrawn, _) | (_, None) => {
+                    format!("/units/{unit}")
+                }
                 (_, Some(Task::SubmitAgreement)) => format!("/units/{unit}/agreement"),
                 (_, Some(Task::GiveMidway)) => format!("/units/{unit}/midway"),
                 (_, Some(_)) => format!("/units/{unit}"),

@@ -27,7 +27,7 @@ pub fn build(
     settings: &MailSettings,
     mail: &Mail,
     rendered: &Rendered,
-    ics: Option<String>,
+    ics: Option<crate::calendar::Ics>,
     message_id: &str,
     at: DateTime<Utc>,
 ) -> Result<Message, MailError> {
@@ -53,11 +53,11 @@ pub fn build(
         Some(ics) => {
             let calendar = ContentType::parse(&format!(
                 "text/calendar; charset=utf-8; method={}",
-                crate::calendar::METHOD
+                ics.method
             ))
             .map_err(|e| MailError::Address(e.to_string()))?;
             let part: SinglePart =
-                Attachment::new("kvalitetshjul.ics".to_owned()).body(ics, calendar);
+                Attachment::new("kvalitetshjul.ics".to_owned()).body(ics.text, calendar);
             builder.multipart(MultiPart::mixed().multipart(body).singlepart(part))
         }
         None => builder.multipart(body),

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use hjul_wheel::{Language, Task};
+use hjul_wheel::{Deadline, Language, Task};
 use minijinja::value::Serde;
 use minijinja::{Environment, Value, context};
 use serde::Serialize;
@@ -44,6 +44,9 @@ const BUILTIN: &[(&str, &str)] = builtin![
     "da" / "cycle_ended.subject.txt",
     "da" / "cycle_ended.txt",
     "da" / "cycle_ended.html",
+    "da" / "withdrawn.subject.txt",
+    "da" / "withdrawn.txt",
+    "da" / "withdrawn.html",
     "en" / "layout.txt",
     "en" / "layout.html",
     "en" / "opened.subject.txt",
@@ -67,6 +70,9 @@ const BUILTIN: &[(&str, &str)] = builtin![
     "en" / "cycle_ended.subject.txt",
     "en" / "cycle_ended.txt",
     "en" / "cycle_ended.html",
+    "en" / "withdrawn.subject.txt",
+    "en" / "withdrawn.txt",
+    "en" / "withdrawn.html",
 ];
 
 /// A mail in words.
@@ -87,7 +93,7 @@ pub struct Templates {
 struct ItemView {
     unit_id: Option<String>,
     unit_name: String,
-    deadline: Option<String>,
+    deadline: Option<Deadline>,
     deadline_name: String,
     due: String,
     due_iso: String,
@@ -187,7 +193,7 @@ impl Templates {
         let failures: Vec<Value> = mail
             .failures
             .iter()
-            .map(|f| context! { to => f.to.clone(), error => f.error.clone(), items => Value::from(Serde(f.items.iter().map(view).collect::<Vec<_>>())) })
+            .map(|f| context! { to => f.to.clone(), error => f.error.clone(), item => f.item.clone(), items => Value::from(Serde(f.items.iter().map(view).collect::<Vec<_>>())) })
             .collect();
 
         let mut text_sections = Vec::new();
@@ -253,11 +259,10 @@ fn item_view(i: &Item, lang: Language, today: chrono::NaiveDate) -> ItemView {
     ItemView {
         unit_id: i.unit_id.clone(),
         unit_name: i.unit_name.clone(),
-        deadline: i.deadline.clone(),
+        deadline: i.deadline,
         deadline_name: i
             .deadline
-            .as_deref()
-            .map(|d| deadline_name(d, lang))
+            .map(|d| deadline_name(d.key(), lang))
             .unwrap_or_default(),
         due: i.due.map(|d| long_date(d, lang)).unwrap_or_default(),
         due_iso: i.due.map(|d| d.to_string()).unwrap_or_default(),
@@ -286,11 +291,7 @@ mod tests {
     }
 
     fn task_of(deadline: &str) -> Task {
-        let d = hjul_wheel::Deadline::ALL
-            .into_iter()
-            .find(|d| d.key() == deadline)
-            .unwrap();
-        Task::of(d)
+        Task::of(Deadline::parse(deadline).unwrap())
     }
 
     fn item(kind: MailKind, unit: &str, deadline: &str, due: &str) -> Item {
@@ -300,7 +301,7 @@ mod tests {
             cycle: Some(2025),
             unit_id: Some(unit.into()),
             unit_name: format!("Huset {unit}"),
-            deadline: Some(deadline.into()),
+            deadline: Deadline::parse(deadline),
             due: Some(date(due)),
             days_before: (kind == MailKind::Reminder).then_some(14),
             responsible: (kind == MailKind::Escalation).then(|| "Bo Nielsen".into()),

@@ -21,7 +21,7 @@ fn item(kind: MailKind, unit: &str, name: &str, deadline: &str, due: &str, task:
         cycle: Some(2025),
         unit_id: Some(unit.into()),
         unit_name: name.into(),
-        deadline: Some(deadline.into()),
+        deadline: hjul_wheel::Deadline::parse(deadline),
         due: Some(date(due)),
         days_before: (kind == MailKind::Reminder).then_some(14),
         responsible: None,
@@ -155,7 +155,27 @@ fn mails(lang: Language) -> Vec<(&'static str, Mail, NaiveDate)> {
             "2026-04-13",
             Task::SubmitAgreement,
         )],
+        item: None,
     }];
+    let mut unreadable = mail(lang, "Sekretariatet", vec![]);
+    unreadable.failures = vec![Failure {
+        to: "leader".into(),
+        error: "outbox item 2025:dt-skovbo:agreement_signed:opened:leader (opened) cannot be \
+                read: unknown variant `sing_agreement`; it was not sent"
+            .into(),
+        items: vec![],
+        item: Some("2025:dt-skovbo:agreement_signed:opened:leader".into()),
+    }];
+    let mut gone = item(
+        MailKind::Withdrawn,
+        "dt-skovbo",
+        "Børnehuset Skovbo",
+        "agreement_signed",
+        "2026-04-13",
+        Task::SubmitAgreement,
+    );
+    gone.responsible = Some("Bo Nielsen".into());
+    let withdrawn = mail(lang, "Anna Bech", vec![gone]);
     let mut ended = mail(lang, "Sekretariatet", vec![]);
     let mut unmet = item(
         MailKind::CycleEnded,
@@ -182,6 +202,8 @@ fn mails(lang: Language) -> Vec<(&'static str, Mail, NaiveDate)> {
         ("mixed", mixed, date("2026-04-20")),
         ("digest", digest, date("2026-07-06")),
         ("dead_letter", dead, date("2026-04-01")),
+        ("dead_letter_unreadable", unreadable, date("2026-04-01")),
+        ("withdrawn", withdrawn, date("2026-03-25")),
         ("cycle_ended", ended, date("2027-10-01")),
     ]
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use hjul_mail::message::{build, message_id};
 use hjul_mail::{CycleEnded, Digest, Failure, Item, Mail, MailKind, Recipient, SendError, Sender};
 use hjul_store::entity::outbox_item;
-use hjul_store::{Addressee, Directory, NewItem, outbox_state};
+use hjul_store::{Addressee, Directory, ItemPayload, NewItem, OutboxKind, OutboxState};
 use hjul_wheel::reminders::mail_instant;
 use hjul_wheel::{Deadline, Language, Party, Task};
 use serde::Serialize;
@@ -43,14 +43,30 @@ pub struct DispatchReport {
     pub busy: usize,
 }
 
-fn parse_party(key: &str) -> Party {
-    match key {
-        "director" => Party::Director,
-        "leader" => Party::Leader,
-        "superior" => Party::Superior,
-        "superior_of_superior" => Party::SuperiorOfSuperior,
-        _ => Party::Secretariat,
+/// The mail kind of an outbox kind: every kind the outbox holds is one a mail can say.
+fn mail_kind(kind: OutboxKind) -> MailKind {
+    match kind {
+        OutboxKind::Opened => MailKind::Opened,
+        OutboxKind::Reminder => MailKind::Reminder,
+        OutboxKind::Overdue => MailKind::Overdue,
+        OutboxKind::Escalation => MailKind::Escalation,
+        OutboxKind::Digest => MailKind::Digest,
+        OutboxKind::DeadLetter => MailKind::DeadLetter,
+        OutboxKind::CycleEnded => MailKind::CycleEnded,
+        OutboxKind::Withdrawn => MailKind::Withdrawn,
     }
+}
+
+/// An item's payload, read as what its kind holds. An item whose payload hjul cannot
+/// read is not sent with a guess: it becomes a dead letter, and the secretariat is told.
+fn payload<T: serde::de::DeserializeOwned>(item: &outbox_item::Model) -> Result<T, String> {
+    let text = item.payload.as_deref().unwrap_or("null");
+    serde_json::from_str(text).map_err(|e| {
+        format!(
+            "outbox item {} ({}) cannot be read: {e}; it was not sent",
+            item.key, item.kind
+        )
+    })
 }
 
 /// Where in a list of `n` an instance starts: spread by its name (FNV-1a, stable across
@@ -97,29 +113,24 @@ impl Scheduler {
         item: &outbox_item::Model,
         sequence: u32,
         themes: &[String],
-    ) -> Item {
-        let payload: Option<serde_json::Value> = item
-            .payload
-            .as_deref()
-            .and_then(|p| serde_json::from_str(p).ok());
-        let field = |name: &str| {
-            payload
-                .as_ref()
-                .and_then(|v| v.get(name))
-                .and_then(|r| r.as_str())
-                .map(str::to_owned)
+    ) -> Result<Item, String> {
+        // Items written before payloads were kept have none.
+        let payload: ItemPayload = match item.payload {
+            None => ItemPayload::default(),
+            Some(_) => payload(item)?,
         };
-        let kind = MailKind::parse(&item.kind).unwrap_or(MailKind::Opened);
-        let responsible = field("responsible")
-            .filter(|_| kind == MailKind::Escalation)
-            .map(|p| parse_party(&p))
+        let kind = mail_kind(item.kind);
+        // Whose deadline it is (escalation), who has it now (withdrawn).
+        let responsible = payload
+            .responsible
+            .filter(|_| matches!(kind, MailKind::Escalation | MailKind::Withdrawn))
             .map(|p| self.addressee(dir, p, item.unit_id.as_deref()).name);
-        let task = field("task").as_deref().and_then(Task::parse);
+        let task = payload.task;
         let unit_id = item.unit_id.as_deref();
         // Whose dialogue to hold, whose agreement to sign: the leader's name on anyone
         // else's item about their unit.
         let leader = unit_id
-            .filter(|_| parse_party(&item.party) != Party::Leader)
+            .filter(|_| Party::from(item.party) != Party::Leader)
             .and_then(|u| dir.leader(u, 0))
             .map(|a| a.name);
         let dialogue = matches!(task, Some(Task::HoldDialogue | Task::AttendDialogue));
@@ -132,7 +143,7 @@ impl Scheduler {
                 Some(u) => dir.unit_name(u).unwrap_or(u).to_owned(),
                 None => self.settings.department_name.clone(),
             },
-            deadline: item.deadline.clone(),
+            deadline: item.deadline.map(Deadline::from),
             due: item.due_on,
             days_before: item.days_before,
             responsible,
@@ -151,7 +162,7 @@ impl Scheduler {
             .web_url
             .as_deref()
             .map(|web| hjul_mail::content::link(web, &mail_item));
-        mail_item
+        Ok(mail_item)
     }
 
     /// The focus themes of each cycle these items belong to, as published.
@@ -176,19 +187,20 @@ impl Scheduler {
         Ok(out)
     }
 
-    /// The calendar event's SEQUENCE: how many other due dates this deadline has had in
-    /// mails already sent.
+    /// The calendar event's SEQUENCE, from the versions of the entry sent before.
     async fn sequence(&self, item: &outbox_item::Model) -> Result<u32, SchedulerError> {
-        let (Some(cycle), Some(deadline), Some(due)) =
-            (item.cycle, item.deadline.as_deref(), item.due_on)
+        let (Some(cycle), Some(deadline), Some(due)) = (item.cycle, item.deadline, item.due_on)
         else {
             return Ok(0);
         };
-        let dates = self
+        let sent = self
             .store
-            .sent_due_dates(cycle, item.unit_id.as_deref(), deadline)
+            .sent_entries(cycle, item.unit_id.as_deref(), deadline.into())
             .await?;
-        Ok(u32::try_from(dates.iter().filter(|d| **d != due).count()).unwrap_or(u32::MAX))
+        Ok(hjul_mail::calendar::sequence(
+            &sent,
+            (due, item.kind == OutboxKind::Withdrawn),
+        ))
     }
 
     /// Sends what is due by `now`.
@@ -229,7 +241,7 @@ impl Scheduler {
 
         let mut groups: BTreeMap<String, (Addressee, Vec<outbox_item::Model>)> = BTreeMap::new();
         for item in due {
-            let to = self.addressee(&dir, parse_party(&item.party), item.unit_id.as_deref());
+            let to = self.addressee(&dir, item.party.into(), item.unit_id.as_deref());
             groups
                 .entry(to.email.clone())
                 .or_insert_with(|| (to, Vec::new()))
@@ -329,48 +341,29 @@ impl Scheduler {
             web: self.settings.web_url.clone(),
         };
         let themes = self.themes(&items).await?;
+        let mut unreadable = Vec::new();
         for item in &items {
-            match MailKind::parse(&item.kind) {
-                Some(MailKind::Digest) => {
-                    mail.digest = item
-                        .payload
-                        .as_deref()
-                        .and_then(|p| serde_json::from_str::<Digest>(p).ok());
-                }
-                Some(MailKind::DeadLetter) => {
-                    if let Some(f) = item
-                        .payload
-                        .as_deref()
-                        .and_then(|p| serde_json::from_str::<Failure>(p).ok())
-                    {
-                        mail.failures.push(f);
-                    }
-                }
-                Some(MailKind::CycleEnded) => {
-                    if let Some(mut ended) = item
-                        .payload
-                        .as_deref()
-                        .and_then(|p| serde_json::from_str::<CycleEnded>(p).ok())
-                    {
-                        for i in &mut ended.unmet {
-                            i.unit_name = match i.unit_id.as_deref() {
-                                Some(u) => dir.unit_name(u).unwrap_or(u).to_owned(),
-                                None => self.settings.department_name.clone(),
-                            };
-                        }
-                        mail.ended.push(ended);
-                    }
-                }
-                _ => {
-                    let sequence = self.sequence(item).await?;
-                    let themes = item
-                        .cycle
-                        .and_then(|c| themes.get(&c))
-                        .map_or(&[][..], Vec::as_slice);
-                    mail.items.push(self.mail_item(dir, item, sequence, themes));
-                }
+            match self.add_to(&mut mail, dir, item, &themes).await? {
+                Ok(()) => {}
+                Err(reason) => unreadable.push((item.clone(), reason)),
             }
         }
+        let items = if unreadable.is_empty() {
+            items
+        } else {
+            self.unreadable(&email, &unreadable, now).await?;
+            report.dead += unreadable.len();
+            let gone: Vec<Uuid> = unreadable.iter().map(|(i, _)| i.id).collect();
+            let rest: Vec<outbox_item::Model> = items
+                .into_iter()
+                .filter(|i| !gone.contains(&i.id))
+                .collect();
+            if rest.is_empty() {
+                return Ok(());
+            }
+            rest
+        };
+        let ids: Vec<Uuid> = items.iter().map(|i| i.id).collect();
         let keys: Vec<&str> = items.iter().map(|i| i.key.as_str()).collect();
         let id = message_id(&keys, &self.mail.from);
         let rendered = self
@@ -439,6 +432,77 @@ impl Scheduler {
         Ok(())
     }
 
+    /// Puts one item into the mail. `Err` says why it cannot be read; nothing is added.
+    async fn add_to(
+        &self,
+        mail: &mut Mail,
+        dir: &Directory,
+        item: &outbox_item::Model,
+        themes: &BTreeMap<i32, Vec<String>>,
+    ) -> Result<Result<(), String>, SchedulerError> {
+        Ok(match item.kind {
+            OutboxKind::Digest => payload::<Digest>(item).map(|d| mail.digest = Some(d)),
+            OutboxKind::DeadLetter => payload::<Failure>(item).map(|f| mail.failures.push(f)),
+            OutboxKind::CycleEnded => payload::<CycleEnded>(item).map(|mut ended| {
+                for i in &mut ended.unmet {
+                    i.unit_name = match i.unit_id.as_deref() {
+                        Some(u) => dir.unit_name(u).unwrap_or(u).to_owned(),
+                        None => self.settings.department_name.clone(),
+                    };
+                }
+                mail.ended.push(ended);
+            }),
+            OutboxKind::Opened
+            | OutboxKind::Reminder
+            | OutboxKind::Overdue
+            | OutboxKind::Escalation
+            | OutboxKind::Withdrawn => {
+                let sequence = self.sequence(item).await?;
+                let themes = item
+                    .cycle
+                    .and_then(|c| themes.get(&c))
+                    .map_or(&[][..], Vec::as_slice);
+                self.mail_item(dir, item, sequence, themes)
+                    .map(|i| mail.items.push(i))
+            }
+        })
+    }
+
+    /// Items whose stored content hjul cannot read: dead letters, each told to the
+    /// secretariat with the reason (a notice of its own is always readable).
+    async fn unreadable(
+        &self,
+        to: &str,
+        items: &[(outbox_item::Model, String)],
+        now: DateTime<Utc>,
+    ) -> Result<(), SchedulerError> {
+        for (item, reason) in items {
+            tracing::warn!(key = %item.key, %reason, "outbox item cannot be read; it is a dead letter");
+            let notice = NewItem {
+                key: format!("dead:{}", item.id),
+                cycle: None,
+                unit_id: None,
+                deadline: None,
+                kind: OutboxKind::DeadLetter,
+                days_before: None,
+                party: Party::Secretariat,
+                due_on: None,
+                due_at: now,
+                state: OutboxState::Pending,
+                payload: Some(serde_json::to_string(&Failure {
+                    to: to.to_owned(),
+                    error: reason.clone(),
+                    items: Vec::new(),
+                    item: Some(item.key.clone()),
+                })?),
+            };
+            self.store
+                .mark_dead(&[item.id], reason, Some(notice), now)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Dead letters, and a notice to the secretariat (not for a notice itself, which
     /// would loop).
     async fn give_up(
@@ -449,12 +513,13 @@ impl Scheduler {
         now: DateTime<Utc>,
     ) -> Result<(), SchedulerError> {
         let ids: Vec<Uuid> = items.iter().map(|i| i.id).collect();
-        let is_notice = items.iter().all(|i| i.kind == MailKind::DeadLetter.key());
+        let is_notice = items.iter().all(|i| i.kind == OutboxKind::DeadLetter);
         let notice = (!is_notice).then(|| -> Result<NewItem, SchedulerError> {
             let failure = Failure {
                 to: mail.to.email.clone(),
                 error: error.to_owned(),
                 items: mail.items.clone(),
+                item: None,
             };
             Ok(NewItem {
                 key: format!(
@@ -464,12 +529,12 @@ impl Scheduler {
                 cycle: None,
                 unit_id: None,
                 deadline: None,
-                kind: MailKind::DeadLetter.key().to_owned(),
+                kind: OutboxKind::DeadLetter,
                 days_before: None,
-                party: Party::Secretariat.key().to_owned(),
+                party: Party::Secretariat,
                 due_on: None,
                 due_at: now,
-                state: outbox_state::PENDING,
+                state: OutboxState::Pending,
                 payload: Some(serde_json::to_string(&failure)?),
             })
         });

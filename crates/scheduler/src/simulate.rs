@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use hjul_mail::{MailKind, Sender};
+use hjul_store::OutboxKind;
+use hjul_wheel::Deadline;
 use hjul_wheel::reminders::mail_instant;
 use serde::Serialize;
 
@@ -32,7 +34,7 @@ pub struct SimulatedMail {
 #[derive(Debug, Clone, Serialize)]
 pub struct SimulatedItem {
     pub unit_id: Option<String>,
-    pub deadline: Option<String>,
+    pub deadline: Option<Deadline>,
     pub due: Option<NaiveDate>,
     pub kind: MailKind,
 }
@@ -48,7 +50,7 @@ pub enum Transition {
     DeadlineOverdue {
         at: DateTime<Utc>,
         unit_id: Option<String>,
-        deadline: Option<String>,
+        deadline: Option<Deadline>,
         due: Option<NaiveDate>,
     },
 }
@@ -92,12 +94,12 @@ pub async fn simulate(
             for c in tick
                 .created
                 .iter()
-                .filter(|c| c.kind == MailKind::Overdue.key())
+                .filter(|c| c.kind == OutboxKind::Overdue)
             {
                 out.transitions.push(Transition::DeadlineOverdue {
                     at,
                     unit_id: c.unit_id.clone(),
-                    deadline: c.deadline.clone(),
+                    deadline: c.deadline,
                     due: c.due,
                 });
             }
@@ -111,7 +113,7 @@ pub async fn simulate(
                         .iter()
                         .map(|i| SimulatedItem {
                             unit_id: i.unit_id.clone(),
-                            deadline: i.deadline.clone(),
+                            deadline: i.deadline,
                             due: i.due,
                             kind: i.kind,
                         })

@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use hjul_mail::{CycleEnded, Digest, Item, MailKind};
-use hjul_store::{NewItem, StatusFilter, outbox_state};
+use hjul_store::{NewItem, OutboxKind, OutboxState, StatusFilter};
 use hjul_wheel::mail_plan::{self, DueItem, ItemState};
 use hjul_wheel::reminders::{MomentKind, mail_instant};
-use hjul_wheel::{DeadlineStatus, Party};
+use hjul_wheel::{Deadline, DeadlineStatus, Party};
 use serde::Serialize;
 
 use crate::{Scheduler, SchedulerError};
@@ -31,10 +31,10 @@ pub struct TickReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct CreatedItem {
     pub key: String,
-    pub kind: String,
-    pub state: &'static str,
+    pub kind: OutboxKind,
+    pub state: OutboxState,
     pub unit_id: Option<String>,
-    pub deadline: Option<String>,
+    pub deadline: Option<Deadline>,
     pub due: Option<NaiveDate>,
 }
 
@@ -45,25 +45,25 @@ fn new_item(year: i32, unit_id: Option<&str>, item: DueItem) -> NewItem {
         key: item.key,
         cycle: Some(year),
         unit_id: unit_id.map(str::to_owned),
-        deadline: Some(item.deadline.key().to_owned()),
-        kind: item.kind.key().to_owned(),
+        deadline: Some(item.deadline),
+        kind: OutboxKind::of(item.kind),
         days_before: match item.kind {
             MomentKind::Reminder { days_before } => i32::try_from(days_before).ok(),
             _ => None,
         },
-        party: item.party.key().to_owned(),
+        party: item.party,
         due_on: Some(item.due),
         due_at: item.at,
         state: match item.state {
-            ItemState::Pending => outbox_state::PENDING,
-            ItemState::Folded => outbox_state::FOLDED,
+            ItemState::Pending => OutboxState::Pending,
+            ItemState::Folded => OutboxState::Folded,
         },
         payload: Some(
-            serde_json::json!({
-                "responsible": item.responsible.key(),
-                "task": item.task.key(),
-            })
-            .to_string(),
+            hjul_store::ItemPayload {
+                responsible: Some(item.responsible),
+                task: Some(item.task),
+            }
+            .json(),
         ),
     }
 }
@@ -110,11 +110,7 @@ impl Scheduler {
                                 facts: Option<&hjul_wheel::UnitFacts>,
                                 status: &DeadlineStatus| {
                 if status.met_on.is_some() {
-                    met.push((
-                        year,
-                        unit_id.map(str::to_owned),
-                        status.deadline.key().to_owned(),
-                    ));
+                    met.push((year, unit_id.map(str::to_owned), status.deadline));
                 } else {
                     items.extend(
                         mail_plan::due_items(def, year, unit_id, facts, status, now)
@@ -147,10 +143,10 @@ impl Scheduler {
             .iter()
             .map(|i| CreatedItem {
                 key: i.key.clone(),
-                kind: i.kind.clone(),
+                kind: i.kind,
                 state: i.state,
                 unit_id: i.unit_id.clone(),
-                deadline: i.deadline.clone(),
+                deadline: i.deadline,
                 due: i.due_on,
             })
             .collect();
@@ -191,7 +187,7 @@ impl Scheduler {
             unit_id: unit_id.map(str::to_owned),
             // Filled in with the unit's name when the mail is made.
             unit_name: String::new(),
-            deadline: Some(status.deadline.key().to_owned()),
+            deadline: Some(status.deadline),
             due: status.due,
             days_before: None,
             responsible: None,
@@ -227,12 +223,12 @@ impl Scheduler {
             cycle: None,
             unit_id: None,
             deadline: None,
-            kind: MailKind::CycleEnded.key().to_owned(),
+            kind: OutboxKind::CycleEnded,
             days_before: None,
-            party: Party::Secretariat.key().to_owned(),
+            party: Party::Secretariat,
             due_on: None,
             due_at: now,
-            state: outbox_state::PENDING,
+            state: OutboxState::Pending,
             payload: Some(serde_json::to_string(&note)?),
         }))
     }
@@ -295,12 +291,12 @@ impl Scheduler {
             cycle: None,
             unit_id: None,
             deadline: None,
-            kind: MailKind::Digest.key().to_owned(),
+            kind: OutboxKind::Digest,
             days_before: None,
-            party: Party::Secretariat.key().to_owned(),
+            party: Party::Secretariat,
             due_on: None,
             due_at: at,
-            state: outbox_state::PENDING,
+            state: OutboxState::Pending,
             payload: Some(serde_json::to_string(&digest)?),
         }))
     }
@@ -323,7 +319,7 @@ impl Scheduler {
                 cycle: Some(r.cycle),
                 unit_id: Some(r.unit_id.clone()),
                 unit_name: r.name.clone(),
-                deadline: Some(n.deadline.key().to_owned()),
+                deadline: Some(n.deadline),
                 due: Some(n.due),
                 days_before: None,
                 responsible: Some(r.responsible.clone()),

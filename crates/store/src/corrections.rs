@@ -18,8 +18,9 @@ use uuid::Uuid;
 use crate::audit::{self, Change};
 use crate::cycles::definition_of;
 use crate::entity::{agreement, correction, cycle, goal, grade, outbox_item, unit, unit_event};
-use crate::events::{in_order, milestones_of};
-use crate::outbox::state;
+use crate::events::{fold_events, in_order, milestones_of};
+use crate::outbox::hand_over;
+use crate::outbox::{Kind, State};
 use crate::{Stamp, Store, StoreError};
 
 /// What is wrong with a recorded event.
@@ -282,6 +283,17 @@ impl Store {
         .await?;
         // Only if nobody corrected it meanwhile: two corrections of one event at once
         // cannot both take effect.
+        // Who acted on each deadline before: a deadline that passes to another (a
+        // withdrawn submission is the leader's again) is handed over as an event would.
+        let mut before = Vec::new();
+        for (u, _) in &target {
+            let events = unit_event::Entity::find()
+                .filter(unit_event::Column::Cycle.eq(old.cycle))
+                .filter(unit_event::Column::UnitId.eq(u.id.as_str()))
+                .all(&txn)
+                .await?;
+            before.push(fold_events(&events));
+        }
         let taken = unit_event::Entity::update_many()
             .col_expr(
                 unit_event::Column::SupersededBy,
@@ -323,10 +335,18 @@ impl Store {
             )
             .await?;
 
-        for (u, facts) in &target {
+        for ((u, facts), was) in target.iter().zip(&before) {
             let plan = def.cycle(old.cycle)?;
             let statuses = plan.unit_deadlines(level_of(u)?, &milestones, facts);
             reschedule(&txn, &def, old.cycle, &u.id, &statuses, stamp.at).await?;
+            let was = plan.unit_deadlines(level_of(u)?, &milestones, was);
+            for now in statuses.iter().filter(|s| s.met_on.is_none()) {
+                if let Some(was) = was.iter().find(|w| w.deadline == now.deadline)
+                    && was.responsible != now.responsible
+                {
+                    hand_over(&txn, old.cycle, &u.id, was, now, &def, stamp).await?;
+                }
+            }
         }
 
         #[derive(Serialize)]
@@ -496,8 +516,8 @@ pub(crate) async fn reschedule(
         let items = outbox_item::Entity::find()
             .filter(outbox_item::Column::Cycle.eq(year))
             .filter(outbox_item::Column::UnitId.eq(unit_id))
-            .filter(outbox_item::Column::Deadline.eq(status.deadline.key()))
-            .filter(outbox_item::Column::State.is_in([state::PENDING, state::VOID]))
+            .filter(outbox_item::Column::Deadline.eq(outbox_item::Deadline::from(status.deadline)))
+            .filter(outbox_item::Column::State.is_in([State::Pending, State::Void]))
             .filter(outbox_item::Column::MessageId.is_null())
             .all(db)
             .await?;
@@ -510,36 +530,37 @@ pub(crate) async fn reschedule(
             reminders::moments(def, status)
         };
         let matches = |m: &reminders::Moment, item: &outbox_item::Model| {
-            let kind_matches = match m.kind {
-                MomentKind::Reminder { days_before } => {
-                    item.kind == "reminder" && item.days_before == i32::try_from(days_before).ok()
-                }
-                other => item.kind == other.key(),
-            };
-            kind_matches && m.to.iter().any(|p| p.key() == item.party)
+            let kind_matches = item.kind == Kind::of(m.kind)
+                && match m.kind {
+                    MomentKind::Reminder { days_before } => {
+                        item.days_before == i32::try_from(days_before).ok()
+                    }
+                    _ => true,
+                };
+            kind_matches && m.to.contains(&item.party.into())
         };
         for item in items {
             let moment = moments.iter().find(|m| matches(m, &item));
             // The latest moment passed for this item's party, of all the deadline's.
             let latest_passed = moments
                 .iter()
-                .filter(|m| m.at <= now && m.to.iter().any(|p| p.key() == item.party))
+                .filter(|m| m.at <= now && m.to.contains(&item.party.into()))
                 .map(|m| m.at)
                 .max();
-            let pending = item.state == state::PENDING;
+            let pending = item.state == State::Pending;
             let mut am = item.clone().into_active_model();
             match moment {
-                None if pending => am.state = Set(state::VOID.to_owned()),
+                None if pending => am.state = Set(State::Void),
                 None => continue,
                 Some(m) => {
                     let current = m.at > now || latest_passed == Some(m.at);
                     if current {
-                        am.state = Set(state::PENDING.to_owned());
+                        am.state = Set(State::Pending);
                         am.due_on = Set(status.due);
                         am.due_at = Set(m.at);
                         am.next_attempt_at = Set(m.at);
                     } else if pending {
-                        am.state = Set(state::FOLDED.to_owned());
+                        am.state = Set(State::Folded);
                     } else {
                         continue;
                     }

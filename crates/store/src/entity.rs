@@ -201,6 +201,162 @@ pub mod audit_log {
 
 pub mod outbox_item {
     use sea_orm::entity::prelude::*;
+    use serde::Serialize;
+
+    /// What an item tells its reader. Stored as its key; a CHECK constraint refuses any
+    /// other text (migration `000006`).
+    #[derive(
+        Debug,
+        Clone,
+        Copy,
+        PartialEq,
+        Eq,
+        Hash,
+        PartialOrd,
+        Ord,
+        EnumIter,
+        DeriveActiveEnum,
+        Serialize,
+    )]
+    #[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
+    #[serde(rename_all = "snake_case")]
+    pub enum Kind {
+        Opened,
+        Reminder,
+        Overdue,
+        Escalation,
+        Digest,
+        DeadLetter,
+        CycleEnded,
+        /// A deadline is no longer the reader's (its calendar entry is cancelled).
+        Withdrawn,
+    }
+
+    /// Where an item is in its life.
+    #[derive(
+        Debug,
+        Clone,
+        Copy,
+        PartialEq,
+        Eq,
+        Hash,
+        PartialOrd,
+        Ord,
+        EnumIter,
+        DeriveActiveEnum,
+        Serialize,
+    )]
+    #[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
+    #[serde(rename_all = "snake_case")]
+    pub enum State {
+        Pending,
+        Sent,
+        Dead,
+        /// A moment that passed while the service was down, folded into a later one.
+        Folded,
+        /// The deadline was met (or left the reader) before the mail went.
+        Void,
+    }
+
+    /// `hjul_wheel::Party`, as the outbox stores it: the wheel stays free of the
+    /// database, and the conversions below are exhaustive, so the two cannot drift.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize)]
+    #[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
+    #[serde(rename_all = "snake_case")]
+    pub enum Party {
+        Secretariat,
+        Director,
+        Leader,
+        Superior,
+        SuperiorOfSuperior,
+    }
+
+    /// `hjul_wheel::Deadline`, as the outbox stores it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize)]
+    #[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
+    #[serde(rename_all = "snake_case")]
+    pub enum Deadline {
+        DataCollected,
+        ThemesPublished,
+        DialogueHeld,
+        ReportFinal,
+        AgreementSigned,
+        MidwayStatus,
+    }
+
+    macro_rules! mirror {
+        ($ours:ident, $theirs:path, [$($v:ident),*]) => {
+            impl From<$theirs> for $ours {
+                fn from(x: $theirs) -> Self {
+                    use $theirs as T;
+                    match x { $(T::$v => Self::$v),* }
+                }
+            }
+            impl From<$ours> for $theirs {
+                fn from(x: $ours) -> Self {
+                    use $theirs as T;
+                    match x { $($ours::$v => T::$v),* }
+                }
+            }
+        };
+    }
+    mirror!(
+        Party,
+        hjul_wheel::Party,
+        [Secretariat, Director, Leader, Superior, SuperiorOfSuperior]
+    );
+    mirror!(
+        Deadline,
+        hjul_wheel::Deadline,
+        [
+            DataCollected,
+            ThemesPublished,
+            DialogueHeld,
+            ReportFinal,
+            AgreementSigned,
+            MidwayStatus
+        ]
+    );
+
+    macro_rules! keyed {
+        ($($t:ident),*) => {$(
+            impl $t {
+                /// The text it is stored and shown as.
+                pub fn key(self) -> String {
+                    self.to_value()
+                }
+
+                /// The value a key names, if it names one.
+                pub fn parse(text: &str) -> Option<Self> {
+                    Self::try_from_value(&text.to_owned()).ok()
+                }
+
+                /// Every value, in the order declared.
+                pub fn all() -> Vec<Self> {
+                    <Self as sea_orm::Iterable>::iter().collect()
+                }
+            }
+            impl std::fmt::Display for $t {
+                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str(&self.to_value())
+                }
+            }
+        )*};
+    }
+    keyed!(Kind, State, Party, Deadline);
+
+    impl Kind {
+        /// The kind of item a wheel moment writes.
+        pub fn of(moment: hjul_wheel::reminders::MomentKind) -> Self {
+            use hjul_wheel::reminders::MomentKind as M;
+            match moment {
+                M::Opened => Self::Opened,
+                M::Reminder { .. } => Self::Reminder,
+                M::Overdue => Self::Overdue,
+                M::Escalation => Self::Escalation,
+            }
+        }
+    }
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "outbox_item")]
@@ -212,20 +368,17 @@ pub mod outbox_item {
         pub key: String,
         pub cycle: Option<i32>,
         pub unit_id: Option<String>,
-        pub deadline: Option<String>,
-        /// opened, reminder, overdue, escalation, digest or dead_letter.
-        pub kind: String,
+        pub deadline: Option<Deadline>,
+        pub kind: Kind,
         pub days_before: Option<i32>,
         /// Who it is for, relative to the unit (resolved to an address when sent, so a
         /// new leader gets it).
-        pub party: String,
+        pub party: Party,
         /// The deadline's due date.
         pub due_on: Option<Date>,
         /// When the mail is due.
         pub due_at: DateTimeUtc,
-        /// pending, sent, dead, folded (passed during downtime, replaced by a later
-        /// moment) or void (the deadline was met before it went).
-        pub state: String,
+        pub state: State,
         pub attempts: i32,
         pub next_attempt_at: DateTimeUtc,
         pub last_error: Option<String>,

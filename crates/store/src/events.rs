@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::audit::{self, Change};
 use crate::cycles::{catalogue_of, definition_of};
 use crate::entity::{agreement, cycle, goal, grade, milestone, unit, unit_event};
-use crate::outbox::{void_pending, void_pending_for};
+use crate::outbox::{hand_over, void_pending};
 use crate::{FaultPoint, Stamp, Store, StoreError, json};
 
 /// The kinds of unit event on record (the wheel's).
@@ -246,7 +246,7 @@ impl Store {
         .exec_without_returning(&txn)
         .await?;
         self.fault(FaultPoint::EventAfterInsert, "milestone, after the insert")?;
-        void_pending(&txn, year, None, milestone.key()).await?;
+        void_pending(&txn, year, None, milestone).await?;
         #[derive(Serialize)]
         struct Record<'a> {
             cycle: i32,
@@ -336,25 +336,28 @@ impl Store {
             Deadline::MidwayStatus,
         ] {
             if ctx.facts.met_on(d).is_none() && after.met_on(d).is_some() {
-                void_pending(txn, ctx.cycle.year, Some(&ctx.unit.id), d.key()).await?;
+                void_pending(txn, ctx.cycle.year, Some(&ctx.unit.id), d).await?;
             }
         }
         let plan = ctx.plan()?;
         // A deadline that passes to another to act on (a submitted agreement is the
         // signer's now): what was pending for the one who acted before, or for their
-        // superior about them, is not sent; the next tick writes the new one's mail.
+        // superior about them, is not sent, and an entry a mail put in their calendar is
+        // cancelled; the next tick writes the new one's mail.
         let before = plan.unit_deadlines(ctx.level, &ctx.milestones, &ctx.facts);
         for now in plan.unit_deadlines(ctx.level, &ctx.milestones, &after) {
             if let Some(was) = before.iter().find(|b| b.deadline == now.deadline)
                 && now.met_on.is_none()
                 && was.responsible != now.responsible
             {
-                void_pending_for(
+                hand_over(
                     txn,
                     ctx.cycle.year,
                     &ctx.unit.id,
-                    now.deadline.key(),
-                    &[was.responsible.key(), was.escalate_to.key()],
+                    was,
+                    &now,
+                    &ctx.definition,
+                    stamp,
                 )
                 .await?;
             }

@@ -31,7 +31,9 @@ pub use corrections::{Corrected, Correction};
 pub use drafts::{Draft, DraftKind};
 pub use events::{Submitted, UnitEventKind};
 pub use org::ImportReport;
-pub use outbox::{Addressee, Directory, NewItem, state as outbox_state};
+pub use outbox::{
+    Addressee, Directory, ItemPayload, Kind as OutboxKind, NewItem, State as OutboxState,
+};
 pub use sessions::Session;
 pub use status::{
     AgreementRevisionView, AgreementView, CycleState, DeadlineView, EventView, GoalView,

@@ -16,15 +16,24 @@ use crate::audit::{self, Change};
 use crate::entity::{outbox_item, person, unit};
 use crate::{Stamp, Store, StoreError};
 
-/// The states an item moves through.
-pub mod state {
-    pub const PENDING: &str = "pending";
-    pub const SENT: &str = "sent";
-    pub const DEAD: &str = "dead";
-    /// A moment that passed while the service was down, folded into a later one.
-    pub const FOLDED: &str = "folded";
-    /// The deadline was met before the mail went.
-    pub const VOID: &str = "void";
+use crate::entity::outbox_item::{Deadline as DeadlineKey, Party as PartyKey};
+pub use crate::entity::outbox_item::{Kind, State};
+
+/// What a deadline item's payload holds: who acts on the deadline and what the reader
+/// is to do, as decided when the item was written. Items written before either was
+/// kept have neither; a value hjul does not know is an error, never a default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ItemPayload {
+    #[serde(default)]
+    pub responsible: Option<hjul_wheel::Party>,
+    #[serde(default)]
+    pub task: Option<hjul_wheel::Task>,
+}
+
+impl ItemPayload {
+    pub fn json(self) -> String {
+        serde_json::json!({ "responsible": self.responsible, "task": self.task }).to_string()
+    }
 }
 
 /// An item the scheduler wants in the outbox.
@@ -33,14 +42,14 @@ pub struct NewItem {
     pub key: String,
     pub cycle: Option<i32>,
     pub unit_id: Option<String>,
-    pub deadline: Option<String>,
-    pub kind: String,
+    pub deadline: Option<hjul_wheel::Deadline>,
+    pub kind: Kind,
     pub days_before: Option<i32>,
-    pub party: String,
+    pub party: hjul_wheel::Party,
     pub due_on: Option<NaiveDate>,
     pub due_at: DateTime<Utc>,
-    /// pending, or folded for a moment that a later one replaces.
-    pub state: &'static str,
+    /// Pending, or folded for a moment that a later one replaces.
+    pub state: State,
     pub payload: Option<String>,
 }
 
@@ -51,13 +60,13 @@ impl NewItem {
             key: Set(self.key),
             cycle: Set(self.cycle),
             unit_id: Set(self.unit_id),
-            deadline: Set(self.deadline),
+            deadline: Set(self.deadline.map(DeadlineKey::from)),
             kind: Set(self.kind),
             days_before: Set(self.days_before),
-            party: Set(self.party),
+            party: Set(PartyKey::from(self.party)),
             due_on: Set(self.due_on),
             due_at: Set(self.due_at),
-            state: Set(self.state.to_owned()),
+            state: Set(self.state),
             attempts: Set(0),
             next_attempt_at: Set(self.due_at),
             last_error: Set(None),
@@ -101,13 +110,13 @@ pub(crate) async fn void_pending(
     db: &impl ConnectionTrait,
     cycle: i32,
     unit_id: Option<&str>,
-    deadline: &str,
+    deadline: hjul_wheel::Deadline,
 ) -> Result<u64, StoreError> {
     let mut q = outbox_item::Entity::update_many()
-        .col_expr(outbox_item::Column::State, state::VOID.into())
-        .filter(outbox_item::Column::State.eq(state::PENDING))
+        .col_expr(outbox_item::Column::State, Expr::value(State::Void.key()))
+        .filter(outbox_item::Column::State.eq(State::Pending))
         .filter(outbox_item::Column::Cycle.eq(cycle))
-        .filter(outbox_item::Column::Deadline.eq(deadline));
+        .filter(outbox_item::Column::Deadline.eq(DeadlineKey::from(deadline)));
     q = match unit_id {
         Some(u) => q.filter(outbox_item::Column::UnitId.eq(u)),
         None => q.filter(outbox_item::Column::UnitId.is_null()),
@@ -115,25 +124,87 @@ pub(crate) async fn void_pending(
     Ok(q.exec(db).await?.rows_affected)
 }
 
-/// Voids the pending items of one unit's deadline for some parties only: those who no
-/// longer act on it.
-pub(crate) async fn void_pending_for(
+/// One unit's deadline passes from one party to act on to another (a submitted
+/// agreement is the signer's to sign, no longer the leader's to write).
+///
+/// What was pending for the one who acted before, or for their superior about them, is
+/// voided. If a mail already put the deadline in their calendar on a day still ahead, a
+/// `withdrawn` item cancels that entry under its UID. A withdrawal still on its way to
+/// the one who acts now is voided: the entry they kept applies again.
+pub(crate) async fn hand_over(
     db: &impl ConnectionTrait,
     cycle: i32,
     unit_id: &str,
-    deadline: &str,
-    parties: &[&str],
-) -> Result<u64, StoreError> {
-    Ok(outbox_item::Entity::update_many()
-        .col_expr(outbox_item::Column::State, state::VOID.into())
-        .filter(outbox_item::Column::State.eq(state::PENDING))
+    was: &hjul_wheel::DeadlineStatus,
+    now: &hjul_wheel::DeadlineStatus,
+    def: &hjul_wheel::WheelDefinition,
+    stamp: &Stamp,
+) -> Result<(), StoreError> {
+    let deadline = DeadlineKey::from(now.deadline);
+    let of_deadline = || {
+        outbox_item::Entity::update_many()
+            .col_expr(outbox_item::Column::State, Expr::value(State::Void.key()))
+            .filter(outbox_item::Column::State.eq(State::Pending))
+            .filter(outbox_item::Column::Cycle.eq(cycle))
+            .filter(outbox_item::Column::UnitId.eq(unit_id))
+            .filter(outbox_item::Column::Deadline.eq(deadline))
+    };
+    of_deadline()
+        .filter(outbox_item::Column::Party.is_in([
+            PartyKey::from(was.responsible),
+            PartyKey::from(was.escalate_to),
+        ]))
+        .exec(db)
+        .await?;
+    of_deadline()
+        .filter(outbox_item::Column::Party.eq(PartyKey::from(now.responsible)))
+        .filter(outbox_item::Column::Kind.eq(Kind::Withdrawn))
+        .exec(db)
+        .await?;
+    // The latest entry a mail put in their calendar (escalations put none there).
+    let entry = outbox_item::Entity::find()
         .filter(outbox_item::Column::Cycle.eq(cycle))
         .filter(outbox_item::Column::UnitId.eq(unit_id))
         .filter(outbox_item::Column::Deadline.eq(deadline))
-        .filter(outbox_item::Column::Party.is_in(parties.iter().copied()))
-        .exec(db)
-        .await?
-        .rows_affected)
+        .filter(outbox_item::Column::Party.eq(PartyKey::from(was.responsible)))
+        .filter(outbox_item::Column::MessageId.is_not_null())
+        .filter(outbox_item::Column::Kind.ne(Kind::Escalation))
+        .order_by_desc(outbox_item::Column::SentAt)
+        .one(db)
+        .await?;
+    let Some(entry) = entry.filter(|e| e.kind != Kind::Withdrawn) else {
+        return Ok(());
+    };
+    let Some(due) = entry.due_on.filter(|d| *d >= stamp.today) else {
+        return Ok(());
+    };
+    let item = NewItem {
+        key: format!(
+            "{cycle}:{unit_id}:{}:withdrawn:{}:{}",
+            now.deadline.key(),
+            was.responsible.key(),
+            stamp.at.timestamp_micros()
+        ),
+        cycle: Some(cycle),
+        unit_id: Some(unit_id.to_owned()),
+        deadline: Some(now.deadline),
+        kind: Kind::Withdrawn,
+        days_before: None,
+        party: was.responsible,
+        due_on: Some(due),
+        // With the day's mail, or at once when that has gone.
+        due_at: hjul_wheel::reminders::mail_instant(def.mail_time, stamp.today),
+        state: State::Pending,
+        payload: Some(
+            ItemPayload {
+                responsible: Some(now.responsible),
+                task: Some(was.task),
+            }
+            .json(),
+        ),
+    };
+    insert_new(db, vec![item], stamp.at).await?;
+    Ok(())
 }
 
 /// An attempt that failed: one more counted, and why.
@@ -145,7 +216,7 @@ fn failed(ids: &[Uuid], error: &str) -> sea_orm::UpdateMany<outbox_item::Entity>
         )
         .col_expr(outbox_item::Column::LastError, error.into())
         .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
-        .filter(outbox_item::Column::State.eq(state::PENDING))
+        .filter(outbox_item::Column::State.eq(State::Pending))
 }
 
 /// Databases take a signed limit: anything past that is no limit at all.
@@ -252,7 +323,7 @@ impl Store {
     pub async fn write_tick(
         &self,
         items: Vec<NewItem>,
-        met: &[(i32, Option<String>, String)],
+        met: &[(i32, Option<String>, hjul_wheel::Deadline)],
         ended: &[i32],
         now: DateTime<Utc>,
         start: Option<(i32, &Stamp)>,
@@ -270,14 +341,14 @@ impl Store {
         }
         insert_new(&txn, items, now).await?;
         for (cycle, unit_id, deadline) in met {
-            void_pending(&txn, *cycle, unit_id.as_deref(), deadline).await?;
+            void_pending(&txn, *cycle, unit_id.as_deref(), *deadline).await?;
         }
         // What a cycle that has ended still had pending (the service was down over its
         // end) is not sent: mail is about the present.
         if !ended.is_empty() {
             outbox_item::Entity::update_many()
-                .col_expr(outbox_item::Column::State, state::VOID.into())
-                .filter(outbox_item::Column::State.eq(state::PENDING))
+                .col_expr(outbox_item::Column::State, Expr::value(State::Void.key()))
+                .filter(outbox_item::Column::State.eq(State::Pending))
                 .filter(outbox_item::Column::Cycle.is_in(ended.iter().copied()))
                 .exec(&txn)
                 .await?;
@@ -293,7 +364,7 @@ impl Store {
         limit: u64,
     ) -> Result<Vec<outbox_item::Model>, StoreError> {
         Ok(outbox_item::Entity::find()
-            .filter(outbox_item::Column::State.eq(state::PENDING))
+            .filter(outbox_item::Column::State.eq(State::Pending))
             .filter(outbox_item::Column::NextAttemptAt.lte(now))
             .order_by_asc(outbox_item::Column::NextAttemptAt)
             .order_by_asc(outbox_item::Column::Id)
@@ -305,7 +376,7 @@ impl Store {
     /// When the next pending item falls due, if any.
     pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         Ok(outbox_item::Entity::find()
-            .filter(outbox_item::Column::State.eq(state::PENDING))
+            .filter(outbox_item::Column::State.eq(State::Pending))
             .order_by_asc(outbox_item::Column::NextAttemptAt)
             .one(&self.db)
             .await?
@@ -321,12 +392,12 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         outbox_item::Entity::update_many()
-            .col_expr(outbox_item::Column::State, state::SENT.into())
+            .col_expr(outbox_item::Column::State, Expr::value(State::Sent.key()))
             .col_expr(outbox_item::Column::Recipient, recipient.into())
             .col_expr(outbox_item::Column::MessageId, message_id.into())
             .col_expr(outbox_item::Column::SentAt, at.into())
             .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
-            .filter(outbox_item::Column::State.eq(state::PENDING))
+            .filter(outbox_item::Column::State.eq(State::Pending))
             .exec(&self.db)
             .await?;
         // An item voided (its deadline met) while its mail was on the way stays void, but
@@ -336,7 +407,7 @@ impl Store {
             .col_expr(outbox_item::Column::MessageId, message_id.into())
             .col_expr(outbox_item::Column::SentAt, at.into())
             .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
-            .filter(outbox_item::Column::State.eq(state::VOID))
+            .filter(outbox_item::Column::State.eq(State::Void))
             .filter(outbox_item::Column::MessageId.is_null())
             .exec(&self.db)
             .await?;
@@ -368,7 +439,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let txn = self.db.begin().await?;
         failed(ids, error)
-            .col_expr(outbox_item::Column::State, state::DEAD.into())
+            .col_expr(outbox_item::Column::State, Expr::value(State::Dead.key()))
             .exec(&txn)
             .await?;
         if let Some(notice) = notice {
@@ -381,7 +452,7 @@ impl Store {
     /// Items in a state (all when `None`), newest first.
     pub async fn outbox(
         &self,
-        in_state: Option<&str>,
+        in_state: Option<State>,
         limit: u64,
     ) -> Result<Vec<outbox_item::Model>, StoreError> {
         let mut q = outbox_item::Entity::find();
@@ -411,29 +482,29 @@ impl Store {
                     "there is no outbox item {id}; `hjul outbox --state dead` lists them"
                 ))
             })?;
-        if item.state != state::DEAD {
+        if item.state != State::Dead {
             return Err(StoreError::Invalid(format!(
                 "outbox item {id} is {}, not dead: only dead items are retried",
                 item.state
             )));
         }
-        let before = item.state.clone();
+        let before = item.state;
         let mut am = item.into_active_model();
-        am.state = Set(state::PENDING.to_owned());
+        am.state = Set(State::Pending);
         am.attempts = Set(0);
         am.next_attempt_at = Set(stamp.at);
         let updated = am.update(&txn).await?;
         #[derive(Serialize)]
-        struct State<'a> {
-            state: &'a str,
+        struct InState {
+            state: State,
         }
         audit::log(
             &txn,
             stamp,
             Change::new("outbox.retry", "outbox_item", id.to_string())
-                .before(&State { state: &before })
-                .after(&State {
-                    state: state::PENDING,
+                .before(&InState { state: before })
+                .after(&InState {
+                    state: State::Pending,
                 }),
         )
         .await?;
@@ -449,7 +520,7 @@ impl Store {
         outbox_item::Entity::update_many()
             .col_expr(outbox_item::Column::NextAttemptAt, until.into())
             .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
-            .filter(outbox_item::Column::State.eq(state::PENDING))
+            .filter(outbox_item::Column::State.eq(State::Pending))
             .exec(&self.db)
             .await?;
         Ok(())
@@ -462,7 +533,7 @@ impl Store {
             .select_only()
             .column(outbox_item::Column::Id)
             .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
-            .filter(outbox_item::Column::State.eq(state::PENDING))
+            .filter(outbox_item::Column::State.eq(State::Pending))
             .into_tuple()
             .all(&self.db)
             .await?;
@@ -500,34 +571,29 @@ impl Store {
         Ok(sent.into_iter().flatten().collect())
     }
 
-    /// The due dates already sent for a deadline (oldest first), to number its calendar
-    /// event's versions.
-    pub async fn sent_due_dates(
+    /// The calendar entries already sent for a deadline, oldest first: each one's due
+    /// date and whether it withdrew the entry. Numbers the entry's versions (SEQUENCE).
+    pub async fn sent_entries(
         &self,
         cycle: i32,
         unit_id: Option<&str>,
-        deadline: &str,
-    ) -> Result<Vec<NaiveDate>, StoreError> {
+        deadline: hjul_wheel::Deadline,
+    ) -> Result<Vec<(NaiveDate, bool)>, StoreError> {
         let mut q = outbox_item::Entity::find()
-            .filter(outbox_item::Column::State.eq(state::SENT))
+            .filter(outbox_item::Column::State.eq(State::Sent))
             .filter(outbox_item::Column::Cycle.eq(cycle))
-            .filter(outbox_item::Column::Deadline.eq(deadline));
+            .filter(outbox_item::Column::Deadline.eq(DeadlineKey::from(deadline)))
+            .filter(outbox_item::Column::Kind.ne(Kind::Escalation));
         q = match unit_id {
             Some(u) => q.filter(outbox_item::Column::UnitId.eq(u)),
             None => q.filter(outbox_item::Column::UnitId.is_null()),
         };
-        let mut dates: Vec<NaiveDate> = Vec::new();
-        for item in q
-            .order_by_asc(outbox_item::Column::SentAt)
+        Ok(q.order_by_asc(outbox_item::Column::SentAt)
+            .order_by_asc(outbox_item::Column::Id)
             .all(&self.db)
             .await?
-        {
-            if let Some(d) = item.due_on
-                && !dates.contains(&d)
-            {
-                dates.push(d);
-            }
-        }
-        Ok(dates)
+            .into_iter()
+            .filter_map(|i| Some((i.due_on?, i.kind == Kind::Withdrawn)))
+            .collect())
     }
 }

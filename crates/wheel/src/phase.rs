@@ -103,6 +103,11 @@ impl Deadline {
         }
     }
 
+    /// The deadline a key names.
+    pub fn parse(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.key() == key)
+    }
+
     /// A department milestone rather than a unit's own deadline.
     pub fn is_milestone(self) -> bool {
         Self::MILESTONES.contains(&self)

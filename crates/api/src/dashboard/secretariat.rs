@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
-use hjul_store::{Role, outbox_state};
+use hjul_store::{OutboxState, Role};
 use hjul_wheel::{Deadline, Organisation, Text};
 use minijinja::{Value, context};
 use serde::Deserialize;
@@ -60,21 +60,11 @@ macro_rules! secretariat_only {
     };
 }
 
-const STATES: [&str; 5] = [
-    outbox_state::PENDING,
-    outbox_state::SENT,
-    outbox_state::DEAD,
-    outbox_state::FOLDED,
-    outbox_state::VOID,
-];
-
 pub async fn outbox(State(state): State<AppState>, v: Visitor, uri: Uri) -> Response {
     secretariat_only!(state, v);
     let q = query(&uri);
     let lang = v.lang;
-    let wanted = q
-        .get("state")
-        .and_then(|s| STATES.iter().find(|x| **x == s.as_str()).copied());
+    let wanted = q.get("state").and_then(|s| OutboxState::parse(s));
     let items = match state.store().outbox(wanted, 500).await {
         Ok(i) => i,
         Err(e) => return error_page(&state, lang, Some(&v), e.into()),
@@ -91,12 +81,12 @@ pub async fn outbox(State(state): State<AppState>, v: Visitor, uri: Uri) -> Resp
                 .map(str::to_owned);
             context! {
                 id => i.id.to_string(),
-                state => i.state.clone(),
+                state => i.state.key(),
                 state_name => words.word(lang, &format!("outbox.state.{}", i.state)),
                 kind => words.word(lang, &format!("outbox.kind.{}", i.kind)),
                 unit_id => i.unit_id.clone(),
                 unit_name => unit_name,
-                deadline => i.deadline.as_ref().map(|d| words.word(lang, &format!("deadline.{d}"))),
+                deadline => i.deadline.map(|d| words.word(lang, &format!("deadline.{d}"))),
                 due => i.due_on.map(|d| d.to_string()),
                 party => words.word(lang, &format!("party.{}", i.party)),
                 recipient => i.recipient.clone(),
@@ -106,19 +96,19 @@ pub async fn outbox(State(state): State<AppState>, v: Visitor, uri: Uri) -> Resp
             }
         })
         .collect();
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for i in &items {
-        *counts.entry(i.state.as_str()).or_default() += 1;
+        *counts.entry(i.state.key()).or_default() += 1;
     }
     Page::of(&state, &v, "outbox.html", "outbox.title")
         .message(flash(&state, lang, &q))
         .render(context! {
             rows => rows,
-            states => STATES.iter().map(|s| context! {
-                key => *s,
+            states => OutboxState::all().into_iter().map(|s| context! {
+                key => s.key(),
                 name => words.word(lang, &format!("outbox.state.{s}")),
             }).collect::<Vec<_>>(),
-            wanted => wanted,
+            wanted => wanted.map(OutboxState::key),
         })
 }
 
