@@ -388,10 +388,7 @@ type Entry = (String, u32, String, bool);
 /// The calendar part of the one mail `to` got in `received`, read back by a strict
 /// parser: the method its MIME part names, and (UID, SEQUENCE, start, cancelled) of its
 /// events.
-fn entries(
-    received: &[hjul_tests::smtp::Received],
-    to: &str,
-) -> Option<(String, Vec<Entry>)> {
+fn entries(received: &[hjul_tests::smtp::Received], to: &str) -> Option<(String, Vec<Entry>)> {
     let got: Vec<_> = received
         .iter()
         .filter(|m| m.to.iter().any(|t| t == to))

@@ -910,12 +910,14 @@ async fn outbox(
         items
             .into_iter()
             .map(|i| OutboxDto {
-                id: i.id,
+                id: i.id.0,
                 key: i.key,
                 state: i.state.key(),
                 kind: i.kind.key(),
                 unit_id: i.unit_id,
-                deadline: i.deadline.map(hjul_store::entity::outbox_item::Deadline::key),
+                deadline: i
+                    .deadline
+                    .map(hjul_store::entity::outbox_item::Deadline::key),
                 party: i.party.key(),
                 due: i.due_on,
                 due_at: i.due_at,
@@ -945,7 +947,11 @@ async fn retry(
         async {
             who.require_secretariat("the mail queue")?;
             let id: uuid::Uuid = path_param("id", &id, "an id")?;
-            match state.store().retry_item(id, &who.stamp(&state)).await {
+            match state
+                .store()
+                .retry_item(hjul_store::ItemId(id), &who.stamp(&state))
+                .await
+            {
                 Ok(_) => Ok(StatusCode::OK),
                 Err(hjul_store::StoreError::Invalid(m))
                     if m.starts_with("there is no outbox item") =>

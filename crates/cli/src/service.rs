@@ -431,10 +431,10 @@ pub async fn run_retry(ctx: &Context, id: &str, out: &mut impl Write) -> anyhow:
     let store = ctx.store().await?;
     let wanted = id.trim().to_lowercase();
     // A whole id, or the last characters the table shows when they name one item.
-    let id = match uuid::Uuid::parse_str(&wanted) {
+    let id = match wanted.parse::<hjul_store::ItemId>() {
         Ok(u) => u,
         Err(_) => {
-            let matches: Vec<uuid::Uuid> = store
+            let matches: Vec<hjul_store::ItemId> = store
                 .outbox(Some(OutboxState::Dead), u64::MAX)
                 .await?
                 .into_iter()

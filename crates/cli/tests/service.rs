@@ -152,7 +152,8 @@ fn simulate_previews_the_mail_and_changes_nothing() {
                 "overdue",
                 "escalation",
                 "digest",
-                "cycle_ended"
+                "cycle_ended",
+                "withdrawn"
             ]
             .contains(&m["kind"].as_str().unwrap())
         );
@@ -198,14 +199,27 @@ fn simulate_previews_the_mail_and_changes_nothing() {
             .any(|t| t["kind"] == "cycle_started" && t["cycle"] == 2027),
         "{json}"
     );
-    // The simulation's "overdue" transitions are read off the overdue notices written;
-    // the midway status passes on the day cycle 2025 ends, so it gets none (a gap noted
-    // in issue 12: transitions should come from the deadlines, not the mail).
+    // The simulation's "overdue" transitions come from the deadlines, not the mail: the
+    // midway statuses not given by 30 September are overdue the next morning, though no
+    // mail says so (the cycle has ended), each once: those the leaders were reminded of,
+    // and those of units that never had an agreement to give one on (as status shows).
+    let midway_overdue: Vec<&str> = transitions
+        .iter()
+        .filter(|t| t["kind"] == "deadline_overdue" && t["deadline"] == "midway_status")
+        .inspect(|t| {
+            assert!(
+                t["at"] == "2027-10-01T06:00:00Z" && t["due"] == "2027-09-30",
+                "{t}"
+            );
+        })
+        .filter_map(|t| t["unit_id"].as_str())
+        .collect();
+    let once: std::collections::BTreeSet<&str> = midway_overdue.iter().copied().collect();
+    assert_eq!(once.len(), midway_overdue.len(), "{midway_overdue:?}");
+    let reminded = midway_reminders_units(messages);
     assert!(
-        !transitions
-            .iter()
-            .any(|t| t["kind"] == "deadline_overdue" && t["deadline"] == "midway_status"),
-        "{json}"
+        !reminded.is_empty() && reminded.is_subset(&once),
+        "{reminded:?} {once:?}"
     );
     // Nothing was sent or recorded.
     assert_eq!(
@@ -374,4 +388,15 @@ fn the_readme_demo_serves_the_dashboard_with_a_token() {
         .status()
         .unwrap();
     assert!(child.wait().unwrap().success());
+}
+
+/// The units told to give their midway status in a simulation: each has one, and it
+/// goes overdue if nobody gives it.
+fn midway_reminders_units(messages: &[serde_json::Value]) -> std::collections::BTreeSet<&str> {
+    messages
+        .iter()
+        .flat_map(|m| m["items"].as_array().into_iter().flatten())
+        .filter(|i| i["deadline"] == "midway_status")
+        .filter_map(|i| i["unit_id"].as_str())
+        .collect()
 }

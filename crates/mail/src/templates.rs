@@ -23,6 +23,8 @@ macro_rules! builtin {
 const BUILTIN: &[(&str, &str)] = builtin![
     "da" / "layout.txt",
     "da" / "layout.html",
+    "da" / "items.txt",
+    "da" / "items.html",
     "da" / "opened.subject.txt",
     "da" / "opened.txt",
     "da" / "opened.html",
@@ -49,6 +51,8 @@ const BUILTIN: &[(&str, &str)] = builtin![
     "da" / "withdrawn.html",
     "en" / "layout.txt",
     "en" / "layout.html",
+    "en" / "items.txt",
+    "en" / "items.html",
     "en" / "opened.subject.txt",
     "en" / "opened.txt",
     "en" / "opened.html",
@@ -271,10 +275,15 @@ fn item_view(i: &Item, lang: Language, today: chrono::NaiveDate) -> ItemView {
         responsible: i.responsible.clone(),
         leader: i.leader.clone(),
         task: i.task.map(Task::key),
-        todo: i
-            .task
-            .map(|t| t.text(&i.unit_name, i.leader.as_deref()).render(lang))
-            .unwrap_or_default(),
+        // An escalation tells of another's task: in the third person, naming them.
+        todo: match (i.kind, i.task, i.responsible.as_deref()) {
+            (MailKind::Escalation, Some(t), Some(who)) => t
+                .text_for(who, &i.unit_name, i.leader.as_deref())
+                .render(lang),
+            (MailKind::Escalation | MailKind::Withdrawn, _, _) => String::new(),
+            (_, Some(t), _) => t.text(&i.unit_name, i.leader.as_deref()).render(lang),
+            (_, None, _) => String::new(),
+        },
         link: i.link.clone(),
         themes: i.themes.clone(),
     }
@@ -402,7 +411,11 @@ mod tests {
         let esc = r.text.find("a week or more overdue").unwrap();
         let open = r.text.find("You have a new task").unwrap();
         assert!(over < esc && esc < open, "{}", r.text);
-        assert!(r.text.contains("    Who: Bo Nielsen\n"), "{}", r.text);
+        assert!(
+            r.text.contains("    What: Bo Nielsen is to call "),
+            "{}",
+            r.text
+        );
         assert!(r.text.contains("(36 days ago)"), "{}", r.text);
     }
 

@@ -9,11 +9,10 @@ use chrono::{DateTime, Utc};
 use hjul_mail::message::{build, message_id};
 use hjul_mail::{CycleEnded, Digest, Failure, Item, Mail, MailKind, Recipient, SendError, Sender};
 use hjul_store::entity::outbox_item;
-use hjul_store::{Addressee, Directory, ItemPayload, NewItem, OutboxKind, OutboxState};
+use hjul_store::{Addressee, Directory, ItemId, ItemPayload, NewItem, OutboxKind};
 use hjul_wheel::reminders::mail_instant;
 use hjul_wheel::{Deadline, Language, Party, Task};
 use serde::Serialize;
-use uuid::Uuid;
 
 use crate::{Fault, Scheduler, SchedulerError};
 
@@ -231,7 +230,7 @@ impl Scheduler {
             } else {
                 next_mail_day
             };
-            let ids: Vec<Uuid> = due.iter().map(|i| i.id).collect();
+            let ids: Vec<ItemId> = due.iter().map(|i| i.id).collect();
             self.store.postpone(&ids, until).await?;
             report.postponed = ids.len();
             return Ok(report);
@@ -258,7 +257,7 @@ impl Scheduler {
         groups.rotate_left(start);
         for (email, (to, items)) in groups {
             if had_mail_today.contains(&email) {
-                let ids: Vec<Uuid> = items.iter().map(|i| i.id).collect();
+                let ids: Vec<ItemId> = items.iter().map(|i| i.id).collect();
                 self.store.postpone(&ids, next_mail_day).await?;
                 report.postponed += ids.len();
                 continue;
@@ -319,7 +318,7 @@ impl Scheduler {
         if items.is_empty() {
             return Ok(());
         }
-        let ids: Vec<Uuid> = items.iter().map(|i| i.id).collect();
+        let ids: Vec<ItemId> = items.iter().map(|i| i.id).collect();
         if self.store.had_mail_since(&email, start_of_today).await? {
             self.store.postpone(&ids, next_mail_day).await?;
             report.postponed += ids.len();
@@ -353,7 +352,7 @@ impl Scheduler {
         } else {
             self.unreadable(&email, &unreadable, now).await?;
             report.dead += unreadable.len();
-            let gone: Vec<Uuid> = unreadable.iter().map(|(i, _)| i.id).collect();
+            let gone: Vec<ItemId> = unreadable.iter().map(|(i, _)| i.id).collect();
             let rest: Vec<outbox_item::Model> = items
                 .into_iter()
                 .filter(|i| !gone.contains(&i.id))
@@ -363,7 +362,7 @@ impl Scheduler {
             }
             rest
         };
-        let ids: Vec<Uuid> = items.iter().map(|i| i.id).collect();
+        let ids: Vec<ItemId> = items.iter().map(|i| i.id).collect();
         let keys: Vec<&str> = items.iter().map(|i| i.key.as_str()).collect();
         let id = message_id(&keys, &self.mail.from);
         let rendered = self
@@ -478,24 +477,17 @@ impl Scheduler {
     ) -> Result<(), SchedulerError> {
         for (item, reason) in items {
             tracing::warn!(key = %item.key, %reason, "outbox item cannot be read; it is a dead letter");
-            let notice = NewItem {
-                key: format!("dead:{}", item.id),
-                cycle: None,
-                unit_id: None,
-                deadline: None,
-                kind: OutboxKind::DeadLetter,
-                days_before: None,
-                party: Party::Secretariat,
-                due_on: None,
-                due_at: now,
-                state: OutboxState::Pending,
-                payload: Some(serde_json::to_string(&Failure {
+            let notice = NewItem::to_secretariat(
+                format!("dead:{}", item.id),
+                OutboxKind::DeadLetter,
+                now,
+                serde_json::to_string(&Failure {
                     to: to.to_owned(),
                     error: reason.clone(),
                     items: Vec::new(),
                     item: Some(item.key.clone()),
-                })?),
-            };
+                })?,
+            );
             self.store
                 .mark_dead(&[item.id], reason, Some(notice), now)
                 .await?;
@@ -512,7 +504,7 @@ impl Scheduler {
         error: &str,
         now: DateTime<Utc>,
     ) -> Result<(), SchedulerError> {
-        let ids: Vec<Uuid> = items.iter().map(|i| i.id).collect();
+        let ids: Vec<ItemId> = items.iter().map(|i| i.id).collect();
         let is_notice = items.iter().all(|i| i.kind == OutboxKind::DeadLetter);
         let notice = (!is_notice).then(|| -> Result<NewItem, SchedulerError> {
             let failure = Failure {
@@ -521,22 +513,15 @@ impl Scheduler {
                 items: mail.items.clone(),
                 item: None,
             };
-            Ok(NewItem {
-                key: format!(
+            Ok(NewItem::to_secretariat(
+                format!(
                     "dead:{}",
                     ids.first().map(ToString::to_string).unwrap_or_default()
                 ),
-                cycle: None,
-                unit_id: None,
-                deadline: None,
-                kind: OutboxKind::DeadLetter,
-                days_before: None,
-                party: Party::Secretariat,
-                due_on: None,
-                due_at: now,
-                state: OutboxState::Pending,
-                payload: Some(serde_json::to_string(&failure)?),
-            })
+                OutboxKind::DeadLetter,
+                now,
+                serde_json::to_string(&failure)?,
+            ))
         });
         let notice = notice.transpose()?;
         self.store.mark_dead(&ids, error, notice, now).await?;

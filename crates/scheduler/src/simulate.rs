@@ -6,9 +6,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use hjul_mail::{MailKind, Sender};
-use hjul_store::OutboxKind;
-use hjul_wheel::Deadline;
 use hjul_wheel::reminders::mail_instant;
+use hjul_wheel::{Deadline, DeadlineState};
 use serde::Serialize;
 
 use crate::{Scheduler, SchedulerError};
@@ -55,6 +54,42 @@ pub enum Transition {
     },
 }
 
+/// A deadline past its due date and not met: (unit, deadline, due date).
+type Overdue = (Option<String>, Deadline, Option<NaiveDate>);
+
+/// The deadlines overdue on `day` in the cycles the tick mails (the running one and the
+/// one before), as the wheel judges them: what the status shows, whether or not a mail
+/// goes out about it.
+async fn overdue_on(
+    scheduler: &Scheduler,
+    day: NaiveDate,
+) -> Result<BTreeSet<Overdue>, SchedulerError> {
+    let def = &scheduler.store().wheel().definition;
+    let current = def.cycles.cycle_containing(day).year();
+    let mut out = BTreeSet::new();
+    for year in [current - def.cycles.every_years(), current] {
+        let state = scheduler.store().cycle_state(year).await?;
+        if !state.started {
+            continue;
+        }
+        let plan = state.definition.cycle(year)?;
+        let mut add = |unit: Option<&str>, status: &hjul_wheel::DeadlineStatus| {
+            if matches!(status.state(day), DeadlineState::Overdue { .. }) {
+                out.insert((unit.map(str::to_owned), status.deadline, status.due));
+            }
+        };
+        for status in plan.milestone_deadlines(&state.milestones) {
+            add(None, &status);
+        }
+        for unit in &state.units {
+            for status in plan.unit_deadlines(unit.level, &state.milestones, &unit.facts) {
+                add(Some(&unit.id), &status);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Runs `scheduler` (which must stand on a scratch copy) over the days `from..=to`,
 /// calling `progress(day, days)` after each day.
 pub async fn simulate(
@@ -70,6 +105,11 @@ pub async fn simulate(
     let mut out = Simulation {
         messages: Vec::new(),
         transitions: Vec::new(),
+    };
+    // What was overdue before the first day is not news on it.
+    let mut overdue = match from.pred_opt() {
+        Some(before) => overdue_on(scheduler, before).await?,
+        None => BTreeSet::new(),
     };
     for (n, day) in days.iter().enumerate() {
         // The moments of a day: the mail time, and the digest's (if it is another).
@@ -90,19 +130,18 @@ pub async fn simulate(
             if let Some(cycle) = tick.started_cycle {
                 out.transitions.push(Transition::CycleStarted { at, cycle });
             }
-            // One overdue item is written per deadline, the day it passes.
-            for c in tick
-                .created
-                .iter()
-                .filter(|c| c.kind == OutboxKind::Overdue)
-            {
+            // A deadline goes overdue the day after it was due, whether or not a mail
+            // says so (the midway status, due on a cycle's last day, gets none).
+            let now_overdue = overdue_on(scheduler, *day).await?;
+            for (unit_id, deadline, due) in now_overdue.difference(&overdue) {
                 out.transitions.push(Transition::DeadlineOverdue {
                     at,
-                    unit_id: c.unit_id.clone(),
-                    deadline: c.deadline,
-                    due: c.due,
+                    unit_id: unit_id.clone(),
+                    deadline: Some(*deadline),
+                    due: *due,
                 });
             }
+            overdue = now_overdue;
             for mail in dispatch.sent {
                 out.messages.push(SimulatedMail {
                     at: mail.at,

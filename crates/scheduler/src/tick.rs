@@ -13,7 +13,7 @@ use hjul_mail::{CycleEnded, Digest, Item, MailKind};
 use hjul_store::{NewItem, OutboxKind, OutboxState, StatusFilter};
 use hjul_wheel::mail_plan::{self, DueItem, ItemState};
 use hjul_wheel::reminders::{MomentKind, mail_instant};
-use hjul_wheel::{Deadline, DeadlineStatus, Party};
+use hjul_wheel::{Deadline, DeadlineStatus};
 use serde::Serialize;
 
 use crate::{Scheduler, SchedulerError};
@@ -218,19 +218,12 @@ impl Scheduler {
             unmet,
             total,
         };
-        Ok(Some(NewItem {
+        Ok(Some(NewItem::to_secretariat(
             key,
-            cycle: None,
-            unit_id: None,
-            deadline: None,
-            kind: OutboxKind::CycleEnded,
-            days_before: None,
-            party: Party::Secretariat,
-            due_on: None,
-            due_at: now,
-            state: OutboxState::Pending,
-            payload: Some(serde_json::to_string(&note)?),
-        }))
+            OutboxKind::CycleEnded,
+            now,
+            serde_json::to_string(&note)?,
+        )))
     }
 
     /// Loads the outbox keys of these cycles, once per process.
@@ -286,19 +279,12 @@ impl Scheduler {
             return Ok(None);
         }
         let digest = self.digest(today).await?;
-        Ok(Some(NewItem {
+        Ok(Some(NewItem::to_secretariat(
             key,
-            cycle: None,
-            unit_id: None,
-            deadline: None,
-            kind: OutboxKind::Digest,
-            days_before: None,
-            party: Party::Secretariat,
-            due_on: None,
-            due_at: at,
-            state: OutboxState::Pending,
-            payload: Some(serde_json::to_string(&digest)?),
-        }))
+            OutboxKind::Digest,
+            at,
+            serde_json::to_string(&digest)?,
+        )))
     }
 
     /// What is overdue, what falls due in the next 14 days, and units per step.

@@ -358,11 +358,51 @@ pub mod outbox_item {
         }
     }
 
+    /// An outbox item's id: not just any UUID (an event's, a token's), so the outbox's
+    /// functions cannot be handed the wrong one.
+    #[derive(
+        Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, DeriveValueType, Serialize,
+    )]
+    #[serde(transparent)]
+    pub struct ItemId(pub Uuid);
+
+    impl ItemId {
+        /// A new id, in time order.
+        pub fn new() -> Self {
+            Self(Uuid::now_v7())
+        }
+    }
+
+    impl Default for ItemId {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    impl sea_orm::TryFromU64 for ItemId {
+        fn try_from_u64(_: u64) -> Result<Self, DbErr> {
+            Err(DbErr::ConvertFromU64("ItemId"))
+        }
+    }
+
+    impl std::fmt::Display for ItemId {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            self.0.fmt(f)
+        }
+    }
+
+    impl std::str::FromStr for ItemId {
+        type Err = uuid::Error;
+        fn from_str(s: &str) -> Result<Self, Self::Err> {
+            Uuid::parse_str(s).map(Self)
+        }
+    }
+
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "outbox_item")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
-        pub id: Uuid,
+        pub id: ItemId,
         /// Unique: `cycle:unit:deadline:moment:party`, or `digest:DATE`, or `dead:ID`.
         #[sea_orm(unique)]
         pub key: String,

@@ -32,7 +32,7 @@ pub use drafts::{Draft, DraftKind};
 pub use events::{Submitted, UnitEventKind};
 pub use org::ImportReport;
 pub use outbox::{
-    Addressee, Directory, ItemPayload, Kind as OutboxKind, NewItem, State as OutboxState,
+    Addressee, Directory, ItemId, ItemPayload, Kind as OutboxKind, NewItem, State as OutboxState,
 };
 pub use sessions::Session;
 pub use status::{

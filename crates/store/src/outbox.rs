@@ -17,7 +17,7 @@ use crate::entity::{outbox_item, person, unit};
 use crate::{Stamp, Store, StoreError};
 
 use crate::entity::outbox_item::{Deadline as DeadlineKey, Party as PartyKey};
-pub use crate::entity::outbox_item::{Kind, State};
+pub use crate::entity::outbox_item::{ItemId, Kind, State};
 
 /// What a deadline item's payload holds: who acts on the deadline and what the reader
 /// is to do, as decided when the item was written. Items written before either was
@@ -54,9 +54,27 @@ pub struct NewItem {
 }
 
 impl NewItem {
+    /// A note to the secretariat about no deadline in particular: a digest, a dead
+    /// letter, a cycle's end.
+    pub fn to_secretariat(key: String, kind: Kind, due_at: DateTime<Utc>, payload: String) -> Self {
+        Self {
+            key,
+            cycle: None,
+            unit_id: None,
+            deadline: None,
+            kind,
+            days_before: None,
+            party: hjul_wheel::Party::Secretariat,
+            due_on: None,
+            due_at,
+            state: State::Pending,
+            payload: Some(payload),
+        }
+    }
+
     fn row(self, now: DateTime<Utc>) -> outbox_item::ActiveModel {
         outbox_item::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(ItemId::new()),
             key: Set(self.key),
             cycle: Set(self.cycle),
             unit_id: Set(self.unit_id),
@@ -208,7 +226,7 @@ pub(crate) async fn hand_over(
 }
 
 /// An attempt that failed: one more counted, and why.
-fn failed(ids: &[Uuid], error: &str) -> sea_orm::UpdateMany<outbox_item::Entity> {
+fn failed(ids: &[ItemId], error: &str) -> sea_orm::UpdateMany<outbox_item::Entity> {
     outbox_item::Entity::update_many()
         .col_expr(
             outbox_item::Column::Attempts,
@@ -386,7 +404,7 @@ impl Store {
     /// Marks items sent, after the mail server accepted the mail that carried them.
     pub async fn mark_sent(
         &self,
-        ids: &[Uuid],
+        ids: &[ItemId],
         recipient: &str,
         message_id: &str,
         at: DateTime<Utc>,
@@ -417,7 +435,7 @@ impl Store {
     /// Another try later, after a transient failure.
     pub async fn mark_retry(
         &self,
-        ids: &[Uuid],
+        ids: &[ItemId],
         error: &str,
         next: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -432,7 +450,7 @@ impl Store {
     /// were themselves the notice, tells the secretariat in the same transaction.
     pub async fn mark_dead(
         &self,
-        ids: &[Uuid],
+        ids: &[ItemId],
         error: &str,
         notice: Option<NewItem>,
         now: DateTime<Utc>,
@@ -470,7 +488,7 @@ impl Store {
     /// Puts a dead item back in the queue, to go at once.
     pub async fn retry_item(
         &self,
-        id: Uuid,
+        id: ItemId,
         stamp: &Stamp,
     ) -> Result<outbox_item::Model, StoreError> {
         let txn = self.db.begin().await?;
@@ -516,7 +534,7 @@ impl Store {
 impl Store {
     /// Moves items to a later time without counting an attempt (one mail a day: what
     /// comes after today's mail waits for the next one).
-    pub async fn postpone(&self, ids: &[Uuid], until: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn postpone(&self, ids: &[ItemId], until: DateTime<Utc>) -> Result<(), StoreError> {
         outbox_item::Entity::update_many()
             .col_expr(outbox_item::Column::NextAttemptAt, until.into())
             .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
@@ -528,8 +546,8 @@ impl Store {
 
     /// Which of `ids` are still pending: another instance may have sent or voided the
     /// rest since they were read.
-    pub async fn still_pending(&self, ids: &[Uuid]) -> Result<HashSet<Uuid>, StoreError> {
-        let pending: Vec<Uuid> = outbox_item::Entity::find()
+    pub async fn still_pending(&self, ids: &[ItemId]) -> Result<HashSet<ItemId>, StoreError> {
+        let pending: Vec<ItemId> = outbox_item::Entity::find()
             .select_only()
             .column(outbox_item::Column::Id)
             .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))

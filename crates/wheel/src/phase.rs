@@ -184,16 +184,33 @@ impl Task {
     /// The instruction in the reader's words: `unit` is the unit's name, `leader` its
     /// leader's name (the unit's leader in general when not known).
     pub fn text(self, unit: &str, leader: Option<&str>) -> Text {
-        let key = match self {
-            Self::RecordDataCollected => "task.record_data_collected",
-            Self::PublishThemes => "task.publish_themes",
-            Self::HoldDialogue => "task.hold_dialogue",
-            Self::AttendDialogue => "task.attend_dialogue",
-            Self::FinishReport => "task.finish_report",
-            Self::SubmitAgreement => "task.submit_agreement",
-            Self::SignAgreement => "task.sign_agreement",
-            Self::GiveMidway => "task.give_midway",
-        };
+        Self::words(self.keys().0, unit, leader)
+    }
+
+    /// The same task told of another (an escalation to their superior): `who` is to do
+    /// it.
+    pub fn text_for(self, who: &str, unit: &str, leader: Option<&str>) -> Text {
+        Self::words(self.keys().1, unit, leader).arg("who", who.to_owned())
+    }
+
+    /// Its message keys: in the reader's words, and told of another.
+    fn keys(self) -> (&'static str, &'static str) {
+        match self {
+            Self::RecordDataCollected => (
+                "task.record_data_collected",
+                "task_of.record_data_collected",
+            ),
+            Self::PublishThemes => ("task.publish_themes", "task_of.publish_themes"),
+            Self::HoldDialogue => ("task.hold_dialogue", "task_of.hold_dialogue"),
+            Self::AttendDialogue => ("task.attend_dialogue", "task_of.attend_dialogue"),
+            Self::FinishReport => ("task.finish_report", "task_of.finish_report"),
+            Self::SubmitAgreement => ("task.submit_agreement", "task_of.submit_agreement"),
+            Self::SignAgreement => ("task.sign_agreement", "task_of.sign_agreement"),
+            Self::GiveMidway => ("task.give_midway", "task_of.give_midway"),
+        }
+    }
+
+    fn words(key: &'static str, unit: &str, leader: Option<&str>) -> Text {
         Text::new(key).arg("unit", unit.to_owned()).arg(
             "leader",
             leader.map_or_else(

@@ -136,7 +136,7 @@ pub async fn retry(
         })?;
         state
             .store()
-            .retry_item(id, &v.who.stamp(&state))
+            .retry_item(hjul_store::ItemId(id), &v.who.stamp(&state))
             .await
             .map_err(|e| Problem::from(e).text(Text::new("outbox.not_dead")))?;
         Ok(())
