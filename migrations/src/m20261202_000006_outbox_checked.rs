@@ -4,7 +4,8 @@
 //! A row already holding a value hjul does not know (written by hand, or by a build
 //! that knew another) is not given a default: its stored values are kept in its error,
 //! and one still to be sent becomes a dead letter that the secretariat is told of in a
-//! notice of its own (one already sent, folded or void stays so: nothing is lost).
+//! notice of its own (one already dead stays dead, with its payload wrapped so that a
+//! retry cannot send it under a stand-in kind; one sent, folded or void stays so).
 
 use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
 use sea_orm_migration::prelude::*;
@@ -181,7 +182,7 @@ async fn dead_letter_unknown(
     backend: DbBackend,
 ) -> Result<(), DbErr> {
     let unknown = format!(
-        "SELECT id, key, kind, party, deadline, state FROM outbox_item \
+        "SELECT id, key, kind, party, deadline, state, payload FROM outbox_item \
          WHERE kind NOT IN ({k}) OR party NOT IN ({p}) \
          OR (deadline IS NOT NULL AND deadline NOT IN ({d})) OR state NOT IN ({s})",
         k = list(KINDS),
@@ -203,6 +204,7 @@ async fn dead_letter_unknown(
         let party: String = row.try_get("", "party")?;
         let deadline: Option<String> = row.try_get("", "deadline")?;
         let state: String = row.try_get("", "state")?;
+        let payload: Option<String> = row.try_get("", "payload")?;
         let error = format!(
             "hjul does not know what this item holds (kind '{kind}', party '{party}', \
              deadline '{}', state '{state}'), as found when the database was migrated; \
@@ -216,23 +218,36 @@ async fn dead_letter_unknown(
                 neutral.to_owned()
             }
         };
-        let waiting =
-            matches!(state.as_str(), "pending" | "dead") || !STATES.contains(&state.as_str());
+        // Still to be sent: it becomes a dead letter the secretariat hears of. One dead
+        // already was told of when it died; one sent, folded or void needs nothing.
+        let waiting = state == "pending" || !STATES.contains(&state.as_str());
+        let dead = waiting || state == "dead";
+        // A dead one's payload is wrapped in a field no reader knows, so a retry cannot
+        // send it under the stand-in kind: it is refused as unreadable, and told again.
+        let payload = if dead {
+            Some(
+                serde_json::json!({ "unreadable": error.clone(), "stored_payload": payload })
+                    .to_string(),
+            )
+        } else {
+            payload
+        };
         // The stored values are in the error; the columns take values hjul can read.
         db.execute_raw(Statement::from_sql_and_values(
             backend,
             format!(
                 "UPDATE outbox_item SET state = {}, kind = {}, party = {}, deadline = {}, \
-                 last_error = {} WHERE id = {}",
+                 last_error = {}, payload = {} WHERE id = {}",
                 param(1),
                 param(2),
                 param(3),
                 param(4),
                 param(5),
-                param(6)
+                param(6),
+                param(7)
             ),
             [
-                Value::from(if waiting {
+                Value::from(if dead {
                     "dead".to_owned()
                 } else {
                     state.clone()
@@ -241,6 +256,7 @@ async fn dead_letter_unknown(
                 Value::from(pick(&party, PARTIES, "secretariat")),
                 Value::from(deadline.filter(|d| DEADLINES.contains(&d.as_str()))),
                 Value::from(error.clone()),
+                Value::from(payload),
                 Value::from(id),
             ],
         ))
@@ -248,8 +264,9 @@ async fn dead_letter_unknown(
         if !waiting {
             continue;
         }
+        // Not sent to anyone, so no address: the role is in the error.
         let notice = serde_json::json!({
-            "to": party,
+            "to": "",
             "error": error,
             "items": [],
             "item": key,
@@ -262,7 +279,7 @@ async fn dead_letter_unknown(
                 "INSERT INTO outbox_item (id, key, kind, party, state, attempts, due_at, \
                  next_attempt_at, payload, created_at) SELECT {}, {}, 'dead_letter', \
                  'secretariat', 'pending', 0, due_at, due_at, {}, created_at \
-                 FROM outbox_item WHERE id = {}",
+                 FROM outbox_item WHERE id = {} ON CONFLICT (key) DO NOTHING",
                 param(1),
                 param(2),
                 param(3),

@@ -444,6 +444,14 @@ async fn a_deadline_handed_to_another_moves_between_calendars(db: TestDb) {
     let (method, bo) = entries(&server.received(), "bo@skovby.dk").unwrap();
     assert_eq!(method, "PUBLISH");
     assert_eq!(bo, [(UID.to_owned(), 0, "20260415".to_owned(), false)]);
+    // Anna, who will sign it, is told of it for her information: no entry of hers yet.
+    let anna_first = entries(&server.received(), "anna@skovby.dk");
+    assert!(
+        anna_first
+            .iter()
+            .all(|(_, e)| e.iter().all(|(uid, ..)| uid != UID)),
+        "{anna_first:?}"
+    );
 
     // He submits it on the 18th: it is Anna's to sign now. The next morning his entry is
     // cancelled under its UID, and the mail says with whom it lies.
@@ -463,6 +471,15 @@ async fn a_deadline_handed_to_another_moves_between_calendars(db: TestDb) {
     let (method, bo) = entries(&received, "bo@skovby.dk").expect("a cancellation to Bo");
     assert_eq!(method, "CANCEL");
     assert_eq!(bo, [(UID.to_owned(), 1, "20260415".to_owned(), true)]);
+    // Anna is asked to sign: the entry is in her calendar now.
+    let (method, anna) = entries(&received, "anna@skovby.dk").expect("a sign request to Anna");
+    assert_eq!(method, "PUBLISH");
+    assert_eq!(anna.len(), 1, "{anna:?}");
+    let (uid, anna_version, start, cancelled) = anna[0].clone();
+    assert_eq!(
+        (uid.as_str(), start.as_str(), cancelled),
+        (UID, "20260415", false)
+    );
     let text = received
         .iter()
         .find(|m| m.to.contains(&"bo@skovby.dk".to_owned()))
@@ -470,25 +487,28 @@ async fn a_deadline_handed_to_another_moves_between_calendars(db: TestDb) {
         .plain()
         .unwrap();
     for line in [
-        "Denne frist ligger ikke længere hos dig. Aftalen i din kalender er aflyst.",
+        "Denne frist ligger ikke længere hos dig. Den er fjernet fra din kalender.",
         "    Nu hos: Anna Bech",
     ] {
         assert!(text.contains(line), "{line:?} in\n{text}");
     }
-    // Said once: the next days bring Bo nothing more about it.
+    // Said once: the next days bring Bo no mail at all.
     server.clear();
     for day in date("2026-03-20").iter_days().take(5) {
         s.run_once(&sender, eight(&day.to_string())).await.unwrap();
     }
     assert!(
-        entries(&server.received(), "bo@skovby.dk").is_none(),
+        server
+            .received()
+            .iter()
+            .all(|m| !m.to.contains(&"bo@skovby.dk".to_owned())),
         "{:?}",
-        server.received()
+        summary(&server.received())
     );
 
     // The submission was a mistake: the secretariat withdraws it. The agreement is Bo's
-    // to write again, and Anna's entry to sign it, if she had one, is cancelled; Bo's
-    // next mail puts it back in his calendar as a newer version than the cancellation.
+    // to write again: Anna's entry to sign it is cancelled, and Bo's next mail puts it
+    // back in his calendar as a newer version than either.
     let id = event_id(&store, "dt-nord-1", "agreement_submitted", "2026-03-25").await;
     store
         .correct_event(
@@ -505,6 +525,29 @@ async fn a_deadline_handed_to_another_moves_between_calendars(db: TestDb) {
         s.run_once(&sender, eight(&day.to_string())).await.unwrap();
     }
     let received = server.received();
+    let anna: Vec<String> = received
+        .iter()
+        .filter(|m| m.to.contains(&"anna@skovby.dk".to_owned()))
+        .filter_map(hjul_tests::smtp::Received::calendar)
+        .collect();
+    assert_eq!(anna.len(), 1, "{:?}", summary(&received));
+    let cal: icalendar::Calendar = anna[0].parse().unwrap();
+    assert_eq!(cal.property_value("METHOD"), Some("CANCEL"), "{}", anna[0]);
+    let version = |text: &str| -> u32 {
+        text.lines()
+            .find_map(|l| l.strip_prefix("SEQUENCE:"))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let anna_cancelled = version(&anna[0]);
+    assert!(
+        anna[0].contains(UID)
+            && anna[0].contains("STATUS:CANCELLED")
+            && anna_cancelled > anna_version,
+        "{}",
+        anna[0]
+    );
     let to_bo: Vec<_> = received
         .iter()
         .filter(|m| m.to.contains(&"bo@skovby.dk".to_owned()))
@@ -520,13 +563,11 @@ async fn a_deadline_handed_to_another_moves_between_calendars(db: TestDb) {
         back.contains("SEQUENCE:") && !back.contains("STATUS:CANCELLED"),
         "{back}"
     );
-    let sequence: u32 = back
-        .lines()
-        .find_map(|l| l.strip_prefix("SEQUENCE:"))
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(sequence >= 2, "newer than the cancellation: {back}");
+    // Newer than his own cancellation (1), and than every version before it.
+    assert!(
+        version(&back) > anna_cancelled.max(1),
+        "newer than the cancellations: {back}"
+    );
 }
 
 fn summary(received: &[hjul_tests::smtp::Received]) -> Vec<(Vec<String>, Option<String>)> {

@@ -232,41 +232,67 @@ async fn raw(db: &TestDb) -> sea_orm::DatabaseConnection {
     Database::connect(url.as_str()).await.unwrap()
 }
 
+/// The text values one column of a query gives, in order.
+async fn texts(c: &sea_orm::DatabaseConnection, sql: &str, column: &str) -> Vec<String> {
+    c.query_all_raw(sea_orm::Statement::from_string(
+        c.get_database_backend(),
+        sql.to_owned(),
+    ))
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|r| r.try_get::<String>("", column).unwrap())
+    .collect()
+}
+
+/// The outbox's row count and index names, as the database holds them.
+async fn outbox_shape(c: &sea_orm::DatabaseConnection) -> (usize, Vec<String>) {
+    let rows = texts(c, "SELECT key FROM outbox_item", "key").await.len();
+    let mut indexes =
+        match c.get_database_backend() {
+            sea_orm::DbBackend::Postgres => {
+                texts(
+                    c,
+                    "SELECT indexname FROM pg_indexes WHERE tablename = 'outbox_item' \
+                 AND indexname IN ('outbox_due', 'outbox_deadline', 'outbox_recipient_sent')",
+                    "indexname",
+                )
+                .await
+            }
+            _ => texts(
+                c,
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox_item' \
+                 AND name IN ('outbox_due', 'outbox_deadline', 'outbox_recipient_sent')",
+                "name",
+            )
+            .await,
+        };
+    indexes.sort();
+    (rows, indexes)
+}
+
 async fn an_outbox_row_hjul_cannot_read_is_kept_and_told_not_guessed(db: TestDb) {
     load_fixture(&db).await;
     // As another build might have left them: an item still to go of a kind this one does
-    // not know, and a sent one for a party it does not know.
+    // not know, a sent one for a party it does not know, and a dead one (already told of
+    // when it died) of a kind it does not know.
     let c = raw(&db).await;
-    let pick = |state: &str| {
-        format!("(SELECT key FROM outbox_item WHERE state = '{state}' ORDER BY key LIMIT 1)")
-    };
-    let (waiting, sent): (String, String) = {
-        let key = |q: String| {
-            let c = &c;
-            async move {
-                c.query_one_raw(sea_orm::Statement::from_string(
-                    c.get_database_backend(),
-                    format!("SELECT key FROM outbox_item WHERE key = {q}"),
-                ))
-                .await
-                .unwrap()
-                .unwrap()
-                .try_get::<String>("", "key")
-                .unwrap()
-            }
-        };
-        (key(pick("folded")).await, key(pick("sent")).await)
-    };
-    c.execute_unprepared(&format!(
-        "UPDATE outbox_item SET state = 'pending', kind = 'reminder_v0' WHERE key = '{waiting}'"
-    ))
-    .await
-    .unwrap();
-    c.execute_unprepared(&format!(
-        "UPDATE outbox_item SET party = 'chief' WHERE key = '{sent}'"
-    ))
-    .await
-    .unwrap();
+    let first =
+        |state: &str| format!("SELECT key FROM outbox_item WHERE state = '{state}' ORDER BY key");
+    let folded = texts(&c, &first("folded"), "key").await;
+    let (waiting, old_dead) = (folded[0].clone(), folded[1].clone());
+    let sent = texts(&c, &first("sent"), "key").await[0].clone();
+    for update in [
+        format!(
+            "UPDATE outbox_item SET state = 'pending', kind = 'reminder_v0' WHERE key = '{waiting}'"
+        ),
+        format!("UPDATE outbox_item SET party = 'chief' WHERE key = '{sent}'"),
+        format!("UPDATE outbox_item SET state = 'dead', kind = 'nudge' WHERE key = '{old_dead}'"),
+    ] {
+        c.execute_unprepared(&update).await.unwrap();
+    }
+    let shape_before = outbox_shape(&c).await;
+    assert_eq!(shape_before.1.len(), 3, "{shape_before:?}");
     c.close().await.unwrap();
 
     let wheel = hjul_store::CurrentWheel::builtin();
@@ -288,10 +314,25 @@ async fn an_outbox_row_hjul_cannot_read_is_kept_and_told_not_guessed(db: TestDb)
     let kept = find(&sent);
     assert_eq!(kept.state, OutboxState::Sent);
     assert!(kept.last_error.unwrap().contains("party 'chief'"));
-    // The secretariat is told of the first (of the sent one there is nothing to do).
+    // The secretariat is told of the first (of the sent one there is nothing to do, and
+    // the dead one was told of when it died).
     let notice = find(&format!("dead:{}", dead.id));
     assert_eq!(notice.state, OutboxState::Pending);
     assert!(all.iter().filter(|i| i.key.starts_with("dead:")).count() == 1);
+    let still_dead = find(&old_dead);
+    assert_eq!(still_dead.state, OutboxState::Dead);
+    assert!(
+        still_dead
+            .last_error
+            .clone()
+            .unwrap()
+            .contains("kind 'nudge'")
+    );
+    // The rebuilt table kept every row (one notice more) and its indexes.
+    let c = raw(&db).await;
+    let shape_after = outbox_shape(&c).await;
+    c.close().await.unwrap();
+    assert_eq!(shape_after, (shape_before.0 + 1, shape_before.1.clone()));
 
     // …in the next morning's mail, which says what it is and what to do.
     let server = SmtpServer::start().await;

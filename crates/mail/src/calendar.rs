@@ -111,9 +111,9 @@ pub fn ics(items: &[Item], language: Language, stamp: DateTime<Utc>) -> Option<I
         let withdrawn = item.kind == MailKind::Withdrawn;
         let mut description = one_line(&match item.task {
             _ if withdrawn => match (language, item.responsible.as_deref()) {
-                (Language::Da, Some(who)) => format!("Ikke længere din opgave; nu {who}."),
+                (Language::Da, Some(who)) => format!("Ikke længere din opgave; nu hos {who}."),
                 (Language::Da, None) => "Ikke længere din opgave.".to_owned(),
-                (Language::En, Some(who)) => format!("No longer yours to do; now {who}."),
+                (Language::En, Some(who)) => format!("No longer yours to do; now with {who}."),
                 (Language::En, None) => "No longer yours to do.".to_owned(),
             },
             Some(task) => format!(
@@ -337,7 +337,7 @@ mod tests {
             events[0].get_status(),
             Some(icalendar::EventStatus::Cancelled)
         );
-        assert!(alone.text.contains("nu Dorte Jensen"), "{}", alone.text);
+        assert!(alone.text.contains("nu hos Dorte Jensen"), "{}", alone.text);
         let mixed = ics(&[gone, item("b", "2026-04-20", 0)], Language::Da, stamp).unwrap();
         assert_eq!(mixed.method, METHOD);
         let events = check(&mixed.text);

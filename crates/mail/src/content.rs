@@ -94,8 +94,8 @@ pub struct Item {
     /// The cycle's focus themes, on dialogue items once they are published.
     #[serde(default)]
     pub themes: Vec<String>,
-    /// How many times the due date of this deadline has moved in mails already sent:
-    /// the calendar event's SEQUENCE.
+    /// The calendar event's SEQUENCE: the version of this deadline's entry, counted from
+    /// the entries mails already carried (`calendar::sequence`).
     pub sequence: u32,
 }
 

@@ -315,6 +315,18 @@ impl Scheduler {
             .filter(|i| pending.contains(&i.id))
             .collect();
         report.busy += before - items.len();
+        // A withdrawal held back past the day it withdraws (a weekend, the day's mail
+        // already gone) has nothing left to cancel: it is dropped, not sent to say so.
+        let today = now
+            .with_timezone(&self.store.wheel().definition.mail_time.zone)
+            .date_naive();
+        let (stale, items): (Vec<outbox_item::Model>, Vec<outbox_item::Model>) = items
+            .into_iter()
+            .partition(|i| i.kind == OutboxKind::Withdrawn && i.due_on.is_none_or(|d| d < today));
+        if !stale.is_empty() {
+            let ids: Vec<ItemId> = stale.iter().map(|i| i.id).collect();
+            self.store.void(&ids).await?;
+        }
         if items.is_empty() {
             return Ok(());
         }
@@ -324,9 +336,6 @@ impl Scheduler {
             report.postponed += ids.len();
             return Ok(());
         }
-        let today = now
-            .with_timezone(&self.store.wheel().definition.mail_time.zone)
-            .date_naive();
         let mut mail = Mail {
             to: Recipient {
                 email: to.email.clone(),

@@ -23,6 +23,7 @@ pub use crate::entity::outbox_item::{ItemId, Kind, State};
 /// is to do, as decided when the item was written. Items written before either was
 /// kept have neither; a value hjul does not know is an error, never a default.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ItemPayload {
     #[serde(default)]
     pub responsible: Option<hjul_wheel::Party>,
@@ -544,6 +545,17 @@ impl Store {
         Ok(())
     }
 
+    /// Voids pending items that no longer have anything to say.
+    pub async fn void(&self, ids: &[ItemId]) -> Result<(), StoreError> {
+        outbox_item::Entity::update_many()
+            .col_expr(outbox_item::Column::State, Expr::value(State::Void.key()))
+            .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
+            .filter(outbox_item::Column::State.eq(State::Pending))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
     /// Which of `ids` are still pending: another instance may have sent or voided the
     /// rest since they were read.
     pub async fn still_pending(&self, ids: &[ItemId]) -> Result<HashSet<ItemId>, StoreError> {
@@ -597,8 +609,9 @@ impl Store {
         unit_id: Option<&str>,
         deadline: hjul_wheel::Deadline,
     ) -> Result<Vec<(NaiveDate, bool)>, StoreError> {
+        // Every item a mail carried, one voided on its way too: it reached the calendar.
         let mut q = outbox_item::Entity::find()
-            .filter(outbox_item::Column::State.eq(State::Sent))
+            .filter(outbox_item::Column::MessageId.is_not_null())
             .filter(outbox_item::Column::Cycle.eq(cycle))
             .filter(outbox_item::Column::Deadline.eq(DeadlineKey::from(deadline)))
             .filter(outbox_item::Column::Kind.ne(Kind::Escalation));
