@@ -11,6 +11,7 @@ mod m20261122_000003_api_token;
 mod m20261122_000004_lease;
 mod m20261201_000005_people;
 mod m20261202_000006_outbox_checked;
+mod m20261202_000007_measurement;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_lease::Migration),
             Box::new(m20261201_000005_people::Migration),
             Box::new(m20261202_000006_outbox_checked::Migration),
+            Box::new(m20261202_000007_measurement::Migration),
         ]
     }
 }

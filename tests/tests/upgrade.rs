@@ -86,7 +86,11 @@ async fn a_database_of_the_previous_release_is_migrated_and_its_cycle_goes_on(db
         Err(StoreError::SchemaBehind(pending)) => {
             assert_eq!(
                 pending,
-                ["m20261201_000005_people", "m20261202_000006_outbox_checked"]
+                [
+                    "m20261201_000005_people",
+                    "m20261202_000006_outbox_checked",
+                    "m20261202_000007_measurement"
+                ]
             );
         }
         other => panic!("expected the schema to be behind, got {:?}", other.err()),

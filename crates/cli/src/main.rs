@@ -2,6 +2,7 @@
 
 mod config;
 mod context;
+mod data;
 mod demo;
 mod plan;
 mod records;
@@ -123,6 +124,9 @@ hjul status --database-url hjul-demo.db --at 2027-08-20 --overdue"
     /// The organisation: units, their tree and their leaders.
     #[command(subcommand)]
     Org(OrgCommand),
+    /// Indicator data: import measurement files, see how a unit is doing.
+    #[command(subcommand)]
+    Data(DataCommand),
     /// Record a department milestone of a cycle.
     #[command(
         after_help = "Examples:\n  hjul milestone data-collected --cycle 2025 --on 2025-12-18\n  \
@@ -530,6 +534,35 @@ enum LangArg {
     En,
 }
 
+#[derive(Subcommand)]
+enum DataCommand {
+    /// Import measurements from CSV: all or nothing; a period imported again replaces
+    /// its values (the old ones stay on record).
+    #[command(
+        long_about = "Import measurements from CSV, as exported from the municipality's systems \
+or Excel. Header: unit_id,measure,period,value and optionally n (respondents) and source; `,` or \
+`;` between fields; a decimal point or comma. Periods: 2024/25 (school year), 2025, 2025H1, \
+2025Q3. Units only: a column about people (name, cpr, …) or a value shaped like a CPR number is \
+refused. If any line is wrong, every problem is listed with its line and field and nothing is \
+written. Importing a unit, measure and period again replaces its value; the old one stays on \
+record.",
+        after_help = "Examples:\n  hjul data import examples/data.csv\n  hjul data measures"
+    )]
+    Import { file: PathBuf },
+    /// One unit's measures: each series, the latest value, the change, the verdict, and
+    /// the area's and the department's averages.
+    #[command(
+        after_help = "Examples:\n  hjul data show dt-nord-1\n  hjul data show dt-nord-1 --format json"
+    )]
+    Show {
+        unit_id: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// The measures data can be imported on: their codes, units, ranges and directions.
+    Measures,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     /// Aligned columns for a terminal.
@@ -590,11 +623,12 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             )?;
             writeln!(
                 out,
-                "indicator catalogue {} from {}: ok ({} beacons, {} indicators)",
+                "indicator catalogue {} from {}: ok ({} beacons, {} indicators, {} other measures)",
                 catalogue.version,
                 config.indicators_source(),
                 catalogue.beacons.len(),
-                catalogue.indicators().count()
+                catalogue.indicators().count(),
+                catalogue.measures.len()
             )?;
         }
         Command::Serve { log_format, listen } => {

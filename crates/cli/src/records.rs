@@ -10,8 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::context::Context;
 use crate::{
-    AgreementCommand, Command, CycleCommand, DialogueCommand, Format, LangArg, MidwayCommand,
-    MilestoneName, StatusFormat,
+    AgreementCommand, Command, CycleCommand, DataCommand, DialogueCommand, Format, LangArg,
+    MidwayCommand, MilestoneName, StatusFormat,
 };
 use crate::{OrgCommand, UnitCommand, show};
 
@@ -54,6 +54,13 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
     let stamp = ctx.stamp();
     match command {
         Command::Org(OrgCommand::Import { file }) => import(&store, ctx, file, out).await?,
+        Command::Data(DataCommand::Import { file }) => {
+            crate::data::import(&store, ctx, &read(file)?, file, out).await?;
+        }
+        Command::Data(DataCommand::Show { unit_id, format }) => {
+            crate::data::show(&store, ctx, unit_id, *format, out).await?;
+        }
+        Command::Data(DataCommand::Measures) => crate::data::measures(ctx, out)?,
         Command::Milestone {
             milestone,
             cycle,

@@ -378,3 +378,65 @@ fn the_secretariat_corrects_a_record_and_takes_the_status_to_excel() {
     let err = failed(&hjul(&dir, &["status", "--format", "xlsx"]));
     assert!(err.contains("give --output"), "{err}");
 }
+
+/// The secretariat brings in a year of data from Excel (semicolons, decimal commas),
+/// looks at a school, and sends a file that is wrong: told where, nothing written.
+#[test]
+fn the_secretariat_imports_data_and_reads_a_units_sheet() {
+    let dir = scratch("data");
+    let ex = examples();
+    ok(&hjul(&dir, &["migrate"]));
+    ok(&hjul(
+        &dir,
+        &[
+            "org",
+            "import",
+            ex.join("organisation.csv").to_str().unwrap(),
+        ],
+    ));
+    let text = ok(&hjul(
+        &dir,
+        &["data", "import", ex.join("data.csv").to_str().unwrap()],
+    ));
+    assert!(text.contains("78 values (78 new, 0 replacing"), "{text}");
+    let json = ok(&hjul(&dir, &["data", "show", "sk-by", "--format", "json"]));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["unit_id"], "sk-by");
+    let wellbeing = v["measures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["measure"] == "academic_wellbeing")
+        .unwrap();
+    // Its 2024/25 value rests on 4 respondents: null, with no count, and no verdict.
+    let last = wellbeing["series"].as_array().unwrap().last().unwrap();
+    assert_eq!(last["period"], "2024/25");
+    assert!(last["value"].is_null() && last.get("n").is_none(), "{last}");
+    assert_eq!(wellbeing["verdict"], "insufficient");
+    let table = ok(&hjul(&dir, &["data", "show", "sk-by"]));
+    assert!(table.contains("too few responses"), "{table}");
+    let measures = ok(&hjul(&dir, &["data", "measures"]));
+    assert!(
+        measures.contains("sick_leave") && measures.contains("budget_deviation"),
+        "{measures}"
+    );
+
+    let bad = dir.join("forkert.csv");
+    std::fs::write(
+        &bad,
+        "unit_id;measure;period;value\r\nsk-by;absence;2024-25;6,1\r\nsk-by;fravær;2024/25;6,1\r\n",
+    )
+    .unwrap();
+    let err = failed(&hjul(&dir, &["data", "import", bad.to_str().unwrap()]));
+    assert!(err.contains("forkert.csv was not imported"), "{err}");
+    assert!(
+        err.contains("line 2, period: `2024-25` is not a period"),
+        "{err}"
+    );
+    assert!(
+        err.contains("line 3, measure: `fravær` is not a measure"),
+        "{err}"
+    );
+    let again = ok(&hjul(&dir, &["data", "show", "sk-by", "--format", "json"]));
+    assert_eq!(again, json, "a refused file changes nothing");
+}

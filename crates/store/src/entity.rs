@@ -520,3 +520,51 @@ pub mod correction {
 
     no_relations!();
 }
+
+pub mod data_import {
+    use sea_orm::entity::prelude::*;
+
+    /// One measurement file imported: what it brought, when, by whom.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "data_import")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub file: String,
+        pub rows: i32,
+        /// Values for a unit, measure and period that had none.
+        pub new: i32,
+        /// Values that superseded one in force.
+        pub replaced: i32,
+        pub imported_at: DateTimeUtc,
+        pub imported_by: String,
+    }
+
+    no_relations!();
+}
+
+pub mod measurement {
+    use sea_orm::entity::prelude::*;
+
+    /// One unit's value of one measure over one period. In force while `replaced_by` is
+    /// empty; a later import of the same unit, measure and period supersedes it.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "measurement")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub unit_id: String,
+        pub measure: String,
+        /// As written: `2024/25`, `2025`, `2025H1`, `2025Q3`.
+        pub period: String,
+        /// Its first day, to order periods in the database.
+        pub period_start: Date,
+        pub value: f64,
+        pub n: Option<i32>,
+        pub source: Option<String>,
+        pub import_id: Uuid,
+        pub replaced_by: Option<Uuid>,
+    }
+
+    no_relations!();
+}

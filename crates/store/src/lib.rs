@@ -8,6 +8,7 @@ mod audit;
 mod copy;
 mod corrections;
 mod cycles;
+mod data;
 mod drafts;
 pub mod entity;
 mod events;
@@ -28,6 +29,7 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
 
 pub use corrections::{Corrected, Correction};
+pub use data::{DataImportReport, StoredMeasurement};
 pub use drafts::{Draft, DraftKind};
 pub use events::{Submitted, UnitEventKind};
 pub use org::ImportReport;

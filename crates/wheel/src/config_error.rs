@@ -108,6 +108,23 @@ impl Lines {
     pub fn of(&self, offset: usize) -> usize {
         self.0.partition_point(|nl| *nl < offset) + 1
     }
+
+    /// The line a CSV record starts on, from the byte offset the csv reader gives: after a
+    /// `\r\n` line end the reader places the record at the `\n`, and its own line count
+    /// is then one short (a file Excel writes on Windows would name the line above).
+    pub fn of_record(&self, text: &str, offset: u64) -> usize {
+        let mut at = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(text.len());
+        while text
+            .as_bytes()
+            .get(at)
+            .is_some_and(|b| *b == b'\n' || *b == b'\r')
+        {
+            at += 1;
+        }
+        self.of(at)
+    }
 }
 
 /// The 1-based line of a byte offset in `text` (for one lookup; use [`Lines`] for many).

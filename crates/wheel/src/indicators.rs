@@ -49,7 +49,21 @@ impl fmt::Display for IndicatorCode {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// What a measure's numbers are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeasureUnit {
+    /// Percent (of pupils, of days, of budget).
+    Percent,
+    /// A score on the measure's own scale (a wellbeing survey's 1–5).
+    Score,
+    /// A count or a rate.
+    Number,
+}
+
+/// An indicator, or another measure data is collected on (economy, staff wellbeing):
+/// what its numbers are, which values can be true, and which way is better.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Indicator {
     pub code: IndicatorCode,
     pub name_da: String,
@@ -57,6 +71,12 @@ pub struct Indicator {
     pub direction: Direction,
     /// The areas it applies to; empty means all.
     pub areas: Vec<Area>,
+    pub unit: MeasureUnit,
+    /// The lowest and highest value that can be true: anything outside is a mistake.
+    pub min: f64,
+    pub max: f64,
+    /// A change no larger than this is noise: the verdict is "unchanged".
+    pub tolerance: f64,
 }
 
 impl Indicator {
@@ -66,7 +86,7 @@ impl Indicator {
 }
 
 /// A beacon (pejlemærke) and the indicators that show progress towards it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Beacon {
     pub code: IndicatorCode,
     pub name_da: String,
@@ -75,10 +95,12 @@ pub struct Beacon {
 }
 
 /// One version of the catalogue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IndicatorCatalogue {
     pub version: String,
     pub beacons: Vec<Beacon>,
+    /// Measures outside the beacons: economy and staff wellbeing.
+    pub measures: Vec<Indicator>,
 }
 
 impl IndicatorCatalogue {
@@ -89,12 +111,19 @@ impl IndicatorCatalogue {
             .expect("the built-in indicator catalogue is valid")
     }
 
+    /// The beacons' indicators, which goals aim at.
     pub fn indicators(&self) -> impl Iterator<Item = &Indicator> {
         self.beacons.iter().flat_map(|b| &b.indicators)
     }
 
+    /// Everything data is collected on: the indicators, then the other measures.
+    pub fn all_measures(&self) -> impl Iterator<Item = &Indicator> {
+        self.indicators().chain(&self.measures)
+    }
+
+    /// A measure (an indicator or another) by its code.
     pub fn get(&self, code: &str) -> Option<&Indicator> {
-        self.indicators().find(|i| i.code.as_str() == code)
+        self.all_measures().find(|i| i.code.as_str() == code)
     }
 
     /// Parses and checks a catalogue; `file` names it in errors.
@@ -155,20 +184,11 @@ impl IndicatorCatalogue {
             let mut indicators = Vec::new();
             for i in &rb.indicator {
                 let at = line(i.span());
-                let ri = i.get_ref();
-                if let Some(c) = code(
-                    &ri.code,
-                    at,
-                    format!("beacon.{}.indicator.code", rb.code),
-                    &mut problems,
-                ) {
-                    indicators.push(Indicator {
-                        code: c,
-                        name_da: ri.name_da.clone(),
-                        name_en: ri.name_en.clone(),
-                        direction: ri.direction,
-                        areas: ri.areas.clone(),
-                    });
+                let key = format!("beacon.{}.indicator", rb.code);
+                if let Some(c) = code(&i.get_ref().code, at, format!("{key}.code"), &mut problems)
+                    && let Some(m) = measure(c, i.get_ref(), at, &key, &mut problems)
+                {
+                    indicators.push(m);
                 }
             }
             if let Some(c) = beacon_code {
@@ -180,14 +200,70 @@ impl IndicatorCatalogue {
                 });
             }
         }
+        let mut measures = Vec::new();
+        for m in &raw.measure {
+            let at = line(m.span());
+            if let Some(c) = code(&m.get_ref().code, at, "measure.code".into(), &mut problems)
+                && let Some(m) = measure(c, m.get_ref(), at, "measure", &mut problems)
+            {
+                measures.push(m);
+            }
+        }
         problems.into_result(
             file,
             Self {
                 version: raw.version.get_ref().trim().to_owned(),
                 beacons,
+                measures,
             },
         )
     }
+}
+
+/// A measure checked: a range that holds something, a tolerance that is not negative.
+fn measure(
+    code: IndicatorCode,
+    raw: &RawIndicator,
+    at: Option<usize>,
+    key: &str,
+    problems: &mut Problems,
+) -> Option<Indicator> {
+    let (min, max) = raw.range.unwrap_or(match raw.unit {
+        MeasureUnit::Percent => (0.0, 100.0),
+        MeasureUnit::Score | MeasureUnit::Number => (0.0, f64::MAX),
+    });
+    let tolerance = raw.tolerance.unwrap_or(match raw.unit {
+        MeasureUnit::Percent => 1.0,
+        MeasureUnit::Score => 0.1,
+        MeasureUnit::Number => 0.0,
+    });
+    if !(min.is_finite() && max.is_finite() && min < max) {
+        problems.add(
+            at,
+            format!("{key}.{code}.range"),
+            format!("[{min}, {max}] holds no values: give the lowest and the highest value that can be true, such as [0, 100]"),
+        );
+        return None;
+    }
+    if !(tolerance.is_finite() && tolerance >= 0.0) {
+        problems.add(
+            at,
+            format!("{key}.{code}.tolerance"),
+            format!("{tolerance} is not a tolerance: give the change that is still noise, 0 or more, such as 0.5"),
+        );
+        return None;
+    }
+    Some(Indicator {
+        code,
+        name_da: raw.name_da.clone(),
+        name_en: raw.name_en.clone(),
+        direction: raw.direction,
+        areas: raw.areas.clone(),
+        unit: raw.unit,
+        min,
+        max,
+        tolerance,
+    })
 }
 
 #[derive(Deserialize)]
@@ -196,6 +272,12 @@ struct RawCatalogue {
     version: Spanned<String>,
     #[serde(default)]
     beacon: Vec<Spanned<RawBeacon>>,
+    #[serde(default)]
+    measure: Vec<Spanned<RawIndicator>>,
+}
+
+fn percent() -> MeasureUnit {
+    MeasureUnit::Percent
 }
 
 #[derive(Deserialize)]
@@ -217,6 +299,13 @@ struct RawIndicator {
     direction: Direction,
     #[serde(default)]
     areas: Vec<Area>,
+    /// Catalogues from before units were kept say none: percent, as they all were.
+    #[serde(default = "percent")]
+    unit: MeasureUnit,
+    #[serde(default)]
+    range: Option<(f64, f64)>,
+    #[serde(default)]
+    tolerance: Option<f64>,
 }
 
 #[cfg(test)]

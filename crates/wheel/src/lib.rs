@@ -13,6 +13,7 @@ pub mod agreement;
 pub mod business_days;
 pub mod calendar;
 pub mod config_error;
+pub mod data;
 pub mod definition;
 pub mod indicators;
 pub mod limits;
@@ -37,7 +38,7 @@ pub use config_error::{ConfigError, Problem};
 pub use definition::{
     DeadlineRule, Due, MailTime, Opens, PhaseWindow, ReminderRule, WheelDefinition,
 };
-pub use indicators::{Direction, IndicatorCatalogue, IndicatorCode};
+pub use indicators::{Direction, Indicator, IndicatorCatalogue, IndicatorCode, MeasureUnit};
 pub use org::{Email, Language, OrgErrors, OrgUnit, Organisation, RowError, UnitId};
 pub use organisation::{Area, Level, Party, Recipient};
 pub use phase::{Deadline, Phase, Task};

@@ -227,7 +227,7 @@ pub struct RowError {
 }
 
 impl RowError {
-    fn new(line: Option<usize>, field: Option<&str>, text: Text) -> Self {
+    pub(crate) fn new(line: Option<usize>, field: Option<&str>, text: Text) -> Self {
         Self {
             line,
             field: field.map(str::to_owned),
@@ -397,6 +397,7 @@ impl Organisation {
             return Err(errors.finish());
         }
 
+        let lines = crate::config_error::Lines::new(text);
         let mut units = Vec::new();
         let mut ids: Vec<(UnitId, usize)> = Vec::new();
         for (n, record) in reader.records().enumerate() {
@@ -411,7 +412,7 @@ impl Organisation {
             let record = match record {
                 Ok(r) => r,
                 Err(e) => {
-                    let line = e.position().map(|p| usize::try_from(p.line()).unwrap_or(0));
+                    let line = e.position().map(|p| lines.of_record(text, p.byte()));
                     errors.push(RowError::new(
                         line,
                         None,
@@ -422,7 +423,7 @@ impl Organisation {
             };
             let line = record
                 .position()
-                .map_or(0, |p| usize::try_from(p.line()).unwrap_or(0));
+                .map_or(0, |p| lines.of_record(text, p.byte()));
             if record.iter().all(|c| c.trim().is_empty()) {
                 continue;
             }

@@ -120,7 +120,7 @@ fn common_goals_need_a_known_indicator() {
         "{p:?}"
     );
     let p = problems_of(&GOOD.replace("\"high_absence\"", "\"truancy\""));
-    assert!(p[0].contains(".indicator|`truancy` is not in indicator catalogue viborg-2024; it has absence, high_absence"), "{p:?}");
+    assert!(p[0].contains(".indicator|`truancy` is not in indicator catalogue viborg-2026; it has absence, high_absence"), "{p:?}");
 }
 
 #[test]

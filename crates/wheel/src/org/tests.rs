@@ -280,3 +280,20 @@ fn org_problems_read_in_danish() {
         "ukendt overordnet »nowhere«: ingen enhed i filen har det id"
     );
 }
+
+/// Excel on Windows ends lines with CR LF: the lines named are the lines in the file,
+/// as with LF (the csv reader alone counts one short after a CR LF).
+#[test]
+fn lines_are_named_alike_in_a_file_with_windows_line_ends() {
+    let rows = "bu,Børn & Unge,1,,department,Dorte,dorte@kommune.dk,da\n\
+                dt,Dagtilbud,2,bu,daycare,Carl,carl@kommune,da\n";
+    let lf = errors(rows);
+    let crlf = Organisation::from_csv(&format!("{HEADER}{rows}").replace('\n', "\r\n"), |_| {})
+        .unwrap_err()
+        .0
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>();
+    assert!(lf[0].starts_with("line 3, leader_email"), "{lf:?}");
+    assert_eq!(lf, crlf);
+}

@@ -1,0 +1,198 @@
+//! `hjul data`: import measurement files, show a unit's numbers, list the measures.
+//! The rules (what a file may hold, what is hidden, what a trend says) are
+//! `hjul_wheel::data`'s; this prints what it says.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context as _;
+use hjul_store::Store;
+use hjul_wheel::data::{self, DEFAULT_MIN_RESPONSES, Row, Verdict};
+
+use crate::Format;
+use crate::context::Context;
+use crate::records::progress;
+use crate::table::Table;
+
+pub async fn import(
+    store: &Store,
+    ctx: &Context,
+    text: &str,
+    file: &Path,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let areas = store.unit_areas().await?;
+    let lines = text.lines().count().saturating_sub(1);
+    let bar = progress(lines, "checking");
+    let rows = data::read_measurements(
+        text,
+        &ctx.wheel.catalogue,
+        |id| areas.get(id).copied(),
+        |n| bar.set_position(n as u64),
+    )
+    .with_context(|| format!("{} was not imported", file.display()))?;
+    bar.finish_and_clear();
+    let bar = progress(rows.len(), "writing");
+    let name = file.file_name().map_or_else(
+        || file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let report = store
+        .import_measurements(&name, &rows, &ctx.stamp(), |done, _| {
+            bar.set_position(done as u64);
+        })
+        .await
+        .with_context(|| format!("{} was not imported", file.display()))?;
+    bar.finish_and_clear();
+    writeln!(
+        out,
+        "imported {}: {} values ({} new, {} replacing one on record; the old values are kept)",
+        file.display(),
+        report.rows,
+        report.new,
+        report.replaced
+    )?;
+    Ok(())
+}
+
+pub async fn show(
+    store: &Store,
+    ctx: &Context,
+    unit_id: &str,
+    format: Format,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let areas = store.unit_areas().await?;
+    let area = *areas.get(unit_id).ok_or_else(|| {
+        anyhow::anyhow!("there is no active unit `{unit_id}`; `hjul status` lists the units")
+    })?;
+    let stored = store.measurements(None).await?;
+    let rows: Vec<Row<'_>> = stored
+        .iter()
+        .filter_map(|m| {
+            Some(Row {
+                unit_id: &m.unit_id,
+                area: *areas.get(&m.unit_id)?,
+                measure: &m.measure,
+                period: m.period,
+                value: m.value,
+                n: m.n,
+            })
+        })
+        .collect();
+    let sheet = data::sheet(
+        unit_id,
+        area,
+        &ctx.wheel.catalogue,
+        &rows,
+        DEFAULT_MIN_RESPONSES,
+    );
+    match format {
+        Format::Json => {
+            let measures: Vec<serde_json::Value> = sheet
+                .iter()
+                .map(|m| {
+                    serde_json::json!({
+                        "measure": m.measure,
+                        "name": m.name_en,
+                        "name_da": m.name_da,
+                        "direction": m.direction,
+                        "unit": m.unit,
+                        "series": m.series,
+                        "latest_period": m.latest_period,
+                        "latest": m.latest,
+                        "change": m.change,
+                        "verdict": m.verdict,
+                        "area_average": m.area_average,
+                        "department_average": m.department_average,
+                    })
+                })
+                .collect();
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "unit_id": unit_id,
+                    "measures": measures,
+                }))?
+            )?;
+        }
+        Format::Table => {
+            if sheet.is_empty() {
+                writeln!(
+                    out,
+                    "No data for {unit_id}; `hjul data import FILE` brings it in."
+                )?;
+                return Ok(());
+            }
+            let number = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.1}"));
+            let mut table = Table::new(&[
+                "MEASURE", "PERIOD", "VALUE", "CHANGE", "VERDICT", "AREA", "DEPT",
+            ]);
+            for m in &sheet {
+                table.row(vec![
+                    m.measure.to_string(),
+                    m.latest_period.map(|p| p.to_string()).unwrap_or_default(),
+                    match (m.latest_period, m.latest) {
+                        (Some(_), None) => "too few responses".to_owned(),
+                        (_, v) => number(v),
+                    },
+                    m.change
+                        .map_or_else(|| "–".to_owned(), |c| format!("{c:+.1}")),
+                    verdict_word(m.verdict).to_owned(),
+                    number(m.area_average),
+                    number(m.department_average),
+                ]);
+            }
+            table.write(out)?;
+            writeln!(
+                out,
+                "\nCompared with the area's and the department's averages only; values from \
+                 fewer than {DEFAULT_MIN_RESPONSES} respondents are not shown."
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Better => "better",
+        Verdict::Worse => "worse",
+        Verdict::Unchanged => "unchanged",
+        Verdict::Insufficient => "no comparison",
+    }
+}
+
+pub fn measures(ctx: &Context, out: &mut impl Write) -> anyhow::Result<()> {
+    let c = &ctx.wheel.catalogue;
+    let mut table = Table::new(&["CODE", "UNIT", "RANGE", "BETTER", "AREAS", "NAME"]);
+    for m in c.all_measures() {
+        table.row(vec![
+            m.code.to_string(),
+            format!("{:?}", m.unit).to_lowercase(),
+            if m.max == f64::MAX {
+                format!("{} or more", m.min)
+            } else {
+                format!("{} to {}", m.min, m.max)
+            },
+            match m.direction {
+                hjul_wheel::Direction::Lower => "lower".to_owned(),
+                hjul_wheel::Direction::Higher => "higher".to_owned(),
+            },
+            if m.areas.is_empty() {
+                "all".to_owned()
+            } else {
+                m.areas
+                    .iter()
+                    .map(|a| a.key())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+            m.name_en.clone(),
+        ]);
+    }
+    table.write(out)?;
+    writeln!(out, "\nCatalogue {}.", c.version)?;
+    Ok(())
+}

@@ -1,0 +1,215 @@
+//! Indicator data on record: measurement files imported all or nothing, a value
+//! superseded (never overwritten) by a later import of the same unit, measure and
+//! period, and each unit's series read back. What the numbers mean is `hjul-wheel`'s
+//! (`data`): this module stores and reads.
+
+use std::collections::{HashMap, HashSet};
+
+use hjul_wheel::Area;
+use hjul_wheel::data::{Measurement, Period};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::audit::{self, Change};
+use crate::entity::{data_import, measurement, unit};
+use crate::{Stamp, Store, StoreError};
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DataImportReport {
+    pub import_id: Uuid,
+    pub rows: usize,
+    /// Values for a unit, measure and period that had none.
+    pub new: usize,
+    /// Values that superseded one in force (kept on record as superseded).
+    pub replaced: usize,
+}
+
+/// A value in force, as read back.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredMeasurement {
+    pub unit_id: String,
+    pub measure: String,
+    pub period: Period,
+    pub value: f64,
+    pub n: Option<u32>,
+    pub source: Option<String>,
+}
+
+impl StoredMeasurement {
+    fn of(m: measurement::Model) -> Option<Self> {
+        Some(Self {
+            period: Period::parse(&m.period)?,
+            unit_id: m.unit_id,
+            measure: m.measure,
+            value: m.value,
+            n: m.n.and_then(|n| u32::try_from(n).ok()),
+            source: m.source,
+        })
+    }
+}
+
+/// Rows written per statement: 11 columns each stays far under SQLite's and
+/// PostgreSQL's limits on parameters.
+const CHUNK: usize = 1_000;
+
+impl Store {
+    /// The area of every active unit, to check a measurement file against.
+    pub async fn unit_areas(&self) -> Result<HashMap<String, Area>, StoreError> {
+        Ok(unit::Entity::find()
+            .filter(unit::Column::Active.eq(true))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .filter_map(|u| Some((u.id, Area::parse(&u.area)?)))
+            .collect())
+    }
+
+    /// Writes a checked measurement file in one transaction: values new to their unit,
+    /// measure and period are added; one that had a value supersedes it (the old one
+    /// stays on record, marked with this import). One audit row says what came from
+    /// where. `progress(done, total)` is called as rows are written.
+    pub async fn import_measurements(
+        &self,
+        file: &str,
+        rows: &[Measurement],
+        stamp: &Stamp,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<DataImportReport, StoreError> {
+        let txn = self.db.begin().await?;
+        let import_id = Uuid::now_v7();
+        // What is in force for the measures this file brings.
+        let measures: HashSet<&str> = rows.iter().map(|r| r.measure.as_str()).collect();
+        let mut in_force: HashMap<(String, String, String), Uuid> = HashMap::new();
+        for m in measurement::Entity::find()
+            .filter(measurement::Column::ReplacedBy.is_null())
+            .filter(measurement::Column::Measure.is_in(measures.iter().copied()))
+            .all(&txn)
+            .await?
+        {
+            in_force.insert((m.unit_id, m.measure, m.period), m.id);
+        }
+        let superseded: Vec<Uuid> = rows
+            .iter()
+            .filter_map(|r| {
+                in_force
+                    .get(&(
+                        r.unit_id.as_str().to_owned(),
+                        r.measure.as_str().to_owned(),
+                        r.period.to_string(),
+                    ))
+                    .copied()
+            })
+            .collect();
+        for chunk in superseded.chunks(CHUNK) {
+            measurement::Entity::update_many()
+                .col_expr(measurement::Column::ReplacedBy, Expr::value(import_id))
+                .filter(measurement::Column::Id.is_in(chunk.iter().copied()))
+                .exec(&txn)
+                .await?;
+        }
+        let total = rows.len();
+        for (i, chunk) in rows.chunks(CHUNK).enumerate() {
+            measurement::Entity::insert_many(chunk.iter().map(|r| measurement::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                unit_id: Set(r.unit_id.as_str().to_owned()),
+                measure: Set(r.measure.as_str().to_owned()),
+                period: Set(r.period.to_string()),
+                period_start: Set(r.period.starts()),
+                value: Set(r.value),
+                n: Set(r.n.and_then(|n| i32::try_from(n).ok())),
+                source: Set(r.source.clone()),
+                import_id: Set(import_id),
+                replaced_by: Set(None),
+            }))
+            .exec_without_returning(&txn)
+            .await?;
+            progress((i * CHUNK + chunk.len()).min(total), total);
+        }
+        let report = DataImportReport {
+            import_id,
+            rows: total,
+            new: total - superseded.len(),
+            replaced: superseded.len(),
+        };
+        let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+        data_import::Entity::insert(data_import::ActiveModel {
+            id: Set(import_id),
+            file: Set(file.to_owned()),
+            rows: Set(count(report.rows)),
+            new: Set(count(report.new)),
+            replaced: Set(count(report.replaced)),
+            imported_at: Set(stamp.at),
+            imported_by: Set(stamp.actor.clone()),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        #[derive(Serialize)]
+        struct Record<'a> {
+            file: &'a str,
+            rows: usize,
+            new: usize,
+            replaced: usize,
+            measures: Vec<&'a str>,
+        }
+        let mut measures: Vec<&str> = measures.into_iter().collect();
+        measures.sort_unstable();
+        audit::log(
+            &txn,
+            stamp,
+            Change::new("data.import", "data_import", import_id.to_string()).after(&Record {
+                file,
+                rows: report.rows,
+                new: report.new,
+                replaced: report.replaced,
+                measures,
+            }),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(report)
+    }
+
+    /// The values in force for the units given (all units when `None`), by measure and
+    /// period.
+    pub async fn measurements(
+        &self,
+        units: Option<&[String]>,
+    ) -> Result<Vec<StoredMeasurement>, StoreError> {
+        let mut q = measurement::Entity::find().filter(measurement::Column::ReplacedBy.is_null());
+        if let Some(units) = units {
+            q = q.filter(measurement::Column::UnitId.is_in(units.iter().map(String::as_str)));
+        }
+        Ok(q.order_by_asc(measurement::Column::Measure)
+            .order_by_asc(measurement::Column::PeriodStart)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .filter_map(StoredMeasurement::of)
+            .collect())
+    }
+
+    /// Every value a unit, measure and period has had, oldest first: what an import
+    /// superseded stays on record.
+    pub async fn measurement_history(
+        &self,
+        unit_id: &str,
+        measure: &str,
+        period: Period,
+    ) -> Result<Vec<(f64, Option<Uuid>)>, StoreError> {
+        Ok(measurement::Entity::find()
+            .filter(measurement::Column::UnitId.eq(unit_id))
+            .filter(measurement::Column::Measure.eq(measure))
+            .filter(measurement::Column::Period.eq(period.to_string()))
+            .order_by_asc(measurement::Column::Id)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|m| (m.value, m.replaced_by))
+            .collect())
+    }
+}
