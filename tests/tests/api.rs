@@ -21,6 +21,7 @@ stories!(
     bad_input_is_a_problem_report_never_a_500,
     the_dashboard_forms_save_and_never_lose_what_was_typed,
     drafts_outlive_a_session_and_spreadsheets_keep_the_filter,
+    a_unit_sees_its_numbers_and_nothing_that_rests_on_too_few,
 );
 
 /// The API at a fixed moment: 15 May 2026, 10:00 in Copenhagen.
@@ -116,6 +117,13 @@ async fn every_role_on_every_endpoint_gets_the_right_answer(db: TestDb) {
             "agreements",
             Method::GET,
             "/api/v1/units/{u}/agreements",
+            || None,
+            [[200; 4], [200, 200, 404, 404], [200, 200, 404, 404]],
+        ),
+        (
+            "data",
+            Method::GET,
+            "/api/v1/units/{u}/data",
             || None,
             [[200; 4], [200, 200, 404, 404], [200, 200, 404, 404]],
         ),
@@ -1501,4 +1509,62 @@ async fn drafts_outlive_a_session_and_spreadsheets_keep_the_filter(db: TestDb) {
         StatusCode::SEE_OTHER
     );
     assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+}
+
+async fn a_unit_sees_its_numbers_and_nothing_that_rests_on_too_few(db: TestDb) {
+    let api = api(&db).await;
+    let areas = api.store.unit_areas().await.unwrap();
+    let rows = hjul_wheel::data::read_measurements(
+        include_str!("../../examples/data.csv"),
+        &hjul_wheel::IndicatorCatalogue::builtin(),
+        |id| areas.get(id).copied(),
+        |_| {},
+    )
+    .unwrap();
+    api.store
+        .import_measurements("data.csv", &rows, &stamp("2026-05-15"), |_, _| {})
+        .await
+        .unwrap();
+    let sec = api.token(Role::Secretariat, "sekretariat@skovby.dk").await;
+    let bo = api.token(Role::Leader, "bo.nielsen@skovby.dk").await;
+    // Bo sees his house's numbers beside the area's and the department's averages.
+    let (s, v) = api
+        .call(Method::GET, "/api/v1/units/dt-nord-1/data", Some(&bo), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let absence = v["measures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["measure"] == "absence")
+        .unwrap();
+    assert!(
+        absence["latest"].is_number() && absence["area_average"].is_number(),
+        "{absence}"
+    );
+    assert_eq!(absence["series"].as_array().unwrap().len(), 3);
+    // Not another unit's.
+    let (s, _) = api
+        .call(Method::GET, "/api/v1/units/sk-by/data", Some(&bo), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // Byskolen's 2024/25 wellbeing rests on 4 respondents: null, without its count.
+    let (s, v) = api
+        .call(Method::GET, "/api/v1/units/sk-by/data", Some(&sec), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let wellbeing = v["measures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["measure"] == "academic_wellbeing")
+        .unwrap();
+    let last = wellbeing["series"].as_array().unwrap().last().unwrap();
+    assert!(last["value"].is_null() && last.get("n").is_none(), "{last}");
+    assert_eq!(wellbeing["verdict"], "insufficient");
+    // A unit that is not one: 404 with a problem report.
+    let (s, v) = api
+        .call(Method::GET, "/api/v1/units/nowhere/data", Some(&sec), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
 }

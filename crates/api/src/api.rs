@@ -61,6 +61,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(import))
         .routes(routes!(dialogue))
         .routes(routes!(agreements, submit))
+        .routes(routes!(unit_data))
         .routes(routes!(sign))
         .routes(routes!(midway))
         .routes(routes!(correct))
@@ -617,6 +618,27 @@ async fn agreements(
     let at = check_day("at", q.at.unwrap_or_else(|| state.today()))?;
     Ok(Json(
         state.store().timeline(&unit_id, at, None).await?.agreements,
+    ))
+}
+
+/// A unit's indicator data: per measure collected for its area, the series, the latest
+/// value, the change since the period before of its kind, the verdict, and the area's and
+/// the department's averages. A value from too few respondents is `null`, without its
+/// count, and counts in no average; units are never ranked.
+#[utoipa::path(get, path = "/api/v1/units/{unit_id}/data", tag = "status", params(("unit_id" = String, Path)),
+    responses((status = 200, body = Object)))]
+async fn unit_data(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(unit_id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    who.may_see(&unit_id)?;
+    let sheet = state
+        .store()
+        .data_sheet(&unit_id, hjul_wheel::data::DEFAULT_MIN_RESPONSES)
+        .await?;
+    Ok(Json(
+        serde_json::json!({ "unit_id": unit_id, "measures": sheet }),
     ))
 }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use hjul_store::Store;
-use hjul_wheel::data::{self, DEFAULT_MIN_RESPONSES, Row, Verdict};
+use hjul_wheel::data::{self, DEFAULT_MIN_RESPONSES, Verdict};
 
 use crate::Format;
 use crate::context::Context;
@@ -57,63 +57,22 @@ pub async fn import(
 
 pub async fn show(
     store: &Store,
-    ctx: &Context,
     unit_id: &str,
     format: Format,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let areas = store.unit_areas().await?;
-    let area = *areas.get(unit_id).ok_or_else(|| {
-        anyhow::anyhow!("there is no active unit `{unit_id}`; `hjul status` lists the units")
-    })?;
-    let stored = store.measurements(None).await?;
-    let rows: Vec<Row<'_>> = stored
-        .iter()
-        .filter_map(|m| {
-            Some(Row {
-                unit_id: &m.unit_id,
-                area: *areas.get(&m.unit_id)?,
-                measure: &m.measure,
-                period: m.period,
-                value: m.value,
-                n: m.n,
-            })
-        })
-        .collect();
-    let sheet = data::sheet(
-        unit_id,
-        area,
-        &ctx.wheel.catalogue,
-        &rows,
-        DEFAULT_MIN_RESPONSES,
-    );
+    let sheet = store
+        .data_sheet(unit_id, DEFAULT_MIN_RESPONSES)
+        .await
+        .with_context(|| format!("no data sheet for {unit_id}"))?;
     match format {
         Format::Json => {
-            let measures: Vec<serde_json::Value> = sheet
-                .iter()
-                .map(|m| {
-                    serde_json::json!({
-                        "measure": m.measure,
-                        "name": m.name_en,
-                        "name_da": m.name_da,
-                        "direction": m.direction,
-                        "unit": m.unit,
-                        "series": m.series,
-                        "latest_period": m.latest_period,
-                        "latest": m.latest,
-                        "change": m.change,
-                        "verdict": m.verdict,
-                        "area_average": m.area_average,
-                        "department_average": m.department_average,
-                    })
-                })
-                .collect();
             writeln!(
                 out,
                 "{}",
                 serde_json::to_string_pretty(&serde_json::json!({
                     "unit_id": unit_id,
-                    "measures": measures,
+                    "measures": sheet,
                 }))?
             )?;
         }
@@ -134,7 +93,7 @@ pub async fn show(
                     m.measure.to_string(),
                     m.latest_period.map(|p| p.to_string()).unwrap_or_default(),
                     match (m.latest_period, m.latest) {
-                        (Some(_), None) => "too few responses".to_owned(),
+                        (Some(_), None) => "(too few)".to_owned(),
                         (_, v) => number(v),
                     },
                     m.change

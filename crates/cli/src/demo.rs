@@ -19,6 +19,7 @@ const ORGANISATION: &str = include_str!("../../../examples/organisation.csv");
 const AGREEMENT: &str = include_str!("../../../examples/agreement.toml");
 const GRADES: &str = include_str!("../../../examples/grades.toml");
 const THEMES: &str = include_str!("../../../examples/themes.txt");
+const DATA: &str = include_str!("../../../examples/data.csv");
 
 /// The day the demo shows: in the midway phase of cycle 2025.
 pub fn demo_day() -> Date {
@@ -129,6 +130,7 @@ pub async fn run(ctx: &Context, file: &Path, out: &mut impl Write) -> anyhow::Re
         out,
         "\nTry:\n  hjul status --database-url {db} --at {day} --overdue\n  \
          hjul unit show dt-nord-1 --database-url {db} --at {day}\n  \
+         hjul data show sk-by --database-url {db}\n  \
          hjul status --database-url {db} --at 2026-05-01 --level 4\n  \
          hjul plan --cycle 2025"
     )?;
@@ -211,6 +213,18 @@ pub async fn build(ctx: &Context, file: &Path) -> anyhow::Result<Store> {
     };
     let org = Organisation::from_csv(ORGANISATION, |_| {}).context("examples/organisation.csv")?;
     store.import_organisation(&org, &stamp, |_, _| {}).await?;
+    // Three school years of made-up indicator data, so a unit's sheet shows trends.
+    let areas = store.unit_areas().await?;
+    let data = hjul_wheel::data::read_measurements(
+        DATA,
+        &store.wheel().catalogue,
+        |id| areas.get(id).copied(),
+        |_| {},
+    )
+    .context("examples/data.csv")?;
+    store
+        .import_measurements("examples/data.csv", &data, &stamp, |_, _| {})
+        .await?;
 
     let themes: Vec<String> = THEMES
         .lines()

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use hjul_wheel::Area;
-use hjul_wheel::data::{Measurement, Period};
+use hjul_wheel::data::{MeasureView, Measurement, Period, Row, sheet};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
@@ -191,6 +191,41 @@ impl Store {
             .into_iter()
             .filter_map(StoredMeasurement::of)
             .collect())
+    }
+
+    /// A unit's data sheet, as `hjul_wheel::data::sheet` reads the values on record:
+    /// values from fewer than `min_responses` respondents hidden, averages of the area and
+    /// the department beside. An unknown or deactivated unit is an error.
+    pub async fn data_sheet(
+        &self,
+        unit_id: &str,
+        min_responses: u32,
+    ) -> Result<Vec<MeasureView>, StoreError> {
+        let areas = self.unit_areas().await?;
+        let area = *areas
+            .get(unit_id)
+            .ok_or_else(|| StoreError::UnknownUnit(unit_id.to_owned()))?;
+        let stored = self.measurements(None).await?;
+        let rows: Vec<Row<'_>> = stored
+            .iter()
+            .filter_map(|m| {
+                Some(Row {
+                    unit_id: &m.unit_id,
+                    area: *areas.get(&m.unit_id)?,
+                    measure: &m.measure,
+                    period: m.period,
+                    value: m.value,
+                    n: m.n,
+                })
+            })
+            .collect();
+        Ok(sheet(
+            unit_id,
+            area,
+            &self.wheel().catalogue,
+            &rows,
+            min_responses,
+        ))
     }
 
     /// Every value a unit, measure and period has had, oldest first: what an import
