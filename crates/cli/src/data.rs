@@ -114,6 +114,63 @@ pub async fn show(
     Ok(())
 }
 
+pub async fn patterns(
+    store: &Store,
+    ctx: &Context,
+    cycle: i32,
+    format: Format,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let def = &ctx.wheel.definition;
+    let starts = def.cycle(cycle)?.cycle().starts();
+    let all = store.data_patterns(starts, DEFAULT_MIN_RESPONSES).await?;
+    match format {
+        Format::Json => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "cycle": cycle,
+                "data_before": starts,
+                "patterns": all,
+            }))?
+        )?,
+        Format::Table => {
+            if all.is_empty() {
+                writeln!(
+                    out,
+                    "No data of periods ended before {starts}; `hjul data import FILE` brings it in."
+                )?;
+                return Ok(());
+            }
+            let number = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.2}"));
+            let mut table = Table::new(&[
+                "MEASURE", "AREA", "PERIOD", "UNITS", "AVERAGE", "SPREAD", "BETTER", "WORSE",
+                "SAME",
+            ]);
+            for p in &all {
+                table.row(vec![
+                    p.measure.to_string(),
+                    p.area.key().to_owned(),
+                    p.period.to_string(),
+                    p.pattern.units.to_string(),
+                    number(p.pattern.average),
+                    number(p.pattern.spread),
+                    p.pattern.better.to_string(),
+                    p.pattern.worse.to_string(),
+                    p.pattern.unchanged.to_string(),
+                ]);
+            }
+            table.write(out)?;
+            writeln!(
+                out,
+                "\nCycle {cycle}: data of periods ended before {starts}. Counts of units, never a \
+                 ranking; values from fewer than {DEFAULT_MIN_RESPONSES} respondents count in none."
+            )?;
+        }
+    }
+    Ok(())
+}
+
 fn verdict_word(v: Verdict) -> &'static str {
     match v {
         Verdict::Better => "better",

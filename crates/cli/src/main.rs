@@ -559,6 +559,18 @@ record.",
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// The pre-analysis' patterns for a cycle: per measure and area, the average, the
+    /// spread and how many units got better or worse (never a ranking of units).
+    #[command(
+        after_help = "Examples:\n  hjul data patterns --cycle 2025\n  hjul data patterns --cycle 2025 --format json"
+    )]
+    Patterns {
+        /// The cycle, named by the year it starts: the data of periods ended before it.
+        #[arg(long, value_name = "YEAR")]
+        cycle: i32,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// The measures data can be imported on: their codes, units, ranges and directions.
     Measures,
 }

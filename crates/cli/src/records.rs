@@ -61,6 +61,9 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
             crate::data::show(&store, unit_id, *format, out).await?;
         }
         Command::Data(DataCommand::Measures) => crate::data::measures(ctx, out)?,
+        Command::Data(DataCommand::Patterns { cycle, format }) => {
+            crate::data::patterns(&store, ctx, *cycle, *format, out).await?;
+        }
         Command::Milestone {
             milestone,
             cycle,

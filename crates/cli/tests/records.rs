@@ -399,8 +399,8 @@ fn the_secretariat_imports_data_and_reads_a_units_sheet() {
         &["data", "import", ex.join("data.csv").to_str().unwrap()],
     ));
     assert!(text.contains("78 values (78 new, 0 replacing"), "{text}");
-    let json = ok(&hjul(&dir, &["data", "show", "sk-by", "--format", "json"]));
-    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let sheet = ok(&hjul(&dir, &["data", "show", "sk-by", "--format", "json"]));
+    let v: serde_json::Value = serde_json::from_str(&sheet).unwrap();
     assert_eq!(v["unit_id"], "sk-by");
     let wellbeing = v["measures"]
         .as_array()
@@ -415,6 +415,23 @@ fn the_secretariat_imports_data_and_reads_a_units_sheet() {
     assert_eq!(wellbeing["verdict"], "insufficient");
     let table = ok(&hjul(&dir, &["data", "show", "sk-by"]));
     assert!(table.contains("(too few)"), "{table}");
+    // The pre-analysis of cycle 2025 reads the periods ended before it began.
+    let json = ok(&hjul(
+        &dir,
+        &["data", "patterns", "--cycle", "2025", "--format", "json"],
+    ));
+    let p: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(p["data_before"], "2025-10-01");
+    let school_wellbeing = p["patterns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["measure"] == "academic_wellbeing" && x["area"] == "school")
+        .unwrap();
+    // Three schools; Byskolen's value rests on 4 respondents and counts in nothing.
+    assert_eq!(school_wellbeing["period"], "2024/25");
+    assert_eq!(school_wellbeing["units"], 2, "{school_wellbeing}");
+    assert_eq!(school_wellbeing["insufficient"], 1, "{school_wellbeing}");
     let measures = ok(&hjul(&dir, &["data", "measures"]));
     assert!(
         measures.contains("sick_leave") && measures.contains("budget_deviation"),
@@ -438,5 +455,5 @@ fn the_secretariat_imports_data_and_reads_a_units_sheet() {
         "{err}"
     );
     let again = ok(&hjul(&dir, &["data", "show", "sk-by", "--format", "json"]));
-    assert_eq!(again, json, "a refused file changes nothing");
+    assert_eq!(again, sheet, "a refused file changes nothing");
 }

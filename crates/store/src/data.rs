@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use hjul_wheel::Area;
-use hjul_wheel::data::{MeasureView, Measurement, Period, Row, sheet};
+use hjul_wheel::data::{AreaPattern, MeasureView, Measurement, Period, Row, patterns, sheet};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
@@ -51,6 +51,24 @@ impl StoredMeasurement {
             source: m.source,
         })
     }
+}
+
+/// The values in force as the wheel's data rules read them, each with its unit's area
+/// (a deactivated unit's values count in no average).
+fn rows_of<'a>(stored: &'a [StoredMeasurement], areas: &HashMap<String, Area>) -> Vec<Row<'a>> {
+    stored
+        .iter()
+        .filter_map(|m| {
+            Some(Row {
+                unit_id: &m.unit_id,
+                area: *areas.get(&m.unit_id)?,
+                measure: &m.measure,
+                period: m.period,
+                value: m.value,
+                n: m.n,
+            })
+        })
+        .collect()
 }
 
 /// Rows written per statement: 11 columns each stays far under SQLite's and
@@ -206,25 +224,31 @@ impl Store {
             .get(unit_id)
             .ok_or_else(|| StoreError::UnknownUnit(unit_id.to_owned()))?;
         let stored = self.measurements(None).await?;
-        let rows: Vec<Row<'_>> = stored
-            .iter()
-            .filter_map(|m| {
-                Some(Row {
-                    unit_id: &m.unit_id,
-                    area: *areas.get(&m.unit_id)?,
-                    measure: &m.measure,
-                    period: m.period,
-                    value: m.value,
-                    n: m.n,
-                })
-            })
-            .collect();
+        let rows = rows_of(&stored, &areas);
         Ok(sheet(
             unit_id,
             area,
             &self.wheel().catalogue,
             &rows,
             min_responses,
+        ))
+    }
+
+    /// The pre-analysis' patterns: every measure in every area, in the latest period that
+    /// had ended before `before` (see `hjul_wheel::data::patterns`).
+    pub async fn data_patterns(
+        &self,
+        before: chrono::NaiveDate,
+        min_responses: u32,
+    ) -> Result<Vec<AreaPattern>, StoreError> {
+        let areas = self.unit_areas().await?;
+        let stored = self.measurements(None).await?;
+        let rows = rows_of(&stored, &areas);
+        Ok(patterns(
+            &self.wheel().catalogue,
+            &rows,
+            min_responses,
+            before,
         ))
     }
 

@@ -101,6 +101,19 @@ impl Period {
         NaiveDate::from_ymd_opt(y, m, 1).unwrap_or(NaiveDate::MIN)
     }
 
+    /// Its last day.
+    pub fn ends(self) -> NaiveDate {
+        let next = match self {
+            Self::SchoolYear(y) => Self::SchoolYear(y + 1),
+            Self::Year(y) => Self::Year(y + 1),
+            Self::Half(y, 1) => Self::Half(y, 2),
+            Self::Half(y, _) => Self::Half(y + 1, 1),
+            Self::Quarter(y, 4) => Self::Quarter(y + 1, 1),
+            Self::Quarter(y, q) => Self::Quarter(y, q + 1),
+        };
+        next.starts().pred_opt().unwrap_or(NaiveDate::MIN)
+    }
+
     /// The period of the same kind just before it.
     pub fn previous(self) -> Self {
         match self {
@@ -402,6 +415,77 @@ pub fn sheet(
             area_average: mean_of(Some(area)).map(tidy),
             department_average: mean_of(None).map(tidy),
         });
+    }
+    out
+}
+
+/// One measure in one area, in one period: the pattern the secretariat's pre-analysis
+/// (phase 1) reads and phase 2 discusses.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AreaPattern {
+    pub measure: IndicatorCode,
+    pub area: Area,
+    pub period: Period,
+    #[serde(flatten)]
+    pub pattern: Pattern,
+}
+
+/// The patterns of every measure in every area it is collected for, each in the latest
+/// period that had ended before `before` (the data a cycle's pre-analysis has): the
+/// average and spread of the units' values, and how many got better, worse or stayed.
+pub fn patterns(
+    catalogue: &IndicatorCatalogue,
+    rows: &[Row<'_>],
+    min_responses: u32,
+    before: NaiveDate,
+) -> Vec<AreaPattern> {
+    let mut out = Vec::new();
+    for m in catalogue.all_measures() {
+        let code = m.code.as_str();
+        for area in Area::ALL.into_iter().filter(|a| m.applies_to(*a)) {
+            let here: Vec<&Row<'_>> = rows
+                .iter()
+                .filter(|r| r.measure == code && r.area == area && r.period.ends() < before)
+                .collect();
+            let Some(period) = here.iter().map(|r| r.period).max() else {
+                continue;
+            };
+            let mut units: Vec<&str> = here.iter().map(|r| r.unit_id).collect();
+            units.sort_unstable();
+            units.dedup();
+            let trends: Vec<Trend> = units
+                .iter()
+                .map(|u| {
+                    let series: Vec<(Period, Reading)> = here
+                        .iter()
+                        .filter(|r| r.unit_id == *u && r.period.kind() == period.kind())
+                        .filter(|r| r.period <= period)
+                        .map(|r| (r.period, Reading::of(r.value, r.n, min_responses)))
+                        .collect();
+                    let t = trend(&series, m);
+                    // A unit with no value for the period says nothing about it.
+                    if t.latest.is_some_and(|(p, _)| p == period) {
+                        t
+                    } else {
+                        Trend {
+                            latest: None,
+                            previous: None,
+                            change: None,
+                            verdict: Verdict::Insufficient,
+                        }
+                    }
+                })
+                .collect();
+            let mut pattern = pattern(&trends);
+            pattern.average = pattern.average.map(tidy);
+            pattern.spread = pattern.spread.map(tidy);
+            out.push(AreaPattern {
+                measure: m.code.clone(),
+                area,
+                period,
+                pattern,
+            });
+        }
     }
     out
 }

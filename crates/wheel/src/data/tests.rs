@@ -68,6 +68,9 @@ fn periods_read_write_and_order() {
     assert!(p("2023/24") < p("2024") && p("2024") < p("2024/25"));
     assert!(p("2025") < p("2025H1") && p("2025H1") < p("2025Q1"));
     assert_eq!(p("2024/25").starts().to_string(), "2024-08-01");
+    assert_eq!(p("2024/25").ends().to_string(), "2025-07-31");
+    assert_eq!(p("2025Q4").ends().to_string(), "2025-12-31");
+    assert_eq!(p("2025H1").ends().to_string(), "2025-06-30");
     assert_eq!(school_year_of("2025-07-31".parse().unwrap()), p("2024/25"));
     assert_eq!(school_year_of("2025-08-01".parse().unwrap()), p("2025/26"));
 }
@@ -414,4 +417,48 @@ fn a_sheet_hides_what_rests_on_too_few_and_compares_with_averages_only() {
         }]
     );
     assert_eq!((s[0].latest, s[0].verdict), (None, Verdict::Insufficient));
+}
+
+#[test]
+fn patterns_take_each_area_in_the_latest_period_known_before_the_cycle() {
+    let p = |t: &str| Period::parse(t).unwrap();
+    let row = |unit_id, area, period: &str, value, n| Row {
+        unit_id,
+        area,
+        measure: "absence",
+        period: p(period),
+        value,
+        n,
+    };
+    let rows = [
+        row("a", Area::Daycare, "2023/24", 8.0, None),
+        row("a", Area::Daycare, "2024/25", 6.0, None),
+        row("b", Area::Daycare, "2023/24", 5.0, None),
+        row("b", Area::Daycare, "2024/25", 7.0, None),
+        row("c", Area::Daycare, "2024/25", 6.5, Some(2)),
+        // Not known before the cycle: left out.
+        row("a", Area::Daycare, "2025/26", 1.0, None),
+        row("s", Area::School, "2024/25", 4.0, None),
+    ];
+    let before = "2025-10-01".parse().unwrap();
+    let all = patterns(&catalogue(), &rows, 5, before);
+    let daycare = all
+        .iter()
+        .find(|x| x.measure.as_str() == "absence" && x.area == Area::Daycare)
+        .unwrap();
+    assert_eq!(daycare.period, p("2024/25"));
+    let pat = &daycare.pattern;
+    // c rests on 2 respondents: not in the average, and no verdict.
+    assert_eq!((pat.units, pat.average), (2, Some(6.5)));
+    assert_eq!(
+        (pat.better, pat.worse, pat.unchanged, pat.insufficient),
+        (1, 1, 0, 1)
+    );
+    let school = all
+        .iter()
+        .find(|x| x.measure.as_str() == "absence" && x.area == Area::School)
+        .unwrap();
+    assert_eq!((school.pattern.units, school.pattern.insufficient), (1, 1));
+    // No family data, no family pattern.
+    assert!(all.iter().all(|x| x.area != Area::Family));
 }
