@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config_error::Lines;
 use crate::indicators::{Direction, Indicator, IndicatorCatalogue, IndicatorCode};
-use crate::limits::{MAX_PROBLEMS, clip};
+use crate::limits::clip;
 use crate::org::{RowError, UnitId};
 use crate::organisation::Area;
 use crate::text::{Arg, Text};
@@ -561,51 +561,32 @@ fn number(text: &str) -> Option<f64> {
     v.is_finite().then_some(v)
 }
 
-/// Every problem in a measurement file (the first [`MAX_PROBLEMS`], then a count);
+/// Every problem in a measurement file (the first [`MAX_PROBLEMS`](crate::limits::MAX_PROBLEMS), then a count);
 /// nothing is imported while there is one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct DataErrors(pub Vec<RowError>);
 
 impl fmt::Display for DataErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.0.len();
-        write!(
-            f,
-            "{n} problem{} in the data file, nothing was imported:",
-            if n == 1 { "" } else { "s" }
-        )?;
-        for e in &self.0 {
-            write!(f, "\n  {e}")?;
-        }
-        Ok(())
+        crate::org::write_problems(f, "the data file", &self.0)
     }
 }
 
+/// A measurement file's problems, gathered as the organisation file's are.
 #[derive(Default)]
-struct Errors {
-    list: Vec<RowError>,
-    more: usize,
-}
+struct Errors(crate::org::Errors);
 
 impl Errors {
     fn push(&mut self, line: Option<usize>, field: Option<&str>, text: Text) {
-        if self.list.len() < MAX_PROBLEMS {
-            self.list.push(RowError::new(line, field, text));
-        } else {
-            self.more += 1;
-        }
+        self.0.push(RowError::new(line, field, text));
     }
 
-    fn finish(mut self) -> DataErrors {
-        self.list.sort_by_key(|e| e.line.unwrap_or(0));
-        if self.more > 0 {
-            self.list.push(RowError::new(
-                None,
-                None,
-                Text::new("problem.more").arg("count", self.more),
-            ));
-        }
-        DataErrors(self.list)
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn finish(self) -> DataErrors {
+        DataErrors(self.0.into_list())
     }
 }
 
@@ -674,7 +655,7 @@ pub fn read_measurements(
             Text::new("data.header_lacks").arg("missing", Arg::List(missing)),
         );
     }
-    if !errors.list.is_empty() {
+    if !errors.is_empty() {
         return Err(errors.finish());
     }
 
@@ -837,7 +818,7 @@ pub fn read_measurements(
             line,
         });
     }
-    if !errors.list.is_empty() {
+    if !errors.is_empty() {
         return Err(errors.finish());
     }
     if out.is_empty() {

@@ -260,28 +260,38 @@ pub struct OrgErrors(pub Vec<RowError>);
 
 impl fmt::Display for OrgErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.0.len();
-        write!(
-            f,
-            "{n} problem{} in the organisation file, nothing was imported:",
-            if n == 1 { "" } else { "s" }
-        )?;
-        for e in &self.0 {
-            write!(f, "\n  {e}")?;
-        }
-        Ok(())
+        write_problems(f, "the organisation file", &self.0)
     }
 }
 
-/// Collects an organisation file's problems, keeping the first [`MAX_PROBLEMS`].
+/// `N problems in FILE, nothing was imported:` and each, a line apiece.
+pub(crate) fn write_problems(
+    f: &mut fmt::Formatter<'_>,
+    file: &str,
+    problems: &[RowError],
+) -> fmt::Result {
+    let n = problems.len();
+    write!(
+        f,
+        "{n} problem{} in {file}, nothing was imported:",
+        if n == 1 { "" } else { "s" }
+    )?;
+    for e in problems {
+        write!(f, "\n  {e}")?;
+    }
+    Ok(())
+}
+
+/// Collects a CSV file's problems (the organisation, indicator data), keeping the first
+/// [`MAX_PROBLEMS`] and counting the rest.
 #[derive(Default)]
-struct Errors {
+pub(crate) struct Errors {
     list: Vec<RowError>,
     more: usize,
 }
 
 impl Errors {
-    fn push(&mut self, e: RowError) {
+    pub(crate) fn push(&mut self, e: RowError) {
         if self.list.len() < MAX_PROBLEMS {
             self.list.push(e);
         } else {
@@ -289,11 +299,12 @@ impl Errors {
         }
     }
 
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.list.is_empty()
     }
 
-    fn finish(mut self) -> OrgErrors {
+    /// The problems by line, and a count of those not listed.
+    pub(crate) fn into_list(mut self) -> Vec<RowError> {
         self.list.sort_by_key(|e| e.line.unwrap_or(0));
         if self.more > 0 {
             self.list.push(RowError::new(
@@ -302,7 +313,11 @@ impl Errors {
                 Text::new("problem.more").arg("count", self.more),
             ));
         }
-        OrgErrors(self.list)
+        self.list
+    }
+
+    fn finish(self) -> OrgErrors {
+        OrgErrors(self.into_list())
     }
 }
 

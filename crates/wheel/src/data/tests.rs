@@ -1,6 +1,7 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::limits::MAX_PROBLEMS;
 
 fn catalogue() -> IndicatorCatalogue {
     IndicatorCatalogue::builtin()
