@@ -621,40 +621,21 @@ pub fn read_measurements(
             return Err(errors.finish());
         }
     };
-    let mut column: HashMap<&str, usize> = HashMap::new();
-    for (i, name) in header.iter().enumerate() {
-        if PERSONAL.contains(&name.as_str()) {
-            errors.push(
-                Some(1),
-                None,
-                Text::new("data.personal_column").arg("name", clip(name, 40)),
-            );
-        } else if !REQUIRED.contains(&name.as_str()) && !OPTIONAL.contains(&name.as_str()) {
-            errors.push(
-                Some(1),
-                None,
-                Text::new("data.unknown_column").arg("name", clip(name, 40)),
-            );
-        } else if column.insert(name.as_str(), i).is_some() {
-            errors.push(
-                Some(1),
-                None,
-                Text::new("data.column_twice").arg("name", name.as_str()),
-            );
-        }
-    }
-    let missing: Vec<Arg> = REQUIRED
-        .iter()
-        .filter(|c| !column.contains_key(**c))
-        .map(|c| Arg::Plain((*c).to_owned()))
-        .collect();
-    if !missing.is_empty() {
-        errors.push(
-            Some(1),
-            None,
-            Text::new("data.header_lacks").arg("missing", Arg::List(missing)),
-        );
-    }
+    // Columns about people are refused as such, before they are called unknown.
+    let column = crate::org::header_columns(
+        &header,
+        (&REQUIRED, &OPTIONAL),
+        ("data.column_twice", "data.header_lacks"),
+        |name| {
+            let key = if PERSONAL.contains(&name) {
+                "data.personal_column"
+            } else {
+                "data.unknown_column"
+            };
+            Text::new(key).arg("name", clip(name, 40))
+        },
+        &mut errors.0,
+    );
     if !errors.is_empty() {
         return Err(errors.finish());
     }

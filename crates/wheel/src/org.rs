@@ -282,6 +282,43 @@ pub(crate) fn write_problems(
     Ok(())
 }
 
+/// Where each column of a CSV file's `header` is, checking that every column is one of
+/// `(required, optional)` (`unknown` words the refusal of any other), none comes twice
+/// and every required one is there; `keys` are the messages for the last two.
+pub(crate) fn header_columns(
+    header: &[String],
+    (required, optional): (&[&str], &[&str]),
+    (twice, lacks): (&'static str, &'static str),
+    unknown: impl Fn(&str) -> Text,
+    errors: &mut Errors,
+) -> HashMap<String, usize> {
+    let mut column: HashMap<String, usize> = HashMap::new();
+    for (i, name) in header.iter().enumerate() {
+        if !required.contains(&name.as_str()) && !optional.contains(&name.as_str()) {
+            errors.push(RowError::new(Some(1), None, unknown(name)));
+        } else if column.insert(name.clone(), i).is_some() {
+            errors.push(RowError::new(
+                Some(1),
+                None,
+                Text::new(twice).arg("name", name.as_str()),
+            ));
+        }
+    }
+    let missing: Vec<Arg> = required
+        .iter()
+        .filter(|c| !column.contains_key(**c))
+        .map(|c| Arg::Plain((*c).to_owned()))
+        .collect();
+    if !missing.is_empty() {
+        errors.push(RowError::new(
+            Some(1),
+            None,
+            Text::new(lacks).arg("missing", Arg::List(missing)),
+        ));
+    }
+    column
+}
+
 /// Collects a CSV file's problems (the organisation, indicator data), keeping the first
 /// [`MAX_PROBLEMS`] and counting the rest.
 #[derive(Default)]
@@ -378,36 +415,17 @@ impl Organisation {
                 )]));
             }
         };
-        let mut column: HashMap<String, usize> = HashMap::new();
-        for (i, name) in header.iter().enumerate() {
-            if !REQUIRED.contains(&name.as_str()) && !OPTIONAL.contains(&name.as_str()) {
-                errors.push(RowError::new(
-                    Some(1),
-                    None,
-                    Text::new("org.unknown_column")
-                        .arg("name", clip(name, 40))
-                        .arg("columns", columns()),
-                ));
-            } else if column.insert(name.clone(), i).is_some() {
-                errors.push(RowError::new(
-                    Some(1),
-                    None,
-                    Text::new("org.column_twice").arg("name", name.as_str()),
-                ));
-            }
-        }
-        let missing: Vec<Arg> = REQUIRED
-            .iter()
-            .filter(|c| !column.contains_key(**c))
-            .map(|c| Arg::Plain((*c).to_owned()))
-            .collect();
-        if !missing.is_empty() {
-            errors.push(RowError::new(
-                Some(1),
-                None,
-                Text::new("org.header_lacks").arg("missing", Arg::List(missing)),
-            ));
-        }
+        let column = header_columns(
+            &header,
+            (&REQUIRED, &OPTIONAL),
+            ("org.column_twice", "org.header_lacks"),
+            |name| {
+                Text::new("org.unknown_column")
+                    .arg("name", clip(name, 40))
+                    .arg("columns", columns())
+            },
+            &mut errors,
+        );
         if !errors.is_empty() {
             return Err(errors.finish());
         }
