@@ -16,6 +16,18 @@ use crate::{
 use crate::{OrgCommand, UnitCommand, show};
 
 fn read(path: &Path) -> anyhow::Result<String> {
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .len();
+    let max = hjul_wheel::limits::MAX_READ_BYTES;
+    if size > max {
+        bail!(
+            "{} is {} MB; hjul reads files of at most {} MB: split it (by measure or period for data) and import the parts",
+            path.display(),
+            size.div_ceil(1024 * 1024),
+            max / (1024 * 1024)
+        );
+    }
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     String::from_utf8(bytes).map_err(|e| {
         // Excel's plain "CSV" in Danish is Windows-1252: say where and how to fix it

@@ -454,6 +454,17 @@ fn the_secretariat_imports_data_and_reads_a_units_sheet() {
         err.contains("line 3, measure: `fravær` is not a measure"),
         "{err}"
     );
+    // A file past what hjul reads is refused before it is read, saying what to do.
+    let huge = dir.join("stor.csv");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(hjul_wheel::limits::MAX_READ_BYTES + 1)
+        .unwrap();
+    let err = failed(&hjul(&dir, &["data", "import", huge.to_str().unwrap()]));
+    assert!(
+        err.contains("is 129 MB; hjul reads files of at most 128 MB: split it"),
+        "{err}"
+    );
     let again = ok(&hjul(&dir, &["data", "show", "sk-by", "--format", "json"]));
     assert_eq!(again, sheet, "a refused file changes nothing");
 }

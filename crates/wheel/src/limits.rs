@@ -19,6 +19,9 @@ pub const MAX_ACTIVITIES: usize = 20;
 pub const MAX_NOTES_CHARS: usize = 20_000;
 /// Focus themes published at once.
 pub const MAX_THEMES: usize = 30;
+/// The largest file the command line reads at all (a measurement file of a million rows
+/// fits): a bigger one is refused before it is read.
+pub const MAX_READ_BYTES: u64 = 128 * 1024 * 1024;
 /// Rows of an organisation file (all of Denmark's children and youth units fit).
 pub const MAX_ORG_ROWS: usize = 50_000;
 /// Problems reported for one file or form; the rest are counted.
