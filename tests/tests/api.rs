@@ -1513,20 +1513,104 @@ async fn drafts_outlive_a_session_and_spreadsheets_keep_the_filter(db: TestDb) {
 
 async fn a_unit_sees_its_numbers_and_nothing_that_rests_on_too_few(db: TestDb) {
     let api = api(&db).await;
-    let areas = api.store.unit_areas().await.unwrap();
-    let rows = hjul_wheel::data::read_measurements(
-        include_str!("../../examples/data.csv"),
-        &hjul_wheel::IndicatorCatalogue::builtin(),
-        |id| areas.get(id).copied(),
-        |_| {},
-    )
-    .unwrap();
-    api.store
-        .import_measurements("data.csv", &rows, &stamp("2026-05-15"), |_, _| {})
-        .await
-        .unwrap();
+    let data = include_str!("../../examples/data.csv");
+    let csv = |token: &str, body: String, content_type: &str| {
+        Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/data")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", content_type)
+            .body(Body::from(body))
+            .unwrap()
+    };
     let sec = api.token(Role::Secretariat, "sekretariat@skovby.dk").await;
     let bo = api.token(Role::Leader, "bo.nielsen@skovby.dk").await;
+    let anna = api.token(Role::Manager, "anna.bech@skovby.dk").await;
+    // Only the secretariat imports, and only CSV.
+    let (s, _) = api.send(csv(&bo, data.to_owned(), "text/csv")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = api
+        .send(csv(&sec, data.to_owned(), "application/json"))
+        .await;
+    assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // A file with a unit that is not one: refused with its line and field, nothing kept.
+    let (s, v) = api
+        .send(csv(
+            &sec,
+            format!("{data}sk-nowhere;absence;2024/25;5,0;100;x\n"),
+            "text/csv",
+        ))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["errors"][0]["line"], 80, "{v}");
+    assert_eq!(v["errors"][0]["field"], "unit_id", "{v}");
+    assert!(api.store.measurements(None).await.unwrap().is_empty());
+    // The file itself, then again: the second time every value replaces its twin.
+    let (s, v) = api.send(csv(&sec, data.to_owned(), "text/csv")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v, serde_json::json!({"rows": 78, "new": 78, "replaced": 0}));
+    let (s, v) = api.send(csv(&sec, data.to_owned(), "text/csv")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["replaced"], 78);
+    // The patterns before cycle 2025: the secretariat's cover every area; Anna's only the
+    // houses below her (daycare), with counts no larger than hers.
+    let (s, all) = api
+        .call(
+            Method::GET,
+            "/api/v1/cycles/2025/patterns",
+            Some(&sec),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{all}");
+    let areas = |v: &serde_json::Value| {
+        let mut a: Vec<String> = v["patterns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["area"].as_str().unwrap().to_owned())
+            .collect();
+        a.dedup();
+        a
+    };
+    assert!(areas(&all).contains(&"school".to_owned()), "{all}");
+    let (s, hers) = api
+        .call(
+            Method::GET,
+            "/api/v1/cycles/2025/patterns",
+            Some(&anna),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{hers}");
+    assert_eq!(areas(&hers), ["daycare"], "{hers}");
+    let units_below = api
+        .store
+        .unit_areas()
+        .await
+        .unwrap()
+        .keys()
+        .filter(|u| u.starts_with("dt-nord-"))
+        .count();
+    for p in hers["patterns"].as_array().unwrap() {
+        let counted = ["better", "worse", "unchanged", "insufficient"]
+            .iter()
+            .map(|k| p[k].as_u64().unwrap())
+            .sum::<u64>();
+        assert!(counted as usize <= units_below, "{p}");
+        // No unit is named: counts, never a ranking.
+        assert!(!p.to_string().contains("dt-nord-"), "{p}");
+    }
+    assert_eq!(all["data_before"], "2025-10-01", "{all}");
+    let (s, v) = api
+        .call(
+            Method::GET,
+            "/api/v1/cycles/1900/patterns",
+            Some(&sec),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
     // Bo sees his house's numbers beside the area's and the department's averages.
     let (s, v) = api
         .call(Method::GET, "/api/v1/units/dt-nord-1/data", Some(&bo), None)

@@ -295,8 +295,9 @@ impl Driver {
     /// Clicks `css`, waits for the next page to load, and for it to have `ready`.
     fn submit(&self, css: &str, ready: &str) {
         let button = self.wait(css);
-        // A mark on this page: gone once the browser shows the next one.
-        self.script("window.hjulOld = true;", &json!([]));
+        // A mark on this page's body: gone once the browser shows the next one, whether
+        // it navigated or a script wrote the server's answer over the page (an upload).
+        self.script("document.body.dataset.hjulOld = '1';", &json!([]));
         self.click(&button);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
@@ -305,7 +306,7 @@ impl Driver {
                 "POST",
                 &format!("/session/{}/execute/sync", self.session),
                 Some(
-                    &json!({ "script": "return window.hjulOld === true && document.readyState;", "args": [] }),
+                    &json!({ "script": "return document.body !== null && document.body.dataset.hjulOld === '1';", "args": [] }),
                 ),
             );
             // `false` on the new page; an error while the page changes.
@@ -574,6 +575,16 @@ async fn every_role_walks_their_whole_path() {
         temp_file("bad.csv", &bad_csv),
         temp_file("org.csv", &good_csv),
     );
+    // The indicator data: the example file, and the same with a line that names a pupil
+    // by their CPR number (line 80).
+    let data = include_str!("../../examples/data.csv");
+    let (bad_data, good_data) = (
+        temp_file(
+            "bad-data.csv",
+            &format!("{data}sk-by;absence;2021/22;8,0;100;Elev 010203-1234\n"),
+        ),
+        temp_file("data.csv", data),
+    );
 
     let b = base.clone();
     let bo_token = tokio::task::spawn_blocking(move || {
@@ -616,6 +627,45 @@ async fn every_role_walks_their_whole_path() {
         d.submit("#import-form button", "main p.message");
         d.text_when("main p.message", "Organisationen er importeret");
         d.text_when("#tree", "Jens Dam Hansen");
+
+        // The indicator data: a file with a person's number in it is refused with its
+        // line, nothing written; the example file is imported, with the upload's progress
+        // bar, and the pre-analysis' patterns appear, in Danish, as counts.
+        d.open(&format!("{base}/admin/data"), "data-empty");
+        d.text_when("#no-patterns", "Importér en datafil");
+        d.type_into(&d.wait("#data-file"), &bad_data);
+        d.submit("#data-form button", "#data-form div.error");
+        let errors = d.text_when("#data-form div.error", "CPR-nummer");
+        assert!(errors.contains("linje 80"), "{errors}");
+        d.check("data-refused");
+        d.type_into(&d.wait("#data-file"), &good_data);
+        d.submit("#data-form button", "main p.message");
+        d.text_when("main p.message", "Data er importeret: 78 tal, 78 nye");
+        let patterns = d.text_when("#patterns", "Fravær reduceres");
+        assert!(
+            patterns.contains("Skole") && patterns.contains("Dagtilbud"),
+            "{patterns}"
+        );
+        assert!(!patterns.contains("sk-by"), "no unit is named: {patterns}");
+        d.check("data");
+        // Another cycle's pre-analysis, chosen on the page.
+        d.choose("#cycle", "2027");
+        d.submit("main form.inline button", "#patterns");
+        d.text_when("#patterns-heading", "Mønstre før cyklus 2027");
+        // The school's figures: a chart per measure; the wellbeing score of 2024/25 rests
+        // on four answers and is shown nowhere, not even in the chart.
+        d.open(&format!("{base}/units/sk-by"), "unit-figures");
+        let absence = d.text_when("#figure-absence", "uændret");
+        assert!(absence.contains("9,5 %"), "{absence}");
+        assert_eq!(d.find_all("#figure-absence svg circle").len(), 3);
+        d.text_when("#figure-academic_wellbeing .latest", "for få besvarelser");
+        d.text_when("#figure-academic_wellbeing", "kan ikke sammenlignes");
+        let html: String = serde_json::from_value(d.script(
+            "return document.getElementById('figure-academic_wellbeing').outerHTML;",
+            &json!([]),
+        ))
+        .unwrap();
+        assert!(!html.contains("3,57") && !html.contains("3.57"), "{html}");
 
         // Access for Bo: made, shown once.
         d.open(&format!("{base}/admin/tokens"), "tokens");

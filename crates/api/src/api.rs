@@ -20,8 +20,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::auth::Principal;
 use crate::problem::{
-    ApiJson, ApiPath as Path, ApiQuery, Problem, ProblemItem, body_of, check_day, is_media_type,
-    path_param,
+    ApiJson, ApiPath as Path, ApiQuery, Problem, body_of, check_day, is_media_type, path_param,
 };
 
 #[derive(OpenApi)]
@@ -62,6 +61,8 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(dialogue))
         .routes(routes!(agreements, submit))
         .routes(routes!(unit_data))
+        .routes(routes!(patterns))
+        .routes(routes!(import_data))
         .routes(routes!(sign))
         .routes(routes!(midway))
         .routes(routes!(correct))
@@ -516,22 +517,8 @@ async fn import(
                     "the file is not UTF-8: in Excel, save it as \"CSV UTF-8 (kommasepareret)\"",
                 )
             })?;
-            let org = Organisation::from_csv(text, |_| {}).map_err(|e| {
-                let mut p = Problem::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_file",
-                    e.to_string(),
-                );
-                p.errors =
-                    e.0.into_iter()
-                        .map(|r| ProblemItem {
-                            line: r.line,
-                            message: r.message(),
-                            field: r.field,
-                        })
-                        .collect();
-                p
-            })?;
+            let org = Organisation::from_csv(text, |_| {})
+                .map_err(|e| Problem::of_rows(e.to_string(), e.0))?;
             let r = state
                 .store()
                 .import_organisation(&org, &who.stamp(&state), |_, _| {})
@@ -635,11 +622,83 @@ async fn unit_data(
     who.may_see(&unit_id)?;
     let sheet = state
         .store()
-        .data_sheet(&unit_id, hjul_wheel::data::DEFAULT_MIN_RESPONSES)
+        .data_sheet(&unit_id, state.min_responses())
         .await?;
     Ok(Json(
         serde_json::json!({ "unit_id": unit_id, "measures": sheet }),
     ))
+}
+
+/// The pre-analysis' patterns for a cycle: per measure and area, in the latest period
+/// that ended before the cycle began, the units' average and spread and how many got
+/// better, worse or stayed. Counts, never a ranking. A manager's patterns cover the units
+/// below them, a leader's their own unit; the secretariat's every unit.
+#[utoipa::path(get, path = "/api/v1/cycles/{year}/patterns", tag = "status", params(("year" = i32, Path)),
+    responses((status = 200, body = Object)))]
+async fn patterns(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(year): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let year: i32 = path_param("year", &year, "a year")?;
+    let before = state
+        .store()
+        .wheel()
+        .definition
+        .cycle(year)
+        .map_err(|e| Problem::not_found(e.to_string()).field("year"))?
+        .cycle()
+        .starts();
+    let all = state
+        .store()
+        .data_patterns(before, state.min_responses(), |u| who.sees(u))
+        .await?;
+    Ok(Json(serde_json::json!({
+        "cycle": year,
+        "data_before": before,
+        "patterns": all,
+    })))
+}
+
+#[derive(Serialize, ToSchema)]
+struct DataImportDto {
+    /// The values in the file.
+    rows: usize,
+    /// Values for a unit, measure and period that had none.
+    new: usize,
+    /// Values that replace one on record (the old one is kept, marked replaced).
+    replaced: usize,
+}
+
+/// Imports a measurement file (secretariat); the body is the CSV with the header
+/// `unit_id,measure,period,value,n,source`. All or nothing: every bad line is named.
+#[utoipa::path(post, path = "/api/v1/data", tag = "admin", request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = DataImportDto)))]
+async fn import_data(
+    State(state): State<AppState>,
+    who: Principal,
+    req: axum::extract::Request,
+) -> ApiResult<Json<DataImportDto>> {
+    write(&state, &who, "import data", ("data", "-"), async {
+        who.require_secretariat("importing data")?;
+        if !is_media_type(req.headers(), "text/csv") {
+            return Err(Problem::unsupported("text/csv"));
+        }
+        let body: Bytes = body_of(req, crate::BODY_LIMIT).await?;
+        let text = std::str::from_utf8(&body).map_err(|_| {
+            Problem::bad_request(
+                "the file is not UTF-8: in Excel, save it as \"CSV UTF-8 (kommasepareret)\"",
+            )
+        })?;
+        let r =
+            crate::dashboard::figures::import_text(&state, text, "api", &who.stamp(&state)).await?;
+        Ok(Json(DataImportDto {
+            rows: r.rows,
+            new: r.new,
+            replaced: r.replaced,
+        }))
+    })
+    .await
 }
 
 /// Submits a new revision of a unit's agreement (its leader, or the secretariat).

@@ -161,6 +161,32 @@ pub struct FieldText {
 }
 
 impl Problem {
+    /// A file's refusal: `detail` for the log, each problem with its line and field for
+    /// the API's readers (`errors`) and for the page, in its language (`texts`).
+    pub fn of_rows(detail: String, rows: Vec<hjul_wheel::RowError>) -> Self {
+        let mut p = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_file", detail);
+        for r in rows {
+            p.errors.push(ProblemItem {
+                line: r.line,
+                message: r.message(),
+                field: r.field.clone(),
+            });
+            let text = match &r.field {
+                Some(f) => hjul_wheel::Text::new("organisation.field")
+                    .arg("field", f.as_str())
+                    .arg("problem", r.text),
+                None => r.text,
+            };
+            p.texts.push(FieldText {
+                item: None,
+                field: r.field,
+                line: r.line,
+                text,
+            });
+        }
+        p
+    }
+
     pub fn new(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> Self {
         Self {
             kind,

@@ -1,9 +1,36 @@
 // hjul's dashboard works without this file; with it, the agreement editor shows the
 // weights' total as they are typed and keeps the draft on the server every few seconds,
-// and the midway form shows the score as the grades are chosen.
+// and the midway form shows the score as the grades are chosen, and an upload shows how
+// much of its file has been sent.
 (function () {
   "use strict";
   var lang = document.documentElement.lang || "da";
+
+  // An upload with a progress bar: the form goes by XMLHttpRequest, whose upload events
+  // say how far it is, and the page the server answers with replaces this one, as after
+  // an ordinary submit. Without script the form posts as usual.
+  document.querySelectorAll("form[data-progress]").forEach(function (form) {
+    var bar = document.getElementById(form.dataset.progress);
+    if (!bar || !window.XMLHttpRequest || !window.FormData) { return; }
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action);
+      bar.parentElement.hidden = false;
+      form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+      xhr.upload.addEventListener("progress", function (p) {
+        if (p.lengthComputable) { bar.value = Math.round(100 * p.loaded / p.total); }
+      });
+      xhr.addEventListener("load", function () {
+        document.open();
+        document.write(xhr.responseText);
+        document.close();
+      });
+      // The connection failed: the ordinary submit says why, as the browser would.
+      xhr.addEventListener("error", function () { form.submit(); });
+      xhr.send(new FormData(form));
+    });
+  });
   function pct(value) {
     var s = value.toFixed(1);
     return (lang === "da" ? s.replace(".", ",") : s) + " %";

@@ -17,6 +17,8 @@ pub struct Context {
     today: Option<Date>,
     /// Where the secretariat's deadlines go (from hjul.toml), for `status`.
     pub secretariat_email: String,
+    /// The privacy threshold (hjul.toml `[data] min_responses`).
+    pub min_responses: u32,
     /// The clock: the system's, or one started at --now.
     pub clock: std::sync::Arc<dyn hjul_scheduler::Clock>,
     runtime: tokio::runtime::Runtime,
@@ -28,12 +30,11 @@ impl Context {
             let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME"));
             format!("cli:{}", user.as_deref().unwrap_or("unknown"))
         });
+        let settings = crate::settings::Settings::load(config.dir.as_deref())?;
         Ok(Self {
             location: Location::parse(&global.database_url),
-            secretariat_email: crate::settings::Settings::load(config.dir.as_deref())?
-                .scheduler
-                .secretariat
-                .email,
+            secretariat_email: settings.scheduler.secretariat.email,
+            min_responses: settings.min_responses,
             wheel: config.current_wheel()?,
             actor,
             today: global.today,

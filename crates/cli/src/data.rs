@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use hjul_store::Store;
-use hjul_wheel::data::{self, DEFAULT_MIN_RESPONSES, Verdict};
+use hjul_wheel::data::{self, Verdict};
 
 use crate::Format;
 use crate::context::Context;
@@ -57,12 +57,13 @@ pub async fn import(
 
 pub async fn show(
     store: &Store,
+    ctx: &Context,
     unit_id: &str,
     format: Format,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let sheet = store
-        .data_sheet(unit_id, DEFAULT_MIN_RESPONSES)
+        .data_sheet(unit_id, ctx.min_responses)
         .await
         .with_context(|| format!("no data sheet for {unit_id}"))?;
     match format {
@@ -107,7 +108,8 @@ pub async fn show(
             writeln!(
                 out,
                 "\nCompared with the area's and the department's averages only; values from \
-                 fewer than {DEFAULT_MIN_RESPONSES} respondents are not shown."
+                 fewer than {} respondents are not shown.",
+                ctx.min_responses
             )?;
         }
     }
@@ -123,7 +125,9 @@ pub async fn patterns(
 ) -> anyhow::Result<()> {
     let def = &ctx.wheel.definition;
     let starts = def.cycle(cycle)?.cycle().starts();
-    let all = store.data_patterns(starts, DEFAULT_MIN_RESPONSES).await?;
+    let all = store
+        .data_patterns(starts, ctx.min_responses, |_| true)
+        .await?;
     match format {
         Format::Json => writeln!(
             out,
@@ -164,7 +168,8 @@ pub async fn patterns(
             writeln!(
                 out,
                 "\nCycle {cycle}: data of periods ended before {starts}. Counts of units, never a \
-                 ranking; values from fewer than {DEFAULT_MIN_RESPONSES} respondents count in none."
+                 ranking; values from fewer than {} respondents count in none.",
+                ctx.min_responses
             )?;
         }
     }

@@ -70,7 +70,7 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
             crate::data::import(&store, ctx, &read(file)?, file, out).await?;
         }
         Command::Data(DataCommand::Show { unit_id, format }) => {
-            crate::data::show(&store, unit_id, *format, out).await?;
+            crate::data::show(&store, ctx, unit_id, *format, out).await?;
         }
         Command::Data(DataCommand::Measures) => crate::data::measures(ctx, out)?,
         Command::Data(DataCommand::Patterns { cycle, format }) => {

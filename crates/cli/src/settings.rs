@@ -25,7 +25,21 @@ struct Raw {
     scheduler: RawScheduler,
     #[serde(default)]
     web: RawWeb,
+    #[serde(default)]
+    data: RawData,
 }
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawData {
+    /// Values from fewer respondents than this are kept but never shown.
+    /// Read by hand, so any mistake (a word, a fraction) is told with the key's name.
+    min_responses: Option<toml::Value>,
+}
+
+/// The most respondents the privacy threshold may ask for: beyond it, every survey of a
+/// house would vanish, which is a typing mistake rather than a policy.
+const MAX_MIN_RESPONSES: i64 = 1000;
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -96,6 +110,9 @@ struct RawScheduler {
 pub struct Settings {
     pub scheduler: SchedulerSettings,
     pub mail: MailSettings,
+    /// A value resting on fewer respondents than this is stored but never shown or
+    /// exported, and counts in no average (`[data] min_responses`, default 5).
+    pub min_responses: u32,
     /// Where they were read from, for messages.
     pub source: String,
 }
@@ -226,9 +243,26 @@ impl Settings {
                 .unwrap_or_else(|| PathBuf::from("outbox")),
             templates: raw.mail.templates,
         };
+        let min_responses = match raw.data.min_responses {
+            None => hjul_wheel::data::DEFAULT_MIN_RESPONSES,
+            Some(toml::Value::Integer(n)) if (1..=MAX_MIN_RESPONSES).contains(&n) => n as u32,
+            Some(other) => {
+                let n = match other {
+                    toml::Value::Integer(i) => i.to_string(),
+                    toml::Value::Float(f) => f.to_string(),
+                    toml::Value::String(s) => s,
+                    _ => "?".to_owned(),
+                };
+                return Err(anyhow!(
+                    "{source}: data.min_responses `{n}`: write how many respondents a value needs before it is shown, from 1 to {MAX_MIN_RESPONSES} (the default is {})",
+                    hjul_wheel::data::DEFAULT_MIN_RESPONSES
+                ));
+            }
+        };
         Ok(Self {
             scheduler,
             mail,
+            min_responses,
             source: source.to_owned(),
         })
     }
@@ -284,6 +318,29 @@ mod tests {
         assert!(s.scheduler.digest.is_some());
         assert_eq!(s.scheduler.max_attempts, 8);
         assert_eq!(s.scheduler.lease, Duration::from_secs(300));
+        assert_eq!(s.min_responses, 5);
+    }
+
+    #[test]
+    fn the_privacy_threshold_is_a_setting_within_bounds() {
+        let s = Settings::parse(
+            BUILTIN,
+            "hjul.toml",
+            env(&[("HJUL__DATA__MIN_RESPONSES", "10")]),
+        )
+        .unwrap();
+        assert_eq!(s.min_responses, 10);
+        for bad in ["0", "-3", "1001", "many"] {
+            let e = Settings::parse(
+                BUILTIN,
+                "hjul.toml",
+                env(&[("HJUL__DATA__MIN_RESPONSES", bad)]),
+            )
+            .err()
+            .unwrap()
+            .to_string();
+            assert!(e.contains("data.min_responses"), "{bad}: {e}");
+        }
     }
 
     #[test]

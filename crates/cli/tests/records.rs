@@ -415,6 +415,28 @@ fn the_secretariat_imports_data_and_reads_a_units_sheet() {
     assert_eq!(wellbeing["verdict"], "insufficient");
     let table = ok(&hjul(&dir, &["data", "show", "sk-by"]));
     assert!(table.contains("(too few)"), "{table}");
+    // The threshold is the municipality's setting: at 400 respondents the school's
+    // absence (379 in 2024/25) is hidden too, and the table says the number in force.
+    let strict = ok(&common::hjul_with(
+        &dir,
+        &["data", "show", "sk-by", "--format", "json"],
+        &[("HJUL_TODAY", "2026-11-22"), ("HJUL__DATA__MIN_RESPONSES", "400")],
+    ));
+    let v: serde_json::Value = serde_json::from_str(&strict).unwrap();
+    let absence = v["measures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["measure"] == "absence")
+        .unwrap();
+    assert!(absence["latest"].is_null(), "{absence}");
+    assert!(!strict.contains("9.5"), "{strict}");
+    let strict = ok(&common::hjul_with(
+        &dir,
+        &["data", "show", "sk-by"],
+        &[("HJUL_TODAY", "2026-11-22"), ("HJUL__DATA__MIN_RESPONSES", "400")],
+    ));
+    assert!(strict.contains("fewer than 400 respondents"), "{strict}");
     // The pre-analysis of cycle 2025 reads the periods ended before it began.
     let json = ok(&hjul(
         &dir,

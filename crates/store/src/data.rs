@@ -235,15 +235,18 @@ impl Store {
     }
 
     /// The pre-analysis' patterns: every measure in every area, in the latest period that
-    /// had ended before `before` (see `hjul_wheel::data::patterns`).
+    /// had ended before `before` (see `hjul_wheel::data::patterns`), over the units for
+    /// which `counts` says yes (a manager's subtree; every unit for the secretariat).
     pub async fn data_patterns(
         &self,
         before: chrono::NaiveDate,
         min_responses: u32,
+        counts: impl Fn(&str) -> bool,
     ) -> Result<Vec<AreaPattern>, StoreError> {
         let areas = self.unit_areas().await?;
         let stored = self.measurements(None).await?;
-        let rows = rows_of(&stored, &areas);
+        let mut rows = rows_of(&stored, &areas);
+        rows.retain(|r| counts(r.unit_id));
         Ok(patterns(
             &self.wheel().catalogue,
             &rows,

@@ -356,6 +356,60 @@ pub struct MeasureView {
     /// latest period (values from too few respondents count in neither).
     pub area_average: Option<f64>,
     pub department_average: Option<f64>,
+    /// The area's mean in each period of the unit's series: the line a chart draws
+    /// beside the unit's own.
+    pub area_series: Vec<Average>,
+}
+
+/// An average over units in one period; `None` when no unit's value there is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Average {
+    pub period: Period,
+    pub value: Option<f64>,
+}
+
+/// The sums behind the averages a sheet shows, read from the rows once: per measure and
+/// period, per area and for the whole department, over the values that are shown.
+struct Sums<'a> {
+    area: HashMap<(&'a str, Period, Area), (f64, u32)>,
+    department: HashMap<(&'a str, Period), (f64, u32)>,
+}
+
+impl<'a> Sums<'a> {
+    fn of(rows: &[Row<'a>], min_responses: u32) -> Self {
+        let mut area: HashMap<_, (f64, u32)> = HashMap::new();
+        let mut department: HashMap<_, (f64, u32)> = HashMap::new();
+        for r in rows {
+            if let Some(v) = Reading::of(r.value, r.n, min_responses).value() {
+                for slot in [
+                    area.entry((r.measure, r.period, r.area)).or_default(),
+                    department.entry((r.measure, r.period)).or_default(),
+                ] {
+                    slot.0 += v;
+                    slot.1 += 1;
+                }
+            }
+        }
+        Self { area, department }
+    }
+
+    fn mean((sum, n): (f64, u32)) -> Option<f64> {
+        (n > 0).then(|| tidy(sum / f64::from(n)))
+    }
+
+    fn area(&self, measure: &str, period: Period, area: Area) -> Option<f64> {
+        self.area
+            .get(&(measure, period, area))
+            .copied()
+            .and_then(Self::mean)
+    }
+
+    fn department(&self, measure: &str, period: Period) -> Option<f64> {
+        self.department
+            .get(&(measure, period))
+            .copied()
+            .and_then(Self::mean)
+    }
 }
 
 /// A unit's data sheet: each measure collected for its `area` that it has values on, in
@@ -368,16 +422,17 @@ pub fn sheet(
     rows: &[Row<'_>],
     min_responses: u32,
 ) -> Vec<MeasureView> {
+    let sums = Sums::of(rows, min_responses);
+    let mut own_rows: HashMap<&str, Vec<&Row<'_>>> = HashMap::new();
+    for r in rows.iter().filter(|r| r.unit_id == unit_id) {
+        own_rows.entry(r.measure).or_default().push(r);
+    }
     let mut out = Vec::new();
     for m in catalogue.all_measures().filter(|m| m.applies_to(area)) {
         let code = m.code.as_str();
-        let mut own: Vec<&Row<'_>> = rows
-            .iter()
-            .filter(|r| r.unit_id == unit_id && r.measure == code)
-            .collect();
-        if own.is_empty() {
+        let Some(own) = own_rows.get_mut(code) else {
             continue;
-        }
+        };
         own.sort_by_key(|r| r.period);
         let series: Vec<(Period, Reading)> = own
             .iter()
@@ -385,14 +440,6 @@ pub fn sheet(
             .collect();
         let t = trend(&series, m);
         let latest_period = t.latest.map(|(p, _)| p);
-        let mean_of = |area: Option<Area>| {
-            average(
-                rows.iter()
-                    .filter(|r| r.measure == code && Some(r.period) == latest_period)
-                    .filter(|r| area.is_none_or(|a| r.area == a))
-                    .map(|r| Reading::of(r.value, r.n, min_responses)),
-            )
-        };
         out.push(MeasureView {
             measure: m.code.clone(),
             name_da: m.name_da.clone(),
@@ -412,8 +459,15 @@ pub fn sheet(
             latest: t.latest.and_then(|(_, r)| r.value()),
             change: t.change.map(tidy),
             verdict: t.verdict,
-            area_average: mean_of(Some(area)).map(tidy),
-            department_average: mean_of(None).map(tidy),
+            area_average: latest_period.and_then(|p| sums.area(code, p, area)),
+            department_average: latest_period.and_then(|p| sums.department(code, p)),
+            area_series: series
+                .iter()
+                .map(|(p, _)| Average {
+                    period: *p,
+                    value: sums.area(code, *p, area),
+                })
+                .collect(),
         });
     }
     out

@@ -61,6 +61,17 @@ pub enum MeasureUnit {
     Number,
 }
 
+impl MeasureUnit {
+    /// How many decimals its values are written with: a survey's score needs two to show
+    /// a change of its tolerance (0.1) apart from rounding.
+    pub fn decimals(self) -> usize {
+        match self {
+            Self::Percent | Self::Number => 1,
+            Self::Score => 2,
+        }
+    }
+}
+
 /// An indicator, or another measure data is collected on (economy, staff wellbeing):
 /// what its numbers are, which values can be true, and which way is better.
 #[derive(Debug, Clone, PartialEq, Serialize)]

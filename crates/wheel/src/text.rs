@@ -231,10 +231,15 @@ impl Catalogue {
 
     /// A percentage with one decimal: `50,0 %`, `50.0 %`.
     pub fn percent(&self, value: f64) -> String {
-        let s = format!("{value:.1}");
+        format!("{} %", self.decimal(value, 1))
+    }
+
+    /// A number with `places` decimals, the way this language writes it: `5,25`, `5.25`.
+    pub fn decimal(&self, value: f64, places: usize) -> String {
+        let s = format!("{value:.places$}");
         match self.language {
-            Language::Da => format!("{} %", s.replace('.', ",")),
-            Language::En => format!("{s} %"),
+            Language::Da => s.replace('.', ","),
+            Language::En => s,
         }
     }
 

@@ -6,15 +6,20 @@
 //! - `editor` — the agreement editor and the midway form, with drafts kept on the server.
 //! - `secretariat` — the mail queue, the audit log, the organisation, tokens, cycles.
 //! - `export` — status, the overdue list and a unit's deadlines as `.xlsx` and CSV.
-//! - `drawing` — the wheel as SVG, with every unit at its step.
+//! - `figures` — a unit's indicator data, and the secretariat's data page (import,
+//!   patterns).
+//! - `drawing` — the wheel as SVG, with every unit at its step; `chart` — a measure's
+//!   trend as SVG.
 //! - `words` — the catalogues: every word a page shows, in both languages.
 //!
 //! Every form carries the session's CSRF value; every refusal of a signed-in person is
 //! audited and shown in the site's layout, in the page's language, with a way back.
 
+mod chart;
 mod drawing;
 pub(crate) mod editor;
 mod export;
+pub(crate) mod figures;
 mod pages;
 mod secretariat;
 mod sessions;
@@ -37,7 +42,7 @@ pub use sessions::{SESSION_COOKIE, SignInLimiter, Visitor};
 pub use words::{Lang, Words};
 
 /// The pages' templates, built into the binary.
-pub const TEMPLATES: [(&str, &str); 14] = [
+pub const TEMPLATES: [(&str, &str); 15] = [
     ("layout.html", include_str!("../../templates/layout.html")),
     ("macros.html", include_str!("../../templates/macros.html")),
     ("login.html", include_str!("../../templates/login.html")),
@@ -55,17 +60,20 @@ pub const TEMPLATES: [(&str, &str); 14] = [
     ),
     ("tokens.html", include_str!("../../templates/tokens.html")),
     ("cycles.html", include_str!("../../templates/cycles.html")),
+    ("data.html", include_str!("../../templates/data.html")),
 ];
 
 /// The dashboard's code, for the test that every word it uses is in the catalogues.
 #[cfg(test)]
-pub const SOURCES: [(&str, &str); 8] = [
+pub const SOURCES: [(&str, &str); 10] = [
     ("mod.rs", include_str!("mod.rs")),
     ("pages.rs", include_str!("pages.rs")),
     ("editor.rs", include_str!("editor.rs")),
     ("secretariat.rs", include_str!("secretariat.rs")),
     ("export.rs", include_str!("export.rs")),
     ("drawing.rs", include_str!("drawing.rs")),
+    ("chart.rs", include_str!("chart.rs")),
+    ("figures.rs", include_str!("figures.rs")),
     ("sessions.rs", include_str!("sessions.rs")),
     ("auth.rs", include_str!("../auth.rs")),
 ];
@@ -130,6 +138,7 @@ pub fn routes() -> Router<AppState> {
             get(secretariat::tokens).post(secretariat::create_token),
         )
         .route("/admin/tokens/{id}/revoke", post(secretariat::revoke_token))
+        .route("/admin/data", get(figures::data).post(figures::import))
         .route("/admin/cycles", get(secretariat::cycles))
         .route("/admin/cycles/{year}/start", post(secretariat::start_cycle))
         .route(

@@ -393,6 +393,10 @@ pub async fn unit_page(
             }
         })
         .collect();
+    let figures = match super::figures::unit_figures(state, lang, unit_id).await {
+        Ok(f) => f,
+        Err(p) => return error_page(state, lang, Some(v), p),
+    };
     let step = t.step.map_or("none", Step::key);
     let (status, error, error_lines) = refusal_view(
         state,
@@ -442,6 +446,8 @@ pub async fn unit_page(
             milestones => milestones,
             events => events,
             agreements => agreements,
+            figures => figures,
+            min_responses => state.min_responses(),
             can_dialogue => may(EventKind::DialogueHeld),
             can_submit => may(EventKind::AgreementSubmitted),
             can_sign => may(EventKind::AgreementSigned),

@@ -46,7 +46,7 @@ fn starter(state: &AppState, lang: super::Lang, by: &str) -> String {
 }
 
 /// The secretariat's, or a page that says so.
-fn only_secretariat(v: &Visitor) -> Result<(), Problem> {
+pub(super) fn only_secretariat(v: &Visitor) -> Result<(), Problem> {
     v.who
         .require_secretariat("this page")
         .map_err(|p| p.text(Text::new("error.secretariat_only")))
@@ -277,28 +277,8 @@ pub async fn import(
             )
             .text(Text::new("organisation.not_utf8"))
         })?;
-        let org = Organisation::from_csv(&text, |_| {}).map_err(|e| {
-            let mut p = Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_file",
-                e.to_string(),
-            );
-            for r in e.0 {
-                let text = match (r.line, &r.field) {
-                    (_, Some(f)) => Text::new("organisation.field")
-                        .arg("field", f.as_str())
-                        .arg("problem", r.text.clone()),
-                    _ => r.text.clone(),
-                };
-                p.texts.push(crate::problem::FieldText {
-                    item: None,
-                    field: r.field.clone(),
-                    line: r.line,
-                    text,
-                });
-            }
-            p
-        })?;
+        let org = Organisation::from_csv(&text, |_| {})
+            .map_err(|e| Problem::of_rows(e.to_string(), e.0))?;
         Ok(state
             .store()
             .import_organisation(&org, &v.who.stamp(&state), |_, _| {})

@@ -407,6 +407,21 @@ fn a_sheet_hides_what_rests_on_too_few_and_compares_with_averages_only() {
     // dt-nord-2's 9.0 rests on 3 respondents: in no average.
     assert_eq!(a.area_average, Some(6.0));
     assert_eq!(a.department_average, Some(5.0));
+    // The chart's second line: the area in each of the unit's periods (only dt-nord-1
+    // had a value in 2023/24).
+    assert_eq!(
+        a.area_series,
+        [
+            Average {
+                period: p("2023/24"),
+                value: Some(7.5)
+            },
+            Average {
+                period: p("2024/25"),
+                value: Some(6.0)
+            }
+        ]
+    );
     // dt-nord-2's own sheet shows its value as hidden, with no count.
     let s = sheet("dt-nord-2", Area::Daycare, &c, &rows, 5);
     assert_eq!(
