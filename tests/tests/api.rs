@@ -1542,16 +1542,16 @@ async fn a_unit_sees_its_numbers_and_nothing_that_rests_on_too_few(db: TestDb) {
         ))
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert_eq!(v["errors"][0]["line"], 80, "{v}");
+    assert_eq!(v["errors"][0]["line"], 86, "{v}");
     assert_eq!(v["errors"][0]["field"], "unit_id", "{v}");
     assert!(api.store.measurements(None).await.unwrap().is_empty());
     // The file itself, then again: the second time every value replaces its twin.
     let (s, v) = api.send(csv(&sec, data.to_owned(), "text/csv")).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v, serde_json::json!({"rows": 78, "new": 78, "replaced": 0}));
+    assert_eq!(v, serde_json::json!({"rows": 84, "new": 84, "replaced": 0}));
     let (s, v) = api.send(csv(&sec, data.to_owned(), "text/csv")).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v["replaced"], 78);
+    assert_eq!(v["replaced"], 84);
     // The patterns before cycle 2025: the secretariat's cover every area; Anna's only the
     // houses below her (daycare), with counts no larger than hers.
     let (s, all) = api

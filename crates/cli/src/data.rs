@@ -148,8 +148,16 @@ pub async fn patterns(
             }
             let number = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.2}"));
             let mut table = Table::new(&[
-                "MEASURE", "AREA", "PERIOD", "UNITS", "AVERAGE", "SPREAD", "BETTER", "WORSE",
+                "MEASURE",
+                "AREA",
+                "PERIOD",
+                "UNITS",
+                "AVERAGE",
+                "SPREAD",
+                "BETTER",
+                "WORSE",
                 "SAME",
+                "AT TARGET",
             ]);
             for p in &all {
                 table.row(vec![
@@ -162,6 +170,9 @@ pub async fn patterns(
                     p.pattern.better.to_string(),
                     p.pattern.worse.to_string(),
                     p.pattern.unchanged.to_string(),
+                    p.target_met
+                        .map(|n| format!("{n} of {}", p.pattern.units))
+                        .unwrap_or_default(),
                 ]);
             }
             table.write(out)?;

@@ -398,7 +398,7 @@ fn the_secretariat_imports_data_and_reads_a_units_sheet() {
         &dir,
         &["data", "import", ex.join("data.csv").to_str().unwrap()],
     ));
-    assert!(text.contains("78 values (78 new, 0 replacing"), "{text}");
+    assert!(text.contains("84 values (84 new, 0 replacing"), "{text}");
     let sheet = ok(&hjul(&dir, &["data", "show", "sk-by", "--format", "json"]));
     let v: serde_json::Value = serde_json::from_str(&sheet).unwrap();
     assert_eq!(v["unit_id"], "sk-by");
@@ -420,7 +420,10 @@ fn the_secretariat_imports_data_and_reads_a_units_sheet() {
     let strict = ok(&common::hjul_with(
         &dir,
         &["data", "show", "sk-by", "--format", "json"],
-        &[("HJUL_TODAY", "2026-11-22"), ("HJUL__DATA__MIN_RESPONSES", "400")],
+        &[
+            ("HJUL_TODAY", "2026-11-22"),
+            ("HJUL__DATA__MIN_RESPONSES", "400"),
+        ],
     ));
     let v: serde_json::Value = serde_json::from_str(&strict).unwrap();
     let absence = v["measures"]
@@ -434,7 +437,10 @@ fn the_secretariat_imports_data_and_reads_a_units_sheet() {
     let strict = ok(&common::hjul_with(
         &dir,
         &["data", "show", "sk-by"],
-        &[("HJUL_TODAY", "2026-11-22"), ("HJUL__DATA__MIN_RESPONSES", "400")],
+        &[
+            ("HJUL_TODAY", "2026-11-22"),
+            ("HJUL__DATA__MIN_RESPONSES", "400"),
+        ],
     ));
     assert!(strict.contains("fewer than 400 respondents"), "{strict}");
     // The pre-analysis of cycle 2025 reads the periods ended before it began.

@@ -359,6 +359,9 @@ pub struct MeasureView {
     /// The area's mean in each period of the unit's series: the line a chart draws
     /// beside the unit's own.
     pub area_series: Vec<Average>,
+    /// The department's target for the measure, drawn as a line; `None` without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<crate::indicators::Target>,
 }
 
 /// An average over units in one period; `None` when no unit's value there is shown.
@@ -468,6 +471,7 @@ pub fn sheet(
                     value: sums.area(code, *p, area),
                 })
                 .collect(),
+            target: m.target,
         });
     }
     out
@@ -482,6 +486,9 @@ pub struct AreaPattern {
     pub period: Period,
     #[serde(flatten)]
     pub pattern: Pattern,
+    /// With a department target: how many of the units with a value shown reach it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_met: Option<usize>,
 }
 
 /// The patterns of every measure in every area it is collected for, each in the latest
@@ -533,11 +540,19 @@ pub fn patterns(
             let mut pattern = pattern(&trends);
             pattern.average = pattern.average.map(tidy);
             pattern.spread = pattern.spread.map(tidy);
+            let target_met = m.target.map(|_| {
+                trends
+                    .iter()
+                    .filter_map(|t| t.latest.and_then(|(_, r)| r.value()))
+                    .filter(|v| m.meets_target(*v) == Some(true))
+                    .count()
+            });
             out.push(AreaPattern {
                 measure: m.code.clone(),
                 area,
                 period,
                 pattern,
+                target_met,
             });
         }
     }

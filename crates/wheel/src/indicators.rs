@@ -88,11 +88,30 @@ pub struct Indicator {
     pub max: f64,
     /// A change no larger than this is noise: the verdict is "unchanged".
     pub tolerance: f64,
+    /// The department's own target, when it set one ("hæves til 92 % i 2025").
+    pub target: Option<Target>,
+}
+
+/// A value the department aims for by a year.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    pub value: f64,
+    pub year: i32,
 }
 
 impl Indicator {
     pub fn applies_to(&self, area: Area) -> bool {
         self.areas.is_empty() || self.areas.contains(&area)
+    }
+
+    /// Whether `value` reaches the department's target, read the measure's way (at or
+    /// above it when higher is better, at or below when lower is); `None` without one.
+    pub fn meets_target(&self, value: f64) -> Option<bool> {
+        self.target.map(|t| match self.direction {
+            Direction::Higher => value >= t.value,
+            Direction::Lower => value <= t.value,
+        })
     }
 }
 
@@ -264,6 +283,21 @@ fn measure(
         );
         return None;
     }
+    if let Some(t) = raw.target
+        && !(t.value.is_finite()
+            && (min..=max).contains(&t.value)
+            && (2000..=2100).contains(&t.year))
+    {
+        problems.add(
+            at,
+            format!("{key}.{code}.target"),
+            format!(
+                "{{ value = {}, year = {} }} is not a target: the value must lie in the measure's range [{min}, {max}] and the year be written in full, such as {{ value = 92, year = 2025 }}",
+                t.value, t.year
+            ),
+        );
+        return None;
+    }
     Some(Indicator {
         code,
         name_da: raw.name_da.clone(),
@@ -274,6 +308,7 @@ fn measure(
         min,
         max,
         tolerance,
+        target: raw.target,
     })
 }
 
@@ -317,6 +352,8 @@ struct RawIndicator {
     range: Option<(f64, f64)>,
     #[serde(default)]
     tolerance: Option<f64>,
+    #[serde(default)]
+    target: Option<Target>,
 }
 
 #[cfg(test)]

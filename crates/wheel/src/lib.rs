@@ -38,7 +38,9 @@ pub use config_error::{ConfigError, Problem};
 pub use definition::{
     DeadlineRule, Due, MailTime, Opens, PhaseWindow, ReminderRule, WheelDefinition,
 };
-pub use indicators::{Direction, Indicator, IndicatorCatalogue, IndicatorCode, MeasureUnit};
+pub use indicators::{
+    Direction, Indicator, IndicatorCatalogue, IndicatorCode, MeasureUnit, Target,
+};
 pub use org::{Email, Language, OrgErrors, OrgUnit, Organisation, RowError, UnitId};
 pub use organisation::{Area, Level, Party, Recipient};
 pub use phase::{Deadline, Phase, Task};

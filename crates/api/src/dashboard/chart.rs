@@ -1,7 +1,8 @@
 //! A measure's trend as a small SVG line chart, drawn on the server so the page needs
 //! no script: the unit's own values as a solid line with a dot per period, the area's
-//! average as a dashed line beside it. A value from too few respondents is a gap in
-//! the line, never a point: the chart can show nothing the tables hide.
+//! average as a dashed line beside it, and the department's target, when it set one, as
+//! a dotted level line. A value from too few respondents is a gap in the line, never a
+//! point: the chart can show nothing the tables hide.
 
 use std::fmt::Write as _;
 
@@ -19,6 +20,7 @@ const TOP: f64 = 10.0;
 const BOTTOM: f64 = 40.0;
 const UNIT_COLOR: &str = "#2f5f8f";
 const AREA_COLOR: &str = "#6b7280";
+const TARGET_COLOR: &str = "#2e7d32";
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -116,6 +118,22 @@ pub fn trend(words: &Words, lang: Lang, m: &MeasureView) -> String {
             p.period
         );
     }
+    if let Some(t) = m.target {
+        let ty = y(t.value);
+        let label = cat.render(
+            &hjul_wheel::Text::new("figures.target")
+                .arg("value", value(cat, m, t.value))
+                .arg("year", t.year.to_string()),
+        );
+        let _ = write!(
+            svg,
+            r##"<line class="target" x1="{LEFT}" y1="{ty:.1}" x2="{:.1}" y2="{ty:.1}" stroke="{TARGET_COLOR}" stroke-width="1.5" stroke-dasharray="2 3"/><text x="{:.1}" y="{:.1}" text-anchor="end" font-size="10" fill="{TARGET_COLOR}">{}</text>"##,
+            W - RIGHT,
+            W - RIGHT,
+            ty - 4.0,
+            escape(&label)
+        );
+    }
     line(&mut svg, area.enumerate(), &x, &y, AREA_COLOR, Some("5 4"));
     line(&mut svg, own.enumerate(), &x, &y, UNIT_COLOR, None);
     for (i, p) in m.series.iter().enumerate() {
@@ -207,6 +225,7 @@ mod tests {
             verdict: Verdict::Insufficient,
             area_average: None,
             department_average: None,
+            target: None,
             area_series: values
                 .iter()
                 .zip(periods)
@@ -240,6 +259,15 @@ mod tests {
         assert!(!svg.contains("123"));
         assert!(svg.contains("for få besvarelser"), "{svg}");
         assert!(svg.contains("role=\"img\""));
+        // The department's target: a level line with its value and year.
+        let mut with_target = view(&[Some(7.5), Some(6.0)]);
+        with_target.target = Some(hjul_wheel::Target {
+            value: 4.0,
+            year: 2025,
+        });
+        let svg = trend(&words, Lang::Da, &with_target);
+        assert!(svg.contains("class=\"target\""), "{svg}");
+        assert!(svg.contains("mål 4,0 % i 2025"), "{svg}");
         // Nothing to draw: no picture.
         assert_eq!(trend(&words, Lang::En, &view(&[])), "");
     }

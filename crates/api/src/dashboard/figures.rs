@@ -147,6 +147,19 @@ async fn data_page(
                 worse => p.pattern.worse,
                 unchanged => p.pattern.unchanged,
                 insufficient => p.pattern.insufficient,
+                target => catalogue.get(code).and_then(|m| m.target.map(|t| (m, t))).zip(p.target_met).map(|((m, t), met)| {
+                    let goal = cat.render(
+                        &Text::new("figures.target")
+                            .arg("value", if m.unit == hjul_wheel::MeasureUnit::Percent { cat.percent(t.value) } else { cat.decimal(t.value, m.unit.decimals()) })
+                            .arg("year", t.year.to_string()),
+                    );
+                    cat.render(
+                        &Text::new("patterns.target_met")
+                            .arg("met", met)
+                            .arg("units", p.pattern.units)
+                            .arg("target", goal),
+                    )
+                }),
             }
         })
         .collect();

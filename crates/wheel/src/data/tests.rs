@@ -344,7 +344,10 @@ fn the_catalogue_holds_the_other_measures_and_checks_ranges() {
     let c = catalogue();
     assert_eq!(c.version, "viborg-2026");
     let codes: Vec<&str> = c.measures.iter().map(|m| m.code.as_str()).collect();
-    assert_eq!(codes, ["sick_leave", "budget_deviation"]);
+    assert_eq!(
+        codes,
+        ["sick_leave", "budget_deviation", "passed_danish_maths"]
+    );
     let budget = c.get("budget_deviation").unwrap();
     assert_eq!((budget.min, budget.max), (-100.0, 100.0));
     let wellbeing = c.get("academic_wellbeing").unwrap();
@@ -477,4 +480,62 @@ fn patterns_take_each_area_in_the_latest_period_known_before_the_cycle() {
     assert_eq!((school.pattern.units, school.pattern.insufficient), (1, 1));
     // No family data, no family pattern.
     assert!(all.iter().all(|x| x.area != Area::Family));
+}
+
+#[test]
+fn a_department_target_is_drawn_and_counted_the_measures_way() {
+    let c = catalogue();
+    let m = c.get("passed_danish_maths").unwrap();
+    assert_eq!(
+        m.target,
+        Some(crate::Target {
+            value: 92.0,
+            year: 2025
+        })
+    );
+    // Higher is better: at the target reaches it.
+    assert_eq!(m.meets_target(92.0), Some(true));
+    assert_eq!(m.meets_target(91.9), Some(false));
+    assert_eq!(c.get("absence").unwrap().meets_target(1.0), None);
+    let p = |t: &str| Period::parse(t).unwrap();
+    let row = |unit_id, value, n| Row {
+        unit_id,
+        area: Area::School,
+        measure: "passed_danish_maths",
+        period: p("2024/25"),
+        value,
+        n,
+    };
+    // One at, one below, one hidden (3 pupils): one reaches it, of two shown.
+    let rows = [
+        row("sk-a", 92.0, Some(60)),
+        row("sk-b", 88.0, Some(50)),
+        row("sk-c", 99.0, Some(3)),
+    ];
+    let all = patterns(&c, &rows, 5, NaiveDate::from_ymd_opt(2025, 10, 1).unwrap());
+    let school = all
+        .iter()
+        .find(|x| x.measure.as_str() == "passed_danish_maths")
+        .unwrap();
+    assert_eq!((school.pattern.units, school.target_met), (2, Some(1)));
+    // A measure without a target says nothing about one.
+    let rows = [Row {
+        measure: "absence",
+        ..row("sk-a", 5.0, None)
+    }];
+    let all = patterns(&c, &rows, 5, NaiveDate::from_ymd_opt(2025, 10, 1).unwrap());
+    assert_eq!(all[0].target_met, None);
+    // The sheet carries the target for the chart.
+    let s = sheet("sk-a", Area::School, &c, &[row("sk-a", 92.0, Some(60))], 5);
+    assert_eq!(s[0].target.map(|t| t.value), Some(92.0));
+}
+
+#[test]
+fn a_target_outside_the_range_is_refused_with_its_line() {
+    let text = "version = \"v\"\n[[beacon]]\ncode = \"b\"\nname_da = \"B\"\nname_en = \"B\"\n[[beacon.indicator]]\ncode = \"a\"\nname_da = \"a\"\nname_en = \"a\"\ndirection = \"higher\"\ntarget = { value = 120, year = 2025 }\n";
+    let e = IndicatorCatalogue::from_toml(text, "indicators.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("target") && e.contains("[0, 100]"), "{e}");
+    assert!(e.contains("indicators.toml:6"), "{e}");
 }
