@@ -12,6 +12,7 @@ mod m20261122_000004_lease;
 mod m20261201_000005_people;
 mod m20261202_000006_outbox_checked;
 mod m20261202_000007_measurement;
+mod m20261203_000008_measured_goals;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_people::Migration),
             Box::new(m20261202_000006_outbox_checked::Migration),
             Box::new(m20261202_000007_measurement::Migration),
+            Box::new(m20261203_000008_measured_goals::Migration),
         ]
     }
 }

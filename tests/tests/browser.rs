@@ -518,6 +518,11 @@ fn type_goals(d: &Driver) {
             &json!([format!("g{i}-target"), g.10]),
         );
     }
+    // The first goal's criteria as numbers on its indicator: hjul then proposes its grade
+    // at the midway status from the house's latest figures.
+    d.fill("#g0-baseline-value", "78");
+    d.fill("#g0-partly-value", "80");
+    d.fill("#g0-fully-value", "84");
 }
 
 #[tokio::test]
@@ -660,7 +665,12 @@ async fn every_role_walks_their_whole_path() {
         d.text_when("#patterns-heading", "Mønstre før cyklus 2027");
         // The school's figures: a chart per measure; the wellbeing score of 2024/25 rests
         // on four answers and is shown nowhere, not even in the chart.
-        d.open(&format!("{base}/units/sk-by"), "unit-figures");
+        d.open(&format!("{base}/units/sk-by"), "unit-sk-by");
+        d.script(
+            "document.getElementById('figures-heading').scrollIntoView();",
+            &json!([]),
+        );
+        d.check("unit-figures");
         let absence = d.text_when("#figure-absence", "uændret");
         assert!(absence.contains("9,5 %"), "{absence}");
         assert_eq!(d.find_all("#figure-absence svg circle").len(), 3);
@@ -857,6 +867,23 @@ async fn every_role_walks_their_whole_path() {
         d.sign_in(&base, &bo_token);
         d.open(&format!("{base}/units/dt-nord-1"), "unit-in-force");
         d.submit("#midway-link", "#midway-form");
+        // The language goal's grade is proposed from the latest figures (2024/25: 80.0,
+        // partly met at 80) and chosen already.
+        d.text_when("#proposal-0", "hjul foreslår »Delvist opfyldt«");
+        d.text_when("#proposal-0", "2024/25: 80,0 %");
+        let checked: bool = serde_json::from_value(d.script(
+            "return document.querySelector(\"input[name='r0.grade'][value='partly']\").checked;",
+            &json!([]),
+        ))
+        .unwrap();
+        assert!(checked, "the proposal is not chosen");
+        // Another grade without a reason is refused at that goal, nothing saved.
+        for (row, grade) in [(0, "full"), (1, "full"), (2, "none")] {
+            let radio = d.wait(&format!("input[name='r{row}.grade'][value='{grade}']"));
+            d.click(&radio);
+        }
+        d.submit("#save-midway", "#midway-form .field-error");
+        d.text_when("#midway-form", "skriv i noten hvorfor");
         for (row, grade) in [(0, "partly"), (1, "full"), (2, "none")] {
             let radio = d.wait(&format!("input[name='r{row}.grade'][value='{grade}']"));
             d.click(&radio);
@@ -883,6 +910,8 @@ async fn every_role_walks_their_whole_path() {
         t.agreements[0].score.map(hjul_wheel::Score::percent),
         Some(50.0)
     );
+    // The proposal is on record beside the grade the leader gave.
+    assert_eq!(t.agreements[0].goals[0].proposed.as_deref(), Some("partly"));
 }
 
 /// A page on another site (here another port) tries what the finding showed: a

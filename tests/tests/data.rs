@@ -12,6 +12,8 @@ stories!(
     a_file_is_imported_and_a_period_again_supersedes_its_values,
     a_bad_file_changes_nothing_and_names_every_line,
     a_units_sheet_hides_what_rests_on_too_few,
+    a_midway_grade_is_proposed_from_the_data_and_overridden_with_a_reason,
+    a_hidden_latest_value_proposes_nothing,
 );
 
 const ORG: &str = include_str!("../../examples/organisation.csv");
@@ -222,4 +224,156 @@ async fn a_units_sheet_hides_what_rests_on_too_few(db: TestDb) {
     );
     let codes: Vec<&str> = family.iter().map(|m| m.measure.as_str()).collect();
     assert_eq!(codes, ["sick_leave"]);
+}
+
+/// The example agreement with its first goal (language development, higher is better)
+/// measured: baseline 78, partly met at 80, fully met at 84.
+fn measured_agreement(partly: &str) -> String {
+    hjul_tests::AGREEMENT.replacen(
+        "target_date = 2027-06-30\n",
+        &format!(
+            "target_date = 2027-06-30\nbaseline_value = 78\npartly_met_value = {partly}\nfully_met_value = 84\n"
+        ),
+        1,
+    )
+}
+
+async fn a_midway_grade_is_proposed_from_the_data_and_overridden_with_a_reason(db: TestDb) {
+    let store = hjul_tests::skovby_with_themes(&db, "2026-04-01").await;
+    let rows = read(&store, DATA).await.unwrap();
+    store
+        .import_measurements("data.csv", &rows, &stamp("2026-04-01"), |_, _| {})
+        .await
+        .unwrap();
+    let s = stamp("2027-08-20");
+    let day = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+    let unit = "dt-nord-1";
+    store
+        .record_dialogue(unit, day("2026-04-02"), None, &s)
+        .await
+        .unwrap();
+    // Partly met (76) not better than the baseline (78) for a measure where higher is
+    // better: refused, naming the field; nothing submitted.
+    let e = store
+        .submit_agreement(
+            unit,
+            day("2026-04-20"),
+            &measured_agreement("76"),
+            "a.toml",
+            &s,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("partly_met_value") && e.contains("must be better than the baseline (78)"),
+        "{e}"
+    );
+    store
+        .submit_agreement(
+            unit,
+            day("2026-04-20"),
+            &measured_agreement("80"),
+            "a.toml",
+            &s,
+        )
+        .await
+        .unwrap();
+    store
+        .sign_agreement(unit, day("2026-04-25"), &s)
+        .await
+        .unwrap();
+    let t = store.timeline(unit, day("2027-08-20"), None).await.unwrap();
+    let criteria = t.agreements[0].goals[0].measured.unwrap();
+    assert_eq!(
+        (criteria.baseline, criteria.partly_met, criteria.fully_met),
+        (78.0, 80.0, 84.0)
+    );
+    assert_eq!(t.agreements[0].goals[1].measured, None);
+
+    // The latest value, 2024/25: 80.0 from 47 children: partly met.
+    let (_, agreement, proposals) = store.agreement_in_force(unit, &s).await.unwrap().unwrap();
+    let title = agreement.goals()[0].title.clone();
+    let p = &proposals[&title];
+    assert_eq!(
+        (p.grade, p.period.to_string(), p.value),
+        (hjul_wheel::Grade::Partly, "2024/25".to_owned(), 80.0)
+    );
+    assert_eq!(proposals.len(), 1, "only the measured goal: {proposals:?}");
+
+    let grades = |first: &str, note: &str| -> Vec<hjul_wheel::GradeDraft> {
+        agreement
+            .goals()
+            .iter()
+            .enumerate()
+            .map(|(i, g)| hjul_wheel::GradeDraft {
+                goal: g.title.clone(),
+                grade: if i == 0 { first.into() } else { "full".into() },
+                note: if i == 0 { note.into() } else { String::new() },
+            })
+            .collect()
+    };
+    // Full without a reason, against the proposal: refused, nothing recorded.
+    let events = count(&store, "unit_event").await;
+    let e = store
+        .give_grades(unit, day("2027-08-16"), &grades("full", ""), &s)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("hjul proposes \"Partly met\""), "{e}");
+    assert_eq!(count(&store, "unit_event").await, events);
+    // With the reason: recorded, and the proposal and its evidence beside the grade.
+    store
+        .give_grades(
+            unit,
+            day("2027-08-16"),
+            &grades("full", "Sprogvurderingen i foråret 2027 viste 85 %"),
+            &s,
+        )
+        .await
+        .unwrap();
+    let t = store.timeline(unit, day("2027-08-20"), None).await.unwrap();
+    let g = &t.agreements[0].goals[0];
+    assert_eq!(g.grade.as_deref(), Some("full"));
+    assert_eq!(g.proposed.as_deref(), Some("partly"));
+    let evidence = g.evidence.as_ref().unwrap();
+    assert_eq!(evidence["period"], "2024/25");
+    assert_eq!(evidence["value"], 80.0);
+    assert_eq!(evidence["measure"], "language_development");
+    assert!(g.grade_note.as_deref().unwrap().contains("85 %"), "{g:?}");
+    assert_eq!(t.agreements[0].goals[1].proposed, None);
+}
+
+async fn a_hidden_latest_value_proposes_nothing(db: TestDb) {
+    let store = hjul_tests::skovby_with_themes(&db, "2026-04-01").await;
+    let s = stamp("2027-08-20");
+    let day = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+    let unit = "dt-nord-1";
+    // The latest period rests on three children: no proposal, not one from 2024/25.
+    let file = format!("{DATA}dt-nord-1;language_development;2025/26;95,0;3;Sprogvurdering\n");
+    let rows = read(&store, &file).await.unwrap();
+    store
+        .import_measurements("data.csv", &rows, &s, |_, _| {})
+        .await
+        .unwrap();
+    store
+        .record_dialogue(unit, day("2026-04-02"), None, &s)
+        .await
+        .unwrap();
+    store
+        .submit_agreement(
+            unit,
+            day("2026-04-20"),
+            &measured_agreement("80"),
+            "a.toml",
+            &s,
+        )
+        .await
+        .unwrap();
+    store
+        .sign_agreement(unit, day("2026-04-25"), &s)
+        .await
+        .unwrap();
+    let (_, _, proposals) = store.agreement_in_force(unit, &s).await.unwrap().unwrap();
+    assert!(proposals.is_empty(), "{proposals:?}");
 }

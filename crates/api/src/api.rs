@@ -620,10 +620,7 @@ async fn unit_data(
     Path(unit_id): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
     who.may_see(&unit_id)?;
-    let sheet = state
-        .store()
-        .data_sheet(&unit_id, state.min_responses())
-        .await?;
+    let sheet = state.store().data_sheet(&unit_id).await?;
     Ok(Json(
         serde_json::json!({ "unit_id": unit_id, "measures": sheet }),
     ))
@@ -649,10 +646,7 @@ async fn patterns(
         .map_err(|e| Problem::not_found(e.to_string()).field("year"))?
         .cycle()
         .starts();
-    let all = state
-        .store()
-        .data_patterns(before, state.min_responses(), |u| who.sees(u))
-        .await?;
+    let all = state.store().data_patterns(before, |u| who.sees(u)).await?;
     Ok(Json(serde_json::json!({
         "cycle": year,
         "data_before": before,

@@ -40,8 +40,6 @@ struct Inner {
     words: Arc<dashboard::Words>,
     pages: minijinja::Environment<'static>,
     sign_in: dashboard::SignInLimiter,
-    /// Atomic so it can be set after the state is built, whoever holds a clone.
-    min_responses: std::sync::atomic::AtomicU32,
 }
 
 impl AppState {
@@ -64,26 +62,13 @@ impl AppState {
             pages: dashboard::pages(Arc::clone(&words)),
             words,
             sign_in: dashboard::SignInLimiter::default(),
-            min_responses: std::sync::atomic::AtomicU32::new(
-                hjul_wheel::data::DEFAULT_MIN_RESPONSES,
-            ),
         }))
     }
 
     /// The privacy threshold: a value resting on fewer respondents is never shown
-    /// (hjul.toml `[data] min_responses`).
-    #[must_use]
-    pub fn with_min_responses(self, n: u32) -> Self {
-        self.0
-            .min_responses
-            .store(n.max(1), std::sync::atomic::Ordering::Relaxed);
-        self
-    }
-
+    /// (hjul.toml `[data] min_responses`, set on the store).
     pub fn min_responses(&self) -> u32 {
-        self.0
-            .min_responses
-            .load(std::sync::atomic::Ordering::Relaxed)
+        self.0.store.min_responses()
     }
 
     pub(crate) fn words(&self) -> &dashboard::Words {

@@ -2,6 +2,7 @@
 
 mod api;
 mod cycle;
+mod data;
 mod mail;
 mod tick;
 
@@ -98,6 +99,19 @@ enum Command {
         #[arg(long, default_value = "2027-10-31")]
         to: NaiveDate,
     },
+    /// Indicator data: a file of N units × 12 measures × 8 school years checked,
+    /// imported and imported again, then the patterns and a unit's data sheet read,
+    /// beside a bare insert and a bare read of the same rows.
+    Data {
+        #[arg(long, default_value_t = 10_000)]
+        units: usize,
+        /// A PostgreSQL server to measure too (a database `hjul_t_bench` is made afresh).
+        #[arg(long, value_name = "URL")]
+        pg: Option<String>,
+        /// Timed reads of the patterns and the sheet; the median is reported.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// `hjul status` over N units with a whole cycle of events, on SQLite and PostgreSQL.
     Status {
         #[arg(long, default_value_t = 10_000)]
@@ -129,6 +143,7 @@ fn main() -> anyhow::Result<()> {
     .build()?;
     match cli.command {
         Command::Status { units, pg, runs } => runtime.block_on(status(units, pg, runs)),
+        Command::Data { units, pg, runs } => runtime.block_on(data::run(units, pg, runs)),
         Command::Tick { units, pg, runs } => runtime.block_on(tick::run(units, pg, runs)),
         Command::Mail { units, slow_units } => runtime.block_on(mail::run(units, slow_units)),
         Command::Api {

@@ -81,7 +81,9 @@ impl Context {
     /// Opens the database, refusing one whose schema is behind, and starts the cycle
     /// running today if its first day has come.
     pub async fn store(&self) -> anyhow::Result<Store> {
-        let store = Store::open_current(&self.location, self.wheel.clone()).await?;
+        let store = Store::open_current(&self.location, self.wheel.clone())
+            .await?
+            .with_min_responses(self.min_responses);
         store.ensure_current_cycle(&self.stamp()).await?;
         Ok(store)
     }

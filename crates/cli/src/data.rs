@@ -63,7 +63,7 @@ pub async fn show(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let sheet = store
-        .data_sheet(unit_id, ctx.min_responses)
+        .data_sheet(unit_id)
         .await
         .with_context(|| format!("no data sheet for {unit_id}"))?;
     match format {
@@ -125,9 +125,7 @@ pub async fn patterns(
 ) -> anyhow::Result<()> {
     let def = &ctx.wheel.definition;
     let starts = def.cycle(cycle)?.cycle().starts();
-    let all = store
-        .data_patterns(starts, ctx.min_responses, |_| true)
-        .await?;
+    let all = store.data_patterns(starts, |_| true).await?;
     match format {
         Format::Json => writeln!(
             out,

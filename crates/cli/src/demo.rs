@@ -203,7 +203,9 @@ pub async fn build(ctx: &Context, file: &Path) -> anyhow::Result<Store> {
                 .with_context(|| format!("cannot remove the old {}", p.display()))?;
         }
     }
-    let store = Store::open(&Location::Sqlite(file.to_owned()), ctx.wheel.clone(), true).await?;
+    let store = Store::open(&Location::Sqlite(file.to_owned()), ctx.wheel.clone(), true)
+        .await?
+        .with_min_responses(ctx.min_responses);
     store.migrate(|_, _| {}).await?;
     // The demo's own clock: everything happens as of its fixed day.
     let stamp = Stamp {

@@ -123,8 +123,7 @@ pub async fn run_serve(
         store.clone(),
         std::sync::Arc::new(move || clock.now()),
         settings.scheduler.secretariat.email.clone(),
-    )
-    .with_min_responses(settings.min_responses);
+    );
     let scheduler = scheduler(store, settings)?;
     let sender = sender(settings);
     let api = hjul_api::serve(listener, api_state, stopped(stop_rx.clone()));

@@ -212,13 +212,10 @@ impl Store {
     }
 
     /// A unit's data sheet, as `hjul_wheel::data::sheet` reads the values on record:
-    /// values from fewer than `min_responses` respondents hidden, averages of the area and
-    /// the department beside. An unknown or deactivated unit is an error.
-    pub async fn data_sheet(
-        &self,
-        unit_id: &str,
-        min_responses: u32,
-    ) -> Result<Vec<MeasureView>, StoreError> {
+    /// values from fewer respondents than the store's threshold hidden, averages of the
+    /// area and the department beside. An unknown or deactivated unit is an error.
+    pub async fn data_sheet(&self, unit_id: &str) -> Result<Vec<MeasureView>, StoreError> {
+        let min_responses = self.min_responses;
         let areas = self.unit_areas().await?;
         let area = *areas
             .get(unit_id)
@@ -240,9 +237,9 @@ impl Store {
     pub async fn data_patterns(
         &self,
         before: chrono::NaiveDate,
-        min_responses: u32,
         counts: impl Fn(&str) -> bool,
     ) -> Result<Vec<AreaPattern>, StoreError> {
+        let min_responses = self.min_responses;
         let areas = self.unit_areas().await?;
         let stored = self.measurements(None).await?;
         let mut rows = rows_of(&stored, &areas);

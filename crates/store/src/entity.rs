@@ -135,7 +135,7 @@ pub mod agreement {
 pub mod goal {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
     #[sea_orm(table_name = "goal")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -154,6 +154,10 @@ pub mod goal {
         /// A JSON array of texts.
         pub activities: String,
         pub target_date: Date,
+        /// The criteria as numbers on the indicator, when given (all three or none).
+        pub baseline_value: Option<f64>,
+        pub partly_met_value: Option<f64>,
+        pub fully_met_value: Option<f64>,
     }
 
     no_relations!();
@@ -172,6 +176,10 @@ pub mod grade {
         pub grade: String,
         pub note: Option<String>,
         pub given_on: Date,
+        /// The grade hjul proposed from the latest measurement, and what it rested on
+        /// (JSON: measure, period, value), for a goal with numeric criteria.
+        pub proposed: Option<String>,
+        pub evidence: Option<String>,
     }
 
     no_relations!();

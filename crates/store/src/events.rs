@@ -2,8 +2,11 @@
 //! is checked by the wheel's state machine inside the transaction that records it, with
 //! its audit row.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDate;
 use hjul_wheel::agreement::Warning;
+use hjul_wheel::data::{Period, Proposal, Reading, propose};
 use hjul_wheel::{
     Agreement, CyclePlan, Deadline, EventKind, GoalDraft, GradeDraft, Grading, Level, Milestones,
     Refusal, UnitEvent, UnitFacts, WheelDefinition,
@@ -576,6 +579,9 @@ impl Store {
                 fully_met: Set(g.fully_met.clone()),
                 activities: Set(json(&g.activities)),
                 target_date: Set(g.target_date),
+                baseline_value: Set(g.measured.map(|c| c.baseline)),
+                partly_met_value: Set(g.measured.map(|c| c.partly_met)),
+                fully_met_value: Set(g.measured.map(|c| c.fully_met)),
             })
             .collect();
         goal::Entity::insert_many(goals)
@@ -673,6 +679,19 @@ impl Store {
                     })?
             }
         };
+        let catalogue = catalogue_of(&ctx.cycle)?;
+        let proposals = self
+            .proposals_of(&txn, unit_id, &agreement, &catalogue)
+            .await?;
+        grading
+            .against(&proposals)
+            .map_err(|problems| hjul_wheel::ConfigError {
+                file: match grades {
+                    Grades::File { name, .. } => name.to_owned(),
+                    Grades::Drafts(_) => "the form".into(),
+                },
+                problems,
+            })?;
         let goals = goal::Entity::find()
             .filter(goal::Column::AgreementId.eq(row.id))
             .all(&txn)
@@ -689,6 +708,8 @@ impl Store {
                 grade: Set(g.grade.key().to_owned()),
                 note: Set(g.note.clone()),
                 given_on: Set(on),
+                proposed: Set(proposals.get(&g.goal).map(|p| p.grade.key().to_owned())),
+                evidence: Set(proposals.get(&g.goal).map(json)),
             });
         }
         self.append_event(
@@ -705,12 +726,13 @@ impl Store {
         Ok(grading)
     }
 
-    /// The agreement in force of a unit, as recorded, for the midway form.
+    /// The agreement in force of a unit, as recorded, for the midway form, with the
+    /// grades hjul proposes for its goals with numeric criteria (by title).
     pub async fn agreement_in_force(
         &self,
         unit_id: &str,
         stamp: &Stamp,
-    ) -> Result<Option<(u32, Agreement)>, StoreError> {
+    ) -> Result<Option<(u32, Agreement, BTreeMap<String, Proposal>)>, StoreError> {
         let txn = self.db.begin().await?;
         let ctx = self.unit_context(&txn, unit_id, stamp.today, stamp).await?;
         let Some(revision) = ctx
@@ -725,8 +747,61 @@ impl Store {
         };
         let row = self.agreement_row(&txn, &ctx, revision).await?;
         let agreement = recorded_agreement(&ctx.cycle, &row, revision)?;
+        let proposals = self
+            .proposals_of(&txn, unit_id, &agreement, &catalogue_of(&ctx.cycle)?)
+            .await?;
         txn.rollback().await?;
-        Ok(Some((revision, agreement)))
+        Ok(Some((revision, agreement, proposals)))
+    }
+
+    /// For each goal with numeric criteria, the grade the unit's latest value of its
+    /// indicator earns (see `hjul_wheel::data::propose`), values resting on too few
+    /// respondents never used.
+    async fn proposals_of(
+        &self,
+        db: &impl ConnectionTrait,
+        unit_id: &str,
+        agreement: &Agreement,
+        catalogue: &hjul_wheel::IndicatorCatalogue,
+    ) -> Result<BTreeMap<String, Proposal>, StoreError> {
+        let measured: Vec<(&hjul_wheel::Goal, &str, hjul_wheel::agreement::Criteria)> = agreement
+            .goals()
+            .iter()
+            .filter_map(|g| Some((g, g.indicator.as_ref()?.as_str(), g.measured?)))
+            .collect();
+        if measured.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let rows = crate::entity::measurement::Entity::find()
+            .filter(crate::entity::measurement::Column::UnitId.eq(unit_id))
+            .filter(crate::entity::measurement::Column::ReplacedBy.is_null())
+            .filter(
+                crate::entity::measurement::Column::Measure
+                    .is_in(measured.iter().map(|(_, m, _)| *m)),
+            )
+            .all(db)
+            .await?;
+        let mut out = BTreeMap::new();
+        for (goal, code, criteria) in measured {
+            let Some(measure) = catalogue.get(code) else {
+                continue;
+            };
+            let series: Vec<(Period, Reading)> = rows
+                .iter()
+                .filter(|r| r.measure == code)
+                .filter_map(|r| {
+                    let n = r.n.and_then(|n| u32::try_from(n).ok());
+                    Some((
+                        Period::parse(&r.period)?,
+                        Reading::of(r.value, n, self.min_responses()),
+                    ))
+                })
+                .collect();
+            if let Some(p) = propose(measure, criteria, &series) {
+                out.insert(goal.title.clone(), p);
+            }
+        }
+        Ok(out)
     }
 
     async fn agreement_row(

@@ -175,6 +175,8 @@ pub struct Store {
     db: DatabaseConnection,
     wheel: CurrentWheel,
     fault: Option<FaultPoint>,
+    /// The privacy threshold every read of indicator data applies.
+    min_responses: u32,
 }
 
 /// How the database is named: a PostgreSQL URL, an `sqlite:` URL or a plain file path.
@@ -247,7 +249,21 @@ impl Store {
             db,
             wheel,
             fault: None,
+            min_responses: hjul_wheel::data::DEFAULT_MIN_RESPONSES,
         })
+    }
+
+    /// The privacy threshold (hjul.toml `[data] min_responses`): a value resting on
+    /// fewer respondents is kept but never shown, exported, counted in an average or used
+    /// for a proposal.
+    #[must_use]
+    pub fn with_min_responses(mut self, n: u32) -> Self {
+        self.min_responses = n.max(1);
+        self
+    }
+
+    pub fn min_responses(&self) -> u32 {
+        self.min_responses
     }
 
     /// Opens an existing database and checks that its schema is current.

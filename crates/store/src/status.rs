@@ -384,8 +384,26 @@ impl Store {
                             fully_met: g.fully_met,
                             activities: serde_json::from_str(&g.activities).unwrap_or_default(),
                             target_date: g.target_date,
+                            measured: match (
+                                g.baseline_value,
+                                g.partly_met_value,
+                                g.fully_met_value,
+                            ) {
+                                (Some(baseline), Some(partly_met), Some(fully_met)) => {
+                                    Some(hjul_wheel::agreement::Criteria {
+                                        baseline,
+                                        partly_met,
+                                        fully_met,
+                                    })
+                                }
+                                _ => None,
+                            },
                             grade: grade.map(|x| x.grade.clone()),
                             grade_note: grade.and_then(|x| x.note.clone()),
+                            proposed: grade.and_then(|x| x.proposed.clone()),
+                            evidence: grade
+                                .and_then(|x| x.evidence.as_deref())
+                                .and_then(|e| serde_json::from_str(e).ok()),
                         }
                     })
                     .collect(),
@@ -538,8 +556,13 @@ pub struct GoalView {
     pub fully_met: String,
     pub activities: Vec<String>,
     pub target_date: NaiveDate,
+    /// The criteria as numbers on the indicator, when given.
+    pub measured: Option<hjul_wheel::agreement::Criteria>,
     pub grade: Option<String>,
     pub grade_note: Option<String>,
+    /// The grade hjul proposed at the midway status, and the measurement it rested on.
+    pub proposed: Option<String>,
+    pub evidence: Option<serde_json::Value>,
 }
 
 /// Every active unit's facts in a cycle, for the scheduler.

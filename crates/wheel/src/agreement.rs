@@ -17,7 +17,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::config_error::{ConfigError, Lines, Problem, Problems};
-use crate::indicators::{IndicatorCatalogue, IndicatorCode};
+use crate::indicators::{Direction, IndicatorCatalogue, IndicatorCode};
 use crate::limits::{
     MAX_ACTIVITIES, MAX_FILE_BYTES, MAX_GOALS, MAX_TEXT_CHARS, MAX_TITLE_CHARS, breaks_line,
 };
@@ -183,10 +183,43 @@ pub struct Goal {
     pub fully_met: String,
     pub activities: Vec<String>,
     pub target_date: NaiveDate,
+    /// The criteria as numbers on the goal's indicator, when the leader gave them: what
+    /// the midway status proposes a grade from.
+    pub measured: Option<Criteria>,
+}
+
+/// A goal's baseline and its partly-met and fully-met thresholds as values of its
+/// indicator, each better than the one before in the indicator's direction.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Criteria {
+    pub baseline: f64,
+    pub partly_met: f64,
+    pub fully_met: f64,
+}
+
+// The values are checked finite when read (never NaN), so equality is total.
+impl Eq for Criteria {}
+
+impl Criteria {
+    /// The grade a value earns, read the indicator's way: at or past fully met is full,
+    /// at or past partly met is partly, anything short of it none.
+    pub fn grade(self, direction: Direction, value: f64) -> Grade {
+        let reaches = |threshold: f64| match direction {
+            Direction::Higher => value >= threshold,
+            Direction::Lower => value <= threshold,
+        };
+        if reaches(self.fully_met) {
+            Grade::Full
+        } else if reaches(self.partly_met) {
+            Grade::Partly
+        } else {
+            Grade::NotMet
+        }
+    }
 }
 
 /// The fields of a goal, by the names files and forms use; problems name them.
-pub const GOAL_FIELDS: [&str; 11] = [
+pub const GOAL_FIELDS: [&str; 14] = [
     "title",
     "dimension",
     "kind",
@@ -196,9 +229,15 @@ pub const GOAL_FIELDS: [&str; 11] = [
     "baseline",
     "partly_met",
     "fully_met",
+    "baseline_value",
+    "partly_met_value",
+    "fully_met_value",
     "activities",
     "target_date",
 ];
+
+/// The fields that give the criteria as numbers, all three or none.
+pub const VALUE_FIELDS: [&str; 3] = ["baseline_value", "partly_met_value", "fully_met_value"];
 
 /// A goal as a person wrote it, before it is checked: every field as the text typed
 /// (an empty text is a field left out), so a form refused for one field comes back with
@@ -223,6 +262,10 @@ pub struct GoalDraft {
     pub activities: Vec<String>,
     /// `YYYY-MM-DD`.
     pub target_date: String,
+    /// The criteria as numbers on the indicator (`6.1` or `6,1`); all three or none.
+    pub baseline_value: String,
+    pub partly_met_value: String,
+    pub fully_met_value: String,
 }
 
 impl From<&Goal> for GoalDraft {
@@ -243,6 +286,18 @@ impl From<&Goal> for GoalDraft {
             fully_met: g.fully_met.clone(),
             activities: g.activities.clone(),
             target_date: g.target_date.to_string(),
+            baseline_value: g
+                .measured
+                .map(|c| c.baseline.to_string())
+                .unwrap_or_default(),
+            partly_met_value: g
+                .measured
+                .map(|c| c.partly_met.to_string())
+                .unwrap_or_default(),
+            fully_met_value: g
+                .measured
+                .map(|c| c.fully_met.to_string())
+                .unwrap_or_default(),
         }
     }
 }
@@ -586,6 +641,7 @@ impl Agreement {
                 p.text("activities", long, MAX_TEXT_CHARS, false);
             }
             let target_date = target_date(&mut p, &d.target_date, targets);
+            let measured = measured(&mut p, d, indicator.as_ref(), catalogue);
             if let (Some(dimension), Some(kind), Some(horizon), Some(weight), Some(target_date)) =
                 (dimension, kind, horizon, weight, target_date)
             {
@@ -601,6 +657,7 @@ impl Agreement {
                     fully_met: d.fully_met.trim().to_owned(),
                     activities,
                     target_date,
+                    measured,
                 });
             }
         }
@@ -806,6 +863,11 @@ impl Agreement {
             let activities: Vec<String> = g.activities.iter().map(|a| toml_string(a)).collect();
             line("activities", format!("[{}]", activities.join(", ")));
             line("target_date", g.target_date.to_string());
+            if let Some(c) = g.measured {
+                line("baseline_value", c.baseline.to_string());
+                line("partly_met_value", c.partly_met.to_string());
+                line("fully_met_value", c.fully_met.to_string());
+            }
             out.push('\n');
         }
         out
@@ -1025,6 +1087,43 @@ pub struct Grading {
     pub score: Score,
 }
 
+impl Grading {
+    /// A grade may differ from hjul's proposal (the leader knows what the numbers do not
+    /// say), but then its note says why: both are kept on record. `proposals` are by goal
+    /// title; each problem names the grade (its place among the goals) and its note.
+    pub fn against(
+        &self,
+        proposals: &BTreeMap<String, crate::data::Proposal>,
+    ) -> Result<(), Vec<Problem>> {
+        let mut problems = Problems::default();
+        for (i, g) in self.goals.iter().enumerate() {
+            let Some(p) = proposals.get(&g.goal) else {
+                continue;
+            };
+            if p.grade != g.grade && g.note.is_none() {
+                problems.push(
+                    Problem::text(
+                        None,
+                        format!("grade {}.note", i + 1),
+                        Text::new("grade_problem.override")
+                            .arg("title", g.goal.as_str())
+                            .arg("proposed", key("grade", p.grade.key()))
+                            .arg("given", key("grade", g.grade.key()))
+                            .arg("period", p.period.to_string())
+                            .arg("value", p.value.to_string()),
+                    )
+                    .at(Some(i + 1), Some("note")),
+                );
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.finish())
+        }
+    }
+}
+
 /// The words of a dimension, kind, horizon or grade in `language` (for tables).
 pub fn word(group: &str, key_: &str, language: Language) -> String {
     crate::text::Catalogue::wheel(language)
@@ -1034,3 +1133,95 @@ pub fn word(group: &str, key_: &str, language: Language) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// A goal's criteria as numbers, checked: all three or none, each a number within its
+/// indicator's range, and each better than the one before in the indicator's direction
+/// (partly met past the baseline, fully met at or past partly met).
+fn measured(
+    p: &mut GoalProblems<'_>,
+    d: &GoalDraft,
+    indicator: Option<&IndicatorCode>,
+    catalogue: &IndicatorCatalogue,
+) -> Option<Criteria> {
+    let texts = [
+        d.baseline_value.trim(),
+        d.partly_met_value.trim(),
+        d.fully_met_value.trim(),
+    ];
+    if texts.iter().all(|t| t.is_empty()) {
+        return None;
+    }
+    let mut values = [0.0; 3];
+    let mut ok = true;
+    for ((field, text), slot) in VALUE_FIELDS.iter().zip(texts).zip(&mut values) {
+        if text.is_empty() {
+            p.add(field, Text::new("goal.value_missing"));
+            ok = false;
+        } else if let Some(v) = crate::data::parse_number(text) {
+            *slot = v;
+        } else {
+            p.add(
+                field,
+                Text::new("goal.value_not_number").arg("value", crate::limits::clip(text, 40)),
+            );
+            ok = false;
+        }
+    }
+    let Some(code) = indicator else {
+        if ok {
+            p.add("baseline_value", Text::new("goal.value_without_indicator"));
+        }
+        return None;
+    };
+    let m = catalogue.get(code.as_str())?;
+    if !ok {
+        return None;
+    }
+    for (field, v) in VALUE_FIELDS.iter().zip(values) {
+        if !(m.min..=m.max).contains(&v) {
+            p.add(
+                field,
+                Text::new("goal.value_range")
+                    .arg("value", v.to_string())
+                    .arg("indicator", code.as_str())
+                    .arg("min", m.min.to_string())
+                    .arg("max", m.max.to_string()),
+            );
+            ok = false;
+        }
+    }
+    let [baseline, partly_met, fully_met] = values;
+    let better = |a: f64, b: f64| match m.direction {
+        Direction::Higher => a > b,
+        Direction::Lower => a < b,
+    };
+    let direction = match m.direction {
+        Direction::Higher => "higher",
+        Direction::Lower => "lower",
+    };
+    if ok && !better(partly_met, baseline) {
+        p.add(
+            "partly_met_value",
+            Text::new("goal.value_order")
+                .arg("value", partly_met.to_string())
+                .arg("than", baseline.to_string())
+                .arg("direction", key("direction", direction)),
+        );
+        ok = false;
+    }
+    if ok && better(partly_met, fully_met) {
+        p.add(
+            "fully_met_value",
+            Text::new("goal.value_order_full")
+                .arg("value", fully_met.to_string())
+                .arg("than", partly_met.to_string())
+                .arg("direction", key("direction", direction)),
+        );
+        ok = false;
+    }
+    ok.then_some(Criteria {
+        baseline,
+        partly_met,
+        fully_met,
+    })
+}

@@ -621,7 +621,7 @@ pub fn looks_like_cpr(text: &str) -> bool {
 
 /// A number as Danish and English exports write it: `6.1` or `6,1`, a leading minus;
 /// no thousands separators (they are ambiguous between the two).
-fn number(text: &str) -> Option<f64> {
+pub(crate) fn parse_number(text: &str) -> Option<f64> {
     let t = text.trim();
     if t.is_empty() || t.len() > 32 || t.matches([',', '.']).count() > 1 {
         return None;
@@ -786,7 +786,7 @@ pub fn read_measurements(
                 Text::new("data.period").arg("value", clip(field("period"), 32)),
             );
         }
-        let value = number(field("value"));
+        let value = parse_number(field("value"));
         if value.is_none() {
             bad(
                 "value",
@@ -886,3 +886,34 @@ pub fn school_year_of(day: NaiveDate) -> Period {
 
 #[cfg(test)]
 mod tests;
+
+/// The grade hjul proposes for a goal with numeric criteria at the midway status, and
+/// the measurement it rests on: the unit's latest value of the goal's indicator.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Proposal {
+    pub grade: crate::agreement::Grade,
+    pub measure: IndicatorCode,
+    pub period: Period,
+    pub value: f64,
+    pub criteria: crate::agreement::Criteria,
+}
+
+/// The proposal for `criteria` on `measure` from the unit's `series` (any order). None
+/// when the unit has no value, or when its latest rests on too few respondents: an older
+/// value would propose a grade from a picture that is no longer the latest, and a hidden
+/// one must not show through a grade.
+pub fn propose(
+    measure: &Indicator,
+    criteria: crate::agreement::Criteria,
+    series: &[(Period, Reading)],
+) -> Option<Proposal> {
+    let (period, reading) = series.iter().copied().max_by_key(|(p, _)| *p)?;
+    let value = reading.value()?;
+    Some(Proposal {
+        grade: criteria.grade(measure.direction, value),
+        measure: measure.code.clone(),
+        period,
+        value,
+        criteria,
+    })
+}

@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use hjul_store::DraftKind;
 use hjul_wheel::agreement::{GOAL_FIELDS, draft_warnings, preview_score};
+use hjul_wheel::data::Proposal;
 use hjul_wheel::limits::MAX_GOALS;
 use hjul_wheel::{Agreement, Dimension, EventKind, GoalDraft, GoalKind, GradeDraft, Horizon, Text};
 use minijinja::{Value, context};
@@ -92,6 +93,9 @@ pub(crate) fn goals_of(pairs: &[(String, String)]) -> (AgreementDraft, String, b
                     "baseline" => g.baseline = v.clone(),
                     "partly_met" => g.partly_met = v.clone(),
                     "fully_met" => g.fully_met = v.clone(),
+                    "baseline_value" => g.baseline_value = v.clone(),
+                    "partly_met_value" => g.partly_met_value = v.clone(),
+                    "fully_met_value" => g.fully_met_value = v.clone(),
                     "activities" => {
                         g.activities = v
                             .lines()
@@ -151,6 +155,18 @@ async fn starting_draft(state: &AppState, unit_id: &str) -> Result<AgreementDraf
                 fully_met: g.fully_met.clone(),
                 activities: g.activities.clone(),
                 target_date: g.target_date.to_string(),
+                baseline_value: g
+                    .measured
+                    .map(|c| c.baseline.to_string())
+                    .unwrap_or_default(),
+                partly_met_value: g
+                    .measured
+                    .map(|c| c.partly_met.to_string())
+                    .unwrap_or_default(),
+                fully_met_value: g
+                    .measured
+                    .map(|c| c.fully_met.to_string())
+                    .unwrap_or_default(),
             })
             .collect(),
         None => vec![empty_goal()],
@@ -237,6 +253,9 @@ fn editor_page(
                 baseline => g.baseline.clone(),
                 partly_met => g.partly_met.clone(),
                 fully_met => g.fully_met.clone(),
+                baseline_value => g.baseline_value.clone(),
+                partly_met_value => g.partly_met_value.clone(),
+                fully_met_value => g.fully_met_value.clone(),
                 activities => g.activities.join("\n"),
                 target_date => g.target_date.clone(),
                 errors => errors,
@@ -727,7 +746,12 @@ pub async fn upload(
 
 // ---- the midway form ------------------------------------------------------------------
 
-async fn midway_start(state: &AppState, unit_id: &str, goals: &[hjul_wheel::Goal]) -> MidwayDraft {
+async fn midway_start(
+    state: &AppState,
+    unit_id: &str,
+    goals: &[hjul_wheel::Goal],
+    proposals: &BTreeMap<String, Proposal>,
+) -> MidwayDraft {
     if let Ok(Some(d)) = state.store().draft(unit_id, DraftKind::Midway).await
         && d.cycle == running_cycle(state)
         && let Ok(draft) = serde_json::from_str::<MidwayDraft>(&d.content)
@@ -740,6 +764,11 @@ async fn midway_start(state: &AppState, unit_id: &str, goals: &[hjul_wheel::Goal
             .iter()
             .map(|g| GradeDraft {
                 goal: g.title.clone(),
+                // hjul's proposal to start from; the leader confirms or changes it.
+                grade: proposals
+                    .get(&g.title)
+                    .map(|p| p.grade.key().to_owned())
+                    .unwrap_or_default(),
                 ..GradeDraft::default()
             })
             .collect(),
@@ -750,6 +779,8 @@ async fn midway_start(state: &AppState, unit_id: &str, goals: &[hjul_wheel::Goal
 struct InForce<'a> {
     revision: u32,
     agreement: &'a Agreement,
+    /// hjul's proposed grades, by goal title.
+    proposals: &'a BTreeMap<String, Proposal>,
 }
 
 fn midway_page_of(
@@ -763,6 +794,8 @@ fn midway_page_of(
     let (revision, agreement) = (in_force.revision, in_force.agreement);
     let lang = v.lang;
     let words = state.words();
+    let cat = words.of(lang);
+    let catalogue = &state.store().wheel().catalogue;
     let mut at_row: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     let mut general = Vec::new();
     if let Some(p) = problem {
@@ -791,6 +824,21 @@ fn midway_page_of(
                 partly_met => g.partly_met.clone(),
                 fully_met => g.fully_met.clone(),
                 grade => given.and_then(|x| hjul_wheel::Grade::parse(&x.grade)).map(hjul_wheel::Grade::key),
+                proposal => in_force.proposals.get(&g.title).map(|p| {
+                    let shown = |x: f64| match catalogue.get(p.measure.as_str()) {
+                        Some(m) if m.unit == hjul_wheel::MeasureUnit::Percent => cat.percent(x),
+                        Some(m) => cat.decimal(x, m.unit.decimals()),
+                        None => cat.decimal(x, 2),
+                    };
+                    cat.render(
+                        &Text::new("midway.proposal")
+                            .arg("grade", hjul_wheel::text::key("grade", p.grade.key()))
+                            .arg("period", p.period.to_string())
+                            .arg("value", shown(p.value))
+                            .arg("partly", shown(p.criteria.partly_met))
+                            .arg("fully", shown(p.criteria.fully_met)),
+                    )
+                }),
                 note => given.map(|x| x.note.clone()).unwrap_or_default(),
                 errors => at_row.get(&i).cloned().unwrap_or_default(),
             }
@@ -832,7 +880,7 @@ pub async fn midway_page(
         Ok(x) => x,
         Err(p) => return error_page(&state, v.lang, Some(&v), p),
     };
-    let Ok(Some((revision, agreement))) = state
+    let Ok(Some((revision, agreement, proposals))) = state
         .store()
         .agreement_in_force(&unit_id, &v.who.stamp(&state))
         .await
@@ -845,10 +893,11 @@ pub async fn midway_page(
                 .text(Text::new("refusal.not_in_force")),
         );
     };
-    let draft = midway_start(&state, &unit_id, agreement.goals()).await;
+    let draft = midway_start(&state, &unit_id, agreement.goals(), &proposals).await;
     let in_force = InForce {
         revision,
         agreement: &agreement,
+        proposals: &proposals,
     };
     midway_page_of(&state, &v, (&unit_id, &name), &in_force, &draft, None)
 }
@@ -921,7 +970,7 @@ pub async fn midway_post(
             let Some(who) = lapsed_holder(&state, &headers, &csrf).await else {
                 return login;
             };
-            if let Ok(Some((_, a))) = state
+            if let Ok(Some((_, a, _))) = state
                 .store()
                 .agreement_in_force(&unit_id, &who.stamp(&state))
                 .await
@@ -945,7 +994,8 @@ pub async fn midway_post(
         Err(p) => return super::refuse(&state, &v, attempted, ("unit", &unit_id), p).await,
     };
     let stamp = v.who.stamp(&state);
-    let Ok(Some((revision, agreement))) = state.store().agreement_in_force(&unit_id, &stamp).await
+    let Ok(Some((revision, agreement, proposals))) =
+        state.store().agreement_in_force(&unit_id, &stamp).await
     else {
         return error_page(
             &state,
@@ -962,6 +1012,7 @@ pub async fn midway_post(
     let in_force = InForce {
         revision,
         agreement: &agreement,
+        proposals: &proposals,
     };
     if op != "save" {
         return midway_page_of(&state, &v, (&unit_id, &name), &in_force, &draft, None);
@@ -1022,6 +1073,9 @@ mod tests {
                 ("baseline", g.baseline.clone()),
                 ("partly_met", g.partly_met.clone()),
                 ("fully_met", g.fully_met.clone()),
+                ("baseline_value", g.baseline_value.clone()),
+                ("partly_met_value", g.partly_met_value.clone()),
+                ("fully_met_value", g.fully_met_value.clone()),
                 ("activities", g.activities.join("\n")),
                 ("target_date", g.target_date.clone()),
             ] {

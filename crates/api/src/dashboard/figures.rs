@@ -40,10 +40,7 @@ pub async fn unit_figures(
     lang: Lang,
     unit_id: &str,
 ) -> Result<Vec<Value>, Problem> {
-    let sheet = state
-        .store()
-        .data_sheet(unit_id, state.min_responses())
-        .await?;
+    let sheet = state.store().data_sheet(unit_id).await?;
     let words = state.words();
     let cat = words.of(lang);
     let shown = |m: &MeasureView, v: Option<f64>| {
@@ -113,11 +110,7 @@ async fn data_page(
         Ok(c) => c.cycle().starts(),
         Err(_) => running.starts(),
     };
-    let all = match state
-        .store()
-        .data_patterns(before, state.min_responses(), |_| true)
-        .await
-    {
+    let all = match state.store().data_patterns(before, |_| true).await {
         Ok(p) => p,
         Err(e) => return error_page(state, lang, Some(v), e.into()),
     };

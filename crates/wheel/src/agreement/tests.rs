@@ -295,6 +295,7 @@ fn goal(i: usize, weight: u8, dimension: Dimension) -> Goal {
         fully_met: "f".into(),
         activities: vec![],
         target_date: NaiveDate::from_ymd_opt(2027, 6, 30).unwrap(),
+        measured: None,
     }
 }
 
@@ -521,4 +522,189 @@ fn the_editor_round_trip_keeps_every_field() {
     let (from_file, _) =
         Agreement::from_toml(&a.to_toml(), "kept.toml", &catalogue(), None).unwrap();
     assert_eq!(from_file, a);
+}
+
+/// GOOD with numbers on its first goal (high_absence: lower is better, percent).
+fn with_values(baseline: &str, partly: &str, fully: &str) -> String {
+    let mut lines = String::new();
+    for (k, v) in [
+        ("baseline_value", baseline),
+        ("partly_met_value", partly),
+        ("fully_met_value", fully),
+    ] {
+        if !v.is_empty() {
+            lines.push_str(&format!("{k} = {v}\n"));
+        }
+    }
+    GOOD.replacen(
+        "target_date = 2027-06-30\n",
+        &format!("target_date = 2027-06-30\n{lines}"),
+        1,
+    )
+}
+
+#[test]
+fn numeric_criteria_are_read_checked_and_written_back() {
+    let (a, _) = Agreement::from_toml(
+        &with_values("12", "10", "\"8,0\""),
+        "a.toml",
+        &catalogue(),
+        None,
+    )
+    .unwrap();
+    let c = a.goals()[0].measured.unwrap();
+    assert_eq!((c.baseline, c.partly_met, c.fully_met), (12.0, 10.0, 8.0));
+    assert_eq!(a.goals()[1].measured, None);
+    // Written as a file and read again: the same agreement.
+    let again = Agreement::from_toml(&a.to_toml(), "a.toml", &catalogue(), None)
+        .unwrap()
+        .0;
+    assert_eq!(again, a);
+    // Lower is better for high absence: partly met must lie below the baseline.
+    let p = problems_of(&with_values("12", "13", "8"));
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].contains(".partly_met_value|partly met (13) must be better than the baseline (12); for this indicator lower is better"),
+        "{p:?}"
+    );
+    // Fully met short of partly met.
+    let p = problems_of(&with_values("12", "10", "11"));
+    assert!(p[0].contains(".fully_met_value|fully met (11)"), "{p:?}");
+    // All three or none; a number; within the indicator's range.
+    let p = problems_of(&with_values("12", "", "8"));
+    assert!(p[0].contains(".partly_met_value|is missing"), "{p:?}");
+    let p = problems_of(&with_values("12", "\"ti\"", "8"));
+    assert!(p[0].contains("`ti` is not a number"), "{p:?}");
+    let p = problems_of(&with_values("12", "10", "-1"));
+    assert!(
+        p[0].contains(".fully_met_value|-1 cannot be a value of `high_absence`"),
+        "{p:?}"
+    );
+    // A local goal has no indicator to measure numbers on.
+    let text = GOOD.replacen(
+        "target_date = 2026-12-31\n",
+        "target_date = 2026-12-31\nbaseline_value = 1\npartly_met_value = 2\nfully_met_value = 3\n",
+        1,
+    );
+    let p = problems_of(&text);
+    assert!(
+        p[0].contains(
+            "goal 2 \"Budget i balance\".baseline_value|numbers for the criteria need an indicator"
+        ),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn the_proposed_grade_follows_the_thresholds_the_indicators_way() {
+    use crate::indicators::Direction;
+    // Higher is better: 76 partly, 80 fully.
+    let up = Criteria {
+        baseline: 72.0,
+        partly_met: 76.0,
+        fully_met: 80.0,
+    };
+    for (value, grade) in [
+        (70.0, Grade::NotMet),
+        (75.99, Grade::NotMet),
+        (76.0, Grade::Partly),
+        (79.99, Grade::Partly),
+        (80.0, Grade::Full),
+        (95.0, Grade::Full),
+    ] {
+        assert_eq!(up.grade(Direction::Higher, value), grade, "{value}");
+    }
+    // Lower is better: 10 partly, 8 fully.
+    let down = Criteria {
+        baseline: 12.0,
+        partly_met: 10.0,
+        fully_met: 8.0,
+    };
+    for (value, grade) in [
+        (13.0, Grade::NotMet),
+        (10.01, Grade::NotMet),
+        (10.0, Grade::Partly),
+        (8.01, Grade::Partly),
+        (8.0, Grade::Full),
+        (2.0, Grade::Full),
+    ] {
+        assert_eq!(down.grade(Direction::Lower, value), grade, "{value}");
+    }
+}
+
+proptest! {
+    /// Whatever the thresholds, a better value never earns a lower grade.
+    #[test]
+    fn a_better_value_never_earns_a_lower_grade(
+        base in 0.0..50.0f64, step1 in 0.1..20.0f64, step2 in 0.0..20.0f64,
+        a in 0.0..100.0f64, b in 0.0..100.0f64,
+    ) {
+        use crate::indicators::Direction;
+        let c = Criteria { baseline: base, partly_met: base + step1, fully_met: base + step1 + step2 };
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        prop_assert!(c.grade(Direction::Higher, hi).percent() >= c.grade(Direction::Higher, lo).percent());
+        let c = Criteria { baseline: 100.0 - base, partly_met: 100.0 - base - step1, fully_met: 100.0 - base - step1 - step2 };
+        prop_assert!(c.grade(Direction::Lower, lo).percent() >= c.grade(Direction::Lower, hi).percent());
+    }
+}
+
+#[test]
+fn a_grade_against_the_proposal_needs_a_reason() {
+    let a = Agreement::from_toml(&with_values("12", "10", "8"), "a.toml", &catalogue(), None)
+        .unwrap()
+        .0;
+    let c = catalogue();
+    let m = c.get("high_absence").unwrap();
+    let p = |t: &str| crate::data::Period::parse(t).unwrap();
+    let series = [
+        (p("2024/25"), crate::data::Reading::Value(12.5)),
+        (p("2025/26"), crate::data::Reading::Value(9.0)),
+    ];
+    let proposal = crate::data::propose(m, a.goals()[0].measured.unwrap(), &series).unwrap();
+    // 9.0 is past partly met (10), short of fully met (8): partly.
+    assert_eq!((proposal.grade, proposal.value), (Grade::Partly, 9.0));
+    // The latest value hidden: no proposal, never one from an older value.
+    let hidden = [
+        (p("2024/25"), crate::data::Reading::Value(7.0)),
+        (p("2025/26"), crate::data::Reading::TooFew),
+    ];
+    assert_eq!(
+        crate::data::propose(m, a.goals()[0].measured.unwrap(), &hidden),
+        None
+    );
+    let proposals: BTreeMap<String, crate::data::Proposal> =
+        [(a.goals()[0].title.clone(), proposal)]
+            .into_iter()
+            .collect();
+    let grades = |first: &str, note: &str| {
+        let mut g = vec![GradeDraft {
+            goal: a.goals()[0].title.clone(),
+            grade: first.into(),
+            note: note.into(),
+        }];
+        for goal in &a.goals()[1..] {
+            g.push(GradeDraft {
+                goal: goal.title.clone(),
+                grade: "full".into(),
+                note: String::new(),
+            });
+        }
+        a.grade(&g, &[]).unwrap()
+    };
+    // Confirmed: fine. Overridden without a reason: refused at that grade's note.
+    assert_eq!(grades("partly", "").against(&proposals), Ok(()));
+    let e = grades("full", "").against(&proposals).unwrap_err();
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].key, "grade 1.note");
+    assert!(
+        e[0].message.contains("hjul proposes \"Partly met\""),
+        "{}",
+        e[0].message
+    );
+    assert_eq!((e[0].item, e[0].field), (Some(1), Some("note")));
+    // Overridden with a reason: fine, and both stay on record (the store keeps them).
+    assert_eq!(
+        grades("full", "Fraværet faldt yderligere i efteråret").against(&proposals),
+        Ok(())
+    );
 }

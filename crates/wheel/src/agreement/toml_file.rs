@@ -211,6 +211,9 @@ pub(super) fn goals(text: &str, lines: &Lines, problems: &mut Problems) -> ReadG
                 "baseline" => &mut d.baseline,
                 "partly_met" => &mut d.partly_met,
                 "fully_met" => &mut d.fully_met,
+                "baseline_value" => &mut d.baseline_value,
+                "partly_met_value" => &mut d.partly_met_value,
+                "fully_met_value" => &mut d.fully_met_value,
                 _ => &mut d.target_date,
             };
             *slot = t;
