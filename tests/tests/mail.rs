@@ -26,6 +26,7 @@ stories!(
     each_reader_is_told_what_to_do_by_when_and_where,
     after_a_long_downtime_nobody_hears_of_an_ended_cycle,
     an_item_hjul_cannot_read_is_a_dead_letter_told_to_the_secretariat,
+    the_data_collection_reminder_says_how_far_it_has_come,
 );
 
 /// All four levels, one unit each; the area leader reads English.
@@ -1312,4 +1313,85 @@ async fn an_item_hjul_cannot_read_is_a_dead_letter_told_to_the_secretariat(db: T
         .collect();
     assert_eq!(told.len(), 1, "{:#?}", server.received().len());
     assert!(told[0].contains(&bad.key), "{}", told[0]);
+}
+
+/// The secretariat collects the data in the cycle's first quarter. Its reminders say,
+/// each morning they are written, which measures still lack units' values for the
+/// period the pre-analysis reads (2024/25 for cycle 2025), and stop saying it of a
+/// measure once the values are in.
+async fn the_data_collection_reminder_says_how_far_it_has_come(db: TestDb) {
+    let server = SmtpServer::start().await;
+    let store = with_org(&db, SMALL).await;
+    let import = |text: &'static str| {
+        let store = store.clone();
+        async move {
+            let areas = store.unit_areas().await.unwrap();
+            let rows = hjul_wheel::data::read_measurements(
+                text,
+                &store.wheel().catalogue,
+                |id| areas.get(id).copied(),
+                |_| {},
+            )
+            .unwrap();
+            store
+                .import_measurements("data.csv", &rows, &stamp("2025-10-01"), |_, _| {})
+                .await
+                .unwrap();
+        }
+    };
+    // Both houses had absence figures in 2023/24; only Mariehønen has 2024/25 yet.
+    import(
+        "unit_id,measure,period,value,n\n\
+         dt-nord-1,absence,2023/24,5.1,40\n\
+         dt-nord,absence,2023/24,6.0,120\n\
+         dt-nord-1,absence,2024/25,4.9,41\n",
+    )
+    .await;
+    let mut settings = hjul_tests::scheduler_settings();
+    settings.digest = None;
+    let s = Scheduler::new(
+        store.clone(),
+        settings,
+        hjul_tests::mail_settings(server.port()),
+        hjul_mail::Templates::load(None).unwrap(),
+    );
+    let sender = smtp(&server);
+    run_days(&s, &sender, "2025-10-01", "2025-12-17", |_| Vec::new()).await;
+    let to_secretariat = |received: &[Received]| -> Vec<(String, String)> {
+        summary(received)
+            .into_iter()
+            .filter(|(_, to, _)| to == "sekretariat@skovby.dk")
+            .map(|(day, _, subject)| (day, subject))
+            .collect()
+    };
+    let received = server.received();
+    // The first reminder (14 days before the due day, 30 December).
+    let (day, _) = to_secretariat(&received)
+        .into_iter()
+        .find(|(_, subject)| subject.starts_with("Påmindelse"))
+        .expect("a reminder by 17 December");
+    let reminder = read(&received, "sekretariat@skovby.dk", &day[..10]);
+    for line in [
+        "    Mangler data:",
+        "      - Fravær reduceres: 1 af 2 enheder mangler tal for 2024/25",
+        "      - Sygefravær blandt medarbejderne: ingen tal endnu",
+    ] {
+        assert!(reminder.contains(line), "{line:?} in\n{reminder}");
+    }
+    // Dagtilbud Nord's figure comes in; the next reminder no longer names absence.
+    import("unit_id,measure,period,value,n\ndt-nord,absence,2024/25,5.8,118\n").await;
+    let before = to_secretariat(&received).len();
+    run_days(&s, &sender, "2025-12-18", "2025-12-31", |_| Vec::new()).await;
+    let received = server.received();
+    let later: Vec<(String, String)> = to_secretariat(&received)
+        .into_iter()
+        .skip(before)
+        .filter(|(_, subject)| subject.contains("Dataindsamling"))
+        .collect();
+    let (day, _) = later
+        .last()
+        .unwrap_or_else(|| panic!("another reminder after the import: {later:?}"));
+    let last = read(&received, "sekretariat@skovby.dk", &day[..10]);
+    assert!(last.contains("Mangler data:"), "{later:?}\n{last}");
+    assert!(!last.contains("Fravær reduceres"), "{last}");
 }

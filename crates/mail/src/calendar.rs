@@ -239,6 +239,7 @@ mod tests {
             link: None,
             themes: vec![],
             sequence,
+            data_gaps: vec![],
         }
     }
 

@@ -97,6 +97,10 @@ pub struct Item {
     /// The calendar event's SEQUENCE: the version of this deadline's entry, counted from
     /// the entries mails already carried (`calendar::sequence`).
     pub sequence: u32,
+    /// On the data collection's items to the secretariat: the measures still lacking
+    /// units' values, read when the mail is written.
+    #[serde(default)]
+    pub data_gaps: Vec<hjul_wheel::data::DataGap>,
 }
 
 /// The secretariat's Monday digest.
@@ -295,6 +299,7 @@ mod tests {
             link: None,
             themes: vec![],
             sequence: 0,
+            data_gaps: vec![],
         };
         let mail = Mail {
             to: Recipient {

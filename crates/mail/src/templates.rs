@@ -113,6 +113,17 @@ struct ItemView {
     todo: String,
     link: Option<String>,
     themes: Vec<String>,
+    /// The data collection's gaps, in the reader's words.
+    data_gaps: Vec<GapView>,
+}
+
+#[derive(Serialize)]
+struct GapView {
+    name: String,
+    /// `None`: no values of the measure yet.
+    period: Option<String>,
+    missing: usize,
+    units: usize,
 }
 
 impl Templates {
@@ -286,6 +297,19 @@ fn item_view(i: &Item, lang: Language, today: chrono::NaiveDate) -> ItemView {
         },
         link: i.link.clone(),
         themes: i.themes.clone(),
+        data_gaps: i
+            .data_gaps
+            .iter()
+            .map(|g| GapView {
+                name: match lang {
+                    Language::Da => g.name_da.clone(),
+                    Language::En => g.name_en.clone(),
+                },
+                period: g.period.map(|p| p.to_string()),
+                missing: g.missing,
+                units: g.units,
+            })
+            .collect(),
     }
 }
 
@@ -319,6 +343,7 @@ mod tests {
             link: Some(format!("https://hjul.example.dk/units/{unit}")),
             themes: vec![],
             sequence: 0,
+            data_gaps: vec![],
         }
     }
 

@@ -30,6 +30,7 @@ fn item(kind: MailKind, unit: &str, name: &str, deadline: &str, due: &str, task:
         link: None,
         themes: vec![],
         sequence: 0,
+        data_gaps: vec![],
     };
     i.link = Some(hjul_mail::content::link(WEB, &i));
     i
@@ -192,7 +193,42 @@ fn mails(lang: Language) -> Vec<(&'static str, Mail, NaiveDate)> {
         unmet: vec![unmet],
         total: 1,
     }];
+    // The secretariat's reminder about the data collection, with how far it has come.
+    let mut collect = item(
+        MailKind::Reminder,
+        "",
+        "Børn & Unge",
+        "data_collected",
+        "2025-12-31",
+        Task::RecordDataCollected,
+    );
+    collect.unit_id = None;
+    collect.link = Some(hjul_mail::content::link(WEB, &collect));
+    collect.data_gaps = vec![
+        hjul_wheel::data::DataGap {
+            measure: "absence".into(),
+            name_da: "Fravær reduceres".into(),
+            name_en: "Absence goes down".into(),
+            period: hjul_wheel::data::Period::parse("2024/25"),
+            missing: 3,
+            units: 12,
+        },
+        hjul_wheel::data::DataGap {
+            measure: "sick_leave".into(),
+            name_da: "Sygefravær blandt medarbejderne".into(),
+            name_en: "Staff sick leave".into(),
+            period: None,
+            missing: 0,
+            units: 0,
+        },
+    ];
+    let data_reminder = mail(lang, "Sekretariatet", vec![collect]);
     vec![
+        (
+            "reminder_data_collection",
+            data_reminder,
+            date("2025-12-17"),
+        ),
         ("opened_leader", leader_opened, date("2026-03-13")),
         ("opened_sign_request", sign_request, date("2026-03-20")),
         ("opened_called_to_dialogue", called, date("2026-01-02")),

@@ -155,6 +155,7 @@ impl Scheduler {
                 Vec::new()
             },
             sequence,
+            data_gaps: Vec::new(),
         };
         mail_item.link = self
             .settings
@@ -162,6 +163,28 @@ impl Scheduler {
             .as_deref()
             .map(|web| hjul_mail::content::link(web, &mail_item));
         Ok(mail_item)
+    }
+
+    /// On the secretariat's items about the data collection (not on escalations or
+    /// withdrawals): the measures still lacking units' values for the cycle's
+    /// pre-analysis, read now so each reminder says how far it has come.
+    async fn data_gaps(
+        &self,
+        item: &Item,
+    ) -> Result<Vec<hjul_wheel::data::DataGap>, SchedulerError> {
+        let (Some(Deadline::DataCollected), Some(cycle)) = (item.deadline, item.cycle) else {
+            return Ok(Vec::new());
+        };
+        if !matches!(
+            item.kind,
+            MailKind::Opened | MailKind::Reminder | MailKind::Overdue
+        ) {
+            return Ok(Vec::new());
+        }
+        let Ok(plan) = self.store.wheel().definition.cycle(cycle) else {
+            return Ok(Vec::new());
+        };
+        Ok(self.store.data_gaps(plan.cycle().starts()).await?)
     }
 
     /// The focus themes of each cycle these items belong to, as published.
@@ -470,8 +493,14 @@ impl Scheduler {
                     .cycle
                     .and_then(|c| themes.get(&c))
                     .map_or(&[][..], Vec::as_slice);
-                self.mail_item(dir, item, sequence, themes)
-                    .map(|i| mail.items.push(i))
+                match self.mail_item(dir, item, sequence, themes) {
+                    Ok(mut i) => {
+                        i.data_gaps = self.data_gaps(&i).await?;
+                        mail.items.push(i);
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
             }
         })
     }

@@ -196,6 +196,7 @@ impl Scheduler {
             link: None,
             themes: Vec::new(),
             sequence: 0,
+            data_gaps: vec![],
         };
         let mut unmet: Vec<Item> = plan
             .milestone_deadlines(&state.milestones)
@@ -314,6 +315,7 @@ impl Scheduler {
                 link: None,
                 themes: Vec::new(),
                 sequence: 0,
+                data_gaps: vec![],
             })
         };
         let overdue = rows

@@ -252,6 +252,22 @@ impl Store {
         ))
     }
 
+    /// How far the data collection for the pre-analysis before `before` has come: per
+    /// measure, the units still without a value (see `hjul_wheel::data::gaps`).
+    pub async fn data_gaps(
+        &self,
+        before: chrono::NaiveDate,
+    ) -> Result<Vec<hjul_wheel::data::DataGap>, StoreError> {
+        let areas = self.unit_areas().await?;
+        let stored = self.measurements(None).await?;
+        let rows = rows_of(&stored, &areas);
+        Ok(hjul_wheel::data::gaps(
+            &self.wheel().catalogue,
+            &rows,
+            before,
+        ))
+    }
+
     /// Every value a unit, measure and period has had, oldest first: what an import
     /// superseded stays on record.
     pub async fn measurement_history(

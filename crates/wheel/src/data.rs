@@ -917,3 +917,68 @@ pub fn propose(
         criteria,
     })
 }
+
+/// How far the data collection has come on one measure: in the period a cycle's
+/// pre-analysis reads (the latest ended before it began), how many of the units the
+/// measure is collected for have no value yet. What the secretariat's reminders about
+/// the data collection say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataGap {
+    /// The measure's code.
+    pub measure: String,
+    pub name_da: String,
+    pub name_en: String,
+    /// `None`: no unit has a value of the measure yet.
+    pub period: Option<Period>,
+    /// Units without a value for the period.
+    pub missing: usize,
+    /// Units the measure is collected for: those with a value for any period of its kind
+    /// up to it. A unit never measured on it is not counted as missing: hjul cannot
+    /// tell which units a measure is collected for before it has seen one value.
+    pub units: usize,
+}
+
+/// The gaps on every measure of `catalogue` for the pre-analysis before `before`: each
+/// measure with a unit missing, and each with no value at all; complete ones are left
+/// out. With no values at all, none: a department that keeps its data elsewhere is not
+/// told each time that hjul holds none.
+pub fn gaps(catalogue: &IndicatorCatalogue, rows: &[Row<'_>], before: NaiveDate) -> Vec<DataGap> {
+    let mut out = Vec::new();
+    if rows.is_empty() {
+        return out;
+    }
+    for m in catalogue.all_measures() {
+        let code = m.code.as_str();
+        let here: Vec<&Row<'_>> = rows
+            .iter()
+            .filter(|r| r.measure == code && r.period.ends() < before)
+            .collect();
+        let period = here.iter().map(|r| r.period).max();
+        let (missing, units) = match period {
+            None => (0, 0),
+            Some(p) => {
+                let mut collected: Vec<&str> = here
+                    .iter()
+                    .filter(|r| r.period.kind() == p.kind())
+                    .map(|r| r.unit_id)
+                    .collect();
+                collected.sort_unstable();
+                collected.dedup();
+                let has = |u: &str| here.iter().any(|r| r.unit_id == u && r.period == p);
+                let missing = collected.iter().filter(|u| !has(u)).count();
+                (missing, collected.len())
+            }
+        };
+        if period.is_none() || missing > 0 {
+            out.push(DataGap {
+                measure: m.code.to_string(),
+                name_da: m.name_da.clone(),
+                name_en: m.name_en.clone(),
+                period,
+                missing,
+                units,
+            });
+        }
+    }
+    out
+}

@@ -539,3 +539,44 @@ fn a_target_outside_the_range_is_refused_with_its_line() {
     assert!(e.contains("target") && e.contains("[0, 100]"), "{e}");
     assert!(e.contains("indicators.toml:6"), "{e}");
 }
+
+#[test]
+fn the_data_collections_gaps_count_units_missing_the_latest_period() {
+    let p = |t: &str| Period::parse(t).unwrap();
+    let row = |unit_id, measure, period: &str| Row {
+        unit_id,
+        area: Area::School,
+        measure,
+        period: p(period),
+        value: 5.0,
+        n: None,
+    };
+    let rows = [
+        row("sk-a", "absence", "2023/24"),
+        row("sk-b", "absence", "2023/24"),
+        row("sk-a", "absence", "2024/25"),
+        // Not ended before the cycle (1 October 2025): not the period read.
+        row("sk-a", "absence", "2025/26"),
+        // Complete: every unit has 2024/25.
+        row("sk-a", "high_absence", "2024/25"),
+    ];
+    let c = catalogue();
+    let all = gaps(&c, &rows, NaiveDate::from_ymd_opt(2025, 10, 1).unwrap());
+    let absence = all
+        .iter()
+        .find(|g| g.measure.as_str() == "absence")
+        .unwrap();
+    assert_eq!(
+        (absence.period, absence.missing, absence.units),
+        (Some(p("2024/25")), 1, 2)
+    );
+    assert!(!all.iter().any(|g| g.measure == "high_absence"));
+    // A measure nobody has a value of yet is listed, without a period.
+    let none = all
+        .iter()
+        .find(|g| g.measure.as_str() == "sick_leave")
+        .unwrap();
+    assert_eq!((none.period, none.units), (None, 0));
+    // No data in hjul at all: nothing to say.
+    assert!(gaps(&c, &[], NaiveDate::from_ymd_opt(2025, 10, 1).unwrap()).is_empty());
+}
