@@ -2,6 +2,10 @@
 //! indicator, and beside each midway grade the grade hjul proposed from the latest
 //! measurement with its evidence, so a grade given against the proposal stays on record
 //! with both. Every new column may be empty: goals and grades from before have none.
+//!
+//! Also an index on the audit log's entity and id: the latest change to a unit is one step
+//! down it, which is how a store knows its kept averages of the indicator data are
+//! still those of the organisation as it is.
 
 use sea_orm_migration::prelude::*;
 
@@ -14,6 +18,13 @@ enum Goal {
     BaselineValue,
     PartlyMetValue,
     FullyMetValue,
+}
+
+#[derive(DeriveIden)]
+enum AuditLog {
+    Table,
+    Entity,
+    Id,
 }
 
 #[derive(DeriveIden)]
@@ -51,10 +62,28 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
+        manager
+            .create_index(
+                Index::create()
+                    .name("audit_log_entity_latest")
+                    .table(AuditLog::Table)
+                    .col(AuditLog::Entity)
+                    .col(AuditLog::Id)
+                    .to_owned(),
+            )
+            .await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("audit_log_entity_latest")
+                    .table(AuditLog::Table)
+                    .to_owned(),
+            )
+            .await?;
         for col in [
             Goal::BaselineValue,
             Goal::PartlyMetValue,

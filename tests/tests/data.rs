@@ -14,6 +14,7 @@ stories!(
     a_units_sheet_hides_what_rests_on_too_few,
     a_midway_grade_is_proposed_from_the_data_and_overridden_with_a_reason,
     a_hidden_latest_value_proposes_nothing,
+    the_kept_averages_follow_each_import_and_the_organisation,
 );
 
 const ORG: &str = include_str!("../../examples/organisation.csv");
@@ -376,4 +377,66 @@ async fn a_hidden_latest_value_proposes_nothing(db: TestDb) {
         .unwrap();
     let (_, _, proposals) = store.agreement_in_force(unit, &s).await.unwrap().unwrap();
     assert!(proposals.is_empty(), "{proposals:?}");
+}
+
+/// A unit's page reads the averages kept from the last time they were computed; an
+/// import, and a unit leaving the organisation, make them be computed again.
+async fn the_kept_averages_follow_each_import_and_the_organisation(db: TestDb) {
+    let store = with_org(&db).await;
+    let import = |text: &'static str| {
+        let store = store.clone();
+        async move {
+            let rows = read(&store, text).await.unwrap();
+            store
+                .import_measurements("d.csv", &rows, &stamp("2025-09-02"), |_, _| {})
+                .await
+                .unwrap();
+        }
+    };
+    let area_average = |store: Store| async move {
+        store
+            .data_sheet("dt-nord-1")
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|m| m.measure.as_str() == "absence")
+            .unwrap()
+            .area_average
+    };
+    import(
+        "unit_id,measure,period,value,n\n\
+         dt-nord-1,absence,2024/25,4.0,40\n\
+         dt-nord-2,absence,2024/25,8.0,40\n",
+    )
+    .await;
+    assert_eq!(area_average(store.clone()).await, Some(6.0));
+    // Read again, unchanged: the same (from the kept averages).
+    assert_eq!(area_average(store.clone()).await, Some(6.0));
+    // Another instance on the same database imports: this one sees it too.
+    let other = db.store().await;
+    let rows = read(
+        &other,
+        "unit_id,measure,period,value,n\ndt-nord-2,absence,2024/25,10.0,40\n",
+    )
+    .await
+    .unwrap();
+    other
+        .import_measurements("d.csv", &rows, &stamp("2025-09-03"), |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(area_average(store.clone()).await, Some(7.0));
+    // dt-nord-2 leaves the organisation: its value counts no more.
+    let org = Organisation::from_csv(
+        &ORG.lines()
+            .filter(|l| !l.starts_with("dt-nord-2,"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        |_| {},
+    )
+    .unwrap();
+    store
+        .import_organisation(&org, &stamp("2025-09-04"), |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(area_average(store.clone()).await, Some(4.0));
 }

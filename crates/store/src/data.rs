@@ -6,16 +6,19 @@
 use std::collections::{HashMap, HashSet};
 
 use hjul_wheel::Area;
-use hjul_wheel::data::{AreaPattern, MeasureView, Measurement, Period, Row, patterns, sheet};
+use hjul_wheel::data::{
+    AreaPattern, Averages, MeasureView, Measurement, Period, Row, patterns, sheet_with,
+};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
 };
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::audit::{self, Change};
-use crate::entity::{data_import, measurement, unit};
+use crate::entity::{audit_log, data_import, measurement, unit};
 use crate::{Stamp, Store, StoreError};
 
 /// What an import did.
@@ -53,9 +56,27 @@ impl StoredMeasurement {
     }
 }
 
+/// A value in force, read with only what the data rules need (no ids, no source).
+struct Value {
+    unit_id: String,
+    measure: String,
+    period: Period,
+    value: f64,
+    n: Option<u32>,
+}
+
+/// The averages of every unit's values, kept between requests: a unit's page reads its
+/// own rows and these, not every value on record. `version` says what they were
+/// computed from (the latest data import and the latest change to a unit, which may move
+/// it to another area or deactivate it); another instance's import changes it too.
+pub(crate) struct DataCache {
+    version: (Option<Uuid>, Option<Uuid>),
+    averages: std::sync::Arc<Averages>,
+}
+
 /// The values in force as the wheel's data rules read them, each with its unit's area
 /// (a deactivated unit's values count in no average).
-fn rows_of<'a>(stored: &'a [StoredMeasurement], areas: &HashMap<String, Area>) -> Vec<Row<'a>> {
+fn rows_of<'a>(stored: &'a [Value], areas: &HashMap<String, Area>) -> Vec<Row<'a>> {
     stored
         .iter()
         .filter_map(|m| {
@@ -214,21 +235,107 @@ impl Store {
     /// A unit's data sheet, as `hjul_wheel::data::sheet` reads the values on record:
     /// values from fewer respondents than the store's threshold hidden, averages of the
     /// area and the department beside. An unknown or deactivated unit is an error.
+    /// Reads the unit's own values and the kept averages (computed again once after the
+    /// data or the organisation change).
     pub async fn data_sheet(&self, unit_id: &str) -> Result<Vec<MeasureView>, StoreError> {
-        let min_responses = self.min_responses;
-        let areas = self.unit_areas().await?;
-        let area = *areas
-            .get(unit_id)
+        let unit = unit::Entity::find_by_id(unit_id.to_owned())
+            .filter(unit::Column::Active.eq(true))
+            .one(&self.db)
+            .await?
             .ok_or_else(|| StoreError::UnknownUnit(unit_id.to_owned()))?;
-        let stored = self.measurements(None).await?;
-        let rows = rows_of(&stored, &areas);
-        Ok(sheet(
-            unit_id,
+        let area = Area::parse(&unit.area)
+            .ok_or_else(|| StoreError::Invalid(format!("unit {unit_id} has no known area")))?;
+        let own = self.values(Some(unit_id)).await?;
+        let areas = HashMap::from([(unit_id.to_owned(), area)]);
+        let rows = rows_of(&own, &areas);
+        let averages = self.averages().await?;
+        Ok(sheet_with(
             area,
             &self.wheel().catalogue,
             &rows,
-            min_responses,
+            &averages,
+            self.min_responses,
         ))
+    }
+
+    /// The values in force (of one unit, or all), only the columns the rules read, in
+    /// a fixed order so every sum is added up the same way.
+    async fn values(&self, unit_id: Option<&str>) -> Result<Vec<Value>, StoreError> {
+        let mut q = measurement::Entity::find()
+            .select_only()
+            .columns([
+                measurement::Column::UnitId,
+                measurement::Column::Measure,
+                measurement::Column::Period,
+                measurement::Column::Value,
+                measurement::Column::N,
+            ])
+            .filter(measurement::Column::ReplacedBy.is_null());
+        if let Some(u) = unit_id {
+            q = q.filter(measurement::Column::UnitId.eq(u));
+        }
+        Ok(q.order_by_asc(measurement::Column::Measure)
+            .order_by_asc(measurement::Column::PeriodStart)
+            .order_by_asc(measurement::Column::UnitId)
+            .into_tuple::<(String, String, String, f64, Option<i32>)>()
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .filter_map(|(unit_id, measure, period, value, n)| {
+                Some(Value {
+                    period: Period::parse(&period)?,
+                    unit_id,
+                    measure,
+                    value,
+                    n: n.and_then(|n| u32::try_from(n).ok()),
+                })
+            })
+            .collect())
+    }
+
+    /// What the kept averages depend on: the latest data import and the latest change
+    /// to a unit (ids are UUID v7, ordered by time; both reads are one step down an
+    /// index).
+    async fn data_version(&self) -> Result<(Option<Uuid>, Option<Uuid>), StoreError> {
+        let import = data_import::Entity::find()
+            .select_only()
+            .column(data_import::Column::Id)
+            .order_by_desc(data_import::Column::Id)
+            .into_tuple::<Uuid>()
+            .one(&self.db)
+            .await?;
+        let unit = audit_log::Entity::find()
+            .select_only()
+            .column(audit_log::Column::Id)
+            .filter(audit_log::Column::Entity.eq("unit"))
+            .order_by_desc(audit_log::Column::Id)
+            .into_tuple::<Uuid>()
+            .one(&self.db)
+            .await?;
+        Ok((import, unit))
+    }
+
+    /// The averages of every unit's values, from the cache while the data and the units
+    /// are as they were.
+    async fn averages(&self) -> Result<std::sync::Arc<Averages>, StoreError> {
+        let version = self.data_version().await?;
+        if let Ok(cache) = self.data_cache.lock()
+            && let Some(c) = cache.as_ref()
+            && c.version == version
+        {
+            return Ok(std::sync::Arc::clone(&c.averages));
+        }
+        let areas = self.unit_areas().await?;
+        let all = self.values(None).await?;
+        let averages =
+            std::sync::Arc::new(Averages::of(&rows_of(&all, &areas), self.min_responses));
+        if let Ok(mut cache) = self.data_cache.lock() {
+            *cache = Some(DataCache {
+                version,
+                averages: std::sync::Arc::clone(&averages),
+            });
+        }
+        Ok(averages)
     }
 
     /// The pre-analysis' patterns: every measure in every area, in the latest period that
@@ -241,7 +348,7 @@ impl Store {
     ) -> Result<Vec<AreaPattern>, StoreError> {
         let min_responses = self.min_responses;
         let areas = self.unit_areas().await?;
-        let stored = self.measurements(None).await?;
+        let stored = self.values(None).await?;
         let mut rows = rows_of(&stored, &areas);
         rows.retain(|r| counts(r.unit_id));
         Ok(patterns(
@@ -259,7 +366,7 @@ impl Store {
         before: chrono::NaiveDate,
     ) -> Result<Vec<hjul_wheel::data::DataGap>, StoreError> {
         let areas = self.unit_areas().await?;
-        let stored = self.measurements(None).await?;
+        let stored = self.values(None).await?;
         let rows = rows_of(&stored, &areas);
         Ok(hjul_wheel::data::gaps(
             &self.wheel().catalogue,

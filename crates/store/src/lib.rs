@@ -177,6 +177,8 @@ pub struct Store {
     fault: Option<FaultPoint>,
     /// The privacy threshold every read of indicator data applies.
     min_responses: u32,
+    /// The averages of every unit's indicator values, kept until the data change.
+    data_cache: std::sync::Arc<std::sync::Mutex<Option<data::DataCache>>>,
 }
 
 /// How the database is named: a PostgreSQL URL, an `sqlite:` URL or a plain file path.
@@ -250,6 +252,7 @@ impl Store {
             wheel,
             fault: None,
             min_responses: hjul_wheel::data::DEFAULT_MIN_RESPONSES,
+            data_cache: std::sync::Arc::default(),
         })
     }
 
@@ -259,6 +262,8 @@ impl Store {
     #[must_use]
     pub fn with_min_responses(mut self, n: u32) -> Self {
         self.min_responses = n.max(1);
+        // Averages kept under another threshold are not these.
+        self.data_cache = std::sync::Arc::default();
         self
     }
 

@@ -4,7 +4,7 @@
 //! respondents out of sight, and judges a unit's trend by the measure's direction. Pure:
 //! the store keeps the rows, the CLI, the API and the dashboard show what this says.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
 use chrono::{Datelike, NaiveDate};
@@ -371,45 +371,60 @@ pub struct Average {
     pub value: Option<f64>,
 }
 
-/// The sums behind the averages a sheet shows, read from the rows once: per measure and
-/// period, per area and for the whole department, over the values that are shown.
-struct Sums<'a> {
-    area: HashMap<(&'a str, Period, Area), (f64, u32)>,
-    department: HashMap<(&'a str, Period), (f64, u32)>,
+/// The sums behind the averages a sheet shows, read from every unit's rows once: per
+/// measure and period, per area and for the whole department, over the values that are
+/// shown. Owned, so a store can keep it between requests until the data change.
+#[derive(Debug, Clone, Default)]
+pub struct Averages {
+    by_measure: HashMap<String, MeasureSums>,
 }
 
-impl<'a> Sums<'a> {
-    fn of(rows: &[Row<'a>], min_responses: u32) -> Self {
-        let mut area: HashMap<_, (f64, u32)> = HashMap::new();
-        let mut department: HashMap<_, (f64, u32)> = HashMap::new();
+#[derive(Debug, Clone, Default)]
+struct MeasureSums {
+    area: HashMap<(Period, Area), (f64, u32)>,
+    department: HashMap<Period, (f64, u32)>,
+}
+
+impl Averages {
+    /// The averages of `rows`, values from fewer than `min_responses` left out.
+    pub fn of(rows: &[Row<'_>], min_responses: u32) -> Self {
+        let mut by_measure: HashMap<String, MeasureSums> = HashMap::new();
         for r in rows {
             if let Some(v) = Reading::of(r.value, r.n, min_responses).value() {
+                let m = match by_measure.get_mut(r.measure) {
+                    Some(m) => m,
+                    None => by_measure.entry(r.measure.to_owned()).or_default(),
+                };
                 for slot in [
-                    area.entry((r.measure, r.period, r.area)).or_default(),
-                    department.entry((r.measure, r.period)).or_default(),
+                    m.area.entry((r.period, r.area)).or_default(),
+                    m.department.entry(r.period).or_default(),
                 ] {
                     slot.0 += v;
                     slot.1 += 1;
                 }
             }
         }
-        Self { area, department }
+        Self { by_measure }
     }
 
     fn mean((sum, n): (f64, u32)) -> Option<f64> {
         (n > 0).then(|| tidy(sum / f64::from(n)))
     }
 
-    fn area(&self, measure: &str, period: Period, area: Area) -> Option<f64> {
-        self.area
-            .get(&(measure, period, area))
+    /// The mean of `area`'s units in `period`; `None` when none is shown.
+    pub fn area(&self, measure: &str, period: Period, area: Area) -> Option<f64> {
+        self.by_measure
+            .get(measure)
+            .and_then(|m| m.area.get(&(period, area)))
             .copied()
             .and_then(Self::mean)
     }
 
-    fn department(&self, measure: &str, period: Period) -> Option<f64> {
-        self.department
-            .get(&(measure, period))
+    /// The mean of every unit in `period`; `None` when none is shown.
+    pub fn department(&self, measure: &str, period: Period) -> Option<f64> {
+        self.by_measure
+            .get(measure)
+            .and_then(|m| m.department.get(&period))
             .copied()
             .and_then(Self::mean)
     }
@@ -425,9 +440,31 @@ pub fn sheet(
     rows: &[Row<'_>],
     min_responses: u32,
 ) -> Vec<MeasureView> {
-    let sums = Sums::of(rows, min_responses);
+    let own: Vec<Row<'_>> = rows
+        .iter()
+        .filter(|r| r.unit_id == unit_id)
+        .copied()
+        .collect();
+    sheet_with(
+        area,
+        catalogue,
+        &own,
+        &Averages::of(rows, min_responses),
+        min_responses,
+    )
+}
+
+/// A unit's data sheet from its own rows (`own`) and the averages of every unit's,
+/// computed before (a store keeps them until the data change).
+pub fn sheet_with(
+    area: Area,
+    catalogue: &IndicatorCatalogue,
+    own: &[Row<'_>],
+    sums: &Averages,
+    min_responses: u32,
+) -> Vec<MeasureView> {
     let mut own_rows: HashMap<&str, Vec<&Row<'_>>> = HashMap::new();
-    for r in rows.iter().filter(|r| r.unit_id == unit_id) {
+    for r in own {
         own_rows.entry(r.measure).or_default().push(r);
     }
     let mut out = Vec::new();
@@ -500,30 +537,35 @@ pub fn patterns(
     min_responses: u32,
     before: NaiveDate,
 ) -> Vec<AreaPattern> {
+    // One pass: the rows of each measure and area that the pre-analysis can read.
+    let mut groups: HashMap<(&str, Area), Vec<&Row<'_>>> = HashMap::new();
+    for r in rows.iter().filter(|r| r.period.ends() < before) {
+        groups.entry((r.measure, r.area)).or_default().push(r);
+    }
     let mut out = Vec::new();
     for m in catalogue.all_measures() {
         let code = m.code.as_str();
         for area in Area::ALL.into_iter().filter(|a| m.applies_to(*a)) {
-            let here: Vec<&Row<'_>> = rows
-                .iter()
-                .filter(|r| r.measure == code && r.area == area && r.period.ends() < before)
-                .collect();
+            let Some(here) = groups.get(&(code, area)) else {
+                continue;
+            };
             let Some(period) = here.iter().map(|r| r.period).max() else {
                 continue;
             };
-            let mut units: Vec<&str> = here.iter().map(|r| r.unit_id).collect();
-            units.sort_unstable();
-            units.dedup();
-            let trends: Vec<Trend> = units
-                .iter()
-                .map(|u| {
-                    let series: Vec<(Period, Reading)> = here
-                        .iter()
-                        .filter(|r| r.unit_id == *u && r.period.kind() == period.kind())
-                        .filter(|r| r.period <= period)
-                        .map(|r| (r.period, Reading::of(r.value, r.n, min_responses)))
-                        .collect();
-                    let t = trend(&series, m);
+            // Each unit's series of the period's kind, up to it; every unit with a
+            // value of the measure here is counted, comparable or not. In the units'
+            // order, so the sums (and their rounding) are the same every time.
+            let mut series: BTreeMap<&str, Vec<(Period, Reading)>> = BTreeMap::new();
+            for r in here {
+                let s = series.entry(r.unit_id).or_default();
+                if r.period.kind() == period.kind() && r.period <= period {
+                    s.push((r.period, Reading::of(r.value, r.n, min_responses)));
+                }
+            }
+            let trends: Vec<Trend> = series
+                .values()
+                .map(|series| {
+                    let t = trend(series, m);
                     // A unit with no value for the period says nothing about it.
                     if t.latest.is_some_and(|(p, _)| p == period) {
                         t
@@ -947,26 +989,28 @@ pub fn gaps(catalogue: &IndicatorCatalogue, rows: &[Row<'_>], before: NaiveDate)
     if rows.is_empty() {
         return out;
     }
+    let mut by_measure: HashMap<&str, Vec<&Row<'_>>> = HashMap::new();
+    for r in rows.iter().filter(|r| r.period.ends() < before) {
+        by_measure.entry(r.measure).or_default().push(r);
+    }
     for m in catalogue.all_measures() {
         let code = m.code.as_str();
-        let here: Vec<&Row<'_>> = rows
-            .iter()
-            .filter(|r| r.measure == code && r.period.ends() < before)
-            .collect();
+        let here = by_measure.get(code).map_or(&[][..], Vec::as_slice);
         let period = here.iter().map(|r| r.period).max();
         let (missing, units) = match period {
             None => (0, 0),
             Some(p) => {
-                let mut collected: Vec<&str> = here
-                    .iter()
-                    .filter(|r| r.period.kind() == p.kind())
-                    .map(|r| r.unit_id)
-                    .collect();
-                collected.sort_unstable();
-                collected.dedup();
-                let has = |u: &str| here.iter().any(|r| r.unit_id == u && r.period == p);
-                let missing = collected.iter().filter(|u| !has(u)).count();
-                (missing, collected.len())
+                // Units collected for (a value of the period's kind) and those with one
+                // for the period itself.
+                let mut collected: HashSet<&str> = HashSet::new();
+                let mut has: HashSet<&str> = HashSet::new();
+                for r in here.iter().filter(|r| r.period.kind() == p.kind()) {
+                    collected.insert(r.unit_id);
+                    if r.period == p {
+                        has.insert(r.unit_id);
+                    }
+                }
+                (collected.len() - has.len(), collected.len())
             }
         };
         if period.is_none() || missing > 0 {
