@@ -425,6 +425,40 @@ async fn the_kept_averages_follow_each_import_and_the_organisation(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(area_average(store.clone()).await, Some(7.0));
+    // The secretariat's patterns are kept the same way and follow the import too.
+    let average = |p: std::sync::Arc<Vec<data::AreaPattern>>| {
+        p.iter()
+            .find(|x| x.measure.as_str() == "absence")
+            .and_then(|x| x.pattern.average)
+    };
+    let before = chrono::NaiveDate::from_ymd_opt(2025, 10, 1).unwrap();
+    let kept = store
+        .data_patterns(before, hjul_store::Over::Everyone)
+        .await
+        .unwrap();
+    assert_eq!(average(kept), Some(7.0));
+    let rows = read(
+        &other,
+        "unit_id,measure,period,value,n\ndt-nord-2,absence,2024/25,12.0,40\n",
+    )
+    .await
+    .unwrap();
+    other
+        .import_measurements("d.csv", &rows, &stamp("2025-09-03"), |_, _| {})
+        .await
+        .unwrap();
+    let again = store
+        .data_patterns(before, hjul_store::Over::Everyone)
+        .await
+        .unwrap();
+    assert_eq!(average(again), Some(8.0));
+    // Only the units a manager sees: here dt-nord-1 alone.
+    let one = |u: &str| u == "dt-nord-1";
+    let theirs = store
+        .data_patterns(before, hjul_store::Over::Only(&one))
+        .await
+        .unwrap();
+    assert_eq!(average(theirs), Some(4.0));
     // dt-nord-2 leaves the organisation: its value counts no more.
     let org = Organisation::from_csv(
         &ORG.lines()

@@ -646,11 +646,17 @@ async fn patterns(
         .map_err(|e| Problem::not_found(e.to_string()).field("year"))?
         .cycle()
         .starts();
-    let all = state.store().data_patterns(before, |u| who.sees(u)).await?;
+    let sees = |u: &str| who.sees(u);
+    let over = if who.role() == hjul_store::Role::Secretariat {
+        hjul_store::Over::Everyone
+    } else {
+        hjul_store::Over::Only(&sees)
+    };
+    let all = state.store().data_patterns(before, over).await?;
     Ok(Json(serde_json::json!({
         "cycle": year,
         "data_before": before,
-        "patterns": all,
+        "patterns": all.as_slice(),
     })))
 }
 

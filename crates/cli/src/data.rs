@@ -125,7 +125,9 @@ pub async fn patterns(
 ) -> anyhow::Result<()> {
     let def = &ctx.wheel.definition;
     let starts = def.cycle(cycle)?.cycle().starts();
-    let all = store.data_patterns(starts, |_| true).await?;
+    let all = store
+        .data_patterns(starts, hjul_store::Over::Everyone)
+        .await?;
     match format {
         Format::Json => writeln!(
             out,
@@ -133,7 +135,7 @@ pub async fn patterns(
             serde_json::to_string_pretty(&serde_json::json!({
                 "cycle": cycle,
                 "data_before": starts,
-                "patterns": all,
+                "patterns": all.as_slice(),
             }))?
         )?,
         Format::Table => {
@@ -157,7 +159,7 @@ pub async fn patterns(
                 "SAME",
                 "AT TARGET",
             ]);
-            for p in &all {
+            for p in all.iter() {
                 table.row(vec![
                     p.measure.to_string(),
                     p.area.key().to_owned(),

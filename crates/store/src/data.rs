@@ -4,6 +4,7 @@
 //! (`data`): this module stores and reads.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use hjul_wheel::Area;
 use hjul_wheel::data::{
@@ -69,9 +70,20 @@ struct Value {
 /// own rows and these, not every value on record. `version` says what they were
 /// computed from (the latest data import and the latest change to a unit, which may move
 /// it to another area or deactivate it); another instance's import changes it too.
+/// The pre-analysis' patterns over every unit are kept the same way, per cycle start.
+#[derive(Default)]
 pub(crate) struct DataCache {
     version: (Option<Uuid>, Option<Uuid>),
-    averages: std::sync::Arc<Averages>,
+    averages: Option<Arc<Averages>>,
+    patterns: HashMap<chrono::NaiveDate, Arc<Vec<AreaPattern>>>,
+}
+
+/// Whose values a pattern counts.
+pub enum Over<'a> {
+    /// Every unit (the secretariat's): kept between requests.
+    Everyone,
+    /// The units a caller sees (a manager's subtree, a leader's unit).
+    Only(&'a (dyn Fn(&str) -> bool + Sync)),
 }
 
 /// The values in force as the wheel's data rules read them, each with its unit's area
@@ -271,12 +283,18 @@ impl Store {
                 measurement::Column::N,
             ])
             .filter(measurement::Column::ReplacedBy.is_null());
-        if let Some(u) = unit_id {
-            q = q.filter(measurement::Column::UnitId.eq(u));
+        match unit_id {
+            // One unit's few values: by its index, in any order (sorted below). An ORDER
+            // BY here tempts the planner onto the measure index and a scan of every row.
+            Some(u) => q = q.filter(measurement::Column::UnitId.eq(u)),
+            None => {
+                q = q
+                    .order_by_asc(measurement::Column::Measure)
+                    .order_by_asc(measurement::Column::PeriodStart)
+                    .order_by_asc(measurement::Column::UnitId);
+            }
         }
-        Ok(q.order_by_asc(measurement::Column::Measure)
-            .order_by_asc(measurement::Column::PeriodStart)
-            .order_by_asc(measurement::Column::UnitId)
+        let mut values: Vec<Value> = q
             .into_tuple::<(String, String, String, f64, Option<i32>)>()
             .all(&self.db)
             .await?
@@ -290,7 +308,11 @@ impl Store {
                     n: n.and_then(|n| u32::try_from(n).ok()),
                 })
             })
-            .collect())
+            .collect();
+        if unit_id.is_some() {
+            values.sort_by(|a, b| (&a.measure, a.period).cmp(&(&b.measure, b.period)));
+        }
+        Ok(values)
     }
 
     /// What the kept averages depend on: the latest data import and the latest change
@@ -315,48 +337,78 @@ impl Store {
         Ok((import, unit))
     }
 
+    /// What the cache holds for `version`, if anything (`read` picks it out).
+    fn cached<T>(
+        &self,
+        version: (Option<Uuid>, Option<Uuid>),
+        read: impl FnOnce(&DataCache) -> Option<T>,
+    ) -> Option<T> {
+        let cache = self.data_cache.lock().ok()?;
+        cache
+            .as_ref()
+            .filter(|c| c.version == version)
+            .and_then(read)
+    }
+
+    /// Keeps something computed for `version`; what was kept for another is dropped.
+    fn keep(&self, version: (Option<Uuid>, Option<Uuid>), put: impl FnOnce(&mut DataCache)) {
+        if let Ok(mut cache) = self.data_cache.lock() {
+            let c = cache.get_or_insert_with(DataCache::default);
+            if c.version != version {
+                *c = DataCache {
+                    version,
+                    ..DataCache::default()
+                };
+            }
+            put(c);
+        }
+    }
+
     /// The averages of every unit's values, from the cache while the data and the units
     /// are as they were.
-    async fn averages(&self) -> Result<std::sync::Arc<Averages>, StoreError> {
+    async fn averages(&self) -> Result<Arc<Averages>, StoreError> {
         let version = self.data_version().await?;
-        if let Ok(cache) = self.data_cache.lock()
-            && let Some(c) = cache.as_ref()
-            && c.version == version
-        {
-            return Ok(std::sync::Arc::clone(&c.averages));
+        if let Some(a) = self.cached(version, |c| c.averages.clone()) {
+            return Ok(a);
         }
         let areas = self.unit_areas().await?;
         let all = self.values(None).await?;
-        let averages =
-            std::sync::Arc::new(Averages::of(&rows_of(&all, &areas), self.min_responses));
-        if let Ok(mut cache) = self.data_cache.lock() {
-            *cache = Some(DataCache {
-                version,
-                averages: std::sync::Arc::clone(&averages),
-            });
-        }
+        let averages = Arc::new(Averages::of(&rows_of(&all, &areas), self.min_responses));
+        self.keep(version, |c| c.averages = Some(Arc::clone(&averages)));
         Ok(averages)
     }
 
     /// The pre-analysis' patterns: every measure in every area, in the latest period that
-    /// had ended before `before` (see `hjul_wheel::data::patterns`), over the units for
-    /// which `counts` says yes (a manager's subtree; every unit for the secretariat).
+    /// had ended before `before` (see `hjul_wheel::data::patterns`), over every unit
+    /// (kept until the data or the organisation change) or only those a caller sees.
     pub async fn data_patterns(
         &self,
         before: chrono::NaiveDate,
-        counts: impl Fn(&str) -> bool,
-    ) -> Result<Vec<AreaPattern>, StoreError> {
-        let min_responses = self.min_responses;
+        over: Over<'_>,
+    ) -> Result<Arc<Vec<AreaPattern>>, StoreError> {
+        let version = self.data_version().await?;
+        let everyone = matches!(over, Over::Everyone);
+        if everyone && let Some(p) = self.cached(version, |c| c.patterns.get(&before).cloned()) {
+            return Ok(p);
+        }
         let areas = self.unit_areas().await?;
         let stored = self.values(None).await?;
         let mut rows = rows_of(&stored, &areas);
-        rows.retain(|r| counts(r.unit_id));
-        Ok(patterns(
+        if let Over::Only(counts) = over {
+            rows.retain(|r| counts(r.unit_id));
+        }
+        let found = Arc::new(patterns(
             &self.wheel().catalogue,
             &rows,
-            min_responses,
+            self.min_responses,
             before,
-        ))
+        ));
+        if everyone {
+            self.keep(version, |c| {
+                c.patterns.insert(before, Arc::clone(&found));
+            });
+        }
+        Ok(found)
     }
 
     /// How far the data collection for the pre-analysis before `before` has come: per

@@ -29,7 +29,7 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
 
 pub use corrections::{Corrected, Correction};
-pub use data::{DataImportReport, StoredMeasurement};
+pub use data::{DataImportReport, Over, StoredMeasurement};
 pub use drafts::{Draft, DraftKind};
 pub use events::{Submitted, UnitEventKind};
 pub use org::ImportReport;

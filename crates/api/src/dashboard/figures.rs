@@ -110,7 +110,11 @@ async fn data_page(
         Ok(c) => c.cycle().starts(),
         Err(_) => running.starts(),
     };
-    let all = match state.store().data_patterns(before, |_| true).await {
+    let all = match state
+        .store()
+        .data_patterns(before, hjul_store::Over::Everyone)
+        .await
+    {
         Ok(p) => p,
         Err(e) => return error_page(state, lang, Some(v), e.into()),
     };
