@@ -673,7 +673,7 @@ async fn every_role_walks_their_whole_path() {
         d.check("unit-figures");
         let absence = d.text_when("#figure-absence", "uændret");
         assert!(absence.contains("9,5 %"), "{absence}");
-        assert_eq!(d.find_all("#figure-absence svg circle").len(), 3);
+        assert_eq!(d.find_all("#figure-absence svg circle.unit").len(), 3);
         assert_eq!(
             d.find_all("#figure-passed_danish_maths svg line.target").len(),
             1

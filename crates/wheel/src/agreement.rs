@@ -286,18 +286,22 @@ impl From<&Goal> for GoalDraft {
             fully_met: g.fully_met.clone(),
             activities: g.activities.clone(),
             target_date: g.target_date.to_string(),
-            baseline_value: g
-                .measured
-                .map(|c| c.baseline.to_string())
-                .unwrap_or_default(),
-            partly_met_value: g
-                .measured
-                .map(|c| c.partly_met.to_string())
-                .unwrap_or_default(),
-            fully_met_value: g
-                .measured
-                .map(|c| c.fully_met.to_string())
-                .unwrap_or_default(),
+            ..GoalDraft::with_values(g.measured)
+        }
+    }
+}
+
+impl GoalDraft {
+    /// A draft with only the numeric criteria filled in (as a form shows them), from the
+    /// criteria of a goal on record; the rest with `..`.
+    pub fn with_values(measured: Option<Criteria>) -> Self {
+        let text =
+            |pick: fn(Criteria) -> f64| measured.map(|c| pick(c).to_string()).unwrap_or_default();
+        Self {
+            baseline_value: text(|c| c.baseline),
+            partly_met_value: text(|c| c.partly_met),
+            fully_met_value: text(|c| c.fully_met),
+            ..Self::default()
         }
     }
 }

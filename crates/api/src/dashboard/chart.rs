@@ -9,25 +9,20 @@ use std::fmt::Write as _;
 use hjul_wheel::data::MeasureView;
 use hjul_wheel::text::Catalogue;
 
+use super::drawing::escape;
 use super::words::{Lang, Words};
 
 const W: f64 = 360.0;
 const H: f64 = 150.0;
 /// Room for the value labels on the left and the periods below.
 const LEFT: f64 = 46.0;
-const RIGHT: f64 = 12.0;
+/// Room for the last period's label, centred on the last point.
+const RIGHT: f64 = 28.0;
 const TOP: f64 = 10.0;
 const BOTTOM: f64 = 40.0;
 const UNIT_COLOR: &str = "#2f5f8f";
 const AREA_COLOR: &str = "#6b7280";
 const TARGET_COLOR: &str = "#2e7d32";
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 /// A value as the page writes it, in the measure's unit and the page's language.
 pub fn value(cat: &Catalogue, m: &MeasureView, v: f64) -> String {
@@ -134,13 +129,33 @@ pub fn trend(words: &Words, lang: Lang, m: &MeasureView) -> String {
             escape(&label)
         );
     }
-    line(&mut svg, area.enumerate(), &x, &y, AREA_COLOR, Some("5 4"));
+    line(
+        &mut svg,
+        area.clone().enumerate(),
+        &x,
+        &y,
+        AREA_COLOR,
+        Some("5 4"),
+    );
+    // The area's points too, hollow: with one period (or gaps) there is no line to show.
+    for (i, a) in m.area_series.iter().enumerate() {
+        if let Some(v) = a.value {
+            let _ = write!(
+                svg,
+                r##"<circle class="area" cx="{:.1}" cy="{:.1}" r="2.5" fill="#fff" stroke="{AREA_COLOR}" stroke-width="1.5"><title>{}: {}</title></circle>"##,
+                x(i),
+                y(v),
+                a.period,
+                escape(&value(cat, m, v))
+            );
+        }
+    }
     line(&mut svg, own.enumerate(), &x, &y, UNIT_COLOR, None);
     for (i, p) in m.series.iter().enumerate() {
         if let Some(v) = p.value {
             let _ = write!(
                 svg,
-                r##"<circle cx="{:.1}" cy="{:.1}" r="3.5" fill="{UNIT_COLOR}"><title>{}: {}</title></circle>"##,
+                r##"<circle class="unit" cx="{:.1}" cy="{:.1}" r="3.5" fill="{UNIT_COLOR}"><title>{}: {}</title></circle>"##,
                 x(i),
                 y(v),
                 p.period,
@@ -245,12 +260,14 @@ mod tests {
             Lang::Da,
             &view(&[Some(7.5), Some(123.456), Some(5.0)]),
         );
-        assert_eq!(svg.matches("<circle").count(), 3);
+        assert_eq!(svg.matches("<circle class=\"unit\"").count(), 3);
         assert!(svg.contains("123,5 %"), "Danish decimals: {svg}");
         // The middle value hidden: two dots, no unit line (each run has one point), and
         // the hidden number nowhere in the picture.
         let svg = trend(&words, Lang::Da, &view(&[Some(7.5), None, Some(5.0)]));
-        assert_eq!(svg.matches("<circle").count(), 2);
+        assert_eq!(svg.matches("<circle class=\"unit\"").count(), 2);
+        // The area's average, 6.0 in each period, as hollow points.
+        assert_eq!(svg.matches("<circle class=\"area\"").count(), 3);
         assert_eq!(
             svg.matches("<polyline").count(),
             1,

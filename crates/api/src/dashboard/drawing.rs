@@ -32,7 +32,8 @@ const COLORS: [&str; 6] = [
     "#2f5f8f", "#b3541e", "#2e7d32", "#7b4f8e", "#b0243a", "#1f6f6b",
 ];
 
-fn escape(s: &str) -> String {
+/// Text for an SVG attribute or element, escaped (the drawings are built as strings).
+pub(super) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

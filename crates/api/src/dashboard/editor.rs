@@ -155,18 +155,7 @@ async fn starting_draft(state: &AppState, unit_id: &str) -> Result<AgreementDraf
                 fully_met: g.fully_met.clone(),
                 activities: g.activities.clone(),
                 target_date: g.target_date.to_string(),
-                baseline_value: g
-                    .measured
-                    .map(|c| c.baseline.to_string())
-                    .unwrap_or_default(),
-                partly_met_value: g
-                    .measured
-                    .map(|c| c.partly_met.to_string())
-                    .unwrap_or_default(),
-                fully_met_value: g
-                    .measured
-                    .map(|c| c.fully_met.to_string())
-                    .unwrap_or_default(),
+                ..GoalDraft::with_values(g.measured)
             })
             .collect(),
         None => vec![empty_goal()],
