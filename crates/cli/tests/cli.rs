@@ -227,7 +227,7 @@ fn config_in_the_working_directory_is_picked_up() {
     );
     assert!(
         text.contains(
-            "indicator catalogue viborg-2026 from built in: ok (3 beacons, 12 indicators, 2 other measures)"
+            "indicator catalogue viborg-2026 from built in: ok (3 beacons, 12 indicators, 3 other measures)"
         ),
         "{text}"
     );
