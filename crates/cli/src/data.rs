@@ -187,6 +187,55 @@ pub async fn patterns(
     Ok(())
 }
 
+pub async fn gaps(
+    store: &Store,
+    ctx: &Context,
+    cycle: i32,
+    format: Format,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let starts = ctx.wheel.definition.cycle(cycle)?.cycle().starts();
+    let gaps = store.data_gaps(starts).await?;
+    match format {
+        Format::Json => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "cycle": cycle,
+                "data_before": starts,
+                "gaps": gaps,
+            }))?
+        )?,
+        Format::Table => {
+            if gaps.is_empty() {
+                writeln!(
+                    out,
+                    "Nothing missing for cycle {cycle}: every measure on record has a value for \
+                     each unit it is collected for, in the latest period ended before {starts}."
+                )?;
+                return Ok(());
+            }
+            let mut table = Table::new(&["MEASURE", "PERIOD", "MISSING", "OF UNITS"]);
+            for g in &gaps {
+                table.row(vec![
+                    g.measure.clone(),
+                    g.period
+                        .map_or_else(|| "no values yet".to_owned(), |p| p.to_string()),
+                    g.missing.to_string(),
+                    g.units.to_string(),
+                ]);
+            }
+            table.write(out)?;
+            writeln!(
+                out,
+                "\nCycle {cycle}: the latest period ended before {starts}; a unit counts once it \
+                 has a value of the measure for a period of that kind."
+            )?;
+        }
+    }
+    Ok(())
+}
+
 fn verdict_word(v: Verdict) -> &'static str {
     match v {
         Verdict::Better => "better",

@@ -571,6 +571,18 @@ record.",
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// How far the data collection for a cycle's pre-analysis has come: per measure, the
+    /// units still without a value for the period it reads.
+    #[command(
+        after_help = "Examples:\n  hjul data gaps --cycle 2025\n  hjul data gaps --cycle 2025 --format json"
+    )]
+    Gaps {
+        /// The cycle, named by the year it starts: the data of periods ended before it.
+        #[arg(long, value_name = "YEAR")]
+        cycle: i32,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// The measures data can be imported on: their codes, units, ranges and directions.
     Measures,
 }

@@ -76,6 +76,9 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
         Command::Data(DataCommand::Patterns { cycle, format }) => {
             crate::data::patterns(&store, ctx, *cycle, *format, out).await?;
         }
+        Command::Data(DataCommand::Gaps { cycle, format }) => {
+            crate::data::gaps(&store, ctx, *cycle, *format, out).await?;
+        }
         Command::Milestone {
             milestone,
             cycle,
