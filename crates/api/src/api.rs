@@ -493,6 +493,19 @@ struct ImportDto {
     people_updated: usize,
 }
 
+/// A CSV file sent as the body: `text/csv`, at most [`crate::BODY_LIMIT`], UTF-8.
+async fn csv_body(req: axum::extract::Request) -> Result<String, Problem> {
+    if !is_media_type(req.headers(), "text/csv") {
+        return Err(Problem::unsupported("text/csv"));
+    }
+    let body: Bytes = body_of(req, crate::BODY_LIMIT).await?;
+    String::from_utf8(body.to_vec()).map_err(|_| {
+        Problem::bad_request(
+            "the file is not UTF-8: in Excel, save it as \"CSV UTF-8 (kommasepareret)\"",
+        )
+    })
+}
+
 /// Imports the organisation from CSV (secretariat); the body is the file.
 #[utoipa::path(post, path = "/api/v1/organisation", tag = "admin", request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = ImportDto)))]
@@ -508,16 +521,8 @@ async fn import(
         ("organisation", "-"),
         async {
             who.require_secretariat("importing the organisation")?;
-            if !is_media_type(req.headers(), "text/csv") {
-                return Err(Problem::unsupported("text/csv"));
-            }
-            let body: Bytes = body_of(req, crate::BODY_LIMIT).await?;
-            let text = std::str::from_utf8(&body).map_err(|_| {
-                Problem::bad_request(
-                    "the file is not UTF-8: in Excel, save it as \"CSV UTF-8 (kommasepareret)\"",
-                )
-            })?;
-            let org = Organisation::from_csv(text, |_| {})
+            let text = csv_body(req).await?;
+            let org = Organisation::from_csv(&text, |_| {})
                 .map_err(|e| Problem::of_rows(e.to_string(), e.0))?;
             let r = state
                 .store()
@@ -681,17 +686,9 @@ async fn import_data(
 ) -> ApiResult<Json<DataImportDto>> {
     write(&state, &who, "import data", ("data", "-"), async {
         who.require_secretariat("importing data")?;
-        if !is_media_type(req.headers(), "text/csv") {
-            return Err(Problem::unsupported("text/csv"));
-        }
-        let body: Bytes = body_of(req, crate::BODY_LIMIT).await?;
-        let text = std::str::from_utf8(&body).map_err(|_| {
-            Problem::bad_request(
-                "the file is not UTF-8: in Excel, save it as \"CSV UTF-8 (kommasepareret)\"",
-            )
-        })?;
-        let r =
-            crate::dashboard::figures::import_text(&state, text, "api", &who.stamp(&state)).await?;
+        let text = csv_body(req).await?;
+        let r = crate::dashboard::figures::import_text(&state, &text, "api", &who.stamp(&state))
+            .await?;
         Ok(Json(DataImportDto {
             rows: r.rows,
             new: r.new,
