@@ -360,13 +360,18 @@ async fn plan(
     _who: Principal,
     Path(year): Path<String>,
 ) -> ApiResult<Json<hjul_wheel::Plan>> {
-    let year: i32 = path_param("year", &year, "a year")?;
-    let def = &state.store().wheel().definition;
-    let plan = def
+    Ok(Json(cycle_of(&state, &year)?.plan()))
+}
+
+/// The cycle a path's `{year}` names: 400 for no year, 404 for a year with no cycle.
+fn cycle_of<'a>(state: &'a AppState, year: &str) -> Result<hjul_wheel::CyclePlan<'a>, Problem> {
+    let year: i32 = path_param("year", year, "a year")?;
+    state
+        .store()
+        .wheel()
+        .definition
         .cycle(year)
-        .map_err(|e| Problem::not_found(e.to_string()).field("year"))?
-        .plan();
-    Ok(Json(plan))
+        .map_err(|e| Problem::not_found(e.to_string()).field("year"))
 }
 
 /// Starts a cycle now, before its first day (secretariat).
@@ -642,15 +647,8 @@ async fn patterns(
     who: Principal,
     Path(year): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let year: i32 = path_param("year", &year, "a year")?;
-    let before = state
-        .store()
-        .wheel()
-        .definition
-        .cycle(year)
-        .map_err(|e| Problem::not_found(e.to_string()).field("year"))?
-        .cycle()
-        .starts();
+    let cycle = cycle_of(&state, &year)?.cycle();
+    let before = cycle.starts();
     let sees = |u: &str| who.sees(u);
     let over = if who.role() == hjul_store::Role::Secretariat {
         hjul_store::Over::Everyone
@@ -659,7 +657,7 @@ async fn patterns(
     };
     let all = state.store().data_patterns(before, over).await?;
     Ok(Json(serde_json::json!({
-        "cycle": year,
+        "cycle": cycle.year(),
         "data_before": before,
         "patterns": all.as_slice(),
     })))

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 
 use hjul_wheel::data::MeasureView;
 use hjul_wheel::text::Catalogue;
+use hjul_wheel::{MeasureUnit, Target};
 
 use super::drawing::escape;
 use super::words::{Lang, Words};
@@ -24,12 +25,23 @@ const UNIT_COLOR: &str = "#2f5f8f";
 const AREA_COLOR: &str = "#6b7280";
 const TARGET_COLOR: &str = "#2e7d32";
 
-/// A value as the page writes it, in the measure's unit and the page's language.
-pub fn value(cat: &Catalogue, m: &MeasureView, v: f64) -> String {
-    match m.unit {
-        hjul_wheel::MeasureUnit::Percent => cat.percent(v),
-        u => cat.decimal(v, u.decimals()),
+/// A value as the page writes it, in its measure's unit (`None`: a measure this
+/// catalogue does not know, two decimals) and the page's language.
+pub fn value(cat: &Catalogue, unit: Option<MeasureUnit>, v: f64) -> String {
+    match unit {
+        Some(MeasureUnit::Percent) => cat.percent(v),
+        Some(u) => cat.decimal(v, u.decimals()),
+        None => cat.decimal(v, 2),
     }
+}
+
+/// The department's target in words: "mål 92,0 % i 2025".
+pub fn target(cat: &Catalogue, unit: MeasureUnit, t: Target) -> String {
+    cat.render(
+        &hjul_wheel::Text::new("figures.target")
+            .arg("value", value(cat, Some(unit), t.value))
+            .arg("year", t.year.to_string()),
+    )
 }
 
 /// The vertical scale: the values drawn, padded, and never narrower than a few steps of
@@ -75,9 +87,11 @@ pub fn trend(words: &Words, lang: Lang, m: &MeasureView) -> String {
         .map(|(p, a)| {
             let own = p.value.map_or_else(
                 || cat.word("figures.too_few").to_owned(),
-                |v| value(cat, m, v),
+                |v| value(cat, Some(m.unit), v),
             );
-            let area = a.value.map_or_else(|| "–".to_owned(), |v| value(cat, m, v));
+            let area = a
+                .value
+                .map_or_else(|| "–".to_owned(), |v| value(cat, Some(m.unit), v));
             format!(
                 "{}: {own} ({} {area})",
                 p.period,
@@ -101,7 +115,7 @@ pub fn trend(words: &Words, lang: Lang, m: &MeasureView) -> String {
             W - RIGHT,
             LEFT - 4.0,
             gy + 3.0,
-            escape(&value(cat, m, v))
+            escape(&value(cat, Some(m.unit), v))
         );
     }
     for (i, p) in m.series.iter().enumerate() {
@@ -115,11 +129,7 @@ pub fn trend(words: &Words, lang: Lang, m: &MeasureView) -> String {
     }
     if let Some(t) = m.target {
         let ty = y(t.value);
-        let label = cat.render(
-            &hjul_wheel::Text::new("figures.target")
-                .arg("value", value(cat, m, t.value))
-                .arg("year", t.year.to_string()),
-        );
+        let label = target(cat, m.unit, t);
         let _ = write!(
             svg,
             r##"<line class="target" x1="{LEFT}" y1="{ty:.1}" x2="{:.1}" y2="{ty:.1}" stroke="{TARGET_COLOR}" stroke-width="1.5" stroke-dasharray="2 3"/><text x="{:.1}" y="{:.1}" text-anchor="end" font-size="10" fill="{TARGET_COLOR}">{}</text>"##,
@@ -146,7 +156,7 @@ pub fn trend(words: &Words, lang: Lang, m: &MeasureView) -> String {
                 x(i),
                 y(v),
                 a.period,
-                escape(&value(cat, m, v))
+                escape(&value(cat, Some(m.unit), v))
             );
         }
     }
@@ -159,7 +169,7 @@ pub fn trend(words: &Words, lang: Lang, m: &MeasureView) -> String {
                 x(i),
                 y(v),
                 p.period,
-                escape(&value(cat, m, v))
+                escape(&value(cat, Some(m.unit), v))
             );
         }
     }
@@ -224,7 +234,7 @@ mod tests {
             name_da: "Fravær".into(),
             name_en: "Absence".into(),
             direction: hjul_wheel::Direction::Lower,
-            unit: hjul_wheel::MeasureUnit::Percent,
+            unit: MeasureUnit::Percent,
             series: values
                 .iter()
                 .zip(periods)
@@ -278,7 +288,7 @@ mod tests {
         assert!(svg.contains("role=\"img\""));
         // The department's target: a level line with its value and year.
         let mut with_target = view(&[Some(7.5), Some(6.0)]);
-        with_target.target = Some(hjul_wheel::Target {
+        with_target.target = Some(Target {
             value: 4.0,
             year: 2025,
         });

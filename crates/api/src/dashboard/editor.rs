@@ -814,11 +814,8 @@ fn midway_page_of(
                 fully_met => g.fully_met.clone(),
                 grade => given.and_then(|x| hjul_wheel::Grade::parse(&x.grade)).map(hjul_wheel::Grade::key),
                 proposal => in_force.proposals.get(&g.title).map(|p| {
-                    let shown = |x: f64| match catalogue.get(p.measure.as_str()) {
-                        Some(m) if m.unit == hjul_wheel::MeasureUnit::Percent => cat.percent(x),
-                        Some(m) => cat.decimal(x, m.unit.decimals()),
-                        None => cat.decimal(x, 2),
-                    };
+                    let unit = catalogue.get(p.measure.as_str()).map(|m| m.unit);
+                    let shown = |x: f64| super::chart::value(cat, unit, x);
                     cat.render(
                         &Text::new("midway.proposal")
                             .arg("grade", hjul_wheel::text::key("grade", p.grade.key()))

@@ -44,7 +44,7 @@ pub async fn unit_figures(
     let words = state.words();
     let cat = words.of(lang);
     let shown = |m: &MeasureView, v: Option<f64>| {
-        v.map_or_else(|| "–".to_owned(), |v| chart::value(cat, m, v))
+        v.map_or_else(|| "–".to_owned(), |v| chart::value(cat, Some(m.unit), v))
     };
     Ok(sheet
         .iter()
@@ -119,11 +119,11 @@ async fn data_page(
         Err(e) => return error_page(state, lang, Some(v), e.into()),
     };
     let catalogue = &state.store().wheel().catalogue;
-    let number = |code: &str, x: Option<f64>| match (catalogue.get(code), x) {
-        (Some(m), Some(x)) if m.unit == hjul_wheel::MeasureUnit::Percent => cat.percent(x),
-        (Some(m), Some(x)) => cat.decimal(x, m.unit.decimals()),
-        (None, Some(x)) => cat.decimal(x, 2),
-        (_, None) => "–".to_owned(),
+    let number = |code: &str, x: Option<f64>| {
+        x.map_or_else(
+            || "–".to_owned(),
+            |x| chart::value(cat, catalogue.get(code).map(|m| m.unit), x),
+        )
     };
     let rows: Vec<Value> = all
         .iter()
@@ -145,11 +145,7 @@ async fn data_page(
                 unchanged => p.pattern.unchanged,
                 insufficient => p.pattern.insufficient,
                 target => catalogue.get(code).and_then(|m| m.target.map(|t| (m, t))).zip(p.target_met).map(|((m, t), met)| {
-                    let goal = cat.render(
-                        &Text::new("figures.target")
-                            .arg("value", if m.unit == hjul_wheel::MeasureUnit::Percent { cat.percent(t.value) } else { cat.decimal(t.value, m.unit.decimals()) })
-                            .arg("year", t.year.to_string()),
-                    );
+                    let goal = chart::target(cat, m.unit, t);
                     cat.render(
                         &Text::new("patterns.target_met")
                             .arg("met", met)
