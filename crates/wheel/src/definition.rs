@@ -72,6 +72,9 @@ pub enum Opens {
     QuarterStart(u8),
     /// The day the last of these deadlines was met.
     After(Vec<Deadline>),
+    /// A follow-up: once in each of these quarters, on its first day, for a unit whose
+    /// agreement was signed before that day. Due by the end of the same quarter.
+    EachQuarter(Vec<u8>),
 }
 
 /// When a deadline is due, before moving it off a closed day.
@@ -81,6 +84,8 @@ pub enum Due {
     EndOfQuarter(u8),
     /// This many calendar days after the deadline opened ("right after").
     DaysAfterOpening(u32),
+    /// The last day of the quarter it opened in (the follow-ups).
+    EndOfItsQuarter,
 }
 
 /// The local time mail goes out, and the zone it is read in.
@@ -238,8 +243,22 @@ struct RawDeadline {
     notify: Vec<Party>,
     #[serde(default)]
     signed_by: Option<Party>,
-    opens: RawOpens,
-    due: RawDue,
+    #[serde(default)]
+    opens: Option<RawOpens>,
+    #[serde(default)]
+    due: Option<RawDue>,
+    /// A follow-up's quarters, instead of `opens` and `due`.
+    #[serde(default)]
+    every: Option<RawEvery>,
+    /// A follow-up can be switched off with `enabled = false`.
+    #[serde(default)]
+    enabled: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEvery {
+    quarters: Vec<u8>,
 }
 
 #[derive(Deserialize)]
@@ -552,80 +571,112 @@ fn check_deadlines(
             }
         }
 
-        let opens = match (&r.opens.quarter, &r.opens.after) {
-            (Some(q), None) => {
-                if *q >= length {
+        if r.key.is_follow_up() && r.enabled == Some(false) {
+            continue;
+        }
+        if !r.key.is_follow_up() && r.enabled.is_some() {
+            problems.add(
+                at,
+                format!("{key}.enabled"),
+                format!("{} is part of the wheel and cannot be switched off; only the follow-ups ({}) have `enabled`", r.key, list(&Deadline::FOLLOW_UPS)),
+            );
+        }
+        let (opens, due) = if r.key.is_follow_up() {
+            check_every(r, &key, length, at, problems)
+        } else if r.every.is_some() {
+            problems.add(
+                at,
+                format!("{key}.every"),
+                format!("only the follow-ups ({}) recur within a cycle; {} happens once: use `opens` and `due`", list(&Deadline::FOLLOW_UPS), r.key),
+            );
+            (None, None)
+        } else {
+            let empty_opens = RawOpens {
+                quarter: None,
+                after: None,
+            };
+            let empty_due = RawDue {
+                end_of_quarter: None,
+                days_after: None,
+            };
+            let opens_raw = r.opens.as_ref().unwrap_or(&empty_opens);
+            let due_raw = r.due.as_ref().unwrap_or(&empty_due);
+            let opens = match (&opens_raw.quarter, &opens_raw.after) {
+                (Some(q), None) => {
+                    if *q >= length {
+                        problems.add(
+                            at,
+                            format!("{key}.opens.quarter"),
+                            format!(
+                                "is {q}, but a cycle has quarters 0 to {}",
+                                length.saturating_sub(1)
+                            ),
+                        );
+                    }
+                    Some(Opens::QuarterStart(*q))
+                }
+                (None, Some(after)) => {
+                    if after.is_empty() {
+                        problems.add(
+                            at,
+                            format!("{key}.opens.after"),
+                            "is empty: name the deadlines whose meeting opens this one",
+                        );
+                    }
+                    Some(Opens::After(after.clone()))
+                }
+                _ => {
                     problems.add(
                         at,
-                        format!("{key}.opens.quarter"),
-                        format!(
-                            "is {q}, but a cycle has quarters 0 to {}",
-                            length.saturating_sub(1)
-                        ),
+                        format!("{key}.opens"),
+                        "needs exactly one of `quarter` (opens on the first day of that quarter) or `after` (opens when those deadlines are met)",
                     );
+                    None
                 }
-                Some(Opens::QuarterStart(*q))
-            }
-            (None, Some(after)) => {
-                if after.is_empty() {
+            };
+            let due = match (due_raw.end_of_quarter, due_raw.days_after) {
+                (Some(q), None) => {
+                    if q >= length {
+                        problems.add(
+                            at,
+                            format!("{key}.due.end_of_quarter"),
+                            format!(
+                                "is {q}, but a cycle has quarters 0 to {}",
+                                length.saturating_sub(1)
+                            ),
+                        );
+                    }
+                    if let Some(Opens::QuarterStart(o)) = opens
+                        && q < o
+                    {
+                        problems.add(
+                            at,
+                            format!("{key}.due.end_of_quarter"),
+                            format!("is quarter {q}, before the deadline opens in quarter {o}"),
+                        );
+                    }
+                    Some(Due::EndOfQuarter(q))
+                }
+                (None, Some(days)) => {
+                    if days == 0 {
+                        problems.add(
+                            at,
+                            format!("{key}.due.days_after"),
+                            "is 0: give the days after opening, 1 or more",
+                        );
+                    }
+                    Some(Due::DaysAfterOpening(days))
+                }
+                _ => {
                     problems.add(
                         at,
-                        format!("{key}.opens.after"),
-                        "is empty: name the deadlines whose meeting opens this one",
+                        format!("{key}.due"),
+                        "needs exactly one of `end_of_quarter` (the last day of that quarter) or `days_after` (days after the deadline opens)",
                     );
+                    None
                 }
-                Some(Opens::After(after.clone()))
-            }
-            _ => {
-                problems.add(
-                    at,
-                    format!("{key}.opens"),
-                    "needs exactly one of `quarter` (opens on the first day of that quarter) or `after` (opens when those deadlines are met)",
-                );
-                None
-            }
-        };
-        let due = match (r.due.end_of_quarter, r.due.days_after) {
-            (Some(q), None) => {
-                if q >= length {
-                    problems.add(
-                        at,
-                        format!("{key}.due.end_of_quarter"),
-                        format!(
-                            "is {q}, but a cycle has quarters 0 to {}",
-                            length.saturating_sub(1)
-                        ),
-                    );
-                }
-                if let Some(Opens::QuarterStart(o)) = opens
-                    && q < o
-                {
-                    problems.add(
-                        at,
-                        format!("{key}.due.end_of_quarter"),
-                        format!("is quarter {q}, before the deadline opens in quarter {o}"),
-                    );
-                }
-                Some(Due::EndOfQuarter(q))
-            }
-            (None, Some(days)) => {
-                if days == 0 {
-                    problems.add(
-                        at,
-                        format!("{key}.due.days_after"),
-                        "is 0: give the days after opening, 1 or more",
-                    );
-                }
-                Some(Due::DaysAfterOpening(days))
-            }
-            _ => {
-                problems.add(
-                    at,
-                    format!("{key}.due"),
-                    "needs exactly one of `end_of_quarter` (the last day of that quarter) or `days_after` (days after the deadline opens)",
-                );
-                None
-            }
+            };
+            (opens, due)
         };
         // A rule with problems is still kept for the checks across rules below, so one
         // mistake is reported once rather than again by every rule that refers to it;
@@ -663,6 +714,67 @@ fn check_deadlines(
     check_openers(&rules, &lines, &exists, problems);
     check_midway_has_agreement(&rules, &lines, &exists, problems);
     rules
+}
+
+/// A follow-up's `every = { quarters = [...] }`: quarters of the cycle, each once, in
+/// order; `opens` and `due` follow from them.
+fn check_every(
+    r: &RawDeadline,
+    key: &str,
+    length: u8,
+    at: Option<usize>,
+    problems: &mut Problems,
+) -> (Option<Opens>, Option<Due>) {
+    if r.opens.is_some() || r.due.is_some() {
+        problems.add(
+            at,
+            key,
+            format!("{} recurs: give `every = {{ quarters = [...] }}` instead of `opens` and `due` (each time opens on the quarter's first day and is due on its last)", r.key),
+        );
+        return (None, None);
+    }
+    let Some(every) = &r.every else {
+        problems.add(
+            at,
+            format!("{key}.every"),
+            "is missing: name the quarters of the cycle it happens in, such as `every = { quarters = [4, 6] }`, or switch it off with `enabled = false`",
+        );
+        return (None, None);
+    };
+    let before = problems.count();
+    if every.quarters.is_empty() {
+        problems.add(
+            at,
+            format!("{key}.every.quarters"),
+            "is empty: name at least one quarter, or switch it off with `enabled = false`",
+        );
+    }
+    for q in &every.quarters {
+        if *q >= length {
+            problems.add(
+                at,
+                format!("{key}.every.quarters"),
+                format!(
+                    "names quarter {q}, but a cycle has quarters 0 to {}",
+                    length.saturating_sub(1)
+                ),
+            );
+        }
+    }
+    if every.quarters.windows(2).any(|w| w[0] >= w[1]) {
+        problems.add(
+            at,
+            format!("{key}.every.quarters"),
+            "must name each quarter once, in order, such as [4, 6]",
+        );
+    }
+    if problems.count() != before {
+        return (None, None);
+    }
+    (
+        Some(Opens::EachQuarter(every.quarters.clone())),
+        Some(Due::EndOfItsQuarter),
+    )
 }
 
 fn check_levels(r: &RawDeadline, at: Option<usize>, problems: &mut Problems) -> Vec<Level> {
@@ -845,7 +957,7 @@ fn check_midway_has_agreement(
     problems: &mut Problems,
 ) {
     for (rule, at) in rules.iter().zip(lines) {
-        if rule.deadline != Deadline::MidwayStatus {
+        if rule.deadline != Deadline::MidwayStatus && !rule.deadline.is_follow_up() {
             continue;
         }
         let without: Vec<Level> = rule
@@ -859,8 +971,9 @@ fn check_midway_has_agreement(
                 *at,
                 format!("{}.levels", describe(rule.deadline, &rule.levels)),
                 format!(
-                    "level {} has no agreement_signed deadline, and a midway status is given on a signed agreement",
-                    list(&without)
+                    "level {} has no agreement_signed deadline, and {} follows a signed agreement up",
+                    list(&without),
+                    rule.deadline
                 ),
             );
         }

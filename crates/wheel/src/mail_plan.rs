@@ -60,11 +60,13 @@ pub fn cycle_is_mailed(cycle: &Cycle, today: NaiveDate) -> bool {
     today <= cycle.ends()
 }
 
-/// The outbox key of one moment for one party.
+/// The outbox key of one moment for one party. A follow-up's time (1, 2, …) is part of
+/// its deadline's name (`goal_status#2`), so each time is mailed once; a deadline met
+/// once a cycle keeps the key it always had.
 pub fn item_key(
     year: i32,
     unit_id: Option<&str>,
-    deadline: Deadline,
+    (deadline, occurrence): (Deadline, u8),
     kind: MomentKind,
     party: Party,
 ) -> String {
@@ -72,10 +74,14 @@ pub fn item_key(
         MomentKind::Reminder { days_before } => format!("reminder-{days_before}"),
         other => other.key().to_owned(),
     };
+    let deadline = if occurrence == 0 {
+        deadline.key().to_owned()
+    } else {
+        format!("{}#{occurrence}", deadline.key())
+    };
     format!(
-        "{year}:{}:{}:{moment}:{}",
+        "{year}:{}:{deadline}:{moment}:{}",
         unit_id.unwrap_or("-"),
-        deadline.key(),
         party.key()
     )
 }
@@ -88,7 +94,7 @@ fn actionable(status: &DeadlineStatus, facts: Option<&UnitFacts>) -> bool {
     match (status.deadline, facts) {
         // The midway status is about the agreement in force; without one there is
         // nothing to give a status on, and the agreement's own deadline is what is late.
-        (Deadline::MidwayStatus, Some(f)) => {
+        (Deadline::MidwayStatus | Deadline::GoalStatus | Deadline::AgreementReview, Some(f)) => {
             f.agreement.as_ref().is_some_and(|a| a.in_force.is_some())
         }
         _ => true,
@@ -139,7 +145,13 @@ pub fn due_items(
                 status.task.for_notified()
             };
             items.push(DueItem {
-                key: item_key(year, unit_id, status.deadline, kind, party),
+                key: item_key(
+                    year,
+                    unit_id,
+                    (status.deadline, status.occurrence),
+                    kind,
+                    party,
+                ),
                 deadline: status.deadline,
                 kind,
                 party,

@@ -1,4 +1,5 @@
-//! The six phases of the wheel and the six deadlines that mark progress through them.
+//! The six phases of the wheel, the six deadlines that mark progress through them and the
+//! two follow-ups between the dialogues.
 //!
 //! The set of phases and deadlines is the wheel itself and lives in code (events in the
 //! program meet the deadlines); their windows, due rules and who answers for them are
@@ -57,7 +58,8 @@ impl fmt::Display for Phase {
 }
 
 /// A deadline (frist) in a cycle. Three are the department's milestones, recorded once
-/// per cycle by the secretariat; three belong to each unit.
+/// per cycle by the secretariat; three belong to each unit, and two more follow each
+/// unit's agreement up between the dialogues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Deadline {
@@ -73,17 +75,29 @@ pub enum Deadline {
     AgreementSigned,
     /// Midtvejsstatus givet
     MidwayStatus,
+    /// Halvårlig status på målene: a follow-up between the dialogues, once in each quarter
+    /// the definition lists.
+    GoalStatus,
+    /// Årlig revision af aftalen: the agreement is gone through and either confirmed or
+    /// revised, once in each quarter the definition lists.
+    AgreementReview,
 }
 
 impl Deadline {
-    pub const ALL: [Deadline; 6] = [
+    pub const ALL: [Deadline; 8] = [
         Deadline::DataCollected,
         Deadline::ThemesPublished,
         Deadline::DialogueHeld,
         Deadline::ReportFinal,
         Deadline::AgreementSigned,
         Deadline::MidwayStatus,
+        Deadline::GoalStatus,
+        Deadline::AgreementReview,
     ];
+
+    /// The follow-ups between the dialogues: they recur within a cycle and can be
+    /// switched off.
+    pub const FOLLOW_UPS: [Deadline; 2] = [Deadline::GoalStatus, Deadline::AgreementReview];
 
     /// The department's milestones, recorded once a cycle for everyone.
     pub const MILESTONES: [Deadline; 3] = [
@@ -100,7 +114,14 @@ impl Deadline {
             Self::ReportFinal => "report_final",
             Self::AgreementSigned => "agreement_signed",
             Self::MidwayStatus => "midway_status",
+            Self::GoalStatus => "goal_status",
+            Self::AgreementReview => "agreement_review",
         }
+    }
+
+    /// A follow-up between the dialogues.
+    pub fn is_follow_up(self) -> bool {
+        Self::FOLLOW_UPS.contains(&self)
     }
 
     /// The deadline a key names.
@@ -138,10 +159,14 @@ pub enum Task {
     /// Read the submitted agreement and sign it.
     SignAgreement,
     GiveMidway,
+    /// Write a short status on each goal of the agreement in force.
+    GiveGoalStatus,
+    /// Go through the agreement with the superior: confirm it or submit a revision.
+    ReviewAgreement,
 }
 
 impl Task {
-    pub const ALL: [Task; 8] = [
+    pub const ALL: [Task; 10] = [
         Task::RecordDataCollected,
         Task::PublishThemes,
         Task::HoldDialogue,
@@ -150,6 +175,8 @@ impl Task {
         Task::SubmitAgreement,
         Task::SignAgreement,
         Task::GiveMidway,
+        Task::GiveGoalStatus,
+        Task::ReviewAgreement,
     ];
 
     pub fn key(self) -> &'static str {
@@ -162,6 +189,8 @@ impl Task {
             Self::SubmitAgreement => "submit_agreement",
             Self::SignAgreement => "sign_agreement",
             Self::GiveMidway => "give_midway",
+            Self::GiveGoalStatus => "give_goal_status",
+            Self::ReviewAgreement => "review_agreement",
         }
     }
 
@@ -178,6 +207,8 @@ impl Task {
             Deadline::ReportFinal => Self::FinishReport,
             Deadline::AgreementSigned => Self::SubmitAgreement,
             Deadline::MidwayStatus => Self::GiveMidway,
+            Deadline::GoalStatus => Self::GiveGoalStatus,
+            Deadline::AgreementReview => Self::ReviewAgreement,
         }
     }
 
@@ -207,6 +238,8 @@ impl Task {
             Self::SubmitAgreement => ("task.submit_agreement", "task_of.submit_agreement"),
             Self::SignAgreement => ("task.sign_agreement", "task_of.sign_agreement"),
             Self::GiveMidway => ("task.give_midway", "task_of.give_midway"),
+            Self::GiveGoalStatus => ("task.give_goal_status", "task_of.give_goal_status"),
+            Self::ReviewAgreement => ("task.review_agreement", "task_of.review_agreement"),
         }
     }
 

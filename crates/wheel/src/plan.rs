@@ -36,6 +36,9 @@ pub struct PlannedPhase {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlannedDeadline {
     pub deadline: Deadline,
+    /// Which time of a follow-up (1, 2, …); 0 for a deadline met once a cycle.
+    #[serde(skip_serializing_if = "crate::workflow::is_zero")]
+    pub occurrence: u8,
     /// After moving off a closed day.
     pub due: NaiveDate,
     /// Set when the rule's date fell on a closed day and was moved.
@@ -86,6 +89,7 @@ impl CyclePlan<'_> {
                     let due = def.calendar.on_or_before(nominal);
                     deadlines.push(PlannedDeadline {
                         deadline: rule.deadline,
+                        occurrence: 0,
                         due,
                         moved_from: (due != nominal).then_some(nominal),
                         opens: cycle.quarter(*o).first_day(),
@@ -93,26 +97,43 @@ impl CyclePlan<'_> {
                         responsible: rule.responsible,
                     });
                 }
+                // A follow-up, once for each of its quarters (for the units whose
+                // agreement is signed by then).
+                (Opens::EachQuarter(quarters), _) => {
+                    for (i, q) in quarters.iter().enumerate() {
+                        let nominal = end_of(*q);
+                        let due = def.calendar.on_or_before(nominal);
+                        deadlines.push(PlannedDeadline {
+                            deadline: rule.deadline,
+                            occurrence: u8::try_from(i + 1).unwrap_or(u8::MAX),
+                            due,
+                            moved_from: (due != nominal).then_some(nominal),
+                            opens: cycle.quarter(*q).first_day(),
+                            levels: rule.levels.clone(),
+                            responsible: rule.responsible,
+                        });
+                    }
+                }
                 (opens, due) => relative_deadlines.push(RelativeDeadline {
                     deadline: rule.deadline,
                     levels: rule.levels.clone(),
                     after: match opens {
                         Opens::After(a) => a.clone(),
-                        Opens::QuarterStart(_) => Vec::new(),
+                        Opens::QuarterStart(_) | Opens::EachQuarter(_) => Vec::new(),
                     },
                     days_after: match due {
                         Due::DaysAfterOpening(d) => Some(d),
-                        Due::EndOfQuarter(_) => None,
+                        Due::EndOfQuarter(_) | Due::EndOfItsQuarter => None,
                     },
                     due: match due {
                         Due::EndOfQuarter(q) => Some(def.calendar.on_or_before(end_of(q))),
-                        Due::DaysAfterOpening(_) => None,
+                        Due::DaysAfterOpening(_) | Due::EndOfItsQuarter => None,
                     },
                     responsible: rule.responsible,
                 }),
             }
         }
-        deadlines.sort_by_key(|d| (d.due, d.deadline));
+        deadlines.sort_by_key(|d| (d.due, d.deadline, d.occurrence));
         Plan {
             cycle: cycle.year(),
             starts: cycle.starts(),
@@ -147,6 +168,9 @@ mod tests {
                 (Deadline::ThemesPublished, "2026-03-31".into()),
                 (Deadline::DialogueHeld, "2026-06-30".into()),
                 (Deadline::ReportFinal, "2026-09-30".into()),
+                (Deadline::GoalStatus, "2026-12-30".into()),
+                (Deadline::AgreementReview, "2027-03-31".into()),
+                (Deadline::GoalStatus, "2027-06-30".into()),
                 (Deadline::MidwayStatus, "2027-09-30".into()),
             ]
         );

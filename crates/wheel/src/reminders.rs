@@ -161,6 +161,7 @@ mod tests {
     fn status(opens: NaiveDate, due: NaiveDate) -> DeadlineStatus {
         DeadlineStatus {
             deadline: Deadline::AgreementSigned,
+            occurrence: 0,
             phase: Phase::CoherenceAgreement,
             opens: Some(opens),
             waiting_for: vec![],

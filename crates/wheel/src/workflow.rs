@@ -53,6 +53,13 @@ impl Milestones {
 pub struct UnitFacts {
     pub dialogue_held: Option<Date>,
     pub agreement: Option<AgreementFacts>,
+    /// The days a status on the goals was given (the half-yearly follow-up).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub goal_status_given: Vec<Date>,
+    /// The days the agreement was gone through: confirmed as it stands, or a new
+    /// revision signed (the yearly follow-up).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reviewed: Vec<Date>,
 }
 
 /// The life of a unit's coherence agreement in a cycle. A signed revision is never
@@ -108,6 +115,10 @@ impl UnitFacts {
             }
             UnitEvent::AgreementSigned { on } => {
                 if let Some(a) = &mut self.agreement {
+                    // Signing a new revision is going through the agreement too.
+                    if a.revision > 1 {
+                        self.reviewed.push(on);
+                    }
                     a.in_force = Some(SignedRevision {
                         revision: a.revision,
                         signed_on: on,
@@ -120,8 +131,19 @@ impl UnitFacts {
                     a.midway_given_on = Some(on);
                 }
             }
+            UnitEvent::GoalStatusGiven { on } => self.goal_status_given.push(on),
+            UnitEvent::AgreementReviewed { on } => self.reviewed.push(on),
         }
         self
+    }
+
+    /// The days that count towards a follow-up.
+    fn follow_up_days(&self, deadline: Deadline) -> &[Date] {
+        match deadline {
+            Deadline::GoalStatus => &self.goal_status_given,
+            Deadline::AgreementReview => &self.reviewed,
+            _ => &[],
+        }
     }
 
     pub fn met_on(&self, deadline: Deadline) -> Option<Date> {
@@ -129,6 +151,10 @@ impl UnitFacts {
             Deadline::DialogueHeld => self.dialogue_held,
             Deadline::AgreementSigned => self.agreement.as_ref()?.first_signed_on,
             Deadline::MidwayStatus => self.agreement.as_ref()?.midway_given_on,
+            // A follow-up is met once for each time it falls due: this is the latest.
+            Deadline::GoalStatus | Deadline::AgreementReview => {
+                self.follow_up_days(deadline).iter().copied().max()
+            }
             _ => None,
         }
     }
@@ -192,6 +218,11 @@ pub enum UnitEvent {
     AgreementSigned { on: Date },
     /// The midway status is given on the agreement in force.
     MidwayGiven { on: Date },
+    /// A status on each goal of the agreement in force (the half-yearly follow-up).
+    GoalStatusGiven { on: Date },
+    /// The agreement in force was gone through and stands as it is (the yearly
+    /// follow-up; a revision is submitted and signed instead when it changes).
+    AgreementReviewed { on: Date },
 }
 
 impl UnitEvent {
@@ -200,7 +231,9 @@ impl UnitEvent {
             Self::DialogueHeld { on }
             | Self::AgreementSubmitted { on }
             | Self::AgreementSigned { on }
-            | Self::MidwayGiven { on } => on,
+            | Self::MidwayGiven { on }
+            | Self::GoalStatusGiven { on }
+            | Self::AgreementReviewed { on } => on,
         }
     }
 }
@@ -213,14 +246,18 @@ pub enum EventKind {
     AgreementSubmitted,
     AgreementSigned,
     MidwayGiven,
+    GoalStatusGiven,
+    AgreementReviewed,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 4] = [
+    pub const ALL: [EventKind; 6] = [
         EventKind::DialogueHeld,
         EventKind::AgreementSubmitted,
         EventKind::AgreementSigned,
         EventKind::MidwayGiven,
+        EventKind::GoalStatusGiven,
+        EventKind::AgreementReviewed,
     ];
 
     pub fn key(self) -> &'static str {
@@ -229,6 +266,8 @@ impl EventKind {
             Self::AgreementSubmitted => "agreement_submitted",
             Self::AgreementSigned => "agreement_signed",
             Self::MidwayGiven => "midway_given",
+            Self::GoalStatusGiven => "goal_status_given",
+            Self::AgreementReviewed => "agreement_reviewed",
         }
     }
 
@@ -243,6 +282,8 @@ impl EventKind {
             Self::AgreementSubmitted => UnitEvent::AgreementSubmitted { on },
             Self::AgreementSigned => UnitEvent::AgreementSigned { on },
             Self::MidwayGiven => UnitEvent::MidwayGiven { on },
+            Self::GoalStatusGiven => UnitEvent::GoalStatusGiven { on },
+            Self::AgreementReviewed => UnitEvent::AgreementReviewed { on },
         }
     }
 
@@ -252,6 +293,8 @@ impl EventKind {
             Self::DialogueHeld => Deadline::DialogueHeld,
             Self::AgreementSubmitted | Self::AgreementSigned => Deadline::AgreementSigned,
             Self::MidwayGiven => Deadline::MidwayStatus,
+            Self::GoalStatusGiven => Deadline::GoalStatus,
+            Self::AgreementReviewed => Deadline::AgreementReview,
         }
     }
 
@@ -263,7 +306,9 @@ impl EventKind {
             Self::DialogueHeld => 0,
             Self::AgreementSubmitted => 1,
             Self::AgreementSigned => 2,
-            Self::MidwayGiven => 3,
+            Self::GoalStatusGiven => 3,
+            Self::AgreementReviewed => 4,
+            Self::MidwayGiven => 5,
         }
     }
 }
@@ -275,6 +320,8 @@ impl UnitEvent {
             Self::AgreementSubmitted { .. } => EventKind::AgreementSubmitted,
             Self::AgreementSigned { .. } => EventKind::AgreementSigned,
             Self::MidwayGiven { .. } => EventKind::MidwayGiven,
+            Self::GoalStatusGiven { .. } => EventKind::GoalStatusGiven,
+            Self::AgreementReviewed { .. } => EventKind::AgreementReviewed,
         }
     }
 }
@@ -292,7 +339,10 @@ impl WheelDefinition {
             EventKind::DialogueHeld => std::iter::once(rule.responsible)
                 .chain(rule.notify_on_open.iter().copied())
                 .collect(),
-            EventKind::AgreementSubmitted | EventKind::MidwayGiven => vec![rule.responsible],
+            EventKind::AgreementSubmitted
+            | EventKind::MidwayGiven
+            | EventKind::GoalStatusGiven
+            | EventKind::AgreementReviewed => vec![rule.responsible],
             EventKind::AgreementSigned => vec![rule.signed_by],
         }
     }
@@ -408,6 +458,11 @@ pub enum Refusal {
         on: Date,
     },
     NotInForce,
+    /// No time of this follow-up falls due for the unit's agreement in this cycle (it
+    /// was signed after the last one began, or the definition has none).
+    NoFollowUp {
+        deadline: Deadline,
+    },
     /// The date falls in a cycle that was never started; only the secretariat starts a
     /// cycle other than the running one. `hint` is the same day in a cycle on record.
     CycleNotOnRecord {
@@ -483,6 +538,9 @@ impl Refusal {
                 .arg("revision", *revision)
                 .arg("on", *on),
             Self::NotInForce => Text::new("refusal.not_in_force"),
+            Self::NoFollowUp { deadline } => {
+                Text::new("refusal.no_follow_up").arg("deadline", d(deadline))
+            }
             Self::CycleNotOnRecord {
                 on,
                 cycle,
@@ -518,6 +576,10 @@ impl std::error::Error for Refusal {}
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeadlineStatus {
     pub deadline: Deadline,
+    /// Which time of a follow-up this is (1, 2, … in the cycle); 0 for a deadline met
+    /// once a cycle.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub occurrence: u8,
     pub phase: Phase,
     /// When it opened or opens; `None` while it waits for other deadlines.
     pub opens: Option<Date>,
@@ -676,7 +738,8 @@ impl<'d> CyclePlan<'d> {
             .collect()
     }
 
-    /// A unit's own deadlines at `level` as they stand.
+    /// A unit's own deadlines at `level` as they stand, a follow-up once for each time
+    /// it falls due.
     pub fn unit_deadlines(
         &self,
         level: Level,
@@ -685,8 +748,107 @@ impl<'d> CyclePlan<'d> {
     ) -> Vec<DeadlineStatus> {
         self.def
             .unit_rules(level)
-            .map(|r| self.status(r, milestones, facts))
+            .flat_map(|r| match &r.opens {
+                Opens::EachQuarter(quarters) => self.follow_ups(r, quarters, facts),
+                _ => vec![self.status(r, milestones, facts)],
+            })
             .collect()
+    }
+
+    /// Each time a follow-up falls due for a unit. It follows the agreement up between
+    /// its signature and the midway status: a time whose quarter began before the
+    /// agreement was first signed, or after the midway status, is not the unit's; until
+    /// the agreement is signed, every time waits for it. A time is met by the first
+    /// status (or review) given from its first day on, so a late one counts for the time
+    /// it was late for.
+    fn follow_ups(
+        &self,
+        rule: &DeadlineRule,
+        quarters: &[u8],
+        facts: &UnitFacts,
+    ) -> Vec<DeadlineStatus> {
+        let agreement = facts.agreement.as_ref();
+        let signed = agreement.and_then(|a| a.first_signed_on);
+        let midway = agreement.and_then(|a| a.midway_given_on);
+        let days = facts.follow_up_days(rule.deadline);
+        quarters
+            .iter()
+            .enumerate()
+            .filter_map(|(i, q)| {
+                let quarter = self.cycle.quarter(*q);
+                let first = quarter.first_day();
+                if signed.is_some_and(|s| s >= first) || midway.is_some_and(|m| m < first) {
+                    return None;
+                }
+                let nominal_due = signed.map(|_| quarter.last_day());
+                Some(DeadlineStatus {
+                    deadline: rule.deadline,
+                    occurrence: u8::try_from(i + 1).unwrap_or(u8::MAX),
+                    phase: rule.phase,
+                    opens: signed.map(|_| first),
+                    waiting_for: if signed.is_some() {
+                        Vec::new()
+                    } else {
+                        vec![Deadline::AgreementSigned]
+                    },
+                    due: nominal_due.map(|d| self.def.calendar.on_or_before(d)),
+                    nominal_due,
+                    met_on: days.iter().copied().filter(|d| *d >= first).min(),
+                    responsible: rule.responsible,
+                    escalate_to: rule.escalate_to,
+                    task: Task::of(rule.deadline),
+                    notify_on_open: rule.notify_on_open.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// A follow-up given on `on`: the agreement is in force, and a time of it is open and
+    /// not yet met.
+    fn check_follow_up(
+        &self,
+        rule: &DeadlineRule,
+        facts: &UnitFacts,
+        on: Date,
+    ) -> Result<(), Refusal> {
+        let agreement = facts.agreement.as_ref().ok_or(Refusal::NotInForce)?;
+        let signed = agreement.in_force.ok_or(Refusal::NotInForce)?;
+        if let Some(given) = agreement.midway_given_on {
+            return Err(Refusal::AlreadyMet {
+                deadline: Deadline::MidwayStatus,
+                on: given,
+            });
+        }
+        let Opens::EachQuarter(quarters) = &rule.opens else {
+            return Err(Refusal::NoFollowUp {
+                deadline: rule.deadline,
+            });
+        };
+        let times = self.follow_ups(rule, quarters, facts);
+        if times
+            .iter()
+            .any(|t| t.met_on.is_none() && t.opens.is_some_and(|o| o <= on))
+        {
+            return not_before(on, "signature", signed.signed_on);
+        }
+        // Every time open by then is met: the next one is what to wait for, or, after
+        // the last, when it was met.
+        if let Some(next) = times.iter().filter_map(|t| t.opens).find(|o| *o > on) {
+            return Err(Refusal::NotOpenYet {
+                deadline: rule.deadline,
+                opens: next,
+                on,
+            });
+        }
+        match facts.met_on(rule.deadline) {
+            Some(met) if !times.is_empty() => Err(Refusal::AlreadyMet {
+                deadline: rule.deadline,
+                on: met,
+            }),
+            _ => Err(Refusal::NoFollowUp {
+                deadline: rule.deadline,
+            }),
+        }
     }
 
     /// The unit's step, or `None` for a level without an agreement (the director).
@@ -846,6 +1008,12 @@ impl<'d> CyclePlan<'d> {
                 self.check_open(midway, milestones, facts, on)?;
                 not_before(on, "signature", signed.signed_on)?;
             }
+            UnitEvent::GoalStatusGiven { on } => {
+                self.check_follow_up(rule(Deadline::GoalStatus)?, facts, on)?;
+            }
+            UnitEvent::AgreementReviewed { on } => {
+                self.check_follow_up(rule(Deadline::AgreementReview)?, facts, on)?;
+            }
         }
         Ok(facts.clone().with(event))
     }
@@ -897,6 +1065,11 @@ impl<'d> CyclePlan<'d> {
     ) -> (Option<Date>, Vec<Deadline>) {
         match &rule.opens {
             Opens::QuarterStart(q) => (Some(self.cycle.quarter(*q).first_day()), Vec::new()),
+            // A follow-up opens once for each of its quarters: see `follow_ups`.
+            Opens::EachQuarter(quarters) => (
+                quarters.first().map(|q| self.cycle.quarter(*q).first_day()),
+                Vec::new(),
+            ),
             Opens::After(after) => {
                 let met = |d: Deadline| milestones.met_on(d).or_else(|| facts.met_on(d));
                 let waiting: Vec<Deadline> = after
@@ -942,9 +1115,13 @@ impl<'d> CyclePlan<'d> {
             Due::DaysAfterOpening(days) => {
                 opens.and_then(|o| o.checked_add_days(Days::new(u64::from(days))))
             }
+            Due::EndOfItsQuarter => opens
+                .and_then(|o| self.cycle.quarter_offset(o))
+                .map(|q| self.cycle.quarter(q).last_day()),
         };
         DeadlineStatus {
             deadline: rule.deadline,
+            occurrence: 0,
             phase: rule.phase,
             opens,
             waiting_for,
@@ -965,6 +1142,11 @@ impl<'d> CyclePlan<'d> {
 /// gives those units the `awaiting_report` step.
 fn waits_for_report(sign: &DeadlineRule) -> bool {
     matches!(&sign.opens, Opens::After(after) if after.contains(&Deadline::ReportFinal))
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+pub(crate) fn is_zero(n: &u8) -> bool {
+    *n == 0
 }
 
 fn not_before(on: Date, earlier_event: &'static str, earlier: Date) -> Result<(), Refusal> {

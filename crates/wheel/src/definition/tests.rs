@@ -7,7 +7,13 @@ fn the_builtin_definition_loads() {
     let def = WheelDefinition::builtin();
     assert_eq!(def.version, "viborg-2025");
     assert_eq!(def.phases().len(), 6);
-    assert_eq!(def.deadline_rules().len(), 7);
+    assert_eq!(def.deadline_rules().len(), 9);
+    let status = def
+        .unit_rule(Deadline::GoalStatus, Level::new(4).unwrap())
+        .unwrap();
+    assert_eq!(status.opens, Opens::EachQuarter(vec![4, 6]));
+    assert_eq!(status.due, Due::EndOfItsQuarter);
+    assert_eq!(status.notify_on_open, vec![Party::Superior]);
     assert_eq!(def.reminders.days_before, vec![14, 3]);
     assert_eq!(def.reminders.escalation_days_after, 7);
     assert_eq!(def.calendar.closing_days().len(), 3);
@@ -220,7 +226,10 @@ fn deadlines_that_wait_in_a_circle_are_refused() {
 
 #[test]
 fn levels_are_checked() {
-    let text = edited("levels = [2, 3, 4]", "levels = [1, 3, 3, 4]");
+    let text = edited(
+        "key = \"midway_status\"\nphase = \"midway_status\"\nlevels = [2, 3, 4]",
+        "key = \"midway_status\"\nphase = \"midway_status\"\nlevels = [1, 3, 3, 4]",
+    );
     let p = problems(&text);
     let shown: Vec<String> = p
         .iter()
@@ -251,7 +260,10 @@ fn levels_are_checked() {
             .message
             .contains("is a department milestone, met once for everyone: remove `levels`")
     );
-    let text = edited("levels = [2, 3, 4]\n", "");
+    let text = edited(
+        "key = \"midway_status\"\nphase = \"midway_status\"\nlevels = [2, 3, 4]\n",
+        "key = \"midway_status\"\nphase = \"midway_status\"\n",
+    );
     assert_eq!(
         one_problem(&text).message,
         "needs `levels`: the unit levels (2, 3 or 4) it applies to"
@@ -270,11 +282,94 @@ fn a_midway_status_without_an_agreement_is_refused() {
         &BUILTIN_WHEEL_TOML[..start],
         &BUILTIN_WHEEL_TOML[end..]
     );
-    let p = one_problem(&text);
-    assert_eq!(p.key, "deadline.midway_status (levels 2, 3 and 4).levels");
+    // The midway status and both follow-ups follow a signed agreement up.
+    let p = problems(&text);
+    let keys: Vec<&str> = p.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        vec![
+            "deadline.midway_status (levels 2, 3 and 4).levels",
+            "deadline.goal_status (levels 2, 3 and 4).levels",
+            "deadline.agreement_review (levels 2, 3 and 4).levels",
+        ]
+    );
+    for p in &p {
+        assert!(
+            p.message
+                .starts_with("level 2 has no agreement_signed deadline"),
+            "{}",
+            p.message
+        );
+    }
+}
+
+#[test]
+fn a_follow_up_can_be_switched_off() {
+    let text = edited(
+        "key = \"goal_status\"\n",
+        "key = \"goal_status\"\nenabled = false\n",
+    );
+    let def = WheelDefinition::from_toml(&text, "wheel.toml").unwrap();
     assert!(
+        def.unit_rule(Deadline::GoalStatus, Level::new(3).unwrap())
+            .is_none()
+    );
+    assert!(
+        def.unit_rule(Deadline::AgreementReview, Level::new(3).unwrap())
+            .is_some()
+    );
+    let plan = def.cycle(2025).unwrap().plan();
+    assert!(
+        plan.deadlines
+            .iter()
+            .all(|d| d.deadline != Deadline::GoalStatus)
+    );
+}
+
+#[test]
+fn a_follow_ups_quarters_are_checked_and_only_follow_ups_recur() {
+    let p = one_problem(&edited(
+        "every = { quarters = [4, 6] }",
+        "every = { quarters = [6, 4] }",
+    ));
+    assert_eq!(
+        p.key,
+        "deadline.goal_status (levels 2, 3 and 4).every.quarters"
+    );
+    assert_eq!(
+        p.message,
+        "must name each quarter once, in order, such as [4, 6]"
+    );
+    let p = one_problem(&edited(
+        "every = { quarters = [4, 6] }",
+        "every = { quarters = [4, 8] }",
+    ));
+    assert_eq!(
+        p.message,
+        "names quarter 8, but a cycle has quarters 0 to 7"
+    );
+    let p = one_problem(&edited(
+        "every = { quarters = [4, 6] }",
+        "opens = { quarter = 4 }\ndue = { end_of_quarter = 4 }",
+    ));
+    assert!(
+        p.message.starts_with("goal_status recurs: give `every"),
+        "{}",
         p.message
-            .starts_with("level 2 has no agreement_signed deadline"),
+    );
+    let p = one_problem(&edited("every = { quarters = [5] }\n", ""));
+    assert_eq!(p.key, "deadline.agreement_review (levels 2, 3 and 4).every");
+    let p = one_problem(&edited(
+        "opens = { quarter = 7 }\ndue = { end_of_quarter = 7 }",
+        "every = { quarters = [7] }",
+    ));
+    assert_eq!(p.key, "deadline.midway_status (levels 2, 3 and 4).every");
+    let p = one_problem(&edited(
+        "key = \"midway_status\"\nphase = \"midway_status\"\n",
+        "key = \"midway_status\"\nphase = \"midway_status\"\nenabled = false\n",
+    ));
+    assert!(
+        p.message.contains("cannot be switched off"),
         "{}",
         p.message
     );

@@ -125,7 +125,7 @@ fn the_agreement_is_due_30_days_after_the_later_of_dialogue_and_themes() {
     };
     let held = |on| UnitFacts {
         dialogue_held: Some(on),
-        agreement: None,
+        ..UnitFacts::default()
     };
     // Dialogue 14 March (after the themes): due 13 April, as DOMAIN.md's example says.
     let unit = plan.unit_deadlines(level(4), &themes_early, &held(date(2026, 3, 14)));
@@ -273,6 +273,99 @@ fn a_level_4_unit_through_the_whole_cycle() {
             on: date(2026, 4, 20),
             late_days: 7
         }
+    );
+    // The follow-ups: a status on the goals in Q4 2026 and Q2 2027, the review in
+    // Q1 2027. Each time is met once, and none opens before its quarter.
+    let event = |kind: EventKind, y, m, d| kind.on(date(y, m, d));
+    let status_q4 = event(EventKind::GoalStatusGiven, 2026, 11, 10);
+    f = plan.apply(l4, &ms, &f, status_q4, today).unwrap();
+    assert_eq!(
+        plan.apply(
+            l4,
+            &ms,
+            &f,
+            event(EventKind::GoalStatusGiven, 2026, 12, 1),
+            today
+        ),
+        Err(Refusal::NotOpenYet {
+            deadline: Deadline::GoalStatus,
+            opens: date(2027, 4, 1),
+            on: date(2026, 12, 1)
+        })
+    );
+    assert_eq!(
+        plan.apply(
+            l4,
+            &ms,
+            &f,
+            event(EventKind::GoalStatusGiven, 2027, 2, 10),
+            today
+        ),
+        Err(Refusal::NotOpenYet {
+            deadline: Deadline::GoalStatus,
+            opens: date(2027, 4, 1),
+            on: date(2027, 2, 10)
+        })
+    );
+    f = plan
+        .apply(
+            l4,
+            &ms,
+            &f,
+            event(EventKind::AgreementReviewed, 2027, 2, 3),
+            today,
+        )
+        .unwrap();
+    f = plan
+        .apply(
+            l4,
+            &ms,
+            &f,
+            event(EventKind::GoalStatusGiven, 2027, 5, 12),
+            today,
+        )
+        .unwrap();
+    assert_eq!(
+        plan.apply(
+            l4,
+            &ms,
+            &f,
+            event(EventKind::GoalStatusGiven, 2027, 6, 1),
+            today
+        ),
+        Err(Refusal::AlreadyMet {
+            deadline: Deadline::GoalStatus,
+            on: date(2027, 5, 12)
+        })
+    );
+    let times: Vec<(Deadline, u8, Option<Date>, Option<Date>)> = plan
+        .unit_deadlines(l4, &ms, &f)
+        .into_iter()
+        .filter(|s| s.deadline.is_follow_up())
+        .map(|s| (s.deadline, s.occurrence, s.due, s.met_on))
+        .collect();
+    assert_eq!(
+        times,
+        vec![
+            (
+                Deadline::GoalStatus,
+                1,
+                Some(date(2026, 12, 30)),
+                Some(date(2026, 11, 10))
+            ),
+            (
+                Deadline::GoalStatus,
+                2,
+                Some(date(2027, 6, 30)),
+                Some(date(2027, 5, 12))
+            ),
+            (
+                Deadline::AgreementReview,
+                1,
+                Some(date(2027, 3, 31)),
+                Some(date(2027, 2, 3))
+            ),
+        ]
     );
     f = plan
         .apply(
@@ -850,8 +943,8 @@ enum Act {
 fn act() -> impl Strategy<Value = Act> {
     prop_oneof![
         prop::sample::select(Deadline::MILESTONES.to_vec()).prop_map(Act::Milestone),
-        (0u8..4).prop_map(Act::Unit),
-        (0u8..4).prop_map(Act::Unit),
+        (0u8..6).prop_map(Act::Unit),
+        (0u8..6).prop_map(Act::Unit),
     ]
 }
 
@@ -869,7 +962,9 @@ fn unit_event(kind: u8, on: Date) -> UnitEvent {
         0 => UnitEvent::DialogueHeld { on },
         1 => UnitEvent::AgreementSubmitted { on },
         2 => UnitEvent::AgreementSigned { on },
-        _ => UnitEvent::MidwayGiven { on },
+        3 => UnitEvent::MidwayGiven { on },
+        4 => UnitEvent::GoalStatusGiven { on },
+        _ => UnitEvent::AgreementReviewed { on },
     }
 }
 
@@ -928,6 +1023,22 @@ fn check_invariants(
             prop_assert!(m >= q(7) && m >= a.first_signed_on.unwrap());
         }
     }
+    // A goal status follows a signed agreement up, in a quarter of the definition's
+    // (4 and 6) that began after the signature; each time is met once.
+    for d in &f.goal_status_given {
+        let first = f.agreement.as_ref().and_then(|a| a.first_signed_on);
+        prop_assert!(
+            first.is_some_and(|s| s <= *d),
+            "a status before the signature"
+        );
+        prop_assert!(
+            [4u8, 6]
+                .iter()
+                .any(|x| q(*x) > first.unwrap() && q(*x) <= *d),
+            "a status on {d} with no time of it open"
+        );
+    }
+    prop_assert!(f.goal_status_given.len() <= 2);
     Ok(())
 }
 
@@ -970,6 +1081,13 @@ fn check_refusal(
         Refusal::NotApplicable { deadline, level } => {
             prop_assert_eq!(*level, l);
             prop_assert!(plan.definition().unit_rule(*deadline, l).is_none());
+        }
+        Refusal::NoFollowUp { deadline } => {
+            prop_assert!(
+                plan.unit_deadlines(l, ms, f)
+                    .iter()
+                    .all(|d| d.deadline != *deadline)
+            );
         }
         Refusal::NoWorkflow { .. }
         | Refusal::NotAMilestone { .. }
@@ -1062,12 +1180,26 @@ proptest! {
             themes_published: Some(q(1) + chrono::Duration::days(themes)),
             report_final: Some(q(3) + chrono::Duration::days(report)),
         };
-        let facts = UnitFacts { dialogue_held: Some(q(1) + chrono::Duration::days(dialogue)), agreement: None };
+        let held = q(1) + chrono::Duration::days(dialogue);
+        // Signed soon after, so the follow-ups have their dates too.
+        let signed = held + chrono::Duration::days(10);
+        let facts = UnitFacts {
+            dialogue_held: Some(held),
+            agreement: Some(AgreementFacts {
+                revision: 1,
+                submitted_on: signed,
+                in_force: Some(SignedRevision { revision: 1, signed_on: signed }),
+                first_signed_on: Some(signed),
+                midway_given_on: None,
+            }),
+            ..UnitFacts::default()
+        };
         let mut all = plan.milestone_deadlines(&ms);
         for l in 2..=4 {
             all.extend(plan.unit_deadlines(level(l), &ms, &facts));
         }
-        prop_assert_eq!(all.len(), 3 + 2 + 3 + 3);
+        // Each level's own, and the follow-ups (two goal statuses, one review).
+        prop_assert_eq!(all.len(), 3 + (2 + 3) + (3 + 3) + (3 + 3));
         for s in &all {
             let due = s.due.unwrap();
             prop_assert!(def.calendar.is_business_day(due), "{} due on closed {due}", s.deadline);
