@@ -65,6 +65,8 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(import_data))
         .routes(routes!(sign))
         .routes(routes!(midway))
+        .routes(routes!(goal_status))
+        .routes(routes!(review))
         .routes(routes!(correct))
         .routes(routes!(outbox))
         .routes(routes!(retry))
@@ -819,6 +821,88 @@ async fn midway(
                     goals: g.goals.len(),
                 }),
             ))
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GoalStatusBody {
+    /// The day it was given (default today).
+    #[serde(default)]
+    #[schema(pattern = "^2[01][0-9]{2}-[0-9]{2}-[0-9]{2}$")]
+    pub(crate) on: Option<NaiveDate>,
+    /// Where each goal of the agreement in force stands, one text per goal in the
+    /// agreement's order.
+    pub(crate) statuses: Vec<String>,
+}
+
+/// The half-yearly status on each goal of a unit's agreement in force (its leader, or
+/// the secretariat), while a time of it is open.
+#[utoipa::path(post, path = "/api/v1/units/{unit_id}/goal-status", tag = "records", params(("unit_id" = String, Path)), request_body = GoalStatusBody,
+    responses((status = 201)))]
+async fn goal_status(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(unit_id): Path<String>,
+    body: Result<ApiJson<GoalStatusBody>, Problem>,
+) -> ApiResult<StatusCode> {
+    write(
+        &state,
+        &who,
+        "give a status on the goals",
+        ("unit", &unit_id),
+        async {
+            who.may(&state, EventKind::GoalStatusGiven, &unit_id)?;
+            let ApiJson(b) = body?;
+            let stamp = who.stamp(&state);
+            state
+                .store()
+                .give_goal_status(&unit_id, b.on.unwrap_or(stamp.today), &b.statuses, &stamp)
+                .await?;
+            Ok(StatusCode::CREATED)
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReviewBody {
+    /// The day it was reviewed (default today).
+    #[serde(default)]
+    #[schema(pattern = "^2[01][0-9]{2}-[0-9]{2}-[0-9]{2}$")]
+    pub(crate) on: Option<NaiveDate>,
+    /// What the leader and the superior concluded.
+    #[serde(default)]
+    pub(crate) notes: Option<String>,
+}
+
+/// The yearly review: the unit's agreement in force was gone through and stands as it is
+/// (its leader, or the secretariat). A changed agreement is submitted as a new revision.
+#[utoipa::path(post, path = "/api/v1/units/{unit_id}/review", tag = "records", params(("unit_id" = String, Path)), request_body = ReviewBody,
+    responses((status = 201)))]
+async fn review(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(unit_id): Path<String>,
+    body: Result<ApiJson<ReviewBody>, Problem>,
+) -> ApiResult<StatusCode> {
+    write(
+        &state,
+        &who,
+        "review the agreement",
+        ("unit", &unit_id),
+        async {
+            who.may(&state, EventKind::AgreementReviewed, &unit_id)?;
+            let ApiJson(b) = body?;
+            let stamp = who.stamp(&state);
+            state
+                .store()
+                .review_agreement(&unit_id, b.on.unwrap_or(stamp.today), b.notes, &stamp)
+                .await?;
+            Ok(StatusCode::CREATED)
         },
     )
     .await

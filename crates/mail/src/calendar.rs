@@ -52,10 +52,14 @@ pub const PRODID: &str = "-//hjul//Kvalitetshjulet//DA";
 pub fn uid(item: &Item) -> Option<String> {
     let deadline = item.deadline?;
     let unit = item.unit_id.as_deref().unwrap_or("department");
-    Some(format!(
-        "{}-{unit}-{deadline}@hjul",
-        item.cycle.unwrap_or(0)
-    ))
+    let cycle = item.cycle.unwrap_or(0);
+    // A follow-up falls due several times a cycle, each on its own day: each time is
+    // its own entry.
+    if deadline.is_follow_up() {
+        let due = item.due?;
+        return Some(format!("{cycle}-{unit}-{deadline}-{due}@hjul"));
+    }
+    Some(format!("{cycle}-{unit}-{deadline}@hjul"))
 }
 
 /// Whether `item` belongs in its recipient's calendar: a deadline of their own (an

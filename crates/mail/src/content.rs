@@ -189,6 +189,9 @@ pub fn link(web: &str, item: &Item) -> String {
                 }
                 (_, Some(Task::SubmitAgreement)) => format!("/units/{unit}/agreement"),
                 (_, Some(Task::GiveMidway)) => format!("/units/{unit}/midway"),
+                // The follow-ups' forms are on the unit page.
+                (_, Some(Task::GiveGoalStatus)) => format!("/units/{unit}#goal-status-heading"),
+                (_, Some(Task::ReviewAgreement)) => format!("/units/{unit}#review-heading"),
                 (_, Some(_)) => format!("/units/{unit}"),
             }
         }

@@ -215,10 +215,15 @@ impl Scheduler {
         else {
             return Ok(0);
         };
-        let sent = self
+        let deadline: Deadline = deadline.into();
+        let mut sent = self
             .store
-            .sent_entries(cycle, item.unit_id.as_deref(), deadline.into())
+            .sent_entries(cycle, item.unit_id.as_deref(), deadline)
             .await?;
+        // Each time of a follow-up is its own calendar entry (see `calendar::uid`).
+        if deadline.is_follow_up() {
+            sent.retain(|(d, _)| *d == due);
+        }
         Ok(hjul_mail::calendar::sequence(
             &sent,
             (due, item.kind == OutboxKind::Withdrawn),

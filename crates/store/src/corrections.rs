@@ -98,7 +98,9 @@ fn replay(
             EventKind::DialogueHeld => i64::from(revision),
             EventKind::AgreementSubmitted => i64::from(latest) + 1,
             EventKind::AgreementSigned => i64::from(latest),
-            EventKind::MidwayGiven => i64::from(in_force),
+            EventKind::MidwayGiven | EventKind::GoalStatusGiven | EventKind::AgreementReviewed => {
+                i64::from(in_force)
+            }
         };
         if i64::from(revision) != expected {
             return Err(StoreError::Conflict(

@@ -290,6 +290,8 @@ pub mod outbox_item {
         ReportFinal,
         AgreementSigned,
         MidwayStatus,
+        GoalStatus,
+        AgreementReview,
     }
 
     macro_rules! mirror {
@@ -322,7 +324,9 @@ pub mod outbox_item {
             DialogueHeld,
             ReportFinal,
             AgreementSigned,
-            MidwayStatus
+            MidwayStatus,
+            GoalStatus,
+            AgreementReview
         ]
     );
 

@@ -72,6 +72,12 @@ enum Goals<'a> {
     Drafts(&'a [GoalDraft]),
 }
 
+/// A follow-up to record: the status on each goal, or the review with its notes.
+enum FollowUp<'a> {
+    GoalStatus(&'a [String]),
+    Review(Option<String>),
+}
+
 /// Grades to give: a grades file, or the midway form's.
 enum Grades<'a> {
     File { text: &'a str, name: &'a str },
@@ -348,6 +354,28 @@ impl Store {
         // superior about them, is not sent, and an entry a mail put in their calendar is
         // cancelled; the next tick writes the new one's mail.
         let before = plan.unit_deadlines(ctx.level, &ctx.milestones, &ctx.facts);
+        // A follow-up met for one of its times: what is pending about that time is not
+        // sent (its other times keep theirs).
+        for now in plan.unit_deadlines(ctx.level, &ctx.milestones, &after) {
+            if now.deadline.is_follow_up()
+                && now.met_on.is_some()
+                && let Some(due) = now.due
+                && before.iter().any(|b| {
+                    b.deadline == now.deadline
+                        && b.occurrence == now.occurrence
+                        && b.met_on.is_none()
+                })
+            {
+                crate::outbox::void_pending_due(
+                    txn,
+                    ctx.cycle.year,
+                    &ctx.unit.id,
+                    now.deadline,
+                    due,
+                )
+                .await?;
+            }
+        }
         for now in plan.unit_deadlines(ctx.level, &ctx.milestones, &after) {
             if let Some(was) = before.iter().find(|b| b.deadline == now.deadline)
                 && now.met_on.is_none()
@@ -724,6 +752,82 @@ impl Store {
             .await?;
         txn.commit().await?;
         Ok(grading)
+    }
+
+    /// The half-yearly status on the goals of the agreement in force: one status per
+    /// goal, in the agreement's order. Kept as the event's notes (`N. title: status`).
+    pub async fn give_goal_status(
+        &self,
+        unit_id: &str,
+        on: NaiveDate,
+        statuses: &[String],
+        stamp: &Stamp,
+    ) -> Result<(), StoreError> {
+        self.follow_up(unit_id, on, FollowUp::GoalStatus(statuses), stamp)
+            .await
+    }
+
+    /// The yearly review: the agreement in force was gone through and stands as it is
+    /// (a changed agreement is submitted and signed as a new revision instead).
+    pub async fn review_agreement(
+        &self,
+        unit_id: &str,
+        on: NaiveDate,
+        notes: Option<String>,
+        stamp: &Stamp,
+    ) -> Result<(), StoreError> {
+        self.follow_up(unit_id, on, FollowUp::Review(notes), stamp)
+            .await
+    }
+
+    async fn follow_up(
+        &self,
+        unit_id: &str,
+        on: NaiveDate,
+        what: FollowUp<'_>,
+        stamp: &Stamp,
+    ) -> Result<(), StoreError> {
+        if let FollowUp::Review(Some(n)) = &what {
+            hjul_wheel::limits::check_notes(n).map_err(StoreError::Input)?;
+        }
+        let txn = self.db.begin().await?;
+        let ctx = self.unit_context(&txn, unit_id, on, stamp).await?;
+        let kind = match what {
+            FollowUp::GoalStatus(_) => UnitEventKind::GoalStatusGiven,
+            FollowUp::Review(_) => UnitEventKind::AgreementReviewed,
+        };
+        // The rules first: "not open until April" is the answer, not a missing status.
+        ctx.check(kind.on(on), stamp.today)?;
+        let revision = ctx
+            .facts
+            .agreement
+            .as_ref()
+            .and_then(|a| a.in_force)
+            .map_or(0, |s| s.revision);
+        let notes = match what {
+            FollowUp::GoalStatus(statuses) => {
+                let row = self.agreement_row(&txn, &ctx, revision).await?;
+                let agreement = recorded_agreement(&ctx.cycle, &row, revision)?;
+                Some(
+                    agreement
+                        .goal_status_notes(statuses)
+                        .map_err(StoreError::Input)?,
+                )
+            }
+            FollowUp::Review(notes) => notes.filter(|n| !n.trim().is_empty()),
+        };
+        self.append_event(
+            &txn,
+            &ctx,
+            NewEvent {
+                notes: notes.as_deref(),
+                ..NewEvent::new(kind, on, Some(revision))
+            },
+            stamp,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
     }
 
     /// The agreement in force of a unit, as recorded, for the midway form, with the

@@ -143,6 +143,26 @@ pub(crate) async fn void_pending(
     Ok(q.exec(db).await?.rows_affected)
 }
 
+/// Voids what is pending about one time of a unit's follow-up: the one due on `due`.
+pub(crate) async fn void_pending_due(
+    db: &impl ConnectionTrait,
+    cycle: i32,
+    unit_id: &str,
+    deadline: hjul_wheel::Deadline,
+    due: NaiveDate,
+) -> Result<u64, StoreError> {
+    Ok(outbox_item::Entity::update_many()
+        .col_expr(outbox_item::Column::State, Expr::value(State::Void.key()))
+        .filter(outbox_item::Column::State.eq(State::Pending))
+        .filter(outbox_item::Column::Cycle.eq(cycle))
+        .filter(outbox_item::Column::UnitId.eq(unit_id))
+        .filter(outbox_item::Column::Deadline.eq(DeadlineKey::from(deadline)))
+        .filter(outbox_item::Column::DueOn.eq(due))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
 /// One unit's deadline passes from one party to act on to another (a submitted
 /// agreement is the signer's to sign, no longer the leader's to write).
 ///

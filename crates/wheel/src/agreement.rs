@@ -498,6 +498,32 @@ impl Agreement {
         &self.goals
     }
 
+    /// The half-yearly status on the goals as it is kept: one status per goal, in the
+    /// agreement's order, each written as `N. title: status`. Every goal needs one, and
+    /// the whole is bounded like any notes.
+    pub fn goal_status_notes(&self, statuses: &[String]) -> Result<String, Text> {
+        if statuses.len() != self.goals.len() {
+            return Err(Text::new("goal_status.count")
+                .arg("count", statuses.len())
+                .arg("goals", self.goals.len()));
+        }
+        let mut out = String::new();
+        for (i, (goal, status)) in self.goals.iter().zip(statuses).enumerate() {
+            let status = status.trim();
+            if status.is_empty() {
+                return Err(Text::new("goal_status.missing")
+                    .arg("n", i + 1)
+                    .arg("goal", goal.title.clone()));
+            }
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&format!("{}. {}: {status}", i + 1, goal.title));
+        }
+        crate::limits::check_notes(&out)?;
+        Ok(out)
+    }
+
     /// Reads an agreement file (`[[goal]]` tables) and checks it against `catalogue`;
     /// `targets`, when given, bounds the goals' target dates. Every problem of the file
     /// comes back at once (up to the limit), syntax and content alike, wherever the

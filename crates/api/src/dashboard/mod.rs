@@ -105,6 +105,8 @@ pub fn routes() -> Router<AppState> {
         .route("/units/{unit_id}", get(pages::unit))
         .route("/units/{unit_id}/dialogue", post(pages::dialogue))
         .route("/units/{unit_id}/sign", post(pages::sign))
+        .route("/units/{unit_id}/goal-status", post(pages::goal_status))
+        .route("/units/{unit_id}/review", post(pages::review))
         .route(
             "/units/{unit_id}/agreement",
             get(editor::agreement_page).post(editor::agreement_post),

@@ -47,8 +47,10 @@ pub fn flash(state: &AppState, lang: Lang, q: &HashMap<String, String>) -> Optio
 
 /// The confirmations there are (a query string names one; nothing else is shown).
 fn flash_key(key: &str) -> Option<&'static str> {
-    const KEYS: [&str; 12] = [
+    const KEYS: [&str; 14] = [
         "flash.dialogue",
+        "flash.goal_status",
+        "flash.review",
         "flash.sign",
         "flash.agreement",
         "flash.midway",
@@ -225,10 +227,12 @@ pub async fn overview(State(state): State<AppState>, v: Visitor, uri: Uri) -> Re
 
 /// What a refused unit form held, shown again with the reason so nothing typed is lost.
 pub struct Refused {
-    /// Which form: dialogue or sign.
+    /// Which form: dialogue, sign, goal_status or review.
     pub form: &'static str,
     pub on: String,
     pub text: String,
+    /// The goal status form's statuses, one per goal, as typed.
+    pub statuses: Vec<String>,
     pub problem: Problem,
 }
 
@@ -327,8 +331,10 @@ pub async fn unit_page(
         .iter()
         .map(|d| {
             let (key, date, days) = deadline_state(d.state);
+            let name = words.word(lang, &format!("deadline.{}", d.status.deadline.key()));
             context! {
-                name => words.word(lang, &format!("deadline.{}", d.status.deadline.key())),
+                // A follow-up's times are told apart by their number.
+                name => if d.status.occurrence > 0 { format!("{name} ({})", d.status.occurrence) } else { name },
                 due => d.status.due.map(|x| x.to_string()),
                 state => key,
                 date => date.map(|x| x.to_string()),
@@ -404,9 +410,17 @@ pub async fn unit_page(
         refused.as_ref().map(|r| &r.problem),
         "form.not_saved",
     );
-    let draft = refused
-        .as_ref()
-        .map(|r| context! { form => r.form, on => r.on.clone(), text => r.text.clone() });
+    let draft = refused.as_ref().map(|r| {
+        context! { form => r.form, on => r.on.clone(), text => r.text.clone(), statuses => r.statuses.clone() }
+    });
+    // The goals of the agreement in force, for the status on each of them.
+    let in_force_goals: Vec<String> = t
+        .agreements
+        .iter()
+        .filter(|a| a.signed_on.is_some())
+        .max_by_key(|a| a.revision)
+        .map(|a| a.goals.iter().map(|g| g.title.clone()).collect())
+        .unwrap_or_default();
     let milestones: Vec<Value> = t
         .milestones
         .iter()
@@ -458,6 +472,9 @@ pub async fn unit_page(
                 .then(|| t.why_not_sign.as_ref().map(|r| words.text(lang, &r.text())))
                 .flatten(),
             can_midway => may(EventKind::MidwayGiven),
+            can_goal_status => may(EventKind::GoalStatusGiven),
+            can_review => may(EventKind::AgreementReviewed),
+            in_force_goals => in_force_goals,
             can_correct => secretariat,
             today => today.to_string(),
             error_lines => error_lines,
@@ -488,14 +505,33 @@ pub fn form_date(text: &str) -> Result<NaiveDate, Problem> {
     })
 }
 
-#[derive(Deserialize)]
+/// A form with a date: the dialogue, the signature and the follow-ups.
 struct DateForm {
-    #[serde(default)]
     csrf: String,
-    #[serde(default)]
     on: String,
-    #[serde(default)]
     text: String,
+    statuses: Vec<String>,
+}
+
+impl DateForm {
+    fn of(pairs: Vec<(String, String)>) -> Self {
+        let mut f = Self {
+            csrf: String::new(),
+            on: String::new(),
+            text: String::new(),
+            statuses: Vec::new(),
+        };
+        for (k, v) in pairs {
+            match k.as_str() {
+                "csrf" => f.csrf = v,
+                "on" => f.on = v,
+                "text" => f.text = v,
+                "status" => f.statuses.push(v),
+                _ => {}
+            }
+        }
+        f
+    }
 }
 
 /// Saved: back to the unit page with a confirmation that names the cycle (a reload does
@@ -533,10 +569,13 @@ async fn date_form(
 ) -> Response {
     let (form_name, attempted) = match kind {
         EventKind::DialogueHeld => ("dialogue", "record a dialogue"),
+        EventKind::GoalStatusGiven => ("goal_status", "give a status on the goals"),
+        EventKind::AgreementReviewed => ("review", "review the agreement"),
         _ => ("sign", "sign an agreement"),
     };
-    let f: DateForm = match read_form(req, super::FORM_LIMIT).await {
-        Ok(f) => f,
+    // Read as pairs: the goal status form sends one `status` per goal, in order.
+    let f = match super::read_pairs(req, super::FORM_LIMIT).await {
+        Ok(pairs) => DateForm::of(pairs),
         Err(p) => return refuse(&state, &v, attempted, ("unit", &unit_id), p).await,
     };
     let result: Result<i32, Problem> = async {
@@ -550,6 +589,15 @@ async fn date_form(
             EventKind::DialogueHeld => {
                 let notes = Some(f.text.clone()).filter(|n| !n.trim().is_empty());
                 store.record_dialogue(&unit_id, on, notes, &stamp).await?;
+            }
+            EventKind::GoalStatusGiven => {
+                store
+                    .give_goal_status(&unit_id, on, &f.statuses, &stamp)
+                    .await?;
+            }
+            EventKind::AgreementReviewed => {
+                let notes = Some(f.text.clone()).filter(|n| !n.trim().is_empty());
+                store.review_agreement(&unit_id, on, notes, &stamp).await?;
             }
             _ => {
                 store.sign_agreement(&unit_id, on, &stamp).await?;
@@ -566,6 +614,7 @@ async fn date_form(
                 form: form_name,
                 on: f.on,
                 text: f.text,
+                statuses: f.statuses,
                 problem,
             };
             unit_page(&state, &v, &unit_id, None, Some(refused)).await
@@ -580,6 +629,24 @@ pub async fn dialogue(
     req: axum::extract::Request,
 ) -> Response {
     date_form(state, v, unit_id, req, EventKind::DialogueHeld).await
+}
+
+pub async fn goal_status(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(unit_id): Path<String>,
+    req: axum::extract::Request,
+) -> Response {
+    date_form(state, v, unit_id, req, EventKind::GoalStatusGiven).await
+}
+
+pub async fn review(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(unit_id): Path<String>,
+    req: axum::extract::Request,
+) -> Response {
+    date_form(state, v, unit_id, req, EventKind::AgreementReviewed).await
 }
 
 pub async fn sign(
