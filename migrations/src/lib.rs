@@ -13,6 +13,7 @@ mod m20261201_000005_people;
 mod m20261202_000006_outbox_checked;
 mod m20261202_000007_measurement;
 mod m20261203_000008_measured_goals;
+mod m20261204_000009_follow_ups;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000006_outbox_checked::Migration),
             Box::new(m20261202_000007_measurement::Migration),
             Box::new(m20261203_000008_measured_goals::Migration),
+            Box::new(m20261204_000009_follow_ups::Migration),
         ]
     }
 }

@@ -32,7 +32,7 @@ const PARTIES: &[&str] = &[
     "superior",
     "superior_of_superior",
 ];
-const DEADLINES: &[&str] = &[
+pub(crate) const DEADLINES: &[&str] = &[
     "data_collected",
     "themes_published",
     "dialogue_held",
@@ -42,7 +42,7 @@ const DEADLINES: &[&str] = &[
 ];
 const STATES: &[&str] = &["pending", "sent", "dead", "folded", "void"];
 
-fn list(keys: &[&str]) -> String {
+pub(crate) fn list(keys: &[&str]) -> String {
     keys.iter()
         .map(|k| format!("'{k}'"))
         .collect::<Vec<_>>()
@@ -131,7 +131,7 @@ impl MigrationTrait for Migration {
 /// SQLite adds a CHECK only by building the table anew (its documented way: a new
 /// table from the old one's definition, the rows copied, the old dropped, the new
 /// renamed, its indexes made again). `body` turns the column list into the new one.
-async fn rebuild_sqlite(
+pub(crate) async fn rebuild_sqlite(
     db: &SchemaManagerConnection<'_>,
     body: impl Fn(&str) -> String,
 ) -> Result<(), DbErr> {

@@ -853,13 +853,105 @@ async fn every_role_walks_their_whole_path() {
         Some(hjul_wheel::Step::InForce)
     );
 
-    // A year on: the midway status, graded on the form, with the score before and after.
-    clock.set("2027-07-15");
     let bo_token = store
         .create_token(Role::Leader, "bo.nielsen@skovby.dk", None, &s)
         .await
         .unwrap()
         .0;
+
+    // The follow-ups between the dialogues: in Q4 2026 the half-yearly status on each
+    // goal, in Q1 2027 the yearly review, each on the unit page's own form.
+    clock.set("2026-11-10");
+    let (b, token) = (base.clone(), bo_token.clone());
+    tokio::task::spawn_blocking(move || {
+        let (base, d) = (b, Driver::start());
+        d.sign_in(&base, &token);
+        d.open(&format!("{base}/units/dt-nord-1"), "unit-follow-up");
+        d.text_when("#goal-status-heading", "Giv status på målene");
+        assert!(d.try_text("#review-form").is_none(), "the review is not open in Q4");
+        d.fill("#goal-status-1", "Dialogisk læsning er i gang på alle stuer.");
+        d.fill("#goal-status-3", "Sygefraværet er faldet lidt siden foråret.");
+        // The browser asks for every goal; past it, hjul refuses the empty one by name
+        // and keeps what was typed.
+        d.script(
+            "document.querySelectorAll('#goal-status-form textarea').forEach(t => t.removeAttribute('required'));",
+            &json!([]),
+        );
+        d.submit("#goal-status-form button", "#goal-status-form .error");
+        d.text_when("#goal-status-form", "mål 2");
+        d.text_when("#goal-status-form", "mangler en status");
+        let kept: String = serde_json::from_value(d.script(
+            "return document.querySelector('#goal-status-3').value;",
+            &json!([]),
+        ))
+        .unwrap();
+        assert_eq!(kept, "Sygefraværet er faldet lidt siden foråret.");
+        d.fill("#goal-status-2", "Trivselsmålingen kommer i februar.");
+        d.check("goal-status");
+        d.submit("#goal-status-form button", "main p.message");
+        d.text_when("main p.message", "Status på målene er givet i cyklus 2025");
+        assert!(d.try_text("#goal-status-form").is_none(), "the form stays after the status");
+        d.sign_out();
+    })
+    .await
+    .unwrap();
+    let t = store
+        .timeline("dt-nord-1", date("2026-11-10"), None)
+        .await
+        .unwrap();
+    let given = t
+        .events
+        .iter()
+        .find(|e| e.kind == "goal_status_given")
+        .expect("the status is on record");
+    let notes = given.notes.as_deref().unwrap();
+    assert!(
+        notes.contains("2. ") && notes.contains("Trivselsmålingen kommer i februar."),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("Dialogisk læsning er i gang på alle stuer."),
+        "{notes}"
+    );
+
+    clock.set("2027-02-01");
+    let (b, token) = (base.clone(), bo_token.clone());
+    tokio::task::spawn_blocking(move || {
+        let (base, d) = (b, Driver::start());
+        d.sign_in(&base, &token);
+        d.open(&format!("{base}/units/dt-nord-1"), "unit-review");
+        d.text_when("#review-heading", "Gennemgå aftalen");
+        d.fill("#review-notes", "Målene står; sprogvejlederen fortsætter.");
+        d.submit("#review-form button", "main p.message");
+        d.text_when("main p.message", "aftalen står ved magt");
+        d.sign_out();
+    })
+    .await
+    .unwrap();
+    let t = store
+        .timeline("dt-nord-1", date("2027-02-01"), None)
+        .await
+        .unwrap();
+    let review = t
+        .events
+        .iter()
+        .find(|e| e.kind == "agreement_reviewed")
+        .expect("the review is on record");
+    assert_eq!(review.on, date("2027-02-01"));
+    assert_eq!(
+        review.notes.as_deref(),
+        Some("Målene står; sprogvejlederen fortsætter.")
+    );
+    assert!(
+        t.deadlines
+            .iter()
+            .filter(|d| d.status.deadline.is_follow_up() && d.status.due <= Some(date("2027-03-31")))
+            .all(|d| d.status.met_on.is_some()),
+        "the follow-ups due by March are met"
+    );
+
+    // A year on: the midway status, graded on the form, with the score before and after.
+    clock.set("2027-07-15");
     let b = base.clone();
     tokio::task::spawn_blocking(move || {
         let base = b;

@@ -27,6 +27,7 @@ stories!(
     after_a_long_downtime_nobody_hears_of_an_ended_cycle,
     an_item_hjul_cannot_read_is_a_dead_letter_told_to_the_secretariat,
     the_data_collection_reminder_says_how_far_it_has_come,
+    the_follow_ups_tell_the_leader_what_to_do_and_stop_once_given,
 );
 
 /// All four levels, one unit each; the area leader reads English.
@@ -515,12 +516,36 @@ async fn a_whole_cycle_on_a_virtual_clock_keeps_every_rule(db: TestDb) {
             // escalation goes above her.
             (Some("sk-by"), "agreement_signed") => "dorte.holm@skovby.dk",
             (Some("fr"), "agreement_signed") => "dorte.holm@skovby.dk",
-            (Some(u), "midway_status") if u.starts_with("dt-nord-") => "anna.bech@skovby.dk",
-            (Some(u), "midway_status") if u.starts_with("dt-syd-") => "ole.friis@skovby.dk",
-            (Some(u), "midway_status") if u.starts_with("dt-") => "carsten.vang@skovby.dk",
-            (Some(u), "midway_status") if u.starts_with("sk-") => "susanne.kjaer@skovby.dk",
-            (Some(u), "midway_status") if u.starts_with("fr-") => "frederik.lund@skovby.dk",
-            (Some(_), "midway_status") => "dorte.holm@skovby.dk",
+            // The leader answers for the midway status and the follow-ups between the
+            // dialogues (none is given in this story); the superior hears it is late.
+            (Some(u), "midway_status" | "goal_status" | "agreement_review")
+                if u.starts_with("dt-nord-") =>
+            {
+                "anna.bech@skovby.dk"
+            }
+            (Some(u), "midway_status" | "goal_status" | "agreement_review")
+                if u.starts_with("dt-syd-") =>
+            {
+                "ole.friis@skovby.dk"
+            }
+            (Some(u), "midway_status" | "goal_status" | "agreement_review")
+                if u.starts_with("dt-") =>
+            {
+                "carsten.vang@skovby.dk"
+            }
+            (Some(u), "midway_status" | "goal_status" | "agreement_review")
+                if u.starts_with("sk-") =>
+            {
+                "susanne.kjaer@skovby.dk"
+            }
+            (Some(u), "midway_status" | "goal_status" | "agreement_review")
+                if u.starts_with("fr-") =>
+            {
+                "frederik.lund@skovby.dk"
+            }
+            (Some(_), "midway_status" | "goal_status" | "agreement_review") => {
+                "dorte.holm@skovby.dk"
+            }
             other => panic!("an escalation nobody expected: {other:?}"),
         }
     };
@@ -1109,18 +1134,7 @@ async fn one_address_the_mail_library_refuses_stops_nobody_elses_mail(db: TestDb
 
 /// The plain-text part of the one mail `to` got on `day` (08:00), as they read it.
 fn read(received: &[Received], to: &str, day: &str) -> String {
-    let zone = WheelDefinition::builtin().mail_time.zone;
-    let mut got: Vec<String> = received
-        .iter()
-        .filter(|r| r.to.iter().any(|t| t == to))
-        .filter(|r| {
-            let d = DateTime::parse_from_rfc2822(&r.header("Date").unwrap()).unwrap();
-            d.with_timezone(&zone).date_naive().to_string() == day
-        })
-        .map(|r| r.plain().unwrap())
-        .collect();
-    assert_eq!(got.len(), 1, "one mail to {to} on {day}: {got:#?}");
-    got.remove(0)
+    received_on(received, to, day).plain().unwrap()
 }
 
 async fn each_reader_is_told_what_to_do_by_when_and_where(db: TestDb) {
@@ -1394,4 +1408,126 @@ async fn the_data_collection_reminder_says_how_far_it_has_come(db: TestDb) {
     let last = read(&received, "sekretariat@skovby.dk", &day[..10]);
     assert!(last.contains("Mangler data:"), "{later:?}\n{last}");
     assert!(!last.contains("Fravær reduceres"), "{last}");
+}
+
+/// Between the dialogues the agreement is followed up (`config/wheel.toml`): a status
+/// on each goal in Q4 2026 and Q2 2027, the review in Q1 2027. Bo, whose agreement was
+/// signed in April 2026, is told of each time as of any deadline, with what to do, by
+/// when and where; his superior hears it opened. A time given is not mailed again, and
+/// each time is its own calendar entry.
+async fn the_follow_ups_tell_the_leader_what_to_do_and_stop_once_given(db: TestDb) {
+    let server = SmtpServer::start().await;
+    let store = with_org(&db, SMALL).await;
+    for (day, e) in [
+        ("2025-12-10", Event::Milestone(Deadline::DataCollected)),
+        ("2026-03-10", Event::Dialogue("dt-nord-1")),
+        ("2026-03-20", Event::Milestone(Deadline::ThemesPublished)),
+        ("2026-04-15", Event::Submit("dt-nord-1")),
+        ("2026-04-16", Event::Sign("dt-nord-1")),
+    ] {
+        e.record(&store, date(day)).await;
+    }
+    let mut settings = hjul_tests::scheduler_settings();
+    settings.digest = None;
+    settings.web_url = Some("https://hjul.skovby.dk/".into());
+    let s = Scheduler::new(
+        store.clone(),
+        settings,
+        hjul_tests::mail_settings(server.port()),
+        hjul_mail::Templates::load(None).unwrap(),
+    );
+    let sender = smtp(&server);
+    run_days(&s, &sender, "2026-10-01", "2026-10-01", |_| Vec::new()).await;
+    let received = server.received();
+    let bo = read(&received, "bo@skovby.dk", "2026-10-01");
+    for line in [
+        "  * Halvårlig status på målene – Børnehuset Mariehønen",
+        "    Hvad: Skriv en kort status på hvert mål i sammenhængsaftalen for Børnehuset Mariehønen i hjul, og drøft den med din leder.",
+        "    Hvornår: senest onsdag den 30. december 2026",
+        "    Hvor: https://hjul.skovby.dk/units/dt-nord-1#goal-status-heading",
+    ] {
+        assert!(bo.contains(line), "{line:?} in\n{bo}");
+    }
+    let entry = |day: &str| {
+        received_on(&server.received(), "bo@skovby.dk", day)
+            .calendar()
+            .expect("a calendar entry")
+    };
+    assert!(
+        entry("2026-10-01").contains("UID:2025-dt-nord-1-goal_status-2026-12-30@hjul"),
+        "{}",
+        entry("2026-10-01")
+    );
+    // Anna, his superior, reads English: she is told it opened.
+    let anna = read(&received, "anna@skovby.dk", "2026-10-01");
+    assert!(anna.contains("Half-yearly status on the goals"), "{anna}");
+
+    // Bo gives the status on 5 October: no reminder about it in December.
+    let statuses: Vec<String> = (1..=3)
+        .map(|n| format!("Mål {n} går som planlagt."))
+        .collect();
+    store
+        .give_goal_status(
+            "dt-nord-1",
+            date("2026-10-05"),
+            &statuses,
+            &stamp("2026-10-05"),
+        )
+        .await
+        .unwrap();
+    let before = server.received().len();
+    run_days(&s, &sender, "2026-12-14", "2026-12-17", |_| Vec::new()).await;
+    let later: Vec<Received> = server.received().into_iter().skip(before).collect();
+    assert!(
+        later
+            .iter()
+            .filter(|r| r.to.iter().any(|t| t == "bo@skovby.dk"))
+            .all(|r| !r.plain().unwrap().contains("Halvårlig status")),
+        "{:#?}",
+        summary(&later)
+    );
+    // The review opens with the new year (moved to 30 December, before the holidays),
+    // and the second status in April, each with its own day and entry.
+    run_days(&s, &sender, "2026-12-30", "2026-12-30", |_| Vec::new()).await;
+    let review = read(&server.received(), "bo@skovby.dk", "2026-12-30");
+    for line in [
+        "  * Årlig gennemgang af aftalen – Børnehuset Mariehønen",
+        "    Hvornår: senest onsdag den 31. marts 2027",
+        "    Hvor: https://hjul.skovby.dk/units/dt-nord-1#review-heading",
+    ] {
+        assert!(review.contains(line), "{line:?} in\n{review}");
+    }
+    store
+        .review_agreement("dt-nord-1", date("2027-01-11"), None, &stamp("2027-01-11"))
+        .await
+        .unwrap();
+    run_days(&s, &sender, "2027-04-01", "2027-04-01", |_| Vec::new()).await;
+    let second = read(&server.received(), "bo@skovby.dk", "2027-04-01");
+    assert!(second.contains("Halvårlig status på målene"), "{second}");
+    assert!(
+        second.contains("senest onsdag den 30. juni 2027"),
+        "{second}"
+    );
+    assert!(!second.contains("Årlig gennemgang"), "{second}");
+    assert!(
+        entry("2027-04-01").contains("UID:2025-dt-nord-1-goal_status-2027-06-30@hjul"),
+        "{}",
+        entry("2027-04-01")
+    );
+}
+
+/// The one mail to `to` sent on `day`.
+fn received_on(received: &[Received], to: &str, day: &str) -> Received {
+    let zone = WheelDefinition::builtin().mail_time.zone;
+    let mut got: Vec<Received> = received
+        .iter()
+        .filter(|r| r.to.iter().any(|t| t == to))
+        .filter(|r| {
+            let d = DateTime::parse_from_rfc2822(&r.header("Date").unwrap()).unwrap();
+            d.with_timezone(&zone).date_naive().to_string() == day
+        })
+        .cloned()
+        .collect();
+    assert_eq!(got.len(), 1, "one mail to {to} on {day}");
+    got.remove(0)
 }

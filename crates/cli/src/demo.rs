@@ -21,6 +21,13 @@ const GRADES: &str = include_str!("../../../examples/grades.toml");
 const THEMES: &str = include_str!("../../../examples/themes.txt");
 const DATA: &str = include_str!("../../../examples/data.csv");
 
+/// A status on each of the three goals of `examples/agreement.toml`.
+const DEMO_STATUSES: [&str; 3] = [
+    "Dialogisk læsning er i gang i alle grupper.",
+    "Trivselsmålingen er planlagt; værktøjet er valgt.",
+    "Sygefraværet er faldet en smule siden sidst.",
+];
+
 /// The day the demo shows: in the midway phase of cycle 2025.
 pub fn demo_day() -> Date {
     date("2027-08-20")
@@ -291,6 +298,33 @@ pub async fn build(ctx: &Context, file: &Path) -> anyhow::Result<Store> {
                     .sign_agreement(unit, date(signed), &stamp)
                     .await
                     .with_context(context)?;
+            }
+        }
+        // The units that reach the midway status followed their agreement up on the
+        // way: a status on the goals each half year (from the first quarter after the
+        // signature) and the yearly review. The others' follow-ups stand open.
+        let first_signed = revisions.iter().find_map(|(_, signed)| *signed);
+        if let (Some(_), Some(signed)) = (midway, first_signed) {
+            let follow_ups = [
+                ("2026-11-16", true),
+                ("2027-02-08", false),
+                ("2027-05-10", true),
+            ];
+            for (on, is_status) in follow_ups {
+                if is_status && date(signed) >= date("2026-10-01") && on == "2026-11-16" {
+                    continue; // signed in the quarter of the first status: not theirs
+                }
+                if is_status {
+                    store
+                        .give_goal_status(unit, date(on), &DEMO_STATUSES.map(str::to_owned), &stamp)
+                        .await
+                        .with_context(context)?;
+                } else {
+                    store
+                        .review_agreement(unit, date(on), None, &stamp)
+                        .await
+                        .with_context(context)?;
+                }
             }
         }
         if let Some(on) = midway {

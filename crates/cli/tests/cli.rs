@@ -62,9 +62,15 @@ fn plan_json_has_the_documented_shape_and_hand_worked_dates() {
             ("themes_published", "2026-03-31"),
             ("dialogue_held", "2026-06-30"),
             ("report_final", "2026-09-30"),
+            // The follow-ups, each time on its own.
+            ("goal_status", "2026-12-30"),
+            ("agreement_review", "2027-03-31"),
+            ("goal_status", "2027-06-30"),
             ("midway_status", "2027-09-30"),
         ]
     );
+    assert_eq!(v["deadlines"][4]["occurrence"], 1);
+    assert_eq!(v["deadlines"][6]["occurrence"], 2);
     assert_eq!(v["deadlines"][0]["moved_from"], "2025-12-31");
 }
 

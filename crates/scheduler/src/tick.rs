@@ -110,7 +110,13 @@ impl Scheduler {
                                 facts: Option<&hjul_wheel::UnitFacts>,
                                 status: &DeadlineStatus| {
                 if status.met_on.is_some() {
-                    met.push((year, unit_id.map(str::to_owned), status.deadline));
+                    // A follow-up's time met voids that time's mail only.
+                    let time = status
+                        .deadline
+                        .is_follow_up()
+                        .then_some(status.due)
+                        .flatten();
+                    met.push((year, unit_id.map(str::to_owned), status.deadline, time));
                 } else {
                     items.extend(
                         mail_plan::due_items(def, year, unit_id, facts, status, now)

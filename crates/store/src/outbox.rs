@@ -362,7 +362,7 @@ impl Store {
     pub async fn write_tick(
         &self,
         items: Vec<NewItem>,
-        met: &[(i32, Option<String>, hjul_wheel::Deadline)],
+        met: &[(i32, Option<String>, hjul_wheel::Deadline, Option<NaiveDate>)],
         ended: &[i32],
         now: DateTime<Utc>,
         start: Option<(i32, &Stamp)>,
@@ -379,8 +379,16 @@ impl Store {
             started = true;
         }
         insert_new(&txn, items, now).await?;
-        for (cycle, unit_id, deadline) in met {
-            void_pending(&txn, *cycle, unit_id.as_deref(), *deadline).await?;
+        for (cycle, unit_id, deadline, time) in met {
+            match (unit_id, time) {
+                // One time of a follow-up: the others keep their mail.
+                (Some(unit_id), Some(due)) => {
+                    void_pending_due(&txn, *cycle, unit_id, *deadline, *due).await?;
+                }
+                _ => {
+                    void_pending(&txn, *cycle, unit_id.as_deref(), *deadline).await?;
+                }
+            }
         }
         // What a cycle that has ended still had pending (the service was down over its
         // end) is not sent: mail is about the present.
