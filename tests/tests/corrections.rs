@@ -17,6 +17,7 @@ stories!(
     a_correction_the_rules_forbid_changes_nothing,
     a_correction_keeps_each_event_with_its_revision,
     a_deadline_handed_to_another_moves_between_calendars,
+    a_follow_up_is_corrected_like_any_event,
 );
 
 const SMALL: &str = "unit_id,name,level,parent_id,area,leader_name,leader_email,language
@@ -575,4 +576,95 @@ fn summary(received: &[hjul_tests::smtp::Received]) -> Vec<(Vec<String>, Option<
         .iter()
         .map(|m| (m.to.clone(), m.header("Subject")))
         .collect()
+}
+
+/// A status on the goals recorded on the wrong day is redated, one that did not happen
+/// is withdrawn (its time is open again), and a date before its time opens is refused
+/// with nothing changed.
+async fn a_follow_up_is_corrected_like_any_event(db: TestDb) {
+    let store = small(&db).await;
+    let s = stamp("2026-11-02");
+    store
+        .record_dialogue("dt-nord-1", date("2026-03-16"), None, &s)
+        .await
+        .unwrap();
+    store
+        .submit_agreement("dt-nord-1", date("2026-04-01"), AGREEMENT, "a.toml", &s)
+        .await
+        .unwrap();
+    store
+        .sign_agreement("dt-nord-1", date("2026-04-02"), &s)
+        .await
+        .unwrap();
+    let statuses = ["Godt i gang.", "Målingen kommer.", "Holder."].map(str::to_owned);
+    store
+        .give_goal_status("dt-nord-1", date("2026-11-02"), &statuses, &s)
+        .await
+        .unwrap();
+    let first_time = |t: &hjul_store::Timeline| {
+        t.deadlines
+            .iter()
+            .find(|d| d.status.deadline == Deadline::GoalStatus && d.status.occurrence == 1)
+            .map(|d| d.status.met_on)
+            .unwrap()
+    };
+    let timeline = || store.timeline("dt-nord-1", date("2026-11-02"), None);
+    assert_eq!(
+        first_time(&timeline().await.unwrap()),
+        Some(date("2026-11-02"))
+    );
+    let id = event_id(&store, "dt-nord-1", "goal_status_given", "2026-11-02").await;
+    // Before its time opened (1 October): refused, nothing changed.
+    let err = store
+        .correct_event(
+            "dt-nord-1",
+            id,
+            Correction::Redate {
+                on: date("2026-09-20"),
+            },
+            "Forkert dato",
+            &s,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(
+        first_time(&timeline().await.unwrap()),
+        Some(date("2026-11-02"))
+    );
+    store
+        .correct_event(
+            "dt-nord-1",
+            id,
+            Correction::Redate {
+                on: date("2026-10-15"),
+            },
+            "Givet i oktober",
+            &s,
+        )
+        .await
+        .unwrap();
+    let t = timeline().await.unwrap();
+    assert_eq!(first_time(&t), Some(date("2026-10-15")));
+    // The status itself is kept with the redated event.
+    let kept = t
+        .events
+        .iter()
+        .find(|e| e.kind == "goal_status_given" && !e.superseded)
+        .unwrap();
+    assert!(kept.notes.as_deref().unwrap().contains("2. "), "{kept:?}");
+    let id = event_id(&store, "dt-nord-1", "goal_status_given", "2026-11-02").await;
+    store
+        .correct_event("dt-nord-1", id, Correction::Withdraw, "Ikke givet", &s)
+        .await
+        .unwrap();
+    assert_eq!(first_time(&timeline().await.unwrap()), None);
+    store
+        .give_goal_status("dt-nord-1", date("2026-11-02"), &statuses, &s)
+        .await
+        .unwrap();
+    assert_eq!(
+        first_time(&timeline().await.unwrap()),
+        Some(date("2026-11-02"))
+    );
 }

@@ -103,6 +103,16 @@ pub fn status_table(rows: &[StatusRow], language: Language) -> Table {
 }
 
 /// One unit's deadlines.
+/// A deadline's name as people read it; a follow-up's times are told apart by their
+/// number ("Halvårlig status på målene (2)").
+pub fn deadline_name(word: &dyn Fn(&str) -> String, status: &hjul_wheel::DeadlineStatus) -> String {
+    let name = word(&format!("deadline.{}", status.deadline.key()));
+    match status.occurrence {
+        0 => name,
+        n => format!("{name} ({n})"),
+    }
+}
+
 pub fn deadlines_table(unit: &str, deadlines: &[DeadlineView], language: Language) -> Table {
     let w = words(language);
     let word = |k: &str| w.word(k).to_owned();
@@ -123,7 +133,7 @@ pub fn deadlines_table(unit: &str, deadlines: &[DeadlineView], language: Languag
         .map(|d| {
             let (key, date, days) = crate::dashboard::deadline_state(d.state);
             vec![
-                text(word(&format!("deadline.{}", d.status.deadline.key()))),
+                text(deadline_name(&word, &d.status)),
                 d.status.due.map_or(Cell::Empty, Cell::Date),
                 text(word(&format!("state.{key}"))),
                 date.map_or(Cell::Empty, Cell::Date),

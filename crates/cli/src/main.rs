@@ -154,6 +154,10 @@ hjul milestone report-final --cycle 2025 --on 2026-09-24"
     /// The midway status on a unit's agreement.
     #[command(subcommand)]
     Midway(MidwayCommand),
+    /// The follow-up between the dialogues: the half-yearly status on the goals and the
+    /// yearly review of the agreement.
+    #[command(subcommand, name = "follow-up")]
+    FollowUp(FollowUpCommand),
     /// Cycles: they start on their own on their first day; start one early by hand.
     #[command(subcommand)]
     Cycle(CycleCommand),
@@ -364,6 +368,39 @@ optional note."
         /// The day it was given (default today).
         #[arg(long, value_name = "DATE", value_parser = day)]
         on: Option<Date>,
+    },
+}
+
+#[derive(Subcommand)]
+enum FollowUpCommand {
+    /// Give the half-yearly status on each goal of the agreement in force.
+    #[command(
+        after_help = "Examples:\n  hjul follow-up status dt-nord-1 --file examples/goal-status.txt\n\n\
+The file holds one status per goal, in the agreement's order, separated by a blank line. Every goal \
+needs one. It is accepted while a time of the status is open (config/wheel.toml: goal_status)."
+    )]
+    Status {
+        unit_id: String,
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+        /// The day it was given (default today).
+        #[arg(long, value_name = "DATE", value_parser = day)]
+        on: Option<Date>,
+    },
+    /// Record the yearly review: the agreement in force was gone through and stands. (A
+    /// changed agreement is submitted as a new revision instead; its signature counts.)
+    #[command(
+        after_help = "Examples:\n  hjul follow-up review dt-nord-1 --on 2027-02-08\n  \
+hjul follow-up review sk-vest --notes konklusion.txt"
+    )]
+    Review {
+        unit_id: String,
+        /// The day it was reviewed (default today).
+        #[arg(long, value_name = "DATE", value_parser = day)]
+        on: Option<Date>,
+        /// What the leader and the superior concluded, kept with the event.
+        #[arg(long, value_name = "FILE")]
+        notes: Option<PathBuf>,
     },
 }
 

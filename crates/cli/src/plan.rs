@@ -70,7 +70,10 @@ pub fn write_table(
             d.due.to_string()
         };
         table.row(vec![
-            d.deadline.to_string(),
+            match d.occurrence {
+                0 => d.deadline.to_string(),
+                n => format!("{} #{n}", d.deadline),
+            },
             due,
             d.opens.to_string(),
             levels(&d.levels),

@@ -10,8 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::context::Context;
 use crate::{
-    AgreementCommand, Command, CycleCommand, DataCommand, DialogueCommand, Format, LangArg,
-    MidwayCommand, MilestoneName, StatusFormat,
+    AgreementCommand, Command, CycleCommand, DataCommand, DialogueCommand, FollowUpCommand, Format,
+    LangArg, MidwayCommand, MilestoneName, StatusFormat,
 };
 use crate::{OrgCommand, UnitCommand, show};
 
@@ -165,6 +165,41 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 cycle_of(ctx, on),
                 grading.goals.len(),
                 grading.score
+            )?;
+        }
+        Command::FollowUp(FollowUpCommand::Status { unit_id, file, on }) => {
+            let statuses = paragraphs(&read(file)?);
+            let on = on.unwrap_or(stamp.today);
+            store
+                .give_goal_status(unit_id, on, &statuses, &stamp)
+                .await
+                .with_context(|| {
+                    format!(
+                        "the status on the goals of {unit_id} was not recorded ({})",
+                        file.display()
+                    )
+                })?;
+            writeln!(
+                out,
+                "recorded in cycle {}: the status on {} goals of {unit_id} on {on}",
+                cycle_of(ctx, on),
+                statuses.len()
+            )?;
+        }
+        Command::FollowUp(FollowUpCommand::Review { unit_id, on, notes }) => {
+            let notes = match notes {
+                Some(p) => Some(read(p)?),
+                None => None,
+            };
+            let on = on.unwrap_or(stamp.today);
+            store
+                .review_agreement(unit_id, on, notes, &stamp)
+                .await
+                .with_context(|| format!("the review of {unit_id}'s agreement was not recorded"))?;
+            writeln!(
+                out,
+                "recorded in cycle {}: {unit_id}'s agreement was reviewed on {on} and stands",
+                cycle_of(ctx, on)
             )?;
         }
         Command::Cycle(CycleCommand::Start { year }) => {
@@ -381,4 +416,21 @@ fn parse_themes(text: &str, path: &Path) -> anyhow::Result<Vec<String>> {
         );
     }
     Ok(themes)
+}
+
+/// A text's paragraphs: runs of lines separated by blank lines, each trimmed.
+fn paragraphs(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current: Vec<&str> = Vec::new();
+    for line in text.lines().chain(std::iter::once("")) {
+        if line.trim().is_empty() {
+            if !current.is_empty() {
+                out.push(current.join("\n"));
+                current.clear();
+            }
+        } else {
+            current.push(line.trim_end());
+        }
+    }
+    out
 }

@@ -185,7 +185,10 @@ pub fn timeline(out: &mut impl Write, t: &Timeline) -> io::Result<()> {
             "{}",
             fit(&format!(
                 "  {:<17} due {due:<11}  {state}",
-                d.status.deadline.key()
+                match d.status.occurrence {
+                    0 => d.status.deadline.key().to_owned(),
+                    n => format!("{} #{n}", d.status.deadline.key()),
+                }
             ))
         )?;
     }

@@ -181,6 +181,60 @@ fn a_secretariat_sets_up_and_records_a_cycle() {
     ));
     assert!(err.contains("Midway status opens on 2027-07-01"), "{err}");
 
+    // The follow-up between the dialogues: the half-yearly status is open in Q4 2026,
+    // one paragraph per goal; the review waits for the new year.
+    let status = examples().join("goal-status.txt");
+    // A status short of a goal is refused, saying so, and records nothing.
+    let short = dir.join("short.txt");
+    std::fs::write(&short, "Kun ét mål.\n").unwrap();
+    let err = failed(&hjul(
+        &dir,
+        &[
+            "follow-up",
+            "status",
+            "sk-vest",
+            "--file",
+            short.to_str().unwrap(),
+        ],
+    ));
+    assert!(
+        err.contains("1 of 3 statuses are given: give one status per goal"),
+        "{err}"
+    );
+    let text = ok(&hjul(
+        &dir,
+        &[
+            "follow-up",
+            "status",
+            "sk-vest",
+            "--file",
+            status.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(
+        text.trim(),
+        "recorded in cycle 2025: the status on 3 goals of sk-vest on 2026-11-22"
+    );
+    let err = failed(&hjul(
+        &dir,
+        &[
+            "follow-up",
+            "status",
+            "sk-vest",
+            "--file",
+            status.to_str().unwrap(),
+        ],
+    ));
+    assert!(
+        err.contains("Half-yearly status on the goals opens on 2027-04-01"),
+        "{err}"
+    );
+    let err = failed(&hjul(&dir, &["follow-up", "review", "sk-vest"]));
+    assert!(
+        err.contains("Yearly review of the agreement opens on 2027-01-01"),
+        "{err}"
+    );
+
     let json = ok(&hjul(
         &dir,
         &["status", "--format", "json", "--area", "school"],

@@ -223,7 +223,21 @@ fn mails(lang: Language) -> Vec<(&'static str, Mail, NaiveDate)> {
         },
     ];
     let data_reminder = mail(lang, "Sekretariatet", vec![collect]);
+    // The follow-up between the dialogues: the half-yearly status on the goals.
+    let goal_status = mail(
+        lang,
+        "Bo Nielsen",
+        vec![item(
+            MailKind::Reminder,
+            "dt-skovbo",
+            "Børnehuset Skovbo",
+            "goal_status",
+            "2026-12-30",
+            Task::GiveGoalStatus,
+        )],
+    );
     vec![
+        ("reminder_goal_status", goal_status, date("2026-12-16")),
         (
             "reminder_data_collection",
             data_reminder,

@@ -105,7 +105,7 @@ impl CyclePlan<'_> {
                         let due = def.calendar.on_or_before(nominal);
                         deadlines.push(PlannedDeadline {
                             deadline: rule.deadline,
-                            occurrence: u8::try_from(i + 1).unwrap_or(u8::MAX),
+                            occurrence: crate::workflow::occurrence(quarters, i),
                             due,
                             moved_from: (due != nominal).then_some(nominal),
                             opens: cycle.quarter(*q).first_day(),

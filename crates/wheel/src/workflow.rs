@@ -577,7 +577,7 @@ impl std::error::Error for Refusal {}
 pub struct DeadlineStatus {
     pub deadline: Deadline,
     /// Which time of a follow-up this is (1, 2, … in the cycle); 0 for a deadline met
-    /// once a cycle.
+    /// once a cycle (a follow-up with one time too).
     #[serde(skip_serializing_if = "is_zero")]
     pub occurrence: u8,
     pub phase: Phase,
@@ -783,7 +783,7 @@ impl<'d> CyclePlan<'d> {
                 let nominal_due = signed.map(|_| quarter.last_day());
                 Some(DeadlineStatus {
                     deadline: rule.deadline,
-                    occurrence: u8::try_from(i + 1).unwrap_or(u8::MAX),
+                    occurrence: occurrence(quarters, i),
                     phase: rule.phase,
                     opens: signed.map(|_| first),
                     waiting_for: if signed.is_some() {
@@ -1147,6 +1147,16 @@ fn waits_for_report(sign: &DeadlineRule) -> bool {
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
 pub(crate) fn is_zero(n: &u8) -> bool {
     *n == 0
+}
+
+/// The number of the `i`th time of a follow-up that falls due in `quarters`: 1, 2, …, or
+/// 0 when it falls due once a cycle (then it needs no number).
+pub(crate) fn occurrence(quarters: &[u8], i: usize) -> u8 {
+    if quarters.len() == 1 {
+        0
+    } else {
+        u8::try_from(i + 1).unwrap_or(u8::MAX)
+    }
 }
 
 fn not_before(on: Date, earlier_event: &'static str, earlier: Date) -> Result<(), Refusal> {

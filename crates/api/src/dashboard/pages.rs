@@ -331,10 +331,8 @@ pub async fn unit_page(
         .iter()
         .map(|d| {
             let (key, date, days) = deadline_state(d.state);
-            let name = words.word(lang, &format!("deadline.{}", d.status.deadline.key()));
             context! {
-                // A follow-up's times are told apart by their number.
-                name => if d.status.occurrence > 0 { format!("{name} ({})", d.status.occurrence) } else { name },
+                name => crate::export::deadline_name(&|k| words.word(lang, k), &d.status),
                 due => d.status.due.map(|x| x.to_string()),
                 state => key,
                 date => date.map(|x| x.to_string()),

@@ -209,6 +209,88 @@ fn the_director_has_no_steps() {
     assert_eq!(err, Refusal::NoWorkflow { level: level(1) });
 }
 
+/// The yearly review is met by confirming the agreement, or by a new revision signed
+/// in its quarter; a follow-up is nobody's before the agreement is signed, and a time
+/// whose quarter began before the signature is not the unit's.
+#[test]
+fn a_revision_signed_in_the_reviews_quarter_is_the_review() {
+    let def = def();
+    let plan = def.cycle(2025).unwrap();
+    let today = date(2027, 9, 1);
+    let l2 = level(2);
+    let ms = Milestones {
+        report_final: Some(date(2026, 9, 24)),
+        ..Milestones::default()
+    };
+    let mut f = UnitFacts::default();
+    // Before the signature: every time waits for it, with no date.
+    let waiting: Vec<_> = plan
+        .unit_deadlines(l2, &ms, &f)
+        .into_iter()
+        .filter(|s| s.deadline.is_follow_up())
+        .collect();
+    assert_eq!(waiting.len(), 3);
+    assert!(waiting.iter().all(|s| s.opens.is_none()
+        && s.due.is_none()
+        && s.waiting_for == vec![Deadline::AgreementSigned]));
+    for e in [
+        EventKind::AgreementSubmitted.on(date(2026, 10, 5)),
+        EventKind::AgreementSigned.on(date(2026, 10, 12)),
+    ] {
+        f = plan.apply(l2, &ms, &f, e, today).unwrap();
+    }
+    // Signed in Q4 2026: that quarter's status is not the chief's.
+    let times: Vec<(Deadline, u8)> = plan
+        .unit_deadlines(l2, &ms, &f)
+        .into_iter()
+        .filter(|s| s.deadline.is_follow_up())
+        .map(|s| (s.deadline, s.occurrence))
+        .collect();
+    assert_eq!(
+        times,
+        vec![(Deadline::GoalStatus, 2), (Deadline::AgreementReview, 0)]
+    );
+    assert_eq!(
+        plan.apply(
+            l2,
+            &ms,
+            &f,
+            EventKind::GoalStatusGiven.on(date(2026, 11, 2)),
+            today
+        ),
+        Err(Refusal::NotOpenYet {
+            deadline: Deadline::GoalStatus,
+            opens: date(2027, 4, 1),
+            on: date(2026, 11, 2)
+        })
+    );
+    for e in [
+        EventKind::AgreementSubmitted.on(date(2027, 1, 20)),
+        EventKind::AgreementSigned.on(date(2027, 1, 25)),
+    ] {
+        f = plan.apply(l2, &ms, &f, e, today).unwrap();
+    }
+    let review = plan
+        .unit_deadlines(l2, &ms, &f)
+        .into_iter()
+        .find(|s| s.deadline == Deadline::AgreementReview)
+        .unwrap();
+    assert_eq!(review.met_on, Some(date(2027, 1, 25)));
+    assert_eq!(
+        plan.apply(
+            l2,
+            &ms,
+            &f,
+            EventKind::AgreementReviewed.on(date(2027, 2, 1)),
+            today
+        ),
+        Err(Refusal::AlreadyMet {
+            deadline: Deadline::AgreementReview,
+            on: date(2027, 1, 25)
+        })
+    );
+}
+
 /// Records a whole cycle for a daycare house (level 4) and checks the step after each event.
 #[test]
 fn a_level_4_unit_through_the_whole_cycle() {
@@ -361,7 +443,7 @@ fn a_level_4_unit_through_the_whole_cycle() {
             ),
             (
                 Deadline::AgreementReview,
-                1,
+                0,
                 Some(date(2027, 3, 31)),
                 Some(date(2027, 2, 3))
             ),
