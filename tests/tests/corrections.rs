@@ -49,6 +49,22 @@ async fn small(db: &TestDb) -> Store {
     store
 }
 
+/// Mariehønen's dialogue in March, its agreement submitted and signed early in April.
+async fn signed_in_april(store: &Store, s: &hjul_store::Stamp) {
+    store
+        .record_dialogue("dt-nord-1", date("2026-03-16"), None, s)
+        .await
+        .unwrap();
+    store
+        .submit_agreement("dt-nord-1", date("2026-04-01"), AGREEMENT, "a.toml", s)
+        .await
+        .unwrap();
+    store
+        .sign_agreement("dt-nord-1", date("2026-04-02"), s)
+        .await
+        .unwrap();
+}
+
 /// The id of the unit's event of `kind` in force.
 async fn event_id(store: &Store, unit: &str, kind: &str, today: &str) -> uuid::Uuid {
     store
@@ -179,18 +195,7 @@ async fn a_corrected_dialogue_date_moves_the_deadline_and_the_mail(db: TestDb) {
 async fn a_withdrawn_signature_puts_the_unit_back(db: TestDb) {
     let store = small(&db).await;
     let s = stamp("2026-04-20");
-    store
-        .record_dialogue("dt-nord-1", date("2026-03-16"), None, &s)
-        .await
-        .unwrap();
-    store
-        .submit_agreement("dt-nord-1", date("2026-04-01"), AGREEMENT, "a.toml", &s)
-        .await
-        .unwrap();
-    store
-        .sign_agreement("dt-nord-1", date("2026-04-02"), &s)
-        .await
-        .unwrap();
+    signed_in_april(&store, &s).await;
     let t = store
         .timeline("dt-nord-1", date("2026-04-20"), None)
         .await
@@ -584,18 +589,7 @@ fn summary(received: &[hjul_tests::smtp::Received]) -> Vec<(Vec<String>, Option<
 async fn a_follow_up_is_corrected_like_any_event(db: TestDb) {
     let store = small(&db).await;
     let s = stamp("2026-11-02");
-    store
-        .record_dialogue("dt-nord-1", date("2026-03-16"), None, &s)
-        .await
-        .unwrap();
-    store
-        .submit_agreement("dt-nord-1", date("2026-04-01"), AGREEMENT, "a.toml", &s)
-        .await
-        .unwrap();
-    store
-        .sign_agreement("dt-nord-1", date("2026-04-02"), &s)
-        .await
-        .unwrap();
+    signed_in_april(&store, &s).await;
     let statuses = ["Godt i gang.", "Målingen kommer.", "Holder."].map(str::to_owned);
     store
         .give_goal_status("dt-nord-1", date("2026-11-02"), &statuses, &s)

@@ -183,48 +183,33 @@ fn a_secretariat_sets_up_and_records_a_cycle() {
 
     // The follow-up between the dialogues: the half-yearly status is open in Q4 2026,
     // one paragraph per goal; the review waits for the new year.
-    let status = examples().join("goal-status.txt");
-    // A status short of a goal is refused, saying so, and records nothing.
+    let give_status = |file: &Path| {
+        hjul(
+            &dir,
+            &[
+                "follow-up",
+                "status",
+                "sk-vest",
+                "--file",
+                file.to_str().unwrap(),
+            ],
+        )
+    };
+    // A status short of a goal is refused, saying so, and records nothing (the full one
+    // after it is accepted for the same time).
     let short = dir.join("short.txt");
     std::fs::write(&short, "Kun ét mål.\n").unwrap();
-    let err = failed(&hjul(
-        &dir,
-        &[
-            "follow-up",
-            "status",
-            "sk-vest",
-            "--file",
-            short.to_str().unwrap(),
-        ],
-    ));
+    let err = failed(&give_status(&short));
     assert!(
         err.contains("1 of 3 statuses are given: give one status per goal"),
         "{err}"
     );
-    let text = ok(&hjul(
-        &dir,
-        &[
-            "follow-up",
-            "status",
-            "sk-vest",
-            "--file",
-            status.to_str().unwrap(),
-        ],
-    ));
+    let status = examples().join("goal-status.txt");
     assert_eq!(
-        text.trim(),
+        ok(&give_status(&status)).trim(),
         "recorded in cycle 2025: the status on 3 goals of sk-vest on 2026-11-22"
     );
-    let err = failed(&hjul(
-        &dir,
-        &[
-            "follow-up",
-            "status",
-            "sk-vest",
-            "--file",
-            status.to_str().unwrap(),
-        ],
-    ));
+    let err = failed(&give_status(&status));
     assert!(
         err.contains("Half-yearly status on the goals opens on 2027-04-01"),
         "{err}"

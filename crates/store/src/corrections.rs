@@ -89,11 +89,7 @@ fn replay(
     let mut facts = UnitFacts::default();
     for (kind, on, revision, _) in list {
         let latest = facts.agreement.as_ref().map_or(0, |a| a.revision);
-        let in_force = facts
-            .agreement
-            .as_ref()
-            .and_then(|a| a.in_force)
-            .map_or(0, |s| s.revision);
+        let in_force = facts.revision_in_force().unwrap_or(0);
         let expected = match kind {
             EventKind::DialogueHeld => i64::from(revision),
             EventKind::AgreementSubmitted => i64::from(latest) + 1,

@@ -688,12 +688,7 @@ impl Store {
         let ctx = self.unit_context(&txn, unit_id, on, stamp).await?;
         ctx.check(UnitEvent::MidwayGiven { on }, stamp.today)?;
         // `apply` refuses without an agreement in force, so there is one.
-        let revision = ctx
-            .facts
-            .agreement
-            .as_ref()
-            .and_then(|a| a.in_force)
-            .map_or(0, |s| s.revision);
+        let revision = ctx.facts.revision_in_force().unwrap_or(0);
         let row = self.agreement_row(&txn, &ctx, revision).await?;
         let agreement = recorded_agreement(&ctx.cycle, &row, revision)?;
         let grading = match grades {
@@ -798,12 +793,7 @@ impl Store {
         };
         // The rules first: "not open until April" is the answer, not a missing status.
         ctx.check(kind.on(on), stamp.today)?;
-        let revision = ctx
-            .facts
-            .agreement
-            .as_ref()
-            .and_then(|a| a.in_force)
-            .map_or(0, |s| s.revision);
+        let revision = ctx.facts.revision_in_force().unwrap_or(0);
         let notes = match what {
             FollowUp::GoalStatus(statuses) => {
                 let row = self.agreement_row(&txn, &ctx, revision).await?;
@@ -839,13 +829,7 @@ impl Store {
     ) -> Result<Option<(u32, Agreement, BTreeMap<String, Proposal>)>, StoreError> {
         let txn = self.db.begin().await?;
         let ctx = self.unit_context(&txn, unit_id, stamp.today, stamp).await?;
-        let Some(revision) = ctx
-            .facts
-            .agreement
-            .as_ref()
-            .and_then(|a| a.in_force)
-            .map(|s| s.revision)
-        else {
+        let Some(revision) = ctx.facts.revision_in_force() else {
             txn.rollback().await?;
             return Ok(None);
         };

@@ -137,6 +137,11 @@ impl UnitFacts {
         self
     }
 
+    /// The revision of the agreement in force: the latest signed.
+    pub fn revision_in_force(&self) -> Option<u32> {
+        self.agreement.as_ref()?.in_force.map(|s| s.revision)
+    }
+
     /// The days that count towards a follow-up.
     fn follow_up_days(&self, deadline: Deadline) -> &[Date] {
         match deadline {
@@ -811,14 +816,7 @@ impl<'d> CyclePlan<'d> {
         facts: &UnitFacts,
         on: Date,
     ) -> Result<(), Refusal> {
-        let agreement = facts.agreement.as_ref().ok_or(Refusal::NotInForce)?;
-        let signed = agreement.in_force.ok_or(Refusal::NotInForce)?;
-        if let Some(given) = agreement.midway_given_on {
-            return Err(Refusal::AlreadyMet {
-                deadline: Deadline::MidwayStatus,
-                on: given,
-            });
-        }
+        let signed = before_midway(facts)?;
         let Opens::EachQuarter(quarters) = &rule.opens else {
             return Err(Refusal::NoFollowUp {
                 deadline: rule.deadline,
@@ -997,14 +995,7 @@ impl<'d> CyclePlan<'d> {
             }
             UnitEvent::MidwayGiven { on } => {
                 let midway = rule(Deadline::MidwayStatus)?;
-                let agreement = facts.agreement.as_ref().ok_or(Refusal::NotInForce)?;
-                let signed = agreement.in_force.ok_or(Refusal::NotInForce)?;
-                if let Some(given) = agreement.midway_given_on {
-                    return Err(Refusal::AlreadyMet {
-                        deadline: Deadline::MidwayStatus,
-                        on: given,
-                    });
-                }
+                let signed = before_midway(facts)?;
                 self.check_open(midway, milestones, facts, on)?;
                 not_before(on, "signature", signed.signed_on)?;
             }
@@ -1142,6 +1133,20 @@ impl<'d> CyclePlan<'d> {
 /// gives those units the `awaiting_report` step.
 fn waits_for_report(sign: &DeadlineRule) -> bool {
     matches!(&sign.opens, Opens::After(after) if after.contains(&Deadline::ReportFinal))
+}
+
+/// The midway status and the follow-ups are given on the agreement in force, until the
+/// midway status is given: its signature, or why not.
+fn before_midway(facts: &UnitFacts) -> Result<SignedRevision, Refusal> {
+    let agreement = facts.agreement.as_ref().ok_or(Refusal::NotInForce)?;
+    let signed = agreement.in_force.ok_or(Refusal::NotInForce)?;
+    match agreement.midway_given_on {
+        Some(given) => Err(Refusal::AlreadyMet {
+            deadline: Deadline::MidwayStatus,
+            on: given,
+        }),
+        None => Ok(signed),
+    }
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
