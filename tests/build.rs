@@ -3,13 +3,25 @@
 //! fails the build, so CI can never pass without them.
 
 fn main() {
+    let url = std::env::var("HJUL_TEST_PG_URL").unwrap_or_default();
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     println!("cargo::rerun-if-env-changed=HJUL_TEST_PG_URL");
     println!("cargo::rerun-if-env-changed=CI");
     println!("cargo::rustc-check-cfg=cfg(pg_tests)");
     println!("cargo::rustc-check-cfg=cfg(browser_tests)");
+    println!("cargo::rustc-check-cfg=cfg(pdf_tools)");
+    println!("cargo::rerun-if-changed=/usr/bin/pdftotext");
+    // The report's PDF is read back with poppler's pdftotext, pdfinfo and pdffonts.
+    if std::path::Path::new("/usr/bin/pdftotext").exists() {
+        println!("cargo::rustc-cfg=pdf_tools");
+    } else if ci {
+        panic!("CI=true but /usr/bin/pdftotext is missing: .ci/run installs poppler-utils");
+    } else {
+        println!(
+            "cargo::warning=poppler-utils is not installed: the report's PDF test is skipped (listed as ignored)"
+        );
+    }
     println!("cargo::rerun-if-changed=/usr/bin/chromedriver");
-    let url = std::env::var("HJUL_TEST_PG_URL").unwrap_or_default();
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     if std::path::Path::new("/usr/bin/chromedriver").exists() {
         println!("cargo::rustc-cfg=browser_tests");
     } else if ci {

@@ -127,6 +127,36 @@ hjul status --database-url hjul-demo.db --at 2027-08-20 --overdue"
     /// Indicator data: import measurement files, see how a unit is doing.
     #[command(subcommand)]
     Data(DataCommand),
+    /// The quality report of a cycle (kvalitetsrapporten), as a draft: PDF, HTML or
+    /// Markdown.
+    #[command(
+        after_help = "Examples:\n  hjul report --cycle 2025 --output kvalitetsrapport-2025.pdf\n  \
+hjul report --cycle 2025 --area school --format html --output skole.html\n  \
+hjul report --cycle 2025 --unit dt-nord --lang en --format md --output dt-nord.md\n\n\
+The report covers the cycle's phases and milestones, the pre-analysis' patterns, the focus themes, \
+the dialogues, the agreements, the midway status and a page per unit. Its wording is in \
+config/report (give --templates to use a changed copy). Values from too few respondents are never \
+shown, and no table ranks units."
+    )]
+    Report {
+        #[arg(long)]
+        cycle: i32,
+        /// Only the units of one area.
+        #[arg(long, value_enum, conflicts_with = "unit")]
+        area: Option<AreaArg>,
+        /// Only this unit and the units below it.
+        #[arg(long, value_name = "UNIT")]
+        unit: Option<String>,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Pdf)]
+        format: ReportFormat,
+        #[arg(long, value_enum, default_value_t = LangArg::Da)]
+        lang: LangArg,
+        /// A directory with changed report templates (as config/report).
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        output: PathBuf,
+    },
     /// Record a department milestone of a cycle.
     #[command(
         after_help = "Examples:\n  hjul milestone data-collected --cycle 2025 --on 2025-12-18\n  \
@@ -369,6 +399,13 @@ optional note."
         #[arg(long, value_name = "DATE", value_parser = day)]
         on: Option<Date>,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    Pdf,
+    Html,
+    Md,
 }
 
 #[derive(Subcommand)]

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::context::Context;
 use crate::{
     AgreementCommand, Command, CycleCommand, DataCommand, DialogueCommand, FollowUpCommand, Format,
-    LangArg, MidwayCommand, MilestoneName, StatusFormat,
+    LangArg, MidwayCommand, MilestoneName, ReportFormat, StatusFormat,
 };
 use crate::{OrgCommand, UnitCommand, show};
 
@@ -200,6 +200,52 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 out,
                 "recorded in cycle {}: {unit_id}'s agreement was reviewed on {on} and stands",
                 cycle_of(ctx, on)
+            )?;
+        }
+        Command::Report {
+            cycle,
+            area,
+            unit,
+            format,
+            lang,
+            templates,
+            output,
+        } => {
+            let templates = hjul_report::Templates::load(templates.as_deref())?;
+            let scope = match (area, unit) {
+                (Some(a), _) => hjul_report::Scope::Area((*a).into()),
+                (None, Some(u)) => hjul_report::Scope::Subtree(u.clone()),
+                (None, None) => hjul_report::Scope::Department,
+            };
+            let request = hjul_report::Request {
+                cycle: *cycle,
+                scope,
+                language: match lang {
+                    LangArg::Da => hjul_wheel::Language::Da,
+                    LangArg::En => hjul_wheel::Language::En,
+                },
+                today: stamp.today,
+                fin: false,
+            };
+            let report = hjul_report::build(&store, &request)
+                .await
+                .with_context(|| format!("the report of cycle {cycle} was not made"))?;
+            let bytes = templates.render(
+                &report,
+                match format {
+                    ReportFormat::Pdf => hjul_report::Format::Pdf,
+                    ReportFormat::Html => hjul_report::Format::Html,
+                    ReportFormat::Md => hjul_report::Format::Markdown,
+                },
+            )?;
+            std::fs::write(output, &bytes)
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            writeln!(
+                out,
+                "wrote {} (draft of cycle {cycle}, {} units, {} KB)",
+                output.display(),
+                report.units.len(),
+                bytes.len().div_ceil(1024)
             )?;
         }
         Command::Cycle(CycleCommand::Start { year }) => {

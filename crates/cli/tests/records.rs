@@ -39,6 +39,44 @@ fn the_readme_demo_shows_a_populated_status() {
     );
     // It can be run again, and its database answers the commands it suggests.
     ok(&hjul(&dir, &["demo", "--no-serve"]));
+    // The quality report of the demo's cycle, and a cycle not begun, refused.
+    let out = ok(&hjul(
+        &dir,
+        &[
+            "report",
+            "--database-url",
+            "hjul-demo.db",
+            "--cycle",
+            "2025",
+            "--format",
+            "md",
+            "--output",
+            "rapport.md",
+        ],
+    ));
+    assert!(
+        out.starts_with("wrote rapport.md (draft of cycle 2025, 16 units,"),
+        "{out}"
+    );
+    let md = std::fs::read_to_string(dir.join("rapport.md")).unwrap();
+    assert!(md.starts_with("# Kvalitetsrapport 2025–2027"), "{md}");
+    let err = failed(&hjul(
+        &dir,
+        &[
+            "report",
+            "--database-url",
+            "hjul-demo.db",
+            "--cycle",
+            "2029",
+            "--output",
+            "x.pdf",
+        ],
+    ));
+    assert!(
+        err.contains("cycle 2029 has not been started, so there is nothing to report on"),
+        "{err}"
+    );
+    assert!(!dir.join("x.pdf").exists());
     let json = ok(&hjul(
         &dir,
         &[

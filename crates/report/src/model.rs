@@ -1,0 +1,644 @@
+//! What a report holds: the cycle, its phases and milestones, the pre-analysis' patterns,
+//! the focus themes, the dialogues, the agreements, the midway status, and a page per
+//! unit. Gathered from the store for one cycle and one scope, with every value already
+//! written in the reader's language, so the templates only place them.
+//!
+//! The data issue's privacy rules hold here as everywhere: a value from too few
+//! respondents is never written (the store never hands it out), and nothing ranks units:
+//! the appendix goes in the organisation's order, and averages and counts are over the
+//! scope.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
+use hjul_store::{Over, StatusFilter, Store};
+use hjul_wheel::data::{MeasureView, Verdict};
+use hjul_wheel::indicators::MeasureUnit;
+use hjul_wheel::text::Catalogue;
+use hjul_wheel::{Area, Deadline, Language, Milestones, Step, WheelDefinition};
+use serde::Serialize;
+
+use crate::ReportError;
+
+/// Which units a report covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every unit: the department's report.
+    Department,
+    /// The units of one area (daycare, school, family).
+    Area(Area),
+    /// A unit and every unit below it: an area leader's or a chief's report, or one
+    /// unit's.
+    Subtree(String),
+}
+
+/// A report to make: which cycle, which units, in which language, as of which day.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub cycle: i32,
+    pub scope: Scope,
+    pub language: Language,
+    /// The day it is made: written on the title page, and the day the cycle is read as
+    /// of (its last day, once it has ended).
+    pub today: NaiveDate,
+    /// A draft, or the final report the secretariat records with `report_final`.
+    pub fin: bool,
+}
+
+/// A report, every value written out for its reader.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// `da` or `en`.
+    pub language: &'static str,
+    pub cycle: i32,
+    /// The cycle's years, "2025–2027".
+    pub years: String,
+    /// Whom it covers: "Hele Børn & Unge", an area's name, or a unit's.
+    pub scope: String,
+    pub starts: String,
+    pub ends: String,
+    pub made_on: String,
+    pub made_on_iso: NaiveDate,
+    pub fin: bool,
+    /// The wheel definition's version the cycle runs under.
+    pub definition: String,
+    pub phases: Vec<PhaseRow>,
+    pub milestones: Vec<MilestoneRow>,
+    pub themes: Vec<String>,
+    /// The period the pre-analysis reads (the latest that ended before the cycle began).
+    pub patterns: Vec<MeasurePatterns>,
+    pub dialogues: Dialogues,
+    pub agreements: Agreements,
+    pub midway: Midway,
+    pub units: Vec<UnitPage>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseRow {
+    pub name: String,
+    pub opens: String,
+    pub closes: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MilestoneRow {
+    pub name: String,
+    pub due: Option<String>,
+    /// The day it was met, or nothing yet.
+    pub met: Option<String>,
+}
+
+/// One measure's pattern in each area it is collected in.
+#[derive(Debug, Clone, Serialize)]
+pub struct MeasurePatterns {
+    pub name: String,
+    /// `lower` or `higher` is better.
+    pub direction: &'static str,
+    /// The department's target in words ("92,0 % i 2025"), when there is one.
+    pub target: Option<String>,
+    pub areas: Vec<PatternRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PatternRow {
+    pub area: String,
+    pub period: String,
+    pub units: usize,
+    pub average: Option<String>,
+    pub spread: Option<String>,
+    pub better: usize,
+    pub worse: usize,
+    pub unchanged: usize,
+    pub insufficient: usize,
+    /// Of the units with a value shown, how many reach the target.
+    pub target_met: Option<usize>,
+    /// The average and the target as numbers, for a chart; and the scale's top.
+    pub average_value: Option<f64>,
+    pub target_value: Option<f64>,
+    pub scale: f64,
+}
+
+/// The quality dialogues of the units in scope that hold one.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dialogues {
+    pub due: usize,
+    pub held: usize,
+    pub first: Option<String>,
+    pub last: Option<String>,
+    pub by_area: Vec<Count>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Count {
+    pub name: String,
+    pub due: usize,
+    pub done: usize,
+}
+
+/// The agreements in force: how many, and what their goals aim at.
+#[derive(Debug, Clone, Serialize)]
+pub struct Agreements {
+    /// Units in scope that make an agreement.
+    pub due: usize,
+    pub signed: usize,
+    pub goals: usize,
+    pub by_dimension: Vec<Share>,
+    pub by_kind: Vec<Share>,
+    /// The indicators the common goals aim at, with how many goals aim at each.
+    pub indicators: Vec<Share>,
+}
+
+/// A group of goals: how many, and the share of the agreements' weight they carry.
+#[derive(Debug, Clone, Serialize)]
+pub struct Share {
+    pub name: String,
+    pub goals: usize,
+    /// The group's share of all the goals' weight, in percent, written out.
+    pub weight: String,
+    pub weight_value: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Midway {
+    pub due: usize,
+    pub given: usize,
+    /// The average weighted score of the midway statuses given, written out.
+    pub average_score: Option<String>,
+    pub by_grade: Vec<Share>,
+}
+
+/// A unit's page in the appendix.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnitPage {
+    pub unit_id: String,
+    pub name: String,
+    pub area: String,
+    pub level: u8,
+    pub step: String,
+    pub dialogue_on: Option<String>,
+    pub agreement: Option<UnitAgreement>,
+    pub measures: Vec<MeasureRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnitAgreement {
+    pub revision: u32,
+    pub signed_on: Option<String>,
+    pub score: Option<String>,
+    pub goals: Vec<GoalRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GoalRow {
+    pub title: String,
+    pub dimension: String,
+    pub kind: String,
+    pub weight: i32,
+    pub indicator: Option<String>,
+    pub grade: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MeasureRow {
+    pub name: String,
+    pub period: Option<String>,
+    /// The latest value; nothing when it rests on too few respondents (`hidden`) or
+    /// there is none.
+    pub latest: Option<String>,
+    pub hidden: bool,
+    /// `better`, `worse`, `unchanged` or `insufficient`.
+    pub verdict: &'static str,
+    pub area_average: Option<String>,
+}
+
+/// Gathers the report `req` asks for.
+pub async fn build(store: &Store, req: &Request) -> Result<Report, ReportError> {
+    let cat = Catalogue::wheel(req.language);
+    let lang = req.language;
+    let cycles = store.cycles().await?;
+    let recorded = cycles
+        .iter()
+        .find(|c| c.year == req.cycle)
+        .ok_or(ReportError::NoCycle(req.cycle))?;
+    let def = WheelDefinition::from_toml(&recorded.definition_toml, "the cycle's wheel.toml")
+        .map_err(|e| ReportError::Invalid(e.to_string()))?;
+    let plan = def.cycle(req.cycle)?;
+    let cycle = plan.cycle();
+    // The cycle as it stands on the day the report is made, or on its last day.
+    let at = req.today.min(cycle.ends()).max(cycle.starts());
+
+    let directory = store.directory().await?;
+    let in_scope = |unit_id: &str| -> bool {
+        match &req.scope {
+            Scope::Department => true,
+            Scope::Area(area) => directory
+                .unit(unit_id)
+                .is_some_and(|u| Area::parse(&u.area) == Some(*area)),
+            Scope::Subtree(top) => {
+                let mut id = Some(unit_id.to_owned());
+                while let Some(u) = id.as_deref().and_then(|i| directory.unit(i)) {
+                    if u.id == *top {
+                        return true;
+                    }
+                    id.clone_from(&u.parent_id);
+                }
+                false
+            }
+        }
+    };
+    let scope = match &req.scope {
+        Scope::Department => cat.word("area.department").to_owned(),
+        Scope::Area(a) => cat.word(&format!("area.{}", a.key())).to_owned(),
+        Scope::Subtree(top) => directory
+            .unit_name(top)
+            .ok_or_else(|| ReportError::UnknownUnit(top.clone()))?
+            .to_owned(),
+    };
+
+    let milestones_on_record = store.milestones(req.cycle).await?;
+    let met = |d: Deadline| {
+        milestones_on_record
+            .iter()
+            .find(|m| m.milestone == d.key())
+            .map(|m| m.met_on)
+    };
+    let facts = Milestones {
+        data_collected: met(Deadline::DataCollected),
+        themes_published: met(Deadline::ThemesPublished),
+        report_final: met(Deadline::ReportFinal),
+    };
+    let milestones = plan
+        .milestone_deadlines(&facts)
+        .into_iter()
+        .map(|m| MilestoneRow {
+            name: cat
+                .word(&format!("deadline.{}", m.deadline.key()))
+                .to_owned(),
+            due: m.due.map(|d| cat.date(d)),
+            met: m.met_on.map(|d| cat.date(d)),
+        })
+        .collect();
+    let themes = milestones_on_record
+        .iter()
+        .find(|m| m.milestone == Deadline::ThemesPublished.key())
+        .map(|m| m.themes.clone())
+        .unwrap_or_default();
+    let phases = plan
+        .phases()
+        .into_iter()
+        .filter_map(|p| {
+            let window = def.phase(p.phase)?;
+            Some(PhaseRow {
+                name: match lang {
+                    Language::Da => window.name_da.clone(),
+                    Language::En => window.name_en.clone(),
+                },
+                opens: cat.date(p.opens),
+                closes: cat.date(p.closes),
+            })
+        })
+        .collect();
+
+    let catalogue = &store.wheel().catalogue;
+    let filter = |id: &str| in_scope(id);
+    let over = match req.scope {
+        Scope::Department => Over::Everyone,
+        _ => Over::Only(&filter),
+    };
+    let patterns = patterns(
+        &store.data_patterns(cycle.starts(), over).await?,
+        catalogue,
+        cat,
+    );
+
+    // The units in scope, in the organisation's order (never by how they do).
+    let mut rows: Vec<_> = store
+        .status(at, &StatusFilter::default(), None)
+        .await?
+        .into_iter()
+        .filter(|r| r.cycle == req.cycle && in_scope(&r.unit_id))
+        .collect();
+    rows.sort_by(|a, b| {
+        (a.area.as_str(), a.level, &a.unit_id).cmp(&(b.area.as_str(), b.level, &b.unit_id))
+    });
+
+    let mut units = Vec::new();
+    let mut dialogue_days = Vec::new();
+    let mut dialogue_by_area: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut gathered = Gathered::default();
+    for row in &rows {
+        let t = store.timeline(&row.unit_id, at, None).await?;
+        let area = cat.word(&format!("area.{}", row.area)).to_owned();
+        let dialogue_on = t
+            .events
+            .iter()
+            .filter(|e| !e.superseded && e.kind == "dialogue_held")
+            .map(|e| e.on)
+            .min();
+        if let Some(level) = hjul_wheel::Level::new(row.level)
+            && def.unit_rule(Deadline::DialogueHeld, level).is_some()
+        {
+            let entry = dialogue_by_area.entry(area.clone()).or_default();
+            entry.0 += 1;
+            if let Some(on) = dialogue_on {
+                entry.1 += 1;
+                dialogue_days.push(on);
+            }
+        }
+        let agreement = t
+            .agreements
+            .iter()
+            .filter(|a| a.signed_on.is_some())
+            .max_by_key(|a| a.revision);
+        if row.step.is_some() {
+            gathered.agreements_due += 1;
+            if row.step >= Some(Step::InForce) || agreement.is_some() {
+                gathered.midway_due += 1;
+            }
+        }
+        if let Some(a) = agreement {
+            gathered.add(a, catalogue, cat);
+        }
+        let measures = store
+            .data_sheet(&row.unit_id)
+            .await?
+            .iter()
+            .map(|m| measure_row(m, cat))
+            .collect();
+        units.push(UnitPage {
+            unit_id: row.unit_id.clone(),
+            name: row.name.clone(),
+            area,
+            level: row.level,
+            step: cat
+                .word(&format!("step.{}", row.step.map_or("none", Step::key)))
+                .to_owned(),
+            dialogue_on: dialogue_on.map(|d| cat.date(d)),
+            agreement: agreement.map(|a| UnitAgreement {
+                revision: a.revision,
+                signed_on: a.signed_on.map(|d| cat.date(d)),
+                score: a.score.map(|s| cat.percent(s.percent())),
+                goals: a
+                    .goals
+                    .iter()
+                    .map(|g| GoalRow {
+                        title: g.title.clone(),
+                        dimension: cat.word(&format!("dimension.{}", g.dimension)).to_owned(),
+                        kind: cat.word(&format!("kind.{}", g.kind)).to_owned(),
+                        weight: g.weight,
+                        indicator: g
+                            .indicator
+                            .as_deref()
+                            .map(|i| indicator_name(catalogue, i, lang)),
+                        grade: g
+                            .grade
+                            .as_ref()
+                            .map(|x| cat.word(&format!("grade.{x}")).to_owned()),
+                    })
+                    .collect(),
+            }),
+            measures,
+        });
+    }
+    dialogue_days.sort_unstable();
+    Ok(Report {
+        language: lang.key(),
+        cycle: req.cycle,
+        years: format!(
+            "{}–{}",
+            cycle.starts().format("%Y"),
+            cycle.ends().format("%Y")
+        ),
+        scope,
+        starts: cat.date(cycle.starts()),
+        ends: cat.date(cycle.ends()),
+        made_on: cat.date(req.today),
+        made_on_iso: req.today,
+        fin: req.fin,
+        definition: def.version.clone(),
+        phases,
+        milestones,
+        themes,
+        patterns,
+        dialogues: Dialogues {
+            due: dialogue_by_area.values().map(|c| c.0).sum(),
+            held: dialogue_days.len(),
+            first: dialogue_days.first().map(|d| cat.date(*d)),
+            last: dialogue_days.last().map(|d| cat.date(*d)),
+            by_area: dialogue_by_area
+                .into_iter()
+                .map(|(name, (due, done))| Count { name, due, done })
+                .collect(),
+        },
+        agreements: gathered.agreements(cat),
+        midway: gathered.midway(cat),
+        units,
+    })
+}
+
+/// The counts over the agreements in force, as they are gathered unit by unit.
+#[derive(Default)]
+struct Gathered {
+    agreements_due: usize,
+    signed: usize,
+    goals: usize,
+    weight: f64,
+    by_dimension: BTreeMap<String, (usize, f64)>,
+    by_kind: BTreeMap<String, (usize, f64)>,
+    indicators: BTreeMap<String, (usize, f64)>,
+    midway_due: usize,
+    scores: Vec<f64>,
+    by_grade: BTreeMap<String, (usize, f64)>,
+    /// The weight of the goals graded: the grades' shares are of this.
+    graded_weight: f64,
+}
+
+impl Gathered {
+    fn add(
+        &mut self,
+        a: &hjul_store::AgreementRevisionView,
+        catalogue: &hjul_wheel::IndicatorCatalogue,
+        cat: &Catalogue,
+    ) {
+        self.signed += 1;
+        if let Some(s) = a.score {
+            self.scores.push(s.percent());
+        }
+        for g in &a.goals {
+            let w = f64::from(g.weight);
+            self.goals += 1;
+            self.weight += w;
+            let add = |map: &mut BTreeMap<String, (usize, f64)>, key: String| {
+                let e = map.entry(key).or_default();
+                e.0 += 1;
+                e.1 += w;
+            };
+            add(
+                &mut self.by_dimension,
+                cat.word(&format!("dimension.{}", g.dimension)).to_owned(),
+            );
+            add(
+                &mut self.by_kind,
+                cat.word(&format!("kind.{}", g.kind)).to_owned(),
+            );
+            if let Some(i) = &g.indicator {
+                add(
+                    &mut self.indicators,
+                    indicator_name(catalogue, i, cat.language()),
+                );
+            }
+            if let Some(grade) = &g.grade {
+                self.graded_weight += w;
+                add(
+                    &mut self.by_grade,
+                    cat.word(&format!("grade.{grade}")).to_owned(),
+                );
+            }
+        }
+    }
+
+    /// Each group's goals and share of `total` weight.
+    fn shares(map: &BTreeMap<String, (usize, f64)>, total: f64, cat: &Catalogue) -> Vec<Share> {
+        map.iter()
+            .map(|(name, (goals, weight))| {
+                let share = if total > 0.0 {
+                    100.0 * weight / total
+                } else {
+                    0.0
+                };
+                Share {
+                    name: name.clone(),
+                    goals: *goals,
+                    weight: cat.percent(share),
+                    weight_value: share,
+                }
+            })
+            .collect()
+    }
+
+    fn agreements(&self, cat: &Catalogue) -> Agreements {
+        Agreements {
+            due: self.agreements_due,
+            signed: self.signed,
+            goals: self.goals,
+            by_dimension: Self::shares(&self.by_dimension, self.weight, cat),
+            by_kind: Self::shares(&self.by_kind, self.weight, cat),
+            indicators: Self::shares(&self.indicators, self.weight, cat),
+        }
+    }
+
+    fn midway(&self, cat: &Catalogue) -> Midway {
+        let average = (!self.scores.is_empty())
+            .then(|| self.scores.iter().sum::<f64>() / self.scores.len() as f64);
+        Midway {
+            due: self.midway_due,
+            given: self.scores.len(),
+            average_score: average.map(|a| cat.percent(a)),
+            by_grade: Self::shares(&self.by_grade, self.graded_weight, cat),
+        }
+    }
+}
+
+fn indicator_name(
+    catalogue: &hjul_wheel::IndicatorCatalogue,
+    code: &str,
+    lang: Language,
+) -> String {
+    catalogue.get(code).map_or_else(
+        || code.to_owned(),
+        |i| match lang {
+            Language::Da => i.name_da.clone(),
+            Language::En => i.name_en.clone(),
+        },
+    )
+}
+
+/// A value of a measure as people read it: "92,0 %", "3,85".
+pub fn value(cat: &Catalogue, unit: MeasureUnit, v: f64) -> String {
+    match unit {
+        MeasureUnit::Percent => cat.percent(v),
+        u => cat.decimal(v, u.decimals()),
+    }
+}
+
+fn verdict_key(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Better => "better",
+        Verdict::Worse => "worse",
+        Verdict::Unchanged => "unchanged",
+        Verdict::Insufficient => "insufficient",
+    }
+}
+
+fn measure_row(m: &MeasureView, cat: &Catalogue) -> MeasureRow {
+    let hidden = m.latest.is_none()
+        && m.latest_period
+            .is_some_and(|p| m.series.iter().any(|s| s.period == p && s.value.is_none()));
+    MeasureRow {
+        name: match cat.language() {
+            Language::Da => m.name_da.clone(),
+            Language::En => m.name_en.clone(),
+        },
+        period: m.latest_period.map(|p| p.to_string()),
+        latest: m.latest.map(|v| value(cat, m.unit, v)),
+        hidden,
+        verdict: verdict_key(m.verdict),
+        area_average: m.area_average.map(|v| value(cat, m.unit, v)),
+    }
+}
+
+fn patterns(
+    found: &[hjul_wheel::data::AreaPattern],
+    catalogue: &hjul_wheel::IndicatorCatalogue,
+    cat: &Catalogue,
+) -> Vec<MeasurePatterns> {
+    let mut out: Vec<MeasurePatterns> = Vec::new();
+    let codes: BTreeSet<&str> = found.iter().map(|p| p.measure.as_str()).collect();
+    for measure in catalogue
+        .all_measures()
+        .filter(|m| codes.contains(m.code.as_str()))
+    {
+        let target = measure.target;
+        let rows: Vec<PatternRow> = found
+            .iter()
+            .filter(|p| p.measure.as_str() == measure.code.as_str())
+            .map(|p| {
+                let top = [p.pattern.average, target.map(|t| t.value)]
+                    .into_iter()
+                    .flatten()
+                    .fold(measure.max.min(1.0), f64::max);
+                PatternRow {
+                    area: cat.word(&format!("area.{}", p.area.key())).to_owned(),
+                    period: p.period.to_string(),
+                    units: p.pattern.units,
+                    average: p.pattern.average.map(|v| value(cat, measure.unit, v)),
+                    spread: p.pattern.spread.map(|v| value(cat, measure.unit, v)),
+                    better: p.pattern.better,
+                    worse: p.pattern.worse,
+                    unchanged: p.pattern.unchanged,
+                    insufficient: p.pattern.insufficient,
+                    target_met: p.target_met,
+                    average_value: p.pattern.average,
+                    target_value: target.map(|t| t.value),
+                    scale: measure.max.min(top.max(1.0) * 1.25).max(top),
+                }
+            })
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        out.push(MeasurePatterns {
+            name: match cat.language() {
+                Language::Da => measure.name_da.clone(),
+                Language::En => measure.name_en.clone(),
+            },
+            direction: match measure.direction {
+                hjul_wheel::indicators::Direction::Lower => "lower",
+                hjul_wheel::indicators::Direction::Higher => "higher",
+            },
+            target: target.map(|t| format!("{} ({})", value(cat, measure.unit, t.value), t.year)),
+            areas: rows,
+        });
+    }
+    out
+}

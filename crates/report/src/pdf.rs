@@ -1,0 +1,290 @@
+//! The report as PDF, laid out in-process by Typst (pinned, fonts built in): no browser,
+//! no network, and the same bytes for the same report, as its date and identifier come
+//! from the report, never from the clock.
+//!
+//! The report's Markdown is turned into Typst markup, every piece of text as a Typst
+//! string, so nothing a name holds is read as markup; the frame (`frame.typ`) places it.
+
+use std::sync::LazyLock;
+
+use chrono::Datelike;
+use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use typst::diag::{FileError, FileResult, SourceDiagnostic};
+use typst::foundations::{Bytes, Datetime, Duration, Smart};
+use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
+use typst::text::{Font, FontBook};
+use typst::utils::LazyHash;
+use typst::{Library, LibraryExt, World};
+
+use crate::{Report, ReportError};
+
+/// The fonts built in (Libertinus Serif, New Computer Modern, DejaVu Sans Mono), read
+/// once.
+static FONTS: LazyLock<(LazyHash<FontBook>, Vec<Font>)> = LazyLock::new(|| {
+    let fonts: Vec<Font> = typst_assets::fonts()
+        .flat_map(|data| Font::iter(Bytes::new(data)))
+        .collect();
+    (LazyHash::new(FontBook::from_fonts(&fonts)), fonts)
+});
+
+static LIBRARY: LazyLock<LazyHash<Library>> = LazyLock::new(|| LazyHash::new(Library::default()));
+
+struct ReportWorld {
+    main: Source,
+    today: Datetime,
+}
+
+impl World for ReportWorld {
+    fn library(&self) -> &LazyHash<Library> {
+        &LIBRARY
+    }
+
+    fn book(&self) -> &LazyHash<FontBook> {
+        &FONTS.0
+    }
+
+    fn main(&self) -> FileId {
+        self.main.id()
+    }
+
+    fn source(&self, id: FileId) -> FileResult<Source> {
+        if id == self.main.id() {
+            Ok(self.main.clone())
+        } else {
+            Err(FileError::AccessDenied)
+        }
+    }
+
+    // A report reads no file: the frame cannot reach the disk or the network.
+    fn file(&self, _id: FileId) -> FileResult<Bytes> {
+        Err(FileError::AccessDenied)
+    }
+
+    fn font(&self, index: usize) -> Option<Font> {
+        FONTS.1.get(index).cloned()
+    }
+
+    fn today(&self, _offset: Option<Duration>) -> Option<Datetime> {
+        Some(self.today)
+    }
+}
+
+/// `report` (whose Markdown is `markdown`) laid out in `frame` as PDF.
+pub fn pdf(report: &Report, markdown: &str, frame: &str) -> Result<Vec<u8>, ReportError> {
+    let made = report.made_on_iso;
+    let today = Datetime::from_ymd(
+        made.year(),
+        u8::try_from(made.month()).unwrap_or(1),
+        u8::try_from(made.day()).unwrap_or(1),
+    )
+    .ok_or_else(|| ReportError::Invalid(format!("{made} is not a day Typst knows")))?;
+    let title = markdown
+        .lines()
+        .find_map(|l| l.strip_prefix("# "))
+        .unwrap_or("");
+    let source = format!(
+        "#let lang = {}\n#let title = {}\n#let date = datetime(year: {}, month: {}, day: {})\n#let body = [\n{}\n]\n{frame}",
+        string(report.language),
+        string(title),
+        made.year(),
+        made.month(),
+        made.day(),
+        typst_markup(markdown),
+    );
+    let id = RootedPath::new(
+        VirtualRoot::Project,
+        VirtualPath::new("report.typ").map_err(|e| ReportError::Invalid(format!("{e:?}")))?,
+    )
+    .intern();
+    let world = ReportWorld {
+        main: Source::new(id, source),
+        today,
+    };
+    let document = typst::compile::<typst_layout::PagedDocument>(&world)
+        .output
+        .map_err(|errors| typst_error(&errors))?;
+    let options = typst_pdf::PdfOptions {
+        // The same report gets the same identifier, so the same bytes.
+        ident: Smart::Custom(format!("hjul-report-{}-{}", report.cycle, report.scope)),
+        creator: Smart::Custom(Some("hjul".to_owned())),
+        ..typst_pdf::PdfOptions::default()
+    };
+    typst_pdf::pdf(&document, &options).map_err(|errors| typst_error(&errors))
+}
+
+/// What Typst refused: a mistake in the frame, most likely.
+fn typst_error(errors: &[SourceDiagnostic]) -> ReportError {
+    let message = errors
+        .iter()
+        .map(|e| e.message.to_string())
+        .collect::<Vec<_>>()
+        .join("; ");
+    ReportError::Template {
+        name: "frame.typ".to_owned(),
+        message,
+    }
+}
+
+/// `text` as a Typst string literal.
+fn string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The report's Markdown (CommonMark with tables) as Typst markup. Text becomes string
+/// literals (`#"…"`), so a `#`, `*` or `$` in a unit's name is only ever text; raw HTML
+/// is text too.
+pub fn typst_markup(markdown: &str) -> String {
+    let mut out = String::new();
+    // Per open list: numbered or not.
+    let mut lists: Vec<bool> = Vec::new();
+    for event in Parser::new_ext(markdown, Options::ENABLE_TABLES) {
+        match event {
+            Event::Start(tag) => match tag {
+                Tag::Heading { level, .. } => {
+                    let n = match level {
+                        HeadingLevel::H1 => 1,
+                        HeadingLevel::H2 => 2,
+                        HeadingLevel::H3 => 3,
+                        HeadingLevel::H4 => 4,
+                        HeadingLevel::H5 => 5,
+                        HeadingLevel::H6 => 6,
+                    };
+                    out.push('\n');
+                    out.push_str(&"=".repeat(n));
+                    out.push(' ');
+                }
+                Tag::Strong => out.push_str("#strong["),
+                Tag::Emphasis => out.push_str("#emph["),
+                Tag::List(start) => {
+                    lists.push(start.is_some());
+                    out.push('\n');
+                }
+                Tag::Item => {
+                    out.push_str(&"  ".repeat(lists.len().saturating_sub(1)));
+                    out.push_str(if lists.last() == Some(&true) {
+                        "+ "
+                    } else {
+                        "- "
+                    });
+                }
+                Tag::Table(aligns) => {
+                    out.push_str(&format!("\n#table(columns: {},\n", aligns.len()));
+                }
+                Tag::TableHead => out.push_str("table.header("),
+                Tag::TableCell => out.push('['),
+                Tag::Link { dest_url, .. } => {
+                    out.push_str(&format!("#link({})[", string(&dest_url)));
+                }
+                _ => {}
+            },
+            Event::End(tag) => match tag {
+                TagEnd::Heading(_) => out.push('\n'),
+                TagEnd::Paragraph => out.push_str("\n\n"),
+                TagEnd::Strong | TagEnd::Emphasis | TagEnd::Link => out.push(']'),
+                TagEnd::List(_) => {
+                    lists.pop();
+                    out.push('\n');
+                }
+                TagEnd::Item => out.push('\n'),
+                TagEnd::Table => out.push_str(")\n\n"),
+                TagEnd::TableHead => out.push_str("),\n"),
+                TagEnd::TableRow => out.push('\n'),
+                TagEnd::TableCell => out.push_str("], "),
+                _ => {}
+            },
+            Event::Text(t) | Event::Html(t) | Event::InlineHtml(t) => {
+                out.push('#');
+                out.push_str(&string(&t));
+            }
+            Event::Code(t) => out.push_str(&format!("#raw({})", string(&t))),
+            Event::SoftBreak => out.push(' '),
+            Event::HardBreak => out.push_str("#linebreak()"),
+            Event::Rule => out.push_str("\n#line(length: 100%)\n"),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_never_reads_text_as_code() {
+        let m = typst_markup(
+            "# Titel\n\nBørnehuset *Sol* #1 \"$x\" \\ [a]\n\n| A | B |\n|---|---|\n| x | y |\n",
+        );
+        assert!(m.contains(r#"= #"Titel""#), "{m}");
+        assert!(
+            m.contains(r##"#"Børnehuset "#emph[#"Sol"]#" #1 \"$x\" \\ "#"["#"a"#"]""##),
+            "{m}"
+        );
+        assert!(
+            m.contains("#table(columns: 2,\ntable.header([#\"A\"], [#\"B\"], ),"),
+            "{m}"
+        );
+    }
+
+    /// A unit named with everything Typst reads as code still lays out, as text.
+    #[test]
+    fn any_name_lays_out_as_text() {
+        let report = Report {
+            language: "da",
+            cycle: 2025,
+            years: "2025–2027".into(),
+            scope: "Børn & Unge".into(),
+            starts: "01.10.2025".into(),
+            ends: "30.09.2027".into(),
+            made_on: "20.08.2027".into(),
+            made_on_iso: chrono::NaiveDate::from_ymd_opt(2027, 8, 20).unwrap_or_default(),
+            fin: false,
+            definition: "viborg-2025".into(),
+            phases: Vec::new(),
+            milestones: Vec::new(),
+            themes: Vec::new(),
+            patterns: Vec::new(),
+            dialogues: crate::model::Dialogues {
+                due: 0,
+                held: 0,
+                first: None,
+                last: None,
+                by_area: Vec::new(),
+            },
+            agreements: crate::model::Agreements {
+                due: 0,
+                signed: 0,
+                goals: 0,
+                by_dimension: Vec::new(),
+                by_kind: Vec::new(),
+                indicators: Vec::new(),
+            },
+            midway: crate::model::Midway {
+                due: 0,
+                given: 0,
+                average_score: None,
+                by_grade: Vec::new(),
+            },
+            units: Vec::new(),
+        };
+        let hostile =
+            "# Rapport\n\n### #set text(size: 90pt) $x^2$ *) ] [ \\\" #{ panic() } <a> @b\n";
+        let pdf = pdf(
+            &report,
+            hostile,
+            include_str!("../../../config/report/frame.typ"),
+        );
+        assert!(pdf.is_ok_and(|b| b.starts_with(b"%PDF-")));
+    }
+}

@@ -1,0 +1,147 @@
+//! The report written out from its templates. One template per language,
+//! `config/report/LANG/report.md` (minijinja, like the mail templates), makes the
+//! Markdown; the HTML is that Markdown in the frame `config/report/frame.html`, so a
+//! municipality changes the wording once for every format. The built-in copies are used
+//! for files a configuration directory does not have.
+
+use std::path::{Path, PathBuf};
+
+use minijinja::Environment;
+
+use crate::{Report, ReportError};
+
+/// What a report is written as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Markdown,
+    Html,
+    Pdf,
+}
+
+const BUILTIN: &[(&str, &str)] = &[
+    (
+        "da/report.md",
+        include_str!("../../../config/report/da/report.md"),
+    ),
+    (
+        "en/report.md",
+        include_str!("../../../config/report/en/report.md"),
+    ),
+    (
+        "frame.html",
+        include_str!("../../../config/report/frame.html"),
+    ),
+];
+
+/// The PDF's frame (Typst, not minijinja).
+const FRAME_TYP: &str = include_str!("../../../config/report/frame.typ");
+
+/// The report templates, each checked when loaded.
+pub struct Templates {
+    env: Environment<'static>,
+    frame_typ: String,
+}
+
+impl Templates {
+    /// The templates in `dir` (a `report` directory with `da` and `en` in it), falling
+    /// back on the built-in copy of each file `dir` lacks.
+    pub fn load(dir: Option<&Path>) -> Result<Self, ReportError> {
+        let dir: Option<PathBuf> = dir.map(Path::to_path_buf);
+        let mut env = Environment::new();
+        let frame_typ = match dir.as_ref().map(|d| d.join("frame.typ")) {
+            Some(path) if path.is_file() => {
+                std::fs::read_to_string(&path).map_err(|e| ReportError::Template {
+                    name: path.display().to_string(),
+                    message: e.to_string(),
+                })?
+            }
+            _ => FRAME_TYP.to_owned(),
+        };
+        env.set_loader(move |name| {
+            if let Some(dir) = &dir {
+                let path = dir.join(name);
+                if path.is_file() {
+                    return std::fs::read_to_string(&path).map(Some).map_err(|e| {
+                        minijinja::Error::new(
+                            minijinja::ErrorKind::InvalidOperation,
+                            format!("cannot read {}: {e}", path.display()),
+                        )
+                    });
+                }
+            }
+            Ok(BUILTIN
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, text)| (*text).to_owned()))
+        });
+        // HTML escapes what it inserts; Markdown is plain text.
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") {
+                minijinja::AutoEscape::Html
+            } else {
+                minijinja::AutoEscape::None
+            }
+        });
+        // A table cell: a `|` in a name would end the cell.
+        env.add_filter("cell", |v: String| v.replace('|', "\\|").replace('\n', " "));
+        for (name, _) in BUILTIN {
+            env.get_template(name)
+                .map_err(|e| template_error(name, &e))?;
+        }
+        Ok(Self { env, frame_typ })
+    }
+
+    /// `report` written as `format`.
+    pub fn render(&self, report: &Report, format: Format) -> Result<Vec<u8>, ReportError> {
+        let markdown = self.markdown(report)?;
+        match format {
+            Format::Markdown => Ok(markdown.into_bytes()),
+            Format::Pdf => crate::pdf::pdf(report, &markdown, &self.frame_typ),
+            Format::Html => {
+                let body = html_of(&markdown);
+                let name = "frame.html";
+                let title = markdown
+                    .lines()
+                    .find_map(|l| l.strip_prefix("# "))
+                    .unwrap_or("")
+                    .to_owned();
+                self.env
+                    .get_template(name)
+                    .and_then(|t| {
+                        t.render(minijinja::context! { r => minijinja::Value::from(minijinja::value::Serde(report)), title => title, body => body })
+                    })
+                    .map(String::into_bytes)
+                    .map_err(|e| template_error(name, &e))
+            }
+        }
+    }
+
+    fn markdown(&self, report: &Report) -> Result<String, ReportError> {
+        let name = format!("{}/report.md", report.language);
+        self.env
+            .get_template(&name)
+            .and_then(|t| t.render(minijinja::context! { r => minijinja::Value::from(minijinja::value::Serde(report)) }))
+            .map_err(|e| template_error(&name, &e))
+    }
+}
+
+/// The Markdown as HTML (tables on). Raw HTML in the Markdown is written as text: what a
+/// name holds never becomes markup.
+fn html_of(markdown: &str) -> String {
+    use pulldown_cmark::{Event, Options, Parser, html};
+    let parser = Parser::new_ext(markdown, Options::ENABLE_TABLES).map(|e| match e {
+        Event::Html(t) | Event::InlineHtml(t) => Event::Text(t),
+        other => other,
+    });
+    let mut out = String::new();
+    html::push_html(&mut out, parser);
+    out
+}
+
+fn template_error(name: &str, e: &minijinja::Error) -> ReportError {
+    let line = e.line().map(|l| format!(", line {l}")).unwrap_or_default();
+    ReportError::Template {
+        name: format!("{name}{line}"),
+        message: e.to_string(),
+    }
+}

@@ -1,0 +1,263 @@
+//! The quality report on SQLite and PostgreSQL, read as its reader would: every section
+//! with the cycle's own numbers and themes, a value from too few respondents nowhere, a
+//! manager's report about their own units only; and the PDF read back with poppler, the
+//! same bytes each time it is made from the same records.
+#![allow(clippy::unwrap_used)]
+
+use hjul_report::{Format, Report, Request, Scope, Templates};
+use hjul_store::Store;
+use hjul_tests::{AGREEMENT, GRADES, ORGANISATION, TestDb, date, stamp, stories};
+use hjul_wheel::{Deadline, Language, Organisation};
+
+stories!(
+    the_department_report_holds_each_section_and_no_hidden_value,
+    a_managers_report_covers_only_their_subtree,
+);
+
+const DATA: &str = include_str!("../../examples/data.csv");
+
+/// Skovby in August 2027: its figures, the three milestones, two houses and a school
+/// through their dialogue and agreement, and Mariehønen's midway status.
+async fn skovby(db: &TestDb) -> Store {
+    let store = db.store().await;
+    let s = stamp("2027-08-20");
+    let org = Organisation::from_csv(ORGANISATION, |_| {}).unwrap();
+    store
+        .import_organisation(&org, &stamp("2025-09-01"), |_, _| {})
+        .await
+        .unwrap();
+    let areas = store.unit_areas().await.unwrap();
+    let rows = hjul_wheel::data::read_measurements(
+        DATA,
+        &store.wheel().catalogue,
+        |id| areas.get(id).copied(),
+        |_| {},
+    )
+    .unwrap();
+    store
+        .import_measurements("data.csv", &rows, &s, |_, _| {})
+        .await
+        .unwrap();
+    for (milestone, on, themes) in [
+        (Deadline::DataCollected, "2025-12-18", None),
+        (
+            Deadline::ThemesPublished,
+            "2026-03-20",
+            Some(vec![
+                "Sprog og læsning".to_owned(),
+                "Fravær og trivsel".to_owned(),
+            ]),
+        ),
+        (Deadline::ReportFinal, "2026-09-24", None),
+    ] {
+        store
+            .record_milestone(2025, milestone, date(on), themes, &s)
+            .await
+            .unwrap();
+    }
+    for (unit, held, submitted, signed) in [
+        ("dt-nord-1", "2026-03-14", "2026-04-01", "2026-04-20"),
+        ("dt-nord-2", "2026-04-02", "2026-04-20", "2026-04-28"),
+        ("sk-by", "2026-03-04", "2026-04-10", "2026-04-16"),
+    ] {
+        store
+            .record_dialogue(unit, date(held), None, &s)
+            .await
+            .unwrap();
+        store
+            .submit_agreement(unit, date(submitted), AGREEMENT, "a.toml", &s)
+            .await
+            .unwrap();
+        store.sign_agreement(unit, date(signed), &s).await.unwrap();
+    }
+    store
+        .record_dialogue("dt-syd-1", date("2026-05-05"), None, &s)
+        .await
+        .unwrap();
+    store
+        .give_midway("dt-nord-1", date("2027-08-17"), GRADES, "grades.toml", &s)
+        .await
+        .unwrap();
+    store
+}
+
+async fn report(store: &Store, scope: Scope, language: Language) -> Report {
+    hjul_report::build(
+        store,
+        &Request {
+            cycle: 2025,
+            scope,
+            language,
+            today: date("2027-08-20"),
+            fin: false,
+        },
+    )
+    .await
+    .unwrap()
+}
+
+fn text(report: &Report, format: Format) -> String {
+    String::from_utf8(
+        Templates::load(None)
+            .unwrap()
+            .render(report, format)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+async fn the_department_report_holds_each_section_and_no_hidden_value(db: TestDb) {
+    let store = skovby(&db).await;
+    let r = report(&store, Scope::Department, Language::Da).await;
+    let md = text(&r, Format::Markdown);
+    for line in [
+        "# Kvalitetsrapport 2025–2027",
+        "**Udkast**, lavet 20.08.2027.",
+        "## 1. Cyklussen og dens faser",
+        "| Kvalitetsrapport endelig | 30.09.2026 | 24.09.2026 |",
+        "## 2. Foranalysen: mønstre i data",
+        // examples/data.csv: the five houses' absence in 2024/25.
+        "| Dagtilbud | 2024/25 | 5 | 5,5 % | 1,4 % | 1 | 1 | 3 | 0 |",
+        "| Skole | 2024/25 | 2 | 91,5 % | 0,8 % | 1 | 0 | 0 | 2 | 1 af 2 |",
+        "## 3. Fokustemaer",
+        "1. Sprog og læsning\n2. Fravær og trivsel",
+        "## 4. Kvalitetssamtalerne",
+        // Twelve units at levels 3–4 hold a dialogue; four did.
+        "4 af 12 kvalitetssamtaler er holdt, fra 04.03.2026 til 05.05.2026.",
+        "## 5. Sammenhængsaftalerne",
+        // Fifteen units make an agreement (levels 2–4); three are signed, three goals each.
+        "3 af 15 aftaler er underskrevet, med 9 mål i alt.",
+        "| Kvalitet | 3 | 40,0 % |",
+        "## 6. Midtvejsstatus",
+        "Midtvejsstatus er givet for 1 af 3 aftaler. Den gennemsnitlige score er 50,0 %.",
+        "## 7. Bilag: enhederne",
+        "### Børnehuset Mariehønen (dt-nord-1)",
+        "| Flere børn i positiv sproglig udvikling | Kvalitet | Fælles mål | 40 % | Flere er i positiv sproglig udvikling | Delvist opfyldt |",
+        // sk-by's wellbeing in 2024/25 rests on four answers: never shown.
+        "| Den faglige trivsel styrkes | 2024/25 | for få besvarelser |",
+    ] {
+        assert!(md.contains(line), "{line:?} in\n{md}");
+    }
+    assert!(
+        !md.contains("3,57"),
+        "a hidden value is in the report:\n{md}"
+    );
+    // No ranking: the appendix goes in the organisation's order, whatever the scores.
+    let order: Vec<&str> = r.units.iter().map(|u| u.unit_id.as_str()).collect();
+    assert_eq!(&order[..4], ["dt", "dt-nord", "dt-syd", "dt-nord-1"]);
+    let html = text(&r, Format::Html);
+    assert!(
+        html.starts_with("<!DOCTYPE html>\n<html lang=\"da\">"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<title>Kvalitetsrapport 2025–2027</title>"),
+        "{html}"
+    );
+    assert!(html.contains("<li>Sprog og læsning</li>"), "{html}");
+    assert!(html.contains("<td>for få besvarelser</td>"), "{html}");
+    assert!(!html.contains("3,57"));
+    // In English for an English reader.
+    let en = text(
+        &report(&store, Scope::Department, Language::En).await,
+        Format::Markdown,
+    );
+    assert!(en.contains("4 of 12 quality dialogues are held"), "{en}");
+    assert!(
+        en.contains("| Academic wellbeing goes up | 2024/25 | too few responses |"),
+        "{en}"
+    );
+}
+
+async fn a_managers_report_covers_only_their_subtree(db: TestDb) {
+    let store = skovby(&db).await;
+    let r = report(&store, Scope::Subtree("dt-nord".into()), Language::Da).await;
+    let ids: Vec<&str> = r.units.iter().map(|u| u.unit_id.as_str()).collect();
+    assert_eq!(ids, ["dt-nord", "dt-nord-1", "dt-nord-2", "dt-nord-3"]);
+    let md = text(&r, Format::Markdown);
+    assert!(md.contains("**Dagtilbud Nord**"), "{md}");
+    // Anna's area and its three houses hold a dialogue; two did.
+    assert!(md.contains("2 af 4 kvalitetssamtaler er holdt"), "{md}");
+    assert!(!md.contains("sk-by") && !md.contains("| Skole |"), "{md}");
+    // The patterns are over Anna's houses only: three with absence figures.
+    assert!(md.contains("| Dagtilbud | 2024/25 | 3 |"), "{md}");
+    insta::assert_snapshot!("manager_report_html", text(&r, Format::Html));
+}
+
+/// The PDF, read back as a reader's PDF viewer would: the sections and numbers in its
+/// text, its fonts embedded, its pages, and the same bytes when made again.
+#[tokio::test]
+#[cfg_attr(
+    not(pdf_tools),
+    ignore = "poppler-utils is not installed: the PDF test is skipped"
+)]
+async fn the_pdf_reads_as_the_report_and_is_the_same_every_time() {
+    let db = TestDb::sqlite("report-pdf");
+    let store = skovby(&db).await;
+    let r = report(&store, Scope::Department, Language::Da).await;
+    let templates = Templates::load(None).unwrap();
+    let pdf = templates.render(&r, Format::Pdf).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let again = templates
+        .render(
+            &report(&store, Scope::Department, Language::Da).await,
+            Format::Pdf,
+        )
+        .unwrap();
+    assert!(pdf == again, "the same report made twice differs");
+    let dir = std::env::temp_dir().join(format!("hjul-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("rapport.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    let run = |tool: &str, args: &[&str]| {
+        let out = std::process::Command::new(tool)
+            .args(args)
+            .arg(&path)
+            .args(if tool == "pdftotext" {
+                &["-"][..]
+            } else {
+                &[][..]
+            })
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{tool}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let words = run("pdftotext", &["-layout"]);
+    for w in [
+        "Kvalitetsrapport 2025–2027",
+        "Udkast",
+        "1. Cyklussen og dens faser",
+        "Sprog og læsning",
+        "4 af 12 kvalitetssamtaler er holdt",
+        "Midtvejsstatus er givet for 1 af 3 aftaler",
+        "Børnehuset Mariehønen (dt-nord-1)",
+        "for få besvarelser",
+    ] {
+        assert!(words.contains(w), "{w:?} in\n{words}");
+    }
+    assert!(!words.contains("3,57"), "a hidden value is in the PDF");
+    let info = run("pdfinfo", &[]);
+    let pages: usize = info
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // A title page, one per section, and the appendix.
+    assert!((8..=40).contains(&pages), "{pages} pages\n{info}");
+    assert!(info.contains("CreationDate:    Fri Aug 20"), "{info}");
+    // Every font is embedded (and subset), so it prints the same anywhere.
+    let fonts = run("pdffonts", &[]);
+    let rows: Vec<&str> = fonts.lines().skip(2).collect();
+    assert!(!rows.is_empty(), "{fonts}");
+    for row in rows {
+        assert!(row.contains(" yes yes yes "), "a font not embedded: {row}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
