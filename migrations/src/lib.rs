@@ -14,6 +14,7 @@ mod m20261202_000006_outbox_checked;
 mod m20261202_000007_measurement;
 mod m20261203_000008_measured_goals;
 mod m20261204_000009_follow_ups;
+mod m20261205_000010_final_report;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000007_measurement::Migration),
             Box::new(m20261203_000008_measured_goals::Migration),
             Box::new(m20261204_000009_follow_ups::Migration),
+            Box::new(m20261205_000010_final_report::Migration),
         ]
     }
 }

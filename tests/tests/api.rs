@@ -22,6 +22,7 @@ stories!(
     the_dashboard_forms_save_and_never_lose_what_was_typed,
     drafts_outlive_a_session_and_spreadsheets_keep_the_filter,
     a_unit_sees_its_numbers_and_nothing_that_rests_on_too_few,
+    the_report_is_a_download_over_what_the_caller_sees,
 );
 
 /// The API at a fixed moment: 15 May 2026, 10:00 in Copenhagen.
@@ -71,6 +72,27 @@ impl Api {
             None => req.body(Body::empty()).unwrap(),
         };
         self.send(req).await
+    }
+
+    /// A GET whose answer is a file: its status, content type, ETag and bytes.
+    async fn download(&self, path: &str, token: &str) -> (StatusCode, String, String, Vec<u8>) {
+        let req = Request::get(path)
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        let res = self.app.clone().oneshot(req).await.unwrap();
+        let header = |name: &str| {
+            res.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let (status, kind, etag) = (res.status(), header("content-type"), header("etag"));
+        let bytes = axum::body::to_bytes(res.into_body(), 16 << 20)
+            .await
+            .unwrap();
+        (status, kind, etag, bytes.to_vec())
     }
 
     async fn send(&self, req: Request<Body>) -> (StatusCode, serde_json::Value) {
@@ -1651,4 +1673,98 @@ async fn a_unit_sees_its_numbers_and_nothing_that_rests_on_too_few(db: TestDb) {
         .call(Method::GET, "/api/v1/units/nowhere/data", Some(&sec), None)
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+}
+
+/// The report as each reader gets it: the secretariat's covers the department, Anna's
+/// her area and its houses, Bo's his house; the final report is 404 until the
+/// secretariat records report_final, and then the kept PDF with its hash as ETag.
+async fn the_report_is_a_download_over_what_the_caller_sees(db: TestDb) {
+    let clock = Arc::new(std::sync::atomic::AtomicI64::new(now().timestamp()));
+    let api = api_at(&db, Arc::clone(&clock)).await;
+    let sec = api.token(Role::Secretariat, "sekretariat@skovby.dk").await;
+    let anna = api.token(Role::Manager, "anna.bech@skovby.dk").await;
+    let bo = api.token(Role::Leader, "bo.nielsen@skovby.dk").await;
+    let md = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap();
+    let (s, kind, _, body) = api
+        .download("/api/v1/cycles/2025/report?format=md", &sec)
+        .await;
+    assert_eq!(
+        (s, kind.as_str()),
+        (StatusCode::OK, "text/markdown; charset=utf-8")
+    );
+    let all = md(body);
+    assert!(
+        all.contains("**Hele Børn & Unge**") && all.contains("(sk-by)"),
+        "{all}"
+    );
+    let (_, _, _, body) = api
+        .download("/api/v1/cycles/2025/report?format=md&lang=en", &anna)
+        .await;
+    let hers = md(body);
+    assert!(
+        hers.contains("# Quality report 2025–2027") && hers.contains("**Dagtilbud Nord**"),
+        "{hers}"
+    );
+    assert!(
+        hers.contains("(dt-nord-3)") && !hers.contains("(sk-by)") && !hers.contains("(dt-syd)"),
+        "{hers}"
+    );
+    let (_, _, _, body) = api
+        .download("/api/v1/cycles/2025/report?format=md", &bo)
+        .await;
+    let his = md(body);
+    assert!(
+        his.contains("**Børnehuset Mariehønen**") && !his.contains("(dt-nord-2)"),
+        "{his}"
+    );
+    let (s, kind, _, body) = api.download("/api/v1/cycles/2025/report", &bo).await;
+    assert_eq!((s, kind.as_str()), (StatusCode::OK, "application/pdf"));
+    assert!(body.starts_with(b"%PDF-"));
+    let (s, v) = api
+        .call(
+            Method::GET,
+            "/api/v1/cycles/2025/report?format=docx",
+            Some(&sec),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("format")),
+        "{v}"
+    );
+    // No final report before report_final; then the one kept with it.
+    let (s, v) = api
+        .call(
+            Method::GET,
+            "/api/v1/cycles/2025/report/final",
+            Some(&anna),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    clock.store(
+        (eight("2026-09-24") + chrono::Duration::hours(2)).timestamp(),
+        std::sync::atomic::Ordering::SeqCst,
+    );
+    let (s, v) = api
+        .call(
+            Method::POST,
+            "/api/v1/cycles/2025/milestones",
+            Some(&sec),
+            Some(serde_json::json!({"milestone": "report_final", "on": "2026-09-24"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, kind, etag, body) = api
+        .download("/api/v1/cycles/2025/report/final", &anna)
+        .await;
+    assert_eq!((s, kind.as_str()), (StatusCode::OK, "application/pdf"));
+    assert_eq!(etag, format!("\"{}\"", hjul_store::sha256(&body)));
+    let kept = api.store.final_report(2025).await.unwrap().unwrap();
+    assert!(
+        kept.markdown.contains("Endelig rapport, 24.09.2026."),
+        "{}",
+        kept.markdown
+    );
 }

@@ -821,6 +821,12 @@ async fn every_role_walks_their_whole_path() {
         d.sign_in(&base, &anna);
         d.text_when("#to-sign-list", "Børnehuset Mariehønen");
         d.check("overview-manager");
+        // The draft of the quality report over her area, from the overview.
+        d.submit("#report-links a[href$='udkast.html']", "h1");
+        d.text_when("h1", "Kvalitetsrapport 2025–2027");
+        let page = d.text_when("body", "Dagtilbud Nord");
+        assert!(!page.contains("(sk-by)"), "another area in Anna's report");
+        d.open(&format!("{base}/"), "overview-again");
         d.submit("#to-sign-list a", "#sign-form");
         d.check("unit-sign");
         d.submit("#sign-form button", "main p.message");

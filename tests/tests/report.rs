@@ -12,6 +12,7 @@ use hjul_wheel::{Deadline, Language, Organisation};
 stories!(
     the_department_report_holds_each_section_and_no_hidden_value,
     a_managers_report_covers_only_their_subtree,
+    the_final_report_is_kept_with_its_milestone_and_never_changes,
 );
 
 const DATA: &str = include_str!("../../examples/data.csv");
@@ -48,7 +49,6 @@ async fn skovby(db: &TestDb) -> Store {
                 "Fravær og trivsel".to_owned(),
             ]),
         ),
-        (Deadline::ReportFinal, "2026-09-24", None),
     ] {
         store
             .record_milestone(2025, milestone, date(on), themes, &s)
@@ -74,6 +74,18 @@ async fn skovby(db: &TestDb) -> Store {
         .record_dialogue("dt-syd-1", date("2026-05-05"), None, &s)
         .await
         .unwrap();
+    // The final report is kept with its milestone, as the dashboard, the API and the
+    // command line record it.
+    let kept = hjul_report::record_milestone(
+        &store,
+        &Templates::load(None).unwrap(),
+        (2025, Deadline::ReportFinal, date("2026-09-24")),
+        None,
+        &s,
+    )
+    .await
+    .unwrap();
+    assert!(kept.is_some_and(|h| h.len() == 64));
     store
         .give_midway("dt-nord-1", date("2027-08-17"), GRADES, "grades.toml", &s)
         .await
@@ -89,7 +101,7 @@ async fn report(store: &Store, scope: Scope, language: Language) -> Report {
             scope,
             language,
             today: date("2027-08-20"),
-            fin: false,
+            fin: None,
         },
     )
     .await
@@ -182,6 +194,73 @@ async fn a_managers_report_covers_only_their_subtree(db: TestDb) {
     // The patterns are over Anna's houses only: three with absence figures.
     assert!(md.contains("| Dagtilbud | 2024/25 | 3 |"), "{md}");
     insta::assert_snapshot!("manager_report_html", text(&r, Format::Html));
+}
+
+/// The final report is kept when `report_final` is recorded, with its hash, and stays
+/// as it was: a re-import changes the drafts, not it; the milestone cannot be recorded
+/// again; the audit log names the hash.
+async fn the_final_report_is_kept_with_its_milestone_and_never_changes(db: TestDb) {
+    let store = skovby(&db).await;
+    let kept = store.final_report(2025).await.unwrap().unwrap();
+    assert_eq!(kept.sha256, hjul_store::sha256(&kept.pdf));
+    assert!(kept.pdf.starts_with(b"%PDF-"));
+    assert!(
+        kept.markdown.contains("Endelig rapport, 20.08.2027."),
+        "{}",
+        kept.markdown
+    );
+    assert!(
+        kept.markdown
+            .contains("| Kvalitetsrapport endelig | 30.09.2026 | 24.09.2026 |")
+    );
+    assert_eq!(
+        store.final_report_sha256(2025).await.unwrap().as_deref(),
+        Some(kept.sha256.as_str())
+    );
+    // Mariehønen's absence in 2024/25 is corrected by a new import: the draft follows,
+    // the kept report does not.
+    let areas = store.unit_areas().await.unwrap();
+    let rows = hjul_wheel::data::read_measurements(
+        "unit_id,measure,period,value,n\ndt-nord-1,absence,2024/25,9.9,60\n",
+        &store.wheel().catalogue,
+        |id| areas.get(id).copied(),
+        |_| {},
+    )
+    .unwrap();
+    store
+        .import_measurements("fix.csv", &rows, &stamp("2027-08-21"), |_, _| {})
+        .await
+        .unwrap();
+    let draft = text(
+        &report(&store, Scope::Department, Language::Da).await,
+        Format::Markdown,
+    );
+    assert!(
+        draft.contains("| Fravær reduceres | 2024/25 | 9,9 % |"),
+        "{draft}"
+    );
+    let again = hjul_report::record_milestone(
+        &store,
+        &Templates::load(None).unwrap(),
+        (2025, Deadline::ReportFinal, date("2026-09-25")),
+        None,
+        &stamp("2027-08-21"),
+    )
+    .await;
+    assert!(again.is_err(), "report_final recorded twice");
+    let still = store.final_report(2025).await.unwrap().unwrap();
+    assert_eq!(still.sha256, kept.sha256);
+    assert!(still.pdf == kept.pdf && !still.markdown.contains("9,9 %"));
+    let audit = store
+        .audit_log(Some(("milestone", "2025/report_final")), 10)
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.after.as_deref().is_some_and(|t| t.contains(&kept.sha256))),
+        "{audit:?}"
+    );
 }
 
 /// The PDF, read back as a reader's PDF viewer would: the sections and numbers in its

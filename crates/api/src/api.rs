@@ -8,6 +8,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
 use chrono::{DateTime, NaiveDate, Utc};
 use hjul_store::{OutboxState, StatusFilter};
 use hjul_wheel::{Area, Deadline, EventKind, Level, Organisation};
@@ -62,6 +63,8 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(agreements, submit))
         .routes(routes!(unit_data))
         .routes(routes!(patterns))
+        .routes(routes!(report))
+        .routes(routes!(final_report))
         .routes(routes!(import_data))
         .routes(routes!(sign))
         .routes(routes!(midway))
@@ -479,10 +482,16 @@ async fn milestone(
                     .field("themes")
                 })?;
             }
-            state
-                .store()
-                .record_milestone(year, m, b.on, themes, &who.stamp(&state))
-                .await?;
+            // report_final keeps the final report with it.
+            let templates = hjul_report::Templates::load(None)?;
+            hjul_report::record_milestone(
+                state.store(),
+                &templates,
+                (year, m, b.on),
+                themes,
+                &who.stamp(&state),
+            )
+            .await?;
             Ok(StatusCode::CREATED)
         },
     )
@@ -663,6 +672,77 @@ async fn patterns(
         "data_before": before,
         "patterns": all.as_slice(),
     })))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct ReportQuery {
+    /// pdf (default), html or md.
+    #[param(value_type = Option<ReportFormatKey>)]
+    format: Option<String>,
+    /// da (default) or en.
+    #[param(value_type = Option<LanguageKey>)]
+    lang: Option<String>,
+}
+
+/// A report's format.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum ReportFormatKey {
+    Pdf,
+    Html,
+    Md,
+}
+
+/// A reader's language.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum LanguageKey {
+    Da,
+    En,
+}
+
+/// A draft of the cycle's quality report, made now, over the units the caller sees: the
+/// department's for the secretariat, a manager's subtree, a leader's unit. Values from
+/// too few respondents are never in it, and nothing ranks units.
+#[utoipa::path(get, path = "/api/v1/cycles/{year}/report", tag = "status", params(("year" = i32, Path), ReportQuery),
+    responses((status = 200, description = "the report", content(("application/pdf"), ("text/html"), ("text/markdown")))))]
+async fn report(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(year): Path<String>,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> ApiResult<Response> {
+    let cycle = cycle_of(&state, &year)?.cycle().year();
+    let format = crate::reports::format(q.format.as_deref().unwrap_or("pdf"))?;
+    let language = match q.lang.as_deref().unwrap_or("da") {
+        "da" => hjul_wheel::Language::Da,
+        "en" => hjul_wheel::Language::En,
+        other => {
+            return Err(Problem::bad_request(format!(
+                "`{}` is not a language: use da or en",
+                hjul_wheel::limits::clip(other, 20)
+            ))
+            .field("lang"));
+        }
+    };
+    crate::reports::draft(&state, &who, cycle, format, language).await
+}
+
+/// The cycle's final quality report as kept when `report_final` was recorded: the PDF
+/// the committee read, unchanged since (its SHA-256 in `ETag`). 404 until then.
+#[utoipa::path(get, path = "/api/v1/cycles/{year}/report/final", tag = "status", params(("year" = i32, Path)),
+    responses((status = 200, description = "the final report", content(("application/pdf")))))]
+async fn final_report(
+    State(state): State<AppState>,
+    _who: Principal,
+    Path(year): Path<String>,
+) -> ApiResult<Response> {
+    let cycle = cycle_of(&state, &year)?.cycle().year();
+    crate::reports::kept(&state, cycle).await
 }
 
 #[derive(Serialize, ToSchema)]

@@ -79,6 +79,11 @@ impl Principal {
         }
     }
 
+    /// The units this person sees; `None` for the secretariat (every unit).
+    pub fn visible(&self) -> Option<&HashSet<String>> {
+        self.visible.as_ref()
+    }
+
     pub fn sees(&self, unit: &str) -> bool {
         self.visible.as_ref().is_none_or(|v| v.contains(unit))
     }

@@ -13,6 +13,7 @@ pub mod export;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod problem;
+mod reports;
 
 use std::sync::Arc;
 

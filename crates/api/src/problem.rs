@@ -360,6 +360,24 @@ fn file_problem(status: StatusCode, detail: String, err: hjul_wheel::ConfigError
     p
 }
 
+impl From<hjul_report::ReportError> for Problem {
+    fn from(e: hjul_report::ReportError) -> Self {
+        use hjul_report::ReportError as R;
+        match e {
+            R::Store(e) => e.into(),
+            R::NoCycle(_) | R::Cycle(_) => {
+                Problem::new(StatusCode::CONFLICT, "conflict", e.to_string())
+            }
+            R::UnknownUnit(_) => Problem::not_found(e.to_string()),
+            // A changed template that does not work: the operator's to fix, logged.
+            R::Template { .. } | R::Invalid(_) => {
+                tracing::error!(error = %e, "the report could not be made");
+                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            }
+        }
+    }
+}
+
 impl From<StoreError> for Problem {
     fn from(e: StoreError) -> Self {
         let detail = e.to_string();

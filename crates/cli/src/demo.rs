@@ -259,80 +259,106 @@ pub async fn build(ctx: &Context, file: &Path) -> anyhow::Result<Store> {
             &stamp,
         )
         .await?;
-    store
-        .record_milestone(
-            2025,
-            Deadline::ReportFinal,
-            date("2026-09-24"),
-            None,
-            &stamp,
-        )
-        .await?;
+    // The leaders' and area leaders' dialogues and agreements come before the final
+    // report (24 September 2026), which is kept with its milestone; the chiefs'
+    // agreements follow it, and then everyone's follow-ups and midway statuses.
+    for story in STORIES.iter().filter(|s| s.1.is_some()) {
+        dialogue_and_agreement(&store, &stamp, story).await?;
+    }
+    let templates = hjul_report::Templates::load(None)?;
+    hjul_report::record_milestone(
+        &store,
+        &templates,
+        (2025, Deadline::ReportFinal, date("2026-09-24")),
+        None,
+        &stamp,
+    )
+    .await?;
+    for story in STORIES.iter().filter(|s| s.1.is_none()) {
+        dialogue_and_agreement(&store, &stamp, story).await?;
+    }
+    for story in STORIES {
+        follow_up_and_midway(&store, &stamp, story).await?;
+    }
+    Ok(store)
+}
 
-    for (unit, dialogue, revisions, midway) in STORIES {
-        let context = || format!("the demo's story of {unit}");
-        if let Some(on) = dialogue {
-            let notes = (*unit == "dt-nord-1").then(|| {
-                "Sprogvurderingerne viser fremgang, men de yngste halter efter.\n\
-                 Aftalt: dialogisk læsning i alle grupper og fokus på sygefraværet."
-                    .to_owned()
-            });
+/// A unit's dialogue and the revisions of its agreement.
+async fn dialogue_and_agreement(
+    store: &Store,
+    stamp: &Stamp,
+    (unit, dialogue, revisions, _): &Story,
+) -> anyhow::Result<()> {
+    let context = || format!("the demo's story of {unit}");
+    if let Some(on) = dialogue {
+        let notes = (*unit == "dt-nord-1").then(|| {
+            "Sprogvurderingerne viser fremgang, men de yngste halter efter.\n\
+             Aftalt: dialogisk læsning i alle grupper og fokus på sygefraværet."
+                .to_owned()
+        });
+        store
+            .record_dialogue(unit, date(on), notes, stamp)
+            .await
+            .with_context(context)?;
+    }
+    for (submitted, signed) in *revisions {
+        store
+            .submit_agreement(
+                unit,
+                date(submitted),
+                AGREEMENT,
+                "examples/agreement.toml",
+                stamp,
+            )
+            .await
+            .with_context(context)?;
+        if let Some(signed) = signed {
             store
-                .record_dialogue(unit, date(on), notes, &stamp)
-                .await
-                .with_context(context)?;
-        }
-        for (submitted, signed) in *revisions {
-            store
-                .submit_agreement(
-                    unit,
-                    date(submitted),
-                    AGREEMENT,
-                    "examples/agreement.toml",
-                    &stamp,
-                )
-                .await
-                .with_context(context)?;
-            if let Some(signed) = signed {
-                store
-                    .sign_agreement(unit, date(signed), &stamp)
-                    .await
-                    .with_context(context)?;
-            }
-        }
-        // The units that reach the midway status followed their agreement up on the
-        // way: a status on the goals each half year (from the first quarter after the
-        // signature) and the yearly review. The others' follow-ups stand open.
-        let first_signed = revisions.iter().find_map(|(_, signed)| *signed);
-        if let (Some(_), Some(signed)) = (midway, first_signed) {
-            let follow_ups = [
-                ("2026-11-16", true),
-                ("2027-02-08", false),
-                ("2027-05-10", true),
-            ];
-            for (on, is_status) in follow_ups {
-                if is_status && date(signed) >= date("2026-10-01") && on == "2026-11-16" {
-                    continue; // signed in the quarter of the first status: not theirs
-                }
-                if is_status {
-                    store
-                        .give_goal_status(unit, date(on), &DEMO_STATUSES.map(str::to_owned), &stamp)
-                        .await
-                        .with_context(context)?;
-                } else {
-                    store
-                        .review_agreement(unit, date(on), None, &stamp)
-                        .await
-                        .with_context(context)?;
-                }
-            }
-        }
-        if let Some(on) = midway {
-            store
-                .give_midway(unit, date(on), GRADES, "examples/grades.toml", &stamp)
+                .sign_agreement(unit, date(signed), stamp)
                 .await
                 .with_context(context)?;
         }
     }
-    Ok(store)
+    Ok(())
+}
+
+/// The units that reach the midway status followed their agreement up on the way: a
+/// status on the goals each half year (from the first quarter after the signature) and
+/// the yearly review. The others' follow-ups stand open.
+async fn follow_up_and_midway(
+    store: &Store,
+    stamp: &Stamp,
+    (unit, _, revisions, midway): &Story,
+) -> anyhow::Result<()> {
+    let context = || format!("the demo's story of {unit}");
+    let first_signed = revisions.iter().find_map(|(_, signed)| *signed);
+    let (Some(on), Some(signed)) = (midway, first_signed) else {
+        return Ok(());
+    };
+    for (day, is_status) in [
+        ("2026-11-16", true),
+        ("2027-02-08", false),
+        ("2027-05-10", true),
+    ] {
+        // Signed in the quarter of the first status: that one is not theirs.
+        if is_status && date(signed) >= date("2026-10-01") && day == "2026-11-16" {
+            continue;
+        }
+        if is_status {
+            store
+                .give_goal_status(unit, date(day), &DEMO_STATUSES.map(str::to_owned), stamp)
+                .await
+                .with_context(context)?;
+        } else {
+            store
+                .review_agreement(unit, date(day), None, stamp)
+                .await
+                .with_context(context)?;
+        }
+    }
+    store
+        .give_midway(unit, date(on), GRADES, "examples/grades.toml", stamp)
+        .await
+        .with_context(context)?;
+    Ok(())
 }

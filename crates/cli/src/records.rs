@@ -95,11 +95,20 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 None => None,
             };
             let count = themes.as_ref().map(Vec::len);
-            store
-                .record_milestone(*cycle, deadline, *on, themes, &stamp)
-                .await
-                .with_context(|| format!("{deadline} of cycle {cycle} was not recorded"))?;
+            let templates = hjul_report::Templates::load(None)?;
+            let kept = hjul_report::record_milestone(
+                &store,
+                &templates,
+                (*cycle, deadline, *on),
+                themes,
+                &stamp,
+            )
+            .await
+            .with_context(|| format!("{deadline} of cycle {cycle} was not recorded"))?;
             write!(out, "recorded: {deadline} of cycle {cycle} on {on}")?;
+            if let Some(hash) = kept {
+                write!(out, " with the final report (SHA-256 {hash})")?;
+            }
             match count {
                 Some(n) => writeln!(
                     out,
@@ -225,7 +234,7 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                     LangArg::En => hjul_wheel::Language::En,
                 },
                 today: stamp.today,
-                fin: false,
+                fin: None,
             };
             let report = hjul_report::build(&store, &request)
                 .await

@@ -9,6 +9,54 @@ pub mod render;
 pub use model::{Report, Request, Scope, build};
 pub use render::{Format, Templates};
 
+/// Records a department milestone. `report_final` goes with the final report: the
+/// department's report of this moment, made now and kept with the milestone in one
+/// transaction, never changed after. Returns the final report's SHA-256.
+pub async fn record_milestone(
+    store: &hjul_store::Store,
+    templates: &Templates,
+    (year, milestone, on): (i32, hjul_wheel::Deadline, chrono::NaiveDate),
+    themes: Option<Vec<String>>,
+    stamp: &hjul_store::Stamp,
+) -> Result<Option<String>, ReportError> {
+    if milestone != hjul_wheel::Deadline::ReportFinal {
+        store
+            .record_milestone(year, milestone, on, themes, stamp)
+            .await?;
+        return Ok(None);
+    }
+    // A milestone the rules refuse is refused by the store below; the report made for
+    // it is then dropped.
+    let report = build(
+        store,
+        &Request {
+            cycle: year,
+            scope: Scope::Department,
+            language: hjul_wheel::Language::Da,
+            today: stamp.today,
+            fin: Some(on),
+        },
+    )
+    .await?;
+    let pdf = templates.render(&report, Format::Pdf)?;
+    let markdown = String::from_utf8(templates.render(&report, Format::Markdown)?)
+        .map_err(|e| ReportError::Invalid(e.to_string()))?;
+    let hash = store
+        .record_report_final(
+            year,
+            on,
+            hjul_store::FinalReportFile {
+                pdf,
+                markdown,
+                language: report.language.to_owned(),
+                made_on: stamp.today,
+            },
+            stamp,
+        )
+        .await?;
+    Ok(Some(hash))
+}
+
 /// Why a report could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {

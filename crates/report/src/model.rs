@@ -30,6 +30,9 @@ pub enum Scope {
     /// A unit and every unit below it: an area leader's or a chief's report, or one
     /// unit's.
     Subtree(String),
+    /// The units a person sees (a manager's subtree, a leader's unit): named after the
+    /// highest of them.
+    Units(std::collections::HashSet<String>),
 }
 
 /// A report to make: which cycle, which units, in which language, as of which day.
@@ -41,8 +44,8 @@ pub struct Request {
     /// The day it is made: written on the title page, and the day the cycle is read as
     /// of (its last day, once it has ended).
     pub today: NaiveDate,
-    /// A draft, or the final report the secretariat records with `report_final`.
-    pub fin: bool,
+    /// The final report, as `report_final` is recorded on this day; a draft without.
+    pub fin: Option<NaiveDate>,
 }
 
 /// A report, every value written out for its reader.
@@ -244,6 +247,7 @@ pub async fn build(store: &Store, req: &Request) -> Result<Report, ReportError> 
                 }
                 false
             }
+            Scope::Units(ids) => ids.contains(unit_id),
         }
     };
     let scope = match &req.scope {
@@ -253,6 +257,16 @@ pub async fn build(store: &Store, req: &Request) -> Result<Report, ReportError> 
             .unit_name(top)
             .ok_or_else(|| ReportError::UnknownUnit(top.clone()))?
             .to_owned(),
+        Scope::Units(ids) => {
+            let mut tops: Vec<&str> = ids
+                .iter()
+                .filter_map(|id| directory.unit(id))
+                .filter(|u| u.parent_id.as_ref().is_none_or(|p| !ids.contains(p)))
+                .map(|u| u.name.as_str())
+                .collect();
+            tops.sort_unstable();
+            tops.join(", ")
+        }
     };
 
     let milestones_on_record = store.milestones(req.cycle).await?;
@@ -265,7 +279,8 @@ pub async fn build(store: &Store, req: &Request) -> Result<Report, ReportError> 
     let facts = Milestones {
         data_collected: met(Deadline::DataCollected),
         themes_published: met(Deadline::ThemesPublished),
-        report_final: met(Deadline::ReportFinal),
+        // The final report is made as its milestone is recorded: it is met then.
+        report_final: met(Deadline::ReportFinal).or(req.fin),
     };
     let milestones = plan
         .milestone_deadlines(&facts)
@@ -414,7 +429,7 @@ pub async fn build(store: &Store, req: &Request) -> Result<Report, ReportError> 
         ends: cat.date(cycle.ends()),
         made_on: cat.date(req.today),
         made_on_iso: req.today,
-        fin: req.fin,
+        fin: req.fin.is_some(),
         definition: def.version.clone(),
         phases,
         milestones,

@@ -533,6 +533,27 @@ pub mod correction {
     no_relations!();
 }
 
+pub mod final_report {
+    use sea_orm::entity::prelude::*;
+
+    /// A cycle's final quality report, as the committee read it; never changed.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "final_report")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub cycle: i32,
+        pub made_on: Date,
+        pub language: String,
+        pub sha256: String,
+        pub pdf: Vec<u8>,
+        pub markdown: String,
+        pub created_at: DateTimeUtc,
+        pub created_by: String,
+    }
+
+    no_relations!();
+}
+
 pub mod data_import {
     use sea_orm::entity::prelude::*;
 

@@ -203,6 +203,20 @@ impl Store {
         themes: Option<Vec<String>>,
         stamp: &Stamp,
     ) -> Result<(), StoreError> {
+        self.milestone_with(year, milestone, on, themes, None, stamp)
+            .await
+    }
+
+    /// A milestone, with the final report when it is `report_final` and one was made.
+    pub(crate) async fn milestone_with(
+        &self,
+        year: i32,
+        milestone: Deadline,
+        on: NaiveDate,
+        themes: Option<Vec<String>>,
+        report: Option<crate::reports::FinalReportFile>,
+        stamp: &Stamp,
+    ) -> Result<(), StoreError> {
         match (&themes, milestone) {
             (None, Deadline::ThemesPublished) => {
                 return Err(StoreError::Invalid(
@@ -256,12 +270,26 @@ impl Store {
         .await?;
         self.fault(FaultPoint::EventAfterInsert, "milestone, after the insert")?;
         void_pending(&txn, year, None, milestone).await?;
+        // The final report goes with the milestone, or neither does.
+        let report_sha256 = match report.filter(|_| milestone == Deadline::ReportFinal) {
+            Some(r) => {
+                let row = crate::reports::row(year, &r, stamp);
+                let hash = crate::reports::sha256(&r.pdf);
+                crate::entity::final_report::Entity::insert(row)
+                    .exec_without_returning(&txn)
+                    .await?;
+                Some(hash)
+            }
+            None => None,
+        };
         #[derive(Serialize)]
         struct Record<'a> {
             cycle: i32,
             milestone: Deadline,
             on: NaiveDate,
             themes: &'a Option<Vec<String>>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            report_sha256: Option<String>,
         }
         audit::log(
             &txn,
@@ -276,6 +304,7 @@ impl Store {
                 milestone,
                 on,
                 themes: &themes,
+                report_sha256,
             }),
         )
         .await?;

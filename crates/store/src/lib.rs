@@ -15,6 +15,7 @@ mod events;
 mod lease;
 mod org;
 mod outbox;
+mod reports;
 pub mod sessions;
 mod status;
 pub mod tokens;
@@ -36,6 +37,7 @@ pub use org::ImportReport;
 pub use outbox::{
     Addressee, Directory, ItemId, ItemPayload, Kind as OutboxKind, NewItem, State as OutboxState,
 };
+pub use reports::{FinalReportFile, KeptReport, sha256};
 pub use sessions::Session;
 pub use status::{
     AgreementRevisionView, AgreementView, CycleState, DeadlineView, EventView, GoalView,

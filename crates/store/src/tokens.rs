@@ -6,7 +6,6 @@ use sea_orm::{
     QueryOrder, TransactionTrait,
 };
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::audit::{self, Change};
@@ -62,8 +61,7 @@ pub struct TokenHolder {
 
 /// The hex SHA-256 of a token.
 pub fn hash(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::reports::sha256(token.as_bytes())
 }
 
 fn new_token() -> String {

@@ -108,3 +108,34 @@ pub async fn unit_deadlines(
     .await;
     result.unwrap_or_else(|p| error_page(&state, v.lang, Some(&v), p))
 }
+
+/// `/reports/2025/kvalitetsrapport-udkast.pdf` (or `.html`): a draft of the cycle's
+/// report over the units the visitor sees; `/reports/2025/kvalitetsrapport.pdf`: the
+/// final report as kept.
+pub async fn report(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path((year, file)): Path<(String, String)>,
+) -> Response {
+    let result = async {
+        let cycle: i32 = year
+            .parse()
+            .ok()
+            .filter(|y| state.store().wheel().definition.cycle(*y).is_ok())
+            .ok_or_else(|| Problem::not_found("no such cycle").text(Text::new("error.no_page")))?;
+        match file.as_str() {
+            "kvalitetsrapport.pdf" => crate::reports::kept(&state, cycle).await,
+            "kvalitetsrapport-udkast.pdf" | "kvalitetsrapport-udkast.html" => {
+                let format = if file.ends_with(".pdf") {
+                    hjul_report::Format::Pdf
+                } else {
+                    hjul_report::Format::Html
+                };
+                crate::reports::draft(&state, &v.who, cycle, format, v.lang.language()).await
+            }
+            _ => Err(Problem::not_found("no such file").text(Text::new("error.no_page"))),
+        }
+    }
+    .await;
+    result.unwrap_or_else(|p| error_page(&state, v.lang, Some(&v), p))
+}

@@ -128,6 +128,7 @@ pub fn routes() -> Router<AppState> {
             get(export::unit_deadlines),
         )
         .route("/export/{file}", get(export::status))
+        .route("/reports/{year}/{file}", get(export::report))
         .route("/admin/outbox", get(secretariat::outbox))
         .route("/admin/outbox/{id}/retry", post(secretariat::retry))
         .route("/admin/audit", get(secretariat::audit))

@@ -205,10 +205,19 @@ pub async fn overview(State(state): State<AppState>, v: Visitor, uri: Uri) -> Re
             |a| context! { key => a.key(), name => words.word(lang, &format!("area.{}", a.key())) },
         )
         .collect();
+    // Whether the cycle's final report is kept (its hash only: not the file).
+    let final_report = state
+        .store()
+        .final_report_sha256(cycle)
+        .await
+        .ok()
+        .flatten()
+        .is_some();
     Page::of(&state, &v, "index.html", "overview.title")
         .message(flash(&state, lang, &q))
         .render(context! {
             cycle => cycle,
+            final_report => final_report,
             today => today.to_string(),
             wheel => wheel,
             phases => legend,

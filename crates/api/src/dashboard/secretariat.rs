@@ -632,16 +632,24 @@ pub async fn milestone(
         // Themes go with their milestone only; typed for another, they are refused, not
         // dropped.
         let themes = (m == Deadline::ThemesPublished || !themes.is_empty()).then_some(themes);
-        state
-            .store()
-            .record_milestone(y, m, on, themes, &v.who.stamp(&state))
-            .await
-            .map_err(|e| match e {
-                hjul_store::StoreError::Invalid(msg) if msg.contains("themes") => {
-                    Problem::bad_request(msg).text(Text::new("cycles.themes_needed"))
-                }
-                other => other.into(),
-            })?;
+        // report_final keeps the final report with it.
+        let templates = hjul_report::Templates::load(None)?;
+        hjul_report::record_milestone(
+            state.store(),
+            &templates,
+            (y, m, on),
+            themes,
+            &v.who.stamp(&state),
+        )
+        .await
+        .map_err(|e| match e {
+            hjul_report::ReportError::Store(hjul_store::StoreError::Invalid(msg))
+                if msg.contains("themes") =>
+            {
+                Problem::bad_request(msg).text(Text::new("cycles.themes_needed"))
+            }
+            other => other.into(),
+        })?;
         Ok(y)
     }
     .await;

@@ -1,0 +1,89 @@
+//! The quality report for the API and the dashboard alike: a draft over the units the
+//! caller sees, made on request, and the final report as kept with `report_final`.
+
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use hjul_report::{Format, Scope};
+use hjul_wheel::Language;
+
+use crate::AppState;
+use crate::auth::Principal;
+use crate::problem::Problem;
+
+/// A report format by its name in a request: `pdf`, `html` or `md`.
+pub(crate) fn format(name: &str) -> Result<Format, Problem> {
+    match name {
+        "pdf" => Ok(Format::Pdf),
+        "html" => Ok(Format::Html),
+        "md" => Ok(Format::Markdown),
+        other => Err(Problem::bad_request(format!(
+            "`{}` is not a report format: use pdf, html or md",
+            hjul_wheel::limits::clip(other, 20)
+        ))
+        .field("format")),
+    }
+}
+
+/// A draft of cycle `cycle`'s report over what `who` sees, as a download.
+pub(crate) async fn draft(
+    state: &AppState,
+    who: &Principal,
+    cycle: i32,
+    format: Format,
+    language: Language,
+) -> Result<Response, Problem> {
+    let scope = match who.visible() {
+        None => Scope::Department,
+        Some(units) => Scope::Units(units.clone()),
+    };
+    let report = hjul_report::build(
+        state.store(),
+        &hjul_report::Request {
+            cycle,
+            scope,
+            language,
+            today: state.today(),
+            fin: None,
+        },
+    )
+    .await?;
+    let bytes = hjul_report::Templates::load(None)?.render(&report, format)?;
+    let (content_type, ext) = match format {
+        Format::Pdf => ("application/pdf", "pdf"),
+        Format::Html => ("text/html; charset=utf-8", "html"),
+        Format::Markdown => ("text/markdown; charset=utf-8", "md"),
+    };
+    Ok(download(
+        bytes,
+        content_type,
+        &format!("kvalitetsrapport-{cycle}-udkast.{ext}"),
+    ))
+}
+
+/// Cycle `cycle`'s final report as kept, as a download with its SHA-256 as `ETag`.
+pub(crate) async fn kept(state: &AppState, cycle: i32) -> Result<Response, Problem> {
+    let kept = state.store().final_report(cycle).await?.ok_or_else(|| {
+        Problem::not_found(format!(
+            "cycle {cycle} has no final report: it is kept when the secretariat records report_final"
+        ))
+        .text(hjul_wheel::Text::new("report.no_final").arg("cycle", cycle))
+    })?;
+    let mut response = download(
+        kept.pdf,
+        "application/pdf",
+        &format!("kvalitetsrapport-{cycle}.pdf"),
+    );
+    if let Ok(tag) = HeaderValue::from_str(&format!("\"{}\"", kept.sha256)) {
+        response.headers_mut().insert(header::ETAG, tag);
+    }
+    Ok(response)
+}
+
+/// A report to read: shown in the browser (a PDF in its viewer), saved under `name`.
+fn download(bytes: Vec<u8>, content_type: &'static str, name: &str) -> Response {
+    let mut r = ([(header::CONTENT_TYPE, content_type)], bytes).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{name}\"")) {
+        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
+}
