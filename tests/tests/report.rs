@@ -13,6 +13,7 @@ stories!(
     the_department_report_holds_each_section_and_no_hidden_value,
     a_managers_report_covers_only_their_subtree,
     the_final_report_is_kept_with_its_milestone_and_never_changes,
+    a_units_data_sheet_is_made_for_its_dialogue,
 );
 
 const DATA: &str = include_str!("../../examples/data.csv");
@@ -261,6 +262,37 @@ async fn the_final_report_is_kept_with_its_milestone_and_never_changes(db: TestD
             .any(|a| a.after.as_deref().is_some_and(|t| t.contains(&kept.sha256))),
         "{audit:?}"
     );
+}
+
+/// The data sheet a leader brings to the dialogue: the unit's figures over time beside
+/// the area's, the focus themes; a hidden value nowhere.
+async fn a_units_data_sheet_is_made_for_its_dialogue(db: TestDb) {
+    let store = skovby(&db).await;
+    let templates = Templates::load(None).unwrap();
+    let sheet = hjul_report::build_sheet(&store, "dt-nord-1", Language::Da, date("2027-08-20"))
+        .await
+        .unwrap();
+    let md = String::from_utf8(templates.render_sheet(&sheet, Format::Markdown).unwrap()).unwrap();
+    for line in [
+        "# Datablad: Børnehuset Mariehønen",
+        "Dagtilbud · niveau 4 · cyklus 2025 · lavet 20.08.2027",
+        "1. Sprog og læsning",
+        "### Fravær reduceres",
+        "| 2022/23: 5,6 % · 2023/24: 5,3 % · 2024/25: 4,6 % |",
+        "Enheden havde ingen aftale i sidste cyklus i hjul.",
+    ] {
+        assert!(md.contains(line), "{line:?} in\n{md}");
+    }
+    let by = hjul_report::build_sheet(&store, "sk-by", Language::Da, date("2027-08-20"))
+        .await
+        .unwrap();
+    let md = String::from_utf8(templates.render_sheet(&by, Format::Markdown).unwrap()).unwrap();
+    assert!(md.contains("2024/25: for få besvarelser"), "{md}");
+    assert!(!md.contains("3,57"), "{md}");
+    let pdf = templates.render_sheet(&sheet, Format::Pdf).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let err = hjul_report::build_sheet(&store, "nowhere", Language::Da, date("2027-08-20")).await;
+    assert!(matches!(err, Err(hjul_report::ReportError::UnknownUnit(_))));
 }
 
 /// The PDF, read back as a reader's PDF viewer would: the sections and numbers in its

@@ -1334,8 +1334,9 @@ mod tests {
                 );
             }
         }
-        // at (3), area, level, overdue, state, limit (2), entity, entity_id.
-        assert_eq!(queries, 11);
+        // at (3), area, level, overdue, state, limit (2), entity, entity_id, the
+        // report's format and lang.
+        assert_eq!(queries, 13);
     }
 
     /// Every date a client sends carries the years the server answers for.

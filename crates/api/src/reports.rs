@@ -60,6 +60,27 @@ pub(crate) async fn draft(
     ))
 }
 
+/// The data sheet of `unit_id` (one the caller sees) for its quality dialogue.
+pub(crate) async fn sheet(
+    state: &AppState,
+    unit_id: &str,
+    format: Format,
+    language: Language,
+) -> Result<Response, Problem> {
+    let sheet = hjul_report::build_sheet(state.store(), unit_id, language, state.today()).await?;
+    let bytes = hjul_report::Templates::load(None)?.render_sheet(&sheet, format)?;
+    let (content_type, ext) = match format {
+        Format::Pdf => ("application/pdf", "pdf"),
+        Format::Html => ("text/html; charset=utf-8", "html"),
+        Format::Markdown => ("text/markdown; charset=utf-8", "md"),
+    };
+    Ok(download(
+        bytes,
+        content_type,
+        &format!("datablad-{unit_id}.{ext}"),
+    ))
+}
+
 /// Cycle `cycle`'s final report as kept, as a download with its SHA-256 as `ETag`.
 pub(crate) async fn kept(state: &AppState, cycle: i32) -> Result<Response, Problem> {
     let kept = state.store().final_report(cycle).await?.ok_or_else(|| {

@@ -128,19 +128,23 @@ hjul status --database-url hjul-demo.db --at 2027-08-20 --overdue"
     #[command(subcommand)]
     Data(DataCommand),
     /// The quality report of a cycle (kvalitetsrapporten), as a draft: PDF, HTML or
-    /// Markdown.
+    /// Markdown; `hjul report sheet UNIT` for a unit's data sheet.
     #[command(
+        args_conflicts_with_subcommands = true,
         after_help = "Examples:\n  hjul report --cycle 2025 --output kvalitetsrapport-2025.pdf\n  \
 hjul report --cycle 2025 --area school --format html --output skole.html\n  \
-hjul report --cycle 2025 --unit dt-nord --lang en --format md --output dt-nord.md\n\n\
+hjul report --cycle 2025 --unit dt-nord --lang en --format md --output dt-nord.md\n  \
+hjul report sheet dt-nord-1 --output datablad.pdf\n\n\
 The report covers the cycle's phases and milestones, the pre-analysis' patterns, the focus themes, \
 the dialogues, the agreements, the midway status and a page per unit. Its wording is in \
 config/report (give --templates to use a changed copy). Values from too few respondents are never \
-shown, and no table ranks units."
+shown, and no table ranks units. The final report is kept when report_final is recorded."
     )]
     Report {
+        #[command(subcommand)]
+        sheet: Option<ReportCommand>,
         #[arg(long)]
-        cycle: i32,
+        cycle: Option<i32>,
         /// Only the units of one area.
         #[arg(long, value_enum, conflicts_with = "unit")]
         area: Option<AreaArg>,
@@ -155,7 +159,7 @@ shown, and no table ranks units."
         #[arg(long, value_name = "DIR")]
         templates: Option<PathBuf>,
         #[arg(long, value_name = "FILE")]
-        output: PathBuf,
+        output: Option<PathBuf>,
     },
     /// Record a department milestone of a cycle.
     #[command(
@@ -398,6 +402,24 @@ optional note."
         /// The day it was given (default today).
         #[arg(long, value_name = "DATE", value_parser = day)]
         on: Option<Date>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// The data sheet for a unit's quality dialogue: its measures over time beside the
+    /// area's, the focus themes, and last cycle's goals and grades, on a page or two.
+    Sheet {
+        unit_id: String,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Pdf)]
+        format: ReportFormat,
+        #[arg(long, value_enum, default_value_t = LangArg::Da)]
+        lang: LangArg,
+        /// A directory with changed report templates (as config/report).
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        output: PathBuf,
     },
 }
 

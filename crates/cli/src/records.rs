@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::context::Context;
 use crate::{
     AgreementCommand, Command, CycleCommand, DataCommand, DialogueCommand, FollowUpCommand, Format,
-    LangArg, MidwayCommand, MilestoneName, ReportFormat, StatusFormat,
+    LangArg, MidwayCommand, MilestoneName, ReportCommand, ReportFormat, StatusFormat,
 };
 use crate::{OrgCommand, UnitCommand, show};
 
@@ -212,6 +212,33 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
             )?;
         }
         Command::Report {
+            sheet:
+                Some(ReportCommand::Sheet {
+                    unit_id,
+                    format,
+                    lang,
+                    templates,
+                    output,
+                }),
+            ..
+        } => {
+            let templates = hjul_report::Templates::load(templates.as_deref())?;
+            let sheet = hjul_report::build_sheet(&store, unit_id, language_of(*lang), stamp.today)
+                .await
+                .with_context(|| format!("the data sheet of {unit_id} was not made"))?;
+            let bytes = templates.render_sheet(&sheet, report_format(*format))?;
+            std::fs::write(output, &bytes)
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            writeln!(
+                out,
+                "wrote {} (data sheet of {unit_id}, {} measures, {} KB)",
+                output.display(),
+                sheet.measures.len(),
+                bytes.len().div_ceil(1024)
+            )?;
+        }
+        Command::Report {
+            sheet: None,
             cycle,
             area,
             unit,
@@ -220,6 +247,11 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
             templates,
             output,
         } => {
+            let (Some(cycle), Some(output)) = (cycle, output) else {
+                bail!(
+                    "give the cycle and the file: hjul report --cycle 2025 --output kvalitetsrapport.pdf"
+                );
+            };
             let templates = hjul_report::Templates::load(templates.as_deref())?;
             let scope = match (area, unit) {
                 (Some(a), _) => hjul_report::Scope::Area((*a).into()),
@@ -229,24 +261,14 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
             let request = hjul_report::Request {
                 cycle: *cycle,
                 scope,
-                language: match lang {
-                    LangArg::Da => hjul_wheel::Language::Da,
-                    LangArg::En => hjul_wheel::Language::En,
-                },
+                language: language_of(*lang),
                 today: stamp.today,
                 fin: None,
             };
             let report = hjul_report::build(&store, &request)
                 .await
                 .with_context(|| format!("the report of cycle {cycle} was not made"))?;
-            let bytes = templates.render(
-                &report,
-                match format {
-                    ReportFormat::Pdf => hjul_report::Format::Pdf,
-                    ReportFormat::Html => hjul_report::Format::Html,
-                    ReportFormat::Md => hjul_report::Format::Markdown,
-                },
-            )?;
+            let bytes = templates.render(&report, report_format(*format))?;
             std::fs::write(output, &bytes)
                 .with_context(|| format!("cannot write {}", output.display()))?;
             writeln!(
@@ -283,10 +305,7 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
             let rows = store
                 .status(at, &filter, Some(&ctx.secretariat_email))
                 .await?;
-            let language = match lang {
-                LangArg::Da => hjul_wheel::Language::Da,
-                LangArg::En => hjul_wheel::Language::En,
-            };
+            let language = language_of(*lang);
             match format {
                 StatusFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?,
                 StatusFormat::Table => show::status_table(out, &ctx.wheel.definition, at, &rows)?,
@@ -488,4 +507,19 @@ fn paragraphs(text: &str) -> Vec<String> {
         }
     }
     out
+}
+
+fn language_of(lang: LangArg) -> hjul_wheel::Language {
+    match lang {
+        LangArg::Da => hjul_wheel::Language::Da,
+        LangArg::En => hjul_wheel::Language::En,
+    }
+}
+
+fn report_format(format: ReportFormat) -> hjul_report::Format {
+    match format {
+        ReportFormat::Pdf => hjul_report::Format::Pdf,
+        ReportFormat::Html => hjul_report::Format::Html,
+        ReportFormat::Md => hjul_report::Format::Markdown,
+    }
 }

@@ -77,6 +77,32 @@ fn the_readme_demo_shows_a_populated_status() {
         "{err}"
     );
     assert!(!dir.join("x.pdf").exists());
+    let err = failed(&hjul(&dir, &["report", "--database-url", "hjul-demo.db"]));
+    assert!(
+        err.contains("give the cycle and the file: hjul report --cycle 2025 --output"),
+        "{err}"
+    );
+    // A house's data sheet for its dialogue.
+    let out = ok(&hjul(
+        &dir,
+        &[
+            "report",
+            "sheet",
+            "dt-nord-1",
+            "--database-url",
+            "hjul-demo.db",
+            "--format",
+            "md",
+            "--output",
+            "datablad.md",
+        ],
+    ));
+    assert!(
+        out.starts_with("wrote datablad.md (data sheet of dt-nord-1, 3 measures,"),
+        "{out}"
+    );
+    let md = std::fs::read_to_string(dir.join("datablad.md")).unwrap();
+    assert!(md.starts_with("# Datablad: Børnehuset Mariehønen"), "{md}");
     let json = ok(&hjul(
         &dir,
         &[

@@ -5,9 +5,11 @@
 pub mod model;
 pub mod pdf;
 pub mod render;
+pub mod sheet;
 
 pub use model::{Report, Request, Scope, build};
 pub use render::{Format, Templates};
+pub use sheet::{Sheet, build_sheet};
 
 /// Records a department milestone. `report_final` goes with the final report: the
 /// department's report of this moment, made now and kept with the milestone in one

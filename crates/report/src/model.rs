@@ -115,10 +115,6 @@ pub struct PatternRow {
     pub insufficient: usize,
     /// Of the units with a value shown, how many reach the target.
     pub target_met: Option<usize>,
-    /// The average and the target as numbers, for a chart; and the scale's top.
-    pub average_value: Option<f64>,
-    pub target_value: Option<f64>,
-    pub scale: f64,
 }
 
 /// The quality dialogues of the units in scope that hold one.
@@ -158,7 +154,6 @@ pub struct Share {
     pub goals: usize,
     /// The group's share of all the goals' weight, in percent, written out.
     pub weight: String,
-    pub weight_value: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -393,24 +388,7 @@ pub async fn build(store: &Store, req: &Request) -> Result<Report, ReportError> 
                 revision: a.revision,
                 signed_on: a.signed_on.map(|d| cat.date(d)),
                 score: a.score.map(|s| cat.percent(s.percent())),
-                goals: a
-                    .goals
-                    .iter()
-                    .map(|g| GoalRow {
-                        title: g.title.clone(),
-                        dimension: cat.word(&format!("dimension.{}", g.dimension)).to_owned(),
-                        kind: cat.word(&format!("kind.{}", g.kind)).to_owned(),
-                        weight: g.weight,
-                        indicator: g
-                            .indicator
-                            .as_deref()
-                            .map(|i| indicator_name(catalogue, i, lang)),
-                        grade: g
-                            .grade
-                            .as_ref()
-                            .map(|x| cat.word(&format!("grade.{x}")).to_owned()),
-                    })
-                    .collect(),
+                goals: goal_rows(a, catalogue, cat),
             }),
             measures,
         });
@@ -525,7 +503,6 @@ impl Gathered {
                     name: name.clone(),
                     goals: *goals,
                     weight: cat.percent(share),
-                    weight_value: share,
                 }
             })
             .collect()
@@ -568,6 +545,31 @@ fn indicator_name(
     )
 }
 
+/// The goals of an agreement revision as the report's tables show them.
+pub(crate) fn goal_rows(
+    a: &hjul_store::AgreementRevisionView,
+    catalogue: &hjul_wheel::IndicatorCatalogue,
+    cat: &Catalogue,
+) -> Vec<GoalRow> {
+    a.goals
+        .iter()
+        .map(|g| GoalRow {
+            title: g.title.clone(),
+            dimension: cat.word(&format!("dimension.{}", g.dimension)).to_owned(),
+            kind: cat.word(&format!("kind.{}", g.kind)).to_owned(),
+            weight: g.weight,
+            indicator: g
+                .indicator
+                .as_deref()
+                .map(|i| indicator_name(catalogue, i, cat.language())),
+            grade: g
+                .grade
+                .as_ref()
+                .map(|x| cat.word(&format!("grade.{x}")).to_owned()),
+        })
+        .collect()
+}
+
 /// A value of a measure as people read it: "92,0 %", "3,85".
 pub fn value(cat: &Catalogue, unit: MeasureUnit, v: f64) -> String {
     match unit {
@@ -585,7 +587,7 @@ fn verdict_key(v: Verdict) -> &'static str {
     }
 }
 
-fn measure_row(m: &MeasureView, cat: &Catalogue) -> MeasureRow {
+pub(crate) fn measure_row(m: &MeasureView, cat: &Catalogue) -> MeasureRow {
     let hidden = m.latest.is_none()
         && m.latest_period
             .is_some_and(|p| m.series.iter().any(|s| s.period == p && s.value.is_none()));
@@ -617,26 +619,17 @@ fn patterns(
         let rows: Vec<PatternRow> = found
             .iter()
             .filter(|p| p.measure.as_str() == measure.code.as_str())
-            .map(|p| {
-                let top = [p.pattern.average, target.map(|t| t.value)]
-                    .into_iter()
-                    .flatten()
-                    .fold(measure.max.min(1.0), f64::max);
-                PatternRow {
-                    area: cat.word(&format!("area.{}", p.area.key())).to_owned(),
-                    period: p.period.to_string(),
-                    units: p.pattern.units,
-                    average: p.pattern.average.map(|v| value(cat, measure.unit, v)),
-                    spread: p.pattern.spread.map(|v| value(cat, measure.unit, v)),
-                    better: p.pattern.better,
-                    worse: p.pattern.worse,
-                    unchanged: p.pattern.unchanged,
-                    insufficient: p.pattern.insufficient,
-                    target_met: p.target_met,
-                    average_value: p.pattern.average,
-                    target_value: target.map(|t| t.value),
-                    scale: measure.max.min(top.max(1.0) * 1.25).max(top),
-                }
+            .map(|p| PatternRow {
+                area: cat.word(&format!("area.{}", p.area.key())).to_owned(),
+                period: p.period.to_string(),
+                units: p.pattern.units,
+                average: p.pattern.average.map(|v| value(cat, measure.unit, v)),
+                spread: p.pattern.spread.map(|v| value(cat, measure.unit, v)),
+                better: p.pattern.better,
+                worse: p.pattern.worse,
+                unchanged: p.pattern.unchanged,
+                insufficient: p.pattern.insufficient,
+                target_met: p.target_met,
             })
             .collect();
         if rows.is_empty() {

@@ -69,9 +69,29 @@ impl World for ReportWorld {
     }
 }
 
-/// `report` (whose Markdown is `markdown`) laid out in `frame` as PDF.
-pub fn pdf(report: &Report, markdown: &str, frame: &str) -> Result<Vec<u8>, ReportError> {
-    let made = report.made_on_iso;
+/// What a PDF says of itself: its language, its date, a stable identifier, and whether
+/// it is a page or two (a data sheet) rather than a report with a title page.
+pub struct Meta {
+    pub language: &'static str,
+    pub made_on: chrono::NaiveDate,
+    pub ident: String,
+    pub compact: bool,
+}
+
+impl Meta {
+    pub fn of(report: &Report) -> Self {
+        Self {
+            language: report.language,
+            made_on: report.made_on_iso,
+            ident: format!("hjul-report-{}-{}", report.cycle, report.scope),
+            compact: false,
+        }
+    }
+}
+
+/// A document (whose Markdown is `markdown`) laid out in `frame` as PDF.
+pub fn pdf(meta: &Meta, markdown: &str, frame: &str) -> Result<Vec<u8>, ReportError> {
+    let made = meta.made_on;
     let today = Datetime::from_ymd(
         made.year(),
         u8::try_from(made.month()).unwrap_or(1),
@@ -83,8 +103,9 @@ pub fn pdf(report: &Report, markdown: &str, frame: &str) -> Result<Vec<u8>, Repo
         .find_map(|l| l.strip_prefix("# "))
         .unwrap_or("");
     let source = format!(
-        "#let lang = {}\n#let title = {}\n#let date = datetime(year: {}, month: {}, day: {})\n#let body = [\n{}\n]\n{frame}",
-        string(report.language),
+        "#let lang = {}\n#let compact = {}\n#let title = {}\n#let date = datetime(year: {}, month: {}, day: {})\n#let body = [\n{}\n]\n{frame}",
+        string(meta.language),
+        meta.compact,
         string(title),
         made.year(),
         made.month(),
@@ -105,7 +126,7 @@ pub fn pdf(report: &Report, markdown: &str, frame: &str) -> Result<Vec<u8>, Repo
         .map_err(|errors| typst_error(&errors))?;
     let options = typst_pdf::PdfOptions {
         // The same report gets the same identifier, so the same bytes.
-        ident: Smart::Custom(format!("hjul-report-{}-{}", report.cycle, report.scope)),
+        ident: Smart::Custom(meta.ident.clone()),
         creator: Smart::Custom(Some("hjul".to_owned())),
         ..typst_pdf::PdfOptions::default()
     };
@@ -281,7 +302,7 @@ mod tests {
         let hostile =
             "# Rapport\n\n### #set text(size: 90pt) $x^2$ *) ] [ \\\" #{ panic() } <a> @b\n";
         let pdf = pdf(
-            &report,
+            &Meta::of(&report),
             hostile,
             include_str!("../../../config/report/frame.typ"),
         );

@@ -28,6 +28,14 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../../config/report/en/report.md"),
     ),
     (
+        "da/sheet.md",
+        include_str!("../../../config/report/da/sheet.md"),
+    ),
+    (
+        "en/sheet.md",
+        include_str!("../../../config/report/en/sheet.md"),
+    ),
+    (
         "frame.html",
         include_str!("../../../config/report/frame.html"),
     ),
@@ -93,35 +101,60 @@ impl Templates {
 
     /// `report` written as `format`.
     pub fn render(&self, report: &Report, format: Format) -> Result<Vec<u8>, ReportError> {
-        let markdown = self.markdown(report)?;
+        self.document("report", report, &crate::pdf::Meta::of(report), format)
+    }
+
+    /// A unit's data sheet written as `format`.
+    pub fn render_sheet(
+        &self,
+        sheet: &crate::Sheet,
+        format: Format,
+    ) -> Result<Vec<u8>, ReportError> {
+        let meta = crate::pdf::Meta {
+            language: sheet.language,
+            made_on: sheet.made_on_iso,
+            ident: format!("hjul-sheet-{}-{}", sheet.cycle, sheet.unit_id),
+            compact: true,
+        };
+        self.document("sheet", sheet, &meta, format)
+    }
+
+    /// The template `LANG/NAME.md` filled from `value`, written as `format`.
+    fn document(
+        &self,
+        name: &str,
+        value: &impl serde::Serialize,
+        meta: &crate::pdf::Meta,
+        format: Format,
+    ) -> Result<Vec<u8>, ReportError> {
+        let r = minijinja::Value::from(minijinja::value::Serde(value));
+        let template = format!("{}/{name}.md", meta.language);
+        let markdown = self
+            .env
+            .get_template(&template)
+            .and_then(|t| t.render(minijinja::context! { r => r.clone() }))
+            .map_err(|e| template_error(&template, &e))?;
         match format {
             Format::Markdown => Ok(markdown.into_bytes()),
-            Format::Pdf => crate::pdf::pdf(report, &markdown, &self.frame_typ),
+            Format::Pdf => crate::pdf::pdf(meta, &markdown, &self.frame_typ),
             Format::Html => {
                 let body = html_of(&markdown);
-                let name = "frame.html";
                 let title = markdown
                     .lines()
                     .find_map(|l| l.strip_prefix("# "))
                     .unwrap_or("")
                     .to_owned();
                 self.env
-                    .get_template(name)
+                    .get_template("frame.html")
                     .and_then(|t| {
-                        t.render(minijinja::context! { r => minijinja::Value::from(minijinja::value::Serde(report)), title => title, body => body })
+                        t.render(minijinja::context! {
+                            r => r, lang => meta.language, title => title, body => body
+                        })
                     })
                     .map(String::into_bytes)
-                    .map_err(|e| template_error(name, &e))
+                    .map_err(|e| template_error("frame.html", &e))
             }
         }
-    }
-
-    fn markdown(&self, report: &Report) -> Result<String, ReportError> {
-        let name = format!("{}/report.md", report.language);
-        self.env
-            .get_template(&name)
-            .and_then(|t| t.render(minijinja::context! { r => minijinja::Value::from(minijinja::value::Serde(report)) }))
-            .map_err(|e| template_error(&name, &e))
     }
 }
 

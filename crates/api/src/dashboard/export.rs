@@ -139,3 +139,23 @@ pub async fn report(
     .await;
     result.unwrap_or_else(|p| error_page(&state, v.lang, Some(&v), p))
 }
+
+/// `/units/{unit}/sheet/datablad.pdf` (or `.html`): the unit's data sheet for its
+/// quality dialogue.
+pub async fn sheet(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path((unit_id, file)): Path<(String, String)>,
+) -> Response {
+    let result = async {
+        v.who.may_see(&unit_id)?;
+        let format = match file.as_str() {
+            "datablad.pdf" => hjul_report::Format::Pdf,
+            "datablad.html" => hjul_report::Format::Html,
+            _ => return Err(Problem::not_found("no such file").text(Text::new("error.no_page"))),
+        };
+        crate::reports::sheet(&state, &unit_id, format, v.lang.language()).await
+    }
+    .await;
+    result.unwrap_or_else(|p| error_page(&state, v.lang, Some(&v), p))
+}

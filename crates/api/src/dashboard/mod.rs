@@ -129,6 +129,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/export/{file}", get(export::status))
         .route("/reports/{year}/{file}", get(export::report))
+        .route("/units/{unit_id}/sheet/{file}", get(export::sheet))
         .route("/admin/outbox", get(secretariat::outbox))
         .route("/admin/outbox/{id}/retry", post(secretariat::retry))
         .route("/admin/audit", get(secretariat::audit))
