@@ -48,11 +48,7 @@ pub(crate) async fn draft(
     )
     .await?;
     let bytes = hjul_report::Templates::load(None)?.render(&report, format)?;
-    let (content_type, ext) = match format {
-        Format::Pdf => ("application/pdf", "pdf"),
-        Format::Html => ("text/html; charset=utf-8", "html"),
-        Format::Markdown => ("text/markdown; charset=utf-8", "md"),
-    };
+    let (content_type, ext) = media(format);
     Ok(download(
         bytes,
         content_type,
@@ -69,11 +65,7 @@ pub(crate) async fn sheet(
 ) -> Result<Response, Problem> {
     let sheet = hjul_report::build_sheet(state.store(), unit_id, language, state.today()).await?;
     let bytes = hjul_report::Templates::load(None)?.render_sheet(&sheet, format)?;
-    let (content_type, ext) = match format {
-        Format::Pdf => ("application/pdf", "pdf"),
-        Format::Html => ("text/html; charset=utf-8", "html"),
-        Format::Markdown => ("text/markdown; charset=utf-8", "md"),
-    };
+    let (content_type, ext) = media(format);
     Ok(download(
         bytes,
         content_type,
@@ -98,6 +90,15 @@ pub(crate) async fn kept(state: &AppState, cycle: i32) -> Result<Response, Probl
         response.headers_mut().insert(header::ETAG, tag);
     }
     Ok(response)
+}
+
+/// A format's media type and file extension.
+fn media(format: Format) -> (&'static str, &'static str) {
+    match format {
+        Format::Pdf => ("application/pdf", "pdf"),
+        Format::Html => ("text/html; charset=utf-8", "html"),
+        Format::Markdown => ("text/markdown; charset=utf-8", "md"),
+    }
 }
 
 /// A report to read: shown in the browser (a PDF in its viewer), saved under `name`.
