@@ -483,10 +483,9 @@ async fn milestone(
                 })?;
             }
             // report_final keeps the final report with it.
-            let templates = hjul_report::Templates::load(None)?;
             hjul_report::record_milestone(
                 state.store(),
-                &templates,
+                state.report_templates(),
                 (year, m, b.on),
                 themes,
                 &who.stamp(&state),

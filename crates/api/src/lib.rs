@@ -41,6 +41,8 @@ struct Inner {
     words: Arc<dashboard::Words>,
     pages: minijinja::Environment<'static>,
     sign_in: dashboard::SignInLimiter,
+    /// The quality report's templates (hjul.toml `[report] templates`, or built in).
+    reports: hjul_report::Templates,
 }
 
 impl AppState {
@@ -63,7 +65,22 @@ impl AppState {
             pages: dashboard::pages(Arc::clone(&words)),
             words,
             sign_in: dashboard::SignInLimiter::default(),
+            reports: builtin_reports(),
         }))
+    }
+
+    /// The state with the municipality's report templates (checked when loaded) instead
+    /// of the built-in ones. Call it before the state is shared.
+    #[must_use]
+    pub fn with_report_templates(mut self, templates: hjul_report::Templates) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.0) {
+            inner.reports = templates;
+        }
+        self
+    }
+
+    pub(crate) fn report_templates(&self) -> &hjul_report::Templates {
+        &self.0.reports
     }
 
     /// The privacy threshold: a value resting on fewer respondents is never shown
@@ -198,4 +215,11 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+/// The built-in report templates: checked by the tests, so failing here is a build
+/// defect.
+#[allow(clippy::expect_used)]
+fn builtin_reports() -> hjul_report::Templates {
+    hjul_report::Templates::load(None).expect("the built-in report templates are valid")
 }

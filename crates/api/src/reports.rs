@@ -47,7 +47,7 @@ pub(crate) async fn draft(
         },
     )
     .await?;
-    let bytes = hjul_report::Templates::load(None)?.render(&report, format)?;
+    let bytes = state.report_templates().render(&report, format)?;
     let (content_type, ext) = media(format);
     Ok(download(
         bytes,
@@ -64,7 +64,7 @@ pub(crate) async fn sheet(
     language: Language,
 ) -> Result<Response, Problem> {
     let sheet = hjul_report::build_sheet(state.store(), unit_id, language, state.today()).await?;
-    let bytes = hjul_report::Templates::load(None)?.render_sheet(&sheet, format)?;
+    let bytes = state.report_templates().render_sheet(&sheet, format)?;
     let (content_type, ext) = media(format);
     Ok(download(
         bytes,

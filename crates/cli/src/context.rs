@@ -19,6 +19,8 @@ pub struct Context {
     pub secretariat_email: String,
     /// The privacy threshold (hjul.toml `[data] min_responses`).
     pub min_responses: u32,
+    /// The report templates' directory (hjul.toml `[report] templates`).
+    pub report_templates: Option<std::path::PathBuf>,
     /// The clock: the system's, or one started at --now.
     pub clock: std::sync::Arc<dyn hjul_scheduler::Clock>,
     runtime: tokio::runtime::Runtime,
@@ -35,6 +37,7 @@ impl Context {
             location: Location::parse(&global.database_url),
             secretariat_email: settings.scheduler.secretariat.email,
             min_responses: settings.min_responses,
+            report_templates: settings.report_templates.clone(),
             wheel: config.current_wheel()?,
             actor,
             today: global.today,

@@ -265,7 +265,7 @@ pub async fn build(ctx: &Context, file: &Path) -> anyhow::Result<Store> {
     for story in STORIES.iter().filter(|s| s.1.is_some()) {
         dialogue_and_agreement(&store, &stamp, story).await?;
     }
-    let templates = hjul_report::Templates::load(None)?;
+    let templates = hjul_report::Templates::load(ctx.report_templates.as_deref())?;
     hjul_report::record_milestone(
         &store,
         &templates,

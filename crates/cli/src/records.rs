@@ -95,7 +95,7 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 None => None,
             };
             let count = themes.as_ref().map(Vec::len);
-            let templates = hjul_report::Templates::load(None)?;
+            let templates = hjul_report::Templates::load(ctx.report_templates.as_deref())?;
             let kept = hjul_report::record_milestone(
                 &store,
                 &templates,
@@ -222,7 +222,9 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 }),
             ..
         } => {
-            let templates = hjul_report::Templates::load(templates.as_deref())?;
+            let templates = hjul_report::Templates::load(
+                templates.as_deref().or(ctx.report_templates.as_deref()),
+            )?;
             let sheet = hjul_report::build_sheet(&store, unit_id, language_of(*lang), stamp.today)
                 .await
                 .with_context(|| format!("the data sheet of {unit_id} was not made"))?;
@@ -252,7 +254,9 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                     "give the cycle and the file: hjul report --cycle 2025 --output kvalitetsrapport.pdf"
                 );
             };
-            let templates = hjul_report::Templates::load(templates.as_deref())?;
+            let templates = hjul_report::Templates::load(
+                templates.as_deref().or(ctx.report_templates.as_deref()),
+            )?;
             let scope = match (area, unit) {
                 (Some(a), _) => hjul_report::Scope::Area((*a).into()),
                 (None, Some(u)) => hjul_report::Scope::Subtree(u.clone()),

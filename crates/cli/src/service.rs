@@ -123,7 +123,10 @@ pub async fn run_serve(
         store.clone(),
         std::sync::Arc::new(move || clock.now()),
         settings.scheduler.secretariat.email.clone(),
-    );
+    )
+    .with_report_templates(hjul_report::Templates::load(
+        settings.report_templates.as_deref(),
+    )?);
     let scheduler = scheduler(store, settings)?;
     let sender = sender(settings);
     let api = hjul_api::serve(listener, api_state, stopped(stop_rx.clone()));

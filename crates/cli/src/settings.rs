@@ -27,6 +27,16 @@ struct Raw {
     web: RawWeb,
     #[serde(default)]
     data: RawData,
+    #[serde(default)]
+    report: RawReport,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawReport {
+    /// A directory with changed report templates (as `config/report`); files it lacks
+    /// come from the built-in copies.
+    templates: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Default)]
@@ -113,6 +123,8 @@ pub struct Settings {
     /// A value resting on fewer respondents than this is stored but never shown or
     /// exported, and counts in no average (`[data] min_responses`, default 5).
     pub min_responses: u32,
+    /// The report templates' directory (`[report] templates`), or the built-in ones.
+    pub report_templates: Option<PathBuf>,
     /// Where they were read from, for messages.
     pub source: String,
 }
@@ -263,6 +275,7 @@ impl Settings {
             scheduler,
             mail,
             min_responses,
+            report_templates: raw.report.templates,
             source: source.to_owned(),
         })
     }
@@ -271,6 +284,21 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_report_templates_are_a_setting() {
+        let base =
+            "[secretariat]\nemail = \"s@x.dk\"\nname = \"S\"\n[mail]\nfrom = \"H <h@x.dk>\"\n";
+        let none = Settings::parse(base, "t", std::iter::empty()).unwrap();
+        assert_eq!(none.report_templates, None);
+        let set = Settings::parse(
+            &format!("{base}[report]\ntemplates = \"skabeloner\"\n"),
+            "t",
+            std::iter::empty(),
+        )
+        .unwrap();
+        assert_eq!(set.report_templates, Some(PathBuf::from("skabeloner")));
+    }
 
     #[test]
     fn the_web_address_is_checked_and_the_environment_sets_it() {

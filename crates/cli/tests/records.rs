@@ -103,6 +103,39 @@ fn the_readme_demo_shows_a_populated_status() {
     );
     let md = std::fs::read_to_string(dir.join("datablad.md")).unwrap();
     assert!(md.starts_with("# Datablad: Børnehuset Mariehønen"), "{md}");
+    // The municipality's own wording, from hjul.toml's [report] templates (here the
+    // environment's), the missing files taken from the built-in ones; a broken template
+    // is refused with its file and line.
+    std::fs::create_dir_all(dir.join("tpl/da")).unwrap();
+    std::fs::write(
+        dir.join("tpl/da/report.md"),
+        "# Vores rapport {{ r.years }}\n\n{{ r.scope }}\n",
+    )
+    .unwrap();
+    let report_md = [
+        "report",
+        "--database-url",
+        "hjul-demo.db",
+        "--cycle",
+        "2025",
+        "--format",
+        "md",
+        "--output",
+        "egen.md",
+    ];
+    let env = [
+        ("HJUL_TODAY", "2026-11-22"),
+        ("HJUL__REPORT__TEMPLATES", "tpl"),
+    ];
+    ok(&common::hjul_with(&dir, &report_md, &env));
+    let md = std::fs::read_to_string(dir.join("egen.md")).unwrap();
+    assert!(md.starts_with("# Vores rapport 2025–2027"), "{md}");
+    std::fs::write(dir.join("tpl/da/report.md"), "# {{ r.years \n").unwrap();
+    let err = failed(&common::hjul_with(&dir, &report_md, &env));
+    assert!(
+        err.contains("the report template da/report.md, line 1"),
+        "{err}"
+    );
     let json = ok(&hjul(
         &dir,
         &[

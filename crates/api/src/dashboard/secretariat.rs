@@ -633,10 +633,9 @@ pub async fn milestone(
         // dropped.
         let themes = (m == Deadline::ThemesPublished || !themes.is_empty()).then_some(themes);
         // report_final keeps the final report with it.
-        let templates = hjul_report::Templates::load(None)?;
         hjul_report::record_milestone(
             state.store(),
-            &templates,
+            state.report_templates(),
             (y, m, on),
             themes,
             &v.who.stamp(&state),
