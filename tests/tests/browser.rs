@@ -925,6 +925,11 @@ async fn every_role_walks_their_whole_path() {
     tokio::task::spawn_blocking(move || {
         let (base, d) = (b, Driver::start());
         d.sign_in(&base, &token);
+        // The data sheet for the house's dialogue, from its page.
+        d.open(&format!("{base}/units/dt-nord-1"), "unit-sheet-link");
+        d.submit("#sheet-links a[href$='datablad.html']", "h1");
+        d.text_when("h1", "Datablad: Børnehuset Mariehønen");
+        d.text_when("body", "Fokustemaer");
         d.open(&format!("{base}/units/dt-nord-1"), "unit-review");
         d.text_when("#review-heading", "Gennemgå aftalen");
         d.fill("#review-notes", "Målene står; sprogvejlederen fortsætter.");
