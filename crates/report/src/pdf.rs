@@ -98,10 +98,7 @@ pub fn pdf(meta: &Meta, markdown: &str, frame: &str) -> Result<Vec<u8>, ReportEr
         u8::try_from(made.day()).unwrap_or(1),
     )
     .ok_or_else(|| ReportError::Invalid(format!("{made} is not a day Typst knows")))?;
-    let title = markdown
-        .lines()
-        .find_map(|l| l.strip_prefix("# "))
-        .unwrap_or("");
+    let title = crate::render::title_of(markdown);
     let source = format!(
         "#let lang = {}\n#let compact = {}\n#let title = {}\n#let date = datetime(year: {}, month: {}, day: {})\n#let body = [\n{}\n]\n{frame}",
         string(meta.language),

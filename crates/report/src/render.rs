@@ -139,11 +139,7 @@ impl Templates {
             Format::Pdf => crate::pdf::pdf(meta, &markdown, &self.frame_typ),
             Format::Html => {
                 let body = html_of(&markdown);
-                let title = markdown
-                    .lines()
-                    .find_map(|l| l.strip_prefix("# "))
-                    .unwrap_or("")
-                    .to_owned();
+                let title = title_of(&markdown);
                 self.env
                     .get_template("frame.html")
                     .and_then(|t| {
@@ -156,6 +152,14 @@ impl Templates {
             }
         }
     }
+}
+
+/// A document's title: its first `# ` heading.
+pub(crate) fn title_of(markdown: &str) -> &str {
+    markdown
+        .lines()
+        .find_map(|l| l.strip_prefix("# "))
+        .unwrap_or("")
 }
 
 /// The Markdown as HTML (tables on). Raw HTML in the Markdown is written as text: what a

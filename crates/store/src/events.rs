@@ -383,9 +383,10 @@ impl Store {
         // superior about them, is not sent, and an entry a mail put in their calendar is
         // cancelled; the next tick writes the new one's mail.
         let before = plan.unit_deadlines(ctx.level, &ctx.milestones, &ctx.facts);
+        let now_deadlines = plan.unit_deadlines(ctx.level, &ctx.milestones, &after);
         // A follow-up met for one of its times: what is pending about that time is not
         // sent (its other times keep theirs).
-        for now in plan.unit_deadlines(ctx.level, &ctx.milestones, &after) {
+        for now in &now_deadlines {
             if now.deadline.is_follow_up()
                 && now.met_on.is_some()
                 && let Some(due) = now.due
@@ -405,7 +406,7 @@ impl Store {
                 .await?;
             }
         }
-        for now in plan.unit_deadlines(ctx.level, &ctx.milestones, &after) {
+        for now in &now_deadlines {
             if let Some(was) = before.iter().find(|b| b.deadline == now.deadline)
                 && now.met_on.is_none()
                 && was.responsible != now.responsible
@@ -415,7 +416,7 @@ impl Store {
                     ctx.cycle.year,
                     &ctx.unit.id,
                     was,
-                    &now,
+                    now,
                     &ctx.definition,
                     stamp,
                 )
@@ -424,14 +425,12 @@ impl Store {
         }
         // A deadline that was waiting and opens with this event: mail voided while a
         // correction left it waiting comes back (nothing else voids an unmet deadline).
-        let waiting: Vec<Deadline> = plan
-            .unit_deadlines(ctx.level, &ctx.milestones, &ctx.facts)
-            .into_iter()
+        let waiting: Vec<Deadline> = before
+            .iter()
             .filter(|d| d.opens.is_none() && d.met_on.is_none())
             .map(|d| d.deadline)
             .collect();
-        let opened: Vec<_> = plan
-            .unit_deadlines(ctx.level, &ctx.milestones, &after)
+        let opened: Vec<_> = now_deadlines
             .into_iter()
             .filter(|d| waiting.contains(&d.deadline) && d.opens.is_some())
             .collect();
