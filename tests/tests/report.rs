@@ -170,6 +170,24 @@ async fn the_department_report_holds_each_section_and_no_hidden_value(db: TestDb
     assert!(html.contains("<li>Sprog og læsning</li>"), "{html}");
     assert!(html.contains("<td>for få besvarelser</td>"), "{html}");
     assert!(!html.contains("3,57"));
+    // Each measure's pattern is drawn, inline, beside its table: the absence's area
+    // averages on their scale, the target as a line, the units' trends counted.
+    assert_eq!(
+        html.matches("<svg xmlns=\"http://www.w3.org/2000/svg\"")
+            .count(),
+        r.patterns.len(),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "<title>Fravær reduceres: gennemsnit pr. område og enhedernes udvikling</title>"
+        ),
+        "{html}"
+    );
+    for word in ["Enhedernes udvikling", ">5,5 %</text>", ">91,5 %</text>"] {
+        assert!(html.contains(word), "{word:?} in\n{html}");
+    }
+    assert!(!md.contains("3,57") && !html.contains(">3,57"));
     // In English for an English reader.
     let en = text(
         &report(&store, Scope::Department, Language::En).await,
@@ -352,6 +370,15 @@ async fn the_pdf_reads_as_the_report_and_is_the_same_every_time() {
         assert!(words.contains(w), "{w:?} in\n{words}");
     }
     assert!(!words.contains("3,57"), "a hidden value is in the PDF");
+    // The charts are in it as vector graphics: their words are text, and the PDF
+    // holds no picture made of pixels.
+    assert!(words.contains("Enhedernes udvikling"), "{words}");
+    let images = run("pdfimages", &["-list"]);
+    assert_eq!(
+        images.lines().count(),
+        2,
+        "a raster image in the PDF:\n{images}"
+    );
     let info = run("pdfinfo", &[]);
     let pages: usize = info
         .lines()

@@ -2,6 +2,7 @@
 //! ([`model::build`]) and written out from templates the municipality can change
 //! ([`render::Templates`]), as Markdown, HTML or PDF.
 
+pub mod chart;
 pub mod model;
 pub mod pdf;
 pub mod render;

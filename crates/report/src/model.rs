@@ -19,6 +19,7 @@ use hjul_wheel::{Area, Deadline, Language, Milestones, Step, WheelDefinition};
 use serde::Serialize;
 
 use crate::ReportError;
+use crate::chart::{Chart, ChartRow, Legend, Mark};
 
 /// Which units a report covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +101,8 @@ pub struct MeasurePatterns {
     /// The department's target in words ("92,0 % i 2025"), when there is one.
     pub target: Option<String>,
     pub areas: Vec<PatternRow>,
+    /// The chart of the areas' averages and trends, as the data of a ```chart block.
+    pub chart: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -635,18 +638,125 @@ fn patterns(
         if rows.is_empty() {
             continue;
         }
+        let name = match cat.language() {
+            Language::Da => measure.name_da.clone(),
+            Language::En => measure.name_en.clone(),
+        };
+        let chart = chart(
+            measure,
+            &name,
+            found
+                .iter()
+                .filter(|p| p.measure.as_str() == measure.code.as_str()),
+            cat,
+        );
         out.push(MeasurePatterns {
-            name: match cat.language() {
-                Language::Da => measure.name_da.clone(),
-                Language::En => measure.name_en.clone(),
-            },
+            name,
             direction: match measure.direction {
                 hjul_wheel::indicators::Direction::Lower => "lower",
                 hjul_wheel::indicators::Direction::Higher => "higher",
             },
             target: target.map(|t| format!("{} ({})", value(cat, measure.unit, t.value), t.year)),
             areas: rows,
+            chart,
         });
     }
     out
+}
+
+/// The round number (1, 2, 2.5 or 5 times a power of ten) at or above `v`.
+fn round_up(v: f64) -> f64 {
+    if v <= 0.0 || !v.is_finite() {
+        return 1.0;
+    }
+    let power = 10f64.powf(v.log10().floor());
+    [1.0, 2.0, 2.5, 5.0, 10.0]
+        .into_iter()
+        .map(|step| step * power)
+        .find(|c| *c >= v)
+        .unwrap_or(10.0 * power)
+}
+
+/// A measure's chart, as the JSON a template's ```chart block holds.
+fn chart<'a>(
+    measure: &hjul_wheel::indicators::Indicator,
+    name: &str,
+    areas: impl Iterator<Item = &'a hjul_wheel::data::AreaPattern>,
+    cat: &Catalogue,
+) -> String {
+    let rows: Vec<ChartRow> = areas
+        .map(|p| ChartRow {
+            label: cat.word(&format!("area.{}", p.area.key())).to_owned(),
+            value: p.pattern.average,
+            text: p
+                .pattern
+                .average
+                .map_or_else(|| "—".to_owned(), |v| value(cat, measure.unit, v)),
+            better: p.pattern.better,
+            unchanged: p.pattern.unchanged,
+            worse: p.pattern.worse,
+            insufficient: p.pattern.insufficient,
+        })
+        .collect();
+    // A score keeps its scale (1–5 means something); a percentage or a count runs to a
+    // round number a little above the largest value or the target, so small numbers
+    // such as absence are not lost at the foot of 0–100.
+    let (low, high) = match measure.unit {
+        MeasureUnit::Score => (measure.min, measure.max),
+        MeasureUnit::Percent | MeasureUnit::Number => {
+            let largest = rows
+                .iter()
+                .filter_map(|r| r.value)
+                .chain(measure.target.map(|t| t.value))
+                .fold(0.0_f64, f64::max);
+            let low = measure.min.max(0.0);
+            let high = round_up(largest * 1.1).min(measure.max);
+            (low, if high > low { high } else { measure.max })
+        }
+    };
+    let word = |key: &str| cat.word(key).to_owned();
+    let chart = Chart {
+        title: word("report.chart_title").replace("{measure}", name),
+        low,
+        high,
+        target: measure.target.map(|t| Mark {
+            value: t.value,
+            label: format!(
+                "{} {}",
+                word("report.chart_target"),
+                value(cat, measure.unit, t.value)
+            ),
+        }),
+        rows,
+        legend: Legend {
+            average: word("report.chart_average"),
+            trend: word("report.chart_trend"),
+            better: word("verdict.better"),
+            unchanged: word("verdict.unchanged"),
+            worse: word("verdict.worse"),
+            insufficient: word("verdict.insufficient"),
+        },
+    };
+    serde_json::to_string(&chart).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_scale_ends_at_a_round_number() {
+        for (v, up) in [
+            (6.05, 10.0),
+            (94.7, 100.0),
+            (2.2, 2.5),
+            (0.3, 0.5),
+            (120.0, 200.0),
+            (0.0, 1.0),
+        ] {
+            assert!(
+                (super::round_up(v) - up).abs() < 1e-9,
+                "{v} → {up}, not {}",
+                super::round_up(v)
+            );
+        }
+    }
 }

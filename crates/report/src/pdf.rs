@@ -8,7 +8,9 @@
 use std::sync::LazyLock;
 
 use chrono::Datelike;
-use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{Event, HeadingLevel, Tag, TagEnd};
+
+use crate::chart::Piece;
 use typst::diag::{FileError, FileResult, SourceDiagnostic};
 use typst::foundations::{Bytes, Datetime, Duration, Smart};
 use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
@@ -107,7 +109,7 @@ pub fn pdf(meta: &Meta, markdown: &str, frame: &str) -> Result<Vec<u8>, ReportEr
         made.year(),
         made.month(),
         made.day(),
-        typst_markup(markdown),
+        typst_markup(markdown)?,
     );
     let id = RootedPath::new(
         VirtualRoot::Project,
@@ -161,12 +163,23 @@ fn string(text: &str) -> String {
 
 /// The report's Markdown (CommonMark with tables) as Typst markup. Text becomes string
 /// literals (`#"…"`), so a `#`, `*` or `$` in a unit's name is only ever text; raw HTML
-/// is text too.
-pub fn typst_markup(markdown: &str) -> String {
+/// is text too. A chart is its SVG drawing, which Typst lays out as vector graphics.
+pub fn typst_markup(markdown: &str) -> Result<String, ReportError> {
     let mut out = String::new();
     // Per open list: numbered or not.
     let mut lists: Vec<bool> = Vec::new();
-    for event in Parser::new_ext(markdown, Options::ENABLE_TABLES) {
+    for piece in crate::chart::pieces(markdown)? {
+        let event = match piece {
+            Piece::Event(event) => event,
+            Piece::Chart(chart) => {
+                out.push_str(&format!(
+                    "\n#block(breakable: false, image(bytes({}), format: \"svg\", width: 100%, alt: {}))\n",
+                    string(&chart.svg()),
+                    string(&chart.title)
+                ));
+                continue;
+            }
+        };
         match event {
             Event::Start(tag) => match tag {
                 Tag::Heading { level, .. } => {
@@ -232,7 +245,7 @@ pub fn typst_markup(markdown: &str) -> String {
             _ => {}
         }
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -243,7 +256,8 @@ mod tests {
     fn markup_never_reads_text_as_code() {
         let m = typst_markup(
             "# Titel\n\nBørnehuset *Sol* #1 \"$x\" \\ [a]\n\n| A | B |\n|---|---|\n| x | y |\n",
-        );
+        )
+        .unwrap_or_default();
         assert!(m.contains(r#"= #"Titel""#), "{m}");
         assert!(
             m.contains(r##"#"Børnehuset "#emph[#"Sol"]#" #1 \"$x\" \\ "#"["#"a"#"]""##),

@@ -138,7 +138,7 @@ impl Templates {
             Format::Markdown => Ok(markdown.into_bytes()),
             Format::Pdf => crate::pdf::pdf(meta, &markdown, &self.frame_typ),
             Format::Html => {
-                let body = html_of(&markdown);
+                let body = html_of(&markdown)?;
                 let title = title_of(&markdown);
                 self.env
                     .get_template("frame.html")
@@ -162,17 +162,20 @@ pub(crate) fn title_of(markdown: &str) -> &str {
         .unwrap_or("")
 }
 
-/// The Markdown as HTML (tables on). Raw HTML in the Markdown is written as text: what a
-/// name holds never becomes markup.
-fn html_of(markdown: &str) -> String {
-    use pulldown_cmark::{Event, Options, Parser, html};
-    let parser = Parser::new_ext(markdown, Options::ENABLE_TABLES).map(|e| match e {
-        Event::Html(t) | Event::InlineHtml(t) => Event::Text(t),
-        other => other,
-    });
+/// The Markdown as HTML (tables on), each chart drawn inline as SVG. Raw HTML in the
+/// Markdown is written as text: what a name holds never becomes markup.
+fn html_of(markdown: &str) -> Result<String, ReportError> {
+    use pulldown_cmark::{Event, html};
+    let events = crate::chart::pieces(markdown)?
+        .into_iter()
+        .map(|p| match p {
+            crate::chart::Piece::Event(Event::Html(t) | Event::InlineHtml(t)) => Event::Text(t),
+            crate::chart::Piece::Event(other) => other,
+            crate::chart::Piece::Chart(c) => Event::Html(format!("{}\n", c.svg()).into()),
+        });
     let mut out = String::new();
-    html::push_html(&mut out, parser);
-    out
+    html::push_html(&mut out, events);
+    Ok(out)
 }
 
 fn template_error(name: &str, e: &minijinja::Error) -> ReportError {
