@@ -17,7 +17,7 @@ const YEARS: i32 = 8;
 /// The file: every unit, the first twelve measures collected for its area, eight school
 /// years to 2024/25; values spread over each measure's range, and one value in fifty
 /// from fewer than five respondents (hidden, as a real survey's small houses are).
-fn file(store: &Store, org: &Organisation) -> (String, usize) {
+pub(crate) fn file(store: &Store, org: &Organisation) -> (String, usize) {
     let catalogue = &store.wheel().catalogue;
     let mut csv = String::from("unit_id,measure,period,value,n,source\n");
     let mut rows = 0;

@@ -4,6 +4,7 @@ mod api;
 mod cycle;
 mod data;
 mod mail;
+mod report;
 mod tick;
 
 use std::time::{Duration, Instant};
@@ -112,6 +113,19 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// The department's quality report over N units (a whole cycle, eight years of
+    /// figures): gathered, then written as Markdown, HTML and PDF, beside the same report
+    /// over no units.
+    Report {
+        #[arg(long, default_value_t = 10_000)]
+        units: usize,
+        /// A PostgreSQL server to measure too (a database `hjul_t_bench` is made afresh).
+        #[arg(long, value_name = "URL")]
+        pg: Option<String>,
+        /// Timed runs of each report; the median is reported.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
     /// `hjul status` over N units with a whole cycle of events, on SQLite and PostgreSQL.
     Status {
         #[arg(long, default_value_t = 10_000)]
@@ -144,6 +158,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Status { units, pg, runs } => runtime.block_on(status(units, pg, runs)),
         Command::Data { units, pg, runs } => runtime.block_on(data::run(units, pg, runs)),
+        Command::Report { units, pg, runs } => runtime.block_on(report::run(units, pg, runs)),
         Command::Tick { units, pg, runs } => runtime.block_on(tick::run(units, pg, runs)),
         Command::Mail { units, slow_units } => runtime.block_on(mail::run(units, slow_units)),
         Command::Api {
