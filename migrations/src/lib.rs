@@ -15,6 +15,7 @@ mod m20261202_000007_measurement;
 mod m20261203_000008_measured_goals;
 mod m20261204_000009_follow_ups;
 mod m20261205_000010_final_report;
+mod m20261206_000011_dialogue_for_report;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000008_measured_goals::Migration),
             Box::new(m20261204_000009_follow_ups::Migration),
             Box::new(m20261205_000010_final_report::Migration),
+            Box::new(m20261206_000011_dialogue_for_report::Migration),
         ]
     }
 }

@@ -386,10 +386,29 @@ async fn every_endpoint_does_its_work(db: TestDb) {
             Method::POST,
             "/api/v1/units/dt-nord-1/dialogue",
             Some(&bo),
-            Some(serde_json::json!({"on": "2026-03-14", "notes": "Referat"})),
+            Some(serde_json::json!({"on": "2026-03-14", "notes": "Referat", "for_report": true})),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED);
+    // The leave to quote the notes is on record with the event.
+    let (_, t) = api
+        .call(
+            Method::GET,
+            "/api/v1/units/dt-nord-1?at=2026-03-20",
+            Some(&bo),
+            None,
+        )
+        .await;
+    let held = t["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "dialogue_held")
+        .unwrap();
+    assert_eq!(
+        (&held["notes"], &held["for_report"]),
+        (&serde_json::json!("Referat"), &serde_json::json!(true))
+    );
     let (s, sub) = api
         .call(
             Method::POST,

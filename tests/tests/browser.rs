@@ -773,6 +773,9 @@ async fn every_role_walks_their_whole_path() {
             &json!([]),
         );
         d.fill("#dialogue-notes", "Vi talte om sprog og trivsel.");
+        // Bo lets the notes be quoted in the quality report.
+        let for_report = d.wait("#dialogue-for-report");
+        d.click(&for_report);
         d.submit("#dialogue-form button", "main p.message");
         d.text_when(
             "main p.message",
@@ -812,6 +815,11 @@ async fn every_role_walks_their_whole_path() {
         t.agreements[0].goals[0].indicator.as_deref(),
         Some("language_development")
     );
+    let held = t.events.iter().find(|e| e.kind == "dialogue_held").unwrap();
+    assert_eq!(
+        (held.notes.as_deref(), held.for_report),
+        (Some("Vi talte om sprog og trivsel."), true)
+    );
 
     // The manager: what waits for her signature comes first; she signs.
     let b = base.clone();
@@ -826,6 +834,8 @@ async fn every_role_walks_their_whole_path() {
         d.text_when("h1", "Kvalitetsrapport 2025–2027");
         let page = d.text_when("body", "Dagtilbud Nord");
         assert!(!page.contains("(sk-by)"), "another area in Anna's report");
+        // Bo's notes, quoted as he allowed.
+        assert!(page.contains("Vi talte om sprog og trivsel."), "{page}");
         d.open(&format!("{base}/"), "overview-again");
         d.submit("#to-sign-list a", "#sign-form");
         d.check("unit-sign");

@@ -18,6 +18,10 @@ stories!(
 
 const DATA: &str = include_str!("../../examples/data.csv");
 
+/// Mariehønen's notes, marked for the report: with what Markdown would read as a
+/// heading, a table and a link, which must stay text.
+const QUOTED: &str = "Sproget løfter sig: 5. gruppe læser dagligt.\n## Ikke en overskrift | ej heller en celle |\n[link](http://x)";
+
 /// Skovby in August 2027: its figures, the three milestones, two houses and a school
 /// through their dialogue and agreement, and Mariehønen's midway status.
 async fn skovby(db: &TestDb) -> Store {
@@ -61,8 +65,15 @@ async fn skovby(db: &TestDb) -> Store {
         ("dt-nord-2", "2026-04-02", "2026-04-20", "2026-04-28"),
         ("sk-by", "2026-03-04", "2026-04-10", "2026-04-16"),
     ] {
+        // Mariehønen's leader lets the notes be quoted, Solsikken's does not; the
+        // school's dialogue has none.
+        let (notes, for_report) = match unit {
+            "dt-nord-1" => (Some(QUOTED.to_owned()), true),
+            "dt-nord-2" => (Some("Personalesagen drøftet fortroligt.".to_owned()), false),
+            _ => (None, false),
+        };
         store
-            .record_dialogue(unit, date(held), None, &s)
+            .record_dialogue_with(unit, date(held), notes, for_report, &s)
             .await
             .unwrap();
         store
@@ -137,6 +148,9 @@ async fn the_department_report_holds_each_section_and_no_hidden_value(db: TestDb
         "## 4. Kvalitetssamtalerne",
         // Twelve units at levels 3–4 hold a dialogue; four did.
         "4 af 12 kvalitetssamtaler er holdt, fra 04.03.2026 til 05.05.2026.",
+        // Only the notes marked for the report, quoted with who and when.
+        "### Fra samtalerne",
+        "**Børnehuset Mariehønen**, 14.03.2026:",
         "## 5. Sammenhængsaftalerne",
         // Fifteen units make an agreement (levels 2–4); three are signed, three goals each.
         "3 af 15 aftaler er underskrevet, med 9 mål i alt.",
@@ -155,6 +169,11 @@ async fn the_department_report_holds_each_section_and_no_hidden_value(db: TestDb
         !md.contains("3,57"),
         "a hidden value is in the report:\n{md}"
     );
+    assert!(
+        !md.contains("Personalesagen"),
+        "notes not marked are in:\n{md}"
+    );
+    assert_eq!(r.dialogues.notes.len(), 1, "{:?}", r.dialogues.notes);
     // No ranking: the appendix goes in the organisation's order, whatever the scores.
     let order: Vec<&str> = r.units.iter().map(|u| u.unit_id.as_str()).collect();
     assert_eq!(&order[..4], ["dt", "dt-nord", "dt-syd", "dt-nord-1"]);
@@ -168,6 +187,15 @@ async fn the_department_report_holds_each_section_and_no_hidden_value(db: TestDb
         "{html}"
     );
     assert!(html.contains("<li>Sprog og læsning</li>"), "{html}");
+    // The quoted notes are one quotation of three lines of text: no heading, table or
+    // link of their own.
+    assert!(
+        html.contains(
+            "<blockquote>\n<p>Sproget løfter sig: 5. gruppe læser dagligt.<br />\n## Ikke en overskrift | ej heller en celle |<br />\n[link](http://x)</p>\n</blockquote>"
+        ),
+        "{html}"
+    );
+    assert!(!html.contains("Personalesagen"));
     assert!(html.contains("<td>for få besvarelser</td>"), "{html}");
     assert!(!html.contains("3,57"));
     // Each measure's pattern is drawn, inline, beside its table: the absence's area
@@ -197,6 +225,36 @@ async fn the_department_report_holds_each_section_and_no_hidden_value(db: TestDb
     assert!(
         en.contains("| Academic wellbeing goes up | 2024/25 | too few responses |"),
         "{en}"
+    );
+    // A dialogue moved to another day keeps its leader's leave to quote it.
+    let held = store
+        .timeline("dt-nord-1", date("2027-08-20"), None)
+        .await
+        .unwrap()
+        .events
+        .into_iter()
+        .find(|e| e.kind == "dialogue_held")
+        .unwrap();
+    assert!(held.for_report);
+    store
+        .correct_event(
+            "dt-nord-1",
+            held.id,
+            hjul_store::Correction::Redate {
+                on: date("2026-03-13"),
+            },
+            "Mødet var fredag",
+            &stamp("2027-08-20"),
+        )
+        .await
+        .unwrap();
+    let md = text(
+        &report(&store, Scope::Department, Language::Da).await,
+        Format::Markdown,
+    );
+    assert!(
+        md.contains("**Børnehuset Mariehønen**, 13.03.2026:\n\n> Sproget løfter sig"),
+        "{md}"
     );
 }
 
@@ -366,6 +424,7 @@ async fn the_pdf_reads_as_the_report_and_is_the_same_every_time() {
         "Midtvejsstatus er givet for 1 af 3 aftaler",
         "Børnehuset Mariehønen (dt-nord-1)",
         "for få besvarelser",
+        "Sproget løfter sig: 5. gruppe læser dagligt.",
     ] {
         assert!(words.contains(w), "{w:?} in\n{words}");
     }

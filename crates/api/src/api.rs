@@ -565,6 +565,10 @@ pub(crate) struct DialogueBody {
     /// The record of the dialogue.
     #[serde(default)]
     pub(crate) notes: Option<String>,
+    /// The leader lets the notes be quoted in the quality report; without it they
+    /// never reach the report.
+    #[serde(default)]
+    pub(crate) for_report: bool,
 }
 
 /// Records that a unit's quality dialogue was held (its leader, or the secretariat).
@@ -586,7 +590,7 @@ async fn dialogue(
             let ApiJson(b) = body?;
             state
                 .store()
-                .record_dialogue(&unit_id, b.on, b.notes, &who.stamp(&state))
+                .record_dialogue_with(&unit_id, b.on, b.notes, b.for_report, &who.stamp(&state))
                 .await?;
             Ok(StatusCode::CREATED)
         },

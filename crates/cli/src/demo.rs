@@ -296,8 +296,10 @@ async fn dialogue_and_agreement(
              Aftalt: dialogisk læsning i alle grupper og fokus på sygefraværet."
                 .to_owned()
         });
+        // The leader of Mariehønen lets the notes be quoted in the quality report.
+        let for_report = notes.is_some();
         store
-            .record_dialogue(unit, date(on), notes, stamp)
+            .record_dialogue_with(unit, date(on), notes, for_report, stamp)
             .await
             .with_context(context)?;
     }

@@ -358,6 +358,10 @@ hjul dialogue held sk-vest --on 2026-02-05 --notes referat.txt"
         /// The record of the dialogue, kept with the event.
         #[arg(long, value_name = "FILE")]
         notes: Option<PathBuf>,
+        /// The leader lets the notes be quoted in the quality report (without it they
+        /// never reach the report).
+        #[arg(long, requires = "notes")]
+        for_report: bool,
     },
 }
 

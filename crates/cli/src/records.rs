@@ -118,13 +118,18 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 None => writeln!(out)?,
             }
         }
-        Command::Dialogue(DialogueCommand::Held { unit_id, on, notes }) => {
+        Command::Dialogue(DialogueCommand::Held {
+            unit_id,
+            on,
+            notes,
+            for_report,
+        }) => {
             let notes = match notes {
                 Some(p) => Some(read(p)?),
                 None => None,
             };
             store
-                .record_dialogue(unit_id, *on, notes, &stamp)
+                .record_dialogue_with(unit_id, *on, notes, *for_report, &stamp)
                 .await
                 .with_context(|| format!("the dialogue of {unit_id} was not recorded"))?;
             writeln!(

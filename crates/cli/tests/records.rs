@@ -60,6 +60,11 @@ fn the_readme_demo_shows_a_populated_status() {
     );
     let md = std::fs::read_to_string(dir.join("rapport.md")).unwrap();
     assert!(md.starts_with("# Kvalitetsrapport 2025–2027"), "{md}");
+    // Mariehønen's leader let the dialogue's notes be quoted.
+    assert!(
+        md.contains("> Sprogvurderingerne viser fremgang, men de yngste halter efter\\.\\\n"),
+        "{md}"
+    );
     let err = failed(&hjul(
         &dir,
         &[
@@ -220,6 +225,22 @@ fn a_secretariat_sets_up_and_records_a_cycle() {
         text.trim(),
         "recorded: themes_published of cycle 2025 on 2026-03-20 with 3 focus themes"
     );
+    // Leave to quote notes there are none of is refused before anything is written.
+    let usage = hjul(
+        &dir,
+        &[
+            "dialogue",
+            "held",
+            "sk-vest",
+            "--on",
+            "2026-03-04",
+            "--for-report",
+        ],
+    );
+    // A command written wrong exits with 2, as every such mistake does.
+    assert_eq!(usage.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&usage.stderr);
+    assert!(err.contains("--notes <FILE>"), "{err}");
     ok(&hjul(
         &dir,
         &["dialogue", "held", "sk-vest", "--on", "2026-03-04"],

@@ -128,6 +128,17 @@ pub struct Dialogues {
     pub first: Option<String>,
     pub last: Option<String>,
     pub by_area: Vec<Count>,
+    /// The notes the leaders marked for the report, in the organisation's order.
+    pub notes: Vec<DialogueNote>,
+}
+
+/// A dialogue's notes, quoted because the leader marked them for the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct DialogueNote {
+    pub unit_id: String,
+    pub unit: String,
+    pub on: String,
+    pub text: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -338,6 +349,7 @@ pub async fn build(store: &Store, req: &Request) -> Result<Report, ReportError> 
     let mut units = Vec::new();
     let mut dialogue_days = Vec::new();
     let mut dialogue_by_area: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut dialogue_notes = Vec::new();
     let mut gathered = Gathered::default();
     for row in &rows {
         let t = store.timeline(&row.unit_id, at, None).await?;
@@ -348,6 +360,19 @@ pub async fn build(store: &Store, req: &Request) -> Result<Report, ReportError> 
             .filter(|e| !e.superseded && e.kind == "dialogue_held")
             .map(|e| e.on)
             .min();
+        dialogue_notes.extend(
+            t.events
+                .iter()
+                .filter(|e| !e.superseded && e.kind == "dialogue_held" && e.for_report)
+                .filter_map(|e| {
+                    Some(DialogueNote {
+                        unit_id: row.unit_id.clone(),
+                        unit: row.name.clone(),
+                        on: cat.date(e.on),
+                        text: e.notes.clone().filter(|n| !n.trim().is_empty())?,
+                    })
+                }),
+        );
         if let Some(level) = hjul_wheel::Level::new(row.level)
             && def.unit_rule(Deadline::DialogueHeld, level).is_some()
         {
@@ -425,6 +450,7 @@ pub async fn build(store: &Store, req: &Request) -> Result<Report, ReportError> 
                 .into_iter()
                 .map(|(name, (due, done))| Count { name, due, done })
                 .collect(),
+            notes: dialogue_notes,
         },
         agreements: gathered.agreements(cat),
         midway: gathered.midway(cat),

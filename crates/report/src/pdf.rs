@@ -120,9 +120,12 @@ pub fn pdf(meta: &Meta, markdown: &str, frame: &str) -> Result<Vec<u8>, ReportEr
         main: Source::new(id, source),
         today,
     };
-    let document = typst::compile::<typst_layout::PagedDocument>(&world)
-        .output
-        .map_err(|errors| typst_error(&errors))?;
+    let compiled = typst::compile::<typst_layout::PagedDocument>(&world).output;
+    // Typst memoises what it laid out, for the next compile of a similar document (an
+    // editor's). A service makes each report once: without this the cache would grow
+    // with every report for as long as the service runs.
+    typst::comemo::evict(0);
+    let document = compiled.map_err(|errors| typst_error(&errors))?;
     let options = typst_pdf::PdfOptions {
         // The same report gets the same identifier, so the same bytes.
         ident: Smart::Custom(meta.ident.clone()),
@@ -196,6 +199,7 @@ pub fn typst_markup(markdown: &str) -> Result<String, ReportError> {
                     out.push(' ');
                 }
                 Tag::Strong => out.push_str("#strong["),
+                Tag::BlockQuote(_) => out.push_str("\n#quote(block: true)[\n"),
                 Tag::Emphasis => out.push_str("#emph["),
                 Tag::List(start) => {
                     lists.push(start.is_some());
@@ -223,6 +227,7 @@ pub fn typst_markup(markdown: &str) -> Result<String, ReportError> {
                 TagEnd::Heading(_) => out.push('\n'),
                 TagEnd::Paragraph => out.push_str("\n\n"),
                 TagEnd::Strong | TagEnd::Emphasis | TagEnd::Link => out.push(']'),
+                TagEnd::BlockQuote(_) => out.push_str("]\n\n"),
                 TagEnd::List(_) => {
                     lists.pop();
                     out.push('\n');
@@ -293,6 +298,7 @@ mod tests {
                 first: None,
                 last: None,
                 by_area: Vec::new(),
+                notes: Vec::new(),
             },
             agreements: crate::model::Agreements {
                 due: 0,

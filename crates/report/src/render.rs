@@ -92,6 +92,7 @@ impl Templates {
         });
         // A table cell: a `|` in a name would end the cell.
         env.add_filter("cell", |v: String| v.replace('|', "\\|").replace('\n', " "));
+        env.add_filter("quote", quote);
         for (name, _) in BUILTIN {
             env.get_template(name)
                 .map_err(|e| template_error(name, &e))?;
@@ -176,6 +177,30 @@ fn html_of(markdown: &str) -> Result<String, ReportError> {
     let mut out = String::new();
     html::push_html(&mut out, events);
     Ok(out)
+}
+
+/// A person's text as a Markdown quotation: each line quoted and kept as a line, and
+/// every character Markdown reads as structure escaped, so a note's `#` or `|` stays
+/// text and cannot start a heading or a table of its own.
+fn quote(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+    let mut out = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        out.push_str("> ");
+        for c in line.chars() {
+            if "\\`*_[]<>#+-.!|~=(){}&".contains(c) {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        // A line break inside a paragraph is kept (a trailing backslash); an empty line
+        // ends the paragraph.
+        if !line.is_empty() && lines.get(i + 1).is_some_and(|next| !next.is_empty()) {
+            out.push('\\');
+        }
+        out.push('\n');
+    }
+    out
 }
 
 fn template_error(name: &str, e: &minijinja::Error) -> ReportError {

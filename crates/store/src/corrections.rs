@@ -316,6 +316,7 @@ impl Store {
                 on: Set(*on),
                 revision: Set(old.revision),
                 notes: Set(old.notes.clone()),
+                for_report: Set(old.for_report),
                 recorded_at: Set(stamp.at),
                 recorded_by: Set(stamp.actor.clone()),
                 superseded_by: Set(None),

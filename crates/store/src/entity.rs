@@ -103,6 +103,8 @@ pub mod unit_event {
         pub on: Date,
         pub revision: Option<i32>,
         pub notes: Option<String>,
+        /// The notes may be quoted in the quality report: the leader marked them so.
+        pub for_report: bool,
         pub recorded_at: DateTimeUtc,
         pub recorded_by: String,
         /// The correction that replaced or withdrew this event; it then no longer counts.

@@ -44,6 +44,8 @@ struct EventRecord<'a> {
     revision: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     notes: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    for_report: bool,
 }
 
 /// A unit event to be recorded.
@@ -53,6 +55,8 @@ struct NewEvent<'a> {
     /// The agreement revision it concerns.
     revision: Option<u32>,
     notes: Option<&'a str>,
+    /// The notes may be quoted in the quality report.
+    for_report: bool,
 }
 
 impl NewEvent<'_> {
@@ -62,6 +66,7 @@ impl NewEvent<'_> {
             on,
             revision,
             notes: None,
+            for_report: false,
         }
     }
 }
@@ -366,6 +371,7 @@ impl Store {
             on,
             revision,
             notes,
+            for_report,
         } = event;
         let after = ctx.check(kind.on(on), stamp.today)?;
         for d in [
@@ -453,6 +459,7 @@ impl Store {
             on: Set(on),
             revision: Set(revision.map(i64::from).and_then(|r| i32::try_from(r).ok())),
             notes: Set(notes.map(str::to_owned)),
+            for_report: Set(for_report && notes.is_some()),
             recorded_at: Set(stamp.at),
             recorded_by: Set(stamp.actor.clone()),
             superseded_by: Set(None),
@@ -471,6 +478,7 @@ impl Store {
                     on,
                     revision,
                     notes,
+                    for_report: for_report && notes.is_some(),
                 },
             ),
         )
@@ -478,11 +486,26 @@ impl Store {
         Ok(after)
     }
 
+    /// Records a unit's quality dialogue, its notes kept out of the quality report.
     pub async fn record_dialogue(
         &self,
         unit_id: &str,
         on: NaiveDate,
         notes: Option<String>,
+        stamp: &Stamp,
+    ) -> Result<(), StoreError> {
+        self.record_dialogue_with(unit_id, on, notes, false, stamp)
+            .await
+    }
+
+    /// Records a unit's quality dialogue; with `for_report`, the leader lets its notes
+    /// be quoted in the quality report.
+    pub async fn record_dialogue_with(
+        &self,
+        unit_id: &str,
+        on: NaiveDate,
+        notes: Option<String>,
+        for_report: bool,
         stamp: &Stamp,
     ) -> Result<(), StoreError> {
         if let Some(n) = &notes {
@@ -495,6 +518,7 @@ impl Store {
             &ctx,
             NewEvent {
                 notes: notes.as_deref(),
+                for_report,
                 ..NewEvent::new(UnitEventKind::DialogueHeld, on, None)
             },
             stamp,

@@ -462,6 +462,7 @@ impl Store {
                     kind: e.kind,
                     revision: e.revision,
                     notes: e.notes,
+                    for_report: e.for_report,
                     recorded_at: e.recorded_at,
                     recorded_by: e.recorded_by,
                 })
@@ -530,6 +531,8 @@ pub struct EventView {
     pub kind: String,
     pub revision: Option<i32>,
     pub notes: Option<String>,
+    /// The notes may be quoted in the quality report.
+    pub for_report: bool,
     pub recorded_at: DateTime<Utc>,
     pub recorded_by: String,
 }

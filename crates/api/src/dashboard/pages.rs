@@ -242,6 +242,8 @@ pub struct Refused {
     pub text: String,
     /// The goal status form's statuses, one per goal, as typed.
     pub statuses: Vec<String>,
+    /// The dialogue's "for the report" box, as ticked.
+    pub for_report: bool,
     pub problem: Problem,
 }
 
@@ -418,7 +420,7 @@ pub async fn unit_page(
         "form.not_saved",
     );
     let draft = refused.as_ref().map(|r| {
-        context! { form => r.form, on => r.on.clone(), text => r.text.clone(), statuses => r.statuses.clone() }
+        context! { form => r.form, on => r.on.clone(), text => r.text.clone(), statuses => r.statuses.clone(), for_report => r.for_report }
     });
     // The goals of the agreement in force, for the status on each of them.
     let in_force_goals: Vec<String> = t
@@ -518,6 +520,7 @@ struct DateForm {
     on: String,
     text: String,
     statuses: Vec<String>,
+    for_report: bool,
 }
 
 impl DateForm {
@@ -527,6 +530,7 @@ impl DateForm {
             on: String::new(),
             text: String::new(),
             statuses: Vec::new(),
+            for_report: false,
         };
         for (k, v) in pairs {
             match k.as_str() {
@@ -534,6 +538,8 @@ impl DateForm {
                 "on" => f.on = v,
                 "text" => f.text = v,
                 "status" => f.statuses.push(v),
+                // A ticked box sends its value; an unticked one sends nothing.
+                "for_report" => f.for_report = v == "yes",
                 _ => {}
             }
         }
@@ -595,7 +601,9 @@ async fn date_form(
         match kind {
             EventKind::DialogueHeld => {
                 let notes = Some(f.text.clone()).filter(|n| !n.trim().is_empty());
-                store.record_dialogue(&unit_id, on, notes, &stamp).await?;
+                store
+                    .record_dialogue_with(&unit_id, on, notes, f.for_report, &stamp)
+                    .await?;
             }
             EventKind::GoalStatusGiven => {
                 store
@@ -622,6 +630,7 @@ async fn date_form(
                 on: f.on,
                 text: f.text,
                 statuses: f.statuses,
+                for_report: f.for_report,
                 problem,
             };
             unit_page(&state, &v, &unit_id, None, Some(refused)).await
