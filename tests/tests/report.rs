@@ -365,6 +365,19 @@ async fn a_units_data_sheet_is_made_for_its_dialogue(db: TestDb) {
     let md = String::from_utf8(templates.render_sheet(&by, Format::Markdown).unwrap()).unwrap();
     assert!(md.contains("2024/25: for få besvarelser"), "{md}");
     assert!(!md.contains("3,57"), "{md}");
+    // Each measure's trend drawn beside the area's; the hidden value is a gap, in the
+    // drawing as in its data.
+    let html = String::from_utf8(templates.render_sheet(&by, Format::Html).unwrap()).unwrap();
+    assert_eq!(
+        html.matches("<svg xmlns").count(),
+        by.measures.len(),
+        "{html}"
+    );
+    assert!(
+        html.contains("<title>Den faglige trivsel styrkes: enheden og områdets gennemsnit, periode for periode</title>"),
+        "{html}"
+    );
+    assert!(!md.contains("3.57") && !html.contains("3,57"), "{md}");
     let pdf = templates.render_sheet(&sheet, Format::Pdf).unwrap();
     assert!(pdf.starts_with(b"%PDF-"));
     let err = hjul_report::build_sheet(&store, "nowhere", Language::Da, date("2027-08-20")).await;
@@ -457,4 +470,41 @@ async fn the_pdf_reads_as_the_report_and_is_the_same_every_time() {
         assert!(row.contains(" yes yes yes "), "a font not embedded: {row}");
     }
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A department too big for a page per unit gets its report without the appendix, and
+/// says where the pages are; a chief's part of it still has them.
+#[tokio::test]
+async fn over_the_limit_the_appendix_is_left_out_and_the_report_says_so() {
+    let db = TestDb::sqlite("report-big");
+    let store = db.store().await;
+    let n = hjul_report::model::APPENDIX_UNITS + 1;
+    let org = Organisation::from_csv(&hjul_tests::organisation(n), |_| {}).unwrap();
+    store
+        .import_organisation(&org, &stamp("2025-09-01"), |_, _| {})
+        .await
+        .unwrap();
+    store
+        .record_milestone(
+            2025,
+            Deadline::DataCollected,
+            date("2025-12-18"),
+            None,
+            &stamp("2025-12-18"),
+        )
+        .await
+        .unwrap();
+    let r = report(&store, Scope::Department, Language::Da).await;
+    assert_eq!((r.units.len(), r.appendix_left_out), (0, Some(n)));
+    let md = text(&r, Format::Markdown);
+    assert!(
+        md.contains(&format!(
+            "Rapporten dækker {n} enheder. Over 500 enheder\nudelades bilaget"
+        )),
+        "{md}"
+    );
+    // Every unit still counts in the figures: the agreements due at levels 2–4.
+    assert_eq!(r.agreements.due, n - 1);
+    let chief = report(&store, Scope::Subtree("l0".into()), Language::Da).await;
+    assert!(chief.appendix_left_out.is_none() && chief.units.len() > 1);
 }

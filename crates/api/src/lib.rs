@@ -43,6 +43,8 @@ struct Inner {
     sign_in: dashboard::SignInLimiter,
     /// The quality report's templates (hjul.toml `[report] templates`, or built in).
     reports: hjul_report::Templates,
+    /// One report laid out at a time (see `reports::render`).
+    report_slot: tokio::sync::Semaphore,
 }
 
 impl AppState {
@@ -66,6 +68,7 @@ impl AppState {
             words,
             sign_in: dashboard::SignInLimiter::default(),
             reports: builtin_reports(),
+            report_slot: tokio::sync::Semaphore::new(1),
         }))
     }
 
@@ -81,6 +84,10 @@ impl AppState {
 
     pub(crate) fn report_templates(&self) -> &hjul_report::Templates {
         &self.0.reports
+    }
+
+    pub(crate) fn report_slot(&self) -> &tokio::sync::Semaphore {
+        &self.0.report_slot
     }
 
     /// The privacy threshold: a value resting on fewer respondents is never shown

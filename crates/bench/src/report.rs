@@ -11,12 +11,14 @@ use hjul_tests::{TestDb, organisation, stamp};
 use hjul_wheel::{Language, Organisation};
 
 struct Stage {
+    /// Units covered, and whether each has its appendix page.
+    units: usize,
+    appendix: bool,
     gather: Duration,
     markdown: Duration,
     html: Duration,
     pdf: Duration,
     pdf_bytes: usize,
-    units: usize,
 }
 
 struct Figures {
@@ -35,7 +37,7 @@ async fn stage(
     runs: usize,
 ) -> anyhow::Result<Stage> {
     let (mut g, mut m, mut h, mut p) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut pdf_bytes, mut units) = (0, 0);
+    let (mut pdf_bytes, mut units, mut appendix) = (0, 0, false);
     for _ in 0..runs {
         let t = Instant::now();
         let report = hjul_report::build(
@@ -50,7 +52,9 @@ async fn stage(
         )
         .await?;
         g.push(t.elapsed());
-        units = report.units.len();
+        appendix = !report.units.is_empty();
+        // Over the appendix's limit the report covers the units without a page each.
+        units = report.appendix_left_out.unwrap_or(report.units.len());
         for (format, times) in [
             (Format::Markdown, &mut m),
             (Format::Html, &mut h),
@@ -72,6 +76,7 @@ async fn stage(
         pdf: crate::median(p),
         pdf_bytes,
         units,
+        appendix,
     })
 }
 
@@ -143,16 +148,24 @@ pub async fn run(units: usize, pg: Option<String>, runs: usize) -> anyhow::Resul
     );
     println!();
     println!(
-        "{:<9} {:<6} {:>9} {:>9} {:>9} {:>9} {:>10} {:>8}",
+        "{:<9} {:<8} {:>9} {:>9} {:>9} {:>9} {:>10} {:>8}",
         "backend", "units", "gather", "markdown", "html", "pdf", "pdf size", "total"
     );
     for f in &figures {
         for st in [&f.empty, &f.full] {
             let total = st.gather + st.markdown + st.pdf;
             println!(
-                "{:<9} {:<6} {:>9} {:>9} {:>9} {:>9} {:>7} KB {:>8}",
+                "{:<9} {:<8} {:>9} {:>9} {:>9} {:>9} {:>7} KB {:>8}",
                 f.backend,
-                st.units,
+                format!(
+                    "{}{}",
+                    st.units,
+                    if st.appendix || st.units == 0 {
+                        ""
+                    } else {
+                        "*"
+                    }
+                ),
                 s(st.gather),
                 s(st.markdown),
                 s(st.html),
@@ -163,7 +176,7 @@ pub async fn run(units: usize, pg: Option<String>, runs: usize) -> anyhow::Resul
         }
         let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
         println!(
-            "{:<9} ratio  {:>8.0}× {:>8.0}× {:>8.0}× {:>8.0}×            {:>7.0}×   peak {} MiB",
+            "{:<9} ratio    {:>8.0}× {:>8.0}× {:>8.0}× {:>8.0}×            {:>7.0}×   peak {} MiB",
             f.backend,
             ratio(f.full.gather, f.empty.gather),
             ratio(f.full.markdown, f.empty.markdown),
@@ -182,7 +195,8 @@ pub async fn run(units: usize, pg: Option<String>, runs: usize) -> anyhow::Resul
          templates, Typst and its fonts): the fixed cost. gather: the report's figures from \
          the store; markdown: the template filled; html: filled and put in its frame; pdf: \
          filled and laid out by Typst; total: gather + markdown + pdf (what `hjul report` \
-         does for a PDF). ratio: the whole department over no units."
+         does for a PDF). ratio: the whole department over no units. *: over \
+         hjul_report::model::APPENDIX_UNITS units, so without the appendix's page per unit."
     );
     Ok(())
 }

@@ -1,12 +1,15 @@
-//! The pre-analysis' patterns as charts. A template places a chart with a fenced block
-//! whose info string is `chart` and whose body is the chart's data as JSON (the model
-//! writes it: `m.chart`). The chart is drawn once, as SVG: inline in the HTML, and laid
-//! out by Typst as vector graphics in the PDF, so both formats show the same drawing.
+//! The report's charts. A template places a chart with a fenced block whose info string
+//! is `chart` and whose body is the chart's data as JSON (the model writes it:
+//! `m.chart`). The chart is drawn once, as SVG: inline in the HTML, and laid out by Typst
+//! as vector graphics in the PDF, so both formats show the same drawing.
 //!
-//! A chart shows, per area, the average as a bar on the measure's scale with the
-//! department's target as a line, and beside it how many units got better, stayed,
-//! got worse or could not be compared. Nothing in it ranks units: it is drawn from the
-//! areas' counts and averages only.
+//! Two kinds:
+//! - the pre-analysis' pattern of a measure ([`Chart`]): per area, the average as a bar
+//!   on the measure's scale with the department's target as a line, and beside it how
+//!   many units got better, stayed, got worse or could not be compared. Nothing in it
+//!   ranks units: it is drawn from the areas' counts and averages only;
+//! - a unit's trend on its data sheet ([`Trend`]): its values period by period beside
+//!   the area's average. A value from too few respondents is a gap, never a point.
 
 use std::fmt::Write as _;
 
@@ -63,10 +66,66 @@ pub struct Legend {
     pub insufficient: String,
 }
 
+/// What a ```chart block holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Drawing {
+    Patterns(Chart),
+    Trend(Trend),
+}
+
+impl Drawing {
+    pub fn svg(&self) -> String {
+        match self {
+            Self::Patterns(c) => c.svg(),
+            Self::Trend(t) => t.svg(),
+        }
+    }
+
+    pub fn title(&self) -> &str {
+        match self {
+            Self::Patterns(c) => &c.title,
+            Self::Trend(t) => &t.title,
+        }
+    }
+
+    /// Its width on the PDF's page, of the text's width.
+    pub fn width_percent(&self) -> u8 {
+        match self {
+            Self::Patterns(_) => 100,
+            Self::Trend(_) => 75,
+        }
+    }
+
+    /// The drawing as the JSON of a ```chart block.
+    pub fn data(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// A unit's values on a measure, period by period, beside its area's average.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Trend {
+    pub title: String,
+    pub periods: Vec<String>,
+    /// The unit's value in each period; none where there is none or it is hidden.
+    pub unit: Vec<Option<f64>>,
+    /// The area's average in each period.
+    pub area: Vec<Option<f64>>,
+    pub target: Option<Mark>,
+    /// How the scale's values are written: decimals, a decimal comma, a unit after.
+    pub decimals: usize,
+    pub comma: bool,
+    pub suffix: String,
+    pub legend_unit: String,
+    pub legend_area: String,
+}
+
 /// A chart drawn, or text the Markdown holds.
 pub(crate) enum Piece<'a> {
     Event(Event<'a>),
-    Chart(Chart),
+    Chart(Drawing),
 }
 
 /// The Markdown's events (CommonMark with tables), with each `chart` block read into
@@ -83,7 +142,7 @@ pub(crate) fn pieces(markdown: &str) -> Result<Vec<Piece<'_>>, ReportError> {
             }
             (Some(body), Event::Text(t)) => body.push_str(&t),
             (Some(body), Event::End(TagEnd::CodeBlock)) => {
-                let parsed: Chart =
+                let parsed: Drawing =
                     serde_json::from_str(body.trim()).map_err(|e| ReportError::Template {
                         name: "chart".to_owned(),
                         message: format!(
@@ -273,6 +332,150 @@ impl Chart {
     }
 }
 
+const LINE_W: f64 = 480.0;
+const LINE_H: f64 = 150.0;
+const T_LEFT: f64 = 54.0;
+const T_RIGHT: f64 = 24.0;
+const T_TOP: f64 = 10.0;
+const T_BOTTOM: f64 = 42.0;
+
+impl Trend {
+    /// A value as the scale writes it.
+    fn number(&self, v: f64) -> String {
+        let places = self.decimals;
+        let s = format!("{v:.places$}");
+        let s = if self.comma { s.replace('.', ",") } else { s };
+        if self.suffix.is_empty() {
+            s
+        } else {
+            format!("{s} {}", self.suffix)
+        }
+    }
+
+    /// The line chart, every text escaped; nothing but the title when no value can be
+    /// drawn.
+    pub fn svg(&self) -> String {
+        let values = self
+            .unit
+            .iter()
+            .chain(&self.area)
+            .flatten()
+            .copied()
+            .chain(self.target.as_ref().map(|t| t.value));
+        // Padded around what is drawn, and never narrower than a few steps of the
+        // smallest change written, so noise does not fill the chart.
+        let (lo, hi) = values.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
+        let mut s = String::new();
+        let _ = write!(
+            s,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {LINE_W} {LINE_H}" width="{LINE_W}" height="{LINE_H}" role="img" aria-label="{}" font-family="Helvetica, Arial, sans-serif" font-size="10">"#,
+            esc(&self.title)
+        );
+        let _ = write!(s, "<title>{}</title>", esc(&self.title));
+        if lo > hi {
+            s.push_str("</svg>");
+            return s;
+        }
+        let least = 40.0 * 10f64.powi(-i32::try_from(self.decimals).unwrap_or(1));
+        let span = (hi - lo).max(least);
+        let mid = f64::midpoint(hi, lo);
+        let (lo, hi) = (mid - span * 0.6, mid + span * 0.6);
+        let n = self.periods.len();
+        let x = |i: usize| {
+            if n <= 1 {
+                T_LEFT + (LINE_W - T_LEFT - T_RIGHT) / 2.0
+            } else {
+                T_LEFT + (LINE_W - T_LEFT - T_RIGHT) * i as f64 / (n - 1) as f64
+            }
+        };
+        let y = |v: f64| T_TOP + (LINE_H - T_TOP - T_BOTTOM) * (hi - v) / (hi - lo);
+        for k in 0..3 {
+            let v = lo + (hi - lo) * (0.1 + 0.4 * f64::from(k));
+            let gy = y(v);
+            let _ = write!(
+                s,
+                r##"<line x1="{T_LEFT}" y1="{gy:.1}" x2="{:.1}" y2="{gy:.1}" stroke="#e3e7ec"/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="#4b5563">{}</text>"##,
+                LINE_W - T_RIGHT,
+                T_LEFT - 4.0,
+                gy + 3.0,
+                esc(&self.number(v))
+            );
+        }
+        for (i, p) in self.periods.iter().enumerate() {
+            let _ = write!(
+                s,
+                r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#4b5563">{}</text>"##,
+                x(i),
+                LINE_H - T_BOTTOM + 14.0,
+                esc(p)
+            );
+        }
+        if let Some(t) = &self.target {
+            let ty = y(t.value);
+            let _ = write!(
+                s,
+                r#"<line x1="{T_LEFT}" y1="{ty:.1}" x2="{:.1}" y2="{ty:.1}" stroke="{TARGET}" stroke-width="1.2" stroke-dasharray="2 3"/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="{TARGET}">{}</text>"#,
+                LINE_W - T_RIGHT,
+                LINE_W - T_RIGHT,
+                ty - 4.0,
+                esc(&t.label)
+            );
+        }
+        for (values, colour, dash, radius, fill) in [
+            (
+                &self.area,
+                UNCHANGED,
+                r#" stroke-dasharray="5 4""#,
+                2.5,
+                "#ffffff",
+            ),
+            (&self.unit, AVERAGE, "", 3.5, AVERAGE),
+        ] {
+            // A line through neighbouring values; a missing one breaks it.
+            let mut run: Vec<String> = Vec::new();
+            let mut lines = Vec::new();
+            for (i, v) in values.iter().enumerate() {
+                match v {
+                    Some(v) => run.push(format!("{:.1},{:.1}", x(i), y(*v))),
+                    None => lines.push(std::mem::take(&mut run)),
+                }
+            }
+            lines.push(run);
+            for points in lines.iter().filter(|p| p.len() > 1) {
+                let _ = write!(
+                    s,
+                    r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>"#,
+                    points.join(" ")
+                );
+            }
+            for (i, v) in values.iter().enumerate() {
+                if let Some(v) = v {
+                    let _ = write!(
+                        s,
+                        r#"<circle cx="{:.1}" cy="{:.1}" r="{radius}" fill="{fill}" stroke="{colour}" stroke-width="1.5"/>"#,
+                        x(i),
+                        y(*v)
+                    );
+                }
+            }
+        }
+        let ly = LINE_H - 8.0;
+        let _ = write!(
+            s,
+            r#"<line x1="{T_LEFT}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{AVERAGE}" stroke-width="2"/><text x="{:.1}" y="{ly:.1}">{}</text><line x1="200" y1="{:.1}" x2="220" y2="{:.1}" stroke="{UNCHANGED}" stroke-width="2" stroke-dasharray="5 4"/><text x="224" y="{ly:.1}">{}</text></svg>"#,
+            ly - 3.0,
+            T_LEFT + 20.0,
+            ly - 3.0,
+            T_LEFT + 24.0,
+            esc(&self.legend_unit),
+            ly - 3.0,
+            ly - 3.0,
+            esc(&self.legend_area),
+        );
+        s
+    }
+}
+
 /// A scale's end as a short number: 0, 100, 4.5.
 fn number(v: f64) -> String {
     if v.fract() == 0.0 {
@@ -363,12 +566,12 @@ mod tests {
 
     #[test]
     fn a_chart_block_is_read_and_a_broken_one_refused() {
-        let data = serde_json::to_string(&chart("Dagtilbud")).unwrap_or_default();
+        let data = Drawing::Patterns(chart("Dagtilbud")).data();
         let md = format!("Før\n\n```chart\n{data}\n```\n\nEfter\n");
         let read = pieces(&md).unwrap_or_default();
         assert_eq!(
             read.iter()
-                .filter(|p| matches!(p, Piece::Chart(c) if c.rows.len() == 2))
+                .filter(|p| matches!(p, Piece::Chart(Drawing::Patterns(c)) if c.rows.len() == 2))
                 .count(),
             1
         );
@@ -379,5 +582,35 @@ mod tests {
             "{:?}",
             broken.err()
         );
+    }
+
+    #[test]
+    fn a_trend_breaks_at_a_hidden_value_and_draws_nothing_it_lacks() {
+        let trend = Trend {
+            title: "Fravær <reduceres>".into(),
+            periods: vec!["2022/23".into(), "2023/24".into(), "2024/25".into()],
+            unit: vec![Some(7.5), None, Some(5.0)],
+            area: vec![Some(6.0), Some(6.1), Some(5.8)],
+            target: None,
+            decimals: 1,
+            comma: true,
+            suffix: "%".into(),
+            legend_unit: "Enheden".into(),
+            legend_area: "Områdets gennemsnit".into(),
+        };
+        let svg = trend.svg();
+        assert!(svg.contains("Fravær &lt;reduceres&gt;"), "{svg}");
+        // The unit's two values are points with no line between them (the hidden one is
+        // a gap); the area's three make one line.
+        assert_eq!(svg.matches(r##"r="3.5""##).count(), 2, "{svg}");
+        assert_eq!(svg.matches("<polyline").count(), 1, "{svg}");
+        assert!(svg.contains(" %</text>") && svg.contains(','), "{svg}");
+        let empty = Trend {
+            unit: vec![None],
+            area: vec![None],
+            periods: vec!["2024/25".into()],
+            ..trend
+        };
+        assert!(!empty.svg().contains("<circle"), "{}", empty.svg());
     }
 }

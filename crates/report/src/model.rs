@@ -19,7 +19,13 @@ use hjul_wheel::{Area, Deadline, Language, Milestones, Step, WheelDefinition};
 use serde::Serialize;
 
 use crate::ReportError;
-use crate::chart::{Chart, ChartRow, Legend, Mark};
+use crate::chart::{Chart, ChartRow, Drawing, Legend, Mark};
+
+/// The most units a report has an appendix page for. Each page costs its layout about
+/// 2.4 MiB of memory and 7 ms of a core (docs/benchmarks.md: 1,000 units took 2.4 GiB
+/// and 6.7 s); a department of thousands of units gets the report without its appendix,
+/// and each area's or chief's report, and each unit's data sheet, holds the pages.
+pub const APPENDIX_UNITS: usize = 500;
 
 /// Which units a report covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +81,11 @@ pub struct Report {
     pub agreements: Agreements,
     pub midway: Midway,
     pub units: Vec<UnitPage>,
+    /// How many units the report covers when that is more than [`APPENDIX_UNITS`]: the
+    /// appendix is then left out (`units` is empty).
+    pub appendix_left_out: Option<usize>,
+    /// [`APPENDIX_UNITS`], for the template to say.
+    pub appendix_max: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -346,6 +357,7 @@ pub async fn build(store: &Store, req: &Request) -> Result<Report, ReportError> 
         (a.area.as_str(), a.level, &a.unit_id).cmp(&(b.area.as_str(), b.level, &b.unit_id))
     });
 
+    let appendix = rows.len() <= APPENDIX_UNITS;
     let mut units = Vec::new();
     let mut dialogue_days = Vec::new();
     let mut dialogue_by_area: BTreeMap<String, (usize, usize)> = BTreeMap::new();
@@ -396,6 +408,9 @@ pub async fn build(store: &Store, req: &Request) -> Result<Report, ReportError> 
         }
         if let Some(a) = agreement {
             gathered.add(a, catalogue, cat);
+        }
+        if !appendix {
+            continue;
         }
         let measures = store
             .data_sheet(&row.unit_id)
@@ -455,6 +470,8 @@ pub async fn build(store: &Store, req: &Request) -> Result<Report, ReportError> 
         agreements: gathered.agreements(cat),
         midway: gathered.midway(cat),
         units,
+        appendix_left_out: (!appendix).then_some(rows.len()),
+        appendix_max: APPENDIX_UNITS,
     })
 }
 
@@ -763,7 +780,7 @@ fn chart<'a>(
             insufficient: word("verdict.insufficient"),
         },
     };
-    serde_json::to_string(&chart).unwrap_or_default()
+    Drawing::Patterns(chart).data()
 }
 
 #[cfg(test)]

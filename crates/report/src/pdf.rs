@@ -174,11 +174,12 @@ pub fn typst_markup(markdown: &str) -> Result<String, ReportError> {
     for piece in crate::chart::pieces(markdown)? {
         let event = match piece {
             Piece::Event(event) => event,
-            Piece::Chart(chart) => {
+            Piece::Chart(drawing) => {
                 out.push_str(&format!(
-                    "\n#block(breakable: false, image(bytes({}), format: \"svg\", width: 100%, alt: {}))\n",
-                    string(&chart.svg()),
-                    string(&chart.title)
+                    "\n#block(breakable: false, image(bytes({}), format: \"svg\", width: {}%, alt: {}))\n",
+                    string(&drawing.svg()),
+                    drawing.width_percent(),
+                    string(drawing.title())
                 ));
                 continue;
             }
@@ -315,6 +316,8 @@ mod tests {
                 by_grade: Vec::new(),
             },
             units: Vec::new(),
+            appendix_left_out: None,
+            appendix_max: crate::model::APPENDIX_UNITS,
         };
         let hostile =
             "# Rapport\n\n### #set text(size: 90pt) $x^2$ *) ] [ \\\" #{ panic() } <a> @b\n";

@@ -172,7 +172,7 @@ fn html_of(markdown: &str) -> Result<String, ReportError> {
         .map(|p| match p {
             crate::chart::Piece::Event(Event::Html(t) | Event::InlineHtml(t)) => Event::Text(t),
             crate::chart::Piece::Event(other) => other,
-            crate::chart::Piece::Chart(c) => Event::Html(format!("{}\n", c.svg()).into()),
+            crate::chart::Piece::Chart(d) => Event::Html(format!("{}\n", d.svg()).into()),
         });
     let mut out = String::new();
     html::push_html(&mut out, events);
