@@ -369,12 +369,12 @@ async fn a_units_data_sheet_is_made_for_its_dialogue(db: TestDb) {
     // drawing as in its data.
     let html = String::from_utf8(templates.render_sheet(&by, Format::Html).unwrap()).unwrap();
     assert_eq!(
-        html.matches("<svg xmlns").count(),
+        html.matches("<svg class=\"trend\"").count(),
         by.measures.len(),
         "{html}"
     );
     assert!(
-        html.contains("<title>Den faglige trivsel styrkes: enheden og områdets gennemsnit, periode for periode</title>"),
+        html.contains("Den faglige trivsel styrkes: enheden og områdets gennemsnit, periode for periode</title>"),
         "{html}"
     );
     assert!(!md.contains("3.57") && !html.contains("3,57"), "{md}");

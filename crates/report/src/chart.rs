@@ -93,7 +93,7 @@ impl Drawing {
     pub fn width_percent(&self) -> u8 {
         match self {
             Self::Patterns(_) => 100,
-            Self::Trend(_) => 75,
+            Self::Trend(_) => 60,
         }
     }
 
@@ -103,16 +103,24 @@ impl Drawing {
     }
 }
 
-/// A unit's values on a measure, period by period, beside its area's average.
+/// A unit's values on a measure, period by period, beside its area's average: drawn on
+/// the data sheet and on the unit's page in the dashboard alike ([`Trend::of`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Trend {
+    /// The measure's code: the drawing is `chart-CODE`.
+    pub id: String,
     pub title: String,
+    /// Every value in words, for a screen reader.
+    pub description: String,
     pub periods: Vec<String>,
     /// The unit's value in each period; none where there is none or it is hidden.
     pub unit: Vec<Option<f64>>,
     /// The area's average in each period.
     pub area: Vec<Option<f64>>,
+    /// Each point's value in words (what a pointer on it shows).
+    pub unit_text: Vec<String>,
+    pub area_text: Vec<String>,
     pub target: Option<Mark>,
     /// How the scale's values are written: decimals, a decimal comma, a unit after.
     pub decimals: usize,
@@ -176,6 +184,8 @@ const BETTER: &str = "#4c9a2a";
 const UNCHANGED: &str = "#9e9e9e";
 const WORSE: &str = "#d9822b";
 const INSUFFICIENT: &str = "#dedede";
+const AREA: &str = "#6b7280";
+const GOAL: &str = "#2e7d32";
 
 impl Chart {
     /// The chart as an SVG drawing, every text escaped.
@@ -332,14 +342,87 @@ impl Chart {
     }
 }
 
-const LINE_W: f64 = 480.0;
+const LINE_W: f64 = 360.0;
 const LINE_H: f64 = 150.0;
-const T_LEFT: f64 = 54.0;
-const T_RIGHT: f64 = 24.0;
+const T_LEFT: f64 = 46.0;
+const T_RIGHT: f64 = 28.0;
 const T_TOP: f64 = 10.0;
-const T_BOTTOM: f64 = 42.0;
+const T_BOTTOM: f64 = 40.0;
 
 impl Trend {
+    /// The trend of `m` in the words of `cat` (the wheel's catalogue, or a page's built
+    /// on it): a hidden value is a gap, and only the numbers shown are in it.
+    pub fn of(m: &hjul_wheel::data::MeasureView, cat: &hjul_wheel::text::Catalogue) -> Self {
+        use hjul_wheel::Language;
+        let name = match cat.language() {
+            Language::Da => &m.name_da,
+            Language::En => &m.name_en,
+        };
+        let shown = |v: f64| crate::model::value(cat, m.unit, v);
+        let area: Vec<Option<f64>> = m
+            .series
+            .iter()
+            .map(|p| {
+                m.area_series
+                    .iter()
+                    .find(|a| a.period == p.period)
+                    .and_then(|a| a.value)
+            })
+            .collect();
+        let unit_text: Vec<String> = m
+            .series
+            .iter()
+            .map(|p| {
+                p.value
+                    .map_or_else(|| cat.word("report.too_few").to_owned(), shown)
+            })
+            .collect();
+        let area_text: Vec<String> = area
+            .iter()
+            .map(|v| v.map_or_else(|| "–".to_owned(), shown))
+            .collect();
+        let area_word = cat.word("report.chart_area").to_lowercase();
+        let description = m
+            .series
+            .iter()
+            .zip(unit_text.iter().zip(&area_text))
+            .map(|(p, (own, area))| format!("{}: {own} ({area_word} {area})", p.period))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self {
+            id: m.measure.as_str().to_owned(),
+            title: cat.word("report.trend_title").replace("{measure}", name),
+            description,
+            periods: m.series.iter().map(|p| p.period.to_string()).collect(),
+            unit: m.series.iter().map(|p| p.value).collect(),
+            area,
+            unit_text,
+            area_text,
+            target: m.target.map(|t| Mark {
+                value: t.value,
+                label: cat.render(
+                    &hjul_wheel::Text::new("report.trend_target")
+                        .arg("value", shown(t.value))
+                        .arg("year", t.year.to_string()),
+                ),
+            }),
+            decimals: m.unit.decimals(),
+            comma: cat.language() == Language::Da,
+            suffix: if m.unit == hjul_wheel::indicators::MeasureUnit::Percent {
+                "%".to_owned()
+            } else {
+                String::new()
+            },
+            legend_unit: cat.word("report.chart_unit").to_owned(),
+            legend_area: cat.word("report.chart_area").to_owned(),
+        }
+    }
+
+    /// Whether it has a value to draw.
+    pub fn is_empty(&self) -> bool {
+        self.unit.iter().chain(&self.area).all(Option::is_none)
+    }
+
     /// A value as the scale writes it.
     fn number(&self, v: f64) -> String {
         let places = self.decimals;
@@ -352,9 +435,18 @@ impl Trend {
         }
     }
 
-    /// The line chart, every text escaped; nothing but the title when no value can be
-    /// drawn.
+    /// The line chart, every text escaped: the unit's values as a solid line with a dot
+    /// per period, the area's as a dashed one with hollow dots, the target as a dotted
+    /// level line. Nothing but its title when no value can be drawn.
     pub fn svg(&self) -> String {
+        let id = esc(&self.id);
+        let mut s = String::new();
+        let _ = write!(
+            s,
+            r#"<svg class="trend" id="chart-{id}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {LINE_W} {LINE_H}" width="{LINE_W}" height="{LINE_H}" role="img" aria-labelledby="chart-{id}-title chart-{id}-desc" font-family="Helvetica, Arial, sans-serif" font-size="10"><title id="chart-{id}-title">{}</title><desc id="chart-{id}-desc">{}</desc>"#,
+            esc(&self.title),
+            esc(&self.description)
+        );
         let values = self
             .unit
             .iter()
@@ -362,20 +454,13 @@ impl Trend {
             .flatten()
             .copied()
             .chain(self.target.as_ref().map(|t| t.value));
-        // Padded around what is drawn, and never narrower than a few steps of the
-        // smallest change written, so noise does not fill the chart.
         let (lo, hi) = values.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
-        let mut s = String::new();
-        let _ = write!(
-            s,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {LINE_W} {LINE_H}" width="{LINE_W}" height="{LINE_H}" role="img" aria-label="{}" font-family="Helvetica, Arial, sans-serif" font-size="10">"#,
-            esc(&self.title)
-        );
-        let _ = write!(s, "<title>{}</title>", esc(&self.title));
-        if lo > hi {
+        if self.is_empty() {
             s.push_str("</svg>");
             return s;
         }
+        // Padded around what is drawn, and never narrower than a few steps of the
+        // smallest change written, so noise does not fill the chart.
         let least = 40.0 * 10f64.powi(-i32::try_from(self.decimals).unwrap_or(1));
         let span = (hi - lo).max(least);
         let mid = f64::midpoint(hi, lo);
@@ -414,34 +499,46 @@ impl Trend {
             let ty = y(t.value);
             let _ = write!(
                 s,
-                r#"<line x1="{T_LEFT}" y1="{ty:.1}" x2="{:.1}" y2="{ty:.1}" stroke="{TARGET}" stroke-width="1.2" stroke-dasharray="2 3"/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="{TARGET}">{}</text>"#,
+                r#"<line class="target" x1="{T_LEFT}" y1="{ty:.1}" x2="{:.1}" y2="{ty:.1}" stroke="{GOAL}" stroke-width="1.5" stroke-dasharray="2 3"/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="{GOAL}">{}</text>"#,
                 LINE_W - T_RIGHT,
                 LINE_W - T_RIGHT,
                 ty - 4.0,
                 esc(&t.label)
             );
         }
-        for (values, colour, dash, radius, fill) in [
+        for (class, values, texts, colour, dash, radius, fill) in [
             (
+                "area",
                 &self.area,
-                UNCHANGED,
+                &self.area_text,
+                AREA,
                 r#" stroke-dasharray="5 4""#,
                 2.5,
                 "#ffffff",
             ),
-            (&self.unit, AVERAGE, "", 3.5, AVERAGE),
+            (
+                "unit",
+                &self.unit,
+                &self.unit_text,
+                AVERAGE,
+                "",
+                3.5,
+                AVERAGE,
+            ),
         ] {
             // A line through neighbouring values; a missing one breaks it.
-            let mut run: Vec<String> = Vec::new();
-            let mut lines = Vec::new();
+            let mut runs: Vec<Vec<String>> = vec![Vec::new()];
             for (i, v) in values.iter().enumerate() {
                 match v {
-                    Some(v) => run.push(format!("{:.1},{:.1}", x(i), y(*v))),
-                    None => lines.push(std::mem::take(&mut run)),
+                    Some(v) => {
+                        if let Some(run) = runs.last_mut() {
+                            run.push(format!("{:.1},{:.1}", x(i), y(*v)));
+                        }
+                    }
+                    None => runs.push(Vec::new()),
                 }
             }
-            lines.push(run);
-            for points in lines.iter().filter(|p| p.len() > 1) {
+            for points in runs.iter().filter(|p| p.len() > 1) {
                 let _ = write!(
                     s,
                     r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>"#,
@@ -452,9 +549,11 @@ impl Trend {
                 if let Some(v) = v {
                     let _ = write!(
                         s,
-                        r#"<circle cx="{:.1}" cy="{:.1}" r="{radius}" fill="{fill}" stroke="{colour}" stroke-width="1.5"/>"#,
+                        r#"<circle class="{class}" cx="{:.1}" cy="{:.1}" r="{radius}" fill="{fill}" stroke="{colour}" stroke-width="1.5"><title>{}: {}</title></circle>"#,
                         x(i),
-                        y(*v)
+                        y(*v),
+                        esc(self.periods.get(i).map_or("", String::as_str)),
+                        esc(texts.get(i).map_or("", String::as_str))
                     );
                 }
             }
@@ -462,7 +561,7 @@ impl Trend {
         let ly = LINE_H - 8.0;
         let _ = write!(
             s,
-            r#"<line x1="{T_LEFT}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{AVERAGE}" stroke-width="2"/><text x="{:.1}" y="{ly:.1}">{}</text><line x1="200" y1="{:.1}" x2="220" y2="{:.1}" stroke="{UNCHANGED}" stroke-width="2" stroke-dasharray="5 4"/><text x="224" y="{ly:.1}">{}</text></svg>"#,
+            r#"<line x1="{T_LEFT}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{AVERAGE}" stroke-width="2"/><text x="{:.1}" y="{ly:.1}">{}</text><line x1="170" y1="{:.1}" x2="190" y2="{:.1}" stroke="{AREA}" stroke-width="2" stroke-dasharray="5 4"/><text x="194" y="{ly:.1}">{}</text></svg>"#,
             ly - 3.0,
             T_LEFT + 20.0,
             ly - 3.0,
@@ -584,33 +683,74 @@ mod tests {
         );
     }
 
+    fn view(values: &[Option<f64>]) -> hjul_wheel::data::MeasureView {
+        use hjul_wheel::data::{Average, Period, Point, Verdict};
+        let periods = ["2022/23", "2023/24", "2024/25"];
+        hjul_wheel::data::MeasureView {
+            measure: hjul_wheel::IndicatorCode::parse("absence").unwrap(),
+            name_da: "Fravær <reduceres>".into(),
+            name_en: "Absence".into(),
+            direction: hjul_wheel::Direction::Lower,
+            unit: hjul_wheel::MeasureUnit::Percent,
+            series: values
+                .iter()
+                .zip(periods)
+                .map(|(v, p)| Point {
+                    period: Period::parse(p).unwrap(),
+                    value: *v,
+                    n: None,
+                })
+                .collect(),
+            latest_period: None,
+            latest: None,
+            change: None,
+            verdict: Verdict::Insufficient,
+            area_average: None,
+            department_average: None,
+            target: None,
+            area_series: values
+                .iter()
+                .zip(periods)
+                .map(|(_, p)| Average {
+                    period: Period::parse(p).unwrap(),
+                    value: Some(6.0),
+                })
+                .collect(),
+        }
+    }
+
     #[test]
     fn a_trend_breaks_at_a_hidden_value_and_draws_nothing_it_lacks() {
-        let trend = Trend {
-            title: "Fravær <reduceres>".into(),
-            periods: vec!["2022/23".into(), "2023/24".into(), "2024/25".into()],
-            unit: vec![Some(7.5), None, Some(5.0)],
-            area: vec![Some(6.0), Some(6.1), Some(5.8)],
-            target: None,
-            decimals: 1,
-            comma: true,
-            suffix: "%".into(),
-            legend_unit: "Enheden".into(),
-            legend_area: "Områdets gennemsnit".into(),
-        };
-        let svg = trend.svg();
+        let da = hjul_wheel::text::Catalogue::wheel(hjul_wheel::Language::Da);
+        let svg = Trend::of(&view(&[Some(7.5), Some(123.456), Some(5.0)]), da).svg();
+        assert_eq!(svg.matches("<circle class=\"unit\"").count(), 3);
+        assert!(svg.contains("123,5 %"), "Danish decimals: {svg}");
         assert!(svg.contains("Fravær &lt;reduceres&gt;"), "{svg}");
-        // The unit's two values are points with no line between them (the hidden one is
-        // a gap); the area's three make one line.
-        assert_eq!(svg.matches(r##"r="3.5""##).count(), 2, "{svg}");
-        assert_eq!(svg.matches("<polyline").count(), 1, "{svg}");
-        assert!(svg.contains(" %</text>") && svg.contains(','), "{svg}");
-        let empty = Trend {
-            unit: vec![None],
-            area: vec![None],
-            periods: vec!["2024/25".into()],
-            ..trend
-        };
-        assert!(!empty.svg().contains("<circle"), "{}", empty.svg());
+        // The middle value hidden: two dots, no unit line (each run has one point), and
+        // the hidden number nowhere in the picture.
+        let svg = Trend::of(&view(&[Some(7.5), None, Some(5.0)]), da).svg();
+        assert_eq!(svg.matches("<circle class=\"unit\"").count(), 2);
+        // The area's average, 6.0 in each period, as hollow points on one line.
+        assert_eq!(svg.matches("<circle class=\"area\"").count(), 3);
+        assert_eq!(
+            svg.matches("<polyline").count(),
+            1,
+            "only the area's: {svg}"
+        );
+        assert!(!svg.contains("123"));
+        assert!(svg.contains("for få besvarelser"), "{svg}");
+        assert!(svg.contains("role=\"img\""));
+        // The department's target: a level line with its value and year.
+        let mut with_target = view(&[Some(7.5), Some(6.0)]);
+        with_target.target = Some(hjul_wheel::Target {
+            value: 4.0,
+            year: 2025,
+        });
+        let svg = Trend::of(&with_target, da).svg();
+        assert!(svg.contains("class=\"target\""), "{svg}");
+        assert!(svg.contains("mål 4,0 % i 2025"), "{svg}");
+        // Nothing to draw: its title, no point.
+        let none = Trend::of(&view(&[]), da);
+        assert!(none.is_empty() && !none.svg().contains("<circle"));
     }
 }

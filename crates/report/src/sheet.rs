@@ -9,7 +9,7 @@ use hjul_wheel::{Deadline, Language};
 use serde::Serialize;
 
 use crate::ReportError;
-use crate::chart::{Drawing, Mark, Trend};
+use crate::chart::{Drawing, Trend};
 use crate::model::{GoalRow, MeasureRow, goal_rows, measure_row, value};
 
 /// A unit's data sheet, every value written out for its reader.
@@ -49,48 +49,6 @@ pub struct Previous {
     pub revision: u32,
     pub score: Option<String>,
     pub goals: Vec<GoalRow>,
-}
-
-/// A measure's trend on the sheet: the unit's values beside the area's averages.
-fn trend(m: &hjul_wheel::data::MeasureView, cat: &Catalogue) -> String {
-    let name = match cat.language() {
-        Language::Da => &m.name_da,
-        Language::En => &m.name_en,
-    };
-    let word = |key: &str| cat.word(key).to_owned();
-    Drawing::Trend(Trend {
-        title: word("report.trend_title").replace("{measure}", name),
-        periods: m.series.iter().map(|p| p.period.to_string()).collect(),
-        unit: m.series.iter().map(|p| p.value).collect(),
-        area: m
-            .series
-            .iter()
-            .map(|p| {
-                m.area_series
-                    .iter()
-                    .find(|a| a.period == p.period)
-                    .and_then(|a| a.value)
-            })
-            .collect(),
-        target: m.target.map(|t| Mark {
-            value: t.value,
-            label: format!(
-                "{} {}",
-                word("report.chart_target"),
-                value(cat, m.unit, t.value)
-            ),
-        }),
-        decimals: m.unit.decimals(),
-        comma: cat.language() == Language::Da,
-        suffix: if m.unit == hjul_wheel::indicators::MeasureUnit::Percent {
-            "%".to_owned()
-        } else {
-            String::new()
-        },
-        legend_unit: word("report.chart_unit"),
-        legend_area: word("report.chart_area"),
-    })
-    .data()
 }
 
 /// The data sheet of `unit_id` for the cycle running on `today`.
@@ -144,7 +102,7 @@ pub async fn build_sheet(
                 .iter()
                 .filter_map(|a| Some(format!("{}: {}", a.period, value(cat, m.unit, a.value?))))
                 .collect(),
-            chart: trend(m, cat),
+            chart: Drawing::Trend(Trend::of(m, cat)).data(),
         })
         .collect();
     // The last cycle, as it stood on its last day.
