@@ -133,7 +133,7 @@ pub struct Trend {
 /// A chart drawn, or text the Markdown holds.
 pub(crate) enum Piece<'a> {
     Event(Event<'a>),
-    Chart(Drawing),
+    Chart(Box<Drawing>),
 }
 
 /// The Markdown's events (CommonMark with tables), with each `chart` block read into
@@ -158,7 +158,7 @@ pub(crate) fn pieces(markdown: &str) -> Result<Vec<Piece<'_>>, ReportError> {
                              (`{{{{ m.chart }}}}`): {e}"
                         ),
                     })?;
-                out.push(Piece::Chart(parsed));
+                out.push(Piece::Chart(Box::new(parsed)));
                 chart = None;
             }
             (Some(_), _) => {}
@@ -670,7 +670,7 @@ mod tests {
         let read = pieces(&md).unwrap_or_default();
         assert_eq!(
             read.iter()
-                .filter(|p| matches!(p, Piece::Chart(Drawing::Patterns(c)) if c.rows.len() == 2))
+                .filter(|p| matches!(p, Piece::Chart(d) if matches!(**d, Drawing::Patterns(ref c) if c.rows.len() == 2)))
                 .count(),
             1
         );
