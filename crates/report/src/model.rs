@@ -363,8 +363,11 @@ pub async fn build(store: &Store, req: &Request) -> Result<Report, ReportError> 
     let mut dialogue_by_area: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut dialogue_notes = Vec::new();
     let mut gathered = Gathered::default();
+    // Every unit's events and agreements in a few reads, not a timeline each.
+    let records = store.cycle_records(at).await?;
+    let none = hjul_store::UnitRecords::default();
     for row in &rows {
-        let t = store.timeline(&row.unit_id, at, None).await?;
+        let t = records.get(&row.unit_id).unwrap_or(&none);
         let area = cat.word(&format!("area.{}", row.area)).to_owned();
         let dialogue_on = t
             .events

@@ -41,7 +41,7 @@ pub use reports::{FinalReportFile, KeptReport, sha256};
 pub use sessions::Session;
 pub use status::{
     AgreementRevisionView, AgreementView, CycleState, DeadlineView, EventView, GoalView,
-    MilestoneView, StatusFilter, StatusRow, Timeline, UnitView,
+    MilestoneView, StatusFilter, StatusRow, Timeline, UnitRecords, UnitView,
 };
 pub use tokens::{Role, SubtreeUnit, TokenHolder};
 
