@@ -25,7 +25,9 @@ struct Figures {
     backend: &'static str,
     empty: Stage,
     full: Stage,
-    /// The process' peak resident memory after the runs, in MiB.
+    /// The process' peak resident memory before the reports (the setup's) and after
+    /// them, in MiB.
+    setup_mib: u64,
     peak_mib: u64,
 }
 
@@ -114,6 +116,7 @@ async fn measure(name: &'static str, db: TestDb, n: usize, runs: usize) -> anyho
         .await?;
     crate::record_cycle(&store, &org).await?;
     let templates = Templates::load(None)?;
+    let setup_mib = peak_mib();
     eprintln!("{name}: the reports…");
     // The fixed cost first, and once untimed each, so the fonts and templates are read.
     let nobody = Scope::Units(HashSet::new());
@@ -132,6 +135,7 @@ async fn measure(name: &'static str, db: TestDb, n: usize, runs: usize) -> anyho
         backend: name,
         empty,
         full,
+        setup_mib,
         peak_mib: peak_mib(),
     })
 }
@@ -176,7 +180,7 @@ pub async fn run(units: usize, pg: Option<String>, runs: usize) -> anyhow::Resul
         }
         let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
         println!(
-            "{:<9} ratio    {:>8.0}× {:>8.0}× {:>8.0}× {:>8.0}×            {:>7.0}×   peak {} MiB",
+            "{:<9} ratio    {:>8.1}× {:>8.1}× {:>8.1}× {:>8.1}×            {:>7.1}×   peak {} MiB (setup {} MiB)",
             f.backend,
             ratio(f.full.gather, f.empty.gather),
             ratio(f.full.markdown, f.empty.markdown),
@@ -186,7 +190,8 @@ pub async fn run(units: usize, pg: Option<String>, runs: usize) -> anyhow::Resul
                 f.full.gather + f.full.markdown + f.full.pdf,
                 f.empty.gather + f.empty.markdown + f.empty.pdf
             ),
-            f.peak_mib
+            f.peak_mib,
+            f.setup_mib
         );
     }
     println!();
