@@ -483,14 +483,15 @@ async fn milestone(
                 })?;
             }
             // report_final keeps the final report with it.
-            hjul_report::record_milestone(
-                state.store(),
-                state.report_templates(),
-                (year, m, b.on),
-                themes,
-                &who.stamp(&state),
-            )
-            .await?;
+            let stamp = who.stamp(&state);
+            if m == Deadline::ReportFinal {
+                crate::reports::record_final(&state, (year, b.on), &stamp).await?;
+            } else {
+                state
+                    .store()
+                    .record_milestone(year, m, b.on, themes, &stamp)
+                    .await?;
+            }
             Ok(StatusCode::CREATED)
         },
     )

@@ -83,18 +83,18 @@ const REPORT_WAIT: Duration = Duration::from_secs(30);
 /// on the request threads would stop every other page and answer, and many at once
 /// could take the machine's memory. A request that waits more than [`REPORT_WAIT`] is
 /// answered 503, with what to do.
-async fn render(
+async fn render<T: Send + 'static>(
     state: &AppState,
-    work: impl FnOnce(&Templates) -> Result<Vec<u8>, ReportError> + Send + 'static,
-) -> Result<Vec<u8>, Problem> {
+    work: impl FnOnce(&Templates) -> Result<T, ReportError> + Send + 'static,
+) -> Result<T, Problem> {
     render_within(state, REPORT_WAIT, work).await
 }
 
-async fn render_within(
+async fn render_within<T: Send + 'static>(
     state: &AppState,
     wait: Duration,
-    work: impl FnOnce(&Templates) -> Result<Vec<u8>, ReportError> + Send + 'static,
-) -> Result<Vec<u8>, Problem> {
+    work: impl FnOnce(&Templates) -> Result<T, ReportError> + Send + 'static,
+) -> Result<T, Problem> {
     let busy = || {
         Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -119,6 +119,23 @@ async fn render_within(
             )
         })?
         .map_err(Problem::from)
+}
+
+/// Records `report_final` of cycle `cycle` as met on `on`, with the department's report
+/// of this moment kept beside it: laid out like any report (one at a time, off the
+/// request threads), then written with the milestone in one transaction. Returns its
+/// SHA-256.
+pub(crate) async fn record_final(
+    state: &AppState,
+    (cycle, on): (i32, chrono::NaiveDate),
+    stamp: &hjul_store::Stamp,
+) -> Result<String, Problem> {
+    let report = hjul_report::final_report(state.store(), cycle, on, stamp.today).await?;
+    let file = render(state, move |t| hjul_report::final_file(t, &report)).await?;
+    Ok(state
+        .store()
+        .record_report_final(cycle, on, file, stamp)
+        .await?)
 }
 
 /// Cycle `cycle`'s final report as kept, as a download with its SHA-256 as `ETag`.

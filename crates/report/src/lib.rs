@@ -30,34 +30,47 @@ pub async fn record_milestone(
     }
     // A milestone the rules refuse is refused by the store below; the report made for
     // it is then dropped.
-    let report = build(
+    let report = final_report(store, year, on, stamp.today).await?;
+    let file = final_file(templates, &report)?;
+    let hash = store.record_report_final(year, on, file, stamp).await?;
+    Ok(Some(hash))
+}
+
+/// The department's report of cycle `year` as the final one, `report_final` met on
+/// `on`, made on `today` (in Danish, the committee's language).
+pub async fn final_report(
+    store: &hjul_store::Store,
+    year: i32,
+    on: chrono::NaiveDate,
+    today: chrono::NaiveDate,
+) -> Result<Report, ReportError> {
+    build(
         store,
         &Request {
             cycle: year,
             scope: Scope::Department,
             language: hjul_wheel::Language::Da,
-            today: stamp.today,
+            today,
             fin: Some(on),
         },
     )
-    .await?;
-    let pdf = templates.render(&report, Format::Pdf)?;
-    let markdown = String::from_utf8(templates.render(&report, Format::Markdown)?)
+    .await
+}
+
+/// The final report as it is kept: its PDF and its Markdown.
+pub fn final_file(
+    templates: &Templates,
+    report: &Report,
+) -> Result<hjul_store::FinalReportFile, ReportError> {
+    let pdf = templates.render(report, Format::Pdf)?;
+    let markdown = String::from_utf8(templates.render(report, Format::Markdown)?)
         .map_err(|e| ReportError::Invalid(e.to_string()))?;
-    let hash = store
-        .record_report_final(
-            year,
-            on,
-            hjul_store::FinalReportFile {
-                pdf,
-                markdown,
-                language: report.language.to_owned(),
-                made_on: stamp.today,
-            },
-            stamp,
-        )
-        .await?;
-    Ok(Some(hash))
+    Ok(hjul_store::FinalReportFile {
+        pdf,
+        markdown,
+        language: report.language.to_owned(),
+        made_on: report.made_on_iso,
+    })
 }
 
 /// Why a report could not be made.

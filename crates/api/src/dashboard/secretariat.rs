@@ -633,22 +633,21 @@ pub async fn milestone(
         // dropped.
         let themes = (m == Deadline::ThemesPublished || !themes.is_empty()).then_some(themes);
         // report_final keeps the final report with it.
-        hjul_report::record_milestone(
-            state.store(),
-            state.report_templates(),
-            (y, m, on),
-            themes,
-            &v.who.stamp(&state),
-        )
-        .await
-        .map_err(|e| match e {
-            hjul_report::ReportError::Store(hjul_store::StoreError::Invalid(msg))
-                if msg.contains("themes") =>
-            {
-                Problem::bad_request(msg).text(Text::new("cycles.themes_needed"))
-            }
-            other => other.into(),
-        })?;
+        let stamp = v.who.stamp(&state);
+        if m == Deadline::ReportFinal {
+            crate::reports::record_final(&state, (y, on), &stamp).await?;
+        } else {
+            state
+                .store()
+                .record_milestone(y, m, on, themes, &stamp)
+                .await
+                .map_err(|e| match e {
+                    hjul_store::StoreError::Invalid(msg) if msg.contains("themes") => {
+                        Problem::bad_request(msg).text(Text::new("cycles.themes_needed"))
+                    }
+                    other => other.into(),
+                })?;
+        }
         Ok(y)
     }
     .await;
