@@ -584,8 +584,9 @@ fn number(v: f64) -> String {
     }
 }
 
-/// `text` safe inside SVG (XML) text and attributes.
-fn esc(text: &str) -> String {
+/// `text` safe inside SVG (XML) text and attributes: every drawing hjul makes, the
+/// dashboard's wheel included, escapes with this.
+pub fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -444,9 +444,8 @@ impl Store {
             .all(db)
             .await?
         {
-            let unit = a.unit_id.clone();
             let view = agreement_view(&a, &mut goals, &mut grades, &scores);
-            out.entry(unit).or_default().agreements.push(view);
+            out.entry(a.unit_id).or_default().agreements.push(view);
         }
         Ok(out)
     }

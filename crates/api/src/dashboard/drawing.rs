@@ -32,13 +32,8 @@ const COLORS: [&str; 6] = [
     "#2f5f8f", "#b3541e", "#2e7d32", "#7b4f8e", "#b0243a", "#1f6f6b",
 ];
 
-/// Text for an SVG attribute or element, escaped (the drawings are built as strings).
-pub(super) fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+/// Text for an SVG attribute or element, escaped as the report's charts are.
+pub(super) use hjul_report::chart::esc as escape;
 
 fn point(r: f64, a: f64) -> (f64, f64) {
     (C + r * a.cos(), C + r * a.sin())
