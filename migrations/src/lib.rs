@@ -16,6 +16,7 @@ mod m20261203_000008_measured_goals;
 mod m20261204_000009_follow_ups;
 mod m20261205_000010_final_report;
 mod m20261206_000011_dialogue_for_report;
+mod m20261207_000012_unit_standing;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000009_follow_ups::Migration),
             Box::new(m20261205_000010_final_report::Migration),
             Box::new(m20261206_000011_dialogue_for_report::Migration),
+            Box::new(m20261207_000012_unit_standing::Migration),
         ]
     }
 }

@@ -220,6 +220,18 @@ hjul status --at 2026-07-01 --level 4 --format json"
         #[arg(long, value_enum, default_value_t = LangArg::Da)]
         lang: LangArg,
     },
+    /// Check the standing every status reads against the events it comes from; with
+    /// --rebuild, replace it with what the events give.
+    #[command(after_help = "Examples:\n  hjul doctor\n  hjul doctor --rebuild\n\n\
+hjul keeps where each unit stands (step, next deadline, who is to act, the agreement) beside the \
+events, updated with every change, so status, the dashboard and the API read it at once. doctor \
+recomputes it from the events and lists every unit where the two differ (exit code 1); that should \
+never happen, and --rebuild puts it right in one transaction.")]
+    Doctor {
+        /// Replace the kept standing with what the events give.
+        #[arg(long)]
+        rebuild: bool,
+    },
     /// Correct a recorded event (the secretariat's): its date, the unit it was recorded
     /// against, or that it happened at all. The correction is kept with its reason; the
     /// event stays on record, marked as corrected; deadlines and mail follow.

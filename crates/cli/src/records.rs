@@ -288,6 +288,36 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 bytes.len().div_ceil(1024)
             )?;
         }
+        Command::Doctor { rebuild } => {
+            let differences = store.check_standing().await?;
+            for d in &differences {
+                writeln!(
+                    out,
+                    "cycle {} unit {}: {}",
+                    d.cycle,
+                    d.unit_id,
+                    d.describe()
+                )?;
+            }
+            if *rebuild {
+                let written = store.rebuild_standing(&stamp).await?;
+                writeln!(
+                    out,
+                    "rebuilt: the standing of {written} units from their events ({} differed)",
+                    differences.len()
+                )?;
+            } else if differences.is_empty() {
+                writeln!(
+                    out,
+                    "ok: the kept standing of every unit matches its events"
+                )?;
+            } else {
+                bail!(
+                    "{} units' kept standing differs from their events: run `hjul doctor --rebuild`",
+                    differences.len()
+                );
+            }
+        }
         Command::Cycle(CycleCommand::Start { year }) => {
             let c = store.start_cycle(*year, &stamp).await?;
             writeln!(

@@ -386,6 +386,9 @@ impl Store {
                 }),
         )
         .await?;
+        // Both units of a move stand differently now.
+        let moved: Vec<String> = target.iter().map(|(u, _)| u.id.clone()).collect();
+        crate::standing::refresh(&txn, old.cycle, crate::standing::Which::Units(&moved)).await?;
         txn.commit().await?;
         let now_at = match &correction {
             Correction::Move { unit_id } => unit_id.clone(),

@@ -127,6 +127,8 @@ impl Store {
             }),
         )
         .await?;
+        // Every unit stands somewhere from the cycle's first day.
+        crate::standing::refresh(db, year, crate::standing::Which::All).await?;
         Ok(model)
     }
 

@@ -114,6 +114,35 @@ pub mod unit_event {
     no_relations!();
 }
 
+/// The standing projection: what `status` shows of a unit in a cycle, kept with every
+/// change that moves it (`crate::standing`).
+pub mod unit_standing {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "unit_standing")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub cycle: i32,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub unit_id: String,
+        pub step: Option<String>,
+        pub next_deadline: Option<String>,
+        pub next_due: Option<Date>,
+        /// The party to act, by key.
+        pub responsible: String,
+        /// The unit whose leader is to act; `None`: the secretariat.
+        pub responsible_unit: Option<String>,
+        pub agreement: Option<String>,
+        /// The agreement's score in basis points.
+        pub score: Option<i32>,
+        /// The latest day of any fact counted.
+        pub facts_through: Option<Date>,
+    }
+
+    no_relations!();
+}
+
 pub mod agreement {
     use sea_orm::entity::prelude::*;
 

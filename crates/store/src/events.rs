@@ -132,6 +132,18 @@ impl UnitContext {
         Ok(self.definition.cycle(self.cycle.year)?)
     }
 
+    /// Keeps the unit's standing with the change, in the change's transaction (call it
+    /// last: a midway's grades count in the score).
+    pub async fn keep_standing(&self, txn: &DatabaseTransaction) -> Result<(), StoreError> {
+        crate::standing::refresh(
+            txn,
+            self.cycle.year,
+            crate::standing::Which::Units(std::slice::from_ref(&self.unit.id)),
+        )
+        .await
+        .map(drop)
+    }
+
     /// The facts after `event`, if the wheel's rules allow it as of `today`.
     pub fn check(&self, event: UnitEvent, today: NaiveDate) -> Result<UnitFacts, StoreError> {
         Ok(self
@@ -313,6 +325,7 @@ impl Store {
             }),
         )
         .await?;
+        crate::standing::refresh(&txn, year, crate::standing::Which::All).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -524,6 +537,7 @@ impl Store {
             stamp,
         )
         .await?;
+        ctx.keep_standing(&txn).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -667,6 +681,7 @@ impl Store {
         goal::Entity::insert_many(goals)
             .exec_without_returning(&txn)
             .await?;
+        ctx.keep_standing(&txn).await?;
         txn.commit().await?;
         Ok(Submitted { revision, warnings })
     }
@@ -692,6 +707,7 @@ impl Store {
         let mut am = row.into_active_model();
         am.signed_on = Set(Some(on));
         am.update(&txn).await?;
+        ctx.keep_standing(&txn).await?;
         txn.commit().await?;
         Ok(revision)
     }
@@ -797,6 +813,7 @@ impl Store {
         grade::Entity::insert_many(grades)
             .exec_without_returning(&txn)
             .await?;
+        ctx.keep_standing(&txn).await?;
         txn.commit().await?;
         Ok(grading)
     }
@@ -868,6 +885,7 @@ impl Store {
             stamp,
         )
         .await?;
+        ctx.keep_standing(&txn).await?;
         txn.commit().await?;
         Ok(())
     }

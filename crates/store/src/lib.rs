@@ -17,6 +17,7 @@ mod org;
 mod outbox;
 mod reports;
 pub mod sessions;
+mod standing;
 mod status;
 pub mod tokens;
 
@@ -39,6 +40,7 @@ pub use outbox::{
 };
 pub use reports::{FinalReportFile, KeptReport, sha256};
 pub use sessions::Session;
+pub use standing::{Projected, StandingDifference};
 pub use status::{
     AgreementRevisionView, AgreementView, CycleState, DeadlineView, EventView, GoalView,
     MilestoneView, StatusFilter, StatusRow, Timeline, UnitRecords, UnitView,
@@ -350,6 +352,11 @@ impl Store {
         for (i, _) in pending.iter().enumerate() {
             Migrator::up(&self.db, Some(1)).await?;
             progress(i + 1, total);
+        }
+        // The standing projection is computed by the wheel's rules, which a migration
+        // does not know: the cycles on record get theirs once the schema is in place.
+        if !pending.is_empty() {
+            self.build_missing_standing().await?;
         }
         Ok(pending)
     }

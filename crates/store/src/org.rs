@@ -214,6 +214,17 @@ impl Store {
         }
 
         audit::log_all(&txn, stamp, changes).await?;
+        // A unit's place in the tree, its level and whether it is active are in every
+        // cycle's answer (who acts for it, whether it is shown): any changed unit
+        // recomputes the cycles on record; an import that changes nothing does not.
+        if report.units_created
+            + report.units_updated
+            + report.units_reactivated
+            + report.units_deactivated
+            > 0
+        {
+            crate::standing::refresh_recorded(&txn, crate::standing::Which::All).await?;
+        }
         txn.commit().await?;
         Ok(report)
     }
@@ -244,7 +255,7 @@ fn new_unit(u: &OrgUnit, record: &UnitRecord, leader_id: Uuid, stamp: &Stamp) ->
     }
 }
 
-async fn insert_chunked<E>(
+pub(crate) async fn insert_chunked<E>(
     txn: &impl sea_orm::ConnectionTrait,
     rows: Vec<E::ActiveModel>,
 ) -> Result<(), StoreError>

@@ -123,7 +123,7 @@ fn of_cycle(year: i32, unit: Option<&str>) -> sea_orm::sea_query::SelectStatemen
     q.to_owned()
 }
 
-fn level_of(u: &unit::Model) -> Option<Level> {
+pub(crate) fn level_of(u: &unit::Model) -> Option<Level> {
     u8::try_from(u.level).ok().and_then(Level::new)
 }
 
@@ -178,125 +178,6 @@ impl Store {
         })
     }
 
-    /// Where every active unit stands on `at`, in the cycle running that day.
-    /// `secretariat` is the address deadlines of the secretariat go to.
-    pub async fn status(
-        &self,
-        at: NaiveDate,
-        filter: &StatusFilter,
-        secretariat: Option<&str>,
-    ) -> Result<Vec<StatusRow>, StoreError> {
-        let db = &self.db;
-        let snap = self.snapshot(db, at, None).await?;
-        let plan = snap.plan()?;
-        let milestones = milestones_of(db, snap.year, Some(at)).await?;
-        let mut events: HashMap<String, Vec<unit_event::Model>> = HashMap::new();
-        for e in unit_event::Entity::find()
-            .filter(unit_event::Column::Cycle.eq(snap.year))
-            .filter(unit_event::Column::On.lte(at))
-            .order_by_asc(unit_event::Column::Id)
-            .all(db)
-            .await?
-        {
-            events.entry(e.unit_id.clone()).or_default().push(e);
-        }
-        let scores = self.scores(db, snap.year, at, None).await?;
-
-        let mut rows = Vec::new();
-        for u in snap.units.values().filter(|u| u.active) {
-            let Some(level) = level_of(u) else { continue };
-            let Some(area) = Area::parse(&u.area) else {
-                continue;
-            };
-            if filter.area.is_some_and(|a| a != area) || filter.level.is_some_and(|l| l != level) {
-                continue;
-            }
-            let facts = fold_events(events.get(&u.id).into_iter().flatten());
-            let standing = plan.standing(level, &milestones, &facts, at);
-            if filter.overdue && standing.overdue_days == 0 {
-                continue;
-            }
-            let revision_in_force = facts
-                .agreement
-                .as_ref()
-                .and_then(|a| a.in_force)
-                .map(|s| s.revision);
-            rows.push(StatusRow {
-                unit_id: u.id.clone(),
-                name: u.name.clone(),
-                level: level.number(),
-                area: u.area.clone(),
-                cycle: snap.year,
-                step: standing.step,
-                next_deadline: standing.next_deadline,
-                overdue_days: standing.overdue_days,
-                responsible: snap.address(u, level, standing.responsible, secretariat),
-                responsible_name: snap.person(u, level, standing.responsible, secretariat).1,
-                agreement: standing.agreement.map(|state| AgreementView {
-                    state,
-                    score: revision_in_force.and_then(|r| scores.get(&(u.id.clone(), r)).copied()),
-                }),
-            });
-        }
-        rows.sort_by(|a, b| (a.level, &a.area, &a.unit_id).cmp(&(b.level, &b.area, &b.unit_id)));
-        Ok(rows)
-    }
-
-    /// The score of every graded agreement of a cycle, by (unit, revision).
-    /// The weighted scores of the cycle's agreements (of one unit's, with `unit`).
-    async fn scores(
-        &self,
-        db: &impl ConnectionTrait,
-        year: i32,
-        at: NaiveDate,
-        unit: Option<&str>,
-    ) -> Result<HashMap<(String, u32), Score>, StoreError> {
-        let mut agreements = agreement::Entity::find().filter(agreement::Column::Cycle.eq(year));
-        if let Some(unit) = unit {
-            agreements = agreements.filter(agreement::Column::UnitId.eq(unit));
-        }
-        let agreements: HashMap<Uuid, agreement::Model> = agreements
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|a| (a.id, a))
-            .collect();
-        let weights: HashMap<Uuid, i32> = goal::Entity::find()
-            .filter(goal::Column::AgreementId.in_subquery(of_cycle(year, unit)))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|g| (g.id, g.weight))
-            .collect();
-        let mut graded: HashMap<Uuid, Vec<(Weight, Grade)>> = HashMap::new();
-        for g in grade::Entity::find()
-            .filter(grade::Column::AgreementId.in_subquery(of_cycle(year, unit)))
-            .filter(grade::Column::GivenOn.lte(at))
-            .all(db)
-            .await?
-        {
-            let weight = weights
-                .get(&g.goal_id)
-                .and_then(|w| Weight::new(i64::from(*w)));
-            if let (Some(weight), Some(value)) = (weight, Grade::parse(&g.grade)) {
-                graded
-                    .entry(g.agreement_id)
-                    .or_default()
-                    .push((weight, value));
-            }
-        }
-        Ok(graded
-            .into_iter()
-            .filter_map(|(id, grades)| {
-                let a = agreements.get(&id)?;
-                Some((
-                    (a.unit_id.clone(), u32::try_from(a.revision).ok()?),
-                    Score::weighted(grades),
-                ))
-            })
-            .collect())
-    }
-
     /// One unit's whole story in the cycle running on `at`.
     pub async fn timeline(
         &self,
@@ -347,7 +228,7 @@ impl Store {
             .order_by_asc(agreement::Column::Revision)
             .all(db)
             .await?;
-        let scores = self.scores(db, snap.year, at, Some(unit_id)).await?;
+        let (scores, _) = scores(db, snap.year, Some(at), Some(unit_id)).await?;
         let (mut goals, mut grades) =
             goals_and_grades(db, of_cycle(snap.year, Some(unit_id))).await?;
         let views = agreements
@@ -404,6 +285,67 @@ impl Store {
     }
 }
 
+/// The weighted scores of cycle `year`'s agreements (of one unit's, with `unit`) by
+/// (unit, revision), from the grades given through `through` (all with `None`); and the
+/// day each unit was last graded.
+pub(crate) async fn scores(
+    db: &impl ConnectionTrait,
+    year: i32,
+    through: Option<NaiveDate>,
+    unit: Option<&str>,
+) -> Result<(HashMap<(String, u32), Score>, HashMap<String, NaiveDate>), StoreError> {
+    let mut agreements = agreement::Entity::find().filter(agreement::Column::Cycle.eq(year));
+    if let Some(unit) = unit {
+        agreements = agreements.filter(agreement::Column::UnitId.eq(unit));
+    }
+    let agreements: HashMap<Uuid, agreement::Model> = agreements
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    let weights: HashMap<Uuid, i32> = goal::Entity::find()
+        .filter(goal::Column::AgreementId.in_subquery(of_cycle(year, unit)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|g| (g.id, g.weight))
+        .collect();
+    let mut graded: HashMap<Uuid, Vec<(Weight, Grade)>> = HashMap::new();
+    let mut graded_on: HashMap<String, NaiveDate> = HashMap::new();
+    let mut grades =
+        grade::Entity::find().filter(grade::Column::AgreementId.in_subquery(of_cycle(year, unit)));
+    if let Some(t) = through {
+        grades = grades.filter(grade::Column::GivenOn.lte(t));
+    }
+    for g in grades.all(db).await? {
+        if let Some(a) = agreements.get(&g.agreement_id) {
+            let last = graded_on.entry(a.unit_id.clone()).or_insert(g.given_on);
+            *last = (*last).max(g.given_on);
+        }
+        let weight = weights
+            .get(&g.goal_id)
+            .and_then(|w| Weight::new(i64::from(*w)));
+        if let (Some(weight), Some(value)) = (weight, Grade::parse(&g.grade)) {
+            graded
+                .entry(g.agreement_id)
+                .or_default()
+                .push((weight, value));
+        }
+    }
+    let scores = graded
+        .into_iter()
+        .filter_map(|(id, grades)| {
+            let a = agreements.get(&id)?;
+            Some((
+                (a.unit_id.clone(), u32::try_from(a.revision).ok()?),
+                Score::weighted(grades),
+            ))
+        })
+        .collect();
+    Ok((scores, graded_on))
+}
+
 /// A unit's events and agreements in a cycle, as its timeline has them.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct UnitRecords {
@@ -435,7 +377,7 @@ impl Store {
                 .events
                 .push(EventView::of(e));
         }
-        let scores = self.scores(db, year, at, None).await?;
+        let (scores, _) = scores(db, year, Some(at), None).await?;
         let (mut goals, mut grades) = goals_and_grades(db, of_cycle(year, None)).await?;
         for a in agreement::Entity::find()
             .filter(agreement::Column::Cycle.eq(year))

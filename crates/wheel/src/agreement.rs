@@ -144,6 +144,11 @@ impl Score {
         self.0
     }
 
+    /// A score kept as its basis points (the store's projection keeps it so).
+    pub fn from_basis_points(points: u32) -> Self {
+        Self(points)
+    }
+
     /// The score in percent (exact: always a multiple of 0.5).
     pub fn percent(self) -> f64 {
         f64::from(self.0) / 100.0

@@ -137,6 +137,19 @@ impl Party {
             Self::SuperiorOfSuperior => "superior_of_superior",
         }
     }
+
+    /// The party a key names.
+    pub fn parse(key: &str) -> Option<Self> {
+        [
+            Self::Secretariat,
+            Self::Director,
+            Self::Leader,
+            Self::Superior,
+            Self::SuperiorOfSuperior,
+        ]
+        .into_iter()
+        .find(|p| p.key() == key)
+    }
 }
 
 impl fmt::Display for Party {

@@ -18,6 +18,27 @@ pub enum AgreementState {
     MidwayGiven,
 }
 
+impl AgreementState {
+    pub const ALL: [AgreementState; 3] = [
+        AgreementState::AwaitingSignature,
+        AgreementState::InForce,
+        AgreementState::MidwayGiven,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::AwaitingSignature => "awaiting_signature",
+            Self::InForce => "in_force",
+            Self::MidwayGiven => "midway_given",
+        }
+    }
+
+    /// The state a key names.
+    pub fn parse(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.key() == key)
+    }
+}
+
 /// A unit's standing on one day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Standing {
@@ -86,6 +107,28 @@ mod tests {
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    /// The store keeps steps, parties and agreement states by key: each key names its
+    /// value again.
+    #[test]
+    fn keys_parse_back() {
+        for s in Step::ALL {
+            assert_eq!(Step::parse(s.key()), Some(s));
+        }
+        for a in AgreementState::ALL {
+            assert_eq!(AgreementState::parse(a.key()), Some(a));
+        }
+        for p in [
+            Party::Secretariat,
+            Party::Director,
+            Party::Leader,
+            Party::Superior,
+            Party::SuperiorOfSuperior,
+        ] {
+            assert_eq!(Party::parse(p.key()), Some(p));
+        }
+        assert_eq!(Step::parse("in force"), None);
     }
 
     #[test]

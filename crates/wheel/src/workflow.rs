@@ -203,6 +203,11 @@ impl Step {
             Self::MidwayGiven => "midway_given",
         }
     }
+
+    /// The step a key names.
+    pub fn parse(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.key() == key)
+    }
 }
 
 impl fmt::Display for Step {

@@ -1,0 +1,746 @@
+//! The standing projection: per cycle and unit, what `status` shows (step, next deadline
+//! and its due date, who is to act, the agreement's state and score).
+//!
+//! Every answer to "where does each institution stand" used to be a fold of every event
+//! of the cycle; at national scale that is a second per request. The projection is kept
+//! in the same transaction as each change that moves it (an event, a milestone, a
+//! correction, an organisation import, a cycle's start), so `status` is one indexed read.
+//! How late a unit is depends on the day asked and is not kept: it is the day minus the
+//! due date.
+//!
+//! The projection and the fold are one computation (`compute`): the projection is the
+//! fold over every fact on record, a status for a day before some of them is the fold as
+//! of that day. `status_folded` gives the fold's answer, against which the property test
+//! and `hjul doctor` check the projection.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDate;
+use hjul_wheel::{
+    AgreementState, Area, Deadline, Level, NextDeadline, Party, Recipient, Score, Step,
+    WheelDefinition,
+};
+use sea_orm::sea_query::{Alias, Expr, JoinType, Query, SelectStatement};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    TransactionTrait,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::audit::{self, Change};
+use crate::cycles::definition_of;
+use crate::entity::{cycle, milestone, person, unit, unit_event, unit_standing};
+use crate::events::{fold_events, milestones_of};
+use crate::status::{AgreementView, StatusFilter, StatusRow, level_of, scores};
+use crate::{Stamp, Store, StoreError};
+
+/// Above this many units a fold reads the whole cycle rather than the units by id (a
+/// long list of ids is slow to bind, and past SQLite's limit in a large organisation).
+const BY_ID: usize = 64;
+
+/// Which units a computation covers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Which<'a> {
+    All,
+    Units(&'a [String]),
+}
+
+/// What `status` shows of one unit in a cycle, but for how many days late it is, which
+/// is the day asked minus the due date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Projected {
+    pub unit_id: String,
+    pub step: Option<Step>,
+    pub next_deadline: Option<NextDeadline>,
+    pub responsible: Party,
+    /// The unit whose leader is to act; `None`: the secretariat.
+    pub responsible_unit: Option<String>,
+    pub agreement: Option<AgreementState>,
+    pub score: Option<Score>,
+    /// The latest day of any fact counted (an event, a milestone, a grade): a status
+    /// asked for an earlier day cannot use this row.
+    pub facts_through: Option<NaiveDate>,
+}
+
+impl Projected {
+    fn overdue_days(&self, at: NaiveDate) -> i64 {
+        self.next_deadline
+            .map_or(0, |n| (at - n.due).num_days().max(0))
+    }
+
+    fn active_model(&self, cycle: i32) -> unit_standing::ActiveModel {
+        unit_standing::ActiveModel {
+            cycle: Set(cycle),
+            unit_id: Set(self.unit_id.clone()),
+            step: Set(self.step.map(|s| s.key().to_owned())),
+            next_deadline: Set(self.next_deadline.map(|n| n.deadline.key().to_owned())),
+            next_due: Set(self.next_deadline.map(|n| n.due)),
+            responsible: Set(self.responsible.key().to_owned()),
+            responsible_unit: Set(self.responsible_unit.clone()),
+            agreement: Set(self.agreement.map(|a| a.key().to_owned())),
+            score: Set(self
+                .score
+                .and_then(|s| i32::try_from(s.basis_points()).ok())),
+            facts_through: Set(self.facts_through),
+        }
+    }
+
+    /// A kept row, or `None` when a key in it names nothing (then the unit is folded).
+    fn from_model(m: unit_standing::Model) -> Option<Self> {
+        Some(Self {
+            step: parse_opt(m.step.as_deref(), Step::parse)?,
+            next_deadline: match (m.next_deadline.as_deref(), m.next_due) {
+                (Some(d), Some(due)) => Some(NextDeadline {
+                    deadline: Deadline::parse(d)?,
+                    due,
+                }),
+                (None, None) => None,
+                _ => return None,
+            },
+            responsible: Party::parse(&m.responsible)?,
+            responsible_unit: m.responsible_unit,
+            agreement: parse_opt(m.agreement.as_deref(), AgreementState::parse)?,
+            score: match m.score {
+                Some(s) => Some(Score::from_basis_points(u32::try_from(s).ok()?)),
+                None => None,
+            },
+            facts_through: m.facts_through,
+            unit_id: m.unit_id,
+        })
+    }
+
+    /// What differs between this (kept) and `other` (from the events), field by field.
+    pub fn differences(&self, other: &Projected) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut field = |name: &str, a: String, b: String| {
+            if a != b {
+                out.push(format!("{name}: kept {a}, from the events {b}"));
+            }
+        };
+        let show = |v: Option<String>| v.unwrap_or_else(|| "none".into());
+        field(
+            "step",
+            show(self.step.map(|s| s.key().into())),
+            show(other.step.map(|s| s.key().into())),
+        );
+        let next =
+            |n: Option<NextDeadline>| show(n.map(|n| format!("{} due {}", n.deadline, n.due)));
+        field(
+            "next deadline",
+            next(self.next_deadline),
+            next(other.next_deadline),
+        );
+        field(
+            "responsible",
+            format!(
+                "{} ({})",
+                self.responsible,
+                show(self.responsible_unit.clone())
+            ),
+            format!(
+                "{} ({})",
+                other.responsible,
+                show(other.responsible_unit.clone())
+            ),
+        );
+        field(
+            "agreement",
+            show(self.agreement.map(|a| a.key().into())),
+            show(other.agreement.map(|a| a.key().into())),
+        );
+        field(
+            "score",
+            show(self.score.map(|s| s.to_string())),
+            show(other.score.map(|s| s.to_string())),
+        );
+        field(
+            "facts through",
+            show(self.facts_through.map(|d| d.to_string())),
+            show(other.facts_through.map(|d| d.to_string())),
+        );
+        out
+    }
+}
+
+/// `Some(None)` for no key, `Some(Some(v))` for a key that names `v`, `None` for a key
+/// that names nothing.
+fn parse_opt<T>(key: Option<&str>, parse: impl Fn(&str) -> Option<T>) -> Option<Option<T>> {
+    match key {
+        None => Some(None),
+        Some(k) => parse(k).map(Some),
+    }
+}
+
+/// The units a computation read, with every unit above them, and their leaders: whom a
+/// responsible unit's address resolves to.
+pub(crate) struct Units {
+    units: HashMap<String, unit::Model>,
+    people: HashMap<Uuid, (String, String)>,
+}
+
+impl Units {
+    /// The address and name of whoever acts for `responsible_unit`: its leader, or the
+    /// secretariat.
+    fn person(
+        &self,
+        responsible_unit: Option<&str>,
+        secretariat: Option<&str>,
+    ) -> (String, String) {
+        responsible_unit
+            .and_then(|u| self.units.get(u))
+            .and_then(|u| self.people.get(&u.leader_id))
+            .cloned()
+            .unwrap_or_else(|| secretariat_person(secretariat))
+    }
+
+    /// The unit whose leader acts as `party` for `u`, or `None` for the secretariat.
+    fn responsible_unit(&self, u: &unit::Model, level: Level, party: Party) -> Option<String> {
+        match party.resolve(Some(level)) {
+            Recipient::Secretariat => None,
+            Recipient::Leader(target) => {
+                let mut current = u;
+                while i16::from(target.number()) < current.level {
+                    current = self.units.get(current.parent_id.as_ref()?)?;
+                }
+                Some(current.id.clone())
+            }
+        }
+    }
+}
+
+fn secretariat_person(secretariat: Option<&str>) -> (String, String) {
+    (
+        secretariat.unwrap_or("secretariat").to_owned(),
+        String::new(),
+    )
+}
+
+/// Reads `which` units with every unit above them, and their leaders.
+async fn read_units(db: &impl ConnectionTrait, which: Which<'_>) -> Result<Units, StoreError> {
+    let units: Vec<unit::Model> = match which {
+        Which::All => unit::Entity::find().all(db).await?,
+        Which::Units(ids) => {
+            let mut found: HashMap<String, unit::Model> = HashMap::new();
+            let mut next: HashSet<String> = ids.iter().cloned().collect();
+            // At most four levels; the bound also stops a cycle in bad data.
+            for _ in 0..8 {
+                if next.is_empty() {
+                    break;
+                }
+                let batch = unit::Entity::find()
+                    .filter(unit::Column::Id.is_in(next.drain()))
+                    .all(db)
+                    .await?;
+                for u in batch {
+                    if let Some(p) = &u.parent_id
+                        && !found.contains_key(p)
+                    {
+                        next.insert(p.clone());
+                    }
+                    found.insert(u.id.clone(), u);
+                }
+                next.retain(|id| !found.contains_key(id));
+            }
+            found.into_values().collect()
+        }
+    };
+    let people = match which {
+        Which::All => person::Entity::find().all(db).await?,
+        Which::Units(_) => {
+            person::Entity::find()
+                .filter(person::Column::Id.is_in(units.iter().map(|u| u.leader_id)))
+                .all(db)
+                .await?
+        }
+    };
+    Ok(Units {
+        units: units.into_iter().map(|u| (u.id.clone(), u)).collect(),
+        people: people
+            .into_iter()
+            .map(|p| (p.id, (p.email, p.name)))
+            .collect(),
+    })
+}
+
+/// Folds the facts of cycle `year` through `through` (every fact with `None`) into what
+/// `status` shows of each active unit `which` covers. One computation for the projection
+/// and for a status asked for an earlier day, so the two cannot drift apart.
+pub(crate) async fn compute(
+    db: &impl ConnectionTrait,
+    definition: &WheelDefinition,
+    year: i32,
+    through: Option<NaiveDate>,
+    which: Which<'_>,
+) -> Result<(Vec<Projected>, Units), StoreError> {
+    let plan = definition.cycle(year)?;
+    let milestones = milestones_of(db, year, through).await?;
+    let mut milestone_days = milestone::Entity::find().filter(milestone::Column::Cycle.eq(year));
+    if let Some(t) = through {
+        milestone_days = milestone_days.filter(milestone::Column::MetOn.lte(t));
+    }
+    let last_milestone = milestone_days
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.met_on)
+        .max();
+    let units = read_units(db, which).await?;
+
+    let mut events = unit_event::Entity::find().filter(unit_event::Column::Cycle.eq(year));
+    if let Some(t) = through {
+        events = events.filter(unit_event::Column::On.lte(t));
+    }
+    if let Which::Units(ids) = which {
+        events = events.filter(unit_event::Column::UnitId.is_in(ids.iter().cloned()));
+    }
+    let mut by_unit: HashMap<String, Vec<unit_event::Model>> = HashMap::new();
+    for e in events.order_by_asc(unit_event::Column::Id).all(db).await? {
+        by_unit.entry(e.unit_id.clone()).or_default().push(e);
+    }
+    let (scores, graded_on) = match which {
+        Which::All => scores(db, year, through, None).await?,
+        Which::Units(ids) => {
+            let mut all = (HashMap::new(), HashMap::new());
+            for id in ids {
+                let (s, g) = scores(db, year, through, Some(id)).await?;
+                all.0.extend(s);
+                all.1.extend(g);
+            }
+            all
+        }
+    };
+
+    let targets: Vec<&unit::Model> = match which {
+        Which::All => units.units.values().collect(),
+        Which::Units(ids) => ids.iter().filter_map(|id| units.units.get(id)).collect(),
+    };
+    // How late does not matter here: the day only counts the days past due, which the
+    // projection leaves to the reader.
+    let any_day = plan.cycle().starts();
+    let mut out = Vec::with_capacity(targets.len());
+    for u in targets.into_iter().filter(|u| u.active) {
+        let Some(level) = level_of(u) else { continue };
+        if Area::parse(&u.area).is_none() {
+            continue;
+        }
+        let recorded = by_unit.get(&u.id);
+        let facts = fold_events(recorded.into_iter().flatten());
+        let standing = plan.standing(level, &milestones, &facts, through.unwrap_or(any_day));
+        let revision_in_force = facts
+            .agreement
+            .as_ref()
+            .and_then(|a| a.in_force)
+            .map(|s| s.revision);
+        let facts_through = recorded
+            .into_iter()
+            .flatten()
+            .map(|e| e.on)
+            .chain(last_milestone)
+            .chain(graded_on.get(&u.id).copied())
+            .max();
+        out.push(Projected {
+            unit_id: u.id.clone(),
+            step: standing.step,
+            next_deadline: standing.next_deadline,
+            responsible: standing.responsible,
+            responsible_unit: units.responsible_unit(u, level, standing.responsible),
+            agreement: standing.agreement,
+            score: revision_in_force.and_then(|r| scores.get(&(u.id.clone(), r)).copied()),
+            facts_through,
+        });
+    }
+    Ok((out, units))
+}
+
+/// Replaces the projection of `which` units in cycle `year` with what the events give,
+/// inside the caller's transaction. A cycle not on record has no projection.
+pub(crate) async fn refresh(
+    db: &impl ConnectionTrait,
+    year: i32,
+    which: Which<'_>,
+) -> Result<usize, StoreError> {
+    let Some(c) = cycle::Entity::find_by_id(year).one(db).await? else {
+        return Ok(0);
+    };
+    let definition = definition_of(&c)?;
+    let (rows, _) = compute(db, &definition, year, None, which).await?;
+    let mut delete =
+        unit_standing::Entity::delete_many().filter(unit_standing::Column::Cycle.eq(year));
+    if let Which::Units(ids) = which {
+        delete = delete.filter(unit_standing::Column::UnitId.is_in(ids.iter().cloned()));
+    }
+    delete.exec(db).await?;
+    let written = rows.len();
+    crate::org::insert_chunked::<unit_standing::Entity>(
+        db,
+        rows.iter().map(|r| r.active_model(year)).collect(),
+    )
+    .await?;
+    Ok(written)
+}
+
+/// Refreshes `which` units in every cycle on record: what an organisation import moves
+/// (a unit's place in the tree is in every cycle's answer).
+pub(crate) async fn refresh_recorded(
+    db: &impl ConnectionTrait,
+    which: Which<'_>,
+) -> Result<usize, StoreError> {
+    let mut written = 0;
+    for year in crate::events::recorded_years(db).await? {
+        written += refresh(db, year, which).await?;
+    }
+    Ok(written)
+}
+
+/// A unit whose kept standing differs from what its events give.
+#[derive(Debug, Clone, Serialize)]
+pub struct StandingDifference {
+    pub cycle: i32,
+    pub unit_id: String,
+    /// What is kept; `None`: no row (or one hjul cannot read).
+    pub kept: Option<Projected>,
+    /// What the events give; `None`: the unit should have no row (inactive or gone).
+    pub computed: Option<Projected>,
+}
+
+impl StandingDifference {
+    /// What differs, in a line a person can read.
+    pub fn describe(&self) -> String {
+        match (&self.kept, &self.computed) {
+            (None, Some(_)) => "no standing kept".into(),
+            (Some(_), None) => "standing kept for a unit that is not active".into(),
+            (Some(k), Some(c)) => k.differences(c).join("; "),
+            (None, None) => String::new(),
+        }
+    }
+}
+
+/// The projection read by `status`: every active unit that `filter` keeps, with its kept
+/// standing (when there is one) and the leader who is to act.
+fn projection_query(year: i32, at: NaiveDate, filter: &StatusFilter) -> SelectStatement {
+    // In here only: the trait is implemented for every type, numbers included.
+    use sea_orm::sea_query::ExprTrait as _;
+    let (u, s, r, p) = (
+        Alias::new("u"),
+        Alias::new("s"),
+        Alias::new("r"),
+        Alias::new("p"),
+    );
+    let mut q = Query::select();
+    q.expr_as(Expr::col((u.clone(), unit::Column::Id)), Alias::new("id"))
+        .expr_as(
+            Expr::col((u.clone(), unit::Column::Name)),
+            Alias::new("name"),
+        )
+        .expr_as(
+            Expr::col((u.clone(), unit::Column::Level)),
+            Alias::new("level"),
+        )
+        .expr_as(
+            Expr::col((u.clone(), unit::Column::Area)),
+            Alias::new("area"),
+        );
+    for c in [
+        unit_standing::Column::Cycle,
+        unit_standing::Column::Step,
+        unit_standing::Column::NextDeadline,
+        unit_standing::Column::NextDue,
+        unit_standing::Column::Responsible,
+        unit_standing::Column::ResponsibleUnit,
+        unit_standing::Column::Agreement,
+        unit_standing::Column::Score,
+        unit_standing::Column::FactsThrough,
+    ] {
+        q.column((s.clone(), c));
+    }
+    q.expr_as(
+        Expr::col((p.clone(), person::Column::Email)),
+        Alias::new("who"),
+    )
+    .expr_as(
+        Expr::col((p.clone(), person::Column::Name)),
+        Alias::new("who_name"),
+    )
+    .from_as(unit::Entity, u.clone())
+    .join_as(
+        JoinType::LeftJoin,
+        unit_standing::Entity,
+        s.clone(),
+        Expr::col((s.clone(), unit_standing::Column::UnitId))
+            .equals((u.clone(), unit::Column::Id))
+            .and(Expr::col((s.clone(), unit_standing::Column::Cycle)).eq(year)),
+    )
+    .join_as(
+        JoinType::LeftJoin,
+        unit::Entity,
+        r.clone(),
+        Expr::col((r.clone(), unit::Column::Id))
+            .equals((s.clone(), unit_standing::Column::ResponsibleUnit)),
+    )
+    .join_as(
+        JoinType::LeftJoin,
+        person::Entity,
+        p.clone(),
+        Expr::col((p, person::Column::Id)).equals((r, unit::Column::LeaderId)),
+    )
+    .and_where(Expr::col((u.clone(), unit::Column::Active)).eq(true));
+    if let Some(area) = filter.area {
+        q.and_where(Expr::col((u.clone(), unit::Column::Area)).eq(area.key()));
+    }
+    if let Some(level) = filter.level {
+        q.and_where(Expr::col((u, unit::Column::Level)).eq(i16::from(level.number())));
+    }
+    if filter.overdue {
+        // Past due today; a unit without a usable row is kept and folded.
+        q.and_where(
+            Expr::col((s.clone(), unit_standing::Column::NextDue))
+                .lt(at)
+                .or(Expr::col((s.clone(), unit_standing::Column::Cycle)).is_null())
+                .or(Expr::col((s, unit_standing::Column::FactsThrough)).gt(at)),
+        );
+    }
+    q
+}
+
+#[allow(clippy::too_many_arguments)]
+fn status_row(
+    unit_id: String,
+    name: String,
+    level: Level,
+    area: String,
+    cycle: i32,
+    p: &Projected,
+    at: NaiveDate,
+    (responsible, responsible_name): (String, String),
+) -> StatusRow {
+    StatusRow {
+        unit_id,
+        name,
+        level: level.number(),
+        area,
+        cycle,
+        step: p.step,
+        next_deadline: p.next_deadline,
+        overdue_days: p.overdue_days(at),
+        responsible,
+        responsible_name,
+        agreement: p.agreement.map(|state| AgreementView {
+            state,
+            score: p.score,
+        }),
+    }
+}
+
+fn finish(mut rows: Vec<StatusRow>, filter: &StatusFilter) -> Vec<StatusRow> {
+    if filter.overdue {
+        rows.retain(|r| r.overdue_days > 0);
+    }
+    // In Rust, not SQL: PostgreSQL's collation would order ids differently from SQLite's.
+    rows.sort_by(|a, b| (a.level, &a.area, &a.unit_id).cmp(&(b.level, &b.area, &b.unit_id)));
+    rows
+}
+
+impl Store {
+    /// Where every active unit stands on `at`, in the cycle running that day, read from
+    /// the standing projection; a unit whose kept standing counts facts after `at` (a
+    /// status asked for an earlier day) is folded from its events instead. `secretariat`
+    /// is the address deadlines of the secretariat go to.
+    pub async fn status(
+        &self,
+        at: NaiveDate,
+        filter: &StatusFilter,
+        secretariat: Option<&str>,
+    ) -> Result<Vec<StatusRow>, StoreError> {
+        let db = &self.db;
+        let year = self.wheel.definition.cycles.cycle_containing(at).year();
+        let Some(c) = cycle::Entity::find_by_id(year).one(db).await? else {
+            // Not started: nothing is kept, and nothing has happened in it either.
+            return self.status_folded(at, filter, secretariat).await;
+        };
+        let mut rows = Vec::new();
+        let mut stale: Vec<String> = Vec::new();
+        for r in db.query_all(&projection_query(year, at, filter)).await? {
+            let unit_id: String = r.try_get("", "id")?;
+            let level = u8::try_from(r.try_get::<i16>("", "level")?)
+                .ok()
+                .and_then(Level::new);
+            let area: String = r.try_get("", "area")?;
+            let (Some(level), Some(_)) = (level, Area::parse(&area)) else {
+                continue;
+            };
+            let kept = match r.try_get::<Option<i32>>("", "cycle")? {
+                None => None,
+                Some(_) => Projected::from_model(unit_standing::Model {
+                    cycle: year,
+                    unit_id: unit_id.clone(),
+                    step: r.try_get("", "step")?,
+                    next_deadline: r.try_get("", "next_deadline")?,
+                    next_due: r.try_get("", "next_due")?,
+                    responsible: r.try_get("", "responsible")?,
+                    responsible_unit: r.try_get("", "responsible_unit")?,
+                    agreement: r.try_get("", "agreement")?,
+                    score: r.try_get("", "score")?,
+                    facts_through: r.try_get("", "facts_through")?,
+                }),
+            };
+            match kept.filter(|k| k.facts_through.is_none_or(|d| d <= at)) {
+                Some(k) => {
+                    let who: Option<String> = r.try_get("", "who")?;
+                    let who_name: Option<String> = r.try_get("", "who_name")?;
+                    let person = match who {
+                        Some(who) => (who, who_name.unwrap_or_default()),
+                        None => secretariat_person(secretariat),
+                    };
+                    let name = r.try_get("", "name")?;
+                    rows.push(status_row(unit_id, name, level, area, year, &k, at, person));
+                }
+                None => stale.push(unit_id),
+            }
+        }
+        if !stale.is_empty() {
+            let definition = definition_of(&c)?;
+            let which = if stale.len() > BY_ID {
+                Which::All
+            } else {
+                Which::Units(&stale)
+            };
+            let (folded, units) = compute(db, &definition, year, Some(at), which).await?;
+            let wanted: HashSet<&String> = stale.iter().collect();
+            for p in folded.iter().filter(|p| wanted.contains(&p.unit_id)) {
+                rows.push(folded_row(&units, p, year, at, secretariat)?);
+            }
+        }
+        Ok(finish(rows, filter))
+    }
+
+    /// The same answer as `status`, by folding every event of the cycle: what the
+    /// projection is checked against, and the answer for a cycle not started.
+    pub async fn status_folded(
+        &self,
+        at: NaiveDate,
+        filter: &StatusFilter,
+        secretariat: Option<&str>,
+    ) -> Result<Vec<StatusRow>, StoreError> {
+        let db = &self.db;
+        let year = self.wheel.definition.cycles.cycle_containing(at).year();
+        let definition = match cycle::Entity::find_by_id(year).one(db).await? {
+            Some(c) => definition_of(&c)?,
+            None => self.wheel.definition.clone(),
+        };
+        let (folded, units) = compute(db, &definition, year, Some(at), Which::All).await?;
+        let mut rows = Vec::with_capacity(folded.len());
+        for p in &folded {
+            let row = folded_row(&units, p, year, at, secretariat)?;
+            if filter.area.is_some_and(|a| a.key() != row.area)
+                || filter.level.is_some_and(|l| l.number() != row.level)
+            {
+                continue;
+            }
+            rows.push(row);
+        }
+        Ok(finish(rows, filter))
+    }
+
+    /// Compares the kept standing of every cycle on record with what the events give;
+    /// every difference is returned (none when the projection is right).
+    pub async fn check_standing(&self) -> Result<Vec<StandingDifference>, StoreError> {
+        let db = &self.db;
+        let mut out = Vec::new();
+        for c in cycle::Entity::find()
+            .order_by_asc(cycle::Column::Year)
+            .all(db)
+            .await?
+        {
+            let definition = definition_of(&c)?;
+            let (computed, _) = compute(db, &definition, c.year, None, Which::All).await?;
+            let mut kept: HashMap<String, Option<Projected>> = unit_standing::Entity::find()
+                .filter(unit_standing::Column::Cycle.eq(c.year))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|m| (m.unit_id.clone(), Projected::from_model(m)))
+                .collect();
+            for p in computed {
+                match kept.remove(&p.unit_id).flatten() {
+                    Some(k) if k == p => {}
+                    k => out.push(StandingDifference {
+                        cycle: c.year,
+                        unit_id: p.unit_id.clone(),
+                        kept: k,
+                        computed: Some(p),
+                    }),
+                }
+            }
+            for (unit_id, k) in kept {
+                out.push(StandingDifference {
+                    cycle: c.year,
+                    unit_id,
+                    kept: k,
+                    computed: None,
+                });
+            }
+        }
+        out.sort_by(|a, b| (a.cycle, &a.unit_id).cmp(&(b.cycle, &b.unit_id)));
+        Ok(out)
+    }
+
+    /// Replaces the kept standing of every cycle on record with what the events give, in
+    /// one transaction with its audit row. Returns the rows written.
+    pub async fn rebuild_standing(&self, stamp: &Stamp) -> Result<usize, StoreError> {
+        let txn = self.db.begin().await?;
+        let written = refresh_recorded(&txn, Which::All).await?;
+        audit::log(
+            &txn,
+            stamp,
+            Change::new("standing.rebuild", "unit_standing", "all".to_owned())
+                .after(&serde_json::json!({ "rows": written })),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(written)
+    }
+
+    /// Builds the projection of every cycle on record that has none (a database migrated
+    /// from before it was kept).
+    pub(crate) async fn build_missing_standing(&self) -> Result<(), StoreError> {
+        let txn = self.db.begin().await?;
+        for year in crate::events::recorded_years(&txn).await? {
+            let kept = unit_standing::Entity::find()
+                .filter(unit_standing::Column::Cycle.eq(year))
+                .one(&txn)
+                .await?;
+            if kept.is_none() {
+                refresh(&txn, year, Which::All).await?;
+            }
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+}
+
+/// A status row from a fold, its names and addresses from the units it read.
+fn folded_row(
+    units: &Units,
+    p: &Projected,
+    year: i32,
+    at: NaiveDate,
+    secretariat: Option<&str>,
+) -> Result<StatusRow, StoreError> {
+    let u = units
+        .units
+        .get(&p.unit_id)
+        .ok_or_else(|| StoreError::UnknownUnit(p.unit_id.clone()))?;
+    let level = level_of(u)
+        .ok_or_else(|| StoreError::Invalid(format!("unit {} has level {}", u.id, u.level)))?;
+    Ok(status_row(
+        u.id.clone(),
+        u.name.clone(),
+        level,
+        u.area.clone(),
+        year,
+        p,
+        at,
+        units.person(p.responsible_unit.as_deref(), secretariat),
+    ))
+}
