@@ -23,6 +23,7 @@ stories!(
     drafts_outlive_a_session_and_spreadsheets_keep_the_filter,
     a_unit_sees_its_numbers_and_nothing_that_rests_on_too_few,
     the_report_is_a_download_over_what_the_caller_sees,
+    long_tables_are_shown_a_page_at_a_time,
 );
 
 /// The API at a fixed moment: 15 May 2026, 10:00 in Copenhagen.
@@ -1786,4 +1787,162 @@ async fn the_report_is_a_download_over_what_the_caller_sees(db: TestDb) {
         "{}",
         kept.markdown
     );
+}
+
+/// The overview of a department of 250 units shows its long tables a page at a time: the
+/// "next" link a person follows keeps the selection, the last page holds the rest, a
+/// page past the end shows the last one, and the overdue table says how many more there
+/// are and where to see them.
+async fn long_tables_are_shown_a_page_at_a_time(db: TestDb) {
+    let store = db.store().await;
+    let org = hjul_wheel::Organisation::from_csv(&hjul_tests::organisation(250), |_| {}).unwrap();
+    store
+        .import_organisation(&org, &stamp("2026-07-15"), |_, _| {})
+        .await
+        .unwrap();
+    // 15 July: every level 3–4 unit's dialogue (due 30 June) is overdue.
+    let at = eight("2026-07-15");
+    let state = AppState::new(
+        store.clone(),
+        Arc::new(move || at),
+        "sekretariat@skovby.dk".into(),
+    );
+    let api = Api {
+        app: hjul_api::router(state),
+        store,
+    };
+    let token = api.token(Role::Secretariat, "sekretariat@skovby.dk").await;
+    let session = api.sign_in(&token).await;
+    let units_in = |page: &str| -> Vec<String> {
+        let table = page
+            .split("<table id=\"units\">")
+            .nth(1)
+            .unwrap()
+            .split("</table>")
+            .next()
+            .unwrap();
+        table
+            .split("<a href=\"/units/")
+            .skip(1)
+            .map(|x| x.split('"').next().unwrap().to_owned())
+            .collect()
+    };
+    let next_of = |page: &str| -> Option<String> {
+        let at = page.find("id=\"page-next\"")?;
+        let href = page[at..].split("href=\"").nth(1)?.split('"').next()?;
+        Some(href.replace("&amp;", "&"))
+    };
+
+    let (status, first) = api.page(&session, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(first.contains("Alle enheder (250)"), "{first}");
+    assert!(
+        first.contains("Viser 1–100 af 250 · side 1 af 3"),
+        "{first}"
+    );
+    assert!(!first.contains("id=\"page-prev\""));
+    let one = units_in(&first);
+    assert_eq!(one.len(), 100);
+    // The overdue table: the first 100 of 246, and where the rest are.
+    assert!(first.contains("Overskredne frister (246)"), "{first}");
+    assert!(first.contains("… og 146 flere."), "{first}");
+
+    // Following "next" as a person would, to the end.
+    let mut seen = one.clone();
+    let mut page = first;
+    let mut pages = 1;
+    while let Some(next) = next_of(&page) {
+        let (status, p) = api.page(&session, &next).await;
+        assert_eq!(status, StatusCode::OK, "{next}");
+        seen.extend(units_in(&p));
+        page = p;
+        pages += 1;
+    }
+    assert_eq!(pages, 3);
+    assert!(
+        page.contains("Viser 201–250 af 250 · side 3 af 3"),
+        "{page}"
+    );
+    assert!(page.contains("id=\"page-prev\""));
+    let unique: std::collections::BTreeSet<&String> = seen.iter().collect();
+    assert_eq!((seen.len(), unique.len()), (250, 250), "every unit once");
+
+    // A page past the end shows the last; one that is not a number, the first.
+    let (_, past) = api.page(&session, "/?page=99").await;
+    assert!(past.contains("side 3 af 3"), "{past}");
+    let (_, junk) = api.page(&session, "/?page=abc").await;
+    assert!(junk.contains("side 1 af 3"), "{junk}");
+
+    // The selection stays with the pages: level 4 only, 222 houses.
+    let (_, houses) = api.page(&session, "/?level=4").await;
+    assert!(houses.contains("Alle enheder (222)"), "{houses}");
+    let next = next_of(&houses).unwrap();
+    assert!(
+        next.contains("level=4") && next.contains("page=2"),
+        "{next}"
+    );
+    let (_, second) = api.page(&session, &next).await;
+    assert!(second.contains("Viser 101–200 af 222"), "{second}");
+    assert!(
+        units_in(&second).iter().all(|u| u.starts_with('h')),
+        "only houses"
+    );
+
+    // The API pages the same way: follow `Link: <…>; rel="next"` until there is none.
+    let get = |path: String| {
+        let req = Request::get(path)
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        let app = api.app.clone();
+        async move {
+            let res = app.oneshot(req).await.unwrap();
+            let link = res
+                .headers()
+                .get("link")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let status = res.status();
+            let bytes = axum::body::to_bytes(res.into_body(), 16 << 20)
+                .await
+                .unwrap();
+            let rows: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            (status, link, rows)
+        }
+    };
+    let mut next = Some("/api/v1/status?level=4&limit=100".to_owned());
+    let mut ids = Vec::new();
+    let mut answers = 0;
+    while let Some(path) = next.take() {
+        let (status, link, rows) = get(path.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {rows}");
+        let rows = rows.as_array().unwrap();
+        assert!(rows.len() <= 100);
+        ids.extend(
+            rows.iter()
+                .map(|r| r["unit_id"].as_str().unwrap().to_owned()),
+        );
+        answers += 1;
+        next = link.map(|l| {
+            assert!(l.ends_with("; rel=\"next\""), "{l}");
+            assert!(
+                l.contains("level=4"),
+                "the selection goes with the page: {l}"
+            );
+            l.trim_start_matches('<')
+                .split('>')
+                .next()
+                .unwrap()
+                .to_owned()
+        });
+    }
+    assert_eq!(answers, 3);
+    let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
+    assert_eq!((ids.len(), unique.len()), (222, 222), "every house once");
+    // Without a limit one answer holds them all (up to 1,000), with no next page.
+    let (_, link, rows) = get("/api/v1/status".to_owned()).await;
+    assert_eq!((rows.as_array().unwrap().len(), link), (250, None));
+    // A cursor the API did not give is refused with the field named.
+    let (status, _, problem) = get("/api/v1/status?cursor=nonsense".to_owned()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    assert_eq!(problem["field"], "cursor", "{problem}");
 }

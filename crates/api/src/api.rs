@@ -224,6 +224,40 @@ struct StatusQuery {
     level: Option<u8>,
     /// Only units past a deadline.
     overdue: Option<bool>,
+    /// The most units one answer holds (default and most: 1000). When there are more,
+    /// the `Link` header names the next page (`rel="next"`).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+    /// Where the page starts: the cursor in the previous answer's `Link` header.
+    #[param(max_length = 200)]
+    cursor: Option<String>,
+}
+
+/// The most rows one answer of `/status` holds: a department of 20,000 units is read in
+/// pages, so no single answer costs more than a few hundred kilobytes.
+const STATUS_PAGE: u32 = 1000;
+
+/// Where a page of status rows starts: after the row with this (level, area, unit),
+/// the order rows come in. Opaque to clients; written as `level:area:unit`.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Cursor(u8, String, String);
+
+impl Cursor {
+    fn after(r: &hjul_store::StatusRow) -> Self {
+        Self(r.level, r.area.clone(), r.unit_id.clone())
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.splitn(3, ':');
+        let level = parts.next()?.parse().ok()?;
+        let area = parts.next()?.to_owned();
+        let unit = parts.next()?.to_owned();
+        Some(Self(level, area, unit))
+    }
+
+    fn text(&self) -> String {
+        format!("{}:{}:{}", self.0, self.1, self.2)
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -281,14 +315,17 @@ impl From<hjul_store::StatusRow> for StatusRowDto {
     }
 }
 
-/// Where every unit the holder sees stands on `at`.
+/// Where every unit the holder sees stands on `at`, a page at a time (`limit`,
+/// `cursor`): the `Link` header names the next page while there is one.
 #[utoipa::path(get, path = "/api/v1/status", tag = "status", params(StatusQuery),
-    responses((status = 200, body = [StatusRowDto])))]
+    responses((status = 200, body = [StatusRowDto], headers(
+        ("link" = String, description = "`</api/v1/status?…&cursor=…>; rel=\"next\"` while more units follow")
+    ))))]
 async fn status(
     State(state): State<AppState>,
     who: Principal,
     ApiQuery(q): ApiQuery<StatusQuery>,
-) -> ApiResult<Json<Vec<StatusRowDto>>> {
+) -> ApiResult<Response> {
     let area = match q.area.as_deref() {
         None => None,
         Some(a) => Some(Area::parse(a).ok_or_else(|| {
@@ -310,16 +347,56 @@ async fn status(
         level,
         overdue: q.overdue.unwrap_or(false),
     };
+    let cursor = match q.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(Cursor::parse(c).ok_or_else(|| {
+            Problem::bad_request(
+                "the cursor is not one this API gave: take it from the `Link` header of the previous page, or leave it out for the first",
+            )
+            .field("cursor")
+        })?),
+    };
+    let limit = q.limit.unwrap_or(STATUS_PAGE).clamp(1, STATUS_PAGE) as usize;
     let rows = state
         .store()
         .status(at, &filter, Some(state.secretariat_email()))
         .await?;
-    Ok(Json(
-        rows.into_iter()
-            .filter(|r| who.sees(&r.unit_id))
-            .map(Into::into)
-            .collect(),
-    ))
+    // The rows come in cursor order, so a page is what follows the cursor.
+    let mut page: Vec<hjul_store::StatusRow> = rows
+        .into_iter()
+        .filter(|r| who.sees(&r.unit_id))
+        .filter(|r| cursor.as_ref().is_none_or(|c| Cursor::after(r) > *c))
+        .take(limit + 1)
+        .collect();
+    let more = page.len() > limit;
+    page.truncate(limit);
+    let link = match page.last().filter(|_| more) {
+        Some(last) => {
+            let mut next = form_urlencoded::Serializer::new(String::new());
+            next.append_pair("at", &at.to_string());
+            if let Some(a) = filter.area {
+                next.append_pair("area", a.key());
+            }
+            if let Some(l) = filter.level {
+                next.append_pair("level", &l.number().to_string());
+            }
+            if filter.overdue {
+                next.append_pair("overdue", "true");
+            }
+            next.append_pair("limit", &limit.to_string());
+            next.append_pair("cursor", &Cursor::after(last).text());
+            Some(format!("</api/v1/status?{}>; rel=\"next\"", next.finish()))
+        }
+        None => None,
+    };
+    let body: Vec<StatusRowDto> = page.into_iter().map(Into::into).collect();
+    let mut res = axum::response::IntoResponse::into_response(Json(body));
+    if let Some(link) = link
+        && let Ok(value) = axum::http::HeaderValue::from_str(&link)
+    {
+        res.headers_mut().insert(axum::http::header::LINK, value);
+    }
+    Ok(res)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -1338,9 +1415,9 @@ mod tests {
                 );
             }
         }
-        // at (3), area, level, overdue, state, limit (2), entity, entity_id, the
+        // at (3), area, level, overdue, state, limit (3), cursor, entity, entity_id, the
         // report's format and lang.
-        assert_eq!(queries, 13);
+        assert_eq!(queries, 15);
     }
 
     /// Every date a client sends carries the years the server answers for.

@@ -100,6 +100,9 @@ pub fn filter_query(f: &StatusFilter) -> String {
     s.finish()
 }
 
+/// How many rows a long table of the overview shows at a time.
+pub const PAGE: usize = 100;
+
 /// The rows of the status the visitor sees.
 pub async fn visible_rows(
     state: &AppState,
@@ -193,12 +196,35 @@ pub async fn overview(State(state): State<AppState>, v: Visitor, uri: Uri) -> Re
             context! { key => key, name => words.word(lang, &format!("step.{key}")), count => n }
         })
         .collect();
-    let overdue: Vec<Value> = rows
+    // Long tables are shown a page at a time: a department of thousands of units is
+    // read in one query, but a page of them is what a person reads (and what a browser
+    // draws quickly).
+    let overdue_rows: Vec<&&StatusRow> = rows.iter().filter(|r| r.overdue_days > 0).collect();
+    let overdue: Vec<Value> = overdue_rows
         .iter()
-        .filter(|r| r.overdue_days > 0)
+        .take(PAGE)
         .map(|r| row_value(&state, lang, r))
         .collect();
-    let listed: Vec<Value> = rows.iter().map(|r| row_value(&state, lang, r)).collect();
+    let pages = rows.len().div_ceil(PAGE).max(1);
+    let page = q
+        .get("page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(1)
+        .clamp(1, pages);
+    let listed: Vec<Value> = rows
+        .iter()
+        .skip((page - 1) * PAGE)
+        .take(PAGE)
+        .map(|r| row_value(&state, lang, r))
+        .collect();
+    let page_query = |n: usize| {
+        let mut s = form_urlencoded::Serializer::new(filter_query(&filter));
+        if let Some(step) = step {
+            s.append_pair("step", step.key());
+        }
+        s.append_pair("page", &n.to_string());
+        s.finish()
+    };
     let areas: Vec<Value> = Area::ALL
         .iter()
         .map(
@@ -225,7 +251,15 @@ pub async fn overview(State(state): State<AppState>, v: Visitor, uri: Uri) -> Re
             total => rows.len(),
             to_sign => to_sign,
             overdue => overdue,
+            overdue_total => overdue_rows.len(),
+            overdue_more => overdue_rows.len().saturating_sub(PAGE),
             rows => listed,
+            page => page,
+            pages => pages,
+            first => ((page - 1) * PAGE + 1).min(rows.len()),
+            last => (page * PAGE).min(rows.len()),
+            prev_query => page_query(page.saturating_sub(1).max(1)),
+            next_query => page_query((page + 1).min(pages)),
             areas => areas,
             area => filter.area.map(Area::key),
             level => filter.level.map(Level::number),
