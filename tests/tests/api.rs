@@ -1945,4 +1945,9 @@ async fn long_tables_are_shown_a_page_at_a_time(db: TestDb) {
     let (status, _, problem) = get("/api/v1/status?cursor=nonsense".to_owned()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
     assert_eq!(problem["field"], "cursor", "{problem}");
+    for limit in ["0", "1001"] {
+        let (status, _, problem) = get(format!("/api/v1/status?limit={limit}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+        assert_eq!(problem["field"], "limit", "{problem}");
+    }
 }

@@ -455,3 +455,83 @@ async fn a_spoilt_projection_is_found_and_rebuilt(db: TestDb) {
     );
     assert_eq!(hjul_tests::count(&store, "unit_standing").await, 9);
 }
+
+/// Two instances on one PostgreSQL database write at once: each records dialogues while
+/// the other does, and one records the focus themes (which moves every unit) in the
+/// middle. Every write succeeds (no deadlock, no key clash between the projection's
+/// writers), and the projection is what the events give.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(pg_tests),
+    ignore = "HJUL_TEST_PG_URL is not set: PostgreSQL story skipped"
+)]
+async fn postgres_two_instances_writing_at_once_keep_the_projection_right() {
+    let db = TestDb::postgres("standing_two_instances").await;
+    let a = db.store().await;
+    let b = Store::open_current(&db.location, hjul_store::CurrentWheel::builtin())
+        .await
+        .unwrap();
+    let org = Organisation::from_csv(&hjul_tests::organisation(80), |_| {}).unwrap();
+    let s = stamp("2026-03-20");
+    a.import_organisation(&org, &s, |_, _| {}).await.unwrap();
+    a.record_milestone(
+        2025,
+        Deadline::DataCollected,
+        date("2025-12-18"),
+        None,
+        &stamp("2025-12-18"),
+    )
+    .await
+    .unwrap();
+    let units: Vec<String> = org
+        .units()
+        .iter()
+        .filter(|u| u.level.number() >= 3)
+        .map(|u| u.id.to_string())
+        .collect();
+    let writer = |store: Store, ids: Vec<String>| {
+        let s = s.clone();
+        tokio::spawn(async move {
+            for id in ids {
+                store
+                    .record_dialogue(&id, date("2026-03-16"), None, &s)
+                    .await
+                    .unwrap_or_else(|e| panic!("{id}: {e}"));
+            }
+        })
+    };
+    let (left, right) = units.split_at(units.len() / 2);
+    let one = writer(a.clone(), left.to_vec());
+    let two = writer(b.clone(), right.to_vec());
+    let themes = {
+        let b = b.clone();
+        let s = s.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+            b.record_milestone(
+                2025,
+                Deadline::ThemesPublished,
+                date("2026-03-20"),
+                Some(vec!["Sprog".into()]),
+                &s,
+            )
+            .await
+            .unwrap();
+        })
+    };
+    one.await.unwrap();
+    two.await.unwrap();
+    themes.await.unwrap();
+    assert_eq!(a.check_standing().await.unwrap().len(), 0);
+    let rows = a
+        .status(date("2026-03-20"), &StatusFilter::default(), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.step == Some(hjul_wheel::Step::AwaitingAgreement))
+            .count(),
+        units.len(),
+        "every dialogue held and the themes out: every unit is to write its agreement"
+    );
+}

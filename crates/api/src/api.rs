@@ -229,7 +229,7 @@ struct StatusQuery {
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
     /// Where the page starts: the cursor in the previous answer's `Link` header.
-    #[param(max_length = 200)]
+    #[param(pattern = "^[1-4]:(daycare|school|family|department):[A-Za-z0-9._-]{1,64}$")]
     cursor: Option<String>,
 }
 
@@ -247,12 +247,21 @@ impl Cursor {
         Self(r.level, r.area.clone(), r.unit_id.clone())
     }
 
+    /// Exactly what the document's pattern allows, and nothing else.
     fn parse(text: &str) -> Option<Self> {
         let mut parts = text.splitn(3, ':');
-        let level = parts.next()?.parse().ok()?;
-        let area = parts.next()?.to_owned();
-        let unit = parts.next()?.to_owned();
-        Some(Self(level, area, unit))
+        let level = Level::new(parts.next()?.parse().ok()?)?;
+        let area = Area::parse(parts.next()?)?;
+        let unit = parts.next()?;
+        // The characters a unit id may have (`hjul_wheel::org::UnitId`), at most 64.
+        if !(1..=64).contains(&unit.len())
+            || !unit
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return None;
+        }
+        Some(Self(level.number(), area.key().to_owned(), unit.to_owned()))
     }
 
     fn text(&self) -> String {
@@ -356,7 +365,16 @@ async fn status(
             .field("cursor")
         })?),
     };
-    let limit = q.limit.unwrap_or(STATUS_PAGE).clamp(1, STATUS_PAGE) as usize;
+    let limit = match q.limit {
+        None => STATUS_PAGE as usize,
+        Some(n) if (1..=STATUS_PAGE).contains(&n) => n as usize,
+        Some(n) => {
+            return Err(Problem::bad_request(format!(
+                "{n} is not a page size: 1 to {STATUS_PAGE}"
+            ))
+            .field("limit"));
+        }
+    };
     let rows = state
         .store()
         .status(at, &filter, Some(state.secretariat_email()))

@@ -496,6 +496,15 @@ where
 /// Parses JSON, naming the field that was wrong. The message is about what was sent,
 /// never longer than a line.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    // Every body of this API is an object. serde would read a struct from an array too
+    // (its fields in order), so `[]` would pass for a body whose fields all have
+    // defaults: refused here, as the document says.
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') {
+        return Err(Problem::bad_request(
+            "the JSON body is not right: it must be an object, `{…}`, with the fields the API documents",
+        ));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -633,5 +642,26 @@ mod tests {
         }
         assert_eq!(size(4 << 20), "4 MiB");
         assert_eq!(size(512 << 10), "512 KiB");
+    }
+
+    /// A struct whose fields all have defaults is not read from an array (serde would).
+    #[test]
+    fn a_body_is_an_object_never_an_array() {
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Body {
+            #[serde(default)]
+            on: Option<String>,
+        }
+        for bad in ["[]", " [\"2026-01-01\"]", "\"x\"", "1", "null"] {
+            let e = parse_json::<Body>(bad.as_bytes()).unwrap_err();
+            assert!(
+                format!("{e:?}").contains("must be an object"),
+                "{bad}: {e:?}"
+            );
+        }
+        assert!(parse_json::<Body>(b" {}").is_ok());
+        assert!(parse_json::<Body>(b"{\"on\": \"2026-01-01\"}").is_ok());
     }
 }

@@ -167,7 +167,12 @@ async fn measure(
     }));
 
     let bearer = |t: &str| format!("Authorization: Bearer {t}\r\n");
-    let cookie = format!("Cookie: hjul_session={secretariat}\r\n");
+    // The dashboard's cookie names a session opened with the token, as signing in does.
+    let (session, _) = store
+        .open_session(&secretariat, at)
+        .await?
+        .context("a session for the secretariat's token")?;
+    let cookie = format!("Cookie: hjul_session={session}\r\n");
     let many = requests * 100;
     let as_secretariat = bearer(&secretariat);
     // (what, path, headers, requests)

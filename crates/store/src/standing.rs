@@ -20,10 +20,10 @@ use hjul_wheel::{
     AgreementState, Area, Deadline, Level, NextDeadline, Party, Recipient, Score, Step,
     WheelDefinition,
 };
-use sea_orm::sea_query::{Alias, Expr, JoinType, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Expr, JoinType, LockType, Query, SelectStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
+    QuerySelect, TransactionTrait,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -360,7 +360,16 @@ pub(crate) async fn refresh(
     year: i32,
     which: Which<'_>,
 ) -> Result<usize, StoreError> {
-    let Some(c) = cycle::Entity::find_by_id(year).one(db).await? else {
+    // Serialises the writers of a cycle's projection (several instances on PostgreSQL):
+    // the facts are read after the lock, so whoever writes last has seen every change
+    // committed before. NO KEY UPDATE, not UPDATE: a row that refers to the cycle holds a
+    // key share on it, which two writers both hold; they must not wait for each other's.
+    // SQLite has no row locks and serialises writers by itself.
+    let Some(c) = cycle::Entity::find_by_id(year)
+        .lock(LockType::NoKeyUpdate)
+        .one(db)
+        .await?
+    else {
         return Ok(0);
     };
     let definition = definition_of(&c)?;
