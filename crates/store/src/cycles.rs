@@ -127,7 +127,9 @@ impl Store {
             }),
         )
         .await?;
-        // Every unit stands somewhere from the cycle's first day.
+        // Every unit stands somewhere from the cycle's first day, in the tree as an
+        // import running meanwhile leaves it.
+        crate::standing::lock_unit_tree(db).await?;
         crate::standing::refresh(db, year, crate::standing::Which::All).await?;
         Ok(model)
     }

@@ -95,6 +95,8 @@ pub(crate) async fn recorded_years(db: &impl ConnectionTrait) -> Result<Vec<i32>
     Ok(cycle::Entity::find()
         .select_only()
         .column(cycle::Column::Year)
+        // In order: the projection's writers lock cycles in this order, never crosswise.
+        .order_by_asc(cycle::Column::Year)
         .into_tuple::<i32>()
         .all(db)
         .await?)

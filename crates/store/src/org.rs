@@ -56,6 +56,9 @@ impl Store {
         mut progress: impl FnMut(usize, usize),
     ) -> Result<ImportReport, StoreError> {
         let txn = self.db.begin().await?;
+        // Before anything is read: a cycle starting meanwhile computes its projection
+        // from the tree this import leaves, or this import sees the cycle to refresh it.
+        crate::standing::lock_unit_tree(&txn).await?;
         let mut report = ImportReport::default();
         let mut changes = Vec::new();
 

@@ -389,6 +389,20 @@ pub(crate) async fn refresh(
     Ok(written)
 }
 
+/// Serialises what reads the whole unit tree for the projection against what changes it,
+/// on PostgreSQL: an organisation import, and a cycle's start (which computes every
+/// unit's row). Without it a cycle started while an import is uncommitted would read the
+/// old tree, and the import would not see the new cycle to refresh it. Held to the end
+/// of the transaction; SQLite runs one writer at a time anyway.
+pub(crate) async fn lock_unit_tree(db: &impl ConnectionTrait) -> Result<(), StoreError> {
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // The key is arbitrary and hjul's own: "hjul" in ASCII.
+        db.execute_unprepared("SELECT pg_advisory_xact_lock(1752790380)")
+            .await?;
+    }
+    Ok(())
+}
+
 /// Refreshes `which` units in every cycle on record: what an organisation import moves
 /// (a unit's place in the tree is in every cycle's answer).
 pub(crate) async fn refresh_recorded(
