@@ -6,7 +6,7 @@ use sea_orm::{
 };
 
 use crate::entity::{
-    agreement, cycle, goal, grade, milestone, outbox_item, person, unit, unit_event,
+    agreement, cycle, goal, grade, milestone, outbox_item, person, unit, unit_event, unit_standing,
 };
 use crate::{Store, StoreError};
 
@@ -44,6 +44,9 @@ impl Store {
         )
         .await?;
         copy_all::<cycle::Entity>(&txn, cycle::Entity::find().all(src).await?).await?;
+        // The standing projection too, or every status on the copy would fold.
+        copy_all::<unit_standing::Entity>(&txn, unit_standing::Entity::find().all(src).await?)
+            .await?;
         copy_all::<milestone::Entity>(&txn, milestone::Entity::find().all(src).await?).await?;
         copy_all::<unit_event::Entity>(&txn, unit_event::Entity::find().all(src).await?).await?;
         copy_all::<agreement::Entity>(&txn, agreement::Entity::find().all(src).await?).await?;
