@@ -30,7 +30,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, Change};
 use crate::cycles::definition_of;
-use crate::entity::{cycle, milestone, person, unit, unit_event, unit_standing};
+use crate::entity::{cycle, person, unit, unit_event, unit_standing};
 use crate::events::{fold_events, milestones_of};
 use crate::status::{AgreementView, StatusFilter, StatusRow, level_of, scores};
 use crate::{Stamp, Store, StoreError};
@@ -275,15 +275,10 @@ pub(crate) async fn compute(
 ) -> Result<(Vec<Projected>, Units), StoreError> {
     let plan = definition.cycle(year)?;
     let milestones = milestones_of(db, year, through).await?;
-    let mut milestone_days = milestone::Entity::find().filter(milestone::Column::Cycle.eq(year));
-    if let Some(t) = through {
-        milestone_days = milestone_days.filter(milestone::Column::MetOn.lte(t));
-    }
-    let last_milestone = milestone_days
-        .all(db)
-        .await?
+    // The milestones the fold counts, read once: their latest day is a fact of every unit.
+    let last_milestone = Deadline::MILESTONES
         .into_iter()
-        .map(|m| m.met_on)
+        .filter_map(|m| milestones.met_on(m))
         .max();
     let units = read_units(db, which).await?;
 
