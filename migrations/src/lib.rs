@@ -17,6 +17,7 @@ mod m20261204_000009_follow_ups;
 mod m20261205_000010_final_report;
 mod m20261206_000011_dialogue_for_report;
 mod m20261207_000012_unit_standing;
+mod m20261208_000013_standing_mail;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000010_final_report::Migration),
             Box::new(m20261206_000011_dialogue_for_report::Migration),
             Box::new(m20261207_000012_unit_standing::Migration),
+            Box::new(m20261208_000013_standing_mail::Migration),
         ]
     }
 }

@@ -564,7 +564,7 @@ async fn every_endpoint_does_its_work(db: TestDb) {
         payload: None,
     };
     api.store
-        .write_tick(vec![item], &[], &[], now(), None)
+        .write_tick(vec![item], &[], &[], &[], now(), None)
         .await
         .unwrap();
     let (_, items) = api

@@ -5,11 +5,16 @@
 //! many of them refused by the wheel's rules, and after each step `status` read from the
 //! projection equals `status_folded` (every event folded again), for today and for an
 //! earlier day, with and without filters; and `hjul doctor`'s check finds nothing.
+//! The same histories drive the scheduler: after each step a long-running scheduler
+//! ticks (reading only the units that changed or whose mail moment came), then a fresh
+//! one ticks at the same instant, reading every unit as after a restart, and finds
+//! nothing left to write or void, and every unit's next moment already kept.
 //! Then a story: a projection spoilt by hand is found by the check and put right by the
 //! rebuild.
 #![allow(clippy::unwrap_used)]
 
-use chrono::{Duration, NaiveDate};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use hjul_scheduler::Scheduler;
 use hjul_store::{Correction, StatusFilter, Store};
 use hjul_tests::{AGREEMENT, GRADES, TestDb, date, stamp};
 use hjul_wheel::{Area, Deadline, EventKind, Level, Organisation};
@@ -255,6 +260,56 @@ async fn agrees(store: &Store, today: NaiveDate, earlier: i64) -> Result<(), Str
     Ok(())
 }
 
+/// Every outbox item by key, with its state: what a tick writes and voids.
+async fn outbox(store: &Store) -> Vec<(String, String)> {
+    store
+        .connection()
+        .query_all_raw(sea_orm::Statement::from_string(
+            store.backend(),
+            "SELECT key, state FROM outbox_item ORDER BY key",
+        ))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            (
+                r.try_get("", "key").unwrap(),
+                r.try_get("", "state").unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The long-running scheduler ticks at `now`; then a fresh one, which reads every unit,
+/// must find that tick complete.
+async fn ticks_agree(store: &Store, steady: &Scheduler, now: DateTime<Utc>) -> Result<(), String> {
+    let mut tick = steady.tick(now).await.map_err(|e| e.to_string())?;
+    if tick.started_cycle.is_some() {
+        // The cycle's rows were made in the tick's own transaction: the next tick (a
+        // minute later in the service) looks at them.
+        tick = steady
+            .tick(now + Duration::seconds(1))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let before = outbox(store).await;
+    let fresh = hjul_tests::scheduler(store.clone(), 0);
+    let full = fresh.tick(now).await.map_err(|e| e.to_string())?;
+    let after = outbox(store).await;
+    if !full.created.is_empty() || full.moments_kept != 0 || before != after {
+        return Err(format!(
+            "at {now} the steady tick read {} units and wrote {} items; a full tick then \
+             wrote {:?}, kept {} units' next moments, and the outbox changed: {}",
+            tick.units_read,
+            tick.created.len(),
+            full.created.iter().map(|c| &c.key).collect::<Vec<_>>(),
+            full.moments_kept,
+            before != after,
+        ));
+    }
+    Ok(())
+}
+
 /// Each step: what happens, how many days pass before it, and how far back an earlier
 /// day is asked about after it.
 async fn history(
@@ -291,12 +346,23 @@ async fn history(
             .await
             .unwrap();
     }
+    let steady = hjul_tests::scheduler(store.clone(), 0);
+    let mut last = DateTime::<Utc>::MIN_UTC;
     for (i, (step, wait, earlier)) in steps.iter().enumerate() {
         w.today += Duration::days(*wait);
         if apply(&store, &mut w, step, accepted).await {
             *accepted.borrow_mut().entry(kind(step)).or_default() += 1;
         }
         agrees(&store, w.today, *earlier)
+            .await
+            .map_err(|e| format!("after step {i} {step:?} on {}: {e}", w.today))?;
+        // The hour varies with the step, so ticks fall before and after 08:00; time
+        // only goes forward.
+        let hour = u32::try_from(5 + i % 6).unwrap();
+        let now =
+            (w.today.and_hms_opt(hour, 30, 0).unwrap().and_utc()).max(last + Duration::minutes(1));
+        last = now;
+        ticks_agree(&store, &steady, now)
             .await
             .map_err(|e| format!("after step {i} {step:?} on {}: {e}", w.today))?;
     }
@@ -310,6 +376,13 @@ async fn history(
                 let step = Step::Progress(u);
                 apply(&store, &mut w, &step, accepted).await;
                 agrees(&store, w.today, 100)
+                    .await
+                    .map_err(|e| format!("at the midway, round {round}, {step:?}: {e}"))?;
+                let minute = u32::try_from(round * 10 + u).unwrap();
+                let now = (w.today.and_hms_opt(9, minute, 0).unwrap().and_utc())
+                    .max(last + Duration::minutes(1));
+                last = now;
+                ticks_agree(&store, &steady, now)
                     .await
                     .map_err(|e| format!("at the midway, round {round}, {step:?}: {e}"))?;
             }
@@ -385,7 +458,62 @@ fn postgres_the_projection_equals_the_fold_for_random_histories() {
     run(12, || rt.block_on(TestDb::postgres("standing_property")));
 }
 
-hjul_tests::stories!(a_spoilt_projection_is_found_and_rebuilt);
+hjul_tests::stories!(
+    a_spoilt_projection_is_found_and_rebuilt,
+    the_steady_tick_reads_what_changed_and_what_falls_due
+);
+
+/// The scheduler as the service runs it, a tick a minute: the first reads every unit (as
+/// after downtime), the next ones only a unit whose standing changed or whose mail moment
+/// has come, and a restarted scheduler reads every unit again and finds nothing missing.
+async fn the_steady_tick_reads_what_changed_and_what_falls_due(db: TestDb) {
+    let store = hjul_tests::skovby_with_themes(&db, "2026-03-20").await;
+    let units = usize::try_from(hjul_tests::count(&store, "unit").await).unwrap();
+    let scheduler = hjul_tests::scheduler(store.clone(), 0);
+    let minute = Duration::minutes(1);
+    let t0 = hjul_tests::eight("2026-03-23") + Duration::minutes(5);
+
+    let first = scheduler.tick(t0).await.unwrap();
+    assert_eq!(first.units_read, units, "the first tick reads every unit");
+    assert!(!first.created.is_empty(), "the dialogues' opening notices");
+    assert_eq!(first.moments_kept, units, "and keeps each one's next moment");
+
+    let steady = scheduler.tick(t0 + minute).await.unwrap();
+    assert_eq!(
+        (steady.units_read, steady.created.len(), steady.moments_kept),
+        (0, 0, 0),
+        "a minute later nothing changed and nothing fell due"
+    );
+
+    // A dialogue is held: that unit is read, and only it.
+    store
+        .record_dialogue("dt-nord-1", date("2026-03-23"), None, &stamp("2026-03-23"))
+        .await
+        .unwrap();
+    let changed = scheduler.tick(t0 + minute * 2).await.unwrap();
+    assert_eq!((changed.units_read, changed.moments_kept), (1, 1));
+
+    // The next moment kept: at it, the units whose moment it is are read, and get mail.
+    let rows = store.watched(2025, None).await.unwrap();
+    let next = rows.iter().filter_map(|r| r.mail_at).min().unwrap();
+    assert!(next > t0 + minute * 2);
+    let due = rows.iter().filter(|r| r.mail_at == Some(next)).count();
+    let at_moment = scheduler.tick(next).await.unwrap();
+    assert_eq!(at_moment.units_read, due);
+    assert!(
+        at_moment.created.iter().any(|c| c.unit_id.is_some()),
+        "the moment's mail: {:?}",
+        at_moment.created
+    );
+    assert_eq!(scheduler.tick(next + minute).await.unwrap().units_read, 0);
+
+    // A restart: every unit read again, nothing to add, every moment already kept.
+    let restarted = hjul_tests::scheduler(store.clone(), 0);
+    let again = restarted.tick(next + minute * 2).await.unwrap();
+    assert_eq!(again.units_read, units);
+    assert_eq!((again.created.len(), again.moments_kept), (0, 0));
+    store.close().await.unwrap();
+}
 
 async fn a_spoilt_projection_is_found_and_rebuilt(db: TestDb) {
     let store = db.store().await;

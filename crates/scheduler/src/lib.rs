@@ -12,6 +12,7 @@ mod simulate;
 mod tick;
 
 use std::collections::HashSet;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -119,6 +120,8 @@ pub struct Scheduler {
     /// process writing the same key is harmless (the database keeps one).
     known: Mutex<HashSet<String>>,
     loaded: Mutex<Vec<i32>>,
+    /// Whether a tick of this process has read every unit (the first one does).
+    swept: AtomicBool,
     fault: Option<Fault>,
     /// This instance's name in leases: host, process and a random part.
     instance: String,
@@ -148,6 +151,7 @@ impl Scheduler {
             templates,
             known: Mutex::new(HashSet::new()),
             loaded: Mutex::new(Vec::new()),
+            swept: AtomicBool::new(false),
             fault: None,
             instance: instance_name(),
         }

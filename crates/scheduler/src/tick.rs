@@ -6,11 +6,12 @@
 //! each party gets the latest one (a passed reminder gives way to the overdue notice);
 //! the earlier ones are written as folded, so they never go out later.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use hjul_mail::{CycleEnded, Digest, Item, MailKind};
-use hjul_store::{NewItem, OutboxKind, OutboxState, StatusFilter};
+use hjul_store::{Looked, NewItem, OutboxKind, OutboxState, StatusFilter, Watched};
 use hjul_wheel::mail_plan::{self, DueItem, ItemState};
 use hjul_wheel::reminders::{MomentKind, mail_instant};
 use hjul_wheel::{Deadline, DeadlineStatus};
@@ -26,6 +27,11 @@ pub struct TickReport {
     pub started_cycle: Option<i32>,
     /// Items written now (pending and folded).
     pub created: Vec<CreatedItem>,
+    /// How many units' facts the tick read: every active unit on a process's first tick,
+    /// then only those that changed or whose mail moment came.
+    pub units_read: usize,
+    /// How many units' next mail moment the tick wrote (it had changed, or the unit had).
+    pub moments_kept: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -79,12 +85,19 @@ impl Scheduler {
         let years = [previous, current];
         self.load_known(&years).await?;
 
+        // The first tick of this process reads every unit, as after downtime; the ones
+        // after it read the units that changed or whose mail moment has come.
+        let full = !self.swept.load(Ordering::Acquire);
         let mut items = Vec::new();
         let mut met = Vec::new();
+        let mut looked = Vec::new();
+        let mut missing = Vec::new();
+        let mut units_read = 0;
         let mut starts = false;
         let mut ended = Vec::new();
         for year in years {
-            let state = self.store.cycle_state(year).await?;
+            // The cycle, its rules and milestones first: whether its units are read at all.
+            let mut state = self.store.cycle_state_of(year, Some(&[])).await?;
             // The running cycle starts on its first day: this tick starts it, in the
             // transaction that writes its first mail. A past cycle hjul never ran has
             // nobody waiting for its mail.
@@ -95,17 +108,34 @@ impl Scheduler {
                     continue;
                 }
             }
-            let def = &state.definition;
+            let def = state.definition.clone();
             let plan = def.cycle(year)?;
             // Mail is about the present: a cycle that has ended gets none, and what it
             // left unmet is told to the secretariat once.
             if !mail_plan::cycle_is_mailed(&plan.cycle(), today) {
                 ended.push(year);
-                if let Some(item) = self.cycle_ended(&state, &plan, now).await? {
+                if let Some(item) = self.cycle_ended(year, &plan, now).await? {
                     items.push(item);
                 }
                 continue;
             }
+            // The rows to look at, read before the facts: a change committed after this
+            // read leaves its row with a new revision, which the tick then does not mark
+            // as looked at (`hjul_store::Looked`).
+            let watched: HashMap<String, Watched> = self
+                .store
+                .watched(year, (!full).then_some(now))
+                .await?
+                .into_iter()
+                .map(|w| (w.unit_id.clone(), w))
+                .collect();
+            if full || !state.started {
+                state = self.store.cycle_state_of(year, None).await?;
+            } else if !watched.is_empty() {
+                let ids: Vec<String> = watched.keys().cloned().collect();
+                state = self.store.cycle_state_of(year, Some(&ids)).await?;
+            }
+            units_read += state.units.len();
             let mut consider = |unit_id: Option<&str>,
                                 facts: Option<&hjul_wheel::UnitFacts>,
                                 status: &DeadlineStatus| {
@@ -119,7 +149,7 @@ impl Scheduler {
                     met.push((year, unit_id.map(str::to_owned), status.deadline, time));
                 } else {
                     items.extend(
-                        mail_plan::due_items(def, year, unit_id, facts, status, now)
+                        mail_plan::due_items(&def, year, unit_id, facts, status, now)
                             .into_iter()
                             .map(|i| new_item(year, unit_id, i)),
                     );
@@ -129,8 +159,27 @@ impl Scheduler {
                 consider(None, None, &status);
             }
             for unit in &state.units {
+                let mut next: Option<DateTime<Utc>> = None;
                 for status in plan.unit_deadlines(unit.level, &state.milestones, &unit.facts) {
                     consider(Some(&unit.id), Some(&unit.facts), &status);
+                    let moment = mail_plan::next_moment(&def, Some(&unit.facts), &status, now);
+                    next = match (next, moment) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                }
+                match watched.get(&unit.id) {
+                    Some(w) if !w.keeps(next) => looked.push(Looked {
+                        cycle: year,
+                        unit_id: unit.id.clone(),
+                        revision: w.revision,
+                        next,
+                    }),
+                    Some(_) => {}
+                    // Only a full read sees units without a row; a started cycle has one
+                    // for every active unit unless a migration was cut short.
+                    None if state.started => missing.push((year, unit.id.clone())),
+                    None => {}
                 }
             }
         }
@@ -159,13 +208,38 @@ impl Scheduler {
         let keys: Vec<String> = new.iter().map(|i| i.key.clone()).collect();
         let started = self
             .store
-            .write_tick(new, &met, &ended, now, starts.then_some((current, &stamp)))
+            .write_tick(
+                new,
+                &met,
+                &ended,
+                &looked,
+                now,
+                starts.then_some((current, &stamp)),
+            )
             .await?;
         self.known.lock().await.extend(keys);
+        for year in years {
+            let ids: Vec<String> = missing
+                .iter()
+                .filter(|(y, _)| *y == year)
+                .map(|(_, id)| id.clone())
+                .collect();
+            if !ids.is_empty() {
+                tracing::warn!(
+                    year,
+                    units = ids.len(),
+                    "standing rows were missing; built them"
+                );
+                self.store.build_standing(year, &ids).await?;
+            }
+        }
+        self.swept.store(true, Ordering::Release);
         Ok(TickReport {
             at: now,
             started_cycle: started.then_some(current),
             created,
+            units_read,
+            moments_kept: looked.len(),
         })
     }
 
@@ -173,14 +247,16 @@ impl Scheduler {
     /// (its key is the cycle's).
     async fn cycle_ended(
         &self,
-        state: &hjul_store::CycleState,
+        year: i32,
         plan: &hjul_wheel::CyclePlan<'_>,
         now: DateTime<Utc>,
     ) -> Result<Option<NewItem>, SchedulerError> {
-        let key = format!("cycle-ended:{}", state.year);
+        let key = format!("cycle-ended:{year}");
         if self.known.lock().await.contains(&key) {
             return Ok(None);
         }
+        // Once a cycle: then every unit is read.
+        let state = self.store.cycle_state_of(year, None).await?;
         let item = |unit_id: Option<&str>, status: &DeadlineStatus| Item {
             key: format!(
                 "{}:{}:{}",

@@ -138,6 +138,11 @@ pub mod unit_standing {
         pub score: Option<i32>,
         /// The latest day of any fact counted.
         pub facts_through: Option<Date>,
+        /// When the scheduler must next look at the unit: its next mail moment, the far
+        /// future when none is left, empty when the row changed since the tick looked.
+        pub mail_at: Option<DateTimeUtc>,
+        /// Which rewrite of the row this is (random per refresh).
+        pub revision: i64,
     }
 
     no_relations!();

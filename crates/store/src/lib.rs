@@ -20,6 +20,7 @@ pub mod sessions;
 mod standing;
 mod status;
 pub mod tokens;
+mod watch;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -46,6 +47,7 @@ pub use status::{
     MilestoneView, StatusFilter, StatusRow, Timeline, UnitRecords, UnitView,
 };
 pub use tokens::{Role, SubtreeUnit, TokenHolder};
+pub use watch::{Looked, Watched};
 
 /// The database file used when none is given.
 pub const DEFAULT_DATABASE: &str = "hjul.db";

@@ -356,7 +356,8 @@ impl Store {
     }
 
     /// Writes new items and voids pending ones whose deadline is met, in one
-    /// transaction with the cycle start the tick makes.
+    /// transaction with the cycle start the tick makes and the next mail moment of each
+    /// unit it looked at (`looked`).
     /// `start` starts that cycle in the same transaction (when nobody has yet); says
     /// whether this call started it.
     pub async fn write_tick(
@@ -364,6 +365,7 @@ impl Store {
         items: Vec<NewItem>,
         met: &[(i32, Option<String>, hjul_wheel::Deadline, Option<NaiveDate>)],
         ended: &[i32],
+        looked: &[crate::Looked],
         now: DateTime<Utc>,
         start: Option<(i32, &Stamp)>,
     ) -> Result<bool, StoreError> {
@@ -400,6 +402,7 @@ impl Store {
                 .exec(&txn)
                 .await?;
         }
+        crate::watch::record_looked(&txn, looked).await?;
         txn.commit().await?;
         Ok(started)
     }

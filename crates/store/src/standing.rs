@@ -37,7 +37,7 @@ use crate::{Stamp, Store, StoreError};
 
 /// Above this many units a fold reads the whole cycle rather than the units by id (a
 /// long list of ids is slow to bind, and past SQLite's limit in a large organisation).
-const BY_ID: usize = 64;
+pub(crate) const BY_ID: usize = 64;
 
 /// Which units a computation covers.
 #[derive(Debug, Clone, Copy)]
@@ -69,7 +69,8 @@ impl Projected {
             .map_or(0, |n| (at - n.due).num_days().max(0))
     }
 
-    fn active_model(&self, cycle: i32) -> unit_standing::ActiveModel {
+    /// The row kept for this unit: a rewrite (`revision`) the tick has not looked at.
+    fn active_model(&self, cycle: i32, revision: i64) -> unit_standing::ActiveModel {
         unit_standing::ActiveModel {
             cycle: Set(cycle),
             unit_id: Set(self.unit_id.clone()),
@@ -83,6 +84,8 @@ impl Projected {
                 .score
                 .and_then(|s| i32::try_from(s.basis_points()).ok())),
             facts_through: Set(self.facts_through),
+            mail_at: Set(None),
+            revision: Set(revision),
         }
     }
 
@@ -376,9 +379,18 @@ pub(crate) async fn refresh(
     }
     delete.exec(db).await?;
     let written = rows.len();
+    // Random, so no two rewrites of a row share one: the tick's record of what it found
+    // holds only for the rewrite it read (`record_looked`).
+    let revision = i64::from_ne_bytes(
+        Uuid::new_v4().as_bytes()[..8]
+            .try_into()
+            .unwrap_or_default(),
+    );
     crate::org::insert_chunked::<unit_standing::Entity>(
         db,
-        rows.iter().map(|r| r.active_model(year)).collect(),
+        rows.iter()
+            .map(|r| r.active_model(year, revision))
+            .collect(),
     )
     .await?;
     Ok(written)
@@ -600,6 +612,9 @@ impl Store {
                     agreement: r.try_get("", "agreement")?,
                     score: r.try_get("", "score")?,
                     facts_through: r.try_get("", "facts_through")?,
+                    // What the scheduler keeps is not part of the answer.
+                    mail_at: None,
+                    revision: 0,
                 }),
             };
             match kept.filter(|k| k.facts_through.is_none_or(|d| d <= at)) {

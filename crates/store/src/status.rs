@@ -1,7 +1,7 @@
 //! "Where does each institution stand": one row per active unit, and one unit's whole
 //! timeline. The store reads; the wheel explains.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use hjul_wheel::agreement::Weight;
@@ -633,6 +633,16 @@ impl Store {
 
     /// The state of every active unit in cycle `year`, as recorded.
     pub async fn cycle_state(&self, year: i32) -> Result<CycleState, StoreError> {
+        self.cycle_state_of(year, None).await
+    }
+
+    /// The state of cycle `year` with the active units among `ids` (every active unit
+    /// with `None`): what the steady tick reads of the few units it looks at.
+    pub async fn cycle_state_of(
+        &self,
+        year: i32,
+        ids: Option<&[String]>,
+    ) -> Result<CycleState, StoreError> {
         let db = &self.db;
         let recorded = cycle::Entity::find_by_id(year).one(db).await?;
         let definition = match &recorded {
@@ -640,26 +650,36 @@ impl Store {
             None => self.wheel.definition.clone(),
         };
         let milestones = milestones_of(db, year, None).await?;
-        let mut events: HashMap<String, Vec<unit_event::Model>> = HashMap::new();
-        for e in unit_event::Entity::find()
-            .filter(unit_event::Column::Cycle.eq(year))
-            .order_by_asc(unit_event::Column::Id)
-            .all(db)
-            .await?
-        {
-            events.entry(e.unit_id.clone()).or_default().push(e);
+        // A long list of ids is slow to bind (and past SQLite's limit): then the whole
+        // cycle is read and the rest left out here.
+        let by_id = ids.filter(|ids| ids.len() <= crate::standing::BY_ID);
+        let wanted: Option<HashSet<&str>> = ids.map(|ids| ids.iter().map(String::as_str).collect());
+        let mut events = unit_event::Entity::find().filter(unit_event::Column::Cycle.eq(year));
+        let mut units = unit::Entity::find().filter(unit::Column::Active.eq(true));
+        if let Some(ids) = by_id {
+            events = events.filter(unit_event::Column::UnitId.is_in(ids.iter().cloned()));
+            units = units.filter(unit::Column::Id.is_in(ids.iter().cloned()));
         }
-        let units = unit::Entity::find()
-            .filter(unit::Column::Active.eq(true))
+        let mut events_of: HashMap<String, Vec<unit_event::Model>> = HashMap::new();
+        for e in events.order_by_asc(unit_event::Column::Id).all(db).await? {
+            if wanted
+                .as_ref()
+                .is_none_or(|w| w.contains(e.unit_id.as_str()))
+            {
+                events_of.entry(e.unit_id.clone()).or_default().push(e);
+            }
+        }
+        let units = units
             .order_by_asc(unit::Column::Id)
             .all(db)
             .await?
             .into_iter()
+            .filter(|u| wanted.as_ref().is_none_or(|w| w.contains(u.id.as_str())))
             .filter_map(|u| {
                 Some(UnitState {
                     level: level_of(&u)?,
                     area: Area::parse(&u.area)?,
-                    facts: fold_events(events.get(&u.id).into_iter().flatten()),
+                    facts: fold_events(events_of.get(&u.id).into_iter().flatten()),
                     id: u.id,
                 })
             })

@@ -170,6 +170,26 @@ pub fn due_items(
     items
 }
 
+/// The first moment after `after` at which this deadline calls for mail, if any: when the
+/// scheduler must look at the unit again, though nothing about it changes. It is the
+/// same rule as [`due_items`] (nothing for a met or unactionable deadline), so a unit the
+/// tick skips until then cannot miss a moment.
+pub fn next_moment(
+    def: &WheelDefinition,
+    facts: Option<&UnitFacts>,
+    status: &DeadlineStatus,
+    after: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    if !actionable(status, facts) || status.due.is_none() {
+        return None;
+    }
+    reminders::moments(def, status)
+        .into_iter()
+        .map(|m| m.at)
+        .filter(|at| *at > after)
+        .min()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,6 +397,33 @@ mod tests {
                     .collect();
                 for k in keys {
                     prop_assert!(after.contains(k), "{} gone at a later instant", k);
+                }
+            }
+        }
+
+        /// The tick skips a unit until its next moment: nothing it would write changes
+        /// before then, and something does at that moment.
+        #[test]
+        fn nothing_changes_before_the_next_moment_and_something_at_it(
+            facts in facts_strategy(),
+            day in 0u64..800,
+            later in 0u64..400,
+        ) {
+            let def = WheelDefinition::builtin();
+            let now = noon(date(2025, 10, 1) + Days::new(day));
+            let then = now + chrono::Duration::days(i64::try_from(later).unwrap());
+            for s in statuses(&facts) {
+                let items = due_items(&def, 2025, Some("u"), Some(&facts), &s, now);
+                let next = next_moment(&def, Some(&facts), &s, now);
+                if let Some(n) = next {
+                    prop_assert!(n > now);
+                }
+                // Any instant before the next moment gives the same items.
+                let before = next.map_or(then, |n| (n - chrono::Duration::seconds(1)).min(then)).max(now);
+                prop_assert_eq!(&due_items(&def, 2025, Some("u"), Some(&facts), &s, before), &items);
+                if let Some(n) = next {
+                    let at = due_items(&def, 2025, Some("u"), Some(&facts), &s, n);
+                    prop_assert!(at.len() > items.len(), "the moment at {} adds an item", n);
                 }
             }
         }
