@@ -476,7 +476,10 @@ async fn the_steady_tick_reads_what_changed_and_what_falls_due(db: TestDb) {
     let first = scheduler.tick(t0).await.unwrap();
     assert_eq!(first.units_read, units, "the first tick reads every unit");
     assert!(!first.created.is_empty(), "the dialogues' opening notices");
-    assert_eq!(first.moments_kept, units, "and keeps each one's next moment");
+    assert_eq!(
+        first.moments_kept, units,
+        "and keeps each one's next moment"
+    );
 
     let steady = scheduler.tick(t0 + minute).await.unwrap();
     assert_eq!(

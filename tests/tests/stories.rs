@@ -16,6 +16,7 @@ stories!(
     the_audit_log_is_append_only_and_complete,
     status_filters_by_area_level_and_overdue,
     a_lease_has_one_holder_until_it_runs_out,
+    leases_claimed_in_a_batch_keep_one_holder_each,
 );
 
 const TODAY: &str = "2027-09-01";
@@ -759,6 +760,43 @@ async fn status_filters_by_area_level_and_overdue(db: TestDb) {
         .unwrap();
     assert_eq!(overdue.len(), 12);
     assert!(overdue.iter().all(|r| r.level >= 3));
+}
+
+/// The dispatcher claims a batch of recipients' leases in one statement: each lease still
+/// has one holder, another's is left out, one's own is renewed, a lapsed one is taken.
+async fn leases_claimed_in_a_batch_keep_one_holder_each(db: TestDb) {
+    let a = db.store().await;
+    let b = db.store().await;
+    let long = std::time::Duration::from_secs(60);
+    let short = std::time::Duration::from_millis(200);
+    let names = |ns: &[&str]| -> Vec<String> { ns.iter().map(|n| format!("mail:{n}")).collect() };
+    let set = |ns: &[&str]| -> std::collections::HashSet<String> { names(ns).into_iter().collect() };
+    assert!(a.try_lease("mail:x", "a", long).await.unwrap());
+    assert!(a.try_lease("mail:lapsing", "a", short).await.unwrap());
+    // b asks for five: x is a's, the rest are free.
+    let got = b
+        .try_leases(&names(&["v", "w", "x", "y", "z"]), "b", long)
+        .await
+        .unwrap();
+    assert_eq!(got, set(&["v", "w", "y", "z"]));
+    assert_eq!(b.lease_holder("mail:x").await.unwrap().as_deref(), Some("a"));
+    // a's batch: x renewed, b's refused, and the lapsed one taken back once it ran out.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let got = a
+        .try_leases(&names(&["w", "x", "lapsing"]), "a", long)
+        .await
+        .unwrap();
+    assert_eq!(got, set(&["x", "lapsing"]));
+    // More names than one statement holds (500 a statement).
+    let many: Vec<String> = (0..1_200).map(|i| format!("mail:p{i}")).collect();
+    assert_eq!(b.try_leases(&many, "b", long).await.unwrap().len(), 1_200);
+    assert!(a.try_leases(&many, "a", long).await.unwrap().is_empty());
+    // Letting go of a batch: only one's own.
+    a.release_leases(&names(&["v", "x"]), "a").await.unwrap();
+    assert_eq!(a.lease_holder("mail:x").await.unwrap(), None);
+    assert_eq!(a.lease_holder("mail:v").await.unwrap().as_deref(), Some("b"));
+    b.release_leases(&many, "b").await.unwrap();
+    assert_eq!(a.try_leases(&many, "a", long).await.unwrap().len(), 1_200);
 }
 
 async fn a_lease_has_one_holder_until_it_runs_out(db: TestDb) {

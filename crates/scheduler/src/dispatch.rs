@@ -3,13 +3,13 @@
 //! failure to connect or a 4xx is tried again later with a growing wait; a 5xx, or too
 //! many failures, makes the items dead letters and tells the secretariat.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use hjul_mail::message::{build, message_id};
 use hjul_mail::{CycleEnded, Digest, Failure, Item, Mail, MailKind, Recipient, SendError, Sender};
 use hjul_store::entity::outbox_item;
-use hjul_store::{Addressee, Directory, ItemId, ItemPayload, NewItem, OutboxKind};
+use hjul_store::{Addressee, Directory, ItemId, ItemPayload, NewItem, OutboxKind, SentEntries};
 use hjul_wheel::reminders::mail_instant;
 use hjul_wheel::{Deadline, Language, Party, Task};
 use serde::Serialize;
@@ -78,6 +78,54 @@ fn start_of(instance: &str, n: usize) -> usize {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
     usize::try_from(hash % u64::try_from(n).unwrap_or(1)).unwrap_or(0)
+}
+
+/// The calendar event's SEQUENCE, from the versions of the entry sent before (read for the
+/// batch, and added to as its mails go).
+fn sequence(item: &outbox_item::Model, sent: &SentEntries) -> u32 {
+    let (Some(cycle), Some(deadline), Some(due)) = (item.cycle, item.deadline, item.due_on) else {
+        return 0;
+    };
+    let deadline: Deadline = deadline.into();
+    let mut entries = sent
+        .get(&(cycle, item.unit_id.clone(), deadline))
+        .cloned()
+        .unwrap_or_default();
+    // Each time of a follow-up is its own calendar entry (see `calendar::uid`).
+    if deadline.is_follow_up() {
+        entries.retain(|(d, _)| *d == due);
+    }
+    hjul_mail::calendar::sequence(&entries, (due, item.kind == OutboxKind::Withdrawn))
+}
+
+/// The (cycle, unit, deadline) of a calendar entry an item may carry.
+fn entry_of(item: &outbox_item::Model) -> Option<(i32, Option<String>, Deadline)> {
+    Some((item.cycle?, item.unit_id.clone(), item.deadline?.into()))
+}
+
+/// The lease under which one instance at a time writes to a person.
+fn lease_of(email: &str) -> String {
+    format!("mail:{email}")
+}
+
+/// Recipients claimed at once: one lease statement, one read of what is pending, of who
+/// had today's mail and of the calendar entries sent, per this many mails.
+const CLAIM: usize = 64;
+
+/// One person's mail: the address, and the items it carries.
+type Group = (String, (Addressee, Vec<outbox_item::Model>));
+
+/// What a batch of recipients' mails is made from, read once under their leases.
+struct Batch<'a> {
+    dir: &'a Directory,
+    themes: &'a BTreeMap<i32, Vec<String>>,
+    /// Items still pending: another instance may have sent the rest since they were read.
+    pending: HashSet<ItemId>,
+    /// Who had today's mail already.
+    had_mail: HashSet<String>,
+    /// The calendar entries sent so far, for each mail's SEQUENCE.
+    sent: SentEntries,
+    next_mail_day: DateTime<Utc>,
 }
 
 fn language(key: &str) -> Language {
@@ -209,27 +257,6 @@ impl Scheduler {
         Ok(out)
     }
 
-    /// The calendar event's SEQUENCE, from the versions of the entry sent before.
-    async fn sequence(&self, item: &outbox_item::Model) -> Result<u32, SchedulerError> {
-        let (Some(cycle), Some(deadline), Some(due)) = (item.cycle, item.deadline, item.due_on)
-        else {
-            return Ok(0);
-        };
-        let deadline: Deadline = deadline.into();
-        let mut sent = self
-            .store
-            .sent_entries(cycle, item.unit_id.as_deref(), deadline)
-            .await?;
-        // Each time of a follow-up is its own calendar entry (see `calendar::uid`).
-        if deadline.is_follow_up() {
-            sent.retain(|(d, _)| *d == due);
-        }
-        Ok(hjul_mail::calendar::sequence(
-            &sent,
-            (due, item.kind == OutboxKind::Withdrawn),
-        ))
-    }
-
     /// Sends what is due by `now`.
     pub async fn dispatch(
         &self,
@@ -265,6 +292,7 @@ impl Scheduler {
         }
         let dir = self.store.directory().await?;
         let had_mail_today = self.store.recipients_since(start_of_today).await?;
+        let themes = self.themes(&due).await?;
 
         let mut groups: BTreeMap<String, (Addressee, Vec<outbox_item::Model>)> = BTreeMap::new();
         for item in due {
@@ -279,68 +307,142 @@ impl Scheduler {
         // Each instance starts at its own place in the list of recipients, so instances
         // dispatching at once mostly take different people instead of queueing for the
         // same leases in the same order.
-        let mut groups: Vec<(String, (Addressee, Vec<outbox_item::Model>))> =
-            groups.into_iter().collect();
+        let mut groups: Vec<Group> = groups.into_iter().collect();
         let start = start_of(&self.instance, groups.len());
         groups.rotate_left(start);
-        for (email, (to, items)) in groups {
-            if had_mail_today.contains(&email) {
-                let ids: Vec<ItemId> = items.iter().map(|i| i.id).collect();
-                self.store.postpone(&ids, next_mail_day).await?;
-                report.postponed += ids.len();
-                continue;
-            }
-            // One instance at a time writes to a person: under the lease, what is still
-            // pending and whether they had today's mail are read again, since another
-            // instance may have sent it since `due` was read.
-            let lease = format!("mail:{email}");
-            if !self
-                .store
-                .try_lease(&lease, &self.instance, self.settings.lease)
-                .await?
-            {
-                report.busy += items.len();
-                continue;
-            }
-            let sent = self
-                .send_to(
-                    sender,
-                    now,
-                    &dir,
-                    to,
-                    items,
-                    (start_of_today, next_mail_day),
-                    &mut report,
-                )
-                .await;
-            // Let go even after a failure; if this process dies instead, the lease runs out.
-            self.store.release_lease(&lease, &self.instance).await?;
-            sent?;
+        let (waiting, groups): (Vec<Group>, Vec<Group>) = groups
+            .into_iter()
+            .partition(|(email, _)| had_mail_today.contains(email));
+        let ids: Vec<ItemId> = waiting
+            .iter()
+            .flat_map(|(_, (_, items))| items.iter().map(|i| i.id))
+            .collect();
+        if !ids.is_empty() {
+            self.store.postpone(&ids, next_mail_day).await?;
+            report.postponed += ids.len();
+        }
+        let mut groups = groups.into_iter().peekable();
+        while groups.peek().is_some() {
+            let chunk: Vec<Group> = groups.by_ref().take(CLAIM).collect();
+            self.send_batch(
+                sender,
+                now,
+                (&dir, &themes),
+                chunk,
+                (start_of_today, next_mail_day),
+                &mut report,
+            )
+            .await?;
         }
         Ok(report)
     }
 
+    /// Claims the leases of a batch of recipients in one statement and sends each of
+    /// them their mail; lets go of the leases after, even after a failure (if this
+    /// process dies instead, they run out).
+    async fn send_batch(
+        &self,
+        sender: &Sender,
+        now: DateTime<Utc>,
+        (dir, themes): (&Directory, &BTreeMap<i32, Vec<String>>),
+        chunk: Vec<Group>,
+        (start_of_today, next_mail_day): (DateTime<Utc>, DateTime<Utc>),
+        report: &mut DispatchReport,
+    ) -> Result<(), SchedulerError> {
+        let names: Vec<String> = chunk.iter().map(|(email, _)| lease_of(email)).collect();
+        let held = self
+            .store
+            .try_leases(&names, &self.instance, self.settings.lease)
+            .await?;
+        let (mine, others): (Vec<Group>, Vec<Group>) = chunk
+            .into_iter()
+            .partition(|(email, _)| held.contains(&lease_of(email)));
+        report.busy += others
+            .iter()
+            .map(|(_, (_, items))| items.len())
+            .sum::<usize>();
+        if mine.is_empty() {
+            return Ok(());
+        }
+        let held: Vec<String> = mine.iter().map(|(email, _)| lease_of(email)).collect();
+        let sent = self
+            .send_held(
+                sender,
+                now,
+                (dir, themes),
+                mine,
+                (start_of_today, next_mail_day),
+                report,
+            )
+            .await;
+        self.store.release_leases(&held, &self.instance).await?;
+        sent
+    }
+
+    /// Sends the mail of recipients whose leases this instance holds. Under the leases,
+    /// what is still pending and who had today's mail are read again: another instance
+    /// may have sent since `due` was read.
+    async fn send_held(
+        &self,
+        sender: &Sender,
+        now: DateTime<Utc>,
+        (dir, themes): (&Directory, &BTreeMap<i32, Vec<String>>),
+        mine: Vec<Group>,
+        (start_of_today, next_mail_day): (DateTime<Utc>, DateTime<Utc>),
+        report: &mut DispatchReport,
+    ) -> Result<(), SchedulerError> {
+        let ids: Vec<ItemId> = mine
+            .iter()
+            .flat_map(|(_, (_, items))| items.iter().map(|i| i.id))
+            .collect();
+        let emails: Vec<String> = mine.iter().map(|(email, _)| email.clone()).collect();
+        let entries: Vec<(i32, Option<String>, Deadline)> = mine
+            .iter()
+            .flat_map(|(_, (_, items))| items.iter().filter_map(entry_of))
+            .collect();
+        let mut batch = Batch {
+            dir,
+            themes,
+            pending: self.store.still_pending(&ids).await?,
+            had_mail: self.store.had_mail_among(&emails, start_of_today).await?,
+            sent: self.store.sent_entries_of(&entries).await?,
+            next_mail_day,
+        };
+        let claimed = std::time::Instant::now();
+        for (email, (to, items)) in mine {
+            // A slow mail server: past half the lease's time, each lease is renewed
+            // before its mail, and a lease lost meanwhile leaves that person to the
+            // instance that took it.
+            if claimed.elapsed() > self.settings.lease / 2
+                && !self
+                    .store
+                    .try_lease(&lease_of(&email), &self.instance, self.settings.lease)
+                    .await?
+            {
+                report.busy += items.len();
+                continue;
+            }
+            self.send_to(sender, now, &mut batch, to, items, report)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Sends one person's items, under their lease.
-    #[allow(clippy::too_many_arguments)]
     async fn send_to(
         &self,
         sender: &Sender,
         now: DateTime<Utc>,
-        dir: &Directory,
+        batch: &mut Batch<'_>,
         to: Addressee,
         items: Vec<outbox_item::Model>,
-        (start_of_today, next_mail_day): (DateTime<Utc>, DateTime<Utc>),
         report: &mut DispatchReport,
     ) -> Result<(), SchedulerError> {
         let email = to.email.clone();
-        let pending = self
-            .store
-            .still_pending(&items.iter().map(|i| i.id).collect::<Vec<_>>())
-            .await?;
         let before = items.len();
         let items: Vec<outbox_item::Model> = items
             .into_iter()
-            .filter(|i| pending.contains(&i.id))
+            .filter(|i| batch.pending.contains(&i.id))
             .collect();
         report.busy += before - items.len();
         // A withdrawal held back past the day it withdraws (a weekend, the day's mail
@@ -359,8 +461,8 @@ impl Scheduler {
             return Ok(());
         }
         let ids: Vec<ItemId> = items.iter().map(|i| i.id).collect();
-        if self.store.had_mail_since(&email, start_of_today).await? {
-            self.store.postpone(&ids, next_mail_day).await?;
+        if batch.had_mail.contains(&email) {
+            self.store.postpone(&ids, batch.next_mail_day).await?;
             report.postponed += ids.len();
             return Ok(());
         }
@@ -376,10 +478,9 @@ impl Scheduler {
             failures: Vec::new(),
             web: self.settings.web_url.clone(),
         };
-        let themes = self.themes(&items).await?;
         let mut unreadable = Vec::new();
         for item in &items {
-            match self.add_to(&mut mail, dir, item, &themes).await? {
+            match self.add_to(&mut mail, batch, item).await? {
                 Ok(()) => {}
                 Err(reason) => unreadable.push((item.clone(), reason)),
             }
@@ -426,6 +527,19 @@ impl Scheduler {
                     ));
                 }
                 self.store.mark_sent(&ids, &email, &id, now).await?;
+                // The next mail about the same entry in this batch numbers after it.
+                for item in &items {
+                    if let (Some(entry), Some(due)) = (entry_of(item), item.due_on)
+                        && item.kind != OutboxKind::Escalation
+                    {
+                        batch
+                            .sent
+                            .entry(entry)
+                            .or_default()
+                            .push((due, item.kind == OutboxKind::Withdrawn));
+                    }
+                }
+                batch.had_mail.insert(email.clone());
                 tracing::info!(to = %email, kind = mail.kind().key(), items = ids.len(), "mail sent");
                 report.sent.push(SentMail {
                     at: now,
@@ -472,10 +586,10 @@ impl Scheduler {
     async fn add_to(
         &self,
         mail: &mut Mail,
-        dir: &Directory,
+        batch: &Batch<'_>,
         item: &outbox_item::Model,
-        themes: &BTreeMap<i32, Vec<String>>,
     ) -> Result<Result<(), String>, SchedulerError> {
+        let dir = batch.dir;
         Ok(match item.kind {
             OutboxKind::Digest => payload::<Digest>(item).map(|d| mail.digest = Some(d)),
             OutboxKind::DeadLetter => payload::<Failure>(item).map(|f| mail.failures.push(f)),
@@ -493,10 +607,10 @@ impl Scheduler {
             | OutboxKind::Overdue
             | OutboxKind::Escalation
             | OutboxKind::Withdrawn => {
-                let sequence = self.sequence(item).await?;
+                let sequence = sequence(item, &batch.sent);
                 let themes = item
                     .cycle
-                    .and_then(|c| themes.get(&c))
+                    .and_then(|c| batch.themes.get(&c))
                     .map_or(&[][..], Vec::as_slice);
                 match self.mail_item(dir, item, sequence, themes) {
                     Ok(mut i) => {

@@ -37,7 +37,8 @@ pub use drafts::{Draft, DraftKind};
 pub use events::{Submitted, UnitEventKind};
 pub use org::ImportReport;
 pub use outbox::{
-    Addressee, Directory, ItemId, ItemPayload, Kind as OutboxKind, NewItem, State as OutboxState,
+    Addressee, Directory, ItemId, ItemPayload, Kind as OutboxKind, NewItem, SentEntries,
+    State as OutboxState,
 };
 pub use reports::{FinalReportFile, KeptReport, sha256};
 pub use sessions::Session;

@@ -133,7 +133,15 @@ pub(crate) async fn void_pending(
 ) -> Result<u64, StoreError> {
     let mut q = outbox_item::Entity::update_many()
         .col_expr(outbox_item::Column::State, Expr::value(State::Void.key()))
-        .filter(outbox_item::Column::State.eq(State::Pending))
+        // The same test as `state = 'pending'`, but one no index on state can answer: for
+        // a department deadline (unit IS NULL) SQLite would otherwise take the index on
+        // (state, next attempt) and read every pending item, hundreds of thousands after
+        // a large catch-up, on every tick. Found through (cycle, unit, deadline) instead.
+        // (A literal: the key is hjul's own, and a `?` would not become `$n` here.)
+        .filter(Expr::cust(format!(
+            "state || '' = '{}'",
+            State::Pending.key()
+        )))
         .filter(outbox_item::Column::Cycle.eq(cycle))
         .filter(outbox_item::Column::Deadline.eq(DeadlineKey::from(deadline)));
     q = match unit_id {
@@ -313,6 +321,10 @@ impl Directory {
     }
 }
 
+/// Calendar entries already sent, by (cycle, unit, deadline): each one's due date and
+/// whether it withdrew the entry, oldest first.
+pub type SentEntries = HashMap<(i32, Option<String>, hjul_wheel::Deadline), Vec<(NaiveDate, bool)>>;
+
 impl Store {
     /// Units and people, for resolving who an item goes to at the moment it is sent.
     pub async fn directory(&self) -> Result<Directory, StoreError> {
@@ -441,6 +453,8 @@ impl Store {
         message_id: &str,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        // One transaction: one commit a mail, the dispatcher's one write per mail.
+        let txn = self.db.begin().await?;
         outbox_item::Entity::update_many()
             .col_expr(outbox_item::Column::State, Expr::value(State::Sent.key()))
             .col_expr(outbox_item::Column::Recipient, recipient.into())
@@ -448,7 +462,7 @@ impl Store {
             .col_expr(outbox_item::Column::SentAt, at.into())
             .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
             .filter(outbox_item::Column::State.eq(State::Pending))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
         // An item voided (its deadline met) while its mail was on the way stays void, but
         // keeps the mail that went: a correction never brings it back to go again.
@@ -459,8 +473,9 @@ impl Store {
             .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
             .filter(outbox_item::Column::State.eq(State::Void))
             .filter(outbox_item::Column::MessageId.is_null())
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
+        txn.commit().await?;
         Ok(())
     }
 
@@ -630,6 +645,85 @@ impl Store {
             .all(&self.db)
             .await?;
         Ok(sent.into_iter().flatten().collect())
+    }
+
+    /// Which of `emails` were sent a mail at or after `since`: asked under their leases,
+    /// for a batch of recipients at once.
+    pub async fn had_mail_among(
+        &self,
+        emails: &[String],
+        since: DateTime<Utc>,
+    ) -> Result<HashSet<String>, StoreError> {
+        let mut had = HashSet::new();
+        for chunk in emails.chunks(500) {
+            let sent: Vec<Option<String>> = outbox_item::Entity::find()
+                .select_only()
+                .column(outbox_item::Column::Recipient)
+                .filter(outbox_item::Column::Recipient.is_in(chunk.iter().cloned()))
+                .filter(outbox_item::Column::SentAt.gte(since))
+                .distinct()
+                .into_tuple()
+                .all(&self.db)
+                .await?;
+            had.extend(sent.into_iter().flatten());
+        }
+        Ok(had)
+    }
+
+    /// [`Store::sent_entries`] of many deadlines at once (a batch of mail), by (cycle,
+    /// unit, deadline).
+    pub async fn sent_entries_of(
+        &self,
+        wanted: &[(i32, Option<String>, hjul_wheel::Deadline)],
+    ) -> Result<SentEntries, StoreError> {
+        let mut out: SentEntries = HashMap::new();
+        if wanted.is_empty() {
+            return Ok(out);
+        }
+        let wanted_set: HashSet<&(i32, Option<String>, hjul_wheel::Deadline)> =
+            wanted.iter().collect();
+        let cycles: HashSet<i32> = wanted.iter().map(|w| w.0).collect();
+        let units: HashSet<&str> = wanted.iter().filter_map(|w| w.1.as_deref()).collect();
+        let department = wanted.iter().any(|w| w.1.is_none());
+        let units: Vec<&str> = units.into_iter().collect();
+        for chunk in units
+            .chunks(500)
+            .map(Some)
+            .chain(department.then_some(None))
+        {
+            let mut q = outbox_item::Entity::find()
+                .filter(outbox_item::Column::MessageId.is_not_null())
+                .filter(outbox_item::Column::Cycle.is_in(cycles.iter().copied()))
+                .filter(outbox_item::Column::Kind.ne(Kind::Escalation));
+            q = match chunk {
+                Some(units) => q.filter(
+                    outbox_item::Column::UnitId.is_in(units.iter().map(|u| (*u).to_owned())),
+                ),
+                None => q.filter(outbox_item::Column::UnitId.is_null()),
+            };
+            for i in q
+                .order_by_asc(outbox_item::Column::SentAt)
+                .order_by_asc(outbox_item::Column::Id)
+                .all(&self.db)
+                .await?
+            {
+                let (Some(cycle), Some(deadline), Some(due)) = (i.cycle, i.deadline, i.due_on)
+                else {
+                    continue;
+                };
+                let key = (
+                    cycle,
+                    i.unit_id.clone(),
+                    hjul_wheel::Deadline::from(deadline),
+                );
+                if wanted_set.contains(&key) {
+                    out.entry(key)
+                        .or_default()
+                        .push((due, i.kind == Kind::Withdrawn));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// The calendar entries already sent for a deadline, oldest first: each one's due
