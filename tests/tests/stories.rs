@@ -770,7 +770,8 @@ async fn leases_claimed_in_a_batch_keep_one_holder_each(db: TestDb) {
     let long = std::time::Duration::from_secs(60);
     let short = std::time::Duration::from_millis(200);
     let names = |ns: &[&str]| -> Vec<String> { ns.iter().map(|n| format!("mail:{n}")).collect() };
-    let set = |ns: &[&str]| -> std::collections::HashSet<String> { names(ns).into_iter().collect() };
+    let set =
+        |ns: &[&str]| -> std::collections::HashSet<String> { names(ns).into_iter().collect() };
     assert!(a.try_lease("mail:x", "a", long).await.unwrap());
     assert!(a.try_lease("mail:lapsing", "a", short).await.unwrap());
     // b asks for five: x is a's, the rest are free.
@@ -779,7 +780,10 @@ async fn leases_claimed_in_a_batch_keep_one_holder_each(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(got, set(&["v", "w", "y", "z"]));
-    assert_eq!(b.lease_holder("mail:x").await.unwrap().as_deref(), Some("a"));
+    assert_eq!(
+        b.lease_holder("mail:x").await.unwrap().as_deref(),
+        Some("a")
+    );
     // a's batch: x renewed, b's refused, and the lapsed one taken back once it ran out.
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     let got = a
@@ -794,7 +798,10 @@ async fn leases_claimed_in_a_batch_keep_one_holder_each(db: TestDb) {
     // Letting go of a batch: only one's own.
     a.release_leases(&names(&["v", "x"]), "a").await.unwrap();
     assert_eq!(a.lease_holder("mail:x").await.unwrap(), None);
-    assert_eq!(a.lease_holder("mail:v").await.unwrap().as_deref(), Some("b"));
+    assert_eq!(
+        a.lease_holder("mail:v").await.unwrap().as_deref(),
+        Some("b")
+    );
     b.release_leases(&many, "b").await.unwrap();
     assert_eq!(a.try_leases(&many, "a", long).await.unwrap().len(), 1_200);
 }

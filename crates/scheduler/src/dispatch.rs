@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use hjul_mail::message::{build, message_id};
 use hjul_mail::{CycleEnded, Digest, Failure, Item, Mail, MailKind, Recipient, SendError, Sender};
 use hjul_store::entity::outbox_item;
-use hjul_store::{Addressee, Directory, ItemId, ItemPayload, NewItem, OutboxKind, SentEntries};
+use hjul_store::{
+    Addressee, Directory, ItemId, ItemPayload, NewItem, OutboxKind, SentEntries, SentMark,
+};
 use hjul_wheel::reminders::mail_instant;
 use hjul_wheel::{Deadline, Language, Party, Task};
 use serde::Serialize;
@@ -126,7 +128,14 @@ struct Batch<'a> {
     /// The calendar entries sent so far, for each mail's SEQUENCE.
     sent: SentEntries,
     next_mail_day: DateTime<Utc>,
+    /// Mails the server accepted that are not yet marked sent, and since when.
+    marks: Vec<SentMark>,
+    unmarked_since: Option<std::time::Instant>,
 }
+
+/// How long a mail the server accepted may wait to be marked sent with the next ones: the
+/// crash window, in which a process killed leaves mail that goes again.
+const MARK_WITHIN: std::time::Duration = std::time::Duration::from_millis(250);
 
 fn language(key: &str) -> Language {
     Language::parse(key).unwrap_or_default()
@@ -407,7 +416,27 @@ impl Scheduler {
             had_mail: self.store.had_mail_among(&emails, start_of_today).await?,
             sent: self.store.sent_entries_of(&entries).await?,
             next_mail_day,
+            marks: Vec::new(),
+            unmarked_since: None,
         };
+        let sent = self.send_each(sender, now, &mut batch, mine, report).await;
+        // What the server accepted is marked sent before the leases are let go, after a
+        // failure too. (A process killed cannot: that is the crash window the fault
+        // harness counts, which the injected fault stands for.)
+        if !matches!(sent, Err(SchedulerError::InjectedFault(_))) {
+            self.mark(&mut batch).await?;
+        }
+        sent
+    }
+
+    async fn send_each(
+        &self,
+        sender: &Sender,
+        now: DateTime<Utc>,
+        batch: &mut Batch<'_>,
+        mine: Vec<Group>,
+        report: &mut DispatchReport,
+    ) -> Result<(), SchedulerError> {
         let claimed = std::time::Instant::now();
         for (email, (to, items)) in mine {
             // A slow mail server: past half the lease's time, each lease is renewed
@@ -422,9 +451,22 @@ impl Scheduler {
                 report.busy += items.len();
                 continue;
             }
-            self.send_to(sender, now, &mut batch, to, items, report)
-                .await?;
+            self.send_to(sender, now, batch, to, items, report).await?;
+            if batch
+                .unmarked_since
+                .is_some_and(|t| t.elapsed() >= MARK_WITHIN)
+            {
+                self.mark(batch).await?;
+            }
         }
+        Ok(())
+    }
+
+    /// Marks the batch's accepted mails sent, in one transaction.
+    async fn mark(&self, batch: &mut Batch<'_>) -> Result<(), SchedulerError> {
+        self.store.mark_sent_many(&batch.marks).await?;
+        batch.marks.clear();
+        batch.unmarked_since = None;
         Ok(())
     }
 
@@ -526,7 +568,15 @@ impl Scheduler {
                         "after sending, before marking sent",
                     ));
                 }
-                self.store.mark_sent(&ids, &email, &id, now).await?;
+                batch.marks.push(SentMark {
+                    ids: ids.clone(),
+                    recipient: email.clone(),
+                    message_id: id.clone(),
+                    at: now,
+                });
+                batch
+                    .unmarked_since
+                    .get_or_insert_with(std::time::Instant::now);
                 // The next mail about the same entry in this batch numbers after it.
                 for item in &items {
                     if let (Some(entry), Some(due)) = (entry_of(item), item.due_on)

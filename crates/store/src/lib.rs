@@ -37,7 +37,7 @@ pub use drafts::{Draft, DraftKind};
 pub use events::{Submitted, UnitEventKind};
 pub use org::ImportReport;
 pub use outbox::{
-    Addressee, Directory, ItemId, ItemPayload, Kind as OutboxKind, NewItem, SentEntries,
+    Addressee, Directory, ItemId, ItemPayload, Kind as OutboxKind, NewItem, SentEntries, SentMark,
     State as OutboxState,
 };
 pub use reports::{FinalReportFile, KeptReport, sha256};

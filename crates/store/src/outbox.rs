@@ -4,10 +4,10 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -321,6 +321,16 @@ impl Directory {
     }
 }
 
+/// One mail the server accepted, to be marked sent: the items it carried, to whom, its
+/// Message-ID and when.
+#[derive(Debug, Clone)]
+pub struct SentMark {
+    pub ids: Vec<ItemId>,
+    pub recipient: String,
+    pub message_id: String,
+    pub at: DateTime<Utc>,
+}
+
 /// Calendar entries already sent, by (cycle, unit, deadline): each one's due date and
 /// whether it withdrew the entry, oldest first.
 pub type SentEntries = HashMap<(i32, Option<String>, hjul_wheel::Deadline), Vec<(NaiveDate, bool)>>;
@@ -453,29 +463,56 @@ impl Store {
         message_id: &str,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        // One transaction: one commit a mail, the dispatcher's one write per mail.
-        let txn = self.db.begin().await?;
+        self.mark_sent_many(&[SentMark {
+            ids: ids.to_vec(),
+            recipient: recipient.to_owned(),
+            message_id: message_id.to_owned(),
+            at,
+        }])
+        .await
+    }
+
+    /// Marks the items of several mails sent, in one transaction: the dispatcher's
+    /// batches (one commit for many mails instead of one each).
+    pub async fn mark_sent_many(&self, mails: &[SentMark]) -> Result<(), StoreError> {
+        if mails.is_empty() {
+            return Ok(());
+        }
+        // One statement for all of them: each mail's address, Message-ID and time by
+        // its items' ids. An item voided (its deadline met) while its mail was on the way
+        // stays void, but keeps the mail that went: a correction never brings it back to
+        // go again.
+        let mut recipient = CaseStatement::new();
+        let mut message_id = CaseStatement::new();
+        let mut sent_at = CaseStatement::new();
+        for m in mails {
+            let carried = || outbox_item::Column::Id.is_in(m.ids.iter().copied());
+            recipient = recipient.case(carried(), Expr::val(m.recipient.as_str()));
+            message_id = message_id.case(carried(), Expr::val(m.message_id.as_str()));
+            sent_at = sent_at.case(carried(), Expr::val(m.at));
+        }
+        let state = Expr::case(
+            outbox_item::Column::State.eq(State::Pending),
+            Expr::val(State::Sent.key()),
+        )
+        .finally(Expr::col(outbox_item::Column::State));
         outbox_item::Entity::update_many()
-            .col_expr(outbox_item::Column::State, Expr::value(State::Sent.key()))
+            .col_expr(outbox_item::Column::State, state.into())
             .col_expr(outbox_item::Column::Recipient, recipient.into())
             .col_expr(outbox_item::Column::MessageId, message_id.into())
-            .col_expr(outbox_item::Column::SentAt, at.into())
-            .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
-            .filter(outbox_item::Column::State.eq(State::Pending))
-            .exec(&txn)
+            .col_expr(outbox_item::Column::SentAt, sent_at.into())
+            .filter(outbox_item::Column::Id.is_in(mails.iter().flat_map(|m| m.ids.iter().copied())))
+            .filter(
+                Condition::any()
+                    .add(outbox_item::Column::State.eq(State::Pending))
+                    .add(
+                        Condition::all()
+                            .add(outbox_item::Column::State.eq(State::Void))
+                            .add(outbox_item::Column::MessageId.is_null()),
+                    ),
+            )
+            .exec(&self.db)
             .await?;
-        // An item voided (its deadline met) while its mail was on the way stays void, but
-        // keeps the mail that went: a correction never brings it back to go again.
-        outbox_item::Entity::update_many()
-            .col_expr(outbox_item::Column::Recipient, recipient.into())
-            .col_expr(outbox_item::Column::MessageId, message_id.into())
-            .col_expr(outbox_item::Column::SentAt, at.into())
-            .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
-            .filter(outbox_item::Column::State.eq(State::Void))
-            .filter(outbox_item::Column::MessageId.is_null())
-            .exec(&txn)
-            .await?;
-        txn.commit().await?;
         Ok(())
     }
 
