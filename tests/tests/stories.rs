@@ -17,6 +17,7 @@ stories!(
     status_filters_by_area_level_and_overdue,
     a_lease_has_one_holder_until_it_runs_out,
     leases_claimed_in_a_batch_keep_one_holder_each,
+    a_batch_of_many_items_is_marked_past_the_limit_on_bound_values,
 );
 
 const TODAY: &str = "2027-09-01";
@@ -804,6 +805,64 @@ async fn leases_claimed_in_a_batch_keep_one_holder_each(db: TestDb) {
     );
     b.release_leases(&many, "b").await.unwrap();
     assert_eq!(a.try_leases(&many, "a", long).await.unwrap().len(), 1_200);
+}
+
+/// A mail may carry thousands of items (a chief hears of every house's escalation), and a
+/// batch many mails: more ids than one statement may bind. The dispatcher's writes take
+/// them in parts, in one transaction.
+async fn a_batch_of_many_items_is_marked_past_the_limit_on_bound_values(db: TestDb) {
+    use hjul_store::{NewItem, OutboxKind, OutboxState, SentMark};
+    let store = db.store().await;
+    let now = hjul_tests::eight("2026-04-07");
+    let items: Vec<NewItem> = (0..40_000)
+        .map(|i| NewItem::to_secretariat(format!("many:{i}"), OutboxKind::Digest, now, "{}".into()))
+        .collect();
+    store
+        .write_tick(items, &[], &[], &[], now, None)
+        .await
+        .unwrap();
+    let mut ids: Vec<_> = store
+        .outbox(Some(OutboxState::Pending), u64::MAX)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(ids.len(), 40_000);
+    assert_eq!(store.still_pending(&ids).await.unwrap().len(), 40_000);
+    store
+        .postpone(&ids, now + chrono::Duration::days(1))
+        .await
+        .unwrap();
+    assert!(store.due_items(now, u64::MAX).await.unwrap().is_empty());
+    // One mail of 35,000 items, two small ones, marked at once; the rest voided.
+    let rest = ids.split_off(35_006);
+    let mark = |ids: &[hjul_store::ItemId], to: &str| SentMark {
+        ids: ids.to_vec(),
+        recipient: to.to_owned(),
+        message_id: format!("<{to}>"),
+        at: now,
+    };
+    store
+        .mark_sent_many(&[
+            mark(&ids[..35_000], "chef@skovby.dk"),
+            mark(&ids[35_000..35_003], "a@skovby.dk"),
+            mark(&ids[35_003..], "b@skovby.dk"),
+        ])
+        .await
+        .unwrap();
+    store.void(&rest).await.unwrap();
+    let all = store.outbox(None, u64::MAX).await.unwrap();
+    let count = |state: OutboxState, to: Option<&str>| {
+        all.iter()
+            .filter(|i| i.state == state && i.recipient.as_deref() == to)
+            .count()
+    };
+    assert_eq!(count(OutboxState::Sent, Some("chef@skovby.dk")), 35_000);
+    assert_eq!(count(OutboxState::Sent, Some("a@skovby.dk")), 3);
+    assert_eq!(count(OutboxState::Sent, Some("b@skovby.dk")), 3);
+    assert_eq!(count(OutboxState::Void, None), 4_994);
+    assert!(store.still_pending(&rest).await.unwrap().is_empty());
 }
 
 async fn a_lease_has_one_holder_until_it_runs_out(db: TestDb) {

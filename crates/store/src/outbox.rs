@@ -254,6 +254,55 @@ pub(crate) async fn hand_over(
     Ok(())
 }
 
+/// Item ids bound in one statement at most: a batch of mail may carry tens of thousands
+/// (one chief's escalations about every house), past SQLite's limit on bound values.
+const IDS: usize = 1_000;
+
+/// Marks the items of these mails sent in one statement: each mail's address, Message-ID
+/// and time chosen by its items' ids. An item voided (its deadline met) while its mail was
+/// on the way stays void, but keeps the mail that went: a correction never brings it back
+/// to go again.
+async fn mark_sent_together(
+    db: &impl ConnectionTrait,
+    mails: &[SentMark],
+) -> Result<(), StoreError> {
+    if mails.is_empty() {
+        return Ok(());
+    }
+    let mut recipient = CaseStatement::new();
+    let mut message_id = CaseStatement::new();
+    let mut sent_at = CaseStatement::new();
+    for m in mails {
+        let carried = || outbox_item::Column::Id.is_in(m.ids.iter().copied());
+        recipient = recipient.case(carried(), Expr::val(m.recipient.as_str()));
+        message_id = message_id.case(carried(), Expr::val(m.message_id.as_str()));
+        sent_at = sent_at.case(carried(), Expr::val(m.at));
+    }
+    let state = Expr::case(
+        outbox_item::Column::State.eq(State::Pending),
+        Expr::val(State::Sent.key()),
+    )
+    .finally(Expr::col(outbox_item::Column::State));
+    outbox_item::Entity::update_many()
+        .col_expr(outbox_item::Column::State, state.into())
+        .col_expr(outbox_item::Column::Recipient, recipient.into())
+        .col_expr(outbox_item::Column::MessageId, message_id.into())
+        .col_expr(outbox_item::Column::SentAt, sent_at.into())
+        .filter(outbox_item::Column::Id.is_in(mails.iter().flat_map(|m| m.ids.iter().copied())))
+        .filter(
+            Condition::any()
+                .add(outbox_item::Column::State.eq(State::Pending))
+                .add(
+                    Condition::all()
+                        .add(outbox_item::Column::State.eq(State::Void))
+                        .add(outbox_item::Column::MessageId.is_null()),
+                ),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// An attempt that failed: one more counted, and why.
 fn failed(ids: &[ItemId], error: &str) -> sea_orm::UpdateMany<outbox_item::Entity> {
     outbox_item::Entity::update_many()
@@ -478,41 +527,32 @@ impl Store {
         if mails.is_empty() {
             return Ok(());
         }
-        // One statement for all of them: each mail's address, Message-ID and time by
-        // its items' ids. An item voided (its deadline met) while its mail was on the way
-        // stays void, but keeps the mail that went: a correction never brings it back to
-        // go again.
-        let mut recipient = CaseStatement::new();
-        let mut message_id = CaseStatement::new();
-        let mut sent_at = CaseStatement::new();
+        let txn = self.db.begin().await?;
+        // Mails together up to `IDS` items a statement; a mail that carries more (one
+        // person's many items) is marked a chunk of its items at a time.
+        let mut group: Vec<SentMark> = Vec::new();
+        let mut in_group = 0;
         for m in mails {
-            let carried = || outbox_item::Column::Id.is_in(m.ids.iter().copied());
-            recipient = recipient.case(carried(), Expr::val(m.recipient.as_str()));
-            message_id = message_id.case(carried(), Expr::val(m.message_id.as_str()));
-            sent_at = sent_at.case(carried(), Expr::val(m.at));
+            if m.ids.len() > IDS {
+                for ids in m.ids.chunks(IDS) {
+                    let part = SentMark {
+                        ids: ids.to_vec(),
+                        ..m.clone()
+                    };
+                    mark_sent_together(&txn, std::slice::from_ref(&part)).await?;
+                }
+                continue;
+            }
+            if in_group + m.ids.len() > IDS {
+                mark_sent_together(&txn, &group).await?;
+                group.clear();
+                in_group = 0;
+            }
+            in_group += m.ids.len();
+            group.push(m.clone());
         }
-        let state = Expr::case(
-            outbox_item::Column::State.eq(State::Pending),
-            Expr::val(State::Sent.key()),
-        )
-        .finally(Expr::col(outbox_item::Column::State));
-        outbox_item::Entity::update_many()
-            .col_expr(outbox_item::Column::State, state.into())
-            .col_expr(outbox_item::Column::Recipient, recipient.into())
-            .col_expr(outbox_item::Column::MessageId, message_id.into())
-            .col_expr(outbox_item::Column::SentAt, sent_at.into())
-            .filter(outbox_item::Column::Id.is_in(mails.iter().flat_map(|m| m.ids.iter().copied())))
-            .filter(
-                Condition::any()
-                    .add(outbox_item::Column::State.eq(State::Pending))
-                    .add(
-                        Condition::all()
-                            .add(outbox_item::Column::State.eq(State::Void))
-                            .add(outbox_item::Column::MessageId.is_null()),
-                    ),
-            )
-            .exec(&self.db)
-            .await?;
+        mark_sent_together(&txn, &group).await?;
+        txn.commit().await?;
         Ok(())
     }
 
@@ -523,10 +563,14 @@ impl Store {
         error: &str,
         next: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        failed(ids, error)
-            .col_expr(outbox_item::Column::NextAttemptAt, next.into())
-            .exec(&self.db)
-            .await?;
+        let txn = self.db.begin().await?;
+        for ids in ids.chunks(IDS) {
+            failed(ids, error)
+                .col_expr(outbox_item::Column::NextAttemptAt, next.into())
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
         Ok(())
     }
 
@@ -540,10 +584,12 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let txn = self.db.begin().await?;
-        failed(ids, error)
-            .col_expr(outbox_item::Column::State, Expr::value(State::Dead.key()))
-            .exec(&txn)
-            .await?;
+        for ids in ids.chunks(IDS) {
+            failed(ids, error)
+                .col_expr(outbox_item::Column::State, Expr::value(State::Dead.key()))
+                .exec(&txn)
+                .await?;
+        }
         if let Some(notice) = notice {
             insert_new(&txn, vec![notice], now).await?;
         }
@@ -619,38 +665,50 @@ impl Store {
     /// Moves items to a later time without counting an attempt (one mail a day: what
     /// comes after today's mail waits for the next one).
     pub async fn postpone(&self, ids: &[ItemId], until: DateTime<Utc>) -> Result<(), StoreError> {
-        outbox_item::Entity::update_many()
-            .col_expr(outbox_item::Column::NextAttemptAt, until.into())
-            .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
-            .filter(outbox_item::Column::State.eq(State::Pending))
-            .exec(&self.db)
-            .await?;
+        let txn = self.db.begin().await?;
+        for ids in ids.chunks(IDS) {
+            outbox_item::Entity::update_many()
+                .col_expr(outbox_item::Column::NextAttemptAt, until.into())
+                .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
+                .filter(outbox_item::Column::State.eq(State::Pending))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
         Ok(())
     }
 
     /// Voids pending items that no longer have anything to say.
     pub async fn void(&self, ids: &[ItemId]) -> Result<(), StoreError> {
-        outbox_item::Entity::update_many()
-            .col_expr(outbox_item::Column::State, Expr::value(State::Void.key()))
-            .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
-            .filter(outbox_item::Column::State.eq(State::Pending))
-            .exec(&self.db)
-            .await?;
+        let txn = self.db.begin().await?;
+        for ids in ids.chunks(IDS) {
+            outbox_item::Entity::update_many()
+                .col_expr(outbox_item::Column::State, Expr::value(State::Void.key()))
+                .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
+                .filter(outbox_item::Column::State.eq(State::Pending))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
         Ok(())
     }
 
     /// Which of `ids` are still pending: another instance may have sent or voided the
     /// rest since they were read.
     pub async fn still_pending(&self, ids: &[ItemId]) -> Result<HashSet<ItemId>, StoreError> {
-        let pending: Vec<ItemId> = outbox_item::Entity::find()
-            .select_only()
-            .column(outbox_item::Column::Id)
-            .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
-            .filter(outbox_item::Column::State.eq(State::Pending))
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        Ok(pending.into_iter().collect())
+        let mut pending = HashSet::new();
+        for ids in ids.chunks(IDS) {
+            let some: Vec<ItemId> = outbox_item::Entity::find()
+                .select_only()
+                .column(outbox_item::Column::Id)
+                .filter(outbox_item::Column::Id.is_in(ids.iter().copied()))
+                .filter(outbox_item::Column::State.eq(State::Pending))
+                .into_tuple()
+                .all(&self.db)
+                .await?;
+            pending.extend(some);
+        }
+        Ok(pending)
     }
 
     /// Whether `email` was sent a mail at or after `since`.
