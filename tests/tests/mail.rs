@@ -22,6 +22,7 @@ stories!(
     the_mail_server_failing_loses_nothing,
     a_process_killed_midway_loses_nothing_and_duplicates_only_after_sending,
     three_instances_send_every_item_exactly_once,
+    a_batch_slower_than_half_its_lease_renews_and_reads_again,
     one_address_the_mail_library_refuses_stops_nobody_elses_mail,
     each_reader_is_told_what_to_do_by_when_and_where,
     after_a_long_downtime_nobody_hears_of_an_ended_cycle,
@@ -1033,6 +1034,65 @@ async fn three_instances_send_every_item_exactly_once(db: TestDb) {
         overdue.len(),
         overdue.first()
     );
+}
+
+/// A batch that takes longer than half its leases (a slow mail server; here a lease of
+/// 20 ms): every mail is marked before the next, each lease renewed and what is pending
+/// read again, and still everything due goes once, one mail per person.
+async fn a_batch_slower_than_half_its_lease_renews_and_reads_again(db: TestDb) {
+    let server = SmtpServer::start().await;
+    let store = with_org(&db, &crowded(120)).await;
+    let mut settings = hjul_tests::scheduler_settings();
+    settings.digest = None;
+    settings.lease = std::time::Duration::from_millis(20);
+    let s = Scheduler::new(
+        store,
+        settings,
+        hjul_tests::mail_settings(server.port()),
+        hjul_mail::Templates::load(None).unwrap(),
+    );
+    let sender = smtp(&server);
+    s.store()
+        .record_milestone(
+            2025,
+            Deadline::ThemesPublished,
+            date("2026-03-20"),
+            Some(vec!["Sprog".into()]),
+            &stamp("2026-03-20"),
+        )
+        .await
+        .unwrap();
+    // The dialogues open for every unit: one mail each to well over 64 people.
+    let at = eight("2026-03-23");
+    s.tick(at).await.unwrap();
+    let started = std::time::Instant::now();
+    let report = s.dispatch(&sender, at).await.unwrap();
+    assert!(report.sent.len() > 64, "{} mails", report.sent.len());
+    assert!(
+        started.elapsed() > std::time::Duration::from_millis(10),
+        "the batch outlasted half its leases"
+    );
+    let people: BTreeSet<&str> = report.sent.iter().map(|m| m.to.as_str()).collect();
+    assert_eq!(people.len(), report.sent.len(), "one mail per person");
+    assert_eq!(server.received().len(), report.sent.len());
+    let store = s.store();
+    assert!(store.due_items(at, u64::MAX).await.unwrap().is_empty());
+    let sent = store
+        .outbox(Some(OutboxState::Sent), u64::MAX)
+        .await
+        .unwrap();
+    let ids: BTreeSet<String> = sent.iter().filter_map(|i| i.message_id.clone()).collect();
+    assert_eq!(
+        ids.len(),
+        report.sent.len(),
+        "every mail's items are marked"
+    );
+    // A second round finds nothing left to send.
+    let again = s
+        .dispatch(&sender, at + chrono::Duration::minutes(1))
+        .await
+        .unwrap();
+    assert!(again.sent.is_empty());
 }
 
 /// A mail server that never answers QUIT must not keep the service from stopping: the

@@ -127,6 +127,7 @@ struct Batch<'a> {
     had_mail: HashSet<String>,
     /// The calendar entries sent so far, for each mail's SEQUENCE.
     sent: SentEntries,
+    start_of_today: DateTime<Utc>,
     next_mail_day: DateTime<Utc>,
     /// Mails the server accepted that are not yet marked sent, and since when.
     marks: Vec<SentMark>,
@@ -415,6 +416,7 @@ impl Scheduler {
             pending: self.store.still_pending(&ids).await?,
             had_mail: self.store.had_mail_among(&emails, start_of_today).await?,
             sent: self.store.sent_entries_of(&entries).await?,
+            start_of_today,
             next_mail_day,
             marks: Vec::new(),
             unmarked_since: None,
@@ -422,10 +424,8 @@ impl Scheduler {
         let sent = self.send_each(sender, now, &mut batch, mine, report).await;
         // What the server accepted is marked sent before the leases are let go, after a
         // failure too. (A process killed cannot: that is the crash window the fault
-        // harness counts, which the injected fault stands for.)
-        if !matches!(sent, Err(SchedulerError::InjectedFault(_))) {
-            self.mark(&mut batch).await?;
-        }
+        // harness counts. The injected fault stops before its own mail is kept here.)
+        self.mark(&mut batch).await?;
         sent
     }
 
@@ -439,25 +439,44 @@ impl Scheduler {
     ) -> Result<(), SchedulerError> {
         let claimed = std::time::Instant::now();
         for (email, (to, items)) in mine {
-            // A slow mail server: past half the lease's time, each lease is renewed
-            // before its mail, and a lease lost meanwhile leaves that person to the
-            // instance that took it.
-            if claimed.elapsed() > self.settings.lease / 2
-                && !self
-                    .store
-                    .try_lease(&lease_of(&email), &self.instance, self.settings.lease)
-                    .await?
-            {
-                report.busy += items.len();
-                continue;
-            }
-            self.send_to(sender, now, batch, to, items, report).await?;
-            if batch
-                .unmarked_since
-                .is_some_and(|t| t.elapsed() >= MARK_WITHIN)
+            // A slow mail server: past half the lease's time, every mail is marked before
+            // the next exchange (which may stall), so no lease of a person whose mail went
+            // runs out while it is unmarked. Before that, the marks wait for the batch's
+            // end, or until the oldest has waited `MARK_WITHIN` when the next mail starts.
+            let slow = claimed.elapsed() > self.settings.lease / 2;
+            if slow
+                || batch
+                    .unmarked_since
+                    .is_some_and(|t| t.elapsed() >= MARK_WITHIN)
             {
                 self.mark(batch).await?;
             }
+            if slow {
+                // Each lease is renewed before its mail. One that ran out may have been
+                // another instance's meanwhile, which may have sent: what is still
+                // pending and whether they had today's mail are read again.
+                if !self
+                    .store
+                    .try_lease(&lease_of(&email), &self.instance, self.settings.lease)
+                    .await?
+                {
+                    report.busy += items.len();
+                    continue;
+                }
+                let ids: Vec<ItemId> = items.iter().map(|i| i.id).collect();
+                let pending = self.store.still_pending(&ids).await?;
+                batch
+                    .pending
+                    .retain(|id| !ids.contains(id) || pending.contains(id));
+                if self
+                    .store
+                    .had_mail_since(&email, batch.start_of_today)
+                    .await?
+                {
+                    batch.had_mail.insert(email.clone());
+                }
+            }
+            self.send_to(sender, now, batch, to, items, report).await?;
         }
         Ok(())
     }

@@ -73,6 +73,12 @@ impl Store {
         let now = now_ms(backend);
         let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2);
         let mut held = HashSet::new();
+        // In one order for every instance: an upsert locks its rows in the order given
+        // (those it leaves alone too), and two instances claiming overlapping batches in
+        // different orders would deadlock on PostgreSQL.
+        let mut names = names.to_vec();
+        names.sort_unstable();
+        names.dedup();
         // Three values a row; well inside both databases' limits on bound values.
         for chunk in names.chunks(500) {
             let p = params(backend, chunk.len() * 3);
