@@ -132,9 +132,14 @@ fn scheduler_without_digest(store: Store, port: u16) -> Scheduler {
 /// A scheduler whose leases last 300 ms: a process "killed" in a test lets go of its
 /// work as fast as a real one's lease (5 minutes) would run out.
 fn killable(store: Store, port: u16) -> Scheduler {
+    with_lease(store, port, std::time::Duration::from_millis(300))
+}
+
+/// A scheduler without the digest whose leases last `lease`.
+fn with_lease(store: Store, port: u16, lease: std::time::Duration) -> Scheduler {
     let mut settings = hjul_tests::scheduler_settings();
     settings.digest = None;
-    settings.lease = std::time::Duration::from_millis(300);
+    settings.lease = lease;
     Scheduler::new(
         store,
         settings,
@@ -1042,15 +1047,7 @@ async fn three_instances_send_every_item_exactly_once(db: TestDb) {
 async fn a_batch_slower_than_half_its_lease_renews_and_reads_again(db: TestDb) {
     let server = SmtpServer::start().await;
     let store = with_org(&db, &crowded(120)).await;
-    let mut settings = hjul_tests::scheduler_settings();
-    settings.digest = None;
-    settings.lease = std::time::Duration::from_millis(20);
-    let s = Scheduler::new(
-        store,
-        settings,
-        hjul_tests::mail_settings(server.port()),
-        hjul_mail::Templates::load(None).unwrap(),
-    );
+    let s = with_lease(store, server.port(), std::time::Duration::from_millis(20));
     let sender = smtp(&server);
     s.store()
         .record_milestone(

@@ -504,25 +504,8 @@ impl Store {
             .map(|i| i.next_attempt_at))
     }
 
-    /// Marks items sent, after the mail server accepted the mail that carried them.
-    pub async fn mark_sent(
-        &self,
-        ids: &[ItemId],
-        recipient: &str,
-        message_id: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.mark_sent_many(&[SentMark {
-            ids: ids.to_vec(),
-            recipient: recipient.to_owned(),
-            message_id: message_id.to_owned(),
-            at,
-        }])
-        .await
-    }
-
-    /// Marks the items of several mails sent, in one transaction: the dispatcher's
-    /// batches (one commit for many mails instead of one each).
+    /// Marks the items of mails the server accepted sent, in one transaction: the
+    /// dispatcher's batches (one commit for many mails instead of one each).
     pub async fn mark_sent_many(&self, mails: &[SentMark]) -> Result<(), StoreError> {
         if mails.is_empty() {
             return Ok(());
@@ -765,8 +748,10 @@ impl Store {
         Ok(had)
     }
 
-    /// [`Store::sent_entries`] of many deadlines at once (a batch of mail), by (cycle,
-    /// unit, deadline).
+    /// The calendar entries already sent for these deadlines (a batch of mail), by
+    /// (cycle, unit, deadline), oldest first: each one's due date and whether it withdrew
+    /// the entry. Numbers each entry's versions (SEQUENCE). Every item a mail carried
+    /// counts, one voided on its way too: it reached the calendar.
     pub async fn sent_entries_of(
         &self,
         wanted: &[(i32, Option<String>, hjul_wheel::Deadline)],
@@ -819,32 +804,5 @@ impl Store {
             }
         }
         Ok(out)
-    }
-
-    /// The calendar entries already sent for a deadline, oldest first: each one's due
-    /// date and whether it withdrew the entry. Numbers the entry's versions (SEQUENCE).
-    pub async fn sent_entries(
-        &self,
-        cycle: i32,
-        unit_id: Option<&str>,
-        deadline: hjul_wheel::Deadline,
-    ) -> Result<Vec<(NaiveDate, bool)>, StoreError> {
-        // Every item a mail carried, one voided on its way too: it reached the calendar.
-        let mut q = outbox_item::Entity::find()
-            .filter(outbox_item::Column::MessageId.is_not_null())
-            .filter(outbox_item::Column::Cycle.eq(cycle))
-            .filter(outbox_item::Column::Deadline.eq(DeadlineKey::from(deadline)))
-            .filter(outbox_item::Column::Kind.ne(Kind::Escalation));
-        q = match unit_id {
-            Some(u) => q.filter(outbox_item::Column::UnitId.eq(u)),
-            None => q.filter(outbox_item::Column::UnitId.is_null()),
-        };
-        Ok(q.order_by_asc(outbox_item::Column::SentAt)
-            .order_by_asc(outbox_item::Column::Id)
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .filter_map(|i| Some((i.due_on?, i.kind == Kind::Withdrawn)))
-            .collect())
     }
 }
