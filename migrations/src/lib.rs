@@ -18,6 +18,7 @@ mod m20261205_000010_final_report;
 mod m20261206_000011_dialogue_for_report;
 mod m20261207_000012_unit_standing;
 mod m20261208_000013_standing_mail;
+mod m20261209_000014_versions;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000011_dialogue_for_report::Migration),
             Box::new(m20261207_000012_unit_standing::Migration),
             Box::new(m20261208_000013_standing_mail::Migration),
+            Box::new(m20261209_000014_versions::Migration),
         ]
     }
 }

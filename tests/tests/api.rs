@@ -1950,4 +1950,38 @@ async fn long_tables_are_shown_a_page_at_a_time(db: TestDb) {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
         assert_eq!(problem["field"], "limit", "{problem}");
     }
+
+    // The list of units pages alike, by level and id.
+    let mut next = Some("/api/v1/units?limit=100".to_owned());
+    let mut units = Vec::new();
+    let mut answers = 0;
+    while let Some(path) = next.take() {
+        let (status, link, rows) = get(path.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {rows}");
+        let rows = rows.as_array().unwrap();
+        assert!(rows.len() <= 100);
+        units.extend(rows.iter().map(|r| {
+            (
+                r["level"].as_i64().unwrap(),
+                r["unit_id"].as_str().unwrap().to_owned(),
+            )
+        }));
+        answers += 1;
+        next = link.map(|l| {
+            l.trim_start_matches('<')
+                .split('>')
+                .next()
+                .unwrap()
+                .to_owned()
+        });
+    }
+    assert_eq!((answers, units.len()), (3, 250));
+    assert!(units.is_sorted(), "by level and id, across pages");
+    let (_, link, rows) = get("/api/v1/units".to_owned()).await;
+    assert_eq!((rows.as_array().unwrap().len(), link), (250, None));
+    for (query, field) in [("cursor=5:x", "cursor"), ("limit=0", "limit")] {
+        let (status, _, problem) = get(format!("/api/v1/units?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+        assert_eq!(problem["field"], field, "{problem}");
+    }
 }

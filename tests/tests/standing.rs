@@ -9,8 +9,10 @@
 //! ticks (reading only the units that changed or whose mail moment came), then a fresh
 //! one ticks at the same instant, reading every unit as after a restart, and finds
 //! nothing left to write or void, and every unit's next moment already kept.
-//! Then a story: a projection spoilt by hand is found by the check and put right by the
-//! rebuild.
+//! A second instance on the same database reads alongside and keeps its answers between
+//! steps: they must follow every change. Then stories: a kept answer follows what
+//! another instance changes; a projection spoilt by hand is found by the check and put
+//! right by the rebuild.
 #![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -37,6 +39,10 @@ const UNITS: [(&str, &str, u8, &str, &str); 9] = [
 /// The organisation file with each unit's leader in its `generation` and the leaves in
 /// `gone` left out (deactivated).
 fn organisation(generation: &[u8; 9], gone: &[bool; 9]) -> Organisation {
+    Organisation::from_csv(&organisation_csv(generation, gone), |_| {}).unwrap()
+}
+
+fn organisation_csv(generation: &[u8; 9], gone: &[bool; 9]) -> String {
     let mut csv =
         String::from("unit_id,name,level,parent_id,area,leader_name,leader_email,language\n");
     for (i, (id, name, level, parent, area)) in UNITS.iter().enumerate() {
@@ -48,7 +54,7 @@ fn organisation(generation: &[u8; 9], gone: &[bool; 9]) -> Organisation {
             "{id},{name},{level},{parent},{area},Leder {id} {g},{id}.{g}@skovby.dk,da\n"
         ));
     }
-    Organisation::from_csv(&csv, |_| {}).unwrap()
+    csv
 }
 
 #[derive(Debug, Clone)]
@@ -222,8 +228,15 @@ fn kind(step: &Step) -> &'static str {
 }
 
 /// The projection's answers equal the fold's, today and on an earlier day, with and
-/// without filters, and the check finds no difference.
-async fn agrees(store: &Store, today: NaiveDate, earlier: i64) -> Result<(), String> {
+/// without filters, and the check finds no difference. `other` is a second instance on
+/// the same database that only reads: the answers it keeps between steps must follow
+/// every change the first one writes.
+async fn agrees(
+    store: &Store,
+    other: &Store,
+    today: NaiveDate,
+    earlier: i64,
+) -> Result<(), String> {
     let filters = [
         StatusFilter::default(),
         StatusFilter {
@@ -249,6 +262,15 @@ async fn agrees(store: &Store, today: NaiveDate, earlier: i64) -> Result<(), Str
             if kept != folded {
                 return Err(format!(
                     "status on {at} with {f:?}:\nkept   {kept:?}\nfolded {folded:?}"
+                ));
+            }
+            let theirs = other
+                .status(at, f, Some("sekretariat@skovby.dk"))
+                .await
+                .map_err(|e| e.to_string())?;
+            if theirs != folded {
+                return Err(format!(
+                    "the other instance's status on {at} with {f:?}:\nkept   {theirs:?}\nfolded {folded:?}"
                 ));
             }
         }
@@ -318,6 +340,9 @@ async fn history(
     accepted: &Accepted,
 ) -> Result<(), String> {
     let store = db.store().await;
+    let other = Store::open_current(&db.location, hjul_store::CurrentWheel::builtin())
+        .await
+        .unwrap();
     let mut w = World {
         today: date("2026-03-20"),
         generation: [0; 9],
@@ -353,7 +378,7 @@ async fn history(
         if apply(&store, &mut w, step, accepted).await {
             *accepted.borrow_mut().entry(kind(step)).or_default() += 1;
         }
-        agrees(&store, w.today, *earlier)
+        agrees(&store, &other, w.today, *earlier)
             .await
             .map_err(|e| format!("after step {i} {step:?} on {}: {e}", w.today))?;
         // The hour varies with the step, so ticks fall before and after 08:00; time
@@ -375,7 +400,7 @@ async fn history(
             for u in 3..9 {
                 let step = Step::Progress(u);
                 apply(&store, &mut w, &step, accepted).await;
-                agrees(&store, w.today, 100)
+                agrees(&store, &other, w.today, 100)
                     .await
                     .map_err(|e| format!("at the midway, round {round}, {step:?}: {e}"))?;
                 let minute = u32::try_from(round * 10 + u).unwrap();
@@ -389,6 +414,7 @@ async fn history(
         }
     }
     store.close().await.unwrap();
+    other.close().await.unwrap();
     Ok(())
 }
 
@@ -459,6 +485,7 @@ fn postgres_the_projection_equals_the_fold_for_random_histories() {
 }
 
 hjul_tests::stories!(
+    a_kept_answer_follows_what_another_instance_changes,
     a_spoilt_projection_is_found_and_rebuilt,
     the_steady_tick_reads_what_changed_and_what_falls_due
 );
@@ -518,6 +545,85 @@ async fn the_steady_tick_reads_what_changed_and_what_falls_due(db: TestDb) {
     store.close().await.unwrap();
 }
 
+/// Two instances on one database: the second keeps its answers (`status`, who is who)
+/// between requests, and each change the first makes — an event, a leader's new name
+/// in an organisation import — shows in the second's next answer; an import that
+/// changes nothing leaves the kept answer as it was.
+async fn a_kept_answer_follows_what_another_instance_changes(db: TestDb) {
+    let a = db.store().await;
+    let b = Store::open_current(&db.location, hjul_store::CurrentWheel::builtin())
+        .await
+        .unwrap();
+    let s = stamp("2026-03-20");
+    let csv = organisation_csv(&[0; 9], &[false; 9]);
+    let import = |csv: &str| Organisation::from_csv(csv, |_| {}).unwrap();
+    a.import_organisation(&import(&csv), &s, |_, _| {})
+        .await
+        .unwrap();
+    a.record_milestone(
+        2025,
+        Deadline::ThemesPublished,
+        date("2026-03-20"),
+        Some(vec!["Sprog".into()]),
+        &s,
+    )
+    .await
+    .unwrap();
+    let day = date("2026-03-20");
+    let sec = Some("sekretariat@skovby.dk");
+    let row = |rows: &[hjul_store::StatusRow], id: &str| {
+        rows.iter().find(|r| r.unit_id == id).cloned().unwrap()
+    };
+
+    let first = b.status_all(day, sec).await.unwrap();
+    let dir = b.directory().await.unwrap();
+    assert!(
+        std::sync::Arc::ptr_eq(&first, &b.status_all(day, sec).await.unwrap()),
+        "nothing changed: the kept answer is given again"
+    );
+    assert!(std::sync::Arc::ptr_eq(&dir, &b.directory().await.unwrap()));
+
+    // An event on the other instance.
+    a.record_dialogue("dt-nord-1", day, None, &s).await.unwrap();
+    let after = b.status_all(day, sec).await.unwrap();
+    assert_ne!(row(&first, "dt-nord-1").step, row(&after, "dt-nord-1").step);
+    assert_eq!(
+        *after,
+        b.status_read(day, &StatusFilter::default(), sec)
+            .await
+            .unwrap()
+    );
+
+    // An import that changes nothing keeps both answers.
+    a.import_organisation(&import(&csv), &s, |_, _| {})
+        .await
+        .unwrap();
+    assert!(std::sync::Arc::ptr_eq(
+        &after,
+        &b.status_all(day, sec).await.unwrap()
+    ));
+    assert!(std::sync::Arc::ptr_eq(&dir, &b.directory().await.unwrap()));
+
+    // A leader's new name, and nothing else: no unit moves, yet both answers change.
+    let responsible = row(&after, "dt-nord-1").responsible;
+    let old_name = row(&after, "dt-nord-1").responsible_name;
+    let renamed = csv.replace(&format!("{old_name},"), "Lise Mariehøne,");
+    assert_ne!(renamed, csv, "{old_name} leads a unit");
+    a.import_organisation(&import(&renamed), &s, |_, _| {})
+        .await
+        .unwrap();
+    let now = b.status_all(day, sec).await.unwrap();
+    assert_eq!(row(&now, "dt-nord-1").responsible, responsible);
+    assert_eq!(row(&now, "dt-nord-1").responsible_name, "Lise Mariehøne");
+    let unit = responsible.split('.').next().unwrap();
+    assert_eq!(
+        b.directory().await.unwrap().leader(unit, 0).unwrap().name,
+        "Lise Mariehøne"
+    );
+    a.close().await.unwrap();
+    b.close().await.unwrap();
+}
+
 async fn a_spoilt_projection_is_found_and_rebuilt(db: TestDb) {
     let store = db.store().await;
     let s = stamp("2026-03-20");
@@ -567,9 +673,10 @@ async fn a_spoilt_projection_is_found_and_rebuilt(db: TestDb) {
             "dt-syd-1 no standing kept",
         ]
     );
-    // A missing row is folded meanwhile, so status stays right; the spoilt step shows.
+    // Read again, a missing row is folded, so it stays right; the spoilt step shows.
+    // (The answer `status` keeps is the one before: no change went through hjul.)
     let spoilt = store
-        .status(date("2026-03-20"), &StatusFilter::default(), None)
+        .status_read(date("2026-03-20"), &StatusFilter::default(), None)
         .await
         .unwrap();
     assert_ne!(spoilt, before);

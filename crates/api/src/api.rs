@@ -142,15 +142,56 @@ struct UnitDto {
     active: bool,
 }
 
-/// The units the token's holder sees.
-#[utoipa::path(get, path = "/api/v1/units", tag = "status", responses((status = 200, body = [UnitDto])))]
-async fn units(State(state): State<AppState>, who: Principal) -> ApiResult<Json<Vec<UnitDto>>> {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct UnitsQuery {
+    /// The most units one answer holds (default and most: 1000). When there are more,
+    /// the `Link` header names the next page (`rel="next"`).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+    /// Where the page starts: the cursor in the previous answer's `Link` header.
+    #[param(pattern = "^[1-4]:[A-Za-z0-9._-]{1,64}$")]
+    cursor: Option<String>,
+}
+
+/// The units the token's holder sees (deactivated ones too), by level and id, a page at
+/// a time (`limit`, `cursor`): the `Link` header names the next page while there is one.
+#[utoipa::path(get, path = "/api/v1/units", tag = "status", params(UnitsQuery),
+    responses((status = 200, body = [UnitDto], headers(
+        ("link" = String, description = "`</api/v1/units?…&cursor=…>; rel=\"next\"` while more units follow")
+    ))))]
+async fn units(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(q): ApiQuery<UnitsQuery>,
+) -> ApiResult<Response> {
+    let limit = page_limit(q.limit)?;
+    let cursor = match q.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(unit_cursor(c).ok_or_else(bad_cursor)?),
+    };
     let dir = state.store().directory().await?;
+    let mut seen: Vec<&hjul_store::entity::unit::Model> = dir
+        .units()
+        .filter(|u| who.sees(&u.id))
+        .filter(|u| {
+            cursor
+                .as_ref()
+                .is_none_or(|(level, id)| (u.level, &u.id) > (*level, id))
+        })
+        .collect();
+    seen.sort_by(|a, b| (a.level, &a.id).cmp(&(b.level, &b.id)));
     let mut out = Vec::new();
-    for u in dir.units().filter(|u| who.sees(&u.id)) {
+    let mut more = false;
+    for u in seen {
         let Some(leader) = dir.leader(&u.id, 0) else {
             continue;
         };
+        if out.len() == limit {
+            more = true;
+            break;
+        }
         out.push(UnitDto {
             unit_id: u.id.clone(),
             name: u.name.clone(),
@@ -162,8 +203,69 @@ async fn units(State(state): State<AppState>, who: Principal) -> ApiResult<Json<
             active: u.active,
         });
     }
-    out.sort_by(|a, b| (a.level, &a.unit_id).cmp(&(b.level, &b.unit_id)));
-    Ok(Json(out))
+    let link = out.last().filter(|_| more).map(|last| {
+        next_link(
+            "/api/v1/units",
+            &[
+                ("limit", limit.to_string()),
+                ("cursor", format!("{}:{}", last.level, last.unit_id)),
+            ],
+        )
+    });
+    Ok(with_link(Json(out), link))
+}
+
+/// A page size asked for: 1 to `PAGE`, `PAGE` when none is given.
+fn page_limit(limit: Option<u32>) -> Result<usize, Problem> {
+    match limit {
+        None => Ok(PAGE as usize),
+        Some(n) if (1..=PAGE).contains(&n) => Ok(n as usize),
+        Some(n) => {
+            Err(Problem::bad_request(format!("{n} is not a page size: 1 to {PAGE}")).field("limit"))
+        }
+    }
+}
+
+fn bad_cursor() -> Problem {
+    Problem::bad_request(
+        "the cursor is not one this API gave: take it from the `Link` header of the previous page, or leave it out for the first",
+    )
+    .field("cursor")
+}
+
+/// The characters a unit id may have (`hjul_wheel::org::UnitId`), at most 64.
+fn unit_id_like(unit: &str) -> bool {
+    (1..=64).contains(&unit.len())
+        && unit
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+/// A cursor of `/units`: `level:unit`, exactly as the document's pattern allows.
+fn unit_cursor(text: &str) -> Option<(i16, String)> {
+    let (level, unit) = text.split_once(':')?;
+    let level = Level::new(level.parse().ok()?)?;
+    unit_id_like(unit).then(|| (i16::from(level.number()), unit.to_owned()))
+}
+
+/// The `Link` header of the page after this one.
+fn next_link(path: &str, pairs: &[(&str, String)]) -> String {
+    let mut next = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        next.append_pair(k, v);
+    }
+    format!("<{path}?{}>; rel=\"next\"", next.finish())
+}
+
+/// A JSON answer with the `Link` header of the next page, if there is one.
+fn with_link(body: impl axum::response::IntoResponse, link: Option<String>) -> Response {
+    let mut res = body.into_response();
+    if let Some(link) = link
+        && let Ok(value) = axum::http::HeaderValue::from_str(&link)
+    {
+        res.headers_mut().insert(axum::http::header::LINK, value);
+    }
+    res
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -233,9 +335,10 @@ struct StatusQuery {
     cursor: Option<String>,
 }
 
-/// The most rows one answer of `/status` holds: a department of 20,000 units is read in
-/// pages, so no single answer costs more than a few hundred kilobytes.
-const STATUS_PAGE: u32 = 1000;
+/// The most rows one answer of a list (`/status`, `/units`) holds: a department of
+/// 20,000 units is read in pages, so no single answer costs more than a few hundred
+/// kilobytes.
+const PAGE: u32 = 1000;
 
 /// Where a page of status rows starts: after the row with this (level, area, unit),
 /// the order rows come in. Opaque to clients; written as `level:area:unit`.
@@ -253,12 +356,7 @@ impl Cursor {
         let level = Level::new(parts.next()?.parse().ok()?)?;
         let area = Area::parse(parts.next()?)?;
         let unit = parts.next()?;
-        // The characters a unit id may have (`hjul_wheel::org::UnitId`), at most 64.
-        if !(1..=64).contains(&unit.len())
-            || !unit
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        {
+        if !unit_id_like(unit) {
             return None;
         }
         Some(Self(level.number(), area.key().to_owned(), unit.to_owned()))
@@ -358,63 +456,40 @@ async fn status(
     };
     let cursor = match q.cursor.as_deref() {
         None => None,
-        Some(c) => Some(Cursor::parse(c).ok_or_else(|| {
-            Problem::bad_request(
-                "the cursor is not one this API gave: take it from the `Link` header of the previous page, or leave it out for the first",
-            )
-            .field("cursor")
-        })?),
+        Some(c) => Some(Cursor::parse(c).ok_or_else(bad_cursor)?),
     };
-    let limit = match q.limit {
-        None => STATUS_PAGE as usize,
-        Some(n) if (1..=STATUS_PAGE).contains(&n) => n as usize,
-        Some(n) => {
-            return Err(Problem::bad_request(format!(
-                "{n} is not a page size: 1 to {STATUS_PAGE}"
-            ))
-            .field("limit"));
-        }
-    };
+    let limit = page_limit(q.limit)?;
+    // Shared and kept by the store until something changes: a page copies its own rows.
     let rows = state
         .store()
-        .status(at, &filter, Some(state.secretariat_email()))
+        .status_all(at, Some(state.secretariat_email()))
         .await?;
     // The rows come in cursor order, so a page is what follows the cursor.
-    let mut page: Vec<hjul_store::StatusRow> = rows
-        .into_iter()
-        .filter(|r| who.sees(&r.unit_id))
+    let mut page: Vec<&hjul_store::StatusRow> = rows
+        .iter()
+        .filter(|r| filter.keeps(r) && who.sees(&r.unit_id))
         .filter(|r| cursor.as_ref().is_none_or(|c| Cursor::after(r) > *c))
         .take(limit + 1)
         .collect();
     let more = page.len() > limit;
     page.truncate(limit);
-    let link = match page.last().filter(|_| more) {
-        Some(last) => {
-            let mut next = form_urlencoded::Serializer::new(String::new());
-            next.append_pair("at", &at.to_string());
-            if let Some(a) = filter.area {
-                next.append_pair("area", a.key());
-            }
-            if let Some(l) = filter.level {
-                next.append_pair("level", &l.number().to_string());
-            }
-            if filter.overdue {
-                next.append_pair("overdue", "true");
-            }
-            next.append_pair("limit", &limit.to_string());
-            next.append_pair("cursor", &Cursor::after(last).text());
-            Some(format!("</api/v1/status?{}>; rel=\"next\"", next.finish()))
+    let link = page.last().filter(|_| more).map(|last| {
+        let mut pairs = vec![("at", at.to_string())];
+        if let Some(a) = filter.area {
+            pairs.push(("area", a.key().to_owned()));
         }
-        None => None,
-    };
-    let body: Vec<StatusRowDto> = page.into_iter().map(Into::into).collect();
-    let mut res = axum::response::IntoResponse::into_response(Json(body));
-    if let Some(link) = link
-        && let Ok(value) = axum::http::HeaderValue::from_str(&link)
-    {
-        res.headers_mut().insert(axum::http::header::LINK, value);
-    }
-    Ok(res)
+        if let Some(l) = filter.level {
+            pairs.push(("level", l.number().to_string()));
+        }
+        if filter.overdue {
+            pairs.push(("overdue", "true".to_owned()));
+        }
+        pairs.push(("limit", limit.to_string()));
+        pairs.push(("cursor", Cursor::after(last).text()));
+        next_link("/api/v1/status", &pairs)
+    });
+    let body: Vec<StatusRowDto> = page.into_iter().cloned().map(Into::into).collect();
+    Ok(with_link(Json(body), link))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -1433,9 +1508,9 @@ mod tests {
                 );
             }
         }
-        // at (3), area, level, overdue, state, limit (3), cursor, entity, entity_id, the
-        // report's format and lang.
-        assert_eq!(queries, 15);
+        // at (3), area, level, overdue, state, limit (4), cursor (2), entity, entity_id,
+        // the report's format and lang.
+        assert_eq!(queries, 17);
     }
 
     /// Every date a client sends carries the years the server answers for.

@@ -104,6 +104,7 @@ impl Store {
             definition_toml: w.definition_toml.clone(),
             catalogue_version: w.catalogue.version.clone(),
             catalogue_toml: w.catalogue_toml.clone(),
+            standing_version: 0,
         };
         cycle::Entity::insert(cycle::ActiveModel {
             year: Set(model.year),
@@ -113,6 +114,7 @@ impl Store {
             definition_toml: Set(model.definition_toml.clone()),
             catalogue_version: Set(model.catalogue_version.clone()),
             catalogue_toml: Set(model.catalogue_toml.clone()),
+            standing_version: Set(0),
         })
         .exec_without_returning(db)
         .await?;

@@ -64,6 +64,24 @@ pub mod cycle {
         pub definition_toml: String,
         pub catalogue_version: String,
         pub catalogue_toml: String,
+        /// Counted up by every change to what `status` shows for the cycle: a kept answer
+        /// with an older count is out of date.
+        pub standing_version: i64,
+    }
+
+    no_relations!();
+}
+
+/// One row: counted up by every organisation import that changes a unit or a person.
+pub mod organisation_version {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "organisation_version")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: i32,
+        pub version: i64,
     }
 
     no_relations!();

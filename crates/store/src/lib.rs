@@ -186,6 +186,10 @@ pub struct Store {
     min_responses: u32,
     /// The averages of every unit's indicator values, kept until the data change.
     data_cache: std::sync::Arc<std::sync::Mutex<Option<data::DataCache>>>,
+    /// `status` answers, kept until their cycle changes (`standing::KeptStatus`).
+    status_cache: std::sync::Arc<tokio::sync::Mutex<Vec<standing::KeptStatus>>>,
+    /// Who is who, kept until the organisation changes (`Store::directory`).
+    directory_cache: std::sync::Arc<std::sync::Mutex<Option<(i64, std::sync::Arc<Directory>)>>>,
 }
 
 /// How the database is named: a PostgreSQL URL, an `sqlite:` URL or a plain file path.
@@ -260,6 +264,8 @@ impl Store {
             fault: None,
             min_responses: hjul_wheel::data::DEFAULT_MIN_RESPONSES,
             data_cache: std::sync::Arc::default(),
+            status_cache: std::sync::Arc::default(),
+            directory_cache: std::sync::Arc::default(),
         })
     }
 

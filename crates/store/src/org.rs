@@ -6,12 +6,13 @@ use std::collections::HashMap;
 
 use hjul_wheel::Organisation;
 use hjul_wheel::org::OrgUnit;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel, TransactionTrait};
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::audit::{self, Change};
-use crate::entity::{person, unit};
+use crate::entity::{organisation_version, person, unit};
 use crate::{FaultPoint, Stamp, Store, StoreError};
 
 /// What an import changed.
@@ -216,6 +217,7 @@ impl Store {
             report.units_deactivated += 1;
         }
 
+        let changed = !changes.is_empty();
         audit::log_all(&txn, stamp, changes).await?;
         // A unit's place in the tree, its level and whether it is active are in every
         // cycle's answer (who acts for it, whether it is shown): any changed unit
@@ -227,6 +229,21 @@ impl Store {
             > 0
         {
             crate::standing::refresh_recorded(&txn, crate::standing::Which::All).await?;
+        }
+        if changed {
+            // A new name or leader shows in every status without moving a unit: kept
+            // answers and the dispatcher's directory are out of date. Cycles in the
+            // order their writers lock them.
+            for year in crate::events::recorded_years(&txn).await? {
+                crate::standing::count_change(&txn, year).await?;
+            }
+            organisation_version::Entity::update_many()
+                .col_expr(
+                    organisation_version::Column::Version,
+                    Expr::col(organisation_version::Column::Version).add(1),
+                )
+                .exec(&txn)
+                .await?;
         }
         txn.commit().await?;
         Ok(report)

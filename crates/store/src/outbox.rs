@@ -2,6 +2,7 @@
 //! the dispatcher. An item is marked sent only after the mail server accepted it.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, OnConflict};
@@ -13,7 +14,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::audit::{self, Change};
-use crate::entity::{outbox_item, person, unit};
+use crate::entity::{organisation_version, outbox_item, person, unit};
 use crate::{Stamp, Store, StoreError};
 
 use crate::entity::outbox_item::{Deadline as DeadlineKey, Party as PartyKey};
@@ -386,7 +387,34 @@ pub type SentEntries = HashMap<(i32, Option<String>, hjul_wheel::Deadline), Vec<
 
 impl Store {
     /// Units and people, for resolving who an item goes to at the moment it is sent.
-    pub async fn directory(&self) -> Result<Directory, StoreError> {
+    /// Read once per organisation import (on any instance) and kept until the next:
+    /// asking again costs one read of the organisation's count of changes.
+    pub async fn directory(&self) -> Result<Arc<Directory>, StoreError> {
+        // Read before the units: an import committed in between is in what is read, or
+        // counts past this version and is read again next time.
+        let version: Option<i64> = organisation_version::Entity::find()
+            .select_only()
+            .column(organisation_version::Column::Version)
+            .into_tuple()
+            .one(&self.db)
+            .await?;
+        if let Some(version) = version
+            && let Ok(kept) = self.directory_cache.lock()
+            && let Some((v, dir)) = kept.as_ref()
+            && *v >= version
+        {
+            return Ok(dir.clone());
+        }
+        let dir = Arc::new(self.read_directory().await?);
+        if let Some(version) = version
+            && let Ok(mut kept) = self.directory_cache.lock()
+        {
+            *kept = Some((version, dir.clone()));
+        }
+        Ok(dir)
+    }
+
+    async fn read_directory(&self) -> Result<Directory, StoreError> {
         let units: HashMap<String, unit::Model> = unit::Entity::find()
             .all(&self.db)
             .await?
@@ -709,24 +737,9 @@ impl Store {
             .is_some())
     }
 
-    /// The addresses that were sent a mail at or after `since`.
-    pub async fn recipients_since(
-        &self,
-        since: DateTime<Utc>,
-    ) -> Result<HashSet<String>, StoreError> {
-        let sent: Vec<Option<String>> = outbox_item::Entity::find()
-            .select_only()
-            .column(outbox_item::Column::Recipient)
-            .filter(outbox_item::Column::SentAt.gte(since))
-            .distinct()
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        Ok(sent.into_iter().flatten().collect())
-    }
-
-    /// Which of `emails` were sent a mail at or after `since`: asked under their leases,
-    /// for a batch of recipients at once.
+    /// Which of `emails` were sent a mail at or after `since` (through the index on
+    /// recipient and time): for the people a dispatch has mail for, and again under their
+    /// leases, a batch at a time.
     pub async fn had_mail_among(
         &self,
         emails: &[String],

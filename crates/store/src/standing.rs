@@ -14,6 +14,7 @@
 //! and `hjul doctor` check the projection.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use hjul_wheel::{
@@ -370,6 +371,7 @@ pub(crate) async fn refresh(
     else {
         return Ok(0);
     };
+    count_change(db, year).await?;
     let definition = definition_of(&c)?;
     let (rows, _) = compute(db, &definition, year, None, which).await?;
     let mut delete =
@@ -394,6 +396,23 @@ pub(crate) async fn refresh(
     )
     .await?;
     Ok(written)
+}
+
+/// Counts up the cycle's `standing_version`, which says every kept `status` answer of
+/// the cycle is out of date, inside the caller's transaction: whoever reads the count
+/// after the commit reads the change too. The caller holds (or takes here) the cycle
+/// row's lock, so writers count one after another.
+pub(crate) async fn count_change(db: &impl ConnectionTrait, year: i32) -> Result<(), StoreError> {
+    cycle::Entity::update_many()
+        .col_expr(
+            cycle::Column::StandingVersion,
+            // Not imported: `ExprTrait` is implemented for every type, `i64` too.
+            sea_orm::sea_query::ExprTrait::add(Expr::col(cycle::Column::StandingVersion), 1),
+        )
+        .filter(cycle::Column::Year.eq(year))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Serialises what reads the whole unit tree for the projection against what changes it,
@@ -571,12 +590,104 @@ fn finish(mut rows: Vec<StatusRow>, filter: &StatusFilter) -> Vec<StatusRow> {
     rows
 }
 
+/// A `status` answer kept in memory: every active unit's row on one day, as of one count
+/// of its cycle's changes (`cycle.standing_version`). Any change on any instance counts
+/// up, so an answer is given again only while nothing it shows has changed.
+pub(crate) struct KeptStatus {
+    year: i32,
+    version: i64,
+    at: NaiveDate,
+    secretariat: Option<String>,
+    rows: Arc<Vec<StatusRow>>,
+}
+
+/// Answers kept at once: the pages' and the API's (the secretariat's address), and the
+/// report's or a digest's (none). Each is about 300 bytes a unit.
+const KEPT_STATUS: usize = 2;
+
+impl StatusFilter {
+    /// Whether `row` is one this filter shows.
+    pub fn keeps(&self, row: &StatusRow) -> bool {
+        self.area.is_none_or(|a| a.key() == row.area)
+            && self.level.is_none_or(|l| l.number() == row.level)
+            && (!self.overdue || row.overdue_days > 0)
+    }
+}
+
 impl Store {
-    /// Where every active unit stands on `at`, in the cycle running that day, read from
-    /// the standing projection; a unit whose kept standing counts facts after `at` (a
-    /// status asked for an earlier day) is folded from its events instead. `secretariat`
-    /// is the address deadlines of the secretariat go to.
+    /// Where every active unit stands on `at` (see `status_read`), filtered; from the
+    /// answer kept in memory while nothing it shows has changed.
     pub async fn status(
+        &self,
+        at: NaiveDate,
+        filter: &StatusFilter,
+        secretariat: Option<&str>,
+    ) -> Result<Vec<StatusRow>, StoreError> {
+        Ok(self
+            .status_all(at, secretariat)
+            .await?
+            .iter()
+            .filter(|r| filter.keeps(r))
+            .cloned()
+            .collect())
+    }
+
+    /// Where every active unit stands on `at`, in the order of `status`, shared: a page
+    /// or a filter reads what it needs of it without copying the rest. Read from the
+    /// projection once per change (on any instance) and kept until the next: asking again
+    /// costs one read of the cycle's count of changes.
+    pub async fn status_all(
+        &self,
+        at: NaiveDate,
+        secretariat: Option<&str>,
+    ) -> Result<Arc<Vec<StatusRow>>, StoreError> {
+        let year = self.wheel.definition.cycles.cycle_containing(at).year();
+        // Read before the rows: a change committed in between is in the rows, or counts
+        // past this version and is read again next time; never kept as if older.
+        let version: Option<i64> = cycle::Entity::find_by_id(year)
+            .select_only()
+            .column(cycle::Column::StandingVersion)
+            .into_tuple()
+            .one(&self.db)
+            .await?;
+        let Some(version) = version else {
+            // Not started: nothing is kept, and only a cycle's start changes that.
+            let rows = self
+                .status_folded(at, &StatusFilter::default(), secretariat)
+                .await?;
+            return Ok(Arc::new(rows));
+        };
+        // One reader at a time reads a changed answer; the others wait and take it.
+        let mut kept = self.status_cache.lock().await;
+        let same = |k: &KeptStatus| {
+            k.year == year && k.at == at && k.secretariat.as_deref() == secretariat
+        };
+        if let Some(k) = kept.iter().find(|k| same(k) && k.version >= version) {
+            return Ok(k.rows.clone());
+        }
+        let rows = Arc::new(
+            self.status_read(at, &StatusFilter::default(), secretariat)
+                .await?,
+        );
+        kept.retain(|k| !same(k));
+        if kept.len() >= KEPT_STATUS {
+            kept.remove(0);
+        }
+        kept.push(KeptStatus {
+            year,
+            version,
+            at,
+            secretariat: secretariat.map(str::to_owned),
+            rows: rows.clone(),
+        });
+        Ok(rows)
+    }
+
+    /// Where every active unit stands on `at`, in the cycle running that day, read from
+    /// the standing projection now (`status` keeps it); a unit whose kept standing counts
+    /// facts after `at` (a status asked for an earlier day) is folded from its events
+    /// instead. `secretariat` is the address deadlines of the secretariat go to.
+    pub async fn status_read(
         &self,
         at: NaiveDate,
         filter: &StatusFilter,

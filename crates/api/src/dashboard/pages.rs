@@ -4,6 +4,7 @@
 //! the secretariat a correction of any recorded event.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::Uri;
@@ -103,19 +104,26 @@ pub fn filter_query(f: &StatusFilter) -> String {
 /// How many rows a long table of the overview shows at a time.
 pub const PAGE: usize = 100;
 
+/// Where every unit stands today, shared: the store keeps it until something changes,
+/// so a page reads the rows it shows without copying the rest.
+async fn todays_rows(state: &AppState) -> Result<Arc<Vec<StatusRow>>, Problem> {
+    Ok(state
+        .store()
+        .status_all(state.today(), Some(state.secretariat_email()))
+        .await?)
+}
+
 /// The rows of the status the visitor sees.
 pub async fn visible_rows(
     state: &AppState,
     v: &Visitor,
     filter: &StatusFilter,
 ) -> Result<Vec<StatusRow>, Problem> {
-    let today = state.today();
-    Ok(state
-        .store()
-        .status(today, filter, Some(state.secretariat_email()))
+    Ok(todays_rows(state)
         .await?
-        .into_iter()
-        .filter(|r| v.who.sees(&r.unit_id))
+        .iter()
+        .filter(|r| filter.keeps(r) && v.who.sees(&r.unit_id))
+        .cloned()
         .collect())
 }
 
@@ -150,10 +158,11 @@ pub async fn overview(State(state): State<AppState>, v: Visitor, uri: Uri) -> Re
     let q = query(&uri);
     let filter = filter_of(&q);
     let today = state.today();
-    let all = match visible_rows(&state, &v, &StatusFilter::default()).await {
+    let shared = match todays_rows(&state).await {
         Ok(rows) => rows,
         Err(p) => return error_page(&state, lang, Some(&v), p),
     };
+    let all: Vec<&StatusRow> = shared.iter().filter(|r| v.who.sees(&r.unit_id)).collect();
     // A step picked on the wheel (its count's link).
     let step = q
         .get("step")
@@ -164,7 +173,7 @@ pub async fn overview(State(state): State<AppState>, v: Visitor, uri: Uri) -> Re
             && (!filter.overdue || r.overdue_days > 0)
             && step.is_none_or(|s| r.step == Some(s))
     };
-    let rows: Vec<&StatusRow> = all.iter().filter(matches).collect();
+    let rows: Vec<&StatusRow> = all.iter().copied().filter(matches).collect();
     // What waits for this visitor's signature comes first.
     let to_sign: Vec<Value> = all
         .iter()
