@@ -9,6 +9,7 @@ use hjul_wheel::Date;
 
 use crate::Global;
 use crate::config::Config;
+use crate::settings::ReadSettings as _;
 
 pub struct Context {
     pub location: Location,

@@ -18,6 +18,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use hjul_wheel::{Area, Date};
 
+use crate::settings::ReadSettings as _;
+
 /// A date on the command line, read as the API and the dashboard read one: when it is
 /// not one, the message says which format to use (chrono's "trailing input" does not).
 fn day(text: &str) -> Result<Date, String> {

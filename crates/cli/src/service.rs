@@ -4,8 +4,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use hjul_mail::{Sender, SmtpSender, Templates};
-use hjul_scheduler::{Scheduler, serve, simulate};
+use hjul_mail::Templates;
+use hjul_scheduler::{Scheduler, simulate};
 use hjul_store::{Location, OutboxState, Store};
 use hjul_wheel::Date;
 
@@ -28,13 +28,6 @@ pub fn init_logging(format: LogFormat) {
     }
 }
 
-fn sender(settings: &Settings) -> Sender {
-    match &settings.mail.smtp {
-        Some(smtp) => Sender::Smtp(SmtpSender::new(smtp.clone())),
-        None => Sender::Files(settings.mail.outbox_dir.clone()),
-    }
-}
-
 fn scheduler(store: Store, settings: &Settings) -> anyhow::Result<Scheduler> {
     let templates = Templates::load(settings.mail.templates.as_deref())?;
     Ok(Scheduler::new(
@@ -45,163 +38,25 @@ fn scheduler(store: Store, settings: &Settings) -> anyhow::Result<Scheduler> {
     ))
 }
 
-/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-    tracing::info!("asked to stop: finishing the mail in flight");
-}
-
+/// The whole service (`hjul_service::Service`) until Ctrl-C or SIGTERM.
 pub async fn run_serve(
     ctx: &Context,
     settings: &Settings,
     listen: std::net::SocketAddr,
 ) -> anyhow::Result<()> {
-    // Held until this function returns: the operating system lets go if the process dies.
-    let _only_one = match &ctx.location {
-        Location::Sqlite(path) => Some(single_instance(path)?),
-        Location::Postgres(_) => None,
+    let database = hjul_service::Database {
+        location: ctx.location.clone(),
+        wheel: ctx.wheel.clone(),
+        actor: ctx.stamp().actor,
     };
-    // One stop signal for everything: the wait for the database, the API (which finishes
-    // its requests) and the scheduler (which finishes its mail).
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
-    let signal = tokio::spawn(async move {
-        stop_signal().await;
-        let _ = stop_tx.send(true);
-    });
-    let Some(store) = open_when_it_answers(ctx, stopped(stop_rx.clone())).await? else {
+    let stop = hjul_service::Stop::on_signal();
+    let Some(service) =
+        hjul_service::Service::build(settings, database, ctx.clock.clone(), listen, stop).await?
+    else {
         return Ok(());
     };
-    match &settings.mail.smtp {
-        Some(smtp) => tracing::info!(host = %smtp.host, port = smtp.port, "sending by SMTP"),
-        None => tracing::info!(
-            dir = %settings.mail.outbox_dir.display(),
-            "no SMTP server configured: writing each mail as an .eml file"
-        ),
-    }
-    tracing::info!(database = %ctx.location.display(), settings = %settings.source, "hjul serve");
-    // Said once, at start: the mails still go, only without the way to the page.
-    if settings.scheduler.web_url.is_none() {
-        tracing::warn!(
-            "no [web] url in {}: mails carry no links to the dashboard; set it (or HJUL__WEB__URL) to the address people open it at, such as https://hjul.kommune.dk",
-            settings.source
-        );
-    }
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {listen}; is another hjul running there? choose one with --listen"
-            )
-        })?;
-    tracing::info!(
-        "the dashboard and the API listen on http://{}/",
-        listener.local_addr()?
-    );
-    let clock = ctx.clock.clone();
-    let api_state = hjul_api::AppState::new(
-        store.clone(),
-        std::sync::Arc::new(move || clock.now()),
-        settings.scheduler.secretariat.email.clone(),
-    )
-    .with_report_templates(hjul_report::Templates::load(
-        settings.report_templates.as_deref(),
-    )?);
-    let scheduler = scheduler(store, settings)?;
-    let sender = sender(settings);
-    let api = hjul_api::serve(listener, api_state, stopped(stop_rx.clone()));
-    let jobs = serve(&scheduler, &sender, ctx.clock.as_ref(), stopped(stop_rx));
-    let (api, jobs) = tokio::join!(api, jobs);
-    signal.abort();
-    api.context("the HTTP server failed")?;
-    jobs?;
-    scheduler.close().await?;
+    service.run_until_stopped().await?;
     Ok(())
-}
-
-/// Opens the database, waiting (1, 2, 4… up to 60 s apart) while it does not answer, so
-/// a service started before its database, or with it, comes up by itself instead of
-/// exiting into a restart loop. Anything else (a schema to migrate, say) is an error at
-/// once. `None` if told to stop while waiting.
-async fn open_when_it_answers(
-    ctx: &Context,
-    stop: impl Future<Output = ()>,
-) -> anyhow::Result<Option<Store>> {
-    tokio::pin!(stop);
-    let mut wait = std::time::Duration::from_secs(1);
-    loop {
-        match ctx.store().await {
-            Ok(store) => return Ok(Some(store)),
-            Err(e)
-                if e.downcast_ref::<hjul_store::StoreError>()
-                    .is_some_and(hjul_store::StoreError::is_unavailable) =>
-            {
-                tracing::warn!(error = %e, retry_in_secs = wait.as_secs(), "the database does not answer; waiting for it");
-                tokio::select! {
-                    () = tokio::time::sleep(wait) => {}
-                    () = &mut stop => return Ok(None),
-                }
-                wait = (wait * 2).min(std::time::Duration::from_secs(60));
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-/// SQLite serves one instance: a second `hjul serve` on the same file is refused, with
-/// the process that has it. (Several instances share a PostgreSQL database instead.)
-fn single_instance(db: &std::path::Path) -> anyhow::Result<std::fs::File> {
-    use std::io::{Read, Seek};
-    let path = PathBuf::from(format!("{}.serve-lock", db.display()));
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => {
-            file.set_len(0)?;
-            file.rewind()?;
-            write!(file, "{}", std::process::id())?;
-            file.flush()?;
-            Ok(file)
-        }
-        Err(std::fs::TryLockError::WouldBlock) => {
-            let mut pid = String::new();
-            let _ = file.read_to_string(&mut pid);
-            anyhow::bail!(
-                "another hjul serve (process {}) already runs on {}: stop it first. One SQLite file \
-                 takes one instance; for several, use PostgreSQL (docs/operations.md)",
-                pid.trim(),
-                db.display()
-            )
-        }
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(e).with_context(|| format!("cannot lock {}", path.display()))
-        }
-    }
 }
 
 pub async fn run_token(

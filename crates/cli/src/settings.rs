@@ -116,17 +116,21 @@ struct RawScheduler {
     department_name: Option<String>,
 }
 
-#[derive(Clone)]
-pub struct Settings {
-    pub scheduler: SchedulerSettings,
-    pub mail: MailSettings,
-    /// A value resting on fewer respondents than this is stored but never shown or
-    /// exported, and counts in no average (`[data] min_responses`, default 5).
-    pub min_responses: u32,
-    /// The report templates' directory (`[report] templates`), or the built-in ones.
-    pub report_templates: Option<PathBuf>,
-    /// Where they were read from, for messages.
-    pub source: String,
+/// What the settings say: the service's (`hjul_service::Settings`), read here.
+pub use hjul_service::Settings;
+
+/// Reading the settings from `hjul.toml` and the environment: the CLI's part, so the
+/// service crate parses no files.
+pub trait ReadSettings: Sized {
+    /// Reads the settings from `dir/hjul.toml` when it exists, else the built-in file,
+    /// then the environment.
+    fn load(dir: Option<&Path>) -> anyhow::Result<Self>;
+
+    fn parse(
+        text: &str,
+        source: &str,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> anyhow::Result<Self>;
 }
 
 /// Lays `HJUL__A__B=value` over `table.a.b`; a value that reads as a TOML number or
@@ -164,10 +168,8 @@ fn set_path(table: &mut toml::Table, keys: &[String], value: toml::Value) {
     }
 }
 
-impl Settings {
-    /// Reads the settings from `dir/hjul.toml` when it exists, else the built-in file,
-    /// then the environment.
-    pub fn load(dir: Option<&Path>) -> anyhow::Result<Self> {
+impl ReadSettings for Settings {
+    fn load(dir: Option<&Path>) -> anyhow::Result<Self> {
         let file = dir
             .map(|d| d.join(SETTINGS_FILE))
             .or_else(|| Some(Path::new("config").join(SETTINGS_FILE)))
@@ -183,7 +185,7 @@ impl Settings {
         Self::parse(&text, &source, std::env::vars())
     }
 
-    pub fn parse(
+    fn parse(
         text: &str,
         source: &str,
         env: impl Iterator<Item = (String, String)>,
