@@ -106,7 +106,10 @@ async fn the_service_serves_mails_and_stops_on_its_signal(db: TestDb) {
             text.contains("Kvalitetssamtale") && text.contains("senest")
         }),
         "{:?}",
-        mails.iter().map(|m| m.plain()).collect::<Vec<_>>()
+        mails
+            .iter()
+            .map(hjul_tests::smtp::Received::plain)
+            .collect::<Vec<_>>()
     );
 
     // One SQLite file takes one instance; a second is refused with a reason.

@@ -189,7 +189,7 @@ pub struct Store {
     /// `status` answers, kept until their cycle changes (`standing::KeptStatus`).
     status_cache: std::sync::Arc<tokio::sync::Mutex<Vec<standing::KeptStatus>>>,
     /// Who is who, kept until the organisation changes (`Store::directory`).
-    directory_cache: std::sync::Arc<std::sync::Mutex<Option<(i64, std::sync::Arc<Directory>)>>>,
+    directory_cache: std::sync::Arc<std::sync::Mutex<Option<outbox::KeptDirectory>>>,
 }
 
 /// How the database is named: a PostgreSQL URL, an `sqlite:` URL or a plain file path.

@@ -385,6 +385,9 @@ pub struct SentMark {
 /// whether it withdrew the entry, oldest first.
 pub type SentEntries = HashMap<(i32, Option<String>, hjul_wheel::Deadline), Vec<(NaiveDate, bool)>>;
 
+/// The directory kept in memory, and the organisation's version it was read at.
+pub(crate) type KeptDirectory = (i64, Arc<Directory>);
+
 impl Store {
     /// Units and people, for resolving who an item goes to at the moment it is sent.
     /// Read once per organisation import (on any instance) and kept until the next:
