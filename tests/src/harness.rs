@@ -17,8 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use hjul_store::entity::outbox_item;
-use hjul_store::{CurrentWheel, Location, OutboxState, Store};
+use hjul_store::{CurrentWheel, Location, OutboxItem, OutboxState, Store};
 use hjul_wheel::{Deadline, Organisation, WheelDefinition};
 
 use crate::pg::PrivatePg;
@@ -451,7 +450,7 @@ async fn count(
             }
         }
     }
-    let all: Vec<outbox_item::Model> = store
+    let all: Vec<OutboxItem> = store
         .outbox(None, u64::MAX)
         .await
         .map_err(|e| e.to_string())?;

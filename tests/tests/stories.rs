@@ -291,9 +291,8 @@ async fn reimport_updates_in_place_with_a_new_leader_and_deactivates(db: TestDb)
 }
 
 async fn audit_actions(store: &Store) -> Vec<String> {
-    use sea_orm::EntityTrait;
-    hjul_store::entity::audit_log::Entity::find()
-        .all(store.connection())
+    store
+        .audit_search(None, None, None, None, u64::MAX)
         .await
         .unwrap()
         .into_iter()
@@ -684,12 +683,14 @@ async fn the_audit_log_is_append_only_and_complete(db: TestDb) {
         .record_dialogue("dt-nord-1", date("2026-03-14"), None, &s)
         .await
         .unwrap();
-    use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
-    let rows = hjul_store::entity::audit_log::Entity::find()
-        .filter(hjul_store::entity::audit_log::Column::Action.eq("unit.dialogue_held"))
-        .all(store.connection())
+    use sea_orm::ConnectionTrait;
+    let rows: Vec<hjul_store::AuditEntry> = store
+        .audit_search(Some("dt-nord-1"), None, None, None, u64::MAX)
         .await
-        .unwrap();
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.action == "unit.dialogue_held")
+        .collect();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].actor, "test");
     assert_eq!(rows[0].entity_id, "dt-nord-1");

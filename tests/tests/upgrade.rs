@@ -153,9 +153,7 @@ async fn a_database_of_the_previous_release_is_migrated_and_its_cycle_goes_on(db
         let d = t
             .deadlines
             .iter()
-            .find(|d| {
-                hjul_store::entity::outbox_item::Deadline::from(d.status.deadline) == deadline
-            })
+            .find(|d| hjul_store::OutboxDeadline::from(d.status.deadline) == deadline)
             .unwrap_or_else(|| panic!("{unit} has no deadline {deadline} after the upgrade"));
         assert_eq!(d.status.due, Some(due), "{}", item.key);
         checked += 1;
@@ -221,7 +219,7 @@ async fn a_database_of_the_previous_release_is_migrated_and_its_cycle_goes_on(db
     assert!(!newly_sent.is_empty());
     // …and none tells again what a sent one told, whatever its key (a key changed by an
     // upgrade would slip past the unique index and send the same reminder twice).
-    let what = |i: &hjul_store::entity::outbox_item::Model| {
+    let what = |i: &hjul_store::OutboxItem| {
         format!(
             "{:?} {:?} {:?} {} {:?} {} {}",
             i.cycle, i.unit_id, i.deadline, i.kind, i.days_before, i.party, i.due_at

@@ -172,7 +172,7 @@ async fn units(
         Some(c) => Some(unit_cursor(c).ok_or_else(bad_cursor)?),
     };
     let dir = state.store().directory().await?;
-    let mut seen: Vec<&hjul_store::entity::unit::Model> = dir
+    let mut seen: Vec<&hjul_store::Unit> = dir
         .units()
         .filter(|u| who.sees(&u.id))
         .filter(|u| {
@@ -501,8 +501,8 @@ struct CycleDto {
     catalogue_version: String,
 }
 
-impl From<hjul_store::entity::cycle::Model> for CycleDto {
-    fn from(c: hjul_store::entity::cycle::Model) -> Self {
+impl From<hjul_store::Cycle> for CycleDto {
+    fn from(c: hjul_store::Cycle) -> Self {
         Self {
             year: c.year,
             started_at: c.started_at,
@@ -1329,9 +1329,7 @@ async fn outbox(
                 state: i.state.key(),
                 kind: i.kind.key(),
                 unit_id: i.unit_id,
-                deadline: i
-                    .deadline
-                    .map(hjul_store::entity::outbox_item::Deadline::key),
+                deadline: i.deadline.map(hjul_store::OutboxDeadline::key),
                 party: i.party.key(),
                 due: i.due_on,
                 due_at: i.due_at,

@@ -235,7 +235,8 @@ async fn measure(
         ),
         ("/ dashboard, 4 changes/s", "/", cookie.as_str()),
     ] {
-        figures.push(load(addr, what, path, headers, requests, connections).await?);
+        // Enough requests to span a few seconds, so many changes fall among them.
+        figures.push(load(addr, what, path, headers, requests * 50, connections).await?);
     }
     changing.store(false, std::sync::atomic::Ordering::Relaxed);
     changer.await??;

@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::{DateTime, Utc};
 use hjul_mail::message::{build, message_id};
 use hjul_mail::{CycleEnded, Digest, Failure, Item, Mail, MailKind, Recipient, SendError, Sender};
-use hjul_store::entity::outbox_item;
 use hjul_store::{
-    Addressee, Directory, ItemId, ItemPayload, NewItem, OutboxKind, SentEntries, SentMark,
+    Addressee, Directory, ItemId, ItemPayload, NewItem, OutboxItem, OutboxKind, SentEntries,
+    SentMark,
 };
 use hjul_wheel::reminders::mail_instant;
 use hjul_wheel::{Deadline, Language, Party, Task};
@@ -60,7 +60,7 @@ fn mail_kind(kind: OutboxKind) -> MailKind {
 
 /// An item's payload, read as what its kind holds. An item whose payload hjul cannot
 /// read is not sent with a guess: it becomes a dead letter, and the secretariat is told.
-fn payload<T: serde::de::DeserializeOwned>(item: &outbox_item::Model) -> Result<T, String> {
+fn payload<T: serde::de::DeserializeOwned>(item: &OutboxItem) -> Result<T, String> {
     let text = item.payload.as_deref().unwrap_or("null");
     serde_json::from_str(text).map_err(|e| {
         format!(
@@ -84,7 +84,7 @@ fn start_of(instance: &str, n: usize) -> usize {
 
 /// The calendar event's SEQUENCE, from the versions of the entry sent before (read for the
 /// batch, and added to as its mails go).
-fn sequence(item: &outbox_item::Model, sent: &SentEntries) -> u32 {
+fn sequence(item: &OutboxItem, sent: &SentEntries) -> u32 {
     let (Some(cycle), Some(deadline), Some(due)) = (item.cycle, item.deadline, item.due_on) else {
         return 0;
     };
@@ -101,7 +101,7 @@ fn sequence(item: &outbox_item::Model, sent: &SentEntries) -> u32 {
 }
 
 /// The (cycle, unit, deadline) of a calendar entry an item may carry.
-fn entry_of(item: &outbox_item::Model) -> Option<(i32, Option<String>, Deadline)> {
+fn entry_of(item: &OutboxItem) -> Option<(i32, Option<String>, Deadline)> {
     Some((item.cycle?, item.unit_id.clone(), item.deadline?.into()))
 }
 
@@ -115,7 +115,7 @@ fn lease_of(email: &str) -> String {
 const CLAIM: usize = 64;
 
 /// One person's mail: the address, and the items it carries.
-type Group = (String, (Addressee, Vec<outbox_item::Model>));
+type Group = (String, (Addressee, Vec<OutboxItem>));
 
 /// What a batch of recipients' mails is made from, read once under their leases.
 struct Batch<'a> {
@@ -167,7 +167,7 @@ impl Scheduler {
     fn mail_item(
         &self,
         dir: &Directory,
-        item: &outbox_item::Model,
+        item: &OutboxItem,
         sequence: u32,
         themes: &[String],
     ) -> Result<Item, String> {
@@ -248,7 +248,7 @@ impl Scheduler {
     /// The focus themes of each cycle these items belong to, as published.
     async fn themes(
         &self,
-        items: &[outbox_item::Model],
+        items: &[OutboxItem],
     ) -> Result<BTreeMap<i32, Vec<String>>, SchedulerError> {
         let mut out = BTreeMap::new();
         for cycle in items.iter().filter_map(|i| i.cycle) {
@@ -303,7 +303,7 @@ impl Scheduler {
         let dir = self.store.directory().await?;
         let themes = self.themes(&due).await?;
 
-        let mut groups: BTreeMap<String, (Addressee, Vec<outbox_item::Model>)> = BTreeMap::new();
+        let mut groups: BTreeMap<String, (Addressee, Vec<OutboxItem>)> = BTreeMap::new();
         for item in due {
             let to = self.addressee(&dir, item.party.into(), item.unit_id.as_deref());
             groups
@@ -498,12 +498,12 @@ impl Scheduler {
         now: DateTime<Utc>,
         batch: &mut Batch<'_>,
         to: Addressee,
-        items: Vec<outbox_item::Model>,
+        items: Vec<OutboxItem>,
         report: &mut DispatchReport,
     ) -> Result<(), SchedulerError> {
         let email = to.email.clone();
         let before = items.len();
-        let items: Vec<outbox_item::Model> = items
+        let items: Vec<OutboxItem> = items
             .into_iter()
             .filter(|i| batch.pending.contains(&i.id))
             .collect();
@@ -513,7 +513,7 @@ impl Scheduler {
         let today = now
             .with_timezone(&self.store.wheel().definition.mail_time.zone)
             .date_naive();
-        let (stale, items): (Vec<outbox_item::Model>, Vec<outbox_item::Model>) = items
+        let (stale, items): (Vec<OutboxItem>, Vec<OutboxItem>) = items
             .into_iter()
             .partition(|i| i.kind == OutboxKind::Withdrawn && i.due_on.is_none_or(|d| d < today));
         if !stale.is_empty() {
@@ -554,7 +554,7 @@ impl Scheduler {
             self.unreadable(&email, &unreadable, now).await?;
             report.dead += unreadable.len();
             let gone: Vec<ItemId> = unreadable.iter().map(|(i, _)| i.id).collect();
-            let rest: Vec<outbox_item::Model> = items
+            let rest: Vec<OutboxItem> = items
                 .into_iter()
                 .filter(|i| !gone.contains(&i.id))
                 .collect();
@@ -658,7 +658,7 @@ impl Scheduler {
         &self,
         mail: &mut Mail,
         batch: &Batch<'_>,
-        item: &outbox_item::Model,
+        item: &OutboxItem,
     ) -> Result<Result<(), String>, SchedulerError> {
         let dir = batch.dir;
         Ok(match item.kind {
@@ -700,7 +700,7 @@ impl Scheduler {
     async fn unreadable(
         &self,
         to: &str,
-        items: &[(outbox_item::Model, String)],
+        items: &[(OutboxItem, String)],
         now: DateTime<Utc>,
     ) -> Result<(), SchedulerError> {
         for (item, reason) in items {
@@ -728,7 +728,7 @@ impl Scheduler {
     async fn give_up(
         &self,
         mail: &Mail,
-        items: &[outbox_item::Model],
+        items: &[OutboxItem],
         error: &str,
         now: DateTime<Utc>,
     ) -> Result<(), SchedulerError> {

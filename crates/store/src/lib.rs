@@ -10,7 +10,7 @@ mod corrections;
 mod cycles;
 mod data;
 mod drafts;
-pub mod entity;
+mod entity;
 mod events;
 mod lease;
 mod org;
@@ -32,8 +32,17 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
 
 pub use corrections::{Corrected, Correction};
+// The rows the store gives out, as plain records under the domain's names. The sea-orm
+// entities (their `Entity`, `Column` and `ActiveModel`) stay inside: nothing outside this
+// crate reads or writes a table but through `Store`.
 pub use data::{DataImportReport, Over, StoredMeasurement};
 pub use drafts::{Draft, DraftKind};
+pub use entity::api_token::Model as Token;
+pub use entity::audit_log::Model as AuditEntry;
+pub use entity::cycle::Model as Cycle;
+pub use entity::outbox_item::Model as OutboxItem;
+pub use entity::outbox_item::{Deadline as OutboxDeadline, Party as OutboxParty};
+pub use entity::unit::Model as Unit;
 pub use events::{Submitted, UnitEventKind};
 pub use org::ImportReport;
 pub use outbox::{
@@ -187,7 +196,7 @@ pub struct Store {
     /// The averages of every unit's indicator values, kept until the data change.
     data_cache: std::sync::Arc<std::sync::Mutex<Option<data::DataCache>>>,
     /// `status` answers, kept until their cycle changes (`standing::KeptStatus`).
-    status_cache: std::sync::Arc<tokio::sync::Mutex<Vec<standing::KeptStatus>>>,
+    status_cache: std::sync::Arc<std::sync::Mutex<standing::KeptAnswers>>,
     /// Who is who, kept until the organisation changes (`Store::directory`).
     directory_cache: std::sync::Arc<std::sync::Mutex<Option<outbox::KeptDirectory>>>,
 }

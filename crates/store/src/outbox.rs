@@ -327,6 +327,10 @@ pub struct Directory {
     units: HashMap<String, unit::Model>,
     people: HashMap<Uuid, person::Model>,
     root: Option<String>,
+    /// Each unit's children (active or not), for the part of the tree a person sees.
+    children: HashMap<String, Vec<String>>,
+    /// The active units each address leads.
+    led_by: HashMap<String, Vec<String>>,
 }
 
 /// A person to write to.
@@ -359,6 +363,36 @@ impl Directory {
 
     pub fn unit_name(&self, unit_id: &str) -> Option<&str> {
         self.units.get(unit_id).map(|u| u.name.as_str())
+    }
+
+    /// The active units the person at `email` leads and every unit under them: what a
+    /// manager or a leader sees. In no particular order.
+    pub fn subtree_led_by(&self, email: &str) -> Vec<crate::SubtreeUnit> {
+        let mut stack: Vec<&str> = self
+            .led_by
+            .get(email)
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut out = Vec::new();
+        while let Some(id) = stack.pop() {
+            if !seen.insert(id) {
+                continue;
+            }
+            if let Some(u) = self.units.get(id) {
+                out.push(crate::SubtreeUnit {
+                    id: u.id.clone(),
+                    parent: u.parent_id.clone(),
+                    level: u.level,
+                });
+            }
+            if let Some(under) = self.children.get(id) {
+                stack.extend(under.iter().map(String::as_str));
+            }
+        }
+        out
     }
 
     /// Every unit, in no particular order.
@@ -428,16 +462,34 @@ impl Store {
             .values()
             .find(|u| u.active && u.parent_id.is_none())
             .map(|u| u.id.clone());
-        let people = person::Entity::find()
+        let people: HashMap<Uuid, person::Model> = person::Entity::find()
             .all(&self.db)
             .await?
             .into_iter()
             .map(|p| (p.id, p))
             .collect();
+        let mut children: HashMap<String, Vec<String>> = HashMap::new();
+        let mut led_by: HashMap<String, Vec<String>> = HashMap::new();
+        for u in units.values() {
+            if let Some(parent) = &u.parent_id {
+                children
+                    .entry(parent.clone())
+                    .or_default()
+                    .push(u.id.clone());
+            }
+            if let Some(p) = people.get(&u.leader_id).filter(|_| u.active) {
+                led_by
+                    .entry(p.email.clone())
+                    .or_default()
+                    .push(u.id.clone());
+            }
+        }
         Ok(Directory {
             units,
             people,
             root,
+            children,
+            led_by,
         })
     }
 

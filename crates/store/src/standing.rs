@@ -590,20 +590,31 @@ fn finish(mut rows: Vec<StatusRow>, filter: &StatusFilter) -> Vec<StatusRow> {
     rows
 }
 
-/// A `status` answer kept in memory: every active unit's row on one day, as of one count
-/// of its cycle's changes (`cycle.standing_version`). Any change on any instance counts
-/// up, so an answer is given again only while nothing it shows has changed.
-pub(crate) struct KeptStatus {
+/// Which `status` answer: the cycle, the day and the secretariat's address.
+#[derive(PartialEq, Eq)]
+struct StatusKey {
     year: i32,
-    version: i64,
     at: NaiveDate,
     secretariat: Option<String>,
-    rows: Arc<Vec<StatusRow>>,
 }
 
-/// Answers kept at once: the pages' and the API's (the secretariat's address), and the
-/// report's or a digest's (none). Each is about 300 bytes a unit.
-const KEPT_STATUS: usize = 2;
+/// A `status` answer kept in memory: every active unit's row on one day, as of one count
+/// of its cycle's changes (`cycle.standing_version`). Any change on any instance counts
+/// up, so an answer is given again only while nothing it shows has changed. Each answer
+/// has a lock of its own: one reader reads a changed answer while the others wait for
+/// it, and a reader of another day waits for no one.
+pub(crate) struct KeptStatus {
+    key: StatusKey,
+    kept: tokio::sync::Mutex<Option<(i64, Arc<Vec<StatusRow>>)>>,
+}
+
+/// The answers kept, the latest asked for last.
+pub(crate) type KeptAnswers = Vec<Arc<KeptStatus>>;
+
+/// Answers kept at once: today's for the pages and the API (the secretariat's address),
+/// the report's or a digest's (none), and two other days asked for. Each is about 300
+/// bytes a unit; the oldest asked for goes first.
+const KEPT_STATUS: usize = 4;
 
 impl StatusFilter {
     /// Whether `row` is one this filter shows.
@@ -657,29 +668,44 @@ impl Store {
                 .await?;
             return Ok(Arc::new(rows));
         };
-        // One reader at a time reads a changed answer; the others wait and take it.
-        let mut kept = self.status_cache.lock().await;
-        let same = |k: &KeptStatus| {
-            k.year == year && k.at == at && k.secretariat.as_deref() == secretariat
+        let key = StatusKey {
+            year,
+            at,
+            secretariat: secretariat.map(str::to_owned),
         };
-        if let Some(k) = kept.iter().find(|k| same(k) && k.version >= version) {
-            return Ok(k.rows.clone());
+        let slot = {
+            let mut slots = self
+                .status_cache
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(i) = slots.iter().position(|s| s.key == key) {
+                // The latest asked for goes last, so the oldest is the one to go.
+                let slot = slots.remove(i);
+                slots.push(slot.clone());
+                slot
+            } else {
+                if slots.len() >= KEPT_STATUS {
+                    slots.remove(0);
+                }
+                let slot = Arc::new(KeptStatus {
+                    key,
+                    kept: tokio::sync::Mutex::new(None),
+                });
+                slots.push(slot.clone());
+                slot
+            }
+        };
+        let mut kept = slot.kept.lock().await;
+        if let Some((v, rows)) = kept.as_ref()
+            && *v >= version
+        {
+            return Ok(rows.clone());
         }
         let rows = Arc::new(
             self.status_read(at, &StatusFilter::default(), secretariat)
                 .await?,
         );
-        kept.retain(|k| !same(k));
-        if kept.len() >= KEPT_STATUS {
-            kept.remove(0);
-        }
-        kept.push(KeptStatus {
-            year,
-            version,
-            at,
-            secretariat: secretariat.map(str::to_owned),
-            rows: rows.clone(),
-        });
+        *kept = Some((version, rows.clone()));
         Ok(rows)
     }
 

@@ -354,37 +354,11 @@ impl Store {
 
 impl Store {
     /// The units `email` leads (active ones) and every unit below them, each with its
-    /// parent and level: what a manager's or leader's token sees. One recursive query, so
-    /// a leader of one house costs one house, not the whole organisation.
+    /// parent and level: what a manager's or leader's token sees. Walked in the directory
+    /// the store keeps until the organisation changes, so a request costs one read of
+    /// the organisation's version and the subtree's own size, not a query of the tree.
     pub async fn subtree_led_by(&self, email: &str) -> Result<Vec<SubtreeUnit>, StoreError> {
-        use sea_orm::{ConnectionTrait, DbBackend, Statement};
-        let backend = self.db.get_database_backend();
-        let placeholder = if backend == DbBackend::Postgres {
-            "$1"
-        } else {
-            "?"
-        };
-        let sql = format!(
-            "WITH RECURSIVE sub(id, parent_id, level) AS ( \
-               SELECT u.id, u.parent_id, u.level FROM unit u JOIN person p ON p.id = u.leader_id \
-               WHERE p.email = {placeholder} AND u.active \
-               UNION \
-               SELECT c.id, c.parent_id, c.level FROM unit c JOIN sub ON c.parent_id = sub.id \
-             ) SELECT id, parent_id, level FROM sub"
-        );
-        let rows = self
-            .db
-            .query_all_raw(Statement::from_sql_and_values(backend, sql, [email.into()]))
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(SubtreeUnit {
-                    id: r.try_get("", "id")?,
-                    parent: r.try_get("", "parent_id")?,
-                    level: r.try_get::<i16>("", "level")?,
-                })
-            })
-            .collect()
+        Ok(self.directory().await?.subtree_led_by(email))
     }
 }
 

@@ -218,8 +218,7 @@ async fn organisation_page(
         Err(e) => return error_page(state, lang, Some(v), e.into()),
     };
     // The tree, depth first from the root, each unit with its leader.
-    let mut children: BTreeMap<Option<String>, Vec<&hjul_store::entity::unit::Model>> =
-        BTreeMap::new();
+    let mut children: BTreeMap<Option<String>, Vec<&hjul_store::Unit>> = BTreeMap::new();
     for u in dir.units().filter(|u| u.active) {
         children.entry(u.parent_id.clone()).or_default().push(u);
     }
@@ -227,7 +226,7 @@ async fn organisation_page(
         list.sort_by(|a, b| a.name.cmp(&b.name));
     }
     let mut tree = Vec::new();
-    let mut stack: Vec<(&hjul_store::entity::unit::Model, usize)> = children
+    let mut stack: Vec<(&hjul_store::Unit, usize)> = children
         .get(&None)
         .map(|l| l.iter().rev().map(|u| (*u, 0)).collect())
         .unwrap_or_default();
