@@ -620,6 +620,35 @@ async fn a_kept_answer_follows_what_another_instance_changes(db: TestDb) {
         b.directory().await.unwrap().leader(unit, 0).unwrap().name,
         "Lise Mariehøne"
     );
+
+    // What a manager sees follows the tree: a house moves to another chief, and each
+    // one's token sees it where it is now (walked in the kept directory, which the
+    // import emptied).
+    let seen = |rows: Vec<hjul_store::SubtreeUnit>| {
+        let mut ids: Vec<String> = rows.into_iter().map(|u| u.id).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(
+        seen(b.subtree_led_by("dt-syd.0@skovby.dk").await.unwrap()),
+        ["dt-syd", "dt-syd-1"]
+    );
+    let moved = renamed.replace(
+        "dt-syd-1,Solsikken,4,dt-syd,",
+        "dt-syd-1,Solsikken,4,dt-nord,",
+    );
+    assert_ne!(moved, renamed);
+    a.import_organisation(&import(&moved), &s, |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        seen(b.subtree_led_by("dt-syd.0@skovby.dk").await.unwrap()),
+        ["dt-syd"]
+    );
+    assert_eq!(
+        seen(b.subtree_led_by("dt-nord.0@skovby.dk").await.unwrap()),
+        ["dt-nord", "dt-nord-1", "dt-nord-2", "dt-syd-1"]
+    );
     a.close().await.unwrap();
     b.close().await.unwrap();
 }
