@@ -395,6 +395,11 @@ impl Directory {
         out
     }
 
+    /// The active units the person at `email` leads, in no particular order.
+    pub fn led_by(&self, email: &str) -> &[String] {
+        self.led_by.get(email).map_or(&[], Vec::as_slice)
+    }
+
     /// Every unit, in no particular order.
     pub fn units(&self) -> impl Iterator<Item = &unit::Model> {
         self.units.values()

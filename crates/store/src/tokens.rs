@@ -9,7 +9,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::audit::{self, Change};
-use crate::entity::{api_token, person, unit};
+use crate::entity::{api_token, person};
 use crate::{Stamp, Store, StoreError};
 
 /// The most characters of a refusal's reason kept in the audit log.
@@ -235,22 +235,10 @@ impl Store {
 
     /// The active units a person leads.
     pub async fn units_led_by(&self, email: &str) -> Result<Vec<String>, StoreError> {
-        let Some(p) = person::Entity::find()
-            .filter(person::Column::Email.eq(email))
-            .one(&self.db)
-            .await?
-        else {
-            return Ok(Vec::new());
-        };
-        Ok(unit::Entity::find()
-            .filter(unit::Column::LeaderId.eq(p.id))
-            .filter(unit::Column::Active.eq(true))
-            .order_by_asc(unit::Column::Id)
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|u| u.id)
-            .collect())
+        // From the kept directory: every request of a leader or manager asks this.
+        let mut ids = self.directory().await?.led_by(email).to_vec();
+        ids.sort();
+        Ok(ids)
     }
 
     /// Records an attempt that was refused (no right, or the wheel's rules), with who
