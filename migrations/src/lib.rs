@@ -19,6 +19,7 @@ mod m20261206_000011_dialogue_for_report;
 mod m20261207_000012_unit_standing;
 mod m20261208_000013_standing_mail;
 mod m20261209_000014_versions;
+mod m20261210_000015_standing_counted;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000012_unit_standing::Migration),
             Box::new(m20261208_000013_standing_mail::Migration),
             Box::new(m20261209_000014_versions::Migration),
+            Box::new(m20261210_000015_standing_counted::Migration),
         ]
     }
 }

@@ -546,8 +546,9 @@ async fn the_steady_tick_reads_what_changed_and_what_falls_due(db: TestDb) {
 }
 
 /// Two instances on one database: the second keeps its answers (`status`, who is who)
-/// between requests, and each change the first makes — an event, a leader's new name
-/// in an organisation import — shows in the second's next answer; an import that
+/// between requests, and each change the first makes — an event (after which only the
+/// rows it rewrote are read again), a leader's new name in an organisation import
+/// (after which every row is) — shows in the second's next answer; an import that
 /// changes nothing leaves the kept answer as it was.
 async fn a_kept_answer_follows_what_another_instance_changes(db: TestDb) {
     let a = db.store().await;

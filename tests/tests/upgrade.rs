@@ -96,7 +96,8 @@ async fn a_database_of_the_previous_release_is_migrated_and_its_cycle_goes_on(db
                     "m20261206_000011_dialogue_for_report",
                     "m20261207_000012_unit_standing",
                     "m20261208_000013_standing_mail",
-                    "m20261209_000014_versions"
+                    "m20261209_000014_versions",
+                    "m20261210_000015_standing_counted"
                 ]
             );
         }

@@ -161,6 +161,9 @@ pub mod unit_standing {
         pub mail_at: Option<DateTimeUtc>,
         /// Which rewrite of the row this is (random per refresh).
         pub revision: i64,
+        /// The cycle's `standing_version` as counted by the change that wrote the row:
+        /// a kept answer reads again only the rows written after it was read.
+        pub counted: i64,
     }
 
     no_relations!();

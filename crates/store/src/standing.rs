@@ -31,7 +31,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, Change};
 use crate::cycles::definition_of;
-use crate::entity::{cycle, person, unit, unit_event, unit_standing};
+use crate::entity::{cycle, organisation_version, person, unit, unit_event, unit_standing};
 use crate::events::{fold_events, milestones_of};
 use crate::status::{AgreementView, StatusFilter, StatusRow, level_of, scores};
 use crate::{Stamp, Store, StoreError};
@@ -71,7 +71,7 @@ impl Projected {
     }
 
     /// The row kept for this unit: a rewrite (`revision`) the tick has not looked at.
-    fn active_model(&self, cycle: i32, revision: i64) -> unit_standing::ActiveModel {
+    fn active_model(&self, cycle: i32, revision: i64, counted: i64) -> unit_standing::ActiveModel {
         unit_standing::ActiveModel {
             cycle: Set(cycle),
             unit_id: Set(self.unit_id.clone()),
@@ -87,6 +87,7 @@ impl Projected {
             facts_through: Set(self.facts_through),
             mail_at: Set(None),
             revision: Set(revision),
+            counted: Set(counted),
         }
     }
 
@@ -371,7 +372,7 @@ pub(crate) async fn refresh(
     else {
         return Ok(0);
     };
-    count_change(db, year).await?;
+    let counted = count_change(db, year).await?;
     let definition = definition_of(&c)?;
     let (rows, _) = compute(db, &definition, year, None, which).await?;
     let mut delete =
@@ -391,7 +392,7 @@ pub(crate) async fn refresh(
     crate::org::insert_chunked::<unit_standing::Entity>(
         db,
         rows.iter()
-            .map(|r| r.active_model(year, revision))
+            .map(|r| r.active_model(year, revision, counted))
             .collect(),
     )
     .await?;
@@ -401,8 +402,9 @@ pub(crate) async fn refresh(
 /// Counts up the cycle's `standing_version`, which says every kept `status` answer of
 /// the cycle is out of date, inside the caller's transaction: whoever reads the count
 /// after the commit reads the change too. The caller holds (or takes here) the cycle
-/// row's lock, so writers count one after another.
-pub(crate) async fn count_change(db: &impl ConnectionTrait, year: i32) -> Result<(), StoreError> {
+/// row's lock, so writers count one after another. Returns the new count, which the
+/// rows the change writes carry (`unit_standing.counted`).
+pub(crate) async fn count_change(db: &impl ConnectionTrait, year: i32) -> Result<i64, StoreError> {
     cycle::Entity::update_many()
         .col_expr(
             cycle::Column::StandingVersion,
@@ -412,7 +414,14 @@ pub(crate) async fn count_change(db: &impl ConnectionTrait, year: i32) -> Result
         .filter(cycle::Column::Year.eq(year))
         .exec(db)
         .await?;
-    Ok(())
+    // Read back in the same transaction, which holds the row: no one else's count.
+    let counted: Option<i64> = cycle::Entity::find_by_id(year)
+        .select_only()
+        .column(cycle::Column::StandingVersion)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(counted.unwrap_or_default())
 }
 
 /// Serialises what reads the whole unit tree for the projection against what changes it,
@@ -581,13 +590,36 @@ fn status_row(
     }
 }
 
+/// The order of `status`: level, area, unit.
+fn order(r: &StatusRow) -> (u8, &str, &str) {
+    (r.level, &r.area, &r.unit_id)
+}
+
 fn finish(mut rows: Vec<StatusRow>, filter: &StatusFilter) -> Vec<StatusRow> {
     if filter.overdue {
         rows.retain(|r| r.overdue_days > 0);
     }
     // In Rust, not SQL: PostgreSQL's collation would order ids differently from SQLite's.
-    rows.sort_by(|a, b| (a.level, &a.area, &a.unit_id).cmp(&(b.level, &b.area, &b.unit_id)));
+    rows.sort_by(|a, b| order(a).cmp(&order(b)));
     rows
+}
+
+/// A kept answer with the rows read again put in place of theirs. A unit changes its
+/// level or area only by an import, after which every row is read, so each row read
+/// again replaces one in the same place (or, for a unit the answer lacked, goes in its
+/// place in the order).
+fn replace_rows(kept: &Arc<Vec<StatusRow>>, changed: Vec<StatusRow>) -> Arc<Vec<StatusRow>> {
+    if changed.is_empty() {
+        return kept.clone();
+    }
+    let mut rows = Vec::clone(kept);
+    for row in changed {
+        match rows.binary_search_by(|r| order(r).cmp(&order(&row))) {
+            Ok(i) => rows[i] = row,
+            Err(i) => rows.insert(i, row),
+        }
+    }
+    Arc::new(rows)
 }
 
 /// Which `status` answer: the cycle, the day and the secretariat's address.
@@ -605,7 +637,17 @@ struct StatusKey {
 /// it, and a reader of another day waits for no one.
 pub(crate) struct KeptStatus {
     key: StatusKey,
-    kept: tokio::sync::Mutex<Option<(i64, Arc<Vec<StatusRow>>)>>,
+    kept: tokio::sync::Mutex<Option<KeptRows>>,
+}
+
+/// One kept answer and the counts it was read at.
+struct KeptRows {
+    /// The cycle's `standing_version`: rows written after it are read again.
+    version: i64,
+    /// The organisation's version: an import may rename or move any unit or person
+    /// without rewriting its row, so after one every row is read again.
+    organisation: i64,
+    rows: Arc<Vec<StatusRow>>,
 }
 
 /// The answers kept, the latest asked for last.
@@ -696,16 +738,37 @@ impl Store {
             }
         };
         let mut kept = slot.kept.lock().await;
-        if let Some((v, rows)) = kept.as_ref()
-            && *v >= version
+        if let Some(k) = kept.as_ref()
+            && k.version >= version
         {
-            return Ok(rows.clone());
+            return Ok(k.rows.clone());
         }
-        let rows = Arc::new(
-            self.status_read(at, &StatusFilter::default(), secretariat)
-                .await?,
-        );
-        *kept = Some((version, rows.clone()));
+        // Read after the cycle's count, before the rows, for the same reason.
+        let organisation: i64 = organisation_version::Entity::find()
+            .select_only()
+            .column(organisation_version::Column::Version)
+            .into_tuple()
+            .one(&self.db)
+            .await?
+            .unwrap_or_default();
+        let rows = match kept.as_ref() {
+            // Only rows rewritten since: a change of one unit reads one row.
+            Some(k) if k.organisation == organisation => {
+                let changed = self
+                    .read_projection(at, &StatusFilter::default(), secretariat, Some(k.version))
+                    .await?;
+                replace_rows(&k.rows, changed)
+            }
+            _ => Arc::new(
+                self.status_read(at, &StatusFilter::default(), secretariat)
+                    .await?,
+            ),
+        };
+        *kept = Some(KeptRows {
+            version,
+            organisation,
+            rows: rows.clone(),
+        });
         Ok(rows)
     }
 
@@ -719,6 +782,18 @@ impl Store {
         filter: &StatusFilter,
         secretariat: Option<&str>,
     ) -> Result<Vec<StatusRow>, StoreError> {
+        self.read_projection(at, filter, secretariat, None).await
+    }
+
+    /// `status_read`, of the units whose row was written after the cycle's count
+    /// `since` only (all with `None`).
+    async fn read_projection(
+        &self,
+        at: NaiveDate,
+        filter: &StatusFilter,
+        secretariat: Option<&str>,
+        since: Option<i64>,
+    ) -> Result<Vec<StatusRow>, StoreError> {
         let db = &self.db;
         let year = self.wheel.definition.cycles.cycle_containing(at).year();
         let Some(c) = cycle::Entity::find_by_id(year).one(db).await? else {
@@ -727,7 +802,14 @@ impl Store {
         };
         let mut rows = Vec::new();
         let mut stale: Vec<String> = Vec::new();
-        for r in db.query_all(&projection_query(year, at, filter)).await? {
+        let mut query = projection_query(year, at, filter);
+        if let Some(since) = since {
+            query.and_where(sea_orm::sea_query::ExprTrait::gt(
+                Expr::col((Alias::new("s"), unit_standing::Column::Counted)),
+                since,
+            ));
+        }
+        for r in db.query_all(&query).await? {
             let unit_id: String = r.try_get("", "id")?;
             let level = u8::try_from(r.try_get::<i16>("", "level")?)
                 .ok()
@@ -752,6 +834,7 @@ impl Store {
                     // What the scheduler keeps is not part of the answer.
                     mail_at: None,
                     revision: 0,
+                    counted: 0,
                 }),
             };
             match kept.filter(|k| k.facts_through.is_none_or(|d| d <= at)) {
