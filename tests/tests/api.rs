@@ -1789,6 +1789,36 @@ async fn the_report_is_a_download_over_what_the_caller_sees(db: TestDb) {
     );
 }
 
+/// Follows `Link: <…>; rel="next"` from `first` until there is none, as a client of the
+/// API would: the number of answers and every row, in order. Each page holds at most
+/// 100 rows, and each link keeps `keep` (the selection goes with the page).
+async fn every_page<F, A>(get: F, first: &str, keep: &str) -> (usize, Vec<serde_json::Value>)
+where
+    F: Fn(String) -> A,
+    A: std::future::Future<Output = (StatusCode, Option<String>, serde_json::Value)>,
+{
+    let mut next = Some(first.to_owned());
+    let (mut answers, mut all) = (0, Vec::new());
+    while let Some(path) = next.take() {
+        let (status, link, rows) = get(path.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {rows}");
+        let rows = rows.as_array().unwrap();
+        assert!(rows.len() <= 100);
+        all.extend(rows.iter().cloned());
+        answers += 1;
+        next = link.map(|l| {
+            assert!(l.ends_with("; rel=\"next\""), "{l}");
+            assert!(l.contains(keep), "the selection goes with the page: {l}");
+            l.trim_start_matches('<')
+                .split('>')
+                .next()
+                .unwrap()
+                .to_owned()
+        });
+    }
+    (answers, all)
+}
+
 /// The overview of a department of 250 units shows its long tables a page at a time: the
 /// "next" link a person follows keeps the selection, the last page holds the rest, a
 /// page past the end shows the last one, and the overdue table says how many more there
@@ -1909,32 +1939,11 @@ async fn long_tables_are_shown_a_page_at_a_time(db: TestDb) {
             (status, link, rows)
         }
     };
-    let mut next = Some("/api/v1/status?level=4&limit=100".to_owned());
-    let mut ids = Vec::new();
-    let mut answers = 0;
-    while let Some(path) = next.take() {
-        let (status, link, rows) = get(path.clone()).await;
-        assert_eq!(status, StatusCode::OK, "{path}: {rows}");
-        let rows = rows.as_array().unwrap();
-        assert!(rows.len() <= 100);
-        ids.extend(
-            rows.iter()
-                .map(|r| r["unit_id"].as_str().unwrap().to_owned()),
-        );
-        answers += 1;
-        next = link.map(|l| {
-            assert!(l.ends_with("; rel=\"next\""), "{l}");
-            assert!(
-                l.contains("level=4"),
-                "the selection goes with the page: {l}"
-            );
-            l.trim_start_matches('<')
-                .split('>')
-                .next()
-                .unwrap()
-                .to_owned()
-        });
-    }
+    let (answers, rows) = every_page(&get, "/api/v1/status?level=4&limit=100", "level=4").await;
+    let ids: Vec<String> = rows
+        .iter()
+        .map(|r| r["unit_id"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(answers, 3);
     let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
     assert_eq!((ids.len(), unique.len()), (222, 222), "every house once");
@@ -1952,29 +1961,16 @@ async fn long_tables_are_shown_a_page_at_a_time(db: TestDb) {
     }
 
     // The list of units pages alike, by level and id.
-    let mut next = Some("/api/v1/units?limit=100".to_owned());
-    let mut units = Vec::new();
-    let mut answers = 0;
-    while let Some(path) = next.take() {
-        let (status, link, rows) = get(path.clone()).await;
-        assert_eq!(status, StatusCode::OK, "{path}: {rows}");
-        let rows = rows.as_array().unwrap();
-        assert!(rows.len() <= 100);
-        units.extend(rows.iter().map(|r| {
+    let (answers, rows) = every_page(&get, "/api/v1/units?limit=100", "limit=100").await;
+    let units: Vec<(i64, String)> = rows
+        .iter()
+        .map(|r| {
             (
                 r["level"].as_i64().unwrap(),
                 r["unit_id"].as_str().unwrap().to_owned(),
             )
-        }));
-        answers += 1;
-        next = link.map(|l| {
-            l.trim_start_matches('<')
-                .split('>')
-                .next()
-                .unwrap()
-                .to_owned()
-        });
-    }
+        })
+        .collect();
     assert_eq!((answers, units.len()), (3, 250));
     assert!(units.is_sorted(), "by level and id, across pages");
     let (_, link, rows) = get("/api/v1/units".to_owned()).await;
