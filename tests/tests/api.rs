@@ -1795,7 +1795,7 @@ async fn the_report_is_a_download_over_what_the_caller_sees(db: TestDb) {
 async fn every_page<F, A>(get: F, first: &str, keep: &str) -> (usize, Vec<serde_json::Value>)
 where
     F: Fn(String) -> A,
-    A: std::future::Future<Output = (StatusCode, Option<String>, serde_json::Value)>,
+    A: Future<Output = (StatusCode, Option<String>, serde_json::Value)>,
 {
     let mut next = Some(first.to_owned());
     let (mut answers, mut all) = (0, Vec::new());
