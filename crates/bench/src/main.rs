@@ -7,6 +7,10 @@ mod mail;
 mod report;
 mod tick;
 
+/// The allocator `hjul` runs with, so the figures are the service's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;

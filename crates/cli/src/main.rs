@@ -20,6 +20,12 @@ use hjul_wheel::{Area, Date};
 
 use crate::settings::ReadSettings as _;
 
+/// The allocator: glibc's malloc keeps freed memory in arenas per thread, and the
+/// service's threads (the runtime's, the SQLite driver's) left a whole cycle holding a
+/// fifth more memory, and running slower, than with mimalloc (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A date on the command line, read as the API and the dashboard read one: when it is
 /// not one, the message says which format to use (chrono's "trailing input" does not).
 fn day(text: &str) -> Result<Date, String> {

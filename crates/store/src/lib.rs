@@ -263,6 +263,11 @@ impl Store {
                             .synchronous(SqliteSynchronous::Normal)
                             .foreign_keys(true)
                             .busy_timeout(Duration::from_secs(10))
+                            // sqlx keeps 100 prepared statements a connection; each
+                            // length of an `IN (…)` list is a statement of its own, up
+                            // to 1,000 parameters, so the cache grew to tens of MB. The
+                            // statements asked often stay among the 16.
+                            .statement_cache_capacity(16)
                     });
                 Database::connect(opts).await?
             }
