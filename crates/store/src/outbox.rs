@@ -14,7 +14,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::audit::{self, Change};
-use crate::entity::{organisation_version, outbox_item, person, unit};
+use crate::entity::{outbox_item, person, unit};
 use crate::{Stamp, Store, StoreError};
 
 use crate::entity::outbox_item::{Deadline as DeadlineKey, Party as PartyKey};
@@ -434,12 +434,7 @@ impl Store {
     pub async fn directory(&self) -> Result<Arc<Directory>, StoreError> {
         // Read before the units: an import committed in between is in what is read, or
         // counts past this version and is read again next time.
-        let version: Option<i64> = organisation_version::Entity::find()
-            .select_only()
-            .column(organisation_version::Column::Version)
-            .into_tuple()
-            .one(&self.db)
-            .await?;
+        let version = crate::standing::organisation_version(&self.db).await?;
         if let Some(version) = version
             && let Ok(kept) = self.directory_cache.lock()
             && let Some((v, dir)) = kept.as_ref()

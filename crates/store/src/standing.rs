@@ -415,13 +415,32 @@ pub(crate) async fn count_change(db: &impl ConnectionTrait, year: i32) -> Result
         .exec(db)
         .await?;
     // Read back in the same transaction, which holds the row: no one else's count.
-    let counted: Option<i64> = cycle::Entity::find_by_id(year)
+    Ok(standing_version(db, year).await?.unwrap_or_default())
+}
+
+/// The cycle's count of changes (`standing_version`); `None`: the cycle has not started.
+pub(crate) async fn standing_version(
+    db: &impl ConnectionTrait,
+    year: i32,
+) -> Result<Option<i64>, StoreError> {
+    Ok(cycle::Entity::find_by_id(year)
         .select_only()
         .column(cycle::Column::StandingVersion)
         .into_tuple()
         .one(db)
-        .await?;
-    Ok(counted.unwrap_or_default())
+        .await?)
+}
+
+/// The organisation's count of imports that changed a unit or a person.
+pub(crate) async fn organisation_version(
+    db: &impl ConnectionTrait,
+) -> Result<Option<i64>, StoreError> {
+    Ok(organisation_version::Entity::find()
+        .select_only()
+        .column(organisation_version::Column::Version)
+        .into_tuple()
+        .one(db)
+        .await?)
 }
 
 /// Serialises what reads the whole unit tree for the projection against what changes it,
@@ -697,13 +716,7 @@ impl Store {
         let year = self.wheel.definition.cycles.cycle_containing(at).year();
         // Read before the rows: a change committed in between is in the rows, or counts
         // past this version and is read again next time; never kept as if older.
-        let version: Option<i64> = cycle::Entity::find_by_id(year)
-            .select_only()
-            .column(cycle::Column::StandingVersion)
-            .into_tuple()
-            .one(&self.db)
-            .await?;
-        let Some(version) = version else {
+        let Some(version) = standing_version(&self.db, year).await? else {
             // Not started: nothing is kept, and only a cycle's start changes that.
             let rows = self
                 .status_folded(at, &StatusFilter::default(), secretariat)
@@ -744,13 +757,7 @@ impl Store {
             return Ok(k.rows.clone());
         }
         // Read after the cycle's count, before the rows, for the same reason.
-        let organisation: i64 = organisation_version::Entity::find()
-            .select_only()
-            .column(organisation_version::Column::Version)
-            .into_tuple()
-            .one(&self.db)
-            .await?
-            .unwrap_or_default();
+        let organisation = organisation_version(&self.db).await?.unwrap_or_default();
         let rows = match kept.as_ref() {
             // Only rows rewritten since: a change of one unit reads one row.
             Some(k) if k.organisation == organisation => {
