@@ -250,7 +250,7 @@ pub async fn record_events(store: &Store, org: &Organisation, day: NaiveDate) {
         let when = date("2026-03-23") + chrono::Duration::days(i64::try_from(i % 60).unwrap_or(0));
         if u.level.number() >= 3 && i % 2 == 0 && when == day {
             // Refusals are possible (a rule the harness does not know); they change nothing.
-            let _ = store.record_dialogue(u.id.as_str(), day, None, &s).await;
+            let _ = store.record_dialogue(&u.id, day, None, &s).await;
         }
     }
 }

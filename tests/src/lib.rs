@@ -172,6 +172,11 @@ pub async fn skovby_with_themes(db: &TestDb, today: &str) -> Store {
     store
 }
 
+/// A unit's id as a test writes it; a test's ids are always well formed.
+pub fn unit_of(id: &str) -> hjul_wheel::UnitId {
+    hjul_wheel::UnitId::parse(id).expect("a well-formed unit id")
+}
+
 pub fn date(s: &str) -> NaiveDate {
     s.parse().expect("a date in the test")
 }

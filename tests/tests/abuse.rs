@@ -13,7 +13,7 @@ use axum::http::{Request, StatusCode};
 use chrono::{DateTime, Utc};
 use hjul_api::AppState;
 use hjul_store::{Location, Role, Store};
-use hjul_tests::{TestDb, date, eight, skovby_with_themes, stamp, stories};
+use hjul_tests::{TestDb, date, eight, skovby_with_themes, stamp, stories, unit_of};
 use sea_orm::ConnectionTrait;
 use tower::ServiceExt;
 
@@ -122,7 +122,12 @@ async fn a_hostile_agreement_costs_milliseconds_and_kilobytes(db: TestDb) {
     let app = app(&db).await;
     let bo = app.token(Role::Leader, "bo.nielsen@skovby.dk").await;
     app.store
-        .record_dialogue("dt-nord-1", date("2026-03-14"), None, &stamp("2026-05-15"))
+        .record_dialogue(
+            &unit_of("dt-nord-1"),
+            date("2026-03-14"),
+            None,
+            &stamp("2026-05-15"),
+        )
         .await
         .unwrap();
     let before = app.size().await;

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use hjul_api::AppState;
 use hjul_store::{Role, Store};
 use hjul_tests::{
-    AGREEMENT, GRADES, ORGANISATION, TestDb, eight, skovby_with_themes, stamp, stories,
+    AGREEMENT, GRADES, ORGANISATION, TestDb, eight, skovby_with_themes, stamp, stories, unit_of,
 };
 use tower::ServiceExt;
 
@@ -1293,7 +1293,7 @@ async fn drafts_outlive_a_session_and_spreadsheets_keep_the_filter(db: TestDb) {
     let bo_token = api.token(Role::Leader, "bo.nielsen@skovby.dk").await;
     api.store
         .record_dialogue(
-            "dt-nord-1",
+            &unit_of("dt-nord-1"),
             chrono::NaiveDate::from_ymd_opt(2026, 3, 14).unwrap(),
             None,
             &stamp("2026-05-15"),

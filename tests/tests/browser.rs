@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use hjul_api::AppState;
 use hjul_store::{Role, Store};
-use hjul_tests::{TestDb, date, eight, skovby_with_themes, stamp};
+use hjul_tests::{TestDb, date, eight, skovby_with_themes, stamp, unit_of};
 use serde_json::{Value, json};
 
 /// A WebDriver session over plain HTTP/1.1 to chromedriver.
@@ -442,7 +442,11 @@ async fn serve(store: Store, clock: &Clock) -> String {
 
 /// Where a unit stands, read from the records (not from the page).
 async fn step_of(store: &Store, unit: &str, day: &str) -> Option<hjul_wheel::Step> {
-    store.timeline(unit, date(day), None).await.unwrap().step
+    store
+        .timeline(&unit_of(unit), date(day), None)
+        .await
+        .unwrap()
+        .step
 }
 
 fn temp_file(name: &str, text: &str) -> String {
@@ -536,7 +540,7 @@ async fn every_role_walks_their_whole_path() {
     let s = stamp("2026-05-15");
     for (unit, on) in [("dt-nord-2", "2026-04-02"), ("sk-vest", "2026-03-04")] {
         store
-            .record_dialogue(unit, date(on), None, &s)
+            .record_dialogue(&unit_of(unit), date(on), None, &s)
             .await
             .unwrap();
     }
@@ -742,7 +746,7 @@ async fn every_role_walks_their_whole_path() {
             .any(|m| m.milestone == "data_collected" && m.met_on == date("2025-12-18"))
     );
     let t = store
-        .timeline("dt-nord-2", date("2026-05-15"), None)
+        .timeline(&unit_of("dt-nord-2"), date("2026-05-15"), None)
         .await
         .unwrap();
     assert!(
@@ -807,7 +811,7 @@ async fn every_role_walks_their_whole_path() {
         Some(hjul_wheel::Step::AwaitingSignature)
     );
     let t = store
-        .timeline("dt-nord-1", date("2026-05-15"), None)
+        .timeline(&unit_of("dt-nord-1"), date("2026-05-15"), None)
         .await
         .unwrap();
     assert_eq!(t.agreements[0].goals.len(), 3);
@@ -912,7 +916,7 @@ async fn every_role_walks_their_whole_path() {
     .await
     .unwrap();
     let t = store
-        .timeline("dt-nord-1", date("2026-11-10"), None)
+        .timeline(&unit_of("dt-nord-1"), date("2026-11-10"), None)
         .await
         .unwrap();
     let given = t
@@ -950,7 +954,7 @@ async fn every_role_walks_their_whole_path() {
     .await
     .unwrap();
     let t = store
-        .timeline("dt-nord-1", date("2027-02-01"), None)
+        .timeline(&unit_of("dt-nord-1"), date("2027-02-01"), None)
         .await
         .unwrap();
     let review = t
@@ -1016,7 +1020,7 @@ async fn every_role_walks_their_whole_path() {
         Some(hjul_wheel::Step::MidwayGiven)
     );
     let t = store
-        .timeline("dt-nord-1", date("2027-07-15"), None)
+        .timeline(&unit_of("dt-nord-1"), date("2027-07-15"), None)
         .await
         .unwrap();
     assert_eq!(

@@ -7,7 +7,9 @@
 use hjul_mail::{Sender, SmtpSender};
 use hjul_store::{Correction, OutboxState, Store, StoreError};
 use hjul_tests::smtp::SmtpServer;
-use hjul_tests::{AGREEMENT, TestDb, count, date, eight, scheduler, smtp_settings, stamp, stories};
+use hjul_tests::{
+    AGREEMENT, TestDb, count, date, eight, scheduler, smtp_settings, stamp, stories, unit_of,
+};
 use hjul_wheel::{Deadline, Organisation, Step};
 use icalendar::Component;
 
@@ -52,15 +54,21 @@ async fn small(db: &TestDb) -> Store {
 /// Mariehønen's dialogue in March, its agreement submitted and signed early in April.
 async fn signed_in_april(store: &Store, s: &hjul_store::Stamp) {
     store
-        .record_dialogue("dt-nord-1", date("2026-03-16"), None, s)
+        .record_dialogue(&unit_of("dt-nord-1"), date("2026-03-16"), None, s)
         .await
         .unwrap();
     store
-        .submit_agreement("dt-nord-1", date("2026-04-01"), AGREEMENT, "a.toml", s)
+        .submit_agreement(
+            &unit_of("dt-nord-1"),
+            date("2026-04-01"),
+            AGREEMENT,
+            "a.toml",
+            s,
+        )
         .await
         .unwrap();
     store
-        .sign_agreement("dt-nord-1", date("2026-04-02"), s)
+        .sign_agreement(&unit_of("dt-nord-1"), date("2026-04-02"), s)
         .await
         .unwrap();
 }
@@ -68,7 +76,7 @@ async fn signed_in_april(store: &Store, s: &hjul_store::Stamp) {
 /// The id of the unit's event of `kind` in force.
 async fn event_id(store: &Store, unit: &str, kind: &str, today: &str) -> uuid::Uuid {
     store
-        .timeline(unit, date(today), None)
+        .timeline(&unit_of(unit), date(today), None)
         .await
         .unwrap()
         .events
@@ -89,7 +97,12 @@ async fn a_corrected_dialogue_date_moves_the_deadline_and_the_mail(db: TestDb) {
     let server = SmtpServer::start().await;
     let store = small(&db).await;
     store
-        .record_dialogue("dt-nord-1", date("2026-03-16"), None, &stamp("2026-03-16"))
+        .record_dialogue(
+            &unit_of("dt-nord-1"),
+            date("2026-03-16"),
+            None,
+            &stamp("2026-03-16"),
+        )
         .await
         .unwrap();
     let s = scheduler(store.clone(), server.port());
@@ -114,7 +127,7 @@ async fn a_corrected_dialogue_date_moves_the_deadline_and_the_mail(db: TestDb) {
     };
     let c = store
         .correct_event(
-            "dt-nord-1",
+            &unit_of("dt-nord-1"),
             id,
             Correction::Redate {
                 on: date("2026-03-19"),
@@ -126,7 +139,7 @@ async fn a_corrected_dialogue_date_moves_the_deadline_and_the_mail(db: TestDb) {
         .unwrap();
     assert_eq!((c.cycle, c.unit_id.as_str()), (2025, "dt-nord-1"));
     let t = store
-        .timeline("dt-nord-1", date("2026-03-20"), None)
+        .timeline(&unit_of("dt-nord-1"), date("2026-03-20"), None)
         .await
         .unwrap();
     // 30 days after the 19th is Saturday 18 April: due the Friday before.
@@ -186,7 +199,13 @@ async fn a_corrected_dialogue_date_moves_the_deadline_and_the_mail(db: TestDb) {
     );
     // A corrected event cannot be corrected again; its correction can.
     let again = store
-        .correct_event("dt-nord-1", id, Correction::Withdraw, "igen", &s18)
+        .correct_event(
+            &unit_of("dt-nord-1"),
+            id,
+            Correction::Withdraw,
+            "igen",
+            &s18,
+        )
         .await
         .unwrap_err();
     assert!(matches!(again, StoreError::NoEvent(_)), "{again}");
@@ -197,7 +216,7 @@ async fn a_withdrawn_signature_puts_the_unit_back(db: TestDb) {
     let s = stamp("2026-04-20");
     signed_in_april(&store, &s).await;
     let t = store
-        .timeline("dt-nord-1", date("2026-04-20"), None)
+        .timeline(&unit_of("dt-nord-1"), date("2026-04-20"), None)
         .await
         .unwrap();
     assert_eq!(t.step, Some(Step::InForce));
@@ -206,7 +225,7 @@ async fn a_withdrawn_signature_puts_the_unit_back(db: TestDb) {
     let id = event_id(&store, "dt-nord-1", "agreement_signed", "2026-04-20").await;
     store
         .correct_event(
-            "dt-nord-1",
+            &unit_of("dt-nord-1"),
             id,
             Correction::Withdraw,
             "Underskrevet ved en fejl",
@@ -215,7 +234,7 @@ async fn a_withdrawn_signature_puts_the_unit_back(db: TestDb) {
         .await
         .unwrap();
     let t = store
-        .timeline("dt-nord-1", date("2026-04-20"), None)
+        .timeline(&unit_of("dt-nord-1"), date("2026-04-20"), None)
         .await
         .unwrap();
     assert_eq!(t.step, Some(Step::AwaitingSignature));
@@ -224,11 +243,11 @@ async fn a_withdrawn_signature_puts_the_unit_back(db: TestDb) {
     assert!(t.overdue_days > 0, "{t:?}");
     // It can be signed again, by the rules as ever.
     store
-        .sign_agreement("dt-nord-1", date("2026-04-20"), &s)
+        .sign_agreement(&unit_of("dt-nord-1"), date("2026-04-20"), &s)
         .await
         .unwrap();
     let t = store
-        .timeline("dt-nord-1", date("2026-04-20"), None)
+        .timeline(&unit_of("dt-nord-1"), date("2026-04-20"), None)
         .await
         .unwrap();
     assert_eq!(t.step, Some(Step::InForce));
@@ -251,11 +270,17 @@ async fn a_correction_the_rules_forbid_changes_nothing(db: TestDb) {
     let store = small(&db).await;
     let s = stamp("2026-04-20");
     store
-        .record_dialogue("dt-nord-1", date("2026-03-16"), None, &s)
+        .record_dialogue(&unit_of("dt-nord-1"), date("2026-03-16"), None, &s)
         .await
         .unwrap();
     store
-        .submit_agreement("dt-nord-1", date("2026-04-01"), AGREEMENT, "a.toml", &s)
+        .submit_agreement(
+            &unit_of("dt-nord-1"),
+            date("2026-04-01"),
+            AGREEMENT,
+            "a.toml",
+            &s,
+        )
         .await
         .unwrap();
     let before = hjul_tests::counts(&store).await;
@@ -264,7 +289,7 @@ async fn a_correction_the_rules_forbid_changes_nothing(db: TestDb) {
     // The dialogue after the agreement it led to: the rules say no.
     let e = store
         .correct_event(
-            "dt-nord-1",
+            &unit_of("dt-nord-1"),
             id,
             Correction::Redate {
                 on: date("2026-04-05"),
@@ -282,13 +307,19 @@ async fn a_correction_the_rules_forbid_changes_nothing(db: TestDb) {
     );
     // Withdrawing the dialogue would leave an agreement without one.
     let e = store
-        .correct_event("dt-nord-1", id, Correction::Withdraw, "aldrig holdt", &s)
+        .correct_event(
+            &unit_of("dt-nord-1"),
+            id,
+            Correction::Withdraw,
+            "aldrig holdt",
+            &s,
+        )
         .await
         .unwrap_err();
     assert!(e.to_string().contains("would break a rule"), "{e}");
     // No reason, no correction.
     let e = store
-        .correct_event("dt-nord-1", id, Correction::Withdraw, "  ", &s)
+        .correct_event(&unit_of("dt-nord-1"), id, Correction::Withdraw, "  ", &s)
         .await
         .unwrap_err();
     assert!(e.to_string().contains("give a reason"), "{e}");
@@ -296,16 +327,16 @@ async fn a_correction_the_rules_forbid_changes_nothing(db: TestDb) {
     assert_eq!(hjul_tests::counts(&store).await, before);
     assert_eq!(count(&store, "correction").await, corrections);
     let other = store
-        .record_dialogue("dt-nord-2", date("2026-03-18"), None, &s)
+        .record_dialogue(&unit_of("dt-nord-2"), date("2026-03-18"), None, &s)
         .await;
     assert!(other.is_ok());
     let id2 = event_id(&store, "dt-nord-2", "dialogue_held", "2026-04-20").await;
     let e = store
         .correct_event(
-            "dt-nord-2",
+            &unit_of("dt-nord-2"),
             id2,
             Correction::Move {
-                unit_id: "dt-nord-1".into(),
+                unit_id: unit_of("dt-nord-1"),
             },
             "forkert hus",
             &s,
@@ -334,17 +365,17 @@ async fn a_correction_keeps_each_event_with_its_revision(db: TestDb) {
     let store = small(&db).await;
     let s = stamp("2026-05-20");
     store
-        .record_dialogue("dt-nord-1", date("2026-03-16"), None, &s)
+        .record_dialogue(&unit_of("dt-nord-1"), date("2026-03-16"), None, &s)
         .await
         .unwrap();
     for (submit, sign) in [("2026-04-01", Some("2026-04-10")), ("2026-05-01", None)] {
         store
-            .submit_agreement("dt-nord-1", date(submit), AGREEMENT, "a.toml", &s)
+            .submit_agreement(&unit_of("dt-nord-1"), date(submit), AGREEMENT, "a.toml", &s)
             .await
             .unwrap();
         if let Some(on) = sign {
             store
-                .sign_agreement("dt-nord-1", date(on), &s)
+                .sign_agreement(&unit_of("dt-nord-1"), date(on), &s)
                 .await
                 .unwrap();
         }
@@ -353,7 +384,7 @@ async fn a_correction_keeps_each_event_with_its_revision(db: TestDb) {
     let id = event_id(&store, "dt-nord-1", "agreement_signed", "2026-05-20").await;
     let e = store
         .correct_event(
-            "dt-nord-1",
+            &unit_of("dt-nord-1"),
             id,
             Correction::Redate {
                 on: date("2026-05-05"),
@@ -369,7 +400,7 @@ async fn a_correction_keeps_each_event_with_its_revision(db: TestDb) {
     // Within its revision's time, the signature moves; the rows follow.
     store
         .correct_event(
-            "dt-nord-1",
+            &unit_of("dt-nord-1"),
             id,
             Correction::Redate {
                 on: date("2026-04-20"),
@@ -380,7 +411,7 @@ async fn a_correction_keeps_each_event_with_its_revision(db: TestDb) {
         .await
         .unwrap();
     let t = store
-        .timeline("dt-nord-1", date("2026-05-20"), None)
+        .timeline(&unit_of("dt-nord-1"), date("2026-05-20"), None)
         .await
         .unwrap();
     assert_eq!(t.agreements[0].signed_on, Some(date("2026-04-20")));
@@ -440,7 +471,12 @@ async fn a_deadline_handed_to_another_moves_between_calendars(db: TestDb) {
     let server = SmtpServer::start().await;
     let store = small(&db).await;
     store
-        .record_dialogue("dt-nord-1", date("2026-03-16"), None, &stamp("2026-03-16"))
+        .record_dialogue(
+            &unit_of("dt-nord-1"),
+            date("2026-03-16"),
+            None,
+            &stamp("2026-03-16"),
+        )
         .await
         .unwrap();
     let s = scheduler(store.clone(), server.port());
@@ -463,7 +499,7 @@ async fn a_deadline_handed_to_another_moves_between_calendars(db: TestDb) {
     // cancelled under its UID, and the mail says with whom it lies.
     store
         .submit_agreement(
-            "dt-nord-1",
+            &unit_of("dt-nord-1"),
             date("2026-03-18"),
             AGREEMENT,
             "a.toml",
@@ -518,7 +554,7 @@ async fn a_deadline_handed_to_another_moves_between_calendars(db: TestDb) {
     let id = event_id(&store, "dt-nord-1", "agreement_submitted", "2026-03-25").await;
     store
         .correct_event(
-            "dt-nord-1",
+            &unit_of("dt-nord-1"),
             id,
             Correction::Withdraw,
             "Sendt ved en fejl",
@@ -592,7 +628,7 @@ async fn a_follow_up_is_corrected_like_any_event(db: TestDb) {
     signed_in_april(&store, &s).await;
     let statuses = ["Godt i gang.", "Målingen kommer.", "Holder."].map(str::to_owned);
     store
-        .give_goal_status("dt-nord-1", date("2026-11-02"), &statuses, &s)
+        .give_goal_status(&unit_of("dt-nord-1"), date("2026-11-02"), &statuses, &s)
         .await
         .unwrap();
     let first_time = |t: &hjul_store::Timeline| {
@@ -602,7 +638,8 @@ async fn a_follow_up_is_corrected_like_any_event(db: TestDb) {
             .map(|d| d.status.met_on)
             .unwrap()
     };
-    let timeline = || store.timeline("dt-nord-1", date("2026-11-02"), None);
+    let nord1 = unit_of("dt-nord-1");
+    let timeline = || store.timeline(&nord1, date("2026-11-02"), None);
     assert_eq!(
         first_time(&timeline().await.unwrap()),
         Some(date("2026-11-02"))
@@ -611,7 +648,7 @@ async fn a_follow_up_is_corrected_like_any_event(db: TestDb) {
     // Before its time opened (1 October): refused, nothing changed.
     let err = store
         .correct_event(
-            "dt-nord-1",
+            &unit_of("dt-nord-1"),
             id,
             Correction::Redate {
                 on: date("2026-09-20"),
@@ -628,7 +665,7 @@ async fn a_follow_up_is_corrected_like_any_event(db: TestDb) {
     );
     store
         .correct_event(
-            "dt-nord-1",
+            &unit_of("dt-nord-1"),
             id,
             Correction::Redate {
                 on: date("2026-10-15"),
@@ -649,12 +686,18 @@ async fn a_follow_up_is_corrected_like_any_event(db: TestDb) {
     assert!(kept.notes.as_deref().unwrap().contains("2. "), "{kept:?}");
     let id = event_id(&store, "dt-nord-1", "goal_status_given", "2026-11-02").await;
     store
-        .correct_event("dt-nord-1", id, Correction::Withdraw, "Ikke givet", &s)
+        .correct_event(
+            &unit_of("dt-nord-1"),
+            id,
+            Correction::Withdraw,
+            "Ikke givet",
+            &s,
+        )
         .await
         .unwrap();
     assert_eq!(first_time(&timeline().await.unwrap()), None);
     store
-        .give_goal_status("dt-nord-1", date("2026-11-02"), &statuses, &s)
+        .give_goal_status(&unit_of("dt-nord-1"), date("2026-11-02"), &statuses, &s)
         .await
         .unwrap();
     assert_eq!(

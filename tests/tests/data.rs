@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use hjul_store::Store;
-use hjul_tests::{TestDb, count, stamp, stories};
+use hjul_tests::{TestDb, count, stamp, stories, unit_of};
 use hjul_wheel::data::{self, DEFAULT_MIN_RESPONSES, Period, Row, Verdict};
 use hjul_wheel::{IndicatorCatalogue, Organisation};
 
@@ -85,7 +85,11 @@ async fn a_file_is_imported_and_a_period_again_supersedes_its_values(db: TestDb)
         .unwrap();
     assert_eq!((now.value, now.n), (8.0, Some(300)));
     let history = store
-        .measurement_history("sk-by", "absence", Period::parse("2024/25").unwrap())
+        .measurement_history(
+            &unit_of("sk-by"),
+            "absence",
+            Period::parse("2024/25").unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -250,14 +254,14 @@ async fn a_midway_grade_is_proposed_from_the_data_and_overridden_with_a_reason(d
     let day = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
     let unit = "dt-nord-1";
     store
-        .record_dialogue(unit, day("2026-04-02"), None, &s)
+        .record_dialogue(&unit_of(unit), day("2026-04-02"), None, &s)
         .await
         .unwrap();
     // Partly met (76) not better than the baseline (78) for a measure where higher is
     // better: refused, naming the field; nothing submitted.
     let e = store
         .submit_agreement(
-            unit,
+            &unit_of(unit),
             day("2026-04-20"),
             &measured_agreement("76"),
             "a.toml",
@@ -272,7 +276,7 @@ async fn a_midway_grade_is_proposed_from_the_data_and_overridden_with_a_reason(d
     );
     store
         .submit_agreement(
-            unit,
+            &unit_of(unit),
             day("2026-04-20"),
             &measured_agreement("80"),
             "a.toml",
@@ -281,10 +285,13 @@ async fn a_midway_grade_is_proposed_from_the_data_and_overridden_with_a_reason(d
         .await
         .unwrap();
     store
-        .sign_agreement(unit, day("2026-04-25"), &s)
+        .sign_agreement(&unit_of(unit), day("2026-04-25"), &s)
         .await
         .unwrap();
-    let t = store.timeline(unit, day("2027-08-20"), None).await.unwrap();
+    let t = store
+        .timeline(&unit_of(unit), day("2027-08-20"), None)
+        .await
+        .unwrap();
     let criteria = t.agreements[0].goals[0].measured.unwrap();
     assert_eq!(
         (criteria.baseline, criteria.partly_met, criteria.fully_met),
@@ -293,7 +300,11 @@ async fn a_midway_grade_is_proposed_from_the_data_and_overridden_with_a_reason(d
     assert_eq!(t.agreements[0].goals[1].measured, None);
 
     // The latest value, 2024/25: 80.0 from 47 children: partly met.
-    let (_, agreement, proposals) = store.agreement_in_force(unit, &s).await.unwrap().unwrap();
+    let (_, agreement, proposals) = store
+        .agreement_in_force(&unit_of(unit), &s)
+        .await
+        .unwrap()
+        .unwrap();
     let title = agreement.goals()[0].title.clone();
     let p = &proposals[&title];
     assert_eq!(
@@ -317,7 +328,7 @@ async fn a_midway_grade_is_proposed_from_the_data_and_overridden_with_a_reason(d
     // Full without a reason, against the proposal: refused, nothing recorded.
     let events = count(&store, "unit_event").await;
     let e = store
-        .give_grades(unit, day("2027-08-16"), &grades("full", ""), &s)
+        .give_grades(&unit_of(unit), day("2027-08-16"), &grades("full", ""), &s)
         .await
         .unwrap_err()
         .to_string();
@@ -326,14 +337,17 @@ async fn a_midway_grade_is_proposed_from_the_data_and_overridden_with_a_reason(d
     // With the reason: recorded, and the proposal and its evidence beside the grade.
     store
         .give_grades(
-            unit,
+            &unit_of(unit),
             day("2027-08-16"),
             &grades("full", "Sprogvurderingen i foråret 2027 viste 85 %"),
             &s,
         )
         .await
         .unwrap();
-    let t = store.timeline(unit, day("2027-08-20"), None).await.unwrap();
+    let t = store
+        .timeline(&unit_of(unit), day("2027-08-20"), None)
+        .await
+        .unwrap();
     let g = &t.agreements[0].goals[0];
     assert_eq!(g.grade.as_deref(), Some("full"));
     assert_eq!(g.proposed.as_deref(), Some("partly"));
@@ -358,12 +372,12 @@ async fn a_hidden_latest_value_proposes_nothing(db: TestDb) {
         .await
         .unwrap();
     store
-        .record_dialogue(unit, day("2026-04-02"), None, &s)
+        .record_dialogue(&unit_of(unit), day("2026-04-02"), None, &s)
         .await
         .unwrap();
     store
         .submit_agreement(
-            unit,
+            &unit_of(unit),
             day("2026-04-20"),
             &measured_agreement("80"),
             "a.toml",
@@ -372,10 +386,14 @@ async fn a_hidden_latest_value_proposes_nothing(db: TestDb) {
         .await
         .unwrap();
     store
-        .sign_agreement(unit, day("2026-04-25"), &s)
+        .sign_agreement(&unit_of(unit), day("2026-04-25"), &s)
         .await
         .unwrap();
-    let (_, _, proposals) = store.agreement_in_force(unit, &s).await.unwrap().unwrap();
+    let (_, _, proposals) = store
+        .agreement_in_force(&unit_of(unit), &s)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(proposals.is_empty(), "{proposals:?}");
 }
 
@@ -395,7 +413,7 @@ async fn the_kept_averages_follow_each_import_and_the_organisation(db: TestDb) {
     };
     let area_average = |store: Store| async move {
         store
-            .data_sheet("dt-nord-1")
+            .data_sheet(&unit_of("dt-nord-1"))
             .await
             .unwrap()
             .into_iter()

@@ -11,7 +11,7 @@ use hjul_scheduler::{DispatchReport, Fault, Scheduler};
 use hjul_store::{OutboxState, Store};
 use hjul_tests::smtp::{Behaviour, Received, SmtpServer};
 use hjul_tests::{
-    AGREEMENT, ORGANISATION, TestDb, date, eight, scheduler, smtp_settings, stamp, stories,
+    AGREEMENT, ORGANISATION, TestDb, date, eight, scheduler, smtp_settings, stamp, stories, unit_of,
 };
 use hjul_wheel::{Deadline, Organisation, WheelDefinition};
 
@@ -93,15 +93,18 @@ impl Event {
                     .await
                     .unwrap();
             }
-            Event::Dialogue(u) => store.record_dialogue(u, on, None, &s).await.unwrap(),
+            Event::Dialogue(u) => store
+                .record_dialogue(&unit_of(u), on, None, &s)
+                .await
+                .unwrap(),
             Event::Submit(u) => {
                 store
-                    .submit_agreement(u, on, AGREEMENT, "a.toml", &s)
+                    .submit_agreement(&unit_of(u), on, AGREEMENT, "a.toml", &s)
                     .await
                     .unwrap();
             }
             Event::Sign(u) => {
-                store.sign_agreement(u, on, &s).await.unwrap();
+                store.sign_agreement(&unit_of(u), on, &s).await.unwrap();
             }
         }
     }
@@ -1525,7 +1528,7 @@ async fn the_follow_ups_tell_the_leader_what_to_do_and_stop_once_given(db: TestD
         .collect();
     store
         .give_goal_status(
-            "dt-nord-1",
+            &unit_of("dt-nord-1"),
             date("2026-10-05"),
             &statuses,
             &stamp("2026-10-05"),
@@ -1555,7 +1558,12 @@ async fn the_follow_ups_tell_the_leader_what_to_do_and_stop_once_given(db: TestD
         assert!(review.contains(line), "{line:?} in\n{review}");
     }
     store
-        .review_agreement("dt-nord-1", date("2027-01-11"), None, &stamp("2027-01-11"))
+        .review_agreement(
+            &unit_of("dt-nord-1"),
+            date("2027-01-11"),
+            None,
+            &stamp("2027-01-11"),
+        )
         .await
         .unwrap();
     run_days(&s, &sender, "2027-04-01", "2027-04-01", |_| Vec::new()).await;

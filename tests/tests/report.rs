@@ -6,7 +6,7 @@
 
 use hjul_report::{Format, Report, Request, Scope, Templates};
 use hjul_store::Store;
-use hjul_tests::{AGREEMENT, GRADES, ORGANISATION, TestDb, date, stamp, stories};
+use hjul_tests::{AGREEMENT, GRADES, ORGANISATION, TestDb, date, stamp, stories, unit_of};
 use hjul_wheel::{Deadline, Language, Organisation};
 
 stories!(
@@ -73,17 +73,20 @@ async fn skovby(db: &TestDb) -> Store {
             _ => (None, false),
         };
         store
-            .record_dialogue_with(unit, date(held), notes, for_report, &s)
+            .record_dialogue_with(&unit_of(unit), date(held), notes, for_report, &s)
             .await
             .unwrap();
         store
-            .submit_agreement(unit, date(submitted), AGREEMENT, "a.toml", &s)
+            .submit_agreement(&unit_of(unit), date(submitted), AGREEMENT, "a.toml", &s)
             .await
             .unwrap();
-        store.sign_agreement(unit, date(signed), &s).await.unwrap();
+        store
+            .sign_agreement(&unit_of(unit), date(signed), &s)
+            .await
+            .unwrap();
     }
     store
-        .record_dialogue("dt-syd-1", date("2026-05-05"), None, &s)
+        .record_dialogue(&unit_of("dt-syd-1"), date("2026-05-05"), None, &s)
         .await
         .unwrap();
     // The final report is kept with its milestone, as the dashboard, the API and the
@@ -99,7 +102,13 @@ async fn skovby(db: &TestDb) -> Store {
     .unwrap();
     assert!(kept.is_some_and(|h| h.len() == 64));
     store
-        .give_midway("dt-nord-1", date("2027-08-17"), GRADES, "grades.toml", &s)
+        .give_midway(
+            &unit_of("dt-nord-1"),
+            date("2027-08-17"),
+            GRADES,
+            "grades.toml",
+            &s,
+        )
         .await
         .unwrap();
     store
@@ -228,7 +237,7 @@ async fn the_department_report_holds_each_section_and_no_hidden_value(db: TestDb
     );
     // A dialogue moved to another day keeps its leader's leave to quote it.
     let held = store
-        .timeline("dt-nord-1", date("2027-08-20"), None)
+        .timeline(&unit_of("dt-nord-1"), date("2027-08-20"), None)
         .await
         .unwrap()
         .events
@@ -238,7 +247,7 @@ async fn the_department_report_holds_each_section_and_no_hidden_value(db: TestDb
     assert!(held.for_report);
     store
         .correct_event(
-            "dt-nord-1",
+            &unit_of("dt-nord-1"),
             held.id,
             hjul_store::Correction::Redate {
                 on: date("2026-03-13"),
@@ -345,9 +354,14 @@ async fn the_final_report_is_kept_with_its_milestone_and_never_changes(db: TestD
 async fn a_units_data_sheet_is_made_for_its_dialogue(db: TestDb) {
     let store = skovby(&db).await;
     let templates = Templates::load(None).unwrap();
-    let sheet = hjul_report::build_sheet(&store, "dt-nord-1", Language::Da, date("2027-08-20"))
-        .await
-        .unwrap();
+    let sheet = hjul_report::build_sheet(
+        &store,
+        &unit_of("dt-nord-1"),
+        Language::Da,
+        date("2027-08-20"),
+    )
+    .await
+    .unwrap();
     let md = String::from_utf8(templates.render_sheet(&sheet, Format::Markdown).unwrap()).unwrap();
     for line in [
         "# Datablad: Børnehuset Mariehønen",
@@ -359,7 +373,7 @@ async fn a_units_data_sheet_is_made_for_its_dialogue(db: TestDb) {
     ] {
         assert!(md.contains(line), "{line:?} in\n{md}");
     }
-    let by = hjul_report::build_sheet(&store, "sk-by", Language::Da, date("2027-08-20"))
+    let by = hjul_report::build_sheet(&store, &unit_of("sk-by"), Language::Da, date("2027-08-20"))
         .await
         .unwrap();
     let md = String::from_utf8(templates.render_sheet(&by, Format::Markdown).unwrap()).unwrap();
@@ -380,7 +394,13 @@ async fn a_units_data_sheet_is_made_for_its_dialogue(db: TestDb) {
     assert!(!md.contains("3.57") && !html.contains("3,57"), "{md}");
     let pdf = templates.render_sheet(&sheet, Format::Pdf).unwrap();
     assert!(pdf.starts_with(b"%PDF-"));
-    let err = hjul_report::build_sheet(&store, "nowhere", Language::Da, date("2027-08-20")).await;
+    let err = hjul_report::build_sheet(
+        &store,
+        &unit_of("nowhere"),
+        Language::Da,
+        date("2027-08-20"),
+    )
+    .await;
     assert!(matches!(err, Err(hjul_report::ReportError::UnknownUnit(_))));
 }
 

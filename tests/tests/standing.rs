@@ -18,7 +18,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use hjul_scheduler::Scheduler;
 use hjul_store::{Correction, StatusFilter, Store};
-use hjul_tests::{AGREEMENT, GRADES, TestDb, date, stamp};
+use hjul_tests::{AGREEMENT, GRADES, TestDb, date, stamp, unit_of};
 use hjul_wheel::{Area, Deadline, EventKind, Level, Organisation};
 use proptest::prelude::*;
 use sea_orm::ConnectionTrait;
@@ -120,11 +120,11 @@ async fn apply(store: &Store, w: &mut World, step: &Step, accepted: &Accepted) -
         }
         Step::Dialogue(u, back) => {
             store
-                .record_dialogue(id(*u), w.today - Duration::days(*back), None, &s)
+                .record_dialogue(&unit_of(id(*u)), w.today - Duration::days(*back), None, &s)
                 .await
         }
         Step::Progress(u) => {
-            let Ok(t) = store.timeline(id(*u), w.today, None).await else {
+            let Ok(t) = store.timeline(&unit_of(id(*u)), w.today, None).await else {
                 return false;
             };
             // A signature is the superior's: the timeline says it may be given by
@@ -146,21 +146,23 @@ async fn apply(store: &Store, w: &mut World, step: &Step, accepted: &Accepted) -
             };
             let (on, u) = (w.today, id(*u));
             match next {
-                EventKind::DialogueHeld => store.record_dialogue(u, on, None, &s).await,
+                EventKind::DialogueHeld => store.record_dialogue(&unit_of(u), on, None, &s).await,
                 EventKind::AgreementSubmitted => store
-                    .submit_agreement(u, on, AGREEMENT, "a.toml", &s)
+                    .submit_agreement(&unit_of(u), on, AGREEMENT, "a.toml", &s)
                     .await
                     .map(drop),
-                EventKind::AgreementSigned => store.sign_agreement(u, on, &s).await.map(drop),
+                EventKind::AgreementSigned => {
+                    store.sign_agreement(&unit_of(u), on, &s).await.map(drop)
+                }
                 _ => store
-                    .give_midway(u, on, GRADES, "g.toml", &s)
+                    .give_midway(&unit_of(u), on, GRADES, "g.toml", &s)
                     .await
                     .map(drop),
             }
             .map(|()| *accepted.borrow_mut().entry(next.key()).or_default() += 1)
         }
         Step::Withdraw(u, k) | Step::Redate(u, k, _) | Step::Move(u, k, _) => {
-            let Ok(t) = store.timeline(id(*u), w.today, None).await else {
+            let Ok(t) = store.timeline(&unit_of(id(*u)), w.today, None).await else {
                 return false;
             };
             let Some(e) = t.events.iter().filter(|e| !e.superseded).nth(*k) else {
@@ -172,12 +174,12 @@ async fn apply(store: &Store, w: &mut World, step: &Step, accepted: &Accepted) -
                     on: e.on - Duration::days(*back),
                 },
                 Step::Move(_, _, to) => Correction::Move {
-                    unit_id: id(*to).to_owned(),
+                    unit_id: unit_of(id(*to)),
                 },
                 _ => unreachable!(),
             };
             store
-                .correct_event(id(*u), e.id, correction, "en fejl", &s)
+                .correct_event(&unit_of(id(*u)), e.id, correction, "en fejl", &s)
                 .await
                 .map(drop)
         }
@@ -517,7 +519,12 @@ async fn the_steady_tick_reads_what_changed_and_what_falls_due(db: TestDb) {
 
     // A dialogue is held: that unit is read, and only it.
     store
-        .record_dialogue("dt-nord-1", date("2026-03-23"), None, &stamp("2026-03-23"))
+        .record_dialogue(
+            &unit_of("dt-nord-1"),
+            date("2026-03-23"),
+            None,
+            &stamp("2026-03-23"),
+        )
         .await
         .unwrap();
     let changed = scheduler.tick(t0 + minute * 2).await.unwrap();
@@ -585,7 +592,9 @@ async fn a_kept_answer_follows_what_another_instance_changes(db: TestDb) {
     assert!(std::sync::Arc::ptr_eq(&dir, &b.directory().await.unwrap()));
 
     // An event on the other instance.
-    a.record_dialogue("dt-nord-1", day, None, &s).await.unwrap();
+    a.record_dialogue(&unit_of("dt-nord-1"), day, None, &s)
+        .await
+        .unwrap();
     let after = b.status_all(day, sec).await.unwrap();
     assert_ne!(row(&first, "dt-nord-1").step, row(&after, "dt-nord-1").step);
     assert_eq!(
@@ -672,7 +681,7 @@ async fn a_spoilt_projection_is_found_and_rebuilt(db: TestDb) {
         .await
         .unwrap();
     store
-        .record_dialogue("dt-nord-1", date("2026-03-20"), None, &s)
+        .record_dialogue(&unit_of("dt-nord-1"), date("2026-03-20"), None, &s)
         .await
         .unwrap();
     assert!(store.check_standing().await.unwrap().is_empty());
@@ -762,7 +771,7 @@ async fn postgres_two_instances_writing_at_once_keep_the_projection_right() {
         tokio::spawn(async move {
             for id in ids {
                 store
-                    .record_dialogue(&id, date("2026-03-16"), None, &s)
+                    .record_dialogue(&unit_of(&id), date("2026-03-16"), None, &s)
                     .await
                     .unwrap_or_else(|e| panic!("{id}: {e}"));
             }

@@ -3,7 +3,9 @@
 #![allow(clippy::unwrap_used)]
 
 use hjul_store::{CurrentWheel, FaultPoint, StatusFilter, StatusRow, Store, StoreError};
-use hjul_tests::{AGREEMENT, GRADES, ORGANISATION, TestDb, count, counts, date, stamp, stories};
+use hjul_tests::{
+    AGREEMENT, GRADES, ORGANISATION, TestDb, count, counts, date, stamp, stories, unit_of,
+};
 use hjul_wheel::{Area, Deadline, Level, Organisation, Refusal, Step};
 
 stories!(
@@ -85,7 +87,12 @@ async fn a_whole_cycle_with_status_before_and_after_each_deadline(db: TestDb) {
     // A daycare house: dialogue 14 March; the agreement opens with the themes on 20
     // March and is due 30 days later, 19 April, a Sunday: Friday 17 April.
     store
-        .record_dialogue("dt-nord-1", date("2026-03-14"), Some("referat".into()), &s)
+        .record_dialogue(
+            &unit_of("dt-nord-1"),
+            date("2026-03-14"),
+            Some("referat".into()),
+            &s,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -112,7 +119,7 @@ async fn a_whole_cycle_with_status_before_and_after_each_deadline(db: TestDb) {
     assert_eq!(standing(&store, "dt-nord-1", "2026-04-18").await.2, 1);
     let submitted = store
         .submit_agreement(
-            "dt-nord-1",
+            &unit_of("dt-nord-1"),
             date("2026-04-09"),
             AGREEMENT,
             "agreement.toml",
@@ -127,7 +134,7 @@ async fn a_whole_cycle_with_status_before_and_after_each_deadline(db: TestDb) {
         Some(Step::AwaitingSignature)
     );
     store
-        .sign_agreement("dt-nord-1", date("2026-04-20"), &s)
+        .sign_agreement(&unit_of("dt-nord-1"), date("2026-04-20"), &s)
         .await
         .unwrap();
     let r = row(&store, "dt-nord-1", "2026-04-21").await;
@@ -173,7 +180,13 @@ async fn a_whole_cycle_with_status_before_and_after_each_deadline(db: TestDb) {
 
     // The midway status in Q3 2027 with grades: 40 × 50 % + 30 × 100 % + 30 × 0 % = 50 %.
     store
-        .give_midway("dt-nord-1", date("2027-08-12"), GRADES, "grades.toml", &s)
+        .give_midway(
+            &unit_of("dt-nord-1"),
+            date("2027-08-12"),
+            GRADES,
+            "grades.toml",
+            &s,
+        )
         .await
         .unwrap();
     let r = row(&store, "dt-nord-1", "2027-08-13").await;
@@ -200,7 +213,7 @@ async fn a_whole_cycle_with_status_before_and_after_each_deadline(db: TestDb) {
     );
 
     let t = store
-        .timeline("dt-nord-1", date(TODAY), None)
+        .timeline(&unit_of("dt-nord-1"), date(TODAY), None)
         .await
         .unwrap();
     assert_eq!(t.events.len(), 4);
@@ -219,7 +232,7 @@ async fn reimport_updates_in_place_with_a_new_leader_and_deactivates(db: TestDb)
     let store = imported(&db).await;
     let s = stamp(TODAY);
     store
-        .record_dialogue("dt-nord-2", date("2026-04-02"), None, &s)
+        .record_dialogue(&unit_of("dt-nord-2"), date("2026-04-02"), None, &s)
         .await
         .unwrap();
     let changed = ORGANISATION
@@ -259,7 +272,7 @@ async fn reimport_updates_in_place_with_a_new_leader_and_deactivates(db: TestDb)
     assert!(rows.iter().all(|r| r.unit_id != "dt-syd-2"));
     assert_eq!(rows.len(), 15);
     let err = store
-        .record_dialogue("dt-syd-2", date("2026-04-02"), None, &s)
+        .record_dialogue(&unit_of("dt-syd-2"), date("2026-04-02"), None, &s)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::InactiveUnit(_)), "{err}");
@@ -314,7 +327,7 @@ async fn every_refused_event_says_why_and_writes_nothing(db: TestDb) {
         .await
         .unwrap();
     store
-        .record_dialogue("sk-vest", date("2026-03-04"), None, &s)
+        .record_dialogue(&unit_of("sk-vest"), date("2026-03-04"), None, &s)
         .await
         .unwrap();
     let before = counts(&store).await;
@@ -326,7 +339,7 @@ async fn every_refused_event_says_why_and_writes_nothing(db: TestDb) {
     // Signing before the dialogue was held.
     let r = refused(
         store
-            .sign_agreement("sk-oest", date("2026-04-20"), &s)
+            .sign_agreement(&unit_of("sk-oest"), date("2026-04-20"), &s)
             .await
             .unwrap_err(),
     );
@@ -340,7 +353,13 @@ async fn every_refused_event_says_why_and_writes_nothing(db: TestDb) {
     // Submitting before the dialogue.
     let r = refused(
         store
-            .submit_agreement("sk-oest", date("2026-04-20"), AGREEMENT, "a.toml", &s)
+            .submit_agreement(
+                &unit_of("sk-oest"),
+                date("2026-04-20"),
+                AGREEMENT,
+                "a.toml",
+                &s,
+            )
             .await
             .unwrap_err(),
     );
@@ -355,7 +374,7 @@ async fn every_refused_event_says_why_and_writes_nothing(db: TestDb) {
     assert!(matches!(
         refused(
             store
-                .record_dialogue("sk-oest", date("2026-05-02"), None, &s)
+                .record_dialogue(&unit_of("sk-oest"), date("2026-05-02"), None, &s)
                 .await
                 .unwrap_err()
         ),
@@ -364,7 +383,7 @@ async fn every_refused_event_says_why_and_writes_nothing(db: TestDb) {
     assert!(matches!(
         refused(
             store
-                .record_dialogue("sk-oest", date("2025-12-01"), None, &s)
+                .record_dialogue(&unit_of("sk-oest"), date("2025-12-01"), None, &s)
                 .await
                 .unwrap_err()
         ),
@@ -373,7 +392,7 @@ async fn every_refused_event_says_why_and_writes_nothing(db: TestDb) {
     assert!(matches!(
         refused(
             store
-                .record_dialogue("sk-vest", date("2026-03-05"), None, &s)
+                .record_dialogue(&unit_of("sk-vest"), date("2026-03-05"), None, &s)
                 .await
                 .unwrap_err()
         ),
@@ -383,7 +402,7 @@ async fn every_refused_event_says_why_and_writes_nothing(db: TestDb) {
     assert!(matches!(
         refused(
             store
-                .record_dialogue("sk", date("2026-03-05"), None, &s)
+                .record_dialogue(&unit_of("sk"), date("2026-03-05"), None, &s)
                 .await
                 .unwrap_err()
         ),
@@ -392,7 +411,7 @@ async fn every_refused_event_says_why_and_writes_nothing(db: TestDb) {
     assert!(matches!(
         refused(
             store
-                .record_dialogue("bu", date("2026-03-05"), None, &s)
+                .record_dialogue(&unit_of("bu"), date("2026-03-05"), None, &s)
                 .await
                 .unwrap_err()
         ),
@@ -402,7 +421,7 @@ async fn every_refused_event_says_why_and_writes_nothing(db: TestDb) {
     assert_eq!(
         refused(
             store
-                .sign_agreement("sk-vest", date("2026-04-01"), &s)
+                .sign_agreement(&unit_of("sk-vest"), date("2026-04-01"), &s)
                 .await
                 .unwrap_err()
         ),
@@ -411,7 +430,13 @@ async fn every_refused_event_says_why_and_writes_nothing(db: TestDb) {
     assert_eq!(
         refused(
             store
-                .give_midway("sk-vest", date("2026-04-01"), GRADES, "g.toml", &s)
+                .give_midway(
+                    &unit_of("sk-vest"),
+                    date("2026-04-01"),
+                    GRADES,
+                    "g.toml",
+                    &s
+                )
                 .await
                 .unwrap_err()
         ),
@@ -421,7 +446,7 @@ async fn every_refused_event_says_why_and_writes_nothing(db: TestDb) {
     assert!(matches!(
         refused(
             store
-                .submit_agreement("sk", date("2026-04-01"), AGREEMENT, "a.toml", &s)
+                .submit_agreement(&unit_of("sk"), date("2026-04-01"), AGREEMENT, "a.toml", &s)
                 .await
                 .unwrap_err()
         ),
@@ -449,7 +474,13 @@ async fn every_refused_event_says_why_and_writes_nothing(db: TestDb) {
     // A bad agreement file: the error names the goal and the key.
     let bad = AGREEMENT.replace("weight = 40", "weight = 45");
     match store
-        .submit_agreement("sk-vest", date("2026-04-01"), &bad, "aftale.toml", &s)
+        .submit_agreement(
+            &unit_of("sk-vest"),
+            date("2026-04-01"),
+            &bad,
+            "aftale.toml",
+            &s,
+        )
         .await
         .unwrap_err()
     {
@@ -461,14 +492,20 @@ async fn every_refused_event_says_why_and_writes_nothing(db: TestDb) {
         "indicator = \"sprog\"",
     );
     let e = store
-        .submit_agreement("sk-vest", date("2026-04-01"), &bad, "aftale.toml", &s)
+        .submit_agreement(
+            &unit_of("sk-vest"),
+            date("2026-04-01"),
+            &bad,
+            "aftale.toml",
+            &s,
+        )
         .await
         .unwrap_err();
     assert!(e.to_string().contains("aftale.toml:6: goal 1 \"Flere børn i positiv sproglig udvikling\".indicator: `sprog` is not in indicator catalogue"), "{e}");
     // Unknown units and cycles not started.
     assert!(matches!(
         store
-            .record_dialogue("nowhere", date("2026-03-05"), None, &s)
+            .record_dialogue(&unit_of("nowhere"), date("2026-03-05"), None, &s)
             .await
             .unwrap_err(),
         StoreError::UnknownUnit(_)
@@ -544,7 +581,7 @@ async fn a_crash_halfway_leaves_the_database_as_it_was(db: TestDb) {
     };
     assert!(matches!(
         store
-            .record_dialogue("dt-nord-1", date("2026-03-14"), None, &s)
+            .record_dialogue(&unit_of("dt-nord-1"), date("2026-03-14"), None, &s)
             .await,
         Err(StoreError::InjectedFault(_))
     ));
@@ -559,7 +596,7 @@ async fn a_crash_halfway_leaves_the_database_as_it_was(db: TestDb) {
     store.close().await.unwrap();
     let store = db.store().await;
     store
-        .record_dialogue("dt-nord-1", date("2026-03-14"), None, &s)
+        .record_dialogue(&unit_of("dt-nord-1"), date("2026-03-14"), None, &s)
         .await
         .unwrap();
     assert_eq!(count(&store, "unit_event").await, 1);
@@ -680,7 +717,7 @@ async fn the_audit_log_is_append_only_and_complete(db: TestDb) {
     let store = imported(&db).await;
     let s = stamp(TODAY);
     store
-        .record_dialogue("dt-nord-1", date("2026-03-14"), None, &s)
+        .record_dialogue(&unit_of("dt-nord-1"), date("2026-03-14"), None, &s)
         .await
         .unwrap();
     use sea_orm::ConnectionTrait;

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use hjul_mail::{Sender, SmtpSender};
 use hjul_store::{Location, OutboxState, Store, StoreError};
 use hjul_tests::smtp::SmtpServer;
-use hjul_tests::{TestDb, date, eight, scheduler, smtp_settings, stories};
+use hjul_tests::{TestDb, date, eight, scheduler, smtp_settings, stories, unit_of};
 use sea_orm::{ConnectionTrait, Database};
 
 stories!(
@@ -49,7 +49,7 @@ async fn deadlines(store: &Store, at: NaiveDate) -> BTreeMap<String, serde_json:
     assert_eq!(units.len(), 16, "Skovby's 16 units");
     let mut out = BTreeMap::new();
     for u in units {
-        let t = store.timeline(&u, at, None).await.unwrap();
+        let t = store.timeline(&unit_of(&u), at, None).await.unwrap();
         let mut v = serde_json::to_value(&t.deadlines).unwrap();
         // Added since the previous release: not part of the comparison.
         for d in v.as_array_mut().unwrap() {
@@ -147,7 +147,7 @@ async fn a_database_of_the_previous_release_is_migrated_and_its_cycle_goes_on(db
         else {
             continue;
         };
-        let t = store.timeline(unit, at, None).await.unwrap();
+        let t = store.timeline(&unit_of(unit), at, None).await.unwrap();
         if item.cycle != Some(t.cycle) {
             continue; // the cycle before: its deadlines are not the running cycle's
         }

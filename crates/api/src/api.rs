@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, NaiveDate, Utc};
 use hjul_store::{OutboxState, StatusFilter};
-use hjul_wheel::{Area, Deadline, EventKind, Level, Organisation};
+use hjul_wheel::{Area, Deadline, EventKind, Level, Organisation, UnitId};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -301,12 +301,12 @@ async fn unit(
     Path(unit_id): Path<String>,
     ApiQuery(q): ApiQuery<AtQuery>,
 ) -> ApiResult<Json<hjul_store::Timeline>> {
-    who.may_see(&unit_id)?;
+    let unit = who.may_see(&unit_id)?;
     let at = check_day("at", q.at.unwrap_or_else(|| state.today()))?;
     Ok(Json(
         state
             .store()
-            .timeline(&unit_id, at, Some(state.secretariat_email()))
+            .timeline(&unit, at, Some(state.secretariat_email()))
             .await?,
     ))
 }
@@ -757,11 +757,11 @@ async fn dialogue(
         "record a dialogue",
         ("unit", &unit_id),
         async {
-            who.may(&state, EventKind::DialogueHeld, &unit_id)?;
+            let unit = who.may(&state, EventKind::DialogueHeld, &unit_id)?;
             let ApiJson(b) = body?;
             state
                 .store()
-                .record_dialogue_with(&unit_id, b.on, b.notes, b.for_report, &who.stamp(&state))
+                .record_dialogue_with(&unit, b.on, b.notes, b.for_report, &who.stamp(&state))
                 .await?;
             Ok(StatusCode::CREATED)
         },
@@ -796,10 +796,10 @@ async fn agreements(
     Path(unit_id): Path<String>,
     ApiQuery(q): ApiQuery<AtQuery>,
 ) -> ApiResult<Json<Vec<hjul_store::AgreementRevisionView>>> {
-    who.may_see(&unit_id)?;
+    let unit = who.may_see(&unit_id)?;
     let at = check_day("at", q.at.unwrap_or_else(|| state.today()))?;
     Ok(Json(
-        state.store().timeline(&unit_id, at, None).await?.agreements,
+        state.store().timeline(&unit, at, None).await?.agreements,
     ))
 }
 
@@ -814,8 +814,8 @@ async fn unit_data(
     who: Principal,
     Path(unit_id): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    who.may_see(&unit_id)?;
-    let sheet = state.store().data_sheet(&unit_id).await?;
+    let unit = who.may_see(&unit_id)?;
+    let sheet = state.store().data_sheet(&unit).await?;
     Ok(Json(
         serde_json::json!({ "unit_id": unit_id, "measures": sheet }),
     ))
@@ -967,13 +967,13 @@ async fn submit(
         "submit an agreement",
         ("unit", &unit_id),
         async {
-            who.may(&state, EventKind::AgreementSubmitted, &unit_id)?;
+            let unit = who.may(&state, EventKind::AgreementSubmitted, &unit_id)?;
             let ApiJson(b) = body?;
             let stamp = who.stamp(&state);
             let on = b.on.unwrap_or(stamp.today);
             let s = state
                 .store()
-                .submit_agreement(&unit_id, on, &b.agreement, "agreement", &stamp)
+                .submit_agreement(&unit, on, &b.agreement, "agreement", &stamp)
                 .await?;
             Ok((
                 StatusCode::CREATED,
@@ -1015,11 +1015,11 @@ async fn sign(
         "sign an agreement",
         ("unit", &unit_id),
         async {
-            who.may(&state, EventKind::AgreementSigned, &unit_id)?;
+            let unit = who.may(&state, EventKind::AgreementSigned, &unit_id)?;
             let ApiJson(b) = body?;
             let revision = state
                 .store()
-                .sign_agreement(&unit_id, b.on, &who.stamp(&state))
+                .sign_agreement(&unit, b.on, &who.stamp(&state))
                 .await?;
             Ok(Json(SignedDto { revision }))
         },
@@ -1060,13 +1060,13 @@ async fn midway(
         "give the midway status",
         ("unit", &unit_id),
         async {
-            who.may(&state, EventKind::MidwayGiven, &unit_id)?;
+            let unit = who.may(&state, EventKind::MidwayGiven, &unit_id)?;
             let ApiJson(b) = body?;
             let stamp = who.stamp(&state);
             let on = b.on.unwrap_or(stamp.today);
             let g = state
                 .store()
-                .give_midway(&unit_id, on, &b.grades, "grades", &stamp)
+                .give_midway(&unit, on, &b.grades, "grades", &stamp)
                 .await?;
             Ok((
                 StatusCode::CREATED,
@@ -1108,12 +1108,12 @@ async fn goal_status(
         "give a status on the goals",
         ("unit", &unit_id),
         async {
-            who.may(&state, EventKind::GoalStatusGiven, &unit_id)?;
+            let unit = who.may(&state, EventKind::GoalStatusGiven, &unit_id)?;
             let ApiJson(b) = body?;
             let stamp = who.stamp(&state);
             state
                 .store()
-                .give_goal_status(&unit_id, b.on.unwrap_or(stamp.today), &b.statuses, &stamp)
+                .give_goal_status(&unit, b.on.unwrap_or(stamp.today), &b.statuses, &stamp)
                 .await?;
             Ok(StatusCode::CREATED)
         },
@@ -1149,12 +1149,12 @@ async fn review(
         "review the agreement",
         ("unit", &unit_id),
         async {
-            who.may(&state, EventKind::AgreementReviewed, &unit_id)?;
+            let unit = who.may(&state, EventKind::AgreementReviewed, &unit_id)?;
             let ApiJson(b) = body?;
             let stamp = who.stamp(&state);
             state
                 .store()
-                .review_agreement(&unit_id, b.on.unwrap_or(stamp.today), b.notes, &stamp)
+                .review_agreement(&unit, b.on.unwrap_or(stamp.today), b.notes, &stamp)
                 .await?;
             Ok(StatusCode::CREATED)
         },
@@ -1217,11 +1217,15 @@ async fn correct(
         ("unit", &unit_id),
         async {
             who.require_secretariat("correcting a record")?;
+            let unit = who.may_see(&unit_id)?;
             let event_id: uuid::Uuid = path_param("event_id", &event_id, "an event's id")?;
             let ApiJson(b) = body?;
             let correction = match (b.correction.as_str(), b.on, b.unit_id) {
                 ("redate", Some(on), None) => hjul_store::Correction::Redate { on },
-                ("move", None, Some(u)) => hjul_store::Correction::Move { unit_id: u },
+                ("move", None, Some(u)) => hjul_store::Correction::Move {
+                    // Text that is no unit's id names no unit on record.
+                    unit_id: UnitId::parse(&u).map_err(|_| hjul_store::StoreError::UnknownUnit(u))?,
+                },
                 ("withdraw", None, None) => hjul_store::Correction::Withdraw,
                 // Known words that do not fit together: well formed, so 422.
                 _ => {
@@ -1236,7 +1240,7 @@ async fn correct(
             let c = state
                 .store()
                 .correct_event(
-                    &unit_id,
+                    &unit,
                     event_id,
                     correction,
                     &b.reason,

@@ -22,7 +22,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use hjul_store::{Role, Stamp, TokenHolder};
-use hjul_wheel::{EventKind, Level, Text};
+use hjul_wheel::{EventKind, Level, Text, UnitId};
 
 use crate::AppState;
 use crate::problem::Problem;
@@ -96,14 +96,15 @@ impl Principal {
         }
     }
 
-    pub fn may_see(&self, unit: &str) -> Result<(), Problem> {
-        if self.sees(unit) {
-            Ok(())
-        } else {
-            Err(Problem::not_found(format!(
+    /// The unit, as a typed id, when this person sees it: text that is no unit's id is
+    /// answered as a unit they cannot see.
+    pub fn may_see(&self, unit: &str) -> Result<UnitId, Problem> {
+        match UnitId::parse(unit) {
+            Ok(id) if self.sees(id.as_str()) => Ok(id),
+            _ => Err(Problem::not_found(format!(
                 "there is no unit `{}` you can see",
                 hjul_wheel::limits::clip(unit, 64)
-            )))
+            ))),
         }
     }
 
@@ -137,16 +138,18 @@ impl Principal {
     }
 
     /// May record an event of `kind` for the unit: asked of the wheel's definition.
-    pub fn may(&self, state: &AppState, kind: EventKind, unit: &str) -> Result<(), Problem> {
-        if self.role() == Role::Secretariat {
-            return Ok(());
-        }
-        self.may_see(unit)
+    /// The unit, as a typed id, when this person may.
+    pub fn may(&self, state: &AppState, kind: EventKind, unit: &str) -> Result<UnitId, Problem> {
+        let id = self
+            .may_see(unit)
             .map_err(|p| p.text(Text::new("access.not_found")))?;
+        if self.role() == Role::Secretariat {
+            return Ok(id);
+        }
         let (level, led) = self.levels_led(unit);
         let def = &state.store().wheel().definition;
         if level.is_some_and(|l| def.may_record(kind, l, &led)) {
-            return Ok(());
+            return Ok(id);
         }
         let parties: Vec<String> = level
             .map(|l| def.parties_for(kind, l))

@@ -58,20 +58,20 @@ pub(crate) async fn draft(
     ))
 }
 
-/// The data sheet of `unit_id` (one the caller sees) for its quality dialogue.
+/// The data sheet of `unit` (one the caller sees) for its quality dialogue.
 pub(crate) async fn sheet(
     state: &AppState,
-    unit_id: &str,
+    unit: &hjul_wheel::UnitId,
     format: Format,
     language: Language,
 ) -> Result<Response, Problem> {
-    let sheet = hjul_report::build_sheet(state.store(), unit_id, language, state.today()).await?;
+    let sheet = hjul_report::build_sheet(state.store(), unit, language, state.today()).await?;
     let bytes = render(state, move |t| t.render_sheet(&sheet, format)).await?;
     let (content_type, ext) = media(format);
     Ok(download(
         bytes,
         content_type,
-        &format!("datablad-{unit_id}.{ext}"),
+        &format!("datablad-{unit}.{ext}"),
     ))
 }
 

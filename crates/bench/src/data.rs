@@ -165,8 +165,8 @@ async fn measure(name: &'static str, db: TestDb, n: usize, runs: usize) -> anyho
     let unit = org
         .units()
         .last()
-        .map(|u| u.id.to_string())
-        .unwrap_or_default();
+        .map(|u| u.id.clone())
+        .ok_or_else(|| anyhow::anyhow!("the organisation has no unit"))?;
     // The first sheet and the first patterns after an import compute what is then kept;
     // a manager's patterns (here every unit, through the filter) are computed each time.
     let t = Instant::now();

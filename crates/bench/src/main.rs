@@ -256,7 +256,7 @@ async fn record_cycle(store: &Store, org: &Organisation) -> anyhow::Result<usize
     let mut events = 3;
     for (i, u) in org.units().iter().enumerate() {
         b.inc(1);
-        let id = u.id.as_str();
+        let id = &u.id;
         let level = u.level.number();
         if level == 1 {
             continue;
@@ -298,7 +298,7 @@ async fn record_cycle(store: &Store, org: &Organisation) -> anyhow::Result<usize
 /// a day and back, each a correction in a transaction of its own that rewrites the
 /// house's standing row (and counts up the cycle's changes).
 pub(crate) struct Redate {
-    unit: String,
+    unit: hjul_wheel::UnitId,
     event: uuid::Uuid,
     held: NaiveDate,
     done: u32,
@@ -317,7 +317,7 @@ impl Redate {
             .find(|u| u.level.number() == 4)
             .context("the organisation has no house")?
             .id
-            .to_string();
+            .clone();
         let dialogue = store
             .timeline(&unit, at, None)
             .await?

@@ -101,7 +101,8 @@ async fn measure(name: &'static str, db: TestDb, n: usize, runs: usize) -> anyho
         // A busy minute: some leaders record their dialogue.
         let s = stamp("2026-07-15");
         for u in 0..CHANGES {
-            let unit = format!("h{}", i * CHANGES + u);
+            let unit = hjul_wheel::UnitId::parse(&format!("h{}", i * CHANGES + u))
+                .map_err(|problem| anyhow::anyhow!("{problem}"))?;
             store
                 .record_dialogue(&unit, date("2026-07-14"), None, &s)
                 .await?;

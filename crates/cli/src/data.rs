@@ -58,7 +58,7 @@ pub async fn import(
 pub async fn show(
     store: &Store,
     ctx: &Context,
-    unit_id: &str,
+    unit_id: &hjul_wheel::UnitId,
     format: Format,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {

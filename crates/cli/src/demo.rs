@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use chrono::Utc;
 use hjul_store::{Location, Stamp, StatusFilter, Store};
-use hjul_wheel::{Date, Deadline, Organisation};
+use hjul_wheel::{Date, Deadline, Organisation, UnitId};
 
 use crate::context::Context;
 use crate::show;
@@ -290,6 +290,7 @@ async fn dialogue_and_agreement(
     (unit, dialogue, revisions, _): &Story,
 ) -> anyhow::Result<()> {
     let context = || format!("the demo's story of {unit}");
+    let id = UnitId::parse(unit).map_err(|problem| anyhow::anyhow!("{unit}: {problem}"))?;
     if let Some(on) = dialogue {
         let notes = (*unit == "dt-nord-1").then(|| {
             "Sprogvurderingerne viser fremgang, men de yngste halter efter.\n\
@@ -299,14 +300,14 @@ async fn dialogue_and_agreement(
         // The leader of Mariehønen lets the notes be quoted in the quality report.
         let for_report = notes.is_some();
         store
-            .record_dialogue_with(unit, date(on), notes, for_report, stamp)
+            .record_dialogue_with(&id, date(on), notes, for_report, stamp)
             .await
             .with_context(context)?;
     }
     for (submitted, signed) in *revisions {
         store
             .submit_agreement(
-                unit,
+                &id,
                 date(submitted),
                 AGREEMENT,
                 "examples/agreement.toml",
@@ -316,7 +317,7 @@ async fn dialogue_and_agreement(
             .with_context(context)?;
         if let Some(signed) = signed {
             store
-                .sign_agreement(unit, date(signed), stamp)
+                .sign_agreement(&id, date(signed), stamp)
                 .await
                 .with_context(context)?;
         }
@@ -333,6 +334,7 @@ async fn follow_up_and_midway(
     (unit, _, revisions, midway): &Story,
 ) -> anyhow::Result<()> {
     let context = || format!("the demo's story of {unit}");
+    let id = UnitId::parse(unit).map_err(|problem| anyhow::anyhow!("{unit}: {problem}"))?;
     let first_signed = revisions.iter().find_map(|(_, signed)| *signed);
     let (Some(on), Some(signed)) = (midway, first_signed) else {
         return Ok(());
@@ -348,18 +350,18 @@ async fn follow_up_and_midway(
         }
         if is_status {
             store
-                .give_goal_status(unit, date(day), &DEMO_STATUSES.map(str::to_owned), stamp)
+                .give_goal_status(&id, date(day), &DEMO_STATUSES.map(str::to_owned), stamp)
                 .await
                 .with_context(context)?;
         } else {
             store
-                .review_agreement(unit, date(day), None, stamp)
+                .review_agreement(&id, date(day), None, stamp)
                 .await
                 .with_context(context)?;
         }
     }
     store
-        .give_midway(unit, date(on), GRADES, "examples/grades.toml", stamp)
+        .give_midway(&id, date(on), GRADES, "examples/grades.toml", stamp)
         .await
         .with_context(context)?;
     Ok(())

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use hjul_wheel::{Area, Date};
+use hjul_wheel::{Area, Date, UnitId};
 
 use crate::settings::ReadSettings as _;
 
@@ -35,6 +35,13 @@ fn day(text: &str) -> Result<Date, String> {
             hjul_wheel::limits::clip(text, 40)
         )
     })
+}
+
+/// A unit's id as the organisation file gives it; a wrong one is a usage error before
+/// anything is opened.
+fn unit(text: &str) -> Result<UnitId, String> {
+    UnitId::parse(text)
+        .map_err(|problem| format!("{problem}: give a unit's id as `hjul status` shows it"))
 }
 
 #[derive(Parser)]
@@ -250,15 +257,16 @@ hjul correct dt-nord-2 0199e2c4-51b3 --move-to dt-nord-1 --reason \"Registreret 
 hjul correct dt-nord-1 0199e2c4-51b3 --withdraw --reason \"Underskrevet ved en fejl\""
     )]
     Correct {
-        unit_id: String,
+        #[arg(value_parser = unit)]
+        unit_id: UnitId,
         /// The event's id, or its start (at least 8 characters) as `hjul unit show` shows it.
         event: String,
         /// It happened on this day.
         #[arg(long, value_name = "DATE", value_parser = day, conflicts_with_all = ["move_to", "withdraw"])]
         on: Option<Date>,
         /// It belongs to this unit (a dialogue only).
-        #[arg(long, value_name = "UNIT", conflicts_with = "withdraw")]
-        move_to: Option<String>,
+        #[arg(long, value_name = "UNIT", value_parser = unit, conflicts_with = "withdraw")]
+        move_to: Option<UnitId>,
         /// It did not happen.
         #[arg(long)]
         withdraw: bool,
@@ -372,7 +380,8 @@ enum DialogueCommand {
 hjul dialogue held sk-vest --on 2026-02-05 --notes referat.txt"
     )]
     Held {
-        unit_id: String,
+        #[arg(value_parser = unit)]
+        unit_id: UnitId,
         #[arg(long, value_name = "DATE", value_parser = day)]
         on: Date,
         /// The record of the dialogue, kept with the event.
@@ -395,7 +404,8 @@ The file holds [[goal]] tables with the keys title, dimension (quality, economy,
 common goals), baseline, partly_met, fully_met, activities and target_date."
     )]
     Submit {
-        unit_id: String,
+        #[arg(value_parser = unit)]
+        unit_id: UnitId,
         #[arg(long, value_name = "FILE")]
         file: PathBuf,
         /// The day it was submitted (default today).
@@ -405,7 +415,8 @@ common goals), baseline, partly_met, fully_met, activities and target_date."
     /// Record that the superior signed the latest revision.
     #[command(after_help = "Examples:\n  hjul agreement sign dt-nord-1 --on 2026-04-20")]
     Sign {
-        unit_id: String,
+        #[arg(value_parser = unit)]
+        unit_id: UnitId,
         #[arg(long, value_name = "DATE", value_parser = day)]
         on: Date,
     },
@@ -420,7 +431,8 @@ The file holds [[grade]] tables with goal (the goal's title), grade (full, partl
 optional note."
     )]
     Submit {
-        unit_id: String,
+        #[arg(value_parser = unit)]
+        unit_id: UnitId,
         #[arg(long, value_name = "FILE")]
         file: PathBuf,
         /// The day it was given (default today).
@@ -434,7 +446,8 @@ enum ReportCommand {
     /// The data sheet for a unit's quality dialogue: its measures over time beside the
     /// area's, the focus themes, and last cycle's goals and grades, on a page or two.
     Sheet {
-        unit_id: String,
+        #[arg(value_parser = unit)]
+        unit_id: UnitId,
         #[arg(long, value_enum, default_value_t = ReportFormat::Pdf)]
         format: ReportFormat,
         #[arg(long, value_enum, default_value_t = LangArg::Da)]
@@ -463,7 +476,8 @@ The file holds one status per goal, in the agreement's order, separated by a bla
 needs one. It is accepted while a time of the status is open (config/wheel.toml: goal_status)."
     )]
     Status {
-        unit_id: String,
+        #[arg(value_parser = unit)]
+        unit_id: UnitId,
         #[arg(long, value_name = "FILE")]
         file: PathBuf,
         /// The day it was given (default today).
@@ -477,7 +491,8 @@ needs one. It is accepted while a time of the status is open (config/wheel.toml:
 hjul follow-up review sk-vest --notes konklusion.txt"
     )]
     Review {
-        unit_id: String,
+        #[arg(value_parser = unit)]
+        unit_id: UnitId,
         /// The day it was reviewed (default today).
         #[arg(long, value_name = "DATE", value_parser = day)]
         on: Option<Date>,
@@ -501,7 +516,8 @@ enum UnitCommand {
         after_help = "Examples:\n  hjul unit show dt-nord-1\n  hjul unit show sk-vest --at 2026-06-01 --format json"
     )]
     Show {
-        unit_id: String,
+        #[arg(value_parser = unit)]
+        unit_id: UnitId,
         #[arg(long, value_name = "DATE", value_parser = day)]
         at: Option<Date>,
         #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -675,7 +691,8 @@ record.",
         after_help = "Examples:\n  hjul data show dt-nord-1\n  hjul data show dt-nord-1 --format json"
     )]
     Show {
-        unit_id: String,
+        #[arg(value_parser = unit)]
+        unit_id: UnitId,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },

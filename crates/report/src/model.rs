@@ -15,7 +15,7 @@ use hjul_store::{Over, StatusFilter, Store};
 use hjul_wheel::data::{MeasureView, Verdict};
 use hjul_wheel::indicators::MeasureUnit;
 use hjul_wheel::text::Catalogue;
-use hjul_wheel::{Area, Deadline, Language, Milestones, Step, WheelDefinition};
+use hjul_wheel::{Area, Deadline, Language, Milestones, Step, UnitId, WheelDefinition};
 use serde::Serialize;
 
 use crate::ReportError;
@@ -415,8 +415,11 @@ pub async fn build(store: &Store, req: &Request) -> Result<Report, ReportError> 
         if !appendix {
             continue;
         }
+        // Ids on record were checked when the organisation was imported.
+        let id = UnitId::parse(&row.unit_id)
+            .map_err(|_| ReportError::UnknownUnit(row.unit_id.clone()))?;
         let measures = store
-            .data_sheet(&row.unit_id)
+            .data_sheet(&id)
             .await?
             .iter()
             .map(|m| measure_row(m, cat))

@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use hjul_store::Store;
 use hjul_wheel::text::Catalogue;
-use hjul_wheel::{Deadline, Language};
+use hjul_wheel::{Deadline, Language, UnitId};
 use serde::Serialize;
 
 use crate::ReportError;
@@ -51,19 +51,19 @@ pub struct Previous {
     pub goals: Vec<GoalRow>,
 }
 
-/// The data sheet of `unit_id` for the cycle running on `today`.
+/// The data sheet of unit `id` for the cycle running on `today`.
 pub async fn build_sheet(
     store: &Store,
-    unit_id: &str,
+    id: &UnitId,
     language: Language,
     today: NaiveDate,
 ) -> Result<Sheet, ReportError> {
     let cat = Catalogue::wheel(language);
     let directory = store.directory().await?;
     let unit = directory
-        .unit(unit_id)
+        .unit(id.as_str())
         .filter(|u| u.active)
-        .ok_or_else(|| ReportError::UnknownUnit(unit_id.to_owned()))?;
+        .ok_or_else(|| ReportError::UnknownUnit(id.to_string()))?;
     let def = &store.wheel().definition;
     let cycle = def.cycles.cycle_containing(today);
     let themes = store
@@ -78,7 +78,7 @@ pub async fn build_sheet(
         Language::En => "too few responses",
     };
     let measures = store
-        .data_sheet(unit_id)
+        .data_sheet(id)
         .await?
         .iter()
         .map(|m| SheetMeasure {
@@ -112,7 +112,7 @@ pub async fn build_sheet(
     let previous = if last.year() < cycle.year()
         && store.cycles().await?.iter().any(|c| c.year == last.year())
     {
-        let t = store.timeline(unit_id, last.ends(), None).await?;
+        let t = store.timeline(id, last.ends(), None).await?;
         t.agreements
             .iter()
             .filter(|a| a.signed_on.is_some())

@@ -7,7 +7,9 @@
 
 use chrono::NaiveDate;
 use hjul_wheel::reminders::{self, MomentKind};
-use hjul_wheel::{DeadlineStatus, EventKind, Level, Milestones, Text, UnitFacts, WheelDefinition};
+use hjul_wheel::{
+    DeadlineStatus, EventKind, Level, Milestones, Text, UnitFacts, UnitId, WheelDefinition,
+};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
     EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait,
@@ -31,7 +33,7 @@ pub enum Correction {
     Redate { on: NaiveDate },
     /// It was recorded against the wrong unit (dialogues only: an agreement is written
     /// for its unit, so a misplaced one is withdrawn and submitted again).
-    Move { unit_id: String },
+    Move { unit_id: UnitId },
     /// It did not happen.
     Withdraw,
 }
@@ -122,12 +124,13 @@ impl Store {
     /// Corrects a recorded event of `unit_id` (the secretariat's), with a reason.
     pub async fn correct_event(
         &self,
-        unit_id: &str,
+        unit: &UnitId,
         event_id: Uuid,
         correction: Correction,
         reason: &str,
         stamp: &Stamp,
     ) -> Result<Corrected, StoreError> {
+        let unit_id = unit.as_str();
         let reason = reason.trim();
         if reason.is_empty() {
             return Err(refused(Text::new("correction.no_reason")));
@@ -223,15 +226,15 @@ impl Store {
                         "correction.move_dialogue_only",
                     )));
                 }
-                if *unit_id == old.unit_id {
+                if unit_id.as_str() == old.unit_id {
                     return Err(StoreError::Conflict(Text::new("correction.same_unit")));
                 }
                 let to = unit::Entity::find_by_id(unit_id.as_str())
                     .one(&txn)
                     .await?
-                    .ok_or_else(|| StoreError::UnknownUnit(unit_id.clone()))?;
+                    .ok_or_else(|| StoreError::UnknownUnit(unit_id.to_string()))?;
                 if !to.active {
-                    return Err(StoreError::InactiveUnit(unit_id.clone()));
+                    return Err(StoreError::InactiveUnit(unit_id.to_string()));
                 }
                 let theirs = unit_event::Entity::find()
                     .filter(unit_event::Column::Cycle.eq(old.cycle))
@@ -391,7 +394,7 @@ impl Store {
         crate::standing::refresh(&txn, old.cycle, crate::standing::Which::Units(&moved)).await?;
         txn.commit().await?;
         let now_at = match &correction {
-            Correction::Move { unit_id } => unit_id.clone(),
+            Correction::Move { unit_id } => unit_id.to_string(),
             _ => old.unit_id.clone(),
         };
         Ok(Corrected {
@@ -475,9 +478,10 @@ impl Store {
     /// The corrections of a unit's events in a cycle, oldest first.
     pub async fn corrections(
         &self,
-        unit_id: &str,
+        unit: &UnitId,
         cycle: i32,
     ) -> Result<Vec<correction::Model>, StoreError> {
+        let unit_id = unit.as_str();
         Ok(correction::Entity::find()
             .filter(correction::Column::Cycle.eq(cycle))
             .filter(

@@ -6,10 +6,10 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use hjul_wheel::Area;
 use hjul_wheel::data::{
     AreaPattern, Averages, MeasureView, Measurement, Period, Row, patterns, sheet_with,
 };
+use hjul_wheel::{Area, UnitId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -249,7 +249,8 @@ impl Store {
     /// area and the department beside. An unknown or deactivated unit is an error.
     /// Reads the unit's own values and the kept averages (computed again once after the
     /// data or the organisation change).
-    pub async fn data_sheet(&self, unit_id: &str) -> Result<Vec<MeasureView>, StoreError> {
+    pub async fn data_sheet(&self, unit: &UnitId) -> Result<Vec<MeasureView>, StoreError> {
+        let unit_id = unit.as_str();
         let unit = unit::Entity::find_by_id(unit_id.to_owned())
             .filter(unit::Column::Active.eq(true))
             .one(&self.db)
@@ -431,10 +432,11 @@ impl Store {
     /// superseded stays on record.
     pub async fn measurement_history(
         &self,
-        unit_id: &str,
+        unit: &UnitId,
         measure: &str,
         period: Period,
     ) -> Result<Vec<(f64, Option<Uuid>)>, StoreError> {
+        let unit_id = unit.as_str();
         Ok(measurement::Entity::find()
             .filter(measurement::Column::UnitId.eq(unit_id))
             .filter(measurement::Column::Measure.eq(measure))

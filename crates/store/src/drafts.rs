@@ -3,6 +3,7 @@
 //! ended session loses nothing.
 
 use chrono::{DateTime, Utc};
+use hjul_wheel::UnitId;
 use sea_orm::{ActiveValue::Set, EntityTrait, sea_query::OnConflict};
 
 use crate::entity::draft;
@@ -41,12 +42,13 @@ impl Store {
     /// Keeps a unit's draft (replacing the one before).
     pub async fn save_draft(
         &self,
-        unit_id: &str,
+        unit: &UnitId,
         kind: DraftKind,
         cycle: i32,
         content: &str,
         stamp: &Stamp,
     ) -> Result<(), StoreError> {
+        let unit_id = unit.as_str();
         if content.len() > MAX_DRAFT_BYTES {
             return Err(StoreError::Invalid(format!(
                 "the draft is {} KB; at most {} KB is kept",
@@ -78,7 +80,8 @@ impl Store {
     }
 
     /// A unit's draft of `kind`, if one is kept.
-    pub async fn draft(&self, unit_id: &str, kind: DraftKind) -> Result<Option<Draft>, StoreError> {
+    pub async fn draft(&self, unit: &UnitId, kind: DraftKind) -> Result<Option<Draft>, StoreError> {
+        let unit_id = unit.as_str();
         Ok(
             draft::Entity::find_by_id((unit_id.to_owned(), kind.key().to_owned()))
                 .one(&self.db)
@@ -93,7 +96,8 @@ impl Store {
     }
 
     /// Drops a unit's draft once what it held is on record.
-    pub async fn drop_draft(&self, unit_id: &str, kind: DraftKind) -> Result<(), StoreError> {
+    pub async fn drop_draft(&self, unit: &UnitId, kind: DraftKind) -> Result<(), StoreError> {
+        let unit_id = unit.as_str();
         draft::Entity::delete_by_id((unit_id.to_owned(), kind.key().to_owned()))
             .exec(&self.db)
             .await?;

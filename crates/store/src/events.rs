@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use hjul_wheel::UnitId;
 use hjul_wheel::agreement::Warning;
 use hjul_wheel::data::{Period, Proposal, Reading, propose};
 use hjul_wheel::{
@@ -504,12 +505,12 @@ impl Store {
     /// Records a unit's quality dialogue, its notes kept out of the quality report.
     pub async fn record_dialogue(
         &self,
-        unit_id: &str,
+        unit: &UnitId,
         on: NaiveDate,
         notes: Option<String>,
         stamp: &Stamp,
     ) -> Result<(), StoreError> {
-        self.record_dialogue_with(unit_id, on, notes, false, stamp)
+        self.record_dialogue_with(unit, on, notes, false, stamp)
             .await
     }
 
@@ -517,12 +518,13 @@ impl Store {
     /// be quoted in the quality report.
     pub async fn record_dialogue_with(
         &self,
-        unit_id: &str,
+        unit: &UnitId,
         on: NaiveDate,
         notes: Option<String>,
         for_report: bool,
         stamp: &Stamp,
     ) -> Result<(), StoreError> {
+        let unit_id = unit.as_str();
         if let Some(n) = &notes {
             hjul_wheel::limits::check_notes(n).map_err(StoreError::Input)?;
         }
@@ -548,12 +550,13 @@ impl Store {
     /// changed: this always adds one.
     pub async fn submit_agreement(
         &self,
-        unit_id: &str,
+        unit: &UnitId,
         on: NaiveDate,
         source: &str,
         file: &str,
         stamp: &Stamp,
     ) -> Result<Submitted, StoreError> {
+        let unit_id = unit.as_str();
         self.submit(
             unit_id,
             on,
@@ -570,11 +573,12 @@ impl Store {
     /// agreement file kept on record is written from them.
     pub async fn submit_goals(
         &self,
-        unit_id: &str,
+        unit: &UnitId,
         on: NaiveDate,
         goals: &[GoalDraft],
         stamp: &Stamp,
     ) -> Result<Submitted, StoreError> {
+        let unit_id = unit.as_str();
         self.submit(unit_id, on, Goals::Drafts(goals), stamp).await
     }
 
@@ -582,10 +586,11 @@ impl Store {
     /// the editor shows before the leader submits.
     pub async fn check_goals(
         &self,
-        unit_id: &str,
+        unit: &UnitId,
         goals: &[GoalDraft],
         stamp: &Stamp,
     ) -> Result<Vec<Warning>, StoreError> {
+        let unit_id = unit.as_str();
         let txn = self.db.begin().await?;
         let ctx = self.unit_context(&txn, unit_id, stamp.today, stamp).await?;
         let catalogue = catalogue_of(&ctx.cycle)?;
@@ -691,10 +696,11 @@ impl Store {
     /// The superior signs the latest revision. Returns the revision signed.
     pub async fn sign_agreement(
         &self,
-        unit_id: &str,
+        unit: &UnitId,
         on: NaiveDate,
         stamp: &Stamp,
     ) -> Result<u32, StoreError> {
+        let unit_id = unit.as_str();
         let txn = self.db.begin().await?;
         let ctx = self.unit_context(&txn, unit_id, on, stamp).await?;
         let revision = ctx.facts.agreement.as_ref().map_or(0, |a| a.revision);
@@ -717,12 +723,13 @@ impl Store {
     /// The midway status: every goal of the agreement in force graded from a grades file.
     pub async fn give_midway(
         &self,
-        unit_id: &str,
+        unit: &UnitId,
         on: NaiveDate,
         source: &str,
         file: &str,
         stamp: &Stamp,
     ) -> Result<Grading, StoreError> {
+        let unit_id = unit.as_str();
         self.midway(
             unit_id,
             on,
@@ -738,11 +745,12 @@ impl Store {
     /// The midway status from the dashboard's form: a grade for every goal.
     pub async fn give_grades(
         &self,
-        unit_id: &str,
+        unit: &UnitId,
         on: NaiveDate,
         grades: &[GradeDraft],
         stamp: &Stamp,
     ) -> Result<Grading, StoreError> {
+        let unit_id = unit.as_str();
         self.midway(unit_id, on, Grades::Drafts(grades), stamp)
             .await
     }
@@ -824,11 +832,12 @@ impl Store {
     /// goal, in the agreement's order. Kept as the event's notes (`N. title: status`).
     pub async fn give_goal_status(
         &self,
-        unit_id: &str,
+        unit: &UnitId,
         on: NaiveDate,
         statuses: &[String],
         stamp: &Stamp,
     ) -> Result<(), StoreError> {
+        let unit_id = unit.as_str();
         self.follow_up(unit_id, on, FollowUp::GoalStatus(statuses), stamp)
             .await
     }
@@ -837,11 +846,12 @@ impl Store {
     /// (a changed agreement is submitted and signed as a new revision instead).
     pub async fn review_agreement(
         &self,
-        unit_id: &str,
+        unit: &UnitId,
         on: NaiveDate,
         notes: Option<String>,
         stamp: &Stamp,
     ) -> Result<(), StoreError> {
+        let unit_id = unit.as_str();
         self.follow_up(unit_id, on, FollowUp::Review(notes), stamp)
             .await
     }
@@ -896,9 +906,10 @@ impl Store {
     /// grades hjul proposes for its goals with numeric criteria (by title).
     pub async fn agreement_in_force(
         &self,
-        unit_id: &str,
+        unit: &UnitId,
         stamp: &Stamp,
     ) -> Result<Option<(u32, Agreement, BTreeMap<String, Proposal>)>, StoreError> {
+        let unit_id = unit.as_str();
         let txn = self.db.begin().await?;
         let ctx = self.unit_context(&txn, unit_id, stamp.today, stamp).await?;
         let Some(revision) = ctx.facts.revision_in_force() else {

@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use hjul_wheel::UnitId;
 use hjul_wheel::agreement::Weight;
 use hjul_wheel::{
     AgreementState, Area, CyclePlan, DeadlineState, DeadlineStatus, Grade, Level, NextDeadline,
@@ -181,10 +182,11 @@ impl Store {
     /// One unit's whole story in the cycle running on `at`.
     pub async fn timeline(
         &self,
-        unit_id: &str,
+        unit: &UnitId,
         at: NaiveDate,
         secretariat: Option<&str>,
     ) -> Result<Timeline, StoreError> {
+        let unit_id = unit.as_str();
         let db = &self.db;
         let snap = self.snapshot(db, at, Some(unit_id)).await?;
         let u = snap

@@ -23,7 +23,9 @@ use hjul_store::DraftKind;
 use hjul_wheel::agreement::{GOAL_FIELDS, draft_warnings, preview_score};
 use hjul_wheel::data::Proposal;
 use hjul_wheel::limits::MAX_GOALS;
-use hjul_wheel::{Agreement, Dimension, EventKind, GoalDraft, GoalKind, GradeDraft, Horizon, Text};
+use hjul_wheel::{
+    Agreement, Dimension, EventKind, GoalDraft, GoalKind, GradeDraft, Horizon, Text, UnitId,
+};
 use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
 
@@ -130,15 +132,15 @@ fn running_cycle(state: &AppState) -> i32 {
 
 /// Where an editor page starts: the kept draft, else the latest revision's goals (a new
 /// revision starts from the one before), else one empty goal.
-async fn starting_draft(state: &AppState, unit_id: &str) -> Result<AgreementDraft, Problem> {
+async fn starting_draft(state: &AppState, unit: &UnitId) -> Result<AgreementDraft, Problem> {
     let cycle = running_cycle(state);
-    if let Some(d) = state.store().draft(unit_id, DraftKind::Agreement).await?
+    if let Some(d) = state.store().draft(unit, DraftKind::Agreement).await?
         && d.cycle == cycle
         && let Ok(draft) = serde_json::from_str::<AgreementDraft>(&d.content)
     {
         return Ok(draft);
     }
-    let t = state.store().timeline(unit_id, state.today(), None).await?;
+    let t = state.store().timeline(unit, state.today(), None).await?;
     let goals: Vec<GoalDraft> = match t.agreements.last() {
         Some(a) => a
             .goals
@@ -298,16 +300,16 @@ fn editor_page(
         })
 }
 
-/// The unit's name, and whether the visitor may draft its agreement now: the wheel's
-/// rules and their rights.
+/// The unit (its id and name) and its cycle, if the visitor may draft its agreement now:
+/// the wheel's rules and their rights.
 async fn may_draft(
     state: &AppState,
     v: &Visitor,
     unit_id: &str,
     kind: EventKind,
-) -> Result<(String, i32), Problem> {
-    v.who.may_see(unit_id)?;
-    let t = state.store().timeline(unit_id, state.today(), None).await?;
+) -> Result<(UnitId, String, i32), Problem> {
+    let unit = v.who.may_see(unit_id)?;
+    let t = state.store().timeline(&unit, state.today(), None).await?;
     v.who.may(state, kind, unit_id)?;
     if !t.allowed.contains(&kind) {
         let text = Text::new("editor.not_now").arg(
@@ -316,7 +318,7 @@ async fn may_draft(
         );
         return Err(Problem::new(StatusCode::CONFLICT, "refused", text.to_string()).text(text));
     }
-    Ok((t.unit.name, t.cycle))
+    Ok((unit, t.unit.name, t.cycle))
 }
 
 pub async fn agreement_page(
@@ -324,11 +326,12 @@ pub async fn agreement_page(
     v: Visitor,
     Path(unit_id): Path<String>,
 ) -> Response {
-    let (name, cycle) = match may_draft(&state, &v, &unit_id, EventKind::AgreementSubmitted).await {
-        Ok(x) => x,
-        Err(p) => return error_page(&state, v.lang, Some(&v), p),
-    };
-    let draft = match starting_draft(&state, &unit_id).await {
+    let (unit, name, cycle) =
+        match may_draft(&state, &v, &unit_id, EventKind::AgreementSubmitted).await {
+            Ok(x) => x,
+            Err(p) => return error_page(&state, v.lang, Some(&v), p),
+        };
+    let draft = match starting_draft(&state, &unit).await {
         Ok(d) => d,
         Err(p) => return error_page(&state, v.lang, Some(&v), p),
     };
@@ -357,7 +360,7 @@ fn warnings_of(state: &AppState, v: &Visitor, goals: &[GoalDraft]) -> Vec<String
 
 async fn keep(
     state: &AppState,
-    unit_id: &str,
+    unit: &UnitId,
     kind: DraftKind,
     content: &impl Serialize,
     stamp: &hjul_store::Stamp,
@@ -365,7 +368,7 @@ async fn keep(
     let json = serde_json::to_string(content).unwrap_or_default();
     state
         .store()
-        .save_draft(unit_id, kind, running_cycle(state), &json, stamp)
+        .save_draft(unit, kind, running_cycle(state), &json, stamp)
         .await?;
     Ok(())
 }
@@ -401,10 +404,10 @@ async fn keep_lapsed(
         DraftKind::Agreement => EventKind::AgreementSubmitted,
         DraftKind::Midway => EventKind::MidwayGiven,
     };
-    if who.may(state, event, unit_id).is_err() {
+    let Ok(unit) = who.may(state, event, unit_id) else {
         return false;
-    }
-    keep(state, unit_id, kind, content, &who.stamp(state))
+    };
+    keep(state, &unit, kind, content, &who.stamp(state))
         .await
         .is_ok()
 }
@@ -490,7 +493,9 @@ pub async fn agreement_post(
         )
         .await;
     }
-    let (name, cycle) = match may_draft(&state, &v, &unit_id, EventKind::AgreementSubmitted).await {
+    let (unit, name, cycle) = match may_draft(&state, &v, &unit_id, EventKind::AgreementSubmitted)
+        .await
+    {
         Ok(x) => x,
         Err(p) => {
             return super::refuse(&state, &v, "draft an agreement", ("unit", &unit_id), p).await;
@@ -517,7 +522,7 @@ pub async fn agreement_post(
         _ => {}
     }
     draft.goals.truncate(MAX_GOALS);
-    if let Err(p) = keep(&state, &unit_id, DraftKind::Agreement, &draft, &stamp).await {
+    if let Err(p) = keep(&state, &unit, DraftKind::Agreement, &draft, &stamp).await {
         return error_page(&state, v.lang, Some(&v), p);
     }
     if op == "autosave" {
@@ -527,11 +532,7 @@ pub async fn agreement_post(
         view.message = Some(state.words().word(v.lang, "editor.saved"));
     }
     if op == "check" || op == "submit" {
-        match state
-            .store()
-            .check_goals(&unit_id, &draft.goals, &stamp)
-            .await
-        {
+        match state.store().check_goals(&unit, &draft.goals, &stamp).await {
             Err(e) => {
                 let p = Problem::from(e);
                 view.status = Some(p.status_code());
@@ -541,7 +542,7 @@ pub async fn agreement_post(
                 view.problem = Some(p);
             }
             Ok(warnings) if op == "submit" && (warnings.is_empty() || confirmed) => {
-                return submit(&state, &v, &unit_id, &draft).await;
+                return submit(&state, &v, &unit, &draft).await;
             }
             Ok(warnings) => {
                 let catalogue = &state.store().wheel().catalogue;
@@ -561,7 +562,8 @@ pub async fn agreement_post(
     editor_page(&state, &v, &unit_id, &name, cycle, &draft, view)
 }
 
-async fn submit(state: &AppState, v: &Visitor, unit_id: &str, draft: &AgreementDraft) -> Response {
+async fn submit(state: &AppState, v: &Visitor, unit: &UnitId, draft: &AgreementDraft) -> Response {
+    let unit_id = unit.as_str();
     let on = if draft.on.trim().is_empty() {
         Ok(state.today())
     } else {
@@ -570,7 +572,7 @@ async fn submit(state: &AppState, v: &Visitor, unit_id: &str, draft: &AgreementD
     let result = match on {
         Ok(on) => state
             .store()
-            .submit_goals(unit_id, on, &draft.goals, &v.who.stamp(state))
+            .submit_goals(unit, on, &draft.goals, &v.who.stamp(state))
             .await
             .map(|s| (s, on))
             .map_err(Problem::from),
@@ -578,10 +580,7 @@ async fn submit(state: &AppState, v: &Visitor, unit_id: &str, draft: &AgreementD
     };
     match result {
         Ok((s, on)) => {
-            let _ = state
-                .store()
-                .drop_draft(unit_id, DraftKind::Agreement)
-                .await;
+            let _ = state.store().drop_draft(unit, DraftKind::Agreement).await;
             let cycle = state
                 .store()
                 .wheel()
@@ -593,7 +592,7 @@ async fn submit(state: &AppState, v: &Visitor, unit_id: &str, draft: &AgreementD
         }
         Err(p) => {
             super::audit(state, v, "submit an agreement", ("unit", unit_id), &p).await;
-            let (name, cycle) =
+            let (_, name, cycle) =
                 match may_draft(state, v, unit_id, EventKind::AgreementSubmitted).await {
                     Ok(x) => x,
                     Err(p) => return error_page(state, v.lang, Some(v), p),
@@ -632,10 +631,11 @@ pub async fn agreement_upload(
     if !fresh(&v, &csrf) {
         return super::refuse(&state, &v, attempted, ("unit", &unit_id), stale_problem()).await;
     }
-    let (name, cycle) = match may_draft(&state, &v, &unit_id, EventKind::AgreementSubmitted).await {
-        Ok(x) => x,
-        Err(p) => return super::refuse(&state, &v, attempted, ("unit", &unit_id), p).await,
-    };
+    let (unit, name, cycle) =
+        match may_draft(&state, &v, &unit_id, EventKind::AgreementSubmitted).await {
+            Ok(x) => x,
+            Err(p) => return super::refuse(&state, &v, attempted, ("unit", &unit_id), p).await,
+        };
     let Ok(text) = String::from_utf8(file) else {
         return super::refuse(
             &state,
@@ -657,7 +657,7 @@ pub async fn agreement_upload(
     };
     if let Err(p) = keep(
         &state,
-        &unit_id,
+        &unit,
         DraftKind::Agreement,
         &draft,
         &v.who.stamp(&state),
@@ -737,11 +737,11 @@ pub async fn upload(
 
 async fn midway_start(
     state: &AppState,
-    unit_id: &str,
+    unit: &UnitId,
     goals: &[hjul_wheel::Goal],
     proposals: &BTreeMap<String, Proposal>,
 ) -> MidwayDraft {
-    if let Ok(Some(d)) = state.store().draft(unit_id, DraftKind::Midway).await
+    if let Ok(Some(d)) = state.store().draft(unit, DraftKind::Midway).await
         && d.cycle == running_cycle(state)
         && let Ok(draft) = serde_json::from_str::<MidwayDraft>(&d.content)
     {
@@ -862,13 +862,13 @@ pub async fn midway_page(
     v: Visitor,
     Path(unit_id): Path<String>,
 ) -> Response {
-    let (name, _) = match may_draft(&state, &v, &unit_id, EventKind::MidwayGiven).await {
+    let (unit, name, _) = match may_draft(&state, &v, &unit_id, EventKind::MidwayGiven).await {
         Ok(x) => x,
         Err(p) => return error_page(&state, v.lang, Some(&v), p),
     };
     let Ok(Some((revision, agreement, proposals))) = state
         .store()
-        .agreement_in_force(&unit_id, &v.who.stamp(&state))
+        .agreement_in_force(&unit, &v.who.stamp(&state))
         .await
     else {
         return error_page(
@@ -879,7 +879,7 @@ pub async fn midway_page(
                 .text(Text::new("refusal.not_in_force")),
         );
     };
-    let draft = midway_start(&state, &unit_id, agreement.goals(), &proposals).await;
+    let draft = midway_start(&state, &unit, agreement.goals(), &proposals).await;
     let in_force = InForce {
         revision,
         agreement: &agreement,
@@ -956,10 +956,11 @@ pub async fn midway_post(
             let Some(who) = lapsed_holder(&state, &headers, &csrf).await else {
                 return login;
             };
-            if let Ok(Some((_, a, _))) = state
-                .store()
-                .agreement_in_force(&unit_id, &who.stamp(&state))
-                .await
+            if let Ok(unit) = who.may_see(&unit_id)
+                && let Ok(Some((_, a, _))) = state
+                    .store()
+                    .agreement_in_force(&unit, &who.stamp(&state))
+                    .await
             {
                 let (draft, _) = grades_of(&pairs, a.goals());
                 if keep_lapsed(&state, &who, &unit_id, DraftKind::Midway, &draft).await {
@@ -975,13 +976,13 @@ pub async fn midway_post(
     if !fresh(&v, &csrf) {
         return super::refuse(&state, &v, attempted, ("unit", &unit_id), stale_problem()).await;
     }
-    let (name, _) = match may_draft(&state, &v, &unit_id, EventKind::MidwayGiven).await {
+    let (unit, name, _) = match may_draft(&state, &v, &unit_id, EventKind::MidwayGiven).await {
         Ok(x) => x,
         Err(p) => return super::refuse(&state, &v, attempted, ("unit", &unit_id), p).await,
     };
     let stamp = v.who.stamp(&state);
     let Ok(Some((revision, agreement, proposals))) =
-        state.store().agreement_in_force(&unit_id, &stamp).await
+        state.store().agreement_in_force(&unit, &stamp).await
     else {
         return error_page(
             &state,
@@ -992,7 +993,7 @@ pub async fn midway_post(
         );
     };
     let (draft, op) = grades_of(&pairs, agreement.goals());
-    if let Err(p) = keep(&state, &unit_id, DraftKind::Midway, &draft, &stamp).await {
+    if let Err(p) = keep(&state, &unit, DraftKind::Midway, &draft, &stamp).await {
         return error_page(&state, v.lang, Some(&v), p);
     }
     let in_force = InForce {
@@ -1007,14 +1008,14 @@ pub async fn midway_post(
         let on = form_date(&draft.on)?;
         state
             .store()
-            .give_grades(&unit_id, on, &draft.grades, &stamp)
+            .give_grades(&unit, on, &draft.grades, &stamp)
             .await?;
         Ok(on)
     }
     .await;
     match result {
         Ok(on) => {
-            let _ = state.store().drop_draft(&unit_id, DraftKind::Midway).await;
+            let _ = state.store().drop_draft(&unit, DraftKind::Midway).await;
             let cycle = state
                 .store()
                 .wheel()

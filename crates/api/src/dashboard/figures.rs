@@ -38,9 +38,9 @@ fn name(lang: Lang, m: &MeasureView) -> String {
 pub async fn unit_figures(
     state: &AppState,
     lang: Lang,
-    unit_id: &str,
+    unit: &hjul_wheel::UnitId,
 ) -> Result<Vec<Value>, Problem> {
-    let sheet = state.store().data_sheet(unit_id).await?;
+    let sheet = state.store().data_sheet(unit).await?;
     let words = state.words();
     let cat = words.of(lang);
     let shown = |m: &MeasureView, v: Option<f64>| {

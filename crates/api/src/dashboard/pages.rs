@@ -11,7 +11,7 @@ use axum::http::Uri;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use hjul_store::{Correction, Role, StatusFilter, StatusRow};
-use hjul_wheel::{Area, DeadlineState, EventKind, Level, Step, Text};
+use hjul_wheel::{Area, DeadlineState, EventKind, Level, Step, Text, UnitId};
 use minijinja::{Value, context};
 use serde::Deserialize;
 
@@ -362,18 +362,23 @@ pub async fn unit_page(
     refused: Option<Refused>,
 ) -> Response {
     let lang = v.lang;
-    if let Err(p) = v.who.may_see(unit_id) {
-        return error_page(
-            state,
-            lang,
-            Some(v),
-            p.text(Text::new("error.no_unit").arg("unit", hjul_wheel::limits::clip(unit_id, 64))),
-        );
-    }
+    let unit = match v.who.may_see(unit_id) {
+        Ok(unit) => unit,
+        Err(p) => {
+            return error_page(
+                state,
+                lang,
+                Some(v),
+                p.text(
+                    Text::new("error.no_unit").arg("unit", hjul_wheel::limits::clip(unit_id, 64)),
+                ),
+            );
+        }
+    };
     let today = state.today();
     let t = match state
         .store()
-        .timeline(unit_id, today, Some(state.secretariat_email()))
+        .timeline(&unit, today, Some(state.secretariat_email()))
         .await
     {
         Ok(t) => t,
@@ -400,7 +405,7 @@ pub async fn unit_page(
     let secretariat = v.who.role() == Role::Secretariat;
     let corrections = state
         .store()
-        .corrections(unit_id, t.cycle)
+        .corrections(&unit, t.cycle)
         .await
         .unwrap_or_default();
     let events: Vec<Value> = t
@@ -451,7 +456,7 @@ pub async fn unit_page(
             }
         })
         .collect();
-    let figures = match super::figures::unit_figures(state, lang, unit_id).await {
+    let figures = match super::figures::unit_figures(state, lang, &unit).await {
         Ok(f) => f,
         Err(p) => return error_page(state, lang, Some(v), p),
     };
@@ -638,27 +643,27 @@ async fn date_form(
         if !fresh(&v, &f.csrf) {
             return Err(stale_problem());
         }
-        v.who.may(&state, kind, &unit_id)?;
+        let unit = v.who.may(&state, kind, &unit_id)?;
         let on = form_date(&f.on)?;
         let (store, stamp) = (state.store(), v.who.stamp(&state));
         match kind {
             EventKind::DialogueHeld => {
                 let notes = Some(f.text.clone()).filter(|n| !n.trim().is_empty());
                 store
-                    .record_dialogue_with(&unit_id, on, notes, f.for_report, &stamp)
+                    .record_dialogue_with(&unit, on, notes, f.for_report, &stamp)
                     .await?;
             }
             EventKind::GoalStatusGiven => {
                 store
-                    .give_goal_status(&unit_id, on, &f.statuses, &stamp)
+                    .give_goal_status(&unit, on, &f.statuses, &stamp)
                     .await?;
             }
             EventKind::AgreementReviewed => {
                 let notes = Some(f.text.clone()).filter(|n| !n.trim().is_empty());
-                store.review_agreement(&unit_id, on, notes, &stamp).await?;
+                store.review_agreement(&unit, on, notes, &stamp).await?;
             }
             _ => {
-                store.sign_agreement(&unit_id, on, &stamp).await?;
+                store.sign_agreement(&unit, on, &stamp).await?;
             }
         }
         Ok(cycle_of(&state, on))
@@ -750,8 +755,21 @@ async fn show_correct(
             p.text(Text::new("error.secretariat_only")),
         );
     }
+    let unit = match v.who.may_see(unit_id) {
+        Ok(unit) => unit,
+        Err(p) => {
+            return error_page(
+                state,
+                lang,
+                Some(v),
+                p.text(
+                    Text::new("error.no_unit").arg("unit", hjul_wheel::limits::clip(unit_id, 64)),
+                ),
+            );
+        }
+    };
     let today = state.today();
-    let t = match state.store().timeline(unit_id, today, None).await {
+    let t = match state.store().timeline(&unit, today, None).await {
         Ok(t) => t,
         Err(e) => return error_page(state, lang, Some(v), e.into()),
     };
@@ -846,6 +864,7 @@ pub async fn correct(
         v.who
             .require_secretariat("correcting a record")
             .map_err(|p| p.text(Text::new("error.secretariat_only")))?;
+        let unit = v.who.may_see(&unit_id)?;
         let id: uuid::Uuid = event_id.parse().map_err(|_| {
             Problem::not_found("there is no such event").text(
                 Text::new("correction.no_event").arg("id", hjul_wheel::limits::clip(&event_id, 40)),
@@ -856,7 +875,11 @@ pub async fn correct(
                 on: form_date(&f.on)?,
             },
             "move" => Correction::Move {
-                unit_id: f.to_unit.trim().to_owned(),
+                unit_id: UnitId::parse(&f.to_unit).map_err(|text| {
+                    Problem::bad_request("the unit to move to is no unit's id")
+                        .field("to_unit")
+                        .text(text)
+                })?,
             },
             "withdraw" => Correction::Withdraw,
             _ => {
@@ -867,7 +890,7 @@ pub async fn correct(
         };
         Ok(state
             .store()
-            .correct_event(&unit_id, id, correction, &f.reason, &v.who.stamp(&state))
+            .correct_event(&unit, id, correction, &f.reason, &v.who.stamp(&state))
             .await?)
     }
     .await;
