@@ -1507,6 +1507,21 @@ async fn drafts_outlive_a_session_and_spreadsheets_keep_the_filter(db: TestDb) {
         .await;
     let id = t["events"][0]["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/units/dt-nord-1/events/{id}/correct");
+    // A move to text that is no unit's id names no unit: refused, nothing changed (the
+    // redate below corrects the same event).
+    let (s, c) = api
+        .call(
+            Method::POST,
+            &path,
+            Some(&sec_token),
+            Some(serde_json::json!({ "correction": "move", "unit_id": "../x", "reason": "Forkert hus" })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{c}");
+    assert!(
+        c["detail"].as_str().unwrap_or_default().contains("../x"),
+        "{c}"
+    );
     let (s, c) = api
         .call(
             Method::POST,

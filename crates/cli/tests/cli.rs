@@ -163,6 +163,34 @@ fn a_date_that_is_not_one_says_how_to_write_it() {
 }
 
 #[test]
+fn a_unit_id_that_is_not_one_is_a_usage_error_that_says_why() {
+    let dir = scratch("bad-unit");
+    for (args, says) in [
+        (&["unit", "show", "sk vest"][..], "`sk vest` contains ` `"),
+        (
+            &[
+                "correct",
+                "dt-nord-1",
+                "0199e2c4",
+                "--move-to",
+                ".hidden",
+                "--reason",
+                "fejl",
+            ][..],
+            "`.hidden` must start with a letter or a digit",
+        ),
+    ] {
+        let o = hjul(&dir, args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = stderr(&o);
+        assert!(err.contains(says), "{err}");
+        assert!(err.contains("as `hjul status` shows it"), "{err}");
+    }
+    // Refused before anything was opened: no database was made.
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+}
+
+#[test]
 fn an_edited_definition_is_used_and_its_mistakes_are_reported_with_file_and_line() {
     let dir = scratch("bad-config");
     let config = dir.join("my-wheel");
