@@ -604,7 +604,33 @@ async fn a_kept_answer_follows_what_another_instance_changes(db: TestDb) {
             .unwrap()
     );
 
+    // A later day's answer starts from this one (a new day changes only the days
+    // overdue), then reads what changed since: here another unit's dialogue.
+    let later = date("2026-08-03");
+    a.record_dialogue(&unit_of("dt-syd-1"), day, None, &s)
+        .await
+        .unwrap();
+    let on_later = b.status_all(later, sec).await.unwrap();
+    assert_eq!(
+        *on_later,
+        b.status_folded(later, &StatusFilter::default(), sec)
+            .await
+            .unwrap()
+    );
+    assert!(
+        on_later
+            .iter()
+            .zip(b.status_all(day, sec).await.unwrap().iter())
+            .any(|(l, d)| l.overdue_days > d.overdue_days),
+        "some unit is later overdue on {later} than on {day}"
+    );
+    assert_ne!(
+        row(&after, "dt-syd-1").step,
+        row(&on_later, "dt-syd-1").step
+    );
+
     // An import that changes nothing keeps both answers.
+    let after = b.status_all(day, sec).await.unwrap();
     a.import_organisation(&import(&csv), &s, |_, _| {})
         .await
         .unwrap();

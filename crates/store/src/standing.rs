@@ -66,8 +66,7 @@ pub struct Projected {
 
 impl Projected {
     fn overdue_days(&self, at: NaiveDate) -> i64 {
-        self.next_deadline
-            .map_or(0, |n| (at - n.due).num_days().max(0))
+        self.next_deadline.map_or(0, |n| n.overdue_days(at))
     }
 
     /// The row kept for this unit: a rewrite (`revision`) the tick has not looked at.
@@ -667,6 +666,36 @@ struct KeptRows {
     /// without rewriting its row, so after one every row is read again.
     organisation: i64,
     rows: Arc<Vec<StatusRow>>,
+    /// Whether a row was folded because its unit's facts come after the day: such a row
+    /// is not the projection's, so no later day's answer is derived from this one.
+    folded: bool,
+}
+
+impl KeptRows {
+    /// The same answer on a later day of the cycle, if this one can give it: every row
+    /// is the projection's (its facts on or before this day, so on or before the later
+    /// one too), and of a projection row only the days overdue change with the day. A
+    /// new day (the weekly digest, the first page on a Monday) then reads only what
+    /// changed since, not every row.
+    fn on_later_day(&self, at: NaiveDate) -> Option<Self> {
+        if self.folded {
+            return None;
+        }
+        let rows = self
+            .rows
+            .iter()
+            .map(|r| StatusRow {
+                overdue_days: r.next_deadline.map_or(0, |n| n.overdue_days(at)),
+                ..r.clone()
+            })
+            .collect();
+        Some(Self {
+            version: self.version,
+            organisation: self.organisation,
+            rows: Arc::new(rows),
+            folded: false,
+        })
+    }
 }
 
 /// The answers kept, the latest asked for last.
@@ -751,6 +780,9 @@ impl Store {
             }
         };
         let mut kept = slot.kept.lock().await;
+        if kept.is_none() {
+            *kept = self.earlier_day(&slot.key);
+        }
         if let Some(k) = kept.as_ref()
             && k.version >= version
         {
@@ -758,25 +790,47 @@ impl Store {
         }
         // Read after the cycle's count, before the rows, for the same reason.
         let organisation = organisation_version(&self.db).await?.unwrap_or_default();
-        let rows = match kept.as_ref() {
+        let (rows, folded) = match kept.as_ref() {
             // Only rows rewritten since: a change of one unit reads one row.
             Some(k) if k.organisation == organisation => {
-                let changed = self
+                let (changed, folded) = self
                     .read_projection(at, &StatusFilter::default(), secretariat, Some(k.version))
                     .await?;
-                replace_rows(&k.rows, changed)
+                (replace_rows(&k.rows, changed), k.folded || folded)
             }
-            _ => Arc::new(
-                self.status_read(at, &StatusFilter::default(), secretariat)
-                    .await?,
-            ),
+            _ => {
+                let (rows, folded) = self
+                    .read_projection(at, &StatusFilter::default(), secretariat, None)
+                    .await?;
+                (Arc::new(rows), folded)
+            }
         };
         *kept = Some(KeptRows {
             version,
             organisation,
             rows: rows.clone(),
+            folded,
         });
         Ok(rows)
+    }
+
+    /// A start for the kept answer of `key` from the latest earlier day's kept answer of
+    /// the same cycle and secretariat, if there is one no reader holds just now.
+    fn earlier_day(&self, key: &StatusKey) -> Option<KeptRows> {
+        let slots = self
+            .status_cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        slots
+            .iter()
+            .filter(|s| {
+                s.key.year == key.year && s.key.secretariat == key.secretariat && s.key.at < key.at
+            })
+            .max_by_key(|s| s.key.at)
+            // Never waits: a reader of that day (perhaps waiting on this one's lock) would
+            // otherwise hold up this one, and reading afresh is always right.
+            .and_then(|s| s.kept.try_lock().ok()?.as_ref()?.on_later_day(key.at))
     }
 
     /// Where every active unit stands on `at`, in the cycle running that day, read from
@@ -789,23 +843,23 @@ impl Store {
         filter: &StatusFilter,
         secretariat: Option<&str>,
     ) -> Result<Vec<StatusRow>, StoreError> {
-        self.read_projection(at, filter, secretariat, None).await
+        Ok(self.read_projection(at, filter, secretariat, None).await?.0)
     }
 
     /// `status_read`, of the units whose row was written after the cycle's count
-    /// `since` only (all with `None`).
+    /// `since` only (all with `None`); and whether a row was folded for facts after `at`.
     async fn read_projection(
         &self,
         at: NaiveDate,
         filter: &StatusFilter,
         secretariat: Option<&str>,
         since: Option<i64>,
-    ) -> Result<Vec<StatusRow>, StoreError> {
+    ) -> Result<(Vec<StatusRow>, bool), StoreError> {
         let db = &self.db;
         let year = self.wheel.definition.cycles.cycle_containing(at).year();
         let Some(c) = cycle::Entity::find_by_id(year).one(db).await? else {
             // Not started: nothing is kept, and nothing has happened in it either.
-            return self.status_folded(at, filter, secretariat).await;
+            return Ok((self.status_folded(at, filter, secretariat).await?, true));
         };
         let mut rows = Vec::new();
         let mut stale: Vec<String> = Vec::new();
@@ -858,7 +912,8 @@ impl Store {
                 None => stale.push(unit_id),
             }
         }
-        if !stale.is_empty() {
+        let folded = !stale.is_empty();
+        if folded {
             let definition = definition_of(&c)?;
             let which = if stale.len() > BY_ID {
                 Which::All
@@ -871,7 +926,7 @@ impl Store {
                 rows.push(folded_row(&units, p, year, at, secretariat)?);
             }
         }
-        Ok(finish(rows, filter))
+        Ok((finish(rows, filter), folded))
     }
 
     /// The same answer as `status`, by folding every event of the cycle: what the

@@ -60,6 +60,14 @@ pub struct NextDeadline {
     pub due: NaiveDate,
 }
 
+impl NextDeadline {
+    /// Calendar days past due on `today`, 0 when not overdue: the one part of where a unit
+    /// stands that changes with the day alone.
+    pub fn overdue_days(&self, today: NaiveDate) -> i64 {
+        (today - self.due).num_days().max(0)
+    }
+}
+
 impl CyclePlan<'_> {
     pub fn standing(
         &self,
