@@ -23,6 +23,23 @@ pub fn message_id(keys: &[&str], from: &Mailbox) -> String {
     format!("<{id}@{}>", from.email.domain())
 }
 
+/// `text` with every line ending CRLF, as a mail body's must be, in one pass. The mail
+/// library does this itself by inserting each `\r` in place, which moves the rest of the
+/// body once per line: for a mail's HTML, a tenth of the whole cycle's CPU time went to
+/// that copying. Given CRLF already, it inserts nothing.
+fn crlf(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 16);
+    let mut after_cr = false;
+    for c in text.chars() {
+        if c == '\n' && !after_cr {
+            out.push('\r');
+        }
+        out.push(c);
+        after_cr = c == '\r';
+    }
+    out
+}
+
 pub fn build(
     settings: &MailSettings,
     mail: &Mail,
@@ -48,7 +65,7 @@ pub fn build(
     if let Some(reply_to) = &settings.reply_to {
         builder = builder.reply_to(reply_to.clone());
     }
-    let body = MultiPart::alternative_plain_html(rendered.text.clone(), rendered.html.clone());
+    let body = MultiPart::alternative_plain_html(crlf(&rendered.text), crlf(&rendered.html));
     let message = match ics {
         Some(ics) => {
             let calendar = ContentType::parse(&format!(
@@ -88,6 +105,30 @@ mod tests {
         ] {
             let e = hjul_wheel::Email::parse(a).unwrap();
             assert!(lettre_accepts(e.as_str()), "{a}");
+        }
+    }
+
+    /// The mail library's own conversion: a `\r` inserted before each `\n` that has
+    /// none, from the end.
+    fn inserted_in_place(text: &str) -> String {
+        let mut s = text.to_owned();
+        let at: Vec<usize> = s
+            .char_indices()
+            .filter(|&(i, c)| c == '\n' && !text[..i].ends_with('\r'))
+            .map(|(i, _)| i)
+            .collect();
+        for i in at.into_iter().rev() {
+            s.insert(i, '\r');
+        }
+        s
+    }
+
+    proptest! {
+        #[test]
+        fn line_endings_become_crlf_as_the_mail_library_makes_them(
+            text in "([a-zæøå <>/]{0,12}(\r\n|\n|\r|\n\n|\r\r\n)?){0,20}",
+        ) {
+            prop_assert_eq!(super::crlf(&text), inserted_in_place(&text));
         }
     }
 
