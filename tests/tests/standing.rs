@@ -489,7 +489,8 @@ fn postgres_the_projection_equals_the_fold_for_random_histories() {
 hjul_tests::stories!(
     a_kept_answer_follows_what_another_instance_changes,
     a_spoilt_projection_is_found_and_rebuilt,
-    the_steady_tick_reads_what_changed_and_what_falls_due
+    the_steady_tick_reads_what_changed_and_what_falls_due,
+    a_steady_tick_over_many_changed_units_misses_none
 );
 
 /// The scheduler as the service runs it, a tick a minute: the first reads every unit (as
@@ -549,6 +550,53 @@ async fn the_steady_tick_reads_what_changed_and_what_falls_due(db: TestDb) {
     let again = restarted.tick(next + minute * 2).await.unwrap();
     assert_eq!(again.units_read, units);
     assert_eq!((again.created.len(), again.moments_kept), (0, 0));
+    store.close().await.unwrap();
+}
+
+/// More units changed between two ticks than one statement reads by id: the steady tick
+/// reads them a statement of ids at a time, and a fresh tick, which reads every unit,
+/// finds nothing it missed.
+async fn a_steady_tick_over_many_changed_units_misses_none(db: TestDb) {
+    let store = db.store().await;
+    let org = Organisation::from_csv(&hjul_tests::organisation(300), |_| {}).unwrap();
+    store
+        .import_organisation(&org, &stamp("2025-09-01"), |_, _| {})
+        .await
+        .unwrap();
+    let s = stamp("2026-03-20");
+    store
+        .record_milestone(
+            2025,
+            Deadline::ThemesPublished,
+            date("2026-03-20"),
+            Some(vec!["Sprog".into()]),
+            &s,
+        )
+        .await
+        .unwrap();
+    let steady = hjul_tests::scheduler(store.clone(), 0);
+    let t0 = hjul_tests::eight("2026-03-23") + Duration::minutes(5);
+    steady.tick(t0).await.unwrap();
+    let houses: Vec<_> = org
+        .units()
+        .iter()
+        .filter(|u| u.level.number() == 4)
+        .take(150)
+        .collect();
+    let held = stamp("2026-03-23");
+    for u in &houses {
+        store
+            .record_dialogue(&u.id, date("2026-03-23"), None, &held)
+            .await
+            .unwrap();
+    }
+    let now = t0 + Duration::minutes(1);
+    let tick = steady.tick(now).await.unwrap();
+    assert_eq!(tick.units_read, houses.len());
+    assert_eq!(tick.moments_kept, houses.len());
+    ticks_agree(&store, &steady, now + Duration::minutes(1))
+        .await
+        .unwrap();
     store.close().await.unwrap();
 }
 

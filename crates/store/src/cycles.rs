@@ -161,7 +161,10 @@ fn parsed<T: Clone, E>(
     text: &str,
     parse: impl FnOnce() -> Result<T, E>,
 ) -> Result<T, E> {
-    let lock = || kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let lock = || {
+        kept.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
     if let Some((_, value)) = lock().iter().find(|(t, _)| t == text) {
         return Ok(value.clone());
     }

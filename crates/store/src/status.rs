@@ -128,6 +128,11 @@ pub(crate) fn level_of(u: &unit::Model) -> Option<Level> {
     u8::try_from(u.level).ok().and_then(Level::new)
 }
 
+/// The most units whose state is read a few at a time (`BY_ID` a statement, each an index
+/// lookup); more are read with the whole cycle, whose rows then cost less than the
+/// lookups (see docs/benchmarks.md, the whole cycle).
+const BY_ID_CHUNKED: usize = 2_048;
+
 impl Store {
     /// Reads the cycle's rules and the units: all of them, or with `chain` only that unit
     /// and those above it (what one unit's addresses need, whatever the organisation's size).
@@ -652,18 +657,47 @@ impl Store {
             None => self.wheel.definition.clone(),
         };
         let milestones = milestones_of(db, year, None).await?;
-        // A long list of ids is slow to bind (and past SQLite's limit): then the whole
-        // cycle is read and the rest left out here.
-        let by_id = ids.filter(|ids| ids.len() <= crate::standing::BY_ID);
+        // A long list of ids is slow to bind (and past SQLite's limit): ids are read
+        // `BY_ID` at a time, each an index lookup; only past `BY_ID_CHUNKED` of them is
+        // the whole cycle read instead (a morning when every unit's mail is due), and the
+        // rest left out here.
+        let by_id = ids.filter(|ids| ids.len() <= BY_ID_CHUNKED);
         let wanted: Option<HashSet<&str>> = ids.map(|ids| ids.iter().map(String::as_str).collect());
-        let mut events = unit_event::Entity::find().filter(unit_event::Column::Cycle.eq(year));
-        let mut units = unit::Entity::find().filter(unit::Column::Active.eq(true));
-        if let Some(ids) = by_id {
-            events = events.filter(unit_event::Column::UnitId.is_in(ids.iter().cloned()));
-            units = units.filter(unit::Column::Id.is_in(ids.iter().cloned()));
+        let (mut events, mut units) = (Vec::new(), Vec::new());
+        let events_of_cycle =
+            || unit_event::Entity::find().filter(unit_event::Column::Cycle.eq(year));
+        let active = || unit::Entity::find().filter(unit::Column::Active.eq(true));
+        match by_id {
+            Some(ids) => {
+                for chunk in ids.chunks(crate::standing::BY_ID) {
+                    events.extend(
+                        events_of_cycle()
+                            .filter(unit_event::Column::UnitId.is_in(chunk.iter().cloned()))
+                            .order_by_asc(unit_event::Column::Id)
+                            .all(db)
+                            .await?,
+                    );
+                    units.extend(
+                        active()
+                            .filter(unit::Column::Id.is_in(chunk.iter().cloned()))
+                            .all(db)
+                            .await?,
+                    );
+                }
+                // In the order of the whole read (a unit's events are all in its chunk,
+                // already in order).
+                units.sort_by(|a: &unit::Model, b| a.id.cmp(&b.id));
+            }
+            None => {
+                events = events_of_cycle()
+                    .order_by_asc(unit_event::Column::Id)
+                    .all(db)
+                    .await?;
+                units = active().order_by_asc(unit::Column::Id).all(db).await?;
+            }
         }
         let mut events_of: HashMap<String, Vec<unit_event::Model>> = HashMap::new();
-        for e in events.order_by_asc(unit_event::Column::Id).all(db).await? {
+        for e in events {
             if wanted
                 .as_ref()
                 .is_none_or(|w| w.contains(e.unit_id.as_str()))
@@ -672,9 +706,6 @@ impl Store {
             }
         }
         let units = units
-            .order_by_asc(unit::Column::Id)
-            .all(db)
-            .await?
             .into_iter()
             .filter(|u| wanted.as_ref().is_none_or(|w| w.contains(u.id.as_str())))
             .filter_map(|u| {
