@@ -354,6 +354,19 @@ pub fn deadline_state(state: DeadlineState) -> (&'static str, Option<NaiveDate>,
     }
 }
 
+/// The unit a page is about, if the visitor sees it; else the page that says there is no
+/// such unit.
+fn seen_unit(state: &AppState, v: &Visitor, unit_id: &str) -> Result<UnitId, Box<Response>> {
+    v.who.may_see(unit_id).map_err(|p| {
+        Box::new(error_page(
+            state,
+            v.lang,
+            Some(v),
+            p.text(Text::new("error.no_unit").arg("unit", hjul_wheel::limits::clip(unit_id, 64))),
+        ))
+    })
+}
+
 pub async fn unit_page(
     state: &AppState,
     v: &Visitor,
@@ -362,18 +375,9 @@ pub async fn unit_page(
     refused: Option<Refused>,
 ) -> Response {
     let lang = v.lang;
-    let unit = match v.who.may_see(unit_id) {
+    let unit = match seen_unit(state, v, unit_id) {
         Ok(unit) => unit,
-        Err(p) => {
-            return error_page(
-                state,
-                lang,
-                Some(v),
-                p.text(
-                    Text::new("error.no_unit").arg("unit", hjul_wheel::limits::clip(unit_id, 64)),
-                ),
-            );
-        }
+        Err(page) => return *page,
     };
     let today = state.today();
     let t = match state
@@ -755,18 +759,9 @@ async fn show_correct(
             p.text(Text::new("error.secretariat_only")),
         );
     }
-    let unit = match v.who.may_see(unit_id) {
+    let unit = match seen_unit(state, v, unit_id) {
         Ok(unit) => unit,
-        Err(p) => {
-            return error_page(
-                state,
-                lang,
-                Some(v),
-                p.text(
-                    Text::new("error.no_unit").arg("unit", hjul_wheel::limits::clip(unit_id, 64)),
-                ),
-            );
-        }
+        Err(page) => return *page,
     };
     let today = state.today();
     let t = match state.store().timeline(&unit, today, None).await {
