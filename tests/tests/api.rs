@@ -1522,6 +1522,40 @@ async fn drafts_outlive_a_session_and_spreadsheets_keep_the_filter(db: TestDb) {
         c["detail"].as_str().unwrap_or_default().contains("../x"),
         "{c}"
     );
+    // The dashboard's form offers the units to choose from: one not chosen, or (a post
+    // made by hand) text that is no unit's id, is told in Danish; nothing changes either.
+    let form = format!("/units/dt-nord-1/events/{id}/correct");
+    let (s, page) = api.page(&sec, &form).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let csrf = csrf_in(&page);
+    let (s, page) = api
+        .form(
+            &sec,
+            &form,
+            &[
+                ("csrf", &csrf),
+                ("action", "move"),
+                ("to_unit", "sk vest"),
+                ("reason", "Forkert hus"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{page}");
+    assert!(page.contains("»sk vest« indeholder » «"), "{page}");
+    let (s, page) = api
+        .form(
+            &sec,
+            &form,
+            &[
+                ("csrf", &csrf),
+                ("action", "move"),
+                ("to_unit", ""),
+                ("reason", "Forkert hus"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{page}");
+    assert!(page.contains("Vælg den enhed, det hører til."), "{page}");
     let (s, c) = api
         .call(
             Method::POST,

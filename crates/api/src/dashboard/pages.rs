@@ -869,6 +869,13 @@ pub async fn correct(
             "redate" => Correction::Redate {
                 on: form_date(&f.on)?,
             },
+            // The form offers the units to choose from; only a hand-made post sends
+            // text that is no unit's id.
+            "move" if f.to_unit.trim().is_empty() => {
+                return Err(Problem::bad_request("choose the unit it belongs to")
+                    .field("to_unit")
+                    .text(Text::new("correct.choose_unit")));
+            }
             "move" => Correction::Move {
                 unit_id: UnitId::parse(&f.to_unit).map_err(|text| {
                     Problem::bad_request("the unit to move to is no unit's id")
