@@ -151,9 +151,14 @@ pub fn organisation(n: usize) -> String {
 /// Skovby Kommune from `examples/` imported, and cycle 2025's focus themes published on
 /// 2026-03-20: where the API, dashboard and browser tests begin.
 pub async fn skovby_with_themes(db: &TestDb, today: &str) -> Store {
+    with_themes(db, ORGANISATION, today).await
+}
+
+/// A store with the organisation `csv` imported on `today` and cycle 2025's focus themes
+/// published.
+pub async fn with_themes(db: &TestDb, csv: &str, today: &str) -> Store {
     let store = db.store().await;
-    let org = hjul_wheel::Organisation::from_csv(ORGANISATION, |_| {})
-        .expect("examples/organisation.csv");
+    let org = hjul_wheel::Organisation::from_csv(csv, |_| {}).expect("a test's organisation");
     let s = stamp(today);
     store
         .import_organisation(&org, &s, |_, _| {})

@@ -557,23 +557,9 @@ async fn the_steady_tick_reads_what_changed_and_what_falls_due(db: TestDb) {
 /// reads them a statement of ids at a time, and a fresh tick, which reads every unit,
 /// finds nothing it missed.
 async fn a_steady_tick_over_many_changed_units_misses_none(db: TestDb) {
-    let store = db.store().await;
-    let org = Organisation::from_csv(&hjul_tests::organisation(300), |_| {}).unwrap();
-    store
-        .import_organisation(&org, &stamp("2025-09-01"), |_, _| {})
-        .await
-        .unwrap();
-    let s = stamp("2026-03-20");
-    store
-        .record_milestone(
-            2025,
-            Deadline::ThemesPublished,
-            date("2026-03-20"),
-            Some(vec!["Sprog".into()]),
-            &s,
-        )
-        .await
-        .unwrap();
+    let csv = hjul_tests::organisation(300);
+    let store = hjul_tests::with_themes(&db, &csv, "2026-03-20").await;
+    let org = Organisation::from_csv(&csv, |_| {}).unwrap();
     let steady = hjul_tests::scheduler(store.clone(), 0);
     let t0 = hjul_tests::eight("2026-03-23") + Duration::minutes(5);
     steady.tick(t0).await.unwrap();
