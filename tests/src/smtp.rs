@@ -100,6 +100,12 @@ struct Shared {
     count_only: bool,
     /// Never answer QUIT (a server that hangs as a client says goodbye).
     silent_on_quit: bool,
+    /// One address answered otherwise than the rest.
+    refuse: Option<(String, Behaviour)>,
+    /// Every address a client gave at RCPT, in order, taken or not.
+    tried: Vec<String>,
+    /// NOOPs asked (a client checking a connection before using it).
+    noops: usize,
 }
 
 #[derive(Clone)]
@@ -122,7 +128,12 @@ impl Handler for MailHandler {
     // mailin would keep a session in its data state after a refusal at the end of DATA.
     fn rcpt(&mut self, to: &str) -> Response {
         let mut shared = self.shared.lock().expect("the test server's state");
-        match shared.behaviour.unwrap_or(Behaviour::Accept) {
+        shared.tried.push(to.to_owned());
+        let behaviour = match &shared.refuse {
+            Some((address, behaviour)) if address == to => *behaviour,
+            _ => shared.behaviour.unwrap_or(Behaviour::Accept),
+        };
+        match behaviour {
             Behaviour::Accept => {
                 self.to.push(to.to_owned());
                 mailin::response::OK
@@ -195,6 +206,9 @@ async fn session(
             let _ = stream.read_to_end(&mut rest).await;
             return Ok(());
         }
+        if line.eq_ignore_ascii_case(b"NOOP\r\n") {
+            shared.lock().expect("the test server's state").noops += 1;
+        }
         let response = session.process(&line);
         match response.action {
             Action::Reply => stream.write_all(&response.buffer()?).await?,
@@ -263,6 +277,21 @@ impl SmtpServer {
 
     pub fn set(&self, behaviour: Behaviour) {
         self.shared.lock().expect("state").behaviour = Some(behaviour);
+    }
+
+    /// Answers `address` (as given at RCPT) with `behaviour`, everyone else as `set`.
+    pub fn refuse_to(&self, address: &str, behaviour: Behaviour) {
+        self.shared.lock().expect("state").refuse = Some((address.to_owned(), behaviour));
+    }
+
+    /// Every address given at RCPT since the start, in order, taken or not.
+    pub fn tried(&self) -> Vec<String> {
+        self.shared.lock().expect("state").tried.clone()
+    }
+
+    /// NOOPs asked since the start.
+    pub fn noops(&self) -> usize {
+        self.shared.lock().expect("state").noops
     }
 
     pub fn received(&self) -> Vec<Received> {

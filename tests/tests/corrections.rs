@@ -6,7 +6,7 @@
 
 use hjul_mail::{Sender, SmtpSender};
 use hjul_store::{Correction, OutboxState, Store, StoreError};
-use hjul_tests::smtp::SmtpServer;
+use hjul_tests::smtp::{Behaviour, SmtpServer};
 use hjul_tests::{
     AGREEMENT, TestDb, count, date, eight, scheduler, smtp_settings, stamp, stories, unit_of,
 };
@@ -20,6 +20,7 @@ stories!(
     a_correction_keeps_each_event_with_its_revision,
     a_deadline_handed_to_another_moves_between_calendars,
     a_follow_up_is_corrected_like_any_event,
+    a_refused_cancellation_is_not_counted_in_the_next_calendar,
 );
 
 const SMALL: &str = "unit_id,name,level,parent_id,area,leader_name,leader_email,language
@@ -610,6 +611,63 @@ async fn a_deadline_handed_to_another_moves_between_calendars(db: TestDb) {
         version(&back) > anna_cancelled.max(1),
         "newer than the cancellations: {back}"
     );
+}
+
+/// Each mail is made while the one before it goes, counting that one's calendar entries
+/// as sent. When that one is refused, the next mail about the same entry is made again:
+/// Anna's entry to sign is the version after Bo's opened one, not after a cancellation
+/// that never reached him.
+async fn a_refused_cancellation_is_not_counted_in_the_next_calendar(db: TestDb) {
+    const UID: &str = "2025-dt-nord-1-agreement_signed@hjul";
+    let server = SmtpServer::start().await;
+    let store = small(&db).await;
+    store
+        .record_dialogue(
+            &unit_of("dt-nord-1"),
+            date("2026-03-16"),
+            None,
+            &stamp("2026-03-16"),
+        )
+        .await
+        .unwrap();
+    // The name puts Bo right before Anna in the round: her mail is made while his goes.
+    let s = scheduler(store.clone(), server.port()).named("b");
+    let sender = Sender::Smtp(SmtpSender::new(smtp_settings(server.port())));
+    s.run_once(&sender, eight("2026-03-17")).await.unwrap();
+    store
+        .submit_agreement(
+            &unit_of("dt-nord-1"),
+            date("2026-03-18"),
+            AGREEMENT,
+            "a.toml",
+            &stamp("2026-03-18"),
+        )
+        .await
+        .unwrap();
+    // The morning Bo's entry is cancelled and Anna's begins, his server says "later".
+    server.refuse_to("bo@skovby.dk", Behaviour::TempFail);
+    server.clear();
+    let before = server.tried().len();
+    let (_, r) = s.run_once(&sender, eight("2026-03-19")).await.unwrap();
+    let tried = server.tried()[before..].to_vec();
+    let bo = tried.iter().position(|t| t == "bo@skovby.dk").unwrap();
+    assert_eq!(
+        tried.get(bo + 1).map(String::as_str),
+        Some("anna@skovby.dk"),
+        "this story needs Anna's mail right after Bo's: {tried:?}"
+    );
+    assert_eq!(r.retried, 1, "{r:?}");
+    let (_, anna) = entries(&server.received(), "anna@skovby.dk").unwrap();
+    assert_eq!(anna, [(UID.to_owned(), 0, "20260415".to_owned(), false)]);
+    // His cancellation goes at the next try, as the version after both.
+    server.refuse_to("nobody@skovby.dk", Behaviour::TempFail);
+    server.clear();
+    s.run_once(&sender, eight("2026-03-19") + chrono::Duration::minutes(5))
+        .await
+        .unwrap();
+    let (method, bo) = entries(&server.received(), "bo@skovby.dk").unwrap();
+    assert_eq!(method, "CANCEL");
+    assert_eq!(bo, [(UID.to_owned(), 1, "20260415".to_owned(), true)]);
 }
 
 fn summary(received: &[hjul_tests::smtp::Received]) -> Vec<(Vec<String>, Option<String>)> {

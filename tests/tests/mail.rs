@@ -1130,6 +1130,35 @@ async fn a_server_silent_on_quit_cannot_keep_the_service_from_stopping() {
     assert_eq!(server.received().len(), 1);
 }
 
+/// Mails in a row go over one connection without a NOOP before each (a fifth round trip
+/// for four); a connection the server closed since its last mail costs nothing: the mail
+/// goes at once on a new one, not at the next try.
+#[tokio::test]
+async fn mails_in_a_row_ask_nothing_and_a_closed_connection_loses_no_time() {
+    let mut server = SmtpServer::start().await;
+    let db = TestDb::sqlite("no-noop");
+    // The name starts the round at Anna: her mail is refused first, the rest go after.
+    let s = scheduler_without_digest(with_org(&db, SMALL).await, server.port()).named("a");
+    let sender = smtp(&server);
+    server.refuse_to("anna@skovby.dk", Behaviour::TempFail);
+    let day = eight("2026-01-02");
+    let (_, r) = s.run_once(&sender, day).await.unwrap();
+    assert_eq!((r.sent.len(), r.retried), (3, 2), "{r:?}");
+    assert_eq!(server.tried()[0], "anna@skovby.dk");
+    assert_eq!(server.noops(), 0);
+    // The server restarts, closing the connection hjul keeps; Anna's mail is due again.
+    server.restart().await;
+    server.refuse_to("nobody@skovby.dk", Behaviour::TempFail);
+    let (_, r) = s
+        .run_once(&sender, day + chrono::Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!((r.sent.len(), r.retried), (1, 0), "{r:?}");
+    let received = server.received();
+    assert_eq!(received.len(), 4);
+    assert_eq!(received[3].to, ["anna@skovby.dk"]);
+}
+
 /// An address on record that the mail library refuses (written before addresses were
 /// checked as it checks them): that person's items go dead and the secretariat is told,
 /// and the same round's mail to everyone else is accepted by the server.

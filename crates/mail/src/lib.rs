@@ -15,7 +15,7 @@ pub mod settings;
 pub mod templates;
 
 pub use content::{CycleEnded, Digest, Failure, Item, Mail, MailKind, Recipient};
-pub use send::{Captured, SendError, Sender, SmtpSender};
+pub use send::{Captured, Outgoing, SendError, Sender, SmtpSender};
 pub use settings::{MailSettings, SmtpSettings, TlsMode};
 pub use templates::{Rendered, Templates};
 

@@ -162,6 +162,15 @@ impl Scheduler {
         &self.instance
     }
 
+    /// Names the instance (tests: the name decides where in the list of recipients it
+    /// starts, see `dispatch::start_of`).
+    #[doc(hidden)]
+    #[must_use]
+    pub fn named(mut self, instance: &str) -> Self {
+        instance.clone_into(&mut self.instance);
+        self
+    }
+
     #[doc(hidden)]
     #[must_use]
     pub fn fail_at(mut self, fault: Fault) -> Self {

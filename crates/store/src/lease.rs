@@ -20,7 +20,7 @@ fn now_ms(backend: DbBackend) -> &'static str {
 }
 
 /// `$1, $2…` for PostgreSQL, `?` for SQLite.
-fn params(backend: DbBackend, n: usize) -> Vec<String> {
+pub(crate) fn params(backend: DbBackend, n: usize) -> Vec<String> {
     (1..=n)
         .map(|i| {
             if backend == DbBackend::Postgres {

@@ -5,10 +5,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -270,36 +270,40 @@ async fn mark_sent_together(
     if mails.is_empty() {
         return Ok(());
     }
-    let mut recipient = CaseStatement::new();
-    let mut message_id = CaseStatement::new();
-    let mut sent_at = CaseStatement::new();
+    // Each item joined to its mail's row in a table of values: one pass over the items.
+    // (A CASE per column with a branch per mail made every row test every mail's ids,
+    // and a statement new to the database each time: a third of the dispatcher's time.)
+    let backend = db.get_database_backend();
+    let rows: usize = mails.iter().map(|m| m.ids.len()).sum();
+    let p = crate::lease::params(backend, rows * 4);
+    // The states are the store's own words, written into the statement: SQLite numbers
+    // `?` in the order they appear, so only the table's values are bound.
+    let (sent, pending, void) = (State::Sent.key(), State::Pending.key(), State::Void.key());
+    let values: Vec<String> = p
+        .chunks(4)
+        .map(|r| format!("({}, {}, {}, {})", r[0], r[1], r[2], r[3]))
+        .collect();
+    let sql = format!(
+        "WITH mail (id, recipient, message_id, sent_at) AS (VALUES {}) \
+         UPDATE outbox_item SET \
+         state = CASE WHEN outbox_item.state = '{pending}' THEN '{sent}' ELSE outbox_item.state END, \
+         recipient = mail.recipient, message_id = mail.message_id, sent_at = mail.sent_at \
+         FROM mail WHERE outbox_item.id = mail.id \
+         AND (outbox_item.state = '{pending}' OR (outbox_item.state = '{void}' AND outbox_item.message_id IS NULL))",
+        values.join(", ")
+    );
+    let mut bound: Vec<sea_orm::Value> = Vec::with_capacity(rows * 4);
     for m in mails {
-        let carried = || outbox_item::Column::Id.is_in(m.ids.iter().copied());
-        recipient = recipient.case(carried(), Expr::val(m.recipient.as_str()));
-        message_id = message_id.case(carried(), Expr::val(m.message_id.as_str()));
-        sent_at = sent_at.case(carried(), Expr::val(m.at));
+        for id in &m.ids {
+            bound.extend([
+                id.0.into(),
+                m.recipient.as_str().into(),
+                m.message_id.as_str().into(),
+                m.at.into(),
+            ]);
+        }
     }
-    let state = Expr::case(
-        outbox_item::Column::State.eq(State::Pending),
-        Expr::val(State::Sent.key()),
-    )
-    .finally(Expr::col(outbox_item::Column::State));
-    outbox_item::Entity::update_many()
-        .col_expr(outbox_item::Column::State, state.into())
-        .col_expr(outbox_item::Column::Recipient, recipient.into())
-        .col_expr(outbox_item::Column::MessageId, message_id.into())
-        .col_expr(outbox_item::Column::SentAt, sent_at.into())
-        .filter(outbox_item::Column::Id.is_in(mails.iter().flat_map(|m| m.ids.iter().copied())))
-        .filter(
-            Condition::any()
-                .add(outbox_item::Column::State.eq(State::Pending))
-                .add(
-                    Condition::all()
-                        .add(outbox_item::Column::State.eq(State::Void))
-                        .add(outbox_item::Column::MessageId.is_null()),
-                ),
-        )
-        .exec(db)
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(backend, sql, bound))
         .await?;
     Ok(())
 }
