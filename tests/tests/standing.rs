@@ -872,3 +872,84 @@ async fn postgres_two_instances_writing_at_once_keep_the_projection_right() {
         "every dialogue held and the themes out: every unit is to write its agreement"
     );
 }
+
+/// An organisation import and a cycle's start each compute standing rows from the whole
+/// unit tree. On PostgreSQL they take one advisory lock, so neither reads the tree while
+/// the other changes it (a cycle started during an uncommitted import would read the old
+/// tree, and the import would not see the new cycle to refresh it). Held by another
+/// session, the lock makes each of them wait; let go, each goes on, and the projection
+/// agrees with the fold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(pg_tests),
+    ignore = "HJUL_TEST_PG_URL is not set: PostgreSQL story skipped"
+)]
+async fn postgres_an_import_and_a_cycle_start_wait_for_the_unit_tree() {
+    use sea_orm::TransactionTrait;
+    let db = TestDb::postgres("unit_tree_lock").await;
+    let store = db.store().await;
+    let hjul_store::Location::Postgres(url) = &db.location else {
+        unreachable!("a PostgreSQL test database")
+    };
+    let other = sea_orm::Database::connect(url.as_str()).await.unwrap();
+    let hold = || async {
+        let txn = other.begin().await.unwrap();
+        txn.execute_unprepared(&format!(
+            "SELECT pg_advisory_xact_lock({})",
+            hjul_store::UNIT_TREE_LOCK
+        ))
+        .await
+        .unwrap();
+        txn
+    };
+    let org = Organisation::from_csv(&hjul_tests::organisation(20), |_| {}).unwrap();
+    let lock = hold().await;
+    let importing = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .import_organisation(&org, &stamp("2025-09-01"), |_, _| {})
+                .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !importing.is_finished(),
+        "the import did not wait for the lock"
+    );
+    lock.rollback().await.unwrap();
+    importing.await.unwrap().unwrap();
+
+    // The cycle of 2025 starts with its first record.
+    let lock = hold().await;
+    let starting = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .record_milestone(
+                    2025,
+                    Deadline::DataCollected,
+                    date("2025-12-18"),
+                    None,
+                    &stamp("2025-12-18"),
+                )
+                .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !starting.is_finished(),
+        "the cycle's start did not wait for the lock"
+    );
+    lock.rollback().await.unwrap();
+    starting.await.unwrap().unwrap();
+    assert_eq!(store.check_standing().await.unwrap().len(), 0);
+    let rows = store
+        .status(date("2025-12-18"), &StatusFilter::default(), None)
+        .await
+        .unwrap();
+    assert!(
+        !rows.is_empty(),
+        "every unit stands somewhere in the new cycle"
+    );
+}

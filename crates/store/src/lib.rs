@@ -51,7 +51,7 @@ pub use outbox::{
 };
 pub use reports::{FinalReportFile, KeptReport, sha256};
 pub use sessions::Session;
-pub use standing::{Projected, StandingDifference};
+pub use standing::{Projected, StandingDifference, UNIT_TREE_LOCK};
 pub use status::{
     AgreementRevisionView, AgreementView, CycleState, DeadlineView, EventView, GoalView,
     MilestoneView, StatusFilter, StatusRow, Timeline, UnitRecords, UnitView,

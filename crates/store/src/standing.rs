@@ -449,12 +449,15 @@ pub(crate) async fn organisation_version(
 /// of the transaction; SQLite runs one writer at a time anyway.
 pub(crate) async fn lock_unit_tree(db: &impl ConnectionTrait) -> Result<(), StoreError> {
     if db.get_database_backend() == sea_orm::DbBackend::Postgres {
-        // The key is arbitrary and hjul's own: "hjul" in ASCII.
-        db.execute_unprepared("SELECT pg_advisory_xact_lock(1752790380)")
+        db.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({UNIT_TREE_LOCK})"))
             .await?;
     }
     Ok(())
 }
+
+/// The key of the advisory lock on the unit tree: arbitrary and hjul's own ("hjul" in
+/// ASCII). Public for the test that holds it from another session.
+pub const UNIT_TREE_LOCK: i64 = 1_752_790_380;
 
 /// Refreshes `which` units in every cycle on record: what an organisation import moves
 /// (a unit's place in the tree is in every cycle's answer).
