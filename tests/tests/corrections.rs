@@ -74,6 +74,33 @@ async fn signed_in_april(store: &Store, s: &hjul_store::Stamp) {
         .unwrap();
 }
 
+/// Mariehønen's dialogue held on 16 March: its agreement is Bo's to write by 15 April.
+async fn dialogue_on_the_16th(store: &Store) {
+    store
+        .record_dialogue(
+            &unit_of("dt-nord-1"),
+            date("2026-03-16"),
+            None,
+            &stamp("2026-03-16"),
+        )
+        .await
+        .unwrap();
+}
+
+/// Bo submits Mariehønen's agreement on 18 March: it is Anna's to sign.
+async fn submitted_on_the_18th(store: &Store) {
+    store
+        .submit_agreement(
+            &unit_of("dt-nord-1"),
+            date("2026-03-18"),
+            AGREEMENT,
+            "a.toml",
+            &stamp("2026-03-18"),
+        )
+        .await
+        .unwrap();
+}
+
 /// The id of the unit's event of `kind` in force.
 async fn event_id(store: &Store, unit: &str, kind: &str, today: &str) -> uuid::Uuid {
     store
@@ -97,15 +124,7 @@ fn agreement_due(t: &hjul_store::Timeline) -> Option<chrono::NaiveDate> {
 async fn a_corrected_dialogue_date_moves_the_deadline_and_the_mail(db: TestDb) {
     let server = SmtpServer::start().await;
     let store = small(&db).await;
-    store
-        .record_dialogue(
-            &unit_of("dt-nord-1"),
-            date("2026-03-16"),
-            None,
-            &stamp("2026-03-16"),
-        )
-        .await
-        .unwrap();
+    dialogue_on_the_16th(&store).await;
     let s = scheduler(store.clone(), server.port());
     let sender = Sender::Smtp(SmtpSender::new(smtp_settings(server.port())));
     // The agreement opened with the dialogue: Bo hears of it, due 30 days later.
@@ -471,15 +490,7 @@ async fn a_deadline_handed_to_another_moves_between_calendars(db: TestDb) {
     const UID: &str = "2025-dt-nord-1-agreement_signed@hjul";
     let server = SmtpServer::start().await;
     let store = small(&db).await;
-    store
-        .record_dialogue(
-            &unit_of("dt-nord-1"),
-            date("2026-03-16"),
-            None,
-            &stamp("2026-03-16"),
-        )
-        .await
-        .unwrap();
+    dialogue_on_the_16th(&store).await;
     let s = scheduler(store.clone(), server.port());
     let sender = Sender::Smtp(SmtpSender::new(smtp_settings(server.port())));
     // Bo is to write the agreement by 15 April: it goes into his calendar.
@@ -498,16 +509,7 @@ async fn a_deadline_handed_to_another_moves_between_calendars(db: TestDb) {
 
     // He submits it on the 18th: it is Anna's to sign now. The next morning his entry is
     // cancelled under its UID, and the mail says with whom it lies.
-    store
-        .submit_agreement(
-            &unit_of("dt-nord-1"),
-            date("2026-03-18"),
-            AGREEMENT,
-            "a.toml",
-            &stamp("2026-03-18"),
-        )
-        .await
-        .unwrap();
+    submitted_on_the_18th(&store).await;
     server.clear();
     s.run_once(&sender, eight("2026-03-19")).await.unwrap();
     let received = server.received();
@@ -621,29 +623,12 @@ async fn a_refused_cancellation_is_not_counted_in_the_next_calendar(db: TestDb) 
     const UID: &str = "2025-dt-nord-1-agreement_signed@hjul";
     let server = SmtpServer::start().await;
     let store = small(&db).await;
-    store
-        .record_dialogue(
-            &unit_of("dt-nord-1"),
-            date("2026-03-16"),
-            None,
-            &stamp("2026-03-16"),
-        )
-        .await
-        .unwrap();
+    dialogue_on_the_16th(&store).await;
     // The name puts Bo right before Anna in the round: her mail is made while his goes.
     let s = scheduler(store.clone(), server.port()).named("b");
     let sender = Sender::Smtp(SmtpSender::new(smtp_settings(server.port())));
     s.run_once(&sender, eight("2026-03-17")).await.unwrap();
-    store
-        .submit_agreement(
-            &unit_of("dt-nord-1"),
-            date("2026-03-18"),
-            AGREEMENT,
-            "a.toml",
-            &stamp("2026-03-18"),
-        )
-        .await
-        .unwrap();
+    submitted_on_the_18th(&store).await;
     // The morning Bo's entry is cancelled and Anna's begins, his server says "later".
     server.refuse_to("bo@skovby.dk", Behaviour::TempFail);
     server.clear();

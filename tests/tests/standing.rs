@@ -912,13 +912,7 @@ async fn postgres_an_import_and_a_cycle_start_wait_for_the_unit_tree() {
                 .await
         })
     };
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(
-        !importing.is_finished(),
-        "the import did not wait for the lock"
-    );
-    lock.rollback().await.unwrap();
-    importing.await.unwrap().unwrap();
+    waits_for(lock, importing, "the import").await.unwrap();
 
     // The cycle of 2025 starts with its first record.
     let lock = hold().await;
@@ -936,13 +930,9 @@ async fn postgres_an_import_and_a_cycle_start_wait_for_the_unit_tree() {
                 .await
         })
     };
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(
-        !starting.is_finished(),
-        "the cycle's start did not wait for the lock"
-    );
-    lock.rollback().await.unwrap();
-    starting.await.unwrap().unwrap();
+    waits_for(lock, starting, "the cycle's start")
+        .await
+        .unwrap();
     assert_eq!(store.check_standing().await.unwrap().len(), 0);
     let rows = store
         .status(date("2025-12-18"), &StatusFilter::default(), None)
@@ -952,4 +942,16 @@ async fn postgres_an_import_and_a_cycle_start_wait_for_the_unit_tree() {
         !rows.is_empty(),
         "every unit stands somewhere in the new cycle"
     );
+}
+
+/// What `task` comes to, after checking that it waits while `lock` is held.
+async fn waits_for<T>(
+    lock: sea_orm::DatabaseTransaction,
+    task: tokio::task::JoinHandle<T>,
+    what: &str,
+) -> T {
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!task.is_finished(), "{what} did not wait for the lock");
+    lock.rollback().await.unwrap();
+    task.await.unwrap()
 }
