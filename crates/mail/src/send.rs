@@ -37,7 +37,7 @@ pub struct Captured {
 }
 
 /// A mail made to go: its envelope and its bytes as the server receives them. Made
-/// apart from sending, so the next mail can be made on another thread while one goes.
+/// apart from sending, so the next mail can be made while one waits for the server.
 #[derive(Debug, Clone)]
 pub struct Outgoing {
     pub envelope: Envelope,
