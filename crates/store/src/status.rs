@@ -669,13 +669,13 @@ impl Store {
         let active = || unit::Entity::find().filter(unit::Column::Active.eq(true));
         // On PostgreSQL each statement is a round trip to another process, and a long
         // list binds cheaply (up to 65,535 parameters): one statement for them all.
-        let chunk = match db.get_database_backend() {
+        let per_statement = match db.get_database_backend() {
             sea_orm::DbBackend::Postgres => BY_ID_CHUNKED,
             _ => crate::standing::BY_ID,
         };
         match by_id {
             Some(ids) => {
-                for chunk in ids.chunks(chunk) {
+                for chunk in ids.chunks(per_statement) {
                     events.extend(
                         events_of_cycle()
                             .filter(unit_event::Column::UnitId.is_in(chunk.iter().cloned()))
