@@ -13,13 +13,35 @@ use hjul_tests::smtp::SmtpServer;
 use hjul_tests::{TestDb, eight, mail_settings, scheduler_settings, stamp};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-hjul_tests::stories!(the_service_serves_mails_and_stops_on_its_signal);
+hjul_tests::stories!(
+    the_service_serves_mails_and_stops_on_its_signal,
+    people_writing_at_the_same_moment_each_get_an_answer_never_a_500,
+);
 
 /// One GET over a fresh connection: the status and the body.
 async fn get(addr: std::net::SocketAddr, path: &str, token: &str) -> (u16, String) {
+    request(addr, "GET", path, token, None).await
+}
+
+/// One request over a fresh connection, with a JSON body if given: the status and the
+/// body.
+async fn request(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    token: &str,
+    json: Option<&serde_json::Value>,
+) -> (u16, String) {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let body = json.map(ToString::to_string).unwrap_or_default();
+    let kind = if json.is_some() {
+        "Content-Type: application/json\r\n"
+    } else {
+        ""
+    };
     let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: hjul\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: hjul\r\nAuthorization: Bearer {token}\r\n{kind}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     );
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut answer = Vec::new();
@@ -28,6 +50,23 @@ async fn get(addr: std::net::SocketAddr, path: &str, token: &str) -> (u16, Strin
     let (head, body) = answer.split_once("\r\n\r\n").unwrap();
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
     (status, body.to_owned())
+}
+
+/// The service's settings with the test SMTP server, and its database.
+fn settings(db: &TestDb, smtp: &SmtpServer) -> (Settings, Database) {
+    let settings = Settings {
+        scheduler: scheduler_settings(),
+        mail: mail_settings(smtp.port()),
+        min_responses: 5,
+        report_templates: None,
+        source: "the test".into(),
+    };
+    let database = Database {
+        location: db.location.clone(),
+        wheel: CurrentWheel::builtin(),
+        actor: "test".into(),
+    };
+    (settings, database)
 }
 
 async fn the_service_serves_mails_and_stops_on_its_signal(db: TestDb) {
@@ -45,18 +84,7 @@ async fn the_service_serves_mails_and_stops_on_its_signal(db: TestDb) {
     store.close().await.unwrap();
 
     let smtp = SmtpServer::start().await;
-    let settings = Settings {
-        scheduler: scheduler_settings(),
-        mail: mail_settings(smtp.port()),
-        min_responses: 5,
-        report_templates: None,
-        source: "the test".into(),
-    };
-    let database = Database {
-        location: db.location.clone(),
-        wheel: CurrentWheel::builtin(),
-        actor: "test".into(),
-    };
+    let (settings, database) = settings(&db, &smtp);
     // Monday 23 March 2026, just after the mail time: the dialogues' deadlines open.
     let clock = Arc::new(hjul_scheduler::ShiftedClock::starting_at(
         eight("2026-03-23") + chrono::Duration::minutes(5),
@@ -137,4 +165,132 @@ async fn the_service_serves_mails_and_stops_on_its_signal(db: TestDb) {
         .unwrap();
     // Stopped: nothing listens any more.
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
+
+/// Ten superiors record their units' quality dialogues at the same moment, while the
+/// scheduler's first tick writes the cycle's mail, three rounds: every first record is
+/// kept (201), every repeat is refused by the wheel (409, on record in the audit log),
+/// and nobody gets a 500 or is turned away as "busy". On SQLite, writes that began as
+/// reads failed when they turned into writes ("database is locked": 5 of 8 answers were
+/// 500 before writes began as writes).
+async fn people_writing_at_the_same_moment_each_get_an_answer_never_a_500(db: TestDb) {
+    let store = hjul_tests::skovby_with_themes(&db, "2026-05-15").await;
+    // Each unit and the superior who holds its dialogue (wheel.toml: `responsible =
+    // "superior"`), each with a token of their own.
+    let units = [
+        ("dt-nord", "carsten.vang@skovby.dk"),
+        ("dt-syd", "carsten.vang@skovby.dk"),
+        ("dt-nord-1", "anna.bech@skovby.dk"),
+        ("dt-nord-2", "anna.bech@skovby.dk"),
+        ("dt-nord-3", "anna.bech@skovby.dk"),
+        ("dt-syd-1", "ole.friis@skovby.dk"),
+        ("dt-syd-2", "ole.friis@skovby.dk"),
+        ("sk-vest", "susanne.kjaer@skovby.dk"),
+        ("sk-oest", "susanne.kjaer@skovby.dk"),
+        ("sk-by", "susanne.kjaer@skovby.dk"),
+    ];
+    let mut tokens = Vec::new();
+    for (_, email) in units {
+        let (token, _) = store
+            .create_token(Role::Manager, email, None, &stamp("2026-05-15"))
+            .await
+            .unwrap();
+        tokens.push(token);
+    }
+    let audit_before = hjul_tests::count(&store, "audit_log").await;
+    store.close().await.unwrap();
+
+    let smtp = SmtpServer::start().await;
+    let (settings, database) = settings(&db, &smtp);
+    let clock = Arc::new(hjul_scheduler::ShiftedClock::starting_at(
+        eight("2026-05-15") + chrono::Duration::hours(2),
+    ));
+    let (handle, stop) = Stop::new();
+    let service = Service::build(
+        &settings,
+        database.clone(),
+        clock,
+        "127.0.0.1:0".parse().unwrap(),
+        stop,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let addr = service.local_addr().unwrap();
+    let running = tokio::spawn(service.run_until_stopped());
+
+    let body = serde_json::json!({ "on": "2026-05-14", "notes": "Samtalen gik godt." });
+    for round in 1..=3 {
+        let answers = futures_join_all(units.into_iter().zip(&tokens).map(|((unit, _), token)| {
+            let (body, token) = (body.clone(), token.clone());
+            async move {
+                let path = format!("/api/v1/units/{unit}/dialogue");
+                request(addr, "POST", &path, &token, Some(&body)).await
+            }
+        }))
+        .await;
+        let want = if round == 1 { 201 } else { 409 };
+        for ((unit, _), (status, body)) in units.iter().zip(&answers) {
+            assert_eq!(*status, want, "round {round}, {unit}: {body}");
+        }
+    }
+
+    handle.stop();
+    tokio::time::timeout(Duration::from_secs(20), running)
+        .await
+        .expect("the service stops on its signal")
+        .unwrap()
+        .unwrap();
+
+    let store = hjul_store::Store::open_current(&db.location, CurrentWheel::builtin())
+        .await
+        .unwrap();
+    for (unit, _) in units {
+        let timeline = store
+            .timeline(
+                &hjul_tests::unit_of(unit),
+                hjul_tests::date("2026-05-15"),
+                None,
+            )
+            .await
+            .unwrap();
+        let held: Vec<_> = timeline
+            .events
+            .iter()
+            .filter(|e| e.kind == "dialogue_held")
+            .collect();
+        assert_eq!(held.len(), 1, "{unit}: {held:?}");
+    }
+    // The twenty repeats are on record as refused, with who tried.
+    let refused = store
+        .audit_log_where(Some("unit"), None, 1_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| {
+            r.action == "refused"
+                && r.actor.starts_with("api:")
+                && r.after
+                    .as_deref()
+                    .is_some_and(|a| a.contains("record a dialogue"))
+        })
+        .count();
+    assert_eq!(refused, 20);
+    assert!(hjul_tests::count(&store, "audit_log").await >= audit_before + 30);
+}
+
+/// Every future at once, their answers in order (what `futures::join_all` does, without
+/// the crate).
+async fn futures_join_all<F: Future + Send + 'static>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output>
+where
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
 }

@@ -93,16 +93,11 @@ async fn write<T>(
 ) -> ApiResult<T> {
     let result = f.await;
     if let Err(p) = &result
-        && matches!(p.status, 400 | 403 | 404 | 409 | 413 | 415 | 422)
+        && (matches!(p.status, 400 | 403 | 404 | 409 | 413 | 415 | 422) || p.is_busy())
     {
-        let stamp = who.stamp(state);
-        if let Err(e) = state
-            .store()
-            .audit_refusal(&stamp, attempted, entity.0, entity.1, &p.detail)
-            .await
-        {
-            tracing::error!(error = %e, "could not record a refused attempt");
-        }
+        state
+            .audit_refusal(who.stamp(state), attempted, entity, p)
+            .await;
     }
     result
 }

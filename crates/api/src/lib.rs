@@ -129,6 +129,38 @@ impl AppState {
     pub fn secretariat_email(&self) -> &str {
         &self.0.secretariat_email
     }
+
+    /// Puts a refused attempt on record: who tried what, and the answer. One turned
+    /// away because others were writing is put on record when its turn comes, after the
+    /// answer has gone: waiting for it would keep the person waiting twice.
+    pub(crate) async fn audit_refusal(
+        &self,
+        stamp: hjul_store::Stamp,
+        attempted: &str,
+        entity: (&str, &str),
+        p: &problem::Problem,
+    ) {
+        let store = self.store().clone();
+        let (attempted, kind, id, detail) = (
+            attempted.to_owned(),
+            entity.0.to_owned(),
+            entity.1.to_owned(),
+            p.detail.clone(),
+        );
+        let write = async move {
+            if let Err(e) = store
+                .audit_refusal(&stamp, &attempted, &kind, &id, &detail)
+                .await
+            {
+                tracing::error!(error = %e, "could not record a refused attempt");
+            }
+        };
+        if p.is_busy() {
+            tokio::spawn(write);
+        } else {
+            write.await;
+        }
+    }
 }
 
 /// The whole service: API, OpenAPI, docs, health and dashboard.

@@ -60,7 +60,8 @@ impl Serialize for Problem {
 struct ProblemSchema {
     /// A short name of the kind of problem: `bad_request`, `unauthorized`, `forbidden`,
     /// `not_found`, `refused`, `conflict`, `invalid_input`, `invalid_file`,
-    /// `too_large`, `unsupported_media_type`, `database_unavailable`…
+    /// `too_large`, `unsupported_media_type`, `database_unavailable`, `busy` (others
+    /// were writing: nothing was written; send it again after `Retry-After`)…
     #[schema(rename = "type")]
     kind: String,
     /// The status's reason phrase.
@@ -299,6 +300,10 @@ impl IntoResponse for Problem {
                 axum::http::HeaderValue::from_static("Bearer"),
             );
         }
+        if let Some(seconds) = self.retry_after() {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, axum::http::HeaderValue::from(seconds));
+        }
         r
     }
 }
@@ -378,6 +383,28 @@ impl From<hjul_report::ReportError> for Problem {
     }
 }
 
+impl Problem {
+    /// The seconds after which the same request may well succeed, for an answer that is
+    /// about the server's state, not the request: another writer in the way, or the
+    /// database away.
+    pub fn retry_after(&self) -> Option<u32> {
+        match self.kind {
+            BUSY => Some(2),
+            "database_unavailable" | "database" => Some(60),
+            _ => None,
+        }
+    }
+
+    /// Whether the request was turned away because others were writing: nothing was
+    /// written, and it may be sent again as it was.
+    pub fn is_busy(&self) -> bool {
+        self.kind == BUSY
+    }
+}
+
+/// The kind of a problem report answering a write that found the database busy.
+pub const BUSY: &str = "busy";
+
 impl From<StoreError> for Problem {
     fn from(e: StoreError) -> Self {
         let detail = e.to_string();
@@ -428,6 +455,11 @@ impl From<StoreError> for Problem {
             | StoreError::SchemaAhead(_)
             | StoreError::NoDatabase { .. } => {
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, "database", detail)
+            }
+            StoreError::Busy => {
+                tracing::warn!("a write found the database busy past its wait; answered 503");
+                Problem::new(StatusCode::SERVICE_UNAVAILABLE, BUSY, detail)
+                    .text(hjul_wheel::Text::new("error.busy"))
             }
             StoreError::Db(_)
             | StoreError::StoredDefinition { .. }

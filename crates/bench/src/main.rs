@@ -6,6 +6,7 @@ mod data;
 mod mail;
 mod report;
 mod tick;
+mod writers;
 
 /// The allocator `hjul` runs with, so the figures are the service's.
 #[global_allocator]
@@ -130,6 +131,19 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         runs: usize,
     },
+    /// People writing at the same moment: 1, 2, 4, 8 and 16 writers recording quality
+    /// dialogues through the store, records/s and p50/p99, beside as many writers
+    /// inserting one row a transaction into a bare table on the same database.
+    Writers {
+        #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16")]
+        writers: Vec<usize>,
+        /// Dialogues recorded for each count of writers.
+        #[arg(long, default_value_t = 400)]
+        records: usize,
+        /// A PostgreSQL server to measure too (a database `hjul_t_bench` is made afresh).
+        #[arg(long, value_name = "URL")]
+        pg: Option<String>,
+    },
     /// `hjul status` over N units with a whole cycle of events, on SQLite and PostgreSQL.
     Status {
         #[arg(long, default_value_t = 10_000)]
@@ -150,7 +164,10 @@ fn main() -> anyhow::Result<()> {
     // harness's SMTP server while the driver blocks restarting PostgreSQL.
     let threaded = matches!(
         cli.command,
-        Command::Api { .. } | Command::Cycle { .. } | Command::Harness { .. }
+        Command::Api { .. }
+            | Command::Cycle { .. }
+            | Command::Harness { .. }
+            | Command::Writers { .. }
     );
     let runtime = if threaded {
         tokio::runtime::Builder::new_multi_thread()
@@ -178,6 +195,11 @@ fn main() -> anyhow::Result<()> {
             from,
             to,
         } => runtime.block_on(cycle::run(units, pg, senders, from, to)),
+        Command::Writers {
+            writers,
+            records,
+            pg,
+        } => runtime.block_on(writers::run(writers, records, pg)),
         Command::Harness {
             units,
             instances,
@@ -414,7 +436,7 @@ struct Figures {
 }
 
 /// The `q`-quantile of sorted durations (the largest at 1.0).
-fn quantile(sorted: &[Duration], q: f64) -> Duration {
+pub(crate) fn quantile(sorted: &[Duration], q: f64) -> Duration {
     let last = sorted.len().saturating_sub(1);
     // Rounded up: with few runs the 99th percentile is the slowest run, never less.
     #[allow(

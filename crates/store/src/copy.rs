@@ -1,9 +1,7 @@
 //! A copy of the records into another store, for `hjul simulate`, which runs the
 //! scheduler on a scratch copy and leaves the real database as it was.
 
-use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryOrder, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryOrder};
 
 use crate::entity::{
     agreement, cycle, goal, grade, milestone, outbox_item, person, unit, unit_event, unit_standing,
@@ -32,7 +30,7 @@ impl Store {
     /// schema in place.
     pub async fn copy_to(&self, target: &Store) -> Result<(), StoreError> {
         let src = &self.db;
-        let txn = target.db.begin().await?;
+        let (txn, _turn) = target.write().await?;
         copy_all::<person::Entity>(&txn, person::Entity::find().all(src).await?).await?;
         // Parents before children, for the foreign key.
         copy_all::<unit::Entity>(

@@ -12,7 +12,7 @@ use hjul_wheel::{
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -136,274 +136,281 @@ impl Store {
             return Err(refused(Text::new("correction.no_reason")));
         }
         hjul_wheel::limits::check_notes(reason).map_err(StoreError::Input)?;
-        let txn = self.db.begin().await?;
-        let old = unit_event::Entity::find_by_id(event_id)
-            .one(&txn)
-            .await?
-            .filter(|e| e.superseded_by.is_none() && e.unit_id == unit_id)
-            .ok_or_else(|| {
-                StoreError::NoEvent(
-                    Text::new("correction.no_event").arg("id", event_id.to_string()),
-                )
+        retrying!(self, {
+            let (txn, _turn) = self.write().await?;
+            let old = unit_event::Entity::find_by_id(event_id)
+                .one(&txn)
+                .await?
+                .filter(|e| e.superseded_by.is_none() && e.unit_id == unit_id)
+                .ok_or_else(|| {
+                    StoreError::NoEvent(
+                        Text::new("correction.no_event").arg("id", event_id.to_string()),
+                    )
+                })?;
+            let kind = EventKind::parse(&old.kind).ok_or_else(|| {
+                StoreError::Invalid(format!("event kind `{}` on record", old.kind))
             })?;
-        let kind = EventKind::parse(&old.kind)
-            .ok_or_else(|| StoreError::Invalid(format!("event kind `{}` on record", old.kind)))?;
-        let c = cycle::Entity::find_by_id(old.cycle)
-            .one(&txn)
-            .await?
-            .ok_or_else(|| StoreError::Invalid(format!("cycle {} is not on record", old.cycle)))?;
-        let def = definition_of(&c)?;
-        let milestones = milestones_of(&txn, old.cycle, None).await?;
-        let source = unit::Entity::find_by_id(old.unit_id.as_str())
-            .one(&txn)
-            .await?
-            .ok_or_else(|| StoreError::UnknownUnit(old.unit_id.clone()))?;
-        let events = unit_event::Entity::find()
-            .filter(unit_event::Column::Cycle.eq(old.cycle))
-            .filter(unit_event::Column::UnitId.eq(old.unit_id.as_str()))
-            .order_by_asc(unit_event::Column::Id)
-            .all(&txn)
-            .await?;
-        let others: Vec<_> = in_order(&events)
-            .into_iter()
-            .filter(|(_, e)| e.id != old.id)
-            .map(|(k, e)| as_tuple(k, e))
-            .collect();
-        let revision = old.revision.unwrap_or(0);
-
-        // Only what the records can follow: the latest revision's submission, and a
-        // signature whose revision has no midway status yet.
-        if correction == Correction::Withdraw {
-            let later = |k: EventKind| others.iter().any(|(x, _, r, _)| *x == k && *r > revision);
-            if kind == EventKind::AgreementSubmitted && later(EventKind::AgreementSubmitted) {
-                return Err(StoreError::Conflict(Text::new("correction.not_latest")));
-            }
-            if kind == EventKind::AgreementSigned
-                && others
-                    .iter()
-                    .any(|(x, _, r, _)| *x == EventKind::MidwayGiven && *r == revision)
-            {
-                return Err(StoreError::Conflict(Text::new("correction.midway_first")));
-            }
-        }
-
-        let correction_id = Uuid::now_v7();
-        let new_id = Uuid::now_v7();
-        let (target, new_event) = match &correction {
-            Correction::Redate { on } => {
-                if *on == old.on {
-                    return Err(StoreError::Conflict(Text::new("correction.same_date")));
-                }
-                let mut after = others.clone();
-                after.push((kind, *on, revision, new_id));
-                let facts = replay(
-                    &def,
-                    old.cycle,
-                    level_of(&source)?,
-                    &milestones,
-                    &after,
-                    stamp.today,
-                )?;
-                (
-                    vec![(source.clone(), facts)],
-                    Some((old.unit_id.clone(), *on)),
-                )
-            }
-            Correction::Withdraw => {
-                let facts = replay(
-                    &def,
-                    old.cycle,
-                    level_of(&source)?,
-                    &milestones,
-                    &others,
-                    stamp.today,
-                )?;
-                (vec![(source.clone(), facts)], None)
-            }
-            Correction::Move { unit_id } => {
-                if kind != EventKind::DialogueHeld {
-                    return Err(StoreError::Conflict(Text::new(
-                        "correction.move_dialogue_only",
-                    )));
-                }
-                if unit_id.as_str() == old.unit_id {
-                    return Err(StoreError::Conflict(Text::new("correction.same_unit")));
-                }
-                let to = unit::Entity::find_by_id(unit_id.as_str())
-                    .one(&txn)
-                    .await?
-                    .ok_or_else(|| StoreError::UnknownUnit(unit_id.to_string()))?;
-                if !to.active {
-                    return Err(StoreError::InactiveUnit(unit_id.to_string()));
-                }
-                let theirs = unit_event::Entity::find()
-                    .filter(unit_event::Column::Cycle.eq(old.cycle))
-                    .filter(unit_event::Column::UnitId.eq(unit_id.as_str()))
-                    .all(&txn)
-                    .await?;
-                let mut after: Vec<_> = in_order(&theirs)
-                    .into_iter()
-                    .map(|(k, e)| as_tuple(k, e))
-                    .collect();
-                after.push((kind, old.on, 0, new_id));
-                let here = replay(
-                    &def,
-                    old.cycle,
-                    level_of(&source)?,
-                    &milestones,
-                    &others,
-                    stamp.today,
-                )?;
-                let there = replay(
-                    &def,
-                    old.cycle,
-                    level_of(&to)?,
-                    &milestones,
-                    &after,
-                    stamp.today,
-                )?;
-                (
-                    vec![(source.clone(), here), (to.clone(), there)],
-                    Some((to.id.clone(), old.on)),
-                )
-            }
-        };
-
-        correction::Entity::insert(correction::ActiveModel {
-            id: Set(correction_id),
-            cycle: Set(old.cycle),
-            unit_id: Set(old.unit_id.clone()),
-            event_id: Set(old.id),
-            action: Set(correction.key().to_owned()),
-            new_event_id: Set(new_event.as_ref().map(|_| new_id)),
-            reason: Set(reason.to_owned()),
-            recorded_at: Set(stamp.at),
-            recorded_by: Set(stamp.actor.clone()),
-        })
-        .exec_without_returning(&txn)
-        .await?;
-        // Only if nobody corrected it meanwhile: two corrections of one event at once
-        // cannot both take effect.
-        // Who acted on each deadline before: a deadline that passes to another (a
-        // withdrawn submission is the leader's again) is handed over as an event would.
-        let mut before = Vec::new();
-        for (u, _) in &target {
+            let c = cycle::Entity::find_by_id(old.cycle)
+                .one(&txn)
+                .await?
+                .ok_or_else(|| {
+                    StoreError::Invalid(format!("cycle {} is not on record", old.cycle))
+                })?;
+            let def = definition_of(&c)?;
+            let milestones = milestones_of(&txn, old.cycle, None).await?;
+            let source = unit::Entity::find_by_id(old.unit_id.as_str())
+                .one(&txn)
+                .await?
+                .ok_or_else(|| StoreError::UnknownUnit(old.unit_id.clone()))?;
             let events = unit_event::Entity::find()
                 .filter(unit_event::Column::Cycle.eq(old.cycle))
-                .filter(unit_event::Column::UnitId.eq(u.id.as_str()))
+                .filter(unit_event::Column::UnitId.eq(old.unit_id.as_str()))
+                .order_by_asc(unit_event::Column::Id)
                 .all(&txn)
                 .await?;
-            before.push(fold_events(&events));
-        }
-        let taken = unit_event::Entity::update_many()
-            .col_expr(
-                unit_event::Column::SupersededBy,
-                sea_orm::sea_query::Expr::value(correction_id),
-            )
-            .filter(unit_event::Column::Id.eq(old.id))
-            .filter(unit_event::Column::SupersededBy.is_null())
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        if taken != 1 {
-            return Err(StoreError::NoEvent(
-                Text::new("correction.no_event").arg("id", old.id.to_string()),
-            ));
-        }
-        if let Some((unit_id, on)) = &new_event {
-            unit_event::Entity::insert(unit_event::ActiveModel {
-                id: Set(new_id),
+            let others: Vec<_> = in_order(&events)
+                .into_iter()
+                .filter(|(_, e)| e.id != old.id)
+                .map(|(k, e)| as_tuple(k, e))
+                .collect();
+            let revision = old.revision.unwrap_or(0);
+
+            // Only what the records can follow: the latest revision's submission, and a
+            // signature whose revision has no midway status yet.
+            if correction == Correction::Withdraw {
+                let later =
+                    |k: EventKind| others.iter().any(|(x, _, r, _)| *x == k && *r > revision);
+                if kind == EventKind::AgreementSubmitted && later(EventKind::AgreementSubmitted) {
+                    return Err(StoreError::Conflict(Text::new("correction.not_latest")));
+                }
+                if kind == EventKind::AgreementSigned
+                    && others
+                        .iter()
+                        .any(|(x, _, r, _)| *x == EventKind::MidwayGiven && *r == revision)
+                {
+                    return Err(StoreError::Conflict(Text::new("correction.midway_first")));
+                }
+            }
+
+            let correction_id = Uuid::now_v7();
+            let new_id = Uuid::now_v7();
+            let (target, new_event) = match &correction {
+                Correction::Redate { on } => {
+                    if *on == old.on {
+                        return Err(StoreError::Conflict(Text::new("correction.same_date")));
+                    }
+                    let mut after = others.clone();
+                    after.push((kind, *on, revision, new_id));
+                    let facts = replay(
+                        &def,
+                        old.cycle,
+                        level_of(&source)?,
+                        &milestones,
+                        &after,
+                        stamp.today,
+                    )?;
+                    (
+                        vec![(source.clone(), facts)],
+                        Some((old.unit_id.clone(), *on)),
+                    )
+                }
+                Correction::Withdraw => {
+                    let facts = replay(
+                        &def,
+                        old.cycle,
+                        level_of(&source)?,
+                        &milestones,
+                        &others,
+                        stamp.today,
+                    )?;
+                    (vec![(source.clone(), facts)], None)
+                }
+                Correction::Move { unit_id } => {
+                    if kind != EventKind::DialogueHeld {
+                        return Err(StoreError::Conflict(Text::new(
+                            "correction.move_dialogue_only",
+                        )));
+                    }
+                    if unit_id.as_str() == old.unit_id {
+                        return Err(StoreError::Conflict(Text::new("correction.same_unit")));
+                    }
+                    let to = unit::Entity::find_by_id(unit_id.as_str())
+                        .one(&txn)
+                        .await?
+                        .ok_or_else(|| StoreError::UnknownUnit(unit_id.to_string()))?;
+                    if !to.active {
+                        return Err(StoreError::InactiveUnit(unit_id.to_string()));
+                    }
+                    let theirs = unit_event::Entity::find()
+                        .filter(unit_event::Column::Cycle.eq(old.cycle))
+                        .filter(unit_event::Column::UnitId.eq(unit_id.as_str()))
+                        .all(&txn)
+                        .await?;
+                    let mut after: Vec<_> = in_order(&theirs)
+                        .into_iter()
+                        .map(|(k, e)| as_tuple(k, e))
+                        .collect();
+                    after.push((kind, old.on, 0, new_id));
+                    let here = replay(
+                        &def,
+                        old.cycle,
+                        level_of(&source)?,
+                        &milestones,
+                        &others,
+                        stamp.today,
+                    )?;
+                    let there = replay(
+                        &def,
+                        old.cycle,
+                        level_of(&to)?,
+                        &milestones,
+                        &after,
+                        stamp.today,
+                    )?;
+                    (
+                        vec![(source.clone(), here), (to.clone(), there)],
+                        Some((to.id.clone(), old.on)),
+                    )
+                }
+            };
+
+            correction::Entity::insert(correction::ActiveModel {
+                id: Set(correction_id),
                 cycle: Set(old.cycle),
-                unit_id: Set(unit_id.clone()),
-                kind: Set(old.kind.clone()),
-                on: Set(*on),
-                revision: Set(old.revision),
-                notes: Set(old.notes.clone()),
-                for_report: Set(old.for_report),
+                unit_id: Set(old.unit_id.clone()),
+                event_id: Set(old.id),
+                action: Set(correction.key().to_owned()),
+                new_event_id: Set(new_event.as_ref().map(|_| new_id)),
+                reason: Set(reason.to_owned()),
                 recorded_at: Set(stamp.at),
                 recorded_by: Set(stamp.actor.clone()),
-                superseded_by: Set(None),
             })
             .exec_without_returning(&txn)
             .await?;
-        }
-        let source_file = self
-            .follow_records(
-                &txn,
-                &old,
-                kind,
-                &correction,
-                new_event.as_ref().map(|(_, on)| *on),
-            )
-            .await?;
+            // Only if nobody corrected it meanwhile: two corrections of one event at once
+            // cannot both take effect.
+            // Who acted on each deadline before: a deadline that passes to another (a
+            // withdrawn submission is the leader's again) is handed over as an event would.
+            let mut before = Vec::new();
+            for (u, _) in &target {
+                let events = unit_event::Entity::find()
+                    .filter(unit_event::Column::Cycle.eq(old.cycle))
+                    .filter(unit_event::Column::UnitId.eq(u.id.as_str()))
+                    .all(&txn)
+                    .await?;
+                before.push(fold_events(&events));
+            }
+            let taken = unit_event::Entity::update_many()
+                .col_expr(
+                    unit_event::Column::SupersededBy,
+                    sea_orm::sea_query::Expr::value(correction_id),
+                )
+                .filter(unit_event::Column::Id.eq(old.id))
+                .filter(unit_event::Column::SupersededBy.is_null())
+                .exec(&txn)
+                .await?
+                .rows_affected;
+            if taken != 1 {
+                return Err(StoreError::NoEvent(
+                    Text::new("correction.no_event").arg("id", old.id.to_string()),
+                ));
+            }
+            if let Some((unit_id, on)) = &new_event {
+                unit_event::Entity::insert(unit_event::ActiveModel {
+                    id: Set(new_id),
+                    cycle: Set(old.cycle),
+                    unit_id: Set(unit_id.clone()),
+                    kind: Set(old.kind.clone()),
+                    on: Set(*on),
+                    revision: Set(old.revision),
+                    notes: Set(old.notes.clone()),
+                    for_report: Set(old.for_report),
+                    recorded_at: Set(stamp.at),
+                    recorded_by: Set(stamp.actor.clone()),
+                    superseded_by: Set(None),
+                })
+                .exec_without_returning(&txn)
+                .await?;
+            }
+            let source_file = self
+                .follow_records(
+                    &txn,
+                    &old,
+                    kind,
+                    &correction,
+                    new_event.as_ref().map(|(_, on)| *on),
+                )
+                .await?;
 
-        for ((u, facts), was) in target.iter().zip(&before) {
-            let plan = def.cycle(old.cycle)?;
-            let statuses = plan.unit_deadlines(level_of(u)?, &milestones, facts);
-            reschedule(&txn, &def, old.cycle, &u.id, &statuses, stamp.at).await?;
-            let was = plan.unit_deadlines(level_of(u)?, &milestones, was);
-            for now in statuses.iter().filter(|s| s.met_on.is_none()) {
-                if let Some(was) = was.iter().find(|w| w.deadline == now.deadline)
-                    && was.responsible != now.responsible
-                {
-                    hand_over(&txn, old.cycle, &u.id, was, now, &def, stamp).await?;
+            for ((u, facts), was) in target.iter().zip(&before) {
+                let plan = def.cycle(old.cycle)?;
+                let statuses = plan.unit_deadlines(level_of(u)?, &milestones, facts);
+                reschedule(&txn, &def, old.cycle, &u.id, &statuses, stamp.at).await?;
+                let was = plan.unit_deadlines(level_of(u)?, &milestones, was);
+                for now in statuses.iter().filter(|s| s.met_on.is_none()) {
+                    if let Some(was) = was.iter().find(|w| w.deadline == now.deadline)
+                        && was.responsible != now.responsible
+                    {
+                        hand_over(&txn, old.cycle, &u.id, was, now, &def, stamp).await?;
+                    }
                 }
             }
-        }
 
-        #[derive(Serialize)]
-        struct Before<'a> {
-            event: Uuid,
-            kind: &'a str,
-            unit_id: &'a str,
-            on: NaiveDate,
-            revision: Option<i32>,
-            notes: Option<&'a str>,
-            /// The agreement file of a withdrawn submission, kept here for good.
-            #[serde(skip_serializing_if = "Option::is_none")]
-            agreement: Option<&'a str>,
-        }
-        #[derive(Serialize)]
-        struct After<'a> {
-            correction: &'a Correction,
-            reason: &'a str,
-            new_event: Option<Uuid>,
-        }
-        audit::log(
-            &txn,
-            stamp,
-            Change::new("unit.correct", "unit", old.unit_id.clone())
-                .before(&Before {
-                    event: old.id,
-                    kind: &old.kind,
-                    unit_id: &old.unit_id,
-                    on: old.on,
-                    revision: old.revision,
-                    notes: old.notes.as_deref(),
-                    agreement: source_file.as_deref(),
-                })
-                .after(&After {
-                    correction: &correction,
-                    reason,
-                    new_event: new_event.as_ref().map(|_| new_id),
-                }),
-        )
-        .await?;
-        // Both units of a move stand differently now.
-        let moved: Vec<String> = target.iter().map(|(u, _)| u.id.clone()).collect();
-        crate::standing::refresh(&txn, old.cycle, crate::standing::Which::Units(&moved)).await?;
-        txn.commit().await?;
-        let now_at = match &correction {
-            Correction::Move { unit_id } => unit_id.to_string(),
-            _ => old.unit_id.clone(),
-        };
-        Ok(Corrected {
-            id: correction_id,
-            cycle: old.cycle,
-            unit_id: old.unit_id,
-            kind,
-            new_event: new_event.map(|_| new_id),
-            now_at,
+            #[derive(Serialize)]
+            struct Before<'a> {
+                event: Uuid,
+                kind: &'a str,
+                unit_id: &'a str,
+                on: NaiveDate,
+                revision: Option<i32>,
+                notes: Option<&'a str>,
+                /// The agreement file of a withdrawn submission, kept here for good.
+                #[serde(skip_serializing_if = "Option::is_none")]
+                agreement: Option<&'a str>,
+            }
+            #[derive(Serialize)]
+            struct After<'a> {
+                correction: &'a Correction,
+                reason: &'a str,
+                new_event: Option<Uuid>,
+            }
+            audit::log(
+                &txn,
+                stamp,
+                Change::new("unit.correct", "unit", old.unit_id.clone())
+                    .before(&Before {
+                        event: old.id,
+                        kind: &old.kind,
+                        unit_id: &old.unit_id,
+                        on: old.on,
+                        revision: old.revision,
+                        notes: old.notes.as_deref(),
+                        agreement: source_file.as_deref(),
+                    })
+                    .after(&After {
+                        correction: &correction,
+                        reason,
+                        new_event: new_event.as_ref().map(|_| new_id),
+                    }),
+            )
+            .await?;
+            // Both units of a move stand differently now.
+            let moved: Vec<String> = target.iter().map(|(u, _)| u.id.clone()).collect();
+            crate::standing::refresh(&txn, old.cycle, crate::standing::Which::Units(&moved))
+                .await?;
+            txn.commit().await?;
+            let now_at = match &correction {
+                Correction::Move { unit_id } => unit_id.to_string(),
+                _ => old.unit_id.clone(),
+            };
+            Ok(Corrected {
+                id: correction_id,
+                cycle: old.cycle,
+                unit_id: old.unit_id,
+                kind,
+                new_event: new_event.map(|_| new_id),
+                now_at,
+            })
         })
     }
 

@@ -2,7 +2,7 @@
 //! started with, so a changed `wheel.toml` never moves the deadlines of a running cycle.
 
 use hjul_wheel::{IndicatorCatalogue, WheelDefinition};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, QueryOrder, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, QueryOrder};
 use serde::Serialize;
 
 use crate::audit::{self, Change};
@@ -22,16 +22,18 @@ impl Store {
     pub async fn start_cycle(&self, year: i32, stamp: &Stamp) -> Result<cycle::Model, StoreError> {
         // Checks that the year names a cycle at all.
         self.wheel.definition.cycle(year)?;
-        let txn = self.db.begin().await?;
-        if let Some(c) = cycle::Entity::find_by_id(year).one(&txn).await? {
-            return Err(StoreError::CycleAlreadyStarted {
-                year,
-                on: c.started_at.date_naive(),
-            });
-        }
-        let c = self.insert_cycle(&txn, year, "by hand", stamp).await?;
-        txn.commit().await?;
-        Ok(c)
+        retrying!(self, {
+            let (txn, _turn) = self.write().await?;
+            if let Some(c) = cycle::Entity::find_by_id(year).one(&txn).await? {
+                return Err(StoreError::CycleAlreadyStarted {
+                    year,
+                    on: c.started_at.date_naive(),
+                });
+            }
+            let c = self.insert_cycle(&txn, year, "by hand", stamp).await?;
+            txn.commit().await?;
+            Ok(c)
+        })
     }
 
     /// Starts the cycle running today if its first day has come and nobody started it:
@@ -49,7 +51,7 @@ impl Store {
         if let Some(c) = cycle::Entity::find_by_id(year).one(&self.db).await? {
             return Ok((c, false));
         }
-        let txn = self.db.begin().await?;
+        let (txn, _turn) = self.write().await?;
         // Another process may have started it meanwhile: the insert is then refused by
         // the primary key and this call reports what is on record.
         match self.cycle_for_event(&txn, year, stamp).await {

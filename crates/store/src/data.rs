@@ -11,10 +11,7 @@ use hjul_wheel::data::{
 };
 use hjul_wheel::{Area, UnitId};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -131,98 +128,100 @@ impl Store {
         stamp: &Stamp,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<DataImportReport, StoreError> {
-        let txn = self.db.begin().await?;
-        let import_id = Uuid::now_v7();
-        // What is in force for the measures this file brings.
-        let measures: HashSet<&str> = rows.iter().map(|r| r.measure.as_str()).collect();
-        let mut in_force: HashMap<(String, String, String), Uuid> = HashMap::new();
-        for m in measurement::Entity::find()
-            .filter(measurement::Column::ReplacedBy.is_null())
-            .filter(measurement::Column::Measure.is_in(measures.iter().copied()))
-            .all(&txn)
-            .await?
-        {
-            in_force.insert((m.unit_id, m.measure, m.period), m.id);
-        }
-        let superseded: Vec<Uuid> = rows
-            .iter()
-            .filter_map(|r| {
-                in_force
-                    .get(&(
-                        r.unit_id.as_str().to_owned(),
-                        r.measure.as_str().to_owned(),
-                        r.period.to_string(),
-                    ))
-                    .copied()
-            })
-            .collect();
-        for chunk in superseded.chunks(CHUNK) {
-            measurement::Entity::update_many()
-                .col_expr(measurement::Column::ReplacedBy, Expr::value(import_id))
-                .filter(measurement::Column::Id.is_in(chunk.iter().copied()))
-                .exec(&txn)
+        retrying!(self, {
+            let (txn, _turn) = self.write().await?;
+            let import_id = Uuid::now_v7();
+            // What is in force for the measures this file brings.
+            let measures: HashSet<&str> = rows.iter().map(|r| r.measure.as_str()).collect();
+            let mut in_force: HashMap<(String, String, String), Uuid> = HashMap::new();
+            for m in measurement::Entity::find()
+                .filter(measurement::Column::ReplacedBy.is_null())
+                .filter(measurement::Column::Measure.is_in(measures.iter().copied()))
+                .all(&txn)
+                .await?
+            {
+                in_force.insert((m.unit_id, m.measure, m.period), m.id);
+            }
+            let superseded: Vec<Uuid> = rows
+                .iter()
+                .filter_map(|r| {
+                    in_force
+                        .get(&(
+                            r.unit_id.as_str().to_owned(),
+                            r.measure.as_str().to_owned(),
+                            r.period.to_string(),
+                        ))
+                        .copied()
+                })
+                .collect();
+            for chunk in superseded.chunks(CHUNK) {
+                measurement::Entity::update_many()
+                    .col_expr(measurement::Column::ReplacedBy, Expr::value(import_id))
+                    .filter(measurement::Column::Id.is_in(chunk.iter().copied()))
+                    .exec(&txn)
+                    .await?;
+            }
+            let total = rows.len();
+            for (i, chunk) in rows.chunks(CHUNK).enumerate() {
+                measurement::Entity::insert_many(chunk.iter().map(|r| measurement::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    unit_id: Set(r.unit_id.as_str().to_owned()),
+                    measure: Set(r.measure.as_str().to_owned()),
+                    period: Set(r.period.to_string()),
+                    period_start: Set(r.period.starts()),
+                    value: Set(r.value),
+                    n: Set(r.n.and_then(|n| i32::try_from(n).ok())),
+                    source: Set(r.source.clone()),
+                    import_id: Set(import_id),
+                    replaced_by: Set(None),
+                }))
+                .exec_without_returning(&txn)
                 .await?;
-        }
-        let total = rows.len();
-        for (i, chunk) in rows.chunks(CHUNK).enumerate() {
-            measurement::Entity::insert_many(chunk.iter().map(|r| measurement::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                unit_id: Set(r.unit_id.as_str().to_owned()),
-                measure: Set(r.measure.as_str().to_owned()),
-                period: Set(r.period.to_string()),
-                period_start: Set(r.period.starts()),
-                value: Set(r.value),
-                n: Set(r.n.and_then(|n| i32::try_from(n).ok())),
-                source: Set(r.source.clone()),
-                import_id: Set(import_id),
-                replaced_by: Set(None),
-            }))
+                progress((i * CHUNK + chunk.len()).min(total), total);
+            }
+            let report = DataImportReport {
+                import_id,
+                rows: total,
+                new: total - superseded.len(),
+                replaced: superseded.len(),
+            };
+            let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+            data_import::Entity::insert(data_import::ActiveModel {
+                id: Set(import_id),
+                file: Set(file.to_owned()),
+                rows: Set(count(report.rows)),
+                new: Set(count(report.new)),
+                replaced: Set(count(report.replaced)),
+                imported_at: Set(stamp.at),
+                imported_by: Set(stamp.actor.clone()),
+            })
             .exec_without_returning(&txn)
             .await?;
-            progress((i * CHUNK + chunk.len()).min(total), total);
-        }
-        let report = DataImportReport {
-            import_id,
-            rows: total,
-            new: total - superseded.len(),
-            replaced: superseded.len(),
-        };
-        let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
-        data_import::Entity::insert(data_import::ActiveModel {
-            id: Set(import_id),
-            file: Set(file.to_owned()),
-            rows: Set(count(report.rows)),
-            new: Set(count(report.new)),
-            replaced: Set(count(report.replaced)),
-            imported_at: Set(stamp.at),
-            imported_by: Set(stamp.actor.clone()),
+            #[derive(Serialize)]
+            struct Record<'a> {
+                file: &'a str,
+                rows: usize,
+                new: usize,
+                replaced: usize,
+                measures: Vec<&'a str>,
+            }
+            let mut measures: Vec<&str> = measures.into_iter().collect();
+            measures.sort_unstable();
+            audit::log(
+                &txn,
+                stamp,
+                Change::new("data.import", "data_import", import_id.to_string()).after(&Record {
+                    file,
+                    rows: report.rows,
+                    new: report.new,
+                    replaced: report.replaced,
+                    measures,
+                }),
+            )
+            .await?;
+            txn.commit().await?;
+            Ok(report)
         })
-        .exec_without_returning(&txn)
-        .await?;
-        #[derive(Serialize)]
-        struct Record<'a> {
-            file: &'a str,
-            rows: usize,
-            new: usize,
-            replaced: usize,
-            measures: Vec<&'a str>,
-        }
-        let mut measures: Vec<&str> = measures.into_iter().collect();
-        measures.sort_unstable();
-        audit::log(
-            &txn,
-            stamp,
-            Change::new("data.import", "data_import", import_id.to_string()).after(&Record {
-                file,
-                rows: report.rows,
-                new: report.new,
-                replaced: report.replaced,
-                measures,
-            }),
-        )
-        .await?;
-        txn.commit().await?;
-        Ok(report)
     }
 
     /// The values in force for the units given (all units when `None`), by measure and

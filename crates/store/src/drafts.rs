@@ -56,6 +56,7 @@ impl Store {
                 MAX_DRAFT_BYTES / 1024
             )));
         }
+        let turn = self.turn().await?;
         draft::Entity::insert(draft::ActiveModel {
             unit_id: Set(unit_id.to_owned()),
             kind: Set(kind.key().to_owned()),
@@ -76,6 +77,7 @@ impl Store {
         )
         .exec_without_returning(&self.db)
         .await?;
+        drop(turn);
         Ok(())
     }
 
@@ -98,6 +100,7 @@ impl Store {
     /// Drops a unit's draft once what it held is on record.
     pub async fn drop_draft(&self, unit: &UnitId, kind: DraftKind) -> Result<(), StoreError> {
         let unit_id = unit.as_str();
+        let _turn = self.turn().await?;
         draft::Entity::delete_by_id((unit_id.to_owned(), kind.key().to_owned()))
             .exec(&self.db)
             .await?;

@@ -14,7 +14,7 @@ use hjul_wheel::{
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -79,6 +79,7 @@ enum Goals<'a> {
 }
 
 /// A follow-up to record: the status on each goal, or the review with its notes.
+#[derive(Clone)]
 enum FollowUp<'a> {
     GoalStatus(&'a [String]),
     Review(Option<String>),
@@ -256,81 +257,86 @@ impl Store {
         if let Some(t) = &themes {
             hjul_wheel::limits::check_themes(t).map_err(StoreError::Input)?;
         }
-        let txn = self.db.begin().await?;
-        let running = self
-            .wheel
-            .definition
-            .cycles
-            .cycle_containing(stamp.today)
-            .year();
-        // A past cycle never starts by itself; a future one says when it starts.
-        if year < running && !recorded_years(&txn).await?.contains(&year) {
-            return Err(Refusal::CycleNotOnRecord {
-                on,
-                cycle: year,
-                hint: None,
+        retrying!(self, {
+            let (txn, _turn) = self.write().await?;
+            let running = self
+                .wheel
+                .definition
+                .cycles
+                .cycle_containing(stamp.today)
+                .year();
+            // A past cycle never starts by itself; a future one says when it starts.
+            if year < running && !recorded_years(&txn).await?.contains(&year) {
+                return Err(Refusal::CycleNotOnRecord {
+                    on,
+                    cycle: year,
+                    hint: None,
+                }
+                .into());
             }
-            .into());
-        }
-        let c = self.cycle_for_event(&txn, year, stamp).await?;
-        let def = definition_of(&c)?;
-        let plan = def.cycle(year)?;
-        let before = milestones_of(&txn, year, None).await?;
-        plan.record_milestone(&before, milestone, on, stamp.today)?;
-        let themes_json = themes.as_ref().map(json);
-        milestone::Entity::insert(milestone::ActiveModel {
-            cycle: Set(year),
-            deadline: Set(milestone.key().to_owned()),
-            met_on: Set(on),
-            themes: Set(themes_json),
-            recorded_at: Set(stamp.at),
-            recorded_by: Set(stamp.actor.clone()),
-        })
-        .exec_without_returning(&txn)
-        .await?;
-        self.fault(FaultPoint::EventAfterInsert, "milestone, after the insert")?;
-        void_pending(&txn, year, None, milestone).await?;
-        // The final report goes with the milestone, or neither does.
-        let report_sha256 = match report.filter(|_| milestone == Deadline::ReportFinal) {
-            Some(r) => {
-                let row = crate::reports::row(year, &r, stamp);
-                let hash = crate::reports::sha256(&r.pdf);
-                crate::entity::final_report::Entity::insert(row)
-                    .exec_without_returning(&txn)
-                    .await?;
-                Some(hash)
+            let c = self.cycle_for_event(&txn, year, stamp).await?;
+            let def = definition_of(&c)?;
+            let plan = def.cycle(year)?;
+            let before = milestones_of(&txn, year, None).await?;
+            plan.record_milestone(&before, milestone, on, stamp.today)?;
+            let themes_json = themes.as_ref().map(json);
+            milestone::Entity::insert(milestone::ActiveModel {
+                cycle: Set(year),
+                deadline: Set(milestone.key().to_owned()),
+                met_on: Set(on),
+                themes: Set(themes_json),
+                recorded_at: Set(stamp.at),
+                recorded_by: Set(stamp.actor.clone()),
+            })
+            .exec_without_returning(&txn)
+            .await?;
+            self.fault(FaultPoint::EventAfterInsert, "milestone, after the insert")?;
+            void_pending(&txn, year, None, milestone).await?;
+            // The final report goes with the milestone, or neither does.
+            let report_sha256 = match report
+                .as_ref()
+                .filter(|_| milestone == Deadline::ReportFinal)
+            {
+                Some(r) => {
+                    let row = crate::reports::row(year, r, stamp);
+                    let hash = crate::reports::sha256(&r.pdf);
+                    crate::entity::final_report::Entity::insert(row)
+                        .exec_without_returning(&txn)
+                        .await?;
+                    Some(hash)
+                }
+                None => None,
+            };
+            #[derive(Serialize)]
+            struct Record<'a> {
+                cycle: i32,
+                milestone: Deadline,
+                on: NaiveDate,
+                themes: &'a Option<Vec<String>>,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                report_sha256: Option<String>,
             }
-            None => None,
-        };
-        #[derive(Serialize)]
-        struct Record<'a> {
-            cycle: i32,
-            milestone: Deadline,
-            on: NaiveDate,
-            themes: &'a Option<Vec<String>>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            report_sha256: Option<String>,
-        }
-        audit::log(
-            &txn,
-            stamp,
-            Change::new(
-                "milestone.record",
-                "milestone",
-                format!("{year}/{milestone}"),
+            audit::log(
+                &txn,
+                stamp,
+                Change::new(
+                    "milestone.record",
+                    "milestone",
+                    format!("{year}/{milestone}"),
+                )
+                .after(&Record {
+                    cycle: year,
+                    milestone,
+                    on,
+                    themes: &themes,
+                    report_sha256,
+                }),
             )
-            .after(&Record {
-                cycle: year,
-                milestone,
-                on,
-                themes: &themes,
-                report_sha256,
-            }),
-        )
-        .await?;
-        crate::standing::refresh(&txn, year, crate::standing::Which::All).await?;
-        txn.commit().await?;
-        Ok(())
+            .await?;
+            crate::standing::refresh(&txn, year, crate::standing::Which::All).await?;
+            txn.commit().await?;
+            Ok(())
+        })
     }
 
     /// Reads what a unit event is checked against, starting the event's cycle if its
@@ -528,22 +534,24 @@ impl Store {
         if let Some(n) = &notes {
             hjul_wheel::limits::check_notes(n).map_err(StoreError::Input)?;
         }
-        let txn = self.db.begin().await?;
-        let ctx = self.unit_context(&txn, unit_id, on, stamp).await?;
-        self.append_event(
-            &txn,
-            &ctx,
-            NewEvent {
-                notes: notes.as_deref(),
-                for_report,
-                ..NewEvent::new(UnitEventKind::DialogueHeld, on, None)
-            },
-            stamp,
-        )
-        .await?;
-        ctx.keep_standing(&txn).await?;
-        txn.commit().await?;
-        Ok(())
+        retrying!(self, {
+            let (txn, _turn) = self.write().await?;
+            let ctx = self.unit_context(&txn, unit_id, on, stamp).await?;
+            self.append_event(
+                &txn,
+                &ctx,
+                NewEvent {
+                    notes: notes.as_deref(),
+                    for_report,
+                    ..NewEvent::new(UnitEventKind::DialogueHeld, on, None)
+                },
+                stamp,
+            )
+            .await?;
+            ctx.keep_standing(&txn).await?;
+            txn.commit().await?;
+            Ok(())
+        })
     }
 
     /// Submits an agreement file as the unit's next revision. A signed revision is never
@@ -591,7 +599,7 @@ impl Store {
         stamp: &Stamp,
     ) -> Result<Vec<Warning>, StoreError> {
         let unit_id = unit.as_str();
-        let txn = self.db.begin().await?;
+        let (txn, _turn) = self.write().await?;
         let ctx = self.unit_context(&txn, unit_id, stamp.today, stamp).await?;
         let catalogue = catalogue_of(&ctx.cycle)?;
         let targets = ctx.plan()?.target_dates();
@@ -614,83 +622,85 @@ impl Store {
         goals: Goals<'_>,
         stamp: &Stamp,
     ) -> Result<Submitted, StoreError> {
-        let txn = self.db.begin().await?;
-        let ctx = self.unit_context(&txn, unit_id, on, stamp).await?;
-        // The rules first: a unit that may not submit yet learns why, before the file's
-        // details.
-        ctx.check(UnitEvent::AgreementSubmitted { on }, stamp.today)?;
-        let catalogue = catalogue_of(&ctx.cycle)?;
-        let targets = Some(ctx.plan()?.target_dates());
-        let (agreement, warnings, source) = match goals {
-            Goals::File { text, name } => {
-                let (a, w) = Agreement::from_toml(text, name, &catalogue, targets)?;
-                (a, w, text.to_owned())
-            }
-            Goals::Drafts(drafts) => {
-                let (a, w) =
-                    Agreement::check(drafts, &[], &catalogue, targets).map_err(|problems| {
-                        hjul_wheel::ConfigError {
-                            file: "the form".into(),
-                            problems,
-                        }
-                    })?;
-                let source = a.to_toml();
-                (a, w, source)
-            }
-        };
-        let revision = ctx.facts.agreement.as_ref().map_or(1, |a| a.revision + 1);
-        let facts = self
-            .append_event(
-                &txn,
-                &ctx,
-                NewEvent::new(UnitEventKind::AgreementSubmitted, on, Some(revision)),
-                stamp,
-            )
-            .await?;
-        debug_assert_eq!(facts.agreement.as_ref().map(|a| a.revision), Some(revision));
+        retrying!(self, {
+            let (txn, _turn) = self.write().await?;
+            let ctx = self.unit_context(&txn, unit_id, on, stamp).await?;
+            // The rules first: a unit that may not submit yet learns why, before the file's
+            // details.
+            ctx.check(UnitEvent::AgreementSubmitted { on }, stamp.today)?;
+            let catalogue = catalogue_of(&ctx.cycle)?;
+            let targets = Some(ctx.plan()?.target_dates());
+            let (agreement, warnings, source) = match goals {
+                Goals::File { text, name } => {
+                    let (a, w) = Agreement::from_toml(text, name, &catalogue, targets)?;
+                    (a, w, text.to_owned())
+                }
+                Goals::Drafts(drafts) => {
+                    let (a, w) =
+                        Agreement::check(drafts, &[], &catalogue, targets).map_err(|problems| {
+                            hjul_wheel::ConfigError {
+                                file: "the form".into(),
+                                problems,
+                            }
+                        })?;
+                    let source = a.to_toml();
+                    (a, w, source)
+                }
+            };
+            let revision = ctx.facts.agreement.as_ref().map_or(1, |a| a.revision + 1);
+            let facts = self
+                .append_event(
+                    &txn,
+                    &ctx,
+                    NewEvent::new(UnitEventKind::AgreementSubmitted, on, Some(revision)),
+                    stamp,
+                )
+                .await?;
+            debug_assert_eq!(facts.agreement.as_ref().map(|a| a.revision), Some(revision));
 
-        let agreement_id = Uuid::now_v7();
-        agreement::Entity::insert(agreement::ActiveModel {
-            id: Set(agreement_id),
-            cycle: Set(ctx.cycle.year),
-            unit_id: Set(ctx.unit.id.clone()),
-            revision: Set(i32::try_from(revision).unwrap_or(i32::MAX)),
-            submitted_on: Set(on),
-            signed_on: Set(None),
-            source: Set(source),
-        })
-        .exec_without_returning(&txn)
-        .await?;
-        let goals: Vec<goal::ActiveModel> = agreement
-            .goals()
-            .iter()
-            .enumerate()
-            .map(|(i, g)| goal::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                agreement_id: Set(agreement_id),
-                position: Set(i32::try_from(i + 1).unwrap_or(i32::MAX)),
-                title: Set(g.title.clone()),
-                dimension: Set(g.dimension.key().to_owned()),
-                kind: Set(g.kind.key().to_owned()),
-                horizon: Set(g.horizon.key().to_owned()),
-                weight: Set(i32::from(g.weight.percent())),
-                indicator: Set(g.indicator.as_ref().map(ToString::to_string)),
-                baseline: Set(g.baseline.clone()),
-                partly_met: Set(g.partly_met.clone()),
-                fully_met: Set(g.fully_met.clone()),
-                activities: Set(json(&g.activities)),
-                target_date: Set(g.target_date),
-                baseline_value: Set(g.measured.map(|c| c.baseline)),
-                partly_met_value: Set(g.measured.map(|c| c.partly_met)),
-                fully_met_value: Set(g.measured.map(|c| c.fully_met)),
+            let agreement_id = Uuid::now_v7();
+            agreement::Entity::insert(agreement::ActiveModel {
+                id: Set(agreement_id),
+                cycle: Set(ctx.cycle.year),
+                unit_id: Set(ctx.unit.id.clone()),
+                revision: Set(i32::try_from(revision).unwrap_or(i32::MAX)),
+                submitted_on: Set(on),
+                signed_on: Set(None),
+                source: Set(source),
             })
-            .collect();
-        goal::Entity::insert_many(goals)
             .exec_without_returning(&txn)
             .await?;
-        ctx.keep_standing(&txn).await?;
-        txn.commit().await?;
-        Ok(Submitted { revision, warnings })
+            let goals: Vec<goal::ActiveModel> = agreement
+                .goals()
+                .iter()
+                .enumerate()
+                .map(|(i, g)| goal::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    agreement_id: Set(agreement_id),
+                    position: Set(i32::try_from(i + 1).unwrap_or(i32::MAX)),
+                    title: Set(g.title.clone()),
+                    dimension: Set(g.dimension.key().to_owned()),
+                    kind: Set(g.kind.key().to_owned()),
+                    horizon: Set(g.horizon.key().to_owned()),
+                    weight: Set(i32::from(g.weight.percent())),
+                    indicator: Set(g.indicator.as_ref().map(ToString::to_string)),
+                    baseline: Set(g.baseline.clone()),
+                    partly_met: Set(g.partly_met.clone()),
+                    fully_met: Set(g.fully_met.clone()),
+                    activities: Set(json(&g.activities)),
+                    target_date: Set(g.target_date),
+                    baseline_value: Set(g.measured.map(|c| c.baseline)),
+                    partly_met_value: Set(g.measured.map(|c| c.partly_met)),
+                    fully_met_value: Set(g.measured.map(|c| c.fully_met)),
+                })
+                .collect();
+            goal::Entity::insert_many(goals)
+                .exec_without_returning(&txn)
+                .await?;
+            ctx.keep_standing(&txn).await?;
+            txn.commit().await?;
+            Ok(Submitted { revision, warnings })
+        })
     }
 
     /// The superior signs the latest revision. Returns the revision signed.
@@ -701,23 +711,25 @@ impl Store {
         stamp: &Stamp,
     ) -> Result<u32, StoreError> {
         let unit_id = unit.as_str();
-        let txn = self.db.begin().await?;
-        let ctx = self.unit_context(&txn, unit_id, on, stamp).await?;
-        let revision = ctx.facts.agreement.as_ref().map_or(0, |a| a.revision);
-        self.append_event(
-            &txn,
-            &ctx,
-            NewEvent::new(UnitEventKind::AgreementSigned, on, Some(revision)),
-            stamp,
-        )
-        .await?;
-        let row = self.agreement_row(&txn, &ctx, revision).await?;
-        let mut am = row.into_active_model();
-        am.signed_on = Set(Some(on));
-        am.update(&txn).await?;
-        ctx.keep_standing(&txn).await?;
-        txn.commit().await?;
-        Ok(revision)
+        retrying!(self, {
+            let (txn, _turn) = self.write().await?;
+            let ctx = self.unit_context(&txn, unit_id, on, stamp).await?;
+            let revision = ctx.facts.agreement.as_ref().map_or(0, |a| a.revision);
+            self.append_event(
+                &txn,
+                &ctx,
+                NewEvent::new(UnitEventKind::AgreementSigned, on, Some(revision)),
+                stamp,
+            )
+            .await?;
+            let row = self.agreement_row(&txn, &ctx, revision).await?;
+            let mut am = row.into_active_model();
+            am.signed_on = Set(Some(on));
+            am.update(&txn).await?;
+            ctx.keep_standing(&txn).await?;
+            txn.commit().await?;
+            Ok(revision)
+        })
     }
 
     /// The midway status: every goal of the agreement in force graded from a grades file.
@@ -762,70 +774,71 @@ impl Store {
         grades: Grades<'_>,
         stamp: &Stamp,
     ) -> Result<Grading, StoreError> {
-        let txn = self.db.begin().await?;
-        let ctx = self.unit_context(&txn, unit_id, on, stamp).await?;
-        ctx.check(UnitEvent::MidwayGiven { on }, stamp.today)?;
-        // `apply` refuses without an agreement in force, so there is one.
-        let revision = ctx.facts.revision_in_force().unwrap_or(0);
-        let row = self.agreement_row(&txn, &ctx, revision).await?;
-        let agreement = recorded_agreement(&ctx.cycle, &row, revision)?;
-        let grading = match grades {
-            Grades::File { text, name } => agreement.grade_toml(text, name)?,
-            Grades::Drafts(drafts) => {
-                agreement
-                    .grade(drafts, &[])
-                    .map_err(|problems| hjul_wheel::ConfigError {
-                        file: "the form".into(),
-                        problems,
-                    })?
+        retrying!(self, {
+            let (txn, _turn) = self.write().await?;
+            let ctx = self.unit_context(&txn, unit_id, on, stamp).await?;
+            ctx.check(UnitEvent::MidwayGiven { on }, stamp.today)?;
+            // `apply` refuses without an agreement in force, so there is one.
+            let revision = ctx.facts.revision_in_force().unwrap_or(0);
+            let row = self.agreement_row(&txn, &ctx, revision).await?;
+            let agreement = recorded_agreement(&ctx.cycle, &row, revision)?;
+            let grading =
+                match grades {
+                    Grades::File { text, name } => agreement.grade_toml(text, name)?,
+                    Grades::Drafts(drafts) => agreement.grade(drafts, &[]).map_err(|problems| {
+                        hjul_wheel::ConfigError {
+                            file: "the form".into(),
+                            problems,
+                        }
+                    })?,
+                };
+            let catalogue = catalogue_of(&ctx.cycle)?;
+            let proposals = self
+                .proposals_of(&txn, unit_id, &agreement, &catalogue)
+                .await?;
+            grading
+                .against(&proposals)
+                .map_err(|problems| hjul_wheel::ConfigError {
+                    file: match grades {
+                        Grades::File { name, .. } => name.to_owned(),
+                        Grades::Drafts(_) => "the form".into(),
+                    },
+                    problems,
+                })?;
+            let goals = goal::Entity::find()
+                .filter(goal::Column::AgreementId.eq(row.id))
+                .all(&txn)
+                .await?;
+            let mut grades = Vec::new();
+            for g in &grading.goals {
+                let goal = goals.iter().find(|x| x.title == g.goal).ok_or_else(|| {
+                    StoreError::Invalid(format!("goal \"{}\" is not on record", g.goal))
+                })?;
+                grades.push(grade::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    agreement_id: Set(row.id),
+                    goal_id: Set(goal.id),
+                    grade: Set(g.grade.key().to_owned()),
+                    note: Set(g.note.clone()),
+                    given_on: Set(on),
+                    proposed: Set(proposals.get(&g.goal).map(|p| p.grade.key().to_owned())),
+                    evidence: Set(proposals.get(&g.goal).map(json)),
+                });
             }
-        };
-        let catalogue = catalogue_of(&ctx.cycle)?;
-        let proposals = self
-            .proposals_of(&txn, unit_id, &agreement, &catalogue)
+            self.append_event(
+                &txn,
+                &ctx,
+                NewEvent::new(UnitEventKind::MidwayGiven, on, Some(revision)),
+                stamp,
+            )
             .await?;
-        grading
-            .against(&proposals)
-            .map_err(|problems| hjul_wheel::ConfigError {
-                file: match grades {
-                    Grades::File { name, .. } => name.to_owned(),
-                    Grades::Drafts(_) => "the form".into(),
-                },
-                problems,
-            })?;
-        let goals = goal::Entity::find()
-            .filter(goal::Column::AgreementId.eq(row.id))
-            .all(&txn)
-            .await?;
-        let mut grades = Vec::new();
-        for g in &grading.goals {
-            let goal = goals.iter().find(|x| x.title == g.goal).ok_or_else(|| {
-                StoreError::Invalid(format!("goal \"{}\" is not on record", g.goal))
-            })?;
-            grades.push(grade::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                agreement_id: Set(row.id),
-                goal_id: Set(goal.id),
-                grade: Set(g.grade.key().to_owned()),
-                note: Set(g.note.clone()),
-                given_on: Set(on),
-                proposed: Set(proposals.get(&g.goal).map(|p| p.grade.key().to_owned())),
-                evidence: Set(proposals.get(&g.goal).map(json)),
-            });
-        }
-        self.append_event(
-            &txn,
-            &ctx,
-            NewEvent::new(UnitEventKind::MidwayGiven, on, Some(revision)),
-            stamp,
-        )
-        .await?;
-        grade::Entity::insert_many(grades)
-            .exec_without_returning(&txn)
-            .await?;
-        ctx.keep_standing(&txn).await?;
-        txn.commit().await?;
-        Ok(grading)
+            grade::Entity::insert_many(grades)
+                .exec_without_returning(&txn)
+                .await?;
+            ctx.keep_standing(&txn).await?;
+            txn.commit().await?;
+            Ok(grading)
+        })
     }
 
     /// The half-yearly status on the goals of the agreement in force: one status per
@@ -866,40 +879,43 @@ impl Store {
         if let FollowUp::Review(Some(n)) = &what {
             hjul_wheel::limits::check_notes(n).map_err(StoreError::Input)?;
         }
-        let txn = self.db.begin().await?;
-        let ctx = self.unit_context(&txn, unit_id, on, stamp).await?;
-        let kind = match what {
-            FollowUp::GoalStatus(_) => UnitEventKind::GoalStatusGiven,
-            FollowUp::Review(_) => UnitEventKind::AgreementReviewed,
-        };
-        // The rules first: "not open until April" is the answer, not a missing status.
-        ctx.check(kind.on(on), stamp.today)?;
-        let revision = ctx.facts.revision_in_force().unwrap_or(0);
-        let notes = match what {
-            FollowUp::GoalStatus(statuses) => {
-                let row = self.agreement_row(&txn, &ctx, revision).await?;
-                let agreement = recorded_agreement(&ctx.cycle, &row, revision)?;
-                Some(
-                    agreement
-                        .goal_status_notes(statuses)
-                        .map_err(StoreError::Input)?,
-                )
-            }
-            FollowUp::Review(notes) => notes.filter(|n| !n.trim().is_empty()),
-        };
-        self.append_event(
-            &txn,
-            &ctx,
-            NewEvent {
-                notes: notes.as_deref(),
-                ..NewEvent::new(kind, on, Some(revision))
-            },
-            stamp,
-        )
-        .await?;
-        ctx.keep_standing(&txn).await?;
-        txn.commit().await?;
-        Ok(())
+        retrying!(self, {
+            let (txn, _turn) = self.write().await?;
+            let ctx = self.unit_context(&txn, unit_id, on, stamp).await?;
+            let what = what.clone();
+            let kind = match what {
+                FollowUp::GoalStatus(_) => UnitEventKind::GoalStatusGiven,
+                FollowUp::Review(_) => UnitEventKind::AgreementReviewed,
+            };
+            // The rules first: "not open until April" is the answer, not a missing status.
+            ctx.check(kind.on(on), stamp.today)?;
+            let revision = ctx.facts.revision_in_force().unwrap_or(0);
+            let notes = match what {
+                FollowUp::GoalStatus(statuses) => {
+                    let row = self.agreement_row(&txn, &ctx, revision).await?;
+                    let agreement = recorded_agreement(&ctx.cycle, &row, revision)?;
+                    Some(
+                        agreement
+                            .goal_status_notes(statuses)
+                            .map_err(StoreError::Input)?,
+                    )
+                }
+                FollowUp::Review(notes) => notes.filter(|n| !n.trim().is_empty()),
+            };
+            self.append_event(
+                &txn,
+                &ctx,
+                NewEvent {
+                    notes: notes.as_deref(),
+                    ..NewEvent::new(kind, on, Some(revision))
+                },
+                stamp,
+            )
+            .await?;
+            ctx.keep_standing(&txn).await?;
+            txn.commit().await?;
+            Ok(())
+        })
     }
 
     /// The agreement in force of a unit, as recorded, for the midway form, with the
@@ -910,7 +926,7 @@ impl Store {
         stamp: &Stamp,
     ) -> Result<Option<(u32, Agreement, BTreeMap<String, Proposal>)>, StoreError> {
         let unit_id = unit.as_str();
-        let txn = self.db.begin().await?;
+        let (txn, _turn) = self.write().await?;
         let ctx = self.unit_context(&txn, unit_id, stamp.today, stamp).await?;
         let Some(revision) = ctx.facts.revision_in_force() else {
             txn.rollback().await?;

@@ -53,6 +53,7 @@ impl Store {
         );
         let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2);
         let values: [Value; 3] = [name.into(), holder.into(), ttl_ms.into()];
+        let _turn = self.turn().await?;
         let row = self
             .db
             .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
@@ -73,6 +74,7 @@ impl Store {
         let now = now_ms(backend);
         let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2);
         let mut held = HashSet::new();
+        let _turn = self.turn().await?;
         // In one order for every instance: an upsert locks its rows in the order given
         // (those it leaves alone too), and two instances claiming overlapping batches in
         // different orders would deadlock on PostgreSQL.
@@ -111,6 +113,7 @@ impl Store {
     /// Lets go of the leases `names` that `holder` has, in one statement.
     pub async fn release_leases(&self, names: &[String], holder: &str) -> Result<(), StoreError> {
         let backend = self.db.get_database_backend();
+        let _turn = self.turn().await?;
         for chunk in names.chunks(500) {
             let p = params(backend, chunk.len() + 1);
             let sql = format!(
@@ -136,6 +139,7 @@ impl Store {
             "DELETE FROM lease WHERE name = {} AND holder = {}",
             p[0], p[1]
         );
+        let _turn = self.turn().await?;
         self.db
             .execute_raw(Statement::from_sql_and_values(
                 backend,

@@ -4,6 +4,22 @@
 //! PostgreSQL. Every state change is checked by `hjul-wheel` inside the transaction that
 //! records it, and commits together with its audit row, or not at all.
 
+/// Runs a change's block (one transaction, rolled back whole when it fails) again while
+/// [`Store::try_again`] says so. A macro, not a function taking a closure: the block
+/// borrows the change's arguments, and an async closure over them makes the handlers'
+/// futures lose `Send`.
+macro_rules! retrying {
+    ($store:expr, $change:block) => {{
+        let mut tries = 1;
+        loop {
+            match async $change.await {
+                Err($crate::StoreError::Busy) if $store.try_again(&mut tries).await => {}
+                other => break other,
+            }
+        }
+    }};
+}
+
 mod audit;
 mod copy;
 mod corrections;
@@ -29,7 +45,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use hjul_migrations::{Migrator, MigratorTrait, SchemaManager};
 use hjul_wheel::{ConfigError, IndicatorCatalogue, Refusal, WheelDefinition};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
 pub use corrections::{Corrected, Correction};
 // The rows the store gives out, as plain records under the domain's names. The sea-orm
@@ -61,6 +80,22 @@ pub use watch::{Looked, Watched};
 
 /// The database file used when none is given.
 pub const DEFAULT_DATABASE: &str = "hjul.db";
+
+/// How long a change waits for its turn to write before it is answered "busy"
+/// ([`StoreError::Busy`]): on SQLite first behind the other writes of this process, then
+/// (SQLite's busy timeout) behind another process's.
+pub const WRITE_WAIT: Duration = Duration::from_secs(10);
+
+/// How many times a PostgreSQL transaction that was chosen as a deadlock's victim or
+/// failed to serialize is tried before it is answered "busy".
+pub const WRITE_TRIES: u32 = 4;
+
+/// A write's turn on SQLite: held from `BEGIN IMMEDIATE` until the transaction ends, so
+/// this process's writers queue in order on this lock instead of polling SQLite's file
+/// lock, and a queued writer holds no connection that a reader could use. Nothing on
+/// PostgreSQL, whose row locks let writers of different units go at once.
+#[must_use = "the turn ends when it is dropped: keep it until the transaction ends"]
+pub(crate) struct Turn(#[allow(dead_code)] Option<tokio::sync::OwnedMutexGuard<()>>);
 
 /// Who does something, and when: every change is stamped with both.
 #[derive(Debug, Clone)]
@@ -141,8 +176,39 @@ pub enum StoreError {
     StoredDefinition { year: i32, problem: ConfigError },
     #[error("stopped on purpose at `{0}` (a test of what a crash leaves behind)")]
     InjectedFault(&'static str),
+    /// Others were writing for longer than a write waits for its turn
+    /// ([`WRITE_WAIT`] on SQLite), or PostgreSQL gave up on the transaction as a
+    /// deadlock or a serialization failure as often as [`WRITE_TRIES`]: nothing was
+    /// written, and the same change may well go through in a moment.
+    #[error("the database is busy with other changes; nothing was written, try again in a moment")]
+    Busy,
     #[error("database error: {0}")]
-    Db(#[from] DbErr),
+    Db(DbErr),
+}
+
+impl From<DbErr> for StoreError {
+    fn from(e: DbErr) -> Self {
+        if db_is_busy(&e) {
+            Self::Busy
+        } else {
+            Self::Db(e)
+        }
+    }
+}
+
+/// SQLite's "database is locked" after the busy timeout (SQLITE_BUSY and its extended
+/// codes), or PostgreSQL's deadlock (40P01) and serialization failure (40001): another
+/// writer was in the way, not a fault of this change.
+fn db_is_busy(e: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    let (DbErr::Exec(RuntimeErr::SqlxError(x)) | DbErr::Query(RuntimeErr::SqlxError(x))) = e else {
+        return false;
+    };
+    let sea_orm::sqlx::Error::Database(d) = x.as_ref() else {
+        return false;
+    };
+    d.code()
+        .is_some_and(|c| matches!(c.as_ref(), "5" | "261" | "517" | "773" | "40001" | "40P01"))
 }
 
 impl From<Refusal> for StoreError {
@@ -199,6 +265,8 @@ pub struct Store {
     status_cache: std::sync::Arc<std::sync::Mutex<standing::KeptAnswers>>,
     /// Who is who, kept until the organisation changes (`Store::directory`).
     directory_cache: std::sync::Arc<std::sync::Mutex<Option<outbox::KeptDirectory>>>,
+    /// The writers' queue on SQLite ([`Turn`]).
+    writers: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// How the database is named: a PostgreSQL URL, an `sqlite:` URL or a plain file path.
@@ -262,7 +330,7 @@ impl Store {
                             .journal_mode(SqliteJournalMode::Wal)
                             .synchronous(SqliteSynchronous::Normal)
                             .foreign_keys(true)
-                            .busy_timeout(Duration::from_secs(10))
+                            .busy_timeout(WRITE_WAIT)
                             // sqlx keeps 100 prepared statements a connection; each
                             // length of an `IN (…)` list is a statement of its own, up
                             // to 1,000 parameters, so the cache grew to tens of MB. The
@@ -280,7 +348,55 @@ impl Store {
             data_cache: std::sync::Arc::default(),
             status_cache: std::sync::Arc::default(),
             directory_cache: std::sync::Arc::default(),
+            writers: std::sync::Arc::default(),
         })
+    }
+
+    /// This process's turn to write, waited for at most [`WRITE_WAIT`]. Taken by every
+    /// change before it writes; on PostgreSQL there is no queue.
+    pub(crate) async fn turn(&self) -> Result<Turn, StoreError> {
+        if self.backend() != DbBackend::Sqlite {
+            return Ok(Turn(None));
+        }
+        let queue = std::sync::Arc::clone(&self.writers);
+        match tokio::time::timeout(WRITE_WAIT, queue.lock_owned()).await {
+            Ok(guard) => Ok(Turn(Some(guard))),
+            Err(_) => Err(StoreError::Busy),
+        }
+    }
+
+    /// A write transaction with its turn. On SQLite it begins as a write (`BEGIN
+    /// IMMEDIATE`): a transaction begun as a read fails at once ("database is locked")
+    /// when it turns into a write while another process writes, whatever the busy
+    /// timeout; begun as a write, it waits for the lock within the timeout.
+    pub(crate) async fn write(&self) -> Result<(DatabaseTransaction, Turn), StoreError> {
+        let turn = self.turn().await?;
+        let txn = if self.backend() == DbBackend::Sqlite {
+            self.db
+                .begin_with_options(TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..TransactionOptions::default()
+                })
+                .await?
+        } else {
+            self.db.begin().await?
+        };
+        Ok((txn, turn))
+    }
+
+    /// Whether a change PostgreSQL gave up as a deadlock's victim or a serialization
+    /// failure is to be tried again (after a short wait), at most [`WRITE_TRIES`] times
+    /// in all. On SQLite a busy answer has waited its [`WRITE_WAIT`] already and is not
+    /// tried again. Used by [`retrying!`].
+    pub(crate) async fn try_again(&self, tries: &mut u32) -> bool {
+        if self.backend() != DbBackend::Postgres || *tries >= WRITE_TRIES {
+            return false;
+        }
+        // Apart a little, so the transactions that met do not meet again.
+        let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0]) % 20;
+        tokio::time::sleep(Duration::from_millis(10 * u64::from(*tries) + jitter)).await;
+        *tries += 1;
+        true
     }
 
     /// The privacy threshold (hjul.toml `[data] min_responses`): a value resting on

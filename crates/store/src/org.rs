@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use hjul_wheel::Organisation;
 use hjul_wheel::org::OrgUnit;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -56,197 +56,202 @@ impl Store {
         stamp: &Stamp,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<ImportReport, StoreError> {
-        let txn = self.db.begin().await?;
-        // Before anything is read: a cycle starting meanwhile computes its projection
-        // from the tree this import leaves, or this import sees the cycle to refresh it.
-        crate::standing::lock_unit_tree(&txn).await?;
-        let mut report = ImportReport::default();
-        let mut changes = Vec::new();
+        retrying!(self, {
+            let (txn, _turn) = self.write().await?;
+            // Before anything is read: a cycle starting meanwhile computes its projection
+            // from the tree this import leaves, or this import sees the cycle to refresh it.
+            crate::standing::lock_unit_tree(&txn).await?;
+            let mut report = ImportReport::default();
+            let mut changes = Vec::new();
 
-        // People, by address.
-        let mut people: HashMap<String, person::Model> = person::Entity::find()
-            .all(&txn)
-            .await?
-            .into_iter()
-            .map(|p| (p.email.clone(), p))
-            .collect();
-        let mut new_people = Vec::new();
-        for u in org.units() {
-            let l = &u.leader;
-            let record = PersonRecord {
-                email: l.email.to_string(),
-                name: l.name.clone(),
-                language: l.language.key().to_owned(),
-            };
-            match people.get(l.email.as_str()) {
-                Some(p) if p.name == l.name && p.language == l.language.key() => {}
-                Some(p) => {
-                    let before = PersonRecord {
-                        email: p.email.clone(),
-                        name: p.name.clone(),
-                        language: p.language.clone(),
-                    };
-                    let mut am = p.clone().into_active_model();
-                    am.name = Set(l.name.clone());
-                    am.language = Set(l.language.key().to_owned());
-                    am.updated_at = Set(stamp.at);
-                    let updated = am.update(&txn).await?;
-                    changes.push(
-                        Change::new("person.update", "person", updated.id.to_string())
-                            .before(&before)
-                            .after(&record),
-                    );
-                    people.insert(updated.email.clone(), updated);
-                    report.people_updated += 1;
-                }
-                None => {
-                    let p = person::Model {
-                        id: Uuid::now_v7(),
-                        email: l.email.to_string(),
-                        name: l.name.clone(),
-                        language: l.language.key().to_owned(),
-                        created_at: stamp.at,
-                        updated_at: stamp.at,
-                    };
-                    changes.push(
-                        Change::new("person.create", "person", p.id.to_string()).after(&record),
-                    );
-                    new_people.push(p.clone().into_active_model());
-                    people.insert(p.email.clone(), p);
-                    report.people_created += 1;
-                }
-            }
-        }
-        insert_chunked::<person::Entity>(&txn, new_people).await?;
-
-        // Units, parents before children (the file is a checked tree).
-        let mut existing: HashMap<String, unit::Model> = unit::Entity::find()
-            .all(&txn)
-            .await?
-            .into_iter()
-            .map(|u| (u.id.clone(), u))
-            .collect();
-        let email_of: HashMap<Uuid, String> =
-            people.values().map(|p| (p.id, p.email.clone())).collect();
-        let total = org.units().len();
-        let mut done = 0;
-        // Level by level, so every parent is written before its children.
-        for level in hjul_wheel::Level::ALL {
-            let mut new_units = Vec::new();
-            for u in org.units().iter().filter(|u| u.level == level) {
-                let leader_id = people
-                    .get(u.leader.email.as_str())
-                    .map(|p| p.id)
-                    .ok_or_else(|| {
-                        StoreError::Invalid(format!("leader {} was not written", u.leader.email))
-                    })?;
-                let record = UnitRecord {
-                    name: u.name.clone(),
-                    level: i16::from(u.level.number()),
-                    parent_id: u.parent.as_ref().map(ToString::to_string),
-                    area: u.area.key().to_owned(),
-                    leader: u.leader.email.to_string(),
-                    active: true,
+            // People, by address.
+            let mut people: HashMap<String, person::Model> = person::Entity::find()
+                .all(&txn)
+                .await?
+                .into_iter()
+                .map(|p| (p.email.clone(), p))
+                .collect();
+            let mut new_people = Vec::new();
+            for u in org.units() {
+                let l = &u.leader;
+                let record = PersonRecord {
+                    email: l.email.to_string(),
+                    name: l.name.clone(),
+                    language: l.language.key().to_owned(),
                 };
-                match existing.remove(u.id.as_str()) {
-                    Some(old) => {
-                        let before = unit_record(&old, &email_of);
-                        if before == record {
-                            report.units_unchanged += 1;
-                        } else {
-                            if old.active {
-                                report.units_updated += 1;
-                            } else {
-                                report.units_reactivated += 1;
-                            }
-                            if old.leader_id != leader_id {
-                                report.new_leaders.push((
-                                    u.id.to_string(),
-                                    before.leader.clone(),
-                                    record.leader.clone(),
-                                ));
-                            }
-                            let mut am = old.into_active_model();
-                            am.name = Set(record.name.clone());
-                            am.level = Set(record.level);
-                            am.parent_id = Set(record.parent_id.clone());
-                            am.area = Set(record.area.clone());
-                            am.leader_id = Set(leader_id);
-                            am.active = Set(true);
-                            am.updated_at = Set(stamp.at);
-                            am.update(&txn).await?;
-                            changes.push(
-                                Change::new("unit.update", "unit", u.id.to_string())
-                                    .before(&before)
-                                    .after(&record),
-                            );
-                        }
+                match people.get(l.email.as_str()) {
+                    Some(p) if p.name == l.name && p.language == l.language.key() => {}
+                    Some(p) => {
+                        let before = PersonRecord {
+                            email: p.email.clone(),
+                            name: p.name.clone(),
+                            language: p.language.clone(),
+                        };
+                        let mut am = p.clone().into_active_model();
+                        am.name = Set(l.name.clone());
+                        am.language = Set(l.language.key().to_owned());
+                        am.updated_at = Set(stamp.at);
+                        let updated = am.update(&txn).await?;
+                        changes.push(
+                            Change::new("person.update", "person", updated.id.to_string())
+                                .before(&before)
+                                .after(&record),
+                        );
+                        people.insert(updated.email.clone(), updated);
+                        report.people_updated += 1;
                     }
                     None => {
-                        new_units.push(new_unit(u, &record, leader_id, stamp));
+                        let p = person::Model {
+                            id: Uuid::now_v7(),
+                            email: l.email.to_string(),
+                            name: l.name.clone(),
+                            language: l.language.key().to_owned(),
+                            created_at: stamp.at,
+                            updated_at: stamp.at,
+                        };
                         changes.push(
-                            Change::new("unit.create", "unit", u.id.to_string()).after(&record),
+                            Change::new("person.create", "person", p.id.to_string()).after(&record),
                         );
-                        report.units_created += 1;
+                        new_people.push(p.clone().into_active_model());
+                        people.insert(p.email.clone(), p);
+                        report.people_created += 1;
                     }
                 }
-                done += 1;
-                progress(done, total);
             }
-            insert_chunked::<unit::Entity>(&txn, new_units).await?;
-        }
-        self.fault(FaultPoint::ImportAfterUnits, "import, after the units")?;
+            insert_chunked::<person::Entity>(&txn, new_people).await?;
 
-        // Units no longer in the file: deactivated, their history kept.
-        for old in existing.into_values().filter(|u| u.active) {
-            let before = unit_record(&old, &email_of);
-            let after = UnitRecord {
-                active: false,
-                ..before.clone()
-            };
-            let id = old.id.clone();
-            let mut am = old.into_active_model();
-            am.active = Set(false);
-            am.updated_at = Set(stamp.at);
-            am.update(&txn).await?;
-            changes.push(
-                Change::new("unit.deactivate", "unit", id)
-                    .before(&before)
-                    .after(&after),
-            );
-            report.units_deactivated += 1;
-        }
-
-        let changed = !changes.is_empty();
-        audit::log_all(&txn, stamp, changes).await?;
-        // A unit's place in the tree, its level and whether it is active are in every
-        // cycle's answer (who acts for it, whether it is shown): any changed unit
-        // recomputes the cycles on record; an import that changes nothing does not.
-        if report.units_created
-            + report.units_updated
-            + report.units_reactivated
-            + report.units_deactivated
-            > 0
-        {
-            crate::standing::refresh_recorded(&txn, crate::standing::Which::All).await?;
-        }
-        if changed {
-            // A new name or leader shows in every status without moving a unit: kept
-            // answers and the dispatcher's directory are out of date. Cycles in the
-            // order their writers lock them.
-            for year in crate::events::recorded_years(&txn).await? {
-                crate::standing::count_change(&txn, year).await?;
+            // Units, parents before children (the file is a checked tree).
+            let mut existing: HashMap<String, unit::Model> = unit::Entity::find()
+                .all(&txn)
+                .await?
+                .into_iter()
+                .map(|u| (u.id.clone(), u))
+                .collect();
+            let email_of: HashMap<Uuid, String> =
+                people.values().map(|p| (p.id, p.email.clone())).collect();
+            let total = org.units().len();
+            let mut done = 0;
+            // Level by level, so every parent is written before its children.
+            for level in hjul_wheel::Level::ALL {
+                let mut new_units = Vec::new();
+                for u in org.units().iter().filter(|u| u.level == level) {
+                    let leader_id = people
+                        .get(u.leader.email.as_str())
+                        .map(|p| p.id)
+                        .ok_or_else(|| {
+                            StoreError::Invalid(format!(
+                                "leader {} was not written",
+                                u.leader.email
+                            ))
+                        })?;
+                    let record = UnitRecord {
+                        name: u.name.clone(),
+                        level: i16::from(u.level.number()),
+                        parent_id: u.parent.as_ref().map(ToString::to_string),
+                        area: u.area.key().to_owned(),
+                        leader: u.leader.email.to_string(),
+                        active: true,
+                    };
+                    match existing.remove(u.id.as_str()) {
+                        Some(old) => {
+                            let before = unit_record(&old, &email_of);
+                            if before == record {
+                                report.units_unchanged += 1;
+                            } else {
+                                if old.active {
+                                    report.units_updated += 1;
+                                } else {
+                                    report.units_reactivated += 1;
+                                }
+                                if old.leader_id != leader_id {
+                                    report.new_leaders.push((
+                                        u.id.to_string(),
+                                        before.leader.clone(),
+                                        record.leader.clone(),
+                                    ));
+                                }
+                                let mut am = old.into_active_model();
+                                am.name = Set(record.name.clone());
+                                am.level = Set(record.level);
+                                am.parent_id = Set(record.parent_id.clone());
+                                am.area = Set(record.area.clone());
+                                am.leader_id = Set(leader_id);
+                                am.active = Set(true);
+                                am.updated_at = Set(stamp.at);
+                                am.update(&txn).await?;
+                                changes.push(
+                                    Change::new("unit.update", "unit", u.id.to_string())
+                                        .before(&before)
+                                        .after(&record),
+                                );
+                            }
+                        }
+                        None => {
+                            new_units.push(new_unit(u, &record, leader_id, stamp));
+                            changes.push(
+                                Change::new("unit.create", "unit", u.id.to_string()).after(&record),
+                            );
+                            report.units_created += 1;
+                        }
+                    }
+                    done += 1;
+                    progress(done, total);
+                }
+                insert_chunked::<unit::Entity>(&txn, new_units).await?;
             }
-            organisation_version::Entity::update_many()
-                .col_expr(
-                    organisation_version::Column::Version,
-                    Expr::col(organisation_version::Column::Version).add(1),
-                )
-                .exec(&txn)
-                .await?;
-        }
-        txn.commit().await?;
-        Ok(report)
+            self.fault(FaultPoint::ImportAfterUnits, "import, after the units")?;
+
+            // Units no longer in the file: deactivated, their history kept.
+            for old in existing.into_values().filter(|u| u.active) {
+                let before = unit_record(&old, &email_of);
+                let after = UnitRecord {
+                    active: false,
+                    ..before.clone()
+                };
+                let id = old.id.clone();
+                let mut am = old.into_active_model();
+                am.active = Set(false);
+                am.updated_at = Set(stamp.at);
+                am.update(&txn).await?;
+                changes.push(
+                    Change::new("unit.deactivate", "unit", id)
+                        .before(&before)
+                        .after(&after),
+                );
+                report.units_deactivated += 1;
+            }
+
+            let changed = !changes.is_empty();
+            audit::log_all(&txn, stamp, changes).await?;
+            // A unit's place in the tree, its level and whether it is active are in every
+            // cycle's answer (who acts for it, whether it is shown): any changed unit
+            // recomputes the cycles on record; an import that changes nothing does not.
+            if report.units_created
+                + report.units_updated
+                + report.units_reactivated
+                + report.units_deactivated
+                > 0
+            {
+                crate::standing::refresh_recorded(&txn, crate::standing::Which::All).await?;
+            }
+            if changed {
+                // A new name or leader shows in every status without moving a unit: kept
+                // answers and the dispatcher's directory are out of date. Cycles in the
+                // order their writers lock them.
+                for year in crate::events::recorded_years(&txn).await? {
+                    crate::standing::count_change(&txn, year).await?;
+                }
+                organisation_version::Entity::update_many()
+                    .col_expr(
+                        organisation_version::Column::Version,
+                        Expr::col(organisation_version::Column::Version).add(1),
+                    )
+                    .exec(&txn)
+                    .await?;
+            }
+            txn.commit().await?;
+            Ok(report)
+        })
     }
 }
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -527,7 +527,7 @@ impl Store {
         now: DateTime<Utc>,
         start: Option<(i32, &Stamp)>,
     ) -> Result<bool, StoreError> {
-        let txn = self.db.begin().await?;
+        let (txn, _turn) = self.write().await?;
         let mut started = false;
         if let Some((year, stamp)) = start
             && crate::entity::cycle::Entity::find_by_id(year)
@@ -597,7 +597,7 @@ impl Store {
         if mails.is_empty() {
             return Ok(());
         }
-        let txn = self.db.begin().await?;
+        let (txn, _turn) = self.write().await?;
         // Mails together up to `IDS` items a statement; a mail that carries more (one
         // person's many items) is marked a chunk of its items at a time.
         let mut group: Vec<SentMark> = Vec::new();
@@ -633,7 +633,7 @@ impl Store {
         error: &str,
         next: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin().await?;
+        let (txn, _turn) = self.write().await?;
         for ids in ids.chunks(IDS) {
             failed(ids, error)
                 .col_expr(outbox_item::Column::NextAttemptAt, next.into())
@@ -653,7 +653,7 @@ impl Store {
         notice: Option<NewItem>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin().await?;
+        let (txn, _turn) = self.write().await?;
         for ids in ids.chunks(IDS) {
             failed(ids, error)
                 .col_expr(outbox_item::Column::State, Expr::value(State::Dead.key()))
@@ -691,7 +691,7 @@ impl Store {
         id: ItemId,
         stamp: &Stamp,
     ) -> Result<outbox_item::Model, StoreError> {
-        let txn = self.db.begin().await?;
+        let (txn, _turn) = self.write().await?;
         let item = outbox_item::Entity::find_by_id(id)
             .one(&txn)
             .await?
@@ -735,7 +735,7 @@ impl Store {
     /// Moves items to a later time without counting an attempt (one mail a day: what
     /// comes after today's mail waits for the next one).
     pub async fn postpone(&self, ids: &[ItemId], until: DateTime<Utc>) -> Result<(), StoreError> {
-        let txn = self.db.begin().await?;
+        let (txn, _turn) = self.write().await?;
         for ids in ids.chunks(IDS) {
             outbox_item::Entity::update_many()
                 .col_expr(outbox_item::Column::NextAttemptAt, until.into())
@@ -750,7 +750,7 @@ impl Store {
 
     /// Voids pending items that no longer have anything to say.
     pub async fn void(&self, ids: &[ItemId]) -> Result<(), StoreError> {
-        let txn = self.db.begin().await?;
+        let (txn, _turn) = self.write().await?;
         for ids in ids.chunks(IDS) {
             outbox_item::Entity::update_many()
                 .col_expr(outbox_item::Column::State, Expr::value(State::Void.key()))

@@ -48,6 +48,7 @@ impl Store {
         let id = secret();
         let csrf = secret();
         let expires_at = now + LONGEST;
+        let _turn = self.turn().await?;
         session::Entity::insert(session::ActiveModel {
             id: Set(hash(&id)),
             token_id: Set(holder.token_id),
@@ -89,6 +90,7 @@ impl Store {
         if now - row.last_seen_at >= Duration::minutes(1) {
             let mut am = row.clone().into_active_model();
             am.last_seen_at = Set(now);
+            let _turn = self.turn().await?;
             am.update(&self.db).await?;
         }
         Ok(Some(Session {
@@ -144,6 +146,7 @@ impl Store {
             at: now,
             today: now.date_naive(),
         };
+        let _turn = self.turn().await?;
         crate::audit::log(
             &self.db,
             &stamp,
@@ -154,6 +157,7 @@ impl Store {
 
     /// Ends the session a cookie names (signing out).
     pub async fn end_session(&self, id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let _turn = self.turn().await?;
         session::Entity::update_many()
             .col_expr(
                 session::Column::EndedAt,

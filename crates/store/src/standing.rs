@@ -24,7 +24,7 @@ use hjul_wheel::{
 use sea_orm::sea_query::{Alias, Expr, JoinType, LockType, Query, SelectStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -1006,7 +1006,7 @@ impl Store {
     /// Replaces the kept standing of every cycle on record with what the events give, in
     /// one transaction with its audit row. Returns the rows written.
     pub async fn rebuild_standing(&self, stamp: &Stamp) -> Result<usize, StoreError> {
-        let txn = self.db.begin().await?;
+        let (txn, _turn) = self.write().await?;
         let written = refresh_recorded(&txn, Which::All).await?;
         audit::log(
             &txn,
@@ -1022,7 +1022,7 @@ impl Store {
     /// Builds the projection of every cycle on record that has none (a database migrated
     /// from before it was kept).
     pub(crate) async fn build_missing_standing(&self) -> Result<(), StoreError> {
-        let txn = self.db.begin().await?;
+        let (txn, _turn) = self.write().await?;
         for year in crate::events::recorded_years(&txn).await? {
             let kept = unit_standing::Entity::find()
                 .filter(unit_standing::Column::Cycle.eq(year))

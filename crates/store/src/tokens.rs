@@ -3,7 +3,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, TransactionTrait,
+    QueryOrder,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -109,22 +109,26 @@ impl Store {
             created_at: stamp.at,
             revoked_at: None,
         };
-        let txn = self.db.begin().await?;
-        api_token::Entity::insert(model.clone().into_active_model())
-            .exec_without_returning(&txn)
+        retrying!(self, {
+            let (txn, _turn) = self.write().await?;
+            api_token::Entity::insert(model.clone().into_active_model())
+                .exec_without_returning(&txn)
+                .await?;
+            audit::log(
+                &txn,
+                stamp,
+                Change::new("token.create", "api_token", model.id.to_string()).after(
+                    &TokenRecord {
+                        role: role.key(),
+                        email: &email,
+                        note,
+                    },
+                ),
+            )
             .await?;
-        audit::log(
-            &txn,
-            stamp,
-            Change::new("token.create", "api_token", model.id.to_string()).after(&TokenRecord {
-                role: role.key(),
-                email: &email,
-                note,
-            }),
-        )
-        .await?;
-        txn.commit().await?;
-        Ok((token, model))
+            txn.commit().await?;
+            Ok((token.clone(), model.clone()))
+        })
     }
 
     /// Revokes a token by its id, or the start of its id (at least
@@ -161,32 +165,36 @@ impl Store {
                 )));
             }
         };
-        let txn = self.db.begin().await?;
-        let mut am = token.clone().into_active_model();
-        am.revoked_at = Set(Some(stamp.at));
-        let revoked = am.update(&txn).await?;
-        // Whoever is signed in with it is signed out.
-        crate::entity::session::Entity::update_many()
-            .col_expr(
-                crate::entity::session::Column::EndedAt,
-                sea_orm::sea_query::Expr::value(stamp.at),
+        retrying!(self, {
+            let (txn, _turn) = self.write().await?;
+            let mut am = token.clone().into_active_model();
+            am.revoked_at = Set(Some(stamp.at));
+            let revoked = am.update(&txn).await?;
+            // Whoever is signed in with it is signed out.
+            crate::entity::session::Entity::update_many()
+                .col_expr(
+                    crate::entity::session::Column::EndedAt,
+                    sea_orm::sea_query::Expr::value(stamp.at),
+                )
+                .filter(crate::entity::session::Column::TokenId.eq(token.id))
+                .filter(crate::entity::session::Column::EndedAt.is_null())
+                .exec(&txn)
+                .await?;
+            audit::log(
+                &txn,
+                stamp,
+                Change::new("token.revoke", "api_token", token.id.to_string()).before(
+                    &TokenRecord {
+                        role: &token.role,
+                        email: &token.email,
+                        note: token.note.as_deref(),
+                    },
+                ),
             )
-            .filter(crate::entity::session::Column::TokenId.eq(token.id))
-            .filter(crate::entity::session::Column::EndedAt.is_null())
-            .exec(&txn)
             .await?;
-        audit::log(
-            &txn,
-            stamp,
-            Change::new("token.revoke", "api_token", token.id.to_string()).before(&TokenRecord {
-                role: &token.role,
-                email: &token.email,
-                note: token.note.as_deref(),
-            }),
-        )
-        .await?;
-        txn.commit().await?;
-        Ok(revoked)
+            txn.commit().await?;
+            Ok(revoked)
+        })
     }
 
     pub async fn tokens(&self) -> Result<Vec<api_token::Model>, StoreError> {
@@ -259,6 +267,7 @@ impl Store {
         // Whatever was sent, the row stays small: the audit log is kept for good.
         let reason = hjul_wheel::limits::clip(reason, REFUSAL_CHARS);
         let entity_id = hjul_wheel::limits::clip(entity_id, 100);
+        let _turn = self.turn().await?;
         audit::log(
             &self.db,
             stamp,

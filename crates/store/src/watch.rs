@@ -90,8 +90,7 @@ impl Store {
     /// Builds the standing rows of `ids` in cycle `year`, which have none (a repair: the
     /// tick found active units without a row, which only a migration cut short leaves).
     pub async fn build_standing(&self, year: i32, ids: &[String]) -> Result<usize, StoreError> {
-        use sea_orm::TransactionTrait;
-        let txn = self.db.begin().await?;
+        let (txn, _turn) = self.write().await?;
         let written =
             crate::standing::refresh(&txn, year, crate::standing::Which::Units(ids)).await?;
         txn.commit().await?;

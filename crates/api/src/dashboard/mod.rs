@@ -460,19 +460,9 @@ pub async fn audit(
     entity: (&str, &str),
     p: &Problem,
 ) {
-    if let Err(e) = state
-        .store()
-        .audit_refusal(
-            &v.who.stamp(state),
-            attempted,
-            entity.0,
-            entity.1,
-            &p.detail,
-        )
-        .await
-    {
-        tracing::error!(error = %e, "could not record a refused attempt");
-    }
+    state
+        .audit_refusal(v.who.stamp(state), attempted, entity, p)
+        .await;
 }
 
 /// Whether a form's CSRF value is this session's.
