@@ -20,6 +20,7 @@ mod m20261207_000012_unit_standing;
 mod m20261208_000013_standing_mail;
 mod m20261209_000014_versions;
 mod m20261210_000015_standing_counted;
+mod m20261211_000016_standing_rebuilt;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000013_standing_mail::Migration),
             Box::new(m20261209_000014_versions::Migration),
             Box::new(m20261210_000015_standing_counted::Migration),
+            Box::new(m20261211_000016_standing_rebuilt::Migration),
         ]
     }
 }

@@ -411,14 +411,23 @@ async fn wait_quiet(
             }
         }
         if Instant::now() > deadline {
+            // What the instances that have not come round said last.
+            let behind: Vec<String> = instances
+                .iter()
+                .filter(|i| !i.has_been_round_at(*now))
+                .map(|i| {
+                    i.tail
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .join("\n")
+                })
+                .collect();
             return Err(format!(
-                "stuck at {now}: {} of {} instances have been round, {:?} items pending and due",
-                instances
-                    .iter()
-                    .filter(|i| i.has_been_round_at(*now))
-                    .count(),
+                "stuck at {now}: {} of {} instances have been round, {:?} items pending and due; the last lines of those behind:\n{}",
+                instances.len() - behind.len(),
                 instances.len(),
-                pending_due(store, *now).await
+                pending_due(store, *now).await,
+                behind.join("\n---\n")
             ));
         }
         tokio::time::sleep(Duration::from_millis(5)).await;

@@ -479,7 +479,8 @@ async fn every_endpoint_does_its_work(db: TestDb) {
         .find(|r| r["unit_id"] == "dt-nord-1")
         .unwrap();
     assert_eq!(row["agreement"]["state"], "in_force");
-    assert_eq!(row["next_deadline"]["deadline"], "midway_status");
+    // Signed: the first status on the goals is what comes next.
+    assert_eq!(row["next_deadline"]["deadline"], "goal_status");
     assert_eq!(rows.as_array().unwrap().len(), 5);
     let (_, overdue) = api
         .call(

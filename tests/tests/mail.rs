@@ -29,6 +29,7 @@ stories!(
     an_item_hjul_cannot_read_is_a_dead_letter_told_to_the_secretariat,
     the_data_collection_reminder_says_how_far_it_has_come,
     the_follow_ups_tell_the_leader_what_to_do_and_stop_once_given,
+    an_overdue_follow_up_is_one_fact_in_the_list_the_table_the_export_the_digest_and_the_mail,
 );
 
 /// All four levels, one unit each; the area leader reads English.
@@ -1624,4 +1625,101 @@ fn received_on(received: &[Received], to: &str, day: &str) -> Received {
         .collect();
     assert_eq!(got.len(), 1, "one mail to {to} on {day}");
     got.remove(0)
+}
+
+/// One fact, one answer: Bo's first status on the goals, due 30 December 2026, was not
+/// given. On Monday 4 January 2027 it is overdue by 5 days in the status list (what the
+/// overview, `hjul status --overdue` and the manager's page read), in his unit's
+/// deadline table, in the spreadsheet export, in the secretariat's Monday digest and in
+/// the overdue mail to Bo: the same deadline and the same days everywhere. (Before, the
+/// list, the export and the digest showed the midway status months ahead, not late.)
+async fn an_overdue_follow_up_is_one_fact_in_the_list_the_table_the_export_the_digest_and_the_mail(
+    db: TestDb,
+) {
+    let server = SmtpServer::start().await;
+    let store = with_org(&db, SMALL).await;
+    for (day, e) in [
+        ("2025-12-10", Event::Milestone(Deadline::DataCollected)),
+        ("2026-03-10", Event::Dialogue("dt-nord-1")),
+        ("2026-03-20", Event::Milestone(Deadline::ThemesPublished)),
+        ("2026-04-15", Event::Submit("dt-nord-1")),
+        ("2026-04-16", Event::Sign("dt-nord-1")),
+    ] {
+        e.record(&store, date(day)).await;
+    }
+    let monday = date("2027-01-04");
+    let filter = hjul_store::StatusFilter {
+        overdue: true,
+        ..hjul_store::StatusFilter::default()
+    };
+    let rows = store.status(monday, &filter, None).await.unwrap();
+    let bo = rows.iter().find(|r| r.unit_id == "dt-nord-1").unwrap();
+    assert_eq!(
+        bo.next_deadline.map(|n| (n.deadline, n.due)),
+        Some((Deadline::GoalStatus, date("2026-12-30")))
+    );
+    assert_eq!(bo.overdue_days, 5);
+    assert_eq!(bo.responsible, "bo@skovby.dk");
+
+    let table = store
+        .timeline(&unit_of("dt-nord-1"), monday, None)
+        .await
+        .unwrap();
+    let late: Vec<(Deadline, i64)> = table
+        .deadlines
+        .iter()
+        .filter_map(|d| match d.state {
+            hjul_wheel::DeadlineState::Overdue { days } => Some((d.status.deadline, days)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(late, vec![(Deadline::GoalStatus, 5)]);
+    assert_eq!(table.overdue_days, 5);
+
+    let csv = hjul_api::export::to_csv(
+        &hjul_api::export::status_table(&rows, hjul_wheel::Language::Da),
+        hjul_wheel::Language::Da,
+    );
+    let line = csv.lines().find(|l| l.contains("dt-nord-1")).unwrap();
+    assert!(
+        line.contains("Halvårlig status på målene") && line.contains(";5;"),
+        "{line}"
+    );
+
+    // The Monday digest and Bo's overdue notice, through the real SMTP server.
+    let mut settings = hjul_tests::scheduler_settings();
+    settings.web_url = Some("https://hjul.skovby.dk/".into());
+    let s = Scheduler::new(
+        store.clone(),
+        settings,
+        hjul_tests::mail_settings(server.port()),
+        hjul_mail::Templates::load(None).unwrap(),
+    );
+    let digest = s.digest(monday).await.unwrap();
+    let overdue: Vec<(Option<String>, Option<Deadline>)> = digest
+        .overdue
+        .iter()
+        .map(|i| (i.unit_id.clone(), i.deadline))
+        .collect();
+    assert!(
+        overdue.contains(&(Some("dt-nord-1".into()), Some(Deadline::GoalStatus))),
+        "{overdue:?}"
+    );
+    // "Due soon" looks as far ahead as the first reminder (wheel.toml: 14 days).
+    assert_eq!(digest.soon_days, 14);
+    run_days(&s, &smtp(&server), "2027-01-04", "2027-01-04", |_| {
+        Vec::new()
+    })
+    .await;
+    let received = server.received();
+    let to_bo = read(&received, "bo@skovby.dk", "2027-01-04");
+    assert!(to_bo.contains("Halvårlig status på målene"), "{to_bo}");
+    assert!(to_bo.contains("5 dage"), "{to_bo}");
+    let to_secretariat = read(&received, "sekretariat@skovby.dk", "2027-01-04");
+    assert!(
+        to_secretariat.contains("Halvårlig status på målene")
+            && to_secretariat.contains("Børnehuset Mariehønen")
+            && to_secretariat.contains("Frister de næste 14 dage"),
+        "{to_secretariat}"
+    );
 }

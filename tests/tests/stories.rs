@@ -139,9 +139,11 @@ async fn a_whole_cycle_with_status_before_and_after_each_deadline(db: TestDb) {
         .unwrap();
     let r = row(&store, "dt-nord-1", "2026-04-21").await;
     assert_eq!(r.step, Some(Step::InForce));
+    // Next is the first half-yearly status on the goals (the end of December 2026,
+    // moved off New Year's Eve, a closing day), not the midway status of September 2027.
     assert_eq!(
-        r.next_deadline.map(|n| n.due.to_string()),
-        Some("2027-09-30".into())
+        r.next_deadline.map(|n| (n.deadline, n.due.to_string())),
+        Some((Deadline::GoalStatus, "2026-12-30".into()))
     );
     assert_eq!(r.agreement.as_ref().map(|a| a.score), Some(None));
     // Its leader answers for the agreement; the area leader for the dialogue.
@@ -528,7 +530,7 @@ async fn every_refused_event_says_why_and_writes_nothing(db: TestDb) {
             )
             .await
             .unwrap_err(),
-        StoreError::Invalid(_)
+        StoreError::ThemesRequired
     ));
 
     assert_eq!(

@@ -97,7 +97,8 @@ async fn a_database_of_the_previous_release_is_migrated_and_its_cycle_goes_on(db
                     "m20261207_000012_unit_standing",
                     "m20261208_000013_standing_mail",
                     "m20261209_000014_versions",
-                    "m20261210_000015_standing_counted"
+                    "m20261210_000015_standing_counted",
+                    "m20261211_000016_standing_rebuilt"
                 ]
             );
         }
@@ -134,8 +135,33 @@ async fn a_database_of_the_previous_release_is_migrated_and_its_cycle_goes_on(db
     );
 
     // The same deadlines, and the same due dates the mail already sent told people.
-    let after = deadlines(&store, at).await;
+    let mut after = deadlines(&store, at).await;
     assert_eq!(before.len(), 16);
+    // Changed on purpose since the previous release: a midway status without an
+    // agreement in force waits for the signature (it cannot be given, and is never
+    // late: the agreement is). Its opening and state are left out of the comparison;
+    // its due date and who gives it are still compared.
+    let mut before = before;
+    let mut waiting = 0;
+    for (unit, rows) in &mut after {
+        for (i, row) in rows.as_array_mut().unwrap().iter_mut().enumerate() {
+            let r = row.as_object_mut().unwrap();
+            if r["deadline"] == "midway_status" && r["state"]["state"] == "waiting" {
+                assert_eq!(r["waiting_for"], serde_json::json!(["agreement_signed"]));
+                let old = before.get_mut(unit).unwrap()[i].as_object_mut().unwrap();
+                assert_eq!(old["deadline"], "midway_status");
+                for key in ["opens", "state", "waiting_for"] {
+                    r.remove(key);
+                    old.remove(key);
+                }
+                waiting += 1;
+            }
+        }
+    }
+    assert!(
+        waiting > 0,
+        "the fixture has units with no agreement in force"
+    );
     assert_eq!(before, after);
     let mut checked = 0;
     for item in store

@@ -617,36 +617,11 @@ async fn milestone(
                     ))
                     .field("milestone")
                 })?;
-            // Which milestone takes themes is the wheel's rule, not the body's shape:
-            // a body that breaks it is well formed and refused with 422. An empty list
-            // is no themes.
+            // Which milestone takes themes is the wheel's rule, asked of the store (a
+            // body that breaks it is well formed and refused with 422) before a final
+            // report is made for nothing. An empty list is no themes.
             let themes = b.themes.filter(|t| !t.is_empty());
-            let unfit = |detail: String| {
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", detail)
-                    .field("themes")
-            };
-            match (m, &themes) {
-                (Deadline::ThemesPublished, None) => {
-                    return Err(unfit(
-                        "themes_published needs `themes`: the focus themes in priority order"
-                            .into(),
-                    ));
-                }
-                (other, Some(_)) if other != Deadline::ThemesPublished => {
-                    return Err(unfit(format!("{other} takes no themes")));
-                }
-                _ => {}
-            }
-            if let Some(t) = &themes {
-                hjul_wheel::limits::check_themes(t).map_err(|text| {
-                    Problem::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "invalid_input",
-                        text.to_string(),
-                    )
-                    .field("themes")
-                })?;
-            }
+            hjul_store::check_themes(m, themes.as_deref())?;
             // report_final keeps the final report with it.
             let stamp = who.stamp(&state);
             if m == Deadline::ReportFinal {
@@ -1358,23 +1333,11 @@ async fn retry(
         async {
             who.require_secretariat("the mail queue")?;
             let id: uuid::Uuid = path_param("id", &id, "an id")?;
-            match state
+            state
                 .store()
                 .retry_item(hjul_store::ItemId(id), &who.stamp(&state))
-                .await
-            {
-                Ok(_) => Ok(StatusCode::OK),
-                Err(hjul_store::StoreError::Invalid(m))
-                    if m.starts_with("there is no outbox item") =>
-                {
-                    Err(Problem::not_found(m).field("id"))
-                }
-                // Sent, pending or void: the queue's state, not the request, is wrong.
-                Err(hjul_store::StoreError::Invalid(m)) if m.contains("not dead") => {
-                    Err(Problem::new(StatusCode::CONFLICT, "conflict", m).field("id"))
-                }
-                Err(e) => Err(e.into()),
-            }
+                .await?;
+            Ok(StatusCode::OK)
         },
     )
     .await

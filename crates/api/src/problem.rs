@@ -213,6 +213,12 @@ impl Problem {
 
     /// A problem with what people are told in their language.
     #[must_use]
+    /// The problem told in other words (a page's own, for the form it shows).
+    pub fn retext(mut self, text: hjul_wheel::Text) -> Self {
+        self.texts.clear();
+        self.text(text)
+    }
+
     pub fn text(mut self, text: hjul_wheel::Text) -> Self {
         self.texts.push(FieldText {
             item: None,
@@ -375,7 +381,7 @@ impl From<hjul_report::ReportError> for Problem {
             }
             R::UnknownUnit(_) => Problem::not_found(e.to_string()),
             // A changed template that does not work: the operator's to fix, logged.
-            R::Template { .. } | R::Invalid(_) => {
+            R::Template { .. } | R::MarkdownNotUtf8 | R::StoredDefinition { .. } | R::Layout(_) => {
                 tracing::error!(error = %e, "the report could not be made");
                 Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
             }
@@ -406,6 +412,8 @@ impl Problem {
 pub const BUSY: &str = "busy";
 
 impl From<StoreError> for Problem {
+    /// The status by the error's kind; the words from the error's catalogue text
+    /// ([`StoreError::text`]), never from reading its English.
     fn from(e: StoreError) -> Self {
         let detail = e.to_string();
         if e.is_unavailable() {
@@ -416,39 +424,42 @@ impl From<StoreError> for Problem {
                 "the database does not answer just now; try again in a minute",
             );
         }
-        match e {
-            StoreError::Refused(r) => {
-                Problem::new(StatusCode::CONFLICT, "refused", detail).text(r.text())
+        let text = e.text();
+        let p = match e {
+            StoreError::Refused(_) | StoreError::Conflict(_) => {
+                Problem::new(StatusCode::CONFLICT, "refused", detail)
             }
-            StoreError::UnknownUnit(u) => Problem::not_found(detail).text(
-                hjul_wheel::Text::new("record.unknown_unit")
-                    .arg("unit", hjul_wheel::limits::clip(&u, 64)),
-            ),
-            StoreError::InactiveUnit(u) => Problem::new(StatusCode::CONFLICT, "conflict", detail)
-                .text(hjul_wheel::Text::new("record.inactive_unit").arg("unit", u)),
-            StoreError::CycleNotStarted { year, starts } => {
-                Problem::new(StatusCode::CONFLICT, "conflict", detail).text(
-                    hjul_wheel::Text::new("record.cycle_not_started")
-                        .arg("cycle", year)
-                        .arg("starts", starts),
-                )
+            StoreError::UnknownUnit(_) | StoreError::NoEvent(_) => Problem::not_found(detail),
+            StoreError::NoSuchItem(_) | StoreError::NoSuchToken(_) => {
+                Problem::not_found(detail).field("id")
             }
-            StoreError::CycleAlreadyStarted { year, on } => {
-                Problem::new(StatusCode::CONFLICT, "conflict", detail).text(
-                    hjul_wheel::Text::new("record.cycle_started")
-                        .arg("cycle", year)
-                        .arg("on", on),
-                )
+            StoreError::InactiveUnit(_)
+            | StoreError::CycleNotStarted { .. }
+            | StoreError::CycleAlreadyStarted { .. } => {
+                Problem::new(StatusCode::CONFLICT, "conflict", detail)
+            }
+            // The queue's state, not the request, is what is wrong.
+            StoreError::ItemNotDead { .. } => {
+                Problem::new(StatusCode::CONFLICT, "conflict", detail).field("id")
             }
             StoreError::NoCycle(_) => Problem::not_found(detail).field("year"),
             StoreError::File(err) => file_problem(StatusCode::UNPROCESSABLE_ENTITY, detail, err),
-            StoreError::Invalid(_) => Problem::bad_request(detail),
-            StoreError::NoEvent(t) => Problem::not_found(detail).text(t),
-            StoreError::Conflict(t) => {
-                Problem::new(StatusCode::CONFLICT, "refused", detail).text(t)
+            // Well formed, and against the wheel's rule of which milestone takes themes.
+            StoreError::ThemesRequired | StoreError::NoThemes | StoreError::TakesNoThemes(_) => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", detail)
+                    .field("themes")
             }
-            StoreError::Input(t) => {
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", detail).text(t)
+            StoreError::BadAddress(_) | StoreError::LeadsNothing { .. } => {
+                Problem::bad_request(detail).field("email")
+            }
+            StoreError::TokenIdTooShort(_) | StoreError::AmbiguousToken { .. } => {
+                Problem::bad_request(detail).field("id")
+            }
+            StoreError::DraftTooLarge { .. } => {
+                Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", detail)
+            }
+            StoreError::Input(_) => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", detail)
             }
             StoreError::NotMigrated(_)
             | StoreError::SchemaBehind(_)
@@ -459,9 +470,9 @@ impl From<StoreError> for Problem {
             StoreError::Busy => {
                 tracing::warn!("a write found the database busy past its wait; answered 503");
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, BUSY, detail)
-                    .text(hjul_wheel::Text::new("error.busy"))
             }
             StoreError::Db(_)
+            | StoreError::OnRecord(_)
             | StoreError::StoredDefinition { .. }
             | StoreError::InjectedFault(_) => {
                 tracing::error!(error = %detail, "request failed");
@@ -471,6 +482,10 @@ impl From<StoreError> for Problem {
                     "something went wrong on the server; it is in the log",
                 )
             }
+        };
+        match text {
+            Some(t) => p.text(t),
+            None => p,
         }
     }
 }

@@ -748,9 +748,39 @@ fn main() -> ExitCode {
         Err(e) => {
             // The chain holds the context ("cannot read …") and the cause.
             eprintln!("error: {e:#}");
+            if let Some(hint) = hint(&e) {
+                eprintln!("hint: {hint}");
+            }
             ExitCode::FAILURE
         }
     }
+}
+
+/// What the command line adds to an error of the store: the command that helps. The
+/// store's words are the same for every front end and name no command.
+fn hint(e: &anyhow::Error) -> Option<String> {
+    use hjul_store::StoreError as E;
+    let store = e.chain().find_map(|c| c.downcast_ref::<E>())?;
+    Some(match store {
+        E::UnknownUnit(_) => "`hjul status` lists the units".into(),
+        E::InactiveUnit(_) => {
+            "import an organisation file with the unit in it: `hjul org import FILE`".into()
+        }
+        E::CycleNotStarted { year, .. } => {
+            format!("to start it early, run `hjul cycle start {year}`")
+        }
+        E::NoSuchItem(_) | E::ItemNotDead { .. } => {
+            "`hjul outbox --state dead` lists the dead items".into()
+        }
+        E::NoSuchToken(_) | E::TokenIdTooShort(_) | E::AmbiguousToken { .. } => {
+            "`hjul token list` shows the tokens and their ids".into()
+        }
+        E::ThemesRequired | E::NoThemes => {
+            "give the themes with --themes FILE, one theme a line, in priority order".into()
+        }
+        E::Busy => "another hjul (the service, say) was writing meanwhile; run it again".into(),
+        _ => return None,
+    })
 }
 
 fn run(cli: &Cli) -> anyhow::Result<()> {

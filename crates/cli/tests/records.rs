@@ -30,7 +30,18 @@ fn the_readme_demo_shows_a_populated_status() {
         "{text}"
     );
     assert!(
-        text.contains("fr-ppr     awaiting_dialogue   dialogue 2026-06-30   416d"),
+        text.lines().any(
+            |l| l.starts_with("fr-ppr     awaiting_dialogue   dialogue 2026-06-30")
+                && l.contains(" 416d ")
+        ),
+        "{text}"
+    );
+    // A status on the goals not given is overdue in the list too, as in the unit's table
+    // and the mail.
+    assert!(
+        text.lines().any(|l| l
+            .starts_with("sk-vest    in_force            goal_status 2026-12-30")
+            && l.contains(" 233d ")),
         "{text}"
     );
     assert!(
@@ -161,8 +172,25 @@ fn the_readme_demo_shows_a_populated_status() {
         .iter()
         .map(|r| r["unit_id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["fr", "fr-ppr", "sk-by", "dt-nord-3"]);
-    let r = &rows[1];
+    // Late dialogues and agreements, and the statuses on the goals not given since
+    // December 2026 (the same units the table above marks late).
+    assert_eq!(
+        ids,
+        [
+            "fr",
+            "sk",
+            "fr-fc",
+            "fr-ppr",
+            "sk-by",
+            "sk-oest",
+            "sk-vest",
+            "dt-nord-2",
+            "dt-nord-3",
+            "dt-syd-1",
+            "dt-syd-2"
+        ]
+    );
+    let r = &rows[3];
     assert_eq!(r["next_deadline"]["deadline"], "dialogue_held");
     assert_eq!(r["next_deadline"]["due"], "2026-06-30");
     assert_eq!(r["responsible"], "frederik.lund@skovby.dk");

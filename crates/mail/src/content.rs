@@ -109,8 +109,16 @@ pub struct Digest {
     pub date: NaiveDate,
     pub overdue: Vec<Item>,
     pub due_soon: Vec<Item>,
+    /// How many days ahead `due_soon` looks (`ReminderRule::soon_days`); a digest kept
+    /// before it was named looked 14 days ahead.
+    #[serde(default = "fourteen")]
+    pub soon_days: u32,
     /// (step key, units at it)
     pub steps: Vec<(String, usize)>,
+}
+
+fn fourteen() -> u32 {
+    14
 }
 
 /// A cycle that has ended, and what it left unmet: told to the secretariat once, since

@@ -197,6 +197,7 @@ impl Templates {
                 date => long_date(d.date, lang),
                 overdue => Value::from(Serde(d.overdue.iter().map(view).collect::<Vec<_>>())),
                 due_soon => Value::from(Serde(d.due_soon.iter().map(view).collect::<Vec<_>>())),
+                soon_days => d.soon_days,
                 steps => d.steps.iter().map(|(s, n)| context! { step => s, name => step_name(s, lang), count => n }).collect::<Vec<_>>(),
             }
         });
@@ -282,7 +283,10 @@ fn item_view(i: &Item, lang: Language, today: chrono::NaiveDate) -> ItemView {
         due: i.due.map(|d| long_date(d, lang)).unwrap_or_default(),
         due_iso: i.due.map(|d| d.to_string()).unwrap_or_default(),
         days_before: i.days_before,
-        days_overdue: i.due.map(|d| (today - d).num_days()).filter(|d| *d > 0),
+        days_overdue: i
+            .due
+            .map(|d| hjul_wheel::days_overdue(d, today))
+            .filter(|d| *d > 0),
         responsible: i.responsible.clone(),
         leader: i.leader.clone(),
         task: i.task.map(Task::key),
@@ -541,6 +545,7 @@ mod tests {
             date: date("2026-07-06"),
             overdue: vec![item(MailKind::Overdue, "a", "dialogue_held", "2026-06-30")],
             due_soon: vec![],
+            soon_days: 14,
             steps: vec![("awaiting_dialogue".into(), 3), ("in_force".into(), 9)],
         });
         let r = t.render(&m, "S", date("2026-07-06")).unwrap();

@@ -142,6 +142,7 @@ fn mails(lang: Language) -> Vec<(&'static str, Mail, NaiveDate)> {
             Task::HoldDialogue,
         )],
         due_soon: vec![],
+        soon_days: 14,
         steps: vec![("awaiting_dialogue".into(), 3), ("in_force".into(), 9)],
     });
     let mut dead = mail(lang, "Sekretariatet", vec![]);

@@ -22,6 +22,8 @@ pub async fn record_milestone(
     themes: Option<Vec<String>>,
     stamp: &hjul_store::Stamp,
 ) -> Result<Option<String>, ReportError> {
+    // Themes typed for the final report are refused before it is made, not dropped.
+    hjul_store::check_themes(milestone, themes.as_deref())?;
     if milestone != hjul_wheel::Deadline::ReportFinal {
         store
             .record_milestone(year, milestone, on, themes, stamp)
@@ -64,7 +66,7 @@ pub fn final_file(
 ) -> Result<hjul_store::FinalReportFile, ReportError> {
     let pdf = templates.render(report, Format::Pdf)?;
     let markdown = String::from_utf8(templates.render(report, Format::Markdown)?)
-        .map_err(|e| ReportError::Invalid(e.to_string()))?;
+        .map_err(|_| ReportError::MarkdownNotUtf8)?;
     Ok(hjul_store::FinalReportFile {
         pdf,
         markdown,
@@ -80,8 +82,18 @@ pub enum ReportError {
     NoCycle(i32),
     #[error("there is no unit {0}")]
     UnknownUnit(String),
-    #[error("{0}")]
-    Invalid(String),
+    /// The Markdown template wrote bytes that are no text.
+    #[error("the Markdown report is not UTF-8 text")]
+    MarkdownNotUtf8,
+    /// The wheel definition the cycle keeps cannot be read (a database edited by hand).
+    #[error("the definition stored with cycle {year} cannot be read: {problem}")]
+    StoredDefinition {
+        year: i32,
+        problem: hjul_wheel::ConfigError,
+    },
+    /// Typst could not be given the report (its own words, for the log).
+    #[error("the PDF could not be laid out: {0}")]
+    Layout(String),
     #[error(transparent)]
     Store(#[from] hjul_store::StoreError),
     #[error(transparent)]

@@ -244,7 +244,10 @@ pub async fn build(store: &Store, req: &Request) -> Result<Report, ReportError> 
         .find(|c| c.year == req.cycle)
         .ok_or(ReportError::NoCycle(req.cycle))?;
     let def = WheelDefinition::from_toml(&recorded.definition_toml, "the cycle's wheel.toml")
-        .map_err(|e| ReportError::Invalid(e.to_string()))?;
+        .map_err(|problem| ReportError::StoredDefinition {
+            year: req.cycle,
+            problem,
+        })?;
     let plan = def.cycle(req.cycle)?;
     let cycle = plan.cycle();
     // The cycle as it stands on the day the report is made, or on its last day.

@@ -99,7 +99,7 @@ pub fn pdf(meta: &Meta, markdown: &str, frame: &str) -> Result<Vec<u8>, ReportEr
         u8::try_from(made.month()).unwrap_or(1),
         u8::try_from(made.day()).unwrap_or(1),
     )
-    .ok_or_else(|| ReportError::Invalid(format!("{made} is not a day Typst knows")))?;
+    .ok_or_else(|| ReportError::Layout(format!("{made} is not a day Typst knows")))?;
     let title = crate::render::title_of(markdown);
     let source = format!(
         "#let lang = {}\n#let compact = {}\n#let title = {}\n#let date = datetime(year: {}, month: {}, day: {})\n#let body = [\n{}\n]\n{frame}",
@@ -113,7 +113,7 @@ pub fn pdf(meta: &Meta, markdown: &str, frame: &str) -> Result<Vec<u8>, ReportEr
     );
     let id = RootedPath::new(
         VirtualRoot::Project,
-        VirtualPath::new("report.typ").map_err(|e| ReportError::Invalid(format!("{e:?}")))?,
+        VirtualPath::new("report.typ").map_err(|e| ReportError::Layout(format!("{e:?}")))?,
     )
     .intern();
     let world = ReportWorld {

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
 
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use hjul_mail::{CycleEnded, Digest, Item, MailKind};
 use hjul_store::{Looked, NewItem, OutboxKind, OutboxState, StatusFilter, Watched};
 use hjul_wheel::mail_plan::{self, DueItem, ItemState};
@@ -136,9 +136,7 @@ impl Scheduler {
                 state = self.store.cycle_state_of(year, Some(&ids)).await?;
             }
             units_read += state.units.len();
-            let mut consider = |unit_id: Option<&str>,
-                                facts: Option<&hjul_wheel::UnitFacts>,
-                                status: &DeadlineStatus| {
+            let mut consider = |unit_id: Option<&str>, status: &DeadlineStatus| {
                 if status.met_on.is_some() {
                     // A follow-up's time met voids that time's mail only.
                     let time = status
@@ -149,20 +147,20 @@ impl Scheduler {
                     met.push((year, unit_id.map(str::to_owned), status.deadline, time));
                 } else {
                     items.extend(
-                        mail_plan::due_items(&def, year, unit_id, facts, status, now)
+                        mail_plan::due_items(&def, year, unit_id, status, now)
                             .into_iter()
                             .map(|i| new_item(year, unit_id, i)),
                     );
                 }
             };
             for status in plan.milestone_deadlines(&state.milestones) {
-                consider(None, None, &status);
+                consider(None, &status);
             }
             for unit in &state.units {
                 let mut next: Option<DateTime<Utc>> = None;
                 for status in plan.unit_deadlines(unit.level, &state.milestones, &unit.facts) {
-                    consider(Some(&unit.id), Some(&unit.facts), &status);
-                    let moment = mail_plan::next_moment(&def, Some(&unit.facts), &status, now);
+                    consider(Some(&unit.id), &status);
+                    let moment = mail_plan::next_moment(&def, &status, now);
                     next = match (next, moment) {
                         (Some(a), Some(b)) => Some(a.min(b)),
                         (a, b) => a.or(b),
@@ -370,7 +368,9 @@ impl Scheduler {
         )))
     }
 
-    /// What is overdue, what falls due in the next 14 days, and units per step.
+    /// What is overdue, what falls due soon (within the first reminder's days,
+    /// `[reminders] days_before` in wheel.toml), and units per step: from the same
+    /// standing rows as the status list, by the same rules.
     pub async fn digest(&self, today: NaiveDate) -> Result<Digest, SchedulerError> {
         let rows = self
             .store
@@ -380,7 +380,7 @@ impl Scheduler {
                 Some(&self.settings.secretariat.email),
             )
             .await?;
-        let soon = today.checked_add_days(Days::new(14)).unwrap_or(today);
+        let soon_days = self.store.wheel().definition.reminders.soon_days();
         let item = |r: &hjul_store::StatusRow, kind| {
             r.next_deadline.map(|n| Item {
                 key: format!("{}:{}", r.unit_id, n.deadline),
@@ -408,9 +408,8 @@ impl Scheduler {
         let due_soon = rows
             .iter()
             .filter(|r| {
-                r.overdue_days == 0
-                    && r.next_deadline
-                        .is_some_and(|n| n.due >= today && n.due <= soon)
+                r.next_deadline
+                    .is_some_and(|n| n.is_due_soon(today, soon_days))
             })
             .filter_map(|r| item(r, MailKind::Reminder))
             .collect();
@@ -424,6 +423,7 @@ impl Scheduler {
             date: today,
             overdue,
             due_soon,
+            soon_days,
             steps: steps
                 .into_iter()
                 .map(|(s, n)| (s.key().to_owned(), n))

@@ -23,7 +23,8 @@ use crate::entity::{agreement, correction, cycle, goal, grade, outbox_item, unit
 use crate::events::{fold_events, in_order, milestones_of};
 use crate::outbox::hand_over;
 use crate::outbox::{Kind, State};
-use crate::{Stamp, Store, StoreError};
+use crate::status::level_on_record as level_of;
+use crate::{OnRecord, Stamp, Store, StoreError};
 
 /// What is wrong with a recorded event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -63,13 +64,6 @@ pub struct Corrected {
 
 fn refused(text: Text) -> StoreError {
     StoreError::Input(text)
-}
-
-fn level_of(u: &unit::Model) -> Result<Level, StoreError> {
-    u8::try_from(u.level)
-        .ok()
-        .and_then(Level::new)
-        .ok_or_else(|| StoreError::Invalid(format!("unit {} has level {}", u.id, u.level)))
 }
 
 /// One unit's events in force with a change applied, replayed through the wheel's rules
@@ -147,15 +141,12 @@ impl Store {
                         Text::new("correction.no_event").arg("id", event_id.to_string()),
                     )
                 })?;
-            let kind = EventKind::parse(&old.kind).ok_or_else(|| {
-                StoreError::Invalid(format!("event kind `{}` on record", old.kind))
-            })?;
+            let kind = EventKind::parse(&old.kind)
+                .ok_or_else(|| StoreError::OnRecord(OnRecord::EventKind(old.kind.clone())))?;
             let c = cycle::Entity::find_by_id(old.cycle)
                 .one(&txn)
                 .await?
-                .ok_or_else(|| {
-                    StoreError::Invalid(format!("cycle {} is not on record", old.cycle))
-                })?;
+                .ok_or(StoreError::OnRecord(OnRecord::Cycle(old.cycle)))?;
             let def = definition_of(&c)?;
             let milestones = milestones_of(&txn, old.cycle, None).await?;
             let source = unit::Entity::find_by_id(old.unit_id.as_str())

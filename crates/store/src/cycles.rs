@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::audit::{self, Change};
 use crate::entity::cycle;
-use crate::{Stamp, Store, StoreError};
+use crate::{OnRecord, Stamp, Store, StoreError};
 
 #[derive(Serialize)]
 struct CycleRecord<'a> {
@@ -64,9 +64,7 @@ impl Store {
                 let c = cycle::Entity::find_by_id(year)
                     .one(&self.db)
                     .await?
-                    .ok_or_else(|| {
-                        StoreError::Invalid(format!("cycle {year} could not be started"))
-                    })?;
+                    .ok_or(StoreError::OnRecord(OnRecord::Cycle(year)))?;
                 Ok((c, false))
             }
             Err(e) => Err(e),

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, Change};
 use crate::entity::{audit_log, data_import, measurement, unit};
-use crate::{Stamp, Store, StoreError};
+use crate::{OnRecord, Stamp, Store, StoreError};
 
 /// What an import did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -256,7 +256,7 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::UnknownUnit(unit_id.to_owned()))?;
         let area = Area::parse(&unit.area)
-            .ok_or_else(|| StoreError::Invalid(format!("unit {unit_id} has no known area")))?;
+            .ok_or_else(|| StoreError::OnRecord(OnRecord::UnitArea(unit_id.to_owned())))?;
         let own = self.values(Some(unit_id)).await?;
         let areas = HashMap::from([(unit_id.to_owned(), area)]);
         let rows = rows_of(&own, &areas);

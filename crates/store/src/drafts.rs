@@ -50,11 +50,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         let unit_id = unit.as_str();
         if content.len() > MAX_DRAFT_BYTES {
-            return Err(StoreError::Invalid(format!(
-                "the draft is {} KB; at most {} KB is kept",
-                content.len() / 1024,
-                MAX_DRAFT_BYTES / 1024
-            )));
+            return Err(StoreError::DraftTooLarge {
+                kb: content.len() / 1024,
+            });
         }
         let turn = self.turn().await?;
         draft::Entity::insert(draft::ActiveModel {

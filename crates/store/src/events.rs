@@ -23,7 +23,8 @@ use crate::audit::{self, Change};
 use crate::cycles::{catalogue_of, definition_of};
 use crate::entity::{agreement, cycle, goal, grade, milestone, unit, unit_event};
 use crate::outbox::{hand_over, void_pending};
-use crate::{FaultPoint, Stamp, Store, StoreError, json};
+use crate::status::level_on_record as level_of;
+use crate::{FaultPoint, OnRecord, Stamp, Store, StoreError, json};
 
 /// The kinds of unit event on record (the wheel's).
 pub use hjul_wheel::EventKind as UnitEventKind;
@@ -204,13 +205,19 @@ pub(crate) fn in_order<'a>(
     list
 }
 
-fn level_of(u: &unit::Model) -> Result<Level, StoreError> {
-    u8::try_from(u.level)
-        .ok()
-        .and_then(Level::new)
-        .ok_or_else(|| {
-            StoreError::Invalid(format!("unit {} has level {} on record", u.id, u.level))
-        })
+/// The one rule of which milestone takes focus themes: `themes_published` needs them
+/// (one at least, each within the limits), every other milestone takes none. Asked by
+/// every recording of a milestone, and before a final report is made for one.
+pub fn check_themes(milestone: Deadline, themes: Option<&[String]>) -> Result<(), StoreError> {
+    match (themes, milestone) {
+        (None, Deadline::ThemesPublished) => Err(StoreError::ThemesRequired),
+        (Some([]), Deadline::ThemesPublished) => Err(StoreError::NoThemes),
+        (Some(t), Deadline::ThemesPublished) => {
+            hjul_wheel::limits::check_themes(t).map_err(StoreError::Input)
+        }
+        (Some(_), m) => Err(StoreError::TakesNoThemes(m)),
+        (None, _) => Ok(()),
+    }
 }
 
 impl Store {
@@ -238,25 +245,7 @@ impl Store {
         report: Option<crate::reports::FinalReportFile>,
         stamp: &Stamp,
     ) -> Result<(), StoreError> {
-        match (&themes, milestone) {
-            (None, Deadline::ThemesPublished) => {
-                return Err(StoreError::Invalid(
-                    "themes_published needs the focus themes: give --themes FILE, one theme a line, in priority order".into(),
-                ));
-            }
-            (Some(t), Deadline::ThemesPublished) if t.is_empty() => {
-                return Err(StoreError::Invalid(
-                    "the themes file has no themes: one theme a line".into(),
-                ));
-            }
-            (Some(_), m) if m != Deadline::ThemesPublished => {
-                return Err(StoreError::Invalid(format!("{m} takes no themes")));
-            }
-            _ => {}
-        }
-        if let Some(t) = &themes {
-            hjul_wheel::limits::check_themes(t).map_err(StoreError::Input)?;
-        }
+        check_themes(milestone, themes.as_deref())?;
         retrying!(self, {
             let (txn, _turn) = self.write().await?;
             let running = self
@@ -811,9 +800,10 @@ impl Store {
                 .await?;
             let mut grades = Vec::new();
             for g in &grading.goals {
-                let goal = goals.iter().find(|x| x.title == g.goal).ok_or_else(|| {
-                    StoreError::Invalid(format!("goal \"{}\" is not on record", g.goal))
-                })?;
+                let goal = goals
+                    .iter()
+                    .find(|x| x.title == g.goal)
+                    .ok_or_else(|| StoreError::OnRecord(OnRecord::Goal(g.goal.clone())))?;
                 grades.push(grade::ActiveModel {
                     id: Set(Uuid::now_v7()),
                     agreement_id: Set(row.id),
@@ -1004,10 +994,10 @@ impl Store {
             .one(txn)
             .await?
             .ok_or_else(|| {
-                StoreError::Invalid(format!(
-                    "revision {revision} of the agreement of {} is not on record",
-                    ctx.unit.id
-                ))
+                StoreError::OnRecord(OnRecord::Revision {
+                    unit: ctx.unit.id.to_string(),
+                    revision,
+                })
             })
     }
 }

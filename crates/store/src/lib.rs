@@ -62,7 +62,7 @@ pub use entity::cycle::Model as Cycle;
 pub use entity::outbox_item::Model as OutboxItem;
 pub use entity::outbox_item::{Deadline as OutboxDeadline, Party as OutboxParty};
 pub use entity::unit::Model as Unit;
-pub use events::{Submitted, UnitEventKind};
+pub use events::{Submitted, UnitEventKind, check_themes};
 pub use org::ImportReport;
 pub use outbox::{
     Addressee, Directory, ItemId, ItemPayload, Kind as OutboxKind, NewItem, SentEntries, SentMark,
@@ -143,24 +143,51 @@ pub enum StoreError {
     /// The wheel's rules forbid it. (Not a `source`: the message already says it all.)
     #[error("refused: {0}")]
     Refused(Refusal),
-    #[error("there is no unit `{0}`; `hjul status` lists the units")]
+    #[error("{}", self.words())]
     UnknownUnit(String),
-    #[error(
-        "unit `{0}` was deactivated (it is not in the organisation file any more); import it again to record events for it"
-    )]
+    #[error("{}", self.words())]
     InactiveUnit(String),
-    #[error(
-        "cycle {year} has not started: it starts on {starts}; to start it early, run `hjul cycle start {year}`"
-    )]
+    #[error("{}", self.words())]
     CycleNotStarted { year: i32, starts: NaiveDate },
-    #[error("cycle {year} was already started on {on}")]
+    #[error("{}", self.words())]
     CycleAlreadyStarted { year: i32, on: NaiveDate },
     #[error(transparent)]
     NoCycle(#[from] hjul_wheel::NoCycle),
     #[error(transparent)]
     File(#[from] ConfigError),
-    #[error("{0}")]
-    Invalid(String),
+    /// `themes_published` was recorded without its focus themes.
+    #[error("{}", self.words())]
+    ThemesRequired,
+    /// The focus themes given are none (an empty file or form).
+    #[error("{}", self.words())]
+    NoThemes,
+    /// Focus themes given with another milestone than `themes_published`.
+    #[error("{}", self.words())]
+    TakesNoThemes(hjul_wheel::Deadline),
+    /// No outbox item has this id.
+    #[error("{}", self.words())]
+    NoSuchItem(ItemId),
+    /// Only a dead item is sent again.
+    #[error("{}", self.words())]
+    ItemNotDead { id: ItemId, state: OutboxState },
+    /// A token for a person whose address is not one (the text says how).
+    #[error("{}", self.words())]
+    BadAddress(hjul_wheel::Text),
+    /// A manager's or leader's token for someone who leads no active unit.
+    #[error("{}", self.words())]
+    LeadsNothing { email: String, role: Role },
+    /// Too little of a token's id to name one token for certain.
+    #[error("{}", self.words())]
+    TokenIdTooShort(String),
+    /// No active token has an id beginning so.
+    #[error("{}", self.words())]
+    NoSuchToken(String),
+    /// More than one active token has an id beginning so.
+    #[error("{}", self.words())]
+    AmbiguousToken { start: String, count: usize },
+    /// A draft larger than is kept.
+    #[error("{}", self.words())]
+    DraftTooLarge { kb: usize },
     /// Something a person handed in is not acceptable; the text says what, in their
     /// language.
     #[error("{0}")]
@@ -172,6 +199,10 @@ pub enum StoreError {
     /// No such event in force (corrected already, or of another unit).
     #[error("{0}")]
     NoEvent(hjul_wheel::Text),
+    /// The records contradict themselves: a defect, or a database edited by hand. Not
+    /// a person's mistake; the log says which.
+    #[error("the records contradict themselves: {0}")]
+    OnRecord(OnRecord),
     #[error("the definition stored with cycle {year} cannot be read: {problem}")]
     StoredDefinition { year: i32, problem: ConfigError },
     #[error("stopped on purpose at `{0}` (a test of what a crash leaves behind)")]
@@ -180,10 +211,95 @@ pub enum StoreError {
     /// ([`WRITE_WAIT`] on SQLite), or PostgreSQL gave up on the transaction as a
     /// deadlock or a serialization failure as often as [`WRITE_TRIES`]: nothing was
     /// written, and the same change may well go through in a moment.
-    #[error("the database is busy with other changes; nothing was written, try again in a moment")]
+    #[error("{}", self.words())]
     Busy,
     #[error("database error: {0}")]
     Db(DbErr),
+}
+
+/// What on record contradicts the rest ([`StoreError::OnRecord`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OnRecord {
+    #[error("unit {unit} has level {level}")]
+    UnitLevel { unit: String, level: i16 },
+    #[error("unit {0} has no known area")]
+    UnitArea(String),
+    #[error("an event of kind `{0}`")]
+    EventKind(String),
+    #[error("cycle {0} is not on record")]
+    Cycle(i32),
+    #[error("goal \"{0}\" is not on record")]
+    Goal(String),
+    #[error("revision {revision} of the agreement of {unit} is not on record")]
+    Revision { unit: String, revision: u32 },
+    #[error("leader {0} was not written")]
+    Leader(String),
+}
+
+impl StoreError {
+    /// What to tell a person, as a catalogue key and its arguments, for the errors a
+    /// person can meet and act on; `None` for the operator's and the developers' (the
+    /// schema, a fault, the database), whose English text goes to the log. The English
+    /// `Display` of each is this text, so the command line, the API and the dashboard
+    /// say the same thing. Front ends add their own hints (the command line names its
+    /// commands), never read the text.
+    pub fn text(&self) -> Option<hjul_wheel::Text> {
+        use hjul_wheel::Text;
+        use hjul_wheel::limits::clip;
+        Some(match self {
+            Self::Refused(r) => r.text(),
+            Self::UnknownUnit(u) => Text::new("record.unknown_unit").arg("unit", clip(u, 64)),
+            Self::InactiveUnit(u) => Text::new("record.inactive_unit").arg("unit", u.clone()),
+            Self::CycleNotStarted { year, starts } => Text::new("record.cycle_not_started")
+                .arg("cycle", *year)
+                .arg("starts", *starts),
+            Self::CycleAlreadyStarted { year, on } => Text::new("record.cycle_started")
+                .arg("cycle", *year)
+                .arg("on", *on),
+            Self::ThemesRequired => Text::new("store.themes_required"),
+            Self::NoThemes => Text::new("store.no_themes"),
+            Self::TakesNoThemes(m) => Text::new("store.takes_no_themes")
+                .arg("milestone", hjul_wheel::text::key("deadline", m.key())),
+            Self::NoSuchItem(id) => Text::new("store.no_such_item").arg("id", id.to_string()),
+            Self::ItemNotDead { id, .. } => {
+                Text::new("store.item_not_dead").arg("id", id.to_string())
+            }
+            Self::BadAddress(t) | Self::Input(t) | Self::Conflict(t) | Self::NoEvent(t) => {
+                t.clone()
+            }
+            Self::LeadsNothing { email, .. } => {
+                Text::new("store.leads_nothing").arg("email", clip(email, 80))
+            }
+            Self::TokenIdTooShort(start) => Text::new("store.token_id_too_short")
+                .arg("start", clip(start, 40))
+                .arg("least", tokens::MIN_ID_PREFIX),
+            Self::NoSuchToken(start) => {
+                Text::new("store.no_such_token").arg("start", clip(start, 40))
+            }
+            Self::AmbiguousToken { start, count } => Text::new("store.token_ambiguous")
+                .arg("start", clip(start, 40))
+                .arg("count", *count),
+            Self::DraftTooLarge { kb } => Text::new("store.draft_too_large")
+                .arg("kb", *kb)
+                .arg("most", drafts::MAX_DRAFT_BYTES / 1024),
+            Self::Busy => Text::new("store.busy"),
+            Self::NoDatabase { .. }
+            | Self::NotMigrated(_)
+            | Self::SchemaBehind(_)
+            | Self::SchemaAhead(_)
+            | Self::NoCycle(_)
+            | Self::File(_)
+            | Self::OnRecord(_)
+            | Self::StoredDefinition { .. }
+            | Self::InjectedFault(_)
+            | Self::Db(_) => return None,
+        })
+    }
+
+    /// The English text of an error that has one ([`StoreError::text`]).
+    fn words(&self) -> String {
+        self.text().map(|t| t.to_string()).unwrap_or_default()
+    }
 }
 
 impl From<DbErr> for StoreError {
@@ -514,6 +630,64 @@ pub(crate) fn json<T: serde::Serialize>(value: &T) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every error a person can meet has its words in both catalogues, each placeholder
+    /// filled, and its English `Display` is those words.
+    #[test]
+    fn each_error_a_person_meets_has_its_words_in_both_languages() {
+        use hjul_wheel::{Deadline, Language, Text};
+        let id = ItemId(uuid::Uuid::nil());
+        let errors = [
+            StoreError::UnknownUnit("x".into()),
+            StoreError::InactiveUnit("x".into()),
+            StoreError::CycleNotStarted {
+                year: 2027,
+                starts: NaiveDate::from_ymd_opt(2027, 10, 1).unwrap_or_default(),
+            },
+            StoreError::CycleAlreadyStarted {
+                year: 2025,
+                on: NaiveDate::from_ymd_opt(2025, 10, 1).unwrap_or_default(),
+            },
+            StoreError::ThemesRequired,
+            StoreError::NoThemes,
+            StoreError::TakesNoThemes(Deadline::ReportFinal),
+            StoreError::NoSuchItem(id),
+            StoreError::ItemNotDead {
+                id,
+                state: OutboxState::Sent,
+            },
+            StoreError::BadAddress(Text::new("email.empty")),
+            StoreError::LeadsNothing {
+                email: "a@b.dk".into(),
+                role: Role::Leader,
+            },
+            StoreError::TokenIdTooShort("01".into()),
+            StoreError::NoSuchToken("0123456789".into()),
+            StoreError::AmbiguousToken {
+                start: "01234567".into(),
+                count: 2,
+            },
+            StoreError::DraftTooLarge { kb: 600 },
+            StoreError::Busy,
+        ];
+        for e in errors {
+            let text = e.text().unwrap_or_else(|| panic!("{e:?} has no words"));
+            for lang in [Language::Da, Language::En] {
+                let words = text.render(lang);
+                assert!(
+                    hjul_wheel::text::Catalogue::wheel(lang)
+                        .get(text.key)
+                        .is_some(),
+                    "{e:?}: `{}` is not in the {lang:?} catalogue",
+                    text.key
+                );
+                assert!(!words.contains('{'), "{e:?} in {lang:?}: {words}");
+            }
+            assert_eq!(e.to_string(), text.render(Language::En));
+        }
+        // The operator's and the developers' errors go to the log in English only.
+        assert!(StoreError::OnRecord(OnRecord::Cycle(2025)).text().is_none());
+    }
 
     #[test]
     fn locations_parse_paths_and_urls() {

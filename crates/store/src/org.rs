@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, Change};
 use crate::entity::{organisation_version, person, unit};
-use crate::{FaultPoint, Stamp, Store, StoreError};
+use crate::{FaultPoint, OnRecord, Stamp, Store, StoreError};
 
 /// What an import changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -139,10 +139,7 @@ impl Store {
                         .get(u.leader.email.as_str())
                         .map(|p| p.id)
                         .ok_or_else(|| {
-                            StoreError::Invalid(format!(
-                                "leader {} was not written",
-                                u.leader.email
-                            ))
+                            StoreError::OnRecord(OnRecord::Leader(u.leader.email.to_string()))
                         })?;
                     let record = UnitRecord {
                         name: u.name.clone(),

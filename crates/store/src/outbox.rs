@@ -695,16 +695,12 @@ impl Store {
         let item = outbox_item::Entity::find_by_id(id)
             .one(&txn)
             .await?
-            .ok_or_else(|| {
-                StoreError::Invalid(format!(
-                    "there is no outbox item {id}; `hjul outbox --state dead` lists them"
-                ))
-            })?;
+            .ok_or(StoreError::NoSuchItem(id))?;
         if item.state != State::Dead {
-            return Err(StoreError::Invalid(format!(
-                "outbox item {id} is {}, not dead: only dead items are retried",
-                item.state
-            )));
+            return Err(StoreError::ItemNotDead {
+                id,
+                state: item.state,
+            });
         }
         let before = item.state;
         let mut am = item.into_active_model();

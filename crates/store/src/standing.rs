@@ -1049,8 +1049,7 @@ fn folded_row(
         .units
         .get(&p.unit_id)
         .ok_or_else(|| StoreError::UnknownUnit(p.unit_id.clone()))?;
-    let level = level_of(u)
-        .ok_or_else(|| StoreError::Invalid(format!("unit {} has level {}", u.id, u.level)))?;
+    let level = crate::status::level_on_record(u)?;
     Ok(status_row(
         u.id.clone(),
         u.name.clone(),

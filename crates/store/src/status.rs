@@ -128,6 +128,17 @@ pub(crate) fn level_of(u: &unit::Model) -> Option<Level> {
     u8::try_from(u.level).ok().and_then(Level::new)
 }
 
+/// A unit's level as recorded, or the error of a record that holds no level of the
+/// wheel's (a database edited by hand).
+pub(crate) fn level_on_record(u: &unit::Model) -> Result<Level, StoreError> {
+    level_of(u).ok_or_else(|| {
+        StoreError::OnRecord(crate::OnRecord::UnitLevel {
+            unit: u.id.clone(),
+            level: u.level,
+        })
+    })
+}
+
 /// The most units whose state is read a few at a time (`BY_ID` a statement, each an index
 /// lookup); more are read with the whole cycle, whose rows then cost less than the
 /// lookups (see docs/benchmarks.md, the whole cycle).
@@ -198,8 +209,7 @@ impl Store {
             .units
             .get(unit_id)
             .ok_or_else(|| StoreError::UnknownUnit(unit_id.to_owned()))?;
-        let level = level_of(u)
-            .ok_or_else(|| StoreError::Invalid(format!("unit {unit_id} has level {}", u.level)))?;
+        let level = level_on_record(u)?;
         let plan = snap.plan()?;
         let milestone_rows = milestone::Entity::find()
             .filter(milestone::Column::Cycle.eq(snap.year))

@@ -91,13 +91,10 @@ impl Store {
         stamp: &Stamp,
     ) -> Result<(String, api_token::Model), StoreError> {
         let email = hjul_wheel::Email::parse(email)
-            .map_err(|e| StoreError::Invalid(format!("the address {e}")))?
+            .map_err(StoreError::BadAddress)?
             .to_string();
         if role != Role::Secretariat && self.units_led_by(&email).await?.is_empty() {
-            return Err(StoreError::Invalid(format!(
-                "{email} leads no active unit: a {} token acts for the units its holder leads (import the organisation first, or give the leader's address)",
-                role.key()
-            )));
+            return Err(StoreError::LeadsNothing { email, role });
         }
         let token = new_token();
         let model = api_token::Model {
@@ -140,10 +137,7 @@ impl Store {
     ) -> Result<api_token::Model, StoreError> {
         let wanted = id.trim().to_lowercase();
         if wanted.chars().count() < MIN_ID_PREFIX {
-            return Err(StoreError::Invalid(format!(
-                "`{}` is too short to name a token: give its id, or at least its first {MIN_ID_PREFIX} characters (`hjul token list` shows them)",
-                hjul_wheel::limits::clip(&wanted, 40)
-            )));
+            return Err(StoreError::TokenIdTooShort(wanted));
         }
         let matches: Vec<api_token::Model> = self
             .tokens()
@@ -154,15 +148,13 @@ impl Store {
         let token = match matches.as_slice() {
             [one] => one.clone(),
             [] => {
-                return Err(StoreError::Invalid(format!(
-                    "no active token has the id `{wanted}`; `hjul token list` shows them"
-                )));
+                return Err(StoreError::NoSuchToken(wanted));
             }
             _ => {
-                return Err(StoreError::Invalid(format!(
-                    "`{wanted}` names {} tokens; give more of the id",
-                    matches.len()
-                )));
+                return Err(StoreError::AmbiguousToken {
+                    start: wanted,
+                    count: matches.len(),
+                });
             }
         };
         retrying!(self, {

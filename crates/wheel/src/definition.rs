@@ -108,6 +108,15 @@ pub struct ReminderRule {
     pub escalation_days_after: u32,
 }
 
+impl ReminderRule {
+    /// How far ahead a deadline counts as "due soon" (the digest's list, and wherever
+    /// else it is asked): from the first reminder, the most distant of `days_before`;
+    /// 14 days when the wheel sends no reminders.
+    pub fn soon_days(&self) -> u32 {
+        self.days_before.iter().copied().max().unwrap_or(14)
+    }
+}
+
 impl WheelDefinition {
     /// The built-in default (Viborg's wheel).
     pub fn builtin() -> Self {

@@ -50,7 +50,7 @@ pub use standing::{AgreementState, NextDeadline, Standing};
 pub use text::{Arg, Catalogue, Text};
 pub use workflow::{
     AgreementFacts, CyclePlan, DeadlineState, DeadlineStatus, EventKind, Milestones, Refusal, Step,
-    UnitEvent, UnitFacts,
+    UnitEvent, UnitFacts, days_overdue, next_deadline,
 };
 
 /// A calendar date in the municipality's zone.

@@ -25,7 +25,7 @@ use crate::definition::WheelDefinition;
 use crate::organisation::Party;
 use crate::phase::{Deadline, Task};
 use crate::reminders::{self, MomentKind};
-use crate::workflow::{DeadlineStatus, UnitFacts};
+use crate::workflow::DeadlineStatus;
 
 /// Whether an item is to be sent, or was overtaken by a later moment before it went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -86,35 +86,20 @@ pub fn item_key(
     )
 }
 
-/// Whether mail about this deadline can be acted on at all.
-fn actionable(status: &DeadlineStatus, facts: Option<&UnitFacts>) -> bool {
-    if status.met_on.is_some() {
-        return false;
-    }
-    match (status.deadline, facts) {
-        // The midway status is about the agreement in force; without one there is
-        // nothing to give a status on, and the agreement's own deadline is what is late.
-        (Deadline::MidwayStatus | Deadline::GoalStatus | Deadline::AgreementReview, Some(f)) => {
-            f.agreement.as_ref().is_some_and(|a| a.in_force.is_some())
-        }
-        _ => true,
-    }
-}
-
 /// Moments that have passed for one party: when, and which.
 type Passed = Vec<(DateTime<Utc>, MomentKind)>;
 
-/// The items `status` calls for by `now`. `facts` are the unit's (none for a department
-/// milestone).
+/// The items `status` calls for by `now`: none for a deadline met, or waiting (for
+/// another deadline, or a midway status or follow-up for an agreement in force), whose
+/// own deadline is what mail is about ([`DeadlineStatus::is_actionable`]).
 pub fn due_items(
     def: &WheelDefinition,
     year: i32,
     unit_id: Option<&str>,
-    facts: Option<&UnitFacts>,
     status: &DeadlineStatus,
     now: DateTime<Utc>,
 ) -> Vec<DueItem> {
-    if !actionable(status, facts) {
+    if !status.is_actionable() {
         return Vec::new();
     }
     let Some(due) = status.due else {
@@ -176,11 +161,10 @@ pub fn due_items(
 /// tick skips until then cannot miss a moment.
 pub fn next_moment(
     def: &WheelDefinition,
-    facts: Option<&UnitFacts>,
     status: &DeadlineStatus,
     after: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
-    if !actionable(status, facts) || status.due.is_none() {
+    if !status.is_actionable() || status.due.is_none() {
         return None;
     }
     reminders::moments(def, status)
@@ -194,7 +178,7 @@ pub fn next_moment(
 mod tests {
     use super::*;
     use crate::organisation::Level;
-    use crate::workflow::{Milestones, UnitEvent};
+    use crate::workflow::{Milestones, UnitEvent, UnitFacts};
     use chrono::Days;
     use proptest::prelude::*;
     use std::collections::HashSet;
@@ -247,7 +231,7 @@ mod tests {
             (s.responsible, s.task),
             (Party::Superior, Task::SignAgreement)
         );
-        let items = due_items(&def, 2025, Some("u"), Some(&f), &s, noon(date(2026, 4, 20)));
+        let items = due_items(&def, 2025, Some("u"), &s, noon(date(2026, 4, 20)));
         let pending: Vec<(Party, MomentKind, Task)> = items
             .iter()
             .filter(|i| i.state == ItemState::Pending)
@@ -278,7 +262,7 @@ mod tests {
             (s.responsible, s.task),
             (Party::Leader, Task::SubmitAgreement)
         );
-        let items = due_items(&def, 2025, Some("u"), Some(&f), &s, noon(date(2026, 3, 3)));
+        let items = due_items(&def, 2025, Some("u"), &s, noon(date(2026, 3, 3)));
         assert_eq!(items.len(), 1);
         assert_eq!(
             (items[0].party, items[0].kind, items[0].state),
@@ -292,7 +276,7 @@ mod tests {
         let def = WheelDefinition::builtin();
         let f = UnitFacts::default();
         let s = of(&f, Deadline::DialogueHeld);
-        let items = due_items(&def, 2025, Some("u"), Some(&f), &s, noon(date(2026, 1, 5)));
+        let items = due_items(&def, 2025, Some("u"), &s, noon(date(2026, 1, 5)));
         let got: HashSet<(Party, Task)> = items.iter().map(|i| (i.party, i.task)).collect();
         assert_eq!(
             got,
@@ -302,7 +286,7 @@ mod tests {
             ])
         );
         // Overdue: only the superior, who holds it, is told; the leader waits for them.
-        let late = due_items(&def, 2025, Some("u"), Some(&f), &s, noon(date(2026, 7, 2)));
+        let late = due_items(&def, 2025, Some("u"), &s, noon(date(2026, 7, 2)));
         let overdue: Vec<Party> = late
             .iter()
             .filter(|i| i.kind == MomentKind::Overdue)
@@ -317,14 +301,14 @@ mod tests {
         let in_q7 = noon(date(2027, 8, 2));
         let none = unit(date(2026, 3, 2), Some(date(2026, 3, 20)), None);
         let s = of(&none, Deadline::MidwayStatus);
-        assert!(due_items(&def, 2025, Some("u"), Some(&none), &s, in_q7).is_empty());
+        assert!(due_items(&def, 2025, Some("u"), &s, in_q7).is_empty());
         let signed = unit(
             date(2026, 3, 2),
             Some(date(2026, 3, 20)),
             Some(date(2026, 3, 25)),
         );
         let s = of(&signed, Deadline::MidwayStatus);
-        let items = due_items(&def, 2025, Some("u"), Some(&signed), &s, in_q7);
+        let items = due_items(&def, 2025, Some("u"), &s, in_q7);
         assert_eq!(items.len(), 1);
         assert_eq!(items[0].task, Task::GiveMidway);
     }
@@ -367,7 +351,7 @@ mod tests {
             let now = noon(date(2025, 10, 1) + Days::new(day));
             let then = now + chrono::Duration::days(i64::try_from(later).unwrap());
             for s in statuses(&facts) {
-                let items = due_items(&def, 2025, Some("u"), Some(&facts), &s, now);
+                let items = due_items(&def, 2025, Some("u"), &s, now);
                 if s.met_on.is_some() {
                     prop_assert!(items.is_empty());
                 }
@@ -391,7 +375,7 @@ mod tests {
                     let latest = mine.iter().map(|i| i.at).max().unwrap();
                     prop_assert_eq!(pending[0].at, latest);
                 }
-                let after: HashSet<String> = due_items(&def, 2025, Some("u"), Some(&facts), &s, then)
+                let after: HashSet<String> = due_items(&def, 2025, Some("u"), &s, then)
                     .into_iter()
                     .map(|i| i.key)
                     .collect();
@@ -413,16 +397,16 @@ mod tests {
             let now = noon(date(2025, 10, 1) + Days::new(day));
             let then = now + chrono::Duration::days(i64::try_from(later).unwrap());
             for s in statuses(&facts) {
-                let items = due_items(&def, 2025, Some("u"), Some(&facts), &s, now);
-                let next = next_moment(&def, Some(&facts), &s, now);
+                let items = due_items(&def, 2025, Some("u"), &s, now);
+                let next = next_moment(&def, &s, now);
                 if let Some(n) = next {
                     prop_assert!(n > now);
                 }
                 // Any instant before the next moment gives the same items.
                 let before = next.map_or(then, |n| (n - chrono::Duration::seconds(1)).min(then)).max(now);
-                prop_assert_eq!(&due_items(&def, 2025, Some("u"), Some(&facts), &s, before), &items);
+                prop_assert_eq!(&due_items(&def, 2025, Some("u"), &s, before), &items);
                 if let Some(n) = next {
-                    let at = due_items(&def, 2025, Some("u"), Some(&facts), &s, n);
+                    let at = due_items(&def, 2025, Some("u"), &s, n);
                     prop_assert!(at.len() > items.len(), "the moment at {} adds an item", n);
                 }
             }

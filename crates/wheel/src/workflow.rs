@@ -635,19 +635,32 @@ pub enum DeadlineState {
     },
 }
 
+/// Calendar days from `due` to `today`, 0 when `today` is not past it: the one count of
+/// "how late" that every table, list, export, digest and mail shows.
+pub fn days_overdue(due: Date, today: Date) -> i64 {
+    (today - due).num_days().max(0)
+}
+
 impl DeadlineStatus {
+    /// Where it stands on `today`. The one rule of "overdue": not met, open (not waiting
+    /// for another deadline, nor for an agreement in force), and past its due date. The
+    /// status list, the unit's table, the exports, the digest and the mail plan all ask
+    /// this.
     pub fn state(&self, today: Date) -> DeadlineState {
         if let Some(on) = self.met_on {
-            let late_days = self.due.map_or(0, |due| (on - due).num_days().max(0));
+            let late_days = self.due.map_or(0, |due| days_overdue(due, on));
             return DeadlineState::Met { on, late_days };
         }
-        match (self.opens, self.due) {
-            (_, Some(due)) if today > due => DeadlineState::Overdue {
-                days: (today - due).num_days(),
+        // A deadline that waits cannot be late: what it waits for is.
+        let Some(opens) = self.opens else {
+            return DeadlineState::Waiting;
+        };
+        match self.due {
+            Some(due) if today > due => DeadlineState::Overdue {
+                days: days_overdue(due, today),
             },
-            (None, _) => DeadlineState::Waiting,
-            (Some(opens), _) if today < opens => DeadlineState::NotOpen { opens },
-            (Some(_), due) => DeadlineState::Open { due },
+            _ if today < opens => DeadlineState::NotOpen { opens },
+            due => DeadlineState::Open { due },
         }
     }
 
@@ -658,6 +671,32 @@ impl DeadlineStatus {
             _ => 0,
         }
     }
+
+    /// Whether it is still to be met and can be acted on (not waiting): what mail is
+    /// about and what a unit's next deadline is chosen from.
+    pub fn is_actionable(&self) -> bool {
+        self.met_on.is_none() && self.opens.is_some()
+    }
+}
+
+/// The deadline a unit is to meet next: of those it can act on, the one due first (so
+/// an overdue one comes before any other, the most overdue first), then in the wheel's
+/// order; when none of those has a due date, the first one not met in the wheel's order
+/// (it names who acts, though its date is not known yet). A function of the facts
+/// alone, not of the day: the kept standing stays right from one day to the next.
+pub fn next_deadline(deadlines: &[DeadlineStatus]) -> Option<&DeadlineStatus> {
+    deadlines
+        .iter()
+        .filter(|d| d.is_actionable())
+        .filter_map(|d| d.due.map(|due| (due, d)))
+        .min_by_key(|(due, d)| (*due, d.deadline, d.occurrence))
+        .map(|(_, d)| d)
+        .or_else(|| {
+            deadlines
+                .iter()
+                .filter(|d| d.met_on.is_none())
+                .min_by_key(|d| (d.deadline, d.occurrence))
+        })
 }
 
 /// A phase's window in one cycle.
@@ -1037,7 +1076,19 @@ impl<'d> CyclePlan<'d> {
         facts: &UnitFacts,
         on: Date,
     ) -> Result<(), Refusal> {
-        let (opens, waiting_for) = self.opening(rule, milestones, facts);
+        let (mut opens, mut waiting_for) = self.opening(rule, milestones, facts);
+        // The midway status is given on the agreement in force: without one it waits for
+        // the signature, and the agreement's own deadline is what is late.
+        if rule.deadline == Deadline::MidwayStatus
+            && facts.met_on(Deadline::MidwayStatus).is_none()
+            && facts
+                .agreement
+                .as_ref()
+                .is_none_or(|a| a.in_force.is_none())
+        {
+            opens = None;
+            waiting_for = vec![Deadline::AgreementSigned];
+        }
         match opens {
             None => Err(Refusal::Waiting {
                 deadline: rule.deadline,
@@ -1088,7 +1139,19 @@ impl<'d> CyclePlan<'d> {
         milestones: &Milestones,
         facts: &UnitFacts,
     ) -> DeadlineStatus {
-        let (opens, waiting_for) = self.opening(rule, milestones, facts);
+        let (mut opens, mut waiting_for) = self.opening(rule, milestones, facts);
+        // The midway status is given on the agreement in force: without one it waits for
+        // the signature, and the agreement's own deadline is what is late.
+        if rule.deadline == Deadline::MidwayStatus
+            && facts.met_on(Deadline::MidwayStatus).is_none()
+            && facts
+                .agreement
+                .as_ref()
+                .is_none_or(|a| a.in_force.is_none())
+        {
+            opens = None;
+            waiting_for = vec![Deadline::AgreementSigned];
+        }
         // A submitted agreement waits for the signer: the deadline is theirs to meet now,
         // and one step above them hears of it when it is late.
         let awaits_signature = rule.deadline == Deadline::AgreementSigned

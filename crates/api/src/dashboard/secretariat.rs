@@ -387,15 +387,15 @@ pub async fn create_token(
             .store()
             .create_token(role, &f.email, note.as_deref(), &v.who.stamp(&state))
             .await
-            .map_err(|e| match e {
-                hjul_store::StoreError::Invalid(m) => {
-                    Problem::bad_request(m.clone()).text(if m.contains("leads no active unit") {
+            .map_err(|e| {
+                let text = match &e {
+                    hjul_store::StoreError::LeadsNothing { .. } => {
                         Text::new("tokens.leads_nothing")
-                    } else {
-                        Text::new("tokens.bad_address")
-                    })
-                }
-                other => other.into(),
+                    }
+                    hjul_store::StoreError::BadAddress(_) => Text::new("tokens.bad_address"),
+                    _ => return Problem::from(e),
+                };
+                Problem::from(e).retext(text)
             })?;
         Ok((token, model.email))
     }
@@ -631,6 +631,16 @@ pub async fn milestone(
         // Themes go with their milestone only; typed for another, they are refused, not
         // dropped.
         let themes = (m == Deadline::ThemesPublished || !themes.is_empty()).then_some(themes);
+        // The form's own words for the rule of which milestone takes themes.
+        let themed = |e: hjul_store::StoreError| match e {
+            hjul_store::StoreError::ThemesRequired
+            | hjul_store::StoreError::NoThemes
+            | hjul_store::StoreError::TakesNoThemes(_) => {
+                Problem::from(e).retext(Text::new("cycles.themes_needed"))
+            }
+            other => other.into(),
+        };
+        hjul_store::check_themes(m, themes.as_deref()).map_err(themed)?;
         // report_final keeps the final report with it.
         let stamp = v.who.stamp(&state);
         if m == Deadline::ReportFinal {
@@ -640,12 +650,7 @@ pub async fn milestone(
                 .store()
                 .record_milestone(y, m, on, themes, &stamp)
                 .await
-                .map_err(|e| match e {
-                    hjul_store::StoreError::Invalid(msg) if msg.contains("themes") => {
-                        Problem::bad_request(msg).text(Text::new("cycles.themes_needed"))
-                    }
-                    other => other.into(),
-                })?;
+                .map_err(themed)?;
         }
         Ok(y)
     }
