@@ -177,6 +177,34 @@ pub async fn with_themes(db: &TestDb, csv: &str, today: &str) -> Store {
     store
 }
 
+/// The application core over `store`, acting on `stamp`'s day, with the built-in report
+/// templates, and the operator (the secretariat) named as `stamp` names the actor.
+pub fn core(store: &Store, stamp: &Stamp) -> (hjul_app::Core, hjul_app::Actor) {
+    let at = stamp.at;
+    let core = hjul_app::Core::new(
+        store.clone(),
+        std::sync::Arc::new(move || at),
+        "sekretariat@skovby.dk".into(),
+        hjul_report::Templates::load(None).expect("the built-in report templates"),
+    )
+    .on_day(Some(stamp.today));
+    let actor = hjul_app::Actor::operator(&stamp.actor, "sekretariat@skovby.dk");
+    (core, actor)
+}
+
+/// Records `report_final` of cycle `year` on `on` through the core, as the dashboard, the
+/// API and the command line do: the department's report made and kept with it.
+pub async fn record_final(
+    store: &Store,
+    year: i32,
+    on: NaiveDate,
+    stamp: &Stamp,
+) -> Result<Option<String>, hjul_app::CoreError> {
+    let (core, actor) = core(store, stamp);
+    core.record_milestone(&actor, (year, hjul_wheel::Deadline::ReportFinal, on), None)
+        .await
+}
+
 /// A unit's id as a test writes it; a test's ids are always well formed.
 pub fn unit_of(id: &str) -> hjul_wheel::UnitId {
     hjul_wheel::UnitId::parse(id).expect("a well-formed unit id")

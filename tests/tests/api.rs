@@ -24,6 +24,7 @@ stories!(
     a_unit_sees_its_numbers_and_nothing_that_rests_on_too_few,
     the_report_is_a_download_over_what_the_caller_sees,
     long_tables_are_shown_a_page_at_a_time,
+    the_wheel_names_who_records_a_milestone_and_a_refusal_is_on_record_once,
 );
 
 /// The API at a fixed moment: 15 May 2026, 10:00 in Copenhagen.
@@ -2021,4 +2022,75 @@ async fn long_tables_are_shown_a_page_at_a_time(db: TestDb) {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
         assert_eq!(problem["field"], field, "{problem}");
     }
+}
+
+/// Who records a department milestone is the wheel's to say (`responsible` in
+/// `wheel.toml`), asked by the core for every front end: with the data collection given
+/// to the director, the director records it and a chief is refused (403, in their
+/// language); the focus themes stay the secretariat's. Each refusal is on record in the
+/// audit log once, whichever part of the service refused it.
+async fn the_wheel_names_who_records_a_milestone_and_a_refusal_is_on_record_once(db: TestDb) {
+    let builtin = hjul_wheel::definition::BUILTIN_WHEEL_TOML;
+    let text = builtin.replacen(
+        "key = \"data_collected\"\nphase = \"data_collection\"\nresponsible = \"secretariat\"",
+        "key = \"data_collected\"\nphase = \"data_collection\"\nresponsible = \"director\"",
+        1,
+    );
+    assert_ne!(text, builtin, "the built-in wheel names the secretariat");
+    let wheel = hjul_store::CurrentWheel {
+        definition: hjul_wheel::WheelDefinition::from_toml(&text, "the test's wheel.toml").unwrap(),
+        definition_toml: text,
+        ..hjul_store::CurrentWheel::builtin()
+    };
+    let store = db.store_with(wheel).await;
+    let org = hjul_wheel::Organisation::from_csv(ORGANISATION, |_| {}).unwrap();
+    store
+        .import_organisation(&org, &stamp("2026-05-15"), |_, _| {})
+        .await
+        .unwrap();
+    let state = AppState::new(store.clone(), Arc::new(now), "sekretariat@skovby.dk".into());
+    let api = Api {
+        app: hjul_api::router(state),
+        store,
+    };
+    let director = api.token(Role::Manager, "dorte.holm@skovby.dk").await;
+    let chief = api.token(Role::Manager, "carsten.vang@skovby.dk").await;
+    let path = "/api/v1/cycles/2025/milestones";
+    let collected = serde_json::json!({ "milestone": "data_collected", "on": "2025-12-18" });
+
+    let (status, body) = api
+        .call(Method::POST, path, Some(&chief), Some(collected.clone()))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("director"),
+        "{body}"
+    );
+    let refused = |rows: Vec<hjul_store::AuditEntry>| {
+        rows.into_iter().filter(|r| r.action == "refused").count()
+    };
+    let rows = api
+        .store
+        .audit_log(Some(("milestone", "2025/data_collected")), 100)
+        .await
+        .unwrap();
+    assert_eq!(refused(rows), 1, "the chief's refusal, once");
+
+    let (status, body) = api
+        .call(Method::POST, path, Some(&director), Some(collected))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let themes = serde_json::json!({
+        "milestone": "themes_published", "on": "2026-03-20", "themes": ["Sprog"]
+    });
+    let (status, body) = api
+        .call(Method::POST, path, Some(&director), Some(themes))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let rows = api
+        .store
+        .audit_log(Some(("milestone", "2025/themes_published")), 100)
+        .await
+        .unwrap();
+    assert_eq!(refused(rows), 1, "the director's refusal, once");
 }

@@ -94,10 +94,12 @@ impl Event {
                     .await
                     .unwrap();
             }
-            Event::Dialogue(u) => store
-                .record_dialogue(&unit_of(u), on, None, &s)
-                .await
-                .unwrap(),
+            Event::Dialogue(u) => {
+                store
+                    .record_dialogue(&unit_of(u), on, None, &s)
+                    .await
+                    .unwrap();
+            }
             Event::Submit(u) => {
                 store
                     .submit_agreement(&unit_of(u), on, AGREEMENT, "a.toml", &s)

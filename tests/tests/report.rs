@@ -91,15 +91,9 @@ async fn skovby(db: &TestDb) -> Store {
         .unwrap();
     // The final report is kept with its milestone, as the dashboard, the API and the
     // command line record it.
-    let kept = hjul_report::record_milestone(
-        &store,
-        &Templates::load(None).unwrap(),
-        (2025, Deadline::ReportFinal, date("2026-09-24")),
-        None,
-        &s,
-    )
-    .await
-    .unwrap();
+    let kept = hjul_tests::record_final(&store, 2025, date("2026-09-24"), &s)
+        .await
+        .unwrap();
     assert!(kept.is_some_and(|h| h.len() == 64));
     store
         .give_midway(
@@ -325,14 +319,8 @@ async fn the_final_report_is_kept_with_its_milestone_and_never_changes(db: TestD
         draft.contains("| Fravær reduceres | 2024/25 | 9,9 % |"),
         "{draft}"
     );
-    let again = hjul_report::record_milestone(
-        &store,
-        &Templates::load(None).unwrap(),
-        (2025, Deadline::ReportFinal, date("2026-09-25")),
-        None,
-        &stamp("2027-08-21"),
-    )
-    .await;
+    let again =
+        hjul_tests::record_final(&store, 2025, date("2026-09-25"), &stamp("2027-08-21")).await;
     assert!(again.is_err(), "report_final recorded twice");
     let still = store.final_report(2025).await.unwrap().unwrap();
     assert_eq!(still.sha256, kept.sha256);

@@ -118,11 +118,10 @@ async fn apply(store: &Store, w: &mut World, step: &Step, accepted: &Accepted) -
                 .record_milestone(year, milestone, w.today, themes, &s)
                 .await
         }
-        Step::Dialogue(u, back) => {
-            store
-                .record_dialogue(&unit_of(id(*u)), w.today - Duration::days(*back), None, &s)
-                .await
-        }
+        Step::Dialogue(u, back) => store
+            .record_dialogue(&unit_of(id(*u)), w.today - Duration::days(*back), None, &s)
+            .await
+            .map(drop),
         Step::Progress(u) => {
             let Ok(t) = store.timeline(&unit_of(id(*u)), w.today, None).await else {
                 return false;
@@ -146,7 +145,10 @@ async fn apply(store: &Store, w: &mut World, step: &Step, accepted: &Accepted) -
             };
             let (on, u) = (w.today, id(*u));
             match next {
-                EventKind::DialogueHeld => store.record_dialogue(&unit_of(u), on, None, &s).await,
+                EventKind::DialogueHeld => store
+                    .record_dialogue(&unit_of(u), on, None, &s)
+                    .await
+                    .map(drop),
                 EventKind::AgreementSubmitted => store
                     .submit_agreement(&unit_of(u), on, AGREEMENT, "a.toml", &s)
                     .await

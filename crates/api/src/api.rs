@@ -23,6 +23,7 @@ use crate::auth::Principal;
 use crate::problem::{
     ApiJson, ApiPath as Path, ApiQuery, Problem, body_of, check_day, is_media_type, path_param,
 };
+use hjul_app::UnitRecord;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -119,9 +120,9 @@ struct Me {
 #[utoipa::path(get, path = "/api/v1/me", tag = "status", responses((status = 200, body = Me)))]
 async fn me(who: Principal) -> Json<Me> {
     Json(Me {
-        email: who.holder.email.clone(),
+        email: who.email.clone(),
         role: who.role().key().to_owned(),
-        leads: who.holder.leads.clone(),
+        leads: who.leads.clone(),
     })
 }
 
@@ -589,7 +590,7 @@ enum MilestoneKey {
     ReportFinal,
 }
 
-/// Records a department milestone (secretariat).
+/// Records a department milestone (the secretariat, or whom `wheel.toml` names).
 #[utoipa::path(post, path = "/api/v1/cycles/{year}/milestones", tag = "records", params(("year" = i32, Path)), request_body = MilestoneBody,
     responses((status = 201)))]
 async fn milestone(
@@ -604,7 +605,8 @@ async fn milestone(
         "record a milestone",
         ("milestone", &year.clone()),
         async {
-            who.require_secretariat("recording a milestone")?;
+            // Who records which milestone (the secretariat; the director when the wheel
+            // names them) is asked by the core.
             let year: i32 = path_param("year", &year, "a year")?;
             let ApiJson(b) = body?;
             let m = Deadline::MILESTONES
@@ -617,21 +619,14 @@ async fn milestone(
                     ))
                     .field("milestone")
                 })?;
-            // Which milestone takes themes is the wheel's rule, asked of the store (a
-            // body that breaks it is well formed and refused with 422) before a final
-            // report is made for nothing. An empty list is no themes.
+            // Which milestone takes themes is the wheel's rule, asked by the core (a body
+            // that breaks it is well formed and refused with 422). An empty list is no
+            // themes. report_final keeps the final report with it.
             let themes = b.themes.filter(|t| !t.is_empty());
-            hjul_store::check_themes(m, themes.as_deref())?;
-            // report_final keeps the final report with it.
-            let stamp = who.stamp(&state);
-            if m == Deadline::ReportFinal {
-                crate::reports::record_final(&state, (year, b.on), &stamp).await?;
-            } else {
-                state
-                    .store()
-                    .record_milestone(year, m, b.on, themes, &stamp)
-                    .await?;
-            }
+            state
+                .core()
+                .record_milestone(&who, (year, m, b.on), themes)
+                .await?;
             Ok(StatusCode::CREATED)
         },
     )
@@ -727,12 +722,16 @@ async fn dialogue(
         "record a dialogue",
         ("unit", &unit_id),
         async {
-            let unit = who.may(&state, EventKind::DialogueHeld, &unit_id)?;
+            // Access before the body is read: one who may not gets 403/404 whatever
+            // they sent. The core asks the same rule again as it records.
+            who.may(&state, EventKind::DialogueHeld, &unit_id)?;
             let ApiJson(b) = body?;
-            state
-                .store()
-                .record_dialogue_with(&unit, b.on, b.notes, b.for_report, &who.stamp(&state))
-                .await?;
+            let record = UnitRecord::Dialogue {
+                on: b.on,
+                notes: b.notes,
+                for_report: b.for_report,
+            };
+            state.core().record(&who, &unit_id, record).await?;
             Ok(StatusCode::CREATED)
         },
     )
@@ -985,13 +984,15 @@ async fn sign(
         "sign an agreement",
         ("unit", &unit_id),
         async {
-            let unit = who.may(&state, EventKind::AgreementSigned, &unit_id)?;
+            who.may(&state, EventKind::AgreementSigned, &unit_id)?;
             let ApiJson(b) = body?;
-            let revision = state
-                .store()
-                .sign_agreement(&unit, b.on, &who.stamp(&state))
+            let recorded = state
+                .core()
+                .record(&who, &unit_id, UnitRecord::Signature { on: b.on })
                 .await?;
-            Ok(Json(SignedDto { revision }))
+            Ok(Json(SignedDto {
+                revision: recorded.revision.unwrap_or_default(),
+            }))
         },
     )
     .await
@@ -1078,13 +1079,13 @@ async fn goal_status(
         "give a status on the goals",
         ("unit", &unit_id),
         async {
-            let unit = who.may(&state, EventKind::GoalStatusGiven, &unit_id)?;
+            who.may(&state, EventKind::GoalStatusGiven, &unit_id)?;
             let ApiJson(b) = body?;
-            let stamp = who.stamp(&state);
-            state
-                .store()
-                .give_goal_status(&unit, b.on.unwrap_or(stamp.today), &b.statuses, &stamp)
-                .await?;
+            let record = UnitRecord::GoalStatus {
+                on: b.on.unwrap_or_else(|| state.today()),
+                statuses: b.statuses,
+            };
+            state.core().record(&who, &unit_id, record).await?;
             Ok(StatusCode::CREATED)
         },
     )
@@ -1119,13 +1120,13 @@ async fn review(
         "review the agreement",
         ("unit", &unit_id),
         async {
-            let unit = who.may(&state, EventKind::AgreementReviewed, &unit_id)?;
+            who.may(&state, EventKind::AgreementReviewed, &unit_id)?;
             let ApiJson(b) = body?;
-            let stamp = who.stamp(&state);
-            state
-                .store()
-                .review_agreement(&unit, b.on.unwrap_or(stamp.today), b.notes, &stamp)
-                .await?;
+            let record = UnitRecord::Review {
+                on: b.on.unwrap_or_else(|| state.today()),
+                notes: b.notes,
+            };
+            state.core().record(&who, &unit_id, record).await?;
             Ok(StatusCode::CREATED)
         },
     )
@@ -1334,8 +1335,8 @@ async fn retry(
             who.require_secretariat("the mail queue")?;
             let id: uuid::Uuid = path_param("id", &id, "an id")?;
             state
-                .store()
-                .retry_item(hjul_store::ItemId(id), &who.stamp(&state))
+                .core()
+                .retry_item(&who, hjul_store::ItemId(id))
                 .await?;
             Ok(StatusCode::OK)
         },

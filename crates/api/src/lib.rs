@@ -35,16 +35,11 @@ pub const BODY_LIMIT: usize = 4 << 20;
 pub struct AppState(Arc<Inner>);
 
 struct Inner {
-    store: Store,
-    now: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
-    secretariat_email: String,
+    /// Where every use case goes: access, validation, the write, the audit.
+    core: hjul_app::Core,
     words: Arc<dashboard::Words>,
     pages: minijinja::Environment<'static>,
     sign_in: dashboard::SignInLimiter,
-    /// The quality report's templates (hjul.toml `[report] templates`, or built in).
-    reports: hjul_report::Templates,
-    /// One report laid out at a time (see `reports::render`).
-    report_slot: tokio::sync::Semaphore,
 }
 
 impl AppState {
@@ -60,15 +55,12 @@ impl AppState {
             tracing::error!(error = %e, "the dashboard's words cannot be read");
             dashboard::Words::empty()
         }));
+        let core = hjul_app::Core::new(store, now, secretariat_email, builtin_reports());
         Self(Arc::new(Inner {
-            store,
-            now,
-            secretariat_email,
+            core,
             pages: dashboard::pages(Arc::clone(&words)),
             words,
             sign_in: dashboard::SignInLimiter::default(),
-            reports: builtin_reports(),
-            report_slot: tokio::sync::Semaphore::new(1),
         }))
     }
 
@@ -77,23 +69,25 @@ impl AppState {
     #[must_use]
     pub fn with_report_templates(mut self, templates: hjul_report::Templates) -> Self {
         if let Some(inner) = Arc::get_mut(&mut self.0) {
-            inner.reports = templates;
+            inner.core = hjul_app::Core::new(
+                inner.core.store().clone(),
+                inner.core.clock(),
+                inner.core.secretariat_email().to_owned(),
+                templates,
+            );
         }
         self
     }
 
-    pub(crate) fn report_templates(&self) -> &hjul_report::Templates {
-        &self.0.reports
-    }
-
-    pub(crate) fn report_slot(&self) -> &tokio::sync::Semaphore {
-        &self.0.report_slot
+    /// The application core every handler acts through.
+    pub fn core(&self) -> &hjul_app::Core {
+        &self.0.core
     }
 
     /// The privacy threshold: a value resting on fewer respondents is never shown
     /// (hjul.toml `[data] min_responses`, set on the store).
     pub fn min_responses(&self) -> u32 {
-        self.0.store.min_responses()
+        self.0.core.store().min_responses()
     }
 
     pub(crate) fn words(&self) -> &dashboard::Words {
@@ -108,31 +102,31 @@ impl AppState {
         &self.0.sign_in
     }
 
+    /// The store, for the reads that have not moved into the core yet.
     pub fn store(&self) -> &Store {
-        &self.0.store
+        self.0.core.store()
     }
 
     pub fn now(&self) -> DateTime<Utc> {
-        (self.0.now)()
+        self.0.core.now()
     }
 
     /// The municipality's date at `at`.
     pub fn today_at(&self, at: DateTime<Utc>) -> NaiveDate {
-        at.with_timezone(&self.0.store.wheel().definition.mail_time.zone)
-            .date_naive()
+        self.0.core.today_at(at)
     }
 
     pub fn today(&self) -> NaiveDate {
-        self.today_at(self.now())
+        self.0.core.today()
     }
 
     pub fn secretariat_email(&self) -> &str {
-        &self.0.secretariat_email
+        self.0.core.secretariat_email()
     }
 
-    /// Puts a refused attempt on record: who tried what, and the answer. One turned
-    /// away because others were writing is put on record when its turn comes, after the
-    /// answer has gone: waiting for it would keep the person waiting twice.
+    /// Puts a refused attempt the core has not seen on record (a request it could not
+    /// read, say): who tried what, and the answer. One the core refused is on record
+    /// already.
     pub(crate) async fn audit_refusal(
         &self,
         stamp: hjul_store::Stamp,
@@ -140,26 +134,17 @@ impl AppState {
         entity: (&str, &str),
         p: &problem::Problem,
     ) {
-        let store = self.store().clone();
-        let (attempted, kind, id, detail) = (
-            attempted.to_owned(),
-            entity.0.to_owned(),
-            entity.1.to_owned(),
-            p.detail.clone(),
-        );
-        let write = async move {
-            if let Err(e) = store
-                .audit_refusal(&stamp, &attempted, &kind, &id, &detail)
-                .await
-            {
-                tracing::error!(error = %e, "could not record a refused attempt");
-            }
-        };
-        if p.is_busy() {
-            tokio::spawn(write);
-        } else {
-            write.await;
+        if p.audited {
+            return;
         }
+        let attempt = hjul_app::Attempt {
+            what: attempted,
+            entity: entity.0,
+            id: entity.1,
+        };
+        self.core()
+            .audit_refusal(stamp, &attempt, &p.detail, p.is_busy())
+            .await;
     }
 }
 

@@ -32,6 +32,9 @@ pub struct Problem {
     pub errors: Vec<ProblemItem>,
     /// The same problems for people, in their language: where a form shows them.
     pub texts: Vec<FieldText>,
+    /// Already on record in the audit log (the application core puts its refusals
+    /// there): a front end does not record it again.
+    pub audited: bool,
 }
 
 impl Serialize for Problem {
@@ -196,6 +199,7 @@ impl Problem {
             field: None,
             errors: Vec::new(),
             texts: Vec::new(),
+            audited: false,
         }
     }
 
@@ -410,6 +414,50 @@ impl Problem {
 
 /// The kind of a problem report answering a write that found the database busy.
 pub const BUSY: &str = "busy";
+
+impl From<hjul_app::Denied> for Problem {
+    /// A unit one does not see is as if it did not exist (404); one seen but not one's
+    /// to change, or a secretariat's task, is 403.
+    fn from(d: hjul_app::Denied) -> Self {
+        use hjul_app::Denied as D;
+        let text = d.text();
+        let p = match &d {
+            D::NotFound(unit) => Problem::not_found(format!(
+                "there is no unit `{}` you can see",
+                hjul_wheel::limits::clip(unit, 64)
+            )),
+            D::MayNot { .. } | D::Milestone(_) | D::SecretariatOnly { .. } => {
+                Problem::forbidden(d.to_string())
+            }
+        };
+        p.text(text)
+    }
+}
+
+impl From<hjul_app::CoreError> for Problem {
+    /// Marked as on record: the core put its refusal in the audit log.
+    fn from(e: hjul_app::CoreError) -> Self {
+        use hjul_app::CoreError as C;
+        let mut p = match e {
+            C::Denied(d) => d.into(),
+            C::Store(e) => e.into(),
+            C::Report(e) => e.into(),
+            C::ReportBusy => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                BUSY,
+                "another report is being made right now: try again in a minute",
+            )
+            .text(hjul_wheel::Text::new("report.busy")),
+            C::ReportStopped => Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the report could not be made",
+            ),
+        };
+        p.audited = true;
+        p
+    }
+}
 
 impl From<StoreError> for Problem {
     /// The status by the error's kind; the words from the error's catalogue text

@@ -74,6 +74,25 @@ impl Context {
         })
     }
 
+    /// The application core over `store`, on this command's clock and day, with the
+    /// report templates given (the configured ones where a report is made).
+    pub fn core(&self, store: &Store, reports: hjul_report::Templates) -> hjul_app::Core {
+        let clock = std::sync::Arc::clone(&self.clock);
+        hjul_app::Core::new(
+            store.clone(),
+            std::sync::Arc::new(move || clock.now()),
+            self.secretariat_email.clone(),
+            reports,
+        )
+        .on_day(self.today)
+    }
+
+    /// The person at the terminal: the secretariat, named in the audit log as
+    /// `cli:USER` (or `--actor`).
+    pub fn operator(&self) -> hjul_app::Actor {
+        hjul_app::Actor::operator(&self.actor, &self.secretariat_email)
+    }
+
     pub fn stamp(&self) -> Stamp {
         Stamp {
             actor: self.actor.clone(),

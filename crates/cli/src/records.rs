@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
+use hjul_app::UnitRecord;
 use hjul_store::{StatusFilter, Store};
 use hjul_wheel::{Deadline, Level, Organisation};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -45,6 +46,19 @@ fn read(path: &Path) -> anyhow::Result<String> {
 /// The cycle a date falls in, for confirmations that name it.
 fn cycle_of(ctx: &Context, on: hjul_wheel::Date) -> i32 {
     ctx.wheel.definition.cycles.cycle_containing(on).year()
+}
+
+/// Records a unit's event as the operator, through the core (the same access, checks
+/// and audit as the API and the dashboard). No report is made, so the built-in
+/// templates do.
+async fn record_for(
+    ctx: &Context,
+    store: &Store,
+    unit: &hjul_wheel::UnitId,
+    record: UnitRecord,
+) -> anyhow::Result<hjul_store::Recorded> {
+    let core = ctx.core(store, hjul_report::Templates::load(None)?);
+    Ok(core.record(&ctx.operator(), unit.as_str(), record).await?)
 }
 
 /// A progress bar on a terminal; nothing when the output is piped.
@@ -96,15 +110,11 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
             };
             let count = themes.as_ref().map(Vec::len);
             let templates = hjul_report::Templates::load(ctx.report_templates.as_deref())?;
-            let kept = hjul_report::record_milestone(
-                &store,
-                &templates,
-                (*cycle, deadline, *on),
-                themes,
-                &stamp,
-            )
-            .await
-            .with_context(|| format!("{deadline} of cycle {cycle} was not recorded"))?;
+            let kept = ctx
+                .core(&store, templates)
+                .record_milestone(&ctx.operator(), (*cycle, deadline, *on), themes)
+                .await
+                .with_context(|| format!("{deadline} of cycle {cycle} was not recorded"))?;
             write!(out, "recorded: {deadline} of cycle {cycle} on {on}")?;
             if let Some(hash) = kept {
                 write!(out, " with the final report (SHA-256 {hash})")?;
@@ -128,14 +138,18 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 Some(p) => Some(read(p)?),
                 None => None,
             };
-            store
-                .record_dialogue_with(unit_id, *on, notes, *for_report, &stamp)
+            let record = UnitRecord::Dialogue {
+                on: *on,
+                notes,
+                for_report: *for_report,
+            };
+            let recorded = record_for(ctx, &store, unit_id, record)
                 .await
                 .with_context(|| format!("the dialogue of {unit_id} was not recorded"))?;
             writeln!(
                 out,
                 "recorded in cycle {}: {unit_id} held its quality dialogue on {on}",
-                cycle_of(ctx, *on)
+                recorded.cycle
             )?;
         }
         Command::Agreement(AgreementCommand::Submit { unit_id, file, on }) => {
@@ -156,14 +170,14 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
             )?;
         }
         Command::Agreement(AgreementCommand::Sign { unit_id, on }) => {
-            let revision = store
-                .sign_agreement(unit_id, *on, &stamp)
+            let recorded = record_for(ctx, &store, unit_id, UnitRecord::Signature { on: *on })
                 .await
                 .with_context(|| format!("the agreement of {unit_id} was not signed"))?;
             writeln!(
                 out,
-                "signed in cycle {}: revision {revision} of the agreement of {unit_id} on {on}; it is in force",
-                cycle_of(ctx, *on)
+                "signed in cycle {}: revision {} of the agreement of {unit_id} on {on}; it is in force",
+                recorded.cycle,
+                recorded.revision.unwrap_or_default()
             )?;
         }
         Command::Midway(MidwayCommand::Submit { unit_id, file, on }) => {
@@ -183,21 +197,25 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
         }
         Command::FollowUp(FollowUpCommand::Status { unit_id, file, on }) => {
             let statuses = paragraphs(&read(file)?);
+            let count = statuses.len();
             let on = on.unwrap_or(stamp.today);
-            store
-                .give_goal_status(unit_id, on, &statuses, &stamp)
-                .await
-                .with_context(|| {
-                    format!(
-                        "the status on the goals of {unit_id} was not recorded ({})",
-                        file.display()
-                    )
-                })?;
+            let recorded = record_for(
+                ctx,
+                &store,
+                unit_id,
+                UnitRecord::GoalStatus { on, statuses },
+            )
+            .await
+            .with_context(|| {
+                format!(
+                    "the status on the goals of {unit_id} was not recorded ({})",
+                    file.display()
+                )
+            })?;
             writeln!(
                 out,
-                "recorded in cycle {}: the status on {} goals of {unit_id} on {on}",
-                cycle_of(ctx, on),
-                statuses.len()
+                "recorded in cycle {}: the status on {count} goals of {unit_id} on {on}",
+                recorded.cycle,
             )?;
         }
         Command::FollowUp(FollowUpCommand::Review { unit_id, on, notes }) => {
@@ -206,14 +224,13 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 None => None,
             };
             let on = on.unwrap_or(stamp.today);
-            store
-                .review_agreement(unit_id, on, notes, &stamp)
+            let recorded = record_for(ctx, &store, unit_id, UnitRecord::Review { on, notes })
                 .await
                 .with_context(|| format!("the review of {unit_id}'s agreement was not recorded"))?;
             writeln!(
                 out,
                 "recorded in cycle {}: {unit_id}'s agreement was reviewed on {on} and stands",
-                cycle_of(ctx, on)
+                recorded.cycle
             )?;
         }
         Command::Report {

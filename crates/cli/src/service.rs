@@ -311,7 +311,8 @@ pub async fn run_retry(ctx: &Context, id: &str, out: &mut impl Write) -> anyhow:
             }
         }
     };
-    let item = store.retry_item(id, &ctx.stamp()).await?;
+    let core = ctx.core(&store, hjul_report::Templates::load(None)?);
+    let item = core.retry_item(&ctx.operator(), id).await?;
     writeln!(
         out,
         "queued again: {} ({}), to go at the next tick",

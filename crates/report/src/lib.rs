@@ -12,32 +12,6 @@ pub use model::{Report, Request, Scope, build};
 pub use render::{Format, Templates};
 pub use sheet::{Sheet, build_sheet};
 
-/// Records a department milestone. `report_final` goes with the final report: the
-/// department's report of this moment, made now and kept with the milestone in one
-/// transaction, never changed after. Returns the final report's SHA-256.
-pub async fn record_milestone(
-    store: &hjul_store::Store,
-    templates: &Templates,
-    (year, milestone, on): (i32, hjul_wheel::Deadline, chrono::NaiveDate),
-    themes: Option<Vec<String>>,
-    stamp: &hjul_store::Stamp,
-) -> Result<Option<String>, ReportError> {
-    // Themes typed for the final report are refused before it is made, not dropped.
-    hjul_store::check_themes(milestone, themes.as_deref())?;
-    if milestone != hjul_wheel::Deadline::ReportFinal {
-        store
-            .record_milestone(year, milestone, on, themes, stamp)
-            .await?;
-        return Ok(None);
-    }
-    // A milestone the rules refuse is refused by the store below; the report made for
-    // it is then dropped.
-    let report = final_report(store, year, on, stamp.today).await?;
-    let file = final_file(templates, &report)?;
-    let hash = store.record_report_final(year, on, file, stamp).await?;
-    Ok(Some(hash))
-}
-
 /// The department's report of cycle `year` as the final one, `report_final` met on
 /// `on`, made on `today` (in Danish, the committee's language).
 pub async fn final_report(

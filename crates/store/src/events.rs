@@ -205,6 +205,24 @@ pub(crate) fn in_order<'a>(
     list
 }
 
+/// Where a unit event was put on record: the cycle it counts in (the one the wheel
+/// filed it under, which a confirmation names), and the agreement's revision it
+/// concerns when it concerns one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    pub cycle: i32,
+    pub revision: Option<u32>,
+}
+
+impl Recorded {
+    fn in_cycle(cycle: i32) -> Self {
+        Self {
+            cycle,
+            revision: None,
+        }
+    }
+}
+
 /// The one rule of which milestone takes focus themes: `themes_published` needs them
 /// (one at least, each within the limits), every other milestone takes none. Asked by
 /// every recording of a milestone, and before a final report is made for one.
@@ -504,7 +522,7 @@ impl Store {
         on: NaiveDate,
         notes: Option<String>,
         stamp: &Stamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Recorded, StoreError> {
         self.record_dialogue_with(unit, on, notes, false, stamp)
             .await
     }
@@ -518,7 +536,7 @@ impl Store {
         notes: Option<String>,
         for_report: bool,
         stamp: &Stamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Recorded, StoreError> {
         let unit_id = unit.as_str();
         if let Some(n) = &notes {
             hjul_wheel::limits::check_notes(n).map_err(StoreError::Input)?;
@@ -539,7 +557,7 @@ impl Store {
             .await?;
             ctx.keep_standing(&txn).await?;
             txn.commit().await?;
-            Ok(())
+            Ok(Recorded::in_cycle(ctx.cycle.year))
         })
     }
 
@@ -698,7 +716,7 @@ impl Store {
         unit: &UnitId,
         on: NaiveDate,
         stamp: &Stamp,
-    ) -> Result<u32, StoreError> {
+    ) -> Result<Recorded, StoreError> {
         let unit_id = unit.as_str();
         retrying!(self, {
             let (txn, _turn) = self.write().await?;
@@ -717,7 +735,10 @@ impl Store {
             am.update(&txn).await?;
             ctx.keep_standing(&txn).await?;
             txn.commit().await?;
-            Ok(revision)
+            Ok(Recorded {
+                cycle: ctx.cycle.year,
+                revision: Some(revision),
+            })
         })
     }
 
@@ -839,7 +860,7 @@ impl Store {
         on: NaiveDate,
         statuses: &[String],
         stamp: &Stamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Recorded, StoreError> {
         let unit_id = unit.as_str();
         self.follow_up(unit_id, on, FollowUp::GoalStatus(statuses), stamp)
             .await
@@ -853,7 +874,7 @@ impl Store {
         on: NaiveDate,
         notes: Option<String>,
         stamp: &Stamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Recorded, StoreError> {
         let unit_id = unit.as_str();
         self.follow_up(unit_id, on, FollowUp::Review(notes), stamp)
             .await
@@ -865,7 +886,7 @@ impl Store {
         on: NaiveDate,
         what: FollowUp<'_>,
         stamp: &Stamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Recorded, StoreError> {
         if let FollowUp::Review(Some(n)) = &what {
             hjul_wheel::limits::check_notes(n).map_err(StoreError::Input)?;
         }
@@ -904,7 +925,7 @@ impl Store {
             .await?;
             ctx.keep_standing(&txn).await?;
             txn.commit().await?;
-            Ok(())
+            Ok(Recorded::in_cycle(ctx.cycle.year))
         })
     }
 

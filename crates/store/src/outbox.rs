@@ -360,6 +360,11 @@ impl Directory {
         })
     }
 
+    /// The organisation's root unit (the department), if one is imported.
+    pub fn root_id(&self) -> Option<&str> {
+        self.root.as_deref()
+    }
+
     /// The leader of the root unit (the director).
     pub fn director(&self) -> Option<Addressee> {
         self.leader(self.root.as_ref()?, 0)

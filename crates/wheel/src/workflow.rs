@@ -371,6 +371,17 @@ impl WheelDefinition {
         )
     }
 
+    /// Who records a department milestone besides the secretariat (which coordinates
+    /// the cycle and records every one): the director, when the milestone's rule names
+    /// them `responsible` in `wheel.toml`. `leads_root` says whether the person leads the
+    /// organisation's root unit.
+    pub fn may_record_milestone(&self, milestone: Deadline, leads_root: bool) -> bool {
+        leads_root
+            && self
+                .milestone_rule(milestone)
+                .is_some_and(|r| r.responsible == Party::Director)
+    }
+
     /// The cycle an event dated `on` belongs to, as of `today`, given the cycles on
     /// record. An event never starts a cycle the secretariat did not: only the running
     /// cycle, whose first day has come, starts on its own (as the scheduler would start

@@ -339,8 +339,8 @@ impl<'a> Page<'a> {
         let lang = self.lang.key();
         let who = self.visitor.map(|v| {
             context! {
-                email => v.who.email(),
-                name => v.who.holder.name.clone(),
+                email => v.who.email.as_str(),
+                name => v.who.name.clone(),
                 role => v.who.role().key(),
                 secretariat => v.who.role() == hjul_store::Role::Secretariat,
             }

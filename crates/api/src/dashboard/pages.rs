@@ -10,6 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::Uri;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
+use hjul_app::UnitRecord;
 use hjul_store::{Correction, Role, StatusFilter, StatusRow};
 use hjul_wheel::{Area, DeadlineState, EventKind, Level, Step, Text, UnitId};
 use minijinja::{Value, context};
@@ -612,17 +613,6 @@ pub fn saved(unit_id: &str, done: &str, cycle: i32, revision: Option<u32>) -> Re
     Redirect::to(&to).into_response()
 }
 
-/// The cycle a form's date falls in (for the confirmation).
-fn cycle_of(state: &AppState, on: NaiveDate) -> i32 {
-    state
-        .store()
-        .wheel()
-        .definition
-        .cycles
-        .cycle_containing(on)
-        .year()
-}
-
 /// The unit page's dialogue and signature forms: the same checks in the same order as
 /// the API (CSRF, then access, then the input, then the wheel's rules in the store).
 async fn date_form(
@@ -647,30 +637,27 @@ async fn date_form(
         if !fresh(&v, &f.csrf) {
             return Err(stale_problem());
         }
-        let unit = v.who.may(&state, kind, &unit_id)?;
+        // Access before the input is read, as the API does; the core asks it again.
+        v.who.may(&state, kind, &unit_id)?;
         let on = form_date(&f.on)?;
-        let (store, stamp) = (state.store(), v.who.stamp(&state));
-        match kind {
-            EventKind::DialogueHeld => {
-                let notes = Some(f.text.clone()).filter(|n| !n.trim().is_empty());
-                store
-                    .record_dialogue_with(&unit, on, notes, f.for_report, &stamp)
-                    .await?;
-            }
-            EventKind::GoalStatusGiven => {
-                store
-                    .give_goal_status(&unit, on, &f.statuses, &stamp)
-                    .await?;
-            }
-            EventKind::AgreementReviewed => {
-                let notes = Some(f.text.clone()).filter(|n| !n.trim().is_empty());
-                store.review_agreement(&unit, on, notes, &stamp).await?;
-            }
-            _ => {
-                store.sign_agreement(&unit, on, &stamp).await?;
-            }
-        }
-        Ok(cycle_of(&state, on))
+        let record = match kind {
+            EventKind::DialogueHeld => UnitRecord::Dialogue {
+                on,
+                notes: Some(f.text.clone()),
+                for_report: f.for_report,
+            },
+            EventKind::GoalStatusGiven => UnitRecord::GoalStatus {
+                on,
+                statuses: f.statuses.clone(),
+            },
+            EventKind::AgreementReviewed => UnitRecord::Review {
+                on,
+                notes: Some(f.text.clone()),
+            },
+            _ => UnitRecord::Signature { on },
+        };
+        // The confirmation names the cycle the event was put in.
+        Ok(state.core().record(&v.who, &unit_id, record).await?.cycle)
     }
     .await;
     match result {

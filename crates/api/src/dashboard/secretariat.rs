@@ -49,7 +49,7 @@ fn starter(state: &AppState, lang: super::Lang, by: &str) -> String {
 pub(super) fn only_secretariat(v: &Visitor) -> Result<(), Problem> {
     v.who
         .require_secretariat("this page")
-        .map_err(|p| p.text(Text::new("error.secretariat_only")))
+        .map_err(|p| p.retext(Text::new("error.secretariat_only")))
 }
 
 macro_rules! secretariat_only {
@@ -135,10 +135,19 @@ pub async fn retry(
             Problem::not_found("there is no such item").text(Text::new("outbox.no_item"))
         })?;
         state
-            .store()
-            .retry_item(hjul_store::ItemId(id), &v.who.stamp(&state))
+            .core()
+            .retry_item(&v.who, hjul_store::ItemId(id))
             .await
-            .map_err(|e| Problem::from(e).text(Text::new("outbox.not_dead")))?;
+            .map(drop)
+            .map_err(|e| match e {
+                hjul_app::CoreError::Store(hjul_store::StoreError::NoSuchItem(_)) => {
+                    Problem::from(e).retext(Text::new("outbox.no_item"))
+                }
+                hjul_app::CoreError::Store(hjul_store::StoreError::ItemNotDead { .. }) => {
+                    Problem::from(e).retext(Text::new("outbox.not_dead"))
+                }
+                other => other.into(),
+            })?;
         Ok(())
     }
     .await;
@@ -611,7 +620,7 @@ pub async fn milestone(
         if !fresh(&v, &f.csrf) {
             return Err(stale_problem());
         }
-        only_secretariat(&v)?;
+        // Who records which milestone is asked by the core, from the wheel.
         let y: i32 = year.parse().map_err(|_| {
             Problem::not_found("there is no such cycle").text(Text::new("cycles.none"))
         })?;
@@ -631,27 +640,20 @@ pub async fn milestone(
         // Themes go with their milestone only; typed for another, they are refused, not
         // dropped.
         let themes = (m == Deadline::ThemesPublished || !themes.is_empty()).then_some(themes);
-        // The form's own words for the rule of which milestone takes themes.
-        let themed = |e: hjul_store::StoreError| match e {
-            hjul_store::StoreError::ThemesRequired
-            | hjul_store::StoreError::NoThemes
-            | hjul_store::StoreError::TakesNoThemes(_) => {
-                Problem::from(e).retext(Text::new("cycles.themes_needed"))
-            }
-            other => other.into(),
-        };
-        hjul_store::check_themes(m, themes.as_deref()).map_err(themed)?;
-        // report_final keeps the final report with it.
-        let stamp = v.who.stamp(&state);
-        if m == Deadline::ReportFinal {
-            crate::reports::record_final(&state, (y, on), &stamp).await?;
-        } else {
-            state
-                .store()
-                .record_milestone(y, m, on, themes, &stamp)
-                .await
-                .map_err(themed)?;
-        }
+        // report_final keeps the final report with it; the form has its own words for
+        // the rule of which milestone takes themes.
+        state
+            .core()
+            .record_milestone(&v.who, (y, m, on), themes)
+            .await
+            .map_err(|e| match e {
+                hjul_app::CoreError::Store(
+                    hjul_store::StoreError::ThemesRequired
+                    | hjul_store::StoreError::NoThemes
+                    | hjul_store::StoreError::TakesNoThemes(_),
+                ) => Problem::from(e).retext(Text::new("cycles.themes_needed")),
+                other => other.into(),
+            })?;
         Ok(y)
     }
     .await;

@@ -1,0 +1,242 @@
+//! Who acts, and what they may see and do.
+//!
+//! - The secretariat sees and does everything.
+//! - A manager sees the subtree of the units they lead (the director: all) and acts for
+//!   the units there as the wheel's definition says: as the leader of their own units,
+//!   as the superior of the units directly below (signing their agreements, holding
+//!   their dialogues), and so on.
+//! - A leader sees their own units and those below, and acts only as the leader of
+//!   their own units (dialogue, agreement, midway status).
+//! - The command line's operator is the secretariat (the person at the server's
+//!   terminal, who could edit the database anyway).
+//!
+//! Which party records which event, and who records a department milestone, is not
+//! decided here: it is asked of the wheel (`WheelDefinition::may_record`,
+//! `WheelDefinition::may_record_milestone`), from each deadline's `responsible` in
+//! `wheel.toml`, so no front end can disagree. A unit outside what one sees is
+//! [`Denied::NotFound`] (its existence is private); one that is seen but not theirs to
+//! change, [`Denied::MayNot`].
+
+use std::collections::{HashMap, HashSet};
+
+use hjul_store::{Role, Stamp, TokenHolder};
+use hjul_wheel::{Deadline, EventKind, Level, Party, Text, UnitId, WheelDefinition};
+
+/// A person acting, with the part of the organisation they see.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub email: String,
+    /// Their name as the organisation file gives it (the address for the secretariat).
+    pub name: String,
+    pub role: Role,
+    /// The active units they lead.
+    pub leads: Vec<String>,
+    /// The token they signed in with; none for the command line's operator.
+    pub token_id: Option<uuid::Uuid>,
+    /// How the audit log names them: `api:EMAIL`, `cli:USER`.
+    recorded_as: String,
+    /// `None` for the secretariat: every unit.
+    visible: Option<HashSet<String>>,
+    /// Each visible unit's parent and level.
+    units: HashMap<String, (Option<String>, i16)>,
+}
+
+/// Why an actor may not do what they asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    /// A unit they do not see, or text that names no unit: as if it did not exist.
+    #[error("there is no unit `{0}` you can see")]
+    NotFound(String),
+    /// They see the unit, and the wheel names other parties for this event.
+    #[error("`{unit}`: {text}")]
+    MayNot { unit: String, text: Text },
+    /// Only the party the wheel names for a department milestone (`responsible`), or
+    /// the secretariat, records it.
+    #[error("{0}")]
+    Milestone(Text),
+    /// Only the secretariat does this (`what` says what, in English).
+    #[error("{what} is for the secretariat")]
+    SecretariatOnly { what: &'static str },
+}
+
+impl Denied {
+    /// What to tell the person, in their language.
+    pub fn text(&self) -> Text {
+        match self {
+            Self::NotFound(_) => Text::new("access.not_found"),
+            Self::MayNot { text, .. } | Self::Milestone(text) => text.clone(),
+            Self::SecretariatOnly { .. } => Text::new("access.secretariat_only"),
+        }
+    }
+}
+
+impl Actor {
+    /// A person signed in with a token, seeing the subtree of the units they lead
+    /// (`subtree`: each unit's id, parent and level).
+    pub fn signed_in(holder: TokenHolder, subtree: Option<Vec<hjul_store::SubtreeUnit>>) -> Self {
+        let (visible, units) = match subtree {
+            None => (None, HashMap::new()),
+            Some(units) => (
+                Some(units.iter().map(|u| u.id.clone()).collect()),
+                units
+                    .into_iter()
+                    .map(|u| (u.id, (u.parent, u.level)))
+                    .collect(),
+            ),
+        };
+        Self {
+            recorded_as: format!("api:{}", holder.email),
+            email: holder.email,
+            name: holder.name,
+            role: holder.role,
+            leads: holder.leads,
+            token_id: Some(holder.token_id),
+            visible,
+            units,
+        }
+    }
+
+    /// The command line's operator, acting as the secretariat; `recorded_as` is how the
+    /// audit log names them (`cli:USER`, or `--actor`).
+    pub fn operator(recorded_as: &str, secretariat_email: &str) -> Self {
+        Self {
+            email: secretariat_email.to_owned(),
+            name: recorded_as.to_owned(),
+            role: Role::Secretariat,
+            leads: Vec::new(),
+            token_id: None,
+            recorded_as: recorded_as.to_owned(),
+            visible: None,
+            units: HashMap::new(),
+        }
+    }
+
+    /// How the audit log names them.
+    pub fn recorded_as(&self) -> &str {
+        &self.recorded_as
+    }
+
+    /// The stamp of a change made by them at `at`, on the municipality's `today`.
+    pub fn stamp(&self, at: chrono::DateTime<chrono::Utc>, today: chrono::NaiveDate) -> Stamp {
+        Stamp {
+            actor: self.recorded_as.clone(),
+            at,
+            today,
+        }
+    }
+
+    pub fn is_secretariat(&self) -> bool {
+        self.role == Role::Secretariat
+    }
+
+    /// The units they see; `None` for the secretariat (every unit).
+    pub fn visible(&self) -> Option<&HashSet<String>> {
+        self.visible.as_ref()
+    }
+
+    pub fn sees(&self, unit: &str) -> bool {
+        self.visible.as_ref().is_none_or(|v| v.contains(unit))
+    }
+
+    pub fn require_secretariat(&self, what: &'static str) -> Result<(), Denied> {
+        if self.is_secretariat() {
+            Ok(())
+        } else {
+            Err(Denied::SecretariatOnly { what })
+        }
+    }
+
+    /// The unit, as a typed id, when they see it: text that is no unit's id is answered
+    /// as a unit they cannot see.
+    pub fn may_see(&self, unit: &str) -> Result<UnitId, Denied> {
+        match UnitId::parse(unit) {
+            Ok(id) if self.sees(id.as_str()) => Ok(id),
+            _ => Err(Denied::NotFound(unit.to_owned())),
+        }
+    }
+
+    /// The levels of the unit's chain they lead: the unit's own level when they lead
+    /// it, one up when they lead its parent, … (within what they see).
+    fn levels_led(&self, unit: &str) -> (Option<Level>, Vec<Level>) {
+        let mut led = Vec::new();
+        let Some((_, level)) = self.units.get(unit) else {
+            return (None, led);
+        };
+        let level = u8::try_from(*level).ok().and_then(Level::new);
+        let mut current = Some(unit.to_owned());
+        let mut depth = 0u8;
+        while let Some(id) = current.take() {
+            if self.leads.contains(&id)
+                && let Some(l) = level.and_then(|l| l.up(depth))
+            {
+                led.push(l);
+            }
+            // A leader's token acts for their own units only.
+            if self.role == Role::Leader {
+                break;
+            }
+            current = self.units.get(&id).and_then(|(p, _)| p.clone());
+            depth += 1;
+            if depth > 4 {
+                break;
+            }
+        }
+        (level, led)
+    }
+
+    /// May record an event of `kind` for the unit: asked of the wheel's definition. The
+    /// unit, as a typed id, when they may.
+    pub fn may(
+        &self,
+        def: &WheelDefinition,
+        kind: EventKind,
+        unit: &str,
+    ) -> Result<UnitId, Denied> {
+        let id = self.may_see(unit)?;
+        if self.is_secretariat() {
+            return Ok(id);
+        }
+        let (level, led) = self.levels_led(unit);
+        if level.is_some_and(|l| def.may_record(kind, l, &led)) {
+            return Ok(id);
+        }
+        let parties = level
+            .map(|l| def.parties_for(kind, l))
+            .unwrap_or_default()
+            .iter()
+            .map(|p| hjul_wheel::text::key("party", p.key()))
+            .collect();
+        Err(Denied::MayNot {
+            unit: unit.to_owned(),
+            text: Text::new("access.may_not")
+                .arg("event", hjul_wheel::text::key("event", kind.key()))
+                .arg("parties", hjul_wheel::Arg::List(parties)),
+        })
+    }
+
+    /// May record the department milestone `milestone`: asked of the wheel (the
+    /// secretariat always; the director when the rule names them). `root` is the
+    /// organisation's root unit.
+    pub fn may_record_milestone(
+        &self,
+        def: &WheelDefinition,
+        milestone: Deadline,
+        root: Option<&str>,
+    ) -> Result<(), Denied> {
+        let leads_root = root.is_some_and(|r| self.leads.iter().any(|l| l == r));
+        if self.is_secretariat() || def.may_record_milestone(milestone, leads_root) {
+            return Ok(());
+        }
+        let party = def
+            .milestone_rule(milestone)
+            .map_or(Party::Secretariat, |r| r.responsible);
+        Err(Denied::Milestone(
+            Text::new("access.milestone")
+                .arg(
+                    "milestone",
+                    hjul_wheel::text::key("deadline", milestone.key()),
+                )
+                .arg("party", hjul_wheel::text::key("party", party.key())),
+        ))
+    }
+}

@@ -1,0 +1,218 @@
+//! # hjul-app: the application core
+//!
+//! One function per use case, each taking the acting person ([`Actor`]) and a typed
+//! command, and doing, in this order and nowhere else: access (asked of the wheel),
+//! validation, the write (one transaction in the store, with its audit row), the audit
+//! of a refusal, and what follows (the final report made and kept with its milestone).
+//! The API, the dashboard and the command line are adapters over it: they parse, call
+//! one function, and present the answer. See the crate's README for what has moved here
+//! and what still reads the store directly.
+
+mod actor;
+mod records;
+mod reports;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use hjul_store::{Stamp, Store, StoreError, TokenHolder};
+
+pub use actor::{Actor, Denied};
+pub use records::UnitRecord;
+pub use reports::REPORT_WAIT;
+
+/// Why a use case did not go through.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// The actor may not (see the unit, record the event, do a secretariat's work).
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    /// The store refused it (the wheel's rules, the input) or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The report could not be made.
+    #[error(transparent)]
+    Report(#[from] hjul_report::ReportError),
+    /// Another report is being laid out, and the wait for it ran out.
+    #[error("{}", hjul_wheel::Text::new("report.busy"))]
+    ReportBusy,
+    /// The report's layout stopped (a panic in the layout thread): in the log.
+    #[error("the report could not be made")]
+    ReportStopped,
+}
+
+impl CoreError {
+    /// What to tell the person, in their language, when it is theirs to know; `None`
+    /// for a failure that is the operator's (in the log).
+    pub fn text(&self) -> Option<hjul_wheel::Text> {
+        match self {
+            Self::Denied(d) => Some(d.text()),
+            Self::Store(e) => e.text(),
+            Self::ReportBusy => Some(hjul_wheel::Text::new("report.busy")),
+            Self::Report(_) | Self::ReportStopped => None,
+        }
+    }
+
+    /// Whether it is a refusal to put on record (who tried what, and why): a denial,
+    /// the wheel's rules, a person's input; not a failure of the server or the database.
+    fn is_refusal(&self) -> bool {
+        match self {
+            Self::Denied(_) => true,
+            Self::Store(e) => e.text().is_some(),
+            Self::Report(_) | Self::ReportBusy | Self::ReportStopped => false,
+        }
+    }
+}
+
+/// What a use case is, for the audit log's record of a refused attempt: what was
+/// attempted, on what kind of thing, and which.
+#[derive(Debug, Clone)]
+pub struct Attempt<'a> {
+    pub what: &'a str,
+    pub entity: &'a str,
+    pub id: &'a str,
+}
+
+/// The application core: the store, the clock, the report's templates and its one
+/// layout slot, shared by every front end of one service.
+#[derive(Clone)]
+pub struct Core(Arc<Inner>);
+
+struct Inner {
+    store: Store,
+    now: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+    secretariat_email: String,
+    reports: hjul_report::Templates,
+    /// One report laid out at a time (see [`Core::render`]).
+    report_slot: tokio::sync::Semaphore,
+    /// The day to act on instead of the clock's (the command line's `--today`).
+    today: Option<NaiveDate>,
+}
+
+impl Core {
+    /// `now` is the clock (injected, so tests and demos run on another day).
+    pub fn new(
+        store: Store,
+        now: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+        secretariat_email: String,
+        reports: hjul_report::Templates,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            store,
+            now,
+            secretariat_email,
+            reports,
+            report_slot: tokio::sync::Semaphore::new(1),
+            today: None,
+        }))
+    }
+
+    /// The core acting on `today` whatever the clock's date (the command line's
+    /// `--today`, for entering what happened on a day); changes are still stamped with
+    /// the clock's instant. Call it before the core is shared.
+    #[must_use]
+    pub fn on_day(mut self, today: Option<NaiveDate>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.0) {
+            inner.today = today;
+        }
+        self
+    }
+
+    /// The store, for the front ends' reads that have not moved into the core yet.
+    pub fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.0.now)()
+    }
+
+    /// The clock, to build another core on the same time.
+    pub fn clock(&self) -> Arc<dyn Fn() -> DateTime<Utc> + Send + Sync> {
+        Arc::clone(&self.0.now)
+    }
+
+    /// The municipality's date at `at`.
+    pub fn today_at(&self, at: DateTime<Utc>) -> NaiveDate {
+        at.with_timezone(&self.0.store.wheel().definition.mail_time.zone)
+            .date_naive()
+    }
+
+    pub fn today(&self) -> NaiveDate {
+        self.0.today.unwrap_or_else(|| self.today_at(self.now()))
+    }
+
+    pub fn secretariat_email(&self) -> &str {
+        &self.0.secretariat_email
+    }
+
+    pub fn report_templates(&self) -> &hjul_report::Templates {
+        &self.0.reports
+    }
+
+    /// The stamp of a change `actor` makes now.
+    pub fn stamp(&self, actor: &Actor) -> Stamp {
+        let at = self.now();
+        actor.stamp(at, self.0.today.unwrap_or_else(|| self.today_at(at)))
+    }
+
+    /// The person holding a token, with the part of the organisation they see (read
+    /// from the kept directory; the secretariat sees all and reads nothing).
+    pub async fn actor(&self, holder: TokenHolder) -> Result<Actor, CoreError> {
+        if holder.role == hjul_store::Role::Secretariat {
+            return Ok(Actor::signed_in(holder, None));
+        }
+        let subtree = self.0.store.subtree_led_by(&holder.email).await?;
+        Ok(Actor::signed_in(holder, Some(subtree)))
+    }
+
+    /// Runs a use case; a refusal (not a failure) is put on record with who tried what
+    /// and why. One turned away because others were writing is put on record when its
+    /// turn comes, after the answer has gone: waiting for it would keep the person
+    /// waiting twice.
+    async fn audited<T>(
+        &self,
+        actor: &Actor,
+        attempt: &Attempt<'_>,
+        result: Result<T, CoreError>,
+    ) -> Result<T, CoreError> {
+        if let Err(e) = &result {
+            let busy = matches!(e, CoreError::Store(StoreError::Busy));
+            if e.is_refusal() || busy {
+                self.audit_refusal(self.stamp(actor), attempt, &e.to_string(), busy)
+                    .await;
+            }
+        }
+        result
+    }
+
+    /// Puts a refused attempt on record; in the background when `later`.
+    pub async fn audit_refusal(
+        &self,
+        stamp: Stamp,
+        attempt: &Attempt<'_>,
+        reason: &str,
+        later: bool,
+    ) {
+        let store = self.0.store.clone();
+        let (what, entity, id, reason) = (
+            attempt.what.to_owned(),
+            attempt.entity.to_owned(),
+            attempt.id.to_owned(),
+            reason.to_owned(),
+        );
+        let write = async move {
+            if let Err(e) = store
+                .audit_refusal(&stamp, &what, &entity, &id, &reason)
+                .await
+            {
+                tracing::error!(error = %e, "could not record a refused attempt");
+            }
+        };
+        if later {
+            tokio::spawn(write);
+        } else {
+            write.await;
+        }
+    }
+}

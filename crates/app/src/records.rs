@@ -1,0 +1,170 @@
+//! Recording what happened: a unit's events, the department's milestones, and sending a
+//! dead mail again.
+
+use chrono::NaiveDate;
+use hjul_store::{ItemId, Recorded};
+use hjul_wheel::{Deadline, EventKind};
+
+use crate::{Actor, Attempt, Core, CoreError};
+
+/// An event of one unit, as a person records it.
+#[derive(Debug, Clone)]
+pub enum UnitRecord {
+    /// The quality dialogue was held; with `for_report`, its notes may be quoted in the
+    /// quality report.
+    Dialogue {
+        on: NaiveDate,
+        notes: Option<String>,
+        for_report: bool,
+    },
+    /// The superior signed the latest revision of the agreement.
+    Signature { on: NaiveDate },
+    /// The half-yearly status on each goal of the agreement in force, in its order.
+    GoalStatus {
+        on: NaiveDate,
+        statuses: Vec<String>,
+    },
+    /// The yearly review: the agreement in force stands as it is.
+    Review {
+        on: NaiveDate,
+        notes: Option<String>,
+    },
+}
+
+impl UnitRecord {
+    /// The kind of event it records: whose it is to record is asked of the wheel by it.
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Self::Dialogue { .. } => EventKind::DialogueHeld,
+            Self::Signature { .. } => EventKind::AgreementSigned,
+            Self::GoalStatus { .. } => EventKind::GoalStatusGiven,
+            Self::Review { .. } => EventKind::AgreementReviewed,
+        }
+    }
+
+    /// What was attempted, for the audit log's record of a refusal.
+    pub fn attempted(&self) -> &'static str {
+        match self {
+            Self::Dialogue { .. } => "record a dialogue",
+            Self::Signature { .. } => "sign an agreement",
+            Self::GoalStatus { .. } => "give a status on the goals",
+            Self::Review { .. } => "review the agreement",
+        }
+    }
+}
+
+impl Core {
+    /// Records an event of `unit` (as typed: text that names no unit the actor sees is
+    /// refused as such): the actor's right to record it asked of the wheel, then the
+    /// event checked by the wheel's rules and written with its audit row in one
+    /// transaction. Says which cycle it counts in.
+    pub async fn record(
+        &self,
+        actor: &Actor,
+        unit: &str,
+        record: UnitRecord,
+    ) -> Result<Recorded, CoreError> {
+        let attempt = Attempt {
+            what: record.attempted(),
+            entity: "unit",
+            id: unit,
+        };
+        let result = self.record_unchecked(actor, unit, record).await;
+        self.audited(actor, &attempt, result).await
+    }
+
+    async fn record_unchecked(
+        &self,
+        actor: &Actor,
+        unit: &str,
+        record: UnitRecord,
+    ) -> Result<Recorded, CoreError> {
+        let store = self.store();
+        let unit = actor.may(&store.wheel().definition, record.kind(), unit)?;
+        let stamp = self.stamp(actor);
+        Ok(match record {
+            UnitRecord::Dialogue {
+                on,
+                notes,
+                for_report,
+            } => {
+                let notes = notes.filter(|n| !n.trim().is_empty());
+                store
+                    .record_dialogue_with(&unit, on, notes, for_report, &stamp)
+                    .await?
+            }
+            UnitRecord::Signature { on } => store.sign_agreement(&unit, on, &stamp).await?,
+            UnitRecord::GoalStatus { on, statuses } => {
+                store.give_goal_status(&unit, on, &statuses, &stamp).await?
+            }
+            UnitRecord::Review { on, notes } => {
+                let notes = notes.filter(|n| !n.trim().is_empty());
+                store.review_agreement(&unit, on, notes, &stamp).await?
+            }
+        })
+    }
+
+    /// Records a department milestone of cycle `year` as met `on`: who may is asked of
+    /// the wheel, which milestone takes focus themes is the store's one rule, asked
+    /// before anything is made; `report_final` keeps the department's report of this
+    /// moment with it (laid out like any report, one at a time, off the request
+    /// threads), both in one transaction. Returns the kept report's SHA-256.
+    pub async fn record_milestone(
+        &self,
+        actor: &Actor,
+        (year, milestone, on): (i32, Deadline, NaiveDate),
+        themes: Option<Vec<String>>,
+    ) -> Result<Option<String>, CoreError> {
+        let id = format!("{year}/{}", milestone.key());
+        let attempt = Attempt {
+            what: "record a milestone",
+            entity: "milestone",
+            id: &id,
+        };
+        let result = async {
+            let store = self.store();
+            let root = store.directory().await?.root_id().map(str::to_owned);
+            actor.may_record_milestone(&store.wheel().definition, milestone, root.as_deref())?;
+            hjul_store::check_themes(milestone, themes.as_deref())?;
+            let stamp = self.stamp(actor);
+            if milestone != Deadline::ReportFinal {
+                store
+                    .record_milestone(year, milestone, on, themes, &stamp)
+                    .await?;
+                return Ok(None);
+            }
+            // A milestone the rules refuse is refused by the store below; the report
+            // made for it is then dropped.
+            let report = hjul_report::final_report(store, year, on, stamp.today).await?;
+            let file = self
+                .render(move |t| hjul_report::final_file(t, &report))
+                .await?;
+            Ok(Some(
+                store.record_report_final(year, on, file, &stamp).await?,
+            ))
+        }
+        .await;
+        self.audited(actor, &attempt, result).await
+    }
+
+    /// Sends a dead mail item again (the secretariat's): pending once more, to go at the
+    /// next tick. Returns the item as it now stands.
+    pub async fn retry_item(
+        &self,
+        actor: &Actor,
+        id: ItemId,
+    ) -> Result<hjul_store::OutboxItem, CoreError> {
+        let text = id.to_string();
+        let attempt = Attempt {
+            what: "retry an outbox item",
+            entity: "outbox_item",
+            id: &text,
+        };
+        let result = async {
+            actor.require_secretariat("the mail queue")?;
+            Ok(self.store().retry_item(id, &self.stamp(actor)).await?)
+        }
+        .await;
+        self.audited(actor, &attempt, result).await
+    }
+}
