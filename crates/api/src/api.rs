@@ -1209,14 +1209,8 @@ async fn correct(
                 }
             };
             let c = state
-                .store()
-                .correct_event(
-                    &unit,
-                    event_id,
-                    correction,
-                    &b.reason,
-                    &who.stamp(&state),
-                )
+                .core()
+                .correct(&who, unit.as_str(), event_id, correction, &b.reason)
                 .await?;
             Ok((
                 StatusCode::CREATED,

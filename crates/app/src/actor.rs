@@ -96,6 +96,36 @@ impl Actor {
         }
     }
 
+    /// A person of the organisation acting without a token (the command line's `--as`),
+    /// with a manager's reach over the subtree of the units they lead.
+    pub fn person(
+        email: &str,
+        name: String,
+        leads: Vec<String>,
+        subtree: Vec<hjul_store::SubtreeUnit>,
+        recorded_as: String,
+    ) -> Self {
+        Self {
+            recorded_as,
+            ..Self::signed_in(
+                TokenHolder {
+                    token_id: uuid::Uuid::nil(),
+                    role: Role::Manager,
+                    email: email.to_owned(),
+                    name,
+                    leads,
+                },
+                Some(subtree),
+            )
+        }
+        .without_token()
+    }
+
+    fn without_token(mut self) -> Self {
+        self.token_id = None;
+        self
+    }
+
     /// The command line's operator, acting as the secretariat; `recorded_as` is how the
     /// audit log names them (`cli:USER`, or `--actor`).
     pub fn operator(recorded_as: &str, secretariat_email: &str) -> Self {
@@ -163,22 +193,29 @@ impl Actor {
             return (None, led);
         };
         let level = u8::try_from(*level).ok().and_then(Level::new);
-        let mut current = Some(unit.to_owned());
-        let mut depth = 0u8;
-        while let Some(id) = current.take() {
-            if self.leads.contains(&id)
-                && let Some(l) = level.and_then(|l| l.up(depth))
+        let parent = |id: &String| {
+            self.units
+                .get(id)
+                .and_then(|(p, _)| p.as_ref())
+                .and_then(|p| self.units.get_key_value(p).map(|(k, _)| k))
+        };
+        let start = self.units.get_key_value(unit).map(|(k, _)| k);
+        // A leader's token acts for their own units only.
+        let reach = if self.role == Role::Leader {
+            1
+        } else {
+            usize::MAX
+        };
+        for (depth, id) in start
+            .into_iter()
+            .flat_map(|s| hjul_wheel::chain(s, parent))
+            .take(reach)
+            .enumerate()
+        {
+            if self.leads.contains(id)
+                && let Some(l) = level.and_then(|l| l.up(u8::try_from(depth).unwrap_or(u8::MAX)))
             {
                 led.push(l);
-            }
-            // A leader's token acts for their own units only.
-            if self.role == Role::Leader {
-                break;
-            }
-            current = self.units.get(&id).and_then(|(p, _)| p.clone());
-            depth += 1;
-            if depth > 4 {
-                break;
             }
         }
         (level, led)

@@ -166,6 +166,38 @@ impl Core {
         Ok(Actor::signed_in(holder, Some(subtree)))
     }
 
+    /// A person of the organisation acting at the command line (`hjul --as EMAIL`):
+    /// what they may do is what their units give them, as a manager's token would,
+    /// and the audit log names both (`cli:USER as EMAIL`). Someone who leads no active
+    /// unit cannot be acted as.
+    pub async fn person(&self, email: &str, operator: &str) -> Result<Actor, CoreError> {
+        let email = hjul_wheel::Email::parse(email)
+            .map_err(StoreError::BadAddress)?
+            .to_string();
+        let store = &self.0.store;
+        let leads = store.units_led_by(&email).await?;
+        if leads.is_empty() {
+            return Err(StoreError::LeadsNothing {
+                email,
+                role: hjul_store::Role::Manager,
+            }
+            .into());
+        }
+        let name = store
+            .directory()
+            .await?
+            .leader(&leads[0], 0)
+            .map_or_else(|| email.clone(), |a| a.name);
+        let subtree = store.subtree_led_by(&email).await?;
+        Ok(Actor::person(
+            &email,
+            name,
+            leads,
+            subtree,
+            format!("{operator} as {email}"),
+        ))
+    }
+
     /// Runs a use case; a refusal (not a failure) is put on record with who tried what
     /// and why. One turned away because others were writing is put on record when its
     /// turn comes, after the answer has gone: waiting for it would keep the person

@@ -2,7 +2,7 @@
 //! dead mail again.
 
 use chrono::NaiveDate;
-use hjul_store::{ItemId, Recorded};
+use hjul_store::{Corrected, Correction, ItemId, Recorded};
 use hjul_wheel::{Deadline, EventKind};
 
 use crate::{Actor, Attempt, Core, CoreError};
@@ -142,6 +142,35 @@ impl Core {
             Ok(Some(
                 store.record_report_final(year, on, file, &stamp).await?,
             ))
+        }
+        .await;
+        self.audited(actor, &attempt, result).await
+    }
+
+    /// Corrects a recorded event of `unit` (the secretariat's): redated, moved to
+    /// another unit or withdrawn, with the reason. The store replays the unit's whole
+    /// corrected history through the wheel's rules before anything is written; the
+    /// deadlines and the unsent mail follow in the same transaction.
+    pub async fn correct(
+        &self,
+        actor: &Actor,
+        unit: &str,
+        event: uuid::Uuid,
+        correction: Correction,
+        reason: &str,
+    ) -> Result<Corrected, CoreError> {
+        let attempt = Attempt {
+            what: "correct a record",
+            entity: "unit",
+            id: unit,
+        };
+        let result = async {
+            actor.require_secretariat("correcting a record")?;
+            let unit = actor.may_see(unit)?;
+            Ok(self
+                .store()
+                .correct_event(&unit, event, correction, reason, &self.stamp(actor))
+                .await?)
         }
         .await;
         self.audited(actor, &attempt, result).await

@@ -15,6 +15,8 @@ pub struct Context {
     pub location: Location,
     pub wheel: CurrentWheel,
     actor: String,
+    /// `--as EMAIL`: the person acted as, instead of the secretariat.
+    as_person: Option<String>,
     today: Option<Date>,
     /// Where the secretariat's deadlines go (from hjul.toml), for `status`.
     pub secretariat_email: String,
@@ -41,6 +43,7 @@ impl Context {
             report_templates: settings.report_templates.clone(),
             wheel: config.current_wheel()?,
             actor,
+            as_person: global.as_person.clone(),
             today: global.today,
             clock: match (&global.clock_file, global.now) {
                 (Some(file), _) => std::sync::Arc::new(
@@ -87,10 +90,20 @@ impl Context {
         .on_day(self.today)
     }
 
-    /// The person at the terminal: the secretariat, named in the audit log as
-    /// `cli:USER` (or `--actor`).
-    pub fn operator(&self) -> hjul_app::Actor {
-        hjul_app::Actor::operator(&self.actor, &self.secretariat_email)
+    /// Who acts: the person at the terminal as the secretariat, named in the audit log
+    /// as `cli:USER` (or `--actor`); with `--as EMAIL`, that person, with what the
+    /// organisation gives them and no more.
+    pub async fn actor(&self, core: &hjul_app::Core) -> anyhow::Result<hjul_app::Actor> {
+        match &self.as_person {
+            None => Ok(hjul_app::Actor::operator(
+                &self.actor,
+                &self.secretariat_email,
+            )),
+            Some(email) => Ok(core
+                .person(email, &self.actor)
+                .await
+                .with_context(|| format!("cannot act as {email}"))?),
+        }
     }
 
     pub fn stamp(&self) -> Stamp {

@@ -78,6 +78,12 @@ struct Global {
     #[arg(long, global = true, env = "HJUL_ACTOR", value_name = "NAME")]
     actor: Option<String>,
 
+    /// Act as this person (a leader's or a manager's address in the organisation), with
+    /// what they may do and no more: the dashboard's and the API's rules. Without it the
+    /// command line acts as the secretariat.
+    #[arg(long = "as", global = true, env = "HJUL_AS", value_name = "EMAIL")]
+    as_person: Option<String>,
+
     /// Pretend today is this date (for training, back-filling and tests): events dated
     /// after it are refused, and `status` shows this day.
     #[arg(

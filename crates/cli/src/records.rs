@@ -58,7 +58,9 @@ async fn record_for(
     record: UnitRecord,
 ) -> anyhow::Result<hjul_store::Recorded> {
     let core = ctx.core(store, hjul_report::Templates::load(None)?);
-    Ok(core.record(&ctx.operator(), unit.as_str(), record).await?)
+    Ok(core
+        .record(&ctx.actor(&core).await?, unit.as_str(), record)
+        .await?)
 }
 
 /// A progress bar on a terminal; nothing when the output is piped.
@@ -110,9 +112,9 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
             };
             let count = themes.as_ref().map(Vec::len);
             let templates = hjul_report::Templates::load(ctx.report_templates.as_deref())?;
-            let kept = ctx
-                .core(&store, templates)
-                .record_milestone(&ctx.operator(), (*cycle, deadline, *on), themes)
+            let core = ctx.core(&store, templates);
+            let kept = core
+                .record_milestone(&ctx.actor(&core).await?, (*cycle, deadline, *on), themes)
                 .await
                 .with_context(|| format!("{deadline} of cycle {cycle} was not recorded"))?;
             write!(out, "recorded: {deadline} of cycle {cycle} on {on}")?;
@@ -426,8 +428,15 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                     found.len()
                 ),
             };
-            let c = store
-                .correct_event(unit_id, e.id, correction, reason, &stamp)
+            let core = ctx.core(&store, hjul_report::Templates::load(None)?);
+            let c = core
+                .correct(
+                    &ctx.actor(&core).await?,
+                    unit_id.as_str(),
+                    e.id,
+                    correction,
+                    reason,
+                )
                 .await
                 .with_context(|| format!("the {} of {} was not corrected", e.kind, unit_id))?;
             writeln!(

@@ -312,7 +312,7 @@ pub async fn run_retry(ctx: &Context, id: &str, out: &mut impl Write) -> anyhow:
         }
     };
     let core = ctx.core(&store, hjul_report::Templates::load(None)?);
-    let item = core.retry_item(&ctx.operator(), id).await?;
+    let item = core.retry_item(&ctx.actor(&core).await?, id).await?;
     writeln!(
         out,
         "queued again: {} ({}), to go at the next tick",

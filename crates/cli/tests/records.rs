@@ -705,3 +705,108 @@ fn the_secretariat_imports_data_and_reads_a_units_sheet() {
     let again = ok(&hjul(&dir, &["data", "show", "sk-by", "--format", "json"]));
     assert_eq!(again, sheet, "a refused file changes nothing");
 }
+
+/// `--as EMAIL` acts as that person, with what the organisation gives them and no more:
+/// the same rules as their token in the dashboard and the API, asked of the same core.
+/// The audit log names both the operator and the person.
+#[test]
+fn a_person_acts_with_as_and_may_do_what_their_units_give_them() {
+    let dir = scratch("as");
+    ok(&hjul(&dir, &["migrate"]));
+    let org = examples().join("organisation.csv");
+    ok(&hjul(&dir, &["org", "import", org.to_str().unwrap()]));
+    let themes = examples().join("themes.txt");
+    ok(&hjul(
+        &dir,
+        &[
+            "milestone",
+            "themes-published",
+            "--cycle",
+            "2025",
+            "--on",
+            "2026-03-20",
+            "--themes",
+            themes.to_str().unwrap(),
+        ],
+    ));
+    let hanne = ["--as", "hanne.bak@skovby.dk"];
+    let susanne = ["--as", "susanne.kjaer@skovby.dk"];
+    let with = |who: &[&str], rest: &[&str]| {
+        let mut args: Vec<&str> = who.to_vec();
+        args.extend_from_slice(rest);
+        hjul(&dir, &args)
+    };
+    // Hanne leads Vestre Skole: she may record its dialogue, not Østre Skole's, which
+    // she cannot even see.
+    ok(&with(
+        &hanne,
+        &["dialogue", "held", "sk-vest", "--on", "2026-03-04"],
+    ));
+    let err = failed(&with(
+        &hanne,
+        &["dialogue", "held", "sk-oest", "--on", "2026-03-04"],
+    ));
+    assert!(
+        err.contains("there is no unit `sk-oest` you can see"),
+        "{err}"
+    );
+    let agreement = examples().join("agreement.toml");
+    ok(&hjul(
+        &dir,
+        &[
+            "agreement",
+            "submit",
+            "sk-vest",
+            "--file",
+            agreement.to_str().unwrap(),
+            "--on",
+            "2026-04-10",
+        ],
+    ));
+    // Nobody signs their own agreement: her superior does.
+    let err = failed(&with(
+        &hanne,
+        &["agreement", "sign", "sk-vest", "--on", "2026-04-16"],
+    ));
+    assert!(err.contains("the superior"), "{err}");
+    let text = ok(&with(
+        &susanne,
+        &["agreement", "sign", "sk-vest", "--on", "2026-04-16"],
+    ));
+    assert!(text.contains("signed in cycle 2025: revision 1"), "{text}");
+    // Someone the organisation does not know as a leader cannot be acted as.
+    let err = failed(&with(
+        &["--as", "nobody@skovby.dk"],
+        &["dialogue", "held", "sk-by", "--on", "2026-03-04"],
+    ));
+    assert!(
+        err.contains("cannot act as nobody@skovby.dk") && err.contains("leads no active unit"),
+        "{err}"
+    );
+    // The milestones stay the secretariat's.
+    let err = failed(&with(
+        &susanne,
+        &[
+            "milestone",
+            "data-collected",
+            "--cycle",
+            "2025",
+            "--on",
+            "2025-12-18",
+        ],
+    ));
+    assert!(err.contains("secretariat"), "{err}");
+    let shown = ok(&hjul(
+        &dir,
+        &["unit", "show", "sk-vest", "--format", "json"],
+    ));
+    let unit: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    let by: Vec<&str> = unit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["recorded_by"].as_str().unwrap())
+        .collect();
+    assert!(by.contains(&"test as hanne.bak@skovby.dk"), "{by:?}");
+    assert!(by.contains(&"test as susanne.kjaer@skovby.dk"), "{by:?}");
+}

@@ -348,10 +348,9 @@ pub struct Addressee {
 impl Directory {
     /// The leader of `unit_id`, or of the unit `up` levels above it.
     pub fn leader(&self, unit_id: &str, up: u8) -> Option<Addressee> {
-        let mut u = self.units.get(unit_id)?;
-        for _ in 0..up {
-            u = self.units.get(u.parent_id.as_ref()?)?;
-        }
+        let start = self.units.get(unit_id)?;
+        let parent = |u: &unit::Model| u.parent_id.as_ref().and_then(|p| self.units.get(p));
+        let u = hjul_wheel::chain(start, parent).nth(usize::from(up))?;
         let p = self.people.get(&u.leader_id)?;
         Some(Addressee {
             email: p.email.clone(),

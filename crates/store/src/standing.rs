@@ -18,8 +18,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use hjul_wheel::{
-    AgreementState, Area, Deadline, Level, NextDeadline, Party, Recipient, Score, Step,
-    WheelDefinition,
+    AgreementState, Area, Deadline, Level, NextDeadline, Party, Score, Step, WheelDefinition,
 };
 use sea_orm::sea_query::{Alias, Expr, JoinType, LockType, Query, SelectStatement};
 use sea_orm::{
@@ -200,16 +199,9 @@ impl Units {
 
     /// The unit whose leader acts as `party` for `u`, or `None` for the secretariat.
     fn responsible_unit(&self, u: &unit::Model, level: Level, party: Party) -> Option<String> {
-        match party.resolve(Some(level)) {
-            Recipient::Secretariat => None,
-            Recipient::Leader(target) => {
-                let mut current = u;
-                while i16::from(target.number()) < current.level {
-                    current = self.units.get(current.parent_id.as_ref()?)?;
-                }
-                Some(current.id.clone())
-            }
-        }
+        let up = |u: &unit::Model| u.parent_id.as_ref().and_then(|p| self.units.get(p));
+        hjul_wheel::acting_unit(hjul_wheel::chain(u, up), |u| u.level, level, party)
+            .map(|acting| acting.id.clone())
     }
 }
 

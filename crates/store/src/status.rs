@@ -8,7 +8,7 @@ use hjul_wheel::UnitId;
 use hjul_wheel::agreement::Weight;
 use hjul_wheel::{
     AgreementState, Area, CyclePlan, DeadlineState, DeadlineStatus, Grade, Level, NextDeadline,
-    Party, Recipient, Score, Step, WheelDefinition,
+    Party, Score, Step, WheelDefinition,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
@@ -91,22 +91,10 @@ impl Snapshot {
                 String::new(),
             )
         };
-        match party.resolve(Some(level)) {
-            Recipient::Secretariat => secretariat(),
-            Recipient::Leader(target) => {
-                let mut current = u;
-                while i16::from(target.number()) < current.level {
-                    match current.parent_id.as_ref().and_then(|p| self.units.get(p)) {
-                        Some(parent) => current = parent,
-                        None => return secretariat(),
-                    }
-                }
-                self.people
-                    .get(&current.leader_id)
-                    .cloned()
-                    .unwrap_or_else(secretariat)
-            }
-        }
+        let up = |u: &unit::Model| u.parent_id.as_ref().and_then(|p| self.units.get(p));
+        hjul_wheel::acting_unit(hjul_wheel::chain(u, up), |u| u.level, level, party)
+            .and_then(|acting| self.people.get(&acting.leader_id).cloned())
+            .unwrap_or_else(secretariat)
     }
 }
 

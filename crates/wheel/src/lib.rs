@@ -42,7 +42,7 @@ pub use indicators::{
     Direction, Indicator, IndicatorCatalogue, IndicatorCode, MeasureUnit, Target,
 };
 pub use org::{Email, Language, OrgErrors, OrgUnit, Organisation, RowError, UnitId};
-pub use organisation::{Area, Level, Party, Recipient};
+pub use organisation::{Area, Level, Party, Recipient, acting_unit, chain};
 pub use phase::{Deadline, Phase, Task};
 pub use plan::Plan;
 pub use reminders::{Moment, MomentKind};

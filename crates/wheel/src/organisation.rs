@@ -168,9 +168,71 @@ pub enum Recipient {
     Leader(Level),
 }
 
+/// A unit's chain of command: the unit, its parent, its parent's parent, … up to the
+/// root, each looked up by `parent`. The one walk up the tree: who acts for a unit
+/// ([`acting_unit`]), whom a mail goes to, and which levels of a unit's chain a person
+/// leads are all asked along it. At most [`Level::ALL`]'s length steps, so a loop in
+/// records edited by hand cannot hang it.
+pub fn chain<'a, U: 'a>(
+    start: &'a U,
+    parent: impl Fn(&'a U) -> Option<&'a U> + 'a,
+) -> impl Iterator<Item = &'a U> + 'a {
+    std::iter::successors(Some(start), move |u| parent(u)).take(Level::ALL.len())
+}
+
+/// The unit in `chain` (as [`chain`] gives it, starting at a unit at `level`) whose
+/// leader acts as `party` for it: the first at or above the level the party names.
+/// `None` for the secretariat, or when the chain ends before that level (the
+/// secretariat then acts).
+pub fn acting_unit<'a, U: 'a>(
+    mut chain: impl Iterator<Item = &'a U>,
+    level_of: impl Fn(&U) -> i16,
+    level: Level,
+    party: Party,
+) -> Option<&'a U> {
+    match party.resolve(Some(level)) {
+        Recipient::Secretariat => None,
+        Recipient::Leader(target) => chain.find(|u| level_of(u) <= i16::from(target.number())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The walk up finds the leader a party names, and stops where the tree does.
+    #[test]
+    fn the_acting_unit_is_found_up_the_chain() {
+        // (id, level, parent)
+        let units: [(&str, i16, Option<usize>); 4] = [
+            ("bu", 1, None),
+            ("dt", 2, Some(0)),
+            ("dt-nord", 3, Some(1)),
+            ("h", 4, Some(2)),
+        ];
+        let parent = |u: &(&str, i16, Option<usize>)| u.2.map(|i| &units[i]);
+        let walk =
+            |party| acting_unit(chain(&units[3], parent), |u| u.1, level(4), party).map(|u| u.0);
+        assert_eq!(walk(Party::Leader), Some("h"));
+        assert_eq!(walk(Party::Superior), Some("dt-nord"));
+        assert_eq!(walk(Party::SuperiorOfSuperior), Some("dt"));
+        assert_eq!(walk(Party::Director), Some("bu"));
+        assert_eq!(walk(Party::Secretariat), None);
+        // A chain that ends early (a unit whose parent is gone) leaves it to the
+        // secretariat.
+        let orphan: [(&str, i16, Option<usize>); 1] = [("h", 4, None)];
+        let none = acting_unit(
+            chain(&orphan[0], |_| None),
+            |u| u.1,
+            level(4),
+            Party::Superior,
+        );
+        assert!(none.is_none());
+        assert_eq!(
+            chain(&units[3], parent).map(|u| u.0).collect::<Vec<_>>(),
+            ["h", "dt-nord", "dt", "bu"]
+        );
+    }
 
     fn level(n: u8) -> Level {
         Level::new(n).unwrap()

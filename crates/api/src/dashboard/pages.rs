@@ -878,8 +878,8 @@ pub async fn correct(
             }
         };
         Ok(state
-            .store()
-            .correct_event(&unit, id, correction, &f.reason, &v.who.stamp(&state))
+            .core()
+            .correct(&v.who, unit.as_str(), id, correction, &f.reason)
             .await?)
     }
     .await;
