@@ -561,7 +561,7 @@ async fn start_cycle(
         async {
             who.require_secretariat("starting a cycle")?;
             let year: i32 = path_param("year", &year, "a year")?;
-            let c = state.store().start_cycle(year, &who.stamp(&state)).await?;
+            let c = state.core().start_cycle(&who, year).await?;
             Ok((StatusCode::CREATED, Json(c.into())))
         },
     )
@@ -676,8 +676,8 @@ async fn import(
             let org = Organisation::from_csv(&text, |_| {})
                 .map_err(|e| Problem::of_rows(e.to_string(), e.0))?;
             let r = state
-                .store()
-                .import_organisation(&org, &who.stamp(&state), |_, _| {})
+                .core()
+                .import_organisation(&who, &org, |_, _| {})
                 .await?;
             Ok(Json(ImportDto {
                 units_created: r.units_created,
@@ -910,8 +910,7 @@ async fn import_data(
     write(&state, &who, "import data", ("data", "-"), async {
         who.require_secretariat("importing data")?;
         let text = csv_body(req).await?;
-        let r = crate::dashboard::figures::import_text(&state, &text, "api", &who.stamp(&state))
-            .await?;
+        let r = crate::dashboard::figures::import_text(&state, &who, &text, "api").await?;
         Ok(Json(DataImportDto {
             rows: r.rows,
             new: r.new,
@@ -936,13 +935,16 @@ async fn submit(
         "submit an agreement",
         ("unit", &unit_id),
         async {
-            let unit = who.may(&state, EventKind::AgreementSubmitted, &unit_id)?;
+            who.may(&state, EventKind::AgreementSubmitted, &unit_id)?;
             let ApiJson(b) = body?;
-            let stamp = who.stamp(&state);
-            let on = b.on.unwrap_or(stamp.today);
+            let on = b.on.unwrap_or_else(|| state.today());
+            let text = hjul_app::AgreementText::File {
+                text: &b.agreement,
+                name: "agreement",
+            };
             let s = state
-                .store()
-                .submit_agreement(&unit, on, &b.agreement, "agreement", &stamp)
+                .core()
+                .submit_agreement(&who, &unit_id, on, text)
                 .await?;
             Ok((
                 StatusCode::CREATED,
@@ -1031,14 +1033,18 @@ async fn midway(
         "give the midway status",
         ("unit", &unit_id),
         async {
-            let unit = who.may(&state, EventKind::MidwayGiven, &unit_id)?;
+            who.may(&state, EventKind::MidwayGiven, &unit_id)?;
             let ApiJson(b) = body?;
-            let stamp = who.stamp(&state);
-            let on = b.on.unwrap_or(stamp.today);
+            let on = b.on.unwrap_or_else(|| state.today());
+            let grades = hjul_app::GradesText::File {
+                text: &b.grades,
+                name: "grades",
+            };
             let g = state
-                .store()
-                .give_midway(&unit, on, &b.grades, "grades", &stamp)
-                .await?;
+                .core()
+                .give_midway(&who, &unit_id, on, grades)
+                .await?
+                .grading;
             Ok((
                 StatusCode::CREATED,
                 Json(MidwayDto {

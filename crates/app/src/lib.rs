@@ -9,6 +9,7 @@
 //! and what still reads the store directly.
 
 mod actor;
+mod admin;
 mod records;
 mod reports;
 
@@ -18,7 +19,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use hjul_store::{Stamp, Store, StoreError, TokenHolder};
 
 pub use actor::{Actor, Denied};
-pub use records::UnitRecord;
+pub use records::{AgreementText, GradesText, UnitRecord};
 pub use reports::REPORT_WAIT;
 
 /// Why a use case did not go through.
@@ -56,12 +57,33 @@ impl CoreError {
     /// Whether it is a refusal to put on record (who tried what, and why): a denial,
     /// the wheel's rules, a person's input; not a failure of the server or the database.
     fn is_refusal(&self) -> bool {
+        use hjul_report::ReportError as R;
         match self {
             Self::Denied(_) => true,
-            Self::Store(e) => e.text().is_some(),
+            Self::Store(e) | Self::Report(R::Store(e)) => store_refusal(e),
+            Self::Report(R::NoCycle(_) | R::UnknownUnit(_) | R::Cycle(_)) => true,
             Self::Report(_) | Self::ReportBusy | Self::ReportStopped => false,
         }
     }
+}
+
+/// Whether the store turned a change away for what was asked (the wheel's rules, a
+/// person's input or file, a unit or cycle that is not there), rather than failed (the
+/// database, the schema, records contradicting themselves) or was busy (put on record
+/// apart, after the answer).
+fn store_refusal(e: &StoreError) -> bool {
+    !matches!(
+        e,
+        StoreError::Db(_)
+            | StoreError::OnRecord(_)
+            | StoreError::StoredDefinition { .. }
+            | StoreError::InjectedFault(_)
+            | StoreError::NoDatabase { .. }
+            | StoreError::NotMigrated(_)
+            | StoreError::SchemaBehind(_)
+            | StoreError::SchemaAhead(_)
+            | StoreError::Busy
+    )
 }
 
 /// What a use case is, for the audit log's record of a refused attempt: what was

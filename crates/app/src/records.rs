@@ -2,8 +2,8 @@
 //! dead mail again.
 
 use chrono::NaiveDate;
-use hjul_store::{Corrected, Correction, ItemId, Recorded};
-use hjul_wheel::{Deadline, EventKind};
+use hjul_store::{Corrected, Correction, DraftKind, Graded, ItemId, Recorded, Submitted};
+use hjul_wheel::{Deadline, EventKind, GoalDraft, GradeDraft};
 
 use crate::{Actor, Attempt, Core, CoreError};
 
@@ -53,7 +53,106 @@ impl UnitRecord {
     }
 }
 
+/// An agreement as a leader hands it in: a file (the API's body, the command line's
+/// file), or the editor's goals.
+#[derive(Debug, Clone, Copy)]
+pub enum AgreementText<'a> {
+    File { text: &'a str, name: &'a str },
+    Editor(&'a [GoalDraft]),
+}
+
+/// A midway status as a leader hands it in: a grades file, or the form's grades.
+#[derive(Debug, Clone, Copy)]
+pub enum GradesText<'a> {
+    File { text: &'a str, name: &'a str },
+    Form(&'a [GradeDraft]),
+}
+
 impl Core {
+    /// Submits the next revision of `unit`'s agreement (a signed revision is never
+    /// changed: this always adds one), checked by the wheel's rules in one transaction.
+    /// From the editor, the draft it kept is dropped once the agreement is on record.
+    pub async fn submit_agreement(
+        &self,
+        actor: &Actor,
+        unit: &str,
+        on: NaiveDate,
+        agreement: AgreementText<'_>,
+    ) -> Result<Submitted, CoreError> {
+        let attempt = Attempt {
+            what: "submit an agreement",
+            entity: "unit",
+            id: unit,
+        };
+        let result = async {
+            let store = self.store();
+            let unit = actor.may(
+                &store.wheel().definition,
+                EventKind::AgreementSubmitted,
+                unit,
+            )?;
+            let stamp = self.stamp(actor);
+            let submitted = match agreement {
+                AgreementText::File { text, name } => {
+                    store
+                        .submit_agreement(&unit, on, text, name, &stamp)
+                        .await?
+                }
+                AgreementText::Editor(goals) => {
+                    let s = store.submit_goals(&unit, on, goals, &stamp).await?;
+                    self.drop_draft(&unit, DraftKind::Agreement).await;
+                    s
+                }
+            };
+            Ok(submitted)
+        }
+        .await;
+        self.audited(actor, &attempt, result).await
+    }
+
+    /// Gives `unit`'s midway status: every goal of the agreement in force graded. A
+    /// grade other than the one hjul proposes from the data needs a note. From the form,
+    /// the draft it kept is dropped once the grades are on record.
+    pub async fn give_midway(
+        &self,
+        actor: &Actor,
+        unit: &str,
+        on: NaiveDate,
+        grades: GradesText<'_>,
+    ) -> Result<Graded, CoreError> {
+        let attempt = Attempt {
+            what: "give the midway status",
+            entity: "unit",
+            id: unit,
+        };
+        let result = async {
+            let store = self.store();
+            let unit = actor.may(&store.wheel().definition, EventKind::MidwayGiven, unit)?;
+            let stamp = self.stamp(actor);
+            let graded = match grades {
+                GradesText::File { text, name } => {
+                    store.give_midway(&unit, on, text, name, &stamp).await?
+                }
+                GradesText::Form(drafts) => {
+                    let g = store.give_grades(&unit, on, drafts, &stamp).await?;
+                    self.drop_draft(&unit, DraftKind::Midway).await;
+                    g
+                }
+            };
+            Ok(graded)
+        }
+        .await;
+        self.audited(actor, &attempt, result).await
+    }
+
+    /// Drops a draft whose content is on record now. A draft left behind is only
+    /// offered again in the form, so a failure here is logged, not answered.
+    async fn drop_draft(&self, unit: &hjul_wheel::UnitId, kind: DraftKind) {
+        if let Err(e) = self.store().drop_draft(unit, kind).await {
+            tracing::warn!(error = %e, unit = %unit, "a draft on record now was not dropped");
+        }
+    }
+
     /// Records an event of `unit` (as typed: text that names no unit the actor sees is
     /// refused as such): the actor's right to record it asked of the wheel, then the
     /// event checked by the wheel's rules and written with its audit row in one

@@ -90,6 +90,14 @@ impl Context {
         .on_day(self.today)
     }
 
+    /// The core over `store` (built-in report templates: no report is made) and who
+    /// acts: what a command that changes something needs.
+    pub async fn acting(&self, store: &Store) -> anyhow::Result<(hjul_app::Core, hjul_app::Actor)> {
+        let core = self.core(store, hjul_report::Templates::load(None)?);
+        let actor = self.actor(&core).await?;
+        Ok((core, actor))
+    }
+
     /// Who acts: the person at the terminal as the secretariat, named in the audit log
     /// as `cli:USER` (or `--actor`); with `--as EMAIL`, that person, with what the
     /// organisation gives them and no more.

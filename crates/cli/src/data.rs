@@ -37,8 +37,9 @@ pub async fn import(
         || file.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let report = store
-        .import_measurements(&name, &rows, &ctx.stamp(), |done, _| {
+    let (core, actor) = ctx.acting(store).await?;
+    let report = core
+        .import_measurements(&actor, &name, &rows, |done, _| {
             bar.set_position(done as u64);
         })
         .await

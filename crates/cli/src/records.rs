@@ -43,11 +43,6 @@ fn read(path: &Path) -> anyhow::Result<String> {
     })
 }
 
-/// The cycle a date falls in, for confirmations that name it.
-fn cycle_of(ctx: &Context, on: hjul_wheel::Date) -> i32 {
-    ctx.wheel.definition.cycles.cycle_containing(on).year()
-}
-
 /// Records a unit's event as the operator, through the core (the same access, checks
 /// and audit as the API and the dashboard). No report is made, so the built-in
 /// templates do.
@@ -57,10 +52,8 @@ async fn record_for(
     unit: &hjul_wheel::UnitId,
     record: UnitRecord,
 ) -> anyhow::Result<hjul_store::Recorded> {
-    let core = ctx.core(store, hjul_report::Templates::load(None)?);
-    Ok(core
-        .record(&ctx.actor(&core).await?, unit.as_str(), record)
-        .await?)
+    let (core, actor) = ctx.acting(store).await?;
+    Ok(core.record(&actor, unit.as_str(), record).await?)
 }
 
 /// A progress bar on a terminal; nothing when the output is piped.
@@ -157,8 +150,14 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
         Command::Agreement(AgreementCommand::Submit { unit_id, file, on }) => {
             let text = read(file)?;
             let on = on.unwrap_or(stamp.today);
-            let submitted = store
-                .submit_agreement(unit_id, on, &text, &file.display().to_string(), &stamp)
+            let name = file.display().to_string();
+            let (core, actor) = ctx.acting(&store).await?;
+            let agreement = hjul_app::AgreementText::File {
+                text: &text,
+                name: &name,
+            };
+            let submitted = core
+                .submit_agreement(&actor, unit_id.as_str(), on, agreement)
                 .await
                 .with_context(|| format!("the agreement of {unit_id} was not submitted"))?;
             for w in &submitted.warnings {
@@ -167,8 +166,7 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
             writeln!(
                 out,
                 "submitted in cycle {}: revision {} of the agreement of {unit_id} on {on}; it awaits the superior's signature",
-                cycle_of(ctx, on),
-                submitted.revision
+                submitted.cycle, submitted.revision
             )?;
         }
         Command::Agreement(AgreementCommand::Sign { unit_id, on }) => {
@@ -185,14 +183,21 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
         Command::Midway(MidwayCommand::Submit { unit_id, file, on }) => {
             let text = read(file)?;
             let on = on.unwrap_or(stamp.today);
-            let grading = store
-                .give_midway(unit_id, on, &text, &file.display().to_string(), &stamp)
+            let name = file.display().to_string();
+            let (core, actor) = ctx.acting(&store).await?;
+            let grades = hjul_app::GradesText::File {
+                text: &text,
+                name: &name,
+            };
+            let graded = core
+                .give_midway(&actor, unit_id.as_str(), on, grades)
                 .await
                 .with_context(|| format!("the midway status of {unit_id} was not recorded"))?;
+            let grading = &graded.grading;
             writeln!(
                 out,
                 "recorded in cycle {}: midway status of {unit_id} on {on}, {} goals graded, score {}",
-                cycle_of(ctx, on),
+                graded.cycle,
                 grading.goals.len(),
                 grading.score
             )?;
@@ -338,7 +343,8 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
             }
         }
         Command::Cycle(CycleCommand::Start { year }) => {
-            let c = store.start_cycle(*year, &stamp).await?;
+            let (core, actor) = ctx.acting(&store).await?;
+            let c = core.start_cycle(&actor, *year).await?;
             writeln!(
                 out,
                 "started: cycle {} with wheel {} and indicator catalogue {}",
@@ -504,8 +510,9 @@ async fn import(
         .with_context(|| format!("{} was not imported", file.display()))?;
     bar.finish_and_clear();
     let bar = progress(org.units().len(), "writing");
-    let report = store
-        .import_organisation(&org, &ctx.stamp(), |done, _| bar.set_position(done as u64))
+    let (core, actor) = ctx.acting(store).await?;
+    let report = core
+        .import_organisation(&actor, &org, |done, _| bar.set_position(done as u64))
         .await
         .with_context(|| format!("{} was not imported", file.display()))?;
     bar.finish_and_clear();

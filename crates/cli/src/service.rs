@@ -67,8 +67,9 @@ pub async fn run_token(
     let store = ctx.store().await?;
     match command {
         crate::TokenCommand::Create { role, email, note } => {
-            let (token, model) = store
-                .create_token((*role).into(), email, note.as_deref(), &ctx.stamp())
+            let (core, actor) = ctx.acting(&store).await?;
+            let (token, model) = core
+                .create_token(&actor, (*role).into(), email, note.as_deref())
                 .await?;
             writeln!(out, "{token}")?;
             eprintln!(
@@ -104,7 +105,8 @@ pub async fn run_token(
             }
         }
         crate::TokenCommand::Revoke { id } => {
-            let t = store.revoke_token(id, &ctx.stamp()).await?;
+            let (core, actor) = ctx.acting(&store).await?;
+            let t = core.revoke_token(&actor, id).await?;
             writeln!(out, "revoked: token {} of {} ({})", t.id, t.email, t.role)?;
         }
     }
@@ -311,8 +313,8 @@ pub async fn run_retry(ctx: &Context, id: &str, out: &mut impl Write) -> anyhow:
             }
         }
     };
-    let core = ctx.core(&store, hjul_report::Templates::load(None)?);
-    let item = core.retry_item(&ctx.actor(&core).await?, id).await?;
+    let (core, actor) = ctx.acting(&store).await?;
+    let item = core.retry_item(&actor, id).await?;
     writeln!(
         out,
         "queued again: {} ({}), to go at the next tick",

@@ -34,6 +34,15 @@ pub use hjul_wheel::EventKind as UnitEventKind;
 pub struct Submitted {
     pub revision: u32,
     pub warnings: Vec<Warning>,
+    /// The cycle it was put in.
+    pub cycle: i32,
+}
+
+/// A midway status given: the grades and score, and the cycle it was put in.
+#[derive(Debug, Clone)]
+pub struct Graded {
+    pub grading: Grading,
+    pub cycle: i32,
 }
 
 #[derive(Serialize)]
@@ -706,7 +715,11 @@ impl Store {
                 .await?;
             ctx.keep_standing(&txn).await?;
             txn.commit().await?;
-            Ok(Submitted { revision, warnings })
+            Ok(Submitted {
+                revision,
+                warnings,
+                cycle: ctx.cycle.year,
+            })
         })
     }
 
@@ -750,7 +763,7 @@ impl Store {
         source: &str,
         file: &str,
         stamp: &Stamp,
-    ) -> Result<Grading, StoreError> {
+    ) -> Result<Graded, StoreError> {
         let unit_id = unit.as_str();
         self.midway(
             unit_id,
@@ -771,7 +784,7 @@ impl Store {
         on: NaiveDate,
         grades: &[GradeDraft],
         stamp: &Stamp,
-    ) -> Result<Grading, StoreError> {
+    ) -> Result<Graded, StoreError> {
         let unit_id = unit.as_str();
         self.midway(unit_id, on, Grades::Drafts(grades), stamp)
             .await
@@ -783,7 +796,7 @@ impl Store {
         on: NaiveDate,
         grades: Grades<'_>,
         stamp: &Stamp,
-    ) -> Result<Grading, StoreError> {
+    ) -> Result<Graded, StoreError> {
         retrying!(self, {
             let (txn, _turn) = self.write().await?;
             let ctx = self.unit_context(&txn, unit_id, on, stamp).await?;
@@ -848,7 +861,10 @@ impl Store {
                 .await?;
             ctx.keep_standing(&txn).await?;
             txn.commit().await?;
-            Ok(grading)
+            Ok(Graded {
+                grading,
+                cycle: ctx.cycle.year,
+            })
         })
     }
 

@@ -62,7 +62,7 @@ pub use entity::cycle::Model as Cycle;
 pub use entity::outbox_item::Model as OutboxItem;
 pub use entity::outbox_item::{Deadline as OutboxDeadline, Party as OutboxParty};
 pub use entity::unit::Model as Unit;
-pub use events::{Recorded, Submitted, UnitEventKind, check_themes};
+pub use events::{Graded, Recorded, Submitted, UnitEventKind, check_themes};
 pub use org::ImportReport;
 pub use outbox::{
     Addressee, Directory, ItemId, ItemPayload, Kind as OutboxKind, NewItem, SentEntries, SentMark,

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chrono::NaiveDate;
+use hjul_app::{AgreementText, GradesText};
 use hjul_store::DraftKind;
 use hjul_wheel::agreement::{GOAL_FIELDS, draft_warnings, preview_score};
 use hjul_wheel::data::Proposal;
@@ -571,25 +571,15 @@ async fn submit(state: &AppState, v: &Visitor, unit: &UnitId, draft: &AgreementD
     };
     let result = match on {
         Ok(on) => state
-            .store()
-            .submit_goals(unit, on, &draft.goals, &v.who.stamp(state))
+            .core()
+            .submit_agreement(&v.who, unit_id, on, AgreementText::Editor(&draft.goals))
             .await
-            .map(|s| (s, on))
             .map_err(Problem::from),
         Err(p) => Err(p),
     };
     match result {
-        Ok((s, on)) => {
-            let _ = state.store().drop_draft(unit, DraftKind::Agreement).await;
-            let cycle = state
-                .store()
-                .wheel()
-                .definition
-                .cycles
-                .cycle_containing(on)
-                .year();
-            saved(unit_id, "agreement", cycle, Some(s.revision))
-        }
+        // The draft is dropped by the core once the agreement is on record.
+        Ok(s) => saved(unit_id, "agreement", s.cycle, Some(s.revision)),
         Err(p) => {
             super::audit(state, v, "submit an agreement", ("unit", unit_id), &p).await;
             let (_, name, cycle) =
@@ -1004,27 +994,18 @@ pub async fn midway_post(
     if op != "save" {
         return midway_page_of(&state, &v, (&unit_id, &name), &in_force, &draft, None);
     }
-    let result: Result<NaiveDate, Problem> = async {
+    let result: Result<i32, Problem> = async {
         let on = form_date(&draft.on)?;
-        state
-            .store()
-            .give_grades(&unit, on, &draft.grades, &stamp)
+        let graded = state
+            .core()
+            .give_midway(&v.who, unit.as_str(), on, GradesText::Form(&draft.grades))
             .await?;
-        Ok(on)
+        Ok(graded.cycle)
     }
     .await;
     match result {
-        Ok(on) => {
-            let _ = state.store().drop_draft(&unit, DraftKind::Midway).await;
-            let cycle = state
-                .store()
-                .wheel()
-                .definition
-                .cycles
-                .cycle_containing(on)
-                .year();
-            saved(&unit_id, "midway", cycle, Some(revision))
-        }
+        // The draft is dropped by the core once the grades are on record.
+        Ok(cycle) => saved(&unit_id, "midway", cycle, Some(revision)),
         Err(p) => {
             super::audit(&state, &v, attempted, ("unit", &unit_id), &p).await;
             midway_page_of(&state, &v, (&unit_id, &name), &in_force, &draft, Some(&p))

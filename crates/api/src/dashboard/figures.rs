@@ -193,7 +193,7 @@ pub async fn import(
             )
             .text(Text::new("patterns.not_utf8"))
         })?;
-        import_text(&state, &text, "upload.csv", &v.who.stamp(&state)).await
+        import_text(&state, &v.who, &text, "upload.csv").await
     }
     .await;
     match result {
@@ -217,9 +217,9 @@ pub async fn import(
 /// Checks and writes a measurement file: every problem as a line of the refusal.
 pub async fn import_text(
     state: &AppState,
+    who: &hjul_app::Actor,
     text: &str,
     file: &str,
-    stamp: &hjul_store::Stamp,
 ) -> Result<hjul_store::DataImportReport, Problem> {
     let areas = state.store().unit_areas().await?;
     let rows = hjul_wheel::data::read_measurements(
@@ -230,7 +230,7 @@ pub async fn import_text(
     )
     .map_err(|e| Problem::of_rows(e.to_string(), e.0))?;
     Ok(state
-        .store()
-        .import_measurements(file, &rows, stamp, |_, _| {})
+        .core()
+        .import_measurements(who, file, &rows, |_, _| {})
         .await?)
 }

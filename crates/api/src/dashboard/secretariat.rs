@@ -288,8 +288,8 @@ pub async fn import(
         let org = Organisation::from_csv(&text, |_| {})
             .map_err(|e| Problem::of_rows(e.to_string(), e.0))?;
         Ok(state
-            .store()
-            .import_organisation(&org, &v.who.stamp(&state), |_, _| {})
+            .core()
+            .import_organisation(&v.who, &org, |_, _| {})
             .await?)
     }
     .await;
@@ -393,15 +393,16 @@ pub async fn create_token(
             .filter(|n| !n.is_empty())
             .map(|n| hjul_wheel::limits::clip(n, 200));
         let (token, model) = state
-            .store()
-            .create_token(role, &f.email, note.as_deref(), &v.who.stamp(&state))
+            .core()
+            .create_token(&v.who, role, &f.email, note.as_deref())
             .await
             .map_err(|e| {
+                use hjul_app::CoreError::Store;
                 let text = match &e {
-                    hjul_store::StoreError::LeadsNothing { .. } => {
+                    Store(hjul_store::StoreError::LeadsNothing { .. }) => {
                         Text::new("tokens.leads_nothing")
                     }
-                    hjul_store::StoreError::BadAddress(_) => Text::new("tokens.bad_address"),
+                    Store(hjul_store::StoreError::BadAddress(_)) => Text::new("tokens.bad_address"),
                     _ => return Problem::from(e),
                 };
                 Problem::from(e).retext(text)
@@ -436,10 +437,10 @@ pub async fn revoke_token(
             return Err(Problem::not_found("there is no such token").text(Text::new("tokens.none")));
         }
         state
-            .store()
-            .revoke_token(&id, &v.who.stamp(&state))
+            .core()
+            .revoke_token(&v.who, &id)
             .await
-            .map_err(|e| Problem::from(e).text(Text::new("tokens.none")))?;
+            .map_err(|e| Problem::from(e).retext(Text::new("tokens.none")))?;
         Ok(())
     }
     .await;
@@ -565,10 +566,7 @@ pub async fn start_cycle(
         let year: i32 = year.parse().map_err(|_| {
             Problem::not_found("there is no such cycle").text(Text::new("cycles.none"))
         })?;
-        state
-            .store()
-            .start_cycle(year, &v.who.stamp(&state))
-            .await?;
+        state.core().start_cycle(&v.who, year).await?;
         Ok(year)
     }
     .await;

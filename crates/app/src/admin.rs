@@ -1,0 +1,116 @@
+//! The secretariat's work on the whole: starting a cycle, importing the organisation
+//! and the indicator data, the access tokens.
+
+use hjul_store::{Cycle, DataImportReport, ImportReport, Role, Token};
+use hjul_wheel::Organisation;
+use hjul_wheel::data::Measurement;
+
+use crate::{Actor, Attempt, Core, CoreError};
+
+impl Core {
+    /// Starts cycle `year` before its first day (the secretariat's); it keeps the wheel
+    /// in force now.
+    pub async fn start_cycle(&self, actor: &Actor, year: i32) -> Result<Cycle, CoreError> {
+        let id = year.to_string();
+        let attempt = Attempt {
+            what: "start a cycle",
+            entity: "cycle",
+            id: &id,
+        };
+        let result = async {
+            actor.require_secretariat("starting a cycle")?;
+            Ok(self.store().start_cycle(year, &self.stamp(actor)).await?)
+        }
+        .await;
+        self.audited(actor, &attempt, result).await
+    }
+
+    /// Imports a checked organisation (the secretariat's): units, the tree and their
+    /// leaders, in one transaction; `progress(done, total)` as it goes.
+    pub async fn import_organisation(
+        &self,
+        actor: &Actor,
+        org: &Organisation,
+        progress: impl FnMut(usize, usize),
+    ) -> Result<ImportReport, CoreError> {
+        let attempt = Attempt {
+            what: "import the organisation",
+            entity: "organisation",
+            id: "-",
+        };
+        let result = async {
+            actor.require_secretariat("importing the organisation")?;
+            Ok(self
+                .store()
+                .import_organisation(org, &self.stamp(actor), progress)
+                .await?)
+        }
+        .await;
+        self.audited(actor, &attempt, result).await
+    }
+
+    /// Imports a checked file of indicator data (the secretariat's) in one transaction;
+    /// `file` names it in the audit log.
+    pub async fn import_measurements(
+        &self,
+        actor: &Actor,
+        file: &str,
+        rows: &[Measurement],
+        progress: impl FnMut(usize, usize),
+    ) -> Result<DataImportReport, CoreError> {
+        let attempt = Attempt {
+            what: "import indicator data",
+            entity: "measurement",
+            id: file,
+        };
+        let result = async {
+            actor.require_secretariat("importing indicator data")?;
+            Ok(self
+                .store()
+                .import_measurements(file, rows, &self.stamp(actor), progress)
+                .await?)
+        }
+        .await;
+        self.audited(actor, &attempt, result).await
+    }
+
+    /// Makes an access token for a person (the secretariat's). The token itself is
+    /// returned once and never kept (only its hash).
+    pub async fn create_token(
+        &self,
+        actor: &Actor,
+        role: Role,
+        email: &str,
+        note: Option<&str>,
+    ) -> Result<(String, Token), CoreError> {
+        let attempt = Attempt {
+            what: "create a token",
+            entity: "api_token",
+            id: email,
+        };
+        let result = async {
+            actor.require_secretariat("making tokens")?;
+            Ok(self
+                .store()
+                .create_token(role, email, note, &self.stamp(actor))
+                .await?)
+        }
+        .await;
+        self.audited(actor, &attempt, result).await
+    }
+
+    /// Revokes a token by its id or the start of it (the secretariat's).
+    pub async fn revoke_token(&self, actor: &Actor, id: &str) -> Result<Token, CoreError> {
+        let attempt = Attempt {
+            what: "revoke a token",
+            entity: "api_token",
+            id,
+        };
+        let result = async {
+            actor.require_secretariat("revoking tokens")?;
+            Ok(self.store().revoke_token(id, &self.stamp(actor)).await?)
+        }
+        .await;
+        self.audited(actor, &attempt, result).await
+    }
+}
