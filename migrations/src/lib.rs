@@ -21,6 +21,7 @@ mod m20261208_000013_standing_mail;
 mod m20261209_000014_versions;
 mod m20261210_000015_standing_counted;
 mod m20261211_000016_standing_rebuilt;
+mod m20261212_000017_cycle_started_how;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000014_versions::Migration),
             Box::new(m20261210_000015_standing_counted::Migration),
             Box::new(m20261211_000016_standing_rebuilt::Migration),
+            Box::new(m20261212_000017_cycle_started_how::Migration),
         ]
     }
 }

@@ -632,6 +632,9 @@ async fn a_cycle_keeps_the_wheel_it_started_with(db: TestDb) {
     // Cycle 2027 starts under the new rule.
     let c = store.start_cycle(2027, &s).await.unwrap();
     assert!(c.definition_toml.contains("days_after = 60"));
+    // Who started it, and how, each in a field of its own.
+    assert_eq!(c.started_by, s.actor);
+    assert_eq!(c.started_how, hjul_store::StartedHow::Early);
     let cycles = store.cycles().await.unwrap();
     assert_eq!(
         cycles.iter().map(|c| c.year).collect::<Vec<_>>(),

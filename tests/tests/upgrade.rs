@@ -98,7 +98,8 @@ async fn a_database_of_the_previous_release_is_migrated_and_its_cycle_goes_on(db
                     "m20261208_000013_standing_mail",
                     "m20261209_000014_versions",
                     "m20261210_000015_standing_counted",
-                    "m20261211_000016_standing_rebuilt"
+                    "m20261211_000016_standing_rebuilt",
+                    "m20261212_000017_cycle_started_how"
                 ]
             );
         }
@@ -123,6 +124,14 @@ async fn a_database_of_the_previous_release_is_migrated_and_its_cycle_goes_on(db
     assert!(!applied.is_empty());
     store.close().await.unwrap();
     let store = Store::open_current(&db.location, wheel).await.unwrap();
+
+    // How a cycle was started, once written into who started it, is a column of its own.
+    let cycles = store.cycles().await.unwrap();
+    assert_eq!(cycles.len(), 2, "{cycles:?}");
+    for c in &cycles {
+        assert_eq!(c.started_by, "fixture", "{c:?}");
+        assert_eq!(c.started_how, hjul_store::StartedHow::OnFirstDay, "{c:?}");
+    }
 
     // The standing projection was built for the cycles on record by the migration, and
     // gives what the events give; status reads it.

@@ -167,7 +167,7 @@ async fn units(
         None => None,
         Some(c) => Some(unit_cursor(c).ok_or_else(bad_cursor)?),
     };
-    let dir = state.store().directory().await?;
+    let dir = state.core().directory(&who).await?;
     let mut seen: Vec<&hjul_store::Unit> = dir
         .units()
         .filter(|u| who.sees(&u.id))
@@ -297,14 +297,8 @@ async fn unit(
     Path(unit_id): Path<String>,
     ApiQuery(q): ApiQuery<AtQuery>,
 ) -> ApiResult<Json<hjul_store::Timeline>> {
-    let unit = who.may_see(&unit_id)?;
     let at = check_day("at", q.at.unwrap_or_else(|| state.today()))?;
-    Ok(Json(
-        state
-            .store()
-            .timeline(&unit, at, Some(state.secretariat_email()))
-            .await?,
-    ))
+    Ok(Json(state.core().timeline(&who, &unit_id, at).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -456,14 +450,11 @@ async fn status(
     };
     let limit = page_limit(q.limit)?;
     // Shared and kept by the store until something changes: a page copies its own rows.
-    let rows = state
-        .store()
-        .status_all(at, Some(state.secretariat_email()))
-        .await?;
+    let seen = state.core().status(&who, at).await?;
     // The rows come in cursor order, so a page is what follows the cursor.
-    let mut page: Vec<&hjul_store::StatusRow> = rows
-        .iter()
-        .filter(|r| filter.keeps(r) && who.sees(&r.unit_id))
+    let mut page: Vec<&hjul_store::StatusRow> = seen
+        .rows()
+        .filter(|r| filter.keeps(r))
         .filter(|r| cursor.as_ref().is_none_or(|c| Cursor::after(r) > *c))
         .take(limit + 1)
         .collect();
@@ -492,9 +483,22 @@ async fn status(
 struct CycleDto {
     year: i32,
     started_at: DateTime<Utc>,
+    /// Who started it: `api:EMAIL`, `cli:USER`, or the scheduler.
     started_by: String,
+    /// `early`: by the secretariat before its first day; `on_first_day`: on its own.
+    #[schema(value_type = StartedHowKey)]
+    started_how: hjul_store::StartedHow,
     definition_version: String,
     catalogue_version: String,
+}
+
+/// `hjul_store::StartedHow` in the schema.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum StartedHowKey {
+    Early,
+    OnFirstDay,
 }
 
 impl From<hjul_store::Cycle> for CycleDto {
@@ -503,6 +507,7 @@ impl From<hjul_store::Cycle> for CycleDto {
             year: c.year,
             started_at: c.started_at,
             started_by: c.started_by,
+            started_how: c.started_how,
             definition_version: c.definition_version,
             catalogue_version: c.catalogue_version,
         }
@@ -514,7 +519,7 @@ impl From<hjul_store::Cycle> for CycleDto {
 async fn cycles(State(state): State<AppState>, _who: Principal) -> ApiResult<Json<Vec<CycleDto>>> {
     Ok(Json(
         state
-            .store()
+            .core()
             .cycles()
             .await?
             .into_iter()
@@ -538,7 +543,7 @@ async fn plan(
 fn cycle_of<'a>(state: &'a AppState, year: &str) -> Result<hjul_wheel::CyclePlan<'a>, Problem> {
     let year: i32 = path_param("year", year, "a year")?;
     state
-        .store()
+        .core()
         .wheel()
         .definition
         .cycle(year)
@@ -765,10 +770,9 @@ async fn agreements(
     Path(unit_id): Path<String>,
     ApiQuery(q): ApiQuery<AtQuery>,
 ) -> ApiResult<Json<Vec<hjul_store::AgreementRevisionView>>> {
-    let unit = who.may_see(&unit_id)?;
     let at = check_day("at", q.at.unwrap_or_else(|| state.today()))?;
     Ok(Json(
-        state.store().timeline(&unit, at, None).await?.agreements,
+        state.core().timeline(&who, &unit_id, at).await?.agreements,
     ))
 }
 
@@ -783,8 +787,7 @@ async fn unit_data(
     who: Principal,
     Path(unit_id): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let unit = who.may_see(&unit_id)?;
-    let sheet = state.store().data_sheet(&unit).await?;
+    let (_, sheet) = state.core().data_sheet(&who, &unit_id).await?;
     Ok(Json(
         serde_json::json!({ "unit_id": unit_id, "measures": sheet }),
     ))
@@ -803,13 +806,7 @@ async fn patterns(
 ) -> ApiResult<Json<serde_json::Value>> {
     let cycle = cycle_of(&state, &year)?.cycle();
     let before = cycle.starts();
-    let sees = |u: &str| who.sees(u);
-    let over = if who.role() == hjul_store::Role::Secretariat {
-        hjul_store::Over::Everyone
-    } else {
-        hjul_store::Over::Only(&sees)
-    };
-    let all = state.store().data_patterns(before, over).await?;
+    let all = state.core().patterns(&who, before).await?;
     Ok(Json(serde_json::json!({
         "cycle": cycle.year(),
         "data_before": before,
@@ -1282,7 +1279,6 @@ async fn outbox(
     who: Principal,
     ApiQuery(q): ApiQuery<OutboxQuery>,
 ) -> ApiResult<Json<Vec<OutboxDto>>> {
-    who.require_secretariat("the mail queue")?;
     let wanted = match q.state.as_deref() {
         None => None,
         Some(s) => Some(OutboxState::parse(s).ok_or_else(|| {
@@ -1294,7 +1290,7 @@ async fn outbox(
                 .field("state")
         })?),
     };
-    let items = state.store().outbox(wanted, limit(q.limit)?).await?;
+    let items = state.core().outbox(&who, wanted, limit(q.limit)?).await?;
     Ok(Json(
         items
             .into_iter()
@@ -1393,10 +1389,14 @@ async fn audit(
     who: Principal,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Vec<AuditDto>>> {
-    who.require_secretariat("the audit log")?;
     let rows = state
-        .store()
-        .audit_log_where(q.entity.as_deref(), q.entity_id.as_deref(), limit(q.limit)?)
+        .core()
+        .audit_log(
+            &who,
+            q.entity.as_deref(),
+            q.entity_id.as_deref(),
+            limit(q.limit)?,
+        )
         .await?;
     let parse = |t: Option<String>| t.and_then(|t| serde_json::from_str(&t).ok());
     Ok(Json(

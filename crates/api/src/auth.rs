@@ -20,7 +20,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use hjul_app::Actor;
-use hjul_store::{Role, Stamp, TokenHolder};
+use hjul_store::{Role, Stamp};
 use hjul_wheel::{EventKind, UnitId};
 
 use crate::AppState;
@@ -85,18 +85,8 @@ impl Principal {
     /// May record an event of `kind` for the unit: asked of the wheel's definition.
     /// The unit, as a typed id, when this person may.
     pub fn may(&self, state: &AppState, kind: EventKind, unit: &str) -> Result<UnitId, Problem> {
-        Ok(self.0.may(&state.store().wheel().definition, kind, unit)?)
+        Ok(self.0.may(&state.core().wheel().definition, kind, unit)?)
     }
-}
-
-/// Works out a token holder's view of the organisation.
-pub async fn principal_of(state: &AppState, holder: TokenHolder) -> Result<Principal, Problem> {
-    let actor = state.core().actor(holder).await.map_err(|e| {
-        let mut p = Problem::from(e);
-        p.audited = false;
-        p
-    })?;
-    Ok(Principal(actor))
 }
 
 impl FromRequestParts<AppState> for Principal {
@@ -116,11 +106,11 @@ impl FromRequestParts<AppState> for Principal {
                 Problem::unauthorized()
             });
         };
-        let holder = state
-            .store()
-            .token_holder(&token)
-            .await?
-            .ok_or_else(Problem::unauthorized)?;
-        principal_of(state, holder).await
+        let actor = state.core().token_actor(&token).await.map_err(|e| {
+            let mut p = Problem::from(e);
+            p.audited = false;
+            p
+        })?;
+        Ok(Principal(actor.ok_or_else(Problem::unauthorized)?))
     }
 }

@@ -87,7 +87,7 @@ impl AppState {
     /// The privacy threshold: a value resting on fewer respondents is never shown
     /// (hjul.toml `[data] min_responses`, set on the store).
     pub fn min_responses(&self) -> u32 {
-        self.0.core.store().min_responses()
+        self.0.core.min_responses()
     }
 
     pub(crate) fn words(&self) -> &dashboard::Words {
@@ -100,11 +100,6 @@ impl AppState {
 
     pub(crate) fn sign_in(&self) -> &dashboard::SignInLimiter {
         &self.0.sign_in
-    }
-
-    /// The store, for the reads that have not moved into the core yet.
-    pub fn store(&self) -> &Store {
-        self.0.core.store()
     }
 
     pub fn now(&self) -> DateTime<Utc> {

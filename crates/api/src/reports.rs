@@ -32,21 +32,10 @@ pub(crate) async fn draft(
     format: Format,
     language: Language,
 ) -> Result<Response, Problem> {
-    let scope = match who.visible() {
-        None => Scope::Department,
-        Some(units) => Scope::Units(units.clone()),
-    };
-    let report = hjul_report::build(
-        state.store(),
-        &hjul_report::Request {
-            cycle,
-            scope,
-            language,
-            today: state.today(),
-            fin: None,
-        },
-    )
-    .await?;
+    let report = state
+        .core()
+        .report_draft(who, cycle, Scope::Department, language)
+        .await?;
     let bytes = render(state, move |t| t.render(&report, format)).await?;
     let (content_type, ext) = media(format);
     Ok(download(
@@ -59,11 +48,12 @@ pub(crate) async fn draft(
 /// The data sheet of `unit` (one the caller sees) for its quality dialogue.
 pub(crate) async fn sheet(
     state: &AppState,
-    unit: &hjul_wheel::UnitId,
+    who: &Principal,
+    unit: &str,
     format: Format,
     language: Language,
 ) -> Result<Response, Problem> {
-    let sheet = hjul_report::build_sheet(state.store(), unit, language, state.today()).await?;
+    let (unit, sheet) = state.core().sheet(who, unit, language).await?;
     let bytes = render(state, move |t| t.render_sheet(&sheet, format)).await?;
     let (content_type, ext) = media(format);
     Ok(download(
@@ -84,7 +74,7 @@ async fn render<T: Send + 'static>(
 
 /// Cycle `cycle`'s final report as kept, as a download with its SHA-256 as `ETag`.
 pub(crate) async fn kept(state: &AppState, cycle: i32) -> Result<Response, Problem> {
-    let kept = state.store().final_report(cycle).await?.ok_or_else(|| {
+    let kept = state.core().final_report(cycle).await?.ok_or_else(|| {
         Problem::not_found(format!(
             "cycle {cycle} has no final report: it is kept when the secretariat records report_final"
         ))

@@ -1,7 +1,7 @@
 //! The secretariat's work on the whole: starting a cycle, importing the organisation
 //! and the indicator data, the access tokens.
 
-use hjul_store::{Cycle, DataImportReport, ImportReport, Role, Token};
+use hjul_store::{Cycle, DataImportReport, ImportReport, Role, StandingDifference, Token};
 use hjul_wheel::Organisation;
 use hjul_wheel::data::Measurement;
 
@@ -109,6 +109,32 @@ impl Core {
         let result = async {
             actor.require_secretariat("revoking tokens")?;
             Ok(self.store().revoke_token(id, &self.stamp(actor)).await?)
+        }
+        .await;
+        self.audited(actor, &attempt, result).await
+    }
+
+    /// Where the kept standing of a unit differs from what its events say (the
+    /// operator's check, `hjul doctor`).
+    pub async fn check_standing(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<StandingDifference>, CoreError> {
+        actor.require_secretariat("checking the kept standing")?;
+        Ok(self.store().check_standing().await?)
+    }
+
+    /// Writes every unit's standing again from its events (`hjul doctor --rebuild`): the
+    /// number of units written.
+    pub async fn rebuild_standing(&self, actor: &Actor) -> Result<usize, CoreError> {
+        let attempt = Attempt {
+            what: "rebuild the standing",
+            entity: "standing",
+            id: "-",
+        };
+        let result = async {
+            actor.require_secretariat("rebuilding the kept standing")?;
+            Ok(self.store().rebuild_standing(&self.stamp(actor)).await?)
         }
         .await;
         self.audited(actor, &attempt, result).await

@@ -5,11 +5,13 @@
 //! validation, the write (one transaction in the store, with its audit row), the audit
 //! of a refusal, and what follows (the final report made and kept with its milestone).
 //! The API, the dashboard and the command line are adapters over it: they parse, call
-//! one function, and present the answer. See the crate's README for what has moved here
-//! and what still reads the store directly.
+//! one function, and present the answer; reads go through it too, answered with what
+//! the person sees. See the crate's README for the list.
 
+mod access;
 mod actor;
 mod admin;
+mod reads;
 mod records;
 mod reports;
 
@@ -18,7 +20,9 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use hjul_store::{Stamp, Store, StoreError, TokenHolder};
 
+pub use access::Opened;
 pub use actor::{Actor, Denied};
+pub use reads::{InForce, Seen};
 pub use records::{AgreementText, GradesText, UnitRecord};
 pub use reports::REPORT_WAIT;
 
@@ -140,7 +144,8 @@ impl Core {
         self
     }
 
-    /// The store, for the front ends' reads that have not moved into the core yet.
+    /// The store, for what is not a person's use case: opening a service on it, the
+    /// demo's made-up history.
     pub fn store(&self) -> &Store {
         &self.0.store
     }

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context as _;
-use hjul_store::Store;
+use hjul_app::{Actor, Core};
 use hjul_wheel::data::{self, Verdict};
 
 use crate::Format;
@@ -15,13 +15,13 @@ use crate::records::progress;
 use crate::table::Table;
 
 pub async fn import(
-    store: &Store,
+    (core, actor): (&Core, &Actor),
     ctx: &Context,
     text: &str,
     file: &Path,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let areas = store.unit_areas().await?;
+    let areas = core.unit_areas().await?;
     let lines = text.lines().count().saturating_sub(1);
     let bar = progress(lines, "checking");
     let rows = data::read_measurements(
@@ -37,9 +37,8 @@ pub async fn import(
         || file.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let (core, actor) = ctx.acting(store).await?;
     let report = core
-        .import_measurements(&actor, &name, &rows, |done, _| {
+        .import_measurements(actor, &name, &rows, |done, _| {
             bar.set_position(done as u64);
         })
         .await
@@ -57,16 +56,16 @@ pub async fn import(
 }
 
 pub async fn show(
-    store: &Store,
+    (core, actor): (&Core, &Actor),
     ctx: &Context,
     unit_id: &hjul_wheel::UnitId,
     format: Format,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let sheet = store
-        .data_sheet(unit_id)
+    let (_, sheet) = core
+        .data_sheet(actor, unit_id.as_str())
         .await
-        .with_context(|| format!("no data sheet for {unit_id}"))?;
+        .with_context(|| format!("the data of {unit_id} cannot be shown"))?;
     match format {
         Format::Json => {
             writeln!(
@@ -118,7 +117,7 @@ pub async fn show(
 }
 
 pub async fn patterns(
-    store: &Store,
+    (core, actor): (&Core, &Actor),
     ctx: &Context,
     cycle: i32,
     format: Format,
@@ -126,9 +125,7 @@ pub async fn patterns(
 ) -> anyhow::Result<()> {
     let def = &ctx.wheel.definition;
     let starts = def.cycle(cycle)?.cycle().starts();
-    let all = store
-        .data_patterns(starts, hjul_store::Over::Everyone)
-        .await?;
+    let all = core.patterns(actor, starts).await?;
     match format {
         Format::Json => writeln!(
             out,
@@ -189,14 +186,14 @@ pub async fn patterns(
 }
 
 pub async fn gaps(
-    store: &Store,
+    (core, actor): (&Core, &Actor),
     ctx: &Context,
     cycle: i32,
     format: Format,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let starts = ctx.wheel.definition.cycle(cycle)?.cycle().starts();
-    let gaps = store.data_gaps(starts).await?;
+    let gaps = core.data_gaps(actor, starts).await?;
     match format {
         Format::Json => writeln!(
             out,

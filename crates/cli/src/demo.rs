@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use chrono::Utc;
-use hjul_store::{Location, Stamp, StatusFilter, Store};
+use hjul_store::{Location, Stamp, Store};
 use hjul_wheel::{Date, Deadline, Organisation, UnitId};
 
 use crate::context::Context;
@@ -130,7 +130,9 @@ pub async fn run(ctx: &Context, file: &Path, out: &mut impl Write) -> anyhow::Re
          (database {}; the organisation and agreement are in examples/)\n",
         file.display()
     )?;
-    let rows = store.status(day, &StatusFilter::default(), None).await?;
+    let (core, actor) = ctx.acting(&store).await?;
+    let rows: Vec<hjul_store::StatusRow> =
+        core.status(&actor, day).await?.rows().cloned().collect();
     show::status_table(out, &ctx.wheel.definition, day, &rows)?;
     let db = file.display();
     writeln!(
@@ -173,12 +175,13 @@ pub async fn serve(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let store = ctx.store().await?;
-    let (token, _) = store
+    let (core, actor) = ctx.acting(&store).await?;
+    let (token, _) = core
         .create_token(
+            &actor,
             hjul_store::Role::Secretariat,
             &settings.scheduler.secretariat.email,
             Some("demo"),
-            &ctx.stamp(),
         )
         .await?;
     store.close().await?;

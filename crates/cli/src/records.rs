@@ -76,17 +76,21 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
     match command {
         Command::Org(OrgCommand::Import { file }) => import(&store, ctx, file, out).await?,
         Command::Data(DataCommand::Import { file }) => {
-            crate::data::import(&store, ctx, &read(file)?, file, out).await?;
+            let (core, actor) = ctx.acting(&store).await?;
+            crate::data::import((&core, &actor), ctx, &read(file)?, file, out).await?;
         }
         Command::Data(DataCommand::Show { unit_id, format }) => {
-            crate::data::show(&store, ctx, unit_id, *format, out).await?;
+            let (core, actor) = ctx.acting(&store).await?;
+            crate::data::show((&core, &actor), ctx, unit_id, *format, out).await?;
         }
         Command::Data(DataCommand::Measures) => crate::data::measures(ctx, out)?,
         Command::Data(DataCommand::Patterns { cycle, format }) => {
-            crate::data::patterns(&store, ctx, *cycle, *format, out).await?;
+            let (core, actor) = ctx.acting(&store).await?;
+            crate::data::patterns((&core, &actor), ctx, *cycle, *format, out).await?;
         }
         Command::Data(DataCommand::Gaps { cycle, format }) => {
-            crate::data::gaps(&store, ctx, *cycle, *format, out).await?;
+            let (core, actor) = ctx.acting(&store).await?;
+            crate::data::gaps((&core, &actor), ctx, *cycle, *format, out).await?;
         }
         Command::Milestone {
             milestone,
@@ -254,7 +258,9 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
             let templates = hjul_report::Templates::load(
                 templates.as_deref().or(ctx.report_templates.as_deref()),
             )?;
-            let sheet = hjul_report::build_sheet(&store, unit_id, language_of(*lang), stamp.today)
+            let (core, actor) = ctx.acting(&store).await?;
+            let (_, sheet) = core
+                .sheet(&actor, unit_id.as_str(), language_of(*lang))
                 .await
                 .with_context(|| format!("the data sheet of {unit_id} was not made"))?;
             let bytes = templates.render_sheet(&sheet, report_format(*format))?;
@@ -291,14 +297,9 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 (None, Some(u)) => hjul_report::Scope::Subtree(u.clone()),
                 (None, None) => hjul_report::Scope::Department,
             };
-            let request = hjul_report::Request {
-                cycle: *cycle,
-                scope,
-                language: language_of(*lang),
-                today: stamp.today,
-                fin: None,
-            };
-            let report = hjul_report::build(&store, &request)
+            let (core, actor) = ctx.acting(&store).await?;
+            let report = core
+                .report_draft(&actor, *cycle, scope, language_of(*lang))
                 .await
                 .with_context(|| format!("the report of cycle {cycle} was not made"))?;
             let bytes = templates.render(&report, report_format(*format))?;
@@ -313,7 +314,8 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
             )?;
         }
         Command::Doctor { rebuild } => {
-            let differences = store.check_standing().await?;
+            let (core, actor) = ctx.acting(&store).await?;
+            let differences = core.check_standing(&actor).await?;
             for d in &differences {
                 writeln!(
                     out,
@@ -324,7 +326,7 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 )?;
             }
             if *rebuild {
-                let written = store.rebuild_standing(&stamp).await?;
+                let written = core.rebuild_standing(&actor).await?;
                 writeln!(
                     out,
                     "rebuilt: the standing of {written} units from their events ({} differed)",
@@ -366,9 +368,14 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 level: level.and_then(Level::new),
                 overdue: *overdue,
             };
-            let rows = store
-                .status(at, &filter, Some(&ctx.secretariat_email))
-                .await?;
+            let (core, actor) = ctx.acting(&store).await?;
+            let rows: Vec<hjul_store::StatusRow> = core
+                .status(&actor, at)
+                .await?
+                .rows()
+                .filter(|r| filter.keeps(r))
+                .cloned()
+                .collect();
             let language = language_of(*lang);
             match format {
                 StatusFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?,
@@ -418,7 +425,8 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                     "`{wanted}` is too short to name an event: give at least 8 characters of its id (`hjul unit show {unit_id}` lists them)"
                 );
             }
-            let t = store.timeline(unit_id, stamp.today, None).await?;
+            let (core, actor) = ctx.acting(&store).await?;
+            let t = core.timeline(&actor, unit_id.as_str(), stamp.today).await?;
             let found: Vec<_> = t
                 .events
                 .iter()
@@ -434,15 +442,8 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                     found.len()
                 ),
             };
-            let core = ctx.core(&store, hjul_report::Templates::load(None)?);
             let c = core
-                .correct(
-                    &ctx.actor(&core).await?,
-                    unit_id.as_str(),
-                    e.id,
-                    correction,
-                    reason,
-                )
+                .correct(&actor, unit_id.as_str(), e.id, correction, reason)
                 .await
                 .with_context(|| format!("the {} of {} was not corrected", e.kind, unit_id))?;
             writeln!(
@@ -457,9 +458,8 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
             format,
         }) => {
             let at = at.unwrap_or(stamp.today);
-            let timeline = store
-                .timeline(unit_id, at, Some(&ctx.secretariat_email))
-                .await?;
+            let (core, actor) = ctx.acting(&store).await?;
+            let timeline = core.timeline(&actor, unit_id.as_str(), at).await?;
             match format {
                 Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&timeline)?)?,
                 Format::Table => show::timeline(out, &timeline)?,

@@ -78,7 +78,8 @@ pub async fn run_token(
             );
         }
         crate::TokenCommand::List => {
-            let tokens = store.tokens().await?;
+            let (core, actor) = ctx.acting(&store).await?;
+            let tokens = core.tokens(&actor).await?;
             if tokens.is_empty() {
                 writeln!(
                     out,
@@ -229,7 +230,8 @@ pub async fn run_outbox(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let store = ctx.store().await?;
-    let items = store.outbox(state, limit).await?;
+    let (core, actor) = ctx.acting(&store).await?;
+    let items = core.outbox(&actor, state, limit).await?;
     match format {
         Format::Json => {
             let rows: Vec<serde_json::Value> = items
@@ -289,13 +291,14 @@ pub async fn run_outbox(
 
 pub async fn run_retry(ctx: &Context, id: &str, out: &mut impl Write) -> anyhow::Result<()> {
     let store = ctx.store().await?;
+    let (core, actor) = ctx.acting(&store).await?;
     let wanted = id.trim().to_lowercase();
     // A whole id, or the last characters the table shows when they name one item.
     let id = match wanted.parse::<hjul_store::ItemId>() {
         Ok(u) => u,
         Err(_) => {
-            let matches: Vec<hjul_store::ItemId> = store
-                .outbox(Some(OutboxState::Dead), u64::MAX)
+            let matches: Vec<hjul_store::ItemId> = core
+                .outbox(&actor, Some(OutboxState::Dead), u64::MAX)
                 .await?
                 .into_iter()
                 .map(|i| i.id)
@@ -313,7 +316,6 @@ pub async fn run_retry(ctx: &Context, id: &str, out: &mut impl Write) -> anyhow:
             }
         }
     };
-    let (core, actor) = ctx.acting(&store).await?;
     let item = core.retry_item(&actor, id).await?;
     writeln!(
         out,

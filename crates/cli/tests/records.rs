@@ -809,4 +809,35 @@ fn a_person_acts_with_as_and_may_do_what_their_units_give_them() {
         .collect();
     assert!(by.contains(&"test as hanne.bak@skovby.dk"), "{by:?}");
     assert!(by.contains(&"test as susanne.kjaer@skovby.dk"), "{by:?}");
+    // Reads answer with what the person sees, as the API's do: her own school in the
+    // status, not the others'; no unit page of Østre Skole; not the secretariat's lists.
+    let status = ok(&with(
+        &hanne,
+        &["status", "--at", "2026-04-20", "--format", "json"],
+    ));
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&status).unwrap();
+    let ids: Vec<&str> = rows
+        .iter()
+        .map(|r| r["unit_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["sk-vest"], "{status}");
+    let all: Vec<serde_json::Value> = serde_json::from_str(&ok(&hjul(
+        &dir,
+        &["status", "--at", "2026-04-20", "--format", "json"],
+    )))
+    .unwrap();
+    assert!(
+        all.len() > 10,
+        "the secretariat sees every unit: {}",
+        all.len()
+    );
+    let err = failed(&with(&hanne, &["unit", "show", "sk-oest"]));
+    assert!(
+        err.contains("there is no unit `sk-oest` you can see"),
+        "{err}"
+    );
+    for list in [&["outbox"][..], &["token", "list"], &["doctor"]] {
+        let err = failed(&with(&hanne, list));
+        assert!(err.contains("for the secretariat"), "{list:?}: {err}");
+    }
 }

@@ -6,13 +6,14 @@ use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, QueryOrder};
 use serde::Serialize;
 
 use crate::audit::{self, Change};
-use crate::entity::cycle;
+use crate::entity::cycle::{self, StartedHow};
 use crate::{OnRecord, Stamp, Store, StoreError};
 
 #[derive(Serialize)]
 struct CycleRecord<'a> {
     year: i32,
     started_by: &'a str,
+    started_how: StartedHow,
     definition_version: &'a str,
     catalogue_version: &'a str,
 }
@@ -30,7 +31,9 @@ impl Store {
                     on: c.started_at.date_naive(),
                 });
             }
-            let c = self.insert_cycle(&txn, year, "by hand", stamp).await?;
+            let c = self
+                .insert_cycle(&txn, year, StartedHow::Early, stamp)
+                .await?;
             txn.commit().await?;
             Ok(c)
         })
@@ -85,21 +88,23 @@ impl Store {
         if starts > stamp.today {
             return Err(StoreError::CycleNotStarted { year, starts });
         }
-        self.insert_cycle(db, year, "on its first day", stamp).await
+        self.insert_cycle(db, year, StartedHow::OnFirstDay, stamp)
+            .await
     }
 
     async fn insert_cycle(
         &self,
         db: &impl ConnectionTrait,
         year: i32,
-        how: &str,
+        how: StartedHow,
         stamp: &Stamp,
     ) -> Result<cycle::Model, StoreError> {
         let w = &self.wheel;
         let model = cycle::Model {
             year,
             started_at: stamp.at,
-            started_by: format!("{} ({how})", stamp.actor),
+            started_by: stamp.actor.clone(),
+            started_how: how,
             definition_version: w.definition.version.clone(),
             definition_toml: w.definition_toml.clone(),
             catalogue_version: w.catalogue.version.clone(),
@@ -110,6 +115,7 @@ impl Store {
             year: Set(model.year),
             started_at: Set(model.started_at),
             started_by: Set(model.started_by.clone()),
+            started_how: Set(how),
             definition_version: Set(model.definition_version.clone()),
             definition_toml: Set(model.definition_toml.clone()),
             catalogue_version: Set(model.catalogue_version.clone()),
@@ -124,6 +130,7 @@ impl Store {
             Change::new("cycle.start", "cycle", year.to_string()).after(&CycleRecord {
                 year,
                 started_by: &model.started_by,
+                started_how: how,
                 definition_version: &model.definition_version,
                 catalogue_version: &model.catalogue_version,
             }),

@@ -59,7 +59,9 @@ pub mod cycle {
         #[sea_orm(primary_key, auto_increment = false)]
         pub year: i32,
         pub started_at: DateTimeUtc,
+        /// Who started it (`cli:anna`, `api:sekretariat@…`, the scheduler's name).
         pub started_by: String,
+        pub started_how: StartedHow,
         pub definition_version: String,
         pub definition_toml: String,
         pub catalogue_version: String,
@@ -67,6 +69,17 @@ pub mod cycle {
         /// Counted up by every change to what `status` shows for the cycle: a kept answer
         /// with an older count is out of date.
         pub standing_version: i64,
+    }
+
+    /// How a cycle was started.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, serde::Serialize)]
+    #[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
+    #[serde(rename_all = "snake_case")]
+    pub enum StartedHow {
+        /// By the secretariat, before its first day (`hjul cycle start`).
+        Early,
+        /// On its own, on its first day.
+        OnFirstDay,
     }
 
     no_relations!();

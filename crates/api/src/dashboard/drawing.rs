@@ -51,7 +51,7 @@ pub fn wheel(
     rows: &[&StatusRow],
 ) -> (String, Vec<Value>, i32) {
     let words = state.words();
-    let def = &state.store().wheel().definition;
+    let def = &state.core().wheel().definition;
     let plan = def.cycle_on(today);
     let cycle = plan.cycle();
     let quarters = f64::from(cycle.length_quarters());

@@ -119,28 +119,22 @@ fn empty_goal() -> GoalDraft {
     GoalDraft::default()
 }
 
-/// The cycle a unit's draft belongs to: the running one.
-fn running_cycle(state: &AppState) -> i32 {
-    state
-        .store()
-        .wheel()
-        .definition
-        .cycles
-        .cycle_containing(state.today())
-        .year()
-}
-
 /// Where an editor page starts: the kept draft, else the latest revision's goals (a new
 /// revision starts from the one before), else one empty goal.
-async fn starting_draft(state: &AppState, unit: &UnitId) -> Result<AgreementDraft, Problem> {
-    let cycle = running_cycle(state);
-    if let Some(d) = state.store().draft(unit, DraftKind::Agreement).await?
-        && d.cycle == cycle
+async fn starting_draft(
+    state: &AppState,
+    v: &Visitor,
+    unit: &UnitId,
+) -> Result<AgreementDraft, Problem> {
+    let core = state.core();
+    if let Some(d) = core
+        .draft(&v.who, unit.as_str(), DraftKind::Agreement)
+        .await?
         && let Ok(draft) = serde_json::from_str::<AgreementDraft>(&d.content)
     {
         return Ok(draft);
     }
-    let t = state.store().timeline(unit, state.today(), None).await?;
+    let t = core.timeline(&v.who, unit.as_str(), state.today()).await?;
     let goals: Vec<GoalDraft> = match t.agreements.last() {
         Some(a) => a
             .goals
@@ -190,7 +184,7 @@ fn editor_page(
 ) -> Response {
     let lang = v.lang;
     let words = state.words();
-    let catalogue = &state.store().wheel().catalogue;
+    let catalogue = &state.core().wheel().catalogue;
     // Problems beside their fields: (goal, field) → words; the rest above the form.
     let mut at_field: BTreeMap<(usize, String), Vec<String>> = BTreeMap::new();
     let mut general: Vec<String> = Vec::new();
@@ -308,9 +302,11 @@ async fn may_draft(
     unit_id: &str,
     kind: EventKind,
 ) -> Result<(UnitId, String, i32), Problem> {
-    let unit = v.who.may_see(unit_id)?;
-    let t = state.store().timeline(&unit, state.today(), None).await?;
-    v.who.may(state, kind, unit_id)?;
+    let t = state
+        .core()
+        .timeline(&v.who, unit_id, state.today())
+        .await?;
+    let unit = v.who.may(state, kind, unit_id)?;
     if !t.allowed.contains(&kind) {
         let text = Text::new("editor.not_now").arg(
             "step",
@@ -331,7 +327,7 @@ pub async fn agreement_page(
             Ok(x) => x,
             Err(p) => return error_page(&state, v.lang, Some(&v), p),
         };
-    let draft = match starting_draft(&state, &unit).await {
+    let draft = match starting_draft(&state, &v, &unit).await {
         Ok(d) => d,
         Err(p) => return error_page(&state, v.lang, Some(&v), p),
     };
@@ -351,7 +347,7 @@ pub async fn agreement_page(
 }
 
 fn warnings_of(state: &AppState, v: &Visitor, goals: &[GoalDraft]) -> Vec<String> {
-    let catalogue = &state.store().wheel().catalogue;
+    let catalogue = &state.core().wheel().catalogue;
     draft_warnings(goals, catalogue)
         .iter()
         .map(|w| state.words().text(v.lang, &w.text(Some(catalogue))))
@@ -360,15 +356,15 @@ fn warnings_of(state: &AppState, v: &Visitor, goals: &[GoalDraft]) -> Vec<String
 
 async fn keep(
     state: &AppState,
+    who: &crate::auth::Principal,
     unit: &UnitId,
     kind: DraftKind,
     content: &impl Serialize,
-    stamp: &hjul_store::Stamp,
 ) -> Result<(), Problem> {
     let json = serde_json::to_string(content).unwrap_or_default();
     state
-        .store()
-        .save_draft(unit, kind, running_cycle(state), &json, stamp)
+        .core()
+        .save_draft(who, unit.as_str(), kind, &json)
         .await?;
     Ok(())
 }
@@ -381,15 +377,11 @@ async fn lapsed_holder(
     csrf: &str,
 ) -> Option<crate::auth::Principal> {
     let id = cookie_in(headers, SESSION_COOKIE)?;
-    let session = state
-        .store()
-        .lapsed_session(&id, state.now(), GRACE)
-        .await
-        .ok()??;
+    let (session, actor) = state.core().lapsed_session(&id, GRACE).await.ok()??;
     if csrf.is_empty() || csrf != session.csrf {
         return None;
     }
-    crate::auth::principal_of(state, session.holder).await.ok()
+    Some(crate::auth::Principal(actor))
 }
 
 /// Keeps a draft for the holder of a lapsed session, if they may draft it at all.
@@ -400,14 +392,10 @@ async fn keep_lapsed(
     kind: DraftKind,
     content: &impl Serialize,
 ) -> bool {
-    let event = match kind {
-        DraftKind::Agreement => EventKind::AgreementSubmitted,
-        DraftKind::Midway => EventKind::MidwayGiven,
-    };
-    let Ok(unit) = who.may(state, event, unit_id) else {
-        return false;
-    };
-    keep(state, &unit, kind, content, &who.stamp(state))
+    let json = serde_json::to_string(content).unwrap_or_default();
+    state
+        .core()
+        .save_draft(who, unit_id, kind, &json)
         .await
         .is_ok()
 }
@@ -501,7 +489,6 @@ pub async fn agreement_post(
             return super::refuse(&state, &v, "draft an agreement", ("unit", &unit_id), p).await;
         }
     };
-    let stamp = v.who.stamp(&state);
     let mut view = EditorView::default();
     match op.as_str() {
         "add" if draft.goals.len() < MAX_GOALS => draft.goals.push(empty_goal()),
@@ -522,7 +509,7 @@ pub async fn agreement_post(
         _ => {}
     }
     draft.goals.truncate(MAX_GOALS);
-    if let Err(p) = keep(&state, &unit, DraftKind::Agreement, &draft, &stamp).await {
+    if let Err(p) = keep(&state, &v.who, &unit, DraftKind::Agreement, &draft).await {
         return error_page(&state, v.lang, Some(&v), p);
     }
     if op == "autosave" {
@@ -532,20 +519,22 @@ pub async fn agreement_post(
         view.message = Some(state.words().word(v.lang, "editor.saved"));
     }
     if op == "check" || op == "submit" {
-        match state.store().check_goals(&unit, &draft.goals, &stamp).await {
+        // A submission refused by the rules is put on record by the core.
+        let checked = state
+            .core()
+            .check_goals(&v.who, &unit_id, &draft.goals, op == "submit")
+            .await;
+        match checked {
             Err(e) => {
                 let p = Problem::from(e);
                 view.status = Some(p.status_code());
-                if op == "submit" {
-                    super::audit(&state, &v, "submit an agreement", ("unit", &unit_id), &p).await;
-                }
                 view.problem = Some(p);
             }
             Ok(warnings) if op == "submit" && (warnings.is_empty() || confirmed) => {
                 return submit(&state, &v, &unit, &draft).await;
             }
             Ok(warnings) => {
-                let catalogue = &state.store().wheel().catalogue;
+                let catalogue = &state.core().wheel().catalogue;
                 view.warnings = warnings
                     .iter()
                     .map(|w| state.words().text(v.lang, &w.text(Some(catalogue))))
@@ -645,15 +634,7 @@ pub async fn agreement_upload(
             goals
         },
     };
-    if let Err(p) = keep(
-        &state,
-        &unit,
-        DraftKind::Agreement,
-        &draft,
-        &v.who.stamp(&state),
-    )
-    .await
-    {
+    if let Err(p) = keep(&state, &v.who, &unit, DraftKind::Agreement, &draft).await {
         return error_page(&state, v.lang, Some(&v), p);
     }
     let mut view = EditorView {
@@ -727,12 +708,15 @@ pub async fn upload(
 
 async fn midway_start(
     state: &AppState,
+    v: &Visitor,
     unit: &UnitId,
     goals: &[hjul_wheel::Goal],
     proposals: &BTreeMap<String, Proposal>,
 ) -> MidwayDraft {
-    if let Ok(Some(d)) = state.store().draft(unit, DraftKind::Midway).await
-        && d.cycle == running_cycle(state)
+    if let Ok(Some(d)) = state
+        .core()
+        .draft(&v.who, unit.as_str(), DraftKind::Midway)
+        .await
         && let Ok(draft) = serde_json::from_str::<MidwayDraft>(&d.content)
     {
         return draft;
@@ -774,7 +758,7 @@ fn midway_page_of(
     let lang = v.lang;
     let words = state.words();
     let cat = words.of(lang);
-    let catalogue = &state.store().wheel().catalogue;
+    let catalogue = &state.core().wheel().catalogue;
     let mut at_row: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     let mut general = Vec::new();
     if let Some(p) = problem {
@@ -856,10 +840,8 @@ pub async fn midway_page(
         Ok(x) => x,
         Err(p) => return error_page(&state, v.lang, Some(&v), p),
     };
-    let Ok(Some((revision, agreement, proposals))) = state
-        .store()
-        .agreement_in_force(&unit, &v.who.stamp(&state))
-        .await
+    let Ok(Some((revision, agreement, proposals))) =
+        state.core().agreement_in_force(&v.who, &unit_id).await
     else {
         return error_page(
             &state,
@@ -869,7 +851,7 @@ pub async fn midway_page(
                 .text(Text::new("refusal.not_in_force")),
         );
     };
-    let draft = midway_start(&state, &unit, agreement.goals(), &proposals).await;
+    let draft = midway_start(&state, &v, &unit, agreement.goals(), &proposals).await;
     let in_force = InForce {
         revision,
         agreement: &agreement,
@@ -946,12 +928,7 @@ pub async fn midway_post(
             let Some(who) = lapsed_holder(&state, &headers, &csrf).await else {
                 return login;
             };
-            if let Ok(unit) = who.may_see(&unit_id)
-                && let Ok(Some((_, a, _))) = state
-                    .store()
-                    .agreement_in_force(&unit, &who.stamp(&state))
-                    .await
-            {
+            if let Ok(Some((_, a, _))) = state.core().agreement_in_force(&who, &unit_id).await {
                 let (draft, _) = grades_of(&pairs, a.goals());
                 if keep_lapsed(&state, &who, &unit_id, DraftKind::Midway, &draft).await {
                     return to_login(&format!(
@@ -970,9 +947,8 @@ pub async fn midway_post(
         Ok(x) => x,
         Err(p) => return super::refuse(&state, &v, attempted, ("unit", &unit_id), p).await,
     };
-    let stamp = v.who.stamp(&state);
     let Ok(Some((revision, agreement, proposals))) =
-        state.store().agreement_in_force(&unit, &stamp).await
+        state.core().agreement_in_force(&v.who, &unit_id).await
     else {
         return error_page(
             &state,
@@ -983,7 +959,7 @@ pub async fn midway_post(
         );
     };
     let (draft, op) = grades_of(&pairs, agreement.goals());
-    if let Err(p) = keep(&state, &unit, DraftKind::Midway, &draft, &stamp).await {
+    if let Err(p) = keep(&state, &v.who, &unit, DraftKind::Midway, &draft).await {
         return error_page(&state, v.lang, Some(&v), p);
     }
     let in_force = InForce {

@@ -37,10 +37,11 @@ fn name(lang: Lang, m: &MeasureView) -> String {
 /// A unit's figures as its page shows them, one entry per measure it has values on.
 pub async fn unit_figures(
     state: &AppState,
-    lang: Lang,
+    v: &Visitor,
     unit: &hjul_wheel::UnitId,
 ) -> Result<Vec<Value>, Problem> {
-    let sheet = state.store().data_sheet(unit).await?;
+    let lang = v.lang;
+    let (_, sheet) = state.core().data_sheet(&v.who, unit.as_str()).await?;
     let words = state.words();
     let cat = words.of(lang);
     let shown = |m: &MeasureView, v: Option<f64>| {
@@ -95,7 +96,7 @@ async fn data_page(
     let lang = v.lang;
     let words = state.words();
     let cat = words.of(lang);
-    let def = &state.store().wheel().definition;
+    let def = &state.core().wheel().definition;
     let running = def.cycles.cycle_containing(state.today());
     let every = def.cycles.every_years();
     // The cycle before, the running one and the next: the pre-analyses someone prepares.
@@ -110,15 +111,11 @@ async fn data_page(
         Ok(c) => c.cycle().starts(),
         Err(_) => running.starts(),
     };
-    let all = match state
-        .store()
-        .data_patterns(before, hjul_store::Over::Everyone)
-        .await
-    {
+    let all = match state.core().patterns(&v.who, before).await {
         Ok(p) => p,
         Err(e) => return error_page(state, lang, Some(v), e.into()),
     };
-    let catalogue = &state.store().wheel().catalogue;
+    let catalogue = &state.core().wheel().catalogue;
     let number = |code: &str, x: Option<f64>| {
         x.map_or_else(
             || "–".to_owned(),
@@ -221,10 +218,10 @@ pub async fn import_text(
     text: &str,
     file: &str,
 ) -> Result<hjul_store::DataImportReport, Problem> {
-    let areas = state.store().unit_areas().await?;
+    let areas = state.core().unit_areas().await?;
     let rows = hjul_wheel::data::read_measurements(
         text,
-        &state.store().wheel().catalogue,
+        &state.core().wheel().catalogue,
         |id| areas.get(id).copied(),
         |_| {},
     )

@@ -4,7 +4,6 @@
 //! the secretariat a correction of any recorded event.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::Uri;
@@ -105,25 +104,18 @@ pub fn filter_query(f: &StatusFilter) -> String {
 /// How many rows a long table of the overview shows at a time.
 pub const PAGE: usize = 100;
 
-/// Where every unit stands today, shared: the store keeps it until something changes,
-/// so a page reads the rows it shows without copying the rest.
-async fn todays_rows(state: &AppState) -> Result<Arc<Vec<StatusRow>>, Problem> {
-    Ok(state
-        .store()
-        .status_all(state.today(), Some(state.secretariat_email()))
-        .await?)
-}
-
 /// The rows of the status the visitor sees.
 pub async fn visible_rows(
     state: &AppState,
     v: &Visitor,
     filter: &StatusFilter,
 ) -> Result<Vec<StatusRow>, Problem> {
-    Ok(todays_rows(state)
+    Ok(state
+        .core()
+        .status(&v.who, state.today())
         .await?
-        .iter()
-        .filter(|r| filter.keeps(r) && v.who.sees(&r.unit_id))
+        .rows()
+        .filter(|r| filter.keeps(r))
         .cloned()
         .collect())
 }
@@ -159,11 +151,13 @@ pub async fn overview(State(state): State<AppState>, v: Visitor, uri: Uri) -> Re
     let q = query(&uri);
     let filter = filter_of(&q);
     let today = state.today();
-    let shared = match todays_rows(&state).await {
-        Ok(rows) => rows,
-        Err(p) => return error_page(&state, lang, Some(&v), p),
+    // Shared with every reader of the day until something changes: the page reads the
+    // rows it shows without copying the rest.
+    let seen = match state.core().status(&v.who, today).await {
+        Ok(seen) => seen,
+        Err(e) => return error_page(&state, lang, Some(&v), e.into()),
     };
-    let all: Vec<&StatusRow> = shared.iter().filter(|r| v.who.sees(&r.unit_id)).collect();
+    let all: Vec<&StatusRow> = seen.rows().collect();
     // A step picked on the wheel (its count's link).
     let step = q
         .get("step")
@@ -242,13 +236,7 @@ pub async fn overview(State(state): State<AppState>, v: Visitor, uri: Uri) -> Re
         )
         .collect();
     // Whether the cycle's final report is kept (its hash only: not the file).
-    let final_report = state
-        .store()
-        .final_report_sha256(cycle)
-        .await
-        .ok()
-        .flatten()
-        .is_some();
+    let final_report = state.core().final_report_kept(cycle).await.unwrap_or(false);
     Page::of(&state, &v, "index.html", "overview.title")
         .message(flash(&state, lang, &q))
         .render(context! {
@@ -381,11 +369,7 @@ pub async fn unit_page(
         Err(page) => return *page,
     };
     let today = state.today();
-    let t = match state
-        .store()
-        .timeline(&unit, today, Some(state.secretariat_email()))
-        .await
-    {
+    let t = match state.core().timeline(&v.who, unit.as_str(), today).await {
         Ok(t) => t,
         Err(e) => return error_page(state, lang, Some(v), e.into()),
     };
@@ -409,8 +393,8 @@ pub async fn unit_page(
     let may = |k: EventKind| t.allowed.contains(&k) && v.who.may(state, k, unit_id).is_ok();
     let secretariat = v.who.role() == Role::Secretariat;
     let corrections = state
-        .store()
-        .corrections(&unit, t.cycle)
+        .core()
+        .corrections(&v.who, unit.as_str(), t.cycle)
         .await
         .unwrap_or_default();
     let events: Vec<Value> = t
@@ -461,7 +445,7 @@ pub async fn unit_page(
             }
         })
         .collect();
-    let figures = match super::figures::unit_figures(state, lang, &unit).await {
+    let figures = match super::figures::unit_figures(state, v, &unit).await {
         Ok(f) => f,
         Err(p) => return error_page(state, lang, Some(v), p),
     };
@@ -546,7 +530,7 @@ pub async fn unit_page(
 
 /// An indicator's name in the page's language (its code when the catalogue lacks it).
 pub fn indicator_name(state: &AppState, lang: Lang, code: &str) -> String {
-    state.store().wheel().catalogue.get(code).map_or_else(
+    state.core().wheel().catalogue.get(code).map_or_else(
         || code.to_owned(),
         |i| match lang {
             Lang::Da => i.name_da.clone(),
@@ -751,7 +735,7 @@ async fn show_correct(
         Err(page) => return *page,
     };
     let today = state.today();
-    let t = match state.store().timeline(&unit, today, None).await {
+    let t = match state.core().timeline(&v.who, unit.as_str(), today).await {
         Ok(t) => t,
         Err(e) => return error_page(state, lang, Some(v), e.into()),
     };
@@ -770,7 +754,7 @@ async fn show_correct(
         );
     };
     let words = state.words();
-    let units: Vec<Value> = match state.store().directory().await {
+    let units: Vec<Value> = match state.core().directory(&v.who).await {
         Ok(dir) => {
             let mut list: Vec<Value> = dir
                 .units()

@@ -22,7 +22,7 @@ use crate::problem::Problem;
 
 /// An instant as the municipality's clock showed it, in the page's date format.
 fn local(state: &AppState, lang: super::Lang, at: chrono::DateTime<chrono::Utc>) -> String {
-    let zone = state.store().wheel().definition.mail_time.zone;
+    let zone = state.core().wheel().definition.mail_time.zone;
     let t = at.with_timezone(&zone);
     format!(
         "{} {}",
@@ -31,16 +31,15 @@ fn local(state: &AppState, lang: super::Lang, at: chrono::DateTime<chrono::Utc>)
     )
 }
 
-/// Who started a cycle, and how, in the page's words (`api:a@b.dk (by hand)`).
-fn starter(state: &AppState, lang: super::Lang, by: &str) -> String {
-    let (who, how) = by
-        .rsplit_once(" (")
-        .map_or((by, ""), |(w, h)| (w, h.trim_end_matches(')')));
-    let who = who.trim_start_matches("api:").trim_start_matches("cli:");
-    let how = match how {
-        "by hand" => state.words().word(lang, "cycles.by_hand"),
-        "on its first day" => state.words().word(lang, "cycles.on_first_day"),
-        other => other.to_owned(),
+/// Who started a cycle, and how, in the page's words.
+fn starter(state: &AppState, lang: super::Lang, c: &hjul_store::Cycle) -> String {
+    let who = c
+        .started_by
+        .trim_start_matches("api:")
+        .trim_start_matches("cli:");
+    let how = match c.started_how {
+        hjul_store::StartedHow::Early => state.words().word(lang, "cycles.by_hand"),
+        hjul_store::StartedHow::OnFirstDay => state.words().word(lang, "cycles.on_first_day"),
     };
     format!("{who}, {how}")
 }
@@ -65,12 +64,12 @@ pub async fn outbox(State(state): State<AppState>, v: Visitor, uri: Uri) -> Resp
     let q = query(&uri);
     let lang = v.lang;
     let wanted = q.get("state").and_then(|s| OutboxState::parse(s));
-    let items = match state.store().outbox(wanted, 500).await {
+    let items = match state.core().outbox(&v.who, wanted, 500).await {
         Ok(i) => i,
         Err(e) => return error_page(&state, lang, Some(&v), e.into()),
     };
     let words = state.words();
-    let names = state.store().directory().await.ok();
+    let names = state.core().directory(&v.who).await.ok();
     let rows: Vec<Value> = items
         .iter()
         .map(|i| {
@@ -171,8 +170,8 @@ pub async fn audit(State(state): State<AppState>, v: Visitor, uri: Uri) -> Respo
     let date = |k: &str| field(k).and_then(|d| hjul_wheel::agreement::parse_date(&d));
     let (from, to) = (date("from"), date("to"));
     let rows = match state
-        .store()
-        .audit_search(unit.as_deref(), person.as_deref(), from, to, 500)
+        .core()
+        .audit_search(&v.who, unit.as_deref(), person.as_deref(), (from, to), 500)
         .await
     {
         Ok(r) => r,
@@ -222,7 +221,7 @@ async fn organisation_page(
 ) -> Response {
     let lang = v.lang;
     let words = state.words();
-    let dir = match state.store().directory().await {
+    let dir = match state.core().directory(&v.who).await {
         Ok(d) => d,
         Err(e) => return error_page(state, lang, Some(v), e.into()),
     };
@@ -328,7 +327,7 @@ async fn tokens_page(
 ) -> Response {
     let lang = v.lang;
     let words = state.words();
-    let list = match state.store().tokens().await {
+    let list = match state.core().tokens(&v.who).await {
         Ok(t) => t,
         Err(e) => return error_page(state, lang, Some(v), e.into()),
     };
@@ -474,8 +473,8 @@ async fn cycles_page(
     let lang = v.lang;
     let words = state.words();
     let today = state.today();
-    let def = &state.store().wheel().definition;
-    let recorded = match state.store().cycles().await {
+    let def = &state.core().wheel().definition;
+    let recorded = match state.core().cycles().await {
         Ok(c) => c,
         Err(e) => return error_page(state, lang, Some(v), e.into()),
     };
@@ -498,7 +497,7 @@ async fn cycles_page(
     for year in years.into_iter().rev() {
         let Ok(plan) = def.cycle(year) else { continue };
         let started = recorded.iter().find(|c| c.year == year);
-        let timeline_milestones = state.store().milestones(year).await.unwrap_or_default();
+        let timeline_milestones = state.core().milestones(year).await.unwrap_or_default();
         let milestones: Vec<Value> = Deadline::MILESTONES
             .iter()
             .map(|m| {
@@ -523,7 +522,7 @@ async fn cycles_page(
             ends => plan.cycle().ends().to_string(),
             started => started.map(|c| context! {
                 at => c.started_at.date_naive().to_string(),
-                by => starter(state, lang, &c.started_by),
+                by => starter(state, lang, c),
             }),
             running => year == running.year(),
             milestones => milestones,

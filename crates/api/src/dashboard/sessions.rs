@@ -21,7 +21,7 @@ use serde::Deserialize;
 use super::words::Lang;
 use super::{Page, error_page, local_path, read_form};
 use crate::AppState;
-use crate::auth::{Principal, cookie_in, principal_of};
+use crate::auth::{Principal, cookie_in};
 
 pub const SESSION_COOKIE: &str = "hjul_session";
 pub const LANG_COOKIE: &str = "hjul_lang";
@@ -71,26 +71,19 @@ impl FromRequestParts<AppState> for Visitor {
         let Some(id) = cookie_in(&parts.headers, SESSION_COOKIE) else {
             return Err(to_login(&path));
         };
-        let session = match state.store().session(&id, state.now()).await {
-            Ok(Some(s)) => s,
-            Ok(None) => return Err(to_login(&path)),
-            Err(e) => {
-                return Err(error_page(
-                    state,
-                    lang,
-                    None,
-                    crate::problem::Problem::from(e),
-                ));
-            }
-        };
-        match principal_of(state, session.holder).await {
-            Ok(who) => Ok(Self {
-                who,
+        match state.core().session(&id).await {
+            Ok(Some((session, actor))) => Ok(Self {
+                who: Principal(actor),
                 lang,
                 path,
                 csrf: session.csrf,
             }),
-            Err(p) => Err(error_page(state, lang, None, p)),
+            Ok(None) => Err(to_login(&path)),
+            Err(e) => {
+                let mut p = crate::problem::Problem::from(e);
+                p.audited = false;
+                Err(error_page(state, lang, None, p))
+            }
         }
     }
 }
@@ -245,7 +238,7 @@ pub async fn login(State(state): State<AppState>, req: axum::extract::Request) -
     let opened = if token.len() > 200 {
         Ok(None)
     } else {
-        state.store().open_session(token, state.now()).await
+        state.core().open_session(token).await
     };
     // While an address waits, a wrong token is answered "wait" and not counted; a right
     // one still signs in: behind a proxy every sign-in shares the proxy's address, and a
@@ -265,12 +258,8 @@ pub async fn login(State(state): State<AppState>, req: axum::extract::Request) -
         return r;
     }
     match opened {
-        Ok(Some((id, session))) => {
+        Ok(Some(hjul_app::Opened { secret: id, .. })) => {
             state.sign_in().succeeded(ip);
-            let _ = state
-                .store()
-                .audit_sign_in(&session.holder, state.now())
-                .await;
             let next = local_path(&form.next).unwrap_or("/");
             let mut r = Redirect::to(next).into_response();
             set_cookie(
@@ -325,7 +314,7 @@ pub async fn logout(
         .await;
     }
     if let Some(id) = cookie_in(&headers, SESSION_COOKIE) {
-        let _ = state.store().end_session(&id, state.now()).await;
+        let _ = state.core().end_session(&id).await;
     }
     let mut r = Redirect::to("/login").into_response();
     set_cookie(
