@@ -1779,6 +1779,35 @@ async fn the_report_is_a_download_over_what_the_caller_sees(db: TestDb) {
         his.contains("**Børnehuset Mariehønen**") && !his.contains("(dt-nord-2)"),
         "{his}"
     );
+    // The HTML report from the API is a file, never a page of the API's address, and
+    // carries its own policy: its inline style, no script, nothing from elsewhere.
+    let res = api
+        .app
+        .clone()
+        .oneshot(
+            Request::get("/api/v1/cycles/2025/report?format=html")
+                .header("authorization", format!("Bearer {sec}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let header = |n: &str| {
+        res.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(
+        header("content-disposition"),
+        "attachment; filename=\"kvalitetsrapport-2025-udkast.html\""
+    );
+    let csp = header("content-security-policy");
+    assert!(
+        csp.starts_with("default-src 'none'; style-src 'unsafe-inline'") && !csp.contains("script"),
+        "{csp}"
+    );
     let (s, kind, _, body) = api.download("/api/v1/cycles/2025/report", &bo).await;
     assert_eq!((s, kind.as_str()), (StatusCode::OK, "application/pdf"));
     assert!(body.starts_with(b"%PDF-"));

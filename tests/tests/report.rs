@@ -480,6 +480,128 @@ async fn the_pdf_reads_as_the_report_and_is_the_same_every_time() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// What a leader or the secretariat types is text in every format: a goal's title that is
+/// a link and a remote image, themes that would nest quotations and lists past what the
+/// layout can nest, open a chart block, or hold HTML. The report and the data sheet are
+/// written whatever they hold, show them literally, and link or show nothing the template
+/// did not put there.
+#[tokio::test]
+async fn text_from_the_record_is_text_in_the_markdown_the_html_and_the_pdf() {
+    let db = TestDb::sqlite("report-hostile");
+    let store = db.store().await;
+    let s = stamp("2026-05-01");
+    let org = Organisation::from_csv(ORGANISATION, |_| {}).unwrap();
+    store
+        .import_organisation(&org, &stamp("2025-09-01"), |_, _| {})
+        .await
+        .unwrap();
+    let title = "[Klik her](javascript:alert(1)) ![b](http://127.0.0.1:9/b.png)";
+    let themes = vec![
+        format!("{}citat", "> ".repeat(16)),
+        format!("{}liste", "- ".repeat(16)),
+        "```chart".to_owned(),
+        "1. <b>fed</b> &amp; *skrå* | celle".to_owned(),
+    ];
+    store
+        .record_milestone(
+            2025,
+            Deadline::ThemesPublished,
+            date("2026-03-20"),
+            Some(themes.clone()),
+            &s,
+        )
+        .await
+        .unwrap();
+    let sk = unit_of("sk-by");
+    store
+        .record_dialogue(&sk, date("2026-03-04"), None, &s)
+        .await
+        .unwrap();
+    let agreement = AGREEMENT.replace(
+        "\"Flere børn i positiv sproglig udvikling\"",
+        &format!("{title:?}"),
+    );
+    assert_ne!(agreement, AGREEMENT);
+    store
+        .submit_agreement(&sk, date("2026-04-10"), &agreement, "a.toml", &s)
+        .await
+        .unwrap();
+    store
+        .sign_agreement(&sk, date("2026-04-16"), &s)
+        .await
+        .unwrap();
+    let r = hjul_report::build(
+        &store,
+        &Request {
+            cycle: 2025,
+            scope: Scope::Department,
+            language: Language::Da,
+            today: date("2026-05-01"),
+            fin: None,
+        },
+    )
+    .await
+    .unwrap();
+    let templates = Templates::load(None).unwrap();
+    let html = text(&r, Format::Html);
+    let body = &html[html.find("<body").unwrap()..];
+    for markup in [
+        "<a ",
+        "<img",
+        "<blockquote",
+        "<ul",
+        "<b>",
+        "<code",
+        "<pre",
+        "<em",
+    ] {
+        assert!(!body.contains(markup), "{markup} in the HTML:\n{body}");
+    }
+    // Literally, as typed (the HTML escapes only its own three characters).
+    assert!(body.contains(title), "{body}");
+    assert!(body.contains("citat") && body.contains("liste"), "{body}");
+    assert!(body.contains("```chart"), "{body}");
+    assert!(
+        body.contains("1. &lt;b&gt;fed&lt;/b&gt; &amp;amp; *skrå* | celle"),
+        "{body}"
+    );
+    // The Markdown holds it escaped: a Markdown reader shows the words, not a link.
+    let md = text(&r, Format::Markdown);
+    assert!(
+        md.contains(r"\[Klik her\](javascript:alert(1)) \!\[b\](http://127.0.0.1:9/b.png)"),
+        "{md}"
+    );
+    // The PDF is written, and so is the school's data sheet with the themes on it.
+    let pdf = templates.render(&r, Format::Pdf).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let sheet = hjul_report::build_sheet(&store, &sk, Language::Da, date("2026-05-01"))
+        .await
+        .unwrap();
+    for format in [Format::Pdf, Format::Html, Format::Markdown] {
+        templates.render_sheet(&sheet, format).unwrap();
+    }
+    #[cfg(pdf_tools)]
+    {
+        let path = std::env::temp_dir().join(format!("hjul-hostile-{}.pdf", std::process::id()));
+        std::fs::write(&path, &pdf).unwrap();
+        let out = std::process::Command::new("pdftotext")
+            .arg(&path)
+            .arg("-")
+            .output()
+            .unwrap();
+        std::fs::remove_file(&path).ok();
+        let words = String::from_utf8(out.stdout).unwrap();
+        for w in [
+            "[Klik her](javascript:alert(1))",
+            "```chart",
+            "<b>fed</b>",
+            "citat",
+        ] {
+            assert!(words.contains(w), "{w:?} in\n{words}");
+        }
+    }
+}
+
 /// A department too big for a page per unit gets its report without the appendix, and
 /// says where the pages are; a chief's part of it still has them.
 #[tokio::test]

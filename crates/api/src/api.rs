@@ -869,7 +869,9 @@ async fn report(
             .field("lang"));
         }
     };
-    crate::reports::draft(&state, &who, cycle, format, language).await
+    crate::reports::draft(&state, &who, cycle, format, language)
+        .await
+        .map(crate::reports::as_attachment)
 }
 
 /// The cycle's final quality report as kept when `report_final` was recorded: the PDF
@@ -882,7 +884,9 @@ async fn final_report(
     Path(year): Path<String>,
 ) -> ApiResult<Response> {
     let cycle = cycle_of(&state, &year)?.cycle().year();
-    crate::reports::kept(&state, cycle).await
+    crate::reports::kept(&state, cycle)
+        .await
+        .map(crate::reports::as_attachment)
 }
 
 #[derive(Serialize, ToSchema)]

@@ -101,9 +101,33 @@ fn media(format: Format) -> (&'static str, &'static str) {
 }
 
 /// A report to read: shown in the browser (a PDF in its viewer), saved under `name`.
+/// What a report may load when a browser shows it: its own inline style, nothing else
+/// (no script, no picture from elsewhere, no frame around it). The HTML report carries the
+/// same policy in its frame, so a saved copy keeps it.
+pub(crate) const REPORT_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
 fn download(bytes: Vec<u8>, content_type: &'static str, name: &str) -> Response {
     let mut r = ([(header::CONTENT_TYPE, content_type)], bytes).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{name}\"")) {
+        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    r.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(REPORT_CSP),
+    );
+    r
+}
+
+/// A report from the API goes to a file, never shown by the browser as a page of the
+/// API's address: a client that wants to show it shows the file.
+pub(crate) fn as_attachment(mut r: Response) -> Response {
+    let name = r
+        .headers()
+        .get(header::CONTENT_DISPOSITION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("inline; "))
+        .map(str::to_owned);
+    if let Some(v) = name.and_then(|n| HeaderValue::from_str(&format!("attachment; {n}")).ok()) {
         r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
     }
     r

@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use crate::ReportError;
 use crate::chart::{Chart, ChartRow, Drawing, Legend, Mark};
+use crate::render::ChartData;
 
 /// The most units a report has an appendix page for. Each page costs its layout about
 /// 2.4 MiB of memory and 7 ms of a core (docs/benchmarks.md: 1,000 units took 2.4 GiB
@@ -113,7 +114,7 @@ pub struct MeasurePatterns {
     pub target: Option<String>,
     pub areas: Vec<PatternRow>,
     /// The chart of the areas' averages and trends, as the data of a ```chart block.
-    pub chart: String,
+    pub chart: ChartData,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -735,7 +736,7 @@ fn chart<'a>(
     name: &str,
     areas: impl Iterator<Item = &'a hjul_wheel::data::AreaPattern>,
     cat: &Catalogue,
-) -> String {
+) -> ChartData {
     let rows: Vec<ChartRow> = areas
         .map(|p| ChartRow {
             label: cat.word(&format!("area.{}", p.area.key())).to_owned(),
@@ -789,7 +790,7 @@ fn chart<'a>(
             insufficient: word("verdict.insufficient"),
         },
     };
-    Drawing::Patterns(chart).data()
+    ChartData(Drawing::Patterns(chart).data())
 }
 
 #[cfg(test)]

@@ -105,7 +105,7 @@ pub fn pdf(meta: &Meta, markdown: &str, frame: &str) -> Result<Vec<u8>, ReportEr
         "#let lang = {}\n#let compact = {}\n#let title = {}\n#let date = datetime(year: {}, month: {}, day: {})\n#let body = [\n{}\n]\n{frame}",
         string(meta.language),
         meta.compact,
-        string(title),
+        string(&title),
         made.year(),
         made.month(),
         made.day(),

@@ -6,7 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use minijinja::Environment;
+use minijinja::value::ValueKind;
+use minijinja::{AutoEscape, Environment, Value};
 
 use crate::{Report, ReportError};
 
@@ -82,17 +83,46 @@ impl Templates {
                 .find(|(n, _)| *n == name)
                 .map(|(_, text)| (*text).to_owned()))
         });
-        // HTML escapes what it inserts; Markdown is plain text.
+        // Every value a template inserts is text: HTML escapes it, and Markdown too (see
+        // `markdown_text`), so a goal's title, a unit's name or a theme is never read as a
+        // link, an image, a quotation or a code block. Only the template's own text, the
+        // filters below and the charts' data are markup.
         env.set_auto_escape_callback(|name| {
             if name.ends_with(".html") {
-                minijinja::AutoEscape::Html
+                AutoEscape::Html
             } else {
-                minijinja::AutoEscape::None
+                AutoEscape::Custom(MARKDOWN.into())
             }
         });
-        // A table cell: a `|` in a name would end the cell.
-        env.add_filter("cell", |v: String| v.replace('|', "\\|").replace('\n', " "));
-        env.add_filter("quote", quote);
+        env.set_formatter(|out, state, value| {
+            if !matches!(state.auto_escape(), AutoEscape::Custom(m) if m == MARKDOWN) {
+                return minijinja::escape_formatter(out, state, value);
+            }
+            let text = if value.is_safe() {
+                value.to_string()
+            } else if let Some(s) = value.as_str() {
+                markdown_text(s)
+            } else {
+                match value.kind() {
+                    // Nothing is written as nothing, a number or a yes/no as it is.
+                    ValueKind::Undefined | ValueKind::None => String::new(),
+                    ValueKind::Number | ValueKind::Bool => value.to_string(),
+                    _ => markdown_text(&value.to_string()),
+                }
+            };
+            out.write_str(&text).map_err(|e| {
+                minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string())
+            })
+        });
+        // A table cell: text, with no `|` to end the cell and no line to end the row.
+        env.add_filter("cell", |v: Value| {
+            Value::from_safe_string(if v.is_safe() {
+                v.to_string().replace('\n', " ")
+            } else {
+                markdown_text(&v.to_string())
+            })
+        });
+        env.add_filter("quote", |v: String| Value::from_safe_string(quote(&v)));
         for (name, _) in BUILTIN {
             env.get_template(name)
                 .map_err(|e| template_error(name, &e))?;
@@ -128,7 +158,8 @@ impl Templates {
         meta: &crate::pdf::Meta,
         format: Format,
     ) -> Result<Vec<u8>, ReportError> {
-        let r = minijinja::Value::from(minijinja::value::Serde(value));
+        // Serialized for minijinja, so the charts' data keeps its mark as markup.
+        let r = Value::from(minijinja::value::Serde(value));
         let template = format!("{}/{name}.md", meta.language);
         let markdown = self
             .env
@@ -141,6 +172,7 @@ impl Templates {
             Format::Html => {
                 let body = html_of(&markdown)?;
                 let title = title_of(&markdown);
+                let title = title.as_str();
                 self.env
                     .get_template("frame.html")
                     .and_then(|t| {
@@ -155,12 +187,89 @@ impl Templates {
     }
 }
 
-/// A document's title: its first `# ` heading.
-pub(crate) fn title_of(markdown: &str) -> &str {
-    markdown
+/// A document's title: its first `# ` heading, as text (a name's escapes taken off).
+pub(crate) fn title_of(markdown: &str) -> String {
+    let heading = markdown
         .lines()
         .find_map(|l| l.strip_prefix("# "))
-        .unwrap_or("")
+        .unwrap_or("");
+    let mut out = String::with_capacity(heading.len());
+    let mut chars = heading.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' && chars.peek().is_some_and(char::is_ascii_punctuation) {
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The name of the auto-escape that writes a value as Markdown text.
+const MARKDOWN: &str = "markdown";
+
+/// Text from the record (a goal's title, a unit's name, a theme, an indicator's name) as
+/// Markdown that reads as that text and nothing else: every character Markdown could
+/// read as structure inline is escaped (links, images, emphasis, code, raw HTML,
+/// entities, table cells), a line break is a space (a value never starts a line of its
+/// own), and the ends are trimmed (no indented code, no hard break). Where a value may
+/// stand at the start of a line, what would start a list, a quotation, a heading or a
+/// rule there is escaped too. So no record can add a link, an image, a block the report's
+/// layout cannot nest, or a chart.
+pub(crate) fn markdown_text(text: &str) -> String {
+    let text = text.trim();
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    // The leading digits of `1.` or `1)`, a list's marker at a line's start.
+    let digits = text.chars().take_while(char::is_ascii_digit).count();
+    for (i, (at, c)) in text.char_indices().enumerate() {
+        match c {
+            '\n' | '\r' | '\t' => out.push(' '),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '!' | '|' | '#' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            // An entity (`&amp;`, `&#60;`) only: `Børn & Unge` stays as it is.
+            '&' if text[at + 1..]
+                .chars()
+                .next()
+                .is_some_and(|n| n.is_ascii_alphanumeric() || n == '#') =>
+            {
+                out.push('\\');
+                out.push(c);
+            }
+            '-' | '+' | '=' if i == 0 => {
+                out.push('\\');
+                out.push(c);
+            }
+            '.' | ')'
+                if i == digits
+                    && digits > 0
+                    && text[digits + 1..]
+                        .chars()
+                        .next()
+                        .is_none_or(char::is_whitespace) =>
+            {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A chart's data, as a template's ```` ```chart ```` block holds it: markup of the
+/// report's own (its text is JSON, read by the chart drawer, never as Markdown).
+#[derive(Debug, Clone)]
+pub struct ChartData(pub String);
+
+impl serde::Serialize for ChartData {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if minijinja::value::serializing_for_value() {
+            Value::from_safe_string(self.0.clone()).serialize(s)
+        } else {
+            s.serialize_str(&self.0)
+        }
+    }
 }
 
 /// The Markdown as HTML (tables on), each chart drawn inline as SVG. Raw HTML in the
@@ -208,5 +317,114 @@ fn template_error(name: &str, e: &minijinja::Error) -> ReportError {
     ReportError::Template {
         name: format!("{name}{line}"),
         message: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use pulldown_cmark::{Event, Parser, Tag};
+
+    /// What Markdown reads `line` as: the tags it opens, and its text.
+    fn read(line: &str) -> (Vec<String>, String) {
+        let mut tags = Vec::new();
+        let mut text = String::new();
+        for e in Parser::new_ext(line, pulldown_cmark::Options::ENABLE_TABLES) {
+            match e {
+                Event::Start(Tag::Paragraph) => {}
+                Event::Start(t) => tags.push(format!("{t:?}")),
+                Event::Text(t) | Event::Code(t) => text.push_str(&t),
+                Event::Html(t) | Event::InlineHtml(t) => tags.push(format!("html {t}")),
+                _ => {}
+            }
+        }
+        (tags, text)
+    }
+
+    /// Whatever a value holds, at a line's start or inside one, Markdown reads it as the
+    /// value's own words and opens nothing.
+    #[test]
+    fn a_value_is_read_as_its_own_words_and_nothing_else() {
+        for value in [
+            "[Klik her](javascript:alert(1)) ![b](http://127.0.0.1:9/b.png)",
+            "> > > > > > > > > > > > > > > > citat",
+            "- - - - - - - - - - - - - - - - liste",
+            "* * *",
+            "1. punkt",
+            "2) punkt",
+            "```chart",
+            "~~~",
+            "# Overskrift",
+            "<b>fed</b> &amp; <script>x</script>",
+            "*skrå* __fed__ `kode` ~~streg~~",
+            "<http://example.org>",
+            "a | b | c",
+            "Titel\\",
+            "===",
+            "+ plus",
+            "    indrykket",
+        ] {
+            let written = markdown_text(value);
+            for (place, line) in [
+                ("start", written.clone()),
+                ("inside", format!("Tema: {written}")),
+                ("list item", format!("1. {written}")),
+            ] {
+                let (tags, text) = read(&line);
+                let expected = match place {
+                    "start" | "list item" => value.trim().to_owned(),
+                    _ => format!("Tema: {}", value.trim()),
+                };
+                let tags: Vec<&String> = tags
+                    .iter()
+                    .filter(|t| !t.starts_with("List") && !t.starts_with("Item"))
+                    .collect();
+                assert!(tags.is_empty(), "{value:?} at the {place}: {tags:?}");
+                assert_eq!(text, expected, "{value:?} at the {place}: {line:?}");
+            }
+        }
+        // Numbers and dates are left as they are.
+        assert_eq!(markdown_text("86.1"), "86.1");
+        assert_eq!(markdown_text("2026-04-10"), "2026-04-10");
+        assert_eq!(markdown_text("a\nb"), "a b");
+        assert_eq!(markdown_text("Børn & Unge"), "Børn & Unge");
+    }
+
+    /// A template's values are escaped; its own text, the filters' and the charts' data
+    /// are not.
+    #[test]
+    fn a_template_writes_values_as_text_and_its_own_markup_as_markup() {
+        let mut templates = Templates::load(None).unwrap();
+        templates
+            .env
+            .add_template(
+                "test.md",
+                "**{{ name }}** [hjem](https://kommune.dk) {{ n }} {{ none }}|{{ chart }}|{{ name|cell }}",
+            )
+            .unwrap();
+        #[derive(serde::Serialize)]
+        struct V {
+            name: &'static str,
+            n: f64,
+            none: Option<i32>,
+            chart: ChartData,
+        }
+        let v = Value::from(minijinja::value::Serde(V {
+            name: "[x](y) | z",
+            n: 86.1,
+            none: None,
+            chart: ChartData("{\"a\":[1]}".into()),
+        }));
+        let out = templates
+            .env
+            .get_template("test.md")
+            .unwrap()
+            .render(&v)
+            .unwrap();
+        assert_eq!(
+            out,
+            "**\\[x\\](y) \\| z** [hjem](https://kommune.dk) 86.1 |{\"a\":[1]}|\\[x\\](y) \\| z"
+        );
     }
 }

@@ -40,7 +40,7 @@ pub struct SheetMeasure {
     /// The area's averages in the same periods.
     pub area_series: Vec<String>,
     /// The unit's trend beside the area's, as the data of a ```chart block.
-    pub chart: String,
+    pub chart: crate::render::ChartData,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -102,7 +102,7 @@ pub async fn build_sheet(
                 .iter()
                 .filter_map(|a| Some(format!("{}: {}", a.period, value(cat, m.unit, a.value?))))
                 .collect(),
-            chart: Drawing::Trend(Trend::of(m, cat)).data(),
+            chart: crate::render::ChartData(Drawing::Trend(Trend::of(m, cat)).data()),
         })
         .collect();
     // The last cycle, as it stood on its last day.

@@ -153,8 +153,10 @@ pub fn routes() -> Router<AppState> {
         .route("/logout", post(sessions::logout))
         .route("/lang/{lang}", get(sessions::set_lang))
         .fallback(not_found)
-        // What a page may load and who may frame it: only this site, nobody.
-        .layer(SetResponseHeaderLayer::overriding(
+        // What a page may load and who may frame it: only this site, nobody. A report
+        // shown in the browser brings its own, stricter policy (no script at all, its
+        // own inline style), which stands.
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(
                 "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
