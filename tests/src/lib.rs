@@ -180,12 +180,26 @@ pub async fn with_themes(db: &TestDb, csv: &str, today: &str) -> Store {
 /// The application core over `store`, acting on `stamp`'s day, with the built-in report
 /// templates, and the operator (the secretariat) named as `stamp` names the actor.
 pub fn core(store: &Store, stamp: &Stamp) -> (hjul_app::Core, hjul_app::Actor) {
+    core_with(
+        store,
+        stamp,
+        hjul_report::Templates::load(None).expect("the built-in report templates"),
+    )
+}
+
+/// The application core as [`core`], with the report templates `templates` (a
+/// municipality's changed copy).
+pub fn core_with(
+    store: &Store,
+    stamp: &Stamp,
+    templates: hjul_report::Templates,
+) -> (hjul_app::Core, hjul_app::Actor) {
     let at = stamp.at;
     let core = hjul_app::Core::new(
         store.clone(),
         std::sync::Arc::new(move || at),
         "sekretariat@skovby.dk".into(),
-        hjul_report::Templates::load(None).expect("the built-in report templates"),
+        templates,
     )
     .on_day(Some(stamp.today));
     let actor = hjul_app::Actor::operator(&stamp.actor, "sekretariat@skovby.dk");
@@ -199,7 +213,7 @@ pub async fn record_final(
     year: i32,
     on: NaiveDate,
     stamp: &Stamp,
-) -> Result<Option<String>, hjul_app::CoreError> {
+) -> Result<Option<hjul_app::FinalReport>, hjul_app::CoreError> {
     let (core, actor) = core(store, stamp);
     core.record_milestone(&actor, (year, hjul_wheel::Deadline::ReportFinal, on), None)
         .await

@@ -25,6 +25,7 @@ stories!(
     the_report_is_a_download_over_what_the_caller_sees,
     long_tables_are_shown_a_page_at_a_time,
     the_wheel_names_who_records_a_milestone_and_a_refusal_is_on_record_once,
+    a_final_report_not_made_is_made_from_the_cycles_page,
 );
 
 /// The API at a fixed moment: 15 May 2026, 10:00 in Copenhagen.
@@ -682,6 +683,23 @@ async fn bad_input_is_a_problem_report_never_a_500(db: TestDb) {
         p["detail"].as_str().unwrap().contains("missing field `on`"),
         "{p}"
     );
+    // Notes to be quoted in the report are bounded as the report can hold them; the
+    // same notes not for the report are within what any notes may be.
+    let long = "Sprog og trivsel. ".repeat(120);
+    let (s, p) = api
+        .call(
+            Method::POST,
+            "/api/v1/units/dt-nord-1/dialogue",
+            Some(&sec),
+            Some(serde_json::json!({"on": "2026-03-14", "notes": long, "for_report": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    assert!(
+        p["detail"].as_str().unwrap().contains("at most 2000"),
+        "{p}"
+    );
+    assert_eq!(events_of(&api, &sec, "dt-nord-1").await, 0);
     let (s, p) = api
         .call(
             Method::GET,
@@ -1852,11 +1870,132 @@ async fn the_report_is_a_download_over_what_the_caller_sees(db: TestDb) {
         .await;
     assert_eq!((s, kind.as_str()), (StatusCode::OK, "application/pdf"));
     assert_eq!(etag, format!("\"{}\"", hjul_store::sha256(&body)));
+    // The answer to the milestone names the report kept with it.
+    assert_eq!(v["final_report_sha256"], hjul_store::sha256(&body), "{v}");
     let kept = api.store.final_report(2025).await.unwrap().unwrap();
     assert!(
         kept.markdown.contains("Endelig rapport, 24.09.2026."),
         "{}",
         kept.markdown
+    );
+    // It is made once: asked to make it again, the API says it is kept.
+    let (s, v) = api
+        .call(
+            Method::POST,
+            "/api/v1/cycles/2025/report/final",
+            Some(&sec),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    // Fair use: Anna asks for 12 PDFs at once; one is made, the rest are asked to
+    // come back when it is done; Bo's report, asked for meanwhile, is made.
+    let ask = |token: String, path: &'static str| {
+        let app = api.app.clone();
+        tokio::spawn(async move {
+            let req = Request::get(path)
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap();
+            let res = app.oneshot(req).await.unwrap();
+            let retry = res.headers().get("retry-after").cloned();
+            (res.status(), retry)
+        })
+    };
+    let hers: Vec<_> = (0..12)
+        .map(|_| ask(anna.clone(), "/api/v1/cycles/2025/report?format=pdf"))
+        .collect();
+    let his = ask(bo.clone(), "/api/v1/cycles/2025/report?format=md");
+    let mut made = 0;
+    let mut later = 0;
+    for h in hers {
+        match h.await.unwrap() {
+            (StatusCode::OK, _) => made += 1,
+            (StatusCode::TOO_MANY_REQUESTS, Some(retry)) => {
+                assert!(retry.to_str().unwrap().parse::<u32>().unwrap() > 0);
+                later += 1;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // While one of hers is on its way, the others are turned away (one may be done
+    // before the last is asked).
+    assert!(
+        made >= 1 && later >= 6 && made + later == 12,
+        "{made} + {later}"
+    );
+    assert_eq!(his.await.unwrap().0, StatusCode::OK);
+}
+
+/// When `report_final` went on record without its report (its layout failed), the
+/// secretariat's cycles page says so and offers to make it; the form makes and keeps
+/// it, once: asked again, the page says it is never replaced. A manager may not.
+async fn a_final_report_not_made_is_made_from_the_cycles_page(db: TestDb) {
+    let clock = Arc::new(std::sync::atomic::AtomicI64::new(
+        (eight("2026-10-01") + chrono::Duration::hours(2)).timestamp(),
+    ));
+    let api = api_at(&db, Arc::clone(&clock)).await;
+    // As the core records it when the layout fails: the milestone, no report.
+    api.store
+        .record_milestone(
+            2025,
+            hjul_wheel::Deadline::ReportFinal,
+            hjul_tests::date("2026-09-24"),
+            None,
+            &stamp("2026-10-01"),
+        )
+        .await
+        .unwrap();
+    let sec = api
+        .sign_in(&api.token(Role::Secretariat, "sekretariat@skovby.dk").await)
+        .await;
+    let (s, page) = api.page(&sec, "/admin/cycles").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("id=\"final-report-2025\"")
+            && page.contains("den endelige rapport blev ikke lavet"),
+        "{page}"
+    );
+    let csrf = csrf_in(&page);
+    // A manager may not make it.
+    let anna = api
+        .sign_in(&api.token(Role::Manager, "anna.bech@skovby.dk").await)
+        .await;
+    let (_, anna_page) = api.page(&anna, "/").await;
+    let (s, _) = api
+        .form(
+            &anna,
+            "/admin/cycles/2025/final-report",
+            &[("csrf", &csrf_in(&anna_page))],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(api.store.final_report(2025).await.unwrap().is_none());
+    // The secretariat makes it: dated by the milestone.
+    let (s, _) = api
+        .form(&sec, "/admin/cycles/2025/final-report", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let kept = api.store.final_report(2025).await.unwrap().unwrap();
+    assert_eq!(kept.made_on, hjul_tests::date("2026-09-24"));
+    let (_, page) = api
+        .page(&sec, "/admin/cycles?done=final_report&cycle=2025")
+        .await;
+    assert!(
+        page.contains("Den endelige rapport for cyklus 2025 er lavet og gemt")
+            && page.contains("href=\"/reports/2025/kvalitetsrapport.pdf\"")
+            && !page.contains("id=\"final-report-2025\""),
+        "{page}"
+    );
+    // Asked again (an old tab): refused, the kept report unchanged.
+    let (s, page) = api
+        .form(&sec, "/admin/cycles/2025/final-report", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{page}");
+    assert!(page.contains("udskiftes aldrig"), "{page}");
+    assert_eq!(
+        api.store.final_report(2025).await.unwrap().unwrap().sha256,
+        kept.sha256
     );
 }
 

@@ -94,7 +94,10 @@ async fn skovby(db: &TestDb) -> Store {
     let kept = hjul_tests::record_final(&store, 2025, date("2026-09-24"), &s)
         .await
         .unwrap();
-    assert!(kept.is_some_and(|h| h.len() == 64));
+    assert!(
+        matches!(&kept, Some(hjul_app::FinalReport::Kept(h)) if h.len() == 64),
+        "{kept:?}"
+    );
     store
         .give_midway(
             &unit_of("dt-nord-1"),
@@ -177,9 +180,14 @@ async fn the_department_report_holds_each_section_and_no_hidden_value(db: TestDb
         "notes not marked are in:\n{md}"
     );
     assert_eq!(r.dialogues.notes.len(), 1, "{:?}", r.dialogues.notes);
-    // No ranking: the appendix goes in the organisation's order, whatever the scores.
+    // No ranking: the appendix goes in the organisation's order (its tree from the
+    // top: each unit before those under it), whatever the scores.
     let order: Vec<&str> = r.units.iter().map(|u| u.unit_id.as_str()).collect();
-    assert_eq!(&order[..4], ["dt", "dt-nord", "dt-syd", "dt-nord-1"]);
+    assert_eq!(
+        &order[..5],
+        ["bu", "dt", "dt-nord", "dt-nord-1", "dt-nord-2"],
+        "{order:?}"
+    );
     let html = text(&r, Format::Html);
     assert!(
         html.starts_with("<!DOCTYPE html>\n<html lang=\"da\">"),
@@ -285,7 +293,7 @@ async fn the_final_report_is_kept_with_its_milestone_and_never_changes(db: TestD
     assert_eq!(kept.sha256, hjul_store::sha256(&kept.pdf));
     assert!(kept.pdf.starts_with(b"%PDF-"));
     assert!(
-        kept.markdown.contains("Endelig rapport, 20.08.2027."),
+        kept.markdown.contains("Endelig rapport, 24.09.2026."),
         "{}",
         kept.markdown
     );
@@ -600,6 +608,105 @@ async fn text_from_the_record_is_text_in_the_markdown_the_html_and_the_pdf() {
             assert!(words.contains(w), "{w:?} in\n{words}");
         }
     }
+}
+
+/// A final report that cannot be laid out stops nothing: `report_final` is on record all
+/// the same, the answer names the text that did it, the chiefs' agreements go ahead,
+/// and once the text is corrected the secretariat makes the report, dated by the
+/// milestone; it is made once, and never replaced.
+#[tokio::test]
+async fn a_final_report_that_cannot_be_laid_out_stops_nothing() {
+    let db = TestDb::sqlite("report-unfit");
+    let store = hjul_tests::with_themes(&db, ORGANISATION, "2026-04-01").await;
+    let s = stamp("2026-10-10");
+    let chief = unit_of("dt");
+    // Until report_final, the chief's agreement waits for the report.
+    let waits = store
+        .submit_agreement(&chief, date("2026-09-20"), AGREEMENT, "a.toml", &s)
+        .await;
+    let waits = waits.unwrap_err().text().unwrap().render(Language::En);
+    assert!(waits.contains("report"), "{waits}");
+    // The municipality's changed Markdown template holds text nested deeper than the
+    // layout goes.
+    let dir = std::env::temp_dir().join(format!("hjul-unfit-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("da")).unwrap();
+    std::fs::write(
+        dir.join("da/report.md"),
+        format!(
+            "{}\n\n{}Et citat for dybt\n",
+            include_str!("../../config/report/da/report.md"),
+            "> ".repeat(80)
+        ),
+    )
+    .unwrap();
+    let (core, actor) = hjul_tests::core_with(&store, &s, Templates::load(Some(&dir)).unwrap());
+    let outcome = core
+        .record_milestone(
+            &actor,
+            (2025, Deadline::ReportFinal, date("2026-09-24")),
+            None,
+        )
+        .await
+        .unwrap();
+    let Some(hjul_app::FinalReport::NotMade(why)) = outcome else {
+        panic!("{outcome:?}");
+    };
+    // Named by its words, in the reader's language.
+    let told = why.text().unwrap().render(Language::Da);
+    assert!(told.contains("»Et citat for dybt«"), "{told}");
+    let milestones = store.milestones(2025).await.unwrap();
+    assert!(
+        milestones
+            .iter()
+            .any(|m| m.milestone == "report_final" && m.met_on == date("2026-09-24")),
+        "{milestones:?}"
+    );
+    assert!(store.final_report(2025).await.unwrap().is_none());
+    let audit = store
+        .audit_log(Some(("milestone", "2025/report_final")), 10)
+        .await
+        .unwrap();
+    assert!(
+        audit.iter().any(|a| a.action == "refused"
+            && a.after.as_deref().is_some_and(
+                |t| t.contains("make the final report") && t.contains("Et citat for dybt")
+            )),
+        "{audit:?}"
+    );
+    // The chief's agreement goes ahead.
+    store
+        .submit_agreement(&chief, date("2026-09-30"), AGREEMENT, "a.toml", &s)
+        .await
+        .unwrap();
+    store
+        .sign_agreement(&chief, date("2026-10-05"), &s)
+        .await
+        .unwrap();
+    // Asked again with the template unchanged, it is refused with the same words, and
+    // nothing is kept.
+    let again = core.make_final_report(&actor, 2025).await.unwrap_err();
+    assert!(again.to_string().contains("Et citat for dybt"), "{again}");
+    assert!(store.final_report(2025).await.unwrap().is_none());
+    // Corrected (the built-in template), it is made: the department as of the
+    // milestone's day, dated by it.
+    let (fixed, actor) = hjul_tests::core(&store, &s);
+    let hash = fixed.make_final_report(&actor, 2025).await.unwrap();
+    let kept = store.final_report(2025).await.unwrap().unwrap();
+    assert_eq!(kept.sha256, hash);
+    assert_eq!(kept.made_on, date("2026-09-24"));
+    assert!(
+        kept.markdown.contains("Endelig rapport, 24.09.2026."),
+        "{}",
+        kept.markdown
+    );
+    // Made once: never replaced.
+    let twice = fixed.make_final_report(&actor, 2025).await.unwrap_err();
+    assert_eq!(
+        twice.text().map(|t| t.key),
+        Some("report.final_kept"),
+        "{twice:?}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// A department too big for a page per unit gets its report without the appendix, and

@@ -65,7 +65,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(unit_data))
         .routes(routes!(patterns))
         .routes(routes!(report))
-        .routes(routes!(final_report))
+        .routes(routes!(final_report, make_final_report))
         .routes(routes!(import_data))
         .routes(routes!(sign))
         .routes(routes!(midway))
@@ -595,15 +595,32 @@ enum MilestoneKey {
     ReportFinal,
 }
 
+/// A milestone as recorded.
+#[derive(Serialize, ToSchema)]
+struct MilestoneDto {
+    cycle: i32,
+    #[schema(value_type = MilestoneKey)]
+    milestone: &'static str,
+    on: NaiveDate,
+    /// With `report_final`: the SHA-256 of the final report kept with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    final_report_sha256: Option<String>,
+    /// With `report_final`, when its report could not be laid out: why. The milestone
+    /// is on record all the same; `POST /api/v1/cycles/{year}/report/final` makes the
+    /// report once the cause is corrected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    final_report_not_made: Option<String>,
+}
+
 /// Records a department milestone (the secretariat, or whom `wheel.toml` names).
 #[utoipa::path(post, path = "/api/v1/cycles/{year}/milestones", tag = "records", params(("year" = i32, Path)), request_body = MilestoneBody,
-    responses((status = 201)))]
+    responses((status = 201, body = MilestoneDto)))]
 async fn milestone(
     State(state): State<AppState>,
     who: Principal,
     Path(year): Path<String>,
     body: Result<ApiJson<MilestoneBody>, Problem>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<(StatusCode, Json<MilestoneDto>)> {
     write(
         &state,
         &who,
@@ -628,11 +645,25 @@ async fn milestone(
             // that breaks it is well formed and refused with 422). An empty list is no
             // themes. report_final keeps the final report with it.
             let themes = b.themes.filter(|t| !t.is_empty());
-            state
+            let report = state
                 .core()
                 .record_milestone(&who, (year, m, b.on), themes)
                 .await?;
-            Ok(StatusCode::CREATED)
+            let (final_report_sha256, final_report_not_made) = match report {
+                Some(hjul_app::FinalReport::Kept(hash)) => (Some(hash), None),
+                Some(hjul_app::FinalReport::NotMade(why)) => (None, Some(why.to_string())),
+                None => (None, None),
+            };
+            Ok((
+                StatusCode::CREATED,
+                Json(MilestoneDto {
+                    cycle: year,
+                    milestone: m.key(),
+                    on: b.on,
+                    final_report_sha256,
+                    final_report_not_made,
+                }),
+            ))
         },
     )
     .await
@@ -887,6 +918,38 @@ async fn final_report(
     crate::reports::kept(&state, cycle)
         .await
         .map(crate::reports::as_attachment)
+}
+
+/// A final report as kept.
+#[derive(Serialize, ToSchema)]
+struct KeptReportDto {
+    cycle: i32,
+    /// The PDF's SHA-256, in hex.
+    sha256: String,
+}
+
+/// Makes and keeps the cycle's final report when `report_final` was recorded without it
+/// (its layout failed then). Whoever may record `report_final` may; 409 when the
+/// milestone is not on record or a final report is kept (it is never replaced).
+#[utoipa::path(post, path = "/api/v1/cycles/{year}/report/final", tag = "records", params(("year" = i32, Path)),
+    responses((status = 201, body = KeptReportDto)))]
+async fn make_final_report(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(year): Path<String>,
+) -> ApiResult<(StatusCode, Json<KeptReportDto>)> {
+    write(
+        &state,
+        &who,
+        "make the final report",
+        ("milestone", &format!("{year}/report_final")),
+        async {
+            let cycle: i32 = path_param("year", &year, "a year")?;
+            let sha256 = state.core().make_final_report(&who, cycle).await?;
+            Ok((StatusCode::CREATED, Json(KeptReportDto { cycle, sha256 })))
+        },
+    )
+    .await
 }
 
 #[derive(Serialize, ToSchema)]

@@ -114,7 +114,10 @@ pub fn document_problems(spec: &mut utoipa::openapi::OpenApi) {
     let content = ContentBuilder::new()
         .schema(Some(Ref::from_schema_name("Problem")))
         .build();
-    for item in spec.paths.paths.values_mut() {
+    for (path, item) in spec.paths.paths.iter_mut() {
+        // A report is laid out on request: one per caller on the way (429), and text in
+        // the record the layout cannot take is named (409).
+        let report = path.contains("/report");
         let ops = [
             (false, item.get.as_mut()),
             (true, item.post.as_mut()),
@@ -124,7 +127,12 @@ pub fn document_problems(spec: &mut utoipa::openapi::OpenApi) {
         ];
         for (write, op) in ops {
             let Some(op) = op else { continue };
-            for status in problem_statuses(write) {
+            let extra: &[StatusCode] = if report {
+                &[StatusCode::CONFLICT, StatusCode::TOO_MANY_REQUESTS]
+            } else {
+                &[]
+            };
+            for status in problem_statuses(write).iter().chain(extra) {
                 let response = ResponseBuilder::new()
                     .description(status.canonical_reason().unwrap_or("Error"))
                     .content("application/problem+json", content.clone())
@@ -384,6 +392,12 @@ impl From<hjul_report::ReportError> for Problem {
                 Problem::new(StatusCode::CONFLICT, "conflict", e.to_string())
             }
             R::UnknownUnit(_) => Problem::not_found(e.to_string()),
+            // Text in the record the layout cannot take: named, for the secretariat to
+            // correct; not the server's failure.
+            R::Text { ref near, .. } => {
+                let text = hjul_wheel::Text::new("report.text_unfit").arg("near", near.as_str());
+                Problem::new(StatusCode::CONFLICT, "conflict", e.to_string()).text(text)
+            }
             // A changed template that does not work: the operator's to fix, logged.
             R::Template { .. } | R::MarkdownNotUtf8 | R::StoredDefinition { .. } | R::Layout(_) => {
                 tracing::error!(error = %e, "the report could not be made");
@@ -400,6 +414,7 @@ impl Problem {
     pub fn retry_after(&self) -> Option<u32> {
         match self.kind {
             BUSY => Some(2),
+            REPORT_QUEUED => Some(10),
             "database_unavailable" | "database" => Some(60),
             _ => None,
         }
@@ -414,6 +429,10 @@ impl Problem {
 
 /// The kind of a problem report answering a write that found the database busy.
 pub const BUSY: &str = "busy";
+
+/// The kind of a problem report answering a report asked for while the same person's
+/// last is still on its way.
+pub const REPORT_QUEUED: &str = "report_queued";
 
 impl From<hjul_app::Denied> for Problem {
     /// A unit one does not see is as if it did not exist (404); one seen but not one's
@@ -448,6 +467,12 @@ impl From<hjul_app::CoreError> for Problem {
                 "another report is being made right now: try again in a minute",
             )
             .text(hjul_wheel::Text::new("report.busy")),
+            C::ReportQueued => Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                REPORT_QUEUED,
+                "you already have a report on its way: wait until it is done, then ask for the next",
+            )
+            .text(hjul_wheel::Text::new("report.queued")),
             C::ReportStopped => Problem::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",

@@ -36,7 +36,7 @@ pub(crate) async fn draft(
         .core()
         .report_draft(who, cycle, Scope::Department, language)
         .await?;
-    let bytes = render(state, move |t| t.render(&report, format)).await?;
+    let bytes = render(state, who, move |t| t.render(&report, format)).await?;
     let (content_type, ext) = media(format);
     Ok(download(
         bytes,
@@ -54,7 +54,7 @@ pub(crate) async fn sheet(
     language: Language,
 ) -> Result<Response, Problem> {
     let (unit, sheet) = state.core().sheet(who, unit, language).await?;
-    let bytes = render(state, move |t| t.render_sheet(&sheet, format)).await?;
+    let bytes = render(state, who, move |t| t.render_sheet(&sheet, format)).await?;
     let (content_type, ext) = media(format);
     Ok(download(
         bytes,
@@ -63,13 +63,14 @@ pub(crate) async fn sheet(
     ))
 }
 
-/// Writes a report off the request threads, one at a time (the core's one layout
-/// slot, [`hjul_app::Core::render`]).
+/// Writes a report off the request threads, one at a time and one per person in the
+/// queue (the core's one layout slot, [`hjul_app::Core::render`]).
 async fn render<T: Send + 'static>(
     state: &AppState,
+    who: &Principal,
     work: impl FnOnce(&Templates) -> Result<T, ReportError> + Send + 'static,
 ) -> Result<T, Problem> {
-    Ok(state.core().render(work).await?)
+    Ok(state.core().render(who, work).await?)
 }
 
 /// Cycle `cycle`'s final report as kept, as a download with its SHA-256 as `ETag`.

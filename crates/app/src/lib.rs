@@ -23,8 +23,8 @@ use hjul_store::{Stamp, Store, StoreError, TokenHolder};
 pub use access::Opened;
 pub use actor::{Actor, Denied};
 pub use reads::{InForce, Seen};
-pub use records::{AgreementText, GradesText, UnitRecord};
-pub use reports::REPORT_WAIT;
+pub use records::{AgreementText, FinalReport, GradesText, UnitRecord};
+pub use reports::{Lane, REPORT_WAIT};
 
 /// Why a use case did not go through.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +41,9 @@ pub enum CoreError {
     /// Another report is being laid out, and the wait for it ran out.
     #[error("{}", hjul_wheel::Text::new("report.busy"))]
     ReportBusy,
+    /// The person already has a report in the queue or being laid out.
+    #[error("{}", hjul_wheel::Text::new("report.queued"))]
+    ReportQueued,
     /// The report's layout stopped (a panic in the layout thread): in the log.
     #[error("the report could not be made")]
     ReportStopped,
@@ -54,8 +57,24 @@ impl CoreError {
             Self::Denied(d) => Some(d.text()),
             Self::Store(e) => e.text(),
             Self::ReportBusy => Some(hjul_wheel::Text::new("report.busy")),
+            Self::ReportQueued => Some(hjul_wheel::Text::new("report.queued")),
+            Self::Report(hjul_report::ReportError::Text { near, .. }) => {
+                Some(hjul_wheel::Text::new("report.text_unfit").arg("near", near.as_str()))
+            }
             Self::Report(_) | Self::ReportStopped => None,
         }
+    }
+
+    /// Whether the report could not be laid out (its text, its templates, or no turn at
+    /// the layout in time), as opposed to refused or failed for what it reports on.
+    pub fn is_layout_failure(&self) -> bool {
+        use hjul_report::ReportError as R;
+        matches!(
+            self,
+            Self::Report(R::Text { .. } | R::Template { .. } | R::Layout(_) | R::MarkdownNotUtf8)
+                | Self::ReportBusy
+                | Self::ReportStopped
+        )
     }
 
     /// Whether it is a refusal to put on record (who tried what, and why): a denial,
@@ -65,8 +84,10 @@ impl CoreError {
         match self {
             Self::Denied(_) => true,
             Self::Store(e) | Self::Report(R::Store(e)) => store_refusal(e),
-            Self::Report(R::NoCycle(_) | R::UnknownUnit(_) | R::Cycle(_)) => true,
-            Self::Report(_) | Self::ReportBusy | Self::ReportStopped => false,
+            // Text in the record the layout cannot take: on record, with its words,
+            // so the secretariat finds it.
+            Self::Report(R::NoCycle(_) | R::UnknownUnit(_) | R::Cycle(_) | R::Text { .. }) => true,
+            Self::Report(_) | Self::ReportBusy | Self::ReportQueued | Self::ReportStopped => false,
         }
     }
 }
@@ -111,6 +132,12 @@ struct Inner {
     reports: hjul_report::Templates,
     /// One report laid out at a time (see [`Core::render`]).
     report_slot: tokio::sync::Semaphore,
+    /// Whose reports are in the queue or being laid out: one each.
+    report_queue: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Final reports waiting for the slot, which requests let go first.
+    first_waiting: std::sync::atomic::AtomicUsize,
+    /// Told when a final report stops waiting.
+    slot_freed: tokio::sync::Notify,
     /// The day to act on instead of the clock's (the command line's `--today`).
     today: Option<NaiveDate>,
 }
@@ -129,6 +156,9 @@ impl Core {
             secretariat_email,
             reports,
             report_slot: tokio::sync::Semaphore::new(1),
+            report_queue: std::sync::Mutex::default(),
+            first_waiting: std::sync::atomic::AtomicUsize::new(0),
+            slot_freed: tokio::sync::Notify::new(),
             today: None,
         }))
     }

@@ -2,8 +2,10 @@
 //! dead mail again.
 
 use chrono::NaiveDate;
-use hjul_store::{Corrected, Correction, DraftKind, Graded, ItemId, Recorded, Submitted};
-use hjul_wheel::{Deadline, EventKind, GoalDraft, GradeDraft};
+use hjul_store::{
+    Corrected, Correction, DraftKind, Graded, ItemId, Recorded, StoreError, Submitted,
+};
+use hjul_wheel::{Deadline, EventKind, GoalDraft, GradeDraft, Text};
 
 use crate::{Actor, Attempt, Core, CoreError};
 
@@ -29,6 +31,16 @@ pub enum UnitRecord {
         on: NaiveDate,
         notes: Option<String>,
     },
+}
+
+/// What became of the final report when `report_final` was recorded.
+#[derive(Debug)]
+pub enum FinalReport {
+    /// Kept with the milestone: its SHA-256.
+    Kept(String),
+    /// The milestone is on record without it, for this reason (said to the person and
+    /// put on record); [`Core::make_final_report`] makes it once it can be.
+    NotMade(CoreError),
 }
 
 impl UnitRecord {
@@ -205,15 +217,18 @@ impl Core {
 
     /// Records a department milestone of cycle `year` as met `on`: who may is asked of
     /// the wheel, which milestone takes focus themes is the store's one rule, asked
-    /// before anything is made; `report_final` keeps the department's report of this
-    /// moment with it (laid out like any report, one at a time, off the request
-    /// threads), both in one transaction. Returns the kept report's SHA-256.
+    /// before anything is made; `report_final` keeps the department's report of that
+    /// day with it (laid out like any report, off the request threads, before the
+    /// reports people asked for), both in one transaction. When the report cannot be
+    /// laid out, the milestone is recorded all the same, so no text in the record can
+    /// stop the wheel (the chiefs' agreements wait for it): the answer says why, the
+    /// refusal is on record, and [`Core::make_final_report`] makes it once it can be.
     pub async fn record_milestone(
         &self,
         actor: &Actor,
         (year, milestone, on): (i32, Deadline, NaiveDate),
         themes: Option<Vec<String>>,
-    ) -> Result<Option<String>, CoreError> {
+    ) -> Result<Option<FinalReport>, CoreError> {
         let id = format!("{year}/{}", milestone.key());
         let attempt = Attempt {
             what: "record a milestone",
@@ -222,8 +237,7 @@ impl Core {
         };
         let result = async {
             let store = self.store();
-            let root = store.directory().await?.root_id().map(str::to_owned);
-            actor.may_record_milestone(&store.wheel().definition, milestone, root.as_deref())?;
+            self.may_record(actor, milestone).await?;
             hjul_store::check_themes(milestone, themes.as_deref())?;
             let stamp = self.stamp(actor);
             if milestone != Deadline::ReportFinal {
@@ -234,16 +248,87 @@ impl Core {
             }
             // A milestone the rules refuse is refused by the store below; the report
             // made for it is then dropped.
-            let report = hjul_report::final_report(store, year, on, stamp.today).await?;
-            let file = self
-                .render(move |t| hjul_report::final_file(t, &report))
-                .await?;
-            Ok(Some(
-                store.record_report_final(year, on, file, &stamp).await?,
-            ))
+            match self.final_file(year, on).await {
+                Ok(file) => Ok(Some(FinalReport::Kept(
+                    store.record_report_final(year, on, file, &stamp).await?,
+                ))),
+                Err(e) if e.is_layout_failure() => {
+                    store
+                        .record_milestone(year, milestone, on, None, &stamp)
+                        .await?;
+                    tracing::warn!(cycle = year, error = %e, "report_final recorded without its report");
+                    let made = Attempt {
+                        what: "make the final report",
+                        ..attempt.clone()
+                    };
+                    self.audit_refusal(stamp, &made, &e.to_string(), false)
+                        .await;
+                    Ok(Some(FinalReport::NotMade(e)))
+                }
+                Err(e) => Err(e),
+            }
         }
         .await;
         self.audited(actor, &attempt, result).await
+    }
+
+    /// Makes and keeps the final report of cycle `year` after `report_final` was
+    /// recorded without it (its layout failed; the text or template that did it has
+    /// since been corrected): the department's report of the milestone's day, as it
+    /// would have been made then. Whoever may record `report_final` may. Returns the
+    /// report's SHA-256.
+    pub async fn make_final_report(&self, actor: &Actor, year: i32) -> Result<String, CoreError> {
+        let id = format!("{year}/report_final");
+        let attempt = Attempt {
+            what: "make the final report",
+            entity: "milestone",
+            id: &id,
+        };
+        let result = async {
+            self.may_record(actor, Deadline::ReportFinal).await?;
+            let store = self.store();
+            let on = store
+                .milestones(year)
+                .await?
+                .into_iter()
+                .find(|m| m.milestone == Deadline::ReportFinal.key())
+                .map(|m| m.met_on)
+                .ok_or_else(|| {
+                    StoreError::Conflict(Text::new("report.final_not_recorded").arg("cycle", year))
+                })?;
+            if store.final_report_sha256(year).await?.is_some() {
+                return Err(StoreError::Conflict(
+                    Text::new("report.final_kept").arg("cycle", year),
+                )
+                .into());
+            }
+            let file = self.final_file(year, on).await?;
+            Ok(store
+                .keep_final_report(year, file, &self.stamp(actor))
+                .await?)
+        }
+        .await;
+        self.audited(actor, &attempt, result).await
+    }
+
+    /// Whether `actor` may record `milestone` (from `responsible` in `wheel.toml`).
+    async fn may_record(&self, actor: &Actor, milestone: Deadline) -> Result<(), CoreError> {
+        let store = self.store();
+        let root = store.directory().await?.root_id().map(str::to_owned);
+        actor.may_record_milestone(&store.wheel().definition, milestone, root.as_deref())?;
+        Ok(())
+    }
+
+    /// The final report of cycle `year`, `report_final` met `on`: dated by it and
+    /// showing the record as of that day, laid out before the reports people asked for.
+    async fn final_file(
+        &self,
+        year: i32,
+        on: NaiveDate,
+    ) -> Result<hjul_store::FinalReportFile, CoreError> {
+        let report = hjul_report::final_report(self.store(), year, on).await?;
+        self.render_first(move |t| hjul_report::final_file(t, &report))
+            .await
     }
 
     /// Corrects a recorded event of `unit` (the secretariat's): redated, moved to

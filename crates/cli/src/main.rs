@@ -155,7 +155,8 @@ hjul status --database-url hjul-demo.db --at 2027-08-20 --overdue"
         after_help = "Examples:\n  hjul report --cycle 2025 --output kvalitetsrapport-2025.pdf\n  \
 hjul report --cycle 2025 --area school --format html --output skole.html\n  \
 hjul report --cycle 2025 --unit dt-nord --lang en --format md --output dt-nord.md\n  \
-hjul report sheet dt-nord-1 --output datablad.pdf\n\n\
+hjul report sheet dt-nord-1 --output datablad.pdf\n  \
+hjul report final --cycle 2025\n\n\
 The report covers the cycle's phases and milestones, the pre-analysis' patterns, the focus themes, \
 the dialogues, the agreements, the midway status and a page per unit. Its wording is in \
 config/report (give --templates to use a changed copy). Values from too few respondents are never \
@@ -463,6 +464,15 @@ enum ReportCommand {
         templates: Option<PathBuf>,
         #[arg(long, value_name = "FILE")]
         output: PathBuf,
+    },
+    /// Make and keep the final report of a cycle whose report_final was recorded
+    /// without it (its layout failed then; correct the text it names first).
+    #[command(after_help = "Examples:\n  hjul report final --cycle 2025\n\n\
+The report is the department's as of the day report_final was met, and is kept as the committee's: \
+it is made once, and never replaced. `hjul report final` refuses when one is kept already.")]
+    Final {
+        #[arg(long, value_name = "YEAR")]
+        cycle: i32,
     },
 }
 

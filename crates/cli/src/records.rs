@@ -115,8 +115,19 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 .await
                 .with_context(|| format!("{deadline} of cycle {cycle} was not recorded"))?;
             write!(out, "recorded: {deadline} of cycle {cycle} on {on}")?;
-            if let Some(hash) = kept {
-                write!(out, " with the final report (SHA-256 {hash})")?;
+            match kept {
+                Some(hjul_app::FinalReport::Kept(hash)) => {
+                    write!(out, " with the final report (SHA-256 {hash})")?;
+                }
+                Some(hjul_app::FinalReport::NotMade(why)) => {
+                    writeln!(out, ", without the final report")?;
+                    bail!(
+                        "the final report of cycle {cycle} could not be made: {why}\n\
+                         report_final is on record; once that is corrected, make the report with \
+                         `hjul report final --cycle {cycle}`"
+                    );
+                }
+                None => {}
             }
             match count {
                 Some(n) => writeln!(
@@ -272,6 +283,21 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 output.display(),
                 sheet.measures.len(),
                 bytes.len().div_ceil(1024)
+            )?;
+        }
+        Command::Report {
+            sheet: Some(ReportCommand::Final { cycle }),
+            ..
+        } => {
+            let templates = hjul_report::Templates::load(ctx.report_templates.as_deref())?;
+            let core = ctx.core(&store, templates);
+            let hash = core
+                .make_final_report(&ctx.actor(&core).await?, *cycle)
+                .await
+                .with_context(|| format!("the final report of cycle {cycle} was not made"))?;
+            writeln!(
+                out,
+                "kept: the final report of cycle {cycle} (SHA-256 {hash}); `hjul serve` offers it under Cycles"
             )?;
         }
         Command::Report {

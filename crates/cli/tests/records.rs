@@ -152,6 +152,23 @@ fn the_readme_demo_shows_a_populated_status() {
         err.contains("the report template da/report.md, line 1"),
         "{err}"
     );
+    // The demo's final report is kept: it is never made again.
+    let err = failed(&hjul(
+        &dir,
+        &[
+            "report",
+            "final",
+            "--cycle",
+            "2025",
+            "--database-url",
+            "hjul-demo.db",
+        ],
+    ));
+    assert!(
+        err.contains("the final report of cycle 2025 was not made")
+            && err.contains("cycle 2025 already has its final report, and it is never replaced"),
+        "{err}"
+    );
     let json = ok(&hjul(
         &dir,
         &[

@@ -136,12 +136,41 @@ pub(crate) enum Piece<'a> {
     Chart(Box<Drawing>),
 }
 
+/// Whether a link the template writes is one a reader may follow from a report: a web
+/// or mail address, never a script, a file or another scheme.
+fn followable(dest: &str) -> bool {
+    let d = dest.trim_start().to_ascii_lowercase();
+    d.starts_with("https://") || d.starts_with("http://") || d.starts_with("mailto:")
+}
+
 /// The Markdown's events (CommonMark with tables), with each `chart` block read into
-/// its chart. A block that is not a chart's data is refused with what is wrong.
+/// its chart. A block that is not a chart's data is refused with what is wrong. Images
+/// are only the report's own charts: an image in the Markdown is its words; a link
+/// that is not to a web or mail address is its words too.
 pub(crate) fn pieces(markdown: &str) -> Result<Vec<Piece<'_>>, ReportError> {
     let mut out = Vec::new();
     let mut chart: Option<String> = None;
+    // Per open link: whether it is kept.
+    let mut links: Vec<bool> = Vec::new();
     for event in Parser::new_ext(markdown, Options::ENABLE_TABLES) {
+        let event = match event {
+            Event::Start(Tag::Image { .. }) | Event::End(TagEnd::Image) => continue,
+            Event::Start(Tag::Link { ref dest_url, .. }) => {
+                let keep = followable(dest_url);
+                links.push(keep);
+                if !keep {
+                    continue;
+                }
+                event
+            }
+            Event::End(TagEnd::Link) => {
+                if !links.pop().unwrap_or(false) {
+                    continue;
+                }
+                event
+            }
+            other => other,
+        };
         match (&mut chart, event) {
             (None, Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))))
                 if info.trim() == "chart" =>
@@ -605,6 +634,34 @@ pub fn esc(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A template's own web and mail links stay links; a script link and an image are
+    /// their words.
+    #[test]
+    fn only_web_and_mail_links_are_links_and_no_image_is_one() {
+        let md = "[kommunen](https://skovby.dk) [skriv](mailto:a@skovby.dk) \
+                  [klik](javascript:alert(1)) [fil](file:///etc/passwd) ![logo](http://x/b.png)";
+        let Ok(pieces) = pieces(md) else {
+            panic!("read")
+        };
+        let mut links = Vec::new();
+        let mut words = String::new();
+        for p in &pieces {
+            match p {
+                Piece::Event(Event::Start(Tag::Link { dest_url, .. })) => {
+                    links.push(dest_url.to_string());
+                }
+                Piece::Event(Event::Start(Tag::Image { .. })) => panic!("an image"),
+                Piece::Event(Event::Text(t)) => words.push_str(t),
+                _ => {}
+            }
+        }
+        assert_eq!(links, ["https://skovby.dk", "mailto:a@skovby.dk"]);
+        assert!(
+            words.contains("klik") && words.contains("fil") && words.contains("logo"),
+            "{words}"
+        );
+    }
 
     fn chart(label: &str) -> Chart {
         Chart {

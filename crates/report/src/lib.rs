@@ -13,12 +13,12 @@ pub use render::{Format, Templates};
 pub use sheet::{Sheet, build_sheet};
 
 /// The department's report of cycle `year` as the final one, `report_final` met on
-/// `on`, made on `today` (in Danish, the committee's language).
+/// `on`: dated by the milestone and showing the record as of that day (in Danish, the
+/// committee's language), whenever it is made.
 pub async fn final_report(
     store: &hjul_store::Store,
     year: i32,
     on: chrono::NaiveDate,
-    today: chrono::NaiveDate,
 ) -> Result<Report, ReportError> {
     build(
         store,
@@ -26,7 +26,7 @@ pub async fn final_report(
             cycle: year,
             scope: Scope::Department,
             language: hjul_wheel::Language::Da,
-            today,
+            today: on,
             fin: Some(on),
         },
     )
@@ -72,6 +72,10 @@ pub enum ReportError {
     Store(#[from] hjul_store::StoreError),
     #[error(transparent)]
     Cycle(#[from] hjul_wheel::calendar::NoCycle),
+    /// Typst could not lay out the report's text near these words (a theme, title or
+    /// note whose shape the layout cannot take, or the Markdown template's own text).
+    #[error("the report's text could not be laid out near «{near}»: {message}")]
+    Text { near: String, message: String },
     #[error("the report template {name}: {message}")]
     Template { name: String, message: String },
 }

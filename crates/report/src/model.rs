@@ -357,8 +357,23 @@ pub async fn build(store: &Store, req: &Request) -> Result<Report, ReportError> 
         .into_iter()
         .filter(|r| r.cycle == req.cycle && in_scope(&r.unit_id))
         .collect();
-    rows.sort_by(|a, b| {
-        (a.area.as_str(), a.level, &a.unit_id).cmp(&(b.area.as_str(), b.level, &b.unit_id))
+    // The organisation's order is its tree read from the top: each unit before the
+    // units under it, siblings by id (the department first, then each area's chief and
+    // their units).
+    rows.sort_by_cached_key(|r| {
+        let mut path = Vec::new();
+        let mut id = Some(r.unit_id.clone());
+        while let Some(u) = id.as_deref().and_then(|i| directory.unit(i)) {
+            path.push(u.id.clone());
+            // A tree is checked on import; the bound only keeps a hand-edited
+            // database from looping.
+            if path.len() > 64 {
+                break;
+            }
+            id.clone_from(&u.parent_id);
+        }
+        path.reverse();
+        path
     });
 
     let appendix = rows.len() <= APPENDIX_UNITS;
@@ -388,7 +403,18 @@ pub async fn build(store: &Store, req: &Request) -> Result<Report, ReportError> 
                         unit_id: row.unit_id.clone(),
                         unit: row.name.clone(),
                         on: cat.date(e.on),
-                        text: e.notes.clone().filter(|n| !n.trim().is_empty())?,
+                        // Recorded before the bound for the report, notes may be
+                        // longer: the report quotes as much as it quotes of any.
+                        text: e
+                            .notes
+                            .as_deref()
+                            .filter(|n| !n.trim().is_empty())
+                            .map(|n| {
+                                hjul_wheel::limits::clip(
+                                    n,
+                                    hjul_wheel::limits::MAX_REPORT_NOTES_CHARS,
+                                )
+                            })?,
                     })
                 }),
         );

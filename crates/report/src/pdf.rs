@@ -13,10 +13,10 @@ use pulldown_cmark::{Event, HeadingLevel, Tag, TagEnd};
 use crate::chart::Piece;
 use typst::diag::{FileError, FileResult, SourceDiagnostic};
 use typst::foundations::{Bytes, Datetime, Duration, Smart};
-use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
+use typst::syntax::{DiagSpan, FileId, RootedPath, Source, VirtualPath, VirtualRoot};
 use typst::text::{Font, FontBook};
 use typst::utils::LazyHash;
-use typst::{Library, LibraryExt, World};
+use typst::{Library, LibraryExt, World, WorldExt};
 
 use crate::{Report, ReportError};
 
@@ -101,16 +101,20 @@ pub fn pdf(meta: &Meta, markdown: &str, frame: &str) -> Result<Vec<u8>, ReportEr
     )
     .ok_or_else(|| ReportError::Layout(format!("{made} is not a day Typst knows")))?;
     let title = crate::render::title_of(markdown);
-    let source = format!(
-        "#let lang = {}\n#let compact = {}\n#let title = {}\n#let date = datetime(year: {}, month: {}, day: {})\n#let body = [\n{}\n]\n{frame}",
+    let head = format!(
+        "#let lang = {}\n#let compact = {}\n#let title = {}\n#let date = datetime(year: {}, month: {}, day: {})\n#let body = [\n",
         string(meta.language),
         meta.compact,
         string(&title),
         made.year(),
         made.month(),
         made.day(),
-        typst_markup(markdown)?,
     );
+    let body = typst_markup(markdown)?;
+    // Where the report's own text is in the source: an error there is the text's,
+    // and is named by it, not blamed on the frame.
+    let text_at = head.len()..head.len() + body.len();
+    let source = format!("{head}{body}\n]\n{frame}");
     let id = RootedPath::new(
         VirtualRoot::Project,
         VirtualPath::new("report.typ").map_err(|e| ReportError::Layout(format!("{e:?}")))?,
@@ -125,27 +129,69 @@ pub fn pdf(meta: &Meta, markdown: &str, frame: &str) -> Result<Vec<u8>, ReportEr
     // editor's). A service makes each report once: without this the cache would grow
     // with every report for as long as the service runs.
     typst::comemo::evict(0);
-    let document = compiled.map_err(|errors| typst_error(&errors))?;
+    let document = compiled.map_err(|errors| typst_error(&errors, &world, &text_at))?;
     let options = typst_pdf::PdfOptions {
         // The same report gets the same identifier, so the same bytes.
         ident: Smart::Custom(meta.ident.clone()),
         creator: Smart::Custom(Some("hjul".to_owned())),
         ..typst_pdf::PdfOptions::default()
     };
-    typst_pdf::pdf(&document, &options).map_err(|errors| typst_error(&errors))
+    typst_pdf::pdf(&document, &options).map_err(|errors| typst_error(&errors, &world, &text_at))
 }
 
-/// What Typst refused: a mistake in the frame, most likely.
-fn typst_error(errors: &[SourceDiagnostic]) -> ReportError {
+/// What Typst refused, named by where: in the report's text (then by the words nearest
+/// to it, so the secretariat can find the theme, title or note that did it), or in the
+/// frame (a mistake in `frame.typ`).
+fn typst_error(
+    errors: &[SourceDiagnostic],
+    world: &ReportWorld,
+    text_at: &std::ops::Range<usize>,
+) -> ReportError {
     let message = errors
         .iter()
         .map(|e| e.message.to_string())
         .collect::<Vec<_>>()
         .join("; ");
-    ReportError::Template {
-        name: "frame.typ".to_owned(),
-        message,
+    let in_text = errors
+        .iter()
+        .flat_map(|e| std::iter::once(e.span).chain(e.trace.iter().map(|t| DiagSpan::from(t.span))))
+        .filter_map(|span| world.range(span))
+        .find(|r| text_at.contains(&r.start));
+    match in_text {
+        Some(at) => ReportError::Text {
+            near: words_near(
+                &world.main.text()[text_at.clone()],
+                at.start - text_at.start,
+            ),
+            message,
+        },
+        None => ReportError::Template {
+            name: "frame.typ".to_owned(),
+            message,
+        },
     }
+}
+
+/// The first piece of text at or after `at` in the report's markup (else the last
+/// before it), as the reader wrote it, cut to a line.
+fn words_near(markup: &str, at: usize) -> String {
+    let literal = markup
+        .get(at..)
+        .and_then(|rest| rest.find("#\"").map(|i| at + i))
+        .or_else(|| markup.get(..at).and_then(|before| before.rfind("#\"")));
+    let Some(start) = literal else {
+        return String::new();
+    };
+    let mut words = String::new();
+    let mut chars = markup[start + 2..].chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => break,
+            '\\' => words.extend(chars.next()),
+            c => words.push(c),
+        }
+    }
+    hjul_wheel::limits::clip(words.trim(), 80)
 }
 
 /// `text` as a Typst string literal.
@@ -273,6 +319,30 @@ mod tests {
             m.contains("#table(columns: 2,\ntable.header([#\"A\"], [#\"B\"], ),"),
             "{m}"
         );
+    }
+
+    /// Text whose shape the layout cannot take (here quotations nested deeper than
+    /// Typst goes) is named by its own words, not blamed on the frame.
+    #[test]
+    fn text_the_layout_cannot_take_is_named_by_its_words() {
+        let deep = format!("# Rapport\n\n{}Tema om sprog\n", "> ".repeat(80));
+        let meta = Meta {
+            language: "da",
+            made_on: chrono::NaiveDate::from_ymd_opt(2027, 8, 20).unwrap_or_default(),
+            ident: "t".into(),
+            compact: false,
+        };
+        let refused = pdf(
+            &meta,
+            &deep,
+            include_str!("../../../config/report/frame.typ"),
+        );
+        match refused {
+            Err(ReportError::Text { near, message }) => {
+                assert_eq!(near, "Tema om sprog", "{message}");
+            }
+            other => panic!("{:?}", other.map(|b| b.len())),
+        }
     }
 
     /// A unit named with everything Typst reads as code still lays out, as text.

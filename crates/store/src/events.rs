@@ -549,6 +549,9 @@ impl Store {
         let unit_id = unit.as_str();
         if let Some(n) = &notes {
             hjul_wheel::limits::check_notes(n).map_err(StoreError::Input)?;
+            if for_report {
+                hjul_wheel::limits::check_report_notes(n).map_err(StoreError::Input)?;
+            }
         }
         retrying!(self, {
             let (txn, _turn) = self.write().await?;

@@ -79,6 +79,62 @@ impl Store {
         Ok(hash)
     }
 
+    /// Keeps the final report of cycle `year` made after its `report_final` was
+    /// recorded without one (the layout failed then, and the secretariat made it
+    /// again). Refused when the milestone is not on record or a report is kept: what
+    /// the committee read is never replaced. Returns the report's SHA-256.
+    pub async fn keep_final_report(
+        &self,
+        year: i32,
+        report: FinalReportFile,
+        stamp: &Stamp,
+    ) -> Result<String, StoreError> {
+        let hash = sha256(&report.pdf);
+        retrying!(self, {
+            let (txn, _turn) = self.write().await?;
+            let met = crate::events::milestones_of(&txn, year, None)
+                .await?
+                .report_final;
+            if met.is_none() {
+                return Err(StoreError::Conflict(
+                    hjul_wheel::Text::new("report.final_not_recorded").arg("cycle", year),
+                ));
+            }
+            if final_report::Entity::find_by_id(year)
+                .select_only()
+                .column(final_report::Column::Cycle)
+                .into_tuple::<i32>()
+                .one(&txn)
+                .await?
+                .is_some()
+            {
+                return Err(StoreError::Conflict(
+                    hjul_wheel::Text::new("report.final_kept").arg("cycle", year),
+                ));
+            }
+            final_report::Entity::insert(row(year, &report, stamp))
+                .exec_without_returning(&txn)
+                .await?;
+            crate::audit::log(
+                &txn,
+                stamp,
+                crate::audit::Change::new(
+                    "milestone.report_kept",
+                    "milestone",
+                    format!("{year}/report_final"),
+                )
+                .after(&serde_json::json!({
+                    "cycle": year,
+                    "made_on": report.made_on,
+                    "report_sha256": hash,
+                })),
+            )
+            .await?;
+            txn.commit().await?;
+            Ok(hash.clone())
+        })
+    }
+
     /// The SHA-256 of cycle `year`'s final report, when one is kept (without reading it).
     pub async fn final_report_sha256(&self, year: i32) -> Result<Option<String>, StoreError> {
         Ok(final_report::Entity::find_by_id(year)

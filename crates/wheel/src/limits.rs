@@ -17,6 +17,9 @@ pub const MAX_TEXT_CHARS: usize = 2_000;
 pub const MAX_ACTIVITIES: usize = 20;
 /// Characters in the notes of a quality dialogue or the reason of a correction.
 pub const MAX_NOTES_CHARS: usize = 20_000;
+/// Characters of a dialogue's notes marked to be quoted in the quality report: a
+/// committee reads every one, and one report holds them all.
+pub const MAX_REPORT_NOTES_CHARS: usize = 2_000;
 /// Focus themes published at once.
 pub const MAX_THEMES: usize = 30;
 /// The largest file the command line reads at all (a measurement file of a million rows
@@ -50,6 +53,18 @@ pub fn check_notes(text: &str) -> Result<(), Text> {
         return Err(Text::new("limit.notes")
             .arg("count", n)
             .arg("max", MAX_NOTES_CHARS));
+    }
+    Ok(())
+}
+
+/// The notes of a dialogue marked for the report: at most [`MAX_REPORT_NOTES_CHARS`]
+/// (unmarked, they may be as long as any notes).
+pub fn check_report_notes(text: &str) -> Result<(), Text> {
+    let n = text.chars().count();
+    if n > MAX_REPORT_NOTES_CHARS {
+        return Err(Text::new("limit.report_notes")
+            .arg("count", n)
+            .arg("max", MAX_REPORT_NOTES_CHARS));
     }
     Ok(())
 }

@@ -149,6 +149,10 @@ pub fn routes() -> Router<AppState> {
             "/admin/cycles/{year}/milestone",
             post(secretariat::milestone),
         )
+        .route(
+            "/admin/cycles/{year}/final-report",
+            post(secretariat::make_final_report),
+        )
         .route("/login", get(sessions::login_page).post(sessions::login))
         .route("/logout", post(sessions::logout))
         .route("/lang/{lang}", get(sessions::set_lang))

@@ -48,7 +48,7 @@ pub fn flash(state: &AppState, lang: Lang, q: &HashMap<String, String>) -> Optio
 
 /// The confirmations there are (a query string names one; nothing else is shown).
 fn flash_key(key: &str) -> Option<&'static str> {
-    const KEYS: [&str; 14] = [
+    const KEYS: [&str; 15] = [
         "flash.dialogue",
         "flash.goal_status",
         "flash.review",
@@ -63,6 +63,7 @@ fn flash_key(key: &str) -> Option<&'static str> {
         "flash.milestone",
         "flash.cycle",
         "flash.retry",
+        "flash.final_report",
     ];
     KEYS.into_iter().find(|k| *k == key)
 }

@@ -516,6 +516,17 @@ async fn cycles_page(
                 }
             })
             .collect();
+        // With report_final met: whether its report is kept (a link), or not (the
+        // layout failed then: a button to make it again).
+        let final_met = timeline_milestones
+            .iter()
+            .any(|m| m.milestone == Deadline::ReportFinal.key());
+        let final_report = if final_met {
+            let kept = state.core().final_report_kept(year).await.unwrap_or(true);
+            Some(if kept { "kept" } else { "missing" })
+        } else {
+            None
+        };
         list.push(context! {
             year => year,
             starts => plan.cycle().starts().to_string(),
@@ -526,6 +537,7 @@ async fn cycles_page(
             }),
             running => year == running.year(),
             milestones => milestones,
+            final_report => final_report,
         });
     }
     let (status, error, lines) = refusal_view(
@@ -590,6 +602,50 @@ pub async fn start_cycle(
     }
 }
 
+/// Makes the final report of a cycle whose `report_final` was recorded without it.
+pub async fn make_final_report(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(year): Path<String>,
+    req: axum::extract::Request,
+) -> Response {
+    let attempted = "make the final report";
+    let result: Result<i32, Problem> = async {
+        let f: CsrfOnly = read_form(req, 4 * 1024).await?;
+        if !fresh(&v, &f.csrf) {
+            return Err(stale_problem());
+        }
+        let y: i32 = year.parse().map_err(|_| {
+            Problem::not_found("there is no such cycle").text(Text::new("cycles.none"))
+        })?;
+        state.core().make_final_report(&v.who, y).await?;
+        Ok(y)
+    }
+    .await;
+    match result {
+        Ok(y) => {
+            Redirect::to(&format!("/admin/cycles?done=final_report&cycle={y}")).into_response()
+        }
+        Err(p) => {
+            let entity = format!("{year}/report_final");
+            super::audit(&state, &v, attempted, ("milestone", &entity), &p).await;
+            cycles_page(
+                &state,
+                &v,
+                None,
+                Some(MilestoneDraft {
+                    year,
+                    milestone: String::new(),
+                    on: String::new(),
+                    themes: String::new(),
+                    problem: p,
+                }),
+            )
+            .await
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct MilestoneForm {
     #[serde(default)]
@@ -613,7 +669,7 @@ pub async fn milestone(
         Ok(f) => f,
         Err(p) => return refuse(&state, &v, attempted, ("milestone", &year), p).await,
     };
-    let result: Result<i32, Problem> = async {
+    let result: Result<(i32, Option<hjul_app::FinalReport>), Problem> = async {
         if !fresh(&v, &f.csrf) {
             return Err(stale_problem());
         }
@@ -639,7 +695,7 @@ pub async fn milestone(
         let themes = (m == Deadline::ThemesPublished || !themes.is_empty()).then_some(themes);
         // report_final keeps the final report with it; the form has its own words for
         // the rule of which milestone takes themes.
-        state
+        let report = state
             .core()
             .record_milestone(&v.who, (y, m, on), themes)
             .await
@@ -651,11 +707,23 @@ pub async fn milestone(
                 ) => Problem::from(e).retext(Text::new("cycles.themes_needed")),
                 other => other.into(),
             })?;
-        Ok(y)
+        Ok((y, report))
     }
     .await;
     match result {
-        Ok(y) => Redirect::to(&format!("/admin/cycles?done=milestone&cycle={y}")).into_response(),
+        // On record, and its report could not be laid out: said on the page that
+        // offers to make it again.
+        Ok((_, Some(hjul_app::FinalReport::NotMade(why)))) => {
+            let why = why
+                .text()
+                .unwrap_or_else(|| Text::new("report.layout_failed"));
+            let told = Text::new("report.final_not_made").arg("why", why);
+            let told = state.words().text(v.lang, &told);
+            cycles_page(&state, &v, Some(told), None).await
+        }
+        Ok((y, _)) => {
+            Redirect::to(&format!("/admin/cycles?done=milestone&cycle={y}")).into_response()
+        }
         Err(p) => {
             super::audit(&state, &v, attempted, ("milestone", &year), &p).await;
             cycles_page(
