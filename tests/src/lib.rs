@@ -315,6 +315,45 @@ pub fn scheduler(store: Store, port: u16) -> hjul_scheduler::Scheduler {
     )
 }
 
+/// The service as `hjul serve` builds it (`Service::build`, on port 0) over this database
+/// with `wheel`, on the test's clock; its mail goes to files in a directory of its own.
+/// Its stop signal is never given: a story ends with its process.
+pub async fn service(
+    db: &TestDb,
+    wheel: CurrentWheel,
+    clock: impl hjul_scheduler::Clock + 'static,
+) -> hjul_service::Service {
+    let settings = hjul_service::Settings {
+        scheduler: scheduler_settings(),
+        mail: hjul_mail::MailSettings {
+            smtp: None,
+            outbox_dir: std::env::temp_dir().join(format!("hjul-service-{}", std::process::id())),
+            ..mail_settings(0)
+        },
+        min_responses: 5,
+        report_templates: None,
+        source: "the test".into(),
+    };
+    let database = hjul_service::Database {
+        location: db.location.clone(),
+        wheel,
+        actor: "test".into(),
+    };
+    let (handle, stop) = hjul_service::Stop::new();
+    // A dropped handle is a stop: kept for the life of the process instead.
+    std::mem::forget(handle);
+    hjul_service::Service::build(
+        &settings,
+        database,
+        std::sync::Arc::new(clock),
+        "127.0.0.1:0".parse().expect("an address"),
+        stop,
+    )
+    .await
+    .expect("the service builds")
+    .expect("no stop was given")
+}
+
 /// 08:00 in Copenhagen on `day`, as UTC.
 pub fn eight(day: &str) -> chrono::DateTime<Utc> {
     let def = hjul_wheel::WheelDefinition::builtin();

@@ -5,14 +5,12 @@
 //! under 1 MiB.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::{DateTime, Utc};
-use hjul_api::AppState;
-use hjul_store::{Location, Role, Store};
+use hjul_store::{CurrentWheel, Location, Role, Store};
 use hjul_tests::{TestDb, date, eight, skovby_with_themes, stamp, stories, unit_of};
 use sea_orm::ConnectionTrait;
 use tower::ServiceExt;
@@ -37,9 +35,10 @@ struct App {
 
 async fn app(db: &TestDb) -> App {
     let store = skovby_with_themes(db, "2026-05-15").await;
-    let state = AppState::new(store.clone(), Arc::new(now), "sekretariat@skovby.dk".into());
     App {
-        app: hjul_api::router(state),
+        app: hjul_tests::service(db, CurrentWheel::builtin(), now)
+            .await
+            .router(),
         store,
         location: db.location.clone(),
     }

@@ -8,8 +8,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use chrono::{DateTime, Utc};
-use hjul_api::AppState;
-use hjul_store::{Role, Store};
+use hjul_store::{CurrentWheel, Role, Store};
 use hjul_tests::{
     AGREEMENT, GRADES, ORGANISATION, TestDb, eight, skovby_with_themes, stamp, stories, unit_of,
 };
@@ -40,9 +39,10 @@ struct Api {
 
 async fn api(db: &TestDb) -> Api {
     let store = skovby_with_themes(db, "2026-05-15").await;
-    let state = AppState::new(store.clone(), Arc::new(now), "sekretariat@skovby.dk".into());
     Api {
-        app: hjul_api::router(state),
+        app: hjul_tests::service(db, CurrentWheel::builtin(), now)
+            .await
+            .router(),
         store,
     }
 }
@@ -1293,15 +1293,13 @@ async fn the_dashboard_forms_save_and_never_lose_what_was_typed(db: TestDb) {
 /// An app whose clock the test moves.
 async fn api_at(db: &TestDb, clock: Arc<std::sync::atomic::AtomicI64>) -> Api {
     let store = skovby_with_themes(db, "2026-05-15").await;
-    let state = AppState::new(
-        store.clone(),
-        Arc::new(move || {
-            DateTime::from_timestamp(clock.load(std::sync::atomic::Ordering::SeqCst), 0).unwrap()
-        }),
-        "sekretariat@skovby.dk".into(),
-    );
+    let now = move || {
+        DateTime::from_timestamp(clock.load(std::sync::atomic::Ordering::SeqCst), 0).unwrap()
+    };
     Api {
-        app: hjul_api::router(state),
+        app: hjul_tests::service(db, CurrentWheel::builtin(), now)
+            .await
+            .router(),
         store,
     }
 }
@@ -2042,13 +2040,10 @@ async fn long_tables_are_shown_a_page_at_a_time(db: TestDb) {
         .unwrap();
     // 15 July: every level 3–4 unit's dialogue (due 30 June) is overdue.
     let at = eight("2026-07-15");
-    let state = AppState::new(
-        store.clone(),
-        Arc::new(move || at),
-        "sekretariat@skovby.dk".into(),
-    );
     let api = Api {
-        app: hjul_api::router(state),
+        app: hjul_tests::service(&db, CurrentWheel::builtin(), move || at)
+            .await
+            .router(),
         store,
     };
     let token = api.token(Role::Secretariat, "sekretariat@skovby.dk").await;
@@ -2205,20 +2200,19 @@ async fn the_wheel_names_who_records_a_milestone_and_a_refusal_is_on_record_once
         1,
     );
     assert_ne!(text, builtin, "the built-in wheel names the secretariat");
-    let wheel = hjul_store::CurrentWheel {
+    let wheel = CurrentWheel {
         definition: hjul_wheel::WheelDefinition::from_toml(&text, "the test's wheel.toml").unwrap(),
         definition_toml: text,
-        ..hjul_store::CurrentWheel::builtin()
+        ..CurrentWheel::builtin()
     };
-    let store = db.store_with(wheel).await;
+    let store = db.store_with(wheel.clone()).await;
     let org = hjul_wheel::Organisation::from_csv(ORGANISATION, |_| {}).unwrap();
     store
         .import_organisation(&org, &stamp("2026-05-15"), |_, _| {})
         .await
         .unwrap();
-    let state = AppState::new(store.clone(), Arc::new(now), "sekretariat@skovby.dk".into());
     let api = Api {
-        app: hjul_api::router(state),
+        app: hjul_tests::service(&db, wheel, now).await.router(),
         store,
     };
     let director = api.token(Role::Manager, "dorte.holm@skovby.dk").await;

@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use hjul_api::AppState;
 use hjul_store::{Role, Store};
 use hjul_tests::{TestDb, date, eight, skovby_with_themes, stamp, unit_of};
 use serde_json::{Value, json};
@@ -427,16 +426,19 @@ impl Clock {
     }
 }
 
-async fn serve(store: Store, clock: &Clock) -> String {
+/// The service as `hjul serve` builds it, on the story's clock, its dashboard and API
+/// listening on a free port. Its scheduler is not run: the stories move the clock by
+/// hand and look at the mail queue themselves.
+async fn serve(db: &TestDb, clock: &Clock) -> String {
     let c = clock.clone();
-    let state = AppState::new(
-        store,
-        Arc::new(move || c.now()),
-        "sekretariat@skovby.dk".into(),
-    );
+    let service =
+        hjul_tests::service(db, hjul_store::CurrentWheel::builtin(), move || c.now()).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(hjul_api::serve(listener, state, std::future::pending()));
+    let app = service
+        .router()
+        .into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
     base
 }
 
@@ -570,7 +572,7 @@ async fn every_role_walks_their_whole_path() {
         .await
         .unwrap();
     let clock = Clock::at("2026-05-15");
-    let base = serve(store.clone(), &clock).await;
+    let base = serve(&db, &clock).await;
 
     let bad_csv = hjul_tests::ORGANISATION.replace(
         "dt-nord-3,Naturbørnehaven Skovly,4,dt-nord,daycare",
@@ -1048,7 +1050,7 @@ async fn a_page_on_another_site_cannot_post_to_the_api() {
         .await
         .unwrap();
     let clock = Clock::at("2026-05-15");
-    let base = serve(store.clone(), &clock).await;
+    let base = serve(&db, &clock).await;
     // The other site: a page that posts the organisation with an attacker's address.
     let evil_csv = hjul_tests::ORGANISATION.replace("bo.nielsen@skovby.dk", "mallory@evil.example");
     let page = format!(

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use hjul_api::AppState;
 use hjul_store::{Role, StatusFilter};
 use hjul_tests::{TestDb, date, stamp};
 use hjul_wheel::Organisation;
@@ -154,17 +153,22 @@ async fn measure(
         .and_hms_opt(8, 0, 0)
         .context("a time")?
         .and_utc();
-    let state = AppState::new(
-        store.clone(),
-        Arc::new(move || at),
-        "sekretariat@bench.dk".into(),
-    );
+    // The service as `hjul serve` builds it, its routes alone on a free port: its
+    // scheduler is not run, so no tick shares the machine with the requests measured.
+    let service = hjul_tests::service(&db, hjul_store::CurrentWheel::builtin(), move || at).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(hjul_api::serve(listener, state, async {
-        let _ = stopped.await;
-    }));
+    let app = service
+        .router()
+        .into_make_service_with_connect_info::<SocketAddr>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
 
     let bearer = |t: &str| format!("Authorization: Bearer {t}\r\n");
     // The dashboard's cookie names a session opened with the token, as signing in does.

@@ -21,6 +21,16 @@ pub trait Clock: Send + Sync {
     }
 }
 
+/// A function is a clock: a test's fixed instant (`|| at`) or one it moves.
+impl<F> Clock for F
+where
+    F: Fn() -> DateTime<Utc> + Send + Sync,
+{
+    fn now(&self) -> DateTime<Utc> {
+        self()
+    }
+}
+
 pub struct SystemClock;
 
 impl Clock for SystemClock {

@@ -205,6 +205,13 @@ impl Service {
         }))
     }
 
+    /// The dashboard's and the API's routes of this service, for a caller in the same
+    /// process that sends its requests without the network (the stories): the same
+    /// state, clock and templates `run_until_stopped` serves.
+    pub fn router(&self) -> axum::Router {
+        hjul_api::router(self.api.clone())
+    }
+
     /// Where the dashboard and the API listen.
     pub fn local_addr(&self) -> Result<SocketAddr, ServiceError> {
         self.listener.local_addr().map_err(ServiceError::Http)
