@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use super::pages::{form_date, problem_lines, saved};
 use super::sessions::{SESSION_COOKIE, lang_of, to_login};
-use super::{Page, Visitor, error_page, fresh, read_pairs, stale_problem};
+use super::{Choice, Page, UnitName, Visitor, error_page, fresh, read_pairs, stale_problem};
 use crate::AppState;
 use crate::auth::cookie_in;
 use crate::problem::Problem;
@@ -222,9 +222,13 @@ fn editor_page(
         .iter()
         .enumerate()
         .map(|(i, g)| {
+            // Every field is named, with no words when it is fine: the page asks each.
             let errors: BTreeMap<&str, Vec<String>> = GOAL_FIELDS
                 .iter()
-                .filter_map(|f| at_field.get(&(i, (*f).to_owned())).map(|e| (*f, e.clone())))
+                .map(|f| {
+                    let words = at_field.get(&(i, (*f).to_owned()));
+                    (*f, words.cloned().unwrap_or_default())
+                })
                 .collect();
             context! {
                 index => i,
@@ -247,9 +251,12 @@ fn editor_page(
             }
         })
         .collect();
-    let options = |group: &str, keys: &[&str]| -> Vec<Value> {
+    let options = |group: &str, keys: &[&'static str]| -> Vec<Choice> {
         keys.iter()
-            .map(|k| context! { key => *k, name => words.word(lang, &format!("{group}.{k}")) })
+            .map(|k| Choice {
+                key: (*k).to_owned(),
+                name: words.word(lang, &format!("{group}.{k}")),
+            })
             .collect()
     };
     let indicators: Vec<Value> = catalogue
@@ -277,21 +284,45 @@ fn editor_page(
         .message(view.message)
         .error(error)
         .status(view.status.unwrap_or(StatusCode::OK))
-        .render(context! {
-            unit => context! { unit_id => unit_id, name => unit_name },
-            cycle => cycle,
-            on => draft.on.clone(),
-            goals => goals,
-            total => total,
-            max_goals => MAX_GOALS,
-            dimensions => options("dimension", &Dimension::ALL.map(Dimension::key)),
-            kinds => options("kind", &GoalKind::ALL.map(GoalKind::key)),
-            horizons => options("horizon", &Horizon::ALL.map(Horizon::key)),
-            beacons => indicators,
-            general => general,
-            warnings => view.warnings,
-            confirm => view.confirm,
+        .render(EditorPage {
+            unit: UnitName {
+                unit_id: unit_id.to_owned(),
+                name: unit_name.to_owned(),
+            },
+            cycle,
+            on: draft.on.clone(),
+            goals,
+            total,
+            max_goals: MAX_GOALS,
+            dimensions: options("dimension", &Dimension::ALL.map(Dimension::key)),
+            kinds: options("kind", &GoalKind::ALL.map(GoalKind::key)),
+            horizons: options("horizon", &Horizon::ALL.map(Horizon::key)),
+            beacons: indicators,
+            general,
+            warnings: view.warnings,
+            confirm: view.confirm,
         })
+}
+
+/// What the agreement editor (`editor.html`) shows.
+#[derive(Serialize)]
+struct EditorPage {
+    unit: UnitName,
+    cycle: i32,
+    on: String,
+    /// Each goal as typed, with the problems beside its fields.
+    goals: Vec<Value>,
+    /// The weights as typed, added up.
+    total: i64,
+    max_goals: usize,
+    dimensions: Vec<Choice>,
+    kinds: Vec<Choice>,
+    horizons: Vec<Choice>,
+    /// The indicator catalogue's beacons, each with its indicators.
+    beacons: Vec<Value>,
+    general: Vec<String>,
+    warnings: Vec<String>,
+    confirm: bool,
 }
 
 /// The unit (its id and name) and its cycle, if the visitor may draft its agreement now:
@@ -816,19 +847,47 @@ fn midway_page_of(
                 .map(|_| words.word(lang, "form.not_saved_fields")),
         )
         .status(status)
-        .render(context! {
-            unit => context! { unit_id => unit_id, name => unit_name },
-            revision => revision,
-            on => draft.on.clone(),
-            rows => rows,
-            grades => hjul_wheel::Grade::ALL.iter().map(|g| context! {
-                key => g.key(),
-                name => words.word(lang, &format!("grade.{}", g.key())),
-                percent => g.percent(),
-            }).collect::<Vec<_>>(),
-            score => score.percent(),
-            general => general,
+        .render(MidwayPage {
+            unit: UnitName {
+                unit_id: unit_id.to_owned(),
+                name: unit_name.to_owned(),
+            },
+            revision,
+            on: draft.on.clone(),
+            rows,
+            grades: hjul_wheel::Grade::ALL
+                .iter()
+                .map(|g| GradeChoice {
+                    key: g.key(),
+                    name: words.word(lang, &format!("grade.{}", g.key())),
+                    percent: g.percent(),
+                })
+                .collect(),
+            score: score.percent(),
+            general,
         })
+}
+
+/// What the midway form (`midway.html`) shows.
+#[derive(Serialize)]
+struct MidwayPage {
+    unit: UnitName,
+    /// The agreement's revision the grades are given on.
+    revision: u32,
+    on: String,
+    /// A row per goal, with its grade as typed.
+    rows: Vec<Value>,
+    grades: Vec<GradeChoice>,
+    /// The score the grades as typed would give.
+    score: f64,
+    general: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct GradeChoice {
+    key: &'static str,
+    name: String,
+    percent: u32,
 }
 
 pub async fn midway_page(

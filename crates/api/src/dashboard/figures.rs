@@ -13,7 +13,7 @@ use minijinja::{Value, context};
 
 use super::chart;
 use super::pages::{query, refusal_view};
-use super::secretariat::only_secretariat;
+use super::secretariat::Secretariat;
 use super::{Lang, Page, Visitor, error_page, fresh, stale_problem};
 use crate::AppState;
 use crate::problem::Problem;
@@ -78,10 +78,11 @@ pub async fn unit_figures(
 
 /// The secretariat's data page: `?cycle=YEAR` picks whose pre-analysis to show (the
 /// running cycle's by default).
-pub async fn data(State(state): State<AppState>, v: Visitor, uri: Uri) -> Response {
-    if let Err(p) = only_secretariat(&v) {
-        return error_page(&state, v.lang, Some(&v), p);
-    }
+pub async fn data(
+    State(state): State<AppState>,
+    Secretariat(v): Secretariat,
+    uri: Uri,
+) -> Response {
     let cycle = query(&uri).get("cycle").and_then(|c| c.parse().ok());
     data_page(&state, &v, cycle, None, None).await
 }
@@ -159,25 +160,36 @@ async fn data_page(
         .message(message)
         .error(error)
         .status(status)
-        .render(context! {
-            cycle => year,
-            choices => choices,
-            before => cat.date(before),
-            min => state.min_responses(),
-            patterns => rows,
-            error_lines => lines,
+        .render(DataPage {
+            cycle: year,
+            choices,
+            before: cat.date(before),
+            min: state.min_responses(),
+            patterns: rows,
+            error_lines: lines,
         })
+}
+
+/// What the data page (`data.html`) shows.
+#[derive(serde::Serialize)]
+struct DataPage {
+    cycle: i32,
+    /// The cycles to choose from.
+    choices: Vec<i32>,
+    /// The day the patterns are of.
+    before: String,
+    min: u32,
+    patterns: Vec<Value>,
+    error_lines: Vec<String>,
 }
 
 /// The measurement file, uploaded: checked whole, written whole or not at all.
 pub async fn import(
     State(state): State<AppState>,
-    v: Visitor,
+    Secretariat(v): Secretariat,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
     let result: Result<hjul_store::DataImportReport, Problem> = async {
-        // Who may, before reading a body of megabytes.
-        only_secretariat(&v)?;
         let (csrf, file) = super::editor::upload(multipart, "file").await?;
         if !fresh(&v, &csrf) {
             return Err(stale_problem());

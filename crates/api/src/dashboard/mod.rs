@@ -88,6 +88,9 @@ pub const FORM_LIMIT: usize = 1 << 20;
 pub fn pages(words: Arc<Words>) -> minijinja::Environment<'static> {
     let mut env = minijinja::Environment::new();
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+    // A name a page does not give is an error (in the log, and a 500 the tests see), not
+    // a blank: a misspelt key or a field a view lost cannot pass unnoticed.
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     for (name, text) in TEMPLATES {
         // The templates are part of the binary; a mistake in one is a build defect that
         // the tests catch on the first page.
@@ -340,7 +343,9 @@ impl<'a> Page<'a> {
         self
     }
 
-    pub fn render(self, ctx: Value) -> Response {
+    /// The page with its view (a `Serialize` struct of its own) inside the layout.
+    pub fn render(self, view: impl serde::Serialize) -> Response {
+        let ctx = Value::from(minijinja::value::Serde(view));
         let env = self.state.pages();
         let lang = self.lang.key();
         let who = self.visitor.map(|v| {
@@ -380,6 +385,7 @@ impl<'a> Page<'a> {
             Ok(html) => (status, Html(html)).into_response(),
             Err(e) => {
                 tracing::error!(error = %e, template, "a dashboard page could not be rendered");
+
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "the page could not be rendered; it is in the log",
@@ -388,6 +394,28 @@ impl<'a> Page<'a> {
             }
         }
     }
+}
+
+/// What the error page (`error.html`) shows.
+#[derive(serde::Serialize)]
+struct ErrorPage {
+    heading: String,
+    lines: Vec<String>,
+    signed_in: bool,
+}
+
+/// A unit as a page names it: its id (for links) and its name.
+#[derive(serde::Serialize)]
+pub struct UnitName {
+    pub unit_id: String,
+    pub name: String,
+}
+
+/// One of a list to choose from: its key (what the form sends) and its name.
+#[derive(serde::Serialize)]
+pub struct Choice {
+    pub key: String,
+    pub name: String,
 }
 
 /// A refusal or failure as a page in the site's layout: what was wrong in the page's
@@ -417,10 +445,11 @@ pub fn error_page(state: &AppState, lang: Lang, v: Option<&Visitor>, p: Problem)
         Some(v) => Page::of(state, v, "error.html", "error.title.other"),
         None => Page::new(state, lang, "error.html", "error.title.other"),
     };
-    let mut r = page
-        .title(title.clone())
-        .status(code)
-        .render(context! { heading => title, lines => lines, signed_in => v.is_some() });
+    let mut r = page.title(title.clone()).status(code).render(ErrorPage {
+        heading: title,
+        lines,
+        signed_in: v.is_some(),
+    });
     if status == 401 {
         // Not a bearer challenge: the dashboard signs in with a form.
         r.headers_mut().remove(header::WWW_AUTHENTICATE);
@@ -443,6 +472,42 @@ fn group(status: u16) -> &'static str {
         503 => "503",
         s if s >= 500 => "500",
         _ => "400",
+    }
+}
+
+/// A button: a form of nothing but the session's CSRF value, read within a few
+/// kilobytes and checked. A stale or foreign one is refused like any problem.
+pub async fn pressed(v: &Visitor, req: axum::extract::Request) -> Result<(), Problem> {
+    #[derive(serde::Deserialize)]
+    struct Button {
+        #[serde(default)]
+        csrf: String,
+    }
+    let f: Button = read_form(req, 4 * 1024).await?;
+    if fresh(v, &f.csrf) {
+        Ok(())
+    } else {
+        Err(stale_problem())
+    }
+}
+
+/// How a form's handling ends, the same for every form: done, to the page `done` names
+/// (a redirect, so that a reload does not post again); refused, the refusal on record
+/// and `again`, the page that shows the form with what was typed and why.
+pub async fn answer<T>(
+    state: &AppState,
+    v: &Visitor,
+    (attempted, entity): (&str, (&str, &str)),
+    result: Result<T, Problem>,
+    done: impl FnOnce(T) -> String,
+    again: impl AsyncFnOnce(Problem) -> Response,
+) -> Response {
+    match result {
+        Ok(t) => axum::response::Redirect::to(&done(t)).into_response(),
+        Err(p) => {
+            audit(state, v, attempted, entity, &p).await;
+            again(p).await
+        }
     }
 }
 

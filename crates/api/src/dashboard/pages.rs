@@ -13,7 +13,7 @@ use hjul_app::UnitRecord;
 use hjul_store::{Correction, Role, StatusFilter, StatusRow};
 use hjul_wheel::{Area, DeadlineState, EventKind, Level, Step, Text, UnitId};
 use minijinja::{Value, context};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::words::Lang;
 use super::{Page, Visitor, error_page, fresh, read_form, refuse, stale_problem};
@@ -122,29 +122,55 @@ pub async fn visible_rows(
 }
 
 /// A status row as the pages show it.
-pub fn row_value(state: &AppState, lang: Lang, r: &StatusRow) -> Value {
+pub fn row_value(state: &AppState, lang: Lang, r: &StatusRow) -> RowView {
     let words = state.words();
     let step = r.step.map_or("none", Step::key);
-    context! {
-        unit_id => r.unit_id.clone(),
-        name => r.name.clone(),
-        level => r.level,
-        area => words.word(lang, &format!("area.{}", r.area)),
-        step => step,
-        step_name => words.word(lang, &format!("step.{step}")),
-        deadline_name => r.next_deadline.map(|n| words.word(lang, &format!("deadline.{}", n.deadline.key()))),
-        due => r.next_deadline.map(|n| n.due.to_string()),
-        overdue_days => r.overdue_days,
-        responsible => r.responsible.clone(),
-        responsible_name => if r.responsible_name.is_empty() { words.word(lang, "party.secretariat") } else { r.responsible_name.clone() },
-        agreement => r.agreement.as_ref().map(|a| {
-            let state_key = serde_json::to_value(a.state).ok().and_then(|x| x.as_str().map(str::to_owned)).unwrap_or_default();
-            context! {
-                state => words.word(lang, &format!("agreement_state.{state_key}")),
-                score => a.score.map(hjul_wheel::Score::percent),
-            }
+    RowView {
+        unit_id: r.unit_id.clone(),
+        name: r.name.clone(),
+        level: r.level,
+        area: words.word(lang, &format!("area.{}", r.area)),
+        step,
+        step_name: words.word(lang, &format!("step.{step}")),
+        deadline_name: r
+            .next_deadline
+            .map(|n| words.word(lang, &format!("deadline.{}", n.deadline.key()))),
+        due: r.next_deadline.map(|n| n.due.to_string()),
+        overdue_days: r.overdue_days,
+        responsible: r.responsible.clone(),
+        responsible_name: if r.responsible_name.is_empty() {
+            words.word(lang, "party.secretariat")
+        } else {
+            r.responsible_name.clone()
+        },
+        agreement: r.agreement.as_ref().map(|a| AgreementBrief {
+            state: words.word(lang, &format!("agreement_state.{}", a.state.key())),
+            score: a.score.map(hjul_wheel::Score::percent),
         }),
     }
+}
+
+/// A unit's row in the overview's tables, in the page's words.
+#[derive(Serialize)]
+pub struct RowView {
+    unit_id: String,
+    name: String,
+    level: u8,
+    area: String,
+    step: &'static str,
+    step_name: String,
+    deadline_name: Option<String>,
+    due: Option<String>,
+    overdue_days: i64,
+    responsible: String,
+    responsible_name: String,
+    agreement: Option<AgreementBrief>,
+}
+
+#[derive(Serialize)]
+pub struct AgreementBrief {
+    state: String,
+    score: Option<f64>,
 }
 
 pub async fn overview(State(state): State<AppState>, v: Visitor, uri: Uri) -> Response {
@@ -171,7 +197,7 @@ pub async fn overview(State(state): State<AppState>, v: Visitor, uri: Uri) -> Re
     };
     let rows: Vec<&StatusRow> = all.iter().copied().filter(matches).collect();
     // What waits for this visitor's signature comes first.
-    let to_sign: Vec<Value> = all
+    let to_sign: Vec<RowView> = all
         .iter()
         // Awaiting signature, and the signature's deadline is open (it may wait for the
         // focus themes: then there is nothing to sign yet).
@@ -205,7 +231,7 @@ pub async fn overview(State(state): State<AppState>, v: Visitor, uri: Uri) -> Re
     // read in one query, but a page of them is what a person reads (and what a browser
     // draws quickly).
     let overdue_rows: Vec<&&StatusRow> = rows.iter().filter(|r| r.overdue_days > 0).collect();
-    let overdue: Vec<Value> = overdue_rows
+    let overdue: Vec<RowView> = overdue_rows
         .iter()
         .take(PAGE)
         .map(|r| row_value(&state, lang, r))
@@ -216,7 +242,7 @@ pub async fn overview(State(state): State<AppState>, v: Visitor, uri: Uri) -> Re
         .and_then(|p| p.parse::<usize>().ok())
         .unwrap_or(1)
         .clamp(1, pages);
-    let listed: Vec<Value> = rows
+    let listed: Vec<RowView> = rows
         .iter()
         .skip((page - 1) * PAGE)
         .take(PAGE)
@@ -240,31 +266,64 @@ pub async fn overview(State(state): State<AppState>, v: Visitor, uri: Uri) -> Re
     let final_report = state.core().final_report_kept(cycle).await.unwrap_or(false);
     Page::of(&state, &v, "index.html", "overview.title")
         .message(flash(&state, lang, &q))
-        .render(context! {
-            cycle => cycle,
-            final_report => final_report,
-            today => today.to_string(),
-            wheel => wheel,
-            phases => legend,
-            steps => steps,
-            total => rows.len(),
-            to_sign => to_sign,
-            overdue => overdue,
-            overdue_total => overdue_rows.len(),
-            overdue_more => overdue_rows.len().saturating_sub(PAGE),
-            rows => listed,
-            page => page,
-            pages => pages,
-            first => ((page - 1) * PAGE + 1).min(rows.len()),
-            last => (page * PAGE).min(rows.len()),
-            prev_query => page_query(page.saturating_sub(1).max(1)),
-            next_query => page_query((page + 1).min(pages)),
-            areas => areas,
-            area => filter.area.map(Area::key),
-            level => filter.level.map(Level::number),
-            only_overdue => filter.overdue,
-            filter_query => filter_query(&filter),
+        .render(OverviewPage {
+            cycle,
+            final_report,
+            today: today.to_string(),
+            wheel,
+            phases: legend,
+            steps,
+            total: rows.len(),
+            to_sign,
+            overdue,
+            overdue_total: overdue_rows.len(),
+            overdue_more: overdue_rows.len().saturating_sub(PAGE),
+            rows: listed,
+            page,
+            pages,
+            first: ((page - 1) * PAGE + 1).min(rows.len()),
+            last: (page * PAGE).min(rows.len()),
+            prev_query: page_query(page.saturating_sub(1).max(1)),
+            next_query: page_query((page + 1).min(pages)),
+            areas,
+            area: filter.area.map(Area::key),
+            level: filter.level.map(Level::number),
+            only_overdue: filter.overdue,
+            filter_query: filter_query(&filter),
         })
+}
+
+/// What the overview (`index.html`) shows.
+#[derive(Serialize)]
+struct OverviewPage {
+    cycle: i32,
+    /// Whether the cycle's final report is kept.
+    final_report: bool,
+    today: String,
+    /// The wheel drawn (SVG).
+    wheel: String,
+    phases: Vec<Value>,
+    /// Units per step, with the step's name.
+    steps: Vec<Value>,
+    total: usize,
+    /// What waits for the visitor's signature.
+    to_sign: Vec<RowView>,
+    overdue: Vec<RowView>,
+    overdue_total: usize,
+    overdue_more: usize,
+    /// This page of every unit.
+    rows: Vec<RowView>,
+    page: usize,
+    pages: usize,
+    first: usize,
+    last: usize,
+    prev_query: String,
+    next_query: String,
+    areas: Vec<Value>,
+    area: Option<&'static str>,
+    level: Option<u8>,
+    only_overdue: bool,
+    filter_query: String,
 }
 
 /// What a refused unit form held, shown again with the reason so nothing typed is lost.
@@ -457,8 +516,12 @@ pub async fn unit_page(
         refused.as_ref().map(|r| &r.problem),
         "form.not_saved",
     );
-    let draft = refused.as_ref().map(|r| {
-        context! { form => r.form, on => r.on.clone(), text => r.text.clone(), statuses => r.statuses.clone(), for_report => r.for_report }
+    let draft = refused.as_ref().map(|r| UnitDraft {
+        form: r.form,
+        on: r.on.clone(),
+        text: r.text.clone(),
+        statuses: r.statuses.clone(),
+        for_report: r.for_report,
     });
     // The goals of the agreement in force, for the status on each of them.
     let in_force_goals: Vec<String> = t
@@ -484,49 +547,112 @@ pub async fn unit_page(
         .message(message)
         .error(error)
         .status(status)
-        .render(context! {
-            unit => context! {
-                unit_id => t.unit.unit_id.clone(),
-                name => t.unit.name.clone(),
-                level => t.unit.level,
-                area => words.word(lang, &format!("area.{}", t.unit.area)),
-                parent => t.unit.parent.clone(),
-                parent_seen => t.unit.parent.as_ref().is_some_and(|(p, _)| v.who.sees(p)),
-                leader_name => t.unit.leader_name.clone(),
-                leader_email => t.unit.leader_email.clone(),
+        .render(UnitPage {
+            unit: UnitHead {
+                unit_id: t.unit.unit_id.clone(),
+                name: t.unit.name.clone(),
+                level: t.unit.level,
+                area: words.word(lang, &format!("area.{}", t.unit.area)),
+                parent_seen: t.unit.parent.as_ref().is_some_and(|(p, _)| v.who.sees(p)),
+                parent: t.unit.parent.clone(),
+                leader_name: t.unit.leader_name.clone(),
+                leader_email: t.unit.leader_email.clone(),
             },
-            cycle => t.cycle,
-            step => step,
-            step_name => words.word(lang, &format!("step.{step}")),
-            next => t.next_deadline.map(|n| context! {
-                name => words.word(lang, &format!("deadline.{}", n.deadline.key())),
-                due => n.due.to_string(),
+            cycle: t.cycle,
+            step,
+            step_name: words.word(lang, &format!("step.{step}")),
+            next: t.next_deadline.map(|n| NextView {
+                name: words.word(lang, &format!("deadline.{}", n.deadline.key())),
+                due: n.due.to_string(),
             }),
-            overdue_days => t.overdue_days,
-            deadlines => deadlines,
-            milestones => milestones,
-            events => events,
-            agreements => agreements,
-            figures => figures,
-            min_responses => state.min_responses(),
-            can_dialogue => may(EventKind::DialogueHeld),
-            can_submit => may(EventKind::AgreementSubmitted),
-            can_sign => may(EventKind::AgreementSigned),
+            overdue_days: t.overdue_days,
+            deadlines,
+            milestones,
+            events,
+            agreements,
+            figures,
+            min_responses: state.min_responses(),
+            can_dialogue: may(EventKind::DialogueHeld),
+            can_submit: may(EventKind::AgreementSubmitted),
+            can_sign: may(EventKind::AgreementSigned),
             // Awaiting a signature the rules do not allow yet: why, for whoever signs.
-            sign_waits => (t.step == Some(Step::AwaitingSignature)
+            sign_waits: (t.step == Some(Step::AwaitingSignature)
                 && !t.allowed.contains(&EventKind::AgreementSigned)
-                && v.who.may(state, EventKind::AgreementSigned, unit_id).is_ok())
-                .then(|| t.why_not_sign.as_ref().map(|r| words.text(lang, &r.text())))
-                .flatten(),
-            can_midway => may(EventKind::MidwayGiven),
-            can_goal_status => may(EventKind::GoalStatusGiven),
-            can_review => may(EventKind::AgreementReviewed),
-            in_force_goals => in_force_goals,
-            can_correct => secretariat,
-            today => today.to_string(),
-            error_lines => error_lines,
-            draft => draft,
+                && v.who
+                    .may(state, EventKind::AgreementSigned, unit_id)
+                    .is_ok())
+            .then(|| t.why_not_sign.as_ref().map(|r| words.text(lang, &r.text())))
+            .flatten(),
+            can_midway: may(EventKind::MidwayGiven),
+            can_goal_status: may(EventKind::GoalStatusGiven),
+            can_review: may(EventKind::AgreementReviewed),
+            in_force_goals,
+            can_correct: secretariat,
+            today: today.to_string(),
+            error_lines,
+            draft,
         })
+}
+
+/// What a unit's page (`unit.html`) shows.
+#[derive(Serialize)]
+struct UnitPage {
+    unit: UnitHead,
+    cycle: i32,
+    step: &'static str,
+    step_name: String,
+    next: Option<NextView>,
+    overdue_days: i64,
+    deadlines: Vec<Value>,
+    milestones: Vec<Value>,
+    events: Vec<Value>,
+    agreements: Vec<Value>,
+    figures: Vec<Value>,
+    min_responses: u32,
+    can_dialogue: bool,
+    can_submit: bool,
+    can_sign: bool,
+    /// Why the signature waits, for whoever signs.
+    sign_waits: Option<String>,
+    can_midway: bool,
+    can_goal_status: bool,
+    can_review: bool,
+    /// The titles of the goals of the agreement in force.
+    in_force_goals: Vec<String>,
+    can_correct: bool,
+    today: String,
+    error_lines: Vec<String>,
+    /// A refused form, as typed.
+    draft: Option<UnitDraft>,
+}
+
+/// Who and what a unit page is about.
+#[derive(Serialize)]
+struct UnitHead {
+    unit_id: String,
+    name: String,
+    level: u8,
+    area: String,
+    parent: Option<(String, String)>,
+    parent_seen: bool,
+    leader_name: String,
+    leader_email: String,
+}
+
+#[derive(Serialize)]
+struct NextView {
+    name: String,
+    due: String,
+}
+
+/// A refused unit form, as typed.
+#[derive(Serialize)]
+struct UnitDraft {
+    form: &'static str,
+    on: String,
+    text: String,
+    statuses: Vec<String>,
+    for_report: bool,
 }
 
 /// An indicator's name in the page's language (its code when the catalogue lacks it).
@@ -723,13 +849,9 @@ async fn show_correct(
     refused: Option<CorrectDraft>,
 ) -> Response {
     let lang = v.lang;
-    if let Err(p) = v.who.require_secretariat("correcting a record") {
-        return error_page(
-            state,
-            lang,
-            Some(v),
-            p.text(Text::new("error.secretariat_only")),
-        );
+    // The form's refusal path comes here too: checked here, not by an extractor.
+    if let Err(p) = super::secretariat::only_secretariat(v) {
+        return error_page(state, lang, Some(v), p);
     }
     let unit = match seen_unit(state, v, unit_id) {
         Ok(unit) => unit,
@@ -755,18 +877,17 @@ async fn show_correct(
         );
     };
     let words = state.words();
-    let units: Vec<Value> = match state.core().directory(&v.who).await {
+    let units: Vec<super::UnitName> = match state.core().directory(&v.who).await {
         Ok(dir) => {
-            let mut list: Vec<Value> = dir
+            let mut list: Vec<super::UnitName> = dir
                 .units()
                 .filter(|u| u.active && u.id != unit_id && i16::from(t.unit.level) == u.level)
-                .map(|u| context! { id => u.id.clone(), name => u.name.clone() })
+                .map(|u| super::UnitName {
+                    unit_id: u.id.clone(),
+                    name: u.name.clone(),
+                })
                 .collect();
-            list.sort_by_key(|x| {
-                x.get_attr("name")
-                    .map(|n| n.to_string())
-                    .unwrap_or_default()
-            });
+            list.sort_by(|a, b| a.name.cmp(&b.name));
             list
         }
         Err(e) => return error_page(state, lang, Some(v), e.into()),
@@ -777,26 +898,64 @@ async fn show_correct(
         refused.as_ref().map(|r| &r.problem),
         "form.not_saved",
     );
-    let draft = refused.as_ref().map(|r| {
-        context! { action => r.action.clone(), on => r.on.clone(), to_unit => r.to_unit.clone(), reason => r.reason.clone() }
+    let draft = refused.as_ref().map(|r| CorrectionDraft {
+        action: r.action.clone(),
+        on: r.on.clone(),
+        to_unit: r.to_unit.clone(),
+        reason: r.reason.clone(),
     });
     Page::of(state, v, "correct.html", "correct.title")
         .error(error)
         .status(status)
-        .render(context! {
-            unit => context! { unit_id => t.unit.unit_id.clone(), name => t.unit.name.clone() },
-            cycle => t.cycle,
-            event => context! {
-                id => e.id.to_string(),
-                kind => words.word(lang, &format!("event.{}", e.kind)),
-                movable => e.kind == EventKind::DialogueHeld.key(),
-                on => e.on.to_string(),
-                revision => e.revision,
+        .render(CorrectPage {
+            unit: super::UnitName {
+                unit_id: t.unit.unit_id.clone(),
+                name: t.unit.name.clone(),
             },
-            units => units,
-            error_lines => lines,
-            draft => draft,
+            cycle: t.cycle,
+            event: EventToCorrect {
+                id: e.id.to_string(),
+                kind: words.word(lang, &format!("event.{}", e.kind)),
+                movable: e.kind == EventKind::DialogueHeld.key(),
+                on: e.on.to_string(),
+                revision: e.revision,
+            },
+            units,
+            error_lines: lines,
+            draft,
         })
+}
+
+/// What the correction form (`correct.html`) shows.
+#[derive(Serialize)]
+struct CorrectPage {
+    unit: super::UnitName,
+    cycle: i32,
+    event: EventToCorrect,
+    /// The units of the same level it may be moved to.
+    units: Vec<super::UnitName>,
+    error_lines: Vec<String>,
+    draft: Option<CorrectionDraft>,
+}
+
+#[derive(Serialize)]
+struct EventToCorrect {
+    id: String,
+    kind: String,
+    /// A dialogue may be moved to another unit.
+    movable: bool,
+    on: String,
+    /// A dialogue has none.
+    revision: Option<i32>,
+}
+
+/// A refused correction, as typed.
+#[derive(Serialize)]
+struct CorrectionDraft {
+    action: String,
+    on: String,
+    to_unit: String,
+    reason: String,
 }
 
 #[derive(Deserialize)]
@@ -828,9 +987,7 @@ pub async fn correct(
         if !fresh(&v, &f.csrf) {
             return Err(stale_problem());
         }
-        v.who
-            .require_secretariat("correcting a record")
-            .map_err(|p| p.text(Text::new("error.secretariat_only")))?;
+        super::secretariat::only_secretariat(&v)?;
         let unit = v.who.may_see(&unit_id)?;
         let id: uuid::Uuid = event_id.parse().map_err(|_| {
             Problem::not_found("there is no such event").text(

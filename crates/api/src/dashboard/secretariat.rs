@@ -12,11 +12,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use hjul_store::{OutboxState, Role};
 use hjul_wheel::{Deadline, Organisation, Text};
 use minijinja::{Value, context};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::editor::upload;
 use super::pages::{flash, form_date, query, refusal_view};
-use super::{Page, Visitor, error_page, fresh, read_form, refuse, stale_problem};
+use super::{
+    Choice, Page, Visitor, answer, error_page, fresh, pressed, read_form, refuse, stale_problem,
+};
 use crate::AppState;
 use crate::problem::Problem;
 
@@ -44,23 +46,45 @@ fn starter(state: &AppState, lang: super::Lang, c: &hjul_store::Cycle) -> String
     format!("{who}, {how}")
 }
 
-/// The secretariat's, or a page that says so.
+/// The secretariat's, or a refusal that says so: the one check of the dashboard's pages
+/// and forms that only the secretariat uses (the `Secretariat` extractor asks it too).
 pub(super) fn only_secretariat(v: &Visitor) -> Result<(), Problem> {
     v.who
         .require_secretariat("this page")
         .map_err(|p| p.retext(Text::new("error.secretariat_only")))
 }
 
-macro_rules! secretariat_only {
-    ($state:expr, $v:expr) => {
-        if let Err(p) = only_secretariat(&$v) {
-            return error_page(&$state, $v.lang, Some(&$v), p);
+/// A signed-in visitor of the secretariat: the pages and forms only the secretariat uses
+/// take this instead of `Visitor`, and anyone else gets the page that says so; a form
+/// sent by anyone else is a refused attempt, put on record.
+pub struct Secretariat(pub Visitor);
+
+impl axum::extract::FromRequestParts<AppState> for Secretariat {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let v = Visitor::from_request_parts(parts, state).await?;
+        match only_secretariat(&v) {
+            Ok(()) => Ok(Self(v)),
+            Err(p) if parts.method == axum::http::Method::GET => {
+                Err(error_page(state, v.lang, Some(&v), p))
+            }
+            Err(p) => {
+                let path = parts.uri.path().to_owned();
+                Err(refuse(state, &v, "use a secretariat's form", ("page", &path), p).await)
+            }
         }
-    };
+    }
 }
 
-pub async fn outbox(State(state): State<AppState>, v: Visitor, uri: Uri) -> Response {
-    secretariat_only!(state, v);
+pub async fn outbox(
+    State(state): State<AppState>,
+    Secretariat(v): Secretariat,
+    uri: Uri,
+) -> Response {
     let q = query(&uri);
     let lang = v.lang;
     let wanted = q.get("state").and_then(|s| OutboxState::parse(s));
@@ -101,35 +125,36 @@ pub async fn outbox(State(state): State<AppState>, v: Visitor, uri: Uri) -> Resp
     }
     Page::of(&state, &v, "outbox.html", "outbox.title")
         .message(flash(&state, lang, &q))
-        .render(context! {
-            rows => rows,
-            states => OutboxState::all().into_iter().map(|s| context! {
-                key => s.key(),
-                name => words.word(lang, &format!("outbox.state.{s}")),
-            }).collect::<Vec<_>>(),
-            wanted => wanted.map(OutboxState::key),
+        .render(OutboxPage {
+            rows,
+            states: OutboxState::all()
+                .into_iter()
+                .map(|s| Choice {
+                    key: s.key(),
+                    name: words.word(lang, &format!("outbox.state.{s}")),
+                })
+                .collect(),
+            wanted: wanted.map(OutboxState::key),
         })
 }
 
-#[derive(Deserialize)]
-struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
+/// What the mail queue's page (`outbox.html`) shows.
+#[derive(Serialize)]
+struct OutboxPage {
+    rows: Vec<Value>,
+    states: Vec<Choice>,
+    /// The state shown, or all.
+    wanted: Option<String>,
 }
 
 pub async fn retry(
     State(state): State<AppState>,
-    v: Visitor,
+    Secretariat(v): Secretariat,
     Path(id): Path<String>,
     req: axum::extract::Request,
 ) -> Response {
-    let attempted = "retry an outbox item";
-    let result: Result<(), Problem> = async {
-        let f: CsrfOnly = read_form(req, 4 * 1024).await?;
-        if !fresh(&v, &f.csrf) {
-            return Err(stale_problem());
-        }
-        only_secretariat(&v)?;
+    let result = async {
+        pressed(&v, req).await?;
         let id: uuid::Uuid = id.parse().map_err(|_| {
             Problem::not_found("there is no such item").text(Text::new("outbox.no_item"))
         })?;
@@ -146,18 +171,20 @@ pub async fn retry(
                     Problem::from(e).retext(Text::new("outbox.not_dead"))
                 }
                 other => other.into(),
-            })?;
-        Ok(())
+            })
     }
     .await;
-    match result {
-        Ok(()) => Redirect::to("/admin/outbox?state=pending&done=retry").into_response(),
-        Err(p) => refuse(&state, &v, attempted, ("outbox_item", &id), p).await,
-    }
+    let shown = async |p| error_page(&state, v.lang, Some(&v), p);
+    let done = |()| "/admin/outbox?state=pending&done=retry".to_owned();
+    let attempt = ("retry an outbox item", ("outbox_item", id.as_str()));
+    answer(&state, &v, attempt, result, done, shown).await
 }
 
-pub async fn audit(State(state): State<AppState>, v: Visitor, uri: Uri) -> Response {
-    secretariat_only!(state, v);
+pub async fn audit(
+    State(state): State<AppState>,
+    Secretariat(v): Secretariat,
+    uri: Uri,
+) -> Response {
     let q = query(&uri);
     let lang = v.lang;
     let field = |k: &str| {
@@ -197,17 +224,30 @@ pub async fn audit(State(state): State<AppState>, v: Visitor, uri: Uri) -> Respo
             }
         })
         .collect();
-    Page::of(&state, &v, "audit.html", "audit.title").render(context! {
-        rows => rows,
-        unit => unit,
-        person => person,
-        from => from.map(|d| d.to_string()),
-        to => to.map(|d| d.to_string()),
+    Page::of(&state, &v, "audit.html", "audit.title").render(AuditPage {
+        rows,
+        unit,
+        person,
+        from: from.map(|d| d.to_string()),
+        to: to.map(|d| d.to_string()),
     })
 }
 
-pub async fn organisation(State(state): State<AppState>, v: Visitor, uri: Uri) -> Response {
-    secretariat_only!(state, v);
+/// What the audit log's page (`audit.html`) shows: the rows found, and the search.
+#[derive(Serialize)]
+struct AuditPage {
+    rows: Vec<Value>,
+    unit: Option<String>,
+    person: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+pub async fn organisation(
+    State(state): State<AppState>,
+    Secretariat(v): Secretariat,
+    uri: Uri,
+) -> Response {
     let q = query(&uri);
     let message = flash(&state, v.lang, &q);
     organisation_page(&state, &v, message, None).await
@@ -261,12 +301,22 @@ async fn organisation_page(
         .message(message)
         .error(error)
         .status(status)
-        .render(context! { tree => tree, error_lines => lines })
+        .render(OrganisationPage {
+            tree,
+            error_lines: lines,
+        })
+}
+
+/// What the organisation's page (`organisation.html`) shows: the tree, depth first.
+#[derive(Serialize)]
+struct OrganisationPage {
+    tree: Vec<Value>,
+    error_lines: Vec<String>,
 }
 
 pub async fn import(
     State(state): State<AppState>,
-    v: Visitor,
+    Secretariat(v): Secretariat,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
     let attempted = "import the organisation";
@@ -275,7 +325,6 @@ pub async fn import(
         if !fresh(&v, &csrf) {
             return Err(stale_problem());
         }
-        only_secretariat(&v)?;
         let text = String::from_utf8(file).map_err(|_| {
             Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -311,8 +360,11 @@ pub async fn import(
     }
 }
 
-pub async fn tokens(State(state): State<AppState>, v: Visitor, uri: Uri) -> Response {
-    secretariat_only!(state, v);
+pub async fn tokens(
+    State(state): State<AppState>,
+    Secretariat(v): Secretariat,
+    uri: Uri,
+) -> Response {
     let q = query(&uri);
     let message = flash(&state, v.lang, &q);
     tokens_page(&state, &v, message, None, None).await
@@ -350,15 +402,34 @@ async fn tokens_page(
         .message(message)
         .error(error)
         .status(status)
-        .render(context! {
-            rows => rows,
-            made => made.map(|(token, email)| context! { token => token, email => email }),
-            roles => [Role::Secretariat, Role::Manager, Role::Leader].iter().map(|r| context! {
-                key => r.key(),
-                name => words.word(lang, &format!("role.{}", r.key())),
-            }).collect::<Vec<_>>(),
-            error_lines => lines,
+        .render(TokensPage {
+            rows,
+            made: made.map(|(token, email)| MadeToken { token, email }),
+            roles: [Role::Secretariat, Role::Manager, Role::Leader]
+                .iter()
+                .map(|r| Choice {
+                    key: r.key().to_owned(),
+                    name: words.word(lang, &format!("role.{}", r.key())),
+                })
+                .collect(),
+            error_lines: lines,
         })
+}
+
+/// What the tokens' page (`tokens.html`) shows.
+#[derive(Serialize)]
+struct TokensPage {
+    rows: Vec<Value>,
+    /// A token just made: shown this once.
+    made: Option<MadeToken>,
+    roles: Vec<Choice>,
+    error_lines: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct MadeToken {
+    token: String,
+    email: String,
 }
 
 #[derive(Deserialize)]
@@ -375,7 +446,7 @@ struct TokenForm {
 
 pub async fn create_token(
     State(state): State<AppState>,
-    v: Visitor,
+    Secretariat(v): Secretariat,
     req: axum::extract::Request,
 ) -> Response {
     let attempted = "create a token";
@@ -384,7 +455,6 @@ pub async fn create_token(
         if !fresh(&v, &f.csrf) {
             return Err(stale_problem());
         }
-        only_secretariat(&v)?;
         let role = Role::parse(&f.role).ok_or_else(|| {
             Problem::bad_request("choose a role").text(Text::new("tokens.choose_role"))
         })?;
@@ -421,17 +491,12 @@ pub async fn create_token(
 
 pub async fn revoke_token(
     State(state): State<AppState>,
-    v: Visitor,
+    Secretariat(v): Secretariat,
     Path(id): Path<String>,
     req: axum::extract::Request,
 ) -> Response {
-    let attempted = "revoke a token";
-    let result: Result<(), Problem> = async {
-        let f: CsrfOnly = read_form(req, 4 * 1024).await?;
-        if !fresh(&v, &f.csrf) {
-            return Err(stale_problem());
-        }
-        only_secretariat(&v)?;
+    let result = async {
+        pressed(&v, req).await?;
         if uuid::Uuid::parse_str(&id).is_err() {
             return Err(Problem::not_found("there is no such token").text(Text::new("tokens.none")));
         }
@@ -439,18 +504,20 @@ pub async fn revoke_token(
             .core()
             .revoke_token(&v.who, &id)
             .await
-            .map_err(|e| Problem::from(e).retext(Text::new("tokens.none")))?;
-        Ok(())
+            .map_err(|e| Problem::from(e).retext(Text::new("tokens.none")))
     }
     .await;
-    match result {
-        Ok(()) => Redirect::to("/admin/tokens?done=revoked").into_response(),
-        Err(p) => refuse(&state, &v, attempted, ("api_token", &id), p).await,
-    }
+    let shown = async |p| error_page(&state, v.lang, Some(&v), p);
+    let done = |_| "/admin/tokens?done=revoked".to_owned();
+    let attempt = ("revoke a token", ("api_token", id.as_str()));
+    answer(&state, &v, attempt, result, done, shown).await
 }
 
-pub async fn cycles(State(state): State<AppState>, v: Visitor, uri: Uri) -> Response {
-    secretariat_only!(state, v);
+pub async fn cycles(
+    State(state): State<AppState>,
+    Secretariat(v): Secretariat,
+    uri: Uri,
+) -> Response {
     let q = query(&uri);
     let message = flash(&state, v.lang, &q);
     cycles_page(&state, &v, message, None).await
@@ -462,6 +529,19 @@ struct MilestoneDraft {
     on: String,
     themes: String,
     problem: Problem,
+}
+
+impl MilestoneDraft {
+    /// A button of a cycle's, refused: nothing was typed.
+    fn of(year: &str, problem: Problem) -> Self {
+        Self {
+            year: year.to_owned(),
+            milestone: String::new(),
+            on: String::new(),
+            themes: String::new(),
+            problem,
+        }
+    }
 }
 
 async fn cycles_page(
@@ -546,60 +626,66 @@ async fn cycles_page(
         refused.as_ref().map(|r| &r.problem),
         "form.not_saved",
     );
-    let draft = refused.as_ref().map(|r| {
-        context! { year => r.year.clone(), milestone => r.milestone.clone(), on => r.on.clone(), themes => r.themes.clone() }
+    let draft = refused.as_ref().map(|r| MilestoneTyped {
+        year: r.year.clone(),
+        milestone: r.milestone.clone(),
+        on: r.on.clone(),
+        themes: r.themes.clone(),
     });
     Page::of(state, v, "cycles.html", "cycles.title")
         .message(message)
         .error(error)
         .status(status)
-        .render(context! {
-            cycles => list,
-            today => today.to_string(),
-            error_lines => lines,
-            draft => draft,
+        .render(CyclesPage {
+            cycles: list,
+            today: today.to_string(),
+            error_lines: lines,
+            draft,
         })
+}
+
+/// What the cycles' page (`cycles.html`) shows.
+#[derive(Serialize)]
+struct CyclesPage {
+    /// Each cycle with its milestones, the newest first.
+    cycles: Vec<Value>,
+    today: String,
+    error_lines: Vec<String>,
+    /// A refused milestone form, as typed.
+    draft: Option<MilestoneTyped>,
+}
+
+#[derive(Serialize)]
+struct MilestoneTyped {
+    year: String,
+    milestone: String,
+    on: String,
+    themes: String,
 }
 
 pub async fn start_cycle(
     State(state): State<AppState>,
-    v: Visitor,
+    Secretariat(v): Secretariat,
     Path(year): Path<String>,
     req: axum::extract::Request,
 ) -> Response {
-    let attempted = "start a cycle";
-    let result: Result<i32, Problem> = async {
-        let f: CsrfOnly = read_form(req, 4 * 1024).await?;
-        if !fresh(&v, &f.csrf) {
-            return Err(stale_problem());
-        }
-        only_secretariat(&v)?;
-        let year: i32 = year.parse().map_err(|_| {
-            Problem::not_found("there is no such cycle").text(Text::new("cycles.none"))
-        })?;
+    let result = async {
+        pressed(&v, req).await?;
+        let year = cycle_year(&year)?;
         state.core().start_cycle(&v.who, year).await?;
         Ok(year)
     }
     .await;
-    match result {
-        Ok(year) => Redirect::to(&format!("/admin/cycles?done=cycle&cycle={year}")).into_response(),
-        Err(p) => {
-            super::audit(&state, &v, attempted, ("cycle", &year), &p).await;
-            cycles_page(
-                &state,
-                &v,
-                None,
-                Some(MilestoneDraft {
-                    year,
-                    milestone: String::new(),
-                    on: String::new(),
-                    themes: String::new(),
-                    problem: p,
-                }),
-            )
-            .await
-        }
-    }
+    let done = |y| format!("/admin/cycles?done=cycle&cycle={y}");
+    let attempt = ("start a cycle", ("cycle", year.as_str()));
+    let again = async |p| cycles_page(&state, &v, None, Some(MilestoneDraft::of(&year, p))).await;
+    answer(&state, &v, attempt, result, done, again).await
+}
+
+/// A cycle's year as a path names it, or "there is no such cycle".
+fn cycle_year(year: &str) -> Result<i32, Problem> {
+    year.parse()
+        .map_err(|_| Problem::not_found("there is no such cycle").text(Text::new("cycles.none")))
 }
 
 /// Makes the final report of a cycle whose `report_final` was recorded without it.
@@ -609,41 +695,19 @@ pub async fn make_final_report(
     Path(year): Path<String>,
     req: axum::extract::Request,
 ) -> Response {
-    let attempted = "make the final report";
-    let result: Result<i32, Problem> = async {
-        let f: CsrfOnly = read_form(req, 4 * 1024).await?;
-        if !fresh(&v, &f.csrf) {
-            return Err(stale_problem());
-        }
-        let y: i32 = year.parse().map_err(|_| {
-            Problem::not_found("there is no such cycle").text(Text::new("cycles.none"))
-        })?;
+    // Who may is the core's question (who records report_final: the wheel says).
+    let result = async {
+        pressed(&v, req).await?;
+        let y = cycle_year(&year)?;
         state.core().make_final_report(&v.who, y).await?;
         Ok(y)
     }
     .await;
-    match result {
-        Ok(y) => {
-            Redirect::to(&format!("/admin/cycles?done=final_report&cycle={y}")).into_response()
-        }
-        Err(p) => {
-            let entity = format!("{year}/report_final");
-            super::audit(&state, &v, attempted, ("milestone", &entity), &p).await;
-            cycles_page(
-                &state,
-                &v,
-                None,
-                Some(MilestoneDraft {
-                    year,
-                    milestone: String::new(),
-                    on: String::new(),
-                    themes: String::new(),
-                    problem: p,
-                }),
-            )
-            .await
-        }
-    }
+    let done = |y| format!("/admin/cycles?done=final_report&cycle={y}");
+    let entity = format!("{year}/report_final");
+    let attempt = ("make the final report", ("milestone", entity.as_str()));
+    let again = async |p| cycles_page(&state, &v, None, Some(MilestoneDraft::of(&year, p))).await;
+    answer(&state, &v, attempt, result, done, again).await
 }
 
 #[derive(Deserialize)]

@@ -15,7 +15,6 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hjul_wheel::Text;
-use minijinja::context;
 use serde::Deserialize;
 
 use super::words::Lang;
@@ -194,7 +193,10 @@ fn show_login(
         .at("/login")
         .error(error.map(|t| state.words().text(lang, &t)))
         .status(status)
-        .render(context! { csrf => csrf.clone(), next => next });
+        .render(LoginPage {
+            csrf: csrf.clone(),
+            next,
+        });
     set_cookie(
         &mut response,
         headers,
@@ -388,4 +390,12 @@ mod tests {
         assert_eq!(cookie_of(Some("http")), "a=b; HttpOnly");
         assert_eq!(cookie_of(Some("HTTPS")), "a=b; HttpOnly; Secure");
     }
+}
+
+/// What the sign-in page (`login.html`) shows: its own CSRF value (no session yet) and
+/// where to go once signed in.
+#[derive(serde::Serialize)]
+struct LoginPage<'a> {
+    csrf: String,
+    next: &'a str,
 }
