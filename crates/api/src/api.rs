@@ -276,16 +276,6 @@ struct AtQuery {
     at: Option<NaiveDate>,
 }
 
-/// The areas a unit belongs to.
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-#[allow(dead_code)]
-enum AreaKey {
-    Daycare,
-    School,
-    Family,
-    Department,
-}
 
 /// One unit's timeline in the cycle running on `at`: events, deadlines met and open,
 /// milestones, agreements with goals and grades.
@@ -309,7 +299,7 @@ struct StatusQuery {
     #[param(pattern = "^2[01][0-9]{2}-[0-9]{2}-[0-9]{2}$")]
     at: Option<NaiveDate>,
     /// Only units of this area.
-    #[param(value_type = Option<AreaKey>, inline)]
+    #[param(value_type = Option<Area>, inline)]
     area: Option<String>,
     /// Only units of this level: 1 is the department, 4 a house.
     #[param(minimum = 1, maximum = 4)]
@@ -486,20 +476,11 @@ struct CycleDto {
     /// Who started it: `api:EMAIL`, `cli:USER`, or the scheduler.
     started_by: String,
     /// `early`: by the secretariat before its first day; `on_first_day`: on its own.
-    #[schema(value_type = StartedHowKey)]
-    started_how: hjul_store::StartedHow,
+        started_how: hjul_store::StartedHow,
     definition_version: String,
     catalogue_version: String,
 }
 
-/// `hjul_store::StartedHow` in the schema.
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-#[allow(dead_code)]
-enum StartedHowKey {
-    Early,
-    OnFirstDay,
-}
 
 impl From<hjul_store::Cycle> for CycleDto {
     fn from(c: hjul_store::Cycle) -> Self {
@@ -576,7 +557,7 @@ async fn start_cycle(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MilestoneBody {
-    #[schema(value_type = MilestoneKey)]
+    #[schema(value_type = hjul_wheel::Milestone)]
     pub(crate) milestone: String,
     #[schema(pattern = "^2[01][0-9]{2}-[0-9]{2}-[0-9]{2}$")]
     pub(crate) on: NaiveDate,
@@ -585,21 +566,12 @@ pub(crate) struct MilestoneBody {
     pub(crate) themes: Option<Vec<String>>,
 }
 
-/// The department's milestones.
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-#[allow(dead_code)]
-enum MilestoneKey {
-    DataCollected,
-    ThemesPublished,
-    ReportFinal,
-}
 
 /// A milestone as recorded.
 #[derive(Serialize, ToSchema)]
 struct MilestoneDto {
     cycle: i32,
-    #[schema(value_type = MilestoneKey)]
+    #[schema(value_type = hjul_wheel::Milestone)]
     milestone: &'static str,
     on: NaiveDate,
     /// With `report_final`: the SHA-256 of the final report kept with it.
@@ -850,31 +822,14 @@ async fn patterns(
 #[serde(deny_unknown_fields)]
 struct ReportQuery {
     /// pdf (default), html or md.
-    #[param(value_type = Option<ReportFormatKey>)]
+    #[param(value_type = Option<hjul_report::Format>, inline)]
     format: Option<String>,
     /// da (default) or en.
-    #[param(value_type = Option<LanguageKey>)]
+    #[param(value_type = Option<hjul_wheel::Language>, inline)]
     lang: Option<String>,
 }
 
-/// A report's format.
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
-enum ReportFormatKey {
-    Pdf,
-    Html,
-    Md,
-}
 
-/// A reader's language.
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
-enum LanguageKey {
-    Da,
-    En,
-}
 
 /// A draft of the cycle's quality report, made now, over the units the caller sees: the
 /// department's for the secretariat, a manager's subtree, a leader's unit. Values from
@@ -1207,7 +1162,7 @@ async fn review(
 #[serde(deny_unknown_fields)]
 pub(crate) struct CorrectBody {
     /// redate (give `on`), move (give `unit_id`; a dialogue only) or withdraw.
-    #[schema(value_type = CorrectionKey)]
+    #[schema(value_type = hjul_store::CorrectionAction)]
     pub(crate) correction: String,
     /// The right day (with redate).
     #[serde(default)]
@@ -1220,15 +1175,6 @@ pub(crate) struct CorrectBody {
     pub(crate) reason: String,
 }
 
-/// What a correction does.
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-#[allow(dead_code)]
-enum CorrectionKey {
-    Redate,
-    Move,
-    Withdraw,
-}
 
 #[derive(Serialize, ToSchema)]
 struct CorrectedDto {
@@ -1301,24 +1247,13 @@ async fn correct(
 #[serde(deny_unknown_fields)]
 struct OutboxQuery {
     /// Only items in this state.
-    #[param(value_type = Option<OutboxStateKey>, inline)]
+    #[param(value_type = Option<OutboxState>, inline)]
     state: Option<String>,
     /// The most items to answer (default 100).
     #[param(minimum = 1, maximum = 10000)]
     limit: Option<u64>,
 }
 
-/// The states of an item in the mail queue.
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-#[allow(dead_code)]
-enum OutboxStateKey {
-    Pending,
-    Sent,
-    Dead,
-    Folded,
-    Void,
-}
 
 #[derive(Serialize, ToSchema)]
 struct OutboxDto {
@@ -1539,6 +1474,76 @@ mod tests {
         // at (3), area, level, overdue, state, limit (4), cursor (2), entity, entity_id,
         // the report's format and lang.
         assert_eq!(queries, 17);
+    }
+
+    /// Every `$ref` names a schema the document holds (a reference it lacks makes a
+    /// client generator, or the contract test's fuzzer, skip the parameter), and the
+    /// choices a client may send are the domain's own: its keys, not a copy's.
+    #[test]
+    fn every_reference_resolves_and_choices_are_the_domains() {
+        fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+            match v {
+                Value::Object(m) => {
+                    if let Some(Value::String(r)) = m.get("$ref") {
+                        out.push(r);
+                    }
+                    m.values().for_each(|x| refs(x, out));
+                }
+                Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+                _ => {}
+            }
+        }
+        let spec = spec();
+        let mut found = Vec::new();
+        refs(&spec, &mut found);
+        assert!(!found.is_empty());
+        for r in found {
+            let name = r.strip_prefix("#/components/schemas/").unwrap_or(r);
+            assert!(
+                spec["components"]["schemas"].get(name).is_some(),
+                "`{r}` names no schema of the document"
+            );
+        }
+        let choices = |path: &str, name: &str| -> Vec<String> {
+            let op = &spec["paths"][path]["get"];
+            let p = op["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == name)
+                .unwrap_or_else(|| panic!("{path} {name}"));
+            let schema = &p["schema"];
+            // An optional choice is `oneOf: [null, {enum}]` or the enum itself.
+            let list = schema["enum"].as_array().cloned().or_else(|| {
+                schema["oneOf"]
+                    .as_array()?
+                    .iter()
+                    .find_map(|s| s["enum"].as_array().cloned())
+            });
+            list.unwrap_or_else(|| panic!("{path} {name}: {schema}"))
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        };
+        let keys = |k: &[&str]| k.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            choices("/api/v1/status", "area"),
+            keys(&hjul_wheel::Area::ALL.map(hjul_wheel::Area::key))
+        );
+        let mut formats = choices("/api/v1/cycles/{year}/report", "format");
+        formats.sort();
+        assert_eq!(formats, keys(&["html", "md", "pdf"]));
+        assert_eq!(
+            choices("/api/v1/cycles/{year}/report", "lang"),
+            keys(&["da", "en"])
+        );
+        assert_eq!(
+            choices("/api/v1/outbox", "state"),
+            hjul_store::OutboxState::all()
+                .into_iter()
+                .map(hjul_store::OutboxState::key)
+                .collect::<Vec<_>>()
+        );
     }
 
     /// Every date a client sends carries the years the server answers for.

@@ -12,16 +12,13 @@ use crate::problem::Problem;
 
 /// A report format by its name in a request: `pdf`, `html` or `md`.
 pub(crate) fn format(name: &str) -> Result<Format, Problem> {
-    match name {
-        "pdf" => Ok(Format::Pdf),
-        "html" => Ok(Format::Html),
-        "md" => Ok(Format::Markdown),
-        other => Err(Problem::bad_request(format!(
+    Format::parse(name).ok_or_else(|| {
+        Problem::bad_request(format!(
             "`{}` is not a report format: use pdf, html or md",
-            hjul_wheel::limits::clip(other, 20)
+            hjul_wheel::limits::clip(name, 20)
         ))
-        .field("format")),
-    }
+        .field("format")
+    })
 }
 
 /// A draft of cycle `cycle`'s report over what `who` sees, as a download.

@@ -11,12 +11,32 @@ use minijinja::{AutoEscape, Environment, Value};
 
 use crate::{Report, ReportError};
 
-/// What a report is written as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a report is written as (`pdf`, `html`, `md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
+    #[serde(rename = "md")]
     Markdown,
     Html,
     Pdf,
+}
+
+impl Format {
+    pub const ALL: [Format; 3] = [Self::Pdf, Self::Html, Self::Markdown];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Markdown => "md",
+            Self::Html => "html",
+            Self::Pdf => "pdf",
+        }
+    }
+
+    /// The format a key names.
+    pub fn parse(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.key() == key)
+    }
 }
 
 const BUILTIN: &[(&str, &str)] = &[

@@ -41,9 +41,36 @@ pub enum Correction {
 
 impl Correction {
     pub fn key(&self) -> &'static str {
+        self.action().key()
+    }
+
+    /// What it does, without its details.
+    pub fn action(&self) -> CorrectionAction {
         match self {
-            Self::Redate { .. } => "redate",
-            Self::Move { .. } => "move",
+            Self::Redate { .. } => CorrectionAction::Redate,
+            Self::Move { .. } => CorrectionAction::Move,
+            Self::Withdraw => CorrectionAction::Withdraw,
+        }
+    }
+}
+
+/// What a correction does, by itself: what a form or a request names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CorrectionAction {
+    Redate,
+    Move,
+    Withdraw,
+}
+
+impl CorrectionAction {
+    pub const ALL: [CorrectionAction; 3] = [Self::Redate, Self::Move, Self::Withdraw];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Redate => "redate",
+            Self::Move => "move",
             Self::Withdraw => "withdraw",
         }
     }

@@ -72,6 +72,7 @@ pub mod cycle {
     }
 
     /// How a cycle was started.
+    #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
     #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, serde::Serialize)]
     #[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
     #[serde(rename_all = "snake_case")]
@@ -311,6 +312,7 @@ pub mod outbox_item {
     }
 
     /// Where an item is in its life.
+    #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
     #[derive(
         Debug,
         Clone,

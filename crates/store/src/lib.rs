@@ -50,7 +50,7 @@ use sea_orm::{
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
-pub use corrections::{Corrected, Correction};
+pub use corrections::{Corrected, Correction, CorrectionAction};
 // The rows the store gives out, as plain records under the domain's names. The sea-orm
 // entities (their `Entity`, `Column` and `ActiveModel`) stay inside: nothing outside this
 // crate reads or writes a table but through `Store`.

@@ -43,7 +43,7 @@ pub use indicators::{
 };
 pub use org::{Email, Language, OrgErrors, OrgUnit, Organisation, RowError, UnitId};
 pub use organisation::{Area, Level, Party, Recipient, acting_unit, chain};
-pub use phase::{Deadline, Phase, Task};
+pub use phase::{Deadline, Milestone, Phase, Task};
 pub use plan::Plan;
 pub use reminders::{Moment, MomentKind};
 pub use standing::{AgreementState, NextDeadline, Standing};

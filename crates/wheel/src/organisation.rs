@@ -42,6 +42,7 @@ impl fmt::Display for Level {
 }
 
 /// The track (spor) a unit belongs to.
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Area {

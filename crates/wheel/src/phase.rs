@@ -60,6 +60,7 @@ impl fmt::Display for Phase {
 /// A deadline (frist) in a cycle. Three are the department's milestones, recorded once
 /// per cycle by the secretariat; three belong to each unit, and two more follow each
 /// unit's agreement up between the dialogues.
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Deadline {
@@ -132,6 +133,39 @@ impl Deadline {
     /// A department milestone rather than a unit's own deadline.
     pub fn is_milestone(self) -> bool {
         Self::MILESTONES.contains(&self)
+    }
+}
+
+/// The department's milestones by themselves (`Deadline::MILESTONES`): what a form or
+/// a request to record one may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Milestone {
+    DataCollected,
+    ThemesPublished,
+    ReportFinal,
+}
+
+impl Milestone {
+    pub const ALL: [Milestone; 3] = [
+        Milestone::DataCollected,
+        Milestone::ThemesPublished,
+        Milestone::ReportFinal,
+    ];
+
+    /// The deadline it meets.
+    pub fn deadline(self) -> Deadline {
+        match self {
+            Self::DataCollected => Deadline::DataCollected,
+            Self::ThemesPublished => Deadline::ThemesPublished,
+            Self::ReportFinal => Deadline::ReportFinal,
+        }
+    }
+
+    /// The milestone a key names (`report_final`).
+    pub fn parse(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.deadline().key() == key)
     }
 }
 
@@ -282,6 +316,22 @@ pub(crate) fn list<T: fmt::Display>(items: &[T]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_milestones_are_the_deadlines_of_the_department() {
+        assert_eq!(Milestone::ALL.map(Milestone::deadline), Deadline::MILESTONES);
+        for m in Milestone::ALL {
+            assert_eq!(Milestone::parse(m.deadline().key()), Some(m));
+            // Its serde name is its deadline's key (what the API's schema says).
+            #[derive(serde::Deserialize)]
+            struct W {
+                v: Milestone,
+            }
+            let w: W = toml::from_str(&format!("v = \"{}\"", m.deadline().key())).unwrap();
+            assert_eq!(w.v, m);
+        }
+        assert_eq!(Milestone::parse("dialogue_held"), None);
+    }
 
     #[test]
     fn keys_match_serde_names() {
