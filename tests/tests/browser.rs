@@ -745,7 +745,8 @@ async fn every_role_walks_their_whole_path() {
     let ms = store.milestones(2025).await.unwrap();
     assert!(
         ms.iter()
-            .any(|m| m.milestone == "data_collected" && m.met_on == date("2025-12-18"))
+            .any(|m| m.milestone == hjul_wheel::Deadline::DataCollected
+                && m.met_on == date("2025-12-18"))
     );
     let t = store
         .timeline(&unit_of("dt-nord-2"), date("2026-05-15"), None)
@@ -821,7 +822,11 @@ async fn every_role_walks_their_whole_path() {
         t.agreements[0].goals[0].indicator.as_deref(),
         Some("language_development")
     );
-    let held = t.events.iter().find(|e| e.kind == "dialogue_held").unwrap();
+    let held = t
+        .events
+        .iter()
+        .find(|e| e.kind == hjul_wheel::EventKind::DialogueHeld)
+        .unwrap();
     assert_eq!(
         (held.notes.as_deref(), held.for_report),
         (Some("Vi talte om sprog og trivsel."), true)
@@ -924,7 +929,7 @@ async fn every_role_walks_their_whole_path() {
     let given = t
         .events
         .iter()
-        .find(|e| e.kind == "goal_status_given")
+        .find(|e| e.kind == hjul_wheel::EventKind::GoalStatusGiven)
         .expect("the status is on record");
     let notes = given.notes.as_deref().unwrap();
     assert!(
@@ -962,7 +967,7 @@ async fn every_role_walks_their_whole_path() {
     let review = t
         .events
         .iter()
-        .find(|e| e.kind == "agreement_reviewed")
+        .find(|e| e.kind == hjul_wheel::EventKind::AgreementReviewed)
         .expect("the review is on record");
     assert_eq!(review.on, date("2027-02-01"));
     assert_eq!(

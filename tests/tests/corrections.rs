@@ -109,7 +109,7 @@ async fn event_id(store: &Store, unit: &str, kind: &str, today: &str) -> uuid::U
         .unwrap()
         .events
         .iter()
-        .find(|e| e.kind == kind && !e.superseded)
+        .find(|e| e.kind.key() == kind && !e.superseded)
         .unwrap()
         .id
 }
@@ -724,7 +724,7 @@ async fn a_follow_up_is_corrected_like_any_event(db: TestDb) {
     let kept = t
         .events
         .iter()
-        .find(|e| e.kind == "goal_status_given" && !e.superseded)
+        .find(|e| e.kind == hjul_wheel::EventKind::GoalStatusGiven && !e.superseded)
         .unwrap();
     assert!(kept.notes.as_deref().unwrap().contains("2. "), "{kept:?}");
     let id = event_id(&store, "dt-nord-1", "goal_status_given", "2026-11-02").await;

@@ -244,7 +244,7 @@ async fn the_department_report_holds_each_section_and_no_hidden_value(db: TestDb
         .unwrap()
         .events
         .into_iter()
-        .find(|e| e.kind == "dialogue_held")
+        .find(|e| e.kind == hjul_wheel::EventKind::DialogueHeld)
         .unwrap();
     assert!(held.for_report);
     store
@@ -658,7 +658,7 @@ async fn a_final_report_that_cannot_be_laid_out_stops_nothing() {
     assert!(
         milestones
             .iter()
-            .any(|m| m.milestone == "report_final" && m.met_on == date("2026-09-24")),
+            .any(|m| m.milestone == Deadline::ReportFinal && m.met_on == date("2026-09-24")),
         "{milestones:?}"
     );
     assert!(store.final_report(2025).await.unwrap().is_none());

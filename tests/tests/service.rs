@@ -257,7 +257,7 @@ async fn people_writing_at_the_same_moment_each_get_an_answer_never_a_500(db: Te
         let held: Vec<_> = timeline
             .events
             .iter()
-            .filter(|e| e.kind == "dialogue_held")
+            .filter(|e| e.kind == hjul_wheel::EventKind::DialogueHeld)
             .collect();
         assert_eq!(held.len(), 1, "{unit}: {held:?}");
     }

@@ -276,7 +276,6 @@ struct AtQuery {
     at: Option<NaiveDate>,
 }
 
-
 /// One unit's timeline in the cycle running on `at`: events, deadlines met and open,
 /// milestones, agreements with goals and grades.
 #[utoipa::path(get, path = "/api/v1/units/{unit_id}", tag = "status", params(("unit_id" = String, Path), AtQuery),
@@ -327,7 +326,7 @@ struct Cursor(u8, String, String);
 
 impl Cursor {
     fn after(r: &hjul_store::StatusRow) -> Self {
-        Self(r.level, r.area.clone(), r.unit_id.clone())
+        Self(r.level, r.area.key().to_owned(), r.unit_id.clone())
     }
 
     /// Exactly what the document's pattern allows, and nothing else.
@@ -349,14 +348,13 @@ impl Cursor {
 
 #[derive(Serialize, ToSchema)]
 pub struct NextDeadlineDto {
-    deadline: String,
+    deadline: Deadline,
     due: NaiveDate,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct AgreementDto {
-    /// awaiting_signature, in_force or midway_given.
-    state: String,
+    state: hjul_wheel::AgreementState,
     /// The weighted score in percent, once the midway grades are in.
     score: Option<f64>,
 }
@@ -367,9 +365,9 @@ pub struct StatusRowDto {
     unit_id: String,
     name: String,
     level: u8,
-    area: String,
+    area: Area,
     cycle: i32,
-    step: Option<String>,
+    step: Option<hjul_wheel::Step>,
     next_deadline: Option<NextDeadlineDto>,
     overdue_days: i64,
     responsible: String,
@@ -384,18 +382,15 @@ impl From<hjul_store::StatusRow> for StatusRowDto {
             level: r.level,
             area: r.area,
             cycle: r.cycle,
-            step: r.step.map(|s| s.key().to_owned()),
+            step: r.step,
             next_deadline: r.next_deadline.map(|n| NextDeadlineDto {
-                deadline: n.deadline.key().to_owned(),
+                deadline: n.deadline,
                 due: n.due,
             }),
             overdue_days: r.overdue_days,
             responsible: r.responsible,
             agreement: r.agreement.map(|a| AgreementDto {
-                state: serde_json::to_value(a.state)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
+                state: a.state,
                 score: a.score.map(hjul_wheel::Score::percent),
             }),
         }
@@ -476,11 +471,10 @@ struct CycleDto {
     /// Who started it: `api:EMAIL`, `cli:USER`, or the scheduler.
     started_by: String,
     /// `early`: by the secretariat before its first day; `on_first_day`: on its own.
-        started_how: hjul_store::StartedHow,
+    started_how: hjul_store::StartedHow,
     definition_version: String,
     catalogue_version: String,
 }
-
 
 impl From<hjul_store::Cycle> for CycleDto {
     fn from(c: hjul_store::Cycle) -> Self {
@@ -565,7 +559,6 @@ pub(crate) struct MilestoneBody {
     #[serde(default)]
     pub(crate) themes: Option<Vec<String>>,
 }
-
 
 /// A milestone as recorded.
 #[derive(Serialize, ToSchema)]
@@ -828,8 +821,6 @@ struct ReportQuery {
     #[param(value_type = Option<hjul_wheel::Language>, inline)]
     lang: Option<String>,
 }
-
-
 
 /// A draft of the cycle's quality report, made now, over the units the caller sees: the
 /// department's for the secretariat, a manager's subtree, a leader's unit. Values from
@@ -1175,7 +1166,6 @@ pub(crate) struct CorrectBody {
     pub(crate) reason: String,
 }
 
-
 #[derive(Serialize, ToSchema)]
 struct CorrectedDto {
     correction: uuid::Uuid,
@@ -1253,7 +1243,6 @@ struct OutboxQuery {
     #[param(minimum = 1, maximum = 10000)]
     limit: Option<u64>,
 }
-
 
 #[derive(Serialize, ToSchema)]
 struct OutboxDto {

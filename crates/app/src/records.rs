@@ -291,7 +291,7 @@ impl Core {
                 .milestones(year)
                 .await?
                 .into_iter()
-                .find(|m| m.milestone == Deadline::ReportFinal.key())
+                .find(|m| m.milestone == Deadline::ReportFinal)
                 .map(|m| m.met_on)
                 .ok_or_else(|| {
                     StoreError::Conflict(Text::new("report.final_not_recorded").arg("cycle", year))

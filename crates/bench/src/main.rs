@@ -345,7 +345,7 @@ impl Redate {
             .await?
             .events
             .into_iter()
-            .find(|e| !e.superseded && e.kind == hjul_wheel::EventKind::DialogueHeld.key())
+            .find(|e| !e.superseded && e.kind == hjul_wheel::EventKind::DialogueHeld)
             .with_context(|| format!("{unit} has no dialogue on record"))?;
         Ok(Self {
             unit,

@@ -297,7 +297,7 @@ pub async fn build(store: &Store, req: &Request) -> Result<Report, ReportError> 
     let met = |d: Deadline| {
         milestones_on_record
             .iter()
-            .find(|m| m.milestone == d.key())
+            .find(|m| m.milestone == d)
             .map(|m| m.met_on)
     };
     let facts = Milestones {
@@ -319,7 +319,7 @@ pub async fn build(store: &Store, req: &Request) -> Result<Report, ReportError> 
         .collect();
     let themes = milestones_on_record
         .iter()
-        .find(|m| m.milestone == Deadline::ThemesPublished.key())
+        .find(|m| m.milestone == Deadline::ThemesPublished)
         .map(|m| m.themes.clone())
         .unwrap_or_default();
     let phases = plan
@@ -391,13 +391,15 @@ pub async fn build(store: &Store, req: &Request) -> Result<Report, ReportError> 
         let dialogue_on = t
             .events
             .iter()
-            .filter(|e| !e.superseded && e.kind == "dialogue_held")
+            .filter(|e| !e.superseded && e.kind == hjul_wheel::EventKind::DialogueHeld)
             .map(|e| e.on)
             .min();
         dialogue_notes.extend(
             t.events
                 .iter()
-                .filter(|e| !e.superseded && e.kind == "dialogue_held" && e.for_report)
+                .filter(|e| {
+                    !e.superseded && e.kind == hjul_wheel::EventKind::DialogueHeld && e.for_report
+                })
                 .filter_map(|e| {
                     Some(DialogueNote {
                         unit_id: row.unit_id.clone(),

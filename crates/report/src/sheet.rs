@@ -70,7 +70,7 @@ pub async fn build_sheet(
         .milestones(cycle.year())
         .await?
         .into_iter()
-        .find(|m| m.milestone == Deadline::ThemesPublished.key())
+        .find(|m| m.milestone == Deadline::ThemesPublished)
         .map(|m| m.themes)
         .unwrap_or_default();
     let too_few = match language {

@@ -318,7 +318,7 @@ impl Scheduler {
                     .milestones(cycle)
                     .await?
                     .into_iter()
-                    .find(|m| m.milestone == Deadline::ThemesPublished.key())
+                    .find(|m| m.milestone == Deadline::ThemesPublished)
                     .map(|m| m.themes)
                     .unwrap_or_default();
                 e.insert(themes);

@@ -228,6 +228,8 @@ pub enum OnRecord {
     UnitArea(String),
     #[error("an event of kind `{0}`")]
     EventKind(String),
+    #[error("a milestone `{0}`")]
+    Milestone(String),
     #[error("cycle {0} is not on record")]
     Cycle(i32),
     #[error("goal \"{0}\" is not on record")]

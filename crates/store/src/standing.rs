@@ -579,7 +579,7 @@ fn status_row(
     unit_id: String,
     name: String,
     level: Level,
-    area: String,
+    area: Area,
     cycle: i32,
     p: &Projected,
     at: NaiveDate,
@@ -605,7 +605,7 @@ fn status_row(
 
 /// The order of `status`: level, area, unit.
 fn order(r: &StatusRow) -> (u8, &str, &str) {
-    (r.level, &r.area, &r.unit_id)
+    (r.level, r.area.key(), &r.unit_id)
 }
 
 fn finish(mut rows: Vec<StatusRow>, filter: &StatusFilter) -> Vec<StatusRow> {
@@ -704,7 +704,7 @@ const KEPT_STATUS: usize = 4;
 impl StatusFilter {
     /// Whether `row` is one this filter shows.
     pub fn keeps(&self, row: &StatusRow) -> bool {
-        self.area.is_none_or(|a| a.key() == row.area)
+        self.area.is_none_or(|a| a == row.area)
             && self.level.is_none_or(|l| l.number() == row.level)
             && (!self.overdue || row.overdue_days > 0)
     }
@@ -871,7 +871,7 @@ impl Store {
                 .ok()
                 .and_then(Level::new);
             let area: String = r.try_get("", "area")?;
-            let (Some(level), Some(_)) = (level, Area::parse(&area)) else {
+            let (Some(level), Some(area)) = (level, Area::parse(&area)) else {
                 continue;
             };
             let kept = match r.try_get::<Option<i32>>("", "cycle")? {
@@ -942,7 +942,7 @@ impl Store {
         let mut rows = Vec::with_capacity(folded.len());
         for p in &folded {
             let row = folded_row(&units, p, year, at, secretariat)?;
-            if filter.area.is_some_and(|a| a.key() != row.area)
+            if filter.area.is_some_and(|a| a != row.area)
                 || filter.level.is_some_and(|l| l.number() != row.level)
             {
                 continue;
@@ -1042,11 +1042,13 @@ fn folded_row(
         .get(&p.unit_id)
         .ok_or_else(|| StoreError::UnknownUnit(p.unit_id.clone()))?;
     let level = crate::status::level_on_record(u)?;
+    let area = Area::parse(&u.area)
+        .ok_or_else(|| StoreError::OnRecord(crate::OnRecord::UnitArea(u.id.clone())))?;
     Ok(status_row(
         u.id.clone(),
         u.name.clone(),
         level,
-        u.area.clone(),
+        area,
         year,
         p,
         at,

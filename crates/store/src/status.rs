@@ -4,12 +4,12 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use hjul_wheel::UnitId;
 use hjul_wheel::agreement::Weight;
 use hjul_wheel::{
     AgreementState, Area, CyclePlan, DeadlineState, DeadlineStatus, Grade, Level, NextDeadline,
     Party, Score, Step, WheelDefinition,
 };
+use hjul_wheel::{Deadline, EventKind, UnitId};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
 use uuid::Uuid;
@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::cycles::definition_of;
 use crate::entity::{agreement, cycle, goal, grade, milestone, person, unit, unit_event};
 use crate::events::{fold_events, milestones_of};
-use crate::{Store, StoreError};
+use crate::{OnRecord, Store, StoreError};
 
 /// Which units `status` shows.
 #[derive(Debug, Clone, Default)]
@@ -33,7 +33,7 @@ pub struct StatusRow {
     pub unit_id: String,
     pub name: String,
     pub level: u8,
-    pub area: String,
+    pub area: Area,
     pub cycle: i32,
     pub step: Option<Step>,
     pub next_deadline: Option<NextDeadline>,
@@ -120,7 +120,7 @@ pub(crate) fn level_of(u: &unit::Model) -> Option<Level> {
 /// wheel's (a database edited by hand).
 pub(crate) fn level_on_record(u: &unit::Model) -> Result<Level, StoreError> {
     level_of(u).ok_or_else(|| {
-        StoreError::OnRecord(crate::OnRecord::UnitLevel {
+        StoreError::OnRecord(OnRecord::UnitLevel {
             unit: u.id.clone(),
             level: u.level,
         })
@@ -262,15 +262,8 @@ impl Store {
             why_not_sign,
             milestones: milestone_rows
                 .into_iter()
-                .map(|m| MilestoneView {
-                    milestone: m.deadline,
-                    met_on: m.met_on,
-                    themes: m
-                        .themes
-                        .and_then(|t| serde_json::from_str(&t).ok())
-                        .unwrap_or_default(),
-                })
-                .collect(),
+                .map(MilestoneView::of)
+                .collect::<Result<_, _>>()?,
             deadlines: standing
                 .deadlines
                 .iter()
@@ -284,7 +277,10 @@ impl Store {
                     }
                 })
                 .collect(),
-            events: events.into_iter().map(EventView::of).collect(),
+            events: events
+                .into_iter()
+                .map(EventView::of)
+                .collect::<Result<_, _>>()?,
             agreements: views,
         })
     }
@@ -380,7 +376,7 @@ impl Store {
             out.entry(e.unit_id.clone())
                 .or_default()
                 .events
-                .push(EventView::of(e));
+                .push(EventView::of(e)?);
         }
         let (scores, _) = scores(db, year, Some(at), None).await?;
         let (mut goals, mut grades) = goals_and_grades(db, of_cycle(year, None)).await?;
@@ -487,18 +483,20 @@ fn agreement_view(
 }
 
 impl EventView {
-    fn of(e: unit_event::Model) -> Self {
-        Self {
+    fn of(e: unit_event::Model) -> Result<Self, StoreError> {
+        let kind = EventKind::parse(&e.kind)
+            .ok_or_else(|| StoreError::OnRecord(OnRecord::EventKind(e.kind.clone())))?;
+        Ok(Self {
             id: e.id,
             superseded: e.superseded_by.is_some(),
             on: e.on,
-            kind: e.kind,
+            kind,
             revision: e.revision,
             notes: e.notes,
             for_report: e.for_report,
             recorded_at: e.recorded_at,
             recorded_by: e.recorded_by,
-        }
+        })
     }
 }
 
@@ -512,7 +510,7 @@ pub struct Timeline {
     pub overdue_days: i64,
     pub responsible: String,
     /// The events the wheel's rules allow the unit on `at`.
-    pub allowed: Vec<hjul_wheel::EventKind>,
+    pub allowed: Vec<EventKind>,
     /// Why the agreement cannot be signed on `at`, when it cannot.
     #[serde(skip)]
     pub why_not_sign: Option<hjul_wheel::Refusal>,
@@ -536,9 +534,23 @@ pub struct UnitView {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct MilestoneView {
-    pub milestone: String,
+    pub milestone: Deadline,
     pub met_on: NaiveDate,
     pub themes: Vec<String>,
+}
+
+impl MilestoneView {
+    fn of(m: milestone::Model) -> Result<Self, StoreError> {
+        Ok(Self {
+            milestone: Deadline::parse(&m.deadline)
+                .ok_or_else(|| StoreError::OnRecord(OnRecord::Milestone(m.deadline.clone())))?,
+            met_on: m.met_on,
+            themes: m
+                .themes
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -558,7 +570,7 @@ pub struct EventView {
     /// Corrected: replaced by another event or withdrawn; it no longer counts.
     pub superseded: bool,
     pub on: NaiveDate,
-    pub kind: String,
+    pub kind: EventKind,
     pub revision: Option<i32>,
     pub notes: Option<String>,
     /// The notes may be quoted in the quality report.
@@ -620,20 +632,13 @@ pub struct UnitState {
 impl Store {
     /// The department's milestones of cycle `year` as recorded, with their themes.
     pub async fn milestones(&self, year: i32) -> Result<Vec<MilestoneView>, StoreError> {
-        Ok(milestone::Entity::find()
+        milestone::Entity::find()
             .filter(milestone::Column::Cycle.eq(year))
             .all(&self.db)
             .await?
             .into_iter()
-            .map(|m| MilestoneView {
-                milestone: m.deadline,
-                met_on: m.met_on,
-                themes: m
-                    .themes
-                    .and_then(|t| serde_json::from_str(&t).ok())
-                    .unwrap_or_default(),
-            })
-            .collect())
+            .map(MilestoneView::of)
+            .collect()
     }
 
     /// The state of every active unit in cycle `year`, as recorded.

@@ -319,7 +319,10 @@ mod tests {
 
     #[test]
     fn the_milestones_are_the_deadlines_of_the_department() {
-        assert_eq!(Milestone::ALL.map(Milestone::deadline), Deadline::MILESTONES);
+        assert_eq!(
+            Milestone::ALL.map(Milestone::deadline),
+            Deadline::MILESTONES
+        );
         for m in Milestone::ALL {
             assert_eq!(Milestone::parse(m.deadline().key()), Some(m));
             // Its serde name is its deadline's key (what the API's schema says).

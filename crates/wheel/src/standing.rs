@@ -9,6 +9,7 @@ use crate::phase::Deadline;
 use crate::workflow::{CyclePlan, DeadlineStatus, Milestones, Step, UnitFacts};
 
 /// The state of a unit's agreement, as a manager reads it.
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AgreementState {

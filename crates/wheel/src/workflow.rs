@@ -166,6 +166,7 @@ impl UnitFacts {
 }
 
 /// A unit's step in the cycle (trin).
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
@@ -258,6 +259,12 @@ pub enum EventKind {
     MidwayGiven,
     GoalStatusGiven,
     AgreementReviewed,
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
 }
 
 impl EventKind {

@@ -190,7 +190,7 @@ pub async fn overview(State(state): State<AppState>, v: Visitor, uri: Uri) -> Re
         .get("step")
         .and_then(|s| Step::ALL.into_iter().find(|x| x.key() == s.as_str()));
     let matches = |r: &&StatusRow| {
-        filter.area.is_none_or(|a| a.key() == r.area)
+        filter.area.is_none_or(|a| a == r.area)
             && filter.level.is_none_or(|l| l.number() == r.level)
             && (!filter.overdue || r.overdue_days > 0)
             && step.is_none_or(|s| r.step == Some(s))
@@ -465,7 +465,7 @@ pub async fn unit_page(
             context! {
                 id => e.id.to_string(),
                 on => e.on.to_string(),
-                kind => words.word(lang, &format!("event.{}", e.kind)),
+                kind => words.word(lang, &format!("event.{}", e.kind.key())),
                 revision => e.revision,
                 notes => e.notes.clone(),
                 recorded_by => e.recorded_by.trim_start_matches("api:").to_owned(),
@@ -915,8 +915,8 @@ async fn show_correct(
             cycle: t.cycle,
             event: EventToCorrect {
                 id: e.id.to_string(),
-                kind: words.word(lang, &format!("event.{}", e.kind)),
-                movable: e.kind == EventKind::DialogueHeld.key(),
+                kind: words.word(lang, &format!("event.{}", e.kind.key())),
+                movable: e.kind == EventKind::DialogueHeld,
                 on: e.on.to_string(),
                 revision: e.revision,
             },

@@ -581,7 +581,7 @@ async fn cycles_page(
         let milestones: Vec<Value> = Deadline::MILESTONES
             .iter()
             .map(|m| {
-                let met = timeline_milestones.iter().find(|x| x.milestone == m.key());
+                let met = timeline_milestones.iter().find(|x| x.milestone == *m);
                 let due = plan
                     .milestone_deadlines(&hjul_wheel::Milestones::default())
                     .into_iter()
@@ -600,7 +600,7 @@ async fn cycles_page(
         // layout failed then: a button to make it again).
         let final_met = timeline_milestones
             .iter()
-            .any(|m| m.milestone == Deadline::ReportFinal.key());
+            .any(|m| m.milestone == Deadline::ReportFinal);
         let final_report = if final_met {
             let kept = state.core().final_report_kept(year).await.unwrap_or(true);
             Some(if kept { "kept" } else { "missing" })
