@@ -349,7 +349,7 @@ async fn a_midway_grade_is_proposed_from_the_data_and_overridden_with_a_reason(d
         .await
         .unwrap();
     let g = &t.agreements[0].goals[0];
-    assert_eq!(g.grade.as_deref(), Some("full"));
+    assert_eq!(g.grade, Some(hjul_wheel::Grade::Full));
     assert_eq!(g.proposed.as_deref(), Some("partly"));
     let evidence = g.evidence.as_ref().unwrap();
     assert_eq!(evidence["period"], "2024/25");

@@ -221,7 +221,10 @@ async fn a_whole_cycle_with_status_before_and_after_each_deadline(db: TestDb) {
     assert_eq!(t.events.len(), 4);
     assert_eq!(t.events[0].notes.as_deref(), Some("referat"));
     assert_eq!(t.agreements.len(), 1);
-    assert_eq!(t.agreements[0].goals[0].grade.as_deref(), Some("partly"));
+    assert_eq!(
+        t.agreements[0].goals[0].grade,
+        Some(hjul_wheel::Grade::Partly)
+    );
     assert_eq!(t.milestones.len(), 3);
     assert!(
         t.milestones

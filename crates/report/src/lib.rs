@@ -44,7 +44,7 @@ pub fn final_file(
     Ok(hjul_store::FinalReportFile {
         pdf,
         markdown,
-        language: report.language.to_owned(),
+        language: hjul_wheel::Language::parse(report.language).unwrap_or_default(),
         made_on: report.made_on_iso,
     })
 }

@@ -16,7 +16,7 @@ use hjul_store::{
     SentMark,
 };
 use hjul_wheel::reminders::mail_instant;
-use hjul_wheel::{Deadline, Language, Party, Task};
+use hjul_wheel::{Deadline, Party, Task};
 use serde::Serialize;
 
 use crate::{Fault, Scheduler, SchedulerError};
@@ -198,10 +198,6 @@ struct Batch<'a> {
 /// crash window, in which a process killed leaves mail that goes again.
 const MARK_WITHIN: std::time::Duration = std::time::Duration::from_millis(250);
 
-fn language(key: &str) -> Language {
-    Language::parse(key).unwrap_or_default()
-}
-
 impl Scheduler {
     /// Who a party of a unit is now: a new leader gets the mail of their unit.
     fn addressee(&self, dir: &Directory, party: Party, unit_id: Option<&str>) -> Addressee {
@@ -209,7 +205,7 @@ impl Scheduler {
         let secretariat = || Addressee {
             email: s.email.clone(),
             name: s.name.clone(),
-            language: s.language.key().to_owned(),
+            language: s.language,
         };
         let up = match party {
             Party::Secretariat => return secretariat(),
@@ -696,7 +692,7 @@ impl Scheduler {
             to: Recipient {
                 email: to.email.clone(),
                 name: to.name.clone(),
-                language: language(&to.language),
+                language: to.language,
             },
             items: Vec::new(),
             digest: None,

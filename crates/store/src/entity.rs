@@ -284,6 +284,7 @@ pub mod outbox_item {
 
     /// What an item tells its reader. Stored as its key; a CHECK constraint refuses any
     /// other text (migration `000006`).
+    #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
     #[derive(
         Debug,
         Clone,

@@ -230,6 +230,9 @@ pub enum OnRecord {
     EventKind(String),
     #[error("a milestone `{0}`")]
     Milestone(String),
+    /// A value of a kind the wheel does not know (`what`: "a goal's dimension").
+    #[error("{what} `{value}`")]
+    Value { what: &'static str, value: String },
     #[error("cycle {0} is not on record")]
     Cycle(i32),
     #[error("goal \"{0}\" is not on record")]

@@ -342,7 +342,7 @@ pub struct Directory {
 pub struct Addressee {
     pub email: String,
     pub name: String,
-    pub language: String,
+    pub language: hjul_wheel::Language,
 }
 
 impl Directory {
@@ -355,7 +355,8 @@ impl Directory {
         Some(Addressee {
             email: p.email.clone(),
             name: p.name.clone(),
-            language: p.language.clone(),
+            // Checked when the organisation was imported; Danish if edited by hand.
+            language: hjul_wheel::Language::parse(&p.language).unwrap_or_default(),
         })
     }
 

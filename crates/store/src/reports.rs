@@ -13,8 +13,7 @@ use crate::{Stamp, Store, StoreError};
 pub struct FinalReportFile {
     pub pdf: Vec<u8>,
     pub markdown: String,
-    /// `da` or `en`.
-    pub language: String,
+    pub language: hjul_wheel::Language,
     pub made_on: NaiveDate,
 }
 
@@ -23,7 +22,7 @@ pub struct FinalReportFile {
 pub struct KeptReport {
     pub cycle: i32,
     pub made_on: NaiveDate,
-    pub language: String,
+    pub language: hjul_wheel::Language,
     /// The PDF's SHA-256, in hex: what the committee read can be checked against it.
     pub sha256: String,
     #[serde(skip)]
@@ -46,7 +45,7 @@ pub(crate) fn row(year: i32, report: &FinalReportFile, stamp: &Stamp) -> final_r
     final_report::ActiveModel {
         cycle: Set(year),
         made_on: Set(report.made_on),
-        language: Set(report.language.clone()),
+        language: Set(report.language.key().to_owned()),
         sha256: Set(sha256(&report.pdf)),
         pdf: Set(report.pdf.clone()),
         markdown: Set(report.markdown.clone()),
@@ -147,18 +146,24 @@ impl Store {
 
     /// The final report of cycle `year`, when its `report_final` is recorded with one.
     pub async fn final_report(&self, year: i32) -> Result<Option<KeptReport>, StoreError> {
-        Ok(final_report::Entity::find_by_id(year)
-            .one(&self.db)
-            .await?
-            .map(|m| KeptReport {
-                cycle: m.cycle,
-                made_on: m.made_on,
-                language: m.language,
-                sha256: m.sha256,
-                pdf: m.pdf,
-                markdown: m.markdown,
-                created_at: m.created_at,
-                created_by: m.created_by,
-            }))
+        let Some(m) = final_report::Entity::find_by_id(year).one(&self.db).await? else {
+            return Ok(None);
+        };
+        let language = hjul_wheel::Language::parse(&m.language).ok_or_else(|| {
+            StoreError::OnRecord(crate::OnRecord::Value {
+                what: "a final report's language",
+                value: m.language.clone(),
+            })
+        })?;
+        Ok(Some(KeptReport {
+            cycle: m.cycle,
+            made_on: m.made_on,
+            language,
+            sha256: m.sha256,
+            pdf: m.pdf,
+            markdown: m.markdown,
+            created_at: m.created_at,
+            created_by: m.created_by,
+        }))
     }
 }

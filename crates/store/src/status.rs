@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use hjul_wheel::agreement::Weight;
+use hjul_wheel::agreement::{Dimension, GoalKind, Horizon};
 use hjul_wheel::{
     AgreementState, Area, CyclePlan, DeadlineState, DeadlineStatus, Grade, Level, NextDeadline,
     Party, Score, Step, WheelDefinition,
@@ -239,14 +240,15 @@ impl Store {
         let views = agreements
             .into_iter()
             .map(|a| agreement_view(&a, &mut goals, &mut grades, &scores))
-            .collect();
+            .collect::<Result<_, _>>()?;
 
         Ok(Timeline {
             unit: UnitView {
                 unit_id: u.id.clone(),
                 name: u.name.clone(),
                 level: level.number(),
-                area: u.area.clone(),
+                area: Area::parse(&u.area)
+                    .ok_or_else(|| StoreError::OnRecord(OnRecord::UnitArea(u.id.clone())))?,
                 active: u.active,
                 parent: parent.map(|p| (p.id.clone(), p.name.clone())),
                 leader_name: leader.as_ref().map(|l| l.name.clone()).unwrap_or_default(),
@@ -387,7 +389,7 @@ impl Store {
             .all(db)
             .await?
         {
-            let view = agreement_view(&a, &mut goals, &mut grades, &scores);
+            let view = agreement_view(&a, &mut goals, &mut grades, &scores)?;
             out.entry(a.unit_id).or_default().agreements.push(view);
         }
         Ok(out)
@@ -435,51 +437,68 @@ fn agreement_view(
     goals: &mut HashMap<Uuid, Vec<goal::Model>>,
     grades: &mut HashMap<Uuid, HashMap<Uuid, grade::Model>>,
     scores: &HashMap<(String, u32), Score>,
-) -> AgreementRevisionView {
+) -> Result<AgreementRevisionView, StoreError> {
     let goals = goals.remove(&a.id).unwrap_or_default();
     let grades = grades.remove(&a.id).unwrap_or_default();
     let revision = u32::try_from(a.revision).unwrap_or(0);
-    AgreementRevisionView {
+    // A goal's kinds were checked when it was submitted; one that reads as none of the
+    // wheel's is a database edited by hand, said as such.
+    fn known<T>(
+        what: &'static str,
+        value: &str,
+        parse: fn(&str) -> Option<T>,
+    ) -> Result<T, StoreError> {
+        parse(value).ok_or_else(|| {
+            StoreError::OnRecord(OnRecord::Value {
+                what,
+                value: value.to_owned(),
+            })
+        })
+    }
+    let goals = goals
+        .into_iter()
+        .map(|g| {
+            let grade = grades.get(&g.id);
+            Ok(GoalView {
+                dimension: known("a goal's dimension", &g.dimension, Dimension::parse)?,
+                kind: known("a goal's kind", &g.kind, GoalKind::parse)?,
+                horizon: known("a goal's horizon", &g.horizon, Horizon::parse)?,
+                grade: grade
+                    .map(|x| known("a grade", &x.grade, Grade::parse))
+                    .transpose()?,
+                title: g.title,
+                weight: g.weight,
+                indicator: g.indicator,
+                baseline: g.baseline,
+                partly_met: g.partly_met,
+                fully_met: g.fully_met,
+                activities: serde_json::from_str(&g.activities).unwrap_or_default(),
+                target_date: g.target_date,
+                measured: match (g.baseline_value, g.partly_met_value, g.fully_met_value) {
+                    (Some(baseline), Some(partly_met), Some(fully_met)) => {
+                        Some(hjul_wheel::agreement::Criteria {
+                            baseline,
+                            partly_met,
+                            fully_met,
+                        })
+                    }
+                    _ => None,
+                },
+                grade_note: grade.and_then(|x| x.note.clone()),
+                proposed: grade.and_then(|x| x.proposed.clone()),
+                evidence: grade
+                    .and_then(|x| x.evidence.as_deref())
+                    .and_then(|e| serde_json::from_str(e).ok()),
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+    Ok(AgreementRevisionView {
         revision,
         submitted_on: a.submitted_on,
         signed_on: a.signed_on,
         score: scores.get(&(a.unit_id.clone(), revision)).copied(),
-        goals: goals
-            .into_iter()
-            .map(|g| {
-                let grade = grades.get(&g.id);
-                GoalView {
-                    title: g.title,
-                    dimension: g.dimension,
-                    kind: g.kind,
-                    horizon: g.horizon,
-                    weight: g.weight,
-                    indicator: g.indicator,
-                    baseline: g.baseline,
-                    partly_met: g.partly_met,
-                    fully_met: g.fully_met,
-                    activities: serde_json::from_str(&g.activities).unwrap_or_default(),
-                    target_date: g.target_date,
-                    measured: match (g.baseline_value, g.partly_met_value, g.fully_met_value) {
-                        (Some(baseline), Some(partly_met), Some(fully_met)) => {
-                            Some(hjul_wheel::agreement::Criteria {
-                                baseline,
-                                partly_met,
-                                fully_met,
-                            })
-                        }
-                        _ => None,
-                    },
-                    grade: grade.map(|x| x.grade.clone()),
-                    grade_note: grade.and_then(|x| x.note.clone()),
-                    proposed: grade.and_then(|x| x.proposed.clone()),
-                    evidence: grade
-                        .and_then(|x| x.evidence.as_deref())
-                        .and_then(|e| serde_json::from_str(e).ok()),
-                }
-            })
-            .collect(),
-    }
+        goals,
+    })
 }
 
 impl EventView {
@@ -525,7 +544,7 @@ pub struct UnitView {
     pub unit_id: String,
     pub name: String,
     pub level: u8,
-    pub area: String,
+    pub area: Area,
     pub active: bool,
     pub parent: Option<(String, String)>,
     pub leader_name: String,
@@ -591,9 +610,9 @@ pub struct AgreementRevisionView {
 #[derive(Debug, Clone, Serialize)]
 pub struct GoalView {
     pub title: String,
-    pub dimension: String,
-    pub kind: String,
-    pub horizon: String,
+    pub dimension: Dimension,
+    pub kind: GoalKind,
+    pub horizon: Horizon,
     pub weight: i32,
     pub indicator: Option<String>,
     pub baseline: String,
@@ -603,7 +622,7 @@ pub struct GoalView {
     pub target_date: NaiveDate,
     /// The criteria as numbers on the indicator, when given.
     pub measured: Option<hjul_wheel::agreement::Criteria>,
-    pub grade: Option<String>,
+    pub grade: Option<Grade>,
     pub grade_note: Option<String>,
     /// The grade hjul proposed at the midway status, and the measurement it rested on.
     pub proposed: Option<String>,

@@ -94,6 +94,13 @@ pub enum Grade {
     NotMet,
 }
 
+/// Its key, as files, the API and the catalogues' names (`grade.full`) write it.
+impl fmt::Display for Grade {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
 impl Grade {
     pub const ALL: [Grade; 3] = [Grade::Full, Grade::Partly, Grade::NotMet];
 
@@ -354,6 +361,13 @@ impl fmt::Display for Warning {
     }
 }
 
+/// Its key, as files, the API and the catalogues' names (`grade.full`) write it.
+impl fmt::Display for Dimension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
 impl Dimension {
     pub const ALL: [Dimension; 3] = [Dimension::Quality, Dimension::Economy, Dimension::Wellbeing];
 
@@ -376,6 +390,13 @@ impl Dimension {
     }
 }
 
+/// Its key, as files, the API and the catalogues' names (`grade.full`) write it.
+impl fmt::Display for GoalKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
 impl GoalKind {
     pub const ALL: [GoalKind; 2] = [GoalKind::Common, GoalKind::Local];
 
@@ -392,6 +413,13 @@ impl GoalKind {
             "local" | "lokal" | "lokalt" => Some(Self::Local),
             _ => None,
         }
+    }
+}
+
+/// Its key, as files, the API and the catalogues' names (`grade.full`) write it.
+impl fmt::Display for Horizon {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
     }
 }
 

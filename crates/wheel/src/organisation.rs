@@ -80,6 +80,7 @@ impl fmt::Display for Area {
 }
 
 /// Who a deadline is for, relative to the unit it concerns.
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Party {

@@ -141,9 +141,9 @@ async fn starting_draft(
             .iter()
             .map(|g| GoalDraft {
                 title: g.title.clone(),
-                dimension: g.dimension.clone(),
-                kind: g.kind.clone(),
-                horizon: g.horizon.clone(),
+                dimension: g.dimension.key().to_owned(),
+                kind: g.kind.key().to_owned(),
+                horizon: g.horizon.key().to_owned(),
                 weight: g.weight.to_string(),
                 indicator: g.indicator.clone().unwrap_or_default(),
                 baseline: g.baseline.clone(),
