@@ -18,12 +18,12 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::audit::{self, Change};
-use crate::cycles::definition_of;
 use crate::entity::{agreement, correction, cycle, goal, grade, outbox_item, unit, unit_event};
-use crate::events::{fold_events, in_order, milestones_of};
+use crate::facts::{
+    definition_of, fold_events, in_order, level_on_record as level_of, milestones_of,
+};
 use crate::outbox::hand_over;
 use crate::outbox::{Kind, State};
-use crate::status::level_on_record as level_of;
 use crate::{OnRecord, Stamp, Store, StoreError};
 
 /// What is wrong with a recorded event.

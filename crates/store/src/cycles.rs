@@ -1,7 +1,6 @@
 //! Cycles on record: each keeps the wheel definition and the indicator catalogue it
 //! started with, so a changed `wheel.toml` never moves the deadlines of a running cycle.
 
-use hjul_wheel::{IndicatorCatalogue, WheelDefinition};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, QueryOrder};
 use serde::Serialize;
 
@@ -149,69 +148,4 @@ impl Store {
             .all(&self.db)
             .await?)
     }
-}
-
-/// Files parsed lately, by their text. A cycle's definition is read for every event,
-/// timeline and tick; parsing and checking its TOML each time was a fortieth of the work
-/// of a whole cycle. The text is the key, so an edited file is parsed afresh, and only
-/// text that parsed is kept.
-type Parsed<T> = std::sync::Mutex<Vec<(String, T)>>;
-
-/// Files kept per kind: a handful of cycles are on record at once.
-const KEPT_FILES: usize = 4;
-
-static DEFINITIONS: Parsed<WheelDefinition> = std::sync::Mutex::new(Vec::new());
-static CATALOGUES: Parsed<IndicatorCatalogue> = std::sync::Mutex::new(Vec::new());
-
-fn parsed<T: Clone, E>(
-    kept: &Parsed<T>,
-    text: &str,
-    parse: impl FnOnce() -> Result<T, E>,
-) -> Result<T, E> {
-    let lock = || {
-        kept.lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    };
-    if let Some((_, value)) = lock().iter().find(|(t, _)| t == text) {
-        return Ok(value.clone());
-    }
-    // Parsed outside the lock: another reader may parse the same text meanwhile, and
-    // both keep the same value.
-    let value = parse()?;
-    let mut kept = lock();
-    if !kept.iter().any(|(t, _)| t == text) {
-        if kept.len() >= KEPT_FILES {
-            kept.remove(0);
-        }
-        kept.push((text.to_owned(), value.clone()));
-    }
-    Ok(value)
-}
-
-/// The definition a recorded cycle runs under.
-pub(crate) fn definition_of(c: &cycle::Model) -> Result<WheelDefinition, StoreError> {
-    parsed(&DEFINITIONS, &c.definition_toml, || {
-        WheelDefinition::from_toml(
-            &c.definition_toml,
-            &format!("wheel.toml of cycle {}", c.year),
-        )
-    })
-    .map_err(|problem| StoreError::StoredDefinition {
-        year: c.year,
-        problem,
-    })
-}
-
-/// The catalogue a recorded cycle keeps.
-pub(crate) fn catalogue_of(c: &cycle::Model) -> Result<IndicatorCatalogue, StoreError> {
-    parsed(&CATALOGUES, &c.catalogue_toml, || {
-        IndicatorCatalogue::from_toml(
-            &c.catalogue_toml,
-            &format!("indicators.toml of cycle {}", c.year),
-        )
-    })
-    .map_err(|problem| StoreError::StoredDefinition {
-        year: c.year,
-        problem,
-    })
 }

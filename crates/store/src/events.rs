@@ -9,8 +9,8 @@ use hjul_wheel::UnitId;
 use hjul_wheel::agreement::Warning;
 use hjul_wheel::data::{Period, Proposal, Reading, propose};
 use hjul_wheel::{
-    Agreement, CyclePlan, Deadline, EventKind, GoalDraft, GradeDraft, Grading, Level, Milestones,
-    Refusal, UnitEvent, UnitFacts, WheelDefinition,
+    Agreement, CyclePlan, Deadline, GoalDraft, GradeDraft, Grading, Level, Milestones, Refusal,
+    UnitEvent, UnitFacts, WheelDefinition,
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
@@ -20,10 +20,12 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::audit::{self, Change};
-use crate::cycles::{catalogue_of, definition_of};
 use crate::entity::{agreement, cycle, goal, grade, milestone, unit, unit_event};
+use crate::facts::{
+    catalogue_of, definition_of, fold_events, level_on_record as level_of, milestones_of,
+    recorded_years,
+};
 use crate::outbox::{hand_over, void_pending};
-use crate::status::level_on_record as level_of;
 use crate::{FaultPoint, OnRecord, Stamp, Store, StoreError, json};
 
 /// The kinds of unit event on record (the wheel's).
@@ -101,19 +103,6 @@ enum Grades<'a> {
     Drafts(&'a [GradeDraft]),
 }
 
-/// The years of the cycles on record.
-pub(crate) async fn recorded_years(db: &impl ConnectionTrait) -> Result<Vec<i32>, StoreError> {
-    use sea_orm::QuerySelect;
-    Ok(cycle::Entity::find()
-        .select_only()
-        .column(cycle::Column::Year)
-        // In order: the projection's writers lock cycles in this order, never crosswise.
-        .order_by_asc(cycle::Column::Year)
-        .into_tuple::<i32>()
-        .all(db)
-        .await?)
-}
-
 /// A recorded revision's agreement, read from the file kept with it. It was checked when
 /// it was submitted, so its target dates are not checked again.
 fn recorded_agreement(
@@ -164,54 +153,6 @@ impl UnitContext {
             .plan()?
             .apply(self.level, &self.milestones, &self.facts, event, today)?)
     }
-}
-
-/// The department's milestones of a cycle, as recorded (up to `until`, when given).
-pub(crate) async fn milestones_of(
-    db: &impl ConnectionTrait,
-    year: i32,
-    until: Option<NaiveDate>,
-) -> Result<Milestones, StoreError> {
-    let mut ms = Milestones::default();
-    let mut query = milestone::Entity::find().filter(milestone::Column::Cycle.eq(year));
-    if let Some(until) = until {
-        query = query.filter(milestone::Column::MetOn.lte(until));
-    }
-    for m in query.all(db).await? {
-        match m.deadline.as_str() {
-            "data_collected" => ms.data_collected = Some(m.met_on),
-            "themes_published" => ms.themes_published = Some(m.met_on),
-            "report_final" => ms.report_final = Some(m.met_on),
-            _ => {}
-        }
-    }
-    Ok(ms)
-}
-
-/// Folds recorded events into facts: those still in force (not superseded by a
-/// correction), in the order of the wheel (by date, revision and kind), so an event that
-/// corrects another takes its place whenever it was recorded.
-pub(crate) fn fold_events<'a>(
-    events: impl IntoIterator<Item = &'a unit_event::Model>,
-) -> UnitFacts {
-    in_order(events)
-        .into_iter()
-        .fold(UnitFacts::default(), |facts, (kind, e)| {
-            facts.with(kind.on(e.on))
-        })
-}
-
-/// The events in force, with their kinds, in the order of the wheel.
-pub(crate) fn in_order<'a>(
-    events: impl IntoIterator<Item = &'a unit_event::Model>,
-) -> Vec<(EventKind, &'a unit_event::Model)> {
-    let mut list: Vec<(EventKind, &unit_event::Model)> = events
-        .into_iter()
-        .filter(|e| e.superseded_by.is_none())
-        .filter_map(|e| EventKind::parse(&e.kind).map(|k| (k, e)))
-        .collect();
-    list.sort_by_key(|(k, e)| (e.on, e.revision.unwrap_or(0), k.rank(), e.id));
-    list
 }
 
 /// Where a unit event was put on record: the cycle it counts in (the one the wheel

@@ -25,9 +25,11 @@ mod copy;
 mod corrections;
 mod cycles;
 mod data;
+mod directory;
 mod drafts;
 mod entity;
 mod events;
+mod facts;
 mod lease;
 mod org;
 mod outbox;
@@ -55,6 +57,7 @@ pub use corrections::{Corrected, Correction, CorrectionAction};
 // entities (their `Entity`, `Column` and `ActiveModel`) stay inside: nothing outside this
 // crate reads or writes a table but through `Store`.
 pub use data::{DataImportReport, Over, StoredMeasurement};
+pub use directory::{Addressee, Directory};
 pub use drafts::{Draft, DraftKind};
 pub use entity::api_token::Model as Token;
 pub use entity::audit_log::Model as AuditEntry;
@@ -67,8 +70,7 @@ pub use entity::unit::Model as Unit;
 pub use events::{Graded, Recorded, Submitted, UnitEventKind, check_themes};
 pub use org::ImportReport;
 pub use outbox::{
-    Addressee, Directory, ItemId, ItemPayload, Kind as OutboxKind, NewItem, SentEntries, SentMark,
-    State as OutboxState,
+    ItemId, ItemPayload, Kind as OutboxKind, NewItem, SentEntries, SentMark, State as OutboxState,
 };
 pub use reports::{FinalReportFile, KeptReport, sha256};
 pub use sessions::Session;
@@ -387,7 +389,7 @@ pub struct Store {
     /// `status` answers, kept until their cycle changes (`standing::KeptStatus`).
     status_cache: std::sync::Arc<std::sync::Mutex<standing::KeptAnswers>>,
     /// Who is who, kept until the organisation changes (`Store::directory`).
-    directory_cache: std::sync::Arc<std::sync::Mutex<Option<outbox::KeptDirectory>>>,
+    directory_cache: std::sync::Arc<std::sync::Mutex<Option<directory::KeptDirectory>>>,
     /// The writers' queue on SQLite ([`Turn`]).
     writers: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
@@ -636,6 +638,83 @@ pub(crate) fn json<T: serde::Serialize>(value: &T) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// The store's modules import one another one way only: a module never imports one
+    /// that imports it back, directly or round a circle (`facts` and `entity` at the
+    /// bottom). Read from the sources, outside their test modules.
+    #[test]
+    fn modules_import_one_another_one_way() {
+        use std::collections::{BTreeMap, BTreeSet};
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut sources = BTreeMap::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            if path.extension().is_some_and(|e| e == "rs") && name != "lib" {
+                let text = std::fs::read_to_string(&path).unwrap();
+                // Code only: comments name modules without importing them.
+                let code: String = text
+                    .split("#[cfg(test)]")
+                    .next()
+                    .unwrap_or("")
+                    .lines()
+                    .filter(|l| !l.trim_start().starts_with("//"))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                sources.insert(name, code);
+            }
+        }
+        let names: BTreeSet<String> = sources.keys().cloned().collect();
+        let mut imports: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (name, code) in &sources {
+            let mut uses = BTreeSet::new();
+            for (at, _) in code.match_indices("crate::") {
+                let rest = &code[at + "crate::".len()..];
+                let mut heads = Vec::new();
+                if let Some(group) = rest.strip_prefix('{') {
+                    let group = &group[..group.find('}').unwrap_or(group.len())];
+                    heads.extend(group.split(',').map(str::trim));
+                } else {
+                    heads.push(rest);
+                }
+                for head in heads {
+                    let module: String = head
+                        .chars()
+                        .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                        .collect();
+                    if names.contains(&module) && module != *name {
+                        uses.insert(module);
+                    }
+                }
+            }
+            imports.insert(name.clone(), uses);
+        }
+        // A circle: a module reachable from itself.
+        for start in &names {
+            let mut seen = BTreeSet::new();
+            let mut stack: Vec<(String, Vec<String>)> = vec![(start.clone(), vec![start.clone()])];
+            while let Some((at, path)) = stack.pop() {
+                for next in &imports[&at] {
+                    assert!(
+                        next != start,
+                        "the store's modules import in a circle: {} → {start}",
+                        path.join(" → ")
+                    );
+                    if seen.insert(next.clone()) {
+                        let mut p = path.clone();
+                        p.push(next.clone());
+                        stack.push((next.clone(), p));
+                    }
+                }
+            }
+        }
+        assert!(
+            imports["facts"].iter().all(|m| m == "entity"),
+            "{:?}",
+            imports["facts"]
+        );
+        assert!(imports["standing"].contains("facts"));
+    }
+
     use super::*;
 
     /// Every error a person can meet has its words in both catalogues, each placeholder

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, Change};
 use crate::entity::{organisation_version, person, unit};
+use crate::facts::insert_chunked;
 use crate::{FaultPoint, OnRecord, Stamp, Store, StoreError};
 
 /// What an import changed.
@@ -235,7 +236,7 @@ impl Store {
                 // A new name or leader shows in every status without moving a unit: kept
                 // answers and the dispatcher's directory are out of date. Cycles in the
                 // order their writers lock them.
-                for year in crate::events::recorded_years(&txn).await? {
+                for year in crate::facts::recorded_years(&txn).await? {
                     crate::standing::count_change(&txn, year).await?;
                 }
                 organisation_version::Entity::update_many()
@@ -275,20 +276,4 @@ fn new_unit(u: &OrgUnit, record: &UnitRecord, leader_id: Uuid, stamp: &Stamp) ->
         created_at: Set(stamp.at),
         updated_at: Set(stamp.at),
     }
-}
-
-pub(crate) async fn insert_chunked<E>(
-    txn: &impl sea_orm::ConnectionTrait,
-    rows: Vec<E::ActiveModel>,
-) -> Result<(), StoreError>
-where
-    E: EntityTrait,
-    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
-{
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(500).collect();
-        E::insert_many(chunk).exec_without_returning(txn).await?;
-    }
-    Ok(())
 }

@@ -91,7 +91,7 @@ impl Store {
         let hash = sha256(&report.pdf);
         retrying!(self, {
             let (txn, _turn) = self.write().await?;
-            let met = crate::events::milestones_of(&txn, year, None)
+            let met = crate::facts::milestones_of(&txn, year, None)
                 .await?
                 .report_final;
             if met.is_none() {

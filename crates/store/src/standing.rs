@@ -29,15 +29,14 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::audit::{self, Change};
-use crate::cycles::definition_of;
 use crate::entity::{cycle, organisation_version, person, unit, unit_event, unit_standing};
-use crate::events::{fold_events, milestones_of};
-use crate::status::{AgreementView, StatusFilter, StatusRow, level_of, scores};
+use crate::facts::level_of;
+use crate::facts::{
+    BY_ID, definition_of, fold_events, insert_chunked, level_on_record, milestones_of,
+    recorded_years,
+};
+use crate::status::{AgreementView, StatusFilter, StatusRow, scores};
 use crate::{Stamp, Store, StoreError};
-
-/// Above this many units a fold reads the whole cycle rather than the units by id (a
-/// long list of ids is slow to bind, and past SQLite's limit in a large organisation).
-pub(crate) const BY_ID: usize = 64;
 
 /// Which units a computation covers.
 #[derive(Debug, Clone, Copy)]
@@ -380,7 +379,7 @@ pub(crate) async fn refresh(
             .try_into()
             .unwrap_or_default(),
     );
-    crate::org::insert_chunked::<unit_standing::Entity>(
+    insert_chunked::<unit_standing::Entity>(
         db,
         rows.iter()
             .map(|r| r.active_model(year, revision, counted))
@@ -458,7 +457,7 @@ pub(crate) async fn refresh_recorded(
     which: Which<'_>,
 ) -> Result<usize, StoreError> {
     let mut written = 0;
-    for year in crate::events::recorded_years(db).await? {
+    for year in recorded_years(db).await? {
         written += refresh(db, year, which).await?;
     }
     Ok(written)
@@ -1015,7 +1014,7 @@ impl Store {
     /// from before it was kept).
     pub(crate) async fn build_missing_standing(&self) -> Result<(), StoreError> {
         let (txn, _turn) = self.write().await?;
-        for year in crate::events::recorded_years(&txn).await? {
+        for year in recorded_years(&txn).await? {
             let kept = unit_standing::Entity::find()
                 .filter(unit_standing::Column::Cycle.eq(year))
                 .one(&txn)
@@ -1041,7 +1040,7 @@ fn folded_row(
         .units
         .get(&p.unit_id)
         .ok_or_else(|| StoreError::UnknownUnit(p.unit_id.clone()))?;
-    let level = crate::status::level_on_record(u)?;
+    let level = level_on_record(u)?;
     let area = Area::parse(&u.area)
         .ok_or_else(|| StoreError::OnRecord(crate::OnRecord::UnitArea(u.id.clone())))?;
     Ok(status_row(

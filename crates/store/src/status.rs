@@ -15,9 +15,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::cycles::definition_of;
 use crate::entity::{agreement, cycle, goal, grade, milestone, person, unit, unit_event};
-use crate::events::{fold_events, milestones_of};
+use crate::facts::{BY_ID, definition_of, fold_events, level_of, level_on_record, milestones_of};
 use crate::{OnRecord, Store, StoreError};
 
 /// Which units `status` shows.
@@ -111,21 +110,6 @@ fn of_cycle(year: i32, unit: Option<&str>) -> sea_orm::sea_query::SelectStatemen
         q.and_where(agreement::Column::UnitId.eq(unit));
     }
     q.to_owned()
-}
-
-pub(crate) fn level_of(u: &unit::Model) -> Option<Level> {
-    u8::try_from(u.level).ok().and_then(Level::new)
-}
-
-/// A unit's level as recorded, or the error of a record that holds no level of the
-/// wheel's (a database edited by hand).
-pub(crate) fn level_on_record(u: &unit::Model) -> Result<Level, StoreError> {
-    level_of(u).ok_or_else(|| {
-        StoreError::OnRecord(OnRecord::UnitLevel {
-            unit: u.id.clone(),
-            level: u.level,
-        })
-    })
 }
 
 /// The most units whose state is read a few at a time (`BY_ID` a statement, each an index
@@ -693,7 +677,7 @@ impl Store {
         // list binds cheaply (up to 65,535 parameters): one statement for them all.
         let per_statement = match db.get_database_backend() {
             sea_orm::DbBackend::Postgres => BY_ID_CHUNKED,
-            _ => crate::standing::BY_ID,
+            _ => BY_ID,
         };
         match by_id {
             Some(ids) => {

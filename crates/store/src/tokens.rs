@@ -12,9 +12,6 @@ use crate::audit::{self, Change};
 use crate::entity::{api_token, person};
 use crate::{Stamp, Store, StoreError};
 
-/// The most characters of a refusal's reason kept in the audit log.
-pub const REFUSAL_CHARS: usize = 2_000;
-
 /// The fewest characters of a token's id that `revoke_token` takes.
 pub const MIN_ID_PREFIX: usize = 8;
 
@@ -239,105 +236,6 @@ impl Store {
         let mut ids = self.directory().await?.led_by(email).to_vec();
         ids.sort();
         Ok(ids)
-    }
-
-    /// Records an attempt that was refused (no right, or the wheel's rules), with who
-    /// tried and why; the reason is cut to [`REFUSAL_CHARS`].
-    pub async fn audit_refusal(
-        &self,
-        stamp: &Stamp,
-        attempted: &str,
-        entity: &str,
-        entity_id: &str,
-        reason: &str,
-    ) -> Result<(), StoreError> {
-        #[derive(Serialize)]
-        struct Refused<'a> {
-            attempted: &'a str,
-            reason: &'a str,
-        }
-        // Whatever was sent, the row stays small: the audit log is kept for good.
-        let reason = hjul_wheel::limits::clip(reason, REFUSAL_CHARS);
-        let entity_id = hjul_wheel::limits::clip(entity_id, 100);
-        let _turn = self.turn().await?;
-        audit::log(
-            &self.db,
-            stamp,
-            Change::new("refused", entity, entity_id).after(&Refused {
-                attempted,
-                reason: &reason,
-            }),
-        )
-        .await
-    }
-
-    /// The audit log, newest first, filtered: rows about a unit, rows by a person (their
-    /// address in the actor), rows from and to a day (UTC).
-    pub async fn audit_search(
-        &self,
-        unit: Option<&str>,
-        person: Option<&str>,
-        from: Option<chrono::NaiveDate>,
-        to: Option<chrono::NaiveDate>,
-        limit: u64,
-    ) -> Result<Vec<crate::entity::audit_log::Model>, StoreError> {
-        use crate::entity::audit_log;
-        use sea_orm::QuerySelect;
-        let mut q = audit_log::Entity::find();
-        if let Some(u) = unit {
-            q = q
-                .filter(audit_log::Column::Entity.eq("unit"))
-                .filter(audit_log::Column::EntityId.eq(u));
-        }
-        if let Some(p) = person {
-            q = q.filter(audit_log::Column::Actor.contains(p));
-        }
-        if let Some(d) = from.and_then(|d| d.and_hms_opt(0, 0, 0)) {
-            q = q.filter(audit_log::Column::At.gte(d.and_utc()));
-        }
-        if let Some(d) = to
-            .and_then(|d| d.succ_opt())
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-        {
-            q = q.filter(audit_log::Column::At.lt(d.and_utc()));
-        }
-        Ok(q.order_by_desc(audit_log::Column::Id)
-            .limit(limit.min(10_000))
-            .all(&self.db)
-            .await?)
-    }
-
-    /// The audit log, newest first, optionally for one entity.
-    pub async fn audit_log(
-        &self,
-        entity: Option<(&str, &str)>,
-        limit: u64,
-    ) -> Result<Vec<crate::entity::audit_log::Model>, StoreError> {
-        self.audit_log_where(entity.map(|e| e.0), entity.map(|e| e.1), limit)
-            .await
-    }
-
-    /// The audit log, newest first: the rows of one kind of entity, of one id (say a
-    /// unit's, whatever was done to it), of both, or all.
-    pub async fn audit_log_where(
-        &self,
-        entity: Option<&str>,
-        entity_id: Option<&str>,
-        limit: u64,
-    ) -> Result<Vec<crate::entity::audit_log::Model>, StoreError> {
-        use crate::entity::audit_log;
-        use sea_orm::QuerySelect;
-        let mut q = audit_log::Entity::find();
-        if let Some(entity) = entity {
-            q = q.filter(audit_log::Column::Entity.eq(entity));
-        }
-        if let Some(id) = entity_id {
-            q = q.filter(audit_log::Column::EntityId.eq(id));
-        }
-        Ok(q.order_by_desc(audit_log::Column::Id)
-            .limit(limit.min(10_000))
-            .all(&self.db)
-            .await?)
     }
 }
 
