@@ -284,7 +284,7 @@ pub mod outbox_item {
 
     /// What an item tells its reader. Stored as its key; a CHECK constraint refuses any
     /// other text (migration `000006`).
-    #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+    #[cfg_attr(feature = "schema", derive(utoipa::ToSchema), schema(as = OutboxKind))]
     #[derive(
         Debug,
         Clone,
@@ -313,7 +313,7 @@ pub mod outbox_item {
     }
 
     /// Where an item is in its life.
-    #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+    #[cfg_attr(feature = "schema", derive(utoipa::ToSchema), schema(as = OutboxState))]
     #[derive(
         Debug,
         Clone,

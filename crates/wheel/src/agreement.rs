@@ -97,7 +97,8 @@ pub enum Grade {
 /// Its key, as files, the API and the catalogues' names (`grade.full`) write it.
 impl fmt::Display for Grade {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.key())
+        // `pad` keeps a table's width (`{:<17}`), as the keys written as text did.
+        f.pad(self.key())
     }
 }
 
@@ -364,7 +365,8 @@ impl fmt::Display for Warning {
 /// Its key, as files, the API and the catalogues' names (`grade.full`) write it.
 impl fmt::Display for Dimension {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.key())
+        // `pad` keeps a table's width (`{:<17}`), as the keys written as text did.
+        f.pad(self.key())
     }
 }
 
@@ -393,7 +395,8 @@ impl Dimension {
 /// Its key, as files, the API and the catalogues' names (`grade.full`) write it.
 impl fmt::Display for GoalKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.key())
+        // `pad` keeps a table's width (`{:<17}`), as the keys written as text did.
+        f.pad(self.key())
     }
 }
 
@@ -419,7 +422,8 @@ impl GoalKind {
 /// Its key, as files, the API and the catalogues' names (`grade.full`) write it.
 impl fmt::Display for Horizon {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.key())
+        // `pad` keeps a table's width (`{:<17}`), as the keys written as text did.
+        f.pad(self.key())
     }
 }
 

@@ -75,7 +75,8 @@ impl Area {
 
 impl fmt::Display for Area {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.key())
+        // `pad` keeps a table's width (`{:<17}`), as the keys written as text did.
+        f.pad(self.key())
     }
 }
 
@@ -156,7 +157,8 @@ impl Party {
 
 impl fmt::Display for Party {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.key())
+        // `pad` keeps a table's width (`{:<17}`), as the keys written as text did.
+        f.pad(self.key())
     }
 }
 

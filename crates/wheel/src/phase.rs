@@ -53,7 +53,8 @@ impl Phase {
 
 impl fmt::Display for Phase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.key())
+        // `pad` keeps a table's width (`{:<17}`), as the keys written as text did.
+        f.pad(self.key())
     }
 }
 
@@ -171,7 +172,8 @@ impl Milestone {
 
 impl fmt::Display for Deadline {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.key())
+        // `pad` keeps a table's width (`{:<17}`), as the keys written as text did.
+        f.pad(self.key())
     }
 }
 

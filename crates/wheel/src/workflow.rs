@@ -213,7 +213,8 @@ impl Step {
 
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.key())
+        // `pad` keeps a table's width (`{:<17}`), as the keys written as text did.
+        f.pad(self.key())
     }
 }
 
@@ -263,7 +264,8 @@ pub enum EventKind {
 
 impl fmt::Display for EventKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.key())
+        // `pad` keeps a table's width (`{:<17}`), as the keys written as text did.
+        f.pad(self.key())
     }
 }
 

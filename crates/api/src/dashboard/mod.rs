@@ -491,7 +491,7 @@ pub async fn pressed(v: &Visitor, req: axum::extract::Request) -> Result<(), Pro
     }
 }
 
-/// How a form's handling ends, the same for every form: done, to the page `done` names
+/// How a button's form ends (and, in time, every form's): done, to the page `done` names
 /// (a redirect, so that a reload does not post again); refused, the refusal on record
 /// and `again`, the page that shows the form with what was typed and why.
 pub async fn answer<T>(
