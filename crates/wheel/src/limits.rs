@@ -48,23 +48,20 @@ pub fn breaks_line(c: char) -> bool {
 /// The notes of a dialogue, or the reason for a correction: at most
 /// [`MAX_NOTES_CHARS`].
 pub fn check_notes(text: &str) -> Result<(), Text> {
-    let n = text.chars().count();
-    if n > MAX_NOTES_CHARS {
-        return Err(Text::new("limit.notes")
-            .arg("count", n)
-            .arg("max", MAX_NOTES_CHARS));
-    }
-    Ok(())
+    check_chars(text, MAX_NOTES_CHARS, "limit.notes")
 }
 
 /// The notes of a dialogue marked for the report: at most [`MAX_REPORT_NOTES_CHARS`]
 /// (unmarked, they may be as long as any notes).
 pub fn check_report_notes(text: &str) -> Result<(), Text> {
+    check_chars(text, MAX_REPORT_NOTES_CHARS, "limit.report_notes")
+}
+
+/// A text of at most `max` characters, or `key`'s words with the count and the most.
+fn check_chars(text: &str, max: usize, key: &'static str) -> Result<(), Text> {
     let n = text.chars().count();
-    if n > MAX_REPORT_NOTES_CHARS {
-        return Err(Text::new("limit.report_notes")
-            .arg("count", n)
-            .arg("max", MAX_REPORT_NOTES_CHARS));
+    if n > max {
+        return Err(Text::new(key).arg("count", n).arg("max", max));
     }
     Ok(())
 }

@@ -738,9 +738,7 @@ pub async fn milestone(
             return Err(stale_problem());
         }
         // Who records which milestone is asked by the core, from the wheel.
-        let y: i32 = year.parse().map_err(|_| {
-            Problem::not_found("there is no such cycle").text(Text::new("cycles.none"))
-        })?;
+        let y = cycle_year(&year)?;
         let m = Deadline::MILESTONES
             .into_iter()
             .find(|d| d.key() == f.milestone)
