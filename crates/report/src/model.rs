@@ -258,9 +258,7 @@ pub async fn build(store: &Store, req: &Request) -> Result<Report, ReportError> 
     let in_scope = |unit_id: &str| -> bool {
         match &req.scope {
             Scope::Department => true,
-            Scope::Area(area) => directory
-                .unit(unit_id)
-                .is_some_and(|u| Area::parse(&u.area) == Some(*area)),
+            Scope::Area(area) => directory.unit(unit_id).is_some_and(|u| u.area == *area),
             Scope::Subtree(top) => {
                 let mut id = Some(unit_id.to_owned());
                 while let Some(u) = id.as_deref().and_then(|i| directory.unit(i)) {

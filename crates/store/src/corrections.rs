@@ -55,6 +55,8 @@ impl Correction {
 }
 
 /// What a correction does, by itself: what a form or a request names.
+#[derive(sea_orm::DeriveActiveEnum, sea_orm::EnumIter)]
+#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -168,8 +170,7 @@ impl Store {
                         Text::new("correction.no_event").arg("id", event_id.to_string()),
                     )
                 })?;
-            let kind = EventKind::parse(&old.kind)
-                .ok_or_else(|| StoreError::OnRecord(OnRecord::EventKind(old.kind.clone())))?;
+            let kind = old.kind;
             let c = cycle::Entity::find_by_id(old.cycle)
                 .one(&txn)
                 .await?
@@ -297,7 +298,7 @@ impl Store {
                 cycle: Set(old.cycle),
                 unit_id: Set(old.unit_id.clone()),
                 event_id: Set(old.id),
-                action: Set(correction.key().to_owned()),
+                action: Set(correction.action()),
                 new_event_id: Set(new_event.as_ref().map(|_| new_id)),
                 reason: Set(reason.to_owned()),
                 recorded_at: Set(stamp.at),
@@ -338,7 +339,7 @@ impl Store {
                     id: Set(new_id),
                     cycle: Set(old.cycle),
                     unit_id: Set(unit_id.clone()),
-                    kind: Set(old.kind.clone()),
+                    kind: Set(old.kind),
                     on: Set(*on),
                     revision: Set(old.revision),
                     notes: Set(old.notes.clone()),
@@ -377,7 +378,7 @@ impl Store {
             #[derive(Serialize)]
             struct Before<'a> {
                 event: Uuid,
-                kind: &'a str,
+                kind: EventKind,
                 unit_id: &'a str,
                 on: NaiveDate,
                 revision: Option<i32>,
@@ -398,7 +399,7 @@ impl Store {
                 Change::new("unit.correct", "unit", old.unit_id.clone())
                     .before(&Before {
                         event: old.id,
-                        kind: &old.kind,
+                        kind: old.kind,
                         unit_id: &old.unit_id,
                         on: old.on,
                         revision: old.revision,

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, Change};
 use crate::entity::{audit_log, data_import, measurement, unit};
-use crate::{OnRecord, Stamp, Store, StoreError};
+use crate::{Stamp, Store, StoreError};
 
 /// What an import did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -113,7 +113,7 @@ impl Store {
             .all(&self.db)
             .await?
             .into_iter()
-            .filter_map(|u| Some((u.id, Area::parse(&u.area)?)))
+            .map(|u| (u.id, u.area))
             .collect())
     }
 
@@ -255,8 +255,7 @@ impl Store {
             .one(&self.db)
             .await?
             .ok_or_else(|| StoreError::UnknownUnit(unit_id.to_owned()))?;
-        let area = Area::parse(&unit.area)
-            .ok_or_else(|| StoreError::OnRecord(OnRecord::UnitArea(unit_id.to_owned())))?;
+        let area = unit.area;
         let own = self.values(Some(unit_id)).await?;
         let areas = HashMap::from([(unit_id.to_owned(), area)]);
         let rows = rows_of(&own, &areas);

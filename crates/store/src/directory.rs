@@ -42,8 +42,7 @@ impl Directory {
         Some(Addressee {
             email: p.email.clone(),
             name: p.name.clone(),
-            // Checked when the organisation was imported; Danish if edited by hand.
-            language: hjul_wheel::Language::parse(&p.language).unwrap_or_default(),
+            language: p.language,
         })
     }
 

@@ -13,6 +13,8 @@ use crate::{Stamp, Store, StoreError};
 pub const MAX_DRAFT_BYTES: usize = 512 * 1024;
 
 /// Which form a draft belongs to.
+#[derive(sea_orm::DeriveActiveEnum, sea_orm::EnumIter)]
+#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DraftKind {
     Agreement,
@@ -57,7 +59,7 @@ impl Store {
         let turn = self.turn().await?;
         draft::Entity::insert(draft::ActiveModel {
             unit_id: Set(unit_id.to_owned()),
-            kind: Set(kind.key().to_owned()),
+            kind: Set(kind),
             cycle: Set(cycle),
             content: Set(content.to_owned()),
             updated_at: Set(stamp.at),
@@ -82,24 +84,22 @@ impl Store {
     /// A unit's draft of `kind`, if one is kept.
     pub async fn draft(&self, unit: &UnitId, kind: DraftKind) -> Result<Option<Draft>, StoreError> {
         let unit_id = unit.as_str();
-        Ok(
-            draft::Entity::find_by_id((unit_id.to_owned(), kind.key().to_owned()))
-                .one(&self.db)
-                .await?
-                .map(|d| Draft {
-                    cycle: d.cycle,
-                    content: d.content,
-                    updated_at: d.updated_at,
-                    updated_by: d.updated_by,
-                }),
-        )
+        Ok(draft::Entity::find_by_id((unit_id.to_owned(), kind))
+            .one(&self.db)
+            .await?
+            .map(|d| Draft {
+                cycle: d.cycle,
+                content: d.content,
+                updated_at: d.updated_at,
+                updated_by: d.updated_by,
+            }))
     }
 
     /// Drops a unit's draft once what it held is on record.
     pub async fn drop_draft(&self, unit: &UnitId, kind: DraftKind) -> Result<(), StoreError> {
         let unit_id = unit.as_str();
         let _turn = self.turn().await?;
-        draft::Entity::delete_by_id((unit_id.to_owned(), kind.key().to_owned()))
+        draft::Entity::delete_by_id((unit_id.to_owned(), kind))
             .exec(&self.db)
             .await?;
         Ok(())

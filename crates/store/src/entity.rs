@@ -11,6 +11,7 @@ macro_rules! no_relations {
 }
 
 pub mod person {
+    use hjul_wheel::Language;
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -21,7 +22,7 @@ pub mod person {
         #[sea_orm(unique)]
         pub email: String,
         pub name: String,
-        pub language: String,
+        pub language: Language,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }
@@ -30,6 +31,7 @@ pub mod person {
 }
 
 pub mod unit {
+    use hjul_wheel::Area;
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -40,7 +42,7 @@ pub mod unit {
         pub name: String,
         pub level: i16,
         pub parent_id: Option<String>,
-        pub area: String,
+        pub area: Area,
         pub leader_id: Uuid,
         pub active: bool,
         pub created_at: DateTimeUtc,
@@ -102,6 +104,7 @@ pub mod organisation_version {
 }
 
 pub mod milestone {
+    use hjul_wheel::Deadline;
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -110,7 +113,7 @@ pub mod milestone {
         #[sea_orm(primary_key, auto_increment = false)]
         pub cycle: i32,
         #[sea_orm(primary_key, auto_increment = false)]
-        pub deadline: String,
+        pub deadline: Deadline,
         pub met_on: Date,
         /// The focus themes in priority order, as a JSON array (themes_published only).
         pub themes: Option<String>,
@@ -122,6 +125,7 @@ pub mod milestone {
 }
 
 pub mod unit_event {
+    use hjul_wheel::EventKind;
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -131,7 +135,7 @@ pub mod unit_event {
         pub id: Uuid,
         pub cycle: i32,
         pub unit_id: String,
-        pub kind: String,
+        pub kind: EventKind,
         pub on: Date,
         pub revision: Option<i32>,
         pub notes: Option<String>,
@@ -149,6 +153,7 @@ pub mod unit_event {
 /// The standing projection: what `status` shows of a unit in a cycle, kept with every
 /// change that moves it (`crate::standing`).
 pub mod unit_standing {
+    use hjul_wheel::{AgreementState, Deadline, Step};
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -158,14 +163,14 @@ pub mod unit_standing {
         pub cycle: i32,
         #[sea_orm(primary_key, auto_increment = false)]
         pub unit_id: String,
-        pub step: Option<String>,
-        pub next_deadline: Option<String>,
+        pub step: Option<Step>,
+        pub next_deadline: Option<Deadline>,
         pub next_due: Option<Date>,
         /// The party to act, by key.
         pub responsible: String,
         /// The unit whose leader is to act; `None`: the secretariat.
         pub responsible_unit: Option<String>,
-        pub agreement: Option<String>,
+        pub agreement: Option<AgreementState>,
         /// The agreement's score in basis points.
         pub score: Option<i32>,
         /// The latest day of any fact counted.
@@ -204,6 +209,7 @@ pub mod agreement {
 }
 
 pub mod goal {
+    use hjul_wheel::{Dimension, GoalKind, Horizon};
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -214,9 +220,9 @@ pub mod goal {
         pub agreement_id: Uuid,
         pub position: i32,
         pub title: String,
-        pub dimension: String,
-        pub kind: String,
-        pub horizon: String,
+        pub dimension: Dimension,
+        pub kind: GoalKind,
+        pub horizon: Horizon,
         pub weight: i32,
         pub indicator: Option<String>,
         pub baseline: String,
@@ -235,6 +241,7 @@ pub mod goal {
 }
 
 pub mod grade {
+    use hjul_wheel::Grade;
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -244,7 +251,7 @@ pub mod grade {
         pub id: Uuid,
         pub agreement_id: Uuid,
         pub goal_id: Uuid,
-        pub grade: String,
+        pub grade: Grade,
         pub note: Option<String>,
         pub given_on: Date,
         /// The grade hjul proposed from the latest measurement, and what it rested on
@@ -562,6 +569,7 @@ pub mod session {
 }
 
 pub mod draft {
+    use crate::DraftKind;
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -571,7 +579,7 @@ pub mod draft {
         pub unit_id: String,
         /// `agreement` or `midway`.
         #[sea_orm(primary_key, auto_increment = false)]
-        pub kind: String,
+        pub kind: DraftKind,
         pub cycle: i32,
         /// The form as it was, as JSON.
         pub content: String,
@@ -583,6 +591,7 @@ pub mod draft {
 }
 
 pub mod correction {
+    use crate::CorrectionAction;
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -595,7 +604,7 @@ pub mod correction {
         /// The event corrected.
         pub event_id: Uuid,
         /// `redate`, `move` or `withdraw`.
-        pub action: String,
+        pub action: CorrectionAction,
         /// The event that takes its place (none for a withdrawal).
         pub new_event_id: Option<Uuid>,
         pub reason: String,
@@ -607,6 +616,7 @@ pub mod correction {
 }
 
 pub mod final_report {
+    use hjul_wheel::Language;
     use sea_orm::entity::prelude::*;
 
     /// A cycle's final quality report, as the committee read it; never changed.
@@ -616,7 +626,7 @@ pub mod final_report {
         #[sea_orm(primary_key, auto_increment = false)]
         pub cycle: i32,
         pub made_on: Date,
-        pub language: String,
+        pub language: Language,
         pub sha256: String,
         pub pdf: Vec<u8>,
         pub markdown: String,

@@ -7,7 +7,7 @@
 
 use chrono::NaiveDate;
 use hjul_wheel::{
-    EventKind, IndicatorCatalogue, Level, Milestone, Milestones, UnitFacts, WheelDefinition,
+    Deadline, EventKind, IndicatorCatalogue, Level, Milestones, UnitFacts, WheelDefinition,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
@@ -107,13 +107,11 @@ pub(crate) async fn milestones_of(
         query = query.filter(milestone::Column::MetOn.lte(until));
     }
     for m in query.all(db).await? {
-        match Milestone::parse(&m.deadline) {
-            Some(Milestone::DataCollected) => ms.data_collected = Some(m.met_on),
-            Some(Milestone::ThemesPublished) => ms.themes_published = Some(m.met_on),
-            Some(Milestone::ReportFinal) => ms.report_final = Some(m.met_on),
-            None => {
-                return Err(StoreError::OnRecord(OnRecord::Milestone(m.deadline)));
-            }
+        match m.deadline {
+            Deadline::DataCollected => ms.data_collected = Some(m.met_on),
+            Deadline::ThemesPublished => ms.themes_published = Some(m.met_on),
+            Deadline::ReportFinal => ms.report_final = Some(m.met_on),
+            other => return Err(StoreError::OnRecord(OnRecord::Milestone(other))),
         }
     }
     Ok(ms)
@@ -139,7 +137,7 @@ pub(crate) fn in_order<'a>(
     let mut list: Vec<(EventKind, &unit_event::Model)> = events
         .into_iter()
         .filter(|e| e.superseded_by.is_none())
-        .filter_map(|e| EventKind::parse(&e.kind).map(|k| (k, e)))
+        .map(|e| (e.kind, e))
         .collect();
     list.sort_by_key(|(k, e)| (e.on, e.revision.unwrap_or(0), k.rank(), e.id));
     list

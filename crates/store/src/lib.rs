@@ -226,15 +226,10 @@ pub enum StoreError {
 pub enum OnRecord {
     #[error("unit {unit} has level {level}")]
     UnitLevel { unit: String, level: i16 },
-    #[error("unit {0} has no known area")]
-    UnitArea(String),
-    #[error("an event of kind `{0}`")]
-    EventKind(String),
+    /// A unit's deadline in the milestone table. (A kind none of the wheel's, in any
+    /// column, is refused by the column's type when the row is read: a `DbErr`.)
     #[error("a milestone `{0}`")]
-    Milestone(String),
-    /// A value of a kind the wheel does not know (`what`: "a goal's dimension").
-    #[error("{what} `{value}`")]
-    Value { what: &'static str, value: String },
+    Milestone(hjul_wheel::Deadline),
     #[error("cycle {0} is not on record")]
     Cycle(i32),
     #[error("goal \"{0}\" is not on record")]

@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use hjul_wheel::Organisation;
 use hjul_wheel::org::OrgUnit;
+use hjul_wheel::{Area, Language, Organisation};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel};
 use serde::Serialize;
@@ -36,7 +36,7 @@ struct UnitRecord {
     name: String,
     level: i16,
     parent_id: Option<String>,
-    area: String,
+    area: Area,
     leader: String,
     active: bool,
 }
@@ -45,7 +45,7 @@ struct UnitRecord {
 struct PersonRecord {
     email: String,
     name: String,
-    language: String,
+    language: Language,
 }
 
 impl Store {
@@ -78,19 +78,19 @@ impl Store {
                 let record = PersonRecord {
                     email: l.email.to_string(),
                     name: l.name.clone(),
-                    language: l.language.key().to_owned(),
+                    language: l.language,
                 };
                 match people.get(l.email.as_str()) {
-                    Some(p) if p.name == l.name && p.language == l.language.key() => {}
+                    Some(p) if p.name == l.name && p.language == l.language => {}
                     Some(p) => {
                         let before = PersonRecord {
                             email: p.email.clone(),
                             name: p.name.clone(),
-                            language: p.language.clone(),
+                            language: p.language,
                         };
                         let mut am = p.clone().into_active_model();
                         am.name = Set(l.name.clone());
-                        am.language = Set(l.language.key().to_owned());
+                        am.language = Set(l.language);
                         am.updated_at = Set(stamp.at);
                         let updated = am.update(&txn).await?;
                         changes.push(
@@ -106,7 +106,7 @@ impl Store {
                             id: Uuid::now_v7(),
                             email: l.email.to_string(),
                             name: l.name.clone(),
-                            language: l.language.key().to_owned(),
+                            language: l.language,
                             created_at: stamp.at,
                             updated_at: stamp.at,
                         };
@@ -146,7 +146,7 @@ impl Store {
                         name: u.name.clone(),
                         level: i16::from(u.level.number()),
                         parent_id: u.parent.as_ref().map(ToString::to_string),
-                        area: u.area.key().to_owned(),
+                        area: u.area,
                         leader: u.leader.email.to_string(),
                         active: true,
                     };
@@ -172,7 +172,7 @@ impl Store {
                                 am.name = Set(record.name.clone());
                                 am.level = Set(record.level);
                                 am.parent_id = Set(record.parent_id.clone());
-                                am.area = Set(record.area.clone());
+                                am.area = Set(record.area);
                                 am.leader_id = Set(leader_id);
                                 am.active = Set(true);
                                 am.updated_at = Set(stamp.at);
@@ -258,7 +258,7 @@ fn unit_record(u: &unit::Model, email_of: &HashMap<Uuid, String>) -> UnitRecord 
         name: u.name.clone(),
         level: u.level,
         parent_id: u.parent_id.clone(),
-        area: u.area.clone(),
+        area: u.area,
         leader: email_of.get(&u.leader_id).cloned().unwrap_or_default(),
         active: u.active,
     }
@@ -270,7 +270,7 @@ fn new_unit(u: &OrgUnit, record: &UnitRecord, leader_id: Uuid, stamp: &Stamp) ->
         name: Set(record.name.clone()),
         level: Set(record.level),
         parent_id: Set(record.parent_id.clone()),
-        area: Set(record.area.clone()),
+        area: Set(record.area),
         leader_id: Set(leader_id),
         active: Set(true),
         created_at: Set(stamp.at),

@@ -45,7 +45,7 @@ pub(crate) fn row(year: i32, report: &FinalReportFile, stamp: &Stamp) -> final_r
     final_report::ActiveModel {
         cycle: Set(year),
         made_on: Set(report.made_on),
-        language: Set(report.language.key().to_owned()),
+        language: Set(report.language),
         sha256: Set(sha256(&report.pdf)),
         pdf: Set(report.pdf.clone()),
         markdown: Set(report.markdown.clone()),
@@ -149,12 +149,7 @@ impl Store {
         let Some(m) = final_report::Entity::find_by_id(year).one(&self.db).await? else {
             return Ok(None);
         };
-        let language = hjul_wheel::Language::parse(&m.language).ok_or_else(|| {
-            StoreError::OnRecord(crate::OnRecord::Value {
-                what: "a final report's language",
-                value: m.language.clone(),
-            })
-        })?;
+        let language = m.language;
         Ok(Some(KeptReport {
             cycle: m.cycle,
             made_on: m.made_on,

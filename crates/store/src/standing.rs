@@ -72,12 +72,12 @@ impl Projected {
         unit_standing::ActiveModel {
             cycle: Set(cycle),
             unit_id: Set(self.unit_id.clone()),
-            step: Set(self.step.map(|s| s.key().to_owned())),
-            next_deadline: Set(self.next_deadline.map(|n| n.deadline.key().to_owned())),
+            step: Set(self.step),
+            next_deadline: Set(self.next_deadline.map(|n| n.deadline)),
             next_due: Set(self.next_deadline.map(|n| n.due)),
             responsible: Set(self.responsible.key().to_owned()),
             responsible_unit: Set(self.responsible_unit.clone()),
-            agreement: Set(self.agreement.map(|a| a.key().to_owned())),
+            agreement: Set(self.agreement),
             score: Set(self
                 .score
                 .and_then(|s| i32::try_from(s.basis_points()).ok())),
@@ -91,18 +91,15 @@ impl Projected {
     /// A kept row, or `None` when a key in it names nothing (then the unit is folded).
     fn from_model(m: unit_standing::Model) -> Option<Self> {
         Some(Self {
-            step: parse_opt(m.step.as_deref(), Step::parse)?,
-            next_deadline: match (m.next_deadline.as_deref(), m.next_due) {
-                (Some(d), Some(due)) => Some(NextDeadline {
-                    deadline: Deadline::parse(d)?,
-                    due,
-                }),
+            step: m.step,
+            next_deadline: match (m.next_deadline, m.next_due) {
+                (Some(deadline), Some(due)) => Some(NextDeadline { deadline, due }),
                 (None, None) => None,
                 _ => return None,
             },
             responsible: Party::parse(&m.responsible)?,
             responsible_unit: m.responsible_unit,
-            agreement: parse_opt(m.agreement.as_deref(), AgreementState::parse)?,
+            agreement: m.agreement,
             score: match m.score {
                 Some(s) => Some(Score::from_basis_points(u32::try_from(s).ok()?)),
                 None => None,
@@ -162,15 +159,6 @@ impl Projected {
             show(other.facts_through.map(|d| d.to_string())),
         );
         out
-    }
-}
-
-/// `Some(None)` for no key, `Some(Some(v))` for a key that names `v`, `None` for a key
-/// that names nothing.
-fn parse_opt<T>(key: Option<&str>, parse: impl Fn(&str) -> Option<T>) -> Option<Option<T>> {
-    match key {
-        None => Some(None),
-        Some(k) => parse(k).map(Some),
     }
 }
 
@@ -311,9 +299,6 @@ pub(crate) async fn compute(
     let mut out = Vec::with_capacity(targets.len());
     for u in targets.into_iter().filter(|u| u.active) {
         let Some(level) = level_of(u) else { continue };
-        if Area::parse(&u.area).is_none() {
-            continue;
-        }
         let recorded = by_unit.get(&u.id);
         let facts = fold_events(recorded.into_iter().flatten());
         let standing = plan.standing(level, &milestones, &facts, through.unwrap_or(any_day));
@@ -869,8 +854,8 @@ impl Store {
             let level = u8::try_from(r.try_get::<i16>("", "level")?)
                 .ok()
                 .and_then(Level::new);
-            let area: String = r.try_get("", "area")?;
-            let (Some(level), Some(area)) = (level, Area::parse(&area)) else {
+            let area: Area = r.try_get("", "area")?;
+            let Some(level) = level else {
                 continue;
             };
             let kept = match r.try_get::<Option<i32>>("", "cycle")? {
@@ -1041,8 +1026,7 @@ fn folded_row(
         .get(&p.unit_id)
         .ok_or_else(|| StoreError::UnknownUnit(p.unit_id.clone()))?;
     let level = level_on_record(u)?;
-    let area = Area::parse(&u.area)
-        .ok_or_else(|| StoreError::OnRecord(crate::OnRecord::UnitArea(u.id.clone())))?;
+    let area = u.area;
     Ok(status_row(
         u.id.clone(),
         u.name.clone(),

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::entity::{agreement, cycle, goal, grade, milestone, person, unit, unit_event};
 use crate::facts::{BY_ID, definition_of, fold_events, level_of, level_on_record, milestones_of};
-use crate::{OnRecord, Store, StoreError};
+use crate::{Store, StoreError};
 
 /// Which units `status` shows.
 #[derive(Debug, Clone, Default)]
@@ -231,8 +231,7 @@ impl Store {
                 unit_id: u.id.clone(),
                 name: u.name.clone(),
                 level: level.number(),
-                area: Area::parse(&u.area)
-                    .ok_or_else(|| StoreError::OnRecord(OnRecord::UnitArea(u.id.clone())))?,
+                area: u.area,
                 active: u.active,
                 parent: parent.map(|p| (p.id.clone(), p.name.clone())),
                 leader_name: leader.as_ref().map(|l| l.name.clone()).unwrap_or_default(),
@@ -313,7 +312,7 @@ pub(crate) async fn scores(
         let weight = weights
             .get(&g.goal_id)
             .and_then(|w| Weight::new(i64::from(*w)));
-        if let (Some(weight), Some(value)) = (weight, Grade::parse(&g.grade)) {
+        if let (Some(weight), Some(value)) = (weight, Some(g.grade)) {
             graded
                 .entry(g.agreement_id)
                 .or_default()
@@ -427,29 +426,15 @@ fn agreement_view(
     let revision = u32::try_from(a.revision).unwrap_or(0);
     // A goal's kinds were checked when it was submitted; one that reads as none of the
     // wheel's is a database edited by hand, said as such.
-    fn known<T>(
-        what: &'static str,
-        value: &str,
-        parse: fn(&str) -> Option<T>,
-    ) -> Result<T, StoreError> {
-        parse(value).ok_or_else(|| {
-            StoreError::OnRecord(OnRecord::Value {
-                what,
-                value: value.to_owned(),
-            })
-        })
-    }
     let goals = goals
         .into_iter()
         .map(|g| {
             let grade = grades.get(&g.id);
             Ok(GoalView {
-                dimension: known("a goal's dimension", &g.dimension, Dimension::parse)?,
-                kind: known("a goal's kind", &g.kind, GoalKind::parse)?,
-                horizon: known("a goal's horizon", &g.horizon, Horizon::parse)?,
-                grade: grade
-                    .map(|x| known("a grade", &x.grade, Grade::parse))
-                    .transpose()?,
+                dimension: g.dimension,
+                kind: g.kind,
+                horizon: g.horizon,
+                grade: grade.map(|x| x.grade),
                 title: g.title,
                 weight: g.weight,
                 indicator: g.indicator,
@@ -487,8 +472,7 @@ fn agreement_view(
 
 impl EventView {
     fn of(e: unit_event::Model) -> Result<Self, StoreError> {
-        let kind = EventKind::parse(&e.kind)
-            .ok_or_else(|| StoreError::OnRecord(OnRecord::EventKind(e.kind.clone())))?;
+        let kind = e.kind;
         Ok(Self {
             id: e.id,
             superseded: e.superseded_by.is_some(),
@@ -545,8 +529,7 @@ pub struct MilestoneView {
 impl MilestoneView {
     fn of(m: milestone::Model) -> Result<Self, StoreError> {
         Ok(Self {
-            milestone: Deadline::parse(&m.deadline)
-                .ok_or_else(|| StoreError::OnRecord(OnRecord::Milestone(m.deadline.clone())))?,
+            milestone: m.deadline,
             met_on: m.met_on,
             themes: m
                 .themes
@@ -723,7 +706,7 @@ impl Store {
             .filter_map(|u| {
                 Some(UnitState {
                     level: level_of(&u)?,
-                    area: Area::parse(&u.area)?,
+                    area: u.area,
                     facts: fold_events(events_of.get(&u.id).into_iter().flatten()),
                     id: u.id,
                 })

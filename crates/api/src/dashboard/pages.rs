@@ -471,7 +471,7 @@ pub async fn unit_page(
                 recorded_by => e.recorded_by.trim_start_matches("api:").to_owned(),
                 superseded => e.superseded,
                 correction => correction.map(|c| context! {
-                    action => words.word(lang, &format!("correct.action.{}", c.action)),
+                    action => words.word(lang, &format!("correct.action.{}", c.action.key())),
                     reason => c.reason.clone(),
                     by => c.recorded_by.trim_start_matches("api:").to_owned(),
                 }),
