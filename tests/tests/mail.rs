@@ -822,9 +822,7 @@ async fn the_mail_server_failing_loses_nothing(db: TestDb) {
     // A dead item put back goes out.
     let id = dead
         .iter()
-        .find(|i| {
-            i.party == hjul_wheel::Party::Leader.into() && i.unit_id.as_deref() == Some("dt-nord-1")
-        })
+        .find(|i| i.party == hjul_wheel::Party::Leader && i.unit_id.as_deref() == Some("dt-nord-1"))
         .unwrap()
         .id;
     let monday = hjul_store::Stamp {
@@ -1375,7 +1373,7 @@ async fn an_item_hjul_cannot_read_is_a_dead_letter_told_to_the_secretariat(db: T
     // item another version wrote).
     let bad = pending
         .iter()
-        .find(|i| i.party != hjul_wheel::Party::Secretariat.into())
+        .find(|i| i.party != hjul_wheel::Party::Secretariat)
         .unwrap_or(&pending[0])
         .clone();
     s.store()

@@ -189,7 +189,7 @@ async fn a_database_of_the_previous_release_is_migrated_and_its_cycle_goes_on(db
         let d = t
             .deadlines
             .iter()
-            .find(|d| hjul_store::OutboxDeadline::from(d.status.deadline) == deadline)
+            .find(|d| d.status.deadline == deadline)
             .unwrap_or_else(|| panic!("{unit} has no deadline {deadline} after the upgrade"));
         assert_eq!(d.status.due, Some(due), "{}", item.key);
         checked += 1;

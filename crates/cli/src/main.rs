@@ -15,8 +15,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use hjul_wheel::{Area, Date, UnitId};
+use hjul_wheel::{Area, Date, Language, Milestone, UnitId};
 
 use crate::settings::ReadSettings as _;
 
@@ -42,6 +43,82 @@ fn day(text: &str) -> Result<Date, String> {
 fn unit(text: &str) -> Result<UnitId, String> {
     UnitId::parse(text)
         .map_err(|problem| format!("{problem}: give a unit's id as `hjul status` shows it"))
+}
+
+/// One of the domain's kinds as an argument, by the key the API and the files use
+/// (`report_final`), shown the way a command line writes it (`report-final`). The choices
+/// come from the domain's own list and key, so the command line keeps no copy of a kind
+/// that could drift from it.
+#[derive(Clone)]
+struct Choice<T> {
+    values: Vec<(PossibleValue, T)>,
+}
+
+fn choice<T: Copy>(all: impl IntoIterator<Item = T>, key: impl Fn(T) -> String) -> Choice<T> {
+    Choice {
+        values: all
+            .into_iter()
+            .map(|v| {
+                let k = key(v);
+                let shown = k.replace('_', "-");
+                let value = if shown == k {
+                    PossibleValue::new(k)
+                } else {
+                    PossibleValue::new(shown).alias(k)
+                };
+                (value, v)
+            })
+            .collect(),
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> TypedValueParser for Choice<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        // clap's own parser words the refusal (the choices, a suggestion).
+        let typed = PossibleValuesParser::new(self.values.iter().map(|(p, _)| p.clone()))
+            .parse_ref(cmd, arg, value)?;
+        Ok(self
+            .values
+            .iter()
+            .find(|(p, _)| p.matches(&typed, false))
+            .map(|(_, v)| v.clone())
+            .expect("the parser accepted one of the choices"))
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(self.values.iter().map(|(p, _)| p.clone())))
+    }
+}
+
+fn area() -> Choice<Area> {
+    choice(Area::ALL, |a| a.key().to_owned())
+}
+
+fn language() -> Choice<Language> {
+    choice(Language::ALL, |l| l.key().to_owned())
+}
+
+fn report_format() -> Choice<hjul_report::Format> {
+    choice(hjul_report::Format::ALL, |f| f.key().to_owned())
+}
+
+fn milestone() -> Choice<Milestone> {
+    choice(Milestone::ALL, |m| m.deadline().key().to_owned())
+}
+
+fn role() -> Choice<hjul_store::Role> {
+    choice(hjul_store::Role::ALL, |r| r.key().to_owned())
+}
+
+fn outbox_state() -> Choice<hjul_store::OutboxState> {
+    choice(hjul_store::OutboxState::all(), hjul_store::OutboxState::key)
 }
 
 #[derive(Parser)]
@@ -168,15 +245,15 @@ shown, and no table ranks units. The final report is kept when report_final is r
         #[arg(long)]
         cycle: Option<i32>,
         /// Only the units of one area.
-        #[arg(long, value_enum, conflicts_with = "unit")]
-        area: Option<AreaArg>,
+        #[arg(long, value_parser = area(), conflicts_with = "unit")]
+        area: Option<Area>,
         /// Only this unit and the units below it.
         #[arg(long, value_name = "UNIT")]
         unit: Option<String>,
-        #[arg(long, value_enum, default_value_t = ReportFormat::Pdf)]
-        format: ReportFormat,
-        #[arg(long, value_enum, default_value_t = LangArg::Da)]
-        lang: LangArg,
+        #[arg(long, value_parser = report_format(), default_value = "pdf")]
+        format: hjul_report::Format,
+        #[arg(long, value_parser = language(), default_value = "da")]
+        lang: Language,
         /// A directory with changed report templates (as config/report).
         #[arg(long, value_name = "DIR")]
         templates: Option<PathBuf>,
@@ -190,7 +267,8 @@ hjul milestone themes-published --cycle 2025 --on 2026-03-20 --themes temaer.txt
 hjul milestone report-final --cycle 2025 --on 2026-09-24"
     )]
     Milestone {
-        milestone: MilestoneName,
+        #[arg(value_parser = milestone())]
+        milestone: Milestone,
         /// The cycle, named by the year it starts.
         #[arg(long, value_name = "YEAR")]
         cycle: i32,
@@ -226,8 +304,8 @@ hjul status --at 2026-07-01 --level 4 --format json"
         /// The day to look at (default today).
         #[arg(long, value_name = "DATE", value_parser = day)]
         at: Option<Date>,
-        #[arg(long, value_enum)]
-        area: Option<AreaArg>,
+        #[arg(long, value_parser = area())]
+        area: Option<Area>,
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=4))]
         level: Option<u8>,
         /// Only units past a deadline.
@@ -239,8 +317,8 @@ hjul status --at 2026-07-01 --level 4 --format json"
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
         /// The spreadsheet's language: Danish headers and decimal commas, or English.
-        #[arg(long, value_enum, default_value_t = LangArg::Da)]
-        lang: LangArg,
+        #[arg(long, value_parser = language(), default_value = "da")]
+        lang: Language,
     },
     /// Check the standing every status reads against the events it comes from; with
     /// --rebuild, replace it with what the events give.
@@ -330,8 +408,8 @@ hjul simulate --from 2026-01-01 --to 2026-12-31 --config ./new-wheel   # before 
     Outbox {
         #[command(subcommand)]
         action: Option<OutboxCommand>,
-        #[arg(long, value_enum)]
-        state: Option<OutboxState>,
+        #[arg(long, value_parser = outbox_state())]
+        state: Option<hjul_store::OutboxState>,
         /// How many items to list, newest first.
         #[arg(long, default_value_t = 50)]
         limit: u64,
@@ -455,10 +533,10 @@ enum ReportCommand {
     Sheet {
         #[arg(value_parser = unit)]
         unit_id: UnitId,
-        #[arg(long, value_enum, default_value_t = ReportFormat::Pdf)]
-        format: ReportFormat,
-        #[arg(long, value_enum, default_value_t = LangArg::Da)]
-        lang: LangArg,
+        #[arg(long, value_parser = report_format(), default_value = "pdf")]
+        format: hjul_report::Format,
+        #[arg(long, value_parser = language(), default_value = "da")]
+        lang: Language,
         /// A directory with changed report templates (as config/report).
         #[arg(long, value_name = "DIR")]
         templates: Option<PathBuf>,
@@ -474,13 +552,6 @@ it is made once, and never replaced. `hjul report final` refuses when one is kep
         #[arg(long, value_name = "YEAR")]
         cycle: i32,
     },
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum ReportFormat {
-    Pdf,
-    Html,
-    Md,
 }
 
 #[derive(Subcommand)]
@@ -554,8 +625,8 @@ organisation (except for the secretariat).",
 hjul token create --role manager --email anna.bech@skovby.dk --note \"Anna, dashboard\""
     )]
     Create {
-        #[arg(long, value_enum)]
-        role: RoleArg,
+        #[arg(long, value_parser = role())]
+        role: hjul_store::Role,
         #[arg(long, value_name = "EMAIL")]
         email: String,
         /// What the token is for, to recognise it in `hjul token list`.
@@ -572,23 +643,6 @@ hjul token create --role manager --email anna.bech@skovby.dk --note \"Anna, dash
     Revoke { id: String },
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum RoleArg {
-    Secretariat,
-    Manager,
-    Leader,
-}
-
-impl From<RoleArg> for hjul_store::Role {
-    fn from(r: RoleArg) -> Self {
-        match r {
-            RoleArg::Secretariat => Self::Secretariat,
-            RoleArg::Manager => Self::Manager,
-            RoleArg::Leader => Self::Leader,
-        }
-    }
-}
-
 #[derive(Subcommand)]
 enum OutboxCommand {
     /// Put a dead item back in the queue, to go at the next tick.
@@ -596,29 +650,6 @@ enum OutboxCommand {
         after_help = "Examples:\n  hjul outbox retry 9c41d2e0a7b3   # the id as `hjul outbox` shows it (its end) is enough"
     )]
     Retry { id: String },
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum OutboxState {
-    Pending,
-    Sent,
-    Dead,
-    /// Passed during downtime and replaced by a later moment.
-    Folded,
-    /// The deadline was met before the mail went.
-    Void,
-}
-
-impl From<OutboxState> for hjul_store::OutboxState {
-    fn from(s: OutboxState) -> Self {
-        match s {
-            OutboxState::Pending => Self::Pending,
-            OutboxState::Sent => Self::Sent,
-            OutboxState::Dead => Self::Dead,
-            OutboxState::Folded => Self::Folded,
-            OutboxState::Void => Self::Void,
-        }
-    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -639,35 +670,6 @@ enum ConfigCommand {
     Check,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum MilestoneName {
-    /// Data collected and pre-analysis done.
-    DataCollected,
-    /// The focus themes are published (give --themes).
-    ThemesPublished,
-    /// The quality report is final.
-    ReportFinal,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum AreaArg {
-    Daycare,
-    School,
-    Family,
-    Department,
-}
-
-impl From<AreaArg> for Area {
-    fn from(a: AreaArg) -> Area {
-        match a {
-            AreaArg::Daycare => Area::Daycare,
-            AreaArg::School => Area::School,
-            AreaArg::Family => Area::Family,
-            AreaArg::Department => Area::Department,
-        }
-    }
-}
-
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum StatusFormat {
     /// Aligned columns for a terminal.
@@ -678,12 +680,6 @@ enum StatusFormat {
     Xlsx,
     /// CSV as a Danish Excel reads it (`;`, decimal comma) with --lang da.
     Csv,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum LangArg {
-    Da,
-    En,
 }
 
 #[derive(Subcommand)]
@@ -876,13 +872,9 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                 Some(OutboxCommand::Retry { id }) => {
                     ctx.block_on(service::run_retry(&ctx, id, &mut out))?;
                 }
-                None => ctx.block_on(service::run_outbox(
-                    &ctx,
-                    state.map(Into::into),
-                    *limit,
-                    *format,
-                    &mut out,
-                ))?,
+                None => {
+                    ctx.block_on(service::run_outbox(&ctx, *state, *limit, *format, &mut out))?;
+                }
             }
         }
         Command::Demo {

@@ -6,13 +6,13 @@ use std::path::Path;
 use anyhow::{Context as _, bail};
 use hjul_app::UnitRecord;
 use hjul_store::{StatusFilter, Store};
-use hjul_wheel::{Deadline, Level, Organisation};
+use hjul_wheel::{Level, Organisation};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::context::Context;
 use crate::{
     AgreementCommand, Command, CycleCommand, DataCommand, DialogueCommand, FollowUpCommand, Format,
-    LangArg, MidwayCommand, MilestoneName, ReportCommand, ReportFormat, StatusFormat,
+    MidwayCommand, ReportCommand, StatusFormat,
 };
 use crate::{OrgCommand, UnitCommand, show};
 
@@ -98,11 +98,7 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
             on,
             themes,
         } => {
-            let deadline = match milestone {
-                MilestoneName::DataCollected => Deadline::DataCollected,
-                MilestoneName::ThemesPublished => Deadline::ThemesPublished,
-                MilestoneName::ReportFinal => Deadline::ReportFinal,
-            };
+            let deadline = milestone.deadline();
             let themes = match themes {
                 Some(path) => Some(parse_themes(&read(path)?, path)?),
                 None => None,
@@ -271,10 +267,10 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
             )?;
             let (core, actor) = ctx.acting(&store).await?;
             let (_, sheet) = core
-                .sheet(&actor, unit_id.as_str(), language_of(*lang))
+                .sheet(&actor, unit_id.as_str(), *lang)
                 .await
                 .with_context(|| format!("the data sheet of {unit_id} was not made"))?;
-            let bytes = templates.render_sheet(&sheet, report_format(*format))?;
+            let bytes = templates.render_sheet(&sheet, *format)?;
             std::fs::write(output, &bytes)
                 .with_context(|| format!("cannot write {}", output.display()))?;
             writeln!(
@@ -319,16 +315,16 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 templates.as_deref().or(ctx.report_templates.as_deref()),
             )?;
             let scope = match (area, unit) {
-                (Some(a), _) => hjul_report::Scope::Area((*a).into()),
+                (Some(a), _) => hjul_report::Scope::Area(*a),
                 (None, Some(u)) => hjul_report::Scope::Subtree(u.clone()),
                 (None, None) => hjul_report::Scope::Department,
             };
             let (core, actor) = ctx.acting(&store).await?;
             let report = core
-                .report_draft(&actor, *cycle, scope, language_of(*lang))
+                .report_draft(&actor, *cycle, scope, *lang)
                 .await
                 .with_context(|| format!("the report of cycle {cycle} was not made"))?;
-            let bytes = templates.render(&report, report_format(*format))?;
+            let bytes = templates.render(&report, *format)?;
             std::fs::write(output, &bytes)
                 .with_context(|| format!("cannot write {}", output.display()))?;
             writeln!(
@@ -390,7 +386,7 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
         } => {
             let at = at.unwrap_or(stamp.today);
             let filter = StatusFilter {
-                area: area.map(Into::into),
+                area: *area,
                 level: level.and_then(Level::new),
                 overdue: *overdue,
             };
@@ -402,7 +398,7 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 .filter(|r| filter.keeps(r))
                 .cloned()
                 .collect();
-            let language = language_of(*lang);
+            let language = *lang;
             match format {
                 StatusFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?,
                 StatusFormat::Table => show::status_table(out, &ctx.wheel.definition, at, &rows)?,
@@ -605,19 +601,4 @@ fn paragraphs(text: &str) -> Vec<String> {
         }
     }
     out
-}
-
-fn language_of(lang: LangArg) -> hjul_wheel::Language {
-    match lang {
-        LangArg::Da => hjul_wheel::Language::Da,
-        LangArg::En => hjul_wheel::Language::En,
-    }
-}
-
-fn report_format(format: ReportFormat) -> hjul_report::Format {
-    match format {
-        ReportFormat::Pdf => hjul_report::Format::Pdf,
-        ReportFormat::Html => hjul_report::Format::Html,
-        ReportFormat::Md => hjul_report::Format::Markdown,
-    }
 }

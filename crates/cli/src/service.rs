@@ -69,7 +69,7 @@ pub async fn run_token(
         crate::TokenCommand::Create { role, email, note } => {
             let (core, actor) = ctx.acting(&store).await?;
             let (token, model) = core
-                .create_token(&actor, (*role).into(), email, note.as_deref())
+                .create_token(&actor, *role, email, note.as_deref())
                 .await?;
             writeln!(out, "{token}")?;
             eprintln!(
@@ -261,7 +261,7 @@ pub async fn run_outbox(
                     let what = match (&i.unit_id, i.deadline) {
                         (Some(u), Some(d)) => format!("{u} {d} ({})", i.party),
                         (None, Some(d)) => format!("{d} ({})", i.party),
-                        _ => i.party.key(),
+                        _ => i.party.key().to_owned(),
                     };
                     let what = match (i.state, &i.last_error) {
                         (OutboxState::Dead, Some(e)) => format!("{what}: {e}"),

@@ -3,7 +3,7 @@
 //! without a rebuild and hjul still works with no config present.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use hjul_wheel::{Deadline, Language, Task};
 use minijinja::value::Serde;
@@ -130,25 +130,7 @@ impl Templates {
     /// Templates from `dir` (when given), each missing file taken from the built-in set.
     /// Every template is compiled now, so a mistake is found at start, not at 08:00.
     pub fn load(dir: Option<&Path>) -> Result<Self, MailError> {
-        let dir: Option<PathBuf> = dir.map(Path::to_path_buf);
-        let mut env = Environment::new();
-        env.set_loader(move |name| {
-            if let Some(dir) = &dir {
-                let path = dir.join(name);
-                if path.is_file() {
-                    return std::fs::read_to_string(&path).map(Some).map_err(|e| {
-                        minijinja::Error::new(
-                            minijinja::ErrorKind::InvalidOperation,
-                            format!("cannot read {}: {e}", path.display()),
-                        )
-                    });
-                }
-            }
-            Ok(BUILTIN
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, text)| (*text).to_owned()))
-        });
+        let mut env = hjul_templates::environment(dir, BUILTIN);
         // Subjects are plain text; html templates escape what they insert.
         env.set_auto_escape_callback(|name| {
             if name.ends_with(".html") {
@@ -157,14 +139,9 @@ impl Templates {
                 minijinja::AutoEscape::None
             }
         });
-        let templates = Self { env };
-        for (name, _) in BUILTIN {
-            templates
-                .env
-                .get_template(name)
-                .map_err(|e| MailError::Template(format!("{name}: {e:#}")))?;
-        }
-        Ok(templates)
+        hjul_templates::compile_all(&env, BUILTIN)
+            .map_err(|(name, e)| MailError::Template(format!("{name}: {e:#}")))?;
+        Ok(Self { env })
     }
 
     fn render_one(&self, name: &str, ctx: Value) -> Result<String, MailError> {

@@ -4,7 +4,7 @@
 //! municipality changes the wording once for every format. The built-in copies are used
 //! for files a configuration directory does not have.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use minijinja::value::ValueKind;
 use minijinja::{AutoEscape, Environment, Value};
@@ -75,9 +75,8 @@ impl Templates {
     /// The templates in `dir` (a `report` directory with `da` and `en` in it), falling
     /// back on the built-in copy of each file `dir` lacks.
     pub fn load(dir: Option<&Path>) -> Result<Self, ReportError> {
-        let dir: Option<PathBuf> = dir.map(Path::to_path_buf);
-        let mut env = Environment::new();
-        let frame_typ = match dir.as_ref().map(|d| d.join("frame.typ")) {
+        let mut env = hjul_templates::environment(dir, BUILTIN);
+        let frame_typ = match dir.map(|d| d.join("frame.typ")) {
             Some(path) if path.is_file() => {
                 std::fs::read_to_string(&path).map_err(|e| ReportError::Template {
                     name: path.display().to_string(),
@@ -86,23 +85,6 @@ impl Templates {
             }
             _ => FRAME_TYP.to_owned(),
         };
-        env.set_loader(move |name| {
-            if let Some(dir) = &dir {
-                let path = dir.join(name);
-                if path.is_file() {
-                    return std::fs::read_to_string(&path).map(Some).map_err(|e| {
-                        minijinja::Error::new(
-                            minijinja::ErrorKind::InvalidOperation,
-                            format!("cannot read {}: {e}", path.display()),
-                        )
-                    });
-                }
-            }
-            Ok(BUILTIN
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, text)| (*text).to_owned()))
-        });
         // Every value a template inserts is text: HTML escapes it, and Markdown too (see
         // `markdown_text`), so a goal's title, a unit's name or a theme is never read as a
         // link, an image, a quotation or a code block. Only the template's own text, the
@@ -143,10 +125,7 @@ impl Templates {
             })
         });
         env.add_filter("quote", |v: String| Value::from_safe_string(quote(&v)));
-        for (name, _) in BUILTIN {
-            env.get_template(name)
-                .map_err(|e| template_error(name, &e))?;
-        }
+        hjul_templates::compile_all(&env, BUILTIN).map_err(|(name, e)| template_error(name, &e))?;
         Ok(Self { env, frame_typ })
     }
 

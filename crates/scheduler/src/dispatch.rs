@@ -91,7 +91,6 @@ fn sequence(item: &OutboxItem, sent: &SentEntries) -> u32 {
     let (Some(cycle), Some(deadline), Some(due)) = (item.cycle, item.deadline, item.due_on) else {
         return 0;
     };
-    let deadline: Deadline = deadline.into();
     let mut entries = sent
         .get(&(cycle, item.unit_id.clone(), deadline))
         .cloned()
@@ -105,7 +104,7 @@ fn sequence(item: &OutboxItem, sent: &SentEntries) -> u32 {
 
 /// The (cycle, unit, deadline) of a calendar entry an item may carry.
 fn entry_of(item: &OutboxItem) -> Option<(i32, Option<String>, Deadline)> {
-    Some((item.cycle?, item.unit_id.clone(), item.deadline?.into()))
+    Some((item.cycle?, item.unit_id.clone(), item.deadline?))
 }
 
 /// The calendar entries a mail's items send a version of (an escalation is about
@@ -243,7 +242,7 @@ impl Scheduler {
         // Whose dialogue to hold, whose agreement to sign: the leader's name on anyone
         // else's item about their unit.
         let leader = unit_id
-            .filter(|_| Party::from(item.party) != Party::Leader)
+            .filter(|_| item.party != Party::Leader)
             .and_then(|u| dir.leader(u, 0))
             .map(|a| a.name);
         let dialogue = matches!(task, Some(Task::HoldDialogue | Task::AttendDialogue));
@@ -256,7 +255,7 @@ impl Scheduler {
                 Some(u) => dir.unit_name(u).unwrap_or(u).to_owned(),
                 None => self.settings.department_name.clone(),
             },
-            deadline: item.deadline.map(Deadline::from),
+            deadline: item.deadline,
             due: item.due_on,
             days_before: item.days_before,
             responsible,
@@ -361,7 +360,7 @@ impl Scheduler {
 
         let mut groups: BTreeMap<String, (Addressee, Vec<OutboxItem>)> = BTreeMap::new();
         for item in due {
-            let to = self.addressee(&dir, item.party.into(), item.unit_id.as_deref());
+            let to = self.addressee(&dir, item.party, item.unit_id.as_deref());
             groups
                 .entry(to.email.clone())
                 .or_insert_with(|| (to, Vec::new()))

@@ -548,7 +548,7 @@ pub(crate) async fn reschedule(
         let items = outbox_item::Entity::find()
             .filter(outbox_item::Column::Cycle.eq(year))
             .filter(outbox_item::Column::UnitId.eq(unit_id))
-            .filter(outbox_item::Column::Deadline.eq(outbox_item::Deadline::from(status.deadline)))
+            .filter(outbox_item::Column::Deadline.eq(status.deadline))
             .filter(outbox_item::Column::State.is_in([State::Pending, State::Void]))
             .filter(outbox_item::Column::MessageId.is_null())
             .all(db)
@@ -569,14 +569,14 @@ pub(crate) async fn reschedule(
                     }
                     _ => true,
                 };
-            kind_matches && m.to.contains(&item.party.into())
+            kind_matches && m.to.contains(&item.party)
         };
         for item in items {
             let moment = moments.iter().find(|m| matches(m, &item));
             // The latest moment passed for this item's party, of all the deadline's.
             let latest_passed = moments
                 .iter()
-                .filter(|m| m.at <= now && m.to.contains(&item.party.into()))
+                .filter(|m| m.at <= now && m.to.contains(&item.party))
                 .map(|m| m.at)
                 .max();
             let pending = item.state == State::Pending;

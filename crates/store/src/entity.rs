@@ -346,70 +346,6 @@ pub mod outbox_item {
         Void,
     }
 
-    /// `hjul_wheel::Party`, as the outbox stores it: the wheel stays free of the
-    /// database, and the conversions below are exhaustive, so the two cannot drift.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize)]
-    #[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
-    #[serde(rename_all = "snake_case")]
-    pub enum Party {
-        Secretariat,
-        Director,
-        Leader,
-        Superior,
-        SuperiorOfSuperior,
-    }
-
-    /// `hjul_wheel::Deadline`, as the outbox stores it.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize)]
-    #[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
-    #[serde(rename_all = "snake_case")]
-    pub enum Deadline {
-        DataCollected,
-        ThemesPublished,
-        DialogueHeld,
-        ReportFinal,
-        AgreementSigned,
-        MidwayStatus,
-        GoalStatus,
-        AgreementReview,
-    }
-
-    macro_rules! mirror {
-        ($ours:ident, $theirs:path, [$($v:ident),*]) => {
-            impl From<$theirs> for $ours {
-                fn from(x: $theirs) -> Self {
-                    use $theirs as T;
-                    match x { $(T::$v => Self::$v),* }
-                }
-            }
-            impl From<$ours> for $theirs {
-                fn from(x: $ours) -> Self {
-                    use $theirs as T;
-                    match x { $($ours::$v => T::$v),* }
-                }
-            }
-        };
-    }
-    mirror!(
-        Party,
-        hjul_wheel::Party,
-        [Secretariat, Director, Leader, Superior, SuperiorOfSuperior]
-    );
-    mirror!(
-        Deadline,
-        hjul_wheel::Deadline,
-        [
-            DataCollected,
-            ThemesPublished,
-            DialogueHeld,
-            ReportFinal,
-            AgreementSigned,
-            MidwayStatus,
-            GoalStatus,
-            AgreementReview
-        ]
-    );
-
     macro_rules! keyed {
         ($($t:ident),*) => {$(
             impl $t {
@@ -435,7 +371,7 @@ pub mod outbox_item {
             }
         )*};
     }
-    keyed!(Kind, State, Party, Deadline);
+    keyed!(Kind, State);
 
     impl Kind {
         /// The kind of item a wheel moment writes.
@@ -500,12 +436,12 @@ pub mod outbox_item {
         pub key: String,
         pub cycle: Option<i32>,
         pub unit_id: Option<String>,
-        pub deadline: Option<Deadline>,
+        pub deadline: Option<hjul_wheel::Deadline>,
         pub kind: Kind,
         pub days_before: Option<i32>,
         /// Who it is for, relative to the unit (resolved to an address when sent, so a
         /// new leader gets it).
-        pub party: Party,
+        pub party: hjul_wheel::Party,
         /// The deadline's due date.
         pub due_on: Option<Date>,
         /// When the mail is due.

@@ -15,7 +15,6 @@ use crate::audit::{self, Change};
 use crate::entity::outbox_item;
 use crate::{Stamp, Store, StoreError};
 
-use crate::entity::outbox_item::{Deadline as DeadlineKey, Party as PartyKey};
 pub use crate::entity::outbox_item::{ItemId, Kind, State};
 
 /// What a deadline item's payload holds: who acts on the deadline and what the reader
@@ -78,10 +77,10 @@ impl NewItem {
             key: Set(self.key),
             cycle: Set(self.cycle),
             unit_id: Set(self.unit_id),
-            deadline: Set(self.deadline.map(DeadlineKey::from)),
+            deadline: Set(self.deadline),
             kind: Set(self.kind),
             days_before: Set(self.days_before),
-            party: Set(PartyKey::from(self.party)),
+            party: Set(self.party),
             due_on: Set(self.due_on),
             due_at: Set(self.due_at),
             state: Set(self.state),
@@ -142,7 +141,7 @@ pub(crate) async fn void_pending(
             State::Pending.key()
         )))
         .filter(outbox_item::Column::Cycle.eq(cycle))
-        .filter(outbox_item::Column::Deadline.eq(DeadlineKey::from(deadline)));
+        .filter(outbox_item::Column::Deadline.eq(deadline));
     q = match unit_id {
         Some(u) => q.filter(outbox_item::Column::UnitId.eq(u)),
         None => q.filter(outbox_item::Column::UnitId.is_null()),
@@ -163,7 +162,7 @@ pub(crate) async fn void_pending_due(
         .filter(outbox_item::Column::State.eq(State::Pending))
         .filter(outbox_item::Column::Cycle.eq(cycle))
         .filter(outbox_item::Column::UnitId.eq(unit_id))
-        .filter(outbox_item::Column::Deadline.eq(DeadlineKey::from(deadline)))
+        .filter(outbox_item::Column::Deadline.eq(deadline))
         .filter(outbox_item::Column::DueOn.eq(due))
         .exec(db)
         .await?
@@ -186,7 +185,7 @@ pub(crate) async fn hand_over(
     def: &hjul_wheel::WheelDefinition,
     stamp: &Stamp,
 ) -> Result<(), StoreError> {
-    let deadline = DeadlineKey::from(now.deadline);
+    let deadline = now.deadline;
     let of_deadline = || {
         outbox_item::Entity::update_many()
             .col_expr(outbox_item::Column::State, Expr::value(State::Void.key()))
@@ -196,14 +195,11 @@ pub(crate) async fn hand_over(
             .filter(outbox_item::Column::Deadline.eq(deadline))
     };
     of_deadline()
-        .filter(outbox_item::Column::Party.is_in([
-            PartyKey::from(was.responsible),
-            PartyKey::from(was.escalate_to),
-        ]))
+        .filter(outbox_item::Column::Party.is_in([was.responsible, was.escalate_to]))
         .exec(db)
         .await?;
     of_deadline()
-        .filter(outbox_item::Column::Party.eq(PartyKey::from(now.responsible)))
+        .filter(outbox_item::Column::Party.eq(now.responsible))
         .filter(outbox_item::Column::Kind.eq(Kind::Withdrawn))
         .exec(db)
         .await?;
@@ -212,7 +208,7 @@ pub(crate) async fn hand_over(
         .filter(outbox_item::Column::Cycle.eq(cycle))
         .filter(outbox_item::Column::UnitId.eq(unit_id))
         .filter(outbox_item::Column::Deadline.eq(deadline))
-        .filter(outbox_item::Column::Party.eq(PartyKey::from(was.responsible)))
+        .filter(outbox_item::Column::Party.eq(was.responsible))
         .filter(outbox_item::Column::MessageId.is_not_null())
         .filter(outbox_item::Column::Kind.ne(Kind::Escalation))
         .order_by_desc(outbox_item::Column::SentAt)
@@ -700,11 +696,7 @@ impl Store {
                 else {
                     continue;
                 };
-                let key = (
-                    cycle,
-                    i.unit_id.clone(),
-                    hjul_wheel::Deadline::from(deadline),
-                );
+                let key = (cycle, i.unit_id.clone(), deadline);
                 if wanted_set.contains(&key) {
                     out.entry(key)
                         .or_default()

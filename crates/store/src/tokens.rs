@@ -28,6 +28,8 @@ pub enum Role {
 }
 
 impl Role {
+    pub const ALL: [Role; 3] = [Self::Secretariat, Self::Manager, Self::Leader];
+
     pub fn key(self) -> &'static str {
         match self {
             Self::Secretariat => "secretariat",
@@ -37,9 +39,7 @@ impl Role {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Secretariat, Self::Manager, Self::Leader]
-            .into_iter()
-            .find(|r| r.key() == text)
+        Self::ALL.into_iter().find(|r| r.key() == text)
     }
 }
 

@@ -121,6 +121,8 @@ pub enum Language {
 }
 
 impl Language {
+    pub const ALL: [Language; 2] = [Language::Da, Language::En];
+
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "da" => Some(Self::Da),

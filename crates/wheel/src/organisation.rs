@@ -87,6 +87,11 @@ impl fmt::Display for Area {
 
 /// Who a deadline is for, relative to the unit it concerns.
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "db", derive(sea_orm::DeriveActiveEnum, sea_orm::EnumIter))]
+#[cfg_attr(
+    feature = "db",
+    sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Party {
