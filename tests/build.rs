@@ -33,6 +33,23 @@ fn main() {
             "cargo::warning=chromium-driver is not installed: the browser test is skipped (listed as ignored)"
         );
     }
+    // The sign-in test runs a real OpenID Connect provider (panva's oidc-provider) on
+    // Node.js; `.ci/run` installs it with `npm ci --prefix tests/oidc`.
+    println!("cargo::rustc-check-cfg=cfg(oidc_tests)");
+    let provider = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("oidc/node_modules/oidc-provider/package.json");
+    println!("cargo::rerun-if-changed={}", provider.display());
+    if provider.exists() {
+        println!("cargo::rustc-cfg=oidc_tests");
+    } else if ci {
+        panic!(
+            "CI=true but tests/oidc/node_modules is missing: .ci/run installs the OpenID Connect provider (npm ci --prefix tests/oidc)"
+        );
+    } else {
+        println!(
+            "cargo::warning=the test OpenID Connect provider is not installed (npm ci --prefix tests/oidc): the sign-in test is skipped (listed as ignored)"
+        );
+    }
     if !url.is_empty() {
         println!("cargo::rustc-cfg=pg_tests");
     } else if ci {

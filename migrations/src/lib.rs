@@ -22,6 +22,7 @@ mod m20261209_000014_versions;
 mod m20261210_000015_standing_counted;
 mod m20261211_000016_standing_rebuilt;
 mod m20261212_000017_cycle_started_how;
+mod m20261213_000018_person_sessions;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000015_standing_counted::Migration),
             Box::new(m20261211_000016_standing_rebuilt::Migration),
             Box::new(m20261212_000017_cycle_started_how::Migration),
+            Box::new(m20261213_000018_person_sessions::Migration),
         ]
     }
 }

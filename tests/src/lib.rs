@@ -323,6 +323,16 @@ pub async fn service(
     wheel: CurrentWheel,
     clock: impl hjul_scheduler::Clock + 'static,
 ) -> hjul_service::Service {
+    service_with(db, wheel, clock, None).await
+}
+
+/// [`service`] with people signing in through the municipality's login (`oidc`).
+pub async fn service_with(
+    db: &TestDb,
+    wheel: CurrentWheel,
+    clock: impl hjul_scheduler::Clock + 'static,
+    oidc: Option<hjul_app::OidcSettings>,
+) -> hjul_service::Service {
     let settings = hjul_service::Settings {
         scheduler: scheduler_settings(),
         mail: hjul_mail::MailSettings {
@@ -332,6 +342,8 @@ pub async fn service(
         },
         min_responses: 5,
         report_templates: None,
+        oidc,
+        token_sign_in: true,
         source: "the test".into(),
     };
     let database = hjul_service::Database {

@@ -1117,3 +1117,195 @@ async fn a_page_on_another_site_cannot_post_to_the_api() {
         "bo.nielsen@skovby.dk"
     );
 }
+
+/// The test OpenID Connect provider (`tests/oidc/provider.mjs`: panva's oidc-provider on
+/// Node.js), sending people back to `base`. `groups`: the groups claim per address.
+struct Provider {
+    issuer: String,
+    process: Child,
+}
+
+impl Provider {
+    fn start(base: &str, groups: &Value) -> Self {
+        use std::io::BufRead;
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("oidc");
+        let mut process = Command::new("node")
+            .arg("provider.mjs")
+            .current_dir(&dir)
+            .env("OIDC_REDIRECT_URI", format!("{base}/login/oidc/callback"))
+            .env("OIDC_POST_LOGOUT_URI", format!("{base}/login"))
+            .env("OIDC_CLIENT_SECRET", "hemmelig-test")
+            .env("OIDC_GROUPS", groups.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("node runs tests/oidc/provider.mjs");
+        let mut line = String::new();
+        let mut out = std::io::BufReader::new(process.stdout.take().unwrap());
+        out.read_line(&mut line).unwrap();
+        // Whatever else it prints is read (and dropped), so it never writes to a
+        // closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        let issuer = line
+            .trim()
+            .strip_prefix("issuer=")
+            .unwrap_or_else(|| panic!("the provider did not start: {line:?}"))
+            .to_owned();
+        Self { issuer, process }
+    }
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+impl Driver {
+    /// Signs in at the provider's own form (its development form takes any password),
+    /// from hjul's sign-in page, and waits to be back in hjul at `ready`.
+    fn sign_in_at_provider(&self, base: &str, path: &str, email: &str, ready: &str) {
+        self.go(&format!("{base}{path}"));
+        self.wait("#sign-in-oidc");
+        self.check("sign-in-oidc");
+        self.submit("#sign-in-oidc", "input[name=login]");
+        self.fill("input[name=login]", email);
+        self.fill("input[name=password]", "kodeord");
+        self.submit("button[type=submit]", ready);
+    }
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(all(browser_tests, oidc_tests)),
+    ignore = "chromium-driver or the test OpenID Connect provider is not installed"
+)]
+async fn people_sign_in_with_the_municipalitys_login() {
+    let db = TestDb::sqlite("browser-oidc");
+    let store = skovby_with_themes(&db, "2026-05-15").await;
+    let clock = Clock::at("2026-05-15");
+    // hjul's address first: the provider is told where to send people back.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let provider = Provider::start(
+        &base,
+        &json!({ "hanne.sekretariat@skovby.dk": ["alle", "hjul-sekretariat"] }),
+    );
+    let c = clock.clone();
+    let service = hjul_tests::service_with(
+        &db,
+        hjul_store::CurrentWheel::builtin(),
+        move || c.now(),
+        Some(hjul_app::OidcSettings {
+            issuer: provider.issuer.clone(),
+            client_id: "hjul".into(),
+            client_secret: Some("hemmelig-test".into()),
+            scopes: vec!["email".into(), "profile".into(), "groups".into()],
+            email_claim: "email".into(),
+            groups_claim: "groups".into(),
+            secretariat_group: Some("hjul-sekretariat".into()),
+            name: "Skovby Kommune".into(),
+            redirect_url: format!("{base}/login/oidc/callback"),
+            post_logout_url: format!("{base}/login"),
+        }),
+    )
+    .await;
+    let app = service
+        .router()
+        .into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    // Bo, a house's leader: from a link to his house, through the municipality's login,
+    // back to his house; he records the dialogue, and signs out of both.
+    let b = base.clone();
+    tokio::task::spawn_blocking(move || {
+        let base = b;
+        let d = Driver::start();
+        d.sign_in_at_provider(
+            &base,
+            "/units/dt-nord-1",
+            "bo.nielsen@skovby.dk",
+            "#dialogue-form",
+        );
+        assert!(d.url().ends_with("/units/dt-nord-1"), "{}", d.url());
+        d.check("unit-after-oidc");
+        d.script(
+            "document.getElementById('dialogue-on').value = '2026-04-14';",
+            &json!([]),
+        );
+        d.submit("#dialogue-form button", "main p.message");
+        d.text_when(
+            "main p.message",
+            "Kvalitetssamtalen er registreret i cyklus 2025",
+        );
+        // Another house is not his to see.
+        d.go(&format!("{base}/units/dt-syd-1"));
+        d.text_when("main", "Der er ingen enhed");
+        // Signing out ends the provider's session too: it asks, and sends him back.
+        d.go(&format!("{base}/"));
+        d.submit("header form button", "button[name=logout]");
+        d.submit("button[name=logout]", "#sign-in-oidc");
+        assert!(d.url().starts_with(&format!("{base}/login")), "{}", d.url());
+        // Signed out of hjul: a page of his asks him to sign in again.
+        d.go(&format!("{base}/units/dt-nord-1"));
+        d.wait("#sign-in-oidc");
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        step_of(&store, "dt-nord-1", "2026-05-15").await,
+        Some(hjul_wheel::Step::AwaitingAgreement)
+    );
+    let log = store.audit_log(None, 50).await.unwrap();
+    let by_bo: Vec<_> = log
+        .iter()
+        .filter(|e| e.actor == "oidc:bo.nielsen@skovby.dk")
+        .map(|e| e.action.as_str())
+        .collect();
+    assert!(by_bo.contains(&"session.open"), "{by_bo:?}");
+    assert!(by_bo.contains(&"unit.dialogue_held"), "{by_bo:?}");
+
+    // Someone the organisation does not know is told so, and whom to ask.
+    let b = base.clone();
+    tokio::task::spawn_blocking(move || {
+        let base = b;
+        let d = Driver::start();
+        d.sign_in_at_provider(&base, "/", "ny.medarbejder@skovby.dk", "#unknown-person");
+        d.text_when("#unknown-person", "ny.medarbejder@skovby.dk");
+        d.text_when("main", "sekretariat@skovby.dk");
+        d.check("unknown-person");
+        // No session came of it.
+        d.go(&format!("{base}/"));
+        d.wait("#sign-in-oidc");
+    })
+    .await
+    .unwrap();
+    let log = store.audit_log(None, 50).await.unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.actor == "oidc:ny.medarbejder@skovby.dk" && e.action == "refused"),
+        "the refused sign-in is on record"
+    );
+
+    // The provider's group makes Hanne the secretariat: the organisation's page is hers.
+    let b = base.clone();
+    tokio::task::spawn_blocking(move || {
+        let base = b;
+        let d = Driver::start();
+        d.sign_in_at_provider(
+            &base,
+            "/admin/organisation",
+            "hanne.sekretariat@skovby.dk",
+            "#import-form",
+        );
+        assert!(d.url().ends_with("/admin/organisation"), "{}", d.url());
+        // The audit log is hers to read: Bo's sign-in and the stranger's refusal in it.
+        d.open(&format!("{base}/admin/audit"), "audit-after-oidc");
+        d.text_when("main", "oidc:bo.nielsen@skovby.dk");
+        d.text_when("main", "oidc:ny.medarbejder@skovby.dk");
+    })
+    .await
+    .unwrap();
+    drop(provider);
+}

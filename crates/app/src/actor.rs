@@ -121,6 +121,21 @@ impl Actor {
         .without_token()
     }
 
+    /// A person the municipality's login named a member of the secretariat: they see
+    /// and do everything, as the secretariat's token does.
+    pub fn secretariat_person(email: &str, recorded_as: String) -> Self {
+        Self {
+            email: email.to_owned(),
+            name: email.to_owned(),
+            role: Role::Secretariat,
+            leads: Vec::new(),
+            token_id: None,
+            recorded_as,
+            visible: None,
+            units: HashMap::new(),
+        }
+    }
+
     fn without_token(mut self) -> Self {
         self.token_id = None;
         self

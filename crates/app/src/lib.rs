@@ -14,17 +14,19 @@ mod admin;
 mod reads;
 mod records;
 mod reports;
+mod sign_in;
 
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use hjul_store::{Stamp, Store, StoreError, TokenHolder};
 
-pub use access::Opened;
+pub use access::{Opened, PersonSignIn};
 pub use actor::{Actor, Denied};
 pub use reads::{InForce, Seen};
 pub use records::{AgreementText, FinalReport, GradesText, UnitRecord};
 pub use reports::{Lane, REPORT_WAIT};
+pub use sign_in::{Flow, Identity, Oidc, OidcSettings, SignInError};
 
 /// Why a use case did not go through.
 #[derive(Debug, thiserror::Error)]
@@ -140,6 +142,27 @@ struct Inner {
     slot_freed: tokio::sync::Notify,
     /// The day to act on instead of the clock's (the command line's `--today`).
     today: Option<NaiveDate>,
+    /// How people sign in to the dashboard; set once when the service is built.
+    sign_in: std::sync::OnceLock<SignIn>,
+}
+
+/// How people sign in to the dashboard (`[auth]` in `hjul.toml`).
+#[derive(Debug)]
+pub struct SignIn {
+    /// The municipality's login, when it is set up.
+    pub oidc: Option<Oidc>,
+    /// Whether people may sign in to the dashboard with a token (API tokens work
+    /// either way).
+    pub tokens: bool,
+}
+
+impl Default for SignIn {
+    fn default() -> Self {
+        Self {
+            oidc: None,
+            tokens: true,
+        }
+    }
 }
 
 impl Core {
@@ -160,7 +183,30 @@ impl Core {
             first_waiting: std::sync::atomic::AtomicUsize::new(0),
             slot_freed: tokio::sync::Notify::new(),
             today: None,
+            sign_in: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Sets how people sign in; once, before the core serves (a second call is ignored
+    /// and logged). Unset: tokens only.
+    pub fn set_sign_in(&self, sign_in: SignIn) {
+        if self.0.sign_in.set(sign_in).is_err() {
+            tracing::error!("the sign-in was set twice; the first stays");
+        }
+    }
+
+    fn sign_in(&self) -> &SignIn {
+        self.0.sign_in.get_or_init(SignIn::default)
+    }
+
+    /// The municipality's login, when it is set up.
+    pub fn oidc(&self) -> Option<&Oidc> {
+        self.sign_in().oidc.as_ref()
+    }
+
+    /// Whether people may sign in to the dashboard with a token.
+    pub fn token_sign_in(&self) -> bool {
+        self.sign_in().tokens
     }
 
     /// The core acting on `today` whatever the clock's date (the command line's
@@ -231,6 +277,19 @@ impl Core {
         let email = hjul_wheel::Email::parse(email)
             .map_err(StoreError::BadAddress)?
             .to_string();
+        let recorded_as = format!("{operator} as {email}");
+        self.person_recorded_as(&email, recorded_as).await
+    }
+
+    /// A person of the organisation by their (checked) address, named in the audit log
+    /// as `recorded_as`: what their units give them. Someone who leads no active unit
+    /// is `StoreError::LeadsNothing`.
+    async fn person_recorded_as(
+        &self,
+        email: &str,
+        recorded_as: String,
+    ) -> Result<Actor, CoreError> {
+        let email = email.to_owned();
         let store = &self.0.store;
         let leads = store.units_led_by(&email).await?;
         if leads.is_empty() {
@@ -246,13 +305,7 @@ impl Core {
             .leader(&leads[0], 0)
             .map_or_else(|| email.clone(), |a| a.name);
         let subtree = store.subtree_led_by(&email).await?;
-        Ok(Actor::person(
-            &email,
-            name,
-            leads,
-            subtree,
-            format!("{operator} as {email}"),
-        ))
+        Ok(Actor::person(&email, name, leads, subtree, recorded_as))
     }
 
     /// Runs a use case; a refusal (not a failure) is put on record with who tried what

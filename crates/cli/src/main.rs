@@ -833,6 +833,31 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                 catalogue.indicators().count(),
                 catalogue.measures.len()
             )?;
+            let settings = settings::Settings::load(config.dir.as_deref())?;
+            writeln!(out, "settings from {}: ok", settings.source)?;
+            if let Some(oidc) = settings.oidc {
+                let (issuer, back) = (oidc.issuer.clone(), oidc.redirect_url.clone());
+                let rp = hjul_app::Oidc::new(oidc)?;
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?
+                    .block_on(rp.check())
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "sign-in: {e}; check auth.oidc.issuer, and that this machine reaches it"
+                        )
+                    })?;
+                writeln!(
+                    out,
+                    "sign-in: the provider at {issuer} answers; register {back} with it as hjul's redirect address"
+                )?;
+            }
+            if !settings.token_sign_in {
+                writeln!(
+                    out,
+                    "sign-in: access tokens are not offered on the dashboard"
+                )?;
+            }
         }
         Command::Serve { log_format, listen } => {
             service::init_logging(*log_format);

@@ -29,6 +29,101 @@ struct Raw {
     data: RawData,
     #[serde(default)]
     report: RawReport,
+    #[serde(default)]
+    auth: RawAuth,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAuth {
+    /// Whether people may sign in to the dashboard with a token (default yes; API
+    /// tokens work either way).
+    token_sign_in: Option<bool>,
+    oidc: Option<RawOidc>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOidc {
+    issuer: String,
+    client_id: String,
+    /// Better in the environment: `HJUL__AUTH__OIDC__CLIENT_SECRET`.
+    client_secret: Option<String>,
+    /// A file holding the secret (a secret store's mount, say).
+    client_secret_file: Option<PathBuf>,
+    name: Option<String>,
+    scopes: Option<Vec<String>>,
+    email_claim: Option<String>,
+    groups_claim: Option<String>,
+    secretariat_group: Option<String>,
+}
+
+/// `[auth.oidc]`, checked: an issuer hjul can reach safely, a client, at most one way to
+/// the secret, and the dashboard's own address for the provider's answer.
+fn oidc_settings(
+    raw: RawOidc,
+    web_url: Option<&str>,
+    source: &str,
+) -> anyhow::Result<hjul_app::OidcSettings> {
+    let issuer = raw.issuer.trim().trim_end_matches('/').to_owned();
+    let local = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|p| issuer.starts_with(p));
+    if !(issuer.starts_with("https://") || local) || issuer.chars().any(char::is_whitespace) {
+        return Err(anyhow!(
+            "{source}: auth.oidc.issuer `{issuer}` is not an https address: write the provider's issuer as its discovery document gives it, for example https://login.kommune.dk/realms/ansatte (plain http only to this machine)"
+        ));
+    }
+    if raw.client_id.trim().is_empty() {
+        return Err(anyhow!(
+            "{source}: auth.oidc.client_id is empty: write the client id the provider gave hjul"
+        ));
+    }
+    let client_secret = match (raw.client_secret, raw.client_secret_file) {
+        (Some(_), Some(_)) => {
+            return Err(anyhow!(
+                "{source}: auth.oidc has both client_secret and client_secret_file: keep one"
+            ));
+        }
+        (Some(s), None) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
+        (None, Some(path)) => Some(
+            std::fs::read_to_string(&path)
+                .with_context(|| {
+                    format!(
+                        "{source}: auth.oidc.client_secret_file {} cannot be read",
+                        path.display()
+                    )
+                })?
+                .trim()
+                .to_owned(),
+        ),
+        (None, None) => None,
+    };
+    let Some(web) = web_url else {
+        return Err(anyhow!(
+            "{source}: auth.oidc needs [web] url, the dashboard's address as people open it: the provider sends them back to it (WEB_URL/login/oidc/callback)"
+        ));
+    };
+    let mut scopes = raw
+        .scopes
+        .unwrap_or_else(|| vec!["email".into(), "profile".into()]);
+    // `openid` is asked for by the library itself.
+    scopes.retain(|s| s != "openid" && !s.trim().is_empty());
+    Ok(hjul_app::OidcSettings {
+        issuer,
+        client_id: raw.client_id.trim().to_owned(),
+        client_secret,
+        scopes,
+        email_claim: raw.email_claim.unwrap_or_else(|| "email".into()),
+        groups_claim: raw.groups_claim.unwrap_or_else(|| "groups".into()),
+        secretariat_group: raw.secretariat_group.filter(|g| !g.trim().is_empty()),
+        name: raw
+            .name
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| "kommunens log-ind".into()),
+        redirect_url: format!("{web}/login/oidc/callback"),
+        post_logout_url: format!("{web}/login"),
+    })
 }
 
 #[derive(Deserialize, Default)]
@@ -273,11 +368,18 @@ impl ReadSettings for Settings {
                 ));
             }
         };
+        let oidc = raw
+            .auth
+            .oidc
+            .map(|o| oidc_settings(o, scheduler.web_url.as_deref(), source))
+            .transpose()?;
         Ok(Self {
             scheduler,
             mail,
             min_responses,
             report_templates: raw.report.templates,
+            oidc,
+            token_sign_in: raw.auth.token_sign_in.unwrap_or(true),
             source: source.to_owned(),
         })
     }

@@ -21,6 +21,10 @@ pub struct Settings {
     pub min_responses: u32,
     /// The report templates' directory (`[report] templates`), or the built-in ones.
     pub report_templates: Option<PathBuf>,
+    /// How people sign in to the dashboard (`[auth]`): the municipality's login, and
+    /// whether tokens are offered beside it.
+    pub oidc: Option<hjul_app::OidcSettings>,
+    pub token_sign_in: bool,
     /// Where they were read from, for messages.
     pub source: String,
 }
@@ -63,6 +67,8 @@ pub enum ServiceError {
     },
     #[error("the HTTP server failed: {0}")]
     Http(std::io::Error),
+    #[error(transparent)]
+    SignIn(#[from] hjul_app::SignInError),
 }
 
 /// One stop signal for every part of the service: the wait for the database, the API
@@ -188,6 +194,10 @@ impl Service {
         .with_report_templates(hjul_report::Templates::load(
             settings.report_templates.as_deref(),
         )?);
+        api.core().set_sign_in(hjul_app::SignIn {
+            oidc: settings.oidc.clone().map(hjul_app::Oidc::new).transpose()?,
+            tokens: settings.token_sign_in,
+        });
         let scheduler = Scheduler::new(
             store,
             settings.scheduler.clone(),

@@ -493,7 +493,15 @@ pub mod session {
         /// The SHA-256 of the id the cookie holds.
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: String,
-        pub token_id: Uuid,
+        /// The token it was opened with; none for a person who signed in with the
+        /// municipality's login.
+        pub token_id: Option<Uuid>,
+        /// That person's address.
+        pub email: Option<String>,
+        /// Whether the provider named that person a member of the secretariat.
+        pub secretariat: bool,
+        /// The provider's ID token, to end its session too at sign-out.
+        pub id_token: Option<String>,
         pub csrf: String,
         pub created_at: DateTimeUtc,
         pub last_seen_at: DateTimeUtc,

@@ -72,7 +72,7 @@ pub use outbox::{
     ItemId, ItemPayload, Kind as OutboxKind, NewItem, SentEntries, SentMark, State as OutboxState,
 };
 pub use reports::{FinalReportFile, KeptReport, sha256};
-pub use sessions::Session;
+pub use sessions::{Holder, Session};
 pub use standing::{Projected, StandingDifference, UNIT_TREE_LOCK};
 pub use status::{
     AgreementRevisionView, AgreementView, CycleState, DeadlineView, EventView, GoalView,

@@ -20,6 +20,7 @@ mod drawing;
 pub(crate) mod editor;
 mod export;
 pub(crate) mod figures;
+mod oidc;
 mod pages;
 mod secretariat;
 mod sessions;
@@ -42,10 +43,22 @@ pub use sessions::{SESSION_COOKIE, SignInLimiter, Visitor};
 pub use words::{Lang, Words};
 
 /// The pages' templates, built into the binary.
-pub const TEMPLATES: [(&str, &str); 15] = [
+pub const TEMPLATES: [(&str, &str); 18] = [
     ("layout.html", include_str!("../../templates/layout.html")),
     ("macros.html", include_str!("../../templates/macros.html")),
     ("login.html", include_str!("../../templates/login.html")),
+    (
+        "signed_in.html",
+        include_str!("../../templates/signed_in.html"),
+    ),
+    (
+        "signed_out.html",
+        include_str!("../../templates/signed_out.html"),
+    ),
+    (
+        "unknown_person.html",
+        include_str!("../../templates/unknown_person.html"),
+    ),
     ("error.html", include_str!("../../templates/error.html")),
     ("index.html", include_str!("../../templates/index.html")),
     ("unit.html", include_str!("../../templates/unit.html")),
@@ -157,6 +170,8 @@ pub fn routes() -> Router<AppState> {
             post(secretariat::make_final_report),
         )
         .route("/login", get(sessions::login_page).post(sessions::login))
+        .route("/login/oidc", get(oidc::start))
+        .route("/login/oidc/callback", get(oidc::callback))
         .route("/logout", post(sessions::logout))
         .route("/lang/{lang}", get(sessions::set_lang))
         .fallback(not_found)

@@ -179,7 +179,7 @@ pub async fn login_page(
     show_login(&state, &headers, q.next.as_deref(), None, StatusCode::OK)
 }
 
-fn show_login(
+pub(super) fn show_login(
     state: &AppState,
     headers: &HeaderMap,
     next: Option<&str>,
@@ -196,6 +196,9 @@ fn show_login(
         .render(LoginPage {
             csrf: csrf.clone(),
             next,
+            next_encoded: super::percent_encode(next),
+            oidc_name: state.core().oidc().map(|o| o.settings().name.clone()),
+            tokens: state.core().token_sign_in(),
         });
     set_cookie(
         &mut response,
@@ -233,6 +236,15 @@ pub async fn login(State(state): State<AppState>, req: axum::extract::Request) -
             &headers,
             Some(&form.next),
             Some(Text::new("login.stale")),
+            StatusCode::FORBIDDEN,
+        );
+    }
+    if !state.core().token_sign_in() {
+        return show_login(
+            &state,
+            &headers,
+            Some(&form.next),
+            Some(Text::new("login.tokens_off")),
             StatusCode::FORBIDDEN,
         );
     }
@@ -315,10 +327,30 @@ pub async fn logout(
         )
         .await;
     }
-    if let Some(id) = cookie_in(&headers, SESSION_COOKIE) {
-        let _ = state.core().end_session(&id).await;
-    }
-    let mut r = Redirect::to("/login").into_response();
+    // A person who came in with the municipality's login is signed out there too,
+    // when the provider offers it; it sends them back to the sign-in page.
+    let provider = match cookie_in(&headers, SESSION_COOKIE) {
+        Some(id) => state.core().sign_out(&id).await.ok().flatten(),
+        None => None,
+    };
+    let mut r = match provider {
+        // A page that goes on to the provider, not a redirect: the sign-out button's
+        // page allows its forms to lead only to this site (`form-action 'self'`).
+        Some(url) => super::oidc::going_on(
+            Page::new(&state, v.lang, "signed_out.html", "login.signed_out")
+                .at("/login")
+                .render(super::oidc::GoingOn {
+                    to: url.as_str(),
+                    name: state
+                        .core()
+                        .oidc()
+                        .map(|o| o.settings().name.clone())
+                        .unwrap_or_default(),
+                }),
+            url.as_str(),
+        ),
+        None => Redirect::to("/login").into_response(),
+    };
     set_cookie(
         &mut r,
         &headers,
@@ -398,4 +430,10 @@ mod tests {
 struct LoginPage<'a> {
     csrf: String,
     next: &'a str,
+    /// `next` for a link's query.
+    next_encoded: String,
+    /// The municipality's login on the button, when it is set up.
+    oidc_name: Option<String>,
+    /// Whether the token form is offered.
+    tokens: bool,
 }
