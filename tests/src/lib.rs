@@ -323,15 +323,17 @@ pub async fn service(
     wheel: CurrentWheel,
     clock: impl hjul_scheduler::Clock + 'static,
 ) -> hjul_service::Service {
-    service_with(db, wheel, clock, None).await
+    service_with(db, wheel, clock, None, true).await
 }
 
-/// [`service`] with people signing in through the municipality's login (`oidc`).
+/// [`service`] with people signing in through the municipality's login (`oidc`), and
+/// with tokens on the dashboard or not (`token_sign_in`).
 pub async fn service_with(
     db: &TestDb,
     wheel: CurrentWheel,
     clock: impl hjul_scheduler::Clock + 'static,
     oidc: Option<hjul_app::OidcSettings>,
+    token_sign_in: bool,
 ) -> hjul_service::Service {
     let settings = hjul_service::Settings {
         scheduler: scheduler_settings(),
@@ -343,7 +345,7 @@ pub async fn service_with(
         min_responses: 5,
         report_templates: None,
         oidc,
-        token_sign_in: true,
+        token_sign_in,
         source: "the test".into(),
     };
     let database = hjul_service::Database {

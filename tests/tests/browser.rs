@@ -1209,6 +1209,7 @@ async fn people_sign_in_with_the_municipalitys_login() {
             redirect_url: format!("{base}/login/oidc/callback"),
             post_logout_url: format!("{base}/login"),
         }),
+        true,
     )
     .await;
     let app = service

@@ -55,7 +55,10 @@ pub async fn start(
             );
             r
         }
-        Err(e) => provider_down(&state, &headers, &e),
+        Err(e) => {
+            state.core().audit_failed_sign_in(&e.to_string()).await;
+            provider_down(&state, &headers, &e)
+        }
     }
 }
 

@@ -1,0 +1,545 @@
+//! Signing in with the municipality's login, hjul's half, against a provider the test
+//! words: a real HTTP server on 127.0.0.1 (discovery, keys, token endpoint) whose ID
+//! tokens are signed with a key it never published, made for another nonce, expired, or
+//! from another issuer, whose codes are good once, whose keys rotate while hjul runs, and
+//! which stops answering. Each is refused with the sign-in page's words and a row in the
+//! audit log. (The provider's own sign-in page, and a whole sign-in in Chromium through a
+//! certified provider, are the browser test's: `browser.rs`.)
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{Request, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use chrono::{DateTime, Duration, Utc};
+use hjul_app::{Flow, OidcSettings};
+use hjul_store::{CurrentWheel, Store};
+use hjul_tests::{TestDb, skovby_with_themes, stories};
+use openidconnect::core::{
+    CoreIdToken, CoreIdTokenClaims, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
+    CoreRsaPrivateSigningKey,
+};
+use openidconnect::{
+    Audience, EmptyAdditionalClaims, EndUserEmail, IssuerUrl, JsonWebKeyId, Nonce,
+    PrivateSigningKey, StandardClaims, SubjectIdentifier,
+};
+use tower::ServiceExt;
+
+stories!(
+    a_sign_in_is_checked_before_it_opens_a_session,
+    a_provider_that_does_not_answer_is_said_so,
+    with_token_sign_in_off_a_token_opens_the_api_but_not_the_dashboard,
+);
+
+const KEY_1: &str = include_str!("../fixtures/oidc-test-key-1.pem");
+const KEY_2: &str = include_str!("../fixtures/oidc-test-key-2.pem");
+
+/// What the provider's next ID token gets wrong, if anything.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Twist {
+    None,
+    /// Signed with a key the provider never published.
+    UnknownKey,
+    /// Made for another sign-in's nonce.
+    OtherNonce,
+    /// Its time ran out an hour ago.
+    Expired,
+    /// Says another provider made it.
+    OtherIssuer,
+    /// Its claims changed after it was signed.
+    Tampered,
+}
+
+struct Provider {
+    issuer: String,
+    /// The keys it publishes (their PEM and id), and the one it signs with (by index).
+    published: Vec<(&'static str, &'static str)>,
+    signs_with: usize,
+    twist: Twist,
+    /// The nonce and address of the next token (the test reads the nonce from hjul's
+    /// cookie, as the real provider reads it from the sign-in request).
+    nonce: String,
+    email: String,
+    codes_used: HashSet<String>,
+}
+
+type Shared = Arc<Mutex<Provider>>;
+
+fn key(pem: &str, kid: &str) -> CoreRsaPrivateSigningKey {
+    CoreRsaPrivateSigningKey::from_pem(pem, Some(JsonWebKeyId::new(kid.into()))).unwrap()
+}
+
+async fn discovery(State(p): State<Shared>) -> impl IntoResponse {
+    let issuer = p.lock().unwrap().issuer.clone();
+    axum::Json(serde_json::json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/auth"),
+        "token_endpoint": format!("{issuer}/token"),
+        "jwks_uri": format!("{issuer}/jwks"),
+        "end_session_endpoint": format!("{issuer}/logout"),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+    }))
+}
+
+async fn jwks(State(p): State<Shared>) -> impl IntoResponse {
+    let keys = p
+        .lock()
+        .unwrap()
+        .published
+        .iter()
+        .map(|(pem, kid)| key(pem, kid).as_verification_key())
+        .collect();
+    axum::Json(CoreJsonWebKeySet::new(keys))
+}
+
+async fn token(State(p): State<Shared>, body: String) -> axum::response::Response {
+    let code = form_urlencoded::parse(body.as_bytes())
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    let mut p = p.lock().unwrap();
+    if !p.codes_used.insert(code) {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(serde_json::json!({"error": "invalid_grant", "error_description": "code already used"})),
+        )
+            .into_response();
+    }
+    let now = Utc::now();
+    let (issuer, expires) = match p.twist {
+        Twist::OtherIssuer => (
+            "https://login.another.example".to_owned(),
+            now + Duration::minutes(5),
+        ),
+        Twist::Expired => (p.issuer.clone(), now - Duration::hours(1)),
+        _ => (p.issuer.clone(), now + Duration::minutes(5)),
+    };
+    let nonce = match p.twist {
+        Twist::OtherNonce => "another-sign-in".to_owned(),
+        _ => p.nonce.clone(),
+    };
+    let claims = CoreIdTokenClaims::new(
+        IssuerUrl::new(issuer).unwrap(),
+        vec![Audience::new("hjul".into())],
+        expires,
+        now - Duration::minutes(1),
+        StandardClaims::new(SubjectIdentifier::new(format!("sub-{}", p.email)))
+            .set_email(Some(EndUserEmail::new(p.email.clone()))),
+        EmptyAdditionalClaims {},
+    )
+    .set_nonce(Some(Nonce::new(nonce)));
+    let signer = match p.twist {
+        Twist::UnknownKey => key(KEY_2, "never-published"),
+        _ => {
+            let (pem, kid) = p.published[p.signs_with];
+            key(pem, kid)
+        }
+    };
+    let mut id_token = CoreIdToken::new(
+        claims,
+        &signer,
+        CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        None,
+        None,
+    )
+    .unwrap()
+    .to_string();
+    if p.twist == Twist::Tampered {
+        // The payload re-encoded with another address; the signature left as it was.
+        let parts: Vec<&str> = id_token.split('.').collect();
+        let payload = String::from_utf8(base64_url_decode(parts[1])).unwrap();
+        let changed = payload.replace(&p.email, "dorte.holm@skovby.dk");
+        id_token = format!(
+            "{}.{}.{}",
+            parts[0],
+            base64_url_encode(changed.as_bytes()),
+            parts[2]
+        );
+    }
+    axum::Json(serde_json::json!({
+        "access_token": "at-1",
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "id_token": id_token,
+    }))
+    .into_response()
+}
+
+const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+fn base64_url_decode(text: &str) -> Vec<u8> {
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in text.bytes() {
+        let v = B64.iter().position(|b| *b == c).unwrap() as u32;
+        bits = (bits << 6) | v;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+            bits &= (1 << n) - 1;
+        }
+    }
+    out
+}
+
+fn base64_url_encode(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..=chunk.len() {
+            out.push(B64[((v >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// The provider on a free port, publishing key 1.
+async fn provider() -> (Shared, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let shared = Arc::new(Mutex::new(Provider {
+        issuer,
+        published: vec![(KEY_1, "k1")],
+        signs_with: 0,
+        twist: Twist::None,
+        nonce: String::new(),
+        email: "bo.nielsen@skovby.dk".into(),
+        codes_used: HashSet::new(),
+    }));
+    let app = axum::Router::new()
+        .route("/.well-known/openid-configuration", get(discovery))
+        .route("/jwks", get(jwks))
+        .route("/token", post(token))
+        .with_state(Arc::clone(&shared));
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (shared, server)
+}
+
+fn settings(issuer: &str) -> OidcSettings {
+    OidcSettings {
+        issuer: issuer.to_owned(),
+        client_id: "hjul".into(),
+        client_secret: Some("hemmelig".into()),
+        scopes: vec!["email".into()],
+        email_claim: "email".into(),
+        groups_claim: "groups".into(),
+        secretariat_group: None,
+        name: "Skovby Kommune".into(),
+        redirect_url: "http://hjul.test/login/oidc/callback".into(),
+        post_logout_url: "http://hjul.test/login".into(),
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    hjul_tests::eight("2026-05-15") + Duration::hours(2)
+}
+
+struct Answer {
+    status: StatusCode,
+    cookies: Vec<String>,
+    location: String,
+    body: String,
+}
+
+async fn get_page(app: &axum::Router, path: &str, cookie: Option<&str>) -> Answer {
+    let mut req = Request::get(path);
+    if let Some(c) = cookie {
+        req = req.header(header::COOKIE, c);
+    }
+    let res = app
+        .clone()
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let cookies = res
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let location = res
+        .headers()
+        .get(header::LOCATION)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let status = res.status();
+    let body = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    Answer {
+        status,
+        cookies,
+        location,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+/// `name=value` of the cookie `name` an answer sets.
+fn cookie(a: &Answer, name: &str) -> Option<String> {
+    a.cookies
+        .iter()
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .map(|c| c.split(';').next().unwrap().to_owned())
+}
+
+/// Leaves hjul for the provider: the flow hjul's cookie holds, and the cookie.
+async fn leave(app: &axum::Router, p: &Shared) -> (Flow, String) {
+    let a = get_page(app, "/login/oidc?next=/units/dt-nord-1", None).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let issuer = p.lock().unwrap().issuer.clone();
+    assert!(
+        a.location.starts_with(&format!("{issuer}/auth?")),
+        "{}",
+        a.location
+    );
+    assert!(
+        a.location.contains("code_challenge_method=S256"),
+        "{}",
+        a.location
+    );
+    let c = cookie(&a, "hjul_oidc").expect("the flow's cookie");
+    let flow = Flow::from_cookie(c.split_once('=').unwrap().1).unwrap();
+    assert!(a.location.contains(&format!("state={}", flow.state)));
+    p.lock().unwrap().nonce = flow.nonce.clone();
+    (flow, c)
+}
+
+/// Comes back from the provider with `code` for `state`.
+async fn back(app: &axum::Router, cookie: Option<&str>, code: &str, state: &str) -> Answer {
+    get_page(
+        app,
+        &format!("/login/oidc/callback?code={code}&state={state}"),
+        cookie,
+    )
+    .await
+}
+
+/// The refusals of sign-ins on record, newest first.
+async fn refused(store: &Store) -> Vec<String> {
+    store
+        .audit_log(None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "refused" && e.actor.starts_with("oidc:"))
+        .map(|e| e.after.unwrap_or_default())
+        .collect()
+}
+
+/// Refused with the sign-in page's words, a new row on record saying `why`, no session.
+async fn is_refused(store: &Store, a: &Answer, before: usize, why: &str) {
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.body);
+    assert!(
+        a.body.contains("Log-ind blev ikke gennemført"),
+        "{}",
+        a.body
+    );
+    assert!(cookie(a, "hjul_session").is_none(), "a session came of it");
+    let rows = refused(store).await;
+    assert_eq!(rows.len(), before + 1, "{rows:?}");
+    assert!(
+        rows[0].to_lowercase().contains(why),
+        "`{why}` not in {}",
+        rows[0]
+    );
+}
+
+async fn a_sign_in_is_checked_before_it_opens_a_session(db: TestDb) {
+    let store = skovby_with_themes(&db, "2026-05-15").await;
+    let (p, _server) = provider().await;
+    let issuer = p.lock().unwrap().issuer.clone();
+    let app = hjul_tests::service_with(
+        &db,
+        CurrentWheel::builtin(),
+        now,
+        Some(settings(&issuer)),
+        true,
+    )
+    .await
+    .router();
+
+    // Bo comes back with a good code: a session, on record with who vouched for him.
+    let (flow, c) = leave(&app, &p).await;
+    let a = back(&app, Some(&c), "code-1", &flow.state).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(a.body.contains("Du er logget ind"), "{}", a.body);
+    let session = cookie(&a, "hjul_session").expect("a session");
+    let page = get_page(&app, "/units/dt-nord-1", Some(&session)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Børnehuset Mariehønen"), "{}", page.body);
+    let opened = store
+        .audit_log(None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.action == "session.open")
+        .unwrap();
+    assert_eq!(opened.actor, "oidc:bo.nielsen@skovby.dk");
+    let via = opened.after.unwrap();
+    assert!(
+        via.contains(&issuer) && via.contains("sub-bo.nielsen@skovby.dk"),
+        "{via}"
+    );
+
+    // The same code again (a replayed answer): the provider refuses it.
+    let n = refused(&store).await.len();
+    let a = back(&app, Some(&c), "code-1", &flow.state).await;
+    is_refused(&store, &a, n, "invalid_grant").await;
+
+    // An answer for another sign-in (the state differs), and one with no cookie at all
+    // (an old tab, a link followed twice).
+    let (flow, c) = leave(&app, &p).await;
+    let a = back(&app, Some(&c), "code-2", "someone-elses-state").await;
+    is_refused(&store, &a, n + 1, "state differs").await;
+    let a = back(&app, None, "code-3", &flow.state).await;
+    is_refused(&store, &a, n + 2, "no sign-in of this browser").await;
+
+    // Tokens the provider got wrong, or someone changed on the way.
+    for (i, (twist, why)) in [
+        (Twist::OtherNonce, "nonce"),
+        (Twist::Expired, "expired"),
+        (Twist::OtherIssuer, "issuer"),
+        (Twist::UnknownKey, "signature"),
+        (Twist::Tampered, "signature"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (flow, c) = leave(&app, &p).await;
+        p.lock().unwrap().twist = twist;
+        let a = back(&app, Some(&c), &format!("code-t{i}"), &flow.state).await;
+        is_refused(&store, &a, n + 3 + i, why).await;
+    }
+    p.lock().unwrap().twist = Twist::None;
+
+    // The provider rotates its keys while hjul runs: the next token, signed with the new
+    // key, still signs in (hjul fetches the keys again), without a restart.
+    {
+        let mut p = p.lock().unwrap();
+        p.published = vec![(KEY_1, "k1"), (KEY_2, "k2")];
+        p.signs_with = 1;
+    }
+    let (flow, c) = leave(&app, &p).await;
+    let a = back(&app, Some(&c), "code-rotated", &flow.state).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(cookie(&a, "hjul_session").is_some());
+}
+
+async fn a_provider_that_does_not_answer_is_said_so(db: TestDb) {
+    let store = skovby_with_themes(&db, "2026-05-15").await;
+    // A port nothing listens on.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let app = hjul_tests::service_with(
+        &db,
+        CurrentWheel::builtin(),
+        now,
+        Some(settings(&format!("http://{closed}"))),
+        true,
+    )
+    .await
+    .router();
+    let a = get_page(&app, "/login/oidc", None).await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{}", a.body);
+    assert!(
+        a.body.contains("Kommunens log-ind svarer ikke lige nu"),
+        "{}",
+        a.body
+    );
+    // The token form is still offered beside it.
+    assert!(a.body.contains("id=\"token\""), "{}", a.body);
+    let rows = refused(&store).await;
+    assert!(
+        rows.first().is_some_and(|r| r.contains("cannot be used")),
+        "{rows:?}"
+    );
+}
+
+async fn with_token_sign_in_off_a_token_opens_the_api_but_not_the_dashboard(db: TestDb) {
+    let store = skovby_with_themes(&db, "2026-05-15").await;
+    let (p, _server) = provider().await;
+    let issuer = p.lock().unwrap().issuer.clone();
+    let app = hjul_tests::service_with(
+        &db,
+        CurrentWheel::builtin(),
+        now,
+        Some(settings(&issuer)),
+        false,
+    )
+    .await
+    .router();
+    let (token, _) = store
+        .create_token(
+            hjul_store::Role::Manager,
+            "anna.bech@skovby.dk",
+            None,
+            &hjul_tests::stamp("2026-05-15"),
+        )
+        .await
+        .unwrap();
+    // The sign-in page offers the municipality's login only.
+    let page = get_page(&app, "/login", None).await;
+    assert!(
+        page.body.contains("Log ind med Skovby Kommune"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("id=\"token\""), "{}", page.body);
+    // A token posted anyway (an old page) opens no session.
+    let csrf = cookie(&page, "hjul_login_csrf").unwrap();
+    let value = csrf.split_once('=').unwrap().1.to_owned();
+    let res = app
+        .clone()
+        .oneshot(
+            Request::post("/login")
+                .header(header::COOKIE, &csrf)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(format!("csrf={value}&token={token}&next=/")))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(
+        res.headers()
+            .get(header::SET_COOKIE)
+            .is_none_or(|c| !c.to_str().unwrap().starts_with("hjul_session"))
+    );
+    let body = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&body).contains("adgangsnøgle er slået fra"),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    // The API still takes it.
+    let res = app
+        .clone()
+        .oneshot(
+            Request::get("/api/v1/status")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
