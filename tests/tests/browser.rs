@@ -1267,6 +1267,23 @@ async fn people_sign_in_with_the_municipalitys_login() {
     assert!(by_bo.contains(&"session.open"), "{by_bo:?}");
     assert!(by_bo.contains(&"unit.dialogue_held"), "{by_bo:?}");
 
+    // Anna, a manager: her overview holds the houses below her, and a house's page
+    // there is hers to open; one in another area is not.
+    let b = base.clone();
+    tokio::task::spawn_blocking(move || {
+        let base = b;
+        let d = Driver::start();
+        d.sign_in_at_provider(&base, "/", "anna.bech@skovby.dk", "#wheel");
+        d.text_when("main", "Børnehuset Spiren");
+        d.check("overview-manager-oidc");
+        d.open(&format!("{base}/units/dt-nord-2"), "unit-manager-oidc");
+        d.text_when("h1", "Børnehuset Spiren");
+        d.go(&format!("{base}/units/sk-vest"));
+        d.text_when("main", "Der er ingen enhed");
+    })
+    .await
+    .unwrap();
+
     // Someone the organisation does not know is told so, and whom to ask.
     let b = base.clone();
     tokio::task::spawn_blocking(move || {

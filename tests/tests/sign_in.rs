@@ -297,6 +297,64 @@ fn cookie(a: &Answer, name: &str) -> Option<String> {
         .map(|c| c.split(';').next().unwrap().to_owned())
 }
 
+/// A dashboard session opened with a token: its cookie.
+async fn sign_in_with_token(app: &axum::Router, token: &str) -> String {
+    let page = get_page(app, "/login", None).await;
+    let csrf = cookie(&page, "hjul_login_csrf").unwrap();
+    let value = csrf.split_once('=').unwrap().1.to_owned();
+    let a = post_form(
+        app,
+        "/login",
+        &csrf,
+        &format!("csrf={value}&token={token}&next=/"),
+    )
+    .await;
+    cookie(&a, "hjul_session").expect("a session")
+}
+
+async fn post_form(app: &axum::Router, path: &str, cookie: &str, body: &str) -> Answer {
+    let res = app
+        .clone()
+        .oneshot(
+            Request::post(path)
+                .header(header::COOKIE, cookie)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body.to_owned()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let cookies = res
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let location = res
+        .headers()
+        .get(header::LOCATION)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let status = res.status();
+    let body = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    Answer {
+        status,
+        cookies,
+        location,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+/// The value of the field `name` in the form `id` of a page.
+fn form_value(html: &str, id: &str, name: &str) -> String {
+    let form = &html[html.find(&format!("id=\"{id}\"")).unwrap()..];
+    let at = form.find(&format!("name=\"{name}\" value=\"")).unwrap();
+    let rest = &form[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
 /// Leaves hjul for the provider: the flow hjul's cookie holds, and the cookie.
 async fn leave(app: &axum::Router, p: &Shared) -> (Flow, String) {
     let a = get_page(app, "/login/oidc?next=/units/dt-nord-1", None).await;
@@ -395,6 +453,43 @@ async fn a_sign_in_is_checked_before_it_opens_a_session(db: TestDb) {
         via.contains(&issuer) && via.contains("sub-bo.nielsen@skovby.dk"),
         "{via}"
     );
+
+    // The secretariat signs Bo out everywhere (a lost laptop): his session ends.
+    let (secretariat, _) = store
+        .create_token(
+            hjul_store::Role::Secretariat,
+            "sekretariat@skovby.dk",
+            None,
+            &hjul_tests::stamp("2026-05-15"),
+        )
+        .await
+        .unwrap();
+    let hers = sign_in_with_token(&app, &secretariat).await;
+    let tokens_page = get_page(&app, "/admin/tokens", Some(&hers)).await;
+    let csrf = form_value(&tokens_page.body, "sign-out-form", "csrf");
+    let a = post_form(
+        &app,
+        "/admin/sessions/end",
+        &hers,
+        &format!("csrf={csrf}&email=Bo.Nielsen%40skovby.dk"),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let after = get_page(&app, &a.location, Some(&hers)).await;
+    assert!(
+        after
+            .body
+            .contains("logget ud alle steder (afsluttede sessioner: 1)"),
+        "{}",
+        after.body
+    );
+    let page = get_page(&app, "/units/dt-nord-1", Some(&session)).await;
+    assert_eq!(
+        page.status,
+        StatusCode::SEE_OTHER,
+        "Bo's session still works"
+    );
+    assert!(page.location.starts_with("/login"), "{}", page.location);
 
     // The same code again (a replayed answer): the provider refuses it.
     let n = refused(&store).await.len();

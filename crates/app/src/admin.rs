@@ -1,7 +1,9 @@
 //! The secretariat's work on the whole: starting a cycle, importing the organisation
 //! and the indicator data, the access tokens.
 
-use hjul_store::{Cycle, DataImportReport, ImportReport, Role, StandingDifference, Token};
+use hjul_store::{
+    Cycle, DataImportReport, ImportReport, Role, StandingDifference, StoreError, Token,
+};
 use hjul_wheel::Organisation;
 use hjul_wheel::data::Measurement;
 
@@ -109,6 +111,27 @@ impl Core {
         let result = async {
             actor.require_secretariat("revoking tokens")?;
             Ok(self.store().revoke_token(id, &self.stamp(actor)).await?)
+        }
+        .await;
+        self.audited(actor, &attempt, result).await
+    }
+
+    /// Ends every open session of the person at `email` (the secretariat's: a lost
+    /// laptop, someone who left): the number ended. Their tokens stay; revoke those
+    /// apart.
+    pub async fn end_sessions_of(&self, actor: &Actor, email: &str) -> Result<u64, CoreError> {
+        let attempt = Attempt {
+            what: "sign a person out everywhere",
+            entity: "person",
+            id: email,
+        };
+        let result = async {
+            actor.require_secretariat("signing people out")?;
+            let email = hjul_wheel::Email::parse(email).map_err(StoreError::BadAddress)?;
+            Ok(self
+                .store()
+                .end_sessions_of(&email, &self.stamp(actor))
+                .await?)
         }
         .await;
         self.audited(actor, &attempt, result).await

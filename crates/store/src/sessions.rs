@@ -240,6 +240,52 @@ impl Store {
         crate::audit::log(&self.db, &stamp, change).await
     }
 
+    /// Ends every open session of the person at `email`, however they signed in (their
+    /// own login, or any token of theirs), in one transaction with its audit row: the
+    /// number ended.
+    pub async fn end_sessions_of(
+        &self,
+        email: &hjul_wheel::Email,
+        stamp: &crate::Stamp,
+    ) -> Result<u64, StoreError> {
+        use sea_orm::TransactionTrait;
+        use sea_orm::sea_query::{Expr, Query};
+        #[derive(serde::Serialize)]
+        struct Ended {
+            sessions: u64,
+        }
+        let _turn = self.turn().await?;
+        let txn = self.db.begin().await?;
+        let tokens = Query::select()
+            .column(api_token::Column::Id)
+            .from(api_token::Entity)
+            .and_where(sea_orm::sea_query::ExprTrait::eq(
+                Expr::col(api_token::Column::Email),
+                email.as_str(),
+            ))
+            .to_owned();
+        let ended = session::Entity::update_many()
+            .col_expr(session::Column::EndedAt, Expr::value(stamp.at))
+            .filter(session::Column::EndedAt.is_null())
+            .filter(
+                sea_orm::Condition::any()
+                    .add(session::Column::Email.eq(email.as_str()))
+                    .add(session::Column::TokenId.in_subquery(tokens)),
+            )
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        crate::audit::log(
+            &txn,
+            stamp,
+            crate::audit::Change::new("session.end_all", "person", email.as_str())
+                .after(&Ended { sessions: ended }),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(ended)
+    }
+
     /// Ends the session a cookie names (signing out); the provider's ID token when it
     /// was a person's, to end the provider's session too.
     pub async fn end_session(

@@ -158,6 +158,7 @@ pub fn routes() -> Router<AppState> {
             get(secretariat::tokens).post(secretariat::create_token),
         )
         .route("/admin/tokens/{id}/revoke", post(secretariat::revoke_token))
+        .route("/admin/sessions/end", post(secretariat::end_sessions))
         .route("/admin/data", get(figures::data).post(figures::import))
         .route("/admin/cycles", get(secretariat::cycles))
         .route("/admin/cycles/{year}/start", post(secretariat::start_cycle))

@@ -42,13 +42,14 @@ pub fn flash(state: &AppState, lang: Lang, q: &HashMap<String, String>) -> Optio
     };
     let text = Text::new(key)
         .arg("cycle", number("cycle"))
-        .arg("revision", number("revision"));
+        .arg("revision", number("revision"))
+        .arg("count", number("count"));
     Some(words.text(lang, &text))
 }
 
 /// The confirmations there are (a query string names one; nothing else is shown).
 fn flash_key(key: &str) -> Option<&'static str> {
-    const KEYS: [&str; 15] = [
+    const KEYS: [&str; 16] = [
         "flash.dialogue",
         "flash.goal_status",
         "flash.review",
@@ -60,6 +61,7 @@ fn flash_key(key: &str) -> Option<&'static str> {
         "flash.import",
         "flash.token",
         "flash.revoked",
+        "flash.signed_out",
         "flash.milestone",
         "flash.cycle",
         "flash.retry",

@@ -513,6 +513,35 @@ pub async fn revoke_token(
     answer(&state, &v, attempt, result, done, shown).await
 }
 
+/// `POST /admin/sessions/end`: signs a person out everywhere (the secretariat's).
+pub async fn end_sessions(
+    State(state): State<AppState>,
+    Secretariat(v): Secretariat,
+    req: axum::extract::Request,
+) -> Response {
+    #[derive(serde::Deserialize)]
+    struct Form {
+        #[serde(default)]
+        csrf: String,
+        #[serde(default)]
+        email: String,
+    }
+    let mut email = String::new();
+    let result = async {
+        let f: Form = read_form(req, 4 * 1024).await?;
+        email = f.email.trim().to_owned();
+        if !fresh(&v, &f.csrf) {
+            return Err(stale_problem());
+        }
+        Ok(state.core().end_sessions_of(&v.who, &email).await?)
+    }
+    .await;
+    let shown = async |p| error_page(&state, v.lang, Some(&v), p);
+    let done = |n: u64| format!("/admin/tokens?done=signed_out&count={n}");
+    let attempt = ("sign a person out everywhere", ("person", email.as_str()));
+    answer(&state, &v, attempt, result, done, shown).await
+}
+
 pub async fn cycles(
     State(state): State<AppState>,
     Secretariat(v): Secretariat,
