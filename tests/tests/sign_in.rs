@@ -261,11 +261,12 @@ async fn get_page(app: &axum::Router, path: &str, cookie: Option<&str>) -> Answe
     if let Some(c) = cookie {
         req = req.header(header::COOKIE, c);
     }
-    let res = app
-        .clone()
-        .oneshot(req.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
+    send(app, req.body(Body::empty()).unwrap()).await
+}
+
+/// A request's answer, read.
+async fn send(app: &axum::Router, req: Request<Body>) -> Answer {
+    let res = app.clone().oneshot(req).await.unwrap();
     let cookies = res
         .headers()
         .get_all(header::SET_COOKIE)
@@ -313,38 +314,12 @@ async fn sign_in_with_token(app: &axum::Router, token: &str) -> String {
 }
 
 async fn post_form(app: &axum::Router, path: &str, cookie: &str, body: &str) -> Answer {
-    let res = app
-        .clone()
-        .oneshot(
-            Request::post(path)
-                .header(header::COOKIE, cookie)
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(body.to_owned()))
-                .unwrap(),
-        )
-        .await
+    let req = Request::post(path)
+        .header(header::COOKIE, cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body.to_owned()))
         .unwrap();
-    let cookies = res
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
-    let location = res
-        .headers()
-        .get(header::LOCATION)
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let status = res.status();
-    let body = axum::body::to_bytes(res.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    Answer {
-        status,
-        cookies,
-        location,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    }
+    send(app, req).await
 }
 
 /// The value of the field `name` in the form `id` of a page.
@@ -600,41 +575,20 @@ async fn with_token_sign_in_off_a_token_opens_the_api_but_not_the_dashboard(db: 
     // A token posted anyway (an old page) opens no session.
     let csrf = cookie(&page, "hjul_login_csrf").unwrap();
     let value = csrf.split_once('=').unwrap().1.to_owned();
-    let res = app
-        .clone()
-        .oneshot(
-            Request::post("/login")
-                .header(header::COOKIE, &csrf)
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(format!("csrf={value}&token={token}&next=/")))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    assert!(
-        res.headers()
-            .get(header::SET_COOKIE)
-            .is_none_or(|c| !c.to_str().unwrap().starts_with("hjul_session"))
-    );
-    let body = axum::body::to_bytes(res.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    assert!(
-        String::from_utf8_lossy(&body).contains("adgangsnøgle er slået fra"),
-        "{}",
-        String::from_utf8_lossy(&body)
-    );
+    let a = post_form(
+        &app,
+        "/login",
+        &csrf,
+        &format!("csrf={value}&token={token}&next=/"),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert!(cookie(&a, "hjul_session").is_none());
+    assert!(a.body.contains("adgangsnøgle er slået fra"), "{}", a.body);
     // The API still takes it.
-    let res = app
-        .clone()
-        .oneshot(
-            Request::get("/api/v1/status")
-                .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
+    let req = Request::get("/api/v1/status")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
         .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(send(&app, req).await.status, StatusCode::OK);
 }
