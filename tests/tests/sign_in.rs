@@ -52,6 +52,8 @@ enum Twist {
     OtherIssuer,
     /// Its claims changed after it was signed.
     Tampered,
+    /// The provider says the address is not verified.
+    Unverified,
 }
 
 struct Provider {
@@ -130,7 +132,8 @@ async fn token(State(p): State<Shared>, body: String) -> axum::response::Respons
         expires,
         now - Duration::minutes(1),
         StandardClaims::new(SubjectIdentifier::new(format!("sub-{}", p.email)))
-            .set_email(Some(EndUserEmail::new(p.email.clone()))),
+            .set_email(Some(EndUserEmail::new(p.email.clone())))
+            .set_email_verified(Some(p.twist != Twist::Unverified)),
         EmptyAdditionalClaims {},
     )
     .set_nonce(Some(Nonce::new(nonce)));
@@ -477,15 +480,25 @@ async fn a_sign_in_is_checked_before_it_opens_a_session(db: TestDb) {
     let a = back(&app, Some(&c), "code-2", "someone-elses-state").await;
     is_refused(&store, &a, n + 1, "state differs").await;
     let a = back(&app, None, "code-3", &flow.state).await;
-    is_refused(&store, &a, n + 2, "no sign-in of this browser").await;
+    // Refused, and not on record: anyone can call this address without a sign-in under
+    // way, and the log is kept for good.
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.body);
+    assert!(
+        a.body.contains("Log-ind blev ikke gennemført"),
+        "{}",
+        a.body
+    );
+    assert_eq!(refused(&store).await.len(), n + 2);
 
     // Tokens the provider got wrong, or someone changed on the way.
+    let n = refused(&store).await.len();
     for (i, (twist, why)) in [
         (Twist::OtherNonce, "nonce"),
         (Twist::Expired, "expired"),
         (Twist::OtherIssuer, "issuer"),
         (Twist::UnknownKey, "signature"),
         (Twist::Tampered, "signature"),
+        (Twist::Unverified, "not verified"),
     ]
     .into_iter()
     .enumerate()
@@ -493,7 +506,7 @@ async fn a_sign_in_is_checked_before_it_opens_a_session(db: TestDb) {
         let (flow, c) = leave(&app, &p).await;
         p.lock().unwrap().twist = twist;
         let a = back(&app, Some(&c), &format!("code-t{i}"), &flow.state).await;
-        is_refused(&store, &a, n + 3 + i, why).await;
+        is_refused(&store, &a, n + i, why).await;
     }
     p.lock().unwrap().twist = Twist::None;
 
@@ -540,6 +553,13 @@ async fn a_provider_that_does_not_answer_is_said_so(db: TestDb) {
         rows.first().is_some_and(|r| r.contains("cannot be used")),
         "{rows:?}"
     );
+    // Asked again at once: told at once (the provider is not asked again for a minute),
+    // and not put on record again.
+    let started = std::time::Instant::now();
+    let a = get_page(&app, "/login/oidc", None).await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{}", a.body);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(refused(&store).await.len(), rows.len());
 }
 
 async fn with_token_sign_in_off_a_token_opens_the_api_but_not_the_dashboard(db: TestDb) {

@@ -36,9 +36,13 @@ use serde::{Deserialize, Serialize};
 const KEEP_DISCOVERY: Duration = Duration::from_secs(60 * 60);
 /// How long hjul waits for the provider at most, per request.
 const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
+/// After the provider failed to answer, how long hjul does not ask it again: meanwhile
+/// the kept copy serves, or people are told at once that it does not answer (rather than
+/// each waiting for the timeout, and a crowd of them for each other).
+const RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// `[auth.oidc]` in `hjul.toml`, checked.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct OidcSettings {
     /// The provider's issuer (its discovery document is `ISSUER/.well-known/openid-configuration`).
     pub issuer: String,
@@ -60,6 +64,21 @@ pub struct OidcSettings {
     pub redirect_url: String,
     /// Where the provider sends a person after signing out: `WEB_URL/login`.
     pub post_logout_url: String,
+}
+
+/// Without the client secret: settings may be logged.
+impl std::fmt::Debug for OidcSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcSettings")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "…"))
+            .field("scopes", &self.scopes)
+            .field("email_claim", &self.email_claim)
+            .field("groups_claim", &self.groups_claim)
+            .field("secretariat_group", &self.secretariat_group)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Every claim beside the standard ones, by name: the groups claim and an address in a
@@ -107,6 +126,9 @@ pub enum SignInError {
     /// look at (the log has the cause); the person is told to try again or use a token.
     #[error("the sign-in provider at {issuer} cannot be used: {cause}")]
     Unreachable { issuer: String, cause: String },
+    /// It failed to answer less than a minute ago and is not asked again yet.
+    #[error("the sign-in provider at {issuer} did not answer a moment ago")]
+    StillDown { issuer: String },
     /// The answer did not belong to this browser's sign-in (an old tab, a link followed
     /// twice, a forged answer), or the provider refused the person or the code.
     #[error("the sign-in was not completed: {0}")]
@@ -115,6 +137,16 @@ pub enum SignInError {
     /// set to read.
     #[error("the provider gave no e-mail address in the claim `{0}`")]
     NoAddress(String),
+    /// The provider says the address is not verified: it may be anyone's to type.
+    #[error("the provider says the address {0} is not verified")]
+    Unverified(String),
+}
+
+impl SignInError {
+    /// The provider could not be asked (now, or a moment ago).
+    pub fn is_down(&self) -> bool {
+        matches!(self, Self::Unreachable { .. } | Self::StillDown { .. })
+    }
 }
 
 /// What the browser keeps (in a short-lived cookie) between being sent to the provider
@@ -197,7 +229,10 @@ struct Discovered {
 pub struct Oidc {
     settings: OidcSettings,
     http: openidconnect::reqwest::Client,
-    discovered: tokio::sync::Mutex<Option<Arc<Discovered>>>,
+    /// What was fetched last; held only to read or replace it, never while fetching.
+    discovered: std::sync::Mutex<Option<Arc<Discovered>>>,
+    /// When fetching last failed.
+    failed_at: std::sync::Mutex<Option<Instant>>,
 }
 
 impl std::fmt::Debug for Oidc {
@@ -222,7 +257,8 @@ impl Oidc {
         Ok(Self {
             settings,
             http,
-            discovered: tokio::sync::Mutex::new(None),
+            discovered: std::sync::Mutex::new(None),
+            failed_at: std::sync::Mutex::new(None),
         })
     }
 
@@ -237,30 +273,40 @@ impl Oidc {
         }
     }
 
-    /// The provider's metadata and keys: kept for an hour, or fetched now when `fresh`.
-    /// When fetching fails, what is kept still serves (a provider briefly down does not
-    /// stop sign-in for people whose tokens its old keys sign).
+    /// The provider's metadata and keys: kept for an hour, or fetched now when `fresh`
+    /// (a token signed with a key hjul has not seen). When fetching fails, what is kept
+    /// still serves (a provider briefly down does not stop sign-in for people whose tokens
+    /// its old keys sign), and the provider is not asked again for a minute.
     async fn discovered(&self, fresh: bool) -> Result<Arc<Discovered>, SignInError> {
-        let mut kept = self.discovered.lock().await;
-        if let Some(d) = kept.as_ref()
+        let kept = lock(&self.discovered).clone();
+        if let Some(d) = &kept
             && !fresh
             && d.at.elapsed() < KEEP_DISCOVERY
         {
             return Ok(Arc::clone(d));
         }
+        if lock(&self.failed_at).is_some_and(|t| t.elapsed() < RETRY_AFTER) {
+            return kept.ok_or_else(|| SignInError::StillDown {
+                issuer: self.settings.issuer.clone(),
+            });
+        }
         match self.discover().await {
             Ok(d) => {
                 let d = Arc::new(d);
-                *kept = Some(Arc::clone(&d));
+                *lock(&self.discovered) = Some(Arc::clone(&d));
+                *lock(&self.failed_at) = None;
                 Ok(d)
             }
-            Err(e) => match kept.as_ref() {
-                Some(old) => {
-                    tracing::warn!(error = %e, "the sign-in provider's metadata could not be fetched again; the kept copy is used");
-                    Ok(Arc::clone(old))
+            Err(e) => {
+                *lock(&self.failed_at) = Some(Instant::now());
+                match kept {
+                    Some(old) => {
+                        tracing::warn!(error = %e, "the sign-in provider's metadata could not be fetched again; the kept copy is used");
+                        Ok(old)
+                    }
+                    None => Err(e),
                 }
-                None => Err(e),
-            },
+            }
         }
     }
 
@@ -339,7 +385,10 @@ impl Oidc {
             .set_pkce_verifier(PkceCodeVerifier::new(flow.verifier.clone()))
             .request_async(&self.http)
             .await
-            .map_err(|e| SignInError::NotCompleted(chain(&e)))?;
+            .map_err(|e| match e {
+                openidconnect::RequestTokenError::Request(_) => self.unreachable(chain(&e)),
+                _ => SignInError::NotCompleted(chain(&e)),
+            })?;
         let id_token = tokens.id_token().ok_or_else(|| {
             SignInError::NotCompleted("the provider's answer has no ID token".into())
         })?;
@@ -348,7 +397,7 @@ impl Oidc {
         // keys within the hour; fetch them once more before refusing.
         let (d, claims) = match id_token.claims(&d.client.id_token_verifier(), &nonce) {
             Ok(c) => (Arc::clone(&d), c.clone()),
-            Err(first) => {
+            Err(first @ openidconnect::ClaimsVerificationError::SignatureVerification(_)) => {
                 let again = self.discovered(true).await?;
                 let c = id_token
                     .claims(&again.client.id_token_verifier(), &nonce)
@@ -356,7 +405,11 @@ impl Oidc {
                     .clone();
                 (again, c)
             }
+            Err(e) => return Err(SignInError::NotCompleted(chain(&e))),
         };
+        // An address the provider says it has not verified may be anyone's to type (a
+        // profile people edit themselves): never taken as the person's.
+        let mut unverified = claims.email_verified() == Some(false);
         let mut email = self.claim_text(
             &self.settings.email_claim,
             claims.email().map(|e| e.as_str()),
@@ -383,6 +436,9 @@ impl Oidc {
                 request.request_async(&self.http).await;
             match info {
                 Ok(info) => {
+                    if email.is_none() {
+                        unverified = info.email_verified() == Some(false);
+                    }
                     email = email.or_else(|| {
                         self.claim_text(
                             &self.settings.email_claim,
@@ -405,6 +461,9 @@ impl Oidc {
         }
         let email =
             email.ok_or_else(|| SignInError::NoAddress(self.settings.email_claim.clone()))?;
+        if unverified && self.settings.email_claim == "email" {
+            return Err(SignInError::Unverified(email));
+        }
         let secretariat = self
             .settings
             .secretariat_group
@@ -458,6 +517,10 @@ impl Oidc {
     pub async fn check(&self) -> Result<(), SignInError> {
         self.discover().await.map(|_| ())
     }
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Whether a groups claim (a list, or one text) holds `wanted`.

@@ -65,10 +65,17 @@ fn oidc_settings(
     web_url: Option<&str>,
     source: &str,
 ) -> anyhow::Result<hjul_app::OidcSettings> {
-    let issuer = raw.issuer.trim().trim_end_matches('/').to_owned();
-    let local = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
-        .iter()
-        .any(|p| issuer.starts_with(p));
+    // As the provider's discovery document gives it, to the letter (a trailing `/`
+    // included): the library compares the two exactly.
+    let issuer = raw.issuer.trim().to_owned();
+    let local = issuer.strip_prefix("http://").is_some_and(|rest| {
+        let authority = rest.split('/').next().unwrap_or_default();
+        let host = match authority.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or_default(),
+            None => authority.split(':').next().unwrap_or_default(),
+        };
+        matches!(host, "127.0.0.1" | "localhost" | "::1")
+    });
     if !(issuer.starts_with("https://") || local) || issuer.chars().any(char::is_whitespace) {
         return Err(anyhow!(
             "{source}: auth.oidc.issuer `{issuer}` is not an https address: write the provider's issuer as its discovery document gives it, for example https://login.kommune.dk/realms/ansatte (plain http only to this machine)"
@@ -499,6 +506,66 @@ mod tests {
         assert!(!format!("{smtp:?}").contains("hemmelig"));
         assert_eq!(s.scheduler.secretariat.email, "bu@skovby.dk");
         assert!(s.scheduler.digest.is_none());
+    }
+
+    #[test]
+    fn the_municipalitys_login_is_checked() {
+        let base = "[secretariat]\nemail = \"s@x.dk\"\nname = \"S\"\n[mail]\nfrom = \"H <h@x.dk>\"\n[web]\nurl = \"https://hjul.x.dk\"\n";
+        let with =
+            |oidc: &str| Settings::parse(&format!("{base}[auth.oidc]\n{oidc}"), "t", env(&[]));
+        let s = with("issuer = \"https://sts.example/tid/\"\nclient_id = \"hjul\"\n").unwrap();
+        let o = s.oidc.unwrap();
+        // The issuer to the letter: the library compares it with the provider's own.
+        assert_eq!(o.issuer, "https://sts.example/tid/");
+        assert_eq!(o.redirect_url, "https://hjul.x.dk/login/oidc/callback");
+        assert_eq!(o.scopes, ["email", "profile"]);
+        assert!(s.token_sign_in);
+        // The secret from the environment, never in a debug print.
+        let s = Settings::parse(
+            &format!("{base}[auth.oidc]\nissuer = \"https://a.example\"\nclient_id = \"hjul\"\n"),
+            "t",
+            env(&[("HJUL__AUTH__OIDC__CLIENT_SECRET", "hemmelig")]),
+        )
+        .unwrap();
+        let o = s.oidc.unwrap();
+        assert_eq!(o.client_secret.as_deref(), Some("hemmelig"));
+        assert!(!format!("{o:?}").contains("hemmelig"));
+        assert!(with("issuer = \"http://127.0.0.1:9000\"\nclient_id = \"hjul\"\n").is_ok());
+        for (bad, says) in [
+            (
+                "issuer = \"http://login.example\"\nclient_id = \"hjul\"\n",
+                "auth.oidc.issuer",
+            ),
+            (
+                "issuer = \"http://localhost.evil.example\"\nclient_id = \"hjul\"\n",
+                "auth.oidc.issuer",
+            ),
+            (
+                "issuer = \"http://127.0.0.1.nip.io\"\nclient_id = \"hjul\"\n",
+                "auth.oidc.issuer",
+            ),
+            (
+                "issuer = \"https://a.example\"\nclient_id = \" \"\n",
+                "auth.oidc.client_id",
+            ),
+            (
+                "issuer = \"https://a.example\"\nclient_id = \"h\"\nclient_secret = \"a\"\nclient_secret_file = \"b\"\n",
+                "keep one",
+            ),
+        ] {
+            let e = with(bad).err().unwrap().to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+        let no_web = base.replace("[web]\nurl = \"https://hjul.x.dk\"\n", "");
+        let e = Settings::parse(
+            &format!("{no_web}[auth.oidc]\nissuer = \"https://a.example\"\nclient_id = \"h\"\n"),
+            "t",
+            env(&[]),
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(e.contains("[web] url"), "{e}");
     }
 
     #[test]

@@ -56,7 +56,12 @@ pub async fn start(
             r
         }
         Err(e) => {
-            state.core().audit_failed_sign_in(&e.to_string()).await;
+            // On record when it was asked and failed now: at most once a minute (a
+            // provider that failed is not asked again sooner), so a crowd at a dead
+            // provider, or anyone at all, cannot fill the log.
+            if matches!(e, SignInError::Unreachable { .. }) {
+                state.core().audit_failed_sign_in(&e.to_string()).await;
+            }
             provider_down(&state, &headers, &e)
         }
     }
@@ -81,27 +86,43 @@ pub async fn callback(
         return error_page(&state, lang, None, no_oidc());
     };
     let flow = cookie_in(&headers, FLOW_COOKIE).and_then(|c| Flow::from_cookie(&c));
+    let under_way = flow.is_some();
     let (Some(flow), Some(code), Some(answered)) = (flow, answer.code, answer.state) else {
         // The provider said no (the person cancelled, or is not let in), or this is an
         // old tab, a bookmark of the answer, or the cookie ran out.
-        let why = match &answer.error {
-            Some(error) => format!(
-                "the provider answered {}: {}",
-                hjul_wheel::limits::clip(error, 100),
-                hjul_wheel::limits::clip(answer.error_description.as_deref().unwrap_or(""), 300)
-            ),
-            None => "an answer with no sign-in of this browser to finish (no or an old cookie, or no code)".into(),
-        };
-        state.core().audit_failed_sign_in(&why).await;
+        // On record only when this browser had a sign-in under way (its cookie): anyone
+        // can call this address, and the log is kept for good.
+        if under_way {
+            let why = match &answer.error {
+                Some(error) => format!(
+                    "the provider answered {}: {}",
+                    hjul_wheel::limits::clip(error, 100),
+                    hjul_wheel::limits::clip(
+                        answer.error_description.as_deref().unwrap_or(""),
+                        300
+                    )
+                ),
+                None => "an answer without a code or state".into(),
+            };
+            state.core().audit_failed_sign_in(&why).await;
+        } else {
+            tracing::info!(
+                error = answer.error.as_deref().unwrap_or(""),
+                "an answer from the sign-in provider with no sign-in of this browser to finish (no or an old cookie)"
+            );
+        }
         return again(&state, &headers, Text::new("login.oidc_again"));
     };
     let who = match oidc.finish(&flow, &answered, &code).await {
         Ok(who) => who,
         Err(e) => {
-            state.core().audit_failed_sign_in(&e.to_string()).await;
-            return match e {
-                SignInError::Unreachable { .. } => provider_down(&state, &headers, &e),
-                _ => again(&state, &headers, Text::new("login.oidc_again")),
+            if !matches!(e, SignInError::StillDown { .. }) {
+                state.core().audit_failed_sign_in(&e.to_string()).await;
+            }
+            return if e.is_down() {
+                provider_down(&state, &headers, &e)
+            } else {
+                again(&state, &headers, Text::new("login.oidc_again"))
             };
         }
     };
@@ -191,6 +212,18 @@ pub(super) struct GoingOn<'a> {
 /// this site's own page, so the `SameSite=Strict` session cookie goes with it, and no
 /// form leads off the site.
 pub(super) fn going_on(mut page: Response, to: &str) -> Response {
+    // Header bytes are read as Latin-1: a letter beyond ASCII in `to` (`?q=æ`) goes
+    // percent-encoded, as a browser would have sent it.
+    let to: String = to
+        .bytes()
+        .map(|b| {
+            if b.is_ascii() {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
     if let Ok(v) = axum::http::HeaderValue::from_str(&format!("0; url={to}")) {
         page.headers_mut()
             .insert(axum::http::HeaderName::from_static("refresh"), v);
