@@ -23,6 +23,7 @@ mod m20261210_000015_standing_counted;
 mod m20261211_000016_standing_rebuilt;
 mod m20261212_000017_cycle_started_how;
 mod m20261213_000018_person_sessions;
+mod m20261214_000019_settings;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261211_000016_standing_rebuilt::Migration),
             Box::new(m20261212_000017_cycle_started_how::Migration),
             Box::new(m20261213_000018_person_sessions::Migration),
+            Box::new(m20261214_000019_settings::Migration),
         ]
     }
 }

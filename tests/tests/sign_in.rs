@@ -564,6 +564,40 @@ async fn a_provider_that_does_not_answer_is_said_so(db: TestDb) {
 
 async fn with_token_sign_in_off_a_token_opens_the_api_but_not_the_dashboard(db: TestDb) {
     let store = skovby_with_themes(&db, "2026-05-15").await;
+    let token = |role, email: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .create_token(role, email, None, &hjul_tests::stamp("2026-05-15"))
+                .await
+                .unwrap()
+                .0
+        }
+    };
+    let secretariat = token(hjul_store::Role::Secretariat, "sekretariat@skovby.dk").await;
+    let anna = token(hjul_store::Role::Manager, "anna.bech@skovby.dk").await;
+
+    // Without the municipality's login, tokens are the only way in: they cannot be
+    // turned off (a form posted anyway is refused, and nothing changes).
+    let plain = hjul_tests::service(&db, CurrentWheel::builtin(), now)
+        .await
+        .router();
+    let hers = sign_in_with_token(&plain, &secretariat).await;
+    let page = get_page(&plain, "/admin/tokens", Some(&hers)).await;
+    assert!(!page.body.contains("token-sign-in-form"), "{}", page.body);
+    let csrf = form_value(&page.body, "sign-out-form", "csrf");
+    let a = post_form(
+        &plain,
+        "/admin/sign-in/tokens",
+        &hers,
+        &format!("csrf={csrf}&turn=off"),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.body);
+    assert!(a.body.contains("kan ikke slås fra"), "{}", a.body);
+    assert_eq!(store.setting("token_sign_in").await.unwrap(), None);
+
+    // With it, the secretariat turns tokens off on the tokens page.
     let (p, _server) = provider().await;
     let issuer = p.lock().unwrap().issuer.clone();
     let app = hjul_tests::service_with(
@@ -571,19 +605,36 @@ async fn with_token_sign_in_off_a_token_opens_the_api_but_not_the_dashboard(db: 
         CurrentWheel::builtin(),
         now,
         Some(settings(&issuer)),
-        false,
+        true,
     )
     .await
     .router();
-    let (token, _) = store
-        .create_token(
-            hjul_store::Role::Manager,
-            "anna.bech@skovby.dk",
-            None,
-            &hjul_tests::stamp("2026-05-15"),
-        )
-        .await
-        .unwrap();
+    let hers = sign_in_with_token(&app, &secretariat).await;
+    let annas = sign_in_with_token(&app, &anna).await;
+    let page = get_page(&app, "/admin/tokens", Some(&hers)).await;
+    let csrf = form_value(&page.body, "token-sign-in-form", "csrf");
+    let a = post_form(
+        &app,
+        "/admin/sign-in/tokens",
+        &hers,
+        &format!("csrf={csrf}&turn=off"),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    assert_eq!(
+        store.setting("token_sign_in").await.unwrap().as_deref(),
+        Some("off")
+    );
+    let log = store.audit_log(None, 5).await.unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.action == "setting.change" && e.actor == "api:sekretariat@skovby.dk")
+    );
+    // Sessions opened with a token end: Anna's next click asks her to sign in.
+    let page = get_page(&app, "/", Some(&annas)).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert!(page.location.starts_with("/login"), "{}", page.location);
+
     // The sign-in page offers the municipality's login only.
     let page = get_page(&app, "/login", None).await;
     assert!(
@@ -599,7 +650,7 @@ async fn with_token_sign_in_off_a_token_opens_the_api_but_not_the_dashboard(db: 
         &app,
         "/login",
         &csrf,
-        &format!("csrf={value}&token={token}&next=/"),
+        &format!("csrf={value}&token={anna}&next=/"),
     )
     .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
@@ -607,7 +658,7 @@ async fn with_token_sign_in_off_a_token_opens_the_api_but_not_the_dashboard(db: 
     assert!(a.body.contains("adgangsnøgle er slået fra"), "{}", a.body);
     // The API still takes it.
     let req = Request::get("/api/v1/status")
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::AUTHORIZATION, format!("Bearer {anna}"))
         .body(Body::empty())
         .unwrap();
     assert_eq!(send(&app, req).await.status, StatusCode::OK);

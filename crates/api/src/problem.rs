@@ -473,6 +473,12 @@ impl From<hjul_app::CoreError> for Problem {
                 "you already have a report on its way: wait until it is done, then ask for the next",
             )
             .text(hjul_wheel::Text::new("report.queued")),
+            C::TokensNeeded => Problem::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "token sign-in cannot be turned off while the municipality's login is not set up",
+            )
+            .text(hjul_wheel::Text::new("access.tokens_needed")),
             C::ReportStopped => Problem::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",

@@ -42,7 +42,7 @@ impl Core {
     /// `None` for an unknown or revoked token, or when people may not sign in with
     /// tokens here.
     pub async fn open_session(&self, token: &str) -> Result<Option<Opened>, CoreError> {
-        if !self.token_sign_in() {
+        if !self.token_sign_in().await {
             return Ok(None);
         }
         let now = self.now();
@@ -157,6 +157,8 @@ impl Core {
     /// the organisation says today (the secretariat as the provider said at sign-in).
     async fn holder_actor(&self, holder: &Holder) -> Result<Option<Actor>, CoreError> {
         match holder {
+            // With token sign-in turned off, a session opened with a token ends too.
+            Holder::Token(_) if !self.token_sign_in().await => Ok(None),
             Holder::Token(t) => Ok(Some(self.actor(t.clone()).await?)),
             Holder::Person {
                 email,

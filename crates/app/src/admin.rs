@@ -137,6 +137,34 @@ impl Core {
         self.audited(actor, &attempt, result).await
     }
 
+    /// Turns the dashboard's sign-in with tokens on or off (the secretariat's); off only
+    /// while the municipality's login is set up, so people always have a way in. Off
+    /// ends the sessions opened with tokens at their next request; the API's tokens work
+    /// either way.
+    pub async fn set_token_sign_in(&self, actor: &Actor, on: bool) -> Result<(), CoreError> {
+        let attempt = Attempt {
+            what: "turn token sign-in on or off",
+            entity: "setting",
+            id: hjul_store::settings::TOKEN_SIGN_IN,
+        };
+        let result = async {
+            actor.require_secretariat("the sign-in's settings")?;
+            if !on && self.oidc().is_none() {
+                return Err(CoreError::TokensNeeded);
+            }
+            Ok(self
+                .store()
+                .set_setting(
+                    hjul_store::settings::TOKEN_SIGN_IN,
+                    if on { "on" } else { "off" },
+                    &self.stamp(actor),
+                )
+                .await?)
+        }
+        .await;
+        self.audited(actor, &attempt, result).await
+    }
+
     /// Where the kept standing of a unit differs from what its events say (the
     /// operator's check, `hjul doctor`).
     pub async fn check_standing(

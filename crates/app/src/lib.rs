@@ -49,6 +49,9 @@ pub enum CoreError {
     /// The report's layout stopped (a panic in the layout thread): in the log.
     #[error("the report could not be made")]
     ReportStopped,
+    /// Token sign-in cannot be turned off while it is the only way into the dashboard.
+    #[error("{}", hjul_wheel::Text::new("access.tokens_needed"))]
+    TokensNeeded,
 }
 
 impl CoreError {
@@ -60,6 +63,7 @@ impl CoreError {
             Self::Store(e) => e.text(),
             Self::ReportBusy => Some(hjul_wheel::Text::new("report.busy")),
             Self::ReportQueued => Some(hjul_wheel::Text::new("report.queued")),
+            Self::TokensNeeded => Some(hjul_wheel::Text::new("access.tokens_needed")),
             Self::Report(hjul_report::ReportError::Text { near, .. }) => {
                 Some(hjul_wheel::Text::new("report.text_unfit").arg("near", near.as_str()))
             }
@@ -84,7 +88,7 @@ impl CoreError {
     fn is_refusal(&self) -> bool {
         use hjul_report::ReportError as R;
         match self {
-            Self::Denied(_) => true,
+            Self::Denied(_) | Self::TokensNeeded => true,
             Self::Store(e) | Self::Report(R::Store(e)) => store_refusal(e),
             // Text in the record the layout cannot take: on record, with its words,
             // so the secretariat finds it.
@@ -204,9 +208,23 @@ impl Core {
         self.sign_in().oidc.as_ref()
     }
 
-    /// Whether people may sign in to the dashboard with a token.
-    pub fn token_sign_in(&self) -> bool {
-        self.sign_in().tokens
+    /// Whether people may sign in to the dashboard with a token: as the secretariat set
+    /// it on the dashboard, else as `hjul.toml` says. (A database that does not answer
+    /// leaves `hjul.toml`'s word; the failure is in the log.)
+    pub async fn token_sign_in(&self) -> bool {
+        match self
+            .0
+            .store
+            .setting(hjul_store::settings::TOKEN_SIGN_IN)
+            .await
+        {
+            Ok(Some(v)) => v == "on",
+            Ok(None) => self.sign_in().tokens,
+            Err(e) => {
+                tracing::warn!(error = %e, "the token sign-in setting could not be read");
+                self.sign_in().tokens
+            }
+        }
     }
 
     /// The core acting on `today` whatever the clock's date (the command line's

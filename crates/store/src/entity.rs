@@ -628,3 +628,20 @@ pub mod measurement {
 
     no_relations!();
 }
+
+/// A setting the secretariat changed on the dashboard (`crate::settings`).
+pub mod setting {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "setting")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub name: String,
+        pub value: String,
+        pub updated_at: DateTimeUtc,
+        pub updated_by: String,
+    }
+
+    no_relations!();
+}

@@ -35,6 +35,7 @@ mod org;
 mod outbox;
 mod reports;
 pub mod sessions;
+pub mod settings;
 mod standing;
 mod status;
 pub mod tokens;

@@ -159,6 +159,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/admin/tokens/{id}/revoke", post(secretariat::revoke_token))
         .route("/admin/sessions/end", post(secretariat::end_sessions))
+        .route("/admin/sign-in/tokens", post(secretariat::token_sign_in))
         .route("/admin/data", get(figures::data).post(figures::import))
         .route("/admin/cycles", get(secretariat::cycles))
         .route("/admin/cycles/{year}/start", post(secretariat::start_cycle))

@@ -62,7 +62,7 @@ pub async fn start(
             if matches!(e, SignInError::Unreachable { .. }) {
                 state.core().audit_failed_sign_in(&e.to_string()).await;
             }
-            provider_down(&state, &headers, &e)
+            provider_down(&state, &headers, &e).await
         }
     }
 }
@@ -111,7 +111,7 @@ pub async fn callback(
                 "an answer from the sign-in provider with no sign-in of this browser to finish (no or an old cookie)"
             );
         }
-        return again(&state, &headers, Text::new("login.oidc_again"));
+        return again(&state, &headers, Text::new("login.oidc_again")).await;
     };
     let who = match oidc.finish(&flow, &answered, &code).await {
         Ok(who) => who,
@@ -120,9 +120,9 @@ pub async fn callback(
                 state.core().audit_failed_sign_in(&e.to_string()).await;
             }
             return if e.is_down() {
-                provider_down(&state, &headers, &e)
+                provider_down(&state, &headers, &e).await
             } else {
-                again(&state, &headers, Text::new("login.oidc_again"))
+                again(&state, &headers, Text::new("login.oidc_again")).await
             };
         }
     };
@@ -183,12 +183,12 @@ fn forget_flow(r: &mut Response, headers: &HeaderMap) {
 }
 
 /// The sign-in page again, with why.
-fn again(state: &AppState, headers: &HeaderMap, why: Text) -> Response {
-    super::sessions::show_login(state, headers, None, Some(why), StatusCode::BAD_REQUEST)
+async fn again(state: &AppState, headers: &HeaderMap, why: Text) -> Response {
+    super::sessions::show_login(state, headers, None, Some(why), StatusCode::BAD_REQUEST).await
 }
 
 /// The provider does not answer: say so in the person's words, and offer the token.
-fn provider_down(state: &AppState, headers: &HeaderMap, e: &SignInError) -> Response {
+async fn provider_down(state: &AppState, headers: &HeaderMap, e: &SignInError) -> Response {
     tracing::warn!(error = %e, "the sign-in provider cannot be used");
     super::sessions::show_login(
         state,
@@ -197,6 +197,7 @@ fn provider_down(state: &AppState, headers: &HeaderMap, e: &SignInError) -> Resp
         Some(Text::new("login.oidc_down")),
         StatusCode::SERVICE_UNAVAILABLE,
     )
+    .await
 }
 
 /// What `signed_in.html` and `signed_out.html` show while the browser goes on `to`

@@ -49,7 +49,7 @@ pub fn flash(state: &AppState, lang: Lang, q: &HashMap<String, String>) -> Optio
 
 /// The confirmations there are (a query string names one; nothing else is shown).
 fn flash_key(key: &str) -> Option<&'static str> {
-    const KEYS: [&str; 16] = [
+    const KEYS: [&str; 18] = [
         "flash.dialogue",
         "flash.goal_status",
         "flash.review",
@@ -62,6 +62,8 @@ fn flash_key(key: &str) -> Option<&'static str> {
         "flash.token",
         "flash.revoked",
         "flash.signed_out",
+        "flash.tokens_on",
+        "flash.tokens_off",
         "flash.milestone",
         "flash.cycle",
         "flash.retry",

@@ -413,12 +413,18 @@ async fn tokens_page(
                 })
                 .collect(),
             error_lines: lines,
+            oidc: state.core().oidc().is_some(),
+            token_sign_in: state.core().token_sign_in().await,
         })
 }
 
 /// What the tokens' page (`tokens.html`) shows.
 #[derive(Serialize)]
 struct TokensPage {
+    /// Whether the municipality's login is set up (then token sign-in may be turned off).
+    oidc: bool,
+    /// Whether people may sign in to the dashboard with a token.
+    token_sign_in: bool,
     rows: Vec<Value>,
     /// A token just made: shown this once.
     made: Option<MadeToken>,
@@ -510,6 +516,44 @@ pub async fn revoke_token(
     let shown = async |p| error_page(&state, v.lang, Some(&v), p);
     let done = |_| "/admin/tokens?done=revoked".to_owned();
     let attempt = ("revoke a token", ("api_token", id.as_str()));
+    answer(&state, &v, attempt, result, done, shown).await
+}
+
+/// `POST /admin/sign-in/tokens`: turns the dashboard's sign-in with tokens on or off
+/// (the secretariat's).
+pub async fn token_sign_in(
+    State(state): State<AppState>,
+    Secretariat(v): Secretariat,
+    req: axum::extract::Request,
+) -> Response {
+    #[derive(serde::Deserialize)]
+    struct Form {
+        #[serde(default)]
+        csrf: String,
+        #[serde(default)]
+        turn: String,
+    }
+    let result = async {
+        let f: Form = read_form(req, 4 * 1024).await?;
+        if !fresh(&v, &f.csrf) {
+            return Err(stale_problem());
+        }
+        let on = f.turn == "on";
+        state.core().set_token_sign_in(&v.who, on).await?;
+        Ok(on)
+    }
+    .await;
+    let shown = async |p| error_page(&state, v.lang, Some(&v), p);
+    let done = |on: bool| {
+        format!(
+            "/admin/tokens?done={}",
+            if on { "tokens_on" } else { "tokens_off" }
+        )
+    };
+    let attempt = (
+        "turn token sign-in on or off",
+        ("setting", hjul_store::settings::TOKEN_SIGN_IN),
+    );
     answer(&state, &v, attempt, result, done, shown).await
 }
 

@@ -176,10 +176,10 @@ pub async fn login_page(
     headers: HeaderMap,
     axum::extract::Query(q): axum::extract::Query<Next>,
 ) -> Response {
-    show_login(&state, &headers, q.next.as_deref(), None, StatusCode::OK)
+    show_login(&state, &headers, q.next.as_deref(), None, StatusCode::OK).await
 }
 
-pub(super) fn show_login(
+pub(super) async fn show_login(
     state: &AppState,
     headers: &HeaderMap,
     next: Option<&str>,
@@ -187,6 +187,7 @@ pub(super) fn show_login(
     status: StatusCode,
 ) -> Response {
     let lang = lang_of(headers);
+    let tokens = state.core().token_sign_in().await;
     let csrf = uuid::Uuid::new_v4().simple().to_string();
     let next = next.and_then(local_path).unwrap_or("/");
     let mut response = Page::new(state, lang, "login.html", "login.title")
@@ -198,7 +199,7 @@ pub(super) fn show_login(
             next,
             next_encoded: super::percent_encode(next),
             oidc_name: state.core().oidc().map(|o| o.settings().name.clone()),
-            tokens: state.core().token_sign_in(),
+            tokens,
         });
     set_cookie(
         &mut response,
@@ -237,16 +238,18 @@ pub async fn login(State(state): State<AppState>, req: axum::extract::Request) -
             Some(&form.next),
             Some(Text::new("login.stale")),
             StatusCode::FORBIDDEN,
-        );
+        )
+        .await;
     }
-    if !state.core().token_sign_in() {
+    if !state.core().token_sign_in().await {
         return show_login(
             &state,
             &headers,
             Some(&form.next),
             Some(Text::new("login.tokens_off")),
             StatusCode::FORBIDDEN,
-        );
+        )
+        .await;
     }
     let token = form.token.trim();
     let opened = if token.len() > 200 {
@@ -265,7 +268,8 @@ pub async fn login(State(state): State<AppState>, req: axum::extract::Request) -
             Some(&form.next),
             Some(Text::new("login.wait").arg("seconds", wait.as_secs().max(1))),
             StatusCode::TOO_MANY_REQUESTS,
-        );
+        )
+        .await;
         if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
             r.headers_mut().insert(header::RETRY_AFTER, v);
         }
@@ -296,6 +300,7 @@ pub async fn login(State(state): State<AppState>, req: axum::extract::Request) -
                 Some(Text::new("login.unknown")),
                 StatusCode::UNAUTHORIZED,
             )
+            .await
         }
         Err(e) => error_page(&state, lang_of(&headers), None, e.into()),
     }
