@@ -33,6 +33,7 @@ stories!(
     a_sign_in_is_checked_before_it_opens_a_session,
     a_provider_that_does_not_answer_is_said_so,
     with_token_sign_in_off_a_token_opens_the_api_but_not_the_dashboard,
+    a_leader_replaced_in_the_organisation_has_no_rights_at_the_next_click,
 );
 
 const KEY_1: &str = include_str!("../fixtures/oidc-test-key-1.pem");
@@ -662,4 +663,58 @@ async fn with_token_sign_in_off_a_token_opens_the_api_but_not_the_dashboard(db: 
         .body(Body::empty())
         .unwrap();
     assert_eq!(send(&app, req).await.status, StatusCode::OK);
+}
+
+async fn a_leader_replaced_in_the_organisation_has_no_rights_at_the_next_click(db: TestDb) {
+    let store = skovby_with_themes(&db, "2026-05-15").await;
+    let (p, _server) = provider().await;
+    let issuer = p.lock().unwrap().issuer.clone();
+    let app = hjul_tests::service_with(
+        &db,
+        CurrentWheel::builtin(),
+        now,
+        Some(settings(&issuer)),
+        true,
+    )
+    .await
+    .router();
+    let sign_in_as = |email: &'static str, code: &'static str| {
+        let (app, p) = (app.clone(), Arc::clone(&p));
+        async move {
+            p.lock().unwrap().email = email.into();
+            let (flow, c) = leave(&app, &p).await;
+            back(&app, Some(&c), code, &flow.state).await
+        }
+    };
+    let a = sign_in_as("bo.nielsen@skovby.dk", "code-bo").await;
+    let bos = cookie(&a, "hjul_session").expect("a session");
+    assert_eq!(
+        get_page(&app, "/units/dt-nord-1", Some(&bos)).await.status,
+        StatusCode::OK
+    );
+
+    // The organisation file names a new leader for Bo's house; nothing else is done.
+    let csv = hjul_tests::ORGANISATION.replace(
+        "Bo Nielsen,bo.nielsen@skovby.dk",
+        "Sara Holm,sara.holm@skovby.dk",
+    );
+    let org = hjul_wheel::Organisation::from_csv(&csv, |_| {}).unwrap();
+    store
+        .import_organisation(&org, &hjul_tests::stamp("2026-05-15"), |_, _| {})
+        .await
+        .unwrap();
+
+    // Bo's next click: his session gives him nothing, and signing in again says why.
+    let page = get_page(&app, "/units/dt-nord-1", Some(&bos)).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert!(page.location.starts_with("/login"), "{}", page.location);
+    let a = sign_in_as("bo.nielsen@skovby.dk", "code-bo-2").await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
+    assert!(a.body.contains("Du er ikke i hjul endnu"), "{}", a.body);
+    // Sara, the new leader, signs in to the house at once: no token, nothing to set up.
+    let a = sign_in_as("sara.holm@skovby.dk", "code-sara").await;
+    let saras = cookie(&a, "hjul_session").expect("a session");
+    let page = get_page(&app, "/units/dt-nord-1", Some(&saras)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Børnehuset Mariehønen"), "{}", page.body);
 }
