@@ -37,15 +37,31 @@ pub fn bearer(parts: &Parts) -> Option<String> {
         .filter(|t| !t.is_empty() && t.len() <= 200)
 }
 
-/// The value of cookie `name` among a request's headers.
+/// Whether a request came over HTTPS through a reverse proxy (`X-Forwarded-Proto:
+/// https`).
+pub fn over_https(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
+}
+
+/// The value of hjul's cookie `name` among a request's headers. Over HTTPS hjul's
+/// cookies are named `__Host-NAME` (see `set_cookie`), and only that name is read: a
+/// cookie of the plain name could have been planted by another host of the same domain.
 pub fn cookie_in(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    let wanted = if over_https(headers) {
+        format!("__Host-{name}")
+    } else {
+        name.to_owned()
+    };
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == name)
+        .find(|(k, _)| *k == wanted)
         .map(|(_, v)| v.to_owned())
 }
 

@@ -87,16 +87,27 @@ impl FromRequestParts<AppState> for Visitor {
     }
 }
 
-/// Adds a cookie to `response`, marked `Secure` when the request came over HTTPS through
-/// a reverse proxy (`X-Forwarded-Proto: https`): the browser then never sends it over
-/// plain HTTP. hjul itself speaks plain HTTP, for 127.0.0.1 or behind such a proxy.
+/// Adds a cookie (`NAME=value; attributes`) to `response`. When the request came over
+/// HTTPS through a reverse proxy (`X-Forwarded-Proto: https`) it is `Secure`, so the
+/// browser never sends it over plain HTTP, and named `__Host-NAME` with `Path=/`: the
+/// browser then takes it only from this very host, so another host of the same domain
+/// cannot plant a session or a sign-in of its own (`cookie_in` reads that name only).
+/// hjul itself speaks plain HTTP, for 127.0.0.1 or behind such a proxy.
 pub fn set_cookie(response: &mut Response, request: &HeaderMap, cookie: &str) {
-    let https = request
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
-    let cookie = if https {
-        format!("{cookie}; Secure")
+    let cookie = if crate::auth::over_https(request) {
+        let (pair, attributes) = cookie.split_once(';').unwrap_or((cookie, ""));
+        let kept: Vec<&str> = attributes
+            .split(';')
+            .map(str::trim)
+            .filter(|a| !a.is_empty() && !a.to_ascii_lowercase().starts_with("path="))
+            .collect();
+        let mut out = format!("__Host-{}", pair.trim());
+        for a in kept {
+            out.push_str("; ");
+            out.push_str(a);
+        }
+        out.push_str("; Path=/; Secure");
+        out
     } else {
         cookie.to_owned()
     };
@@ -417,15 +428,33 @@ mod tests {
                 request.insert("x-forwarded-proto", HeaderValue::from_str(p).unwrap());
             }
             let mut response = Redirect::to("/").into_response();
-            set_cookie(&mut response, &request, "a=b; HttpOnly");
+            set_cookie(&mut response, &request, "a=b; HttpOnly; Path=/login");
             response.headers()[header::SET_COOKIE]
                 .to_str()
                 .unwrap()
                 .to_owned()
         };
-        assert_eq!(cookie_of(None), "a=b; HttpOnly");
-        assert_eq!(cookie_of(Some("http")), "a=b; HttpOnly");
-        assert_eq!(cookie_of(Some("HTTPS")), "a=b; HttpOnly; Secure");
+        assert_eq!(cookie_of(None), "a=b; HttpOnly; Path=/login");
+        assert_eq!(cookie_of(Some("http")), "a=b; HttpOnly; Path=/login");
+        assert_eq!(
+            cookie_of(Some("HTTPS")),
+            "__Host-a=b; HttpOnly; Path=/; Secure"
+        );
+        // Over HTTPS only the host's own name is read: a planted plain one is not.
+        let read = |proto: Option<&str>, cookies: &str| {
+            let mut request = HeaderMap::new();
+            if let Some(p) = proto {
+                request.insert("x-forwarded-proto", HeaderValue::from_str(p).unwrap());
+            }
+            request.insert(header::COOKIE, HeaderValue::from_str(cookies).unwrap());
+            cookie_in(&request, "a")
+        };
+        assert_eq!(
+            read(Some("https"), "a=planted; __Host-a=own").as_deref(),
+            Some("own")
+        );
+        assert_eq!(read(Some("https"), "a=planted"), None);
+        assert_eq!(read(None, "a=plain").as_deref(), Some("plain"));
     }
 }
 
