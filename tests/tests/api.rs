@@ -1819,11 +1819,26 @@ async fn the_report_is_a_download_over_what_the_caller_sees(db: TestDb) {
         header("content-disposition"),
         "attachment; filename=\"kvalitetsrapport-2025-udkast.html\""
     );
+    // Shown under its own policy: its own style by hash, nothing inline besides, no
+    // script; the saved file carries the same in its frame.
     let csp = header("content-security-policy");
     assert!(
-        csp.starts_with("default-src 'none'; style-src 'unsafe-inline'") && !csp.contains("script"),
+        csp.starts_with("default-src 'none'; style-src 'sha256-")
+            && !csp.contains("unsafe")
+            && !csp.contains("script"),
         "{csp}"
     );
+    let style_src = csp
+        .split(';')
+        .map(str::trim)
+        .find(|p| p.starts_with("style-src"))
+        .unwrap()
+        .to_owned();
+    let html = axum::body::to_bytes(res.into_body(), 16 << 20)
+        .await
+        .unwrap();
+    let html = String::from_utf8_lossy(&html);
+    assert!(html.contains(&style_src), "not in the frame: {style_src}");
     let (s, kind, _, body) = api.download("/api/v1/cycles/2025/report", &bo).await;
     assert_eq!((s, kind.as_str()), (StatusCode::OK, "application/pdf"));
     assert!(body.starts_with(b"%PDF-"));

@@ -847,6 +847,12 @@ async fn every_role_walks_their_whole_path() {
         assert!(!page.contains("(sk-by)"), "another area in Anna's report");
         // Bo's notes, quoted as he allowed.
         assert!(page.contains("Vi talte om sprog og trivsel."), "{page}");
+        // Styled: the report's own style is let in by its hash, nothing else is.
+        let width = d.script(
+            "return getComputedStyle(document.body).maxWidth;",
+            &json!([]),
+        );
+        assert_ne!(width, json!("none"), "the report is shown unstyled");
         d.open(&format!("{base}/"), "overview-again");
         d.submit("#to-sign-list a", "#sign-form");
         d.check("unit-sign");

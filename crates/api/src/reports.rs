@@ -99,19 +99,25 @@ fn media(format: Format) -> (&'static str, &'static str) {
 }
 
 /// A report to read: shown in the browser (a PDF in its viewer), saved under `name`.
-/// What a report may load when a browser shows it: its own inline style, nothing else
-/// (no script, no picture from elsewhere, no frame around it). The HTML report carries the
-/// same policy in its frame, so a saved copy keeps it.
+/// What a PDF or Markdown report may load when a browser shows it: no script, no picture
+/// from elsewhere, no frame around it (its viewer's own inline style is let be). An HTML report is shown under its own
+/// policy (`hjul_report::html_policy`: its own style by hash, nothing else), which it
+/// also carries in its frame, so a saved copy keeps it.
 pub(crate) const REPORT_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 fn download(bytes: Vec<u8>, content_type: &'static str, name: &str) -> Response {
+    let policy = if content_type.starts_with("text/html") {
+        HeaderValue::from_str(&hjul_report::html_policy(&bytes, true)).ok()
+    } else {
+        None
+    };
     let mut r = ([(header::CONTENT_TYPE, content_type)], bytes).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{name}\"")) {
         r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
     }
     r.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(REPORT_CSP),
+        policy.unwrap_or(HeaderValue::from_static(REPORT_CSP)),
     );
     r
 }

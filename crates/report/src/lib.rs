@@ -9,7 +9,7 @@ pub mod render;
 pub mod sheet;
 
 pub use model::{Report, Request, Scope, build};
-pub use render::{Format, Templates};
+pub use render::{Format, Templates, html_policy};
 pub use sheet::{Sheet, build_sheet};
 
 /// The department's report of cycle `year` as the final one, `report_final` met on

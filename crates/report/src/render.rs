@@ -172,18 +172,82 @@ impl Templates {
                 let body = html_of(&markdown)?;
                 let title = title_of(&markdown);
                 let title = title.as_str();
-                self.env
+                // The frame's policy names its own style by hash, so it is rendered
+                // first with a mark where the policy goes, and the mark is replaced.
+                let html = self
+                    .env
                     .get_template("frame.html")
                     .and_then(|t| {
                         t.render(minijinja::context! {
-                            r => r, lang => meta.language, title => title, body => body
+                            r => r, lang => meta.language, title => title, body => body,
+                            csp => POLICY_MARK,
                         })
                     })
-                    .map(String::into_bytes)
-                    .map_err(|e| template_error("frame.html", &e))
+                    .map_err(|e| template_error("frame.html", &e))?;
+                let policy = html_policy(html.as_bytes(), false);
+                Ok(html.replace(POLICY_MARK, &policy).into_bytes())
             }
         }
     }
+}
+
+/// Where the frame's `{{ csp }}` goes, until the style it allows is known.
+const POLICY_MARK: &str = "hjul-policy-mark-8c1d";
+
+/// The policy an HTML report is shown under: nothing but its own `<style>` elements,
+/// each by its SHA-256, so no other style (one a goal's title might try to bring) and
+/// nothing else at all applies: no script, no picture, no font from elsewhere, no form.
+/// `header`: for the HTTP header (which also says no page may frame it; a `<meta>`
+/// policy cannot say that).
+pub fn html_policy(html: &[u8], header: bool) -> String {
+    use sha2::Digest;
+    let text = String::from_utf8_lossy(html);
+    let mut hashes = Vec::new();
+    let mut rest: &str = &text;
+    while let Some(open) = rest.find("<style") {
+        let Some(start) = rest[open..].find('>').map(|gt| open + gt + 1) else {
+            break;
+        };
+        let Some(len) = rest[start..].find("</style>") else {
+            break;
+        };
+        let digest = sha2::Sha256::digest(&rest.as_bytes()[start..start + len]);
+        hashes.push(format!("'sha256-{}'", base64(&digest)));
+        rest = &rest[start + len..];
+    }
+    let styles = if hashes.is_empty() {
+        "'none'".to_owned()
+    } else {
+        hashes.join(" ")
+    };
+    let framing = if header {
+        " frame-ancestors 'none';"
+    } else {
+        ""
+    };
+    format!("default-src 'none'; style-src {styles};{framing} base-uri 'none'; form-action 'none'")
+}
+
+/// Standard base64 with padding, as CSP's hashes are written.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((v >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// A document's title: its first `# ` heading, as text (a name's escapes taken off).
@@ -324,6 +388,25 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use pulldown_cmark::{Event, Parser, Tag};
+
+    #[test]
+    fn the_html_policy_allows_the_reports_own_style_by_its_hash_and_nothing_else() {
+        // sha256("") and sha256("abc"), as CSP writes them.
+        assert_eq!(
+            html_policy(b"<style></style>", false),
+            "default-src 'none'; style-src 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='; base-uri 'none'; form-action 'none'"
+        );
+        let two = html_policy(
+            b"<style media=\"print\">abc</style><p>x</p><style></style>",
+            true,
+        );
+        assert!(
+            two.contains("'sha256-ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=' 'sha256-47DEQ"),
+            "{two}"
+        );
+        assert!(two.contains("frame-ancestors 'none'") && !two.contains("unsafe"));
+        assert!(html_policy(b"<p>no style</p>", true).contains("style-src 'none'"));
+    }
 
     /// What Markdown reads `line` as: the tags it opens, and its text.
     fn read(line: &str) -> (Vec<String>, String) {
