@@ -234,6 +234,22 @@ async fn provider() -> (Shared, tokio::task::JoinHandle<()>) {
     (shared, server)
 }
 
+/// The provider, and the service signing people in with it (tokens offered too).
+async fn signing_in(db: &TestDb) -> (Shared, tokio::task::JoinHandle<()>, axum::Router) {
+    let (p, server) = provider().await;
+    let issuer = p.lock().unwrap().issuer.clone();
+    let app = hjul_tests::service_with(
+        db,
+        CurrentWheel::builtin(),
+        now,
+        Some(settings(&issuer)),
+        true,
+    )
+    .await
+    .router();
+    (p, server, app)
+}
+
 fn settings(issuer: &str) -> OidcSettings {
     OidcSettings {
         issuer: issuer.to_owned(),
@@ -398,17 +414,7 @@ async fn is_refused(store: &Store, a: &Answer, before: usize, why: &str) {
 
 async fn a_sign_in_is_checked_before_it_opens_a_session(db: TestDb) {
     let store = skovby_with_themes(&db, "2026-05-15").await;
-    let (p, _server) = provider().await;
-    let issuer = p.lock().unwrap().issuer.clone();
-    let app = hjul_tests::service_with(
-        &db,
-        CurrentWheel::builtin(),
-        now,
-        Some(settings(&issuer)),
-        true,
-    )
-    .await
-    .router();
+    let (p, _server, app) = signing_in(&db).await;
 
     // Bo comes back with a good code: a session, on record with who vouched for him.
     let (flow, c) = leave(&app, &p).await;
@@ -428,6 +434,7 @@ async fn a_sign_in_is_checked_before_it_opens_a_session(db: TestDb) {
         .unwrap();
     assert_eq!(opened.actor, "oidc:bo.nielsen@skovby.dk");
     let via = opened.after.unwrap();
+    let issuer = p.lock().unwrap().issuer.clone();
     assert!(
         via.contains(&issuer) && via.contains("sub-bo.nielsen@skovby.dk"),
         "{via}"
@@ -599,17 +606,7 @@ async fn with_token_sign_in_off_a_token_opens_the_api_but_not_the_dashboard(db: 
     assert_eq!(store.setting("token_sign_in").await.unwrap(), None);
 
     // With it, the secretariat turns tokens off on the tokens page.
-    let (p, _server) = provider().await;
-    let issuer = p.lock().unwrap().issuer.clone();
-    let app = hjul_tests::service_with(
-        &db,
-        CurrentWheel::builtin(),
-        now,
-        Some(settings(&issuer)),
-        true,
-    )
-    .await
-    .router();
+    let (_provider, _server, app) = signing_in(&db).await;
     let hers = sign_in_with_token(&app, &secretariat).await;
     let annas = sign_in_with_token(&app, &anna).await;
     let page = get_page(&app, "/admin/tokens", Some(&hers)).await;
@@ -667,17 +664,7 @@ async fn with_token_sign_in_off_a_token_opens_the_api_but_not_the_dashboard(db: 
 
 async fn a_leader_replaced_in_the_organisation_has_no_rights_at_the_next_click(db: TestDb) {
     let store = skovby_with_themes(&db, "2026-05-15").await;
-    let (p, _server) = provider().await;
-    let issuer = p.lock().unwrap().issuer.clone();
-    let app = hjul_tests::service_with(
-        &db,
-        CurrentWheel::builtin(),
-        now,
-        Some(settings(&issuer)),
-        true,
-    )
-    .await
-    .router();
+    let (p, _server, app) = signing_in(&db).await;
     let sign_in_as = |email: &'static str, code: &'static str| {
         let (app, p) = (app.clone(), Arc::clone(&p));
         async move {
