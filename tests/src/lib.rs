@@ -317,6 +317,9 @@ pub fn scheduler(store: Store, port: u16) -> hjul_scheduler::Scheduler {
 
 /// The service as `hjul serve` builds it (`Service::build`, on port 0) over this database
 /// with `wheel`, on the test's clock; its mail goes to files in a directory of its own.
+/// Where the test service's accessibility statement is (Skovby's, made in the WAS-Tool).
+pub const ACCESSIBILITY_STATEMENT: &str = "https://www.was.digst.dk/hjul-skovby-dk";
+
 /// Its stop signal is never given: a story ends with its process.
 pub async fn service(
     db: &TestDb,
@@ -344,6 +347,8 @@ pub async fn service_with(
         },
         min_responses: 5,
         report_templates: None,
+        report_link_hosts: vec!["skovby.dk".to_owned()],
+        accessibility_statement: Some(ACCESSIBILITY_STATEMENT.to_owned()),
         oidc,
         token_sign_in,
         source: "the test".into(),

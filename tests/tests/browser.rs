@@ -554,6 +554,7 @@ async fn every_role_walks_their_whole_path() {
         .create_token(Role::Manager, "anna.bech@skovby.dk", None, &s)
         .await
         .unwrap();
+    let secretariat_at_the_end = secretariat.clone();
     // A mail given up on, for the secretariat to send again.
     let sched = hjul_tests::scheduler(store.clone(), 9);
     sched.tick(eight("2026-05-15")).await.unwrap();
@@ -665,6 +666,8 @@ async fn every_role_walks_their_whole_path() {
             "1 af 2 når mål 92,0 % i 2025",
         );
         d.check("data");
+        // Every page's footer links the municipality's accessibility statement.
+        d.text_when("footer a#accessibility-statement[href='/was']", "Tilgængelighedserklæring");
         // Another cycle's pre-analysis, chosen on the page.
         d.choose("#cycle", "2027");
         d.submit("main form.inline button", "#patterns");
@@ -840,6 +843,31 @@ async fn every_role_walks_their_whole_path() {
         d.sign_in(&base, &anna);
         d.text_when("#to-sign-list", "Børnehuset Mariehønen");
         d.check("overview-manager");
+        // Her patterns page, from the menu: the pre-analysis over her own units (the
+        // daycare houses), counts and no unit named, and each house's data sheet.
+        d.submit("header nav a[href='/data']", "#patterns");
+        d.text_when("h1", "Mønstre i dine enheders data");
+        let patterns = d.text_when("#patterns", "Dagtilbud");
+        assert!(
+            !patterns.contains("Skole"),
+            "another area's pattern: {patterns}"
+        );
+        assert!(
+            d.try_text("#data-form").is_none(),
+            "a manager is offered the import"
+        );
+        let sheets = d.text_when("#unit-sheets", "Børnehuset Mariehønen");
+        assert!(
+            !sheets.contains("Vestre Skole"),
+            "another area's unit: {sheets}"
+        );
+        d.check("patterns-manager");
+        d.submit(
+            "#unit-sheets a[href='/units/dt-nord-1/sheet/datablad.html']",
+            "h1",
+        );
+        d.text_when("h1", "Datablad: Børnehuset Mariehønen");
+        d.go(&format!("{base}/"));
         // The draft of the quality report over her area, from the overview.
         d.submit("#report-links a[href$='udkast.html']", "h1");
         d.text_when("h1", "Kvalitetsrapport 2025–2027");
@@ -1042,6 +1070,75 @@ async fn every_role_walks_their_whole_path() {
     );
     // The proposal is on record beside the grade the leader gave.
     assert_eq!(t.agreements[0].goals[0].proposed.as_deref(), Some("partly"));
+
+    // The quality report's milestone on record without its report (as the core records
+    // it when the layout fails): the secretariat makes the final report with the
+    // cycles page's button, and it is kept; /was leads to the accessibility statement.
+    store
+        .record_milestone(
+            2025,
+            hjul_wheel::Deadline::ReportFinal,
+            date("2026-09-24"),
+            None,
+            &stamp("2027-07-15"),
+        )
+        .await
+        .unwrap();
+    assert!(store.final_report_sha256(2025).await.unwrap().is_none());
+    let b = base.clone();
+    tokio::task::spawn_blocking(move || {
+        let (base, d) = (b, Driver::start());
+        d.sign_in(&base, &secretariat_at_the_end);
+        d.open(&format!("{base}/admin/cycles"), "cycles-final-missing");
+        d.text_when("#final-report-2025", "den endelige rapport blev ikke lavet");
+        d.submit("#final-report-2025 button", "main p.message");
+        d.text_when(
+            "main p.message",
+            "Den endelige rapport for cyklus 2025 er lavet og gemt",
+        );
+        d.text_when(
+            "#cycle-2025 a[href$='kvalitetsrapport.pdf']",
+            "Den endelige rapport",
+        );
+        d.sign_out();
+    })
+    .await
+    .unwrap();
+    assert!(store.final_report_sha256(2025).await.unwrap().is_some());
+    // From a thread of its own: the service answers on this test's runtime.
+    let b = base.clone();
+    let head = tokio::task::spawn_blocking(move || head_of(&b, "/was"))
+        .await
+        .unwrap();
+    assert!(head.starts_with("HTTP/1.1 303"), "{head}");
+    assert!(
+        head.to_lowercase().contains(&format!(
+            "location: {}",
+            hjul_tests::ACCESSIBILITY_STATEMENT
+        )),
+        "{head}"
+    );
+}
+
+/// The status line and headers of a GET of `path`, as a client that follows no
+/// redirect sees them.
+fn head_of(base: &str, path: &str) -> String {
+    let addr = base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = Vec::new();
+    let mut byte = [0u8; 1];
+    while !response.ends_with(b"\r\n\r\n") && stream.read_exact(&mut byte).is_ok() {
+        response.push(byte[0]);
+    }
+    String::from_utf8_lossy(&response).into_owned()
 }
 
 /// A page on another site (here another port) tries what the finding showed: a

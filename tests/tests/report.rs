@@ -441,7 +441,7 @@ async fn the_pdf_reads_as_the_report_and_is_the_same_every_time() {
             "{tool}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        String::from_utf8(out.stdout).unwrap()
+        String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let words = run("pdftotext", &["-layout"]);
     for w in [
@@ -475,9 +475,42 @@ async fn the_pdf_reads_as_the_report_and_is_the_same_every_time() {
         .trim()
         .parse()
         .unwrap();
-    // A title page, one per section, and the appendix.
-    assert!((8..=40).contains(&pages), "{pages} pages\n{info}");
+    // A title page, the sections flowing on, and the appendix on its own pages.
+    assert!((4..=40).contains(&pages), "{pages} pages\n{info}");
     assert!(info.contains("CreationDate:    Fri Aug 20"), "{info}");
+    // Accessible: tagged, in Danish, and claiming PDF/UA-1, which Typst only writes
+    // when its own check of the document passes (every chart has its alternative text).
+    assert!(info.contains("Tagged:          yes"), "{info}");
+    let meta = run("pdfinfo", &["-meta"]);
+    assert!(meta.contains("<pdfuaid:part>1</pdfuaid:part>"), "{meta}");
+    assert!(
+        meta.contains("<dc:language><rdf:Bag><rdf:li>da</rdf:li>"),
+        "{meta}"
+    );
+    assert!(
+        meta.contains("Kvalitetsrapport 2025–2027</rdf:li>"),
+        "{meta}"
+    );
+    // The structure a screen reader follows: headings by level, tables whose header
+    // cells are column headers, lists, and each chart a figure.
+    let tree = run("pdfinfo", &["-struct"]);
+    let count = |tag: &str| {
+        tree.lines()
+            .filter(|l| l.trim_start().starts_with(tag))
+            .count()
+    };
+    assert_eq!(count("H1 "), 1, "{tree}");
+    assert!(count("H2 ") >= 8, "{tree}");
+    assert!(count("H3 ") >= 3, "{tree}");
+    assert!(count("Table ") >= 5 && count("TH ") >= 15, "{tree}");
+    assert_eq!(
+        tree.matches("/Scope /Column").count(),
+        count("TH "),
+        "{tree}"
+    );
+    assert!(count("LI ") >= 7, "{tree}");
+    // One chart per measure of the pre-analysis.
+    assert_eq!(count("Figure"), r.patterns.len(), "{tree}");
     // Every font is embedded (and subset), so it prints the same anywhere.
     let fonts = run("pdffonts", &[]);
     let rows: Vec<&str> = fonts.lines().skip(2).collect();

@@ -59,6 +59,8 @@ fn settings(db: &TestDb, smtp: &SmtpServer) -> (Settings, Database) {
         mail: mail_settings(smtp.port()),
         min_responses: 5,
         report_templates: None,
+        report_link_hosts: Vec::new(),
+        accessibility_statement: None,
         oidc: None,
         token_sign_in: true,
         source: "the test".into(),

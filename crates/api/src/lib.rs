@@ -40,6 +40,8 @@ struct Inner {
     words: Arc<dashboard::Words>,
     pages: minijinja::Environment<'static>,
     sign_in: dashboard::SignInLimiter,
+    /// The municipality's accessibility statement (`[web] accessibility_statement`).
+    accessibility_statement: Option<String>,
 }
 
 impl AppState {
@@ -61,6 +63,7 @@ impl AppState {
             pages: dashboard::pages(Arc::clone(&words)),
             words,
             sign_in: dashboard::SignInLimiter::default(),
+            accessibility_statement: None,
         }))
     }
 
@@ -77,6 +80,22 @@ impl AppState {
             );
         }
         self
+    }
+
+    /// The state with the address of the municipality's accessibility statement,
+    /// linked from every page's footer and from `/was`. Call it before the state is
+    /// shared.
+    #[must_use]
+    pub fn with_accessibility_statement(mut self, url: Option<String>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.0) {
+            inner.accessibility_statement = url;
+        }
+        self
+    }
+
+    /// The address of the municipality's accessibility statement, if given.
+    pub fn accessibility_statement(&self) -> Option<&str> {
+        self.0.accessibility_statement.as_deref()
     }
 
     /// The application core every handler acts through.

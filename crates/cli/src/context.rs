@@ -23,9 +23,16 @@ pub struct Context {
     /// The privacy threshold (hjul.toml `[data] min_responses`).
     pub min_responses: u32,
     /// The report templates' directory (hjul.toml `[report] templates`).
-    pub report_templates: Option<std::path::PathBuf>,
+    report_templates: Option<std::path::PathBuf>,
+    /// The hosts a report's links may go to (`[report] link_hosts`).
+    report_link_hosts: Vec<String>,
     /// The clock: the system's, or one started at --now.
-    pub clock: std::sync::Arc<dyn hjul_scheduler::Clock>,
+    clock: std::sync::Arc<dyn hjul_scheduler::Clock>,
+    /// Whether the clock or the day was given (--now, --clock-file, --today).
+    clock_given: bool,
+    /// The demo's clock, once the database opened says it is the demo's: every command
+    /// on `hjul-demo.db` then works as of the demo's day, as its dashboard does.
+    demo_clock: std::sync::OnceLock<std::sync::Arc<dyn hjul_scheduler::Clock>>,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -41,10 +48,15 @@ impl Context {
             secretariat_email: settings.scheduler.secretariat.email,
             min_responses: settings.min_responses,
             report_templates: settings.report_templates.clone(),
+            report_link_hosts: settings.report_link_hosts.clone(),
             wheel: config.current_wheel()?,
             actor,
             as_person: global.as_person.clone(),
             today: global.today,
+            clock_given: global.clock_file.is_some()
+                || global.now.is_some()
+                || global.today.is_some(),
+            demo_clock: std::sync::OnceLock::new(),
             clock: match (&global.clock_file, global.now) {
                 (Some(file), _) => std::sync::Arc::new(
                     hjul_scheduler::FileClock::new(file.clone()).map_err(anyhow::Error::msg)?,
@@ -63,14 +75,32 @@ impl Context {
         })
     }
 
+    /// The report templates: those in `dir` (a command's --templates), else the
+    /// configured ones, else the built-in; links only to the municipality's hosts.
+    pub fn report_templates(
+        &self,
+        dir: Option<&std::path::Path>,
+    ) -> anyhow::Result<hjul_report::Templates> {
+        Ok(
+            hjul_report::Templates::load(dir.or(self.report_templates.as_deref()))?
+                .with_link_hosts(self.report_link_hosts.clone()),
+        )
+    }
+
     pub fn block_on<F: Future>(&self, f: F) -> F::Output {
         self.runtime.block_on(f)
+    }
+
+    /// The clock this command works by: the one given, the demo's on the demo's
+    /// database, else the system's.
+    pub fn clock(&self) -> std::sync::Arc<dyn hjul_scheduler::Clock> {
+        std::sync::Arc::clone(self.demo_clock.get().unwrap_or(&self.clock))
     }
 
     /// Today in the municipality's zone (or the date given with --today).
     pub fn today(&self) -> Date {
         self.today.unwrap_or_else(|| {
-            self.clock
+            self.clock()
                 .now()
                 .with_timezone(&self.wheel.definition.mail_time.zone)
                 .date_naive()
@@ -80,7 +110,7 @@ impl Context {
     /// The application core over `store`, on this command's clock and day, with the
     /// report templates given (the configured ones where a report is made).
     pub fn core(&self, store: &Store, reports: hjul_report::Templates) -> hjul_app::Core {
-        let clock = std::sync::Arc::clone(&self.clock);
+        let clock = self.clock();
         hjul_app::Core::new(
             store.clone(),
             std::sync::Arc::new(move || clock.now()),
@@ -117,7 +147,7 @@ impl Context {
     pub fn stamp(&self) -> Stamp {
         Stamp {
             actor: self.actor.clone(),
-            at: self.clock.now(),
+            at: self.clock().now(),
             today: self.today(),
         }
     }
@@ -128,7 +158,49 @@ impl Context {
         let store = Store::open_current(&self.location, self.wheel.clone())
             .await?
             .with_min_responses(self.min_responses);
+        self.follow_the_demo(&store).await?;
         store.ensure_current_cycle(&self.stamp()).await?;
         Ok(store)
+    }
+
+    /// Before `serve` builds the service: follows the demo's day if the database is the
+    /// demo's. A database that cannot be opened here is left for the service to report.
+    pub async fn look_for_the_demo(&self) -> anyhow::Result<()> {
+        if self.clock_given {
+            return Ok(());
+        }
+        if let Ok(store) = Store::open(&self.location, self.wheel.clone(), false).await {
+            // A database before the settings table (serve migrates it) is no demo.
+            let followed = self.follow_the_demo(&store).await;
+            store.close().await?;
+            if let Err(e) = followed {
+                eprintln!("hjul: not taken as the demo's database: {e:#}");
+            }
+        }
+        Ok(())
+    }
+
+    /// On the demo's database (it says its day) and with no clock given, works as of
+    /// the demo's day from 10:00 on, and says so once on stderr.
+    async fn follow_the_demo(&self, store: &Store) -> anyhow::Result<()> {
+        if self.clock_given || self.demo_clock.get().is_some() {
+            return Ok(());
+        }
+        let Some(day) = store.setting(hjul_store::settings::DEMO_DAY).await? else {
+            return Ok(());
+        };
+        let day: Date = day
+            .parse()
+            .with_context(|| format!("the demo's day on record ({day}) is not a date"))?;
+        let at = hjul_wheel::reminders::mail_instant(self.wheel.definition.mail_time, day)
+            + chrono::Duration::hours(2);
+        let clock: std::sync::Arc<dyn hjul_scheduler::Clock> =
+            std::sync::Arc::new(hjul_scheduler::ShiftedClock::starting_at(at));
+        if self.demo_clock.set(clock).is_ok() {
+            eprintln!(
+                "hjul: this is the demo's database; it works as of its day, {day} (--now or --today for another)"
+            );
+        }
+        Ok(())
     }
 }

@@ -137,11 +137,12 @@ pub async fn run(ctx: &Context, file: &Path, out: &mut impl Write) -> anyhow::Re
     let db = file.display();
     writeln!(
         out,
-        "\nTry:\n  hjul status --database-url {db} --at {day} --overdue\n  \
-         hjul unit show dt-nord-1 --database-url {db} --at {day}\n  \
+        "\nTry:\n  hjul status --database-url {db} --overdue\n  \
+         hjul unit show dt-nord-1 --database-url {db}\n  \
          hjul data show sk-by --database-url {db}\n  \
          hjul status --database-url {db} --at 2026-05-01 --level 4\n  \
-         hjul plan --cycle 2025"
+         hjul plan --cycle 2025\n\
+         (every command on {db} works as of the demo's day, {day})"
     )?;
     store.close().await?;
     Ok(())
@@ -223,6 +224,13 @@ pub async fn build(ctx: &Context, file: &Path) -> anyhow::Result<Store> {
         at: Utc::now(),
         today: demo_day(),
     };
+    store
+        .set_setting(
+            hjul_store::settings::DEMO_DAY,
+            &demo_day().to_string(),
+            &stamp,
+        )
+        .await?;
     let org = Organisation::from_csv(ORGANISATION, |_| {}).context("examples/organisation.csv")?;
     store.import_organisation(&org, &stamp, |_, _| {}).await?;
     // Three school years of made-up indicator data, so a unit's sheet shows trends.
@@ -268,7 +276,7 @@ pub async fn build(ctx: &Context, file: &Path) -> anyhow::Result<Store> {
     for story in STORIES.iter().filter(|s| s.1.is_some()) {
         dialogue_and_agreement(&store, &stamp, story).await?;
     }
-    let templates = hjul_report::Templates::load(ctx.report_templates.as_deref())?;
+    let templates = ctx.report_templates(None)?;
     // Through the core, as the secretariat at the demo's day: the report is laid out
     // and kept with its milestone as the service would.
     ctx.core(&store, templates)

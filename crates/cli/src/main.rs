@@ -201,7 +201,7 @@ enum Command {
     #[command(
         after_help = "Examples:\n  hjul demo                       # then open http://127.0.0.1:8080/\n  \
 hjul demo --no-serve            # only build hjul-demo.db and print the status\n  \
-hjul status --database-url hjul-demo.db --at 2027-08-20 --overdue"
+hjul status --database-url hjul-demo.db --overdue  # as of the demo's day"
     )]
     Demo {
         /// The demo's database file; it is made afresh.

@@ -104,7 +104,7 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 None => None,
             };
             let count = themes.as_ref().map(Vec::len);
-            let templates = hjul_report::Templates::load(ctx.report_templates.as_deref())?;
+            let templates = ctx.report_templates(None)?;
             let core = ctx.core(&store, templates);
             let kept = core
                 .record_milestone(&ctx.actor(&core).await?, (*cycle, deadline, *on), themes)
@@ -262,9 +262,7 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 }),
             ..
         } => {
-            let templates = hjul_report::Templates::load(
-                templates.as_deref().or(ctx.report_templates.as_deref()),
-            )?;
+            let templates = ctx.report_templates(templates.as_deref())?;
             let (core, actor) = ctx.acting(&store).await?;
             let (_, sheet) = core
                 .sheet(&actor, unit_id.as_str(), *lang)
@@ -285,7 +283,7 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
             sheet: Some(ReportCommand::Final { cycle }),
             ..
         } => {
-            let templates = hjul_report::Templates::load(ctx.report_templates.as_deref())?;
+            let templates = ctx.report_templates(None)?;
             let core = ctx.core(&store, templates);
             let hash = core
                 .make_final_report(&ctx.actor(&core).await?, *cycle)
@@ -311,9 +309,7 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                     "give the cycle and the file: hjul report --cycle 2025 --output kvalitetsrapport.pdf"
                 );
             };
-            let templates = hjul_report::Templates::load(
-                templates.as_deref().or(ctx.report_templates.as_deref()),
-            )?;
+            let templates = ctx.report_templates(templates.as_deref())?;
             let scope = match (area, unit) {
                 (Some(a), _) => hjul_report::Scope::Area(*a),
                 (None, Some(u)) => hjul_report::Scope::Subtree(u.clone()),

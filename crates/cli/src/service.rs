@@ -44,6 +44,7 @@ pub async fn run_serve(
     settings: &Settings,
     listen: std::net::SocketAddr,
 ) -> anyhow::Result<()> {
+    ctx.look_for_the_demo().await?;
     let database = hjul_service::Database {
         location: ctx.location.clone(),
         wheel: ctx.wheel.clone(),
@@ -51,7 +52,7 @@ pub async fn run_serve(
     };
     let stop = hjul_service::Stop::on_signal();
     let Some(service) =
-        hjul_service::Service::build(settings, database, ctx.clock.clone(), listen, stop).await?
+        hjul_service::Service::build(settings, database, ctx.clock(), listen, stop).await?
     else {
         return Ok(());
     };

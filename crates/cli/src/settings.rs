@@ -139,6 +139,8 @@ struct RawReport {
     /// A directory with changed report templates (as `config/report`); files it lacks
     /// come from the built-in copies.
     templates: Option<PathBuf>,
+    /// The municipality's own hosts a report template's links may go to.
+    link_hosts: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -158,11 +160,24 @@ const MAX_MIN_RESPONSES: i64 = 1000;
 struct RawWeb {
     /// The dashboard's address as people reach it, for the links in mails.
     url: Option<String>,
+    /// The municipality's accessibility statement (made in the WAS-Tool), linked from
+    /// the dashboard's footer and from /was.
+    accessibility_statement: Option<String>,
 }
 
 /// The dashboard's address, checked: `http(s)://host[...]`, with no spaces, trailing `/`
 /// dropped. Empty means none.
 fn web_url(text: &str, source: &str) -> anyhow::Result<Option<String>> {
+    web_address(
+        "web.url",
+        text,
+        source,
+        "write the dashboard's address as people open it, for example https://hjul.kommune.dk",
+    )
+}
+
+/// A web address in `key`, checked as [`web_url`] does; `hint` says what to write.
+fn web_address(key: &str, text: &str, source: &str, hint: &str) -> anyhow::Result<Option<String>> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
@@ -181,9 +196,44 @@ fn web_url(text: &str, source: &str) -> anyhow::Result<Option<String>> {
             Ok(Some(text.trim_end_matches('/').to_owned()))
         }
         _ => Err(anyhow!(
-            "{source}: web.url `{text}` is not a web address: write the dashboard's address as people open it, for example https://hjul.kommune.dk"
+            "{source}: {key} `{text}` is not a web address: {hint}"
         )),
     }
+}
+
+/// The hosts a report's links may go to: `[report] link_hosts`, else the dashboard's
+/// own host (`[web] url`), else none.
+fn link_hosts(
+    listed: Option<Vec<String>>,
+    web: Option<&str>,
+    source: &str,
+) -> anyhow::Result<Vec<String>> {
+    let Some(listed) = listed else {
+        return Ok(web
+            .and_then(|u| u.split_once("://"))
+            .and_then(|(_, rest)| rest.split(['/', ':', '?', '#']).next())
+            .filter(|h| !h.is_empty())
+            .map(|h| vec![h.to_ascii_lowercase()])
+            .unwrap_or_default());
+    };
+    listed
+        .into_iter()
+        .map(|h| {
+            let host = h.trim().to_ascii_lowercase();
+            let plain = !host.is_empty()
+                && host.len() <= 253
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'));
+            if plain {
+                Ok(host)
+            } else {
+                Err(anyhow!(
+                    "{source}: report.link_hosts `{h}` is not a host name: write the municipality's own hosts, for example [\"kommune.dk\"] (no https://, no path)"
+                ))
+            }
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -380,11 +430,24 @@ impl ReadSettings for Settings {
             .oidc
             .map(|o| oidc_settings(o, scheduler.web_url.as_deref(), source))
             .transpose()?;
+        let report_link_hosts =
+            link_hosts(raw.report.link_hosts, scheduler.web_url.as_deref(), source)?;
+        let accessibility_statement = match raw.web.accessibility_statement.as_deref() {
+            Some(u) => web_address(
+                "web.accessibility_statement",
+                u,
+                source,
+                "write the address of the accessibility statement made in the WAS-Tool, for example https://www.was.digst.dk/hjul-kommune-dk",
+            )?,
+            None => None,
+        };
         Ok(Self {
             scheduler,
             mail,
             min_responses,
             report_templates: raw.report.templates,
+            report_link_hosts,
+            accessibility_statement,
             oidc,
             token_sign_in: raw.auth.token_sign_in.unwrap_or(true),
             source: source.to_owned(),
@@ -409,6 +472,45 @@ mod tests {
         )
         .unwrap();
         assert_eq!(set.report_templates, Some(PathBuf::from("skabeloner")));
+    }
+
+    /// A report's links go to the dashboard's own host unless hosts are listed; a
+    /// listed address instead of a host is refused with what to write. The
+    /// accessibility statement is a web address.
+    #[test]
+    fn a_reports_links_go_to_the_municipalitys_own_hosts() {
+        let base =
+            "[secretariat]\nemail = \"s@x.dk\"\nname = \"S\"\n[mail]\nfrom = \"H <h@x.dk>\"\n";
+        let parse =
+            |extra: &str| Settings::parse(&format!("{base}{extra}"), "t", std::iter::empty());
+        assert!(parse("").unwrap().report_link_hosts.is_empty());
+        let web = parse("[web]\nurl = \"https://Hjul.Skovby.dk:8443/x\"\n").unwrap();
+        assert_eq!(web.report_link_hosts, ["hjul.skovby.dk"]);
+        let listed =
+            parse("[report]\nlink_hosts = [\"skovby.dk\", \"Intra.skovby.dk\"]\n").unwrap();
+        assert_eq!(listed.report_link_hosts, ["skovby.dk", "intra.skovby.dk"]);
+        let err = parse("[report]\nlink_hosts = [\"https://skovby.dk\"]\n")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("report.link_hosts `https://skovby.dk` is not a host name"),
+            "{err}"
+        );
+        let was =
+            parse("[web]\naccessibility_statement = \"https://www.was.digst.dk/hjul\"\n").unwrap();
+        assert_eq!(
+            was.accessibility_statement.as_deref(),
+            Some("https://www.was.digst.dk/hjul")
+        );
+        let err = parse("[web]\naccessibility_statement = \"was.digst.dk\"\n")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("web.accessibility_statement `was.digst.dk` is not a web address"),
+            "{err}"
+        );
     }
 
     #[test]

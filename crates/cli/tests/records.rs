@@ -50,6 +50,42 @@ fn the_readme_demo_shows_a_populated_status() {
     );
     // It can be run again, and its database answers the commands it suggests.
     ok(&hjul(&dir, &["demo", "--no-serve"]));
+    // With no day given, a command on the demo's database works as of the demo's day,
+    // not the machine's: its status and its report's midway section agree with the
+    // dashboard the demo serves.
+    let own_day = common::hjul_with(
+        &dir,
+        &["status", "--database-url", "hjul-demo.db", "--overdue"],
+        &[],
+    );
+    assert!(
+        ok(&own_day).contains("Cycle 2025 on 2027-08-20"),
+        "{}",
+        ok(&own_day)
+    );
+    assert!(
+        common::stderr(&own_day).contains("it works as of its day, 2027-08-20"),
+        "{}",
+        common::stderr(&own_day)
+    );
+    ok(&common::hjul_with(
+        &dir,
+        &[
+            "report",
+            "--database-url",
+            "hjul-demo.db",
+            "--cycle",
+            "2025",
+            "--format",
+            "md",
+            "--output",
+            "demo.md",
+        ],
+        &[],
+    ));
+    let md = std::fs::read_to_string(dir.join("demo.md")).unwrap();
+    assert!(md.contains("lavet 20.08.2027"), "{md}");
+    assert!(md.contains("Midtvejsstatus er givet for "), "{md}");
     // The quality report of the demo's cycle, and a cycle not begun, refused.
     let out = ok(&hjul(
         &dir,

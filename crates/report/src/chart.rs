@@ -137,17 +137,55 @@ pub(crate) enum Piece<'a> {
 }
 
 /// Whether a link the template writes is one a reader may follow from a report: a web
-/// or mail address, never a script, a file or another scheme.
-fn followable(dest: &str) -> bool {
-    let d = dest.trim_start().to_ascii_lowercase();
-    d.starts_with("https://") || d.starts_with("http://") || d.starts_with("mailto:")
+/// (`https://`, `http://`) or mail (`mailto:`) address at one of the municipality's own
+/// hosts (`hosts`, from `hjul.toml`; a host's subdomains too), never a script, a file,
+/// another scheme or another site. An address with a user part (`https://kommune.dk@evil`)
+/// is refused: it reads as one host and goes to another.
+pub(crate) fn followable(dest: &str, hosts: &[String]) -> bool {
+    let d = dest.trim().to_ascii_lowercase();
+    let host = if let Some(rest) = d
+        .strip_prefix("https://")
+        .or_else(|| d.strip_prefix("http://"))
+    {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        if authority.contains('@') {
+            return false;
+        }
+        authority.rsplit_once(':').map_or(authority, |(h, port)| {
+            if port.chars().all(|c| c.is_ascii_digit()) {
+                h
+            } else {
+                authority
+            }
+        })
+    } else if let Some(rest) = d.strip_prefix("mailto:") {
+        let address = rest.split('?').next().unwrap_or_default();
+        match address.split_once('@') {
+            Some((_, domain)) if !domain.contains(['@', ',']) => domain,
+            _ => return false,
+        }
+    } else {
+        return false;
+    };
+    !host.is_empty()
+        && hosts.iter().any(|h| {
+            let h = h.trim().trim_end_matches('.').to_ascii_lowercase();
+            !h.is_empty()
+                && (host == h
+                    || host
+                        .strip_suffix(h.as_str())
+                        .is_some_and(|p| p.ends_with('.')))
+        })
 }
 
 /// The Markdown's events (CommonMark with tables), with each `chart` block read into
 /// its chart. A block that is not a chart's data is refused with what is wrong. Images
 /// are only the report's own charts: an image in the Markdown is its words; a link
-/// that is not to a web or mail address is its words too.
-pub(crate) fn pieces(markdown: &str) -> Result<Vec<Piece<'_>>, ReportError> {
+/// that is not to a web or mail address at one of `hosts` is its words too.
+pub(crate) fn pieces<'a>(
+    markdown: &'a str,
+    hosts: &[String],
+) -> Result<Vec<Piece<'a>>, ReportError> {
     let mut out = Vec::new();
     let mut chart: Option<String> = None;
     // Per open link: whether it is kept.
@@ -156,7 +194,7 @@ pub(crate) fn pieces(markdown: &str) -> Result<Vec<Piece<'_>>, ReportError> {
         let event = match event {
             Event::Start(Tag::Image { .. }) | Event::End(TagEnd::Image) => continue,
             Event::Start(Tag::Link { ref dest_url, .. }) => {
-                let keep = followable(dest_url);
+                let keep = followable(dest_url, hosts);
                 links.push(keep);
                 if !keep {
                     continue;
@@ -464,6 +502,26 @@ impl Trend {
         }
     }
 
+    /// The value axis from `lo` to `hi` for values between `low` and `high`: from zero,
+    /// to the least round number (1, 2, 2.5 or 5 times a power of ten) above the highest
+    /// value by a tenth, and at most 100 for a percentage that stays under it.
+    fn scale(&self, low: f64, high: f64) -> (f64, f64) {
+        let lo = low.min(0.0);
+        let top = (high.max(0.0) * 1.1).max(f64::EPSILON);
+        let power = 10f64.powf(top.log10().floor());
+        let round = [1.0, 2.0, 2.5, 5.0, 10.0]
+            .into_iter()
+            .map(|m| m * power)
+            .find(|r| *r >= top)
+            .unwrap_or(10.0 * power);
+        let hi = if self.suffix == "%" && high <= 100.0 {
+            round.min(100.0)
+        } else {
+            round
+        };
+        (lo, if hi > lo { hi } else { lo + 1.0 })
+    }
+
     /// The line chart, every text escaped: the unit's values as a solid line with a dot
     /// per period, the area's as a dashed one with hollow dots, the target as a dotted
     /// level line. Nothing but its title when no value can be drawn.
@@ -488,12 +546,10 @@ impl Trend {
             s.push_str("</svg>");
             return s;
         }
-        // Padded around what is drawn, and never narrower than a few steps of the
-        // smallest change written, so noise does not fill the chart.
-        let least = 40.0 * 10f64.powi(-i32::try_from(self.decimals).unwrap_or(1));
-        let span = (hi - lo).max(least);
-        let mid = f64::midpoint(hi, lo);
-        let (lo, hi) = (mid - span * 0.6, mid + span * 0.6);
+        // An honest scale: from zero (or below it, for a value under zero) to a round
+        // top above the highest value, so a change of 3 points looks like 3 points and
+        // not like a plunge. A percentage never runs past 100 unless a value does.
+        let (lo, hi) = self.scale(lo, hi);
         let n = self.periods.len();
         let x = |i: usize| {
             if n <= 1 {
@@ -503,8 +559,8 @@ impl Trend {
             }
         };
         let y = |v: f64| T_TOP + (LINE_H - T_TOP - T_BOTTOM) * (hi - v) / (hi - lo);
-        for k in 0..3 {
-            let v = lo + (hi - lo) * (0.1 + 0.4 * f64::from(k));
+        for k in 0..=4 {
+            let v = lo + (hi - lo) * f64::from(k) / 4.0;
             let gy = y(v);
             let _ = write!(
                 s,
@@ -632,16 +688,19 @@ pub fn esc(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A template's own web and mail links stay links; a script link and an image are
     /// their words.
     #[test]
-    fn only_web_and_mail_links_are_links_and_no_image_is_one() {
+    fn only_links_to_the_municipalitys_own_hosts_are_links_and_no_image_is_one() {
         let md = "[kommunen](https://skovby.dk) [skriv](mailto:a@skovby.dk) \
+                  [intra](https://intra.skovby.dk:8443/kvalitet) \
+                  [andet](https://skovby.dk.evil.example/) [bruger](https://skovby.dk@evil.example/) \
+                  [ude](mailto:a@evil.example) \
                   [klik](javascript:alert(1)) [fil](file:///etc/passwd) ![logo](http://x/b.png)";
-        let Ok(pieces) = pieces(md) else {
+        let Ok(pieces) = pieces(md, &["Skovby.dk".to_owned()]) else {
             panic!("read")
         };
         let mut links = Vec::new();
@@ -656,14 +715,23 @@ mod tests {
                 _ => {}
             }
         }
-        assert_eq!(links, ["https://skovby.dk", "mailto:a@skovby.dk"]);
+        assert_eq!(
+            links,
+            [
+                "https://skovby.dk",
+                "mailto:a@skovby.dk",
+                "https://intra.skovby.dk:8443/kvalitet"
+            ]
+        );
         assert!(
-            words.contains("klik") && words.contains("fil") && words.contains("logo"),
+            ["andet", "bruger", "ude", "klik", "fil", "logo"]
+                .iter()
+                .all(|w| words.contains(w)),
             "{words}"
         );
     }
 
-    fn chart(label: &str) -> Chart {
+    pub(crate) fn chart(label: &str) -> Chart {
         Chart {
             title: "Fravær".into(),
             low: 0.0,
@@ -725,14 +793,14 @@ mod tests {
     fn a_chart_block_is_read_and_a_broken_one_refused() {
         let data = Drawing::Patterns(chart("Dagtilbud")).data();
         let md = format!("Før\n\n```chart\n{data}\n```\n\nEfter\n");
-        let read = pieces(&md).unwrap_or_default();
+        let read = pieces(&md, &[]).unwrap_or_default();
         assert_eq!(
             read.iter()
                 .filter(|p| matches!(p, Piece::Chart(d) if matches!(**d, Drawing::Patterns(ref c) if c.rows.len() == 2)))
                 .count(),
             1
         );
-        let broken = pieces("```chart\n{\"title\": 1}\n```\n");
+        let broken = pieces("```chart\n{\"title\": 1}\n```\n", &[]);
         assert!(
             matches!(&broken, Err(ReportError::Template { name, message })
                 if name == "chart" && message.contains("m.chart")),
@@ -810,5 +878,38 @@ mod tests {
         // Nothing to draw: its title, no point.
         let none = Trend::of(&view(&[]), da);
         assert!(none.is_empty() && !none.svg().contains("<circle"));
+    }
+
+    /// The value axis starts at zero and ends at a round number above the values, so a
+    /// small change looks small: 86 to 83 % is drawn on 0–100 %, not on 82–87 %.
+    #[test]
+    fn a_trend_is_drawn_from_zero_to_a_round_top() {
+        let da = hjul_wheel::text::Catalogue::wheel(hjul_wheel::Language::Da);
+        let trend = Trend::of(&view(&[Some(86.0), Some(83.0)]), da);
+        assert_eq!(trend.scale(6.0, 86.0), (0.0, 100.0));
+        let svg = trend.svg();
+        for label in [">0,0 %<", ">50,0 %<", ">100,0 %<"] {
+            assert!(svg.contains(label), "{label}: {svg}");
+        }
+        // A fall of 3 points is 3 % of the drawing's height.
+        let y = |class: &str, nth: usize| -> f64 {
+            let at = svg
+                .match_indices(&format!("<circle class=\"{class}\""))
+                .nth(nth)
+                .unwrap()
+                .0;
+            let cy = &svg[at..][svg[at..].find("cy=\"").unwrap() + 4..];
+            cy[..cy.find('"').unwrap()].parse().unwrap()
+        };
+        let plot = LINE_H - T_TOP - T_BOTTOM;
+        assert!(
+            ((y("unit", 1) - y("unit", 0)) / plot - 0.03).abs() < 0.005,
+            "{svg}"
+        );
+        // Counts and scores: a round top above the highest value.
+        assert_eq!(trend.scale(0.0, 4.2), (0.0, 5.0));
+        assert_eq!(trend.scale(0.0, 130.0), (0.0, 200.0));
+        let (lo, hi) = trend.scale(-3.0, 0.0);
+        assert!(lo == -3.0 && hi > 0.0, "{lo}..{hi}");
     }
 }

@@ -92,7 +92,12 @@ impl Meta {
 }
 
 /// A document (whose Markdown is `markdown`) laid out in `frame` as PDF.
-pub fn pdf(meta: &Meta, markdown: &str, frame: &str) -> Result<Vec<u8>, ReportError> {
+pub fn pdf(
+    meta: &Meta,
+    markdown: &str,
+    frame: &str,
+    link_hosts: &[String],
+) -> Result<Vec<u8>, ReportError> {
     let made = meta.made_on;
     let today = Datetime::from_ymd(
         made.year(),
@@ -110,7 +115,7 @@ pub fn pdf(meta: &Meta, markdown: &str, frame: &str) -> Result<Vec<u8>, ReportEr
         made.month(),
         made.day(),
     );
-    let body = typst_markup(markdown)?;
+    let body = typst_markup(markdown, link_hosts)?;
     // Where the report's own text is in the source: an error there is the text's,
     // and is named by it, not blamed on the frame.
     let text_at = head.len()..head.len() + body.len();
@@ -130,13 +135,28 @@ pub fn pdf(meta: &Meta, markdown: &str, frame: &str) -> Result<Vec<u8>, ReportEr
     // with every report for as long as the service runs.
     typst::comemo::evict(0);
     let document = compiled.map_err(|errors| typst_error(&errors, &world, &text_at))?;
-    let options = typst_pdf::PdfOptions {
+    let options = |standards: typst_pdf::PdfStandards| typst_pdf::PdfOptions {
         // The same report gets the same identifier, so the same bytes.
         ident: Smart::Custom(meta.ident.clone()),
         creator: Smart::Custom(Some("hjul".to_owned())),
+        // Tagged (Typst's default): headings, paragraphs, lists, tables with their
+        // header cells, and each chart with its alternative text, in reading order.
+        tagged: true,
+        standards,
         ..typst_pdf::PdfOptions::default()
     };
-    typst_pdf::pdf(&document, &options).map_err(|errors| typst_error(&errors, &world, &text_at))
+    // Published documents are to be accessible (webtilgængelighedsloven): the report
+    // is written to PDF/UA-1 and checked by Typst while it is written. Should some text
+    // keep it from conforming, the report is still written, tagged, rather than not at
+    // all: no input may stop the wheel.
+    let accessible = typst_pdf::PdfStandards::new(&[typst_pdf::PdfStandard::Ua_1])
+        .ok()
+        .and_then(|standards| typst_pdf::pdf(&document, &options(standards)).ok());
+    match accessible {
+        Some(bytes) => Ok(bytes),
+        None => typst_pdf::pdf(&document, &options(typst_pdf::PdfStandards::default()))
+            .map_err(|errors| typst_error(&errors, &world, &text_at)),
+    }
 }
 
 /// What Typst refused, named by where: in the report's text (then by the words nearest
@@ -210,29 +230,58 @@ fn string(text: &str) -> String {
     out
 }
 
+/// A table of at most this many rows is kept on one page with the chart after it.
+const KEPT_ROWS: usize = 25;
+
 /// The report's Markdown (CommonMark with tables) as Typst markup. Text becomes string
 /// literals (`#"…"`), so a `#`, `*` or `$` in a unit's name is only ever text; raw HTML
 /// is text too. A chart is its SVG drawing, which Typst lays out as vector graphics.
-pub fn typst_markup(markdown: &str) -> Result<String, ReportError> {
+pub fn typst_markup(markdown: &str, link_hosts: &[String]) -> Result<String, ReportError> {
     let mut out = String::new();
     // Per open list: numbered or not.
     let mut lists: Vec<bool> = Vec::new();
-    for piece in crate::chart::pieces(markdown)? {
+    // The last table, while nothing but a chart may follow it: where it starts in `out`
+    // and how many rows it has. A chart right after a short table is kept on its page.
+    let mut table: Option<(usize, usize)> = None;
+    let mut last_table: Option<(usize, usize)> = None;
+    // Where the last heading starts, until a table or a chart follows it: a chart is
+    // kept with its table and with the heading and words above them.
+    let mut heading_at: Option<usize> = None;
+    for piece in crate::chart::pieces(markdown, link_hosts)? {
         let event = match piece {
             Piece::Event(event) => event,
             Piece::Chart(drawing) => {
-                out.push_str(&format!(
-                    "\n#block(breakable: false, image(bytes({}), format: \"svg\", width: {}%, alt: {}))\n",
+                let chart = format!(
+                    "image(bytes({}), format: \"svg\", width: {}%, alt: {})",
                     string(&drawing.svg()),
                     drawing.width_percent(),
                     string(drawing.title())
-                ));
+                );
+                heading_at = None;
+                match last_table.take() {
+                    Some((at, rows)) if rows <= KEPT_ROWS => {
+                        out.insert_str(at, "\n#block(breakable: false)[");
+                        out.push_str(&format!("#{chart}]\n"));
+                    }
+                    _ => out.push_str(&format!("\n#block(breakable: false, {chart})\n")),
+                }
                 continue;
             }
         };
+        match &event {
+            Event::End(TagEnd::Table) => {}
+            Event::Start(Tag::TableRow | Tag::TableHead) => {
+                if let Some((_, rows)) = table.as_mut() {
+                    *rows += 1;
+                }
+            }
+            _ if table.is_none() => last_table = None,
+            _ => {}
+        }
         match event {
             Event::Start(tag) => match tag {
                 Tag::Heading { level, .. } => {
+                    heading_at = Some(out.len());
                     let n = match level {
                         HeadingLevel::H1 => 1,
                         HeadingLevel::H2 => 2,
@@ -261,6 +310,7 @@ pub fn typst_markup(markdown: &str) -> Result<String, ReportError> {
                     });
                 }
                 Tag::Table(aligns) => {
+                    table = Some((heading_at.take().unwrap_or(out.len()), 0));
                     out.push_str(&format!("\n#table(columns: {},\n", aligns.len()));
                 }
                 Tag::TableHead => out.push_str("table.header("),
@@ -280,7 +330,10 @@ pub fn typst_markup(markdown: &str) -> Result<String, ReportError> {
                     out.push('\n');
                 }
                 TagEnd::Item => out.push('\n'),
-                TagEnd::Table => out.push_str(")\n\n"),
+                TagEnd::Table => {
+                    out.push_str(")\n\n");
+                    last_table = table.take();
+                }
                 TagEnd::TableHead => out.push_str("),\n"),
                 TagEnd::TableRow => out.push('\n'),
                 TagEnd::TableCell => out.push_str("], "),
@@ -293,7 +346,8 @@ pub fn typst_markup(markdown: &str) -> Result<String, ReportError> {
             Event::Code(t) => out.push_str(&format!("#raw({})", string(&t))),
             Event::SoftBreak => out.push(' '),
             Event::HardBreak => out.push_str("#linebreak()"),
-            Event::Rule => out.push_str("\n#line(length: 100%)\n"),
+            // The template's `---`: a new page (the report's title page, its appendix).
+            Event::Rule => out.push_str("\n#pagebreak(weak: true)\n"),
             _ => {}
         }
     }
@@ -308,6 +362,7 @@ mod tests {
     fn markup_never_reads_text_as_code() {
         let m = typst_markup(
             "# Titel\n\nBørnehuset *Sol* #1 \"$x\" \\ [a]\n\n| A | B |\n|---|---|\n| x | y |\n",
+            &[],
         )
         .unwrap_or_default();
         assert!(m.contains(r#"= #"Titel""#), "{m}");
@@ -318,6 +373,47 @@ mod tests {
         assert!(
             m.contains("#table(columns: 2,\ntable.header([#\"A\"], [#\"B\"], ),"),
             "{m}"
+        );
+    }
+
+    /// A short table and the chart after it are one block no page breaks; a long table
+    /// may break, its chart after it; the template's `---` starts a page.
+    #[test]
+    fn a_chart_stays_with_its_table_and_a_rule_starts_a_page() {
+        let chart = serde_json::to_string(&crate::chart::Drawing::Patterns(
+            crate::chart::tests::chart("Dagtilbud"),
+        ))
+        .unwrap_or_default();
+        let table = |rows: usize| {
+            let mut t = "| A | B |\n|---|---|\n".to_owned();
+            for _ in 0..rows {
+                t.push_str("| x | y |\n");
+            }
+            t
+        };
+        let short = format!(
+            "# R\n\n---\n\n## S\n\n{}\n```chart\n{chart}\n```\n",
+            table(3)
+        );
+        let m = typst_markup(&short, &[]).unwrap_or_default();
+        assert!(m.contains("#pagebreak(weak: true)"), "{m}");
+        // The section's heading and words, its table and its chart: one block.
+        let kept = m
+            .find("#block(breakable: false)[\n== #\"S\"")
+            .unwrap_or(usize::MAX);
+        let at_table = m.find("#table(").unwrap_or(0);
+        let image = m.find("#image(bytes(").unwrap_or(0);
+        assert!(kept < at_table && at_table < image, "{m}");
+        let long = format!("## S\n\n{}\n```chart\n{chart}\n```\n", table(40));
+        let m = typst_markup(&long, &[]).unwrap_or_default();
+        assert!(!m.contains("#block(breakable: false)["), "{m}");
+        assert!(m.contains("#block(breakable: false, image("), "{m}");
+        // Text between the table and the chart: the chart stands alone.
+        let apart = format!("{}\nOm tallene.\n\n```chart\n{chart}\n```\n", table(3));
+        assert!(
+            !typst_markup(&apart, &[])
+                .unwrap_or_default()
+                .contains("#block(breakable: false)[")
         );
     }
 
@@ -336,6 +432,7 @@ mod tests {
             &meta,
             &deep,
             include_str!("../../../config/report/frame.typ"),
+            &[],
         );
         match refused {
             Err(ReportError::Text { near, message }) => {
@@ -395,6 +492,7 @@ mod tests {
             &Meta::of(&report),
             hostile,
             include_str!("../../../config/report/frame.typ"),
+            &[],
         );
         assert!(pdf.is_ok_and(|b| b.starts_with(b"%PDF-")));
     }

@@ -69,6 +69,8 @@ const FRAME_TYP: &str = include_str!("../../../config/report/frame.typ");
 pub struct Templates {
     env: Environment<'static>,
     frame_typ: String,
+    /// The hosts a template's links may go to (`[report] link_hosts`).
+    link_hosts: Vec<String>,
 }
 
 impl Templates {
@@ -126,7 +128,20 @@ impl Templates {
         });
         env.add_filter("quote", |v: String| Value::from_safe_string(quote(&v)));
         hjul_templates::compile_all(&env, BUILTIN).map_err(|(name, e)| template_error(name, &e))?;
-        Ok(Self { env, frame_typ })
+        Ok(Self {
+            env,
+            frame_typ,
+            link_hosts: Vec::new(),
+        })
+    }
+
+    /// The municipality's own hosts (`[report] link_hosts`; a host's subdomains too):
+    /// a link a template writes is kept only to a web or mail address at one of them,
+    /// and is its words otherwise. With none, no link is kept.
+    #[must_use]
+    pub fn with_link_hosts(mut self, hosts: Vec<String>) -> Self {
+        self.link_hosts = hosts;
+        self
     }
 
     /// `report` written as `format`.
@@ -167,9 +182,9 @@ impl Templates {
             .map_err(|e| template_error(&template, &e))?;
         match format {
             Format::Markdown => Ok(markdown.into_bytes()),
-            Format::Pdf => crate::pdf::pdf(meta, &markdown, &self.frame_typ),
+            Format::Pdf => crate::pdf::pdf(meta, &markdown, &self.frame_typ, &self.link_hosts),
             Format::Html => {
-                let body = html_of(&markdown)?;
+                let body = html_of(&markdown, &self.link_hosts)?;
                 let title = title_of(&markdown);
                 let title = title.as_str();
                 // The frame's policy names its own style by hash, so it is rendered
@@ -337,9 +352,9 @@ impl serde::Serialize for ChartData {
 
 /// The Markdown as HTML (tables on), each chart drawn inline as SVG. Raw HTML in the
 /// Markdown is written as text: what a name holds never becomes markup.
-fn html_of(markdown: &str) -> Result<String, ReportError> {
+fn html_of(markdown: &str, link_hosts: &[String]) -> Result<String, ReportError> {
     use pulldown_cmark::{Event, html};
-    let events = crate::chart::pieces(markdown)?
+    let events = crate::chart::pieces(markdown, link_hosts)?
         .into_iter()
         .map(|p| match p {
             crate::chart::Piece::Event(Event::Html(t) | Event::InlineHtml(t)) => Event::Text(t),

@@ -21,6 +21,11 @@ pub struct Settings {
     pub min_responses: u32,
     /// The report templates' directory (`[report] templates`), or the built-in ones.
     pub report_templates: Option<PathBuf>,
+    /// The hosts a report's links may go to (`[report] link_hosts`, else the
+    /// dashboard's own host).
+    pub report_link_hosts: Vec<String>,
+    /// The municipality's accessibility statement (`[web] accessibility_statement`).
+    pub accessibility_statement: Option<String>,
     /// How people sign in to the dashboard (`[auth]`): the municipality's login, and
     /// whether tokens are offered beside it.
     pub oidc: Option<hjul_app::OidcSettings>,
@@ -191,9 +196,11 @@ impl Service {
             Arc::new(move || now.now()),
             settings.scheduler.secretariat.email.clone(),
         )
-        .with_report_templates(hjul_report::Templates::load(
-            settings.report_templates.as_deref(),
-        )?);
+        .with_report_templates(
+            hjul_report::Templates::load(settings.report_templates.as_deref())?
+                .with_link_hosts(settings.report_link_hosts.clone()),
+        )
+        .with_accessibility_statement(settings.accessibility_statement.clone());
         api.core().set_sign_in(hjul_app::SignIn {
             oidc: settings.oidc.clone().map(hjul_app::Oidc::new).transpose()?,
             tokens: settings.token_sign_in,

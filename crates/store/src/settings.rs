@@ -9,6 +9,10 @@ use crate::{Stamp, Store, StoreError};
 /// Whether people may sign in to the dashboard with a token: `on` or `off`.
 pub const TOKEN_SIGN_IN: &str = "token_sign_in";
 
+/// The day a demo database shows (`hjul demo` writes it): the command line and the
+/// service then work as of that day on it, as the demo's dashboard does.
+pub const DEMO_DAY: &str = "demo_day";
+
 impl Store {
     /// A setting's value, if the secretariat set it.
     pub async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {

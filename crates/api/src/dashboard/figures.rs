@@ -87,10 +87,52 @@ pub async fn data(
     data_page(&state, &v, cycle, None, None).await
 }
 
+/// The patterns page of a manager (`/data`, anyone signed in): the pre-analysis over
+/// the units they see, per measure and area and never a ranking, and a link to each
+/// of those units' data sheets. The secretariat's own page adds the import.
+pub async fn patterns(State(state): State<AppState>, v: Visitor, uri: Uri) -> Response {
+    let cycle = query(&uri).get("cycle").and_then(|c| c.parse().ok());
+    let units = match state.core().status(&v.who, state.today()).await {
+        Ok(seen) => seen
+            .rows()
+            .map(|r| UnitLink {
+                id: r.unit_id.clone(),
+                name: r.name.clone(),
+                area: state
+                    .words()
+                    .word(v.lang, &format!("area.{}", r.area.key())),
+            })
+            .collect(),
+        Err(e) => return error_page(&state, v.lang, Some(&v), e.into()),
+    };
+    patterns_page(&state, &v, cycle, Some(units), None, None).await
+}
+
+/// A unit on the patterns page, with its data sheet.
+#[derive(serde::Serialize)]
+struct UnitLink {
+    id: String,
+    name: String,
+    area: String,
+}
+
 async fn data_page(
     state: &AppState,
     v: &Visitor,
     cycle: Option<i32>,
+    message: Option<String>,
+    problem: Option<Problem>,
+) -> Response {
+    patterns_page(state, v, cycle, None, message, problem).await
+}
+
+/// The pre-analysis' patterns of a cycle over what `v` sees: with `units`, a manager's
+/// page and its units' sheets; without, the secretariat's, with the import.
+async fn patterns_page(
+    state: &AppState,
+    v: &Visitor,
+    cycle: Option<i32>,
+    units: Option<Vec<UnitLink>>,
     message: Option<String>,
     problem: Option<Problem>,
 ) -> Response {
@@ -156,11 +198,19 @@ async fn data_page(
         .collect();
     let (status, error, lines) =
         refusal_view(state, lang, problem.as_ref(), "patterns.not_imported");
-    Page::of(state, v, "data.html", "patterns.title")
+    let (action, title) = if units.is_some() {
+        ("/data", "patterns.chief_title")
+    } else {
+        ("/admin/data", "patterns.title")
+    };
+    Page::of(state, v, "data.html", title)
         .message(message)
         .error(error)
         .status(status)
         .render(DataPage {
+            import: units.is_none(),
+            action,
+            units: units.unwrap_or_default(),
             cycle: year,
             choices,
             before: cat.date(before),
@@ -173,6 +223,12 @@ async fn data_page(
 /// What the data page (`data.html`) shows.
 #[derive(serde::Serialize)]
 struct DataPage {
+    /// The secretariat's page, with the import form.
+    import: bool,
+    /// Where the cycle's choice goes.
+    action: &'static str,
+    /// On a manager's page: the units below, each with its data sheet.
+    units: Vec<UnitLink>,
     cycle: i32,
     /// The cycles to choose from.
     choices: Vec<i32>,

@@ -176,6 +176,8 @@ pub fn routes() -> Router<AppState> {
         .route("/login/oidc/callback", get(oidc::callback))
         .route("/logout", post(sessions::logout))
         .route("/lang/{lang}", get(sessions::set_lang))
+        .route("/was", get(pages::accessibility_statement))
+        .route("/data", get(figures::patterns))
         .fallback(not_found)
         // What a page may load and who may frame it: only this site, nobody. A report
         // shown in the browser brings its own, stricter policy (no script at all, its
@@ -374,6 +376,7 @@ impl<'a> Page<'a> {
             }
         });
         let csrf = self.visitor.map(|v| v.csrf.clone());
+        let accessibility = self.state.accessibility_statement().is_some();
         let render = move || -> Result<String, minijinja::Error> {
             // The body sees what the layout sees: the language and the session's CSRF
             // value for its forms.
@@ -395,6 +398,7 @@ impl<'a> Page<'a> {
                 body => body,
                 message => self.message,
                 error => self.error,
+                accessibility => accessibility,
             })
         };
         let (status, template) = (self.status, self.template);

@@ -177,6 +177,29 @@ pub struct AgreementBrief {
     score: Option<f64>,
 }
 
+/// `/was`: to the municipality's accessibility statement (made in Digitaliseringsstyrelsen's
+/// WAS-Tool), as the law asks every public site to link it; signed in or not. Without
+/// one in `hjul.toml`, a page that says so.
+pub async fn accessibility_statement(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    match state.accessibility_statement() {
+        Some(url) => Redirect::to(url).into_response(),
+        None => error_page(
+            &state,
+            super::sessions::lang_of(&headers),
+            None,
+            Problem::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "no_accessibility_statement",
+                "no accessibility statement is configured ([web] accessibility_statement)",
+            )
+            .text(Text::new("layout.no_statement")),
+        ),
+    }
+}
+
 pub async fn overview(State(state): State<AppState>, v: Visitor, uri: Uri) -> Response {
     let lang = v.lang;
     let q = query(&uri);
