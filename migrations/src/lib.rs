@@ -24,6 +24,7 @@ mod m20261211_000016_standing_rebuilt;
 mod m20261212_000017_cycle_started_how;
 mod m20261213_000018_person_sessions;
 mod m20261214_000019_settings;
+mod m20261215_000020_deputies;
 
 pub struct Migrator;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261212_000017_cycle_started_how::Migration),
             Box::new(m20261213_000018_person_sessions::Migration),
             Box::new(m20261214_000019_settings::Migration),
+            Box::new(m20261215_000020_deputies::Migration),
         ]
     }
 }

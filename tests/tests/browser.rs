@@ -555,6 +555,7 @@ async fn every_role_walks_their_whole_path() {
         .await
         .unwrap();
     let secretariat_at_the_end = secretariat.clone();
+    let anna_later = anna.clone();
     // A mail given up on, for the secretariat to send again.
     let sched = hjul_tests::scheduler(store.clone(), 9);
     sched.tick(eight("2026-05-15")).await.unwrap();
@@ -893,16 +894,49 @@ async fn every_role_walks_their_whole_path() {
         d.check("unit-english");
         d.submit("header a[href^='/lang/da']", "#step");
         d.text_when("#step", "Aftale i kraft");
+        // Bo is away for two weeks: Anna names Camilla his deputy on his house's page.
+        // Dates the wrong way round are refused at the form, with what was typed kept.
+        d.text_when("#no-deputies", "ingen stedfortræder");
+        d.fill("#deputy-name", "Camilla Lund");
+        d.fill("#deputy-email", "camilla@skovby.dk");
+        d.script(
+            "document.getElementById('deputy-starts').value = '2026-05-29';\
+             document.getElementById('deputy-ends').value = '2026-05-18';",
+            &json!([]),
+        );
+        d.submit("#deputy-form button", "#deputy-form .error");
+        d.text_when("#deputy-form", "før den begynder");
+        let kept: String = serde_json::from_value(d.script(
+            "return document.getElementById('deputy-name').value;",
+            &json!([]),
+        ))
+        .unwrap();
+        assert_eq!(kept, "Camilla Lund");
+        d.script(
+            "document.getElementById('deputy-starts').value = '';\
+             document.getElementById('deputy-ends').value = '2026-05-29';",
+            &json!([]),
+        );
+        d.check("unit-deputy-form");
+        d.submit("#deputy-form button", "main p.message");
+        d.text_when("main p.message", "Stedfortræderen er navngivet");
+        d.text_when("#deputies", "Camilla Lund");
+        d.text_when("#deputy-now", "stedfortræder nu: Camilla Lund");
         // A phone: nothing is cut off; tables scroll in their box.
         d.window(390, 900);
         for (path, shot) in [("/", "phone-overview"), ("/units/dt-nord-1", "phone-unit")] {
             d.open(&format!("{base}{path}"), shot);
-            let wide: bool = serde_json::from_value(d.script(
-                "return document.documentElement.scrollWidth > window.innerWidth + 1;",
+            // What sticks out past the window's edge (outside a scrolling box), named.
+            let wide: Vec<String> = serde_json::from_value(d.script(
+                "if (document.documentElement.scrollWidth <= window.innerWidth + 1) { return []; }\
+                 return Array.from(document.querySelectorAll('body *'))\
+                   .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.scroll'))\
+                   .map(e => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className)\
+                   .slice(0, 8);",
                 &json!([]),
             ))
             .unwrap();
-            assert!(!wide, "{path} is wider than a phone");
+            assert!(wide.is_empty(), "{path} is wider than a phone: {wide:?}");
         }
         d.window(1280, 1400);
         d.sign_out();
@@ -912,6 +946,48 @@ async fn every_role_walks_their_whole_path() {
     assert_eq!(
         step_of(&store, "dt-nord-1", "2026-05-15").await,
         Some(hjul_wheel::Step::InForce)
+    );
+    let deputies = store
+        .deputies(&unit_of("dt-nord-1"), date("2026-05-15"))
+        .await
+        .unwrap();
+    assert_eq!(deputies.len(), 1);
+    assert_eq!(
+        (deputies[0].email.as_str(), deputies[0].starts_on, deputies[0].ends_on),
+        ("camilla@skovby.dk", None, Some(date("2026-05-29")))
+    );
+    // Camilla signs in: she stands in for Bo, so she sees his house and may record what
+    // he may; then Anna ends her period early with the page's button (which asks first).
+    let camilla = store
+        .create_token(Role::Leader, "camilla@skovby.dk", None, &s)
+        .await
+        .unwrap()
+        .0;
+    let (b, anna_again) = (base.clone(), anna_later);
+    tokio::task::spawn_blocking(move || {
+        let (base, d) = (b, Driver::start());
+        d.sign_in(&base, &camilla);
+        d.text_when("body", "Børnehuset Mariehønen");
+        d.open(&format!("{base}/units/dt-nord-1"), "unit-as-deputy");
+        d.text_when("#deputy-now", "Camilla Lund");
+        assert!(d.try_text("#deputy-form").is_none(), "a deputy names no deputies");
+        d.sign_out();
+        d.sign_in(&base, &anna_again);
+        d.open(&format!("{base}/units/dt-nord-1"), "unit-deputies");
+        d.script("window.confirm = function () { return true; };", &json!([]));
+        d.submit("#deputies form button", "main p.message");
+        d.text_when("main p.message", "Stedfortræderen er afsluttet");
+        d.text_when("#no-deputies", "ingen stedfortræder");
+        d.sign_out();
+    })
+    .await
+    .unwrap();
+    assert!(
+        store
+            .deputies(&unit_of("dt-nord-1"), date("2026-05-15"))
+            .await
+            .unwrap()
+            .is_empty()
     );
 
     let bo_token = store

@@ -30,6 +30,7 @@ stories!(
     the_data_collection_reminder_says_how_far_it_has_come,
     the_follow_ups_tell_the_leader_what_to_do_and_stop_once_given,
     an_overdue_follow_up_is_one_fact_in_the_list_the_table_the_export_the_digest_and_the_mail,
+    a_deputy_gets_the_units_mail_with_a_copy_to_the_leader_and_records_for_them,
 );
 
 /// All four levels, one unit each; the area leader reads English.
@@ -1721,5 +1722,180 @@ async fn an_overdue_follow_up_is_one_fact_in_the_list_the_table_the_export_the_d
             && to_secretariat.contains("Børnehuset Mariehønen")
             && to_secretariat.contains("Frister de næste 14 dage"),
         "{to_secretariat}"
+    );
+}
+
+/// Anna, the manager of Dagtilbud Nord, is away for two weeks in June 2026, while the
+/// quality dialogue with Bo's house is due. She names Camilla (not in the organisation
+/// file) her deputy from 8 to 19 June. In those days Anna's mail goes to Camilla, in
+/// Camilla's Danish, saying whom she stands in for, with a copy to Anna; Camilla holds
+/// and records the dialogue, and the house's history and the audit log say she did it
+/// for Anna. After the period the mail goes to Anna again, and Camilla may no longer
+/// act for the area.
+async fn a_deputy_gets_the_units_mail_with_a_copy_to_the_leader_and_records_for_them(db: TestDb) {
+    let server = SmtpServer::start().await;
+    let store = with_org(&db, SMALL).await;
+    for (day, e) in [
+        ("2025-12-10", Event::Milestone(Deadline::DataCollected)),
+        ("2026-03-20", Event::Milestone(Deadline::ThemesPublished)),
+    ] {
+        e.record(&store, date(day)).await;
+    }
+    let on = |day: &str| hjul_tests::core(&store, &stamp(day)).0;
+    let period = |from: &str, to: Option<&str>| {
+        hjul_wheel::deputy::Period::new(Some(date(from)), to.map(date))
+    };
+    let anna = on("2026-05-20")
+        .person("anna@skovby.dk", "test")
+        .await
+        .unwrap();
+    let camilla = (
+        "Camilla@Skovby.dk",
+        "Camilla Lund",
+        hjul_wheel::Language::Da,
+    );
+    let named = on("2026-05-20")
+        .name_deputy(
+            &anna,
+            "dt-nord",
+            camilla,
+            period("2026-06-08", Some("2026-06-19")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(named.email, "camilla@skovby.dk");
+    // A second deputy for days Camilla has is refused, and says whose they are; Anna
+    // cannot be her own deputy.
+    let per = ("per@skovby.dk", "Per Holm", hjul_wheel::Language::Da);
+    let clash = on("2026-05-20")
+        .name_deputy(&anna, "dt-nord", per, period("2026-06-15", None))
+        .await
+        .err()
+        .unwrap();
+    assert!(clash.to_string().contains("Camilla Lund"), "{clash}");
+    let herself = ("anna@skovby.dk", "Anna Bech", hjul_wheel::Language::En);
+    assert!(
+        on("2026-05-20")
+            .name_deputy(&anna, "dt-nord", herself, period("2026-06-20", None))
+            .await
+            .is_err()
+    );
+
+    let mut settings = hjul_tests::scheduler_settings();
+    settings.digest = None;
+    let s = Scheduler::new(
+        store.clone(),
+        settings,
+        hjul_tests::mail_settings(server.port()),
+        hjul_mail::Templates::load(None).unwrap(),
+    );
+    let sender = smtp(&server);
+    run_days(&s, &sender, "2026-05-25", "2026-07-03", |_| Vec::new()).await;
+    let zone = WheelDefinition::builtin().mail_time.zone;
+    let day_of = |r: &Received| {
+        DateTime::parse_from_rfc2822(&r.header("Date").unwrap())
+            .unwrap()
+            .with_timezone(&zone)
+            .date_naive()
+    };
+    let addressed = |r: &Received, to: &str| r.header("To").unwrap_or_default().contains(to);
+    let away = date("2026-06-08")..=date("2026-06-19");
+    let received = server.received();
+    let to_camilla: Vec<&Received> = received
+        .iter()
+        .filter(|r| addressed(r, "camilla@skovby.dk"))
+        .collect();
+    assert!(!to_camilla.is_empty(), "no mail to the deputy");
+    for r in &to_camilla {
+        assert!(
+            away.contains(&day_of(r)),
+            "the deputy's mail outside her period"
+        );
+        let text = r.plain().unwrap();
+        assert!(text.starts_with("Kære Camilla Lund"), "{text}");
+        assert!(text.contains("Som stedfortræder for Anna Bech."), "{text}");
+        assert!(
+            text.contains("Kvalitetssamtale – Børnehuset Mariehønen"),
+            "{text}"
+        );
+        assert!(
+            r.header("Cc")
+                .unwrap_or_default()
+                .contains("anna@skovby.dk"),
+            "Anna gets a copy: {}",
+            r.text()
+        );
+        assert!(
+            r.to.iter().any(|t| t == "anna@skovby.dk"),
+            "the copy is delivered"
+        );
+    }
+    assert!(
+        received
+            .iter()
+            .filter(|r| away.contains(&day_of(r)))
+            .all(|r| !addressed(r, "anna@skovby.dk")),
+        "mail addressed to Anna while Camilla stands in"
+    );
+    assert!(
+        received
+            .iter()
+            .filter(|r| day_of(r) > date("2026-06-19"))
+            .any(|r| addressed(r, "anna@skovby.dk")),
+        "Anna's mail after the period"
+    );
+
+    // Camilla records the house's dialogue on 17 June, as Anna would; the history and
+    // the audit log say for whom.
+    let camilla = on("2026-06-17")
+        .person("camilla@skovby.dk", "cli:it")
+        .await
+        .unwrap();
+    let dialogue = hjul_app::UnitRecord::Dialogue {
+        on: date("2026-06-17"),
+        notes: None,
+        for_report: false,
+    };
+    let recorded = on("2026-06-17")
+        .record(&camilla, "dt-nord-1", dialogue)
+        .await
+        .unwrap();
+    assert_eq!(recorded.cycle, 2025);
+    let t = store
+        .timeline(&unit_of("dt-nord-1"), date("2026-06-17"), None)
+        .await
+        .unwrap();
+    let held = t
+        .events
+        .iter()
+        .find(|e| e.kind == hjul_wheel::EventKind::DialogueHeld)
+        .unwrap();
+    assert_eq!(
+        held.recorded_by,
+        "Camilla Lund for Anna Bech (cli:it as camilla@skovby.dk)"
+    );
+    let audit = store
+        .audit_log(Some(("unit", "dt-nord-1")), 50)
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.actor.starts_with("Camilla Lund for Anna Bech")),
+        "{audit:#?}"
+    );
+    // She may not name deputies herself.
+    assert!(
+        on("2026-06-17")
+            .name_deputy(&camilla, "dt-nord", per, period("2026-07-01", None))
+            .await
+            .is_err()
+    );
+    // After her period she acts for no one.
+    assert!(
+        on("2026-06-22")
+            .person("camilla@skovby.dk", "test")
+            .await
+            .is_err()
     );
 }

@@ -71,6 +71,8 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(midway))
         .routes(routes!(goal_status))
         .routes(routes!(review))
+        .routes(routes!(deputies, name_deputy))
+        .routes(routes!(end_deputy))
         .routes(routes!(correct))
         .routes(routes!(outbox))
         .routes(routes!(retry))
@@ -1303,6 +1305,94 @@ async fn outbox(
             })
             .collect(),
     ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DeputyBody {
+    /// The deputy's address: the unit's mail goes here while they stand in.
+    #[schema(max_length = 254)]
+    pub(crate) email: String,
+    /// Their name, as mails and the unit's history show it.
+    #[schema(min_length = 1, max_length = 200)]
+    pub(crate) name: String,
+    /// The language of their mail (default da).
+    #[serde(default)]
+    pub(crate) language: Option<hjul_wheel::Language>,
+    /// The first day they stand in (default: at once).
+    #[serde(default)]
+    #[schema(pattern = "^2[01][0-9]{2}-[0-9]{2}-[0-9]{2}$")]
+    pub(crate) starts_on: Option<NaiveDate>,
+    /// The last day they stand in (default: until ended).
+    #[serde(default)]
+    #[schema(pattern = "^2[01][0-9]{2}-[0-9]{2}-[0-9]{2}$")]
+    pub(crate) ends_on: Option<NaiveDate>,
+}
+
+/// The unit's deputies (stedfortrædere) not ended and not past: who stands in for its
+/// leader, and when. Whoever sees the unit.
+#[utoipa::path(get, path = "/api/v1/units/{unit_id}/deputies", tag = "records", params(("unit_id" = String, Path)),
+    responses((status = 200, body = Vec<hjul_store::Deputy>)))]
+async fn deputies(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(unit_id): Path<String>,
+) -> ApiResult<Json<Vec<hjul_store::Deputy>>> {
+    let (deputies, _) = state.core().deputies(&who, &unit_id).await?;
+    Ok(Json(deputies))
+}
+
+/// Names a deputy for the unit's leader (the unit's leader, a manager above it, or the
+/// secretariat): while their period is in force they get the unit's mail (the leader a
+/// copy) and record what the leader may; what they record says whom they stood in for.
+/// 409 when the period overlaps another deputy's of the unit.
+#[utoipa::path(post, path = "/api/v1/units/{unit_id}/deputies", tag = "records", params(("unit_id" = String, Path)), request_body = DeputyBody,
+    responses((status = 201, body = hjul_store::Deputy)))]
+async fn name_deputy(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(unit_id): Path<String>,
+    body: Result<ApiJson<DeputyBody>, Problem>,
+) -> ApiResult<(StatusCode, Json<hjul_store::Deputy>)> {
+    write(&state, &who, "name a deputy", ("unit", &unit_id), async {
+        let ApiJson(b) = body?;
+        for (field, day) in [("starts_on", b.starts_on), ("ends_on", b.ends_on)] {
+            if let Some(day) = day {
+                check_day(field, day)?;
+            }
+        }
+        let deputy = state
+            .core()
+            .name_deputy(
+                &who,
+                &unit_id,
+                (
+                    &b.email,
+                    &b.name,
+                    b.language.unwrap_or(hjul_wheel::Language::Da),
+                ),
+                hjul_wheel::deputy::Period::new(b.starts_on, b.ends_on),
+            )
+            .await?;
+        Ok((StatusCode::CREATED, Json(deputy)))
+    })
+    .await
+}
+
+/// Ends a deputy now, before their period's end (who may name one may end one).
+#[utoipa::path(delete, path = "/api/v1/units/{unit_id}/deputies/{deputy_id}", tag = "records",
+    params(("unit_id" = String, Path), ("deputy_id" = uuid::Uuid, Path)),
+    responses((status = 200, body = hjul_store::Deputy)))]
+async fn end_deputy(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((unit_id, deputy_id)): Path<(String, String)>,
+) -> ApiResult<Json<hjul_store::Deputy>> {
+    write(&state, &who, "end a deputy", ("unit", &unit_id), async {
+        let id: uuid::Uuid = path_param("deputy_id", &deputy_id, "an id")?;
+        Ok(Json(state.core().end_deputy(&who, &unit_id, id).await?))
+    })
+    .await
 }
 
 /// Puts a dead item back in the queue (secretariat).

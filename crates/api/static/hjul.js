@@ -1,10 +1,17 @@
 // hjul's dashboard works without this file; with it, the agreement editor shows the
 // weights' total as they are typed and keeps the draft on the server every few seconds,
-// and the midway form shows the score as the grades are chosen, and an upload shows how
-// much of its file has been sent.
+// and the midway form shows the score as the grades are chosen, an upload shows how
+// much of its file has been sent, and a button that ends something asks first.
 (function () {
   "use strict";
   var lang = document.documentElement.lang || "da";
+
+  // A button that ends something (a deputy) asks first; without script it does not.
+  document.querySelectorAll("button[data-confirm]").forEach(function (button) {
+    button.addEventListener("click", function (e) {
+      if (!window.confirm(button.dataset.confirm)) { e.preventDefault(); }
+    });
+  });
 
   // An upload with a progress bar: the form goes by XMLHttpRequest, whose upload events
   // say how far it is, and the page the server answers with replaces this one, as after

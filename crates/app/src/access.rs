@@ -54,7 +54,8 @@ impl Core {
     }
 
     /// Opens a dashboard session for a person the municipality's login vouched for,
-    /// when the organisation knows them (they lead an active unit) or the provider named
+    /// when the organisation knows them (they lead an active unit, or stand in for a
+    /// leader today as a deputy) or the provider named
     /// them the secretariat; otherwise the refusal is put on record and they are told
     /// whom to ask. What they may do is read from the organisation at each request, so
     /// an import that changes a leader changes their rights at their next click.
@@ -78,7 +79,14 @@ impl Core {
             let shown = hjul_wheel::limits::clip(&who.email, 120);
             return refuse(shown, "the provider's address is not one").await;
         };
-        let known = who.secretariat || !self.store().units_led_by(email.as_str()).await?.is_empty();
+        let known = who.secretariat
+            || !self.store().units_led_by(email.as_str()).await?.is_empty()
+            || !self
+                .store()
+                .directory()
+                .await?
+                .stands_in_for(email.as_str(), self.today())
+                .is_empty();
         if !known {
             return refuse(
                 email.to_string(),

@@ -39,6 +39,9 @@ pub struct Actor {
     visible: Option<HashSet<String>>,
     /// Each visible unit's parent and level.
     units: HashMap<String, (Option<String>, i16)>,
+    /// The units (in `leads`) they stand in for as a deputy today, each with the name of
+    /// the leader they stand in for; what they record there says so.
+    stands_in: HashMap<String, String>,
 }
 
 /// Why an actor may not do what they asked.
@@ -93,7 +96,47 @@ impl Actor {
             token_id: Some(holder.token_id),
             visible,
             units,
+            stands_in: HashMap::new(),
         }
+    }
+
+    /// The same person standing in as deputy for `units` today (each with the name of
+    /// the leader they stand in for): they act there as that leader would. `subtree`
+    /// is what they see now, their own units' and the others' together.
+    #[must_use]
+    pub fn standing_in(
+        mut self,
+        units: Vec<(String, String)>,
+        subtree: Vec<hjul_store::SubtreeUnit>,
+    ) -> Self {
+        if units.is_empty() || self.is_secretariat() {
+            return self;
+        }
+        for (unit, leader) in units {
+            if !self.leads.contains(&unit) {
+                self.leads.push(unit.clone());
+                self.stands_in.insert(unit, leader);
+            }
+        }
+        let visible = self.visible.get_or_insert_with(HashSet::new);
+        for u in subtree {
+            visible.insert(u.id.clone());
+            self.units.insert(u.id, (u.parent, u.level));
+        }
+        self
+    }
+
+    /// Whom they stand in for when they act for `unit`: the leader whose right they
+    /// use as a deputy (the nearest unit up the chain they lead or stand in for), or
+    /// none when the right is their own.
+    pub fn stands_in_for(&self, unit: &str) -> Option<&str> {
+        if self.stands_in.is_empty() {
+            return None;
+        }
+        self.chain_of(unit)
+            .find(|id| self.leads.contains(id))
+            .and_then(|id| self.stands_in.get(id))
+            .map(String::as_str)
     }
 
     /// A person of the organisation acting without a token (the command line's `--as`),
@@ -133,6 +176,7 @@ impl Actor {
             recorded_as,
             visible: None,
             units: HashMap::new(),
+            stands_in: HashMap::new(),
         }
     }
 
@@ -153,6 +197,7 @@ impl Actor {
             recorded_as: recorded_as.to_owned(),
             visible: None,
             units: HashMap::new(),
+            stands_in: HashMap::new(),
         }
     }
 
@@ -168,6 +213,42 @@ impl Actor {
             at,
             today,
         }
+    }
+
+    /// The stamp of a change they make for `unit`: as a deputy, the history and the
+    /// audit log say whom they stood in for ("Anna Bech for Bo Nielsen (oidc:…)").
+    pub fn stamp_for(
+        &self,
+        unit: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        today: chrono::NaiveDate,
+    ) -> Stamp {
+        let mut stamp = self.stamp(at, today);
+        if let Some(leader) = self.stands_in_for(unit) {
+            stamp.actor = format!("{} for {leader} ({})", self.name, self.recorded_as);
+        }
+        stamp
+    }
+
+    /// Whether they lead `unit` or a unit above it themselves (not as a deputy): who
+    /// may name a deputy for it, with the secretariat.
+    fn leads_own(&self, unit: &str) -> bool {
+        self.chain_of(unit)
+            .any(|id| self.leads.contains(id) && !self.stands_in.contains_key(id))
+    }
+
+    /// May name or end a deputy for `unit`: the secretariat, the unit's leader, or a
+    /// manager above it (not someone who is a deputy themselves). The unit as a typed
+    /// id when they may.
+    pub fn may_name_deputy(&self, unit: &str) -> Result<UnitId, Denied> {
+        let id = self.may_see(unit)?;
+        if self.is_secretariat() || self.leads_own(id.as_str()) {
+            return Ok(id);
+        }
+        Err(Denied::MayNot {
+            unit: unit.to_owned(),
+            text: Text::new("deputy.may_not").arg("unit", unit.to_owned()),
+        })
     }
 
     pub fn is_secretariat(&self) -> bool {
@@ -200,6 +281,22 @@ impl Actor {
         }
     }
 
+    /// `unit` and the units above it, as far as they see.
+    fn chain_of<'a>(&'a self, unit: &str) -> impl Iterator<Item = &'a String> + 'a {
+        let units = &self.units;
+        let parent = move |id: &'a String| {
+            units
+                .get(id)
+                .and_then(|(p, _)| p.as_ref())
+                .and_then(|p| units.get_key_value(p).map(|(k, _)| k))
+        };
+        self.units
+            .get_key_value(unit)
+            .map(|(k, _)| k)
+            .into_iter()
+            .flat_map(move |s| hjul_wheel::chain(s, parent))
+    }
+
     /// The levels of the unit's chain they lead: the unit's own level when they lead
     /// it, one up when they lead its parent, … (within what they see).
     fn levels_led(&self, unit: &str) -> (Option<Level>, Vec<Level>) {
@@ -208,25 +305,13 @@ impl Actor {
             return (None, led);
         };
         let level = u8::try_from(*level).ok().and_then(Level::new);
-        let parent = |id: &String| {
-            self.units
-                .get(id)
-                .and_then(|(p, _)| p.as_ref())
-                .and_then(|p| self.units.get_key_value(p).map(|(k, _)| k))
-        };
-        let start = self.units.get_key_value(unit).map(|(k, _)| k);
         // A leader's token acts for their own units only.
         let reach = if self.role == Role::Leader {
             1
         } else {
             usize::MAX
         };
-        for (depth, id) in start
-            .into_iter()
-            .flat_map(|s| hjul_wheel::chain(s, parent))
-            .take(reach)
-            .enumerate()
-        {
+        for (depth, id) in self.chain_of(unit).take(reach).enumerate() {
             if self.leads.contains(id)
                 && let Some(l) = level.and_then(|l| l.up(u8::try_from(depth).unwrap_or(u8::MAX)))
             {

@@ -11,6 +11,7 @@
 mod access;
 mod actor;
 mod admin;
+mod deputies;
 mod reads;
 mod records;
 mod reports;
@@ -277,14 +278,25 @@ impl Core {
         actor.stamp(at, self.0.today.unwrap_or_else(|| self.today_at(at)))
     }
 
+    /// The stamp of a change `actor` makes now for `unit`: as a deputy, it says whom
+    /// they stood in for.
+    pub fn stamp_for(&self, actor: &Actor, unit: &str) -> Stamp {
+        let at = self.now();
+        actor.stamp_for(unit, at, self.0.today.unwrap_or_else(|| self.today_at(at)))
+    }
+
     /// The person holding a token, with the part of the organisation they see (read
-    /// from the kept directory; the secretariat sees all and reads nothing).
+    /// from the kept directory; the secretariat sees all and reads nothing), and the
+    /// units they stand in for today as a deputy.
     pub async fn actor(&self, holder: TokenHolder) -> Result<Actor, CoreError> {
         if holder.role == hjul_store::Role::Secretariat {
             return Ok(Actor::signed_in(holder, None));
         }
-        let subtree = self.0.store.subtree_led_by(&holder.email).await?;
-        Ok(Actor::signed_in(holder, Some(subtree)))
+        let dir = self.0.store.directory().await?;
+        let stands_in = dir.stands_in_for(&holder.email, self.today());
+        let subtree = dir.subtree_led_by(&holder.email);
+        let actor = Actor::signed_in(holder, Some(subtree));
+        Ok(with_stand_ins(actor, &dir, stands_in))
     }
 
     /// A person of the organisation acting at the command line (`hjul --as EMAIL`):
@@ -310,20 +322,24 @@ impl Core {
         let email = email.to_owned();
         let store = &self.0.store;
         let leads = store.units_led_by(&email).await?;
-        if leads.is_empty() {
+        let dir = store.directory().await?;
+        let stands_in = dir.stands_in_for(&email, self.today());
+        if leads.is_empty() && stands_in.is_empty() {
             return Err(StoreError::LeadsNothing {
                 email,
                 role: hjul_store::Role::Manager,
             }
             .into());
         }
-        let name = store
-            .directory()
-            .await?
-            .leader(&leads[0], 0)
-            .map_or_else(|| email.clone(), |a| a.name);
-        let subtree = store.subtree_led_by(&email).await?;
-        Ok(Actor::person(&email, name, leads, subtree, recorded_as))
+        let name = leads
+            .first()
+            .and_then(|u| dir.leader(u, 0))
+            .map(|a| a.name)
+            .or_else(|| dir.deputy_name(&email).map(str::to_owned))
+            .unwrap_or_else(|| email.clone());
+        let subtree = dir.subtree_led_by(&email);
+        let actor = Actor::person(&email, name, leads, subtree, recorded_as);
+        Ok(with_stand_ins(actor, &dir, stands_in))
     }
 
     /// Runs a use case; a refusal (not a failure) is put on record with who tried what
@@ -375,4 +391,18 @@ impl Core {
             write.await;
         }
     }
+}
+
+/// `actor` standing in for `units` today (each with the leader's name): the subtree
+/// of each is added to what they see.
+fn with_stand_ins(
+    actor: Actor,
+    dir: &hjul_store::Directory,
+    units: Vec<(String, String)>,
+) -> Actor {
+    if units.is_empty() {
+        return actor;
+    }
+    let subtree = dir.subtree_of(units.iter().map(|(u, _)| u.as_str()));
+    actor.standing_in(units, subtree)
 }

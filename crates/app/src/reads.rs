@@ -298,7 +298,7 @@ impl Core {
     ) -> Result<(), CoreError> {
         let unit = actor.may(&self.wheel().definition, drafts_event(kind), unit)?;
         let cycle = self.running_cycle();
-        let stamp = self.stamp(actor);
+        let stamp = self.stamp_for(actor, unit.as_str());
         Ok(self
             .store()
             .save_draft(&unit, kind, cycle, content, &stamp)

@@ -103,7 +103,7 @@ impl Core {
                 EventKind::AgreementSubmitted,
                 unit,
             )?;
-            let stamp = self.stamp(actor);
+            let stamp = self.stamp_for(actor, unit.as_str());
             let submitted = match agreement {
                 AgreementText::File { text, name } => {
                     store
@@ -140,7 +140,7 @@ impl Core {
         let result = async {
             let store = self.store();
             let unit = actor.may(&store.wheel().definition, EventKind::MidwayGiven, unit)?;
-            let stamp = self.stamp(actor);
+            let stamp = self.stamp_for(actor, unit.as_str());
             let graded = match grades {
                 GradesText::File { text, name } => {
                     store.give_midway(&unit, on, text, name, &stamp).await?
@@ -192,7 +192,7 @@ impl Core {
     ) -> Result<Recorded, CoreError> {
         let store = self.store();
         let unit = actor.may(&store.wheel().definition, record.kind(), unit)?;
-        let stamp = self.stamp(actor);
+        let stamp = self.stamp_for(actor, unit.as_str());
         Ok(match record {
             UnitRecord::Dialogue {
                 on,

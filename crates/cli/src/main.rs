@@ -292,6 +292,9 @@ hjul milestone report-final --cycle 2025 --on 2026-09-24"
     /// yearly review of the agreement.
     #[command(subcommand, name = "follow-up")]
     FollowUp(FollowUpCommand),
+    /// Deputies (stedfortrædere): who stands in for a unit's leader, and when.
+    #[command(subcommand)]
+    Deputy(DeputyCommand),
     /// Cycles: they start on their own on their first day; start one early by hand.
     #[command(subcommand)]
     Cycle(CycleCommand),
@@ -586,6 +589,48 @@ hjul follow-up review sk-vest --notes konklusion.txt"
         /// What the leader and the superior concluded, kept with the event.
         #[arg(long, value_name = "FILE")]
         notes: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeputyCommand {
+    /// Name a deputy for a unit's leader: while in force they get the unit's mail (the
+    /// leader a copy) and may record what the leader may.
+    #[command(
+        after_help = "Examples:\n  hjul deputy add dt-nord-1 --email anna.bech@skovby.dk --name \"Anna Bech\" --from 2026-07-06 --to 2026-07-24\n  \
+hjul deputy add sk-vest --email per@skovby.dk --name \"Per Holm\"          # from today, until ended"
+    )]
+    Add {
+        #[arg(value_parser = unit)]
+        unit_id: UnitId,
+        /// The deputy's mail address.
+        #[arg(long, value_name = "ADDRESS")]
+        email: String,
+        /// The deputy's name, as mails and the unit's history show it.
+        #[arg(long)]
+        name: String,
+        /// The language of the deputy's mail.
+        #[arg(long, value_parser = language(), default_value = "da")]
+        lang: Language,
+        /// The first day they stand in (default: at once).
+        #[arg(long, value_name = "DATE", value_parser = day)]
+        from: Option<Date>,
+        /// The last day they stand in (default: until ended).
+        #[arg(long, value_name = "DATE", value_parser = day)]
+        to: Option<Date>,
+    },
+    /// End a deputy now, by the id `hjul deputy list` shows.
+    #[command(after_help = "Examples:\n  hjul deputy end dt-nord-1 0193a1b2-…")]
+    End {
+        #[arg(value_parser = unit)]
+        unit_id: UnitId,
+        id: uuid::Uuid,
+    },
+    /// The unit's deputies not ended and not past.
+    #[command(after_help = "Examples:\n  hjul deputy list dt-nord-1")]
+    List {
+        #[arg(value_parser = unit)]
+        unit_id: UnitId,
     },
 }
 

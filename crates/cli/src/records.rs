@@ -11,8 +11,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::context::Context;
 use crate::{
-    AgreementCommand, Command, CycleCommand, DataCommand, DialogueCommand, FollowUpCommand, Format,
-    MidwayCommand, ReportCommand, StatusFormat,
+    AgreementCommand, Command, CycleCommand, DataCommand, DeputyCommand, DialogueCommand,
+    FollowUpCommand, Format, MidwayCommand, ReportCommand, StatusFormat,
 };
 use crate::{OrgCommand, UnitCommand, show};
 
@@ -65,6 +65,17 @@ pub fn progress(total: usize, what: &str) -> ProgressBar {
     }
     bar.set_message(what.to_owned());
     bar
+}
+
+/// A deputy's period in words: "from 2026-07-06 to 2026-07-24", "from now until ended".
+fn period_words(d: &hjul_store::Deputy) -> String {
+    let from = d
+        .starts_on
+        .map_or_else(|| "now".to_owned(), |s| s.to_string());
+    let to = d
+        .ends_on
+        .map_or_else(|| "until ended".to_owned(), |e| format!("to {e}"));
+    format!("from {from} {to}")
 }
 
 pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyhow::Result<()> {
@@ -212,6 +223,68 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 grading.goals.len(),
                 grading.score
             )?;
+        }
+        Command::Deputy(DeputyCommand::Add {
+            unit_id,
+            email,
+            name,
+            lang,
+            from,
+            to,
+        }) => {
+            let (core, actor) = ctx.acting(&store).await?;
+            let d = core
+                .name_deputy(
+                    &actor,
+                    unit_id.as_str(),
+                    (email, name, *lang),
+                    hjul_wheel::deputy::Period::new(*from, *to),
+                )
+                .await
+                .with_context(|| format!("no deputy was named for {unit_id}"))?;
+            writeln!(
+                out,
+                "{} ({}) stands in for the leader of {unit_id} {}; id {}",
+                d.name,
+                d.email,
+                period_words(&d),
+                d.id
+            )?;
+        }
+        Command::Deputy(DeputyCommand::End { unit_id, id }) => {
+            let (core, actor) = ctx.acting(&store).await?;
+            let d = core
+                .end_deputy(&actor, unit_id.as_str(), *id)
+                .await
+                .with_context(|| format!("the deputy {id} of {unit_id} was not ended"))?;
+            writeln!(
+                out,
+                "{} no longer stands in for the leader of {unit_id}; the unit's mail goes to its leader again",
+                d.name
+            )?;
+        }
+        Command::Deputy(DeputyCommand::List { unit_id }) => {
+            let (core, actor) = ctx.acting(&store).await?;
+            let (deputies, _) = core.deputies(&actor, unit_id.as_str()).await?;
+            if deputies.is_empty() {
+                writeln!(out, "{unit_id} has no deputy")?;
+            }
+            for d in deputies {
+                let now = if d.period().covers(stamp.today) {
+                    " (in force)"
+                } else {
+                    ""
+                };
+                writeln!(
+                    out,
+                    "{}  {} <{}>  {}{now}  named by {}",
+                    d.id,
+                    d.name,
+                    d.email,
+                    period_words(&d),
+                    d.named_by
+                )?;
+            }
         }
         Command::FollowUp(FollowUpCommand::Status { unit_id, file, on }) => {
             let statuses = paragraphs(&read(file)?);

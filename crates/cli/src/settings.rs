@@ -266,6 +266,8 @@ struct RawScheduler {
     retry_after_secs: Option<u64>,
     lease_secs: Option<u64>,
     department_name: Option<String>,
+    /// Whether a leader gets a copy of the mail their deputy gets.
+    deputy_copies_leader: Option<bool>,
 }
 
 /// What the settings say: the service's (`hjul_service::Settings`), read here.
@@ -384,6 +386,9 @@ impl ReadSettings for Settings {
         }
         if let Some(name) = s.department_name {
             scheduler.department_name = name;
+        }
+        if let Some(copy) = s.deputy_copies_leader {
+            scheduler.deputy_copies_leader = copy;
         }
         scheduler.web_url = match raw.web.url.as_deref() {
             Some(u) => web_url(u, source)?,

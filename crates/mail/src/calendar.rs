@@ -240,6 +240,7 @@ mod tests {
             responsible: None,
             task: None,
             leader: None,
+            deputy_for: None,
             link: None,
             themes: vec![],
             sequence,

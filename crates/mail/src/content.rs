@@ -88,6 +88,9 @@ pub struct Item {
     /// whose dialogue to hold, whose agreement to sign.
     #[serde(default)]
     pub leader: Option<String>,
+    /// On an item a deputy gets: the leader they stand in for (their name).
+    #[serde(default)]
+    pub deputy_for: Option<String>,
     /// Where it is done: the page on the dashboard, when hjul knows its address.
     #[serde(default)]
     pub link: Option<String>,
@@ -160,6 +163,8 @@ pub struct Mail {
     pub failures: Vec<Failure>,
     /// The dashboard's address (`[web] url`), for links; none, no links.
     pub web: Option<String>,
+    /// Who gets a copy: the leaders a deputy's mail stands in for.
+    pub cc: Vec<Recipient>,
 }
 
 impl Mail {
@@ -307,6 +312,7 @@ mod tests {
             responsible: None,
             task: None,
             leader: None,
+            deputy_for: None,
             link: None,
             themes: vec![],
             sequence: 0,
@@ -327,6 +333,7 @@ mod tests {
             ended: vec![],
             failures: vec![],
             web: None,
+            cc: Vec::new(),
         };
         assert_eq!(mail.kind(), MailKind::Overdue);
         // One's own overdue deadline outranks another's escalation.

@@ -65,6 +65,17 @@ pub fn build(
     if let Some(reply_to) = &settings.reply_to {
         builder = builder.reply_to(reply_to.clone());
     }
+    // The leaders a deputy stands in for see what goes to their deputy.
+    for copy in &mail.cc {
+        let address = copy
+            .email
+            .parse()
+            .map_err(|e| MailError::Address(format!("{}: {e}", copy.email)))?;
+        builder = builder.cc(Mailbox::new(
+            Some(copy.name.replace(['\r', '\n'], " ")),
+            address,
+        ));
+    }
     let body = MultiPart::alternative_plain_html(crlf(&rendered.text), crlf(&rendered.html));
     let message = match ics {
         Some(ics) => {

@@ -107,6 +107,8 @@ struct ItemView {
     responsible: Option<String>,
     /// The unit's leader, on someone else's item.
     leader: Option<String>,
+    /// On a deputy's item: the leader they stand in for.
+    deputy_for: Option<String>,
     /// The task's key (`sign_agreement`), for templates that word it themselves.
     task: Option<&'static str>,
     /// What to do, in the reader's words.
@@ -266,6 +268,7 @@ fn item_view(i: &Item, lang: Language, today: chrono::NaiveDate) -> ItemView {
             .filter(|d| *d > 0),
         responsible: i.responsible.clone(),
         leader: i.leader.clone(),
+        deputy_for: i.deputy_for.clone(),
         task: i.task.map(Task::key),
         // An escalation tells of another's task: in the third person, naming them.
         todo: match (i.kind, i.task, i.responsible.as_deref()) {
@@ -321,6 +324,7 @@ mod tests {
             responsible: (kind == MailKind::Escalation).then(|| "Bo Nielsen".into()),
             task: Some(task_of(deadline)),
             leader: None,
+            deputy_for: None,
             link: Some(format!("https://hjul.example.dk/units/{unit}")),
             themes: vec![],
             sequence: 0,
@@ -340,6 +344,7 @@ mod tests {
             ended: vec![],
             failures: vec![],
             web: Some("https://hjul.example.dk".into()),
+            cc: Vec::new(),
         }
     }
 

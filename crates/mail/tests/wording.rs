@@ -27,6 +27,7 @@ fn item(kind: MailKind, unit: &str, name: &str, deadline: &str, due: &str, task:
         responsible: None,
         task: Some(task),
         leader: None,
+        deputy_for: None,
         link: None,
         themes: vec![],
         sequence: 0,
@@ -48,6 +49,7 @@ fn mail(language: Language, to: &str, items: Vec<Item>) -> Mail {
         ended: vec![],
         failures: vec![],
         web: Some(WEB.into()),
+        cc: Vec::new(),
     }
 }
 

@@ -12,8 +12,8 @@ use hjul_mail::{
     Recipient, Rendered, SendError, Sender, Templates,
 };
 use hjul_store::{
-    Addressee, Directory, ItemId, ItemPayload, NewItem, OutboxItem, OutboxKind, SentEntries,
-    SentMark,
+    Acting, Addressee, Directory, ItemId, ItemPayload, NewItem, OutboxItem, OutboxKind,
+    SentEntries, SentMark,
 };
 use hjul_wheel::reminders::mail_instant;
 use hjul_wheel::{Deadline, Party, Task};
@@ -187,6 +187,8 @@ struct Batch<'a> {
     /// The calendar entries sent so far, for each mail's SEQUENCE.
     sent: SentEntries,
     start_of_today: DateTime<Utc>,
+    /// The municipality's date: whose deputies are in force.
+    today: NaiveDate,
     next_mail_day: DateTime<Utc>,
     /// Mails the server accepted that are not yet marked sent, and since when.
     marks: Vec<SentMark>,
@@ -198,30 +200,81 @@ struct Batch<'a> {
 const MARK_WITHIN: std::time::Duration = std::time::Duration::from_millis(250);
 
 impl Scheduler {
-    /// Who a party of a unit is now: a new leader gets the mail of their unit.
-    fn addressee(&self, dir: &Directory, party: Party, unit_id: Option<&str>) -> Addressee {
+    /// Who a party of a unit is on `day`: a new leader gets the mail of their unit, and
+    /// a deputy in force gets their leader's.
+    fn addressee(
+        &self,
+        dir: &Directory,
+        party: Party,
+        unit_id: Option<&str>,
+        day: NaiveDate,
+    ) -> Addressee {
+        self.acting(dir, party, unit_id, day).to
+    }
+
+    /// [`Self::addressee`], with the leader a deputy stands in for.
+    fn acting(
+        &self,
+        dir: &Directory,
+        party: Party,
+        unit_id: Option<&str>,
+        day: NaiveDate,
+    ) -> Acting {
         let s = &self.settings.secretariat;
-        let secretariat = || Addressee {
-            email: s.email.clone(),
-            name: s.name.clone(),
-            language: s.language,
+        let secretariat = || Acting {
+            to: Addressee {
+                email: s.email.clone(),
+                name: s.name.clone(),
+                language: s.language,
+            },
+            stands_in_for: None,
         };
-        let up = match party {
+        let (unit_id, up) = match party {
             Party::Secretariat => return secretariat(),
-            Party::Director => return dir.director().unwrap_or_else(secretariat),
-            Party::Leader => 0,
-            Party::Superior => 1,
-            Party::SuperiorOfSuperior => 2,
+            Party::Director => (dir.root_id(), 0),
+            Party::Leader => (unit_id, 0),
+            Party::Superior => (unit_id, 1),
+            Party::SuperiorOfSuperior => (unit_id, 2),
         };
         // Past the top of the chain there is no one: the secretariat hears of it.
         unit_id
-            .and_then(|u| dir.leader(u, up))
+            .and_then(|u| dir.acting(u, up, day))
             .unwrap_or_else(secretariat)
+    }
+
+    /// Who gets a copy of a mail to `to` carrying `items`: the leaders a deputy stands
+    /// in for, when the setting says so (`[scheduler] deputy_copies_leader`).
+    fn copies(
+        &self,
+        dir: &Directory,
+        to: &Addressee,
+        items: &[OutboxItem],
+        day: NaiveDate,
+    ) -> Vec<Recipient> {
+        if !self.settings.deputy_copies_leader {
+            return Vec::new();
+        }
+        let mut copies: Vec<Recipient> = Vec::new();
+        for item in items {
+            if let Some(leader) = self
+                .acting(dir, item.party, item.unit_id.as_deref(), day)
+                .stands_in_for
+                && leader.email != to.email
+                && !copies.iter().any(|c| c.email == leader.email)
+            {
+                copies.push(Recipient {
+                    email: leader.email,
+                    name: leader.name,
+                    language: leader.language,
+                });
+            }
+        }
+        copies
     }
 
     fn mail_item(
         &self,
-        dir: &Directory,
+        (dir, day): (&Directory, NaiveDate),
         item: &OutboxItem,
         sequence: u32,
         themes: &[String],
@@ -236,7 +289,12 @@ impl Scheduler {
         let responsible = payload
             .responsible
             .filter(|_| matches!(kind, MailKind::Escalation | MailKind::Withdrawn))
-            .map(|p| self.addressee(dir, p, item.unit_id.as_deref()).name);
+            .map(|p| self.addressee(dir, p, item.unit_id.as_deref(), day).name);
+        // A deputy's own item: the leader they stand in for.
+        let deputy_for = self
+            .acting(dir, item.party, item.unit_id.as_deref(), day)
+            .stands_in_for
+            .map(|l| l.name);
         let task = payload.task;
         let unit_id = item.unit_id.as_deref();
         // Whose dialogue to hold, whose agreement to sign: the leader's name on anyone
@@ -261,6 +319,7 @@ impl Scheduler {
             responsible,
             task,
             leader,
+            deputy_for,
             link: None,
             themes: if dialogue {
                 themes.to_vec()
@@ -360,7 +419,7 @@ impl Scheduler {
 
         let mut groups: BTreeMap<String, (Addressee, Vec<OutboxItem>)> = BTreeMap::new();
         for item in due {
-            let to = self.addressee(&dir, item.party, item.unit_id.as_deref());
+            let to = self.addressee(&dir, item.party, item.unit_id.as_deref(), today);
             groups
                 .entry(to.email.clone())
                 .or_insert_with(|| (to, Vec::new()))
@@ -474,6 +533,9 @@ impl Scheduler {
             had_mail: self.store.had_mail_among(&emails, start_of_today).await?,
             sent: self.store.sent_entries_of(&entries).await?,
             start_of_today,
+            today: now
+                .with_timezone(&self.store.wheel().definition.mail_time.zone)
+                .date_naive(),
             next_mail_day,
             marks: Vec::new(),
             unmarked_since: None,
@@ -698,6 +760,7 @@ impl Scheduler {
             ended: Vec::new(),
             failures: Vec::new(),
             web: self.settings.web_url.clone(),
+            cc: self.copies(batch.dir, &to, &items, batch.today),
         };
         let mut unreadable = Vec::new();
         for item in &items {
@@ -839,7 +902,7 @@ impl Scheduler {
                     .cycle
                     .and_then(|c| batch.themes.get(&c))
                     .map_or(&[][..], Vec::as_slice);
-                match self.mail_item(dir, item, sequence, themes) {
+                match self.mail_item((dir, batch.today), item, sequence, themes) {
                     Ok(mut i) => {
                         i.data_gaps = self.data_gaps(&i).await?;
                         mail.items.push(i);

@@ -56,6 +56,9 @@ pub struct SchedulerSettings {
     /// How long an instance holds the tick or one person's mail before another may take
     /// it over (on the database's clock). Longer than any one send can take.
     pub lease: Duration,
+    /// Whether a leader gets a copy (Cc) of the mail that goes to their deputy while
+    /// the deputy stands in (`[scheduler] deputy_copies_leader`, on by default).
+    pub deputy_copies_leader: bool,
 }
 
 impl SchedulerSettings {
@@ -70,6 +73,7 @@ impl SchedulerSettings {
             retry_after: Duration::from_secs(60),
             batch: 5_000,
             lease: Duration::from_secs(300),
+            deputy_copies_leader: true,
         }
     }
 }

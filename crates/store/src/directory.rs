@@ -5,11 +5,11 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use sea_orm::EntityTrait;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::entity::{person, unit};
+use crate::entity::{deputy, person, unit};
 use crate::{Store, StoreError};
 
 /// Where an address goes: the unit chain resolved to people.
@@ -22,6 +22,18 @@ pub struct Directory {
     children: HashMap<String, Vec<String>>,
     /// The active units each address leads.
     led_by: HashMap<String, Vec<String>>,
+    /// Each unit's deputies not ended (whatever their period: the day is asked).
+    deputies: HashMap<String, Vec<deputy::Model>>,
+    /// The units each address is named deputy of (not ended).
+    deputy_of: HashMap<String, Vec<String>>,
+}
+
+/// Who a party of a unit is on a day: the person to write to, and when that is a
+/// deputy, the leader they stand in for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acting {
+    pub to: Addressee,
+    pub stands_in_for: Option<Addressee>,
 }
 
 /// A person to write to.
@@ -35,15 +47,79 @@ pub struct Addressee {
 impl Directory {
     /// The leader of `unit_id`, or of the unit `up` levels above it.
     pub fn leader(&self, unit_id: &str, up: u8) -> Option<Addressee> {
-        let start = self.units.get(unit_id)?;
-        let parent = |u: &unit::Model| u.parent_id.as_ref().and_then(|p| self.units.get(p));
-        let u = hjul_wheel::chain(start, parent).nth(usize::from(up))?;
+        let u = self.up_from(unit_id, up)?;
         let p = self.people.get(&u.leader_id)?;
         Some(Addressee {
             email: p.email.clone(),
             name: p.name.clone(),
             language: p.language,
         })
+    }
+
+    fn up_from(&self, unit_id: &str, up: u8) -> Option<&unit::Model> {
+        let start = self.units.get(unit_id)?;
+        let parent = |u: &unit::Model| u.parent_id.as_ref().and_then(|p| self.units.get(p));
+        hjul_wheel::chain(start, parent).nth(usize::from(up))
+    }
+
+    /// Who acts for the leader of `unit_id` (or of the unit `up` levels above) on
+    /// `day`: their deputy while one is in force, else the leader.
+    pub fn acting(&self, unit_id: &str, up: u8, day: hjul_wheel::Date) -> Option<Acting> {
+        let u = self.up_from(unit_id, up)?;
+        let leader = self.leader(&u.id, 0);
+        match self.deputy_on(&u.id, day) {
+            Some(d) => Some(Acting {
+                to: Addressee {
+                    email: d.email.clone(),
+                    name: d.name.clone(),
+                    language: d.language,
+                },
+                stands_in_for: leader,
+            }),
+            None => leader.map(|to| Acting {
+                to,
+                stands_in_for: None,
+            }),
+        }
+    }
+
+    /// The deputy of `unit_id` in force on `day`, if any.
+    pub fn deputy_on(&self, unit_id: &str, day: hjul_wheel::Date) -> Option<&deputy::Model> {
+        self.deputies
+            .get(unit_id)?
+            .iter()
+            .find(|d| hjul_wheel::deputy::Period::new(d.starts_on, d.ends_on).covers(day))
+    }
+
+    /// The active units the person at `email` stands in for on `day`, each with the
+    /// leader's name.
+    pub fn stands_in_for(&self, email: &str, day: hjul_wheel::Date) -> Vec<(String, String)> {
+        self.deputy_of
+            .get(email)
+            .into_iter()
+            .flatten()
+            .filter(|u| self.units.get(*u).is_some_and(|u| u.active))
+            .filter(|u| self.deputy_on(u, day).is_some_and(|d| d.email == email))
+            .map(|u| {
+                let leader = self.leader(u, 0).map_or_else(String::new, |l| l.name);
+                (u.clone(), leader)
+            })
+            .collect()
+    }
+
+    /// Whether `email` is named deputy of some unit (in any period not ended).
+    pub fn is_named_deputy(&self, email: &str) -> bool {
+        self.deputy_of.contains_key(email)
+    }
+
+    /// A deputy's name by their address, if they are named for some unit.
+    pub fn deputy_name(&self, email: &str) -> Option<&str> {
+        let unit = self.deputy_of.get(email)?.first()?;
+        self.deputies
+            .get(unit)?
+            .iter()
+            .find(|d| d.email == email)
+            .map(|d| d.name.as_str())
     }
 
     /// The organisation's root unit (the department), if one is imported.
@@ -63,13 +139,15 @@ impl Directory {
     /// The active units the person at `email` leads and every unit under them: what a
     /// manager or a leader sees. In no particular order.
     pub fn subtree_led_by(&self, email: &str) -> Vec<crate::SubtreeUnit> {
-        let mut stack: Vec<&str> = self
-            .led_by
-            .get(email)
-            .into_iter()
-            .flatten()
-            .map(String::as_str)
-            .collect();
+        self.subtree_of(self.led_by(email).iter().map(String::as_str))
+    }
+
+    /// The units `roots` and every unit under them.
+    pub fn subtree_of<'a>(
+        &'a self,
+        roots: impl Iterator<Item = &'a str>,
+    ) -> Vec<crate::SubtreeUnit> {
+        let mut stack: Vec<&str> = roots.collect();
         let mut seen: HashSet<&str> = HashSet::new();
         let mut out = Vec::new();
         while let Some(id) = stack.pop() {
@@ -165,12 +243,27 @@ impl Store {
                     .push(u.id.clone());
             }
         }
+        let mut deputies: HashMap<String, Vec<deputy::Model>> = HashMap::new();
+        let mut deputy_of: HashMap<String, Vec<String>> = HashMap::new();
+        for d in deputy::Entity::find()
+            .filter(deputy::Column::EndedAt.is_null())
+            .all(&self.db)
+            .await?
+        {
+            let of = deputy_of.entry(d.email.clone()).or_default();
+            if !of.contains(&d.unit_id) {
+                of.push(d.unit_id.clone());
+            }
+            deputies.entry(d.unit_id.clone()).or_default().push(d);
+        }
         Ok(Directory {
             units,
             people,
             root,
             children,
             led_by,
+            deputies,
+            deputy_of,
         })
     }
 }

@@ -645,3 +645,29 @@ pub mod setting {
 
     no_relations!();
 }
+
+/// A deputy (stedfortræder) for a unit's leader, in force from `starts_on` to `ends_on`
+/// (either open) unless ended early (`ended_at`).
+pub mod deputy {
+    use hjul_wheel::Language;
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "deputy")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub unit_id: String,
+        pub email: String,
+        pub name: String,
+        pub language: Language,
+        pub starts_on: Option<Date>,
+        pub ends_on: Option<Date>,
+        pub named_at: DateTimeUtc,
+        pub named_by: String,
+        pub ended_at: Option<DateTimeUtc>,
+        pub ended_by: Option<String>,
+    }
+
+    no_relations!();
+}

@@ -25,6 +25,7 @@ mod copy;
 mod corrections;
 mod cycles;
 mod data;
+mod deputies;
 mod directory;
 mod drafts;
 mod entity;
@@ -58,7 +59,8 @@ pub use corrections::{Corrected, Correction, CorrectionAction};
 // entities (their `Entity`, `Column` and `ActiveModel`) stay inside: nothing outside this
 // crate reads or writes a table but through `Store`.
 pub use data::{DataImportReport, Over, StoredMeasurement};
-pub use directory::{Addressee, Directory};
+pub use deputies::{Deputy, NewDeputy};
+pub use directory::{Acting, Addressee, Directory};
 pub use drafts::{Draft, DraftKind};
 pub use entity::api_token::Model as Token;
 pub use entity::audit_log::Model as AuditEntry;

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use hjul_wheel::org::OrgUnit;
 use hjul_wheel::{Area, Language, Organisation};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, DatabaseTransaction, EntityTrait, IntoActiveModel,
+};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -233,24 +235,28 @@ impl Store {
                 crate::standing::refresh_recorded(&txn, crate::standing::Which::All).await?;
             }
             if changed {
-                // A new name or leader shows in every status without moving a unit: kept
-                // answers and the dispatcher's directory are out of date. Cycles in the
-                // order their writers lock them.
-                for year in crate::facts::recorded_years(&txn).await? {
-                    crate::standing::count_change(&txn, year).await?;
-                }
-                organisation_version::Entity::update_many()
-                    .col_expr(
-                        organisation_version::Column::Version,
-                        Expr::col(organisation_version::Column::Version).add(1),
-                    )
-                    .exec(&txn)
-                    .await?;
+                organisation_changed(&txn).await?;
             }
             txn.commit().await?;
             Ok(report)
         })
     }
+}
+
+/// Who is who changed (a name, a leader, a deputy): kept answers and the dispatcher's
+/// directory are out of date. Cycles in the order their writers lock them.
+pub(crate) async fn organisation_changed(txn: &DatabaseTransaction) -> Result<(), StoreError> {
+    for year in crate::facts::recorded_years(txn).await? {
+        crate::standing::count_change(txn, year).await?;
+    }
+    organisation_version::Entity::update_many()
+        .col_expr(
+            organisation_version::Column::Version,
+            Expr::col(organisation_version::Column::Version).add(1),
+        )
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 fn unit_record(u: &unit::Model, email_of: &HashMap<Uuid, String>) -> UnitRecord {

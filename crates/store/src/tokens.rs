@@ -90,7 +90,12 @@ impl Store {
         let email = hjul_wheel::Email::parse(email)
             .map_err(StoreError::BadAddress)?
             .to_string();
-        if role != Role::Secretariat && self.units_led_by(&email).await?.is_empty() {
+        // A named deputy may get one too: what they may do is asked at each request
+        // (as a deputy, only while their period is in force).
+        if role != Role::Secretariat
+            && self.units_led_by(&email).await?.is_empty()
+            && !self.directory().await?.is_named_deputy(&email)
+        {
             return Err(StoreError::LeadsNothing { email, role });
         }
         let token = new_token();

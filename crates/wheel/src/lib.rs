@@ -15,6 +15,7 @@ pub mod calendar;
 pub mod config_error;
 pub mod data;
 pub mod definition;
+pub mod deputy;
 pub mod indicators;
 pub mod limits;
 pub mod mail_plan;

@@ -16,6 +16,7 @@
 //! audited and shown in the site's layout, in the page's language, with a way back.
 
 mod chart;
+mod deputies;
 mod drawing;
 pub(crate) mod editor;
 mod export;
@@ -123,6 +124,11 @@ pub fn routes() -> Router<AppState> {
         .route("/units/{unit_id}/sign", post(pages::sign))
         .route("/units/{unit_id}/goal-status", post(pages::goal_status))
         .route("/units/{unit_id}/review", post(pages::review))
+        .route("/units/{unit_id}/deputies", post(deputies::name))
+        .route(
+            "/units/{unit_id}/deputies/{deputy_id}/end",
+            post(deputies::end),
+        )
         .route(
             "/units/{unit_id}/agreement",
             get(editor::agreement_page).post(editor::agreement_post),

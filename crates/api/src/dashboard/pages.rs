@@ -49,7 +49,7 @@ pub fn flash(state: &AppState, lang: Lang, q: &HashMap<String, String>) -> Optio
 
 /// The confirmations there are (a query string names one; nothing else is shown).
 fn flash_key(key: &str) -> Option<&'static str> {
-    const KEYS: [&str; 18] = [
+    const KEYS: [&str; 20] = [
         "flash.dialogue",
         "flash.goal_status",
         "flash.review",
@@ -68,6 +68,8 @@ fn flash_key(key: &str) -> Option<&'static str> {
         "flash.cycle",
         "flash.retry",
         "flash.final_report",
+        "flash.deputy",
+        "flash.deputy_ended",
     ];
     KEYS.into_iter().find(|k| *k == key)
 }
@@ -363,6 +365,8 @@ pub struct Refused {
     pub statuses: Vec<String>,
     /// The dialogue's "for the report" box, as ticked.
     pub for_report: bool,
+    /// The deputy form, as typed.
+    pub deputy: Option<super::deputies::DeputyDraft>,
     pub problem: Problem,
 }
 
@@ -532,6 +536,28 @@ pub async fn unit_page(
             }
         })
         .collect();
+    let (deputies, can_name_deputy) = match state.core().deputies(&v.who, unit.as_str()).await {
+        Ok(d) => d,
+        Err(e) => return error_page(state, lang, Some(v), e.into()),
+    };
+    let deputy_now = deputies
+        .iter()
+        .find(|d| d.period().covers(today))
+        .map(|d| d.name.clone());
+    let deputies: Vec<Value> = deputies
+        .iter()
+        .map(|d| {
+            context! {
+                id => d.id.to_string(),
+                name => d.name.clone(),
+                email => d.email.clone(),
+                starts_on => d.starts_on.map(|x| x.to_string()),
+                ends_on => d.ends_on.map(|x| x.to_string()),
+                now => d.period().covers(today),
+                named_by => d.named_by.trim_start_matches("api:").to_owned(),
+            }
+        })
+        .collect();
     let figures = match super::figures::unit_figures(state, v, &unit).await {
         Ok(f) => f,
         Err(p) => return error_page(state, lang, Some(v), p),
@@ -549,6 +575,7 @@ pub async fn unit_page(
         text: r.text.clone(),
         statuses: r.statuses.clone(),
         for_report: r.for_report,
+        deputy: r.deputy.clone(),
     });
     // The goals of the agreement in force, for the status on each of them.
     let in_force_goals: Vec<String> = t
@@ -615,6 +642,9 @@ pub async fn unit_page(
             can_review: may(EventKind::AgreementReviewed),
             in_force_goals,
             can_correct: secretariat,
+            deputies,
+            can_name_deputy,
+            deputy_now,
             today: today.to_string(),
             error_lines,
             draft,
@@ -647,6 +677,11 @@ struct UnitPage {
     /// The titles of the goals of the agreement in force.
     in_force_goals: Vec<String>,
     can_correct: bool,
+    /// The unit's deputies not ended and not past, and whether the visitor may name or
+    /// end them; who stands in today.
+    deputies: Vec<Value>,
+    can_name_deputy: bool,
+    deputy_now: Option<String>,
     today: String,
     error_lines: Vec<String>,
     /// A refused form, as typed.
@@ -680,6 +715,7 @@ struct UnitDraft {
     text: String,
     statuses: Vec<String>,
     for_report: bool,
+    deputy: Option<super::deputies::DeputyDraft>,
 }
 
 /// An indicator's name in the page's language (its code when the catalogue lacks it).
@@ -808,6 +844,7 @@ async fn date_form(
                 text: f.text,
                 statuses: f.statuses,
                 for_report: f.for_report,
+                deputy: None,
                 problem,
             };
             unit_page(&state, &v, &unit_id, None, Some(refused)).await
