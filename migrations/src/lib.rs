@@ -25,6 +25,7 @@ mod m20261212_000017_cycle_started_how;
 mod m20261213_000018_person_sessions;
 mod m20261214_000019_settings;
 mod m20261215_000020_deputies;
+mod m20261216_000021_unit_joined;
 
 pub struct Migrator;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261213_000018_person_sessions::Migration),
             Box::new(m20261214_000019_settings::Migration),
             Box::new(m20261215_000020_deputies::Migration),
+            Box::new(m20261216_000021_unit_joined::Migration),
         ]
     }
 }

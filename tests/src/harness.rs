@@ -123,6 +123,16 @@ struct Instance {
     tail: Arc<Mutex<Vec<String>>>,
 }
 
+/// An instance left when the harness stops early (a failed check, a panic) is killed,
+/// so no `hjul serve` outlives the test and slows the next one down.
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.kill();
+        }
+    }
+}
+
 impl Instance {
     fn start(cfg: &Config, env: &[(String, String)]) -> Result<Self, String> {
         let mut child = Command::new(&cfg.hjul)

@@ -25,6 +25,7 @@ stories!(
     long_tables_are_shown_a_page_at_a_time,
     the_wheel_names_who_records_a_milestone_and_a_refusal_is_on_record_once,
     a_final_report_not_made_is_made_from_the_cycles_page,
+    a_date_of_another_cycle_is_refused_on_a_pages_form_and_recorded_there_when_asked,
 );
 
 /// The API at a fixed moment: 15 May 2026, 10:00 in Copenhagen.
@@ -2270,4 +2271,83 @@ async fn the_wheel_names_who_records_a_milestone_and_a_refusal_is_on_record_once
         .await
         .unwrap();
     assert_eq!(refused(rows), 1, "the director's refusal, once");
+}
+
+/// The secretariat started cycle 2023 to enter history. On his house's page (cycle 2025)
+/// Bo types his dialogue's date with last year's year, 15 September 2025, which lies in
+/// cycle 2023: hjul does not file it there silently. The form comes back with what he
+/// typed, saying the date is in cycle 2023, and a button to record it there; pressed, it
+/// is recorded in cycle 2023, and the page of cycle 2023 shows it with its "Ret" link.
+async fn a_date_of_another_cycle_is_refused_on_a_pages_form_and_recorded_there_when_asked(
+    db: TestDb,
+) {
+    let api = api(&db).await;
+    api.store
+        .start_cycle(2023, &stamp("2026-05-15"))
+        .await
+        .unwrap();
+    let sec = api
+        .sign_in(&api.token(Role::Secretariat, "sekretariat@skovby.dk").await)
+        .await;
+    let bo = api
+        .sign_in(&api.token(Role::Leader, "bo.nielsen@skovby.dk").await)
+        .await;
+    let (_, page) = api.page(&bo, "/units/dt-nord-1").await;
+    assert!(page.contains("name=\"cycle\" value=\"2025\""), "{page}");
+    let csrf = csrf_in(&page);
+    let before = events_of(
+        &api,
+        &api.token(Role::Secretariat, "sekretariat@skovby.dk").await,
+        "dt-nord-1",
+    )
+    .await;
+    let typed = [
+        ("csrf", csrf.as_str()),
+        ("cycle", "2025"),
+        ("on", "2025-09-15"),
+        ("text", "Sprog og trivsel."),
+    ];
+    let (s, page) = api.form(&bo, "/units/dt-nord-1/dialogue", &typed).await;
+    assert!(s.is_client_error(), "{s}: {page}");
+    assert!(
+        page.contains("ligger i cyklus 2023, men siden viser cyklus 2025"),
+        "{page}"
+    );
+    assert!(
+        page.contains("value=\"2025-09-15\""),
+        "the date as typed: {page}"
+    );
+    assert!(
+        page.contains("Sprog og trivsel."),
+        "the notes as typed: {page}"
+    );
+    assert!(
+        page.contains("id=\"dialogue-other-cycle\"")
+            && page.contains("Registrér i cyklus 2023 i stedet"),
+        "{page}"
+    );
+    let sec_token = api.token(Role::Secretariat, "sekretariat@skovby.dk").await;
+    assert_eq!(events_of(&api, &sec_token, "dt-nord-1").await, before);
+    // The button sends the form again with the cycle it names (the last one sent).
+    let mut pressed = typed.to_vec();
+    pressed.push(("cycle", "2023"));
+    let (s, to) = api.form(&bo, "/units/dt-nord-1/dialogue", &pressed).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{to}");
+    assert!(to.ends_with("?done=dialogue&cycle=2023"), "{to}");
+    let (s, page) = api.page(&sec, &to).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("Kvalitetssamtalen er registreret i cyklus 2023"),
+        "{page}"
+    );
+    assert!(page.contains("Du ser cyklus 2023"), "{page}");
+    assert!(page.contains("15.09.2025"), "{page}");
+    assert!(page.contains("/correct\""), "the Ret link: {page}");
+    // The running cycle's page links the other one.
+    let (_, page) = api.page(&sec, "/units/dt-nord-1").await;
+    assert!(
+        page.contains("href=\"/units/dt-nord-1?cycle=2023\""),
+        "{page}"
+    );
+    assert!(!page.contains("Du ser cyklus"), "{page}");
 }

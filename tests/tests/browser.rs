@@ -953,7 +953,11 @@ async fn every_role_walks_their_whole_path() {
         .unwrap();
     assert_eq!(deputies.len(), 1);
     assert_eq!(
-        (deputies[0].email.as_str(), deputies[0].starts_on, deputies[0].ends_on),
+        (
+            deputies[0].email.as_str(),
+            deputies[0].starts_on,
+            deputies[0].ends_on
+        ),
         ("camilla@skovby.dk", None, Some(date("2026-05-29")))
     );
     // Camilla signs in: she stands in for Bo, so she sees his house and may record what
@@ -970,7 +974,10 @@ async fn every_role_walks_their_whole_path() {
         d.text_when("body", "Børnehuset Mariehønen");
         d.open(&format!("{base}/units/dt-nord-1"), "unit-as-deputy");
         d.text_when("#deputy-now", "Camilla Lund");
-        assert!(d.try_text("#deputy-form").is_none(), "a deputy names no deputies");
+        assert!(
+            d.try_text("#deputy-form").is_none(),
+            "a deputy names no deputies"
+        );
         d.sign_out();
         d.sign_in(&base, &anna_again);
         d.open(&format!("{base}/units/dt-nord-1"), "unit-deputies");

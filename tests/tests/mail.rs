@@ -31,6 +31,7 @@ stories!(
     the_follow_ups_tell_the_leader_what_to_do_and_stop_once_given,
     an_overdue_follow_up_is_one_fact_in_the_list_the_table_the_export_the_digest_and_the_mail,
     a_deputy_gets_the_units_mail_with_a_copy_to_the_leader_and_records_for_them,
+    a_unit_that_joins_late_is_given_time_and_never_told_of_what_was_before_it,
 );
 
 /// All four levels, one unit each; the area leader reads English.
@@ -1897,5 +1898,117 @@ async fn a_deputy_gets_the_units_mail_with_a_copy_to_the_leader_and_records_for_
             .person("camilla@skovby.dk", "test")
             .await
             .is_err()
+    );
+}
+
+/// Two houses join cycle 2025 while it runs. Børnehuset Egern, added on Monday 22 June
+/// 2026, eight days before the dialogues are due, owes its dialogue 20 business days
+/// later (Monday 20 July): its manager is told so, and nobody hears it is late on 1 July
+/// as the others are. Naturbørnehaven Skovly, added on 20 August 2027 in the cycle's last
+/// quarter, owes nothing that was due before it existed: no mail names it as late or
+/// new, no escalation, and its status shows no day overdue.
+async fn a_unit_that_joins_late_is_given_time_and_never_told_of_what_was_before_it(db: TestDb) {
+    let server = SmtpServer::start().await;
+    let store = with_org(&db, SMALL).await;
+    for (day, e) in [
+        ("2025-12-10", Event::Milestone(Deadline::DataCollected)),
+        ("2026-03-20", Event::Milestone(Deadline::ThemesPublished)),
+    ] {
+        e.record(&store, date(day)).await;
+    }
+    let import = |csv: String, day: &'static str| {
+        let store = store.clone();
+        async move {
+            let org = Organisation::from_csv(&csv, |_| {}).unwrap();
+            store
+                .import_organisation(&org, &stamp(day), |_, _| {})
+                .await
+                .unwrap();
+        }
+    };
+    let egern =
+        format!("{SMALL}dt-nord-2,Børnehuset Egern,4,dt-nord,daycare,Eva Lund,eva@skovby.dk,da\n");
+    import(egern.clone(), "2026-06-22").await;
+    let mut settings = hjul_tests::scheduler_settings();
+    settings.digest = None;
+    let s = Scheduler::new(
+        store.clone(),
+        settings,
+        hjul_tests::mail_settings(server.port()),
+        hjul_mail::Templates::load(None).unwrap(),
+    );
+    let sender = smtp(&server);
+    run_days(&s, &sender, "2026-06-22", "2026-07-03", |_| Vec::new()).await;
+    let received = server.received();
+    let anna_new = read(&received, "anna@skovby.dk", "2026-06-22");
+    assert!(
+        anna_new.contains("Quality dialogue – Børnehuset Egern"),
+        "{anna_new}"
+    );
+    assert!(anna_new.contains("by Monday 20 July 2026"), "{anna_new}");
+    let eva = read(&received, "eva@skovby.dk", "2026-06-22");
+    assert!(eva.contains("senest mandag den 20. juli 2026"), "{eva}");
+    assert!(
+        eva.contains("kalenderfil"),
+        "a deadline ahead is in the calendar: {eva}"
+    );
+    // On 1 July the houses there from the start are late, Egern is not.
+    let anna_late = read(&server.received(), "anna@skovby.dk", "2026-07-01");
+    assert!(anna_late.contains("Børnehuset Mariehønen"), "{anna_late}");
+    assert!(!anna_late.contains("Egern"), "{anna_late}");
+    let row = |day: &'static str, unit: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .status(date(day), &hjul_store::StatusFilter::default(), None)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|r| r.unit_id == unit)
+                .unwrap()
+        }
+    };
+    assert_eq!(row("2026-07-01", "dt-nord-2").await.overdue_days, 0);
+    assert_eq!(row("2026-07-01", "dt-nord-1").await.overdue_days, 1);
+    assert_eq!(row("2026-07-21", "dt-nord-2").await.overdue_days, 1);
+
+    // A year on, Skovly joins in the cycle's last quarter.
+    import(
+        format!(
+            "{egern}dt-nord-3,Naturbørnehaven Skovly,4,dt-nord,daycare,Frida Holm,frida@skovby.dk,da\n"
+        ),
+        "2027-08-20",
+    )
+    .await;
+    let before = server.received().len();
+    run_days(&s, &sender, "2027-08-20", "2027-09-10", |_| Vec::new()).await;
+    let later: Vec<Received> = server.received().into_iter().skip(before).collect();
+    for r in &later {
+        let text = r.plain().unwrap_or_default();
+        assert!(!text.contains("Naturbørnehaven Skovly"), "{text}");
+    }
+    assert!(
+        later
+            .iter()
+            .all(|r| !r.to.iter().any(|t| t == "frida@skovby.dk")),
+        "{:#?}",
+        summary(&later)
+    );
+    let skovly = row("2027-08-20", "dt-nord-3").await;
+    assert_eq!(skovly.overdue_days, 0);
+    let t = store
+        .timeline(&unit_of("dt-nord-3"), date("2027-08-20"), None)
+        .await
+        .unwrap();
+    let dialogue = t
+        .deadlines
+        .iter()
+        .find(|d| d.status.deadline == Deadline::DialogueHeld)
+        .unwrap();
+    assert_eq!(
+        dialogue.state,
+        hjul_wheel::DeadlineState::NotOwed {
+            joined: date("2027-08-20")
+        }
     );
 }

@@ -1310,8 +1310,9 @@ async fn outbox(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DeputyBody {
-    /// The deputy's address: the unit's mail goes here while they stand in.
-    #[schema(max_length = 254)]
+    /// The deputy's address: the unit's mail goes here while they stand in. One that
+    /// is no address is a 422 naming `email`.
+    #[schema(max_length = 254, format = "email")]
     pub(crate) email: String,
     /// Their name, as mails and the unit's history show it.
     #[schema(min_length = 1, max_length = 200)]
@@ -1361,7 +1362,7 @@ async fn name_deputy(
                 check_day(field, day)?;
             }
         }
-        let deputy = state
+        let named = state
             .core()
             .name_deputy(
                 &who,
@@ -1373,8 +1374,24 @@ async fn name_deputy(
                 ),
                 hjul_wheel::deputy::Period::new(b.starts_on, b.ends_on),
             )
-            .await?;
-        Ok((StatusCode::CREATED, Json(deputy)))
+            .await;
+        match named {
+            Ok(deputy) => Ok((StatusCode::CREATED, Json(deputy))),
+            // A string that is no address is the content's fault, like a period that
+            // ends before it starts: 422, naming the field (the core put it on record).
+            Err(hjul_app::CoreError::Store(hjul_store::StoreError::BadAddress(t))) => {
+                let mut p = Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_input",
+                    t.render(hjul_wheel::Language::En),
+                )
+                .field("email")
+                .text(t);
+                p.audited = true;
+                Err(p)
+            }
+            Err(e) => Err(e.into()),
+        }
     })
     .await
 }

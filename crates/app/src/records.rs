@@ -44,6 +44,16 @@ pub enum FinalReport {
 }
 
 impl UnitRecord {
+    /// The day it happened.
+    pub fn on(&self) -> NaiveDate {
+        match self {
+            Self::Dialogue { on, .. }
+            | Self::Signature { on }
+            | Self::GoalStatus { on, .. }
+            | Self::Review { on, .. } => *on,
+        }
+    }
+
     /// The kind of event it records: whose it is to record is asked of the wheel by it.
     pub fn kind(&self) -> EventKind {
         match self {
@@ -175,12 +185,34 @@ impl Core {
         unit: &str,
         record: UnitRecord,
     ) -> Result<Recorded, CoreError> {
+        self.record_in(actor, unit, record, None).await
+    }
+
+    /// [`Core::record`] from a page of cycle `meant` (the dashboard's unit page): a date
+    /// that falls in another cycle is refused, naming that cycle, so nothing is filed in
+    /// a cycle the person was not looking at. `None`: the cycle the date falls in.
+    pub async fn record_in(
+        &self,
+        actor: &Actor,
+        unit: &str,
+        record: UnitRecord,
+        meant: Option<i32>,
+    ) -> Result<Recorded, CoreError> {
         let attempt = Attempt {
             what: record.attempted(),
             entity: "unit",
             id: unit,
         };
-        let result = self.record_unchecked(actor, unit, record).await;
+        let result = async {
+            if let Some(meant) = meant {
+                self.wheel()
+                    .definition
+                    .check_meant_cycle(record.on(), meant)
+                    .map_err(StoreError::from)?;
+            }
+            self.record_unchecked(actor, unit, record).await
+        }
+        .await;
         self.audited(actor, &attempt, result).await
     }
 

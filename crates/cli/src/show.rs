@@ -179,6 +179,9 @@ pub fn timeline(out: &mut impl Write, t: &Timeline) -> io::Result<()> {
             DeadlineState::NotOpen { opens } => format!("opens {opens}"),
             DeadlineState::Open { .. } => format!("open, {}", d.who),
             DeadlineState::Overdue { days } => format!("{days} days overdue, {}", d.who),
+            DeadlineState::NotOwed { joined } => {
+                format!("not the unit's: due before it joined on {joined}")
+            }
         };
         writeln!(
             out,

@@ -63,17 +63,17 @@ pub fn uid(item: &Item) -> Option<String> {
 }
 
 /// Whether `item` belongs in its recipient's calendar: a deadline of their own (an
-/// escalation is about someone else's) whose day has not passed on `stamp`'s date.
-fn in_calendar(item: &Item, stamp: DateTime<Utc>) -> bool {
-    // Mail goes out in the municipality's morning, when its date and UTC's agree.
-    item.kind != MailKind::Escalation && item.due.is_some_and(|due| due >= stamp.date_naive())
+/// escalation is about someone else's) whose day has not passed by `today`.
+pub(crate) fn in_calendar(item: &Item, today: NaiveDate) -> bool {
+    item.kind != MailKind::Escalation && item.due.is_some_and(|due| due >= today)
 }
 
 /// An iCalendar part with one event per deadline among `items` that belongs in the
 /// recipient's calendar (a withdrawn one as cancelled), or `None` when none does.
 /// `stamp` is DTSTAMP (the time of sending, injected).
 pub fn ics(items: &[Item], language: Language, stamp: DateTime<Utc>) -> Option<Ics> {
-    let kept = |i: &&Item| in_calendar(i, stamp);
+    // Mail goes out in the municipality's morning, when its date and UTC's agree.
+    let kept = |i: &&Item| in_calendar(i, stamp.date_naive());
     let method = if items
         .iter()
         .filter(kept)

@@ -109,6 +109,9 @@ struct ItemView {
     leader: Option<String>,
     /// On a deputy's item: the leader they stand in for.
     deputy_for: Option<String>,
+    /// Whether its entry is in the mail's calendar file (not past, not an escalation):
+    /// a mail promises a calendar entry only when it carries one.
+    in_calendar: bool,
     /// The task's key (`sign_agreement`), for templates that word it themselves.
     task: Option<&'static str>,
     /// What to do, in the reader's words.
@@ -269,6 +272,7 @@ fn item_view(i: &Item, lang: Language, today: chrono::NaiveDate) -> ItemView {
         responsible: i.responsible.clone(),
         leader: i.leader.clone(),
         deputy_for: i.deputy_for.clone(),
+        in_calendar: crate::calendar::in_calendar(i, today),
         task: i.task.map(Task::key),
         // An escalation tells of another's task: in the third person, naming them.
         todo: match (i.kind, i.task, i.responsible.as_deref()) {

@@ -97,7 +97,7 @@ fn mails(lang: Language) -> Vec<(&'static str, Mail, NaiveDate)> {
         Task::HoldDialogue,
     );
     hold.leader = Some("Anna Bech".into());
-    hold.themes = themes;
+    hold.themes.clone_from(&themes);
     let reminder = mail(lang, "Bo Nielsen", vec![hold]);
     let overdue = mail(
         lang,
@@ -239,7 +239,36 @@ fn mails(lang: Language) -> Vec<(&'static str, Mail, NaiveDate)> {
             Task::GiveGoalStatus,
         )],
     );
+    // Camilla stands in for Anna, who holds the dialogue with Bo's house.
+    let mut for_anna = item(
+        MailKind::Reminder,
+        "dt-skovbo",
+        "Børnehuset Skovbo",
+        "dialogue_held",
+        "2026-06-30",
+        Task::HoldDialogue,
+    );
+    for_anna.leader = Some("Bo Nielsen".into());
+    for_anna.deputy_for = Some("Anna Bech".into());
+    for_anna.themes.clone_from(&themes);
+    let deputy = mail(lang, "Camilla Lund", vec![for_anna]);
+    // A task whose day passed before the mail could go (a catch-up): when it was due,
+    // and no calendar file promised.
+    let past = mail(
+        lang,
+        "Bo Nielsen",
+        vec![item(
+            MailKind::Opened,
+            "dt-skovbo",
+            "Børnehuset Skovbo",
+            "agreement_signed",
+            "2026-04-13",
+            Task::SubmitAgreement,
+        )],
+    );
     vec![
+        ("reminder_deputy", deputy, date("2026-06-16")),
+        ("opened_past_due", past, date("2026-04-20")),
         ("reminder_goal_status", goal_status, date("2026-12-16")),
         (
             "reminder_data_collection",

@@ -4,7 +4,8 @@
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryOrder};
 
 use crate::entity::{
-    agreement, cycle, goal, grade, milestone, outbox_item, person, unit, unit_event, unit_standing,
+    agreement, cycle, deputy, goal, grade, milestone, outbox_item, person, unit, unit_event,
+    unit_standing,
 };
 use crate::{Store, StoreError};
 
@@ -42,6 +43,8 @@ impl Store {
         )
         .await?;
         copy_all::<cycle::Entity>(&txn, cycle::Entity::find().all(src).await?).await?;
+        // Deputies too: whom a leader's mail goes to while one stands in.
+        copy_all::<deputy::Entity>(&txn, deputy::Entity::find().all(src).await?).await?;
         // The standing projection too, or every status on the copy would fold.
         copy_all::<unit_standing::Entity>(&txn, unit_standing::Entity::find().all(src).await?)
             .await?;

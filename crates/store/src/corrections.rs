@@ -311,13 +311,16 @@ impl Store {
             // Who acted on each deadline before: a deadline that passes to another (a
             // withdrawn submission is the leader's again) is handed over as an event would.
             let mut before = Vec::new();
+            let started = crate::facts::started_at(&txn, old.cycle).await?;
             for (u, _) in &target {
                 let events = unit_event::Entity::find()
                     .filter(unit_event::Column::Cycle.eq(old.cycle))
                     .filter(unit_event::Column::UnitId.eq(u.id.as_str()))
                     .all(&txn)
                     .await?;
-                before.push(fold_events(&events));
+                let mut facts = fold_events(&events);
+                facts.joined = crate::facts::joined(u, started, &self.wheel.definition);
+                before.push(facts);
             }
             let taken = unit_event::Entity::update_many()
                 .col_expr(

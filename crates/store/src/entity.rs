@@ -47,6 +47,9 @@ pub mod unit {
         pub active: bool,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        /// The municipality's date of the import that added it (none for units added
+        /// before hjul kept it: `created_at` says it).
+        pub joined_on: Option<Date>,
     }
 
     no_relations!();
@@ -98,6 +101,8 @@ pub mod organisation_version {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: i32,
         pub version: i64,
+        /// When the organisation was first imported: its units are no late joiners.
+        pub first_import_at: Option<DateTimeUtc>,
     }
 
     no_relations!();

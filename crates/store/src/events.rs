@@ -327,13 +327,16 @@ impl Store {
             .order_by_asc(unit_event::Column::Id)
             .all(txn)
             .await?;
+        let mut facts = fold_events(&events);
+        let started = crate::facts::started_at(txn, year).await?;
+        facts.joined = crate::facts::joined(&unit, started, &definition);
         Ok(UnitContext {
             unit,
             level,
             cycle,
             definition,
             milestones,
-            facts: fold_events(&events),
+            facts,
         })
     }
 

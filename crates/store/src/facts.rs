@@ -13,7 +13,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 
-use crate::entity::{cycle, milestone, unit, unit_event};
+use crate::entity::{cycle, milestone, organisation_version, unit, unit_event};
 use crate::{OnRecord, StoreError};
 
 /// Files parsed lately, by their text. A cycle's definition is read for every event,
@@ -128,6 +128,46 @@ pub(crate) fn fold_events<'a>(
         .fold(UnitFacts::default(), |facts, (kind, e)| {
             facts.with(kind.on(e.on))
         })
+}
+
+/// The day `u` joined the cycle that started at `started` (on record) when the unit was
+/// added after it started (its import's date, in the municipality's zone): it then owes
+/// only the deadlines due from that day on (`UnitFacts::joined`).
+pub(crate) fn joined(
+    u: &unit::Model,
+    started: Option<chrono::DateTime<chrono::Utc>>,
+    definition: &WheelDefinition,
+) -> Option<NaiveDate> {
+    let started = started?;
+    (u.created_at > started).then(|| {
+        u.joined_on.unwrap_or_else(|| {
+            u.created_at
+                .with_timezone(&definition.mail_time.zone)
+                .date_naive()
+        })
+    })
+}
+
+/// After when a unit added joined cycle `year` late: once the cycle was started (on
+/// record) and the organisation first imported, whichever came last. The units of the
+/// first import are the organisation the cycle runs with, even when the cycle started
+/// a moment before (a municipality that begins with hjul in a running cycle).
+pub(crate) async fn started_at(
+    db: &impl ConnectionTrait,
+    year: i32,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+    let Some(started) = cycle::Entity::find_by_id(year)
+        .one(db)
+        .await?
+        .map(|c| c.started_at)
+    else {
+        return Ok(None);
+    };
+    let first_import = organisation_version::Entity::find()
+        .one(db)
+        .await?
+        .and_then(|o| o.first_import_at);
+    Ok(first_import.map(|f| f.max(started)))
 }
 
 /// The events in force, with their kinds, in the order of the wheel.

@@ -8,7 +8,8 @@ use hjul_wheel::org::OrgUnit;
 use hjul_wheel::{Area, Language, Organisation};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, DatabaseTransaction, EntityTrait, IntoActiveModel,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, QueryFilter,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -236,6 +237,16 @@ impl Store {
             }
             if changed {
                 organisation_changed(&txn).await?;
+                // The first import's units are the organisation every cycle then
+                // running starts from, not late joiners.
+                organisation_version::Entity::update_many()
+                    .col_expr(
+                        organisation_version::Column::FirstImportAt,
+                        Expr::value(stamp.at),
+                    )
+                    .filter(organisation_version::Column::FirstImportAt.is_null())
+                    .exec(&txn)
+                    .await?;
             }
             txn.commit().await?;
             Ok(report)
@@ -281,5 +292,6 @@ fn new_unit(u: &OrgUnit, record: &UnitRecord, leader_id: Uuid, stamp: &Stamp) ->
         active: Set(true),
         created_at: Set(stamp.at),
         updated_at: Set(stamp.at),
+        joined_on: Set(Some(stamp.today)),
     }
 }

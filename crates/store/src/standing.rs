@@ -264,6 +264,7 @@ pub(crate) async fn compute(
         .filter_map(|m| milestones.met_on(m))
         .max();
     let units = read_units(db, which).await?;
+    let started = crate::facts::started_at(db, year).await?;
 
     let mut events = unit_event::Entity::find().filter(unit_event::Column::Cycle.eq(year));
     if let Some(t) = through {
@@ -300,7 +301,8 @@ pub(crate) async fn compute(
     for u in targets.into_iter().filter(|u| u.active) {
         let Some(level) = level_of(u) else { continue };
         let recorded = by_unit.get(&u.id);
-        let facts = fold_events(recorded.into_iter().flatten());
+        let mut facts = fold_events(recorded.into_iter().flatten());
+        facts.joined = crate::facts::joined(u, started, definition);
         let standing = plan.standing(level, &milestones, &facts, through.unwrap_or(any_day));
         let revision_in_force = facts
             .agreement

@@ -55,6 +55,8 @@ pub struct AgreementView {
 /// Everything read once for a status or a timeline.
 struct Snapshot {
     year: i32,
+    /// When the cycle was started, if it is on record: units added later joined it late.
+    started: Option<DateTime<Utc>>,
     definition: WheelDefinition,
     units: HashMap<String, unit::Model>,
     people: HashMap<Uuid, (String, String)>,
@@ -127,7 +129,9 @@ impl Store {
         chain: Option<&str>,
     ) -> Result<Snapshot, StoreError> {
         let year = self.wheel.definition.cycles.cycle_containing(at).year();
-        let definition = match cycle::Entity::find_by_id(year).one(db).await? {
+        let recorded = cycle::Entity::find_by_id(year).one(db).await?;
+        let started = crate::facts::started_at(db, year).await?;
+        let definition = match recorded {
             Some(c) => definition_of(&c)?,
             // Not started yet (or before hjul was in use): the rules it would start with.
             None => self.wheel.definition.clone(),
@@ -161,6 +165,7 @@ impl Store {
             .map(|p| (p.id, (p.email, p.name)))
             .collect();
         Ok(Snapshot {
+            started,
             year,
             definition,
             units,
@@ -197,7 +202,8 @@ impl Store {
             .order_by_asc(unit_event::Column::Id)
             .all(db)
             .await?;
-        let facts = fold_events(&events);
+        let mut facts = fold_events(&events);
+        facts.joined = crate::facts::joined(u, snap.started, &snap.definition);
         let standing = plan.standing(level, &milestones, &facts, at);
         let allowed = plan.allowed_events(level, &milestones, &facts, at);
         let why_not_sign = plan
@@ -646,6 +652,7 @@ impl Store {
             None => self.wheel.definition.clone(),
         };
         let milestones = milestones_of(db, year, None).await?;
+        let started = crate::facts::started_at(db, year).await?;
         // A long list of ids is slow to bind (and past SQLite's limit): ids are read
         // `BY_ID` at a time, each an index lookup; only past `BY_ID_CHUNKED` of them is
         // the whole cycle read instead (a morning when every unit's mail is due), and the
@@ -704,10 +711,12 @@ impl Store {
             .into_iter()
             .filter(|u| wanted.as_ref().is_none_or(|w| w.contains(u.id.as_str())))
             .filter_map(|u| {
+                let mut facts = fold_events(events_of.get(&u.id).into_iter().flatten());
+                facts.joined = crate::facts::joined(&u, started, &definition);
                 Some(UnitState {
                     level: level_of(&u)?,
                     area: u.area,
-                    facts: fold_events(events_of.get(&u.id).into_iter().flatten()),
+                    facts,
                     id: u.id,
                 })
             })

@@ -238,6 +238,11 @@ impl BusinessCalendar {
         d
     }
 
+    /// The business day `n` business days after `date` (`date` itself for 0).
+    pub fn business_days_after(&self, date: NaiveDate, n: u32) -> NaiveDate {
+        (0..n).fold(date, |d, _| self.after(d))
+    }
+
     /// Every closed weekday of `year` (holidays and closing days that are not on a
     /// weekend), in date order: what a secretariat checks its calendar against.
     pub fn closed_weekdays(&self, year: i32) -> Vec<(NaiveDate, Closure)> {

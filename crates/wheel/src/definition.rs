@@ -28,9 +28,15 @@ pub struct WheelDefinition {
     pub calendar: BusinessCalendar,
     pub mail_time: MailTime,
     pub reminders: ReminderRule,
+    /// A unit that joins a running cycle owes a deadline no sooner than this many
+    /// business days after the day it joined (`[cycle] join_grace_days`, default 20).
+    pub join_grace_days: u32,
     phases: Vec<PhaseWindow>,
     deadlines: Vec<DeadlineRule>,
 }
+
+/// The default of `[cycle] join_grace_days`: four working weeks.
+pub const DEFAULT_JOIN_GRACE_DAYS: u32 = 20;
 
 /// When a phase is open, in quarters counted from the cycle's first (0), both inclusive.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,6 +203,8 @@ struct RawCycle {
     anchor_year: i32,
     start_quarter: u8,
     length_quarters: u8,
+    #[serde(default)]
+    join_grace_days: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -334,6 +342,16 @@ fn check(raw: &RawDefinition, text: &str, problems: &mut Problems) -> Option<Whe
             ),
         );
     }
+    let join_grace_days = c.join_grace_days.unwrap_or(DEFAULT_JOIN_GRACE_DAYS);
+    if join_grace_days > 250 {
+        problems.add(
+            cycle_line,
+            "cycle.join_grace_days",
+            format!(
+                "is {join_grace_days}: must be at most 250 business days (about a year); the default is {DEFAULT_JOIN_GRACE_DAYS}"
+            ),
+        );
+    }
     let cycles = CycleRule::new(c.anchor_year, c.start_quarter, c.length_quarters);
     let length = c.length_quarters;
 
@@ -364,6 +382,7 @@ fn check(raw: &RawDefinition, text: &str, problems: &mut Problems) -> Option<Whe
         calendar: BusinessCalendar::new(closing_days),
         mail_time: mail_time?,
         reminders: reminders?,
+        join_grace_days,
         phases,
         deadlines,
     })

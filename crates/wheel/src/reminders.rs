@@ -172,6 +172,7 @@ mod tests {
             escalate_to: Party::Superior,
             task: crate::phase::Task::SubmitAgreement,
             notify_on_open: vec![],
+            before_joining: None,
         }
     }
 

@@ -60,6 +60,12 @@ pub struct UnitFacts {
     /// revision signed (the yearly follow-up).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reviewed: Vec<Date>,
+    /// The day the unit joined a cycle already running (it was added after the cycle
+    /// started): it owes only the deadlines due from then on, each no sooner than
+    /// `join_grace_days` business days after this day. `None` for a unit there from the
+    /// start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub joined: Option<Date>,
 }
 
 /// The life of a unit's coherence agreement in a cycle. A signed revision is never
@@ -401,6 +407,22 @@ impl WheelDefinition {
                 .is_some_and(|r| r.responsible == Party::Director)
     }
 
+    /// Whether an event dated `on` may be recorded from a page of cycle `meant`: only if
+    /// the date falls in that cycle. A date of another cycle is refused, naming it, so a
+    /// mistyped year is never filed silently in another cycle.
+    pub fn check_meant_cycle(&self, on: Date, meant: i32) -> Result<(), Refusal> {
+        let falls_in = self.cycles.cycle_containing(on).year();
+        if falls_in == meant {
+            Ok(())
+        } else {
+            Err(Refusal::OtherCycle {
+                on,
+                meant,
+                falls_in,
+            })
+        }
+    }
+
     /// The cycle an event dated `on` belongs to, as of `today`, given the cycles on
     /// record. An event never starts a cycle the secretariat did not: only the running
     /// cycle, whose first day has come, starts on its own (as the scheduler would start
@@ -516,6 +538,14 @@ pub enum Refusal {
         first: Date,
         last: Date,
     },
+    /// The form (page) was of cycle `meant`, and the date falls in cycle `falls_in`:
+    /// nothing is filed in another cycle than the one the person was looking at, unless
+    /// they ask for that cycle.
+    OtherCycle {
+        on: Date,
+        meant: i32,
+        falls_in: i32,
+    },
 }
 
 impl Refusal {
@@ -600,6 +630,14 @@ impl Refusal {
                 .arg("on", *on)
                 .arg("first", *first)
                 .arg("last", *last),
+            Self::OtherCycle {
+                on,
+                meant,
+                falls_in,
+            } => Text::new("refusal.other_cycle")
+                .arg("on", *on)
+                .arg("meant", *meant)
+                .arg("falls_in", *falls_in),
         }
     }
 }
@@ -640,6 +678,10 @@ pub struct DeadlineStatus {
     pub task: Task,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notify_on_open: Vec<Party>,
+    /// Set when it was due before the unit joined the running cycle (that day): it was
+    /// never the unit's, so it is never late and never mailed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before_joining: Option<Date>,
 }
 
 /// Where a deadline stands on a given day.
@@ -663,6 +705,10 @@ pub enum DeadlineState {
     Overdue {
         days: i64,
     },
+    /// Due before the unit joined the running cycle (on `joined`): not the unit's.
+    NotOwed {
+        joined: Date,
+    },
 }
 
 /// Calendar days from `due` to `today`, 0 when `today` is not past it: the one count of
@@ -680,6 +726,9 @@ impl DeadlineStatus {
         if let Some(on) = self.met_on {
             let late_days = self.due.map_or(0, |due| days_overdue(due, on));
             return DeadlineState::Met { on, late_days };
+        }
+        if let Some(joined) = self.before_joining {
+            return DeadlineState::NotOwed { joined };
         }
         // A deadline that waits cannot be late: what it waits for is.
         let Some(opens) = self.opens else {
@@ -705,14 +754,15 @@ impl DeadlineStatus {
     /// Whether it is still to be met and can be acted on (not waiting): what mail is
     /// about and what a unit's next deadline is chosen from.
     pub fn is_actionable(&self) -> bool {
-        self.met_on.is_none() && self.opens.is_some()
+        self.met_on.is_none() && self.opens.is_some() && self.before_joining.is_none()
     }
 }
 
 /// The deadline a unit is to meet next: of those it can act on, the one due first (so
 /// an overdue one comes before any other, the most overdue first), then in the wheel's
 /// order; when none of those has a due date, the first one not met in the wheel's order
-/// (it names who acts, though its date is not known yet). A function of the facts
+/// (it names who acts, though its date is not known yet); never one that was due before
+/// the unit joined the running cycle. A function of the facts
 /// alone, not of the day: the kept standing stays right from one day to the next.
 pub fn next_deadline(deadlines: &[DeadlineStatus]) -> Option<&DeadlineStatus> {
     deadlines
@@ -724,7 +774,7 @@ pub fn next_deadline(deadlines: &[DeadlineStatus]) -> Option<&DeadlineStatus> {
         .or_else(|| {
             deadlines
                 .iter()
-                .filter(|d| d.met_on.is_none())
+                .filter(|d| d.met_on.is_none() && d.before_joining.is_none())
                 .min_by_key(|d| (d.deadline, d.occurrence))
         })
 }
@@ -831,7 +881,35 @@ impl<'d> CyclePlan<'d> {
                 Opens::EachQuarter(quarters) => self.follow_ups(r, quarters, facts),
                 _ => vec![self.status(r, milestones, facts)],
             })
+            .map(|d| self.for_joiner(d, facts.joined))
             .collect()
+    }
+
+    /// A deadline of a unit that joined the running cycle on `joined`: one due before
+    /// that day was never the unit's (shown as such, never late, never mailed); one due
+    /// later is owed no sooner than `join_grace_days` business days after that day.
+    fn for_joiner(&self, mut status: DeadlineStatus, joined: Option<Date>) -> DeadlineStatus {
+        let Some(joined) = joined else {
+            return status;
+        };
+        if status.met_on.is_some() {
+            return status;
+        }
+        match status.nominal_due {
+            Some(due) if due < joined => status.before_joining = Some(joined),
+            Some(_) => {
+                let earliest = self
+                    .def
+                    .calendar
+                    .business_days_after(joined, self.def.join_grace_days);
+                if status.due.is_some_and(|d| d < earliest) {
+                    status.due = Some(earliest);
+                    status.nominal_due = Some(earliest);
+                }
+            }
+            None => {}
+        }
+        status
     }
 
     /// Each time a follow-up falls due for a unit. It follows the agreement up between
@@ -877,6 +955,7 @@ impl<'d> CyclePlan<'d> {
                     escalate_to: rule.escalate_to,
                     task: Task::of(rule.deadline),
                     notify_on_open: rule.notify_on_open.clone(),
+                    before_joining: None,
                 })
             })
             .collect()
@@ -1223,6 +1302,7 @@ impl<'d> CyclePlan<'d> {
             escalate_to,
             task,
             notify_on_open: rule.notify_on_open.clone(),
+            before_joining: None,
         }
     }
 }

@@ -98,9 +98,10 @@ pub async fn name(
                     starts_on: f.starts_on,
                     ends_on: f.ends_on,
                 }),
+                other_cycle: None,
                 problem,
             };
-            unit_page(&state, &v, &unit_id, None, Some(refused)).await
+            unit_page(&state, &v, &unit_id, None, Some(refused), None).await
         }
     }
 }
@@ -142,9 +143,10 @@ pub async fn end(
                 statuses: Vec::new(),
                 for_report: false,
                 deputy: None,
+                other_cycle: None,
                 problem,
             };
-            unit_page(&state, &v, &unit_id, None, Some(refused)).await
+            unit_page(&state, &v, &unit_id, None, Some(refused), None).await
         }
     }
 }

@@ -367,6 +367,9 @@ pub struct Refused {
     pub for_report: bool,
     /// The deputy form, as typed.
     pub deputy: Option<super::deputies::DeputyDraft>,
+    /// The cycle the form's date falls in, when it is not the page's: offered as a
+    /// button that records it there.
+    pub other_cycle: Option<i32>,
     pub problem: Problem,
 }
 
@@ -378,7 +381,8 @@ pub async fn unit(
 ) -> Response {
     let q = query(&uri);
     let message = flash(&state, v.lang, &q);
-    unit_page(&state, &v, &unit_id, message, None).await
+    let cycle = q.get("cycle").and_then(|c| c.parse().ok());
+    unit_page(&state, &v, &unit_id, message, None, cycle).await
 }
 
 /// The words of a problem's texts in the page's language (the detail when it has none).
@@ -431,6 +435,7 @@ pub fn deadline_state(state: DeadlineState) -> (&'static str, Option<NaiveDate>,
         DeadlineState::NotOpen { opens } => ("not_open", Some(opens), 0),
         DeadlineState::Open { .. } => ("open", None, 0),
         DeadlineState::Overdue { days } => ("overdue", None, days),
+        DeadlineState::NotOwed { joined } => ("not_owed", Some(joined), 0),
     }
 }
 
@@ -453,13 +458,32 @@ pub async fn unit_page(
     unit_id: &str,
     message: Option<String>,
     refused: Option<Refused>,
+    cycle: Option<i32>,
 ) -> Response {
     let lang = v.lang;
     let unit = match seen_unit(state, v, unit_id) {
         Ok(unit) => unit,
         Err(page) => return *page,
     };
+    // The cycle shown: the running one, or another on record the page asks for
+    // (`?cycle=2023`), as it stood on its last day. Its forms record in it.
+    let on_record: Vec<i32> = state
+        .core()
+        .cycles()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|c| c.year)
+        .collect();
     let today = state.today();
+    let cycles = &state.core().wheel().definition.cycles;
+    let at = cycle
+        .filter(|y| on_record.contains(y))
+        .and_then(|y| cycles.cycle(y).ok())
+        .filter(|c| c.starts() <= today)
+        .map_or(today, |c| c.ends().min(today));
+    let running = at == today;
+    let today = at;
     let t = match state.core().timeline(&v.who, unit.as_str(), today).await {
         Ok(t) => t,
         Err(e) => return error_page(state, lang, Some(v), e.into()),
@@ -576,6 +600,7 @@ pub async fn unit_page(
         statuses: r.statuses.clone(),
         for_report: r.for_report,
         deputy: r.deputy.clone(),
+        other_cycle: r.other_cycle,
     });
     // The goals of the agreement in force, for the status on each of them.
     let in_force_goals: Vec<String> = t
@@ -612,6 +637,14 @@ pub async fn unit_page(
                 leader_name: t.unit.leader_name.clone(),
                 leader_email: t.unit.leader_email.clone(),
             },
+            other_cycles: on_record
+                .iter()
+                .copied()
+                .filter(|y| {
+                    *y != t.cycle && cycles.cycle(*y).is_ok_and(|c| c.starts() <= state.today())
+                })
+                .collect(),
+            running,
             cycle: t.cycle,
             step,
             step_name: words.word(lang, &format!("step.{step}")),
@@ -656,6 +689,10 @@ pub async fn unit_page(
 struct UnitPage {
     unit: UnitHead,
     cycle: i32,
+    /// The other cycles on record, to look at instead (`?cycle=`).
+    other_cycles: Vec<i32>,
+    /// Whether the cycle shown is the running one.
+    running: bool,
     step: &'static str,
     step_name: String,
     next: Option<NextView>,
@@ -716,6 +753,7 @@ struct UnitDraft {
     statuses: Vec<String>,
     for_report: bool,
     deputy: Option<super::deputies::DeputyDraft>,
+    other_cycle: Option<i32>,
 }
 
 /// An indicator's name in the page's language (its code when the catalogue lacks it).
@@ -748,6 +786,8 @@ struct DateForm {
     text: String,
     statuses: Vec<String>,
     for_report: bool,
+    /// The cycle of the page it was sent from (or the one its button named).
+    cycle: Option<i32>,
 }
 
 impl DateForm {
@@ -758,6 +798,7 @@ impl DateForm {
             text: String::new(),
             statuses: Vec::new(),
             for_report: false,
+            cycle: None,
         };
         for (k, v) in pairs {
             match k.as_str() {
@@ -767,6 +808,8 @@ impl DateForm {
                 "status" => f.statuses.push(v),
                 // A ticked box sends its value; an unticked one sends nothing.
                 "for_report" => f.for_report = v == "yes",
+                // The last one sent counts: the page's, or the button's instead.
+                "cycle" => f.cycle = v.trim().parse().ok(),
                 _ => {}
             }
         }
@@ -830,14 +873,25 @@ async fn date_form(
             },
             _ => UnitRecord::Signature { on },
         };
-        // The confirmation names the cycle the event was put in.
-        Ok(state.core().record(&v.who, &unit_id, record).await?.cycle)
+        // The confirmation names the cycle the event was put in: the page's.
+        Ok(state
+            .core()
+            .record_in(&v.who, &unit_id, record, f.cycle)
+            .await?
+            .cycle)
     }
     .await;
     match result {
         Ok(cycle) => saved(&unit_id, form_name, cycle, None),
         Err(problem) => {
             super::audit(&state, &v, attempted, ("unit", &unit_id), &problem).await;
+            let other_cycle = f.cycle.and_then(|meant| {
+                let on = form_date(&f.on).ok()?;
+                match state.core().wheel().definition.check_meant_cycle(on, meant) {
+                    Err(hjul_wheel::Refusal::OtherCycle { falls_in, .. }) => Some(falls_in),
+                    _ => None,
+                }
+            });
             let refused = Refused {
                 form: form_name,
                 on: f.on,
@@ -845,9 +899,10 @@ async fn date_form(
                 statuses: f.statuses,
                 for_report: f.for_report,
                 deputy: None,
+                other_cycle,
                 problem,
             };
-            unit_page(&state, &v, &unit_id, None, Some(refused)).await
+            unit_page(&state, &v, &unit_id, None, Some(refused), f.cycle).await
         }
     }
 }

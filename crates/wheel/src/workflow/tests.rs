@@ -1174,7 +1174,8 @@ fn check_refusal(
         Refusal::NoWorkflow { .. }
         | Refusal::NotAMilestone { .. }
         | Refusal::CycleNotOnRecord { .. }
-        | Refusal::FarOutside { .. } => {
+        | Refusal::FarOutside { .. }
+        | Refusal::OtherCycle { .. } => {
             prop_assert!(false, "unexpected {r:?}");
         }
     }
@@ -1412,4 +1413,69 @@ fn the_events_offered_are_those_the_rules_allow() {
     // A chief waits for the report: nothing yet.
     assert!(plan.allowed_events(level(2), &ms, &none, today).is_empty());
     assert!(plan.allowed_events(level(1), &ms, &none, today).is_empty());
+}
+
+/// A house added to the organisation on 20 August 2027, in the running cycle's last
+/// quarter, owes nothing that was due before then: its dialogue (due 30 June 2026) is not
+/// its, never late and never mailed, and what waits on it (the agreement, the midway
+/// status) waits. One added on 22 June 2026, eight days before its dialogue is due, owes
+/// the dialogue 20 business days after it joined, not on 30 June.
+#[test]
+fn a_unit_that_joins_late_owes_only_what_is_due_after_and_gets_time() {
+    let def = def();
+    assert_eq!(def.join_grace_days, 20);
+    let plan = def.cycle(2025).unwrap();
+    let themes = Milestones {
+        themes_published: Some(date(2026, 3, 20)),
+        ..Milestones::default()
+    };
+    let late = UnitFacts {
+        joined: Some(date(2027, 8, 20)),
+        ..UnitFacts::default()
+    };
+    let unit = plan.unit_deadlines(level(4), &themes, &late);
+    let dialogue = unit
+        .iter()
+        .find(|s| s.deadline == Deadline::DialogueHeld)
+        .unwrap();
+    assert_eq!(
+        dialogue.state(date(2027, 8, 20)),
+        DeadlineState::NotOwed {
+            joined: date(2027, 8, 20)
+        }
+    );
+    assert!(!dialogue.is_actionable());
+    assert!(
+        unit.iter()
+            .all(|d| d.overdue_days(date(2027, 8, 20)) == 0 && !d.is_actionable()),
+        "{unit:#?}"
+    );
+    assert!(next_deadline(&unit).is_none_or(|d| d.due.is_none()));
+
+    let just_before = UnitFacts {
+        joined: Some(date(2026, 6, 22)),
+        ..UnitFacts::default()
+    };
+    let unit = plan.unit_deadlines(level(4), &themes, &just_before);
+    // 20 business days after Monday 22 June 2026: Monday 20 July.
+    assert_eq!(
+        due_of(&unit, Deadline::DialogueHeld),
+        Some(date(2026, 7, 20))
+    );
+    let dialogue = unit
+        .iter()
+        .find(|s| s.deadline == Deadline::DialogueHeld)
+        .unwrap();
+    assert_eq!(
+        dialogue.state(date(2026, 7, 1)),
+        DeadlineState::Open {
+            due: Some(date(2026, 7, 20))
+        }
+    );
+    // A unit there from the start is late on 1 July as before.
+    let unit = plan.unit_deadlines(level(4), &themes, &UnitFacts::default());
+    assert_eq!(
+        due_of(&unit, Deadline::DialogueHeld),
+        Some(date(2026, 6, 30))
+    );
 }
