@@ -708,6 +708,12 @@ pub(crate) struct DialogueBody {
     /// never reach the report.
     #[serde(default)]
     pub(crate) for_report: bool,
+    /// The cycle it is meant for (as the unit page's forms send theirs): a date in
+    /// another cycle is refused (409) naming the cycle it falls in. Default: the cycle
+    /// the date falls in.
+    #[serde(default)]
+    #[schema(minimum = 2000, maximum = 2199)]
+    pub(crate) cycle: Option<i32>,
 }
 
 /// Records that a unit's quality dialogue was held (its leader, or the secretariat).
@@ -734,7 +740,10 @@ async fn dialogue(
                 notes: b.notes,
                 for_report: b.for_report,
             };
-            state.core().record(&who, &unit_id, record).await?;
+            state
+                .core()
+                .record_in(&who, &unit_id, record, b.cycle)
+                .await?;
             Ok(StatusCode::CREATED)
         },
     )
@@ -975,6 +984,12 @@ async fn submit(
 struct SignBody {
     #[schema(pattern = "^2[01][0-9]{2}-[0-9]{2}-[0-9]{2}$")]
     on: NaiveDate,
+    /// The cycle it is meant for (as the unit page's forms send theirs): a date in
+    /// another cycle is refused (409) naming the cycle it falls in. Default: the cycle
+    /// the date falls in.
+    #[serde(default)]
+    #[schema(minimum = 2000, maximum = 2199)]
+    cycle: Option<i32>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -1002,7 +1017,7 @@ async fn sign(
             let ApiJson(b) = body?;
             let recorded = state
                 .core()
-                .record(&who, &unit_id, UnitRecord::Signature { on: b.on })
+                .record_in(&who, &unit_id, UnitRecord::Signature { on: b.on }, b.cycle)
                 .await?;
             Ok(Json(SignedDto {
                 revision: recorded.revision.unwrap_or_default(),
@@ -1079,6 +1094,12 @@ pub(crate) struct GoalStatusBody {
     /// Where each goal of the agreement in force stands, one text per goal in the
     /// agreement's order.
     pub(crate) statuses: Vec<String>,
+    /// The cycle it is meant for (as the unit page's forms send theirs): a date in
+    /// another cycle is refused (409) naming the cycle it falls in. Default: the cycle
+    /// the date falls in.
+    #[serde(default)]
+    #[schema(minimum = 2000, maximum = 2199)]
+    pub(crate) cycle: Option<i32>,
 }
 
 /// The half-yearly status on each goal of a unit's agreement in force (its leader, or
@@ -1103,7 +1124,10 @@ async fn goal_status(
                 on: b.on.unwrap_or_else(|| state.today()),
                 statuses: b.statuses,
             };
-            state.core().record(&who, &unit_id, record).await?;
+            state
+                .core()
+                .record_in(&who, &unit_id, record, b.cycle)
+                .await?;
             Ok(StatusCode::CREATED)
         },
     )
@@ -1120,6 +1144,12 @@ pub(crate) struct ReviewBody {
     /// What the leader and the superior concluded.
     #[serde(default)]
     pub(crate) notes: Option<String>,
+    /// The cycle it is meant for (as the unit page's forms send theirs): a date in
+    /// another cycle is refused (409) naming the cycle it falls in. Default: the cycle
+    /// the date falls in.
+    #[serde(default)]
+    #[schema(minimum = 2000, maximum = 2199)]
+    pub(crate) cycle: Option<i32>,
 }
 
 /// The yearly review: the unit's agreement in force was gone through and stands as it is
@@ -1144,7 +1174,10 @@ async fn review(
                 on: b.on.unwrap_or_else(|| state.today()),
                 notes: b.notes,
             };
-            state.core().record(&who, &unit_id, record).await?;
+            state
+                .core()
+                .record_in(&who, &unit_id, record, b.cycle)
+                .await?;
             Ok(StatusCode::CREATED)
         },
     )

@@ -465,7 +465,8 @@ enum DialogueCommand {
     /// Record that a unit's quality dialogue was held.
     #[command(
         after_help = "Examples:\n  hjul dialogue held dt-nord-1 --on 2026-03-14\n  \
-hjul dialogue held sk-vest --on 2026-02-05 --notes referat.txt"
+hjul dialogue held sk-vest --on 2026-02-05 --notes referat.txt\n  \
+hjul dialogue held dt-nord-1 --on 2025-09-15 --cycle 2023    # history, in cycle 2023"
     )]
     Held {
         #[arg(value_parser = unit)]
@@ -479,6 +480,10 @@ hjul dialogue held sk-vest --on 2026-02-05 --notes referat.txt"
         /// never reach the report).
         #[arg(long, requires = "notes")]
         for_report: bool,
+        /// The cycle it is meant for: a date in another cycle is refused, naming the one
+        /// it falls in (default: the cycle the date falls in).
+        #[arg(long, value_name = "YEAR")]
+        cycle: Option<i32>,
     },
 }
 
@@ -507,6 +512,10 @@ common goals), baseline, partly_met, fully_met, activities and target_date."
         unit_id: UnitId,
         #[arg(long, value_name = "DATE", value_parser = day)]
         on: Date,
+        /// The cycle it is meant for: a date in another cycle is refused, naming the one
+        /// it falls in (default: the cycle the date falls in).
+        #[arg(long, value_name = "YEAR")]
+        cycle: Option<i32>,
     },
 }
 

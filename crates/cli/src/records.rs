@@ -51,9 +51,10 @@ async fn record_for(
     store: &Store,
     unit: &hjul_wheel::UnitId,
     record: UnitRecord,
+    meant: Option<i32>,
 ) -> anyhow::Result<hjul_store::Recorded> {
     let (core, actor) = ctx.acting(store).await?;
-    Ok(core.record(&actor, unit.as_str(), record).await?)
+    Ok(core.record_in(&actor, unit.as_str(), record, meant).await?)
 }
 
 /// A progress bar on a terminal; nothing when the output is piped.
@@ -150,6 +151,7 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
             on,
             notes,
             for_report,
+            cycle,
         }) => {
             let notes = match notes {
                 Some(p) => Some(read(p)?),
@@ -160,7 +162,7 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 notes,
                 for_report: *for_report,
             };
-            let recorded = record_for(ctx, &store, unit_id, record)
+            let recorded = record_for(ctx, &store, unit_id, record, *cycle)
                 .await
                 .with_context(|| format!("the dialogue of {unit_id} was not recorded"))?;
             writeln!(
@@ -191,10 +193,16 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 submitted.cycle, submitted.revision
             )?;
         }
-        Command::Agreement(AgreementCommand::Sign { unit_id, on }) => {
-            let recorded = record_for(ctx, &store, unit_id, UnitRecord::Signature { on: *on })
-                .await
-                .with_context(|| format!("the agreement of {unit_id} was not signed"))?;
+        Command::Agreement(AgreementCommand::Sign { unit_id, on, cycle }) => {
+            let recorded = record_for(
+                ctx,
+                &store,
+                unit_id,
+                UnitRecord::Signature { on: *on },
+                *cycle,
+            )
+            .await
+            .with_context(|| format!("the agreement of {unit_id} was not signed"))?;
             writeln!(
                 out,
                 "signed in cycle {}: revision {} of the agreement of {unit_id} on {on}; it is in force",
@@ -295,6 +303,7 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 &store,
                 unit_id,
                 UnitRecord::GoalStatus { on, statuses },
+                None,
             )
             .await
             .with_context(|| {
@@ -315,7 +324,7 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 None => None,
             };
             let on = on.unwrap_or(stamp.today);
-            let recorded = record_for(ctx, &store, unit_id, UnitRecord::Review { on, notes })
+            let recorded = record_for(ctx, &store, unit_id, UnitRecord::Review { on, notes }, None)
                 .await
                 .with_context(|| format!("the review of {unit_id}'s agreement was not recorded"))?;
             writeln!(

@@ -440,6 +440,25 @@ fn a_secretariat_sets_up_and_records_a_cycle() {
     }
     // Eleven level 3–4 units have not held their dialogue (due 30 June).
     assert!(table.contains("overdue 11"), "{table}");
+    // A date meant for cycle 2025 with last year's year is refused, naming its cycle,
+    // and nothing is recorded.
+    let err = failed(&hjul(
+        &dir,
+        &[
+            "dialogue",
+            "held",
+            "dt-nord-1",
+            "--on",
+            "2025-09-15",
+            "--cycle",
+            "2025",
+        ],
+    ));
+    assert!(
+        err.contains("2025-09-15 falls in cycle 2023, not in cycle 2025"),
+        "{err}"
+    );
+    assert!(ok(&hjul(&dir, &["status"])).contains("overdue 11"));
 }
 
 #[test]
