@@ -1782,14 +1782,7 @@ async fn a_deputy_gets_the_units_mail_with_a_copy_to_the_leader_and_records_for_
             .is_err()
     );
 
-    let mut settings = hjul_tests::scheduler_settings();
-    settings.digest = None;
-    let s = Scheduler::new(
-        store.clone(),
-        settings,
-        hjul_tests::mail_settings(server.port()),
-        hjul_mail::Templates::load(None).unwrap(),
-    );
+    let s = scheduler_without_digest(store.clone(), server.port());
     let sender = smtp(&server);
     run_days(&s, &sender, "2026-05-25", "2026-07-03", |_| Vec::new()).await;
     let zone = WheelDefinition::builtin().mail_time.zone;
@@ -1929,14 +1922,7 @@ async fn a_unit_that_joins_late_is_given_time_and_never_told_of_what_was_before_
     let egern =
         format!("{SMALL}dt-nord-2,Børnehuset Egern,4,dt-nord,daycare,Eva Lund,eva@skovby.dk,da\n");
     import(egern.clone(), "2026-06-22").await;
-    let mut settings = hjul_tests::scheduler_settings();
-    settings.digest = None;
-    let s = Scheduler::new(
-        store.clone(),
-        settings,
-        hjul_tests::mail_settings(server.port()),
-        hjul_mail::Templates::load(None).unwrap(),
-    );
+    let s = scheduler_without_digest(store.clone(), server.port());
     let sender = smtp(&server);
     run_days(&s, &sender, "2026-06-22", "2026-07-03", |_| Vec::new()).await;
     let received = server.received();
