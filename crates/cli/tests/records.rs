@@ -912,4 +912,60 @@ fn a_person_acts_with_as_and_may_do_what_their_units_give_them() {
         let err = failed(&with(&hanne, list));
         assert!(err.contains("for the secretariat"), "{list:?}: {err}");
     }
+    // Hanne names Per her deputy from today (22 November 2026) until Friday: he then
+    // acts for Vestre Skole (and his record says for whom); Østre Skole stays hidden
+    // to him, and he names no deputies himself. Hanne ends him; he acts for no one.
+    let out = ok(&with(
+        &hanne,
+        &[
+            "deputy",
+            "add",
+            "sk-vest",
+            "--email",
+            "per.holm@skovby.dk",
+            "--name",
+            "Per Holm",
+            "--to",
+            "2026-11-27",
+        ],
+    ));
+    assert!(
+        out.starts_with("Per Holm (per.holm@skovby.dk) stands in for the leader of sk-vest from now to 2026-11-27; id "),
+        "{out}"
+    );
+    let id = out.trim().rsplit(' ').next().unwrap().to_owned();
+    let list = ok(&hjul(&dir, &["deputy", "list", "sk-vest"]));
+    assert!(
+        list.contains("Per Holm <per.holm@skovby.dk>  from now to 2026-11-27 (in force)"),
+        "{list}"
+    );
+    let per = ["--as", "per.holm@skovby.dk"];
+    let shown = ok(&with(&per, &["unit", "show", "sk-vest"]));
+    assert!(shown.contains("Vestre Skole"), "{shown}");
+    let err = failed(&with(&per, &["unit", "show", "sk-oest"]));
+    assert!(
+        err.contains("there is no unit `sk-oest` you can see"),
+        "{err}"
+    );
+    let err = failed(&with(
+        &per,
+        &[
+            "deputy",
+            "add",
+            "sk-vest",
+            "--email",
+            "x@skovby.dk",
+            "--name",
+            "X",
+        ],
+    ));
+    assert!(err.contains("no deputy was named for sk-vest"), "{err}");
+    let out = ok(&with(&hanne, &["deputy", "end", "sk-vest", &id]));
+    assert!(
+        out.contains("Per Holm no longer stands in for the leader of sk-vest"),
+        "{out}"
+    );
+    let err = failed(&with(&per, &["unit", "show", "sk-vest"]));
+    assert!(err.contains("cannot act as per.holm@skovby.dk"), "{err}");
+    assert!(ok(&hjul(&dir, &["deputy", "list", "sk-vest"])).contains("sk-vest has no deputy"));
 }
