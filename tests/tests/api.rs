@@ -26,6 +26,7 @@ stories!(
     the_wheel_names_who_records_a_milestone_and_a_refusal_is_on_record_once,
     a_final_report_not_made_is_made_from_the_cycles_page,
     a_date_of_another_cycle_is_refused_on_a_pages_form_and_recorded_there_when_asked,
+    deputies_are_named_by_whom_the_unit_answers_to_and_a_past_one_blocks_nothing,
 );
 
 /// The API at a fixed moment: 15 May 2026, 10:00 in Copenhagen.
@@ -2350,4 +2351,94 @@ async fn a_date_of_another_cycle_is_refused_on_a_pages_form_and_recorded_there_w
         "{page}"
     );
     assert!(!page.contains("Du ser cyklus"), "{page}");
+}
+
+/// Deputies over the API: Anna, the area's manager, names one for Bo's house and ends
+/// them; with a leader's token (her own unit's reach) she may not name one below it,
+/// nor may Bo name one for his neighbour's house. A deputy whose period has passed does
+/// not block naming the next "from now".
+async fn deputies_are_named_by_whom_the_unit_answers_to_and_a_past_one_blocks_nothing(db: TestDb) {
+    let api = api(&db).await;
+    let anna = api.token(Role::Manager, "anna.bech@skovby.dk").await;
+    let anna_as_leader = api.token(Role::Leader, "anna.bech@skovby.dk").await;
+    let bo = api.token(Role::Leader, "bo.nielsen@skovby.dk").await;
+    let body = serde_json::json!({
+        "email": "camilla@skovby.dk", "name": "Camilla Lund", "ends_on": "2026-05-29"
+    });
+    let path = "/api/v1/units/dt-nord-1/deputies";
+    let (s, _) = api
+        .call(
+            Method::POST,
+            path,
+            Some(&anna_as_leader),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = api
+        .call(
+            Method::POST,
+            "/api/v1/units/dt-nord-2/deputies",
+            Some(&bo),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "Bo does not see his neighbour's house"
+    );
+    let (s, d) = api
+        .call(Method::POST, path, Some(&anna), Some(body.clone()))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    assert_eq!(d["starts_on"], "2026-05-15", "from now is from today: {d}");
+    let (s, list) = api.call(Method::GET, path, Some(&bo), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(list[0]["name"], "Camilla Lund", "{list}");
+    // Overlapping days: 409, naming whose they are.
+    let (s, p) = api
+        .call(
+            Method::POST,
+            path,
+            Some(&anna),
+            Some(serde_json::json!({"email": "per@skovby.dk", "name": "Per Holm"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{p}");
+    assert!(
+        p["detail"].as_str().unwrap().contains("Camilla Lund"),
+        "{p}"
+    );
+    let id = d["id"].as_str().unwrap();
+    let (s, ended) = api
+        .call(Method::DELETE, &format!("{path}/{id}"), Some(&anna), None)
+        .await;
+    assert_eq!(
+        (s, ended["name"].as_str()),
+        (StatusCode::OK, Some("Camilla Lund"))
+    );
+    let (_, list) = api.call(Method::GET, path, Some(&bo), None).await;
+    assert_eq!(list, serde_json::json!([]));
+    // A period that has passed blocks nothing: named on 15 May for two days, and on 1
+    // June another "from now".
+    let unit = unit_of("dt-nord-1");
+    let new = |email: &str, ends: Option<&str>| hjul_store::NewDeputy {
+        email: hjul_wheel::Email::parse(email).unwrap(),
+        name: "Vikar".into(),
+        language: hjul_wheel::Language::Da,
+        period: hjul_wheel::deputy::Period::new(None, ends.map(hjul_tests::date)),
+    };
+    api.store
+        .name_deputy(
+            &unit,
+            &new("a@skovby.dk", Some("2026-05-16")),
+            &stamp("2026-05-15"),
+        )
+        .await
+        .unwrap();
+    api.store
+        .name_deputy(&unit, &new("b@skovby.dk", None), &stamp("2026-06-01"))
+        .await
+        .unwrap();
 }

@@ -958,7 +958,11 @@ async fn every_role_walks_their_whole_path() {
             deputies[0].starts_on,
             deputies[0].ends_on
         ),
-        ("camilla@skovby.dk", None, Some(date("2026-05-29")))
+        (
+            "camilla@skovby.dk",
+            Some(date("2026-05-15")),
+            Some(date("2026-05-29"))
+        )
     );
     // Camilla signs in: she stands in for Bo, so she sees his house and may record what
     // he may; then Anna ends her period early with the page's button (which asks first).

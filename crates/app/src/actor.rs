@@ -233,7 +233,14 @@ impl Actor {
     /// Whether they lead `unit` or a unit above it themselves (not as a deputy): who
     /// may name a deputy for it, with the secretariat.
     fn leads_own(&self, unit: &str) -> bool {
+        // A leader's token reaches its own units only, as for recording.
+        let reach = if self.role == Role::Leader {
+            1
+        } else {
+            usize::MAX
+        };
         self.chain_of(unit)
+            .take(reach)
             .any(|id| self.leads.contains(id) && !self.stands_in.contains_key(id))
     }
 

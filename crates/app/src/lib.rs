@@ -295,6 +295,13 @@ impl Core {
         let dir = self.0.store.directory().await?;
         let stands_in = dir.stands_in_for(&holder.email, self.today());
         let subtree = dir.subtree_led_by(&holder.email);
+        let mut holder = holder;
+        // A deputy not in the organisation file is named as they were named deputy.
+        if holder.leads.is_empty()
+            && let Some(name) = dir.deputy_name(&holder.email)
+        {
+            holder.name = name.to_owned();
+        }
         let actor = Actor::signed_in(holder, Some(subtree));
         Ok(with_stand_ins(actor, &dir, stands_in))
     }

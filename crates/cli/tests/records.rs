@@ -930,13 +930,13 @@ fn a_person_acts_with_as_and_may_do_what_their_units_give_them() {
         ],
     ));
     assert!(
-        out.starts_with("Per Holm (per.holm@skovby.dk) stands in for the leader of sk-vest from now to 2026-11-27; id "),
+        out.starts_with("Per Holm (per.holm@skovby.dk) stands in for the leader of sk-vest from 2026-11-22 to 2026-11-27; id "),
         "{out}"
     );
     let id = out.trim().rsplit(' ').next().unwrap().to_owned();
     let list = ok(&hjul(&dir, &["deputy", "list", "sk-vest"]));
     assert!(
-        list.contains("Per Holm <per.holm@skovby.dk>  from now to 2026-11-27 (in force)"),
+        list.contains("Per Holm <per.holm@skovby.dk>  from 2026-11-22 to 2026-11-27 (in force)"),
         "{list}"
     );
     let per = ["--as", "per.holm@skovby.dk"];

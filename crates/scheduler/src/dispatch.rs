@@ -242,8 +242,8 @@ impl Scheduler {
             .unwrap_or_else(secretariat)
     }
 
-    /// Who gets a copy of a mail to `to` carrying `items`: the leaders a deputy stands
-    /// in for, when the setting says so (`[scheduler] deputy_copies_leader`).
+    /// Who gets a copy of a mail to `to` carrying `items`: the leader a deputy stands in
+    /// for, when the setting says so (`[scheduler] deputy_copies_leader`).
     fn copies(
         &self,
         dir: &Directory,
@@ -254,22 +254,24 @@ impl Scheduler {
         if !self.settings.deputy_copies_leader {
             return Vec::new();
         }
-        let mut copies: Vec<Recipient> = Vec::new();
-        for item in items {
-            if let Some(leader) = self
-                .acting(dir, item.party, item.unit_id.as_deref(), day)
+        // Only when every item of the mail is the one leader's: a copy never shows a
+        // leader another unit's or the deputy's own items (those go without a copy).
+        let mut leaders = items.iter().map(|item| {
+            self.acting(dir, item.party, item.unit_id.as_deref(), day)
                 .stands_in_for
-                && leader.email != to.email
-                && !copies.iter().any(|c| c.email == leader.email)
-            {
-                copies.push(Recipient {
-                    email: leader.email,
-                    name: leader.name,
-                    language: leader.language,
-                });
-            }
+        });
+        let Some(Some(leader)) = leaders.next() else {
+            return Vec::new();
+        };
+        if leader.email == to.email || !leaders.all(|l| l.is_some_and(|l| l.email == leader.email))
+        {
+            return Vec::new();
         }
-        copies
+        vec![Recipient {
+            email: leader.email,
+            name: leader.name,
+            language: leader.language,
+        }]
     }
 
     fn mail_item(

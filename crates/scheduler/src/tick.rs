@@ -287,7 +287,8 @@ impl Scheduler {
             .collect();
         for unit in &state.units {
             for s in plan.unit_deadlines(unit.level, &state.milestones, &unit.facts) {
-                if s.met_on.is_none() {
+                // A late joiner's deadlines due before it joined were never its.
+                if s.met_on.is_none() && s.before_joining.is_none() {
                     unmet.push(item(Some(&unit.id), &s));
                 }
             }

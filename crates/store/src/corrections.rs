@@ -366,7 +366,10 @@ impl Store {
 
             for ((u, facts), was) in target.iter().zip(&before) {
                 let plan = def.cycle(old.cycle)?;
-                let statuses = plan.unit_deadlines(level_of(u)?, &milestones, facts);
+                // A late joiner keeps its grace after a correction too.
+                let mut facts = facts.clone();
+                facts.joined = crate::facts::joined(u, started, &self.wheel.definition);
+                let statuses = plan.unit_deadlines(level_of(u)?, &milestones, &facts);
                 reschedule(&txn, &def, old.cycle, &u.id, &statuses, stamp.at).await?;
                 let was = plan.unit_deadlines(level_of(u)?, &milestones, was);
                 for now in statuses.iter().filter(|s| s.met_on.is_none()) {

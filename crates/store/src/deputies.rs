@@ -89,6 +89,11 @@ impl Store {
         let name = new.name.trim().to_owned();
         check_name(&name).map_err(StoreError::Input)?;
         new.period.check(stamp.today).map_err(StoreError::Input)?;
+        // "From now" is from today: an open start would reach back over deputies past.
+        let period = Period::new(
+            Some(new.period.starts.unwrap_or(stamp.today)),
+            new.period.ends,
+        );
         let email = new.email.to_string();
         retrying!(self, {
             let (txn, _turn) = self.write().await?;
@@ -111,7 +116,9 @@ impl Store {
                 .await?;
             if let Some(clash) = others
                 .iter()
-                .find(|d| Period::new(d.starts_on, d.ends_on).overlaps(&new.period))
+                // Those whose period has passed stand in for no one any more.
+                .filter(|d| d.ends_on.is_none_or(|e| e >= stamp.today))
+                .find(|d| Period::new(d.starts_on, d.ends_on).overlaps(&period))
             {
                 return Err(StoreError::Conflict(
                     Text::new("deputy.overlaps")
@@ -128,8 +135,8 @@ impl Store {
                 email: email.clone(),
                 name: name.clone(),
                 language: new.language,
-                starts_on: new.period.starts,
-                ends_on: new.period.ends,
+                starts_on: period.starts,
+                ends_on: period.ends,
                 named_at: stamp.at,
                 named_by: stamp.actor.clone(),
                 ended_at: None,
@@ -144,8 +151,8 @@ impl Store {
                 Change::new("deputy.name", "unit", unit_id.as_str()).after(&DeputyRecord {
                     email: &email,
                     name: &name,
-                    starts_on: new.period.starts,
-                    ends_on: new.period.ends,
+                    starts_on: period.starts,
+                    ends_on: period.ends,
                 }),
             )
             .await?;

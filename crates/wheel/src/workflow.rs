@@ -724,7 +724,11 @@ impl DeadlineStatus {
     /// this.
     pub fn state(&self, today: Date) -> DeadlineState {
         if let Some(on) = self.met_on {
-            let late_days = self.due.map_or(0, |due| days_overdue(due, on));
+            // One that was never the unit's (due before it joined) is never late.
+            let late_days = match self.before_joining {
+                Some(_) => 0,
+                None => self.due.map_or(0, |due| days_overdue(due, on)),
+            };
             return DeadlineState::Met { on, late_days };
         }
         if let Some(joined) = self.before_joining {
@@ -875,14 +879,16 @@ impl<'d> CyclePlan<'d> {
         milestones: &Milestones,
         facts: &UnitFacts,
     ) -> Vec<DeadlineStatus> {
-        self.def
+        let deadlines = self
+            .def
             .unit_rules(level)
             .flat_map(|r| match &r.opens {
                 Opens::EachQuarter(quarters) => self.follow_ups(r, quarters, facts),
                 _ => vec![self.status(r, milestones, facts)],
             })
             .map(|d| self.for_joiner(d, facts.joined))
-            .collect()
+            .collect::<Vec<_>>();
+        not_owed_after(deadlines, facts.joined)
     }
 
     /// A deadline of a unit that joined the running cycle on `joined`: one due before
@@ -892,9 +898,7 @@ impl<'d> CyclePlan<'d> {
         let Some(joined) = joined else {
             return status;
         };
-        if status.met_on.is_some() {
-            return status;
-        }
+        // Met or not: a deadline met late by the grace's measure is not counted late.
         match status.nominal_due {
             Some(due) if due < joined => status.before_joining = Some(joined),
             Some(_) => {
@@ -1305,6 +1309,38 @@ impl<'d> CyclePlan<'d> {
             before_joining: None,
         }
     }
+}
+
+/// A late joiner's deadlines that wait for one it never owed (its dialogue, due before
+/// it joined) wait for something that will not come: they are not the unit's either,
+/// and the unit takes part from the next cycle, unless the secretariat records what
+/// they wait for (then they open as for any unit).
+fn not_owed_after(mut deadlines: Vec<DeadlineStatus>, joined: Option<Date>) -> Vec<DeadlineStatus> {
+    let Some(joined) = joined else {
+        return deadlines;
+    };
+    // Chains of waiting are short (dialogue, agreement, midway status): a few rounds.
+    for _ in 0..deadlines.len() {
+        let not_owed: Vec<Deadline> = deadlines
+            .iter()
+            .filter(|d| d.before_joining.is_some() && d.met_on.is_none())
+            .map(|d| d.deadline)
+            .collect();
+        let mut changed = false;
+        for d in &mut deadlines {
+            if d.before_joining.is_none()
+                && d.met_on.is_none()
+                && d.waiting_for.iter().any(|w| not_owed.contains(w))
+            {
+                d.before_joining = Some(joined);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    deadlines
 }
 
 /// A level-2 agreement waits for the final report before it is drafted; that is what

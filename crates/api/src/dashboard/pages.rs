@@ -564,9 +564,11 @@ pub async fn unit_page(
         Ok(d) => d,
         Err(e) => return error_page(state, lang, Some(v), e.into()),
     };
+    // Who stands in now, on any cycle's page: the deputies are of the present.
+    let now = state.today();
     let deputy_now = deputies
         .iter()
-        .find(|d| d.period().covers(today))
+        .find(|d| d.period().covers(now))
         .map(|d| d.name.clone());
     let deputies: Vec<Value> = deputies
         .iter()
@@ -577,7 +579,7 @@ pub async fn unit_page(
                 email => d.email.clone(),
                 starts_on => d.starts_on.map(|x| x.to_string()),
                 ends_on => d.ends_on.map(|x| x.to_string()),
-                now => d.period().covers(today),
+                now => d.period().covers(now),
                 named_by => d.named_by.trim_start_matches("api:").to_owned(),
             }
         })
