@@ -26,6 +26,7 @@ mod m20261213_000018_person_sessions;
 mod m20261214_000019_settings;
 mod m20261215_000020_deputies;
 mod m20261216_000021_unit_joined;
+mod m20261217_000022_outbox_addressed;
 
 pub struct Migrator;
 
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261214_000019_settings::Migration),
             Box::new(m20261215_000020_deputies::Migration),
             Box::new(m20261216_000021_unit_joined::Migration),
+            Box::new(m20261217_000022_outbox_addressed::Migration),
         ]
     }
 }

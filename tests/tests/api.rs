@@ -567,6 +567,7 @@ async fn every_endpoint_does_its_work(db: TestDb) {
         due_at: now(),
         state: hjul_store::OutboxState::Pending,
         payload: None,
+        to: None,
     };
     api.store
         .write_tick(vec![item], &[], &[], &[], now(), None)

@@ -32,6 +32,7 @@ stories!(
     an_overdue_follow_up_is_one_fact_in_the_list_the_table_the_export_the_digest_and_the_mail,
     a_deputy_gets_the_units_mail_with_a_copy_to_the_leader_and_records_for_them,
     a_unit_that_joins_late_is_given_time_and_never_told_of_what_was_before_it,
+    a_leader_who_leaves_a_unit_has_its_calendar_entries_cancelled,
 );
 
 /// All four levels, one unit each; the area leader reads English.
@@ -1795,16 +1796,25 @@ async fn a_deputy_gets_the_units_mail_with_a_copy_to_the_leader_and_records_for_
     let addressed = |r: &Received, to: &str| r.header("To").unwrap_or_default().contains(to);
     let away = date("2026-06-08")..=date("2026-06-19");
     let received = server.received();
-    let to_camilla: Vec<&Received> = received
+    let (to_camilla, after): (Vec<&Received>, Vec<&Received>) = received
         .iter()
         .filter(|r| addressed(r, "camilla@skovby.dk"))
-        .collect();
+        .partition(|r| away.contains(&day_of(r)));
     assert!(!to_camilla.is_empty(), "no mail to the deputy");
+    // After her turn, one mail: it cancels the entry her reminder put in her calendar,
+    // and says with whom the deadline lies now (Monday 22 June, the first mail day).
+    assert_eq!(after.len(), 1, "{:#?}", summary(&received));
+    assert_eq!(day_of(after[0]), date("2026-06-22"));
+    let cancel = after[0].calendar().expect("a calendar part");
+    assert!(cancel.contains("METHOD:CANCEL"), "{cancel}");
+    assert!(
+        cancel.contains("UID:2025-dt-nord-1-dialogue_held@hjul"),
+        "{cancel}"
+    );
+    let text = after[0].plain().unwrap();
+    assert!(text.contains("Nu hos: Anna Bech"), "{text}");
+    assert!(after[0].header("Cc").is_none(), "no copy of a cancellation");
     for r in &to_camilla {
-        assert!(
-            away.contains(&day_of(r)),
-            "the deputy's mail outside her period"
-        );
         let text = r.plain().unwrap();
         assert!(text.starts_with("Kære Camilla Lund"), "{text}");
         assert!(text.contains("Som stedfortræder for Anna Bech."), "{text}");
@@ -1997,4 +2007,47 @@ async fn a_unit_that_joins_late_is_given_time_and_never_told_of_what_was_before_
             joined: date("2027-08-20")
         }
     );
+}
+
+/// Bo got his house's dialogue in his calendar when it opened. On 27 May 2026 the
+/// organisation file names Eva the house's leader: Bo is told the deadline is no longer
+/// his, with whom it lies now, and his calendar entry is cancelled under its UID, once.
+async fn a_leader_who_leaves_a_unit_has_its_calendar_entries_cancelled(db: TestDb) {
+    let server = SmtpServer::start().await;
+    let store = with_org(&db, SMALL).await;
+    for (day, e) in [
+        ("2025-12-10", Event::Milestone(Deadline::DataCollected)),
+        ("2026-03-20", Event::Milestone(Deadline::ThemesPublished)),
+    ] {
+        e.record(&store, date(day)).await;
+    }
+    let s = scheduler_without_digest(store.clone(), server.port());
+    let sender = smtp(&server);
+    run_days(&s, &sender, "2026-05-26", "2026-05-26", |_| Vec::new()).await;
+    let bo = received_on(&server.received(), "bo@skovby.dk", "2026-05-26");
+    assert!(bo.calendar().unwrap().contains("METHOD:PUBLISH"));
+    let eva = SMALL.replace("Bo Nielsen,bo@skovby.dk", "Eva Lund,eva@skovby.dk");
+    let org = Organisation::from_csv(&eva, |_| {}).unwrap();
+    let report = store
+        .import_organisation(&org, &stamp("2026-05-27"), |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(report.new_leaders.len(), 1);
+    run_days(&s, &sender, "2026-05-27", "2026-05-29", |_| Vec::new()).await;
+    let received = server.received();
+    let cancel = received_on(&received, "bo@skovby.dk", "2026-05-27");
+    let ics = cancel.calendar().expect("a calendar part");
+    assert!(ics.contains("METHOD:CANCEL"), "{ics}");
+    assert!(
+        ics.contains("UID:2025-dt-nord-1-dialogue_held@hjul"),
+        "{ics}"
+    );
+    let text = cancel.plain().unwrap();
+    assert!(text.starts_with("Kære Bo Nielsen"), "{text}");
+    assert!(text.contains("Nu hos: Eva Lund"), "{text}");
+    let later = received
+        .iter()
+        .filter(|r| r.to.iter().any(|t| t == "bo@skovby.dk"))
+        .count();
+    assert_eq!(later, 2, "one mail when it opened, one that cancels it");
 }

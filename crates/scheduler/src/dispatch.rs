@@ -255,10 +255,16 @@ impl Scheduler {
             return Vec::new();
         }
         // Only when every item of the mail is the one leader's: a copy never shows a
-        // leader another unit's or the deputy's own items (those go without a copy).
+        // leader another unit's or the deputy's own items (those go without a copy), and
+        // an item addressed to a person by name is theirs alone.
         let mut leaders = items.iter().map(|item| {
-            self.acting(dir, item.party, item.unit_id.as_deref(), day)
-                .stands_in_for
+            item.to_email.as_ref().map_or_else(
+                || {
+                    self.acting(dir, item.party, item.unit_id.as_deref(), day)
+                        .stands_in_for
+                },
+                |_| None,
+            )
         });
         let Some(Some(leader)) = leaders.next() else {
             return Vec::new();
@@ -292,10 +298,13 @@ impl Scheduler {
             .responsible
             .filter(|_| matches!(kind, MailKind::Escalation | MailKind::Withdrawn))
             .map(|p| self.addressee(dir, p, item.unit_id.as_deref(), day).name);
-        // A deputy's own item: the leader they stand in for.
-        let deputy_for = self
-            .acting(dir, item.party, item.unit_id.as_deref(), day)
-            .stands_in_for
+        // A deputy's own item: the leader they stand in for (not on an item addressed
+        // to a person by name, which is that person's own).
+        let deputy_for = item
+            .to_email
+            .is_none()
+            .then(|| self.acting(dir, item.party, item.unit_id.as_deref(), day))
+            .and_then(|a| a.stands_in_for)
             .map(|l| l.name);
         let task = payload.task;
         let unit_id = item.unit_id.as_deref();
@@ -421,7 +430,9 @@ impl Scheduler {
 
         let mut groups: BTreeMap<String, (Addressee, Vec<OutboxItem>)> = BTreeMap::new();
         for item in due {
-            let to = self.addressee(&dir, item.party, item.unit_id.as_deref(), today);
+            let to = addressed(&item).unwrap_or_else(|| {
+                self.addressee(&dir, item.party, item.unit_id.as_deref(), today)
+            });
             groups
                 .entry(to.email.clone())
                 .or_insert_with(|| (to, Vec::new()))
@@ -976,6 +987,16 @@ impl Scheduler {
         self.store.mark_dead(&ids, error, notice, now).await?;
         Ok(())
     }
+}
+
+/// The person an item is addressed to by name, if it is (a cancellation of the entries
+/// they got, after the deadlines moved to someone else).
+fn addressed(item: &OutboxItem) -> Option<Addressee> {
+    Some(Addressee {
+        email: item.to_email.clone()?,
+        name: item.to_name.clone().unwrap_or_default(),
+        language: item.to_language.unwrap_or(hjul_wheel::Language::Da),
+    })
 }
 
 #[cfg(test)]

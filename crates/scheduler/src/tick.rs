@@ -71,6 +71,7 @@ fn new_item(year: i32, unit_id: Option<&str>, item: DueItem) -> NewItem {
             }
             .json(),
         ),
+        to: None,
     }
 }
 
@@ -84,6 +85,11 @@ impl Scheduler {
         let previous = current - def.cycles.every_years();
         let years = [previous, current];
         self.load_known(&years).await?;
+        // A deputy's turn that ended cancels the entries they got; so does a deputy's
+        // step in, for a leader who gets no copy of their mail.
+        self.store
+            .move_deputies_entries(self.settings.deputy_copies_leader, &stamp)
+            .await?;
 
         // The first tick of this process reads every unit, as after downtime; the ones
         // after it read the units that changed or whose mail moment has come.

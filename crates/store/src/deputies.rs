@@ -204,6 +204,76 @@ impl Store {
         })
     }
 
+    /// Cancels the calendar entries of those whose turn as a deputy ended in the last
+    /// week (at their period's end, or ended early): the unit's deadlines are the
+    /// leader's again. When leaders get no copy of their deputies' mail (`leader_keeps`
+    /// false), the leaders' entries are cancelled too as their deputies step in. Once
+    /// each (the keys name the turn): the scheduler asks it at every tick. The number of
+    /// cancellations written.
+    pub async fn move_deputies_entries(
+        &self,
+        leader_keeps: bool,
+        stamp: &Stamp,
+    ) -> Result<u64, StoreError> {
+        let today = stamp.today;
+        let week_ago = today - chrono::Days::new(7);
+        let recent = |d: Date| week_ago <= d && d <= today;
+        let zone = self.wheel.definition.mail_time.zone;
+        let mut turns: Vec<(std::collections::HashSet<String>, crate::Addressee, String)> =
+            Vec::new();
+        let dir = self.directory().await?;
+        for d in deputy::Entity::find().all(&self.db).await? {
+            let ended = d.ended_at.map(|t| t.with_timezone(&zone).date_naive());
+            let steps_in = d.starts_on.unwrap_or(today);
+            let ends = match (d.ends_on, ended) {
+                (Some(e), Some(x)) => Some(e.min(x - chrono::Days::new(1))),
+                (e, x) => e.or(x.map(|x| x - chrono::Days::new(1))),
+            };
+            if let Some(last) = ends
+                && recent(last + chrono::Days::new(1))
+                && steps_in <= last
+            {
+                let from = crate::Addressee {
+                    email: d.email.clone(),
+                    name: d.name.clone(),
+                    language: d.language,
+                };
+                turns.push((
+                    subtree(&dir, &d.unit_id),
+                    from,
+                    format!("deputy-{}-out", d.id),
+                ));
+            }
+            if !leader_keeps
+                && ended.is_none_or(|x| x > steps_in)
+                && recent(steps_in)
+                && d.ends_on.is_none_or(|e| e >= today)
+                && let Some(leader) = dir.leader(&d.unit_id, 0)
+            {
+                turns.push((
+                    subtree(&dir, &d.unit_id),
+                    leader,
+                    format!("deputy-{}-in", d.id),
+                ));
+            }
+        }
+        if turns.is_empty() {
+            return Ok(0);
+        }
+        let def = self.wheel.definition.clone();
+        retrying!(self, {
+            let (txn, _turn) = self.write().await?;
+            let mut written = 0;
+            for (units, from, why) in &turns {
+                written +=
+                    crate::outbox::withdraw_entries_of(&txn, units, from, (why, true), &def, stamp)
+                        .await?;
+            }
+            txn.commit().await?;
+            Ok(written)
+        })
+    }
+
     /// The deputies of `unit` not ended, whose period has not passed by `today`, the
     /// first to start first.
     pub async fn deputies(&self, unit_id: &UnitId, today: Date) -> Result<Vec<Deputy>, StoreError> {
@@ -219,4 +289,12 @@ impl Store {
             .map(Deputy::of)
             .collect())
     }
+}
+
+/// `unit` and every unit under it, by id.
+pub(crate) fn subtree(dir: &crate::Directory, unit: &str) -> std::collections::HashSet<String> {
+    dir.subtree_of(std::iter::once(unit))
+        .into_iter()
+        .map(|u| u.id)
+        .collect()
 }

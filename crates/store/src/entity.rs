@@ -461,6 +461,11 @@ pub mod outbox_item {
         pub message_id: Option<String>,
         pub sent_at: Option<DateTimeUtc>,
         pub created_at: DateTimeUtc,
+        /// A person it is addressed to by name (a cancellation of the entries they got,
+        /// after the deadlines moved to someone else); none: the party when sent.
+        pub to_email: Option<String>,
+        pub to_name: Option<String>,
+        pub to_language: Option<hjul_wheel::Language>,
     }
 
     no_relations!();

@@ -203,8 +203,10 @@ impl Store {
             self.fault(FaultPoint::ImportAfterUnits, "import, after the units")?;
 
             // Units no longer in the file: deactivated, their history kept.
+            let mut closed = Vec::new();
             for old in existing.into_values().filter(|u| u.active) {
                 let before = unit_record(&old, &email_of);
+                closed.push((old.id.clone(), before.leader.clone()));
                 let after = UnitRecord {
                     active: false,
                     ..before.clone()
@@ -220,6 +222,35 @@ impl Store {
                         .after(&after),
                 );
                 report.units_deactivated += 1;
+            }
+
+            // The calendar entries of a leader who left a unit, or of a unit closed, are
+            // cancelled with them: the deadlines are someone else's now, or no one's.
+            let leaving = report
+                .new_leaders
+                .iter()
+                .map(|(unit, old, _)| (unit.clone(), old.clone(), true))
+                .chain(closed.into_iter().map(|(unit, old)| (unit, old, false)));
+            // Who got which entry went by the tree before this import.
+            let dir = self.directory().await?;
+            for (unit, email, handed) in leaving {
+                if let Some(p) = people.get(&email) {
+                    let from = crate::Addressee {
+                        email: p.email.clone(),
+                        name: p.name.clone(),
+                        language: p.language,
+                    };
+                    let why = format!("left-{}", stamp.at.timestamp_micros());
+                    crate::outbox::withdraw_entries_of(
+                        &txn,
+                        &crate::deputies::subtree(&dir, &unit),
+                        &from,
+                        (&why, handed),
+                        &self.wheel.definition,
+                        stamp,
+                    )
+                    .await?;
+                }
             }
 
             let changed = !changes.is_empty();

@@ -50,6 +50,8 @@ pub struct NewItem {
     /// Pending, or folded for a moment that a later one replaces.
     pub state: State,
     pub payload: Option<String>,
+    /// A person it goes to by name, whoever the party is when it is sent.
+    pub to: Option<crate::Addressee>,
 }
 
 impl NewItem {
@@ -68,6 +70,7 @@ impl NewItem {
             due_at,
             state: State::Pending,
             payload: Some(payload),
+            to: None,
         }
     }
 
@@ -92,6 +95,9 @@ impl NewItem {
             message_id: Set(None),
             sent_at: Set(None),
             created_at: Set(now),
+            to_email: Set(self.to.as_ref().map(|a| a.email.clone())),
+            to_name: Set(self.to.as_ref().map(|a| a.name.clone())),
+            to_language: Set(self.to.as_ref().map(|a| a.language)),
         }
     }
 }
@@ -244,9 +250,88 @@ pub(crate) async fn hand_over(
             }
             .json(),
         ),
+        to: None,
     };
     insert_new(db, vec![item], stamp.at).await?;
     Ok(())
+}
+
+/// Cancels the calendar entries `from` got of the deadlines still ahead of `unit_id`
+/// and the units under it (`units`, the unit's subtree: as its leader they hold the
+/// dialogues and sign the agreements below): they move to someone else (a deputy steps
+/// in or out, a new leader, a unit closed). Each entry's latest mail to `from`, unless it already withdrew it, becomes a
+/// `withdrawn` item addressed to `from` by name (their party now names someone else),
+/// with the day's mail; once per `why` (in the key), however often this runs. `handed`:
+/// the deadlines are someone's now (the mail says whose), not a closed unit's.
+pub(crate) async fn withdraw_entries_of(
+    db: &impl ConnectionTrait,
+    units: &HashSet<String>,
+    from: &crate::Addressee,
+    (why, handed): (&str, bool),
+    def: &hjul_wheel::WheelDefinition,
+    stamp: &Stamp,
+) -> Result<u64, StoreError> {
+    let sent = outbox_item::Entity::find()
+        .filter(outbox_item::Column::Recipient.eq(from.email.as_str()))
+        .filter(outbox_item::Column::MessageId.is_not_null())
+        .filter(outbox_item::Column::Kind.ne(Kind::Escalation))
+        .order_by_desc(outbox_item::Column::SentAt)
+        .all(db)
+        .await?;
+    // One calendar entry per deadline (a follow-up: per time it falls due), its latest
+    // mail first.
+    let mut seen = HashSet::new();
+    let mut items = Vec::new();
+    for e in sent {
+        let (Some(cycle), Some(unit_id), Some(deadline), Some(due)) =
+            (e.cycle, e.unit_id.as_deref(), e.deadline, e.due_on)
+        else {
+            continue;
+        };
+        if !units.contains(unit_id) {
+            continue;
+        }
+        let entry = (
+            cycle,
+            unit_id.to_owned(),
+            deadline,
+            deadline.is_follow_up().then_some(due),
+        );
+        if !seen.insert(entry) || e.kind == Kind::Withdrawn || due < stamp.today {
+            continue;
+        }
+        let task = e
+            .payload
+            .as_deref()
+            .and_then(|p| serde_json::from_str::<ItemPayload>(p).ok())
+            .and_then(|p| p.task);
+        let of = if deadline.is_follow_up() {
+            format!("{}-{due}", deadline.key())
+        } else {
+            deadline.key().to_owned()
+        };
+        items.push(NewItem {
+            key: format!("{cycle}:{unit_id}:{of}:withdrawn:{why}:{}", from.email),
+            cycle: Some(cycle),
+            unit_id: Some(unit_id.to_owned()),
+            deadline: Some(deadline),
+            kind: Kind::Withdrawn,
+            days_before: None,
+            party: e.party,
+            due_on: Some(due),
+            due_at: hjul_wheel::reminders::mail_instant(def.mail_time, stamp.today),
+            state: State::Pending,
+            payload: Some(
+                ItemPayload {
+                    responsible: handed.then_some(e.party),
+                    task,
+                }
+                .json(),
+            ),
+            to: Some(from.clone()),
+        });
+    }
+    insert_new(db, items, stamp.at).await
 }
 
 /// Item ids bound in one statement at most: a batch of mail may carry tens of thousands
