@@ -2421,6 +2421,38 @@ async fn deputies_are_named_by_whom_the_unit_answers_to_and_a_past_one_blocks_no
     );
     let (_, list) = api.call(Method::GET, path, Some(&bo), None).await;
     assert_eq!(list, serde_json::json!([]));
+    // The cycle a record is meant for, a whole number however JSON writes it: a date
+    // of another cycle is refused naming it; a year with a fraction is no year.
+    let dialogue = "/api/v1/units/dt-nord-1/dialogue";
+    let (s, p) = api
+        .call(
+            Method::POST,
+            dialogue,
+            Some(&bo),
+            Some(serde_json::json!({"on": "2026-03-14", "cycle": 2023.0})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{p}");
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("falls in cycle 2025, not in cycle 2023"),
+        "{p}"
+    );
+    let (s, p) = api
+        .call(
+            Method::POST,
+            dialogue,
+            Some(&bo),
+            Some(serde_json::json!({"on": "2026-03-14", "cycle": 2025.5})),
+        )
+        .await;
+    assert_eq!(
+        (s, p["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("cycle")),
+        "{p}"
+    );
     // A period that has passed blocks nothing: named on 15 May for two days, and on 1
     // June another "from now".
     let unit = unit_of("dt-nord-1");

@@ -696,6 +696,19 @@ async fn import(
     .await
 }
 
+/// A year as JSON writes a whole number: `2025`, or `2025.0` (the same integer to JSON
+/// Schema); anything with a fraction is refused.
+fn whole_year<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
+    let Some(n) = Option::<f64>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if n.fract() != 0.0 || !(f64::from(i32::MIN)..=f64::from(i32::MAX)).contains(&n) {
+        return Err(serde::de::Error::custom(format!("{n} is not a year")));
+    }
+    #[allow(clippy::cast_possible_truncation)]
+    Ok(Some(n as i32))
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DialogueBody {
@@ -711,7 +724,7 @@ pub(crate) struct DialogueBody {
     /// The cycle it is meant for (as the unit page's forms send theirs): a date in
     /// another cycle is refused (409) naming the cycle it falls in. Default: the cycle
     /// the date falls in.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_year")]
     #[schema(minimum = 2000, maximum = 2199)]
     pub(crate) cycle: Option<i32>,
 }
@@ -987,7 +1000,7 @@ struct SignBody {
     /// The cycle it is meant for (as the unit page's forms send theirs): a date in
     /// another cycle is refused (409) naming the cycle it falls in. Default: the cycle
     /// the date falls in.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_year")]
     #[schema(minimum = 2000, maximum = 2199)]
     cycle: Option<i32>,
 }
@@ -1097,7 +1110,7 @@ pub(crate) struct GoalStatusBody {
     /// The cycle it is meant for (as the unit page's forms send theirs): a date in
     /// another cycle is refused (409) naming the cycle it falls in. Default: the cycle
     /// the date falls in.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_year")]
     #[schema(minimum = 2000, maximum = 2199)]
     pub(crate) cycle: Option<i32>,
 }
@@ -1147,7 +1160,7 @@ pub(crate) struct ReviewBody {
     /// The cycle it is meant for (as the unit page's forms send theirs): a date in
     /// another cycle is refused (409) naming the cycle it falls in. Default: the cycle
     /// the date falls in.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_year")]
     #[schema(minimum = 2000, maximum = 2199)]
     pub(crate) cycle: Option<i32>,
 }
