@@ -239,7 +239,7 @@ impl Store {
                     language: d.language,
                 };
                 turns.push((
-                    subtree(&dir, &d.unit_id),
+                    dir.subtree_ids(&d.unit_id),
                     from,
                     format!("deputy-{}-out", d.id),
                 ));
@@ -251,7 +251,7 @@ impl Store {
                 && let Some(leader) = dir.leader(&d.unit_id, 0)
             {
                 turns.push((
-                    subtree(&dir, &d.unit_id),
+                    dir.subtree_ids(&d.unit_id),
                     leader,
                     format!("deputy-{}-in", d.id),
                 ));
@@ -289,12 +289,4 @@ impl Store {
             .map(Deputy::of)
             .collect())
     }
-}
-
-/// `unit` and every unit under it, by id.
-pub(crate) fn subtree(dir: &crate::Directory, unit: &str) -> std::collections::HashSet<String> {
-    dir.subtree_of(std::iter::once(unit))
-        .into_iter()
-        .map(|u| u.id)
-        .collect()
 }

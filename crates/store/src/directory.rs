@@ -142,6 +142,14 @@ impl Directory {
         self.subtree_of(self.led_by(email).iter().map(String::as_str))
     }
 
+    /// `unit` and every unit under it, by id.
+    pub fn subtree_ids(&self, unit: &str) -> HashSet<String> {
+        self.subtree_of(std::iter::once(unit))
+            .into_iter()
+            .map(|u| u.id)
+            .collect()
+    }
+
     /// The units `roots` and every unit under them.
     pub fn subtree_of<'a>(
         &'a self,

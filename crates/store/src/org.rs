@@ -243,7 +243,7 @@ impl Store {
                     let why = format!("left-{}", stamp.at.timestamp_micros());
                     crate::outbox::withdraw_entries_of(
                         &txn,
-                        &crate::deputies::subtree(&dir, &unit),
+                        &dir.subtree_ids(&unit),
                         &from,
                         (&why, handed),
                         &self.wheel.definition,
