@@ -97,6 +97,10 @@ impl Store {
         let email = new.email.to_string();
         retrying!(self, {
             let (txn, _turn) = self.write().await?;
+            // Two people naming deputies for one unit at once on PostgreSQL: one after
+            // the other, so the second sees the first's period (SQLite writes one at a
+            // time anyway). Deputies change rarely; the tree's lock does.
+            crate::standing::lock_unit_tree(&txn).await?;
             let Some(u) = unit::Entity::find_by_id(unit_id.as_str()).one(&txn).await? else {
                 return Err(StoreError::UnknownUnit(unit_id.to_string()));
             };
@@ -172,6 +176,7 @@ impl Store {
     ) -> Result<Deputy, StoreError> {
         retrying!(self, {
             let (txn, _turn) = self.write().await?;
+            crate::standing::lock_unit_tree(&txn).await?;
             let Some(d) = deputy::Entity::find_by_id(id)
                 .filter(deputy::Column::UnitId.eq(unit_id.as_str()))
                 .one(&txn)
