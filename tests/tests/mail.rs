@@ -1727,6 +1727,19 @@ async fn an_overdue_follow_up_is_one_fact_in_the_list_the_table_the_export_the_d
     );
 }
 
+/// SMALL imported, cycle 2025's data collected (10 December 2025) and its themes
+/// published (20 March 2026): where the stories of who holds a unit's deadlines begin.
+async fn collected_with_themes(db: &TestDb) -> Store {
+    let store = with_org(db, SMALL).await;
+    for (day, e) in [
+        ("2025-12-10", Event::Milestone(Deadline::DataCollected)),
+        ("2026-03-20", Event::Milestone(Deadline::ThemesPublished)),
+    ] {
+        e.record(&store, date(day)).await;
+    }
+    store
+}
+
 /// Anna, the manager of Dagtilbud Nord, is away for two weeks in June 2026, while the
 /// quality dialogue with Bo's house is due. She names Camilla (not in the organisation
 /// file) her deputy from 8 to 19 June. In those days Anna's mail goes to Camilla, in
@@ -1736,13 +1749,7 @@ async fn an_overdue_follow_up_is_one_fact_in_the_list_the_table_the_export_the_d
 /// act for the area.
 async fn a_deputy_gets_the_units_mail_with_a_copy_to_the_leader_and_records_for_them(db: TestDb) {
     let server = SmtpServer::start().await;
-    let store = with_org(&db, SMALL).await;
-    for (day, e) in [
-        ("2025-12-10", Event::Milestone(Deadline::DataCollected)),
-        ("2026-03-20", Event::Milestone(Deadline::ThemesPublished)),
-    ] {
-        e.record(&store, date(day)).await;
-    }
+    let store = collected_with_themes(&db).await;
     let on = |day: &str| hjul_tests::core(&store, &stamp(day)).0;
     let period = |from: &str, to: Option<&str>| {
         hjul_wheel::deputy::Period::new(Some(date(from)), to.map(date))
@@ -1912,13 +1919,7 @@ async fn a_deputy_gets_the_units_mail_with_a_copy_to_the_leader_and_records_for_
 /// new, no escalation, and its status shows no day overdue.
 async fn a_unit_that_joins_late_is_given_time_and_never_told_of_what_was_before_it(db: TestDb) {
     let server = SmtpServer::start().await;
-    let store = with_org(&db, SMALL).await;
-    for (day, e) in [
-        ("2025-12-10", Event::Milestone(Deadline::DataCollected)),
-        ("2026-03-20", Event::Milestone(Deadline::ThemesPublished)),
-    ] {
-        e.record(&store, date(day)).await;
-    }
+    let store = collected_with_themes(&db).await;
     let import = |csv: String, day: &'static str| {
         let store = store.clone();
         async move {
@@ -2014,13 +2015,7 @@ async fn a_unit_that_joins_late_is_given_time_and_never_told_of_what_was_before_
 /// his, with whom it lies now, and his calendar entry is cancelled under its UID, once.
 async fn a_leader_who_leaves_a_unit_has_its_calendar_entries_cancelled(db: TestDb) {
     let server = SmtpServer::start().await;
-    let store = with_org(&db, SMALL).await;
-    for (day, e) in [
-        ("2025-12-10", Event::Milestone(Deadline::DataCollected)),
-        ("2026-03-20", Event::Milestone(Deadline::ThemesPublished)),
-    ] {
-        e.record(&store, date(day)).await;
-    }
+    let store = collected_with_themes(&db).await;
     let s = scheduler_without_digest(store.clone(), server.port());
     let sender = smtp(&server);
     run_days(&s, &sender, "2026-05-26", "2026-05-26", |_| Vec::new()).await;
