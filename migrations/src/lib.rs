@@ -27,6 +27,7 @@ mod m20261214_000019_settings;
 mod m20261215_000020_deputies;
 mod m20261216_000021_unit_joined;
 mod m20261217_000022_outbox_addressed;
+mod m20261218_000023_outbox_taken_over;
 
 pub struct Migrator;
 
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261215_000020_deputies::Migration),
             Box::new(m20261216_000021_unit_joined::Migration),
             Box::new(m20261217_000022_outbox_addressed::Migration),
+            Box::new(m20261218_000023_outbox_taken_over::Migration),
         ]
     }
 }

@@ -313,6 +313,32 @@ async fn every_role_on_every_endpoint_gets_the_right_answer(db: TestDb) {
         failures.join("\n")
     );
 
+    // A file that gives Bo's house a new leader, previewed: who takes over, nothing
+    // written (the same preview again says the same), and a leader may not preview.
+    let eva = ORGANISATION.replace(
+        "Bo Nielsen,bo.nielsen@skovby.dk",
+        "Eva Lund,eva.lund@skovby.dk",
+    );
+    assert_ne!(eva, ORGANISATION);
+    let preview = |token: &str| {
+        Request::post("/api/v1/organisation?preview=true")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "text/csv")
+            .body(Body::from(eva.clone()))
+            .unwrap()
+    };
+    let (status, first) = api.send(preview(&secretariat)).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["preview"], true);
+    assert_eq!(first["units_updated"], 1, "{first}");
+    assert_eq!(first["handovers"][0]["unit_id"], "dt-nord-1", "{first}");
+    assert_eq!(first["handovers"][0]["from"], "bo.nielsen@skovby.dk");
+    assert_eq!(first["handovers"][0]["to"], "eva.lund@skovby.dk");
+    let (_, again) = api.send(preview(&secretariat)).await;
+    assert_eq!(again, first, "a preview writes nothing");
+    let (status, _) = api.send(preview(&leader)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
     // What a manager sees of the organisation: their subtree.
     let (_, rows) = api
         .call(Method::GET, "/api/v1/status", Some(&manager), None)

@@ -636,8 +636,17 @@ async fn every_role_walks_their_whole_path() {
         let errors = d.text_when("#import-form div.error", "nowhere");
         assert!(errors.contains("linje 10"), "{errors}");
         d.check("organisation-refused");
+        // The corrected file is first shown as what it would do, nothing written yet.
         d.type_into(&d.wait("#org-file"), &good_file);
-        d.submit("#import-form button", "main p.message");
+        d.submit("#import-form button", "#preview");
+        d.text_when("#preview-counts", "16 uændret");
+        d.text_when("#no-handovers", "Ingen leder skifter");
+        assert!(
+            !d.text_when("#tree", "Jens Dam").contains("Jens Dam Hansen"),
+            "a preview writes nothing"
+        );
+        d.check("organisation-preview");
+        d.submit("#apply-form button", "main p.message");
         d.text_when("main p.message", "Organisationen er importeret");
         d.text_when("#tree", "Jens Dam Hansen");
 

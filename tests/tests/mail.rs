@@ -1821,6 +1821,30 @@ async fn a_deputy_gets_the_units_mail_with_a_copy_to_the_leader_and_records_for_
     let text = after[0].plain().unwrap();
     assert!(text.contains("Nu hos: Anna Bech"), "{text}");
     assert!(after[0].header("Cc").is_none(), "no copy of a cancellation");
+    // As she steps in on Monday 8 June, one mail tells her what lies with her now, in
+    // her calendar at once (not with the next reminder).
+    let first = to_camilla.iter().min_by_key(|r| day_of(r)).unwrap();
+    assert_eq!(day_of(first), date("2026-06-08"));
+    let text = first.plain().unwrap();
+    assert!(text.contains("Disse frister ligger nu hos dig:"), "{text}");
+    assert!(text.contains("Kvalitetssamtale – Dagtilbud Nord"), "{text}");
+    let entry = first.calendar().expect("a calendar part");
+    assert!(
+        entry.contains("METHOD:PUBLISH")
+            && entry.contains("UID:2025-dt-nord-1-dialogue_held@hjul")
+            && !entry.contains("CANCELLED"),
+        "{entry}"
+    );
+    // Anna, back on Monday 22 June, is told in her English what is hers again.
+    let back = received
+        .iter()
+        .find(|r| addressed(r, "anna@skovby.dk") && day_of(r) == date("2026-06-22"))
+        .expect("a mail to Anna as she is back");
+    let text = back.plain().unwrap();
+    assert!(
+        text.contains("These deadlines are now with you (before with Camilla Lund):"),
+        "{text}"
+    );
     for r in &to_camilla {
         let text = r.plain().unwrap();
         assert!(text.starts_with("Kære Camilla Lund"), "{text}");
@@ -2011,8 +2035,12 @@ async fn a_unit_that_joins_late_is_given_time_and_never_told_of_what_was_before_
 }
 
 /// Bo got his house's dialogue in his calendar when it opened. On 27 May 2026 the
-/// organisation file names Eva the house's leader: Bo is told the deadline is no longer
-/// his, with whom it lies now, and his calendar entry is cancelled under its UID, once.
+/// organisation file names Eva the house's leader. The preview shows what would pass
+/// to her and writes nothing. Once imported, Bo is told the deadline is no longer his,
+/// with whom it lies now, and his calendar entry is cancelled under its UID, once; Eva
+/// gets one mail with what is hers now, the entry in her calendar under the same UID.
+/// On 1 June the house closes: Eva's entry is cancelled, and so is Anna's, who was to
+/// hold its dialogue.
 async fn a_leader_who_leaves_a_unit_has_its_calendar_entries_cancelled(db: TestDb) {
     let server = SmtpServer::start().await;
     let store = collected_with_themes(&db).await;
@@ -2021,13 +2049,56 @@ async fn a_leader_who_leaves_a_unit_has_its_calendar_entries_cancelled(db: TestD
     run_days(&s, &sender, "2026-05-26", "2026-05-26", |_| Vec::new()).await;
     let bo = received_on(&server.received(), "bo@skovby.dk", "2026-05-26");
     assert!(bo.calendar().unwrap().contains("METHOD:PUBLISH"));
+    received_on(&server.received(), "anna@skovby.dk", "2026-05-26");
     let eva = SMALL.replace("Bo Nielsen,bo@skovby.dk", "Eva Lund,eva@skovby.dk");
     let org = Organisation::from_csv(&eva, |_| {}).unwrap();
+
+    // What would move, before anything does.
+    let preview = store
+        .preview_organisation(&org, &stamp("2026-05-27"))
+        .await
+        .unwrap();
+    assert_eq!(preview.handovers.len(), 1, "{preview:?}");
+    let h = &preview.handovers[0];
+    assert_eq!(
+        (h.unit_id.as_str(), h.from.email.as_str(), h.to.as_deref()),
+        ("dt-nord-1", "bo@skovby.dk", Some("eva@skovby.dk"))
+    );
+    let moving: Vec<(&str, Deadline)> = h
+        .deadlines
+        .iter()
+        .map(|d| (d.unit_id.as_str(), d.deadline))
+        .collect();
+    assert_eq!(moving, [("dt-nord-1", Deadline::DialogueHeld)]);
+    assert_eq!(h.deadlines[0].unit_name, "Børnehuset Mariehønen");
+    let dir = store.directory().await.unwrap();
+    assert_eq!(
+        dir.leader("dt-nord-1", 0).unwrap().email,
+        "bo@skovby.dk",
+        "a preview writes nothing"
+    );
+    let pending_before = store
+        .outbox(Some(OutboxState::Pending), 100)
+        .await
+        .unwrap()
+        .len();
+
     let report = store
         .import_organisation(&org, &stamp("2026-05-27"), |_, _| {})
         .await
         .unwrap();
-    assert_eq!(report.new_leaders.len(), 1);
+    assert_eq!(
+        report.handovers, preview.handovers,
+        "the preview told it as it is"
+    );
+    assert!(
+        store
+            .outbox(Some(OutboxState::Pending), 100)
+            .await
+            .unwrap()
+            .len()
+            > pending_before
+    );
     run_days(&s, &sender, "2026-05-27", "2026-05-29", |_| Vec::new()).await;
     let received = server.received();
     let cancel = received_on(&received, "bo@skovby.dk", "2026-05-27");
@@ -2045,4 +2116,77 @@ async fn a_leader_who_leaves_a_unit_has_its_calendar_entries_cancelled(db: TestD
         .filter(|r| r.to.iter().any(|t| t == "bo@skovby.dk"))
         .count();
     assert_eq!(later, 2, "one mail when it opened, one that cancels it");
+    // Eva, as she reads it: what is hers, by when, where, and from whom.
+    let welcome = received_on(&received, "eva@skovby.dk", "2026-05-27");
+    let subject = decode_subject(&welcome.header("Subject").unwrap());
+    assert!(
+        subject.starts_with("Nu hos dig: Kvalitetssamtale, Børnehuset Mariehønen – senest"),
+        "{subject}"
+    );
+    let text = welcome.plain().unwrap();
+    assert!(text.starts_with("Kære Eva Lund"), "{text}");
+    assert!(
+        text.contains("Denne frist ligger nu hos dig (før hos Bo Nielsen):"),
+        "{text}"
+    );
+    assert!(text.contains("Hvornår: senest"), "{text}");
+    assert!(
+        text.contains("Fristerne er sat ind i den vedhæftede kalenderfil."),
+        "{text}"
+    );
+    let ics = welcome.calendar().expect("a calendar part");
+    assert!(ics.contains("METHOD:PUBLISH"), "{ics}");
+    assert!(
+        ics.contains("UID:2025-dt-nord-1-dialogue_held@hjul") && !ics.contains("CANCELLED"),
+        "{ics}"
+    );
+    assert_eq!(
+        received
+            .iter()
+            .filter(|r| r.to.iter().any(|t| t == "eva@skovby.dk"))
+            .count(),
+        1,
+        "one mail with what is hers"
+    );
+
+    // The house closes: no one holds its deadlines, and every calendar that had them
+    // has them cancelled: its leader's and its superior's.
+    let closed: String = eva
+        .lines()
+        .filter(|l| !l.starts_with("dt-nord-1,"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let org = Organisation::from_csv(&closed, |_| {}).unwrap();
+    let preview = store
+        .preview_organisation(&org, &stamp("2026-06-01"))
+        .await
+        .unwrap();
+    assert_eq!(preview.units_deactivated, 1);
+    let h = &preview.handovers[0];
+    assert_eq!((h.unit_id.as_str(), h.to.as_deref()), ("dt-nord-1", None));
+    assert_eq!(h.deadlines.len(), 1, "{h:?}");
+    store
+        .import_organisation(&org, &stamp("2026-06-01"), |_, _| {})
+        .await
+        .unwrap();
+    run_days(&s, &sender, "2026-06-01", "2026-06-01", |_| Vec::new()).await;
+    let received = server.received();
+    for (who, greeting) in [
+        ("eva@skovby.dk", "Kære Eva Lund"),
+        ("anna@skovby.dk", "Dear Anna Bech"),
+    ] {
+        let gone = received_on(&received, who, "2026-06-01");
+        let ics = gone.calendar().expect("a calendar part");
+        assert!(ics.contains("METHOD:CANCEL"), "{who}: {ics}");
+        assert!(
+            ics.contains("UID:2025-dt-nord-1-dialogue_held@hjul"),
+            "{who}: {ics}"
+        );
+        let text = gone.plain().unwrap();
+        assert!(text.starts_with(greeting), "{text}");
+        assert!(
+            !text.contains("Nu hos") && !text.contains("Now with"),
+            "{text}"
+        );
+    }
 }

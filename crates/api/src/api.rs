@@ -645,6 +645,43 @@ struct ImportDto {
     units_reactivated: usize,
     people_created: usize,
     people_updated: usize,
+    /// Whether this was a preview: then nothing was written.
+    preview: bool,
+    /// What passes from each leader who leaves a unit (replaced, or the unit closed).
+    handovers: Vec<HandoverDto>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct HandoverDto {
+    unit_id: String,
+    unit_name: String,
+    /// The leader who leaves.
+    from: String,
+    /// The new leader; none: the unit is closed.
+    to: Option<String>,
+    /// The open deadlines mail told the leader who leaves of, here and below: the new
+    /// leader is told they are theirs now; the old one's calendar entries are cancelled.
+    deadlines: Vec<MovingDto>,
+    /// The unit's drafts (`agreement`, `midway`): they stay with the unit.
+    drafts: Vec<String>,
+    /// Mail about these units waiting to go, to whoever holds each deadline then.
+    pending_mail: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+struct MovingDto {
+    cycle: i32,
+    unit_id: String,
+    deadline: &'static str,
+    due: NaiveDate,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct ImportQuery {
+    /// `true`: say what the import would change and hand over, and write nothing.
+    preview: Option<bool>,
 }
 
 /// A CSV file sent as the body: `text/csv`, at most [`crate::BODY_LIMIT`], UTF-8.
@@ -660,29 +697,63 @@ async fn csv_body(req: axum::extract::Request) -> Result<String, Problem> {
     })
 }
 
-/// Imports the organisation from CSV (secretariat); the body is the file.
-#[utoipa::path(post, path = "/api/v1/organisation", tag = "admin", request_body(content = String, content_type = "text/csv"),
+/// Imports the organisation from CSV (secretariat); the body is the file. With
+/// `preview=true` it says what the import would change and hand over, and writes nothing.
+#[utoipa::path(post, path = "/api/v1/organisation", tag = "admin", params(ImportQuery), request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = ImportDto)))]
 async fn import(
     State(state): State<AppState>,
     who: Principal,
+    ApiQuery(q): ApiQuery<ImportQuery>,
     req: axum::extract::Request,
 ) -> ApiResult<Json<ImportDto>> {
+    let preview = q.preview.unwrap_or(false);
     write(
         &state,
         &who,
-        "import the organisation",
+        if preview {
+            "preview the organisation"
+        } else {
+            "import the organisation"
+        },
         ("organisation", "-"),
         async {
             who.require_secretariat("importing the organisation")?;
             let text = csv_body(req).await?;
             let org = Organisation::from_csv(&text, |_| {})
                 .map_err(|e| Problem::of_rows(e.to_string(), e.0))?;
-            let r = state
-                .core()
-                .import_organisation(&who, &org, |_, _| {})
-                .await?;
+            let r = if preview {
+                state.core().preview_organisation(&who, &org).await?
+            } else {
+                state
+                    .core()
+                    .import_organisation(&who, &org, |_, _| {})
+                    .await?
+            };
             Ok(Json(ImportDto {
+                preview,
+                handovers: r
+                    .handovers
+                    .into_iter()
+                    .map(|h| HandoverDto {
+                        unit_id: h.unit_id,
+                        unit_name: h.unit_name,
+                        from: h.from.email,
+                        to: h.to,
+                        deadlines: h
+                            .deadlines
+                            .into_iter()
+                            .map(|d| MovingDto {
+                                cycle: d.cycle,
+                                unit_id: d.unit_id,
+                                deadline: d.deadline.key(),
+                                due: d.due,
+                            })
+                            .collect(),
+                        drafts: h.drafts,
+                        pending_mail: h.pending_mail,
+                    })
+                    .collect(),
                 units_created: r.units_created,
                 units_updated: r.units_updated,
                 units_unchanged: r.units_unchanged,

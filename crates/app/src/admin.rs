@@ -51,6 +51,20 @@ impl Core {
         self.audited(actor, &attempt, result).await
     }
 
+    /// What importing `org` would change, and what would pass from each leader who
+    /// leaves a unit (the secretariat's): nothing is written.
+    pub async fn preview_organisation(
+        &self,
+        actor: &Actor,
+        org: &Organisation,
+    ) -> Result<ImportReport, CoreError> {
+        actor.require_secretariat("importing the organisation")?;
+        Ok(self
+            .store()
+            .preview_organisation(org, &self.stamp(actor))
+            .await?)
+    }
+
     /// Imports a checked file of indicator data (the secretariat's) in one transaction;
     /// `file` names it in the audit log.
     pub async fn import_measurements(

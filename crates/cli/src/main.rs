@@ -454,10 +454,17 @@ unit_id,name,level,parent_id,area,leader_name,leader_email and optionally langua
 Exactly one unit at level 1 (the root); every other unit's parent is one level up. Areas: daycare, \
 school, family, department. If any row is wrong, every problem is listed with its line and nothing \
 is written. Importing again updates units in place, gives a unit its new leader, and deactivates \
-units missing from the file (their history stays).",
-        after_help = "Examples:\n  hjul org import examples/organisation.csv"
+units missing from the file (their history stays). A leader who leaves a unit gets one mail \
+that cancels the calendar entries of its open deadlines; the new leader one mail with what is \
+theirs now. --preview shows what would change and move, and writes nothing.",
+        after_help = "Examples:\n  hjul org import examples/organisation.csv --preview\n  hjul org import examples/organisation.csv"
     )]
-    Import { file: PathBuf },
+    Import {
+        file: PathBuf,
+        /// Show what the import would change and hand over; write nothing.
+        #[arg(long)]
+        preview: bool,
+    },
 }
 
 #[derive(Subcommand)]

@@ -86,7 +86,9 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
     let store = ctx.store().await?;
     let stamp = ctx.stamp();
     match command {
-        Command::Org(OrgCommand::Import { file }) => import(&store, ctx, file, out).await?,
+        Command::Org(OrgCommand::Import { file, preview }) => {
+            import(&store, ctx, (file, *preview), out).await?;
+        }
         Command::Data(DataCommand::Import { file }) => {
             let (core, actor) = ctx.acting(&store).await?;
             crate::data::import((&core, &actor), ctx, &read(file)?, file, out).await?;
@@ -600,7 +602,7 @@ async fn migrate(ctx: &Context, out: &mut impl Write) -> anyhow::Result<()> {
 async fn import(
     store: &Store,
     ctx: &Context,
-    file: &Path,
+    (file, preview): (&Path, bool),
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let text = read(file)?;
@@ -609,16 +611,28 @@ async fn import(
     let org = Organisation::from_csv(&text, |n| bar.set_position(n as u64))
         .with_context(|| format!("{} was not imported", file.display()))?;
     bar.finish_and_clear();
-    let bar = progress(org.units().len(), "writing");
     let (core, actor) = ctx.acting(store).await?;
-    let report = core
-        .import_organisation(&actor, &org, |done, _| bar.set_position(done as u64))
-        .await
-        .with_context(|| format!("{} was not imported", file.display()))?;
-    bar.finish_and_clear();
+    let report = if preview {
+        core.preview_organisation(&actor, &org)
+            .await
+            .with_context(|| format!("{} cannot be previewed", file.display()))?
+    } else {
+        let bar = progress(org.units().len(), "writing");
+        let report = core
+            .import_organisation(&actor, &org, |done, _| bar.set_position(done as u64))
+            .await
+            .with_context(|| format!("{} was not imported", file.display()))?;
+        bar.finish_and_clear();
+        report
+    };
     writeln!(
         out,
-        "imported {}: {} units ({} new, {} changed, {} unchanged, {} reactivated, {} deactivated); {} new people, {} changed",
+        "{} {}: {} units ({} new, {} changed, {} unchanged, {} reactivated, {} deactivated); {} new people, {} changed",
+        if preview {
+            "importing would change"
+        } else {
+            "imported"
+        },
         file.display(),
         org.units().len(),
         report.units_created,
@@ -629,11 +643,60 @@ async fn import(
         report.people_created,
         report.people_updated,
     )?;
-    for (unit, old, new) in &report.new_leaders {
-        writeln!(
-            out,
-            "  new leader of {unit}: {new} (was {old}); future mail goes to {new}"
-        )?;
+    let will = |now: &'static str, then: &'static str| if preview { then } else { now };
+    for h in &report.handovers {
+        match &h.to {
+            Some(to) => writeln!(
+                out,
+                "  new leader of {} ({}): {to} (was {}); future mail goes to {to}",
+                h.unit_id, h.unit_name, h.from.email
+            )?,
+            None => writeln!(
+                out,
+                "  {} ({}) {} closed; its leader was {}",
+                h.unit_id,
+                h.unit_name,
+                will("is", "would be"),
+                h.from.email
+            )?,
+        }
+        if !h.deadlines.is_empty() {
+            let names: Vec<String> = h
+                .deadlines
+                .iter()
+                .map(|d| format!("{} of {} (due {})", d.deadline.key(), d.unit_id, d.due))
+                .collect();
+            let what = match &h.to {
+                Some(to) => format!(
+                    "{} to {to}, and out of {}'s calendar",
+                    will("pass", "would pass"),
+                    h.from.email
+                ),
+                None => format!(
+                    "{} out of {}'s calendar",
+                    will("are cancelled", "would be cancelled"),
+                    h.from.email
+                ),
+            };
+            writeln!(out, "    open deadlines that {what}: {}", names.join(", "))?;
+        }
+        if !h.drafts.is_empty() {
+            writeln!(
+                out,
+                "    drafts kept with the unit: {}",
+                h.drafts.join(", ")
+            )?;
+        }
+        if h.pending_mail > 0 {
+            writeln!(
+                out,
+                "    mail waiting to go about these units: {} (it goes to whoever holds each deadline)",
+                h.pending_mail
+            )?;
+        }
+    }
+    if preview {
+        writeln!(out, "nothing was written; run without --preview to import")?;
     }
     Ok(())
 }

@@ -778,6 +778,42 @@ fn the_secretariat_imports_data_and_reads_a_units_sheet() {
     assert_eq!(again, sheet, "a refused file changes nothing");
 }
 
+/// A new leader in the organisation file: `--preview` says what would change and who
+/// takes over, and writes nothing; the import then does just that.
+#[test]
+fn an_import_is_previewed_before_a_unit_changes_hands() {
+    let dir = scratch("handover");
+    ok(&hjul(&dir, &["migrate"]));
+    let org = examples().join("organisation.csv");
+    ok(&hjul(&dir, &["org", "import", org.to_str().unwrap()]));
+    let eva = std::fs::read_to_string(&org).unwrap().replace(
+        "Bo Nielsen,bo.nielsen@skovby.dk",
+        "Eva Lund,eva.lund@skovby.dk",
+    );
+    std::fs::write(dir.join("new.csv"), eva).unwrap();
+    let preview = ok(&hjul(&dir, &["org", "import", "new.csv", "--preview"]));
+    assert!(
+        preview
+            .contains("importing would change new.csv: 16 units (0 new, 1 changed, 15 unchanged"),
+        "{preview}"
+    );
+    assert!(
+        preview.contains(
+            "new leader of dt-nord-1 (Børnehuset Mariehønen): eva.lund@skovby.dk (was bo.nielsen@skovby.dk)"
+        ),
+        "{preview}"
+    );
+    assert!(preview.contains("nothing was written"), "{preview}");
+    // Nothing was: the import finds the same change to make.
+    let text = ok(&hjul(&dir, &["org", "import", "new.csv"]));
+    assert!(
+        text.contains("imported new.csv: 16 units (0 new, 1 changed, 15 unchanged"),
+        "{text}"
+    );
+    assert!(text.contains("new leader of dt-nord-1"), "{text}");
+    assert!(!text.contains("nothing was written"), "{text}");
+}
+
 /// `--as EMAIL` acts as that person, with what the organisation gives them and no more:
 /// the same rules as their token in the dashboard and the API, asked of the same core.
 /// The audit log names both the operator and the person.

@@ -20,6 +20,10 @@ pub enum MailKind {
     /// A deadline that is no longer the reader's to act on: its calendar entry is
     /// cancelled.
     Withdrawn,
+    /// Deadlines the reader takes over from someone who had them (a new leader, a
+    /// deputy stepping in, a leader back after a deputy's turn): each in their calendar
+    /// if it lies ahead.
+    TakenOver,
     Opened,
     Escalation,
     Reminder,
@@ -28,10 +32,11 @@ pub enum MailKind {
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 8] = [
+    pub const ALL: [MailKind; 9] = [
         MailKind::Digest,
         MailKind::CycleEnded,
         MailKind::Withdrawn,
+        MailKind::TakenOver,
         MailKind::Opened,
         MailKind::Escalation,
         MailKind::Reminder,
@@ -44,6 +49,7 @@ impl MailKind {
             Self::Digest => "digest",
             Self::CycleEnded => "cycle_ended",
             Self::Withdrawn => "withdrawn",
+            Self::TakenOver => "taken_over",
             Self::Opened => "opened",
             Self::Reminder => "reminder",
             Self::Overdue => "overdue",
@@ -79,7 +85,7 @@ pub struct Item {
     pub due: Option<NaiveDate>,
     pub days_before: Option<i32>,
     /// For escalations: whose deadline it is (their name); for a withdrawn deadline: who
-    /// acts on it now.
+    /// acts on it now; for one taken over: who had it.
     pub responsible: Option<String>,
     /// What the recipient is to do (for an escalation: what the late one is to do).
     #[serde(default)]

@@ -49,6 +49,9 @@ const BUILTIN: &[(&str, &str)] = builtin![
     "da" / "withdrawn.subject.txt",
     "da" / "withdrawn.txt",
     "da" / "withdrawn.html",
+    "da" / "taken_over.subject.txt",
+    "da" / "taken_over.txt",
+    "da" / "taken_over.html",
     "en" / "layout.txt",
     "en" / "layout.html",
     "en" / "items.txt",
@@ -77,6 +80,9 @@ const BUILTIN: &[(&str, &str)] = builtin![
     "en" / "withdrawn.subject.txt",
     "en" / "withdrawn.txt",
     "en" / "withdrawn.html",
+    "en" / "taken_over.subject.txt",
+    "en" / "taken_over.txt",
+    "en" / "taken_over.html",
 ];
 
 /// A mail in words.

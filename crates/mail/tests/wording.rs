@@ -266,7 +266,46 @@ fn mails(lang: Language) -> Vec<(&'static str, Mail, NaiveDate)> {
             Task::SubmitAgreement,
         )],
     );
+    // Bo left Skovbo; Dorthe, its new leader, takes over one deadline overdue and one
+    // ahead (a dialogue with the house below as its superior).
+    let mut late = item(
+        MailKind::TakenOver,
+        "dt-skovbo",
+        "Børnehuset Skovbo",
+        "dialogue_held",
+        "2026-06-30",
+        Task::AttendDialogue,
+    );
+    late.responsible = Some("Bo Nielsen".into());
+    late.themes.clone_from(&themes);
+    let mut ahead = item(
+        MailKind::TakenOver,
+        "dt-skovbo-2",
+        "Vuggestuen Mariehønen",
+        "agreement_signed",
+        "2026-09-14",
+        Task::SignAgreement,
+    );
+    ahead.responsible = Some("Bo Nielsen".into());
+    ahead.leader = Some("Eva Holm".into());
+    let taken_over = mail(lang, "Dorthe Krogh", vec![late, ahead]);
+    // Camilla steps in for Anna: what lies with her while she is the deputy.
+    let mut stand_in = item(
+        MailKind::TakenOver,
+        "dt-skovbo",
+        "Børnehuset Skovbo",
+        "dialogue_held",
+        "2026-06-30",
+        Task::HoldDialogue,
+    );
+    stand_in.leader = Some("Bo Nielsen".into());
+    stand_in.deputy_for = Some("Anna Bech".into());
+    stand_in.responsible = Some("Anna Bech".into());
+    stand_in.themes.clone_from(&themes);
+    let deputy_steps_in = mail(lang, "Camilla Lund", vec![stand_in]);
     vec![
+        ("taken_over_by_new_leader", taken_over, date("2026-07-06")),
+        ("taken_over_by_deputy", deputy_steps_in, date("2026-06-01")),
         ("reminder_deputy", deputy, date("2026-06-16")),
         ("opened_past_due", past, date("2026-04-20")),
         ("reminder_goal_status", goal_status, date("2026-12-16")),

@@ -58,6 +58,7 @@ fn mail_kind(kind: OutboxKind) -> MailKind {
         OutboxKind::DeadLetter => MailKind::DeadLetter,
         OutboxKind::CycleEnded => MailKind::CycleEnded,
         OutboxKind::Withdrawn => MailKind::Withdrawn,
+        OutboxKind::TakenOver => MailKind::TakenOver,
     }
 }
 
@@ -293,11 +294,15 @@ impl Scheduler {
             Some(_) => payload(item)?,
         };
         let kind = mail_kind(item.kind);
-        // Whose deadline it is (escalation), who has it now (withdrawn).
-        let responsible = payload
-            .responsible
-            .filter(|_| matches!(kind, MailKind::Escalation | MailKind::Withdrawn))
-            .map(|p| self.addressee(dir, p, item.unit_id.as_deref(), day).name);
+        // Whose deadline it is (escalation), who has it now (withdrawn), who had it
+        // (taken over).
+        let responsible = match kind {
+            MailKind::TakenOver => payload.from.clone(),
+            MailKind::Escalation | MailKind::Withdrawn => payload
+                .responsible
+                .map(|p| self.addressee(dir, p, item.unit_id.as_deref(), day).name),
+            _ => None,
+        };
         // A deputy's own item: the leader they stand in for (not on an item addressed
         // to a person by name, which is that person's own).
         let deputy_for = item
@@ -909,7 +914,8 @@ impl Scheduler {
             | OutboxKind::Reminder
             | OutboxKind::Overdue
             | OutboxKind::Escalation
-            | OutboxKind::Withdrawn => {
+            | OutboxKind::Withdrawn
+            | OutboxKind::TakenOver => {
                 let sequence = sequence(item, &batch.sent);
                 let themes = item
                     .cycle

@@ -68,6 +68,7 @@ fn new_item(year: i32, unit_id: Option<&str>, item: DueItem) -> NewItem {
             hjul_store::ItemPayload {
                 responsible: Some(item.responsible),
                 task: Some(item.task),
+                from: None,
             }
             .json(),
         ),

@@ -209,12 +209,13 @@ impl Store {
         })
     }
 
-    /// Cancels the calendar entries of those whose turn as a deputy ended in the last
-    /// week (at their period's end, or ended early): the unit's deadlines are the
-    /// leader's again. When leaders get no copy of their deputies' mail (`leader_keeps`
-    /// false), the leaders' entries are cancelled too as their deputies step in. Once
-    /// each (the keys name the turn): the scheduler asks it at every tick. The number of
-    /// cancellations written.
+    /// Moves the calendar entries of deputies' turns that began or ended in the last
+    /// week. As a deputy steps in, they are told which of the unit's open deadlines are
+    /// theirs now (and, when leaders get no copy of their deputies' mail, `leader_keeps`
+    /// false, the leader's entries are cancelled). As the turn ends (at its period's end,
+    /// or ended early), the deputy's entries are cancelled and the leader is told what is
+    /// theirs again. Once each (the keys name the turn): the scheduler asks it at every
+    /// tick. The number of deadlines moved.
     pub async fn move_deputies_entries(
         &self,
         leader_keeps: bool,
@@ -224,8 +225,13 @@ impl Store {
         let week_ago = today - chrono::Days::new(7);
         let recent = |d: Date| week_ago <= d && d <= today;
         let zone = self.wheel.definition.mail_time.zone;
-        let mut turns: Vec<(std::collections::HashSet<String>, crate::Addressee, String)> =
-            Vec::new();
+        // (units, who leaves the part, why, whether their entries are cancelled)
+        let mut turns: Vec<(
+            std::collections::HashSet<String>,
+            crate::Addressee,
+            String,
+            bool,
+        )> = Vec::new();
         let dir = self.directory().await?;
         for d in deputy::Entity::find().all(&self.db).await? {
             let ended = d.ended_at.map(|t| t.with_timezone(&zone).date_naive());
@@ -247,18 +253,19 @@ impl Store {
                     dir.subtree_ids(&d.unit_id),
                     from,
                     format!("deputy-{}-out", d.id),
+                    true,
                 ));
             }
-            if !leader_keeps
-                && ended.is_none_or(|x| x > steps_in)
+            if ended.is_none_or(|x| x > steps_in)
                 && recent(steps_in)
-                && d.ends_on.is_none_or(|e| e >= today)
+                && ends.is_none_or(|last| last >= today)
                 && let Some(leader) = dir.leader(&d.unit_id, 0)
             {
                 turns.push((
                     dir.subtree_ids(&d.unit_id),
                     leader,
                     format!("deputy-{}-in", d.id),
+                    !leader_keeps,
                 ));
             }
         }
@@ -268,14 +275,21 @@ impl Store {
         let def = self.wheel.definition.clone();
         retrying!(self, {
             let (txn, _turn) = self.write().await?;
-            let mut written = 0;
-            for (units, from, why) in &turns {
-                written +=
-                    crate::outbox::withdraw_entries_of(&txn, units, from, (why, true), &def, stamp)
-                        .await?;
+            let mut moved = 0;
+            for (units, from, why, withdraw) in &turns {
+                let leaving = crate::outbox::Leaving {
+                    units,
+                    from,
+                    why,
+                    withdraw: *withdraw,
+                    handed: true,
+                };
+                moved += crate::outbox::move_entries_of(&txn, leaving, &def, stamp)
+                    .await?
+                    .len() as u64;
             }
             txn.commit().await?;
-            Ok(written)
+            Ok(moved)
         })
     }
 

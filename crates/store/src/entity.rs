@@ -322,6 +322,9 @@ pub mod outbox_item {
         CycleEnded,
         /// A deadline is no longer the reader's (its calendar entry is cancelled).
         Withdrawn,
+        /// A deadline is the reader's now, taken over from someone who had it (a new
+        /// leader, a deputy stepping in, a leader back after a deputy's turn).
+        TakenOver,
     }
 
     /// Where an item is in its life.

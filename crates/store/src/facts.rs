@@ -217,3 +217,59 @@ where
 /// Above this many units a fold reads the whole cycle rather than the units by id (a
 /// long list of ids is slow to bind, and past SQLite's limit in a large organisation).
 pub(crate) const BY_ID: usize = 64;
+
+/// A deadline of a unit in a cycle (a follow-up's: the time due on that day).
+pub(crate) type DeadlineOf = (i32, String, Deadline, Option<NaiveDate>);
+
+/// Which deadlines of these (cycle, unit) pairs are open: not met, and the unit's to meet
+/// (not waiting for another, not due before it joined). Units are read whether active or
+/// not: a unit closed in the same transaction still had them.
+pub(crate) async fn open_deadlines<'a>(
+    db: &impl ConnectionTrait,
+    current: &WheelDefinition,
+    pairs: impl IntoIterator<Item = (i32, &'a str)>,
+) -> Result<std::collections::HashSet<DeadlineOf>, StoreError> {
+    let mut by_cycle: std::collections::BTreeMap<i32, std::collections::BTreeSet<&str>> =
+        std::collections::BTreeMap::new();
+    for (cycle, unit) in pairs {
+        by_cycle.entry(cycle).or_default().insert(unit);
+    }
+    let mut open = std::collections::HashSet::new();
+    for (year, units) in by_cycle {
+        let definition = match cycle::Entity::find_by_id(year).one(db).await? {
+            Some(c) => definition_of(&c)?,
+            None => current.clone(),
+        };
+        let Ok(plan) = definition.cycle(year) else {
+            continue;
+        };
+        let milestones = milestones_of(db, year, None).await?;
+        let started = started_at(db, year).await?;
+        // A handover's units: a subtree, read in chunks under SQLite's limit on bound values.
+        let ids: Vec<String> = units.iter().map(|u| (*u).to_owned()).collect();
+        for chunk in ids.chunks(BY_ID) {
+            let events = unit_event::Entity::find()
+                .filter(unit_event::Column::Cycle.eq(year))
+                .filter(unit_event::Column::UnitId.is_in(chunk.iter().cloned()))
+                .order_by_asc(unit_event::Column::Id)
+                .all(db)
+                .await?;
+            for u in unit::Entity::find()
+                .filter(unit::Column::Id.is_in(chunk.iter().cloned()))
+                .all(db)
+                .await?
+            {
+                let Some(level) = level_of(&u) else { continue };
+                let mut facts = fold_events(events.iter().filter(|e| e.unit_id == u.id));
+                facts.joined = joined(&u, started, &definition);
+                for s in plan.unit_deadlines(level, &milestones, &facts) {
+                    if s.is_actionable() {
+                        let time = s.deadline.is_follow_up().then_some(s.due).flatten();
+                        open.insert((year, u.id.clone(), s.deadline, time));
+                    }
+                }
+            }
+        }
+    }
+    Ok(open)
+}

@@ -70,9 +70,10 @@ pub use entity::cycle::StartedHow;
 pub use entity::outbox_item::Model as OutboxItem;
 pub use entity::unit::Model as Unit;
 pub use events::{Graded, Recorded, Submitted, UnitEventKind, check_themes};
-pub use org::ImportReport;
+pub use org::{Handover, ImportReport};
 pub use outbox::{
-    ItemId, ItemPayload, Kind as OutboxKind, NewItem, SentEntries, SentMark, State as OutboxState,
+    ItemId, ItemPayload, Kind as OutboxKind, Moving, NewItem, SentEntries, SentMark,
+    State as OutboxState,
 };
 pub use reports::{FinalReportFile, KeptReport, sha256};
 pub use sessions::{Holder, Session};

@@ -1,6 +1,7 @@
 //! Importing the organisation: a checked file is written in one transaction. Units are
 //! updated in place, a new leader takes over the unit (and its future mail), a unit no
 //! longer in the file is deactivated with its history kept, and every change is logged.
+//! A preview is the same import, rolled back: what it would change and hand over.
 
 use std::collections::HashMap;
 
@@ -15,7 +16,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::audit::{self, Change};
-use crate::entity::{organisation_version, person, unit};
+use crate::entity::{draft, organisation_version, person, unit};
 use crate::facts::insert_chunked;
 use crate::{FaultPoint, OnRecord, Stamp, Store, StoreError};
 
@@ -31,6 +32,30 @@ pub struct ImportReport {
     pub people_updated: usize,
     /// Units whose leader changed: (unit, old leader's address, new leader's address).
     pub new_leaders: Vec<(String, String, String)>,
+    /// What passes from each leader who leaves a unit (replaced, or the unit closed).
+    pub handovers: Vec<Handover>,
+}
+
+/// What moves when a leader leaves a unit: shown before an import is applied, and
+/// said after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Handover {
+    pub unit_id: String,
+    pub unit_name: String,
+    /// The leader who leaves, as mail reached them.
+    pub from: crate::Addressee,
+    /// The new leader's address; none: the unit is closed.
+    pub to: Option<String>,
+    /// The open deadlines mail told them of, here and in the units under this one:
+    /// the new leader is told they are theirs now (none for a closed unit), and the
+    /// entries still ahead are cancelled in the old leader's calendar.
+    pub deadlines: Vec<crate::outbox::Moving>,
+    /// The unit's drafts (the agreement, the midway status): they stay with the unit,
+    /// for the new leader to go on with.
+    pub drafts: Vec<String>,
+    /// Mail about these units waiting to go: it goes to whoever holds each deadline
+    /// when it is sent.
+    pub pending_mail: u64,
 }
 
 /// A unit as the audit log shows it.
@@ -58,7 +83,27 @@ impl Store {
         &self,
         org: &Organisation,
         stamp: &Stamp,
+        progress: impl FnMut(usize, usize),
+    ) -> Result<ImportReport, StoreError> {
+        self.import_or_preview(org, stamp, progress, true).await
+    }
+
+    /// What importing `org` would change and hand over, now: the import itself, rolled
+    /// back, so the preview and the import cannot tell different stories.
+    pub async fn preview_organisation(
+        &self,
+        org: &Organisation,
+        stamp: &Stamp,
+    ) -> Result<ImportReport, StoreError> {
+        self.import_or_preview(org, stamp, |_, _| {}, false).await
+    }
+
+    async fn import_or_preview(
+        &self,
+        org: &Organisation,
+        stamp: &Stamp,
         mut progress: impl FnMut(usize, usize),
+        apply: bool,
     ) -> Result<ImportReport, StoreError> {
         retrying!(self, {
             let (txn, _turn) = self.write().await?;
@@ -206,7 +251,7 @@ impl Store {
             let mut closed = Vec::new();
             for old in existing.into_values().filter(|u| u.active) {
                 let before = unit_record(&old, &email_of);
-                closed.push((old.id.clone(), before.leader.clone()));
+                closed.push((old.id.clone(), before.leader.clone(), None));
                 let after = UnitRecord {
                     active: false,
                     ..before.clone()
@@ -225,32 +270,91 @@ impl Store {
             }
 
             // The calendar entries of a leader who left a unit, or of a unit closed, are
-            // cancelled with them: the deadlines are someone else's now, or no one's.
+            // cancelled with them; the new leader is told what is theirs now.
             let leaving = report
                 .new_leaders
                 .iter()
-                .map(|(unit, old, _)| (unit.clone(), old.clone(), true))
-                .chain(closed.into_iter().map(|(unit, old)| (unit, old, false)));
+                .map(|(unit, old, new)| (unit.clone(), old.clone(), Some(new.clone())))
+                .chain(closed);
             // Who got which entry went by the tree before this import.
             let dir = self.directory().await?;
-            for (unit, email, handed) in leaving {
-                if let Some(p) = people.get(&email) {
-                    let from = crate::Addressee {
-                        email: p.email.clone(),
-                        name: p.name.clone(),
-                        language: p.language,
-                    };
-                    let why = format!("left-{}", stamp.at.timestamp_micros());
-                    crate::outbox::withdraw_entries_of(
+            for (unit, email, to) in leaving {
+                let Some(p) = people.get(&email) else {
+                    continue;
+                };
+                let from = crate::Addressee {
+                    email: p.email.clone(),
+                    name: p.name.clone(),
+                    language: p.language,
+                };
+                let why = format!("left-{}", stamp.at.timestamp_micros());
+                // A new leader takes over the unit and what its leader holds below it. A
+                // closed unit's deadlines are no one's: everyone mail told of them (the
+                // superior who was to hold its dialogue, a deputy) has them cancelled.
+                let (units, told) = match &to {
+                    Some(_) => (dir.subtree_ids(&unit), vec![from.clone()]),
+                    None => {
+                        let mut told = vec![from.clone()];
+                        for email in crate::outbox::told_about(&txn, &unit).await? {
+                            if told.iter().any(|t| t.email == email) {
+                                continue;
+                            }
+                            if let Some(a) = addressee_of(&txn, &people, &email).await? {
+                                told.push(a);
+                            }
+                        }
+                        (std::iter::once(unit.clone()).collect(), told)
+                    }
+                };
+                let mut deadlines: Vec<crate::outbox::Moving> = Vec::new();
+                for person in &told {
+                    let moved = crate::outbox::move_entries_of(
                         &txn,
-                        &dir.subtree_ids(&unit),
-                        &from,
-                        (&why, handed),
+                        crate::outbox::Leaving {
+                            units: &units,
+                            from: person,
+                            why: &why,
+                            withdraw: true,
+                            handed: to.is_some(),
+                        },
                         &self.wheel.definition,
                         stamp,
                     )
                     .await?;
+                    for d in moved {
+                        if !deadlines.contains(&d) {
+                            deadlines.push(d);
+                        }
+                    }
                 }
+                let deadlines = deadlines
+                    .into_iter()
+                    .map(|d| crate::outbox::Moving {
+                        unit_name: dir.unit_name(&d.unit_id).unwrap_or(&d.unit_id).to_owned(),
+                        ..d
+                    })
+                    .collect();
+                let drafts = draft::Entity::find()
+                    .filter(draft::Column::UnitId.eq(unit.as_str()))
+                    .all(&txn)
+                    .await?
+                    .into_iter()
+                    .map(|d| d.kind.key().to_owned())
+                    .collect();
+                let pending_mail = crate::outbox::pending_about(&txn, &units).await?;
+                report.handovers.push(Handover {
+                    unit_name: dir.unit_name(&unit).unwrap_or(&unit).to_owned(),
+                    unit_id: unit,
+                    from,
+                    to,
+                    deadlines,
+                    drafts,
+                    pending_mail,
+                });
+            }
+            if !apply {
+                txn.rollback().await?;
+                return Ok(report);
             }
 
             let changed = !changes.is_empty();
@@ -299,6 +403,31 @@ pub(crate) async fn organisation_changed(txn: &DatabaseTransaction) -> Result<()
         .exec(txn)
         .await?;
     Ok(())
+}
+
+/// Who an address is, as mail reached them: a person of the organisation, or a deputy
+/// named by hand.
+async fn addressee_of(
+    db: &DatabaseTransaction,
+    people: &HashMap<String, person::Model>,
+    email: &str,
+) -> Result<Option<crate::Addressee>, StoreError> {
+    if let Some(p) = people.get(email) {
+        return Ok(Some(crate::Addressee {
+            email: p.email.clone(),
+            name: p.name.clone(),
+            language: p.language,
+        }));
+    }
+    Ok(crate::entity::deputy::Entity::find()
+        .filter(crate::entity::deputy::Column::Email.eq(email))
+        .one(db)
+        .await?
+        .map(|d| crate::Addressee {
+            email: d.email,
+            name: d.name,
+            language: d.language,
+        }))
 }
 
 fn unit_record(u: &unit::Model, email_of: &HashMap<Uuid, String>) -> UnitRecord {

@@ -20,18 +20,26 @@ pub use crate::entity::outbox_item::{ItemId, Kind, State};
 /// What a deadline item's payload holds: who acts on the deadline and what the reader
 /// is to do, as decided when the item was written. Items written before either was
 /// kept have neither; a value hjul does not know is an error, never a default.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ItemPayload {
     #[serde(default)]
     pub responsible: Option<hjul_wheel::Party>,
     #[serde(default)]
     pub task: Option<hjul_wheel::Task>,
+    /// On a deadline taken over: the name of who had it before.
+    #[serde(default)]
+    pub from: Option<String>,
 }
 
 impl ItemPayload {
-    pub fn json(self) -> String {
-        serde_json::json!({ "responsible": self.responsible, "task": self.task }).to_string()
+    pub fn json(&self) -> String {
+        let mut json = serde_json::json!({ "responsible": self.responsible, "task": self.task });
+        // Only where there is one: an item without it reads as it always did.
+        if let Some(from) = &self.from {
+            json["from"] = from.as_str().into();
+        }
+        json.to_string()
     }
 }
 
@@ -247,6 +255,7 @@ pub(crate) async fn hand_over(
             ItemPayload {
                 responsible: Some(now.responsible),
                 task: Some(was.task),
+                from: None,
             }
             .json(),
         ),
@@ -256,21 +265,55 @@ pub(crate) async fn hand_over(
     Ok(())
 }
 
-/// Cancels the calendar entries `from` got of the deadlines still ahead of `unit_id`
-/// and the units under it (`units`, the unit's subtree: as its leader they hold the
-/// dialogues and sign the agreements below): they move to someone else (a deputy steps
-/// in or out, a new leader, a unit closed). Each entry's latest mail to `from`, unless it already withdrew it, becomes a
-/// `withdrawn` item addressed to `from` by name (their party now names someone else),
-/// with the day's mail; once per `why` (in the key), however often this runs. `handed`:
-/// the deadlines are someone's now (the mail says whose), not a closed unit's.
-pub(crate) async fn withdraw_entries_of(
+/// A person's part in units ends: a deputy's turn, a leader replaced or a unit closed.
+pub(crate) struct Leaving<'a> {
+    /// The unit and those under it: as its leader they hold the dialogues and sign the
+    /// agreements below.
+    pub units: &'a HashSet<String>,
+    /// Who had the part, as mail reached them.
+    pub from: &'a crate::Addressee,
+    /// Names the change in the items' keys, so each is written once however often this
+    /// runs.
+    pub why: &'a str,
+    /// Whether their calendar entries are cancelled (not for a leader who keeps copies
+    /// of a deputy's mail).
+    pub withdraw: bool,
+    /// Whether someone takes the deadlines over (not for a closed unit): whoever holds
+    /// them when the mail goes is told what is now theirs.
+    pub handed: bool,
+}
+
+/// A deadline that passes from one person to another, as a handover shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Moving {
+    pub cycle: i32,
+    pub unit_id: String,
+    /// Filled in by who shows it (the outbox knows ids only).
+    pub unit_name: String,
+    pub deadline: hjul_wheel::Deadline,
+    pub due: NaiveDate,
+}
+
+/// Moves the deadlines mail told `from` of, still open, in `units`. Each such
+/// deadline's latest mail to them (not an escalation: that is about someone else's, nor
+/// a withdrawal: that one is gone already) is the entry in their calendar. It becomes
+/// a `withdrawn` item addressed to them by name (their party names someone else now),
+/// for a day still ahead, when `withdraw`; and a `taken_over` item to whoever holds the
+/// party when it is sent, with the name of who had it, when `handed`. Both go with the
+/// day's mail. What moved, in the order of the entries.
+pub(crate) async fn move_entries_of(
     db: &impl ConnectionTrait,
-    units: &HashSet<String>,
-    from: &crate::Addressee,
-    (why, handed): (&str, bool),
+    leaving: Leaving<'_>,
     def: &hjul_wheel::WheelDefinition,
     stamp: &Stamp,
-) -> Result<u64, StoreError> {
+) -> Result<Vec<Moving>, StoreError> {
+    let Leaving {
+        units,
+        from,
+        why,
+        withdraw,
+        handed,
+    } = leaving;
     let sent = outbox_item::Entity::find()
         .filter(outbox_item::Column::Recipient.eq(from.email.as_str()))
         .filter(outbox_item::Column::MessageId.is_not_null())
@@ -281,23 +324,42 @@ pub(crate) async fn withdraw_entries_of(
     // One calendar entry per deadline (a follow-up: per time it falls due), its latest
     // mail first.
     let mut seen = HashSet::new();
-    let mut items = Vec::new();
+    let mut entries = Vec::new();
     for e in sent {
         let (Some(cycle), Some(unit_id), Some(deadline), Some(due)) =
-            (e.cycle, e.unit_id.as_deref(), e.deadline, e.due_on)
+            (e.cycle, e.unit_id.clone(), e.deadline, e.due_on)
         else {
             continue;
         };
-        if !units.contains(unit_id) {
+        if !units.contains(&unit_id) {
             continue;
         }
         let entry = (
             cycle,
-            unit_id.to_owned(),
+            unit_id,
             deadline,
             deadline.is_follow_up().then_some(due),
         );
-        if !seen.insert(entry) || e.kind == Kind::Withdrawn || due < stamp.today {
+        if seen.insert(entry.clone()) && e.kind != Kind::Withdrawn {
+            entries.push((entry, due, e));
+        }
+    }
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    // A deadline met since its mail is no one's to take over or to be told is gone.
+    let open = crate::facts::open_deadlines(
+        db,
+        def,
+        entries
+            .iter()
+            .map(|((cycle, unit, _, _), _, _)| (*cycle, unit.as_str())),
+    )
+    .await?;
+    let mut items = Vec::new();
+    let mut moved = Vec::new();
+    for ((cycle, unit_id, deadline, time), due, e) in entries {
+        if !open.contains(&(cycle, unit_id.clone(), deadline, time)) {
             continue;
         }
         let task = e
@@ -310,28 +372,94 @@ pub(crate) async fn withdraw_entries_of(
         } else {
             deadline.key().to_owned()
         };
-        items.push(NewItem {
-            key: format!("{cycle}:{unit_id}:{of}:withdrawn:{why}:{}", from.email),
+        let item = |kind: Kind, key: String, payload: ItemPayload, to| NewItem {
+            key,
             cycle: Some(cycle),
-            unit_id: Some(unit_id.to_owned()),
+            unit_id: Some(unit_id.clone()),
             deadline: Some(deadline),
-            kind: Kind::Withdrawn,
+            kind,
             days_before: None,
             party: e.party,
             due_on: Some(due),
             due_at: hjul_wheel::reminders::mail_instant(def.mail_time, stamp.today),
             state: State::Pending,
-            payload: Some(
+            payload: Some(payload.json()),
+            to,
+        };
+        if withdraw && due >= stamp.today {
+            items.push(item(
+                Kind::Withdrawn,
+                format!("{cycle}:{unit_id}:{of}:withdrawn:{why}:{}", from.email),
                 ItemPayload {
                     responsible: handed.then_some(e.party),
                     task,
-                }
-                .json(),
-            ),
-            to: Some(from.clone()),
+                    from: None,
+                },
+                Some(from.clone()),
+            ));
+        }
+        if handed {
+            items.push(item(
+                Kind::TakenOver,
+                format!("{cycle}:{unit_id}:{of}:taken_over:{why}"),
+                ItemPayload {
+                    responsible: None,
+                    task,
+                    from: Some(from.name.clone()),
+                },
+                None,
+            ));
+        }
+        moved.push(Moving {
+            cycle,
+            unit_name: String::new(),
+            unit_id,
+            deadline,
+            due,
         });
     }
-    insert_new(db, items, stamp.at).await
+    insert_new(db, items, stamp.at).await?;
+    Ok(moved)
+}
+
+/// Everyone mail put a deadline of `unit` in the calendar of (escalations put none).
+pub(crate) async fn told_about(
+    db: &impl ConnectionTrait,
+    unit: &str,
+) -> Result<Vec<String>, StoreError> {
+    Ok(outbox_item::Entity::find()
+        .select_only()
+        .column(outbox_item::Column::Recipient)
+        .distinct()
+        .filter(outbox_item::Column::UnitId.eq(unit))
+        .filter(outbox_item::Column::MessageId.is_not_null())
+        .filter(outbox_item::Column::Kind.ne(Kind::Escalation))
+        .into_tuple::<Option<String>>()
+        .all(db)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+/// How many items wait to go about `units` to whoever holds their deadlines (not those
+/// addressed to a person by name).
+pub(crate) async fn pending_about(
+    db: &impl ConnectionTrait,
+    units: &HashSet<String>,
+) -> Result<u64, StoreError> {
+    use sea_orm::PaginatorTrait;
+    let ids: Vec<&String> = units.iter().collect();
+    let mut n = 0;
+    for chunk in ids.chunks(IDS) {
+        n += outbox_item::Entity::find()
+            .filter(outbox_item::Column::State.eq(State::Pending))
+            .filter(outbox_item::Column::ToEmail.is_null())
+            .filter(outbox_item::Column::UnitId.is_in(chunk.iter().map(|u| u.as_str())))
+            .count(db)
+            .await?;
+    }
+    Ok(n)
 }
 
 /// Item ids bound in one statement at most: a batch of mail may carry tens of thousands

@@ -159,6 +159,7 @@ pub fn routes() -> Router<AppState> {
             "/admin/organisation",
             get(secretariat::organisation).post(secretariat::import),
         )
+        .route("/admin/organisation/apply", post(secretariat::apply))
         .route(
             "/admin/tokens",
             get(secretariat::tokens).post(secretariat::create_token),

@@ -17,13 +17,14 @@ use serde::{Deserialize, Serialize};
 use super::editor::upload;
 use super::pages::{flash, form_date, query, refusal_view};
 use super::{
-    Choice, Page, Visitor, answer, error_page, fresh, pressed, read_form, refuse, stale_problem,
+    Choice, Lang, Page, Visitor, answer, error_page, fresh, pressed, read_form, refuse,
+    stale_problem,
 };
 use crate::AppState;
 use crate::problem::Problem;
 
 /// An instant as the municipality's clock showed it, in the page's date format.
-fn local(state: &AppState, lang: super::Lang, at: chrono::DateTime<chrono::Utc>) -> String {
+fn local(state: &AppState, lang: Lang, at: chrono::DateTime<chrono::Utc>) -> String {
     let zone = state.core().wheel().definition.mail_time.zone;
     let t = at.with_timezone(&zone);
     format!(
@@ -34,7 +35,7 @@ fn local(state: &AppState, lang: super::Lang, at: chrono::DateTime<chrono::Utc>)
 }
 
 /// Who started a cycle, and how, in the page's words.
-fn starter(state: &AppState, lang: super::Lang, c: &hjul_store::Cycle) -> String {
+fn starter(state: &AppState, lang: Lang, c: &hjul_store::Cycle) -> String {
     let who = c
         .started_by
         .trim_start_matches("api:")
@@ -259,6 +260,16 @@ async fn organisation_page(
     message: Option<String>,
     problem: Option<Problem>,
 ) -> Response {
+    organisation_page_with(state, v, message, problem, None).await
+}
+
+async fn organisation_page_with(
+    state: &AppState,
+    v: &Visitor,
+    message: Option<String>,
+    problem: Option<Problem>,
+    preview: Option<Value>,
+) -> Response {
     let lang = v.lang;
     let words = state.words();
     let dir = match state.core().directory(&v.who).await {
@@ -304,46 +315,143 @@ async fn organisation_page(
         .render(OrganisationPage {
             tree,
             error_lines: lines,
+            preview,
         })
 }
 
-/// What the organisation's page (`organisation.html`) shows: the tree, depth first.
+/// What the organisation's page (`organisation.html`) shows: the tree, depth first, and
+/// an uploaded file's preview waiting to be applied.
 #[derive(Serialize)]
 struct OrganisationPage {
     tree: Vec<Value>,
     error_lines: Vec<String>,
+    preview: Option<Value>,
 }
 
+/// A file's preview as the page shows it: what changes, what passes from each leader
+/// who leaves, and the file itself with the digest of what was shown, to be applied.
+fn preview_view(state: &AppState, lang: Lang, r: &hjul_store::ImportReport, text: &str) -> Value {
+    let words = state.words();
+    let handovers: Vec<Value> = r
+        .handovers
+        .iter()
+        .map(|h| {
+            context! {
+                unit_id => h.unit_id.clone(),
+                unit_name => h.unit_name.clone(),
+                from_name => h.from.name.clone(),
+                from_email => h.from.email.clone(),
+                to => h.to.clone(),
+                deadlines => h.deadlines.iter().map(|d| context! {
+                    name => words.word(lang, &format!("deadline.{}", d.deadline.key())),
+                    unit_name => d.unit_name.clone(),
+                    due => d.due.to_string(),
+                    overdue => d.due < state.today(),
+                }).collect::<Vec<_>>(),
+                drafts => h.drafts.iter().map(|k| words.word(lang, &format!("organisation.draft_{k}"))).collect::<Vec<_>>().join(", "),
+                pending_mail => h.pending_mail,
+            }
+        })
+        .collect();
+    context! {
+        created => r.units_created,
+        updated => r.units_updated,
+        unchanged => r.units_unchanged,
+        reactivated => r.units_reactivated,
+        deactivated => r.units_deactivated,
+        people => r.people_created,
+        handovers => handovers,
+        text => text,
+        digest => preview_digest(r),
+    }
+}
+
+/// What a preview showed, as a digest the apply form carries: the file is applied only
+/// while the import would still do what was shown.
+fn preview_digest(r: &hjul_store::ImportReport) -> String {
+    hjul_store::sha256(serde_json::to_string(r).unwrap_or_default().as_bytes())
+}
+
+/// The organisation file as uploaded, checked: UTF-8 and a valid organisation.
+fn organisation_of(bytes: Vec<u8>) -> Result<(String, Organisation), Problem> {
+    let text = String::from_utf8(bytes).map_err(|_| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_file",
+            "the file is not UTF-8",
+        )
+        .text(Text::new("organisation.not_utf8"))
+    })?;
+    let org =
+        Organisation::from_csv(&text, |_| {}).map_err(|e| Problem::of_rows(e.to_string(), e.0))?;
+    Ok((text, org))
+}
+
+/// An uploaded organisation file, checked and previewed (`POST /admin/organisation`):
+/// nothing is written until the preview's button applies it.
 pub async fn import(
     State(state): State<AppState>,
     Secretariat(v): Secretariat,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
-    let attempted = "import the organisation";
-    let result: Result<hjul_store::ImportReport, Problem> = async {
+    let attempted = "preview the organisation";
+    let result: Result<Value, Problem> = async {
         let (csrf, file) = upload(multipart, "file").await?;
         if !fresh(&v, &csrf) {
             return Err(stale_problem());
         }
-        let text = String::from_utf8(file).map_err(|_| {
-            Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_file",
-                "the file is not UTF-8",
-            )
-            .text(Text::new("organisation.not_utf8"))
-        })?;
-        let org = Organisation::from_csv(&text, |_| {})
-            .map_err(|e| Problem::of_rows(e.to_string(), e.0))?;
-        Ok(state
-            .core()
-            .import_organisation(&v.who, &org, |_, _| {})
-            .await?)
+        let (text, org) = organisation_of(file)?;
+        let r = state.core().preview_organisation(&v.who, &org).await?;
+        Ok(preview_view(&state, v.lang, &r, &text))
     }
     .await;
     match result {
-        Ok(r) => {
-            let message = state.words().text(
+        Ok(preview) => organisation_page_with(&state, &v, None, None, Some(preview)).await,
+        Err(p) => {
+            super::audit(&state, &v, attempted, ("organisation", "-"), &p).await;
+            organisation_page(&state, &v, None, Some(p)).await
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct ApplyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    file: String,
+    #[serde(default)]
+    digest: String,
+}
+
+/// The previewed file, applied (`POST /admin/organisation/apply`) while the import would
+/// still do what the preview showed; otherwise the new preview is shown to look at.
+pub async fn apply(
+    State(state): State<AppState>,
+    Secretariat(v): Secretariat,
+    req: axum::extract::Request,
+) -> Response {
+    let attempted = "import the organisation";
+    let result: Result<Result<hjul_store::ImportReport, Value>, Problem> = async {
+        let f: ApplyForm = read_form(req, crate::BODY_LIMIT).await?;
+        if !fresh(&v, &f.csrf) {
+            return Err(stale_problem());
+        }
+        let (text, org) = organisation_of(f.file.into_bytes())?;
+        let now = state.core().preview_organisation(&v.who, &org).await?;
+        if preview_digest(&now) != f.digest {
+            return Ok(Err(preview_view(&state, v.lang, &now, &text)));
+        }
+        Ok(Ok(state
+            .core()
+            .import_organisation(&v.who, &org, |_, _| {})
+            .await?))
+    }
+    .await;
+    let words = state.words();
+    match result {
+        Ok(Ok(r)) => {
+            let mut message = words.text(
                 v.lang,
                 &Text::new("organisation.imported")
                     .arg("created", r.units_created)
@@ -351,7 +459,23 @@ pub async fn import(
                     .arg("unchanged", r.units_unchanged)
                     .arg("deactivated", r.units_deactivated),
             );
+            let handed = r.handovers.iter().filter(|h| h.to.is_some()).count();
+            if !r.handovers.is_empty() {
+                message.push(' ');
+                message.push_str(
+                    &words.text(
+                        v.lang,
+                        &Text::new("organisation.handed")
+                            .arg("handed", handed)
+                            .arg("left", r.handovers.len()),
+                    ),
+                );
+            }
             organisation_page(&state, &v, Some(message), None).await
+        }
+        Ok(Err(preview)) => {
+            let message = words.text(v.lang, &Text::new("organisation.changed"));
+            organisation_page_with(&state, &v, Some(message), None, Some(preview)).await
         }
         Err(p) => {
             super::audit(&state, &v, attempted, ("organisation", "-"), &p).await;
