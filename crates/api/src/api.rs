@@ -1049,7 +1049,7 @@ async fn submit(
             };
             let s = state
                 .core()
-                .submit_agreement(&who, &unit_id, on, text)
+                .submit_agreement(&who, &unit_id, (on, None), text)
                 .await?;
             Ok((
                 StatusCode::CREATED,
@@ -1153,7 +1153,7 @@ async fn midway(
             };
             let g = state
                 .core()
-                .give_midway(&who, &unit_id, on, grades)
+                .give_midway(&who, &unit_id, (on, None), grades)
                 .await?
                 .grading;
             Ok((

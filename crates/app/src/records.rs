@@ -94,11 +94,12 @@ impl Core {
     /// Submits the next revision of `unit`'s agreement (a signed revision is never
     /// changed: this always adds one), checked by the wheel's rules in one transaction.
     /// From the editor, the draft it kept is dropped once the agreement is on record.
+    /// `meant`: the cycle of the page it comes from (see [`Core::record_in`]).
     pub async fn submit_agreement(
         &self,
         actor: &Actor,
         unit: &str,
-        on: NaiveDate,
+        (on, meant): (NaiveDate, Option<i32>),
         agreement: AgreementText<'_>,
     ) -> Result<Submitted, CoreError> {
         let attempt = Attempt {
@@ -107,6 +108,7 @@ impl Core {
             id: unit,
         };
         let result = async {
+            self.check_meant(on, meant)?;
             let store = self.store();
             let unit = actor.may(
                 &store.wheel().definition,
@@ -139,7 +141,7 @@ impl Core {
         &self,
         actor: &Actor,
         unit: &str,
-        on: NaiveDate,
+        (on, meant): (NaiveDate, Option<i32>),
         grades: GradesText<'_>,
     ) -> Result<Graded, CoreError> {
         let attempt = Attempt {
@@ -148,6 +150,7 @@ impl Core {
             id: unit,
         };
         let result = async {
+            self.check_meant(on, meant)?;
             let store = self.store();
             let unit = actor.may(&store.wheel().definition, EventKind::MidwayGiven, unit)?;
             let stamp = self.stamp_for(actor, unit.as_str());
@@ -204,16 +207,23 @@ impl Core {
             id: unit,
         };
         let result = async {
-            if let Some(meant) = meant {
-                self.wheel()
-                    .definition
-                    .check_meant_cycle(record.on(), meant)
-                    .map_err(StoreError::from)?;
-            }
+            self.check_meant(record.on(), meant)?;
             self.record_unchecked(actor, unit, record).await
         }
         .await;
         self.audited(actor, &attempt, result).await
+    }
+
+    /// A date from a page of cycle `meant` that falls in another cycle is refused,
+    /// naming that cycle, so nothing is filed in a cycle the person was not looking at.
+    fn check_meant(&self, on: NaiveDate, meant: Option<i32>) -> Result<(), CoreError> {
+        if let Some(meant) = meant {
+            self.wheel()
+                .definition
+                .check_meant_cycle(on, meant)
+                .map_err(StoreError::from)?;
+        }
+        Ok(())
     }
 
     async fn record_unchecked(

@@ -589,6 +589,10 @@ needs one. It is accepted while a time of the status is open (config/wheel.toml:
         /// The day it was given (default today).
         #[arg(long, value_name = "DATE", value_parser = day)]
         on: Option<Date>,
+        /// The cycle it is meant for: a date in another cycle is refused, naming the one
+        /// it falls in (default: the cycle the date falls in).
+        #[arg(long, value_name = "YEAR")]
+        cycle: Option<i32>,
     },
     /// Record the yearly review: the agreement in force was gone through and stands. (A
     /// changed agreement is submitted as a new revision instead; its signature counts.)
@@ -605,6 +609,10 @@ hjul follow-up review sk-vest --notes konklusion.txt"
         /// What the leader and the superior concluded, kept with the event.
         #[arg(long, value_name = "FILE")]
         notes: Option<PathBuf>,
+        /// The cycle it is meant for: a date in another cycle is refused, naming the one
+        /// it falls in (default: the cycle the date falls in).
+        #[arg(long, value_name = "YEAR")]
+        cycle: Option<i32>,
     },
 }
 

@@ -183,7 +183,7 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 name: &name,
             };
             let submitted = core
-                .submit_agreement(&actor, unit_id.as_str(), on, agreement)
+                .submit_agreement(&actor, unit_id.as_str(), (on, None), agreement)
                 .await
                 .with_context(|| format!("the agreement of {unit_id} was not submitted"))?;
             for w in &submitted.warnings {
@@ -222,7 +222,7 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 name: &name,
             };
             let graded = core
-                .give_midway(&actor, unit_id.as_str(), on, grades)
+                .give_midway(&actor, unit_id.as_str(), (on, None), grades)
                 .await
                 .with_context(|| format!("the midway status of {unit_id} was not recorded"))?;
             let grading = &graded.grading;
@@ -296,7 +296,12 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 )?;
             }
         }
-        Command::FollowUp(FollowUpCommand::Status { unit_id, file, on }) => {
+        Command::FollowUp(FollowUpCommand::Status {
+            unit_id,
+            file,
+            on,
+            cycle,
+        }) => {
             let statuses = paragraphs(&read(file)?);
             let count = statuses.len();
             let on = on.unwrap_or(stamp.today);
@@ -305,7 +310,7 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 &store,
                 unit_id,
                 UnitRecord::GoalStatus { on, statuses },
-                None,
+                *cycle,
             )
             .await
             .with_context(|| {
@@ -320,15 +325,26 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 recorded.cycle,
             )?;
         }
-        Command::FollowUp(FollowUpCommand::Review { unit_id, on, notes }) => {
+        Command::FollowUp(FollowUpCommand::Review {
+            unit_id,
+            on,
+            notes,
+            cycle,
+        }) => {
             let notes = match notes {
                 Some(p) => Some(read(p)?),
                 None => None,
             };
             let on = on.unwrap_or(stamp.today);
-            let recorded = record_for(ctx, &store, unit_id, UnitRecord::Review { on, notes }, None)
-                .await
-                .with_context(|| format!("the review of {unit_id}'s agreement was not recorded"))?;
+            let recorded = record_for(
+                ctx,
+                &store,
+                unit_id,
+                UnitRecord::Review { on, notes },
+                *cycle,
+            )
+            .await
+            .with_context(|| format!("the review of {unit_id}'s agreement was not recorded"))?;
             writeln!(
                 out,
                 "recorded in cycle {}: {unit_id}'s agreement was reviewed on {on} and stands",

@@ -458,6 +458,23 @@ fn a_secretariat_sets_up_and_records_a_cycle() {
         err.contains("2025-09-15 falls in cycle 2023, not in cycle 2025"),
         "{err}"
     );
+    // So is a follow-up's, with the same words.
+    let err = failed(&hjul(
+        &dir,
+        &[
+            "follow-up",
+            "review",
+            "dt-nord-1",
+            "--on",
+            "2025-09-15",
+            "--cycle",
+            "2025",
+        ],
+    ));
+    assert!(
+        err.contains("2025-09-15 falls in cycle 2023, not in cycle 2025"),
+        "{err}"
+    );
     assert!(ok(&hjul(&dir, &["status"])).contains("overdue 11"));
 }
 

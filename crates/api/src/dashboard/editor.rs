@@ -562,7 +562,7 @@ pub async fn agreement_post(
                 view.problem = Some(p);
             }
             Ok(warnings) if op == "submit" && (warnings.is_empty() || confirmed) => {
-                return submit(&state, &v, &unit, &draft).await;
+                return submit(&state, &v, (&unit, cycle), &draft).await;
             }
             Ok(warnings) => {
                 let catalogue = &state.core().wheel().catalogue;
@@ -582,7 +582,14 @@ pub async fn agreement_post(
     editor_page(&state, &v, &unit_id, &name, cycle, &draft, view)
 }
 
-async fn submit(state: &AppState, v: &Visitor, unit: &UnitId, draft: &AgreementDraft) -> Response {
+/// Submits the draft from the editor of cycle `cycle`: a date typed in another cycle is
+/// refused, naming it.
+async fn submit(
+    state: &AppState,
+    v: &Visitor,
+    (unit, cycle): (&UnitId, i32),
+    draft: &AgreementDraft,
+) -> Response {
     let unit_id = unit.as_str();
     let on = if draft.on.trim().is_empty() {
         Ok(state.today())
@@ -592,7 +599,12 @@ async fn submit(state: &AppState, v: &Visitor, unit: &UnitId, draft: &AgreementD
     let result = match on {
         Ok(on) => state
             .core()
-            .submit_agreement(&v.who, unit_id, on, AgreementText::Editor(&draft.goals))
+            .submit_agreement(
+                &v.who,
+                unit_id,
+                (on, Some(cycle)),
+                AgreementText::Editor(&draft.goals),
+            )
             .await
             .map_err(Problem::from),
         Err(p) => Err(p),
@@ -1002,7 +1014,7 @@ pub async fn midway_post(
     if !fresh(&v, &csrf) {
         return super::refuse(&state, &v, attempted, ("unit", &unit_id), stale_problem()).await;
     }
-    let (unit, name, _) = match may_draft(&state, &v, &unit_id, EventKind::MidwayGiven).await {
+    let (unit, name, cycle) = match may_draft(&state, &v, &unit_id, EventKind::MidwayGiven).await {
         Ok(x) => x,
         Err(p) => return super::refuse(&state, &v, attempted, ("unit", &unit_id), p).await,
     };
@@ -1033,7 +1045,12 @@ pub async fn midway_post(
         let on = form_date(&draft.on)?;
         let graded = state
             .core()
-            .give_midway(&v.who, unit.as_str(), on, GradesText::Form(&draft.grades))
+            .give_midway(
+                &v.who,
+                unit.as_str(),
+                (on, Some(cycle)),
+                GradesText::Form(&draft.grades),
+            )
             .await?;
         Ok(graded.cycle)
     }
