@@ -33,6 +33,7 @@ stories!(
     a_deputy_gets_the_units_mail_with_a_copy_to_the_leader_and_records_for_them,
     a_unit_that_joins_late_is_given_time_and_never_told_of_what_was_before_it,
     a_leader_who_leaves_a_unit_has_its_calendar_entries_cancelled,
+    without_copies_a_deputy_takes_the_leaders_calendar_entries_and_gives_them_back,
 );
 
 /// All four levels, one unit each; the area leader reads English.
@@ -2031,6 +2032,89 @@ async fn a_unit_that_joins_late_is_given_time_and_never_told_of_what_was_before_
         hjul_wheel::DeadlineState::NotOwed {
             joined: date("2027-08-20")
         }
+    );
+}
+
+/// With `deputy_copies_leader = false` the leader's mail moves to the deputy wholly:
+/// as Camilla steps in on 8 June, Anna's calendar entries are cancelled (in her English,
+/// saying with whom they lie now) and Camilla gets them; no mail carries a copy to Anna;
+/// as Anna is back on 22 June, Camilla's entries are cancelled and Anna gets hers again.
+async fn without_copies_a_deputy_takes_the_leaders_calendar_entries_and_gives_them_back(
+    db: TestDb,
+) {
+    let server = SmtpServer::start().await;
+    let store = collected_with_themes(&db).await;
+    let on = |day: &str| hjul_tests::core(&store, &stamp(day)).0;
+    let anna = on("2026-05-20")
+        .person("anna@skovby.dk", "test")
+        .await
+        .unwrap();
+    on("2026-05-20")
+        .name_deputy(
+            &anna,
+            "dt-nord",
+            (
+                "camilla@skovby.dk",
+                "Camilla Lund",
+                hjul_wheel::Language::Da,
+            ),
+            hjul_wheel::deputy::Period::new(Some(date("2026-06-08")), Some(date("2026-06-19"))),
+        )
+        .await
+        .unwrap();
+    let mut settings = hjul_tests::scheduler_settings();
+    settings.digest = None;
+    settings.deputy_copies_leader = false;
+    let s = Scheduler::new(
+        store.clone(),
+        settings,
+        hjul_tests::mail_settings(server.port()),
+        hjul_mail::Templates::load(None).unwrap(),
+    );
+    let sender = smtp(&server);
+    run_days(&s, &sender, "2026-05-26", "2026-06-22", |_| Vec::new()).await;
+    let received = server.received();
+    let uid = "UID:2025-dt-nord-1-dialogue_held@hjul";
+    assert!(
+        received_on(&received, "anna@skovby.dk", "2026-05-26")
+            .calendar()
+            .unwrap()
+            .contains(uid)
+    );
+    // Camilla steps in: Anna's entry out, Camilla's in.
+    let out = received_on(&received, "anna@skovby.dk", "2026-06-08");
+    let ics = out.calendar().unwrap();
+    assert!(ics.contains("METHOD:CANCEL") && ics.contains(uid), "{ics}");
+    let text = out.plain().unwrap();
+    assert!(text.starts_with("Dear Anna Bech"), "{text}");
+    assert!(text.contains("Now with: Camilla Lund"), "{text}");
+    let taken = received_on(&received, "camilla@skovby.dk", "2026-06-08");
+    let ics = taken.calendar().unwrap();
+    assert!(ics.contains("METHOD:PUBLISH") && ics.contains(uid), "{ics}");
+    assert!(
+        taken.plain().unwrap().contains("ligger nu hos dig"),
+        "{}",
+        taken.text()
+    );
+    assert!(
+        received.iter().all(|r| r.header("Cc").is_none()),
+        "no copies to the leader"
+    );
+    // Anna is back: Camilla's entry out, Anna's in again.
+    let gone = received_on(&received, "camilla@skovby.dk", "2026-06-22");
+    assert!(gone.calendar().unwrap().contains("METHOD:CANCEL"));
+    let back = received_on(&received, "anna@skovby.dk", "2026-06-22");
+    let ics = back.calendar().unwrap();
+    assert!(
+        ics.contains("METHOD:PUBLISH") && ics.contains(uid) && !ics.contains("CANCELLED"),
+        "{ics}"
+    );
+    assert!(
+        back.plain()
+            .unwrap()
+            .contains("now with you (before with Camilla Lund)"),
+        "{}",
+        back.text()
     );
 }
 
