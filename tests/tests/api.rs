@@ -2423,6 +2423,32 @@ async fn deputies_are_named_by_whom_the_unit_answers_to_and_a_past_one_blocks_no
     let (s, list) = api.call(Method::GET, path, Some(&bo), None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(list[0]["name"], "Camilla Lund", "{list}");
+    // Every deputy in one list: the secretariat's overview, in the API and on the
+    // organisation's page; a leader of another house sees none of them.
+    let sec = api.token(Role::Secretariat, "sekretariat@skovby.dk").await;
+    let (_, all) = api
+        .call(Method::GET, "/api/v1/deputies", Some(&sec), None)
+        .await;
+    assert_eq!(
+        (all[0]["unit_id"].as_str(), all[0]["name"].as_str()),
+        (Some("dt-nord-1"), Some("Camilla Lund")),
+        "{all}"
+    );
+    let mette = api.token(Role::Leader, "mette.juhl@skovby.dk").await;
+    let (_, theirs) = api
+        .call(Method::GET, "/api/v1/deputies", Some(&mette), None)
+        .await;
+    assert_eq!(theirs, serde_json::json!([]));
+    let (_, page) = api
+        .page(&api.sign_in(&sec).await, "/admin/organisation")
+        .await;
+    let table = &page[page
+        .find("id=\"all-deputies\"")
+        .expect("the deputies' table")..];
+    assert!(
+        table.contains("Børnehuset Mariehønen") && table.contains("Camilla Lund"),
+        "{table}"
+    );
     // Overlapping days: 409, naming whose they are.
     let (s, p) = api
         .call(

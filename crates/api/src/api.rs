@@ -72,6 +72,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(goal_status))
         .routes(routes!(review))
         .routes(routes!(deputies, name_deputy))
+        .routes(routes!(all_deputies))
         .routes(routes!(end_deputy))
         .routes(routes!(correct))
         .routes(routes!(outbox))
@@ -1447,6 +1448,17 @@ pub(crate) struct DeputyBody {
     pub(crate) ends_on: Option<NaiveDate>,
 }
 
+/// Every deputy (stedfortræder) not ended and not past of the units the caller sees
+/// (every unit, for the secretariat), by unit.
+#[utoipa::path(get, path = "/api/v1/deputies", tag = "records",
+    responses((status = 200, body = Vec<hjul_store::Deputy>)))]
+async fn all_deputies(
+    State(state): State<AppState>,
+    who: Principal,
+) -> ApiResult<Json<Vec<hjul_store::Deputy>>> {
+    Ok(Json(state.core().all_deputies(&who).await?))
+}
+
 /// The unit's deputies (stedfortrædere) not ended and not past: who stands in for its
 /// leader, and when. Whoever sees the unit.
 #[utoipa::path(get, path = "/api/v1/units/{unit_id}/deputies", tag = "records", params(("unit_id" = String, Path)),
@@ -1685,8 +1697,8 @@ mod tests {
             }
         }
         // at (3), area, level, overdue, state, limit (4), cursor (2), entity, entity_id,
-        // the report's format and lang.
-        assert_eq!(queries, 17);
+        // the report's format and lang, the organisation's preview.
+        assert_eq!(queries, 18);
     }
 
     /// Every `$ref` names a schema the document holds (a reference it lacks makes a

@@ -76,4 +76,16 @@ impl Core {
         let may_name = actor.may_name_deputy(unit.as_str()).is_ok();
         Ok((self.store().deputies(&unit, self.today()).await?, may_name))
     }
+
+    /// Every deputy in force or ahead of a unit the actor sees (all of them, for the
+    /// secretariat), by unit.
+    pub async fn all_deputies(&self, actor: &Actor) -> Result<Vec<Deputy>, CoreError> {
+        Ok(self
+            .store()
+            .all_deputies(self.today())
+            .await?
+            .into_iter()
+            .filter(|d| actor.may_see(&d.unit_id).is_ok())
+            .collect())
+    }
 }

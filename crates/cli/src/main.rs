@@ -650,11 +650,11 @@ hjul deputy add sk-vest --email per@skovby.dk --name \"Per Holm\"          # fro
         unit_id: UnitId,
         id: uuid::Uuid,
     },
-    /// The unit's deputies not ended and not past.
-    #[command(after_help = "Examples:\n  hjul deputy list dt-nord-1")]
+    /// The unit's deputies not ended and not past; without a unit, every unit's you see.
+    #[command(after_help = "Examples:\n  hjul deputy list dt-nord-1\n  hjul deputy list")]
     List {
         #[arg(value_parser = unit)]
-        unit_id: UnitId,
+        unit_id: Option<UnitId>,
     },
 }
 

@@ -275,9 +275,15 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
         }
         Command::Deputy(DeputyCommand::List { unit_id }) => {
             let (core, actor) = ctx.acting(&store).await?;
-            let (deputies, _) = core.deputies(&actor, unit_id.as_str()).await?;
+            let deputies = match unit_id {
+                Some(u) => core.deputies(&actor, u.as_str()).await?.0,
+                None => core.all_deputies(&actor).await?,
+            };
             if deputies.is_empty() {
-                writeln!(out, "{unit_id} has no deputy")?;
+                match unit_id {
+                    Some(u) => writeln!(out, "{u} has no deputy")?,
+                    None => writeln!(out, "no unit has a deputy")?,
+                }
             }
             for d in deputies {
                 let now = if d.period().covers(stamp.today) {
@@ -285,9 +291,15 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 } else {
                     ""
                 };
+                // Without a unit, each line says whose deputy it is.
+                let of = if unit_id.is_none() {
+                    format!("{}  ", d.unit_id)
+                } else {
+                    String::new()
+                };
                 writeln!(
                     out,
-                    "{}  {} <{}>  {}{now}  named by {}",
+                    "{of}{}  {} <{}>  {}{now}  named by {}",
                     d.id,
                     d.name,
                     d.email,

@@ -293,6 +293,22 @@ impl Store {
         })
     }
 
+    /// Every deputy not ended whose period has not passed by `today`, by unit, the first
+    /// to start first: the secretariat's overview.
+    pub async fn all_deputies(&self, today: Date) -> Result<Vec<Deputy>, StoreError> {
+        Ok(deputy::Entity::find()
+            .filter(deputy::Column::EndedAt.is_null())
+            .order_by_asc(deputy::Column::UnitId)
+            .order_by_asc(deputy::Column::StartsOn)
+            .order_by_asc(deputy::Column::NamedAt)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .filter(|d| d.ends_on.is_none_or(|e| e >= today))
+            .map(Deputy::of)
+            .collect())
+    }
+
     /// The deputies of `unit` not ended, whose period has not passed by `today`, the
     /// first to start first.
     pub async fn deputies(&self, unit_id: &UnitId, today: Date) -> Result<Vec<Deputy>, StoreError> {

@@ -306,6 +306,27 @@ async fn organisation_page_with(
             }
         }
     }
+    // Who stands in for whom, now and ahead: a leader's absence seen in one place.
+    let deputies = match state.core().all_deputies(&v.who).await {
+        Ok(d) => d,
+        Err(e) => return error_page(state, lang, Some(v), e.into()),
+    };
+    let today = state.today();
+    let deputies: Vec<Value> = deputies
+        .into_iter()
+        .map(|d| {
+            context! {
+                unit_id => d.unit_id.clone(),
+                unit_name => dir.unit_name(&d.unit_id).unwrap_or(&d.unit_id).to_owned(),
+                leader => dir.leader(&d.unit_id, 0).map(|l| l.name),
+                name => d.name.clone(),
+                email => d.email.clone(),
+                starts_on => d.starts_on.map(|x| x.to_string()),
+                ends_on => d.ends_on.map(|x| x.to_string()),
+                in_force => d.period().covers(today),
+            }
+        })
+        .collect();
     let (status, error, lines) =
         refusal_view(state, lang, problem.as_ref(), "organisation.not_imported");
     Page::of(state, v, "organisation.html", "organisation.title")
@@ -316,6 +337,7 @@ async fn organisation_page_with(
             tree,
             error_lines: lines,
             preview,
+            deputies,
         })
 }
 
@@ -326,6 +348,8 @@ struct OrganisationPage {
     tree: Vec<Value>,
     error_lines: Vec<String>,
     preview: Option<Value>,
+    /// Every deputy in force or ahead.
+    deputies: Vec<Value>,
 }
 
 /// A file's preview as the page shows it: what changes, what passes from each leader
