@@ -28,6 +28,7 @@ mod m20261215_000020_deputies;
 mod m20261216_000021_unit_joined;
 mod m20261217_000022_outbox_addressed;
 mod m20261218_000023_outbox_taken_over;
+mod m20261219_000024_unit_comes_on;
 
 pub struct Migrator;
 
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261216_000021_unit_joined::Migration),
             Box::new(m20261217_000022_outbox_addressed::Migration),
             Box::new(m20261218_000023_outbox_taken_over::Migration),
+            Box::new(m20261219_000024_unit_comes_on::Migration),
         ]
     }
 }

@@ -27,6 +27,7 @@ stories!(
     a_final_report_not_made_is_made_from_the_cycles_page,
     a_date_of_another_cycle_is_refused_on_a_pages_form_and_recorded_there_when_asked,
     deputies_are_named_by_whom_the_unit_answers_to_and_a_past_one_blocks_nothing,
+    a_late_joiner_is_put_into_the_next_cycle_from_its_page_and_back_by_the_api,
 );
 
 /// The API at a fixed moment: 15 May 2026, 10:00 in Copenhagen.
@@ -2526,4 +2527,81 @@ async fn deputies_are_named_by_whom_the_unit_answers_to_and_a_past_one_blocks_no
         .name_deputy(&unit, &new("b@skovby.dk", None), &stamp("2026-06-01"))
         .await
         .unwrap();
+}
+
+/// Børnehuset Egern is added to the organisation on 15 May 2026, in the running cycle.
+/// Its page tells everyone so; the secretariat presses the button that lets it take
+/// part from cycle 2027 instead, and the page says it sits cycle 2025 out. The API
+/// brings it back (the secretariat's only), and refuses for a house there from the start.
+async fn a_late_joiner_is_put_into_the_next_cycle_from_its_page_and_back_by_the_api(db: TestDb) {
+    let api = api(&db).await;
+    let csv = format!(
+        "{ORGANISATION}dt-nord-4,Børnehuset Egern,4,dt-nord,daycare,Eva Lund,eva@skovby.dk,da\n"
+    );
+    api.store
+        .import_organisation(
+            &hjul_wheel::Organisation::from_csv(&csv, |_| {}).unwrap(),
+            &stamp("2026-05-15"),
+            |_, _| {},
+        )
+        .await
+        .unwrap();
+    let sec_token = api.token(Role::Secretariat, "sekretariat@skovby.dk").await;
+    let sec = api.sign_in(&sec_token).await;
+    let (_, page) = api.page(&sec, "/units/dt-nord-4").await;
+    assert!(page.contains("kom med i cyklus 2025 den"), "{page}");
+    assert!(page.contains("id=\"sit-out-form\""), "{page}");
+    let bo = api
+        .sign_in(&api.token(Role::Leader, "bo.nielsen@skovby.dk").await)
+        .await;
+    let (_, theirs) = api.page(&bo, "/units/dt-nord-1").await;
+    assert!(
+        !theirs.contains("sit-out-form"),
+        "a house there from the start"
+    );
+    let fields = [("csrf", csrf_in(&page)), ("sit_out", "yes".to_owned())];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s, to) = api.form(&sec, "/units/dt-nord-4/next-cycle", &fields).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{to}");
+    let (_, page) = api.page(&sec, &to).await;
+    assert!(
+        page.contains("Enheden er med fra cyklus 2027 og springer cyklus 2025 over"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Enheden er med fra næste cyklus"),
+        "the flash: {page}"
+    );
+
+    let path = "/api/v1/units/dt-nord-4/next-cycle";
+    let eva = api.token(Role::Leader, "eva@skovby.dk").await;
+    let body = serde_json::json!({ "sit_out": false });
+    let (s, _) = api
+        .call(Method::PUT, path, Some(&eva), Some(body.clone()))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, j) = api
+        .call(Method::PUT, path, Some(&sec_token), Some(body))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{j}");
+    assert_eq!(
+        (j["sits_out"].as_bool(), j["joined"].as_str()),
+        (Some(false), Some("2026-05-15"))
+    );
+    let (s, p) = api
+        .call(
+            Method::PUT,
+            "/api/v1/units/dt-nord-1/next-cycle",
+            Some(&sec_token),
+            Some(serde_json::json!({ "sit_out": true })),
+        )
+        .await;
+    assert!(s.is_client_error(), "{s}: {p}");
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("from its start"),
+        "{p}"
+    );
 }

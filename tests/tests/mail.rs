@@ -34,6 +34,7 @@ stories!(
     a_unit_that_joins_late_is_given_time_and_never_told_of_what_was_before_it,
     a_leader_who_leaves_a_unit_has_its_calendar_entries_cancelled,
     without_copies_a_deputy_takes_the_leaders_calendar_entries_and_gives_them_back,
+    a_late_joiner_may_take_part_from_the_next_cycle_instead,
 );
 
 /// All four levels, one unit each; the area leader reads English.
@@ -1933,6 +1934,97 @@ async fn a_deputy_gets_the_units_mail_with_a_copy_to_the_leader_and_records_for_
             .person("camilla@skovby.dk", "test")
             .await
             .is_err()
+    );
+}
+
+/// Børnehuset Egern joins cycle 2025 on Monday 22 June 2026 and is told of its
+/// dialogue. Two days later the secretariat lets it take part from cycle 2027 instead:
+/// the calendar entries the dialogue put in Eva's and Anna's calendars are cancelled,
+/// the house owes nothing in cycle 2025 and no mail names it. A house there from the
+/// start cannot sit the cycle out. Brought back on 3 August, Egern owes its dialogue
+/// again, due 20 business days after it joined, and Anna, who holds it, is told so.
+async fn a_late_joiner_may_take_part_from_the_next_cycle_instead(db: TestDb) {
+    let server = SmtpServer::start().await;
+    let store = collected_with_themes(&db).await;
+    let egern =
+        format!("{SMALL}dt-nord-2,Børnehuset Egern,4,dt-nord,daycare,Eva Lund,eva@skovby.dk,da\n");
+    let org = Organisation::from_csv(&egern, |_| {}).unwrap();
+    store
+        .import_organisation(&org, &stamp("2026-06-22"), |_, _| {})
+        .await
+        .unwrap();
+    let s = scheduler_without_digest(store.clone(), server.port());
+    let sender = smtp(&server);
+    run_days(&s, &sender, "2026-06-22", "2026-06-23", |_| Vec::new()).await;
+    assert!(read(&server.received(), "eva@skovby.dk", "2026-06-22").contains("Kvalitetssamtale"));
+
+    let (core, secretariat) = hjul_tests::core(&store, &stamp("2026-06-24"));
+    let refused = core
+        .sit_out_cycle(&secretariat, "dt-nord-1", true)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("from its start"), "{refused}");
+    let j = core
+        .sit_out_cycle(&secretariat, "dt-nord-2", true)
+        .await
+        .unwrap();
+    let next = WheelDefinition::builtin()
+        .cycle(2027)
+        .unwrap()
+        .cycle()
+        .starts();
+    assert_eq!((j.cycle, j.joined, j.sits_out), (2025, Some(next), true));
+    let before = server.received().len();
+    run_days(&s, &sender, "2026-06-24", "2026-07-31", |_| Vec::new()).await;
+    let received = server.received();
+    for who in ["eva@skovby.dk", "anna@skovby.dk"] {
+        let gone = received_on(&received, who, "2026-06-24");
+        let ics = gone.calendar().unwrap();
+        assert!(
+            ics.contains("METHOD:CANCEL") && ics.contains("UID:2025-dt-nord-2-dialogue_held@hjul"),
+            "{who}: {ics}"
+        );
+    }
+    for r in received.iter().skip(before) {
+        let text = r.plain().unwrap_or_default();
+        if text.contains("Børnehuset Egern") {
+            assert!(
+                text.contains("ikke længere") || text.contains("no longer"),
+                "only cancellations name Egern: {text}"
+            );
+        }
+    }
+    let t = store
+        .timeline(&unit_of("dt-nord-2"), date("2026-07-31"), None)
+        .await
+        .unwrap();
+    assert_eq!(t.joined, Some(next));
+    assert!(t.next_deadline.is_none(), "{:?}", t.next_deadline);
+    assert_eq!(t.overdue_days, 0);
+
+    // Back into cycle 2025 on Monday 3 August: a late joiner's dialogue, 20 business days
+    // from when it came (22 June), so due at once; the tick tells Eva.
+    let (core, secretariat) = hjul_tests::core(&store, &stamp("2026-08-03"));
+    let j = core
+        .sit_out_cycle(&secretariat, "dt-nord-2", false)
+        .await
+        .unwrap();
+    assert_eq!((j.joined, j.sits_out), (Some(date("2026-06-22")), false));
+    run_days(&s, &sender, "2026-08-03", "2026-08-03", |_| Vec::new()).await;
+    // Anna holds the dialogue: it is late now, as late joiners' go.
+    let anna = read(&server.received(), "anna@skovby.dk", "2026-08-03");
+    assert!(
+        anna.contains("Quality dialogue – Børnehuset Egern"),
+        "{anna}"
+    );
+    let audit = store
+        .audit_log(Some(("unit", "dt-nord-2")), 20)
+        .await
+        .unwrap();
+    assert_eq!(
+        audit.iter().filter(|a| a.action == "unit.joins").count(),
+        2,
+        "{audit:#?}"
     );
 }
 

@@ -73,6 +73,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(review))
         .routes(routes!(deputies, name_deputy))
         .routes(routes!(all_deputies))
+        .routes(routes!(next_cycle))
         .routes(routes!(end_deputy))
         .routes(routes!(correct))
         .routes(routes!(outbox))
@@ -1446,6 +1447,42 @@ pub(crate) struct DeputyBody {
     #[serde(default)]
     #[schema(pattern = "^2[01][0-9]{2}-[0-9]{2}-[0-9]{2}$")]
     pub(crate) ends_on: Option<NaiveDate>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NextCycleBody {
+    /// `true`: the unit, which joined the running cycle late, takes part from the next
+    /// cycle instead and owes nothing in the running one; `false`: back into it.
+    pub(crate) sit_out: bool,
+}
+
+/// A late joiner of the running cycle taken into the next cycle instead, or back
+/// (secretariat). 409 for a unit there from the cycle's start.
+#[utoipa::path(put, path = "/api/v1/units/{unit_id}/next-cycle", tag = "admin", params(("unit_id" = String, Path)), request_body = NextCycleBody,
+    responses((status = 200, body = hjul_store::Joining)))]
+async fn next_cycle(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(unit_id): Path<String>,
+    body: Result<ApiJson<NextCycleBody>, Problem>,
+) -> ApiResult<Json<hjul_store::Joining>> {
+    write(
+        &state,
+        &who,
+        "put a unit into the next cycle",
+        ("unit", &unit_id),
+        async {
+            let ApiJson(b) = body?;
+            Ok(Json(
+                state
+                    .core()
+                    .sit_out_cycle(&who, &unit_id, b.sit_out)
+                    .await?,
+            ))
+        },
+    )
+    .await
 }
 
 /// Every deputy (stedfortræder) not ended and not past of the units the caller sees

@@ -2,7 +2,7 @@
 //! and the indicator data, the access tokens.
 
 use hjul_store::{
-    Cycle, DataImportReport, ImportReport, Role, StandingDifference, StoreError, Token,
+    Cycle, DataImportReport, ImportReport, Joining, Role, StandingDifference, StoreError, Token,
 };
 use hjul_wheel::Organisation;
 use hjul_wheel::data::Measurement;
@@ -63,6 +63,35 @@ impl Core {
             .store()
             .preview_organisation(org, &self.stamp(actor))
             .await?)
+    }
+
+    /// Lets a unit that joined the running cycle late take part from the next cycle
+    /// instead (`sit_out`), or brings it back into the running one (the secretariat's).
+    pub async fn sit_out_cycle(
+        &self,
+        actor: &Actor,
+        unit: &str,
+        sit_out: bool,
+    ) -> Result<Joining, CoreError> {
+        let attempt = Attempt {
+            what: if sit_out {
+                "put a unit into the next cycle"
+            } else {
+                "put a unit back into the running cycle"
+            },
+            entity: "unit",
+            id: unit,
+        };
+        let result = async {
+            actor.require_secretariat("putting a unit into the next cycle")?;
+            let unit = actor.may_see(unit)?;
+            Ok(self
+                .store()
+                .sit_out_cycle(&unit, sit_out, &self.stamp(actor))
+                .await?)
+        }
+        .await;
+        self.audited(actor, &attempt, result).await
     }
 
     /// Imports a checked file of indicator data (the secretariat's) in one transaction;

@@ -465,6 +465,18 @@ theirs now. --preview shows what would change and move, and writes nothing.",
         #[arg(long)]
         preview: bool,
     },
+    /// Let a unit that joined the running cycle late take part from the next cycle
+    /// instead: it owes nothing in the running one (--undo brings it back).
+    #[command(
+        after_help = "Examples:\n  hjul org next-cycle dt-syd-3\n  hjul org next-cycle dt-syd-3 --undo"
+    )]
+    NextCycle {
+        #[arg(value_parser = unit)]
+        unit_id: UnitId,
+        /// Bring the unit back into the running cycle: it owes what a late joiner owes.
+        #[arg(long)]
+        undo: bool,
+    },
 }
 
 #[derive(Subcommand)]

@@ -86,6 +86,28 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
     let store = ctx.store().await?;
     let stamp = ctx.stamp();
     match command {
+        Command::Org(OrgCommand::NextCycle { unit_id, undo }) => {
+            let (core, actor) = ctx.acting(&store).await?;
+            let j = core
+                .sit_out_cycle(&actor, unit_id.as_str(), !*undo)
+                .await
+                .with_context(|| format!("{unit_id} was not changed"))?;
+            if j.sits_out {
+                writeln!(
+                    out,
+                    "{unit_id} takes part from the next cycle (from {}); it owes nothing in cycle {}",
+                    j.joined.map(|d| d.to_string()).unwrap_or_default(),
+                    j.cycle
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "{unit_id} is in cycle {} again (joined {}); it owes the deadlines due from then on",
+                    j.cycle,
+                    j.joined.map(|d| d.to_string()).unwrap_or_default()
+                )?;
+            }
+        }
         Command::Org(OrgCommand::Import { file, preview }) => {
             import(&store, ctx, (file, *preview), out).await?;
         }

@@ -50,6 +50,9 @@ pub mod unit {
         /// The municipality's date of the import that added it (none for units added
         /// before hjul kept it: `created_at` says it).
         pub joined_on: Option<Date>,
+        /// For a unit that joined a running cycle late and takes part from the next
+        /// instead: that cycle's first day.
+        pub comes_on: Option<Date>,
     }
 
     no_relations!();

@@ -140,7 +140,8 @@ pub(crate) fn joined(
 ) -> Option<NaiveDate> {
     let started = started?;
     (u.created_at > started).then(|| {
-        u.joined_on.unwrap_or_else(|| {
+        // One that sits the cycle out comes along with the next one.
+        u.comes_on.or(u.joined_on).unwrap_or_else(|| {
             u.created_at
                 .with_timezone(&definition.mail_time.zone)
                 .date_naive()

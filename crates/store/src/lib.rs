@@ -70,7 +70,7 @@ pub use entity::cycle::StartedHow;
 pub use entity::outbox_item::Model as OutboxItem;
 pub use entity::unit::Model as Unit;
 pub use events::{Graded, Recorded, Submitted, UnitEventKind, check_themes};
-pub use org::{Handover, ImportReport};
+pub use org::{Handover, ImportReport, Joining};
 pub use outbox::{
     ItemId, ItemPayload, Kind as OutboxKind, Moving, NewItem, SentEntries, SentMark,
     State as OutboxState,

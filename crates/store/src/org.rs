@@ -453,5 +453,115 @@ fn new_unit(u: &OrgUnit, record: &UnitRecord, leader_id: Uuid, stamp: &Stamp) ->
         created_at: Set(stamp.at),
         updated_at: Set(stamp.at),
         joined_on: Set(Some(stamp.today)),
+        comes_on: Set(None),
+    }
+}
+
+/// Where a unit that joined the running cycle late stands: the cycle, and the day it
+/// comes along (the next cycle's first day while it sits the running one out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct Joining {
+    pub unit_id: String,
+    pub cycle: i32,
+    pub joined: Option<hjul_wheel::Date>,
+    /// Whether it sits the cycle out and takes part from the next.
+    pub sits_out: bool,
+}
+
+impl Store {
+    /// Puts a unit that joined the running cycle late into the next cycle instead
+    /// (`sit_out`), or back into the running one. Sitting out, it owes none of the
+    /// running cycle's deadlines: what waited to be mailed about them is voided and the
+    /// calendar entries mail put them in are cancelled, in the transaction that says so.
+    /// Back in, it owes what a late joiner owes (`join_grace_days`), mailed by the next
+    /// tick. Refused for a unit there from the cycle's start.
+    pub async fn sit_out_cycle(
+        &self,
+        unit_id: &hjul_wheel::UnitId,
+        sit_out: bool,
+        stamp: &Stamp,
+    ) -> Result<Joining, StoreError> {
+        let def = self.wheel.definition.clone();
+        let year = def.cycles.cycle_containing(stamp.today).year();
+        retrying!(self, {
+            let (txn, _turn) = self.write().await?;
+            let Some(u) = unit::Entity::find_by_id(unit_id.as_str()).one(&txn).await? else {
+                return Err(StoreError::UnknownUnit(unit_id.to_string()));
+            };
+            if !u.active {
+                return Err(StoreError::InactiveUnit(unit_id.to_string()));
+            }
+            let started = crate::facts::started_at(&txn, year).await?;
+            let joined = crate::facts::joined(&u, started, &def);
+            let next = def.sits_out(year, joined).map_err(StoreError::Refused)?;
+            let comes_on = sit_out.then_some(next);
+            if u.comes_on == comes_on {
+                return Ok(Joining {
+                    unit_id: u.id.clone(),
+                    cycle: year,
+                    joined,
+                    sits_out: sit_out,
+                });
+            }
+            if sit_out {
+                // Before its deadlines stop being its: those are what the entries were.
+                let units: std::collections::HashSet<String> =
+                    std::iter::once(u.id.clone()).collect();
+                let why = format!("sits-out-{}", stamp.at.timestamp_micros());
+                let people: HashMap<String, person::Model> = person::Entity::find()
+                    .all(&txn)
+                    .await?
+                    .into_iter()
+                    .map(|p| (p.email.clone(), p))
+                    .collect();
+                for email in crate::outbox::told_about(&txn, &u.id).await? {
+                    if let Some(from) = addressee_of(&txn, &people, &email).await? {
+                        let leaving = crate::outbox::Leaving {
+                            units: &units,
+                            from: &from,
+                            why: &why,
+                            withdraw: true,
+                            handed: false,
+                        };
+                        crate::outbox::move_entries_of(&txn, leaving, &def, stamp).await?;
+                    }
+                }
+                crate::outbox::void_pending_of_unit(&txn, year, &u.id).await?;
+            }
+            let before = serde_json::json!({ "joined": joined, "comes_on": u.comes_on });
+            let id = u.id.clone();
+            let mut am = u.into_active_model();
+            am.comes_on = Set(comes_on);
+            let u = am.update(&txn).await?;
+            let now = crate::facts::joined(&u, started, &def);
+            let after = serde_json::json!({ "joined": now, "comes_on": comes_on });
+            let mut am = u.into_active_model();
+            am.updated_at = Set(stamp.at);
+            am.update(&txn).await?;
+            audit::log_all(
+                &txn,
+                stamp,
+                vec![
+                    Change::new("unit.joins", "unit", id.clone())
+                        .before(&before)
+                        .after(&after),
+                ],
+            )
+            .await?;
+            crate::standing::refresh(
+                &txn,
+                year,
+                crate::standing::Which::Units(std::slice::from_ref(&id)),
+            )
+            .await?;
+            txn.commit().await?;
+            Ok(Joining {
+                unit_id: id,
+                cycle: year,
+                joined: now,
+                sits_out: sit_out,
+            })
+        })
     }
 }

@@ -163,6 +163,25 @@ pub(crate) async fn void_pending(
     Ok(q.exec(db).await?.rows_affected)
 }
 
+/// Voids everything pending about a unit's deadlines in cycle `cycle`: none of them is
+/// its any more (it sits the cycle out).
+pub(crate) async fn void_pending_of_unit(
+    db: &impl ConnectionTrait,
+    cycle: i32,
+    unit_id: &str,
+) -> Result<u64, StoreError> {
+    Ok(outbox_item::Entity::update_many()
+        .col_expr(outbox_item::Column::State, Expr::value(State::Void.key()))
+        .filter(outbox_item::Column::State.eq(State::Pending))
+        .filter(outbox_item::Column::Cycle.eq(cycle))
+        .filter(outbox_item::Column::UnitId.eq(unit_id))
+        // A cancellation of an entry mail put in a calendar still goes.
+        .filter(outbox_item::Column::Kind.ne(Kind::Withdrawn))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
 /// Voids what is pending about one time of a unit's follow-up: the one due on `due`.
 pub(crate) async fn void_pending_due(
     db: &impl ConnectionTrait,

@@ -251,6 +251,7 @@ impl Store {
             responsible: snap.address(u, level, standing.responsible, secretariat),
             allowed,
             why_not_sign,
+            joined: facts.joined,
             milestones: milestone_rows
                 .into_iter()
                 .map(MilestoneView::of)
@@ -507,6 +508,9 @@ pub struct Timeline {
     /// Why the agreement cannot be signed on `at`, when it cannot.
     #[serde(skip)]
     pub why_not_sign: Option<hjul_wheel::Refusal>,
+    /// The day the unit came along, if it joined this cycle after it began (the next
+    /// cycle's first day, while it sits this one out).
+    pub joined: Option<NaiveDate>,
     pub milestones: Vec<MilestoneView>,
     pub deadlines: Vec<DeadlineView>,
     pub events: Vec<EventView>,

@@ -423,6 +423,17 @@ impl WheelDefinition {
         }
     }
 
+    /// The day a unit that joined cycle `year` after it began (`joined`, as the cycle
+    /// sees it) comes along instead when it sits the cycle out and takes part from the
+    /// next: that cycle's first day, so every deadline of `year` is one it never owed. A
+    /// unit there from the start has its deadlines in `year` to meet.
+    pub fn sits_out(&self, year: i32, joined: Option<Date>) -> Result<Date, Refusal> {
+        match (joined, self.cycles.cycle(year + self.cycles.every_years())) {
+            (Some(_), Ok(next)) => Ok(next.starts()),
+            _ => Err(Refusal::NotAJoiner { year }),
+        }
+    }
+
     /// The cycle an event dated `on` belongs to, as of `today`, given the cycles on
     /// record. An event never starts a cycle the secretariat did not: only the running
     /// cycle, whose first day has come, starts on its own (as the scheduler would start
@@ -546,6 +557,11 @@ pub enum Refusal {
         meant: i32,
         falls_in: i32,
     },
+    /// Only a unit that joined cycle `year` after it began may sit it out and start with
+    /// the next one.
+    NotAJoiner {
+        year: i32,
+    },
 }
 
 impl Refusal {
@@ -638,6 +654,7 @@ impl Refusal {
                 .arg("on", *on)
                 .arg("meant", *meant)
                 .arg("falls_in", *falls_in),
+            Self::NotAJoiner { year } => Text::new("refusal.not_a_joiner").arg("cycle", *year),
         }
     }
 }

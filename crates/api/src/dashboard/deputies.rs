@@ -1,6 +1,8 @@
-//! The unit page's deputies (stedfortrædere): who stands in for the leader and when, a
-//! form to name one and a button to end one, for the unit's leader, a manager above it
-//! and the secretariat. What is allowed and checked is the core's.
+//! The unit page's people and cycles: its deputies (stedfortrædere), who stands in for
+//! the leader and when, a form to name one and a button to end one, for the unit's
+//! leader, a manager above it and the secretariat; and, for a unit that joined the
+//! running cycle late, the secretariat's choice to let it take part from the next cycle
+//! instead. What is allowed and checked is the core's.
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -138,6 +140,61 @@ pub async fn end(
             super::audit(&state, &v, attempted, ("unit", &unit_id), &problem).await;
             let refused = Refused {
                 form: "deputy_end",
+                on: String::new(),
+                text: String::new(),
+                statuses: Vec::new(),
+                for_report: false,
+                deputy: None,
+                other_cycle: None,
+                problem,
+            };
+            unit_page(&state, &v, &unit_id, None, Some(refused), None).await
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct SitOutForm {
+    #[serde(default)]
+    csrf: String,
+    /// `yes`: from the next cycle; anything else: back into the running one.
+    #[serde(default)]
+    sit_out: String,
+}
+
+/// Lets a late joiner take part from the next cycle instead, or brings it back into the
+/// running one (`POST /units/{unit_id}/next-cycle`, the secretariat's).
+pub async fn sit_out(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(unit_id): Path<String>,
+    req: axum::extract::Request,
+) -> Response {
+    let attempted = "put a unit into the next cycle";
+    let result: Result<bool, Problem> = async {
+        let f: SitOutForm = read_form(req, 4 * 1024).await?;
+        if !fresh(&v, &f.csrf) {
+            return Err(stale_problem());
+        }
+        let sit_out = f.sit_out == "yes";
+        state
+            .core()
+            .sit_out_cycle(&v.who, &unit_id, sit_out)
+            .await?;
+        Ok(sit_out)
+    }
+    .await;
+    match result {
+        Ok(sit_out) => Redirect::to(&format!(
+            "/units/{}?done={}#joining",
+            super::percent_encode(&unit_id),
+            if sit_out { "sits_out" } else { "back_in" }
+        ))
+        .into_response(),
+        Err(problem) => {
+            super::audit(&state, &v, attempted, ("unit", &unit_id), &problem).await;
+            let refused = Refused {
+                form: "sit_out",
                 on: String::new(),
                 text: String::new(),
                 statuses: Vec::new(),

@@ -125,6 +125,7 @@ pub fn routes() -> Router<AppState> {
         .route("/units/{unit_id}/goal-status", post(pages::goal_status))
         .route("/units/{unit_id}/review", post(pages::review))
         .route("/units/{unit_id}/deputies", post(deputies::name))
+        .route("/units/{unit_id}/next-cycle", post(deputies::sit_out))
         .route(
             "/units/{unit_id}/deputies/{deputy_id}/end",
             post(deputies::end),

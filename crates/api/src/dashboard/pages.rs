@@ -49,7 +49,7 @@ pub fn flash(state: &AppState, lang: Lang, q: &HashMap<String, String>) -> Optio
 
 /// The confirmations there are (a query string names one; nothing else is shown).
 fn flash_key(key: &str) -> Option<&'static str> {
-    const KEYS: [&str; 20] = [
+    const KEYS: [&str; 22] = [
         "flash.dialogue",
         "flash.goal_status",
         "flash.review",
@@ -70,6 +70,8 @@ fn flash_key(key: &str) -> Option<&'static str> {
         "flash.final_report",
         "flash.deputy",
         "flash.deputy_ended",
+        "flash.sits_out",
+        "flash.back_in",
     ];
     KEYS.into_iter().find(|k| *k == key)
 }
@@ -677,6 +679,17 @@ pub async fn unit_page(
             can_review: may(EventKind::AgreementReviewed),
             in_force_goals,
             can_correct: secretariat,
+            // A unit that came along after the running cycle began: when, and whether it
+            // sits the cycle out and takes part from the next.
+            joining: t.joined.filter(|_| running).map(|joined| {
+                let next = t.cycle + cycles.every_years();
+                JoiningView {
+                    joined: joined.to_string(),
+                    sits_out: cycles.cycle(next).is_ok_and(|c| c.starts() == joined),
+                    next,
+                    can_change: secretariat,
+                }
+            }),
             deputies,
             can_name_deputy,
             deputy_now,
@@ -716,6 +729,7 @@ struct UnitPage {
     /// The titles of the goals of the agreement in force.
     in_force_goals: Vec<String>,
     can_correct: bool,
+    joining: Option<JoiningView>,
     /// The unit's deputies not ended and not past, and whether the visitor may name or
     /// end them; who stands in today.
     deputies: Vec<Value>,
@@ -725,6 +739,17 @@ struct UnitPage {
     error_lines: Vec<String>,
     /// A refused form, as typed.
     draft: Option<UnitDraft>,
+}
+
+/// A unit that joined the running cycle after it began.
+#[derive(Serialize)]
+struct JoiningView {
+    joined: String,
+    /// It takes part from cycle `next` instead.
+    sits_out: bool,
+    next: i32,
+    /// The secretariat's choice.
+    can_change: bool,
 }
 
 /// Who and what a unit page is about.

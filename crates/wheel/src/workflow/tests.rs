@@ -1175,7 +1175,8 @@ fn check_refusal(
         | Refusal::NotAMilestone { .. }
         | Refusal::CycleNotOnRecord { .. }
         | Refusal::FarOutside { .. }
-        | Refusal::OtherCycle { .. } => {
+        | Refusal::OtherCycle { .. }
+        | Refusal::NotAJoiner { .. } => {
             prop_assert!(false, "unexpected {r:?}");
         }
     }
@@ -1496,5 +1497,33 @@ fn a_unit_that_joins_late_owes_only_what_is_due_after_and_gets_time() {
     assert_eq!(
         due_of(&unit, Deadline::DialogueHeld),
         Some(date(2026, 6, 30))
+    );
+}
+
+/// A house that joined cycle 2025 on 22 June 2026 may sit it out: it then comes along on
+/// cycle 2027's first day, and owes none of cycle 2025's deadlines. One there from the
+/// start may not.
+#[test]
+fn a_late_joiner_may_sit_the_cycle_out_and_owe_none_of_it() {
+    let def = def();
+    let next = def.sits_out(2025, Some(date(2026, 6, 22))).unwrap();
+    assert_eq!(next, def.cycle(2027).unwrap().cycle().starts());
+    let plan = def.cycle(2025).unwrap();
+    let themes = Milestones {
+        themes_published: Some(date(2026, 3, 20)),
+        ..Milestones::default()
+    };
+    let sitting_out = UnitFacts {
+        joined: Some(next),
+        ..UnitFacts::default()
+    };
+    assert!(
+        plan.unit_deadlines(level(4), &themes, &sitting_out)
+            .iter()
+            .all(|d| !d.is_actionable() && d.before_joining.is_some())
+    );
+    assert_eq!(
+        def.sits_out(2025, None),
+        Err(Refusal::NotAJoiner { year: 2025 })
     );
 }
