@@ -28,6 +28,8 @@ stories!(
     a_date_of_another_cycle_is_refused_on_a_pages_form_and_recorded_there_when_asked,
     deputies_are_named_by_whom_the_unit_answers_to_and_a_past_one_blocks_nothing,
     a_late_joiner_is_put_into_the_next_cycle_from_its_page_and_back_by_the_api,
+    every_read_of_personal_data_is_in_the_read_log_with_its_terms,
+    the_audit_log_reads_as_sentences_found_by_a_units_name_in_both_languages,
 );
 
 /// The API at a fixed moment: 15 May 2026, 10:00 in Copenhagen.
@@ -2603,5 +2605,202 @@ async fn a_late_joiner_is_put_into_the_next_cycle_from_its_page_and_back_by_the_
             .unwrap_or_default()
             .contains("from its start"),
         "{p}"
+    );
+}
+
+/// Anna, a manager, opens Bo's house's page, downloads the overview's overdue units as
+/// Excel with the area filter, and asks the API for the status of level 4: the log of
+/// reads has each, with who, whose data and the terms. Only the secretariat reads it
+/// (a read too), on its page searched by a part of the house's name.
+async fn every_read_of_personal_data_is_in_the_read_log_with_its_terms(db: TestDb) {
+    let api = api(&db).await;
+    let anna_token = api.token(Role::Manager, "anna.bech@skovby.dk").await;
+    let anna = api.sign_in(&anna_token).await;
+    let (s, _) = api.page(&anna, "/units/dt-nord-1").await;
+    assert_eq!(s, StatusCode::OK);
+    let req = Request::get("/export/overdue.xlsx?area=daycare")
+        .header("cookie", &anna)
+        .body(Body::empty())
+        .unwrap();
+    let res = api.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let (s, _) = api
+        .call(
+            Method::GET,
+            "/api/v1/status?level=4",
+            Some(&anna_token),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    let bo = api.token(Role::Leader, "bo.nielsen@skovby.dk").await;
+    let (s, _) = api
+        .call(Method::GET, "/api/v1/reads", Some(&bo), None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let sec = api.token(Role::Secretariat, "sekretariat@skovby.dk").await;
+    let (s, reads) = api
+        .call(
+            Method::GET,
+            "/api/v1/reads?actor=anna.bech",
+            Some(&sec),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{reads}");
+    let find = |view: &str| {
+        reads
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["view"] == view)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {view} read: {reads}"))
+    };
+    let unit = find("unit");
+    assert_eq!(unit["unit_id"], "dt-nord-1");
+    assert_eq!(
+        unit["person_email"], "bo.nielsen@skovby.dk",
+        "whose data: {unit}"
+    );
+    assert_eq!(unit["terms"]["at"], "2026-05-15");
+    let export = find("export");
+    assert_eq!(
+        (
+            export["terms"]["area"].as_str(),
+            export["terms"]["overdue"].as_str()
+        ),
+        (Some("daycare"), Some("true")),
+        "{export}"
+    );
+    let status = find("status");
+    assert_eq!(status["terms"]["level"], "4", "{status}");
+    assert!(
+        reads
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["actor"].as_str().unwrap().contains("anna.bech@skovby.dk")),
+        "{reads}"
+    );
+    // The secretariat's page, searched by a part of the house's name; reading the log
+    // is on it too.
+    let page_session = api.sign_in(&sec).await;
+    let (s, page) = api
+        .page(&page_session, "/admin/reads?unit=Marieh%C3%B8nen")
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let table = &page[page.find("id=\"reads\"").expect("the reads' table")..];
+    assert!(
+        table.contains("Enhedens side") && table.contains("bo.nielsen@skovby.dk"),
+        "{table}"
+    );
+    let (_, again) = api
+        .call(Method::GET, "/api/v1/reads?unit=-", Some(&sec), None)
+        .await;
+    assert_eq!(again, serde_json::json!([]), "no unit has the id -");
+    let (_, own) = api
+        .call(
+            Method::GET,
+            "/api/v1/reads?actor=sekretariat",
+            Some(&sec),
+            None,
+        )
+        .await;
+    assert!(
+        own.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["view"] == "read_log"),
+        "reading the log is a read: {own}"
+    );
+}
+
+/// Bo records his house's dialogue and tries to record his neighbour's. The secretary
+/// finds both by the house's name ("Mariehønen") or Bo's: one sentence each, his name
+/// not his token, the refusal's reason in the page's language; the same in English, and
+/// as Excel.
+async fn the_audit_log_reads_as_sentences_found_by_a_units_name_in_both_languages(db: TestDb) {
+    let api = api(&db).await;
+    let bo = api.token(Role::Leader, "bo.nielsen@skovby.dk").await;
+    let (s, _) = api
+        .call(
+            Method::POST,
+            "/api/v1/units/dt-nord-1/dialogue",
+            Some(&bo),
+            Some(serde_json::json!({"on": "2026-05-14"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) = api
+        .call(
+            Method::POST,
+            "/api/v1/units/dt-nord-1/dialogue",
+            Some(&bo),
+            Some(serde_json::json!({"on": "2026-05-20"})),
+        )
+        .await;
+    assert!(s.is_client_error(), "a day ahead is refused");
+    let sec = api
+        .sign_in(&api.token(Role::Secretariat, "sekretariat@skovby.dk").await)
+        .await;
+    let (s, page) = api.page(&sec, "/admin/audit?unit=Marieh%C3%B8nen").await;
+    assert_eq!(s, StatusCode::OK);
+    let table = &page[page.find("id=\"audit\"").expect("the log's table")..];
+    assert!(
+        table.contains("Bo Nielsen registrerede kvalitetssamtalen for Børnehuset Mariehønen den"),
+        "{table}"
+    );
+    assert!(
+        table.contains("Bo Nielsen forsøgte at registrere en kvalitetssamtale – afvist:"),
+        "{table}"
+    );
+    assert!(!table.contains("api:"), "names, not channels: {table}");
+    assert!(!table.contains("\"cycle\""), "no raw JSON: {table}");
+    // By the person's name, and by what happened.
+    let (_, by_name) = api
+        .page(
+            &sec,
+            "/admin/audit?person=Bo+Nielsen&action=unit.dialogue_held",
+        )
+        .await;
+    assert!(
+        by_name.contains("registrerede kvalitetssamtalen"),
+        "{by_name}"
+    );
+    assert!(
+        !by_name.contains("forsøgte"),
+        "only the action asked: {by_name}"
+    );
+    // In English.
+    let (_, english) = api
+        .page(
+            &format!("{sec}; hjul_lang=en"),
+            "/admin/audit?unit=Marieh%C3%B8nen",
+        )
+        .await;
+    assert!(
+        english.contains("Bo Nielsen recorded the quality dialogue of Børnehuset Mariehønen on"),
+        "{english}"
+    );
+    assert!(
+        english.contains("Bo Nielsen tried to record a dialogue – refused:"),
+        "{english}"
+    );
+    // As Excel, the rows found.
+    let req = Request::get("/admin/audit/log.xlsx?unit=Marieh%C3%B8nen")
+        .header("cookie", &sec)
+        .body(Body::empty())
+        .unwrap();
+    let res = api.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("spreadsheetml"),
+        "{:?}",
+        res.headers()
     );
 }

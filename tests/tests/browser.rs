@@ -746,9 +746,21 @@ async fn every_role_walks_their_whole_path() {
         d.text_when("main p.message", "Rettelsen er registreret i cyklus 2025");
         d.text_when("#events", "Dato rettet");
 
-        // The audit log, by unit.
-        d.open(&format!("{base}/admin/audit?unit=dt-nord-2"), "audit");
-        d.text_when("#audit", "registrering rettet");
+        // The audit log, searched by a part of the unit's name: what happened as a
+        // sentence, and what changed; then the same in English.
+        d.open(&format!("{base}/admin/audit"), "audit");
+        d.fill("#audit-filter input[name=unit]", "Spiren");
+        d.submit("#audit-filter button", "#audit");
+        d.text_when(
+            "#audit",
+            "rettede en registrering for Børnehuset Spiren",
+        );
+        d.text_when("#audit", "registrerede kvalitetssamtalen for Børnehuset Spiren");
+        d.check("audit-by-name");
+        d.go(&format!("{base}/lang/en?back=/admin/audit%3Funit%3DSpiren"));
+        d.text_when("#audit", "corrected a record of Børnehuset Spiren");
+        d.go(&format!("{base}/lang/da?back=/admin/audit"));
+        d.text_when("main h1", "Log");
         d.sign_out();
         bo_token
     })
@@ -1517,10 +1529,14 @@ async fn people_sign_in_with_the_municipalitys_login() {
             "#import-form",
         );
         assert!(d.url().ends_with("/admin/organisation"), "{}", d.url());
-        // The audit log is hers to read: Bo's sign-in and the stranger's refusal in it.
+        // The audit log is hers to read: Bo's sign-in (by his name) and the stranger's
+        // refusal in it.
         d.open(&format!("{base}/admin/audit"), "audit-after-oidc");
-        d.text_when("main", "oidc:bo.nielsen@skovby.dk");
-        d.text_when("main", "oidc:ny.medarbejder@skovby.dk");
+        d.text_when("main", "Bo Nielsen loggede ind");
+        d.text_when(
+            "main",
+            "ny.medarbejder@skovby.dk forsøgte at logge ind – afvist",
+        );
     })
     .await
     .unwrap();

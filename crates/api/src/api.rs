@@ -79,6 +79,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(outbox))
         .routes(routes!(retry))
         .routes(routes!(audit))
+        .routes(routes!(reads))
         .split_for_parts();
     let mut spec = spec;
     crate::problem::document_problems(&mut spec);
@@ -439,7 +440,10 @@ async fn status(
     };
     let limit = page_limit(q.limit)?;
     // Shared and kept by the store until something changes: a page copies its own rows.
-    let seen = state.core().status(&who, at).await?;
+    let seen = state
+        .core()
+        .status(&who, at, (hjul_app::View::Status, &filter.terms()))
+        .await?;
     // The rows come in cursor order, so a page is what follows the cursor.
     let mut page: Vec<&hjul_store::StatusRow> = seen
         .rows()
@@ -1678,6 +1682,80 @@ async fn audit(
     ))
 }
 
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct ReadsQuery {
+    /// Only reads of this unit (its id).
+    unit: Option<String>,
+    /// Only reads of this person's data (their address).
+    person: Option<String>,
+    /// Only reads by someone the audit log names so (a part of it).
+    actor: Option<String>,
+    /// From this day (the municipality's).
+    #[param(pattern = "^2[01][0-9]{2}-[0-9]{2}-[0-9]{2}$")]
+    from: Option<NaiveDate>,
+    /// To this day, inclusive.
+    #[param(pattern = "^2[01][0-9]{2}-[0-9]{2}-[0-9]{2}$")]
+    to: Option<NaiveDate>,
+    /// The most rows to answer (default 100).
+    #[param(minimum = 1, maximum = 10000)]
+    limit: Option<u64>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct ReadDto {
+    at: DateTime<Utc>,
+    /// Who read, as the audit log names them.
+    actor: String,
+    /// The kind of view: status, export, unit, data, sheet, report, patterns, deputies,
+    /// audit_log, outbox, draft, read_log.
+    view: String,
+    unit_id: Option<String>,
+    /// Whose data it was: the unit's leader when it was read.
+    person_email: Option<String>,
+    /// The terms of a search or filter.
+    #[schema(value_type = Option<Object>)]
+    terms: Option<serde_json::Value>,
+}
+
+/// The log of reads of personal data, newest first (secretariat): who looked at which
+/// unit's or person's data, when, through which view, with which terms.
+#[utoipa::path(get, path = "/api/v1/reads", tag = "admin", params(ReadsQuery),
+    responses((status = 200, body = [ReadDto])))]
+async fn reads(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(q): ApiQuery<ReadsQuery>,
+) -> ApiResult<Json<Vec<ReadDto>>> {
+    for (field, day) in [("from", q.from), ("to", q.to)] {
+        if let Some(day) = day {
+            check_day(field, day)?;
+        }
+    }
+    let filter = hjul_store::ReadFilter {
+        units: q.unit.map(|u| vec![u]),
+        person: q.person,
+        actor: q.actor,
+        from: q.from,
+        to: q.to,
+        limit: limit(q.limit)?,
+    };
+    let rows = state.core().read_log(&who, &filter).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| ReadDto {
+                at: r.at,
+                actor: r.actor,
+                view: r.view,
+                unit_id: r.unit_id,
+                person_email: r.person_email,
+                terms: r.terms.and_then(|t| serde_json::from_str(&t).ok()),
+            })
+            .collect(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::Value;
@@ -1734,8 +1812,9 @@ mod tests {
             }
         }
         // at (3), area, level, overdue, state, limit (4), cursor (2), entity, entity_id,
-        // the report's format and lang, the organisation's preview.
-        assert_eq!(queries, 18);
+        // the report's format and lang, the organisation's preview, the reads' unit,
+        // person, actor, from, to and limit.
+        assert_eq!(queries, 24);
     }
 
     /// Every `$ref` names a schema the document holds (a reference it lacks makes a
@@ -1845,8 +1924,8 @@ mod tests {
         ] {
             walk(&spec["components"]["schemas"][name], name, &mut dates);
         }
-        // at (3), and `on` of the six bodies.
-        assert_eq!(dates, 9);
+        // at (3), the reads' from and to, and `on` of the six bodies.
+        assert_eq!(dates, 11);
     }
 
     /// Every error answer is documented as the problem report it is.

@@ -74,18 +74,23 @@ impl Core {
     ) -> Result<(Vec<Deputy>, bool), CoreError> {
         let unit = actor.may_see(unit)?;
         let may_name = actor.may_name_deputy(unit.as_str()).is_ok();
-        Ok((self.store().deputies(&unit, self.today()).await?, may_name))
+        let deputies = self.store().deputies(&unit, self.today()).await?;
+        self.log_read(actor, crate::View::Deputies, Some(unit.as_str()), &[])
+            .await;
+        Ok((deputies, may_name))
     }
 
     /// Every deputy in force or ahead of a unit the actor sees (all of them, for the
     /// secretariat), by unit.
     pub async fn all_deputies(&self, actor: &Actor) -> Result<Vec<Deputy>, CoreError> {
-        Ok(self
+        let deputies = self
             .store()
             .all_deputies(self.today())
             .await?
             .into_iter()
             .filter(|d| actor.may_see(&d.unit_id).is_ok())
-            .collect())
+            .collect();
+        self.log_read(actor, crate::View::Deputies, None, &[]).await;
+        Ok(deputies)
     }
 }

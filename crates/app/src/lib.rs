@@ -12,6 +12,7 @@ mod access;
 mod actor;
 mod admin;
 mod deputies;
+mod read_log;
 mod reads;
 mod records;
 mod reports;
@@ -24,6 +25,7 @@ use hjul_store::{Stamp, Store, StoreError, TokenHolder};
 
 pub use access::{Opened, PersonSignIn};
 pub use actor::{Actor, Denied};
+pub use read_log::View;
 pub use reads::{InForce, Seen};
 pub use records::{AgreementText, FinalReport, GradesText, UnitRecord};
 pub use reports::{Lane, REPORT_WAIT};
@@ -149,6 +151,8 @@ struct Inner {
     today: Option<NaiveDate>,
     /// How people sign in to the dashboard; set once when the service is built.
     sign_in: std::sync::OnceLock<SignIn>,
+    /// Reads waiting to go into the read log.
+    reads: read_log::Pending,
 }
 
 /// How people sign in to the dashboard (`[auth]` in `hjul.toml`).
@@ -189,7 +193,12 @@ impl Core {
             slot_freed: tokio::sync::Notify::new(),
             today: None,
             sign_in: std::sync::OnceLock::new(),
+            reads: read_log::Pending::default(),
         }))
+    }
+
+    fn pending_reads(&self) -> &read_log::Pending {
+        &self.0.reads
     }
 
     /// Sets how people sign in; once, before the core serves (a second call is ignored
@@ -362,8 +371,14 @@ impl Core {
         if let Err(e) = &result {
             let busy = matches!(e, CoreError::Store(StoreError::Busy));
             if e.is_refusal() || busy {
-                self.audit_refusal(self.stamp(actor), attempt, &e.to_string(), busy)
-                    .await;
+                let da = e.text().map(|t| t.render(hjul_wheel::Language::Da));
+                self.audit_refusal_said(
+                    self.stamp(actor),
+                    attempt,
+                    (&e.to_string(), da.as_deref()),
+                    busy,
+                )
+                .await;
             }
         }
         result
@@ -377,16 +392,30 @@ impl Core {
         reason: &str,
         later: bool,
     ) {
+        self.audit_refusal_said(stamp, attempt, (reason, None), later)
+            .await;
+    }
+
+    /// [`Core::audit_refusal`] with the reason in English and, when it was said to a
+    /// person, in Danish (the log's page shows the reader's).
+    async fn audit_refusal_said(
+        &self,
+        stamp: Stamp,
+        attempt: &Attempt<'_>,
+        (reason, reason_da): (&str, Option<&str>),
+        later: bool,
+    ) {
         let store = self.0.store.clone();
-        let (what, entity, id, reason) = (
+        let (what, entity, id, reason, reason_da) = (
             attempt.what.to_owned(),
             attempt.entity.to_owned(),
             attempt.id.to_owned(),
             reason.to_owned(),
+            reason_da.map(str::to_owned),
         );
         let write = async move {
             if let Err(e) = store
-                .audit_refusal(&stamp, &what, &entity, &id, &reason)
+                .audit_refusal(&stamp, &what, &entity, &id, (&reason, reason_da.as_deref()))
                 .await
             {
                 tracing::error!(error = %e, "could not record a refused attempt");

@@ -18,7 +18,7 @@ use hjul_store::{
 use hjul_wheel::data::{AreaPattern, DataGap, MeasureView, Proposal};
 use hjul_wheel::{Agreement, Area, EventKind, GoalDraft, Language, UnitId, Warning};
 
-use crate::{Actor, Attempt, Core, CoreError};
+use crate::{Actor, Attempt, Core, CoreError, View};
 
 /// The rows of where every unit stands on a day, as one person sees them: shared with
 /// every other reader of the same day (kept by the store until something changes), and
@@ -61,12 +61,21 @@ impl Core {
         self.store().min_responses()
     }
 
-    /// Where every active unit stands on `at`, as `actor` sees it.
-    pub async fn status<'a>(&self, actor: &'a Actor, at: NaiveDate) -> Result<Seen<'a>, CoreError> {
+    /// Where every active unit stands on `at`, as `actor` sees it, read through `view`
+    /// with the `terms` of its filter (for the read log).
+    pub async fn status<'a>(
+        &self,
+        actor: &'a Actor,
+        at: NaiveDate,
+        (view, terms): (View, &[(&str, String)]),
+    ) -> Result<Seen<'a>, CoreError> {
         let rows = self
             .store()
             .status_all(at, Some(self.secretariat_email()))
             .await?;
+        let mut terms = terms.to_vec();
+        terms.push(("at", at.to_string()));
+        self.log_read(actor, view, None, &terms).await;
         Ok(Seen { rows, actor })
     }
 
@@ -91,10 +100,18 @@ impl Core {
         at: NaiveDate,
     ) -> Result<Timeline, CoreError> {
         let unit = actor.may_see(unit)?;
-        Ok(self
+        let t = self
             .store()
             .timeline(&unit, at, Some(self.secretariat_email()))
-            .await?)
+            .await?;
+        self.log_read(
+            actor,
+            View::Unit,
+            Some(unit.as_str()),
+            &[("at", at.to_string())],
+        )
+        .await;
+        Ok(t)
     }
 
     /// The corrections made to a unit's events in a cycle, oldest first.
@@ -117,6 +134,8 @@ impl Core {
     ) -> Result<(UnitId, Vec<MeasureView>), CoreError> {
         let unit = actor.may_see(unit)?;
         let sheet = self.store().data_sheet(&unit).await?;
+        self.log_read(actor, View::Data, Some(unit.as_str()), &[])
+            .await;
         Ok((unit, sheet))
     }
 
@@ -133,7 +152,15 @@ impl Core {
         } else {
             Over::Only(&sees)
         };
-        Ok(self.store().data_patterns(before, over).await?)
+        let patterns = self.store().data_patterns(before, over).await?;
+        self.log_read(
+            actor,
+            View::Patterns,
+            None,
+            &[("before", before.to_string())],
+        )
+        .await;
+        Ok(patterns)
     }
 
     /// How far the data collection for the pre-analysis before `before` has come: per
@@ -190,6 +217,10 @@ impl Core {
                 .into());
             }
         };
+        let terms = [
+            ("cycle", cycle.to_string()),
+            ("scope", format!("{scope:?}")),
+        ];
         let request = Request {
             cycle,
             scope,
@@ -197,7 +228,9 @@ impl Core {
             today: self.today(),
             fin: None,
         };
-        Ok(hjul_report::build(self.store(), &request).await?)
+        let report = hjul_report::build(self.store(), &request).await?;
+        self.log_read(actor, View::Report, None, &terms).await;
+        Ok(report)
     }
 
     /// The data sheet of a unit `actor` sees, for its quality dialogue.
@@ -209,6 +242,8 @@ impl Core {
     ) -> Result<(UnitId, Sheet), CoreError> {
         let unit = actor.may_see(unit)?;
         let sheet = hjul_report::build_sheet(self.store(), &unit, language, self.today()).await?;
+        self.log_read(actor, View::Sheet, Some(unit.as_str()), &[])
+            .await;
         Ok((unit, sheet))
     }
 
@@ -220,7 +255,13 @@ impl Core {
         limit: u64,
     ) -> Result<Vec<OutboxItem>, CoreError> {
         actor.require_secretariat("the mail queue")?;
-        Ok(self.store().outbox(state, limit).await?)
+        let items = self.store().outbox(state, limit).await?;
+        let terms: Vec<(&str, String)> = state
+            .map(|s| ("state", s.key().to_owned()))
+            .into_iter()
+            .collect();
+        self.log_read(actor, View::Outbox, None, &terms).await;
+        Ok(items)
     }
 
     /// The audit log, newest first: of one kind of entity, one id, both, or all
@@ -233,10 +274,16 @@ impl Core {
         limit: u64,
     ) -> Result<Vec<AuditEntry>, CoreError> {
         actor.require_secretariat("the audit log")?;
-        Ok(self
+        let entries = self
             .store()
             .audit_log_where(entity, entity_id, limit)
-            .await?)
+            .await?;
+        let terms: Vec<(&str, String)> = [("entity", entity), ("entity_id", entity_id)]
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, v?.to_owned())))
+            .collect();
+        self.log_read(actor, View::AuditLog, None, &terms).await;
+        Ok(entries)
     }
 
     /// The audit log searched by unit, person and days, newest first (secretariat).
@@ -249,10 +296,48 @@ impl Core {
         limit: u64,
     ) -> Result<Vec<AuditEntry>, CoreError> {
         actor.require_secretariat("the audit log")?;
-        Ok(self
+        let entries = self
             .store()
             .audit_search(unit, person, days.0, days.1, limit)
-            .await?)
+            .await?;
+        let terms: Vec<(&str, String)> = [
+            ("unit", unit.map(str::to_owned)),
+            ("person", person.map(str::to_owned)),
+            ("from", days.0.map(|d| d.to_string())),
+            ("to", days.1.map(|d| d.to_string())),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v?)))
+        .collect();
+        self.log_read(actor, View::AuditLog, unit, &terms).await;
+        Ok(entries)
+    }
+
+    /// The audit log rows `filter` names, newest first (secretariat).
+    pub async fn audit_where(
+        &self,
+        actor: &Actor,
+        filter: &hjul_store::AuditFilter,
+    ) -> Result<Vec<AuditEntry>, CoreError> {
+        actor.require_secretariat("the audit log")?;
+        let entries = self.store().audit_where(filter).await?;
+        let mut terms: Vec<(&str, String)> = Vec::new();
+        for (k, v) in [
+            ("units", &filter.units),
+            ("actors", &filter.actors),
+            ("actions", &filter.actions),
+        ] {
+            if let Some(v) = v {
+                terms.push((k, v.join(",")));
+            }
+        }
+        for (k, v) in [("from", filter.from), ("to", filter.to)] {
+            if let Some(v) = v {
+                terms.push((k, v.to_string()));
+            }
+        }
+        self.log_read(actor, View::AuditLog, None, &terms).await;
+        Ok(entries)
     }
 
     /// The tokens made, oldest first (secretariat).
@@ -271,11 +356,19 @@ impl Core {
     ) -> Result<Option<Draft>, CoreError> {
         let unit = actor.may(&self.wheel().definition, drafts_event(kind), unit)?;
         let running = self.running_cycle();
-        Ok(self
+        let draft = self
             .store()
             .draft(&unit, kind)
             .await?
-            .filter(|d| d.cycle == running))
+            .filter(|d| d.cycle == running);
+        self.log_read(
+            actor,
+            View::Draft,
+            Some(unit.as_str()),
+            &[("kind", kind.key().to_owned())],
+        )
+        .await;
+        Ok(draft)
     }
 
     /// The cycle running on the core's today: the one a draft is kept for.

@@ -222,6 +222,41 @@ async fn measure(
     for (what, path, headers, count) in plan {
         figures.push(load(addr, what, path, headers, count, connections).await?);
     }
+    // The read log's cost: the same requests with it off and on, in turn, the best of
+    // three rounds each (this machine's noise is larger than the cost).
+    let core = service.core().clone();
+    let mut read_log = Vec::new();
+    for (what, path, headers, count) in [
+        (
+            "/api/v1/status (all)",
+            "/api/v1/status",
+            as_secretariat.as_str(),
+            requests,
+        ),
+        (
+            "/units/h1 (dashboard)",
+            "/units/h1",
+            cookie.as_str(),
+            requests * 10,
+        ),
+    ] {
+        let (mut off, mut on) = (0.0_f64, 0.0_f64);
+        for _ in 0..3 {
+            core.log_reads(false);
+            off = off.max(
+                load(addr, what, path, headers, count, connections)
+                    .await?
+                    .per_second,
+            );
+            core.log_reads(true);
+            on = on.max(
+                load(addr, what, path, headers, count, connections)
+                    .await?
+                    .per_second,
+            );
+        }
+        read_log.push((what, off, on));
+    }
     // The same while the records change 4 times a second: a house's dialogue redated,
     // each a correction that rewrites the house's standing row and counts up the cycle's
     // changes, so the next request reads again what changed.
@@ -296,6 +331,14 @@ async fn measure(
             ms(f.p99),
             f.bytes,
             f.p50.as_secs_f64() / direct.as_secs_f64(),
+        );
+    }
+    println!();
+    println!("read log (opslagslog) off and on, the same requests, best of 3 rounds each:");
+    for (what, off, on) in read_log {
+        println!(
+            "{what:<26} off {off:>9.1} req/s   on {on:>9.1} req/s   cost {:+.1} % time per request",
+            (off / on - 1.0) * 100.0
         );
     }
     Ok(())

@@ -118,6 +118,7 @@ impl Context {
             reports,
         )
         .on_day(self.today)
+        .reads_written_at_once()
     }
 
     /// The core over `store` (built-in report templates: no report is made) and who

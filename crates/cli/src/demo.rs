@@ -131,8 +131,12 @@ pub async fn run(ctx: &Context, file: &Path, out: &mut impl Write) -> anyhow::Re
         file.display()
     )?;
     let (core, actor) = ctx.acting(&store).await?;
-    let rows: Vec<hjul_store::StatusRow> =
-        core.status(&actor, day).await?.rows().cloned().collect();
+    let rows: Vec<hjul_store::StatusRow> = core
+        .status(&actor, day, (hjul_app::View::Status, &[]))
+        .await?
+        .rows()
+        .cloned()
+        .collect();
     show::status_table(out, &ctx.wheel.definition, day, &rows)?;
     let db = file.display();
     writeln!(

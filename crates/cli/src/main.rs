@@ -295,6 +295,9 @@ hjul milestone report-final --cycle 2025 --on 2026-09-24"
     /// Deputies (stedfortrædere): who stands in for a unit's leader, and when.
     #[command(subcommand)]
     Deputy(DeputyCommand),
+    /// Personal data: the log of who read what.
+    #[command(subcommand)]
+    Privacy(PrivacyCommand),
     /// Cycles: they start on their own on their first day; start one early by hand.
     #[command(subcommand)]
     Cycle(CycleCommand),
@@ -625,6 +628,33 @@ hjul follow-up review sk-vest --notes konklusion.txt"
         /// it falls in (default: the cycle the date falls in).
         #[arg(long, value_name = "YEAR")]
         cycle: Option<i32>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PrivacyCommand {
+    /// The log of reads of personal data, newest first: who looked at which unit's or
+    /// person's data, when, through which view, with which terms (the secretariat's).
+    #[command(
+        after_help = "Examples:\n  hjul privacy reads --unit dt-nord-2\n  hjul privacy reads --person bo.nielsen@skovby.dk --from 2026-01-01"
+    )]
+    Reads {
+        /// Only reads of this unit (its id).
+        #[arg(long, value_name = "UNIT")]
+        unit: Option<String>,
+        /// Only reads of this person's data (their address).
+        #[arg(long, value_name = "EMAIL")]
+        person: Option<String>,
+        /// Only reads by someone the audit log names so (a part of it).
+        #[arg(long, value_name = "WHO")]
+        actor: Option<String>,
+        #[arg(long, value_name = "DATE", value_parser = day)]
+        from: Option<Date>,
+        #[arg(long, value_name = "DATE", value_parser = day)]
+        to: Option<Date>,
+        /// The most rows (1 to 10000).
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        limit: u64,
     },
 }
 

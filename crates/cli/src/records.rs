@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::context::Context;
 use crate::{
     AgreementCommand, Command, CycleCommand, DataCommand, DeputyCommand, DialogueCommand,
-    FollowUpCommand, Format, MidwayCommand, ReportCommand, StatusFormat,
+    FollowUpCommand, Format, MidwayCommand, PrivacyCommand, ReportCommand, StatusFormat,
 };
 use crate::{OrgCommand, UnitCommand, show};
 
@@ -295,6 +295,41 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 d.name
             )?;
         }
+        Command::Privacy(PrivacyCommand::Reads {
+            unit,
+            person,
+            actor,
+            from,
+            to,
+            limit,
+        }) => {
+            let (core, who) = ctx.acting(&store).await?;
+            let filter = hjul_store::ReadFilter {
+                units: unit.clone().map(|u| vec![u]),
+                person: person.clone(),
+                actor: actor.clone(),
+                from: *from,
+                to: *to,
+                limit: *limit,
+            };
+            let rows = core.read_log(&who, &filter).await?;
+            if rows.is_empty() {
+                writeln!(out, "no reads match")?;
+            }
+            let zone = ctx.wheel.definition.mail_time.zone;
+            for r in rows {
+                writeln!(
+                    out,
+                    "{}  {}  {}  {}  {}  {}",
+                    r.at.with_timezone(&zone).format("%Y-%m-%d %H:%M"),
+                    r.actor,
+                    r.view,
+                    r.unit_id.as_deref().unwrap_or("-"),
+                    r.person_email.as_deref().unwrap_or("-"),
+                    r.terms.as_deref().unwrap_or("")
+                )?;
+            }
+        }
         Command::Deputy(DeputyCommand::List { unit_id }) => {
             let (core, actor) = ctx.acting(&store).await?;
             let deputies = match unit_id {
@@ -521,8 +556,12 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 overdue: *overdue,
             };
             let (core, actor) = ctx.acting(&store).await?;
+            let view = match format {
+                StatusFormat::Json | StatusFormat::Table => hjul_app::View::Status,
+                _ => hjul_app::View::Export,
+            };
             let rows: Vec<hjul_store::StatusRow> = core
-                .status(&actor, at)
+                .status(&actor, at, (view, &filter.terms()))
                 .await?
                 .rows()
                 .filter(|r| filter.keeps(r))

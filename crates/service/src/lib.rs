@@ -229,6 +229,12 @@ impl Service {
         hjul_api::router(self.api.clone())
     }
 
+    /// The application core the routes answer through (the benchmark turns its read log
+    /// off for a baseline).
+    pub fn core(&self) -> &hjul_app::Core {
+        self.api.core()
+    }
+
     /// Where the dashboard and the API listen.
     pub fn local_addr(&self) -> Result<SocketAddr, ServiceError> {
         self.listener.local_addr().map_err(ServiceError::Http)
@@ -242,6 +248,19 @@ impl Service {
             "the dashboard and the API listen on http://{}/",
             self.local_addr()?
         );
+        // The read log is written every second, and once more as the service stops.
+        let core = self.api.core().clone();
+        let stopped = self.stop.clone().wait();
+        let reads = async move {
+            tokio::pin!(stopped);
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_secs(1)) => core.flush_reads().await,
+                    () = &mut stopped => break,
+                }
+            }
+            core
+        };
         let api = hjul_api::serve(self.listener, self.api, self.stop.clone().wait());
         let jobs = hjul_scheduler::serve(
             &self.scheduler,
@@ -249,7 +268,9 @@ impl Service {
             self.clock.as_ref(),
             self.stop.wait(),
         );
-        let (api, jobs) = tokio::join!(api, jobs);
+        let (api, jobs, core) = tokio::join!(api, jobs, reads);
+        // After the last request: what it read is on record too.
+        core.flush_reads().await;
         api.map_err(ServiceError::Http)?;
         jobs?;
         self.scheduler.close().await?;

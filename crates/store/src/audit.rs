@@ -82,6 +82,19 @@ pub(crate) async fn log(
     log_all(db, stamp, vec![change]).await
 }
 
+/// Which rows of the audit log to list.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Rows about these units.
+    pub units: Option<Vec<String>>,
+    /// Rows whose actor holds any of these (an address, a name).
+    pub actors: Option<Vec<String>>,
+    pub actions: Option<Vec<String>>,
+    pub from: Option<chrono::NaiveDate>,
+    pub to: Option<chrono::NaiveDate>,
+    pub limit: u64,
+}
+
 /// The most characters of a refusal's reason kept in the audit log.
 pub const REFUSAL_CHARS: usize = 2_000;
 
@@ -94,15 +107,20 @@ impl Store {
         attempted: &str,
         entity: &str,
         entity_id: &str,
-        reason: &str,
+        (reason, reason_da): (&str, Option<&str>),
     ) -> Result<(), StoreError> {
         #[derive(serde::Serialize)]
         struct Refused<'a> {
             attempted: &'a str,
             reason: &'a str,
+            /// The reason in Danish too, when it was said to a person: the log's page
+            /// shows it in the reader's language.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            reason_da: Option<String>,
         }
         // Whatever was sent, the row stays small: the audit log is kept for good.
         let reason = hjul_wheel::limits::clip(reason, REFUSAL_CHARS);
+        let reason_da = reason_da.map(|r| hjul_wheel::limits::clip(r, REFUSAL_CHARS));
         let entity_id = hjul_wheel::limits::clip(entity_id, 100);
         let _turn = self.turn().await?;
         log(
@@ -111,13 +129,14 @@ impl Store {
             Change::new("refused", entity, entity_id).after(&Refused {
                 attempted,
                 reason: &reason,
+                reason_da,
             }),
         )
         .await
     }
 
     /// The audit log, newest first, filtered: rows about a unit, rows by a person (their
-    /// address in the actor), rows from and to a day (UTC).
+    /// address in the actor), rows from and to a day (the municipality's).
     pub async fn audit_search(
         &self,
         unit: Option<&str>,
@@ -126,27 +145,53 @@ impl Store {
         to: Option<chrono::NaiveDate>,
         limit: u64,
     ) -> Result<Vec<audit_log::Model>, StoreError> {
-        use sea_orm::QuerySelect;
+        self.audit_where(&AuditFilter {
+            units: unit.map(|u| vec![u.to_owned()]),
+            actors: person.map(|p| vec![p.to_owned()]),
+            actions: None,
+            from,
+            to,
+            limit,
+        })
+        .await
+    }
+
+    /// The audit log rows `filter` names, newest first (at most 10,000).
+    pub async fn audit_where(
+        &self,
+        filter: &AuditFilter,
+    ) -> Result<Vec<audit_log::Model>, StoreError> {
+        use sea_orm::{Condition, QuerySelect};
+        let zone = self.wheel.definition.mail_time.zone;
+        let start = |d: chrono::NaiveDate| {
+            d.and_hms_opt(0, 0, 0)
+                .and_then(|t| t.and_local_timezone(zone).earliest())
+                .map(|t| t.with_timezone(&chrono::Utc))
+        };
         let mut q = audit_log::Entity::find();
-        if let Some(u) = unit {
+        if let Some(units) = &filter.units {
             q = q
                 .filter(audit_log::Column::Entity.eq("unit"))
-                .filter(audit_log::Column::EntityId.eq(u));
+                .filter(audit_log::Column::EntityId.is_in(units.iter().cloned()));
         }
-        if let Some(p) = person {
-            q = q.filter(audit_log::Column::Actor.contains(p));
+        if let Some(actors) = &filter.actors {
+            let mut any = Condition::any();
+            for a in actors {
+                any = any.add(audit_log::Column::Actor.contains(a.as_str()));
+            }
+            q = q.filter(any);
         }
-        if let Some(d) = from.and_then(|d| d.and_hms_opt(0, 0, 0)) {
-            q = q.filter(audit_log::Column::At.gte(d.and_utc()));
+        if let Some(actions) = &filter.actions {
+            q = q.filter(audit_log::Column::Action.is_in(actions.iter().cloned()));
         }
-        if let Some(d) = to
-            .and_then(|d| d.succ_opt())
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-        {
-            q = q.filter(audit_log::Column::At.lt(d.and_utc()));
+        if let Some(t) = filter.from.and_then(start) {
+            q = q.filter(audit_log::Column::At.gte(t));
+        }
+        if let Some(t) = filter.to.and_then(|d| d.succ_opt()).and_then(start) {
+            q = q.filter(audit_log::Column::At.lt(t));
         }
         Ok(q.order_by_desc(audit_log::Column::Id)
-            .limit(limit.min(10_000))
+            .limit(filter.limit.min(10_000))
             .all(&self.db)
             .await?)
     }

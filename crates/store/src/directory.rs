@@ -132,6 +132,32 @@ impl Directory {
         self.leader(self.root.as_ref()?, 0)
     }
 
+    /// The addresses of the people (leaders and deputies) whose name holds `needle`
+    /// (lower case).
+    pub fn people_named(&self, needle: &str) -> Vec<&str> {
+        let people = self
+            .people
+            .values()
+            .filter(|p| p.name.to_lowercase().contains(needle))
+            .map(|p| p.email.as_str());
+        let deputies = self
+            .deputies
+            .values()
+            .flatten()
+            .filter(|d| d.name.to_lowercase().contains(needle))
+            .map(|d| d.email.as_str());
+        people.chain(deputies).collect()
+    }
+
+    /// The name of the person at `email`: a leader in the organisation, or a deputy.
+    pub fn person_name(&self, email: &str) -> Option<&str> {
+        self.people
+            .values()
+            .find(|p| p.email == email)
+            .map(|p| p.name.as_str())
+            .or_else(|| self.deputy_name(email))
+    }
+
     pub fn unit_name(&self, unit_id: &str) -> Option<&str> {
         self.units.get(unit_id).map(|u| u.name.as_str())
     }

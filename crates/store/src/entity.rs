@@ -687,3 +687,27 @@ pub mod deputy {
 
     no_relations!();
 }
+
+pub mod read_log {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "read_log")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub at: DateTimeUtc,
+        /// Who read, as the audit log names them.
+        pub actor: String,
+        pub actor_email: Option<String>,
+        /// Which kind of view (`unit`, `status`, `export`, …).
+        pub view: String,
+        pub unit_id: Option<String>,
+        /// Whose data it was: the unit's leader when read.
+        pub person_email: Option<String>,
+        /// The terms of a search or filter, as JSON.
+        pub terms: Option<String>,
+    }
+
+    no_relations!();
+}

@@ -34,6 +34,7 @@ mod facts;
 mod lease;
 mod org;
 mod outbox;
+mod reads;
 mod reports;
 pub mod sessions;
 pub mod settings;
@@ -58,6 +59,7 @@ pub use corrections::{Corrected, Correction, CorrectionAction};
 // The rows the store gives out, as plain records under the domain's names. The sea-orm
 // entities (their `Entity`, `Column` and `ActiveModel`) stay inside: nothing outside this
 // crate reads or writes a table but through `Store`.
+pub use audit::AuditFilter;
 pub use data::{DataImportReport, Over, StoredMeasurement};
 pub use deputies::{Deputy, NewDeputy};
 pub use directory::{Acting, Addressee, Directory};
@@ -75,6 +77,7 @@ pub use outbox::{
     ItemId, ItemPayload, Kind as OutboxKind, Moving, NewItem, SentEntries, SentMark,
     State as OutboxState,
 };
+pub use reads::{NewRead, ReadEntry, ReadFilter};
 pub use reports::{FinalReportFile, KeptReport, sha256};
 pub use sessions::{Holder, Session};
 pub use standing::{Projected, StandingDifference, UNIT_TREE_LOCK};

@@ -28,6 +28,23 @@ pub struct StatusFilter {
     pub overdue: bool,
 }
 
+impl StatusFilter {
+    /// The filter's terms as the read log keeps them (those set).
+    pub fn terms(&self) -> Vec<(&'static str, String)> {
+        let mut terms = Vec::new();
+        if let Some(a) = self.area {
+            terms.push(("area", a.to_string()));
+        }
+        if let Some(l) = self.level {
+            terms.push(("level", l.number().to_string()));
+        }
+        if self.overdue {
+            terms.push(("overdue", "true".to_owned()));
+        }
+        terms
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StatusRow {
     pub unit_id: String,

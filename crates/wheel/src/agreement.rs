@@ -528,6 +528,8 @@ impl GoalProblems<'_> {
             );
         } else if one_line && value.chars().any(breaks_line) {
             self.add(field, Text::new("goal.line_break"));
+        } else if one_line && let Err(t) = crate::limits::check_visible(value) {
+            self.add(field, t);
         }
     }
 }

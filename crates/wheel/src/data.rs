@@ -638,26 +638,45 @@ const PERSONAL: [&str; 16] = [
     "birthday",
 ];
 
-/// Whether `text` holds something shaped like a CPR number: a valid day and month, a
-/// year, an optional hyphen and four digits (`ddmmyy-xxxx`), not inside a longer run of
-/// digits.
+/// What may stand between a CPR number's date of birth and its four digits: nothing, a
+/// hyphen, a space, an en or em dash, a dot or a slash.
+const CPR_SEPARATORS: [char; 6] = ['-', ' ', '\u{2013}', '\u{2014}', '.', '/'];
+
+/// Whether `text` holds something shaped like a CPR number: a date of birth with a
+/// valid day and month, written `ddmmyy` or `dd.mm.yy` (or with hyphens or slashes
+/// between), then at most one separator ([`CPR_SEPARATORS`]) and four digits, not
+/// inside a longer run of digits.
 pub fn looks_like_cpr(text: &str) -> bool {
-    let b = text.as_bytes();
-    let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
-    let num = |i: usize, len: usize| -> u32 {
-        b[i..i + len]
-            .iter()
-            .fold(0, |n, d| n * 10 + u32::from(d - b'0'))
+    let c: Vec<char> = text.chars().collect();
+    let digit = |i: usize| c.get(i).is_some_and(char::is_ascii_digit);
+    let two = |i: usize| {
+        (digit(i) && digit(i + 1))
+            .then(|| c[i].to_digit(10).unwrap_or(0) * 10 + c[i + 1].to_digit(10).unwrap_or(0))
     };
-    (0..b.len()).any(|i| {
-        if (i > 0 && digit(i - 1)) || !(i..i + 6).all(digit) {
+    (0..c.len()).any(|i| {
+        if i > 0 && digit(i - 1) {
             return false;
         }
-        let sep = usize::from(b.get(i + 6) == Some(&b'-'));
-        let rest = i + 6 + sep;
-        let ok_tail = (rest..rest + 4).all(digit) && !digit(rest + 4);
-        let (day, month) = (num(i, 2), num(i + 2, 2));
-        ok_tail && (1..=31).contains(&day) && (1..=12).contains(&month)
+        let Some(day) = two(i) else {
+            return false;
+        };
+        // `ddmmyy`, or `dd.mm.yy` with the same mark twice.
+        let (month_at, year_at) = match c.get(i + 2) {
+            Some(d) if d.is_ascii_digit() => (i + 2, i + 4),
+            Some(m @ ('.' | '-' | '/')) if c.get(i + 5) == Some(m) => (i + 3, i + 6),
+            _ => return false,
+        };
+        let (Some(month), Some(_year)) = (two(month_at), two(year_at)) else {
+            return false;
+        };
+        let mut rest = year_at + 2;
+        if c.get(rest).is_some_and(|s| CPR_SEPARATORS.contains(s)) {
+            rest += 1;
+        }
+        (rest..rest + 4).all(digit)
+            && !digit(rest + 4)
+            && (1..=31).contains(&day)
+            && (1..=12).contains(&month)
     })
 }
 

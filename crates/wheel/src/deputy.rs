@@ -71,7 +71,7 @@ pub fn check_name(name: &str) -> Result<(), Text> {
     if name.chars().count() > MAX_TITLE_CHARS {
         return Err(Text::new("deputy.name_too_long").arg("max", MAX_TITLE_CHARS));
     }
-    Ok(())
+    crate::limits::check_visible(name)
 }
 
 #[cfg(test)]

@@ -45,6 +45,70 @@ pub fn breaks_line(c: char) -> bool {
     c.is_control() || c == '\u{2028}' || c == '\u{2029}'
 }
 
+/// The Unicode format characters (general category Cf, Unicode 15.1): invisible, and
+/// some turn the text around them (U+202E writes what follows right to left), so a name
+/// holding one can show as another in a mail, a calendar or the report.
+const FORMAT_CHARS: &[(u32, u32)] = &[
+    (0x00AD, 0x00AD),
+    (0x0600, 0x0605),
+    (0x061C, 0x061C),
+    (0x06DD, 0x06DD),
+    (0x070F, 0x070F),
+    (0x0890, 0x0891),
+    (0x08E2, 0x08E2),
+    (0x180E, 0x180E),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x2064),
+    (0x2066, 0x206F),
+    (0xFEFF, 0xFEFF),
+    (0xFFF9, 0xFFFB),
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0x13430, 0x1343F),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F),
+];
+
+/// Whether `c` is a format character (Unicode category Cf).
+pub fn is_format(c: char) -> bool {
+    let c = u32::from(c);
+    FORMAT_CHARS.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c))
+}
+
+/// Whether `c` is drawn as a picture (an emoji): between two of them a zero-width joiner
+/// makes one picture of several, and is kept.
+fn is_pictograph(c: char) -> bool {
+    matches!(u32::from(c), 0x1F000..=0x1FAFF | 0x2600..=0x27BF)
+}
+
+/// The first character of `text` that cannot be seen or that turns the text around it
+/// (a format character, but a zero-width joiner between two emoji), with its column
+/// (counted in characters from 1).
+pub fn hidden_char(text: &str) -> Option<(usize, char)> {
+    let chars: Vec<char> = text.chars().collect();
+    chars.iter().enumerate().find_map(|(i, &c)| {
+        let joins_pictures = c == '\u{200D}'
+            && i > 0
+            && chars.get(i - 1).copied().is_some_and(is_pictograph)
+            && chars.get(i + 1).copied().is_some_and(is_pictograph);
+        (is_format(c) && !joins_pictures).then_some((i + 1, c))
+    })
+}
+
+/// A name, a title or a theme holds nothing invisible that could make it show as
+/// something else: the refusal says where (the column) and which character.
+pub fn check_visible(text: &str) -> Result<(), Text> {
+    match hidden_char(text) {
+        None => Ok(()),
+        Some((column, c)) => Err(Text::new("limit.hidden")
+            .arg("column", column)
+            .arg("code", format!("U+{:04X}", u32::from(c)))),
+    }
+}
+
 /// The notes of a dialogue, or the reason for a correction: at most
 /// [`MAX_NOTES_CHARS`].
 pub fn check_notes(text: &str) -> Result<(), Text> {
@@ -82,6 +146,7 @@ pub fn check_themes(themes: &[String]) -> Result<(), Text> {
         if t.chars().any(breaks_line) {
             return Err(Text::new("limit.theme_line_break").arg("n", n));
         }
+        check_visible(t)?;
         if t.chars().count() > MAX_TITLE_CHARS {
             return Err(Text::new("limit.theme_too_long")
                 .arg("n", n)
@@ -94,6 +159,25 @@ pub fn check_themes(themes: &[String]) -> Result<(), Text> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hidden_characters_are_found_where_they_are() {
+        for (text, at) in [
+            ("Bo\u{202E}nielsen", Some((3, '\u{202E}'))),
+            ("\u{200E}Anna", Some((1, '\u{200E}'))),
+            ("Spi\u{00AD}ren", Some((4, '\u{00AD}'))),
+            ("\u{FEFF}Trivsel", Some((1, '\u{FEFF}'))),
+            ("Sprog og læsning", None),
+            ("Ægir Østergård-Åberg", None),
+            // A family of emoji is kept; a joiner between letters is not.
+            ("Team 👩\u{200D}👧", None),
+            ("a\u{200D}b", Some((2, '\u{200D}'))),
+        ] {
+            assert_eq!(hidden_char(text), at, "{text:?}");
+        }
+        let t = check_visible("Bo\u{202E}x").unwrap_err();
+        assert!(t.to_string().contains("U+202E"), "{t}");
+    }
 
     #[test]
     fn clip_cuts_on_characters() {

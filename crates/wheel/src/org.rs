@@ -193,6 +193,7 @@ pub fn check_name(text: &str) -> Result<String, Text> {
     if t.chars().count() > MAX_TITLE_CHARS {
         return Err(Text::new("name.too_long").arg("max", MAX_TITLE_CHARS));
     }
+    crate::limits::check_visible(t)?;
     Ok(t.to_owned())
 }
 

@@ -12,7 +12,7 @@ use crate::AppState;
 use crate::export::{Table, deadlines_table, status_table, to_csv, to_xlsx};
 use crate::problem::Problem;
 
-fn download(table: &Table, file: &str, v: &Visitor) -> Result<Response, Problem> {
+pub(super) fn download(table: &Table, file: &str, v: &Visitor) -> Result<Response, Problem> {
     let language = v.lang.language();
     let (body, content_type) = if file.ends_with(".xlsx") {
         (
@@ -65,7 +65,7 @@ pub async fn status(
         }
     };
     let result = async {
-        let rows = visible_rows(&state, &v, &filter).await?;
+        let rows = visible_rows(&state, &v, (&filter, hjul_app::View::Export)).await?;
         let mut table = status_table(&rows, v.lang.language());
         if name == "overdue" {
             table.name = state.words().word(v.lang, "export.overdue_sheet");

@@ -92,7 +92,11 @@ pub async fn data(
 /// of those units' data sheets. The secretariat's own page adds the import.
 pub async fn patterns(State(state): State<AppState>, v: Visitor, uri: Uri) -> Response {
     let cycle = query(&uri).get("cycle").and_then(|c| c.parse().ok());
-    let units = match state.core().status(&v.who, state.today()).await {
+    let units = match state
+        .core()
+        .status(&v.who, state.today(), (hjul_app::View::Patterns, &[]))
+        .await
+    {
         Ok(seen) => seen
             .rows()
             .map(|r| UnitLink {

@@ -21,6 +21,7 @@ mod drawing;
 pub(crate) mod editor;
 mod export;
 pub(crate) mod figures;
+mod log;
 mod oidc;
 mod pages;
 mod secretariat;
@@ -44,7 +45,7 @@ pub use sessions::{SESSION_COOKIE, SignInLimiter, Visitor};
 pub use words::{Lang, Words};
 
 /// The pages' templates, built into the binary.
-pub const TEMPLATES: [(&str, &str); 18] = [
+pub const TEMPLATES: [(&str, &str); 19] = [
     ("layout.html", include_str!("../../templates/layout.html")),
     ("macros.html", include_str!("../../templates/macros.html")),
     ("login.html", include_str!("../../templates/login.html")),
@@ -68,6 +69,7 @@ pub const TEMPLATES: [(&str, &str); 18] = [
     ("correct.html", include_str!("../../templates/correct.html")),
     ("outbox.html", include_str!("../../templates/outbox.html")),
     ("audit.html", include_str!("../../templates/audit.html")),
+    ("reads.html", include_str!("../../templates/reads.html")),
     (
         "organisation.html",
         include_str!("../../templates/organisation.html"),
@@ -156,6 +158,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/outbox", get(secretariat::outbox))
         .route("/admin/outbox/{id}/retry", post(secretariat::retry))
         .route("/admin/audit", get(secretariat::audit))
+        .route("/admin/audit/log.xlsx", get(secretariat::audit_export))
+        .route("/admin/reads", get(secretariat::reads))
         .route(
             "/admin/organisation",
             get(secretariat::organisation).post(secretariat::import),

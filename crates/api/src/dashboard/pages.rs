@@ -117,11 +117,11 @@ pub const PAGE: usize = 100;
 pub async fn visible_rows(
     state: &AppState,
     v: &Visitor,
-    filter: &StatusFilter,
+    (filter, view): (&StatusFilter, hjul_app::View),
 ) -> Result<Vec<StatusRow>, Problem> {
     Ok(state
         .core()
-        .status(&v.who, state.today())
+        .status(&v.who, state.today(), (view, &filter.terms()))
         .await?
         .rows()
         .filter(|r| filter.keeps(r))
@@ -211,7 +211,16 @@ pub async fn overview(State(state): State<AppState>, v: Visitor, uri: Uri) -> Re
     let today = state.today();
     // Shared with every reader of the day until something changes: the page reads the
     // rows it shows without copying the rest.
-    let seen = match state.core().status(&v.who, today).await {
+    // The filter's terms, and the step picked on the wheel, for the read log.
+    let mut terms = filter.terms();
+    if let Some(step) = q.get("step") {
+        terms.push(("step", step.clone()));
+    }
+    let seen = match state
+        .core()
+        .status(&v.who, today, (hjul_app::View::Status, &terms))
+        .await
+    {
         Ok(seen) => seen,
         Err(e) => return error_page(&state, lang, Some(&v), e.into()),
     };

@@ -186,8 +186,60 @@ pub async fn audit(
     Secretariat(v): Secretariat,
     uri: Uri,
 ) -> Response {
-    let q = query(&uri);
     let lang = v.lang;
+    let search = match audit_rows(&state, &v, &uri).await {
+        Ok(s) => s,
+        Err(p) => return error_page(&state, lang, Some(&v), p),
+    };
+    let words = state.words();
+    let rows: Vec<Value> = search
+        .rows
+        .iter()
+        .map(|(at, r)| {
+            context! {
+                at => at,
+                who => r.who.clone(),
+                sentence => r.sentence.clone(),
+                unit_id => r.unit.as_ref().map(|u| u.0.clone()),
+                changes => r.changes.clone(),
+            }
+        })
+        .collect();
+    let actions: Vec<Value> = super::log::ACTIONS
+        .iter()
+        .map(|a| {
+            context! {
+                key => *a,
+                name => words.word(lang, &format!("audit.actions.{a}")),
+                chosen => search.action.as_deref() == Some(*a),
+            }
+        })
+        .collect();
+    Page::of(&state, &v, "audit.html", "audit.title").render(AuditPage {
+        rows,
+        actions,
+        unit: search.unit,
+        person: search.person,
+        from: search.from.map(|d| d.to_string()),
+        to: search.to.map(|d| d.to_string()),
+        query: uri.query().unwrap_or_default().to_owned(),
+    })
+}
+
+/// The audit log as the page's search names it (`unit`: an id or a part of a name;
+/// `person`: an address or a part of a name; `action`; `from`, `to`), each row readable
+/// in the visitor's language with its time.
+struct AuditSearch {
+    rows: Vec<(String, super::log::Readable)>,
+    unit: Option<String>,
+    person: Option<String>,
+    action: Option<String>,
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+}
+
+async fn audit_rows(state: &AppState, v: &Visitor, uri: &Uri) -> Result<AuditSearch, Problem> {
+    let q = query(uri);
     let field = |k: &str| {
         q.get(k)
             .map(|s| s.trim().to_owned())
@@ -195,53 +247,206 @@ pub async fn audit(
             .map(|s| hjul_wheel::limits::clip(&s, 100))
     };
     let (unit, person) = (field("unit"), field("person"));
+    let action = field("action").filter(|a| super::log::ACTIONS.contains(&a.as_str()));
     let date = |k: &str| field(k).and_then(|d| hjul_wheel::agreement::parse_date(&d));
     let (from, to) = (date("from"), date("to"));
-    let rows = match state
-        .core()
-        .audit_search(&v.who, unit.as_deref(), person.as_deref(), (from, to), 500)
-        .await
-    {
+    let dir = state.core().directory(&v.who).await?;
+    // A unit by its id or a part of its name ("Spiren"); a person by their address or
+    // a part of their name, as the rows name them by address.
+    let units = unit.as_ref().map(|u| {
+        let needle = u.to_lowercase();
+        dir.units()
+            .filter(|x| x.id == *u || x.name.to_lowercase().contains(&needle))
+            .map(|x| x.id.clone())
+            .collect::<Vec<_>>()
+    });
+    let actors = person.as_ref().map(|p| {
+        let needle = p.to_lowercase();
+        let mut actors: Vec<String> = dir
+            .people_named(&needle)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        actors.push(p.clone());
+        actors
+    });
+    let filter = hjul_store::AuditFilter {
+        units,
+        actors,
+        actions: action.clone().map(|a| vec![a]),
+        from,
+        to,
+        limit: 500,
+    };
+    let found = state.core().audit_where(&v.who, &filter).await?;
+    let words = state.words();
+    let rows = found
+        .iter()
+        .map(|r| {
+            (
+                local(state, v.lang, r.at),
+                super::log::readable(words, v.lang, &dir, r),
+            )
+        })
+        .collect();
+    Ok(AuditSearch {
+        rows,
+        unit,
+        person,
+        action,
+        from,
+        to,
+    })
+}
+
+/// The audit log's rows as the page's search finds them, as Excel
+/// (`/admin/audit/log.xlsx`): time, who, what happened, the unit, what changed.
+pub async fn audit_export(
+    State(state): State<AppState>,
+    Secretariat(v): Secretariat,
+    uri: Uri,
+) -> Response {
+    let lang = v.lang;
+    let search = match audit_rows(&state, &v, &uri).await {
+        Ok(s) => s,
+        Err(p) => return error_page(&state, lang, Some(&v), p),
+    };
+    let words = state.words();
+    let table = crate::export::Table {
+        name: words.word(lang, "audit.title"),
+        headers: [
+            "audit.when",
+            "audit.who",
+            "audit.action",
+            "word.unit",
+            "audit.change",
+        ]
+        .iter()
+        .map(|k| words.word(lang, k))
+        .collect(),
+        rows: search
+            .rows
+            .into_iter()
+            .map(|(at, r)| {
+                use crate::export::Cell;
+                vec![
+                    Cell::Text(at),
+                    Cell::Text(r.who),
+                    Cell::Text(r.sentence),
+                    r.unit.map_or(Cell::Empty, |u| Cell::Text(u.1)),
+                    Cell::Text(r.changes.join("; ")),
+                ]
+            })
+            .collect(),
+    };
+    match super::export::download(&table, &format!("log-{}.xlsx", state.today()), &v) {
+        Ok(r) => r,
+        Err(p) => error_page(&state, lang, Some(&v), p),
+    }
+}
+
+/// The log of reads (`/admin/reads`, the secretariat's): who looked at which unit's or
+/// person's data, when, through which view and with which terms; searched by unit (its
+/// id or a part of its name), by whose data, by who read, and by days.
+pub async fn reads(
+    State(state): State<AppState>,
+    Secretariat(v): Secretariat,
+    uri: Uri,
+) -> Response {
+    let q = query(&uri);
+    let lang = v.lang;
+    let words = state.words();
+    let field = |k: &str| {
+        q.get(k)
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .map(|s| hjul_wheel::limits::clip(&s, 100))
+    };
+    let (unit, person, actor) = (field("unit"), field("person"), field("actor"));
+    let date = |k: &str| field(k).and_then(|d| hjul_wheel::agreement::parse_date(&d));
+    let (from, to) = (date("from"), date("to"));
+    let dir = match state.core().directory(&v.who).await {
+        Ok(d) => d,
+        Err(e) => return error_page(&state, lang, Some(&v), e.into()),
+    };
+    // A unit by its id, or by a part of its name ("Spiren").
+    let units = unit.as_ref().map(|u| {
+        let needle = u.to_lowercase();
+        dir.units()
+            .filter(|x| x.id == *u || x.name.to_lowercase().contains(&needle))
+            .map(|x| x.id.clone())
+            .collect::<Vec<_>>()
+    });
+    let filter = hjul_store::ReadFilter {
+        units,
+        person: person.clone(),
+        actor: actor.clone(),
+        from,
+        to,
+        limit: 500,
+    };
+    let rows = match state.core().read_log(&v.who, &filter).await {
         Ok(r) => r,
         Err(e) => return error_page(&state, lang, Some(&v), e.into()),
     };
     let rows: Vec<Value> = rows
         .into_iter()
         .map(|r| {
-            let summary = |t: Option<String>| t.map(|t| hjul_wheel::limits::clip(&t, 400));
-            let action = state
-                .words()
-                .of(lang)
-                .get(&format!("audit.actions.{}", r.action))
-                .map_or_else(|| r.action.clone(), str::to_owned);
+            let terms = r
+                .terms
+                .as_deref()
+                .and_then(|t| {
+                    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(t).ok()
+                })
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or_default()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                });
             context! {
                 at => local(&state, lang, r.at),
-                actor => r.actor.trim_start_matches("api:").to_owned(),
-                action => action,
-                entity => r.entity,
-                entity_id => r.entity_id,
-                before => summary(r.before),
-                after => summary(r.after),
+                actor => super::log::who(&dir, &r.actor),
+                view => words.word(lang, &format!("reads.view.{}", r.view)),
+                unit => r.unit_id.as_deref().map(|u| dir.unit_name(u).unwrap_or(u).to_owned()),
+                unit_id => r.unit_id,
+                person => r.person_email,
+                terms => terms,
             }
         })
         .collect();
-    Page::of(&state, &v, "audit.html", "audit.title").render(AuditPage {
+    Page::of(&state, &v, "reads.html", "reads.title").render(ReadsPage {
         rows,
         unit,
         person,
+        actor,
         from: from.map(|d| d.to_string()),
         to: to.map(|d| d.to_string()),
     })
+}
+
+/// What the log of reads' page (`reads.html`) shows: the reads found, and the search.
+#[derive(Serialize)]
+struct ReadsPage {
+    rows: Vec<Value>,
+    unit: Option<String>,
+    person: Option<String>,
+    actor: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
 }
 
 /// What the audit log's page (`audit.html`) shows: the rows found, and the search.
 #[derive(Serialize)]
 struct AuditPage {
     rows: Vec<Value>,
+    actions: Vec<Value>,
     unit: Option<String>,
     person: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    /// The search as asked, for the Excel link.
+    query: String,
 }
 
 pub async fn organisation(

@@ -294,6 +294,49 @@ fn people_are_refused_by_column_and_by_value() {
     assert!(!looks_like_cpr("1010203-12345"));
     assert!(looks_like_cpr("x 311299-0001 y"));
     assert!(!looks_like_cpr("2024/25"));
+    // The forms people write: a space, an en dash, dots in the date.
+    for cpr in [
+        "010190 1234",
+        "010190\u{2013}1234",
+        "01.01.90-1234",
+        "01.01.90 1234",
+    ] {
+        assert!(looks_like_cpr(cpr), "{cpr}");
+    }
+}
+
+proptest::proptest! {
+    /// Every date of birth followed by four digits is found, whatever stands between
+    /// and however the date is written, wherever it is in the text.
+    #[test]
+    fn every_separator_form_of_a_cpr_number_is_found(
+        day in 1u32..=31, month in 1u32..=12, year in 0u32..=99, tail in 0u32..=9999,
+        date_mark in proptest::sample::select(vec!["", ".", "-", "/"]),
+        sep in proptest::sample::select(vec!["", "-", " ", "\u{2013}", "\u{2014}", ".", "/"]),
+        before in "[a-zæøå ]{0,8}", after in "[a-zæøå ]{0,8}",
+    ) {
+        let cpr = format!("{before}{day:02}{date_mark}{month:02}{date_mark}{year:02}{sep}{tail:04}{after}");
+        proptest::prop_assert!(looks_like_cpr(&cpr), "{cpr}");
+    }
+
+    /// Ordinary numbers, amounts, periods and dates are not taken for one.
+    #[test]
+    fn numbers_and_dates_are_not_cpr_numbers(
+        whole in 0u32..=99_999, frac in 0u32..=99, year in 2000u32..=2099,
+        day in 1u32..=31, month in 1u32..=12,
+    ) {
+        for text in [
+            format!("{whole}"),
+            format!("{whole},{frac}"),
+            format!("{whole}.{frac:02}"),
+            format!("{year}/{:02}", (year + 1) % 100),
+            format!("{day:02}.{month:02}.{year}"),
+            format!("{year}-{month:02}-{day:02}"),
+            format!("{day:02}-{month:02}-{year} kl. 10"),
+        ] {
+            proptest::prop_assert!(!looks_like_cpr(&text), "{text}");
+        }
+    }
 }
 
 #[test]

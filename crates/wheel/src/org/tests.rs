@@ -111,6 +111,25 @@ c,C,3,c,school,C,c@k.dk,da
     );
 }
 
+/// A right-to-left override makes "Bo \u{202E}redeL" show as "Bo Leder"; a zero-width
+/// space hides in a unit's name. Both are refused where they are.
+#[test]
+fn names_that_could_show_as_something_else_are_refused_by_line_and_column() {
+    let rows = GOOD
+        .replace("Bo Leder", "Bo \u{202E}redeL")
+        .replace("Område Nord", "Område\u{200B} Nord");
+    let e = errors(&rows);
+    assert_eq!(e.len(), 2, "{e:#?}");
+    assert!(
+        e[0].starts_with("line 4, name: character 7 is an invisible character (U+200B)"),
+        "{e:#?}"
+    );
+    assert!(
+        e[1].starts_with("line 5, leader_name: character 4 is an invisible character (U+202E)"),
+        "{e:#?}"
+    );
+}
+
 #[test]
 fn line_breaks_and_control_characters_in_names_and_addresses_are_refused() {
     let rows =
