@@ -30,6 +30,7 @@ mod m20261217_000022_outbox_addressed;
 mod m20261218_000023_outbox_taken_over;
 mod m20261219_000024_unit_comes_on;
 mod m20261220_000025_read_log;
+mod m20261221_000026_audit_retention;
 
 pub struct Migrator;
 
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261218_000023_outbox_taken_over::Migration),
             Box::new(m20261219_000024_unit_comes_on::Migration),
             Box::new(m20261220_000025_read_log::Migration),
+            Box::new(m20261221_000026_audit_retention::Migration),
         ]
     }
 }

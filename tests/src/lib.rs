@@ -351,6 +351,7 @@ pub async fn service_with(
         accessibility_statement: Some(ACCESSIBILITY_STATEMENT.to_owned()),
         oidc,
         token_sign_in,
+        retention: hjul_store::Retention::default(),
         source: "the test".into(),
     };
     let database = hjul_service::Database {

@@ -15,6 +15,7 @@ stories!(
     a_midway_grade_is_proposed_from_the_data_and_overridden_with_a_reason,
     a_hidden_latest_value_proposes_nothing,
     the_kept_averages_follow_each_import_and_the_organisation,
+    the_retention_job_deletes_only_what_is_past_each_period,
 );
 
 const ORG: &str = include_str!("../../examples/organisation.csv");
@@ -491,4 +492,168 @@ async fn the_kept_averages_follow_each_import_and_the_organisation(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(area_average(store.clone()).await, Some(4.0));
+}
+
+/// On 1 January 2031, with short periods for the test, the retention job deletes of each
+/// kind only what is older than its period: reads, audit rows, ended sessions, mail sent
+/// about cycle 2025 (ended; what waits stays), indicator data of old periods, and old
+/// drafts. What is younger stays; the standing is intact after; the job puts one row in
+/// the audit log with how much went, and run again finds nothing.
+async fn the_retention_job_deletes_only_what_is_past_each_period(db: TestDb) {
+    use chrono::TimeZone;
+    let store = with_org(&db).await;
+    let at = |y, m, d| chrono::Utc.with_ymd_and_hms(y, m, d, 9, 0, 0).unwrap();
+    let stamp_at = |t: chrono::DateTime<chrono::Utc>| hjul_store::Stamp {
+        actor: "test".into(),
+        at: t,
+        today: t.date_naive(),
+    };
+    let retention = hjul_store::Retention {
+        read_log_days: 30,
+        audit_log_days: 3 * 365,
+        sessions_days: 30,
+        mail_days: 365,
+        data_days: 3 * 365,
+        drafts_days: 90,
+    };
+    let now = at(2031, 1, 1);
+
+    // Reads: one old, one recent.
+    let read = |t| hjul_store::NewRead {
+        at: t,
+        actor: "api:anna.bech@skovby.dk".into(),
+        actor_email: None,
+        view: "unit",
+        unit_id: Some("dt-nord-1".into()),
+        person_email: Some("bo.nielsen@skovby.dk".into()),
+        terms: None,
+    };
+    store
+        .write_reads(&[read(at(2030, 10, 1)), read(at(2030, 12, 20))])
+        .await
+        .unwrap();
+    // Sessions: one ended long ago, one open at the turn of the year.
+    let (token, _) = store
+        .create_token(
+            hjul_store::Role::Leader,
+            "bo.nielsen@skovby.dk",
+            None,
+            &stamp_at(at(2030, 12, 1)),
+        )
+        .await
+        .unwrap();
+    store.open_session(&token, at(2029, 1, 1)).await.unwrap();
+    store.open_session(&token, at(2030, 12, 31)).await.unwrap();
+    // Indicator data: the example file's old periods, and one period of 2030/31.
+    let rows = read_rows(&store, DATA).await;
+    let old_values = rows.len() as u64;
+    store
+        .import_measurements("data.csv", &rows, &stamp("2025-09-02"), |_, _| {})
+        .await
+        .unwrap();
+    let recent = read_rows(
+        &store,
+        "unit_id,measure,period,value,n\nsk-by,absence,2030/31,7.0,300\n",
+    )
+    .await;
+    store
+        .import_measurements("ny.csv", &recent, &stamp_at(at(2030, 12, 1)), |_, _| {})
+        .await
+        .unwrap();
+    // Drafts: one saved long ago, one lately.
+    for (unit, t) in [
+        ("dt-nord-1", at(2030, 6, 1)),
+        ("dt-nord-2", at(2030, 12, 20)),
+    ] {
+        store
+            .save_draft(
+                &unit_of(unit),
+                hjul_store::DraftKind::Agreement,
+                2029,
+                "{}",
+                &stamp_at(t),
+            )
+            .await
+            .unwrap();
+    }
+    // Mail about cycle 2025: written by the tick, some sent, some still waiting.
+    let sched = hjul_tests::scheduler(store.clone(), 9);
+    sched.tick(hjul_tests::eight("2026-05-15")).await.unwrap();
+    let pending = store
+        .outbox(Some(hjul_store::OutboxState::Pending), 10_000)
+        .await
+        .unwrap();
+    let sent: Vec<_> = pending.iter().take(3).map(|i| i.id).collect();
+    store
+        .mark_sent_many(&[hjul_store::SentMark {
+            ids: sent.clone(),
+            recipient: "anna.bech@skovby.dk".into(),
+            message_id: "<x@hjul>".into(),
+            at: at(2026, 5, 15),
+        }])
+        .await
+        .unwrap();
+    let audit_before = count(&store, "audit_log").await;
+    // Folded items (moments overtaken before they went) never go: not waiting either.
+    let waiting = pending.len() - sent.len();
+    let not_waiting = count(&store, "outbox_item").await as usize - waiting;
+
+    let due = store
+        .retention_due(&retention, now, now.date_naive())
+        .await
+        .unwrap();
+    assert_eq!(due.read_log, 1);
+    assert_eq!(due.sessions, 1);
+    assert_eq!(
+        due.mail, not_waiting as u64,
+        "only what no longer waits, of the ended cycle"
+    );
+    assert!(not_waiting >= sent.len());
+    assert_eq!(due.data, old_values);
+    assert_eq!(due.drafts, 1);
+    // Every audit row but the token's and the import's of 1 December 2030 is older than
+    // three years.
+    assert_eq!(due.audit_log, audit_before as u64 - 2);
+
+    let gone = store
+        .apply_retention(&retention, &stamp_at(now))
+        .await
+        .unwrap();
+    assert_eq!(gone, due, "it deletes what it said would go");
+    assert_eq!(count(&store, "read_log").await, 1);
+    assert_eq!(count(&store, "session").await, 1);
+    assert_eq!(count(&store, "measurement").await, 1);
+    assert_eq!(count(&store, "draft").await, 1);
+    assert_eq!(
+        count(&store, "outbox_item").await as usize,
+        waiting,
+        "what still waits is kept"
+    );
+    // The token's and the import's rows, and the job's own.
+    let log = store.audit_log(None, 10).await.unwrap();
+    assert_eq!(log.len(), 3, "{log:#?}");
+    assert_eq!(log[0].action, "retention.apply");
+    assert!(
+        store.check_standing().await.unwrap().is_empty(),
+        "the standing is intact"
+    );
+    // Outside the job's window the audit log is as append-only as ever.
+    use sea_orm::ConnectionTrait;
+    assert!(
+        store
+            .connection()
+            .execute_unprepared("DELETE FROM audit_log")
+            .await
+            .is_err()
+    );
+    assert_eq!(count(&store, "audit_log").await, 3);
+    let again = store
+        .retention_due(&retention, now, now.date_naive())
+        .await
+        .unwrap();
+    assert_eq!(again.total(), 0);
+}
+
+async fn read_rows(store: &Store, text: &str) -> Vec<data::Measurement> {
+    read(store, text).await.unwrap()
 }

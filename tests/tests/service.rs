@@ -63,6 +63,7 @@ fn settings(db: &TestDb, smtp: &SmtpServer) -> (Settings, Database) {
         accessibility_statement: None,
         oidc: None,
         token_sign_in: true,
+        retention: hjul_store::Retention::default(),
         source: "the test".into(),
     };
     let database = Database {

@@ -94,6 +94,29 @@ impl Core {
         self.audited(actor, &attempt, result).await
     }
 
+    /// What is past its time under `retention` (the secretariat's): counted, or deleted
+    /// when `apply` (in batches, with one audit row saying how much went).
+    pub async fn retention(
+        &self,
+        actor: &Actor,
+        retention: &hjul_store::Retention,
+        apply: bool,
+    ) -> Result<hjul_store::RetentionCounts, CoreError> {
+        actor.require_secretariat("the retention of records")?;
+        let stamp = self.stamp(actor);
+        Ok(if apply {
+            let gone = self.store().apply_retention(retention, &stamp).await?;
+            if gone.total() > 0 {
+                tracing::info!(?gone, "records past their retention deleted");
+            }
+            gone
+        } else {
+            self.store()
+                .retention_due(retention, stamp.at, stamp.today)
+                .await?
+        })
+    }
+
     /// Imports a checked file of indicator data (the secretariat's) in one transaction;
     /// `file` names it in the audit log.
     pub async fn import_measurements(

@@ -22,6 +22,8 @@ pub struct Context {
     pub secretariat_email: String,
     /// The privacy threshold (hjul.toml `[data] min_responses`).
     pub min_responses: u32,
+    /// How long each kind of record is kept (hjul.toml `[privacy]`).
+    pub retention: hjul_store::Retention,
     /// The report templates' directory (hjul.toml `[report] templates`).
     report_templates: Option<std::path::PathBuf>,
     /// The hosts a report's links may go to (`[report] link_hosts`).
@@ -47,6 +49,7 @@ impl Context {
             location: Location::parse(&global.database_url),
             secretariat_email: settings.scheduler.secretariat.email,
             min_responses: settings.min_responses,
+            retention: settings.retention,
             report_templates: settings.report_templates.clone(),
             report_link_hosts: settings.report_link_hosts.clone(),
             wheel: config.current_wheel()?,

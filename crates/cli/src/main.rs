@@ -633,6 +633,14 @@ hjul follow-up review sk-vest --notes konklusion.txt"
 
 #[derive(Subcommand)]
 enum PrivacyCommand {
+    /// What is past its retention (hjul.toml `[privacy]`): counted per kind, or deleted
+    /// with --apply (the service does it once a day by itself).
+    #[command(after_help = "Examples:\n  hjul privacy retention\n  hjul privacy retention --apply")]
+    Retention {
+        /// Delete it now, in batches, with one row in the audit log.
+        #[arg(long)]
+        apply: bool,
+    },
     /// The log of reads of personal data, newest first: who looked at which unit's or
     /// person's data, when, through which view, with which terms (the secretariat's).
     #[command(

@@ -295,6 +295,29 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 d.name
             )?;
         }
+        Command::Privacy(PrivacyCommand::Retention { apply }) => {
+            let (core, who) = ctx.acting(&store).await?;
+            let r = &ctx.retention;
+            let n = core.retention(&who, r, *apply).await?;
+            let verb = if *apply { "deleted" } else { "past their time" };
+            writeln!(out, "{verb}:")?;
+            for (what, count, days) in [
+                ("reads (the read log)", n.read_log, r.read_log_days),
+                ("audit log rows", n.audit_log, r.audit_log_days),
+                ("sessions ended or expired", n.sessions, r.sessions_days),
+                ("mails of ended cycles", n.mail, r.mail_days),
+                ("indicator values", n.data, r.data_days),
+                ("drafts", n.drafts, r.drafts_days),
+            ] {
+                writeln!(out, "  {count:>8}  {what} (kept {days} days)")?;
+            }
+            if !*apply && n.total() > 0 {
+                writeln!(
+                    out,
+                    "nothing was deleted; run with --apply, or let `hjul serve` do it tonight"
+                )?;
+            }
+        }
         Command::Privacy(PrivacyCommand::Reads {
             unit,
             person,

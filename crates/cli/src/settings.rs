@@ -31,6 +31,60 @@ struct Raw {
     report: RawReport,
     #[serde(default)]
     auth: RawAuth,
+    #[serde(default)]
+    privacy: RawPrivacy,
+}
+
+/// `[privacy]`: how many days each kind of record is kept. Read by hand, so a mistake
+/// (a word, a fraction, too few days) is told with the key's name.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPrivacy {
+    read_log_days: Option<toml::Value>,
+    audit_log_days: Option<toml::Value>,
+    sessions_days: Option<toml::Value>,
+    mail_days: Option<toml::Value>,
+    data_days: Option<toml::Value>,
+    drafts_days: Option<toml::Value>,
+}
+
+/// The most days a kind may be kept: a hundred years.
+const MAX_RETENTION_DAYS: i64 = 36_500;
+
+/// `[privacy]`, checked: each a whole number of days from
+/// [`hjul_store::MIN_RETENTION_DAYS`] to [`MAX_RETENTION_DAYS`].
+fn retention(raw: RawPrivacy, source: &str) -> anyhow::Result<hjul_store::Retention> {
+    let defaults = hjul_store::Retention::default();
+    let days = |key: &str, value: Option<toml::Value>, default: u32| -> anyhow::Result<u32> {
+        let min = i64::from(hjul_store::MIN_RETENTION_DAYS);
+        match value {
+            None => Ok(default),
+            Some(toml::Value::Integer(n)) if (min..=MAX_RETENTION_DAYS).contains(&n) => {
+                Ok(u32::try_from(n).unwrap_or(default))
+            }
+            Some(other) => Err(anyhow!(
+                "{source}: privacy.{key} `{}`: write how many days to keep them, a whole number from {min} to {MAX_RETENTION_DAYS} (the default is {default})",
+                match other {
+                    toml::Value::String(s) => s,
+                    toml::Value::Integer(i) => i.to_string(),
+                    toml::Value::Float(f) => f.to_string(),
+                    _ => "?".to_owned(),
+                }
+            )),
+        }
+    };
+    Ok(hjul_store::Retention {
+        read_log_days: days("read_log_days", raw.read_log_days, defaults.read_log_days)?,
+        audit_log_days: days(
+            "audit_log_days",
+            raw.audit_log_days,
+            defaults.audit_log_days,
+        )?,
+        sessions_days: days("sessions_days", raw.sessions_days, defaults.sessions_days)?,
+        mail_days: days("mail_days", raw.mail_days, defaults.mail_days)?,
+        data_days: days("data_days", raw.data_days, defaults.data_days)?,
+        drafts_days: days("drafts_days", raw.drafts_days, defaults.drafts_days)?,
+    })
 }
 
 #[derive(Deserialize, Default)]
@@ -455,6 +509,7 @@ impl ReadSettings for Settings {
             accessibility_statement,
             oidc,
             token_sign_in: raw.auth.token_sign_in.unwrap_or(true),
+            retention: retention(raw.privacy, source)?,
             source: source.to_owned(),
         })
     }
@@ -463,6 +518,38 @@ impl ReadSettings for Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// How long records are kept: the stated defaults, a key changed, and a mistake told
+    /// with the key and what to write.
+    #[test]
+    fn retention_is_a_setting_in_days() {
+        let base =
+            "[secretariat]\nemail = \"s@x.dk\"\nname = \"S\"\n[mail]\nfrom = \"H <h@x.dk>\"\n";
+        let none = Settings::parse(base, "t", std::iter::empty()).unwrap();
+        assert_eq!(none.retention, hjul_store::Retention::default());
+        let set = Settings::parse(
+            &format!("{base}[privacy]\nread_log_days = 180\n"),
+            "t",
+            std::iter::empty(),
+        )
+        .unwrap();
+        assert_eq!(set.retention.read_log_days, 180);
+        assert_eq!(set.retention.audit_log_days, 3650);
+        for bad in ["7", "\"a year\"", "365.5", "100000"] {
+            let err = Settings::parse(
+                &format!("{base}[privacy]\nmail_days = {bad}\n"),
+                "t",
+                std::iter::empty(),
+            )
+            .err()
+            .unwrap()
+            .to_string();
+            assert!(
+                err.contains("privacy.mail_days") && err.contains("a whole number from 30"),
+                "{bad}: {err}"
+            );
+        }
+    }
 
     #[test]
     fn the_report_templates_are_a_setting() {

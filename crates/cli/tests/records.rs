@@ -831,6 +831,26 @@ fn an_import_is_previewed_before_a_unit_changes_hands() {
     assert!(!text.contains("nothing was written"), "{text}");
 }
 
+/// The command line's reads are in the log of reads, and `privacy retention` counts
+/// what is past its time (nothing, on a new database) without deleting.
+#[test]
+fn reads_at_the_command_line_are_logged_and_retention_is_counted() {
+    let dir = scratch("privacy");
+    ok(&hjul(&dir, &["migrate"]));
+    let org = examples().join("organisation.csv");
+    ok(&hjul(&dir, &["org", "import", org.to_str().unwrap()]));
+    ok(&hjul(&dir, &["unit", "show", "dt-nord-1"]));
+    let reads = ok(&hjul(&dir, &["privacy", "reads", "--unit", "dt-nord-1"]));
+    assert!(
+        reads.contains("  unit  dt-nord-1  bo.nielsen@skovby.dk"),
+        "{reads}"
+    );
+    let due = ok(&hjul(&dir, &["privacy", "retention"]));
+    assert!(due.starts_with("past their time:"), "{due}");
+    assert!(due.contains("0  reads (the read log) (kept 730 days)"), "{due}");
+    assert!(!due.contains("nothing was deleted"), "nothing is due: {due}");
+}
+
 /// `--as EMAIL` acts as that person, with what the organisation gives them and no more:
 /// the same rules as their token in the dashboard and the API, asked of the same core.
 /// The audit log names both the operator and the person.

@@ -30,6 +30,9 @@ pub struct Settings {
     /// whether tokens are offered beside it.
     pub oidc: Option<hjul_app::OidcSettings>,
     pub token_sign_in: bool,
+    /// How long each kind of record is kept (`[privacy]`); the service deletes what is
+    /// past it once a day.
+    pub retention: hjul_store::Retention,
     /// Where they were read from, for messages.
     pub source: String,
 }
@@ -146,6 +149,7 @@ pub struct Service {
     listener: tokio::net::TcpListener,
     clock: Arc<dyn Clock>,
     stop: Stop,
+    retention: hjul_store::Retention,
     /// Held while the service runs: the operating system lets go if the process dies.
     _only_one: Option<std::fs::File>,
 }
@@ -218,6 +222,7 @@ impl Service {
             listener,
             clock,
             stop,
+            retention: settings.retention,
             _only_one: only_one,
         }))
     }
@@ -248,15 +253,28 @@ impl Service {
             "the dashboard and the API listen on http://{}/",
             self.local_addr()?
         );
-        // The read log is written every second, and once more as the service stops.
+        // The read log is written every second, and once more as the service stops; what
+        // is past its retention is deleted once a day (the first second of each day the
+        // service runs).
         let core = self.api.core().clone();
         let stopped = self.stop.clone().wait();
+        let (clock, retention) = (self.clock.clone(), self.retention);
+        let secretariat = self.scheduler.settings().secretariat.email.clone();
         let reads = async move {
             tokio::pin!(stopped);
+            let mut kept_on = None;
             loop {
                 tokio::select! {
                     () = tokio::time::sleep(Duration::from_secs(1)) => core.flush_reads().await,
                     () = &mut stopped => break,
+                }
+                let today = core.today_at(clock.now());
+                if kept_on != Some(today) {
+                    kept_on = Some(today);
+                    let job = hjul_app::Actor::operator("hjul:retention", &secretariat);
+                    if let Err(e) = core.retention(&job, &retention, true).await {
+                        tracing::error!(error = %e, "the retention job failed; it runs again tomorrow");
+                    }
                 }
             }
             core

@@ -711,3 +711,18 @@ pub mod read_log {
 
     no_relations!();
 }
+
+pub mod audit_retention {
+    use sea_orm::entity::prelude::*;
+
+    /// While a row is here, audit rows older than `before_at` may be deleted (the
+    /// retention job's window, opened and closed in its transaction).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_retention")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub before_at: DateTimeUtc,
+    }
+
+    no_relations!();
+}

@@ -36,6 +36,7 @@ mod org;
 mod outbox;
 mod reads;
 mod reports;
+mod retention;
 pub mod sessions;
 pub mod settings;
 mod standing;
@@ -79,6 +80,7 @@ pub use outbox::{
 };
 pub use reads::{NewRead, ReadEntry, ReadFilter};
 pub use reports::{FinalReportFile, KeptReport, sha256};
+pub use retention::{MIN_RETENTION_DAYS, Retention, RetentionCounts};
 pub use sessions::{Holder, Session};
 pub use standing::{Projected, StandingDifference, UNIT_TREE_LOCK};
 pub use status::{

@@ -21,7 +21,7 @@ pub struct Readable {
 }
 
 /// The actions the log's filter offers, in the order it lists them.
-pub const ACTIONS: [&str; 26] = [
+pub const ACTIONS: [&str; 27] = [
     "unit.dialogue_held",
     "unit.agreement_submitted",
     "unit.agreement_signed",
@@ -47,6 +47,7 @@ pub const ACTIONS: [&str; 26] = [
     "session.end_all",
     "setting.change",
     "standing.rebuild",
+    "retention.apply",
     "refused",
 ];
 
@@ -78,6 +79,7 @@ fn says(action: &str) -> &'static str {
         "session.end_all" => "audit.says.session_end_all",
         "setting.change" => "audit.says.setting_change",
         "standing.rebuild" => "audit.says.standing_rebuild",
+        "retention.apply" => "audit.says.retention",
         "refused" => "audit.says.refused",
         _ => "audit.says.other",
     }
