@@ -30,6 +30,7 @@ stories!(
     a_late_joiner_is_put_into_the_next_cycle_from_its_page_and_back_by_the_api,
     every_read_of_personal_data_is_in_the_read_log_with_its_terms,
     the_audit_log_reads_as_sentences_found_by_a_units_name_in_both_languages,
+    an_access_request_gets_everything_about_the_person_and_nothing_of_anyone_else,
 );
 
 /// The API at a fixed moment: 15 May 2026, 10:00 in Copenhagen.
@@ -2803,4 +2804,79 @@ async fn the_audit_log_reads_as_sentences_found_by_a_units_name_in_both_language
         "{:?}",
         res.headers()
     );
+}
+
+/// Bo asks what hjul holds about him. He recorded his house's dialogue; Anna, his
+/// manager, looked at his house's page. The secretariat's page shows it all, and the
+/// files hold his units, what he did, and when and for what his data was read — not
+/// by whom, and nothing of anyone else.
+async fn an_access_request_gets_everything_about_the_person_and_nothing_of_anyone_else(db: TestDb) {
+    let api = api(&db).await;
+    let bo = api.token(Role::Leader, "bo.nielsen@skovby.dk").await;
+    let (s, _) = api
+        .call(
+            Method::POST,
+            "/api/v1/units/dt-nord-1/dialogue",
+            Some(&bo),
+            Some(serde_json::json!({"on": "2026-05-14"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let anna = api
+        .sign_in(&api.token(Role::Manager, "anna.bech@skovby.dk").await)
+        .await;
+    let (s, _) = api.page(&anna, "/units/dt-nord-1").await;
+    assert_eq!(s, StatusCode::OK);
+    let sec = api
+        .sign_in(&api.token(Role::Secretariat, "sekretariat@skovby.dk").await)
+        .await;
+    let (s, page) = api
+        .page(&sec, "/admin/privacy?email=Bo.Nielsen%40skovby.dk")
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let found = &page[page
+        .find("id=\"privacy-found\"")
+        .expect("the person's page")..];
+    assert!(
+        found.contains("Børnehuset Mariehønen (dt-nord-1)"),
+        "{found}"
+    );
+    assert!(found.contains("Opslag i personens data"), "{found}");
+    assert!(found.contains("Enhedens side"), "{found}");
+
+    let req = Request::get("/admin/privacy/export.json?email=bo.nielsen%40skovby.dk")
+        .header("cookie", &sec)
+        .body(Body::empty())
+        .unwrap();
+    let res = api.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 22)
+        .await
+        .unwrap();
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    let data: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(data["name"], "Bo Nielsen");
+    assert_eq!(data["units_led"][0][0], "dt-nord-1");
+    assert!(
+        data["their_actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["action"] == "unit.dialogue_held"),
+        "{data:#}"
+    );
+    let reads = data["reads_of_their_data"].as_array().unwrap();
+    assert!(reads.iter().any(|r| r["view"] == "unit"), "{data:#}");
+    assert!(
+        reads.iter().all(|r| r.get("actor").is_none()),
+        "not who read"
+    );
+    assert!(!text.contains("anna.bech"), "nothing of Anna's: {text}");
+    assert!(!text.contains("mette.juhl"), "nothing of Mette's: {text}");
+    // A leader cannot ask for anyone's.
+    let bo_session = api.sign_in(&bo).await;
+    let (s, _) = api
+        .page(&bo_session, "/admin/privacy?email=bo.nielsen%40skovby.dk")
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
 }

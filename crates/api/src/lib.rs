@@ -12,6 +12,7 @@ mod dashboard;
 pub mod export;
 #[doc(hidden)]
 pub mod fuzz;
+pub mod privacy;
 pub mod problem;
 mod reports;
 

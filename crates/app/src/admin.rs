@@ -94,6 +94,30 @@ impl Core {
         self.audited(actor, &attempt, result).await
     }
 
+    /// Everything hjul holds about the person at `email`, for their access request (the
+    /// secretariat's); the export is a read of their data too.
+    pub async fn person_data(
+        &self,
+        actor: &Actor,
+        email: &str,
+    ) -> Result<hjul_store::PersonData, CoreError> {
+        actor.require_secretariat("an access request's export")?;
+        let email = hjul_wheel::Email::parse(email)
+            .map_err(StoreError::BadAddress)?
+            .to_string();
+        // The reads waiting are written first: the answer is complete to this moment.
+        self.flush_reads().await;
+        let data = self.store().person_data(&email).await?;
+        self.log_read(
+            actor,
+            crate::View::Person,
+            None,
+            &[("email", email.clone())],
+        )
+        .await;
+        Ok(data)
+    }
+
     /// What is past its time under `retention` (the secretariat's): counted, or deleted
     /// when `apply` (in batches, with one audit row saying how much went).
     pub async fn retention(

@@ -38,6 +38,8 @@ pub enum View {
     Draft,
     /// This log.
     ReadLog,
+    /// Everything about one person, for their access request.
+    Person,
 }
 
 impl View {
@@ -55,6 +57,7 @@ impl View {
             Self::Outbox => "outbox",
             Self::Draft => "draft",
             Self::ReadLog => "read_log",
+            Self::Person => "person",
         }
     }
 }
@@ -97,7 +100,8 @@ impl Pending {
 
 impl Core {
     /// Puts on record that `actor` read `view`, of `unit` when it is one unit's, with
-    /// the `terms` of a search or filter. Whose data it was is the unit's leader now.
+    /// the `terms` of a search or filter. Whose data it was is the unit's leader when the
+    /// read is written (within a second).
     pub async fn log_read(
         &self,
         actor: &Actor,
@@ -109,16 +113,6 @@ impl Core {
         if !pending.on.load(Ordering::Relaxed) {
             return;
         }
-        let person = match unit {
-            Some(u) => match self.store().directory().await {
-                Ok(dir) => dir.leader(u, 0).map(|l| l.email),
-                Err(e) => {
-                    tracing::warn!(error = %e, "the read log could not name whose data was read");
-                    None
-                }
-            },
-            None => None,
-        };
         let terms = (!terms.is_empty()).then(|| {
             let map: serde_json::Map<String, serde_json::Value> = terms
                 .iter()
@@ -132,7 +126,9 @@ impl Core {
             actor_email: Some(actor.email.clone()),
             view: view.key(),
             unit_id: unit.map(str::to_owned),
-            person_email: person,
+            // Named when the batch is written (one look at the organisation for all of
+            // it, not a database round trip per read).
+            person_email: None,
             terms,
         };
         let full = {
@@ -152,9 +148,24 @@ impl Core {
     /// the next time (at most [`MOST_WAITING`]).
     pub async fn flush_reads(&self) {
         let pending = self.pending_reads();
-        let batch = std::mem::take(&mut *pending.lock());
+        let mut batch = std::mem::take(&mut *pending.lock());
         if batch.is_empty() {
             return;
+        }
+        // Whose data each unit's read was: its leader, as the organisation is now.
+        match self.store().directory().await {
+            Ok(dir) => {
+                for r in batch.iter_mut().filter(|r| r.person_email.is_none()) {
+                    r.person_email = r
+                        .unit_id
+                        .as_deref()
+                        .and_then(|u| dir.leader(u, 0))
+                        .map(|l| l.email);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the read log could not name whose data was read");
+            }
         }
         if let Err(e) = self.store().write_reads(&batch).await {
             tracing::error!(error = %e, reads = batch.len(), "the read log could not be written; it is tried again");

@@ -633,6 +633,21 @@ hjul follow-up review sk-vest --notes konklusion.txt"
 
 #[derive(Subcommand)]
 enum PrivacyCommand {
+    /// Everything hjul holds about a person, for their access request: as JSON, or as a
+    /// readable page in Danish (or English) when the output ends in .html.
+    #[command(
+        after_help = "Examples:\n  hjul privacy export --email bo.nielsen@skovby.dk --output bo.json\n  hjul privacy export --email bo.nielsen@skovby.dk --output bo.html"
+    )]
+    Export {
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+        /// The file to write (.json or .html); without it, JSON to the terminal.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// The language of the readable page.
+        #[arg(long, value_parser = language(), default_value = "da")]
+        lang: Language,
+    },
     /// What is past its retention (hjul.toml `[privacy]`): counted per kind, or deleted
     /// with --apply (the service does it once a day by itself).
     #[command(after_help = "Examples:\n  hjul privacy retention\n  hjul privacy retention --apply")]

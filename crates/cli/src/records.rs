@@ -295,6 +295,43 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 d.name
             )?;
         }
+        Command::Privacy(PrivacyCommand::Export {
+            email,
+            output,
+            lang,
+        }) => {
+            let (core, who) = ctx.acting(&store).await?;
+            let data = core
+                .person_data(&who, email)
+                .await
+                .with_context(|| format!("the data of {email} could not be gathered"))?;
+            let html = output.as_ref().is_some_and(|p| {
+                p.extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("html"))
+            });
+            let text = if html {
+                hjul_api::privacy::person_html(&data, *lang)
+            } else {
+                serde_json::to_string_pretty(&data)?
+            };
+            match output {
+                Some(path) => {
+                    std::fs::write(path, text)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    writeln!(
+                        out,
+                        "wrote {}: {} units, {} actions, {} rows naming them, {} mails, {} reads of their data",
+                        path.display(),
+                        data.units_led.len(),
+                        data.their_actions.len(),
+                        data.rows_naming_them.len(),
+                        data.mails.len(),
+                        data.reads_of_their_data.len()
+                    )?;
+                }
+                None => writeln!(out, "{text}")?,
+            }
+        }
         Command::Privacy(PrivacyCommand::Retention { apply }) => {
             let (core, who) = ctx.acting(&store).await?;
             let r = &ctx.retention;

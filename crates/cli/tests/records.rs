@@ -847,8 +847,37 @@ fn reads_at_the_command_line_are_logged_and_retention_is_counted() {
     );
     let due = ok(&hjul(&dir, &["privacy", "retention"]));
     assert!(due.starts_with("past their time:"), "{due}");
-    assert!(due.contains("0  reads (the read log) (kept 730 days)"), "{due}");
-    assert!(!due.contains("nothing was deleted"), "nothing is due: {due}");
+    assert!(
+        due.contains("0  reads (the read log) (kept 730 days)"),
+        "{due}"
+    );
+    assert!(
+        !due.contains("nothing was deleted"),
+        "nothing is due: {due}"
+    );
+    // An access request's export, as a page the person can read, and as JSON.
+    let wrote = ok(&hjul(
+        &dir,
+        &[
+            "privacy",
+            "export",
+            "--email",
+            "bo.nielsen@skovby.dk",
+            "--output",
+            "bo.html",
+        ],
+    ));
+    assert!(wrote.starts_with("wrote bo.html: 1 units"), "{wrote}");
+    let page = std::fs::read_to_string(dir.join("bo.html")).unwrap();
+    assert!(page.contains("Indsigt: det, hjul har om dig"), "{page}");
+    assert!(page.contains("Børnehuset Mariehønen (dt-nord-1)"), "{page}");
+    assert!(page.contains("Enhedens side"), "the read above: {page}");
+    let json = ok(&hjul(
+        &dir,
+        &["privacy", "export", "--email", "bo.nielsen@skovby.dk"],
+    ));
+    let data: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(data["name"], "Bo Nielsen");
 }
 
 /// `--as EMAIL` acts as that person, with what the organisation gives them and no more:

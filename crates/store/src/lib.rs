@@ -34,6 +34,7 @@ mod facts;
 mod lease;
 mod org;
 mod outbox;
+mod person_data;
 mod reads;
 mod reports;
 mod retention;
@@ -78,6 +79,7 @@ pub use outbox::{
     ItemId, ItemPayload, Kind as OutboxKind, Moving, NewItem, SentEntries, SentMark,
     State as OutboxState,
 };
+pub use person_data::{LoggedChange, MailSent, PersonData, ReadOfData};
 pub use reads::{NewRead, ReadEntry, ReadFilter};
 pub use reports::{FinalReportFile, KeptReport, sha256};
 pub use retention::{MIN_RETENTION_DAYS, Retention, RetentionCounts};

@@ -45,7 +45,7 @@ pub use sessions::{SESSION_COOKIE, SignInLimiter, Visitor};
 pub use words::{Lang, Words};
 
 /// The pages' templates, built into the binary.
-pub const TEMPLATES: [(&str, &str); 19] = [
+pub const TEMPLATES: [(&str, &str); 20] = [
     ("layout.html", include_str!("../../templates/layout.html")),
     ("macros.html", include_str!("../../templates/macros.html")),
     ("login.html", include_str!("../../templates/login.html")),
@@ -70,6 +70,7 @@ pub const TEMPLATES: [(&str, &str); 19] = [
     ("outbox.html", include_str!("../../templates/outbox.html")),
     ("audit.html", include_str!("../../templates/audit.html")),
     ("reads.html", include_str!("../../templates/reads.html")),
+    ("privacy.html", include_str!("../../templates/privacy.html")),
     (
         "organisation.html",
         include_str!("../../templates/organisation.html"),
@@ -160,6 +161,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/audit", get(secretariat::audit))
         .route("/admin/audit/log.xlsx", get(secretariat::audit_export))
         .route("/admin/reads", get(secretariat::reads))
+        .route("/admin/privacy", get(secretariat::privacy))
+        .route("/admin/privacy/{file}", get(secretariat::privacy_export))
         .route(
             "/admin/organisation",
             get(secretariat::organisation).post(secretariat::import),

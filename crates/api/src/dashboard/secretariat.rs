@@ -425,6 +425,106 @@ pub async fn reads(
     })
 }
 
+/// An access request (`/admin/privacy?email=…`, the secretariat's): everything hjul
+/// holds about a person, shown as the page the person gets, and as files to send them
+/// (`/admin/privacy/export.json`, `/admin/privacy/export.html`).
+pub async fn privacy(
+    State(state): State<AppState>,
+    Secretariat(v): Secretariat,
+    uri: Uri,
+) -> Response {
+    let q = query(&uri);
+    let email = q
+        .get("email")
+        .map(|e| hjul_wheel::limits::clip(e.trim(), 254))
+        .filter(|e| !e.is_empty());
+    let (found, problem) = match &email {
+        None => (None, None),
+        Some(e) => match state.core().person_data(&v.who, e).await {
+            Ok(d) => (
+                Some(crate::privacy::person_html(&d, v.lang.language())),
+                None,
+            ),
+            Err(err) => (None, Some(Problem::from(err))),
+        },
+    };
+    let (status, error, _) = refusal_view(&state, v.lang, problem.as_ref(), "form.not_saved");
+    Page::of(&state, &v, "privacy.html", "privacy.heading")
+        .error(error)
+        .status(status)
+        .render(PrivacyPage {
+            email_query: email
+                .as_deref()
+                .map(super::percent_encode)
+                .unwrap_or_default(),
+            email,
+            // The person's page, as the file holds it: its body only, in a frame of its own.
+            found: found.map(|html| {
+                html.split_once("<body>")
+                    .and_then(|(_, rest)| rest.split_once("</body>"))
+                    .map(|(body, _)| body.to_owned())
+                    .unwrap_or_default()
+            }),
+        })
+}
+
+#[derive(Serialize)]
+struct PrivacyPage {
+    email: Option<String>,
+    /// The address as a query's value.
+    email_query: String,
+    /// The export's page, written by `privacy::person_html` (escaped there).
+    found: Option<String>,
+}
+
+/// The access request's files: `export.json` or `export.html`.
+pub async fn privacy_export(
+    State(state): State<AppState>,
+    Secretariat(v): Secretariat,
+    Path(file): Path<String>,
+    uri: Uri,
+) -> Response {
+    let q = query(&uri);
+    let email = q.get("email").cloned().unwrap_or_default();
+    let data = match state.core().person_data(&v.who, &email).await {
+        Ok(d) => d,
+        Err(e) => return error_page(&state, v.lang, Some(&v), e.into()),
+    };
+    let (body, content_type) = match file.as_str() {
+        "export.json" => (
+            serde_json::to_string_pretty(&data).unwrap_or_default(),
+            "application/json",
+        ),
+        "export.html" => (
+            crate::privacy::person_html(&data, v.lang.language()),
+            "text/html; charset=utf-8",
+        ),
+        _ => {
+            return error_page(
+                &state,
+                v.lang,
+                Some(&v),
+                Problem::not_found("no such file").text(Text::new("error.no_page")),
+            );
+        }
+    };
+    let name = format!(
+        "indsigt-{}.{}",
+        email.replace(['@', '.'], "-"),
+        if file.ends_with("json") {
+            "json"
+        } else {
+            "html"
+        }
+    );
+    let mut r = ([(axum::http::header::CONTENT_TYPE, content_type)], body).into_response();
+    if let Ok(h) = axum::http::HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        r.headers_mut()
+            .insert(axum::http::header::CONTENT_DISPOSITION, h);
+    }
+    r
+}
+
 /// What the log of reads' page (`reads.html`) shows: the reads found, and the search.
 #[derive(Serialize)]
 struct ReadsPage {
