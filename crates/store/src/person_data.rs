@@ -158,11 +158,13 @@ impl Store {
                 due: i.due_on,
             })
             .collect();
-        let tokens = api_token::Entity::find()
+        let token_rows = api_token::Entity::find()
             .filter(api_token::Column::Email.eq(email))
             .order_by_asc(api_token::Column::CreatedAt)
             .all(db)
-            .await?
+            .await?;
+        let token_ids: Vec<uuid::Uuid> = token_rows.iter().map(|t| t.id).collect();
+        let tokens = token_rows
             .into_iter()
             .map(|t| {
                 serde_json::json!({
@@ -170,13 +172,6 @@ impl Store {
                     "created_at": t.created_at, "revoked_at": t.revoked_at,
                 })
             })
-            .collect();
-        let token_ids: Vec<uuid::Uuid> = api_token::Entity::find()
-            .filter(api_token::Column::Email.eq(email))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|t| t.id)
             .collect();
         let sessions = session::Entity::find()
             .filter(

@@ -55,6 +55,28 @@ fn back(unit_id: &str, done: &str) -> Response {
     .into_response()
 }
 
+/// The unit page again with a form of this module refused: its problem, and the
+/// deputy as typed.
+async fn refused_form(
+    state: &AppState,
+    v: &Visitor,
+    unit_id: &str,
+    (form, deputy): (&'static str, Option<DeputyDraft>),
+    problem: Problem,
+) -> Response {
+    let refused = Refused {
+        form,
+        on: String::new(),
+        text: String::new(),
+        statuses: Vec::new(),
+        for_report: false,
+        deputy,
+        other_cycle: None,
+        problem,
+    };
+    unit_page(state, v, unit_id, None, Some(refused), None).await
+}
+
 /// Names a deputy for the unit (`POST /units/{unit_id}/deputies`).
 pub async fn name(
     State(state): State<AppState>,
@@ -87,23 +109,14 @@ pub async fn name(
         Ok(()) => back(&unit_id, "deputy"),
         Err(problem) => {
             super::audit(&state, &v, attempted, ("unit", &unit_id), &problem).await;
-            let refused = Refused {
-                form: "deputy",
-                on: String::new(),
-                text: String::new(),
-                statuses: Vec::new(),
-                for_report: false,
-                deputy: Some(DeputyDraft {
-                    email: f.email,
-                    name: f.name,
-                    language: f.language,
-                    starts_on: f.starts_on,
-                    ends_on: f.ends_on,
-                }),
-                other_cycle: None,
-                problem,
+            let typed = DeputyDraft {
+                email: f.email,
+                name: f.name,
+                language: f.language,
+                starts_on: f.starts_on,
+                ends_on: f.ends_on,
             };
-            unit_page(&state, &v, &unit_id, None, Some(refused), None).await
+            refused_form(&state, &v, &unit_id, ("deputy", Some(typed)), problem).await
         }
     }
 }
@@ -138,17 +151,7 @@ pub async fn end(
         Ok(()) => back(&unit_id, "deputy_ended"),
         Err(problem) => {
             super::audit(&state, &v, attempted, ("unit", &unit_id), &problem).await;
-            let refused = Refused {
-                form: "deputy_end",
-                on: String::new(),
-                text: String::new(),
-                statuses: Vec::new(),
-                for_report: false,
-                deputy: None,
-                other_cycle: None,
-                problem,
-            };
-            unit_page(&state, &v, &unit_id, None, Some(refused), None).await
+            refused_form(&state, &v, &unit_id, ("deputy_end", None), problem).await
         }
     }
 }
@@ -193,17 +196,7 @@ pub async fn sit_out(
         .into_response(),
         Err(problem) => {
             super::audit(&state, &v, attempted, ("unit", &unit_id), &problem).await;
-            let refused = Refused {
-                form: "sit_out",
-                on: String::new(),
-                text: String::new(),
-                statuses: Vec::new(),
-                for_report: false,
-                deputy: None,
-                other_cycle: None,
-                problem,
-            };
-            unit_page(&state, &v, &unit_id, None, Some(refused), None).await
+            refused_form(&state, &v, &unit_id, ("sit_out", None), problem).await
         }
     }
 }

@@ -181,6 +181,24 @@ pub async fn retry(
     answer(&state, &v, attempt, result, done, shown).await
 }
 
+/// A search's term from the query: trimmed, not empty, at most 100 characters.
+fn search_field(q: &std::collections::HashMap<String, String>, key: &str) -> Option<String> {
+    q.get(key)
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .map(|s| hjul_wheel::limits::clip(&s, 100))
+}
+
+/// The units a search term names: the one with that id, or those whose name holds it
+/// ("Spiren"), in any case.
+fn units_named(dir: &hjul_store::Directory, term: &str) -> Vec<String> {
+    let needle = term.to_lowercase();
+    dir.units()
+        .filter(|x| x.id == term || x.name.to_lowercase().contains(&needle))
+        .map(|x| x.id.clone())
+        .collect()
+}
+
 pub async fn audit(
     State(state): State<AppState>,
     Secretariat(v): Secretariat,
@@ -240,12 +258,7 @@ struct AuditSearch {
 
 async fn audit_rows(state: &AppState, v: &Visitor, uri: &Uri) -> Result<AuditSearch, Problem> {
     let q = query(uri);
-    let field = |k: &str| {
-        q.get(k)
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .map(|s| hjul_wheel::limits::clip(&s, 100))
-    };
+    let field = |k: &str| search_field(&q, k);
     let (unit, person) = (field("unit"), field("person"));
     let action = field("action").filter(|a| super::log::ACTIONS.contains(&a.as_str()));
     let date = |k: &str| field(k).and_then(|d| hjul_wheel::agreement::parse_date(&d));
@@ -253,13 +266,7 @@ async fn audit_rows(state: &AppState, v: &Visitor, uri: &Uri) -> Result<AuditSea
     let dir = state.core().directory(&v.who).await?;
     // A unit by its id or a part of its name ("Spiren"); a person by their address or
     // a part of their name, as the rows name them by address.
-    let units = unit.as_ref().map(|u| {
-        let needle = u.to_lowercase();
-        dir.units()
-            .filter(|x| x.id == *u || x.name.to_lowercase().contains(&needle))
-            .map(|x| x.id.clone())
-            .collect::<Vec<_>>()
-    });
+    let units = unit.as_deref().map(|u| units_named(&dir, u));
     let actors = person.as_ref().map(|p| {
         let needle = p.to_lowercase();
         let mut actors: Vec<String> = dir
@@ -356,12 +363,7 @@ pub async fn reads(
     let q = query(&uri);
     let lang = v.lang;
     let words = state.words();
-    let field = |k: &str| {
-        q.get(k)
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .map(|s| hjul_wheel::limits::clip(&s, 100))
-    };
+    let field = |k: &str| search_field(&q, k);
     let (unit, person, actor) = (field("unit"), field("person"), field("actor"));
     let date = |k: &str| field(k).and_then(|d| hjul_wheel::agreement::parse_date(&d));
     let (from, to) = (date("from"), date("to"));
@@ -370,13 +372,7 @@ pub async fn reads(
         Err(e) => return error_page(&state, lang, Some(&v), e.into()),
     };
     // A unit by its id, or by a part of its name ("Spiren").
-    let units = unit.as_ref().map(|u| {
-        let needle = u.to_lowercase();
-        dir.units()
-            .filter(|x| x.id == *u || x.name.to_lowercase().contains(&needle))
-            .map(|x| x.id.clone())
-            .collect::<Vec<_>>()
-    });
+    let units = unit.as_deref().map(|u| units_named(&dir, u));
     let filter = hjul_store::ReadFilter {
         units,
         person: person.clone(),
