@@ -31,6 +31,7 @@ mod m20261218_000023_outbox_taken_over;
 mod m20261219_000024_unit_comes_on;
 mod m20261220_000025_read_log;
 mod m20261221_000026_audit_retention;
+mod m20261222_000027_departed;
 
 pub struct Migrator;
 
@@ -64,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261219_000024_unit_comes_on::Migration),
             Box::new(m20261220_000025_read_log::Migration),
             Box::new(m20261221_000026_audit_retention::Migration),
+            Box::new(m20261222_000027_departed::Migration),
         ]
     }
 }

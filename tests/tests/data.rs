@@ -515,6 +515,7 @@ async fn the_retention_job_deletes_only_what_is_past_each_period(db: TestDb) {
         mail_days: 365,
         data_days: 3 * 365,
         drafts_days: 90,
+        departed_days: 365,
     };
     let now = at(2031, 1, 1);
 

@@ -14,6 +14,7 @@ stories!(
     a_managers_report_covers_only_their_subtree,
     the_final_report_is_kept_with_its_milestone_and_never_changes,
     a_units_data_sheet_is_made_for_its_dialogue,
+    a_departed_leader_is_anonymised_and_the_report_and_history_read_as_before,
 );
 
 const DATA: &str = include_str!("../../examples/data.csv");
@@ -777,4 +778,289 @@ async fn over_the_limit_the_appendix_is_left_out_and_the_report_says_so() {
     assert_eq!(r.agreements.due, n - 1);
     let chief = report(&store, Scope::Subtree("l0".into()), Language::Da).await;
     assert!(chief.appendix_left_out.is_none() && chief.units.len() > 1);
+}
+
+/// How many rows of `table` hold `text` in `column`.
+async fn holding(store: &Store, table: &str, column: &str, text: &str) -> i64 {
+    use sea_orm::ConnectionTrait;
+    let row = store
+        .connection()
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            store.backend(),
+            match store.backend() {
+                sea_orm::DbBackend::Postgres => {
+                    format!("SELECT COUNT(*) AS n FROM {table} WHERE strpos({column}, $1) > 0")
+                }
+                _ => format!("SELECT COUNT(*) AS n FROM {table} WHERE instr({column}, ?) > 0"),
+            },
+            [text.into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}
+
+/// Every column a person's address or name can be in, as a reader checks it.
+const PERSONAL: &[(&str, &str)] = &[
+    ("person", "email"),
+    ("person", "name"),
+    ("audit_log", "actor"),
+    ("audit_log", "entity_id"),
+    ("audit_log", "before"),
+    ("audit_log", "after"),
+    ("read_log", "actor"),
+    ("read_log", "actor_email"),
+    ("read_log", "person_email"),
+    ("deputy", "email"),
+    ("deputy", "name"),
+    ("deputy", "named_by"),
+    ("api_token", "email"),
+    ("session", "email"),
+    ("draft", "updated_by"),
+    ("unit_event", "recorded_by"),
+    ("outbox_item", "to_email"),
+    ("outbox_item", "payload"),
+];
+
+/// Bo Nielsen led Mariehønen through the cycle: he signed in, named Eva Holm his deputy
+/// for a week (who saved a draft for him), and Anna read his house's page. He cannot be
+/// anonymised while he leads it; once the organisation file gives the house a new
+/// leader, the preview says what would change and changes nothing, and the request
+/// replaces his name and address everywhere: nothing holds them after, his token no
+/// longer opens, and the report, the kept final report and the house's history read
+/// as before. Eva, named by hand, goes by the retention job once her time after her
+/// last deputyship has passed. The audit log is as append-only as ever outside it.
+async fn a_departed_leader_is_anonymised_and_the_report_and_history_read_as_before(db: TestDb) {
+    use chrono::TimeZone;
+    use sea_orm::ConnectionTrait;
+    let store = skovby(&db).await;
+    let at = |y, m, d| chrono::Utc.with_ymd_and_hms(y, m, d, 9, 0, 0).unwrap();
+    let on = |t: chrono::DateTime<chrono::Utc>, actor: &str| hjul_store::Stamp {
+        actor: actor.into(),
+        at: t,
+        today: t.date_naive(),
+    };
+    let bo = "bo.nielsen@skovby.dk";
+    let (token, _) = store
+        .create_token(
+            hjul_store::Role::Leader,
+            bo,
+            None,
+            &on(at(2027, 8, 20), "test"),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .open_session(&token, at(2027, 8, 20))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    store
+        .name_deputy(
+            &unit_of("dt-nord-1"),
+            &hjul_store::NewDeputy {
+                email: hjul_wheel::Email::parse("eva.holm@skovby.dk").unwrap(),
+                name: "Eva Holm".into(),
+                language: Language::Da,
+                period: hjul_wheel::deputy::Period::new(
+                    Some(date("2027-08-23")),
+                    Some(date("2027-08-27")),
+                ),
+            },
+            &on(at(2027, 8, 20), "api:bo.nielsen@skovby.dk"),
+        )
+        .await
+        .unwrap();
+    store
+        .save_draft(
+            &unit_of("dt-nord-1"),
+            hjul_store::DraftKind::Agreement,
+            2027,
+            "{}",
+            &on(
+                at(2027, 8, 24),
+                "Eva Holm for Bo Nielsen (oidc:eva.holm@skovby.dk)",
+            ),
+        )
+        .await
+        .unwrap();
+    store
+        .write_reads(&[hjul_store::NewRead {
+            at: at(2027, 8, 21),
+            actor: "api:anna.bech@skovby.dk".into(),
+            actor_email: Some("anna.bech@skovby.dk".into()),
+            view: "unit",
+            unit_id: Some("dt-nord-1".into()),
+            person_email: Some(bo.into()),
+            terms: None,
+        }])
+        .await
+        .unwrap();
+    let report_before = text(
+        &report(&store, Scope::Department, Language::Da).await,
+        Format::Markdown,
+    );
+    let kept_before = store.final_report(2025).await.unwrap().unwrap().sha256;
+    let events_before = hjul_tests::count(&store, "unit_event").await;
+
+    let err = store
+        .anonymise(bo, &on(at(2027, 9, 1), "test"), false)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("Børnehuset Mariehønen (dt-nord-1)"),
+        "{err}"
+    );
+    let org = ORGANISATION.replace(
+        "Bo Nielsen,bo.nielsen@skovby.dk",
+        "Lis Dam,lis.dam@skovby.dk",
+    );
+    assert_ne!(org, ORGANISATION);
+    let imported = store
+        .import_organisation(
+            &Organisation::from_csv(&org, |_| {}).unwrap(),
+            &on(at(2027, 9, 1), "test"),
+            |_, _| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(imported.people_left, vec![bo.to_owned()]);
+
+    let preview = store
+        .anonymise(bo, &on(at(2027, 9, 2), "test"), false)
+        .await
+        .unwrap();
+    assert!(!preview.applied);
+    assert_eq!(preview.name.as_deref(), Some("Bo Nielsen"));
+    assert_eq!(preview.left_at, Some(at(2027, 9, 1)));
+    assert_eq!(preview.rows.person, 1);
+    assert_eq!(preview.rows.access, 2, "a token and a sign-in: {preview:?}");
+    assert_eq!(preview.rows.read_log, 1);
+    assert_eq!(preview.rows.recorded_by, 1, "Eva's draft for him");
+    assert!(preview.rows.audit_log >= 4, "{preview:?}");
+    assert_eq!(
+        holding(&store, "person", "email", bo).await,
+        1,
+        "nothing changed"
+    );
+    assert_eq!(holding(&store, "audit_log", "actor", bo).await, 1);
+
+    let done = store
+        .anonymise(bo, &on(at(2027, 9, 2), "sekretariat"), true)
+        .await
+        .unwrap();
+    assert!(done.applied);
+    assert_eq!(done.rows, preview.rows, "it did what the preview said");
+    assert!(done.pseudonym.ends_with("@anonymiseret.invalid"));
+    for (table, column) in PERSONAL {
+        for what in [bo, "Bo Nielsen"] {
+            assert_eq!(
+                holding(&store, table, column, what).await,
+                0,
+                "{table}.{column} still holds {what}"
+            );
+        }
+    }
+    let gone = store.person_data(bo).await.unwrap();
+    assert!(
+        gone.name.is_none()
+            && gone.their_actions.is_empty()
+            && gone.rows_naming_them.is_empty()
+            && gone.tokens.is_empty()
+            && gone.sessions.is_empty()
+            && gone.reads_of_their_data.is_empty(),
+        "{gone:#?}"
+    );
+    let former = store.person_data(&done.pseudonym).await.unwrap();
+    assert_eq!(former.name.as_deref(), Some(hjul_store::FORMER_LEADER));
+    assert!(
+        former
+            .their_actions
+            .iter()
+            .any(|a| a.action == "deputy.name"),
+        "{former:#?}"
+    );
+    assert_eq!(former.reads_of_their_data.len(), 1);
+    assert_eq!(
+        holding(
+            &store,
+            "draft",
+            "updated_by",
+            "Eva Holm for Tidligere leder (oidc:eva.holm@skovby.dk)"
+        )
+        .await,
+        1,
+        "the deputy's own name and address stay"
+    );
+    assert!(
+        store
+            .open_session(&token, at(2027, 9, 3))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let report_after = text(
+        &report(&store, Scope::Department, Language::Da).await,
+        Format::Markdown,
+    );
+    assert_eq!(report_after, report_before);
+    assert_eq!(
+        store.final_report(2025).await.unwrap().unwrap().sha256,
+        kept_before
+    );
+    assert_eq!(hjul_tests::count(&store, "unit_event").await, events_before);
+    assert!(store.check_standing().await.unwrap().is_empty());
+    let log = store.audit_log(None, 1).await.unwrap();
+    assert_eq!(log[0].action, "person.anonymise");
+    assert!(
+        store
+            .connection()
+            .execute_unprepared("UPDATE audit_log SET actor = 'x'")
+            .await
+            .is_err(),
+        "outside anonymising the audit log cannot be changed"
+    );
+    let again = store
+        .anonymise(&done.pseudonym, &on(at(2027, 9, 2), "test"), true)
+        .await
+        .unwrap_err();
+    assert!(again.to_string().contains("anonymised already"), "{again}");
+
+    // Eva's week ended on 27 August; thirty days on, the nightly job anonymises her.
+    let retention = hjul_store::Retention {
+        departed_days: 30,
+        ..hjul_store::Retention::default()
+    };
+    let early = store
+        .retention_due(&retention, at(2027, 9, 20), date("2027-09-20"))
+        .await
+        .unwrap();
+    assert_eq!(early.departed, 0);
+    let due = store
+        .retention_due(&retention, at(2027, 10, 1), date("2027-10-01"))
+        .await
+        .unwrap();
+    assert_eq!(due.departed, 1);
+    let gone = store
+        .apply_retention(&retention, &on(at(2027, 10, 1), "hjul:retention"))
+        .await
+        .unwrap();
+    assert_eq!(gone.departed, 1);
+    for (table, column) in PERSONAL {
+        assert_eq!(
+            holding(&store, table, column, "eva.holm").await,
+            0,
+            "{table}.{column}"
+        );
+        assert_eq!(
+            holding(&store, table, column, "Eva Holm").await,
+            0,
+            "{table}.{column}"
+        );
+    }
 }

@@ -655,6 +655,9 @@ struct ImportDto {
     preview: bool,
     /// What passes from each leader who leaves a unit (replaced, or the unit closed).
     handovers: Vec<HandoverDto>,
+    /// Who leads no active unit after the import: kept as they are for
+    /// `[privacy] departed_days`, then anonymised.
+    people_left: Vec<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -767,6 +770,7 @@ async fn import(
                 units_reactivated: r.units_reactivated,
                 people_created: r.people_created,
                 people_updated: r.people_updated,
+                people_left: r.people_left,
             }))
         },
     )

@@ -141,6 +141,30 @@ impl Core {
         })
     }
 
+    /// Anonymises a person who has left (the secretariat's), or says what it would
+    /// change when `!apply`: refused while they lead or stand in for a unit or mail
+    /// waits to them. The reads waiting are written first, so none keeps their address.
+    pub async fn anonymise(
+        &self,
+        actor: &Actor,
+        email: &str,
+        apply: bool,
+    ) -> Result<hjul_store::Anonymised, CoreError> {
+        actor.require_secretariat("anonymising a person")?;
+        let email = hjul_wheel::Email::parse(email)
+            .map_err(StoreError::BadAddress)?
+            .to_string();
+        self.flush_reads().await;
+        let done = self
+            .store()
+            .anonymise(&email, &self.stamp(actor), apply)
+            .await?;
+        if apply {
+            tracing::info!(pseudonym = %done.pseudonym, "a departed person anonymised");
+        }
+        Ok(done)
+    }
+
     /// Imports a checked file of indicator data (the secretariat's) in one transaction;
     /// `file` names it in the audit log.
     pub async fn import_measurements(

@@ -656,6 +656,20 @@ enum PrivacyCommand {
         #[arg(long)]
         apply: bool,
     },
+    /// Anonymise a person who has left: their name becomes "Tidligere leder" and their
+    /// address a pseudonym in every record, which stays. Without --apply it says what
+    /// would change. Refused while they lead or stand in for a unit, or mail waits to
+    /// them. The service does it by itself `departed_days` after they left.
+    #[command(
+        after_help = "Examples:\n  hjul privacy anonymise --email bo.nielsen@skovby.dk\n  hjul privacy anonymise --email bo.nielsen@skovby.dk --apply"
+    )]
+    Anonymise {
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+        /// Do it now (it cannot be undone).
+        #[arg(long)]
+        apply: bool,
+    },
     /// The log of reads of personal data, newest first: who looked at which unit's or
     /// person's data, when, through which view, with which terms (the secretariat's).
     #[command(

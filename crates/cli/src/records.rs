@@ -345,6 +345,7 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 ("mails of ended cycles", n.mail, r.mail_days),
                 ("indicator values", n.data, r.data_days),
                 ("drafts", n.drafts, r.drafts_days),
+                ("departed people anonymised", n.departed, r.departed_days),
             ] {
                 writeln!(out, "  {count:>8}  {what} (kept {days} days)")?;
             }
@@ -352,6 +353,53 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 writeln!(
                     out,
                     "nothing was deleted; run with --apply, or let `hjul serve` do it tonight"
+                )?;
+            }
+        }
+        Command::Privacy(PrivacyCommand::Anonymise { email, apply }) => {
+            let (core, who) = ctx.acting(&store).await?;
+            let done = core
+                .anonymise(&who, email, *apply)
+                .await
+                .with_context(|| format!("{email} was not anonymised"))?;
+            let zone = ctx.wheel.definition.mail_time.zone;
+            let name = done.name.as_deref().unwrap_or("(no name on record)");
+            match done.left_at {
+                Some(at) => writeln!(
+                    out,
+                    "{name} <{}> has led no unit since {}",
+                    done.email,
+                    at.with_timezone(&zone).format("%d.%m.%Y")
+                )?,
+                None => writeln!(out, "{name} <{}> (a deputy named by hand)", done.email)?,
+            }
+            let rows = &done.rows;
+            writeln!(
+                out,
+                "{} \"{}\" and {} in:",
+                if done.applied {
+                    "now named"
+                } else {
+                    "would be named"
+                },
+                hjul_store::FORMER_LEADER,
+                done.pseudonym
+            )?;
+            for (what, n) in [
+                ("the person", rows.person),
+                ("deputyships", rows.deputyships),
+                ("audit log rows", rows.audit_log),
+                ("records' \"recorded by\"", rows.recorded_by),
+                ("mails", rows.mail),
+                ("reads (the read log)", rows.read_log),
+                ("tokens revoked and sign-ins ended", rows.access),
+            ] {
+                writeln!(out, "  {n:>8}  {what}")?;
+            }
+            if !done.applied {
+                writeln!(
+                    out,
+                    "nothing was changed; run with --apply to anonymise (it cannot be undone)"
                 )?;
             }
         }

@@ -46,6 +46,7 @@ struct RawPrivacy {
     mail_days: Option<toml::Value>,
     data_days: Option<toml::Value>,
     drafts_days: Option<toml::Value>,
+    departed_days: Option<toml::Value>,
 }
 
 /// The most days a kind may be kept: a hundred years.
@@ -84,6 +85,7 @@ fn retention(raw: RawPrivacy, source: &str) -> anyhow::Result<hjul_store::Retent
         mail_days: days("mail_days", raw.mail_days, defaults.mail_days)?,
         data_days: days("data_days", raw.data_days, defaults.data_days)?,
         drafts_days: days("drafts_days", raw.drafts_days, defaults.drafts_days)?,
+        departed_days: days("departed_days", raw.departed_days, defaults.departed_days)?,
     })
 }
 

@@ -25,6 +25,10 @@ pub mod person {
         pub language: Language,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        /// Since when they lead no active unit (set and cleared by the import).
+        pub left_at: Option<DateTimeUtc>,
+        /// When their name and address were replaced (`hjul privacy anonymise`).
+        pub anonymised_at: Option<DateTimeUtc>,
     }
 
     no_relations!();

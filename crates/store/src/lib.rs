@@ -25,6 +25,7 @@ mod copy;
 mod corrections;
 mod cycles;
 mod data;
+mod departed;
 mod deputies;
 mod directory;
 mod drafts;
@@ -63,6 +64,7 @@ pub use corrections::{Corrected, Correction, CorrectionAction};
 // crate reads or writes a table but through `Store`.
 pub use audit::AuditFilter;
 pub use data::{DataImportReport, Over, StoredMeasurement};
+pub use departed::{Anonymised, AnonymisedRows, FORMER_LEADER, PSEUDONYM_DOMAIN};
 pub use deputies::{Deputy, NewDeputy};
 pub use directory::{Acting, Addressee, Directory};
 pub use drafts::{Draft, DraftKind};

@@ -34,6 +34,9 @@ pub struct ImportReport {
     pub new_leaders: Vec<(String, String, String)>,
     /// What passes from each leader who leaves a unit (replaced, or the unit closed).
     pub handovers: Vec<Handover>,
+    /// The addresses of people who lead no active unit after it (their time before
+    /// being anonymised starts).
+    pub people_left: Vec<String>,
 }
 
 /// What moves when a leader leaves a unit: shown before an import is applied, and
@@ -157,6 +160,8 @@ impl Store {
                             language: l.language,
                             created_at: stamp.at,
                             updated_at: stamp.at,
+                            left_at: None,
+                            anonymised_at: None,
                         };
                         changes.push(
                             Change::new("person.create", "person", p.id.to_string()).after(&record),
@@ -267,6 +272,32 @@ impl Store {
                         .after(&after),
                 );
                 report.units_deactivated += 1;
+            }
+
+            // Who leads no active unit now has left (the start of their time before
+            // anonymising); who leads one again is back.
+            let leading: std::collections::HashSet<Uuid> = org
+                .units()
+                .iter()
+                .filter_map(|u| people.get(u.leader.email.as_str()).map(|p| p.id))
+                .collect();
+            for p in people.values_mut() {
+                let left = !leading.contains(&p.id);
+                if left == p.left_at.is_some() || p.anonymised_at.is_some() {
+                    continue;
+                }
+                let mut am = p.clone().into_active_model();
+                am.left_at = Set(left.then_some(stamp.at));
+                *p = am.update(&txn).await?;
+                let action = if left { "person.left" } else { "person.back" };
+                changes.push(Change::new(action, "person", p.id.to_string()).after(
+                    &serde_json::json!({
+                        "email": p.email, "name": p.name,
+                    }),
+                ));
+                if left {
+                    report.people_left.push(p.email.clone());
+                }
             }
 
             // The calendar entries of a leader who left a unit, or of a unit closed, are
