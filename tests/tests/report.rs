@@ -15,6 +15,7 @@ stories!(
     the_final_report_is_kept_with_its_milestone_and_never_changes,
     a_units_data_sheet_is_made_for_its_dialogue,
     a_departed_leader_is_anonymised_and_the_report_and_history_read_as_before,
+    the_archive_holds_the_cycles_records_and_its_manifest_matches_them,
 );
 
 const DATA: &str = include_str!("../../examples/data.csv");
@@ -1063,4 +1064,64 @@ async fn a_departed_leader_is_anonymised_and_the_report_and_history_read_as_befo
             "{table}.{column}"
         );
     }
+}
+
+/// Cycle 2025 for the archive: every file's hash and size in the manifest are its own,
+/// each CSV has a row per record of the cycle (events, agreements, milestones), a note
+/// with a line break and quotes stays one field, and the final report is the kept one.
+async fn the_archive_holds_the_cycles_records_and_its_manifest_matches_them(db: TestDb) {
+    let store = skovby(&db).await;
+    let archive = store
+        .archive(2025, chrono::Utc::now(), "hjul test")
+        .await
+        .unwrap();
+    let m = &archive.manifest;
+    assert_eq!(m.files.len(), archive.files.len());
+    for (f, e) in archive.files.iter().zip(&m.files) {
+        assert_eq!(e.name, f.name);
+        assert_eq!(e.sha256, hjul_store::sha256(&f.bytes), "{}", f.name);
+        assert_eq!(e.bytes, f.bytes.len() as u64);
+    }
+    let rows = |name: &str| m.files.iter().find(|e| e.name == name).unwrap().rows;
+    let in_cycle = |table: &str| format!("SELECT COUNT(*) AS n FROM {table} WHERE cycle = 2025");
+    for (file, table) in [
+        ("events.csv", "unit_event"),
+        ("agreements.csv", "agreement"),
+        ("milestones.csv", "milestone"),
+    ] {
+        use sea_orm::ConnectionTrait;
+        let n = store
+            .connection()
+            .query_one_raw(sea_orm::Statement::from_string(
+                store.backend(),
+                in_cycle(table),
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<i64>("", "n")
+            .unwrap();
+        assert_eq!(rows(file), Some(n as u64), "{file}");
+        assert!(n > 0, "{table}");
+    }
+    let kept = store.final_report(2025).await.unwrap().unwrap();
+    let pdf = archive
+        .files
+        .iter()
+        .find(|f| f.name == "kvalitetsrapport-2025.pdf")
+        .unwrap();
+    assert_eq!(pdf.bytes, kept.pdf);
+    assert_eq!(m.final_report_sha256.as_deref(), Some(kept.sha256.as_str()));
+    let events = archive
+        .files
+        .iter()
+        .find(|f| f.name == "events.csv")
+        .unwrap();
+    let text = String::from_utf8(events.bytes.clone()).unwrap();
+    // Mariehønen's quoted notes: one field, quoted, its quotes doubled if any.
+    let quoted = format!("\"{}\"", QUOTED.replace('"', "\"\""));
+    assert!(text.contains(&quoted), "{text}");
+    let manifest: hjul_store::Manifest = serde_json::from_slice(&archive.manifest_json()).unwrap();
+    assert_eq!(&manifest, m);
+    assert!(store.archive(2031, chrono::Utc::now(), "x").await.is_err());
 }

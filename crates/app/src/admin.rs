@@ -165,6 +165,30 @@ impl Core {
         Ok(done)
     }
 
+    /// Cycle `year`'s records for the archive, as open files with a manifest (the
+    /// secretariat's): `made_by` names the program and its version in the manifest.
+    /// Making them is a read of every unit's data, and on record.
+    pub async fn archive(
+        &self,
+        actor: &Actor,
+        year: i32,
+        made_by: &str,
+    ) -> Result<hjul_store::Archive, CoreError> {
+        actor.require_secretariat("the archive export")?;
+        let archive = self
+            .store()
+            .archive(year, self.stamp(actor).at, made_by)
+            .await?;
+        self.log_read(
+            actor,
+            crate::View::Archive,
+            None,
+            &[("cycle", year.to_string())],
+        )
+        .await;
+        Ok(archive)
+    }
+
     /// Imports a checked file of indicator data (the secretariat's) in one transaction;
     /// `file` names it in the audit log.
     pub async fn import_measurements(

@@ -40,6 +40,8 @@ pub enum View {
     ReadLog,
     /// Everything about one person, for their access request.
     Person,
+    /// A cycle's records for the archive.
+    Archive,
 }
 
 impl View {
@@ -58,6 +60,7 @@ impl View {
             Self::Draft => "draft",
             Self::ReadLog => "read_log",
             Self::Person => "person",
+            Self::Archive => "archive",
         }
     }
 }

@@ -298,6 +298,9 @@ hjul milestone report-final --cycle 2025 --on 2026-09-24"
     /// Personal data: the log of who read what.
     #[command(subcommand)]
     Privacy(PrivacyCommand),
+    /// The archive: a cycle's records as open files for hand-over (Rigsarkivet).
+    #[command(subcommand)]
+    Archive(ArchiveCommand),
     /// Cycles: they start on their own on their first day; start one early by hand.
     #[command(subcommand)]
     Cycle(CycleCommand),
@@ -628,6 +631,23 @@ hjul follow-up review sk-vest --notes konklusion.txt"
         /// it falls in (default: the cycle the date falls in).
         #[arg(long, value_name = "YEAR")]
         cycle: Option<i32>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ArchiveCommand {
+    /// Write a cycle's records to a new directory for the archive: a CSV per kind of
+    /// record (units, milestones, events, agreements, goals, grades, corrections), the
+    /// wheel and catalogue it ran under, the final report (PDF and Markdown), and
+    /// manifest.json with each file's size, rows and SHA-256.
+    #[command(after_help = "Examples:\n  hjul archive export --cycle 2025 --output arkiv-2025")]
+    Export {
+        /// The cycle (the year it started).
+        #[arg(long, value_name = "YEAR")]
+        cycle: i32,
+        /// The directory to write; it must not exist or be empty.
+        #[arg(long, value_name = "DIR")]
+        output: PathBuf,
     },
 }
 

@@ -11,8 +11,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::context::Context;
 use crate::{
-    AgreementCommand, Command, CycleCommand, DataCommand, DeputyCommand, DialogueCommand,
-    FollowUpCommand, Format, MidwayCommand, PrivacyCommand, ReportCommand, StatusFormat,
+    AgreementCommand, ArchiveCommand, Command, CycleCommand, DataCommand, DeputyCommand,
+    DialogueCommand, FollowUpCommand, Format, MidwayCommand, PrivacyCommand, ReportCommand,
+    StatusFormat,
 };
 use crate::{OrgCommand, UnitCommand, show};
 
@@ -353,6 +354,46 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 writeln!(
                     out,
                     "nothing was deleted; run with --apply, or let `hjul serve` do it tonight"
+                )?;
+            }
+        }
+        Command::Archive(ArchiveCommand::Export { cycle, output }) => {
+            if output.exists()
+                && std::fs::read_dir(output)
+                    .with_context(|| format!("cannot read {}", output.display()))?
+                    .next()
+                    .is_some()
+            {
+                bail!(
+                    "{} is not empty: give a new directory, so nothing is mixed with older files",
+                    output.display()
+                );
+            }
+            let (core, who) = ctx.acting(&store).await?;
+            let archive = core
+                .archive(&who, *cycle, concat!("hjul ", env!("CARGO_PKG_VERSION")))
+                .await
+                .with_context(|| format!("the archive of cycle {cycle} could not be made"))?;
+            std::fs::create_dir_all(output)
+                .with_context(|| format!("cannot make {}", output.display()))?;
+            for f in &archive.files {
+                let path = output.join(&f.name);
+                std::fs::write(&path, &f.bytes)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            let path = output.join("manifest.json");
+            std::fs::write(&path, archive.manifest_json())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            writeln!(out, "wrote {} for cycle {cycle}:", output.display())?;
+            for e in &archive.manifest.files {
+                let rows = e.rows.map(|r| format!("{r} rows")).unwrap_or_default();
+                writeln!(out, "  {:<28} {:>10} bytes  {rows:>12}", e.name, e.bytes)?;
+            }
+            writeln!(out, "  manifest.json (each file's SHA-256)")?;
+            if archive.manifest.final_report_sha256.is_none() {
+                writeln!(
+                    out,
+                    "no final report of cycle {cycle} is kept: the archive holds the records only (record report_final to make it)"
                 )?;
             }
         }

@@ -205,6 +205,70 @@ fn the_readme_demo_shows_a_populated_status() {
             && err.contains("cycle 2025 already has its final report, and it is never replaced"),
         "{err}"
     );
+    // The cycle for the archive: open files, each named in the manifest with a hash
+    // that `sha256sum` (not hjul) agrees with, the final report as kept among them.
+    let wrote = ok(&hjul(
+        &dir,
+        &[
+            "archive",
+            "export",
+            "--cycle",
+            "2025",
+            "--output",
+            "arkiv-2025",
+            "--database-url",
+            "hjul-demo.db",
+        ],
+    ));
+    assert!(wrote.contains("kvalitetsrapport-2025.pdf"), "{wrote}");
+    let arkiv = dir.join("arkiv-2025");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(arkiv.join("manifest.json")).unwrap()).unwrap();
+    let files = manifest["files"].as_array().unwrap();
+    assert!(files.len() >= 11, "{manifest:#}");
+    for f in files {
+        let name = f["name"].as_str().unwrap();
+        let sum = std::process::Command::new("sha256sum")
+            .arg(arkiv.join(name))
+            .output()
+            .unwrap();
+        let sum = String::from_utf8(sum.stdout).unwrap();
+        assert_eq!(
+            sum.split_whitespace().next(),
+            f["sha256"].as_str(),
+            "{name}"
+        );
+        if let Some(rows) = f["rows"].as_u64() {
+            let text = std::fs::read_to_string(arkiv.join(name)).unwrap();
+            // One header line; a quoted field may hold line breaks, so at least as many.
+            assert!(text.matches("\r\n").count() as u64 > rows, "{name}");
+        }
+    }
+    let pdf = files
+        .iter()
+        .find(|f| f["name"] == "kvalitetsrapport-2025.pdf")
+        .unwrap();
+    assert_eq!(pdf["sha256"], manifest["final_report_sha256"]);
+    let events = std::fs::read_to_string(arkiv.join("events.csv")).unwrap();
+    assert!(
+        events.starts_with("event_id,unit_id,kind,on,revision,notes,"),
+        "{events}"
+    );
+    assert!(events.contains(",dt-nord-1,dialogue_held,"), "{events}");
+    let err = failed(&hjul(
+        &dir,
+        &[
+            "archive",
+            "export",
+            "--cycle",
+            "2025",
+            "--output",
+            "arkiv-2025",
+            "--database-url",
+            "hjul-demo.db",
+        ],
+    ));
+    assert!(err.contains("arkiv-2025 is not empty"), "{err}");
     let json = ok(&hjul(
         &dir,
         &[
@@ -878,6 +942,55 @@ fn reads_at_the_command_line_are_logged_and_retention_is_counted() {
     ));
     let data: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(data["name"], "Bo Nielsen");
+    // Bo cannot be anonymised while he leads his house; once the file gives it a new
+    // leader, the preview says what would change, and --apply does it.
+    let err = failed(&hjul(
+        &dir,
+        &["privacy", "anonymise", "--email", "bo.nielsen@skovby.dk"],
+    ));
+    assert!(
+        err.contains("still leads Børnehuset Mariehønen (dt-nord-1)"),
+        "{err}"
+    );
+    let csv = std::fs::read_to_string(&org).unwrap().replace(
+        "Bo Nielsen,bo.nielsen@skovby.dk",
+        "Lis Dam,lis.dam@skovby.dk",
+    );
+    std::fs::write(dir.join("org.csv"), csv).unwrap();
+    ok(&hjul(&dir, &["org", "import", "org.csv"]));
+    let preview = ok(&hjul(
+        &dir,
+        &["privacy", "anonymise", "--email", "bo.nielsen@skovby.dk"],
+    ));
+    assert!(
+        preview.contains("Bo Nielsen <bo.nielsen@skovby.dk> has led no unit since "),
+        "{preview}"
+    );
+    assert!(
+        preview.contains("would be named \"Tidligere leder\""),
+        "{preview}"
+    );
+    assert!(preview.contains("nothing was changed"), "{preview}");
+    let done = ok(&hjul(
+        &dir,
+        &[
+            "privacy",
+            "anonymise",
+            "--email",
+            "bo.nielsen@skovby.dk",
+            "--apply",
+        ],
+    ));
+    assert!(done.contains("now named \"Tidligere leder\""), "{done}");
+    let json = ok(&hjul(
+        &dir,
+        &["privacy", "export", "--email", "bo.nielsen@skovby.dk"],
+    ));
+    let data: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(data["name"].is_null(), "{data:#}");
+    assert_eq!(data["their_actions"].as_array().map(Vec::len), Some(0));
+    let unit = ok(&hjul(&dir, &["unit", "show", "dt-nord-1"]));
+    assert!(unit.contains("Lis Dam"), "{unit}");
 }
 
 /// `--as EMAIL` acts as that person, with what the organisation gives them and no more:

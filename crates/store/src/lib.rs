@@ -20,6 +20,7 @@ macro_rules! retrying {
     }};
 }
 
+mod archive;
 mod audit;
 mod copy;
 mod corrections;
@@ -62,6 +63,7 @@ pub use corrections::{Corrected, Correction, CorrectionAction};
 // The rows the store gives out, as plain records under the domain's names. The sea-orm
 // entities (their `Entity`, `Column` and `ActiveModel`) stay inside: nothing outside this
 // crate reads or writes a table but through `Store`.
+pub use archive::{Archive, ArchiveFile, Manifest, ManifestEntry};
 pub use audit::AuditFilter;
 pub use data::{DataImportReport, Over, StoredMeasurement};
 pub use departed::{Anonymised, AnonymisedRows, FORMER_LEADER, PSEUDONYM_DOMAIN};
