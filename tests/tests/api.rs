@@ -31,6 +31,7 @@ stories!(
     every_read_of_personal_data_is_in_the_read_log_with_its_terms,
     the_audit_log_reads_as_sentences_found_by_a_units_name_in_both_languages,
     an_access_request_gets_everything_about_the_person_and_nothing_of_anyone_else,
+    a_person_who_left_is_anonymised_from_the_privacy_page_after_a_ticked_box,
 );
 
 /// The API at a fixed moment: 15 May 2026, 10:00 in Copenhagen.
@@ -2879,4 +2880,67 @@ async fn an_access_request_gets_everything_about_the_person_and_nothing_of_anyon
         .page(&bo_session, "/admin/privacy?email=bo.nielsen%40skovby.dk")
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+/// The secretariat looks Bo up on the privacy page: while he leads his house the page
+/// says why he cannot be anonymised. Once the organisation file gives the house a new
+/// leader, the page says what would change; the button without the box ticked changes
+/// nothing, with it the page shows what is left under his pseudonym, and nothing of his
+/// address or name is found any more.
+async fn a_person_who_left_is_anonymised_from_the_privacy_page_after_a_ticked_box(db: TestDb) {
+    let api = api(&db).await;
+    let sec = api
+        .sign_in(&api.token(Role::Secretariat, "sekretariat@skovby.dk").await)
+        .await;
+    let bo = "/admin/privacy?email=bo.nielsen%40skovby.dk";
+    let (s, page) = api.page(&sec, bo).await;
+    assert_eq!(s, StatusCode::OK);
+    let refused = &page[page.find("id=\"anonymise-refused\"").expect("why not")..];
+    assert!(
+        refused.contains("leder stadig Børnehuset Mariehønen (dt-nord-1)"),
+        "{refused}"
+    );
+    assert!(!page.contains("id=\"anonymise-form\""));
+
+    let org = ORGANISATION.replace(
+        "Bo Nielsen,bo.nielsen@skovby.dk",
+        "Lis Dam,lis.dam@skovby.dk",
+    );
+    api.store
+        .import_organisation(
+            &hjul_wheel::Organisation::from_csv(&org, |_| {}).unwrap(),
+            &stamp("2026-05-15"),
+            |_, _| {},
+        )
+        .await
+        .unwrap();
+    let (_, page) = api.page(&sec, bo).await;
+    let would = &page[page
+        .find("id=\"anonymise-would\"")
+        .expect("what would change")..];
+    assert!(would.contains("Det ændres: personen 1,"), "{would}");
+    let csrf = csrf_in(&page);
+    let fields = [("csrf", csrf.as_str()), ("email", "bo.nielsen@skovby.dk")];
+    let (s, _) = api.form(&sec, "/admin/privacy/anonymise", &fields).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "the box not ticked");
+    let (_, page) = api.page(&sec, bo).await;
+    assert!(page.contains("Bo Nielsen"), "nothing changed");
+
+    let mut ticked = fields.to_vec();
+    ticked.push(("confirm", "yes"));
+    let (s, location) = api.form(&sec, "/admin/privacy/anonymise", &ticked).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{location}");
+    assert!(
+        location.starts_with("/admin/privacy?email=tidligere-leder-")
+            && location.ends_with("&done=anonymised"),
+        "{location}"
+    );
+    let (s, page) = api.page(&sec, &location).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("Personen er anonymiseret"), "{page}");
+    assert!(page.contains("Tidligere leder"), "{page}");
+    assert!(!page.contains("id=\"privacy-anonymise\""), "done already");
+    let (_, page) = api.page(&sec, bo).await;
+    let found = &page[page.find("id=\"privacy-found\"").unwrap()..];
+    assert!(!found.contains("Børnehuset Mariehønen"), "{found}");
 }

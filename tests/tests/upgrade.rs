@@ -139,7 +139,8 @@ async fn a_database_of_the_previous_release_is_migrated_and_its_cycle_goes_on(db
                     "m20261218_000023_outbox_taken_over",
                     "m20261219_000024_unit_comes_on",
                     "m20261220_000025_read_log",
-                    "m20261221_000026_audit_retention"
+                    "m20261221_000026_audit_retention",
+                    "m20261222_000027_departed",
                 ]
             );
         }

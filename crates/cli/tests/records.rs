@@ -207,19 +207,17 @@ fn the_readme_demo_shows_a_populated_status() {
     );
     // The cycle for the archive: open files, each named in the manifest with a hash
     // that `sha256sum` (not hjul) agrees with, the final report as kept among them.
-    let wrote = ok(&hjul(
-        &dir,
-        &[
-            "archive",
-            "export",
-            "--cycle",
-            "2025",
-            "--output",
-            "arkiv-2025",
-            "--database-url",
-            "hjul-demo.db",
-        ],
-    ));
+    let export = [
+        "archive",
+        "export",
+        "--cycle",
+        "2025",
+        "--output",
+        "arkiv-2025",
+        "--database-url",
+        "hjul-demo.db",
+    ];
+    let wrote = ok(&hjul(&dir, &export));
     assert!(wrote.contains("kvalitetsrapport-2025.pdf"), "{wrote}");
     let arkiv = dir.join("arkiv-2025");
     let manifest: serde_json::Value =
@@ -255,19 +253,7 @@ fn the_readme_demo_shows_a_populated_status() {
         "{events}"
     );
     assert!(events.contains(",dt-nord-1,dialogue_held,"), "{events}");
-    let err = failed(&hjul(
-        &dir,
-        &[
-            "archive",
-            "export",
-            "--cycle",
-            "2025",
-            "--output",
-            "arkiv-2025",
-            "--database-url",
-            "hjul-demo.db",
-        ],
-    ));
+    let err = failed(&hjul(&dir, &export));
     assert!(err.contains("arkiv-2025 is not empty"), "{err}");
     let json = ok(&hjul(
         &dir,

@@ -162,6 +162,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/audit/log.xlsx", get(secretariat::audit_export))
         .route("/admin/reads", get(secretariat::reads))
         .route("/admin/privacy", get(secretariat::privacy))
+        .route("/admin/privacy/anonymise", post(secretariat::anonymise))
         .route("/admin/privacy/{file}", get(secretariat::privacy_export))
         .route(
             "/admin/organisation",

@@ -49,7 +49,7 @@ pub fn flash(state: &AppState, lang: Lang, q: &HashMap<String, String>) -> Optio
 
 /// The confirmations there are (a query string names one; nothing else is shown).
 fn flash_key(key: &str) -> Option<&'static str> {
-    const KEYS: [&str; 22] = [
+    const KEYS: [&str; 23] = [
         "flash.dialogue",
         "flash.goal_status",
         "flash.review",
@@ -72,6 +72,7 @@ fn flash_key(key: &str) -> Option<&'static str> {
         "flash.deputy_ended",
         "flash.sits_out",
         "flash.back_in",
+        "flash.anonymised",
     ];
     KEYS.into_iter().find(|k| *k == key)
 }

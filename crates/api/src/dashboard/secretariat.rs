@@ -437,18 +437,51 @@ pub async fn privacy(
     let (found, problem) = match &email {
         None => (None, None),
         Some(e) => match state.core().person_data(&v.who, e).await {
-            Ok(d) => (
-                Some(crate::privacy::person_html(&d, v.lang.language())),
-                None,
-            ),
+            Ok(d) => (Some(d), None),
             Err(err) => (None, Some(Problem::from(err))),
         },
     };
+    // Whether the person found can be anonymised now, and what it would change (the
+    // same work, rolled back), or why not; none for one anonymised already.
+    let anonymise = match (&email, &found) {
+        (Some(e), Some(d)) if d.name.as_deref() != Some(hjul_store::FORMER_LEADER) => {
+            Some(match state.core().anonymise(&v.who, e, false).await {
+                Ok(a) => AnonymiseView {
+                    refused: None,
+                    would: Some(
+                        state.words().text(
+                            v.lang,
+                            &Text::new("privacy.anonymise_would")
+                                .arg("person", a.rows.person)
+                                .arg("deputyships", a.rows.deputyships)
+                                .arg("audit", a.rows.audit_log)
+                                .arg("recorded", a.rows.recorded_by)
+                                .arg("mail", a.rows.mail)
+                                .arg("reads", a.rows.read_log)
+                                .arg("access", a.rows.access),
+                        ),
+                    ),
+                },
+                Err(err) => AnonymiseView {
+                    refused: Some(
+                        refusal_view(&state, v.lang, Some(&Problem::from(err)), "form.not_saved")
+                            .2
+                            .join(" "),
+                    ),
+                    would: None,
+                },
+            })
+        }
+        _ => None,
+    };
+    let found = found.map(|d| crate::privacy::person_html(&d, v.lang.language()));
     let (status, error, _) = refusal_view(&state, v.lang, problem.as_ref(), "form.not_saved");
     Page::of(&state, &v, "privacy.html", "privacy.heading")
         .error(error)
+        .message(flash(&state, v.lang, &q))
         .status(status)
         .render(PrivacyPage {
+            anonymise,
             email_query: email
                 .as_deref()
                 .map(super::percent_encode)
@@ -464,13 +497,62 @@ pub async fn privacy(
         })
 }
 
+/// Anonymising the person shown: what it would change, or why it cannot be done now.
+#[derive(Serialize)]
+struct AnonymiseView {
+    would: Option<String>,
+    refused: Option<String>,
+}
+
 #[derive(Serialize)]
 struct PrivacyPage {
+    anonymise: Option<AnonymiseView>,
     email: Option<String>,
     /// The address as a query's value.
     email_query: String,
     /// The export's page, written by `privacy::person_html` (escaped there).
     found: Option<String>,
+}
+
+/// Anonymises the person the privacy page shows (the secretariat's, with the box
+/// ticked): then the page shows what is left under their pseudonym.
+pub async fn anonymise(
+    State(state): State<AppState>,
+    Secretariat(v): Secretariat,
+    req: axum::extract::Request,
+) -> Response {
+    #[derive(serde::Deserialize)]
+    struct Form {
+        #[serde(default)]
+        csrf: String,
+        #[serde(default)]
+        email: String,
+        #[serde(default)]
+        confirm: String,
+    }
+    let mut email = String::new();
+    let result = async {
+        let f: Form = read_form(req, 4 * 1024).await?;
+        email = f.email.trim().to_owned();
+        if !fresh(&v, &f.csrf) {
+            return Err(stale_problem());
+        }
+        if f.confirm != "yes" {
+            return Err(Problem::bad_request("the box is not ticked")
+                .text(Text::new("privacy.anonymise_confirm")));
+        }
+        Ok(state.core().anonymise(&v.who, &email, true).await?)
+    }
+    .await;
+    let shown = async |p| error_page(&state, v.lang, Some(&v), p);
+    let done = |a: hjul_store::Anonymised| {
+        format!(
+            "/admin/privacy?email={}&done=anonymised",
+            super::percent_encode(&a.pseudonym)
+        )
+    };
+    let attempt = ("anonymise a person", ("person", email.as_str()));
+    answer(&state, &v, attempt, result, done, shown).await
 }
 
 /// The access request's files: `export.json` or `export.html`.
