@@ -319,9 +319,10 @@ async fn a_correction_the_rules_forbid_changes_nothing(db: TestDb) {
         )
         .await
         .unwrap_err();
+    // Told as the clash between the two records, with the dates that would do.
     assert!(
         e.to_string().contains(
-            "would break a rule of the wheel: the unit is at the step “Awaiting the dialogue”"
+            "\"Quality dialogue held\" cannot be dated 2026-04-05: \"Agreement submitted\" is recorded on 2026-04-01 and comes after \"Quality dialogue held\" in the wheel. Choose a date on or before 2026-04-01"
         ),
         "{e}"
     );
@@ -336,7 +337,12 @@ async fn a_correction_the_rules_forbid_changes_nothing(db: TestDb) {
         )
         .await
         .unwrap_err();
-    assert!(e.to_string().contains("would break a rule"), "{e}");
+    assert!(
+        e.to_string().contains(
+            "\"Quality dialogue held\" (2026-03-16) cannot be taken away: \"Agreement submitted\" (2026-04-01) rests on it"
+        ),
+        "{e}"
+    );
     // No reason, no correction.
     let e = store
         .correct_event(&unit_of("dt-nord-1"), id, Correction::Withdraw, "  ", &s)

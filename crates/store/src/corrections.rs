@@ -100,19 +100,73 @@ fn refused(text: Text) -> StoreError {
 /// must also still concern the revision it was recorded for (a signature its revision, a
 /// midway status the revision in force), or the agreement's rows would no longer match
 /// the facts.
+/// The event a correction changes, as the replay sees it: dated anew (a redate, or a
+/// dialogue moved here) or gone (withdrawn, or a dialogue moved away). A rule the replay
+/// breaks is then told as the clash between that event and the one it broke on.
+#[derive(Clone, Copy)]
+enum Changed {
+    At(EventKind, NaiveDate, Uuid),
+    Gone(EventKind, NaiveDate),
+}
+
+/// The refusal of a correction that breaks a rule: in the person's terms where the clash
+/// is between the changed event and another (which comes first in the wheel, and its
+/// date), else the wheel's rule.
+fn clash(
+    changed: Changed,
+    list: &[(EventKind, NaiveDate, i32, Uuid)],
+    (kind, on, id): (EventKind, NaiveDate, Uuid),
+    rule: &hjul_wheel::Refusal,
+) -> StoreError {
+    let name = |k: EventKind| hjul_wheel::text::key("event", k.key());
+    let text = match changed {
+        // Another event, later in the wheel, now comes before the one dated anew.
+        Changed::At(ck, con, cid) if cid != id && kind.rank() > ck.rank() => Some(
+            Text::new("correction.clash_after")
+                .arg("changed", name(ck))
+                .arg("new_on", con)
+                .arg("event", name(kind))
+                .arg("on", on),
+        ),
+        // The one dated anew now comes before an event earlier in the wheel.
+        Changed::At(ck, con, cid) if cid == id => list
+            .iter()
+            .find(|(k, d, _, _)| *d > con && k.rank() < ck.rank())
+            .map(|(k, d, _, _)| {
+                Text::new("correction.clash_before")
+                    .arg("changed", name(ck))
+                    .arg("new_on", con)
+                    .arg("event", name(*k))
+                    .arg("on", *d)
+            }),
+        // An event later in the wheel rests on the one taken away.
+        Changed::Gone(ck, con) if kind.rank() > ck.rank() => Some(
+            Text::new("correction.clash_gone")
+                .arg("changed", name(ck))
+                .arg("old_on", con)
+                .arg("event", name(kind))
+                .arg("on", on),
+        ),
+        _ => None,
+    };
+    StoreError::Conflict(
+        text.unwrap_or_else(|| Text::new("correction.breaks").arg("rule", rule.text())),
+    )
+}
+
 fn replay(
     def: &WheelDefinition,
     year: i32,
     level: Level,
     milestones: &Milestones,
-    events: &[(EventKind, NaiveDate, i32, Uuid)],
+    (events, changed): (&[(EventKind, NaiveDate, i32, Uuid)], Changed),
     today: NaiveDate,
 ) -> Result<UnitFacts, StoreError> {
     let plan = def.cycle(year)?;
     let mut list = events.to_vec();
     list.sort_by_key(|(k, on, revision, id)| (*on, *revision, k.rank(), *id));
     let mut facts = UnitFacts::default();
-    for (kind, on, revision, _) in list {
+    for &(kind, on, revision, id) in &list {
         let latest = facts.agreement.as_ref().map_or(0, |a| a.revision);
         let in_force = facts.revision_in_force().unwrap_or(0);
         let expected = match kind {
@@ -132,9 +186,7 @@ fn replay(
         }
         facts = plan
             .apply(level, milestones, &facts, kind.on(on), today)
-            .map_err(|r| {
-                StoreError::Conflict(Text::new("correction.breaks").arg("rule", r.text()))
-            })?;
+            .map_err(|r| clash(changed, &list, (kind, on, id), &r))?;
     }
     Ok(facts)
 }
@@ -225,7 +277,7 @@ impl Store {
                         old.cycle,
                         level_of(&source)?,
                         &milestones,
-                        &after,
+                        (&after, Changed::At(kind, *on, new_id)),
                         stamp.today,
                     )?;
                     (
@@ -239,7 +291,7 @@ impl Store {
                         old.cycle,
                         level_of(&source)?,
                         &milestones,
-                        &others,
+                        (&others, Changed::Gone(kind, old.on)),
                         stamp.today,
                     )?;
                     (vec![(source.clone(), facts)], None)
@@ -275,7 +327,7 @@ impl Store {
                         old.cycle,
                         level_of(&source)?,
                         &milestones,
-                        &others,
+                        (&others, Changed::Gone(kind, old.on)),
                         stamp.today,
                     )?;
                     let there = replay(
@@ -283,7 +335,7 @@ impl Store {
                         old.cycle,
                         level_of(&to)?,
                         &milestones,
-                        &after,
+                        (&after, Changed::At(kind, old.on, new_id)),
                         stamp.today,
                     )?;
                     (

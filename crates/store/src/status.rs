@@ -286,10 +286,16 @@ impl Store {
                     }
                 })
                 .collect(),
-            events: events
-                .into_iter()
-                .map(EventView::of)
-                .collect::<Result<_, _>>()?,
+            events: {
+                // Folded in the order recorded; shown in the order they happened (a
+                // corrected date takes its place among the others).
+                let mut shown = events;
+                shown.sort_by_key(|e| (e.on, e.kind.rank(), e.recorded_at));
+                shown
+                    .into_iter()
+                    .map(EventView::of)
+                    .collect::<Result<_, _>>()?
+            },
             agreements: views,
         })
     }

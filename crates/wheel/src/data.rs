@@ -835,7 +835,9 @@ pub fn read_measurements(
             None => {
                 bad(
                     "measure",
-                    Text::new("data.unknown_measure").arg("value", clip(field("measure"), 64)),
+                    Text::new("data.unknown_measure")
+                        .arg("value", clip(field("measure"), 64))
+                        .arg("codes", measure_codes(catalogue)),
                 );
                 None
             }
@@ -943,6 +945,15 @@ pub fn read_measurements(
 pub fn school_year_of(day: NaiveDate) -> Period {
     let y = day.year();
     Period::SchoolYear(if day.month() >= 8 { y } else { y - 1 })
+}
+
+/// The catalogue's measure codes, for a message that names what to write instead.
+fn measure_codes(catalogue: &IndicatorCatalogue) -> String {
+    catalogue
+        .all_measures()
+        .map(|m| m.code.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

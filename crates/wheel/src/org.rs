@@ -508,7 +508,7 @@ impl Organisation {
                     .map_err(|m| bad("parent_id", m))
                     .ok()
             };
-            let area = Area::parse(&get("area").trim().to_lowercase());
+            let area = Area::from_words(get("area"));
             if area.is_none() {
                 bad(
                     "area",

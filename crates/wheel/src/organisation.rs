@@ -76,6 +76,22 @@ impl Area {
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|a| a.key() == text)
     }
+
+    /// The area a person wrote in a file: its key, or the Danish word the pages show
+    /// (`dagtilbud`, `skole`, `familie`, `familie og rådgivning`, `forvaltning`, `hele
+    /// børn & unge`), in any case and with spaces around.
+    pub fn from_words(text: &str) -> Option<Self> {
+        let t = text.trim().to_lowercase();
+        Self::parse(&t).or(match t.as_str() {
+            "dagtilbud" | "dt" => Some(Self::Daycare),
+            "skole" | "skoler" => Some(Self::School),
+            "familie" | "familie og rådgivning" | "f&r" => Some(Self::Family),
+            "forvaltning" | "hele børn & unge" | "hele børn og unge" | "bu" => {
+                Some(Self::Department)
+            }
+            _ => None,
+        })
+    }
 }
 
 impl fmt::Display for Area {
@@ -300,5 +316,23 @@ mod tests {
         }
         assert_eq!(Area::parse("Daycare"), None);
         assert_eq!(Area::parse("dagtilbud"), None);
+    }
+
+    #[test]
+    fn a_file_may_name_an_area_in_danish() {
+        for a in Area::ALL {
+            assert_eq!(Area::from_words(a.key()), Some(a));
+        }
+        for (word, area) in [
+            ("Skole", Area::School),
+            (" dagtilbud ", Area::Daycare),
+            ("FAMILIE", Area::Family),
+            ("Familie og rådgivning", Area::Family),
+            ("forvaltning", Area::Department),
+            ("Daycare", Area::Daycare),
+        ] {
+            assert_eq!(Area::from_words(word), Some(area), "{word}");
+        }
+        assert_eq!(Area::from_words("børnehave"), None);
     }
 }

@@ -1220,6 +1220,9 @@ async fn cycles_page(
                 by => starter(state, lang, c),
             }),
             running => year == running.year(),
+            // A date the form can take as it stands: today, or the cycle's last day for
+            // a past one (today would always be refused there).
+            default_on => today.clamp(plan.cycle().starts(), plan.cycle().ends()).to_string(),
             milestones => milestones,
             final_report => final_report,
         });
@@ -1242,7 +1245,6 @@ async fn cycles_page(
         .status(status)
         .render(CyclesPage {
             cycles: list,
-            today: today.to_string(),
             error_lines: lines,
             draft,
         })
@@ -1253,7 +1255,6 @@ async fn cycles_page(
 struct CyclesPage {
     /// Each cycle with its milestones, the newest first.
     cycles: Vec<Value>,
-    today: String,
     error_lines: Vec<String>,
     /// A refused milestone form, as typed.
     draft: Option<MilestoneTyped>,
