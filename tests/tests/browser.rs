@@ -1137,6 +1137,11 @@ async fn every_role_walks_their_whole_path() {
         // partly met at 80) and chosen already.
         d.text_when("#proposal-0", "hjul foreslår »Delvist opfyldt«");
         d.text_when("#proposal-0", "2024/25: 80,0 %");
+        // The note's label says before any save when it is needed.
+        d.text_when(
+            "label[for='r0-note']",
+            "skal udfyldes, hvis du vælger en anden vurdering",
+        );
         let checked: bool = serde_json::from_value(d.script(
             "return document.querySelector(\"input[name='r0.grade'][value='partly']\").checked;",
             &json!([]),

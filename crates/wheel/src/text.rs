@@ -74,6 +74,21 @@ impl fmt::Display for Text {
     }
 }
 
+impl Arg {
+    /// A number with a fraction, as each language writes it: `86,1` in Danish, `86.1`
+    /// in English (at most two decimals, no trailing zeros).
+    pub fn decimal(value: f64) -> Self {
+        let en = format!("{value:.2}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_owned();
+        Self::Names {
+            da: en.replace('.', ","),
+            en,
+        }
+    }
+}
+
 impl From<String> for Arg {
     fn from(s: String) -> Self {
         Self::Plain(s)
@@ -336,6 +351,29 @@ pub fn placeholders(template: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_decimal_is_written_as_each_language_writes_it() {
+        let t = Text::new("grade_problem.override")
+            .arg("title", "Fravær")
+            .arg("proposed", "x")
+            .arg("given", "y")
+            .arg("period", "2025/26")
+            .arg("value", Arg::decimal(86.1));
+        assert!(
+            t.render(Language::Da).contains("2025/26: 86,1"),
+            "{}",
+            t.render(Language::Da)
+        );
+        assert!(t.render(Language::En).contains("2025/26: 86.1"), "{t}");
+        assert_eq!(
+            Arg::decimal(7.0),
+            Arg::Names {
+                da: "7".into(),
+                en: "7".into()
+            }
+        );
+    }
 
     #[test]
     fn both_catalogues_have_every_key_with_the_same_placeholders() {
