@@ -159,9 +159,20 @@ impl Context {
     /// Opens the database, refusing one whose schema is behind, and starts the cycle
     /// running today if its first day has come.
     pub async fn store(&self) -> anyhow::Result<Store> {
-        let store = Store::open_current(&self.location, self.wheel.clone())
-            .await?
-            .with_min_responses(self.min_responses);
+        let store = match Store::open_current(&self.location, self.wheel.clone()).await {
+            Ok(s) => s,
+            // In the demo's directory with no database of its own: say where the demo is.
+            Err(hjul_store::StoreError::NoDatabase { path })
+                if std::path::Path::new(crate::demo::DEMO_DATABASE).exists() =>
+            {
+                anyhow::bail!(
+                    "there is no database at {path} here, but the demo's is: add --database-url {}",
+                    crate::demo::DEMO_DATABASE
+                );
+            }
+            Err(e) => return Err(e.into()),
+        }
+        .with_min_responses(self.min_responses);
         self.follow_the_demo(&store).await?;
         store.ensure_current_cycle(&self.stamp()).await?;
         Ok(store)

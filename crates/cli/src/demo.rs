@@ -137,7 +137,12 @@ pub async fn run(ctx: &Context, file: &Path, out: &mut impl Write) -> anyhow::Re
         .rows()
         .cloned()
         .collect();
-    show::status_table(out, &ctx.wheel.definition, day, &rows)?;
+    show::status_table(
+        out,
+        &ctx.wheel.definition,
+        (day, &show::Words::new(show::language(None))),
+        &rows,
+    )?;
     let db = file.display();
     writeln!(
         out,

@@ -151,7 +151,8 @@ struct Global {
     #[arg(long, global = true, env = "HJUL_DATABASE_URL", value_name = "URL", default_value = hjul_store::DEFAULT_DATABASE)]
     database_url: String,
 
-    /// Who is recording, for the audit log. Defaults to cli:$USER.
+    /// Who is acting, as the audit log and the log of reads name them (reads are logged
+    /// too). Defaults to cli:$USER.
     #[arg(long, global = true, env = "HJUL_ACTOR", value_name = "NAME")]
     actor: Option<String>,
 
@@ -325,9 +326,10 @@ hjul status --at 2026-07-01 --level 4 --format json"
         /// Where to write the spreadsheet (xlsx needs it; csv goes to the terminal without).
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
-        /// The spreadsheet's language: Danish headers and decimal commas, or English.
-        #[arg(long, value_parser = language(), default_value = "da")]
-        lang: Language,
+        /// The language of the table (default: the locale's, else English) and of the
+        /// spreadsheet (default: Danish headers and decimal commas). JSON keeps the codes.
+        #[arg(long, value_parser = language())]
+        lang: Option<Language>,
     },
     /// Check the standing every status reads against the events it comes from; with
     /// --rebuild, replace it with what the events give.
@@ -777,6 +779,10 @@ enum UnitCommand {
         at: Option<Date>,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        /// The language of the text (default: the locale's, else English). JSON keeps
+        /// the codes.
+        #[arg(long, value_parser = language())]
+        lang: Option<Language>,
     },
 }
 

@@ -716,10 +716,16 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 .filter(|r| filter.keeps(r))
                 .cloned()
                 .collect();
-            let language = *lang;
+            // A spreadsheet is for a Danish Excel unless asked otherwise.
+            let language = lang.unwrap_or(hjul_wheel::Language::Da);
             match format {
                 StatusFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?,
-                StatusFormat::Table => show::status_table(out, &ctx.wheel.definition, at, &rows)?,
+                StatusFormat::Table => show::status_table(
+                    out,
+                    &ctx.wheel.definition,
+                    (at, &show::Words::new(show::language(*lang))),
+                    &rows,
+                )?,
                 StatusFormat::Xlsx => {
                     let Some(path) = output else {
                         bail!("a workbook goes to a file: give --output status.xlsx");
@@ -796,13 +802,16 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
             unit_id,
             at,
             format,
+            lang,
         }) => {
             let at = at.unwrap_or(stamp.today);
             let (core, actor) = ctx.acting(&store).await?;
             let timeline = core.timeline(&actor, unit_id.as_str(), at).await?;
             match format {
                 Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&timeline)?)?,
-                Format::Table => show::timeline(out, &timeline)?,
+                Format::Table => {
+                    show::timeline(out, &timeline, &show::Words::new(show::language(*lang)))?;
+                }
             }
         }
         _ => bail!("this command does not use the database"),

@@ -26,12 +26,12 @@ fn the_readme_demo_shows_a_populated_status() {
     let dir = scratch("demo");
     let text = ok(&hjul(&dir, &["demo", "--no-serve"]));
     assert!(
-        text.contains("Cycle 2025 on 2027-08-20 · open: midway_status"),
+        text.contains("Cycle 2025 on 2027-08-20 · open: Midway status – leaders' forum"),
         "{text}"
     );
     assert!(
         text.lines().any(
-            |l| l.starts_with("fr-ppr     awaiting_dialogue   dialogue 2026-06-30")
+            |l| l.starts_with("fr-ppr     awaiting dialogue   dialogue 2026-06-30")
                 && l.contains(" 416d ")
         ),
         "{text}"
@@ -40,12 +40,12 @@ fn the_readme_demo_shows_a_populated_status() {
     // and the mail.
     assert!(
         text.lines().any(|l| l
-            .starts_with("sk-vest    in_force            goal_status 2026-12-30")
+            .starts_with("sk-vest    in force            goal status 2026-12-30")
             && l.contains(" 233d ")),
         "{text}"
     );
     assert!(
-        text.contains("16 units · no steps 1 · awaiting_dialogue 1 · awaiting_agreement 2 ·"),
+        text.contains("16 units · no steps 1 · awaiting dialogue 1 · awaiting agreement 2 ·"),
         "{text}"
     );
     // It can be run again, and its database answers the commands it suggests.
@@ -315,7 +315,9 @@ fn the_readme_demo_shows_a_populated_status() {
         "{shown}"
     );
     assert!(
-        shown.contains("agreement_signed  due 2026-04-17   met 2026-04-20, 3 days late"),
+        shown.contains(
+            "  Coherence agreement signed\n      due 2026-04-17      met 2026-04-20, 3 days late"
+        ),
         "{shown}"
     );
 }
@@ -632,7 +634,7 @@ fn the_secretariat_corrects_a_record_and_takes_the_status_to_excel() {
     let shown = ok(&hjul(&dir, &["unit", "show", "dt-nord-1"]));
     let id = shown
         .lines()
-        .find(|l| l.contains("dialogue_held") && l.contains('['))
+        .find(|l| l.contains("Quality dialogue held") && l.contains('['))
         .and_then(|l| l.split('[').nth(1))
         .and_then(|l| l.split(']').next())
         .unwrap()
@@ -668,10 +670,41 @@ fn the_secretariat_corrects_a_record_and_takes_the_status_to_excel() {
     );
     let shown = ok(&hjul(&dir, &["unit", "show", "dt-nord-1"]));
     assert!(
-        shown.contains(&format!("2026-03-16  [{id}]  dialogue_held, corrected")),
+        shown.contains(&format!(
+            "2026-03-16  [{id}]  Quality dialogue held, corrected"
+        )),
         "{shown}"
     );
     assert!(shown.contains("2026-03-19  ["), "{shown}");
+    // In Danish: the wheel's words and Danish dates, and who recorded it in full.
+    let dansk = ok(&hjul(&dir, &["unit", "show", "dt-nord-1", "--lang", "da"]));
+    assert!(
+        dansk.contains(&format!(
+            "16.03.2026  [{id}]  Kvalitetssamtale afholdt, rettet"
+        )),
+        "{dansk}"
+    );
+    assert!(dansk.contains("      registreret "), "{dansk}");
+    assert!(dansk.contains(" af test"), "{dansk}");
+    assert!(dansk.contains("Frister\n  Kvalitetssamtale\n"), "{dansk}");
+    let status = ok(&hjul(
+        &dir,
+        &["status", "--lang", "da", "--area", "daycare"],
+    ));
+    assert!(status.starts_with("Cyklus 2025 den 22.11.2026"), "{status}");
+    assert!(
+        status.lines().any(|l| l.starts_with("ENHED ")
+            && l.contains(" TRIN ")
+            && l.contains(" NÆSTE FRIST ")),
+        "{status}"
+    );
+    assert!(
+        status
+            .lines()
+            .any(|l| l.starts_with("dt-nord-2  venter samtale  samtale 30.06.2026  145d")),
+        "{status}"
+    );
+    assert!(status.contains("8 enheder · "), "{status}");
 
     // The status as a workbook and as CSV, with the filter kept.
     let text = ok(&hjul(

@@ -1200,7 +1200,7 @@ impl Grading {
                             .arg("proposed", key("grade", p.grade.key()))
                             .arg("given", key("grade", g.grade.key()))
                             .arg("period", p.period.to_string())
-                            .arg("value", crate::text::Arg::decimal(p.value)),
+                            .arg("value", Arg::decimal(p.value)),
                     )
                     .at(Some(i + 1), Some("note")),
                 );

@@ -30,6 +30,11 @@ pub fn hjul_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         "HJUL_DATABASE_URL",
         "HJUL_TODAY",
         "HJUL_ACTOR",
+        // The text's language follows the locale: the tests read English unless they
+        // ask with --lang.
+        "LC_ALL",
+        "LC_MESSAGES",
+        "LANG",
     ] {
         cmd.env_remove(var);
     }
