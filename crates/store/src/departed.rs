@@ -229,22 +229,18 @@ impl Store {
     /// The people whose time after leaving (`departed_days`) has passed by `now`, and
     /// who are not anonymised yet: the retention job's to do.
     pub async fn departed_before(&self, before: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
-        let mut out: Vec<String> = person::Entity::find()
-            .filter(person::Column::LeftAt.lt(before))
-            .filter(person::Column::AnonymisedAt.is_null())
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|p| p.email)
+        // One read of the people: who left before then and is not anonymised, and
+        // every address of the organisation (a deputy who is one goes with the person).
+        let people = person::Entity::find().all(&self.db).await?;
+        let mut out: Vec<String> = people
+            .iter()
+            .filter(|p| p.anonymised_at.is_none() && p.left_at.is_some_and(|at| at < before))
+            .map(|p| p.email.clone())
             .collect();
+        let people: std::collections::HashSet<String> =
+            people.into_iter().map(|p| p.email).collect();
         // Deputies named by hand, not in the organisation: gone once every deputyship
         // they had ended before then.
-        let people: std::collections::HashSet<String> = person::Entity::find()
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|p| p.email)
-            .collect();
         let mut last: std::collections::BTreeMap<String, Option<NaiveDate>> = Default::default();
         for d in deputy::Entity::find().all(&self.db).await? {
             if people.contains(&d.email) || d.email.ends_with(PSEUDONYM_DOMAIN) {
