@@ -32,6 +32,7 @@ mod m20261219_000024_unit_comes_on;
 mod m20261220_000025_read_log;
 mod m20261221_000026_audit_retention;
 mod m20261222_000027_departed;
+mod m20261223_000028_sent_mail;
 
 pub struct Migrator;
 
@@ -66,6 +67,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261220_000025_read_log::Migration),
             Box::new(m20261221_000026_audit_retention::Migration),
             Box::new(m20261222_000027_departed::Migration),
+            Box::new(m20261223_000028_sent_mail::Migration),
         ]
     }
 }

@@ -1547,3 +1547,283 @@ async fn people_sign_in_with_the_municipalitys_login() {
     .unwrap();
     drop(provider);
 }
+
+/// What a secretary and a leader who have read no guide still tripped over, walked as
+/// they would: a correction refused names the clash and the dates that would do, and the
+/// events read in date order; a page that does not exist keeps the menu; a token is
+/// revoked only when asked twice; a sent mail opens in the queue with the words its reader
+/// got; a form over the limit names the limit and is put on record; the editor lists every
+/// problem at the top, linked to its field, the weights' total among them in the same
+/// round, says when the total is right, and keeps no field longer than it could be; on a
+/// phone the wheel shows no writing too small to read.
+#[tokio::test]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "chromium-driver is not installed: the browser test is skipped"
+)]
+async fn a_newcomer_gets_each_step_right_the_first_time() {
+    let db = TestDb::sqlite("browser-newcomer");
+    let store = skovby_with_themes(&db, "2026-05-15").await;
+    let s = stamp("2026-05-15");
+    for (unit, on) in [("dt-nord-1", "2026-04-14"), ("dt-nord-2", "2026-04-02")] {
+        store
+            .record_dialogue(&unit_of(unit), date(on), None, &s)
+            .await
+            .unwrap();
+    }
+    store
+        .submit_agreement(
+            &unit_of("dt-nord-2"),
+            date("2026-04-20"),
+            hjul_tests::AGREEMENT,
+            "a.toml",
+            &s,
+        )
+        .await
+        .unwrap();
+    // The morning's mail, through a real SMTP server: the queue keeps what went.
+    let server = hjul_tests::smtp::SmtpServer::start().await;
+    let sched = hjul_tests::scheduler(store.clone(), server.port());
+    let sender = hjul_mail::Sender::Smtp(hjul_mail::SmtpSender::new(hjul_tests::smtp_settings(
+        server.port(),
+    )));
+    sched.run_once(&sender, eight("2026-05-15")).await.unwrap();
+    let received = server.received();
+    assert!(!received.is_empty(), "no mail went");
+    let (secretariat, _) = store
+        .create_token(Role::Secretariat, "sekretariat@skovby.dk", None, &s)
+        .await
+        .unwrap();
+    let (bo, _) = store
+        .create_token(Role::Leader, "bo.nielsen@skovby.dk", None, &s)
+        .await
+        .unwrap();
+    let clock = Clock::at("2026-05-15");
+    let base = serve(&db, &clock).await;
+
+    let b = base.clone();
+    let mails: Vec<(String, String)> = received
+        .iter()
+        .map(|m| {
+            (
+                m.header("Message-ID").unwrap_or_default(),
+                m.plain().unwrap_or_default(),
+            )
+        })
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let base = b;
+        let d = Driver::start();
+        d.sign_in(&base, &secretariat);
+
+        // 1. A correction the wheel forbids, told as the clash; then one that fits.
+        d.open(&format!("{base}/units/dt-nord-2"), "newcomer-unit");
+        d.submit("#events a[href$='/correct']", "#correct-form");
+        d.script(
+            "document.getElementById('correct-on').value = '2026-04-25';",
+            &json!([]),
+        );
+        d.fill("#correct-reason", "Samtalen blev flyttet");
+        d.submit("#correct-form button", "#correct-form div.error");
+        let clash = d.text_when("#correct-form div.error", "kan ikke dateres 25.04.2026");
+        assert!(
+            clash.contains("»Aftale indsendt« er registreret 20.04.2026")
+                && clash.contains("Vælg en dato til og med 20.04.2026"),
+            "{clash}"
+        );
+        d.check("correct-clash");
+        d.script(
+            "document.getElementById('correct-on').value = '2026-04-16';",
+            &json!([]),
+        );
+        d.submit("#correct-form button", "main p.message");
+        d.text_when("main p.message", "Rettelsen er registreret");
+        // The events in the order they happened: the redated dialogue before the agreement.
+        let days: Vec<String> = serde_json::from_value(d.script(
+            "return Array.from(document.querySelectorAll('#events tbody tr:not(.superseded) td:first-child'))\
+               .map(td => td.innerText.trim());",
+            &json!([]),
+        ))
+        .unwrap();
+        let sortable: Vec<String> = days
+            .iter()
+            .map(|x| {
+                let p: Vec<&str> = x.split('.').collect();
+                format!("{}{}{}", p[2], p[1], p[0])
+            })
+            .collect();
+        let mut sorted = sortable.clone();
+        sorted.sort();
+        assert_eq!(sortable, sorted, "events out of date order: {days:?}");
+        assert!(days.contains(&"16.04.2026".to_owned()), "{days:?}");
+
+        // 5. A page that is not there: the menu stays, no sign-in link.
+        d.go(&format!("{base}/ingen-side"));
+        d.text_when("main", "Siden findes ikke");
+        d.wait("header nav a[href='/admin/outbox']");
+        assert!(
+            d.try_text("main a[href='/login']").is_none(),
+            "a signed-in person is offered to sign in"
+        );
+        d.check("not-found-signed-in");
+
+        // Revoking a token asks first; "no" changes nothing.
+        d.open(&format!("{base}/admin/tokens"), "newcomer-tokens");
+        d.fill("#token-email", "mette.juhl@skovby.dk");
+        d.choose("#token-role", "leader");
+        d.submit("#token-form button", "#token-value");
+        d.script(
+            "for (const tr of document.querySelectorAll('#tokens tbody tr')) {\
+               if (tr.innerText.includes('mette.juhl')) { tr.querySelector('button').id = 'revoke-this'; }\
+             }",
+            &json!([]),
+        );
+        let asked: String = serde_json::from_value(d.script(
+            "return document.getElementById('revoke-this').dataset.confirm;",
+            &json!([]),
+        ))
+        .unwrap();
+        assert!(asked.contains("mette.juhl@skovby.dk"), "{asked}");
+        d.script("window.confirm = function () { return false; };", &json!([]));
+        let button = d.wait("#revoke-this");
+        d.click(&button);
+        std::thread::sleep(Duration::from_millis(500));
+        assert!(d.url().ends_with("/admin/tokens"), "{}", d.url());
+        d.wait("#revoke-this");
+        d.script("window.confirm = function () { return true; };", &json!([]));
+        d.submit("#revoke-this", "main p.message");
+        d.text_when("main p.message", "trukket tilbage");
+
+        // A sent mail opens in the queue, with the words its reader got.
+        d.open(&format!("{base}/admin/outbox?state=sent"), "newcomer-outbox");
+        d.submit("#outbox a[href^='/admin/outbox/']", "#mail-text");
+        let item = d.text_when("#item", "@");
+        let text = d.text(&d.find("#mail-text"));
+        let (_, got) = mails
+            .iter()
+            .find(|(id, _)| !id.trim().is_empty() && item.contains(id.trim()))
+            .unwrap_or_else(|| panic!("no mail went with the item's Message-ID: {item}"));
+        let squash = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(squash(&text), squash(got), "the queue shows another text");
+        d.check("outbox-mail");
+
+        // A form over its limit: the limit named, nothing written.
+        let answer: Value = d.script_async(
+            "const done = arguments[arguments.length - 1];\
+             const csrf = document.querySelector('input[name=csrf]').value;\
+             fetch('/admin/tokens', { method: 'POST', credentials: 'same-origin',\
+               headers: { 'Content-Type': 'application/x-www-form-urlencoded' },\
+               body: 'csrf=' + csrf + '&note=' + 'x'.repeat(40000) })\
+             .then(r => r.text().then(t => done([r.status, t])));",
+        );
+        assert_eq!(answer[0], json!(413), "{answer}");
+        let page = answer[1].as_str().unwrap();
+        assert!(page.contains("højst 16 KiB"), "{page}");
+        d.sign_out();
+    })
+    .await
+    .unwrap();
+    // The refusal is on record, naming the limit.
+    let refused = store.audit_log(None, 200).await.unwrap();
+    assert!(
+        refused
+            .iter()
+            .any(|e| e.action == "refused"
+                && e.after.as_deref().is_some_and(|a| a.contains("16 KiB"))),
+        "the refusal over the limit is not on record"
+    );
+
+    // The leader: the agreement editor.
+    let b = base.clone();
+    tokio::task::spawn_blocking(move || {
+        let base = b;
+        let d = Driver::start();
+        d.sign_in(&base, &bo);
+        d.open(&format!("{base}/units/dt-nord-1/agreement"), "newcomer-editor");
+        d.fill("#g0-title", "Flere børn i positiv sproglig udvikling");
+        d.choose("#g0-dimension", "quality");
+        d.choose("#g0-kind", "local");
+        d.choose("#g0-horizon", "long");
+        d.fill("#g0-weight", "90");
+        d.fill("#g0-partly", "mindst 76 %");
+        d.fill("#g0-fully", "mindst 80 %");
+        d.text_when("#total-off", "skal være 100");
+        // Checked: every problem at the top, in the same round, each linked to its field.
+        d.submit("#check", "#problems");
+        let problems = d.text_when("#problems", "Mål 1 · Måldato");
+        assert!(problems.contains("90 %"), "{problems}");
+        d.wait("#problems a[href='#g0-target']");
+        d.wait("#problems a[href='#weight-total']");
+        let top: f64 = serde_json::from_value(d.script(
+            "return document.getElementById('problems').getBoundingClientRect().top;",
+            &json!([]),
+        ))
+        .unwrap();
+        assert!(top < 600.0, "the problems start {top} px down the page");
+        // And beside their fields.
+        let by_field: String = serde_json::from_value(d.script(
+            "return document.getElementById('g0-target').parentElement.querySelector('.field-error').innerText;",
+            &json!([]),
+        ))
+        .unwrap();
+        assert!(by_field.contains("mangler"), "{by_field}");
+        d.text_when(".total .field-error", "90 %");
+        d.text_when("main .error", "Tjekket");
+        d.check("editor-problems");
+        // Corrected: the total says it is right.
+        d.fill("#g0-weight", "100");
+        d.script(
+            "document.getElementById('g0-target').value = '2027-06-30';",
+            &json!([]),
+        );
+        // No errors now; what is worth a second look is not one.
+        d.submit("#check", "#warnings");
+        assert!(d.try_text("#problems").is_none(), "problems after the fix");
+        d.text_when("#total-ok", "i orden");
+        let off: bool = serde_json::from_value(d.script(
+            "return document.getElementById('total-off').hidden;",
+            &json!([]),
+        ))
+        .unwrap();
+        assert!(off, "»skal være 100« shown beside a total of 100");
+        // A title longer than any title may be is named, not kept.
+        d.script(
+            "const t = document.getElementById('g0-title'); t.removeAttribute('maxlength'); t.value = 'x'.repeat(300);",
+            &json!([]),
+        );
+        d.submit("#save-draft", "#problems");
+        d.text_when("#problems", "300 tegn");
+
+        // A phone: the wheel holds no writing too small to read.
+        d.window(390, 900);
+        d.open(&format!("{base}/"), "phone-wheel");
+        let small: Vec<String> = serde_json::from_value(d.script(
+            "return Array.from(document.querySelectorAll('#wheel text'))\
+               .filter(t => t.getClientRects().length > 0 && getComputedStyle(t).display !== 'none')\
+               .filter(t => t.getBoundingClientRect().height < 9)\
+               .map(t => t.textContent);",
+            &json!([]),
+        ))
+        .unwrap();
+        assert!(small.is_empty(), "too small to read at 390 px: {small:?}");
+        d.text_when("#steps", "Afventer sammenhængsaftale");
+        d.window(1280, 1400);
+        d.sign_out();
+    })
+    .await
+    .unwrap();
+    // The over-long title was not kept: the draft still holds the title typed before.
+    let draft = store
+        .draft(&unit_of("dt-nord-1"), hjul_store::DraftKind::Agreement)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        draft
+            .content
+            .contains("Flere børn i positiv sproglig udvikling")
+            && !draft.content.contains(&"x".repeat(300)),
+        "{}",
+        draft.content
+    );
+}

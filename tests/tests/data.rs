@@ -591,6 +591,8 @@ async fn the_retention_job_deletes_only_what_is_past_each_period(db: TestDb) {
             recipient: "anna.bech@skovby.dk".into(),
             message_id: "<x@hjul>".into(),
             at: at(2026, 5, 15),
+            subject: String::new(),
+            text: String::new(),
         }])
         .await
         .unwrap();

@@ -822,6 +822,9 @@ const PERSONAL: &[(&str, &str)] = &[
     ("unit_event", "recorded_by"),
     ("outbox_item", "to_email"),
     ("outbox_item", "payload"),
+    ("sent_mail", "recipient"),
+    ("sent_mail", "subject"),
+    ("sent_mail", "body"),
 ];
 
 /// Bo Nielsen led Mariehønen through the cycle: he signed in, named Eva Holm his deputy
@@ -900,6 +903,18 @@ async fn a_departed_leader_is_anonymised_and_the_report_and_history_read_as_befo
         }])
         .await
         .unwrap();
+    // A mail he read, kept in words for the queue to show.
+    store
+        .mark_sent_many(&[hjul_store::SentMark {
+            ids: Vec::new(),
+            recipient: bo.into(),
+            message_id: "<frister-bo@hjul>".into(),
+            at: at(2027, 8, 22),
+            subject: "Frister for Bo Nielsen".into(),
+            text: format!("Kære Bo Nielsen\n\nDenne post går til {bo}."),
+        }])
+        .await
+        .unwrap();
     let report_before = text(
         &report(&store, Scope::Department, Language::Da).await,
         Format::Markdown,
@@ -957,6 +972,18 @@ async fn a_departed_leader_is_anonymised_and_the_report_and_history_read_as_befo
     assert!(done.applied);
     assert_eq!(done.rows, preview.rows, "it did what the preview said");
     assert!(done.pseudonym.ends_with("@anonymiseret.invalid"));
+    let mail = store
+        .sent_words("<frister-bo@hjul>")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(mail.recipient, done.pseudonym);
+    assert_eq!(mail.subject, "Frister for Tidligere leder");
+    assert!(
+        mail.text.starts_with("Kære Tidligere leder") && mail.text.contains(&done.pseudonym),
+        "{}",
+        mail.text
+    );
     for (table, column) in PERSONAL {
         for what in [bo, "Bo Nielsen"] {
             assert_eq!(

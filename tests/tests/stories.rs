@@ -888,6 +888,8 @@ async fn a_batch_of_many_items_is_marked_past_the_limit_on_bound_values(db: Test
         recipient: to.to_owned(),
         message_id: format!("<{to}>"),
         at: now,
+        subject: format!("Til {to}"),
+        text: format!("Kære {to}"),
     };
     store
         .mark_sent_many(&[
@@ -909,6 +911,22 @@ async fn a_batch_of_many_items_is_marked_past_the_limit_on_bound_values(db: Test
     assert_eq!(count(OutboxState::Sent, Some("b@skovby.dk")), 3);
     assert_eq!(count(OutboxState::Void, None), 4_994);
     assert!(store.still_pending(&rest).await.unwrap().is_empty());
+    // Each mail's words are kept once, the big one's too, for the queue to show.
+    let words = store.sent_words("<chef@skovby.dk>").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            words.recipient.as_str(),
+            words.subject.as_str(),
+            words.text.as_str()
+        ),
+        (
+            "chef@skovby.dk",
+            "Til chef@skovby.dk",
+            "Kære chef@skovby.dk"
+        )
+    );
+    assert_eq!(words.sent_at.timestamp(), now.timestamp());
+    assert!(store.sent_words("<nobody>").await.unwrap().is_none());
 }
 
 async fn a_lease_has_one_holder_until_it_runs_out(db: TestDb) {

@@ -141,6 +141,7 @@ async fn a_database_of_the_previous_release_is_migrated_and_its_cycle_goes_on(db
                     "m20261220_000025_read_log",
                     "m20261221_000026_audit_retention",
                     "m20261222_000027_departed",
+                    "m20261223_000028_sent_mail",
                 ]
             );
         }

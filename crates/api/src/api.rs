@@ -556,12 +556,12 @@ async fn start_cycle(
     .await
 }
 
-#[derive(Deserialize, ToSchema)]
+/// The body of a milestone, as its schema says: `themes` (at least one) with
+/// `themes_published`, and with no other milestone.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MilestoneBody {
-    #[schema(value_type = hjul_wheel::Milestone)]
     pub(crate) milestone: String,
-    #[schema(pattern = "^2[01][0-9]{2}-[0-9]{2}-[0-9]{2}$")]
     pub(crate) on: NaiveDate,
     /// With themes_published: the focus themes in priority order.
     #[serde(default)]
@@ -1278,15 +1278,15 @@ async fn review(
     .await
 }
 
-#[derive(Deserialize, ToSchema)]
+/// The body of a correction, as its schema says: redate with `on`, move with `unit_id`,
+/// withdraw alone; each with a reason.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CorrectBody {
     /// redate (give `on`), move (give `unit_id`; a dialogue only) or withdraw.
-    #[schema(value_type = hjul_store::CorrectionAction)]
     pub(crate) correction: String,
     /// The right day (with redate).
     #[serde(default)]
-    #[schema(pattern = "^2[01][0-9]{2}-[0-9]{2}-[0-9]{2}$")]
     pub(crate) on: Option<NaiveDate>,
     /// The unit the event belongs to (with move).
     #[serde(default)]
@@ -1760,6 +1760,173 @@ async fn reads(
     ))
 }
 
+/// The two bodies whose fields depend on each other, written as JSON Schema by hand:
+/// `oneOf` says which fields go together, so a client (and schemathesis) can tell a body
+/// the server takes from one it refuses without asking it.
+mod bodies {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::extensions::Extensions;
+    use utoipa::openapi::schema::{
+        AdditionalProperties, ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, Schema,
+        SchemaFormat, Type,
+    };
+
+    use hjul_wheel::limits::{MAX_NOTES_CHARS, MAX_THEMES, MAX_TITLE_CHARS};
+
+    /// A day, with the years the server answers for (as every date in the document).
+    fn day() -> Schema {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+            .pattern(Some("^2[01][0-9]{2}-[0-9]{2}-[0-9]{2}$"))
+            .into()
+    }
+
+    fn word(words: &[&str]) -> Schema {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(words.iter().copied()))
+            .into()
+    }
+
+    /// Characters no name, title or theme may hold: control characters, the line and
+    /// paragraph separators, and the format characters that hide or turn text
+    /// (`hjul_wheel::limits::check_visible`).
+    fn hidden() -> String {
+        let mut class = String::from("[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029");
+        for (lo, hi) in hjul_wheel::limits::FORMAT_RANGES {
+            let (Some(lo), Some(hi)) = (char::from_u32(*lo), char::from_u32(*hi)) else {
+                continue;
+            };
+            if lo == hi {
+                class.push(lo);
+            } else {
+                class.push(lo);
+                class.push('-');
+                class.push(hi);
+            }
+        }
+        class.push(']');
+        class
+    }
+
+    /// A text that is more than blanks, at most `max` characters; `one_line` also keeps
+    /// every hidden character out.
+    fn text(min_max: (usize, usize), one_line: bool) -> Schema {
+        let mut b = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(min_max.0))
+            .max_length(Some(min_max.1))
+            .pattern(Some("\\S"));
+        if one_line {
+            b = b.extensions(Some(Extensions::from_iter([(
+                "not",
+                serde_json::json!({ "pattern": hidden() }),
+            )])));
+        }
+        b.into()
+    }
+
+    fn closed(b: ObjectBuilder) -> Schema {
+        b.schema_type(Type::Object)
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+            .into()
+    }
+
+    pub(super) fn milestone() -> RefOr<Schema> {
+        let no_themes = ArrayBuilder::new()
+            .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+                Type::Array,
+                Type::Null,
+            ]))
+            .items(ObjectBuilder::new().schema_type(Type::String))
+            .max_items(Some(0))
+            .description(Some("None: only themes_published takes themes."));
+        let themes = ArrayBuilder::new()
+            .items(RefOr::T(text((1, MAX_TITLE_CHARS), true)))
+            .min_items(Some(1))
+            .max_items(Some(MAX_THEMES))
+            .description(Some("The focus themes in priority order."));
+        OneOfBuilder::new()
+            .item(closed(
+                ObjectBuilder::new()
+                    .property("milestone", word(&["data_collected", "report_final"]))
+                    .required("milestone")
+                    .property("on", day())
+                    .required("on")
+                    .property("themes", no_themes),
+            ))
+            .item(closed(
+                ObjectBuilder::new()
+                    .property("milestone", word(&["themes_published"]))
+                    .required("milestone")
+                    .property("on", day())
+                    .required("on")
+                    .property("themes", themes)
+                    .required("themes"),
+            ))
+            .description(Some(
+                "A department milestone on its day; themes_published with its focus themes.",
+            ))
+            .into()
+    }
+
+    pub(super) fn correction() -> RefOr<Schema> {
+        let reason = || text((1, MAX_NOTES_CHARS), false);
+        OneOfBuilder::new()
+            .item(closed(
+                ObjectBuilder::new()
+                    .property("correction", word(&["redate"]))
+                    .required("correction")
+                    .property("on", day())
+                    .required("on")
+                    .property("reason", reason())
+                    .required("reason")
+                    .description(Some("The event happened on another day: `on`.")),
+            ))
+            .item(closed(
+                ObjectBuilder::new()
+                    .property("correction", word(&["move"]))
+                    .required("correction")
+                    .property(
+                        "unit_id",
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .min_length(Some(1)),
+                    )
+                    .required("unit_id")
+                    .property("reason", reason())
+                    .required("reason")
+                    .description(Some(
+                        "The dialogue belongs to another unit of the same level: `unit_id`.",
+                    )),
+            ))
+            .item(closed(
+                ObjectBuilder::new()
+                    .property("correction", word(&["withdraw"]))
+                    .required("correction")
+                    .property("reason", reason())
+                    .required("reason")
+                    .description(Some("The event did not happen.")),
+            ))
+            .into()
+    }
+}
+
+impl utoipa::PartialSchema for MilestoneBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        bodies::milestone()
+    }
+}
+impl ToSchema for MilestoneBody {}
+
+impl utoipa::PartialSchema for CorrectBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        bodies::correction()
+    }
+}
+impl ToSchema for CorrectBody {}
+
 #[cfg(test)]
 mod tests {
     use serde_json::Value;
@@ -1928,8 +2095,9 @@ mod tests {
         ] {
             walk(&spec["components"]["schemas"][name], name, &mut dates);
         }
-        // at (3), the reads' from and to, and `on` of the six bodies.
-        assert_eq!(dates, 11);
+        // at (3), the reads' from and to, and `on` of the six bodies (the milestone's in
+        // both of its forms).
+        assert_eq!(dates, 12);
     }
 
     /// Every error answer is documented as the problem report it is.

@@ -291,6 +291,11 @@ impl Problem {
 }
 
 /// `4 MiB`, `512 KiB`.
+/// The words for a body over `limit` bytes: which limit, and what to do.
+pub fn too_large_text(limit: usize) -> hjul_wheel::Text {
+    hjul_wheel::Text::new("error.too_large").arg("limit", size(limit))
+}
+
 pub fn size(bytes: usize) -> String {
     if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
         format!("{} MiB", bytes >> 20)

@@ -54,7 +54,10 @@
       });
       if (total) {
         total.textContent = String(sum);
-        total.parentElement.classList.toggle("late", sum !== 100);
+        var ok = document.getElementById("total-ok");
+        var off = document.getElementById("total-off");
+        if (ok) { ok.hidden = sum !== 100; }
+        if (off) { off.hidden = sum === 100; }
       }
     };
     editor.addEventListener("input", weights);
@@ -79,6 +82,10 @@
         if (!status) { return; }
         if (r.status === 204) {
           status.textContent = status.dataset.saved || (lang === "da" ? "Kladden er gemt." : "The draft is saved.");
+        } else if (r.status === 422) {
+          status.textContent = lang === "da"
+            ? "Kladden er ikke gemt: et felt er længere, end aftalen kan rumme. Tryk »Gem kladde« for at se hvilket."
+            : "The draft is not saved: a field is longer than the agreement can hold. Press »Save draft« to see which.";
         } else if (r.status === 401) {
           status.textContent = lang === "da"
             ? "Du er logget ud. Din kladde er gemt; log ind igen for at fortsætte."

@@ -34,6 +34,8 @@ pub enum View {
     AuditLog,
     /// The mail queue.
     Outbox,
+    /// One mail of the queue, with the words that went.
+    Mail,
     /// A draft kept for a form.
     Draft,
     /// This log.
@@ -57,6 +59,7 @@ impl View {
             Self::Deputies => "deputies",
             Self::AuditLog => "audit_log",
             Self::Outbox => "outbox",
+            Self::Mail => "mail",
             Self::Draft => "draft",
             Self::ReadLog => "read_log",
             Self::Person => "person",

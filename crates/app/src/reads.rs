@@ -12,8 +12,9 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use hjul_report::{Report, Request, Scope, Sheet};
 use hjul_store::{
-    AuditEntry, CorrectionRow, CurrentWheel, Cycle, Directory, Draft, DraftKind, KeptReport,
-    MilestoneView, OutboxItem, OutboxState, Over, StatusRow, Timeline, Token,
+    AuditEntry, CorrectionRow, CurrentWheel, Cycle, Directory, Draft, DraftKind, ItemId,
+    KeptReport, MilestoneView, OutboxItem, OutboxState, Over, SentWords, StatusRow, Timeline,
+    Token,
 };
 use hjul_wheel::data::{AreaPattern, DataGap, MeasureView, Proposal};
 use hjul_wheel::{Agreement, Area, EventKind, GoalDraft, Language, UnitId, Warning};
@@ -262,6 +263,27 @@ impl Core {
             .collect();
         self.log_read(actor, View::Outbox, None, &terms).await;
         Ok(items)
+    }
+
+    /// One item of the mail queue and, once it went, the words of the mail that carried
+    /// it while they are kept (secretariat). A read of what a person was sent: logged.
+    pub async fn outbox_item(
+        &self,
+        actor: &Actor,
+        id: ItemId,
+    ) -> Result<Option<(OutboxItem, Option<SentWords>)>, CoreError> {
+        actor.require_secretariat("the mail queue")?;
+        let Some(item) = self.store().outbox_item(id).await? else {
+            return Ok(None);
+        };
+        let words = match &item.message_id {
+            Some(m) => self.store().sent_words(m).await?,
+            None => None,
+        };
+        let terms = [("item", id.0.to_string())];
+        self.log_read(actor, View::Mail, item.unit_id.as_deref(), &terms)
+            .await;
+        Ok(Some((item, words)))
     }
 
     /// The audit log, newest first: of one kind of entity, one id, both, or all

@@ -460,7 +460,7 @@ enum OrgCommand {
         long_about = "Import the organisation from CSV. Header: \
 unit_id,name,level,parent_id,area,leader_name,leader_email and optionally language (da or en). \
 Exactly one unit at level 1 (the root); every other unit's parent is one level up. Areas: daycare, \
-school, family, department. If any row is wrong, every problem is listed with its line and nothing \
+school, family, department, or in Danish dagtilbud, skole, familie, forvaltning. If any row is wrong, every problem is listed with its line and nothing \
 is written. Importing again updates units in place, gives a unit its new leader, and deactivates \
 units missing from the file (their history stays). A leader who leaves a unit gets one mail \
 that cancels the calendar entries of its open deadlines; the new leader one mail with what is \

@@ -843,6 +843,8 @@ impl Scheduler {
                     recipient: email.clone(),
                     message_id: id.clone(),
                     at: now,
+                    subject: rendered.subject.clone(),
+                    text: rendered.text.clone(),
                 });
                 batch
                     .unmarked_since

@@ -80,7 +80,7 @@ pub use entity::unit::Model as Unit;
 pub use events::{Graded, Recorded, Submitted, UnitEventKind, check_themes};
 pub use org::{Handover, ImportReport, Joining};
 pub use outbox::{
-    ItemId, ItemPayload, Kind as OutboxKind, Moving, NewItem, SentEntries, SentMark,
+    ItemId, ItemPayload, Kind as OutboxKind, Moving, NewItem, SentEntries, SentMark, SentWords,
     State as OutboxState,
 };
 pub use person_data::{LoggedChange, MailSent, PersonData, ReadOfData};

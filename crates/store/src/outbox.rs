@@ -491,7 +491,7 @@ const IDS: usize = 1_000;
 /// to go again.
 async fn mark_sent_together(
     db: &impl ConnectionTrait,
-    mails: &[SentMark],
+    mails: &[&SentMark],
 ) -> Result<(), StoreError> {
     if mails.is_empty() {
         return Ok(());
@@ -501,6 +501,9 @@ async fn mark_sent_together(
     // and a statement new to the database each time: a third of the dispatcher's time.)
     let backend = db.get_database_backend();
     let rows: usize = mails.iter().map(|m| m.ids.len()).sum();
+    if rows == 0 {
+        return Ok(());
+    }
     let p = crate::lease::params(backend, rows * 4);
     // The states are the store's own words, written into the statement: SQLite numbers
     // `?` in the order they appear, so only the table's values are bound.
@@ -559,6 +562,59 @@ pub struct SentMark {
     pub recipient: String,
     pub message_id: String,
     pub at: DateTime<Utc>,
+    /// The mail's subject and plain text, kept so the secretariat can read what went
+    /// (empty: nothing kept).
+    pub subject: String,
+    pub text: String,
+}
+
+/// A mail that went, in words: what its reader read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SentWords {
+    pub message_id: String,
+    pub recipient: String,
+    pub subject: String,
+    pub text: String,
+    pub sent_at: DateTime<Utc>,
+}
+
+/// Rows of sent mail written per statement (five values each, within every database's
+/// limit on bound values).
+const WORDS: usize = 200;
+
+/// Keeps the words of these mails, once per Message-ID (a mail sent again after a crash
+/// has the same words).
+async fn keep_words(db: &impl ConnectionTrait, mails: &[SentMark]) -> Result<(), StoreError> {
+    let backend = db.get_database_backend();
+    let kept: Vec<&SentMark> = mails
+        .iter()
+        .filter(|m| !(m.subject.is_empty() && m.text.is_empty()))
+        .collect();
+    for chunk in kept.chunks(WORDS) {
+        let p = crate::lease::params(backend, chunk.len() * 5);
+        let values: Vec<String> = p
+            .chunks(5)
+            .map(|r| format!("({}, {}, {}, {}, {})", r[0], r[1], r[2], r[3], r[4]))
+            .collect();
+        let sql = format!(
+            "INSERT INTO sent_mail (message_id, recipient, subject, body, sent_at) VALUES {} \
+             ON CONFLICT (message_id) DO NOTHING",
+            values.join(", ")
+        );
+        let mut bound: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 5);
+        for m in chunk {
+            bound.extend([
+                m.message_id.as_str().into(),
+                m.recipient.as_str().into(),
+                m.subject.as_str().into(),
+                m.text.as_str().into(),
+                m.at.into(),
+            ]);
+        }
+        db.execute_raw(sea_orm::Statement::from_sql_and_values(backend, sql, bound))
+            .await?;
+    }
+    Ok(())
 }
 
 /// Calendar entries already sent, by (cycle, unit, deadline): each one's due date and
@@ -669,16 +725,20 @@ impl Store {
         let (txn, _turn) = self.write().await?;
         // Mails together up to `IDS` items a statement; a mail that carries more (one
         // person's many items) is marked a chunk of its items at a time.
-        let mut group: Vec<SentMark> = Vec::new();
+        let mut group: Vec<&SentMark> = Vec::new();
         let mut in_group = 0;
         for m in mails {
             if m.ids.len() > IDS {
                 for ids in m.ids.chunks(IDS) {
                     let part = SentMark {
                         ids: ids.to_vec(),
-                        ..m.clone()
+                        recipient: m.recipient.clone(),
+                        message_id: m.message_id.clone(),
+                        at: m.at,
+                        subject: String::new(),
+                        text: String::new(),
                     };
-                    mark_sent_together(&txn, std::slice::from_ref(&part)).await?;
+                    mark_sent_together(&txn, &[&part]).await?;
                 }
                 continue;
             }
@@ -688,9 +748,10 @@ impl Store {
                 in_group = 0;
             }
             in_group += m.ids.len();
-            group.push(m.clone());
+            group.push(m);
         }
         mark_sent_together(&txn, &group).await?;
+        keep_words(&txn, mails).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -752,6 +813,39 @@ impl Store {
             .limit(limit)
             .all(&self.db)
             .await?)
+    }
+
+    /// One item of the queue.
+    pub async fn outbox_item(&self, id: ItemId) -> Result<Option<outbox_item::Model>, StoreError> {
+        Ok(outbox_item::Entity::find_by_id(id).one(&self.db).await?)
+    }
+
+    /// The words of the mail with this Message-ID, while they are kept.
+    pub async fn sent_words(&self, message_id: &str) -> Result<Option<SentWords>, StoreError> {
+        let backend = self.db.get_database_backend();
+        let p = crate::lease::params(backend, 1);
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "SELECT message_id, recipient, subject, body, sent_at FROM sent_mail \
+                     WHERE message_id = {}",
+                    p[0]
+                ),
+                [message_id.into()],
+            ))
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        Ok(Some(SentWords {
+            message_id: row.try_get("", "message_id")?,
+            recipient: row.try_get("", "recipient")?,
+            subject: row.try_get("", "subject")?,
+            text: row.try_get("", "body")?,
+            sent_at: row.try_get("", "sent_at")?,
+        }))
     }
 
     /// Puts a dead item back in the queue, to go at once.

@@ -7,7 +7,9 @@
 //! twice), sessions only once ended or expired, drafts and indicator data only by age.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+};
 use serde::Serialize;
 
 use crate::audit::{self, Change};
@@ -113,7 +115,10 @@ impl Store {
             mail: outbox_item::Entity::find()
                 .filter(mail_past(cutoff(now, r.mail_days), &ended))
                 .count(&self.db)
-                .await?,
+                .await?
+                + self
+                    .sent_words_before(cutoff(now, r.mail_days), false)
+                    .await?,
             data: measurement::Entity::find()
                 .filter(measurement::Column::PeriodStart.lt(cutoff(now, r.data_days).date_naive()))
                 .count(&self.db)
@@ -187,7 +192,9 @@ impl Store {
             outbox_item::Column::Id,
             outbox_item::ItemId,
             mail_past(cutoff(now, r.mail_days), &ended)
-        );
+        ) + self
+            .sent_words_before(cutoff(now, r.mail_days), true)
+            .await?;
         gone.data = batches!(
             measurement,
             measurement::Column::Id,
@@ -261,6 +268,47 @@ impl Store {
                 break;
             }
         }
+        Ok(n)
+    }
+
+    /// The words of mails sent before `before`: counted, or deleted. They go by age
+    /// alone, also while their items are kept for a cycle not yet ended: the queue then
+    /// says the words are no longer kept.
+    async fn sent_words_before(
+        &self,
+        before: DateTime<Utc>,
+        delete: bool,
+    ) -> Result<u64, StoreError> {
+        let backend = self.db.get_database_backend();
+        let p = crate::lease::params(backend, 1);
+        if !delete {
+            let row = self
+                .db
+                .query_one_raw(sea_orm::Statement::from_sql_and_values(
+                    backend,
+                    format!(
+                        "SELECT COUNT(*) AS n FROM sent_mail WHERE sent_at < {}",
+                        p[0]
+                    ),
+                    [before.into()],
+                ))
+                .await?;
+            let n: i64 = match row {
+                Some(r) => r.try_get("", "n")?,
+                None => 0,
+            };
+            return Ok(u64::try_from(n).unwrap_or(0));
+        }
+        let (txn, _turn) = self.write().await?;
+        let n = txn
+            .execute_raw(sea_orm::Statement::from_sql_and_values(
+                backend,
+                format!("DELETE FROM sent_mail WHERE sent_at < {}", p[0]),
+                [before.into()],
+            ))
+            .await?
+            .rows_affected();
+        txn.commit().await?;
         Ok(n)
     }
 

@@ -676,6 +676,9 @@ impl Agreement {
         let none = BTreeSet::new();
         let mut titles: BTreeMap<String, usize> = BTreeMap::new();
         let mut goals = Vec::new();
+        // Each goal's weight as far as it could be read: the total is told with the
+        // other problems (in the same round, not after they are fixed).
+        let mut weights: Vec<Option<u32>> = Vec::with_capacity(drafts.len());
         for (i, d) in drafts.iter().enumerate() {
             let title = d.title.trim().to_owned();
             let mut p = GoalProblems {
@@ -700,6 +703,7 @@ impl Agreement {
             let kind = choice(&mut p, "kind", &d.kind, GoalKind::parse);
             let horizon = choice(&mut p, "horizon", &d.horizon, Horizon::parse);
             let weight = weight(&mut p, &d.weight);
+            weights.push(weight.map(|w| u32::from(w.percent())));
             let indicator = indicator(&mut p, &d.indicator, kind, catalogue);
             for (field, text) in [
                 ("baseline", &d.baseline),
@@ -751,16 +755,20 @@ impl Agreement {
                 });
             }
         }
-        if problems.count() > before || !problems.is_empty() {
-            return (None, Vec::new());
+        let total: Option<u32> = weights.iter().copied().sum();
+        if let Some(total) = total
+            && total != 100
+        {
+            problems.push(
+                Problem::text(
+                    None,
+                    "weight",
+                    Text::new("agreement.weights").arg("total", total),
+                )
+                .at(None, Some("weight")),
+            );
         }
-        let total: u32 = goals.iter().map(|g| u32::from(g.weight.percent())).sum();
-        if total != 100 {
-            problems.push(Problem::text(
-                None,
-                "weight",
-                Text::new("agreement.weights").arg("total", total),
-            ));
+        if problems.count() > before || !problems.is_empty() {
             return (None, Vec::new());
         }
         let agreement = Self { goals };
@@ -1001,6 +1009,99 @@ fn warnings_of(goals: &[Goal]) -> Vec<Warning> {
         }
     }
     w
+}
+
+/// Characters in a draft's one-word fields (a dimension, a weight, a date, a code, a
+/// figure): far more than any value that could be right, so a typo is kept, not more.
+pub const MAX_DRAFT_WORD_CHARS: usize = 100;
+
+/// The fields of drafted goals that hold more than the agreement could ever take: a draft
+/// keeps what was typed, but each field only up to its own limit, so every later view of
+/// the draft is bounded per field (40 goals of 10,000-character titles would fit a limit
+/// on the whole). Each field over is named with its length and the most; a draft with
+/// none is kept as it is, errors and all.
+pub fn draft_problems(drafts: &[GoalDraft]) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let over = |out: &mut Vec<Problem>, i: usize, field: &'static str, value: &str, max: usize| {
+        let n = value.chars().count();
+        if n > max {
+            out.push(
+                Problem::text(
+                    None,
+                    format!("goal[{i}].{field}"),
+                    Text::new("goal.too_long").arg("count", n).arg("max", max),
+                )
+                .at(Some(i + 1), Some(field)),
+            );
+        }
+    };
+    for (i, d) in drafts.iter().enumerate().take(MAX_GOALS) {
+        over(&mut out, i, "title", &d.title, MAX_TITLE_CHARS);
+        for (field, value) in [
+            ("baseline", &d.baseline),
+            ("partly_met", &d.partly_met),
+            ("fully_met", &d.fully_met),
+        ] {
+            over(&mut out, i, field, value, MAX_TEXT_CHARS);
+        }
+        for (field, value) in [
+            ("dimension", &d.dimension),
+            ("kind", &d.kind),
+            ("horizon", &d.horizon),
+            ("weight", &d.weight),
+            ("indicator", &d.indicator),
+            ("target_date", &d.target_date),
+            ("baseline_value", &d.baseline_value),
+            ("partly_met_value", &d.partly_met_value),
+            ("fully_met_value", &d.fully_met_value),
+        ] {
+            over(&mut out, i, field, value, MAX_DRAFT_WORD_CHARS);
+        }
+        if d.activities.len() > MAX_ACTIVITIES {
+            out.push(
+                Problem::text(
+                    None,
+                    format!("goal[{i}].activities"),
+                    Text::new("goal.too_many_activities")
+                        .arg("count", d.activities.len())
+                        .arg("max", MAX_ACTIVITIES),
+                )
+                .at(Some(i + 1), Some("activities")),
+            );
+        } else if let Some(long) = d
+            .activities
+            .iter()
+            .find(|a| a.chars().count() > MAX_TEXT_CHARS)
+        {
+            over(&mut out, i, "activities", long, MAX_TEXT_CHARS);
+        }
+    }
+    out
+}
+
+/// The same for a midway draft: each grade's note within a text's limit, its grade a
+/// word.
+pub fn grade_draft_problems(drafts: &[GradeDraft]) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for (i, d) in drafts.iter().enumerate() {
+        for (field, value, max) in [
+            ("grade", &d.grade, MAX_DRAFT_WORD_CHARS),
+            ("note", &d.note, MAX_TEXT_CHARS),
+        ] {
+            let n = value.chars().count();
+            if n > max {
+                out.push(
+                    Problem::text(
+                        None,
+                        format!("grade[{i}].{field}"),
+                        Text::new("goal.too_long").arg("count", n).arg("max", max),
+                    )
+                    .at(Some(i + 1), Some(field)),
+                );
+            }
+        }
+    }
+    out
 }
 
 /// The warnings of drafted goals that are complete enough to tell: what the editor shows

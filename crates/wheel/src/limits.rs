@@ -48,7 +48,7 @@ pub fn breaks_line(c: char) -> bool {
 /// The Unicode format characters (general category Cf, Unicode 15.1): invisible, and
 /// some turn the text around them (U+202E writes what follows right to left), so a name
 /// holding one can show as another in a mail, a calendar or the report.
-const FORMAT_CHARS: &[(u32, u32)] = &[
+pub const FORMAT_RANGES: &[(u32, u32)] = &[
     (0x00AD, 0x00AD),
     (0x0600, 0x0605),
     (0x061C, 0x061C),
@@ -75,7 +75,9 @@ const FORMAT_CHARS: &[(u32, u32)] = &[
 /// Whether `c` is a format character (Unicode category Cf).
 pub fn is_format(c: char) -> bool {
     let c = u32::from(c);
-    FORMAT_CHARS.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c))
+    FORMAT_RANGES
+        .iter()
+        .any(|(lo, hi)| (*lo..=*hi).contains(&c))
 }
 
 /// Whether `c` is drawn as a picture (an emoji): between two of them a zero-width joiner

@@ -83,7 +83,7 @@ pub fn wheel(
         let (tx, ty) = point(QUARTER_LABEL_R, angle(f64::from(q) + 0.5));
         let _ = write!(
             svg,
-            r##"<text x="{tx:.1}" y="{:.1}" font-size="13" text-anchor="middle" fill="#3d4855">{}{} {}</text>"##,
+            r##"<text class="quarter-label" x="{tx:.1}" y="{:.1}" font-size="13" text-anchor="middle" fill="#3d4855">{}{} {}</text>"##,
             ty + 4.5,
             escape(&q_letter),
             quarter.number(),

@@ -20,7 +20,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hjul_app::{AgreementText, GradesText};
 use hjul_store::DraftKind;
-use hjul_wheel::agreement::{GOAL_FIELDS, draft_warnings, preview_score};
+use hjul_wheel::agreement::{
+    GOAL_FIELDS, MAX_DRAFT_WORD_CHARS, draft_problems, draft_warnings, grade_draft_problems,
+    preview_score,
+};
 use hjul_wheel::data::Proposal;
 use hjul_wheel::limits::MAX_GOALS;
 use hjul_wheel::{
@@ -169,6 +172,8 @@ struct EditorView {
     warnings: Vec<String>,
     /// The submit asks to be confirmed (warnings were shown).
     confirm: bool,
+    /// The problems are a check's answer (nothing was to be recorded).
+    checked: bool,
     message: Option<String>,
     status: Option<StatusCode>,
 }
@@ -185,24 +190,49 @@ fn editor_page(
     let lang = v.lang;
     let words = state.words();
     let catalogue = &state.core().wheel().catalogue;
-    // Problems beside their fields: (goal, field) → words; the rest above the form.
+    // Problems beside their fields: (goal, field) → words. Every problem is also listed
+    // at the top, under the banner that says the draft was not submitted, each linking
+    // to its field: an error by goal 4's field is 2,800 px down the page.
     let mut at_field: BTreeMap<(usize, String), Vec<String>> = BTreeMap::new();
-    let mut general: Vec<String> = Vec::new();
+    let mut summary: Vec<Value> = Vec::new();
+    let mut at_total: Vec<String> = Vec::new();
+    let goal_word = words.word(lang, "editor.goal");
     if let Some(p) = &view.problem {
         for t in &p.texts {
             let text = words.text(lang, &t.text);
-            match (t.item, &t.field) {
+            match (t.item, t.field.as_deref()) {
                 (Some(i), Some(f)) if i >= 1 && i <= draft.goals.len() => {
-                    at_field.entry((i - 1, f.clone())).or_default().push(text);
+                    let label = field_label(state, lang, f);
+                    summary.push(context! {
+                        text => format!("{goal_word} {i} · {label}: {text}"),
+                        href => format!("#g{}-{}", i - 1, field_anchor(f)),
+                    });
+                    at_field
+                        .entry((i - 1, f.to_owned()))
+                        .or_default()
+                        .push(text);
                 }
-                (Some(i), None) => {
-                    general.push(format!("{} {i}: {text}", words.word(lang, "editor.goal")));
+                (Some(i), _) if i >= 1 && i <= draft.goals.len() => {
+                    summary.push(context! {
+                        text => format!("{goal_word} {i}: {text}"),
+                        href => format!("#goal-{i}"),
+                    });
                 }
-                _ => general.push(text),
+                // The weights' total belongs to the whole agreement: by the total.
+                (None, Some("weight")) => {
+                    summary.push(context! { text => text.clone(), href => "#weight-total" });
+                    at_total.push(text);
+                }
+                (None, Some("on")) => {
+                    summary.push(context! { text => text, href => "#on" });
+                }
+                _ => summary.push(context! { text => text, href => "" }),
             }
         }
         if p.texts.is_empty() {
-            general.extend(problem_lines(state, lang, p));
+            for line in problem_lines(state, lang, p) {
+                summary.push(context! { text => line, href => "" });
+            }
         }
     }
     let total: i64 = draft
@@ -272,10 +302,13 @@ fn editor_page(
             }
         })
         .collect();
-    let error = view
-        .problem
-        .as_ref()
-        .map(|_| words.word(lang, "form.not_saved_fields"));
+    // A check records nothing, so it does not say "not recorded".
+    let banner = if view.checked {
+        "form.checked_fields"
+    } else {
+        "form.not_saved_fields"
+    };
+    let error = view.problem.as_ref().map(|_| words.word(lang, banner));
     Page::of(state, v, "editor.html", "editor.title")
         .title(format!(
             "{} · {unit_name}",
@@ -298,7 +331,8 @@ fn editor_page(
             kinds: options("kind", &GoalKind::ALL.map(GoalKind::key)),
             horizons: options("horizon", &Horizon::ALL.map(Horizon::key)),
             beacons: indicators,
-            general,
+            summary,
+            at_total,
             warnings: view.warnings,
             confirm: view.confirm,
         })
@@ -320,9 +354,35 @@ struct EditorPage {
     horizons: Vec<Choice>,
     /// The indicator catalogue's beacons, each with its indicators.
     beacons: Vec<Value>,
-    general: Vec<String>,
+    /// Every problem, in the form's order, with the anchor of its field (`text`, `href`).
+    summary: Vec<Value>,
+    /// Problems of the weights' total, shown beside it as well.
+    at_total: Vec<String>,
     warnings: Vec<String>,
     confirm: bool,
+}
+
+/// A goal field's label, as the editor shows it.
+fn field_label(state: &AppState, lang: super::Lang, field: &str) -> String {
+    if GOAL_FIELDS.contains(&field) {
+        state.words().word(lang, &format!("editor.field.{field}"))
+    } else {
+        field.to_owned()
+    }
+}
+
+/// The id suffix of a goal field's input in `editor.html` (`g0-target` for goal 1's
+/// target date).
+fn field_anchor(field: &str) -> &str {
+    match field {
+        "partly_met" => "partly",
+        "fully_met" => "fully",
+        "baseline_value" => "baseline-value",
+        "partly_met_value" => "partly-value",
+        "fully_met_value" => "fully-value",
+        "target_date" => "target",
+        other => other,
+    }
 }
 
 /// The unit (its id and name) and its cycle, if the visitor may draft its agreement now:
@@ -540,6 +600,28 @@ pub async fn agreement_post(
         _ => {}
     }
     draft.goals.truncate(MAX_GOALS);
+    // A field longer than the agreement could take is not kept: the page comes back with
+    // what was typed and the field named (the browser's maxlength stops most before).
+    let mut over = draft_problems(&draft.goals);
+    if draft.on.chars().count() > MAX_DRAFT_WORD_CHARS {
+        over.push(hjul_wheel::config_error::Problem::text(
+            None,
+            "on",
+            Text::new("goal.too_long")
+                .arg("count", draft.on.chars().count())
+                .arg("max", MAX_DRAFT_WORD_CHARS),
+        ));
+    }
+    if !over.is_empty() {
+        if op == "autosave" {
+            return StatusCode::UNPROCESSABLE_ENTITY.into_response();
+        }
+        let p = field_problem("too_long", "a field is longer than it may be", over);
+        super::audit(&state, &v, "draft an agreement", ("unit", &unit_id), &p).await;
+        view.status = Some(StatusCode::UNPROCESSABLE_ENTITY);
+        view.problem = Some(p);
+        return editor_page(&state, &v, &unit_id, &name, cycle, &draft, view);
+    }
     if let Err(p) = keep(&state, &v.who, &unit, DraftKind::Agreement, &draft).await {
         return error_page(&state, v.lang, Some(&v), p);
     }
@@ -560,6 +642,7 @@ pub async fn agreement_post(
                 let p = Problem::from(e);
                 view.status = Some(p.status_code());
                 view.problem = Some(p);
+                view.checked = op == "check";
             }
             Ok(warnings) if op == "submit" && (warnings.is_empty() || confirmed) => {
                 return submit(&state, &v, (&unit, cycle), &draft).await;
@@ -686,25 +769,34 @@ pub async fn agreement_upload(
         ..EditorView::default()
     };
     if !problems.is_empty() {
-        let mut p = Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        view.status = Some(StatusCode::UNPROCESSABLE_ENTITY);
+        view.problem = Some(field_problem(
             "invalid_file",
             "the file has problems",
-        );
-        for x in problems {
-            if let Some(t) = x.text {
-                p.texts.push(crate::problem::FieldText {
-                    item: x.item,
-                    field: x.field.map(str::to_owned),
-                    line: x.line,
-                    text: t,
-                });
-            }
-        }
-        view.status = Some(StatusCode::UNPROCESSABLE_ENTITY);
-        view.problem = Some(p);
+            problems,
+        ));
     }
     editor_page(&state, &v, &unit_id, &name, cycle, &draft, view)
+}
+
+/// A 422 whose words are the domain's problems, each at its goal and field.
+fn field_problem(
+    kind: &'static str,
+    detail: &'static str,
+    problems: Vec<hjul_wheel::config_error::Problem>,
+) -> Problem {
+    let mut p = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, kind, detail);
+    for x in problems {
+        if let Some(t) = x.text {
+            p.texts.push(crate::problem::FieldText {
+                item: x.item,
+                field: x.field.map(str::to_owned),
+                line: x.line,
+                text: t,
+            });
+        }
+    }
+    p
 }
 
 /// A multipart form's CSRF value and one file field, bounded.
@@ -721,7 +813,8 @@ pub async fn upload(
     let mut file = None;
     while let Some(field) = multipart.next_field().await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Problem::too_large(crate::BODY_LIMIT).text(Text::new("error.too_large"))
+            Problem::too_large(crate::BODY_LIMIT)
+                .text(crate::problem::too_large_text(crate::BODY_LIMIT))
         } else {
             unreadable()
         }
@@ -731,7 +824,8 @@ pub async fn upload(
             Some(n) if n == field_name => {
                 let bytes = field.bytes().await.map_err(|e| {
                     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                        Problem::too_large(crate::BODY_LIMIT).text(Text::new("error.too_large"))
+                        Problem::too_large(crate::BODY_LIMIT)
+                            .text(crate::problem::too_large_text(crate::BODY_LIMIT))
                     } else {
                         unreadable()
                     }
@@ -1030,14 +1124,30 @@ pub async fn midway_post(
         );
     };
     let (draft, op) = grades_of(&pairs, agreement.goals());
-    if let Err(p) = keep(&state, &v.who, &unit, DraftKind::Midway, &draft).await {
-        return error_page(&state, v.lang, Some(&v), p);
-    }
     let in_force = InForce {
         revision,
         agreement: &agreement,
         proposals: &proposals,
     };
+    // As in the editor: a field longer than it could be is named, not kept.
+    let mut over = grade_draft_problems(&draft.grades);
+    if draft.on.chars().count() > MAX_DRAFT_WORD_CHARS {
+        over.push(hjul_wheel::config_error::Problem::text(
+            None,
+            "on",
+            Text::new("goal.too_long")
+                .arg("count", draft.on.chars().count())
+                .arg("max", MAX_DRAFT_WORD_CHARS),
+        ));
+    }
+    if !over.is_empty() {
+        let p = field_problem("too_long", "a field is longer than it may be", over);
+        super::audit(&state, &v, attempted, ("unit", &unit_id), &p).await;
+        return midway_page_of(&state, &v, (&unit_id, &name), &in_force, &draft, Some(&p));
+    }
+    if let Err(p) = keep(&state, &v.who, &unit, DraftKind::Midway, &draft).await {
+        return error_page(&state, v.lang, Some(&v), p);
+    }
     if op != "save" {
         return midway_page_of(&state, &v, (&unit_id, &name), &in_force, &draft, None);
     }

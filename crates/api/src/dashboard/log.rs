@@ -184,16 +184,23 @@ pub fn readable(words: &Words, lang: Lang, dir: &Directory, row: &AuditEntry) ->
     let sentence = words.text(lang, &text);
     // For a change (a record before and after), each field that differs.
     let mut changes = Vec::new();
+    // A field in the reader's words when the catalogue has it, else as recorded.
+    let field = |k: &str| {
+        words
+            .of(lang)
+            .get(&format!("audit.field.{k}"))
+            .map_or_else(|| k.to_owned(), str::to_owned)
+    };
     if !before.is_empty() && !after.is_empty() {
         for (k, b) in &before {
             let a = after.get(k).unwrap_or(&Value::Null);
             if a != b {
-                changes.push(format!("{k}: {} → {}", plain(b), plain(a)));
+                changes.push(format!("{}: {} → {}", field(k), plain(b), plain(a)));
             }
         }
         for (k, a) in &after {
             if !before.contains_key(k) {
-                changes.push(format!("{k}: – → {}", plain(a)));
+                changes.push(format!("{}: – → {}", field(k), plain(a)));
             }
         }
     }

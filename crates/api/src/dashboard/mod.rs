@@ -45,7 +45,7 @@ pub use sessions::{SESSION_COOKIE, SignInLimiter, Visitor};
 pub use words::{Lang, Words};
 
 /// The pages' templates, built into the binary.
-pub const TEMPLATES: [(&str, &str); 20] = [
+pub const TEMPLATES: [(&str, &str); 21] = [
     ("layout.html", include_str!("../../templates/layout.html")),
     ("macros.html", include_str!("../../templates/macros.html")),
     ("login.html", include_str!("../../templates/login.html")),
@@ -68,6 +68,10 @@ pub const TEMPLATES: [(&str, &str); 20] = [
     ("midway.html", include_str!("../../templates/midway.html")),
     ("correct.html", include_str!("../../templates/correct.html")),
     ("outbox.html", include_str!("../../templates/outbox.html")),
+    (
+        "outbox_item.html",
+        include_str!("../../templates/outbox_item.html"),
+    ),
     ("audit.html", include_str!("../../templates/audit.html")),
     ("reads.html", include_str!("../../templates/reads.html")),
     ("privacy.html", include_str!("../../templates/privacy.html")),
@@ -157,6 +161,7 @@ pub fn routes() -> Router<AppState> {
         .route("/reports/{year}/{file}", get(export::report))
         .route("/units/{unit_id}/sheet/{file}", get(export::sheet))
         .route("/admin/outbox", get(secretariat::outbox))
+        .route("/admin/outbox/{id}", get(secretariat::outbox_item))
         .route("/admin/outbox/{id}/retry", post(secretariat::retry))
         .route("/admin/audit", get(secretariat::audit))
         .route("/admin/audit/log.xlsx", get(secretariat::audit_export))
@@ -236,15 +241,21 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
         .into_response()
 }
 
+/// A page that does not exist: in the signed-in person's layout (their menu, their
+/// language), so they find their way on; the sign-in link only for the signed-out.
 async fn not_found(
     state: axum::extract::State<AppState>,
     headers: axum::http::HeaderMap,
+    visitor: Result<Visitor, Response>,
 ) -> Response {
-    let lang = sessions::lang_of(&headers);
+    let visitor = visitor.ok();
+    let lang = visitor
+        .as_ref()
+        .map_or_else(|| sessions::lang_of(&headers), |v| v.lang);
     error_page(
         &state,
         lang,
-        None,
+        visitor.as_ref(),
         Problem::not_found("there is no such page").text(hjul_wheel::Text::new("error.no_page")),
     )
 }
@@ -299,9 +310,13 @@ pub async fn read_pairs(
         return Err(Problem::unsupported("application/x-www-form-urlencoded")
             .text(hjul_wheel::Text::new("error.form")));
     }
-    let bytes = body_of(req, limit)
-        .await
-        .map_err(|p| p.text(hjul_wheel::Text::new("error.too_large")))?;
+    let bytes = body_of(req, limit).await.map_err(|p| {
+        if p.status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+            p.text(crate::problem::too_large_text(limit))
+        } else {
+            p.text(hjul_wheel::Text::new("error.form"))
+        }
+    })?;
     Ok(form_urlencoded::parse(&bytes).into_owned().collect())
 }
 

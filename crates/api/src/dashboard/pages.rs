@@ -519,6 +519,12 @@ pub async fn unit_page(
         .collect();
     let may = |k: EventKind| t.allowed.contains(&k) && v.who.may(state, k, unit_id).is_ok();
     let secretariat = v.who.role() == Role::Secretariat;
+    // Who recorded what, by name as the log shows them (never `oidc:…` or `api:…`).
+    let dir = state.core().directory(&v.who).await.ok();
+    let by = |stamp: &str| match &dir {
+        Some(d) => super::log::who(d, stamp),
+        None => stamp.trim_start_matches("api:").to_owned(),
+    };
     let corrections = state
         .core()
         .corrections(&v.who, unit.as_str(), t.cycle)
@@ -535,12 +541,12 @@ pub async fn unit_page(
                 kind => words.word(lang, &format!("event.{}", e.kind.key())),
                 revision => e.revision,
                 notes => e.notes.clone(),
-                recorded_by => e.recorded_by.trim_start_matches("api:").to_owned(),
+                recorded_by => by(&e.recorded_by),
                 superseded => e.superseded,
                 correction => correction.map(|c| context! {
                     action => words.word(lang, &format!("correct.action.{}", c.action.key())),
                     reason => c.reason.clone(),
-                    by => c.recorded_by.trim_start_matches("api:").to_owned(),
+                    by => by(&c.recorded_by),
                 }),
             }
         })
@@ -592,7 +598,7 @@ pub async fn unit_page(
                 starts_on => d.starts_on.map(|x| x.to_string()),
                 ends_on => d.ends_on.map(|x| x.to_string()),
                 now => d.period().covers(now),
-                named_by => d.named_by.trim_start_matches("api:").to_owned(),
+                named_by => by(&d.named_by),
             }
         })
         .collect();
@@ -1014,10 +1020,41 @@ async fn show_correct(
         Err(page) => return *page,
     };
     let today = state.today();
-    let t = match state.core().timeline(&v.who, unit.as_str(), today).await {
+    let mut t = match state.core().timeline(&v.who, unit.as_str(), today).await {
         Ok(t) => t,
         Err(e) => return error_page(state, lang, Some(v), e.into()),
     };
+    // An event of an earlier cycle (a unit page shown with `?cycle=2023` links here):
+    // that cycle's timeline, as it stood on its last day.
+    let wanted = |t: &hjul_store::Timeline| {
+        t.events
+            .iter()
+            .any(|e| e.id.to_string() == event_id && !e.superseded)
+    };
+    if !wanted(&t) {
+        let mut years: Vec<i32> = state
+            .core()
+            .cycles()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(|c| c.year)
+            .filter(|y| *y != t.cycle)
+            .collect();
+        years.sort_unstable_by(|a, b| b.cmp(a));
+        let cycles = &state.core().wheel().definition.cycles;
+        for y in years {
+            let Some(end) = cycles.cycle(y).ok().map(|c| c.ends().min(today)) else {
+                continue;
+            };
+            if let Ok(other) = state.core().timeline(&v.who, unit.as_str(), end).await
+                && wanted(&other)
+            {
+                t = other;
+                break;
+            }
+        }
+    }
     let Some(e) = t
         .events
         .iter()

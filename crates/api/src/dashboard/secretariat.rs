@@ -139,6 +139,63 @@ pub async fn outbox(
         })
 }
 
+/// One item of the mail queue (`/admin/outbox/{id}`): what it was about, to whom, and
+/// once sent, the mail as its reader read it.
+pub async fn outbox_item(
+    State(state): State<AppState>,
+    Secretariat(v): Secretariat,
+    Path(id): Path<String>,
+) -> Response {
+    let lang = v.lang;
+    let words = state.words();
+    let missing = || Problem::not_found("there is no such item").text(Text::new("outbox.no_item"));
+    let Ok(id) = id.parse::<uuid::Uuid>() else {
+        return error_page(&state, lang, Some(&v), missing());
+    };
+    let (item, sent) = match state
+        .core()
+        .outbox_item(&v.who, hjul_store::ItemId(id))
+        .await
+    {
+        Ok(Some(x)) => x,
+        Ok(None) => return error_page(&state, lang, Some(&v), missing()),
+        Err(e) => return error_page(&state, lang, Some(&v), e.into()),
+    };
+    let unit_name = match &item.unit_id {
+        Some(u) => state
+            .core()
+            .directory(&v.who)
+            .await
+            .ok()
+            .and_then(|d| d.unit_name(u).map(str::to_owned)),
+        None => None,
+    };
+    let kind = words.word(lang, &format!("outbox.kind.{}", item.kind));
+    let what = match item.deadline {
+        Some(d) => format!("{kind}: {}", words.word(lang, &format!("deadline.{d}"))),
+        None => kind,
+    };
+    let shown = context! {
+        id => item.id.to_string(),
+        state => item.state.key(),
+        state_name => words.word(lang, &format!("outbox.state.{}", item.state)),
+        what => what,
+        unit_id => item.unit_id.clone(),
+        unit_name => unit_name,
+        party => words.word(lang, &format!("party.{}", item.party)),
+        recipient => item.recipient.clone(),
+        sent => item.sent_at.map(|t| local(&state, lang, t)),
+        due_at => local(&state, lang, item.due_at),
+        attempts => item.attempts,
+        error => item.last_error.clone(),
+        message_id => item.message_id.clone(),
+    };
+    Page::of(&state, &v, "outbox_item.html", "outbox.item_title").render(context! {
+        item => shown,
+        words => sent.map(|w| context! { subject => w.subject, text => w.text }),
+    })
+}
+
 /// What the mail queue's page (`outbox.html`) shows.
 #[derive(Serialize)]
 struct OutboxPage {
