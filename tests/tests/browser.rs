@@ -725,6 +725,8 @@ async fn every_role_walks_their_whole_path() {
              }",
             &json!([]),
         );
+        // The button asks first; the secretary says yes.
+        d.script("window.confirm = function () { return true; };", &json!([]));
         d.submit("#revoke-this", "main p.message");
         d.text_when("main p.message", "trukket tilbage");
 

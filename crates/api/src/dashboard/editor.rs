@@ -603,15 +603,7 @@ pub async fn agreement_post(
     // A field longer than the agreement could take is not kept: the page comes back with
     // what was typed and the field named (the browser's maxlength stops most before).
     let mut over = draft_problems(&draft.goals);
-    if draft.on.chars().count() > MAX_DRAFT_WORD_CHARS {
-        over.push(hjul_wheel::config_error::Problem::text(
-            None,
-            "on",
-            Text::new("goal.too_long")
-                .arg("count", draft.on.chars().count())
-                .arg("max", MAX_DRAFT_WORD_CHARS),
-        ));
-    }
+    over.extend(date_too_long(&draft.on));
     if !over.is_empty() {
         if op == "autosave" {
             return StatusCode::UNPROCESSABLE_ENTITY.into_response();
@@ -777,6 +769,21 @@ pub async fn agreement_upload(
         ));
     }
     editor_page(&state, &v, &unit_id, &name, cycle, &draft, view)
+}
+
+/// A form's date field (`on`) longer than any date: named, as a draft's field over its
+/// limit is.
+fn date_too_long(on: &str) -> Option<hjul_wheel::config_error::Problem> {
+    let n = on.chars().count();
+    (n > MAX_DRAFT_WORD_CHARS).then(|| {
+        hjul_wheel::config_error::Problem::text(
+            None,
+            "on",
+            Text::new("goal.too_long")
+                .arg("count", n)
+                .arg("max", MAX_DRAFT_WORD_CHARS),
+        )
+    })
 }
 
 /// A 422 whose words are the domain's problems, each at its goal and field.
@@ -1131,15 +1138,7 @@ pub async fn midway_post(
     };
     // As in the editor: a field longer than it could be is named, not kept.
     let mut over = grade_draft_problems(&draft.grades);
-    if draft.on.chars().count() > MAX_DRAFT_WORD_CHARS {
-        over.push(hjul_wheel::config_error::Problem::text(
-            None,
-            "on",
-            Text::new("goal.too_long")
-                .arg("count", draft.on.chars().count())
-                .arg("max", MAX_DRAFT_WORD_CHARS),
-        ));
-    }
+    over.extend(date_too_long(&draft.on));
     if !over.is_empty() {
         let p = field_problem("too_long", "a field is longer than it may be", over);
         super::audit(&state, &v, attempted, ("unit", &unit_id), &p).await;
