@@ -352,6 +352,7 @@ pub async fn service_with(
         oidc,
         token_sign_in,
         retention: hjul_store::Retention::default(),
+        http: hjul_api::Limits::default(),
         source: "the test".into(),
     };
     let database = hjul_service::Database {

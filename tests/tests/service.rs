@@ -64,6 +64,7 @@ fn settings(db: &TestDb, smtp: &SmtpServer) -> (Settings, Database) {
         oidc: None,
         token_sign_in: true,
         retention: hjul_store::Retention::default(),
+        http: hjul_api::Limits::default(),
         source: "the test".into(),
     };
     let database = Database {
@@ -298,4 +299,127 @@ where
         out.push(h.await.unwrap());
     }
     out
+}
+
+/// Clients that hold connections open do not take the server down: a header sent a byte
+/// at a time is cut off after the header timeout; with 150 connections that sent half a
+/// request each, `/healthz` still answers at once; past the cap a new connection is
+/// answered 503 at once; and the half-open ones are closed after the timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_sheds_clients_that_hold_connections_open() {
+    use std::time::Instant;
+    let db = TestDb::sqlite("shed");
+    hjul_tests::skovby_with_themes(&db, "2026-03-20")
+        .await
+        .close()
+        .await
+        .unwrap();
+    let smtp = SmtpServer::start().await;
+    let (mut settings, database) = settings(&db, &smtp);
+    settings.http = hjul_api::Limits {
+        header_read_timeout: Duration::from_secs(2),
+        idle_timeout: Duration::from_secs(30),
+        max_connections: 200,
+    };
+    let (_handle, stop) = Stop::new();
+    let service = Service::build(
+        &settings,
+        database,
+        Arc::new(hjul_scheduler::SystemClock),
+        "127.0.0.1:0".parse().unwrap(),
+        stop,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let addr = service.local_addr().unwrap();
+    tokio::spawn(service.run_until_stopped());
+    let (status, _) = get(addr, "/healthz", "").await;
+    assert_eq!(status, 200);
+
+    // A header a byte every 300 ms: closed within the 2 s timeout (and a little).
+    let slow = tokio::spawn(async move {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let start = Instant::now();
+        let header = b"GET /healthz HTTP/1.1\r\nHost: hjul\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+        for b in header {
+            if s.write_all(&[*b]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if start.elapsed() > Duration::from_secs(8) {
+                break;
+            }
+        }
+        let mut rest = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest)).await;
+        (start.elapsed(), String::from_utf8_lossy(&rest).into_owned())
+    });
+
+    // 150 connections that each sent half a request.
+    let mut half = Vec::new();
+    for _ in 0..150 {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: hjul\r\n")
+            .await
+            .unwrap();
+        half.push(s);
+    }
+    // /healthz still answers, at once.
+    for _ in 0..5 {
+        let start = Instant::now();
+        let (status, _) = get(addr, "/healthz", "").await;
+        assert_eq!(status, 200);
+        // Generous for a debug build on a loaded machine; the point is "not stuck".
+        assert!(
+            start.elapsed() < Duration::from_millis(500),
+            "/healthz took {:?} beside 150 half-open connections",
+            start.elapsed()
+        );
+    }
+    // Past the cap (200 open): the next ones are told 503 at once and closed.
+    let mut over = Vec::new();
+    for _ in 0..60 {
+        over.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    let answers: Vec<_> = over
+        .into_iter()
+        .map(|mut s| {
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                let read =
+                    tokio::time::timeout(Duration::from_millis(1500), s.read_to_end(&mut got))
+                        .await;
+                matches!(read, Ok(Ok(_)))
+                    && String::from_utf8_lossy(&got).starts_with("HTTP/1.1 503")
+            })
+        })
+        .collect();
+    let mut refused = 0;
+    for a in answers {
+        if a.await.unwrap() {
+            refused += 1;
+        }
+    }
+    assert!(
+        refused >= 5,
+        "{refused} connections past the cap were refused"
+    );
+
+    let (took, _) = slow.await.unwrap();
+    assert!(
+        took < Duration::from_secs(6),
+        "a header a byte at a time was let go on for {took:?}"
+    );
+    // The half-open connections are closed by the server after the header timeout.
+    for mut s in half {
+        let mut got = Vec::new();
+        let closed = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut got)).await;
+        assert!(
+            closed.is_ok(),
+            "a half-open connection was kept past its timeout"
+        );
+    }
+    let (status, _) = get(addr, "/healthz", "").await;
+    assert_eq!(status, 200, "the server answers once they are gone");
 }

@@ -9,6 +9,8 @@
 mod api;
 pub mod auth;
 mod dashboard;
+mod listen;
+pub use listen::Limits;
 pub mod export;
 #[doc(hidden)]
 pub mod fuzz;
@@ -245,15 +247,10 @@ async fn api_docs() -> impl axum::response::IntoResponse {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
+    limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // The peer's address: failed sign-ins are slowed down per address.
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    listen::serve(listener, router(state), limits, shutdown).await
 }
 
 /// The built-in report templates: checked by the tests, so failing here is a build

@@ -33,6 +33,67 @@ struct Raw {
     auth: RawAuth,
     #[serde(default)]
     privacy: RawPrivacy,
+    #[serde(default)]
+    http: RawHttp,
+}
+
+/// `[http]`: the server's timeouts and its cap on open connections.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    header_read_timeout_secs: Option<toml::Value>,
+    idle_timeout_secs: Option<toml::Value>,
+    max_connections: Option<toml::Value>,
+}
+
+/// `[http]`, checked: each a whole number within its bounds, or the default.
+fn http_limits(raw: RawHttp, source: &str) -> anyhow::Result<hjul_api::Limits> {
+    let defaults = hjul_api::Limits::default();
+    let whole = |key: &str,
+                 value: Option<toml::Value>,
+                 (min, max): (i64, i64),
+                 default: u64,
+                 what: &str| {
+        match value {
+            None => Ok(default),
+            Some(toml::Value::Integer(n)) if (min..=max).contains(&n) => {
+                Ok(u64::try_from(n).unwrap_or(default))
+            }
+            Some(other) => Err(anyhow!(
+                "{source}: http.{key} `{}`: write {what}, a whole number from {min} to {max} (the default is {default})",
+                match other {
+                    toml::Value::String(s) => s,
+                    toml::Value::Integer(i) => i.to_string(),
+                    toml::Value::Float(f) => f.to_string(),
+                    _ => "?".to_owned(),
+                }
+            )),
+        }
+    };
+    Ok(hjul_api::Limits {
+        header_read_timeout: Duration::from_secs(whole(
+            "header_read_timeout_secs",
+            raw.header_read_timeout_secs,
+            (1, 300),
+            defaults.header_read_timeout.as_secs(),
+            "how many seconds a request's header may take to arrive",
+        )?),
+        idle_timeout: Duration::from_secs(whole(
+            "idle_timeout_secs",
+            raw.idle_timeout_secs,
+            (5, 3600),
+            defaults.idle_timeout.as_secs(),
+            "how many seconds a connection may send nothing before it is closed",
+        )?),
+        max_connections: usize::try_from(whole(
+            "max_connections",
+            raw.max_connections,
+            (8, 1_000_000),
+            defaults.max_connections as u64,
+            "how many connections may be open at once (keep it below the service's LimitNOFILE)",
+        )?)
+        .unwrap_or(defaults.max_connections),
+    })
 }
 
 /// `[privacy]`: how many days each kind of record is kept. Read by hand, so a mistake
@@ -512,6 +573,7 @@ impl ReadSettings for Settings {
             oidc,
             token_sign_in: raw.auth.token_sign_in.unwrap_or(true),
             retention: retention(raw.privacy, source)?,
+            http: http_limits(raw.http, source)?,
             source: source.to_owned(),
         })
     }
@@ -548,6 +610,40 @@ mod tests {
             .to_string();
             assert!(
                 err.contains("privacy.mail_days") && err.contains("a whole number from 30"),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_servers_limits_are_settings_within_bounds() {
+        let base =
+            "[secretariat]\nemail = \"s@x.dk\"\nname = \"S\"\n[mail]\nfrom = \"H <h@x.dk>\"\n";
+        let none = Settings::parse(base, "t", std::iter::empty()).unwrap();
+        assert_eq!(none.http, hjul_api::Limits::default());
+        let set = Settings::parse(
+            &format!("{base}[http]\nheader_read_timeout_secs = 5\nmax_connections = 100\n"),
+            "t",
+            std::iter::empty(),
+        )
+        .unwrap();
+        assert_eq!(set.http.header_read_timeout, Duration::from_secs(5));
+        assert_eq!(set.http.max_connections, 100);
+        assert_eq!(
+            set.http.idle_timeout,
+            hjul_api::Limits::default().idle_timeout
+        );
+        for bad in ["0", "\"ten\"", "2.5", "100000"] {
+            let err = Settings::parse(
+                &format!("{base}[http]\nheader_read_timeout_secs = {bad}\n"),
+                "t",
+                std::iter::empty(),
+            )
+            .err()
+            .unwrap()
+            .to_string();
+            assert!(
+                err.contains("http.header_read_timeout_secs") && err.contains("from 1 to 300"),
                 "{bad}: {err}"
             );
         }

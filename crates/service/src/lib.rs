@@ -33,6 +33,8 @@ pub struct Settings {
     /// How long each kind of record is kept (`[privacy]`); the service deletes what is
     /// past it once a day.
     pub retention: hjul_store::Retention,
+    /// The HTTP server's timeouts and its cap on open connections (`[http]`).
+    pub http: hjul_api::Limits,
     /// Where they were read from, for messages.
     pub source: String,
 }
@@ -150,6 +152,7 @@ pub struct Service {
     clock: Arc<dyn Clock>,
     stop: Stop,
     retention: hjul_store::Retention,
+    http: hjul_api::Limits,
     /// Held while the service runs: the operating system lets go if the process dies.
     _only_one: Option<std::fs::File>,
 }
@@ -223,6 +226,7 @@ impl Service {
             clock,
             stop,
             retention: settings.retention,
+            http: settings.http,
             _only_one: only_one,
         }))
     }
@@ -279,7 +283,7 @@ impl Service {
             }
             core
         };
-        let api = hjul_api::serve(self.listener, self.api, self.stop.clone().wait());
+        let api = hjul_api::serve(self.listener, self.api, self.http, self.stop.clone().wait());
         let jobs = hjul_scheduler::serve(
             &self.scheduler,
             &self.sender,

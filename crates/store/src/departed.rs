@@ -429,6 +429,30 @@ async fn anonymise_in(
             Kind::RecordedBy => rows.recorded_by += n,
         }
     }
+    // A mail they were sent is about them: its words name them anywhere ("Kære Bo
+    // Nielsen", the subject), so there the name goes wherever it stands. (Mails to others
+    // keep their words, as other free text does.)
+    for name in &who.names {
+        for column in ["subject", "body"] {
+            let col = Alias::new(column);
+            let stmt = Query::update()
+                .table(Alias::new("sent_mail"))
+                .value(
+                    col.clone(),
+                    Func::cust(Alias::new("REPLACE"))
+                        .arg(Expr::col(col.clone()))
+                        .arg(name.as_str())
+                        .arg(FORMER_LEADER),
+                )
+                .and_where(Expr::col(Alias::new("recipient")).eq(who.pseudonym.as_str()))
+                .and_where(
+                    Expr::col(col)
+                        .like(LikeExpr::new(format!("%{}%", like_literal(name))).escape('\\')),
+                )
+                .to_owned();
+            rows.mail += txn.execute(&stmt).await?.rows_affected();
+        }
+    }
     txn.execute(
         &Query::delete()
             .from_table(Alias::new("audit_anonymise"))
