@@ -467,3 +467,150 @@ async fn an_outbox_row_hjul_cannot_read_is_kept_and_told_not_guessed(db: TestDb)
     c.close().await.unwrap();
     s.close().await.unwrap();
 }
+
+/// `hjul backup` while a tick and ten writes run: the copy is one moment's records, whole
+/// by its manifest; restored elsewhere it agrees with itself (what `hjul doctor` asks); a
+/// copy that is not what its manifest says is refused; restoring over a database moves
+/// that one aside; and the previous release's database, restored, is migrated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_made_while_others_write_is_restored_whole_and_an_older_one_migrated() {
+    use hjul_store::{Backup, CurrentWheel};
+    let db = TestDb::sqlite("backup");
+    let store = hjul_tests::skovby_with_themes(&db, "2026-03-20").await;
+    let Location::Sqlite(live) = &db.location else {
+        unreachable!()
+    };
+    let dir = live.parent().unwrap().to_path_buf();
+    let copy = dir.join("kopi.db");
+    let s = hjul_tests::stamp("2026-03-20");
+    let writes = {
+        let (store, s) = (store.clone(), s.clone());
+        tokio::spawn(async move {
+            for (i, unit) in [
+                "dt-nord",
+                "dt-syd",
+                "dt-nord-1",
+                "dt-nord-2",
+                "dt-nord-3",
+                "dt-syd-1",
+                "dt-syd-2",
+                "sk-vest",
+                "sk-oest",
+                "sk-by",
+            ]
+            .iter()
+            .enumerate()
+            {
+                let on = date("2026-03-02") + chrono::Duration::days(i as i64);
+                store
+                    .record_dialogue(&unit_of(unit), on, Some(format!("samtale {i}")), &s)
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    let tick = {
+        let sched = scheduler(store.clone(), 9);
+        tokio::spawn(async move { sched.tick(eight("2026-03-20")).await.unwrap() })
+    };
+    let made = store
+        .backup_to(&copy, chrono::Utc::now(), "test")
+        .await
+        .unwrap();
+    writes.await.unwrap();
+    tick.await.unwrap();
+    let Backup::Copied(manifest) = made else {
+        panic!("SQLite is copied")
+    };
+    let newest = Store::open(&db.location, CurrentWheel::builtin(), false)
+        .await
+        .unwrap();
+    assert!(newest.pending_migrations().await.unwrap().is_empty());
+    assert_eq!(manifest.schema, "m20261223_000028_sent_mail");
+    assert_eq!(manifest.counts["unit"], 16);
+    assert!(manifest.counts["unit_event"] <= 10, "{manifest:?}");
+    assert_eq!(
+        (manifest.bytes, manifest.sha256.clone()),
+        hjul_store::backup_digest(&copy).unwrap()
+    );
+    // A copy is never written over.
+    assert!(
+        store
+            .backup_to(&copy, chrono::Utc::now(), "test")
+            .await
+            .is_err()
+    );
+
+    // Restored elsewhere: the same rows, and every unit's standing agrees with its events.
+    let target = dir.join("restored.db");
+    let (restored, r) = Store::restore_from(
+        &copy,
+        Some(&manifest),
+        &target,
+        CurrentWheel::builtin(),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert!(r.migrated.is_empty() && r.moved_aside.is_none(), "{r:?}");
+    for (table, n) in &manifest.counts {
+        assert_eq!(
+            hjul_tests::count(&restored, table).await,
+            *n as i64,
+            "{table}"
+        );
+    }
+    assert!(restored.check_standing().await.unwrap().is_empty());
+    restored.close().await.unwrap();
+    // Again over it: the one there is moved aside, not lost.
+    let (again, r) = Store::restore_from(
+        &copy,
+        Some(&manifest),
+        &target,
+        CurrentWheel::builtin(),
+        chrono::Utc::now() + chrono::Duration::seconds(2),
+    )
+    .await
+    .unwrap();
+    let aside = r.moved_aside.expect("the database there is moved aside");
+    assert!(aside.exists() && target.exists());
+    again.close().await.unwrap();
+
+    // Not the copy its manifest describes: refused, nothing put in place.
+    let mut other = manifest.clone();
+    other.sha256 = "0".repeat(64);
+    let elsewhere = dir.join("never.db");
+    let err = Store::restore_from(
+        &copy,
+        Some(&other),
+        &elsewhere,
+        CurrentWheel::builtin(),
+        chrono::Utc::now(),
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("damaged"), "{err}");
+    assert!(!elsewhere.exists());
+
+    // The previous release's database: migrated as it is put back, the file given left
+    // as it was.
+    let before = hjul_store::backup_digest(std::path::Path::new(FIXTURE_DB)).unwrap();
+    let old = dir.join("old.db");
+    let (older, r) = Store::restore_from(
+        std::path::Path::new(FIXTURE_DB),
+        None,
+        &old,
+        CurrentWheel::builtin(),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert!(r.migrated.len() > 20, "{r:?}");
+    assert!(older.pending_migrations().await.unwrap().is_empty());
+    assert!(older.check_standing().await.unwrap().is_empty());
+    assert_eq!(
+        hjul_store::backup_digest(std::path::Path::new(FIXTURE_DB)).unwrap(),
+        before
+    );
+}

@@ -558,6 +558,7 @@ impl From<StoreError> for Problem {
             StoreError::Db(_)
             | StoreError::OnRecord(_)
             | StoreError::StoredDefinition { .. }
+            | StoreError::Backup(_)
             | StoreError::InjectedFault(_) => {
                 tracing::error!(error = %detail, "request failed");
                 Problem::new(

@@ -302,6 +302,34 @@ hjul milestone report-final --cycle 2025 --on 2026-09-24"
     /// The archive: a cycle's records as open files for hand-over (Rigsarkivet).
     #[command(subcommand)]
     Archive(ArchiveCommand),
+    /// A copy of the database to keep, made while `hjul serve` runs: one moment's
+    /// records in a new SQLite file, and FILE.manifest.json beside it (the schema, the
+    /// rows of the main tables, the size and SHA-256). On PostgreSQL it names the
+    /// pg_dump to use and writes nothing.
+    #[command(
+        after_help = "Examples:\n  hjul backup --output /var/backups/hjul/hjul-2026-12-07.db\n  \
+hjul restore /var/backups/hjul/hjul-2026-12-07.db   # puts it back (see hjul restore --help)"
+    )]
+    Backup {
+        /// The copy to write; it must not exist.
+        #[arg(long, value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// Put a copy made by `hjul backup` in place as the database (--database-url, default
+    /// hjul.db): checked against its manifest, refused if a newer hjul made it, migrated
+    /// if an older one did. A database already there is moved aside, never deleted. Stop
+    /// `hjul serve` first; run `hjul doctor` after.
+    #[command(
+        after_help = "Examples:\n  hjul restore /var/backups/hjul/hjul-2026-12-07.db\n  \
+hjul restore kopi.db --database-url /var/lib/hjul/hjul.db"
+    )]
+    Restore {
+        /// The copy.
+        file: PathBuf,
+        /// Its manifest (default FILE.manifest.json, when there is one).
+        #[arg(long, value_name = "FILE")]
+        manifest: Option<PathBuf>,
+    },
     /// Cycles: they start on their own on their first day; start one early by hand.
     #[command(subcommand)]
     Cycle(CycleCommand),

@@ -84,6 +84,9 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
     if let Command::Migrate = command {
         return migrate(ctx, out).await;
     }
+    if let Command::Restore { file, manifest } = command {
+        return restore(ctx, file, manifest.as_deref(), out).await;
+    }
     let store = ctx.store().await?;
     let stamp = ctx.stamp();
     match command {
@@ -397,6 +400,7 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
                 )?;
             }
         }
+        Command::Backup { output } => backup(ctx, &store, output, out).await?,
         Command::Privacy(PrivacyCommand::Anonymise { email, apply }) => {
             let (core, who) = ctx.acting(&store).await?;
             let done = core
@@ -817,6 +821,134 @@ pub async fn run(ctx: &Context, command: &Command, out: &mut impl Write) -> anyh
         _ => bail!("this command does not use the database"),
     }
     store.close().await?;
+    Ok(())
+}
+
+/// Where a copy's manifest is kept: beside it, `FILE.manifest.json`.
+fn manifest_path(copy: &Path) -> std::path::PathBuf {
+    let mut name = copy.as_os_str().to_owned();
+    name.push(".manifest.json");
+    std::path::PathBuf::from(name)
+}
+
+async fn backup(
+    ctx: &Context,
+    store: &Store,
+    output: &Path,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let by = ctx.stamp().actor;
+    match store.backup_to(output, ctx.stamp().at, &by).await? {
+        hjul_store::Backup::PgDump { server_version } => {
+            let major = server_version
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            bail!(
+                "the database is PostgreSQL {server_version}: back it up with pg_dump {major} or newer, for example\n  \
+                 pg_dump --format=custom --file hjul-$(date +%F).dump \"$HJUL_DATABASE_URL\"\n\
+                 and put it back with pg_restore --clean --dbname \"$HJUL_DATABASE_URL\" FILE, then hjul migrate and hjul doctor. Nothing was written."
+            );
+        }
+        hjul_store::Backup::Copied(m) => {
+            let path = manifest_path(output);
+            let json = serde_json::to_string_pretty(&m)?;
+            std::fs::write(&path, json)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            writeln!(
+                out,
+                "wrote {} ({} bytes, schema {}, SHA-256 {}) and {}",
+                output.display(),
+                m.bytes,
+                m.schema,
+                m.sha256,
+                path.display()
+            )?;
+            for (table, n) in &m.counts {
+                writeln!(out, "  {table:<14} {n:>10} rows")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn restore(
+    ctx: &Context,
+    file: &Path,
+    manifest: Option<&Path>,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let hjul_store::Location::Sqlite(target) = &ctx.location else {
+        bail!(
+            "the database is PostgreSQL: put a pg_dump copy back with pg_restore --clean --dbname URL FILE, then run hjul migrate and hjul doctor"
+        );
+    };
+    if !file.exists() {
+        bail!("there is no copy at {}", file.display());
+    }
+    let given = manifest.map(Path::to_path_buf);
+    let path = given.clone().unwrap_or_else(|| manifest_path(file));
+    let manifest: Option<hjul_store::BackupManifest> =
+        if path.exists() {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            Some(serde_json::from_str(&text).with_context(|| {
+                format!("{} is not a manifest hjul backup wrote", path.display())
+            })?)
+        } else if given.is_some() {
+            bail!("there is no manifest at {}", path.display());
+        } else {
+            None
+        };
+    let (store, restored) = Store::restore_from(
+        file,
+        manifest.as_ref(),
+        target,
+        ctx.wheel.clone(),
+        ctx.stamp().at,
+    )
+    .await?;
+    if let Some(aside) = &restored.moved_aside {
+        writeln!(
+            out,
+            "moved the database that was at {} to {}",
+            target.display(),
+            aside.display()
+        )?;
+    }
+    writeln!(
+        out,
+        "restored {} to {} (schema {}{})",
+        file.display(),
+        target.display(),
+        restored.schema_before,
+        if restored.migrated.is_empty() {
+            String::new()
+        } else {
+            format!("; migrated: {}", restored.migrated.join(", "))
+        }
+    )?;
+    if manifest.is_none() {
+        writeln!(
+            out,
+            "no manifest beside it: the copy was not checked against one"
+        )?;
+    }
+    let differ = store.check_standing().await?;
+    store.close().await?;
+    if differ.is_empty() {
+        writeln!(
+            out,
+            "hjul doctor finds nothing: every unit's standing agrees with its events"
+        )?;
+    } else {
+        writeln!(
+            out,
+            "{} units' standing differs from their events: run hjul doctor --rebuild",
+            differ.len()
+        )?;
+    }
     Ok(())
 }
 

@@ -1203,3 +1203,74 @@ fn a_person_acts_with_as_and_may_do_what_their_units_give_them() {
     assert!(err.contains("cannot act as per.holm@skovby.dk"), "{err}");
     assert!(ok(&hjul(&dir, &["deputy", "list", "sk-vest"])).contains("sk-vest has no deputy"));
 }
+
+#[test]
+fn the_demo_is_backed_up_and_put_back_through_the_command_line() {
+    let dir = scratch("backup");
+    ok(&hjul(&dir, &["demo", "--no-serve"]));
+    let demo = ["--database-url", "hjul-demo.db"];
+    let wrote = ok(&hjul(
+        &dir,
+        &[&["backup", "--output", "kopi.db"][..], &demo[..]].concat(),
+    ));
+    assert!(
+        wrote.starts_with("wrote kopi.db (") && wrote.contains("schema m20261223_000028_sent_mail"),
+        "{wrote}"
+    );
+    assert!(
+        wrote
+            .lines()
+            .any(|l| l.trim_start().starts_with("unit ") && l.ends_with(" 16 rows")),
+        "{wrote}"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("kopi.db.manifest.json")).unwrap())
+            .unwrap();
+    // The manifest's hash is the file's, as a tool nobody here wrote computes it.
+    let sum = std::process::Command::new("sha256sum")
+        .arg("kopi.db")
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let sum = String::from_utf8_lossy(&sum.stdout);
+    assert_eq!(
+        sum.split_whitespace().next(),
+        manifest["sha256"].as_str(),
+        "{sum}"
+    );
+    // A copy is never written over.
+    let again = failed(&hjul(
+        &dir,
+        &[&["backup", "--output", "kopi.db"][..], &demo[..]].concat(),
+    ));
+    assert!(again.contains("kopi.db exists"), "{again}");
+
+    // Put back as another database: checked, and doctor's question answered.
+    let put = ok(&hjul(
+        &dir,
+        &["restore", "kopi.db", "--database-url", "restored.db"],
+    ));
+    assert!(
+        put.contains("restored kopi.db to restored.db (schema m20261223_000028_sent_mail)")
+            && put.contains("hjul doctor finds nothing"),
+        "{put}"
+    );
+    ok(&hjul(&dir, &["doctor", "--database-url", "restored.db"]));
+    // A manifest that does not fit the copy: refused, nothing changed.
+    let mut bad = manifest.clone();
+    bad["sha256"] = serde_json::json!("0".repeat(64));
+    std::fs::write(dir.join("bad.json"), bad.to_string()).unwrap();
+    let refused = failed(&hjul(
+        &dir,
+        &[
+            "restore",
+            "kopi.db",
+            "--manifest",
+            "bad.json",
+            "--database-url",
+            "other.db",
+        ],
+    ));
+    assert!(refused.contains("damaged"), "{refused}");
+    assert!(!dir.join("other.db").exists());
+}

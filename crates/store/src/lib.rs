@@ -22,6 +22,7 @@ macro_rules! retrying {
 
 mod archive;
 mod audit;
+mod backup;
 mod copy;
 mod corrections;
 mod cycles;
@@ -65,6 +66,7 @@ pub use corrections::{Corrected, Correction, CorrectionAction};
 // crate reads or writes a table but through `Store`.
 pub use archive::{Archive, ArchiveFile, Manifest, ManifestEntry};
 pub use audit::AuditFilter;
+pub use backup::{Backup, BackupManifest, Restored, file_digest as backup_digest};
 pub use data::{DataImportReport, Over, StoredMeasurement};
 pub use departed::{Anonymised, AnonymisedRows, FORMER_LEADER, PSEUDONYM_DOMAIN};
 pub use deputies::{Deputy, NewDeputy};
@@ -225,6 +227,10 @@ pub enum StoreError {
     StoredDefinition { year: i32, problem: ConfigError },
     #[error("stopped on purpose at `{0}` (a test of what a crash leaves behind)")]
     InjectedFault(&'static str),
+    /// A copy of the database that cannot be made or put back: the text says why and
+    /// what to do (the operator's, on the command line).
+    #[error("{0}")]
+    Backup(String),
     /// Others were writing for longer than a write waits for its turn
     /// ([`WRITE_WAIT`] on SQLite), or PostgreSQL gave up on the transaction as a
     /// deadlock or a serialization failure as often as [`WRITE_TRIES`]: nothing was
@@ -310,6 +316,7 @@ impl StoreError {
             | Self::OnRecord(_)
             | Self::StoredDefinition { .. }
             | Self::InjectedFault(_)
+            | Self::Backup(_)
             | Self::Db(_) => return None,
         })
     }
