@@ -1603,6 +1603,18 @@ async fn a_newcomer_gets_each_step_right_the_first_time() {
     let clock = Clock::at("2026-05-15");
     let base = serve(&db, &clock).await;
 
+    // The organisation file with its areas in Danish, as a secretary writes them.
+    let danish = hjul_tests::ORGANISATION
+        .replace(",department,", ",forvaltning,")
+        .replace(",daycare,", ",Dagtilbud,")
+        .replace(",school,", ",skole,")
+        .replace(",family,", ",familie,");
+    assert!(!danish.contains(",daycare,") && danish.contains(",skole,"));
+    let danish_org = temp_file("danish-org.csv", &danish);
+    let unknown_measure = temp_file(
+        "unknown-measure.csv",
+        "unit_id;measure;period;value;n;source\ndt-nord-1;fravaer;2022/23;5,6;304;Fraværsregistrering\n",
+    );
     let b = base.clone();
     let mails: Vec<(String, String)> = received
         .iter()
@@ -1668,6 +1680,23 @@ async fn a_newcomer_gets_each_step_right_the_first_time() {
             "a signed-in person is offered to sign in"
         );
         d.check("not-found-signed-in");
+
+        // 4. Danish words where a Danish page reads a file: the organisation file with its
+        // areas in Danish is the same organisation (nothing would change); a data file's
+        // unknown measure is answered with the catalogue's codes, not a command to run.
+        d.open(&format!("{base}/admin/organisation"), "newcomer-organisation");
+        d.type_into(&d.wait("#org-file"), &danish_org);
+        d.submit("#import-form button", "#preview");
+        d.text_when("#preview-counts", "16 uændret");
+        d.open(&format!("{base}/admin/data"), "newcomer-data");
+        d.type_into(&d.wait("#data-file"), &unknown_measure);
+        d.submit("#data-form button", "#data-form div.error");
+        let said = d.text_when("#data-form div.error", "`fravaer` er ikke et mål");
+        assert!(
+            said.contains("absence") && said.contains("language_development"),
+            "{said}"
+        );
+        assert!(!said.contains("hjul "), "a command line in a page: {said}");
 
         // Revoking a token asks first; "no" changes nothing.
         d.open(&format!("{base}/admin/tokens"), "newcomer-tokens");
