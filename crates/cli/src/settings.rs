@@ -46,29 +46,38 @@ struct RawHttp {
     max_connections: Option<toml::Value>,
 }
 
+/// A setting that is a whole number from `min` to `max` (`default` when not given); any
+/// other value is refused with the file, the key, what to write and the bounds.
+fn whole_number(
+    source: &str,
+    key: &str,
+    value: Option<toml::Value>,
+    (min, max): (i64, i64),
+    default: u64,
+    what: &str,
+) -> anyhow::Result<u64> {
+    match value {
+        None => Ok(default),
+        Some(toml::Value::Integer(n)) if (min..=max).contains(&n) => {
+            Ok(u64::try_from(n).unwrap_or(default))
+        }
+        Some(other) => Err(anyhow!(
+            "{source}: {key} `{}`: write {what}, a whole number from {min} to {max} (the default is {default})",
+            match other {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Float(f) => f.to_string(),
+                _ => "?".to_owned(),
+            }
+        )),
+    }
+}
+
 /// `[http]`, checked: each a whole number within its bounds, or the default.
 fn http_limits(raw: RawHttp, source: &str) -> anyhow::Result<hjul_api::Limits> {
     let defaults = hjul_api::Limits::default();
-    let whole = |key: &str,
-                 value: Option<toml::Value>,
-                 (min, max): (i64, i64),
-                 default: u64,
-                 what: &str| {
-        match value {
-            None => Ok(default),
-            Some(toml::Value::Integer(n)) if (min..=max).contains(&n) => {
-                Ok(u64::try_from(n).unwrap_or(default))
-            }
-            Some(other) => Err(anyhow!(
-                "{source}: http.{key} `{}`: write {what}, a whole number from {min} to {max} (the default is {default})",
-                match other {
-                    toml::Value::String(s) => s,
-                    toml::Value::Integer(i) => i.to_string(),
-                    toml::Value::Float(f) => f.to_string(),
-                    _ => "?".to_owned(),
-                }
-            )),
-        }
+    let whole = |key: &str, value, bounds, default: u64, what: &str| {
+        whole_number(source, &format!("http.{key}"), value, bounds, default, what)
     };
     Ok(hjul_api::Limits {
         header_read_timeout: Duration::from_secs(whole(
@@ -117,23 +126,19 @@ const MAX_RETENTION_DAYS: i64 = 36_500;
 /// [`hjul_store::MIN_RETENTION_DAYS`] to [`MAX_RETENTION_DAYS`].
 fn retention(raw: RawPrivacy, source: &str) -> anyhow::Result<hjul_store::Retention> {
     let defaults = hjul_store::Retention::default();
-    let days = |key: &str, value: Option<toml::Value>, default: u32| -> anyhow::Result<u32> {
-        let min = i64::from(hjul_store::MIN_RETENTION_DAYS);
-        match value {
-            None => Ok(default),
-            Some(toml::Value::Integer(n)) if (min..=MAX_RETENTION_DAYS).contains(&n) => {
-                Ok(u32::try_from(n).unwrap_or(default))
-            }
-            Some(other) => Err(anyhow!(
-                "{source}: privacy.{key} `{}`: write how many days to keep them, a whole number from {min} to {MAX_RETENTION_DAYS} (the default is {default})",
-                match other {
-                    toml::Value::String(s) => s,
-                    toml::Value::Integer(i) => i.to_string(),
-                    toml::Value::Float(f) => f.to_string(),
-                    _ => "?".to_owned(),
-                }
-            )),
-        }
+    let days = |key: &str, value, default: u32| -> anyhow::Result<u32> {
+        let n = whole_number(
+            source,
+            &format!("privacy.{key}"),
+            value,
+            (
+                i64::from(hjul_store::MIN_RETENTION_DAYS),
+                MAX_RETENTION_DAYS,
+            ),
+            u64::from(default),
+            "how many days to keep them",
+        )?;
+        Ok(u32::try_from(n).unwrap_or(default))
     };
     Ok(hjul_store::Retention {
         read_log_days: days("read_log_days", raw.read_log_days, defaults.read_log_days)?,
