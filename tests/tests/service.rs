@@ -16,6 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 hjul_tests::stories!(
     the_service_serves_mails_and_stops_on_its_signal,
     people_writing_at_the_same_moment_each_get_an_answer_never_a_500,
+    the_monitoring_reads_a_morning_of_mail_and_a_dead_letter_at_metrics,
 );
 
 /// One GET over a fresh connection: the status and the body.
@@ -50,6 +51,28 @@ async fn request(
     let (head, body) = answer.split_once("\r\n\r\n").unwrap();
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
     (status, body.to_owned())
+}
+
+/// One request written as is over a fresh connection: the status, the header and the
+/// body.
+async fn exchange(addr: std::net::SocketAddr, raw: &str) -> (u16, String, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(raw.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8(answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, head.to_owned(), body.to_owned())
+}
+
+/// The value of the series `series` (its name and labels as written) in a scrape.
+fn value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no `{series}` in:\n{text}"))
+        .parse()
+        .unwrap()
 }
 
 /// The service's settings with the test SMTP server, and its database.
@@ -422,4 +445,283 @@ async fn the_server_sheds_clients_that_hold_connections_open() {
     }
     let (status, _) = get(addr, "/healthz", "").await;
     assert_eq!(status, 200, "the server answers once they are gone");
+}
+
+/// The monitoring's view of a morning. The first tick writes the dialogues' mail and the
+/// dispatcher sends it through a real SMTP server that refuses one leader for good; a
+/// wrong token is tried at the sign-in and a scanner asks for a page that is not there.
+/// `/metrics` answers only the secretariat's token, and holds the mail sent and dead as
+/// the database has them, the notice to the secretariat waiting for the next round, the
+/// tick, the requests by route pattern and status, and the refused sign-in; `promtool
+/// check metrics` (Debian's `prometheus` package) accepts the text.
+async fn the_monitoring_reads_a_morning_of_mail_and_a_dead_letter_at_metrics(db: TestDb) {
+    let store = hjul_tests::skovby_with_themes(&db, "2026-03-20").await;
+    let units = hjul_tests::count(&store, "unit WHERE active").await;
+    let (token, _) = store
+        .create_token(
+            Role::Secretariat,
+            "sekretariat@skovby.dk",
+            None,
+            &stamp("2026-03-20"),
+        )
+        .await
+        .unwrap();
+    let (leader, _) = store
+        .create_token(
+            Role::Leader,
+            "anna.bech@skovby.dk",
+            None,
+            &stamp("2026-03-20"),
+        )
+        .await
+        .unwrap();
+    store.close().await.unwrap();
+
+    let smtp = SmtpServer::start().await;
+    smtp.refuse_to("anna.bech@skovby.dk", hjul_tests::smtp::Behaviour::PermFail);
+    let (settings, database) = settings(&db, &smtp);
+    // Monday 23 March 2026 at 08:05: the dialogues' deadlines open. The next round is at
+    // 08:06, a minute away, so what the first round did stands still while it is read.
+    let clock = Arc::new(hjul_scheduler::ShiftedClock::starting_at(
+        eight("2026-03-23") + chrono::Duration::minutes(5),
+    ));
+    let (handle, stop) = Stop::new();
+    let service = Service::build(
+        &settings,
+        database,
+        clock,
+        "127.0.0.1:0".parse().unwrap(),
+        stop,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let addr = service.local_addr().unwrap();
+    let running = tokio::spawn(service.run_until_stopped());
+
+    // Only the secretariat's token reads the figures.
+    let (status, _) = get(addr, "/metrics", "").await;
+    assert_eq!(status, 401);
+    let (status, _) = get(addr, "/metrics", &leader).await;
+    assert_eq!(status, 403);
+
+    // The first round: sent once the dispatcher has counted its mail.
+    let started = std::time::Instant::now();
+    let scrape = loop {
+        let (status, head, body) = exchange(
+            addr,
+            &format!("GET /metrics HTTP/1.1\r\nHost: hjul\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("content-type: text/plain; version=0.0.4; charset=utf-8"),
+            "{head}"
+        );
+        if value(&body, "hjul_mails_sent_total") > 0.0 {
+            break body;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(40),
+            "no mail counted:\n{body}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let _ = scrape;
+
+    // A person's request, a wrong token at the sign-in, and a scanner's path.
+    let (status, _) = get(addr, "/api/v1/status", &token).await;
+    assert_eq!(status, 200);
+    let (status, head, _) = exchange(
+        addr,
+        "GET /login HTTP/1.1\r\nHost: hjul\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let csrf = head
+        .lines()
+        .filter_map(|l| l.split_once(": "))
+        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        .find_map(|(_, v)| v.strip_prefix("hjul_login_csrf="))
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_owned();
+    let form = format!("csrf={csrf}&token=not-a-token&next=%2F");
+    let (status, _, _) = exchange(
+        addr,
+        &format!(
+            "POST /login HTTP/1.1\r\nHost: hjul\r\nCookie: hjul_login_csrf={csrf}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
+            form.len()
+        ),
+    )
+    .await;
+    assert_eq!(status, 401);
+    let (status, _) = get(addr, "/wp-login.php", "").await;
+    assert_eq!(status, 404);
+
+    let (status, text) = get(addr, "/metrics", &token).await;
+    assert_eq!(status, 200);
+    // What the database holds, read beside the service.
+    let store = db.store().await;
+    let in_state = |state: &str| format!("outbox_item WHERE state = '{state}'");
+    let dead = hjul_tests::count(&store, &in_state("dead")).await;
+    assert!(dead >= 1, "the refused leader's mail is not dead");
+    for state in ["pending", "sent", "dead", "folded", "void"] {
+        let series = format!("hjul_mail_items{{state=\"{state}\"}}");
+        let n = hjul_tests::count(&store, &in_state(state)).await;
+        assert_eq!(value(&text, &series), n as f64, "{series}\n{text}");
+    }
+    let sent_mails = smtp.received().len() as f64;
+    assert_eq!(value(&text, "hjul_mails_sent_total"), sent_mails, "{text}");
+    assert_eq!(
+        value(&text, "hjul_mail_items_dead_total"),
+        dead as f64,
+        "{text}"
+    );
+    // The secretariat's notice of the dead letter waits for the next round.
+    let due = value(&text, "hjul_mail_due_items");
+    let waited = value(&text, "hjul_mail_oldest_due_age_seconds");
+    assert!(due >= 1.0, "{text}");
+    assert!(waited > 0.0 && waited < 120.0, "{text}");
+    // The tick: every active unit read on the process's first tick, just now.
+    assert_eq!(value(&text, "hjul_tick_units_read"), units as f64, "{text}");
+    assert!(
+        value(&text, "hjul_tick_duration_seconds_count") >= 1.0,
+        "{text}"
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let last = value(&text, "hjul_tick_last_success_timestamp_seconds");
+    assert!(
+        now - last < 120.0 && last <= now + 1.0,
+        "{last} against {now}"
+    );
+    assert_eq!(
+        value(&text, "hjul_leases_held{kind=\"tick\"}"),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(value(&text, "hjul_report_queue_length"), 0.0, "{text}");
+    assert!(
+        value(&text, "hjul_db_pool_max_connections") >= 1.0,
+        "{text}"
+    );
+    // Requests by route pattern and status; the scanner's path is not a series of its own.
+    for (series, n) in [
+        (
+            r#"hjul_http_requests_total{method="GET",route="/metrics",status="401"}"#,
+            1.0,
+        ),
+        (
+            r#"hjul_http_requests_total{method="GET",route="/metrics",status="403"}"#,
+            1.0,
+        ),
+        (
+            r#"hjul_http_requests_total{method="GET",route="/api/v1/status",status="200"}"#,
+            1.0,
+        ),
+        (
+            r#"hjul_http_requests_total{method="POST",route="/login",status="401"}"#,
+            1.0,
+        ),
+        (
+            r#"hjul_http_requests_total{method="GET",route="unmatched",status="404"}"#,
+            1.0,
+        ),
+        (r#"hjul_sign_ins_refused_total{reason="token"}"#, 1.0),
+    ] {
+        assert_eq!(value(&text, series), n, "{series}\n{text}");
+    }
+    assert!(!text.contains("wp-login"), "{text}");
+    assert!(
+        value(
+            &text,
+            r#"hjul_http_request_duration_seconds_count{method="GET",route="/api/v1/status"}"#
+        ) >= 1.0
+    );
+    store.close().await.unwrap();
+    promtool_accepts(&text);
+
+    handle.stop();
+    tokio::time::timeout(Duration::from_secs(20), running)
+        .await
+        .expect("the service stops on its signal")
+        .unwrap()
+        .unwrap();
+}
+
+/// `promtool check metrics` reads the text as Prometheus would, with its lint. Under CI
+/// it must be there (`.ci/run` installs Debian's `prometheus`); elsewhere its absence is
+/// said, not hidden.
+fn promtool_accepts(text: &str) {
+    use std::io::Write;
+    let Ok(mut child) = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "promtool is missing; .ci/run installs it (apt-get install prometheus)"
+        );
+        eprintln!("promtool is not installed here: the metrics' format was not checked by it");
+        return;
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+        "promtool check metrics: {}\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The alert rules `docs/operations.md` gives are rules Prometheus loads: `promtool check
+/// rules` reads them from the guide as written.
+#[test]
+fn the_guides_alert_rules_are_ones_prometheus_loads() {
+    let guide = include_str!("../../docs/operations.md");
+    let start = guide
+        .find("```yaml\ngroups:")
+        .expect("the alert rules in the guide")
+        + 8;
+    let rules = &guide[start..start + guide[start..].find("```").unwrap()];
+    for name in ["HjulMailWaitsTooLong", "HjulDeadMail", "HjulTickStopped"] {
+        assert!(rules.contains(name), "{name} is not in the guide's rules");
+    }
+    let file = std::env::temp_dir().join(format!("hjul-rules-{}.yml", std::process::id()));
+    std::fs::write(&file, rules).unwrap();
+    let Ok(out) = std::process::Command::new("promtool")
+        .args(["check", "rules"])
+        .arg(&file)
+        .output()
+    else {
+        let _ = std::fs::remove_file(&file);
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "promtool is missing; .ci/run installs it (apt-get install prometheus)"
+        );
+        eprintln!("promtool is not installed here: the guide's rules were not checked by it");
+        return;
+    };
+    let _ = std::fs::remove_file(&file);
+    assert!(
+        out.status.success(),
+        "promtool check rules: {}\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -191,9 +191,11 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .route("/healthz", axum::routing::get(api::healthz))
+        .route("/metrics", axum::routing::get(metrics))
         .route("/api/{*rest}", axum::routing::any(problem::no_endpoint))
         .merge(dashboard::routes())
         .method_not_allowed_fallback(problem::wrong_method)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), counted))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // Answers about people are not kept by browsers or proxies.
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -216,6 +218,48 @@ pub fn router(state: AppState) -> Router {
             header::SET_COOKIE,
         ]))
         .with_state(state)
+}
+
+/// Counts each answer by its route's pattern and status, with its latency, for
+/// `/metrics`. Inside the router, so the matched route is known; a path no route takes
+/// is counted as `unmatched`, never by itself (a scanner's paths would each be a series).
+async fn counted(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let response = next.run(request).await;
+    state.core().metrics().request(
+        method.as_str(),
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}
+
+/// `GET /metrics`: the service's figures in the Prometheus text format, for a token of
+/// the secretariat's made for the monitoring (`docs/operations.md`).
+async fn metrics(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    who: auth::Principal,
+) -> Result<axum::response::Response, problem::Problem> {
+    use axum::response::IntoResponse;
+    let text = state.core().monitoring(&who).await?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
 }
 
 /// Redoc 2.5.1, served by hjul itself so that `/api/docs` works with no internet
@@ -250,7 +294,8 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    listen::serve(listener, router(state), limits, shutdown).await
+    let metrics = state.core().metrics().clone();
+    listen::serve(listener, router(state), limits, metrics, shutdown).await
 }
 
 /// The built-in report templates: checked by the tests, so failing here is a build

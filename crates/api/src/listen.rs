@@ -57,6 +57,7 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: Limits,
+    metrics: hjul_metrics::Metrics,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let open = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -80,6 +81,7 @@ pub async fn serve(
         };
         let Ok(permit) = open.clone().try_acquire_owned() else {
             let _ = stream.try_write(BUSY);
+            metrics.connection_refused();
             tracing::warn!(%peer, max = limits.max_connections, "too many connections: refused one");
             continue;
         };

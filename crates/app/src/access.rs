@@ -42,12 +42,17 @@ impl Core {
     /// `None` for an unknown or revoked token, or when people may not sign in with
     /// tokens here.
     pub async fn open_session(&self, token: &str) -> Result<Option<Opened>, CoreError> {
-        if !self.token_sign_in().await {
-            return Ok(None);
+        let refused = || {
+            self.metrics().sign_in_refused(hjul_metrics::Refusal::Token);
+            Ok(None)
+        };
+        // Longer than any token hjul makes: not looked up.
+        if token.len() > 200 || !self.token_sign_in().await {
+            return refused();
         }
         let now = self.now();
         let Some((secret, session)) = self.store().open_session(token, now).await? else {
-            return Ok(None);
+            return refused();
         };
         self.audit_sign_in(&session.holder, None).await;
         Ok(Some(Opened { secret, session }))
@@ -73,6 +78,8 @@ impl Core {
                 id: &email,
             };
             self.audit_refusal(stamp, &attempt, why, false).await;
+            self.metrics()
+                .sign_in_refused(hjul_metrics::Refusal::UnknownPerson);
             Ok(PersonSignIn::Unknown { email })
         };
         let Ok(email) = hjul_wheel::Email::parse(&who.email) else {
@@ -114,6 +121,7 @@ impl Core {
     /// an answer that belongs to no sign-in of this browser, a code or token the
     /// provider or hjul refused, a provider that did not answer.
     pub async fn audit_failed_sign_in(&self, why: &str) {
+        self.metrics().sign_in_refused(hjul_metrics::Refusal::Login);
         let now = self.now();
         let stamp = Stamp {
             actor: "oidc:-".into(),

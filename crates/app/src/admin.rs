@@ -10,6 +10,29 @@ use hjul_wheel::data::Measurement;
 use crate::{Actor, Attempt, Core, CoreError};
 
 impl Core {
+    /// The service's figures in the Prometheus text format, with the database's part read
+    /// now (secretariat: a token made for the monitoring). Names no person, so the read
+    /// is not logged.
+    pub async fn monitoring(&self, actor: &Actor) -> Result<String, CoreError> {
+        actor.require_secretariat("the service's figures")?;
+        let now = self.now();
+        let db = self.store().monitored(now).await?;
+        let standing = hjul_metrics::Standing {
+            mail: db.mail,
+            due: db.due,
+            oldest_due: db
+                .oldest_due_at
+                .and_then(|at| (now - at).to_std().ok())
+                .unwrap_or_default(),
+            leases: db.leases,
+            report_queue: u64::try_from(self.report_queue_length()).unwrap_or(u64::MAX),
+            pool_in_use: db.pool_in_use,
+            pool_idle: db.pool_idle,
+            pool_max: db.pool_max,
+        };
+        Ok(self.metrics().render(&standing))
+    }
+
     /// Starts cycle `year` before its first day (the secretariat's); it keeps the wheel
     /// in force now.
     pub async fn start_cycle(&self, actor: &Actor, year: i32) -> Result<Cycle, CoreError> {

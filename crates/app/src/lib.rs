@@ -153,6 +153,9 @@ struct Inner {
     sign_in: std::sync::OnceLock<SignIn>,
     /// Reads waiting to go into the read log.
     reads: read_log::Pending,
+    /// What the monitoring reads at `/metrics`; the scheduler of the same service counts
+    /// into it too.
+    metrics: hjul_metrics::Metrics,
 }
 
 /// How people sign in to the dashboard (`[auth]` in `hjul.toml`).
@@ -194,7 +197,14 @@ impl Core {
             today: None,
             sign_in: std::sync::OnceLock::new(),
             reads: read_log::Pending::default(),
+            metrics: hjul_metrics::Metrics::new(),
         }))
+    }
+
+    /// The service's figures for the monitoring (the API and the scheduler count into
+    /// them; [`Core::monitoring`] writes them out).
+    pub fn metrics(&self) -> &hjul_metrics::Metrics {
+        &self.0.metrics
     }
 
     fn pending_reads(&self) -> &read_log::Pending {

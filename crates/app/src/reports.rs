@@ -134,6 +134,11 @@ impl Core {
         }
     }
 
+    /// People whose report waits for the layout or is being laid out.
+    pub(crate) fn report_queue_length(&self) -> usize {
+        self.queued().len()
+    }
+
     fn queued(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
         self.0
             .report_queue

@@ -129,6 +129,9 @@ pub struct Scheduler {
     fault: Option<Fault>,
     /// This instance's name in leases: host, process and a random part.
     instance: String,
+    /// Where the tick's duration and the mail sent are counted (the service shares the
+    /// API's, so one `/metrics` shows both).
+    metrics: hjul_metrics::Metrics,
 }
 
 /// A name for this process among the instances on one database.
@@ -158,7 +161,19 @@ impl Scheduler {
             swept: AtomicBool::new(false),
             fault: None,
             instance: instance_name(),
+            metrics: hjul_metrics::Metrics::new(),
         }
+    }
+
+    /// Counts into `metrics` (the service's, which `/metrics` writes out).
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: hjul_metrics::Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    pub fn metrics(&self) -> &hjul_metrics::Metrics {
+        &self.metrics
     }
 
     /// This instance's name in leases.
@@ -213,11 +228,16 @@ impl Scheduler {
             .try_lease(TICK_LEASE, &self.instance, self.settings.lease)
             .await?
         {
-            self.tick(now).await?
+            let started = std::time::Instant::now();
+            let tick = self.tick(now).await?;
+            self.metrics.tick(started.elapsed(), tick.units_read);
+            tick
         } else {
             TickReport::default()
         };
         let dispatch = self.dispatch(sender, now).await?;
+        self.metrics
+            .dispatched(dispatch.sent.len(), dispatch.retried, dispatch.dead);
         Ok((tick, dispatch))
     }
 

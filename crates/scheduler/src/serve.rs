@@ -146,7 +146,10 @@ pub async fn serve(
                     );
                 }
             }
-            Err(e) => tracing::error!(error = %e, "round failed; trying again at the next tick"),
+            Err(e) => {
+                scheduler.metrics().round_failed();
+                tracing::error!(error = %e, "round failed; trying again at the next tick");
+            }
         }
         // For a harness that waits until every instance has been round at an instant.
         tracing::debug!(at = %now.to_rfc3339(), "round");

@@ -217,7 +217,8 @@ impl Service {
             settings.scheduler.clone(),
             settings.mail.clone(),
             Templates::load(settings.mail.templates.as_deref())?,
-        );
+        )
+        .with_metrics(api.core().metrics().clone());
         Ok(Some(Self {
             scheduler,
             sender: sender(&settings.mail),
@@ -269,7 +270,10 @@ impl Service {
             let mut kept_on = None;
             loop {
                 tokio::select! {
-                    () = tokio::time::sleep(Duration::from_secs(1)) => core.flush_reads().await,
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {
+                        core.flush_reads().await;
+                        core.metrics().upkeep();
+                    }
                     () = &mut stopped => break,
                 }
                 let today = core.today_at(clock.now());

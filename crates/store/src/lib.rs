@@ -35,6 +35,7 @@ mod entity;
 mod events;
 mod facts;
 mod lease;
+mod monitor;
 mod org;
 mod outbox;
 mod person_data;
@@ -80,6 +81,7 @@ pub use entity::cycle::StartedHow;
 pub use entity::outbox_item::Model as OutboxItem;
 pub use entity::unit::Model as Unit;
 pub use events::{Graded, Recorded, Submitted, UnitEventKind, check_themes};
+pub use monitor::Monitored;
 pub use org::{Handover, ImportReport, Joining};
 pub use outbox::{
     ItemId, ItemPayload, Kind as OutboxKind, Moving, NewItem, SentEntries, SentMark, SentWords,

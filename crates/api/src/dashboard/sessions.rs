@@ -263,16 +263,16 @@ pub async fn login(State(state): State<AppState>, req: axum::extract::Request) -
         .await;
     }
     let token = form.token.trim();
-    let opened = if token.len() > 200 {
-        Ok(None)
-    } else {
-        state.core().open_session(token).await
-    };
+    let opened = state.core().open_session(token).await;
     // While an address waits, a wrong token is answered "wait" and not counted; a right
     // one still signs in: behind a proxy every sign-in shares the proxy's address, and a
     // token (244 random bits) is not guessed by trying, so one person's mistakes must not
     // lock everyone out.
     if let (Some(wait), Ok(None)) = (wait, &opened) {
+        state
+            .core()
+            .metrics()
+            .sign_in_refused(hjul_metrics::Refusal::Throttled);
         let mut r = show_login(
             &state,
             &headers,
