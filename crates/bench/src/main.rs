@@ -8,7 +8,10 @@ mod report;
 mod tick;
 mod writers;
 
-/// The allocator `hjul` runs with, so the figures are the service's.
+/// The allocator `hjul` runs with, so the figures are the service's. A heap profiler
+/// (heaptrack) sees only the C library's malloc: build with `--features
+/// system-allocator` to profile.
+#[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
