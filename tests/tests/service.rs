@@ -98,30 +98,33 @@ fn settings(db: &TestDb, smtp: &SmtpServer) -> (Settings, Database) {
     (settings, database)
 }
 
-async fn the_service_serves_mails_and_stops_on_its_signal(db: TestDb) {
-    let store = hjul_tests::skovby_with_themes(&db, "2026-03-20").await;
-    let units = hjul_tests::count(&store, "unit").await;
-    let (token, _) = store
-        .create_token(
-            Role::Secretariat,
-            "sekretariat@skovby.dk",
-            None,
-            &stamp("2026-03-20"),
-        )
+/// A token of `role` for `email`, made on 20 March 2026.
+async fn token(store: &hjul_store::Store, role: Role, email: &str) -> String {
+    store
+        .create_token(role, email, None, &stamp("2026-03-20"))
         .await
-        .unwrap();
-    store.close().await.unwrap();
+        .unwrap()
+        .0
+}
 
-    let smtp = SmtpServer::start().await;
-    let (settings, database) = settings(&db, &smtp);
-    // Monday 23 March 2026, just after the mail time: the dialogues' deadlines open.
+/// The running service on Monday 23 March 2026 at 08:05, the morning the dialogues'
+/// deadlines open: its address, its stop, the task it runs in, and its clock.
+async fn serve_monday_morning(
+    settings: &Settings,
+    database: Database,
+) -> (
+    std::net::SocketAddr,
+    hjul_service::StopHandle,
+    tokio::task::JoinHandle<Result<(), ServiceError>>,
+    Arc<hjul_scheduler::ShiftedClock>,
+) {
     let clock = Arc::new(hjul_scheduler::ShiftedClock::starting_at(
         eight("2026-03-23") + chrono::Duration::minutes(5),
     ));
     let (handle, stop) = Stop::new();
     let service = Service::build(
-        &settings,
-        database.clone(),
+        settings,
+        database,
         clock.clone(),
         "127.0.0.1:0".parse().unwrap(),
         stop,
@@ -130,8 +133,25 @@ async fn the_service_serves_mails_and_stops_on_its_signal(db: TestDb) {
     .unwrap()
     .unwrap();
     let addr = service.local_addr().unwrap();
+    (
+        addr,
+        handle,
+        tokio::spawn(service.run_until_stopped()),
+        clock,
+    )
+}
+
+async fn the_service_serves_mails_and_stops_on_its_signal(db: TestDb) {
+    let store = hjul_tests::skovby_with_themes(&db, "2026-03-20").await;
+    let units = hjul_tests::count(&store, "unit").await;
+    let token = token(&store, Role::Secretariat, "sekretariat@skovby.dk").await;
+    store.close().await.unwrap();
+
+    let smtp = SmtpServer::start().await;
+    let (settings, database) = settings(&db, &smtp);
+    // Just after the mail time: the dialogues' deadlines open.
+    let (addr, handle, running, clock) = serve_monday_morning(&settings, database.clone()).await;
     assert_ne!(addr.port(), 0, "port 0 picks a free port");
-    let running = tokio::spawn(service.run_until_stopped());
 
     let (status, body) = get(addr, "/healthz", "").await;
     assert_eq!((status, body.as_str()), (200, r#"{"status":"ok"}"#));
@@ -457,47 +477,16 @@ async fn the_server_sheds_clients_that_hold_connections_open() {
 async fn the_monitoring_reads_a_morning_of_mail_and_a_dead_letter_at_metrics(db: TestDb) {
     let store = hjul_tests::skovby_with_themes(&db, "2026-03-20").await;
     let units = hjul_tests::count(&store, "unit WHERE active").await;
-    let (token, _) = store
-        .create_token(
-            Role::Secretariat,
-            "sekretariat@skovby.dk",
-            None,
-            &stamp("2026-03-20"),
-        )
-        .await
-        .unwrap();
-    let (leader, _) = store
-        .create_token(
-            Role::Leader,
-            "anna.bech@skovby.dk",
-            None,
-            &stamp("2026-03-20"),
-        )
-        .await
-        .unwrap();
+    let token = token(&store, Role::Secretariat, "sekretariat@skovby.dk").await;
+    let leader = self::token(&store, Role::Leader, "anna.bech@skovby.dk").await;
     store.close().await.unwrap();
 
     let smtp = SmtpServer::start().await;
     smtp.refuse_to("anna.bech@skovby.dk", hjul_tests::smtp::Behaviour::PermFail);
     let (settings, database) = settings(&db, &smtp);
-    // Monday 23 March 2026 at 08:05: the dialogues' deadlines open. The next round is at
-    // 08:06, a minute away, so what the first round did stands still while it is read.
-    let clock = Arc::new(hjul_scheduler::ShiftedClock::starting_at(
-        eight("2026-03-23") + chrono::Duration::minutes(5),
-    ));
-    let (handle, stop) = Stop::new();
-    let service = Service::build(
-        &settings,
-        database,
-        clock,
-        "127.0.0.1:0".parse().unwrap(),
-        stop,
-    )
-    .await
-    .unwrap()
-    .unwrap();
-    let addr = service.local_addr().unwrap();
-    let running = tokio::spawn(service.run_until_stopped());
+    // The next round is at 08:06, a minute away, so what the first round did stands
+    // still while it is read.
+    let (addr, handle, running, _) = serve_monday_morning(&settings, database).await;
 
     // Only the secretariat's token reads the figures.
     let (status, _) = get(addr, "/metrics", "").await;
