@@ -901,6 +901,8 @@ async fn restore(
         } else {
             None
         };
+    // Not under a running service: it would go on writing to the file moved aside.
+    let _only_one = hjul_service::single_instance(target)?;
     let (store, restored) = Store::restore_from(
         file,
         manifest.as_ref(),

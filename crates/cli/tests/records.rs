@@ -1273,4 +1273,20 @@ fn the_demo_is_backed_up_and_put_back_through_the_command_line() {
     ));
     assert!(refused.contains("damaged"), "{refused}");
     assert!(!dir.join("other.db").exists());
+    // While a service runs on the database (it holds the lock `hjul serve` takes):
+    // refused with the process, and the database is left as it was.
+    let lock = std::fs::File::create(dir.join("restored.db.serve-lock")).unwrap();
+    lock.try_lock().unwrap();
+    std::fs::write(dir.join("restored.db.serve-lock"), "4242").unwrap();
+    let before = std::fs::read(dir.join("restored.db")).unwrap();
+    let busy = failed(&hjul(
+        &dir,
+        &["restore", "kopi.db", "--database-url", "restored.db"],
+    ));
+    assert!(
+        busy.contains("already runs") && busy.contains("4242"),
+        "{busy}"
+    );
+    assert_eq!(std::fs::read(dir.join("restored.db")).unwrap(), before);
+    drop(lock);
 }

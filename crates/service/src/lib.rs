@@ -354,7 +354,10 @@ async fn open_when_it_answers(
 
 /// SQLite serves one instance: a second service on the same file is refused, with the
 /// process that has it. (Several instances share a PostgreSQL database instead.)
-fn single_instance(db: &Path) -> Result<std::fs::File, ServiceError> {
+/// `hjul restore` holds the same lock while it puts a copy in place, so it is refused
+/// while a service runs on the file, and a service cannot start while it works. Held
+/// until the file returned is dropped (or the process ends).
+pub fn single_instance(db: &Path) -> Result<std::fs::File, ServiceError> {
     use std::io::{Read, Seek, Write};
     let path = PathBuf::from(format!("{}.serve-lock", db.display()));
     let lock_error = |source| ServiceError::Lock {
