@@ -593,6 +593,47 @@ async fn a_copy_made_while_others_write_is_restored_whole_and_an_older_one_migra
     assert!(err.to_string().contains("damaged"), "{err}");
     assert!(!elsewhere.exists());
 
+    // A copy made by a newer hjul (a migration this one does not know): refused, nothing
+    // put in place and no working file left beside.
+    let ahead = dir.join("ahead.db");
+    std::fs::copy(&copy, &ahead).unwrap();
+    let newer = Store::open(
+        &hjul_store::Location::Sqlite(ahead.clone()),
+        CurrentWheel::builtin(),
+        false,
+    )
+    .await
+    .unwrap();
+    newer
+        .connection()
+        .execute_unprepared(
+            "INSERT INTO seaql_migrations (version, applied_at) VALUES ('m29991231_000099_from_a_newer_hjul', 0)",
+        )
+        .await
+        .unwrap();
+    newer.close().await.unwrap();
+    let err = Store::restore_from(
+        &ahead,
+        None,
+        &elsewhere,
+        CurrentWheel::builtin(),
+        chrono::Utc::now(),
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(
+        matches!(err, hjul_store::StoreError::SchemaAhead(_)),
+        "{err:?}"
+    );
+    assert!(!elsewhere.exists());
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.contains("restoring"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+
     // The previous release's database: migrated as it is put back, the file given left
     // as it was.
     let before = hjul_store::backup_digest(std::path::Path::new(FIXTURE_DB)).unwrap();

@@ -191,6 +191,7 @@ impl Store {
             Ok(x) => x,
             Err(e) => {
                 let _ = std::fs::remove_file(&work);
+                remove_sides(&work);
                 return Err(e);
             }
         };
@@ -232,13 +233,23 @@ impl Store {
         wheel: CurrentWheel,
     ) -> Result<(String, Vec<String>), StoreError> {
         let store = Store::open(&Location::Sqlite(path.to_path_buf()), wheel, false).await?;
-        let before = applied(&store.db).await?;
-        let migrated = store.migrate(|_, _| {}).await?;
+        let before = applied(&store.db).await;
+        // Closed whether or not it migrates: a copy refused (from a newer hjul, say) must
+        // leave no working files beside the target.
+        let migrated = match before {
+            Ok(_) => store.migrate(|_, _| {}).await,
+            Err(_) => Ok(Vec::new()),
+        };
         store.close().await?;
         // The working copy's journal is folded in on close; nothing of it stays beside.
-        for side in ["-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{side}", path.display()));
-        }
-        Ok((before.last().cloned().unwrap_or_default(), migrated))
+        remove_sides(path);
+        Ok((before?.last().cloned().unwrap_or_default(), migrated?))
+    }
+}
+
+/// Removes a SQLite file's journal beside it (`-wal`, `-shm`), if any.
+fn remove_sides(path: &Path) {
+    for side in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{side}", path.display()));
     }
 }
