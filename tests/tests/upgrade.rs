@@ -598,7 +598,7 @@ async fn a_copy_made_while_others_write_is_restored_whole_and_an_older_one_migra
     let ahead = dir.join("ahead.db");
     std::fs::copy(&copy, &ahead).unwrap();
     let newer = Store::open(
-        &hjul_store::Location::Sqlite(ahead.clone()),
+        &Location::Sqlite(ahead.clone()),
         CurrentWheel::builtin(),
         false,
     )
@@ -622,10 +622,7 @@ async fn a_copy_made_while_others_write_is_restored_whole_and_an_older_one_migra
     .await
     .err()
     .unwrap();
-    assert!(
-        matches!(err, hjul_store::StoreError::SchemaAhead(_)),
-        "{err:?}"
-    );
+    assert!(matches!(err, StoreError::SchemaAhead(_)), "{err:?}");
     assert!(!elsewhere.exists());
     let left: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
