@@ -33,7 +33,6 @@ async fn request(
     token: &str,
     json: Option<&serde_json::Value>,
 ) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let body = json.map(ToString::to_string).unwrap_or_default();
     let kind = if json.is_some() {
         "Content-Type: application/json\r\n"
@@ -44,13 +43,8 @@ async fn request(
         "{method} {path} HTTP/1.1\r\nHost: hjul\r\nAuthorization: Bearer {token}\r\n{kind}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).await.unwrap();
-    let answer = String::from_utf8(answer).unwrap();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, body.to_owned())
+    let (status, _, body) = exchange(addr, &request).await;
+    (status, body)
 }
 
 /// One request written as is over a fresh connection: the status, the header and the
