@@ -369,7 +369,7 @@ pub async fn run(cfg: &Config) -> Result<Report, String> {
                 instances[i] = Instance::start(cfg, &env)?;
             }
             let down = report.smtp_down_on == Some(day);
-            wait_quiet(&store, &mut instances, &clock, &mut now, down).await?;
+            wait_quiet(&store, &pg.url(), &mut instances, &clock, &mut now, down).await?;
         }
         if Some(day) == report.smtp_down_on {
             smtp.restart().await;
@@ -379,7 +379,7 @@ pub async fn run(cfg: &Config) -> Result<Report, String> {
     // The end: one more morning after the last day, every instance alive, nothing due left.
     now = now.max(eight(def.calendar.after(cfg.to)) + chrono::Duration::minutes(5));
     set_clock(&clock, now)?;
-    wait_quiet(&store, &mut instances, &clock, &mut now, false).await?;
+    wait_quiet(&store, &pg.url(), &mut instances, &clock, &mut now, false).await?;
     for i in &mut instances {
         i.stop().await?;
     }
@@ -397,6 +397,7 @@ pub async fn run(cfg: &Config) -> Result<Report, String> {
 /// would, so the instances' next rounds come.
 async fn wait_quiet(
     store: &Store,
+    pg_url: &str,
     instances: &mut [Instance],
     clock: &Path,
     now: &mut DateTime<Utc>,
@@ -433,14 +434,36 @@ async fn wait_quiet(
                 })
                 .collect();
             return Err(format!(
-                "stuck at {now}: {} of {} instances have been round, {:?} items pending and due; the last lines of those behind:\n{}",
+                "stuck at {now}: {} of {} instances have been round, {:?} items pending and due; the last lines of those behind:\n{}\nwhat the database's sessions do:\n{}",
                 instances.len() - behind.len(),
                 instances.len(),
                 pending_due(store, *now).await,
-                behind.join("\n---\n")
+                behind.join("\n---\n"),
+                sessions(pg_url),
             ));
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// What each session on the database is doing, and what it waits for: where a round that
+/// does not end waits, if it waits on the database.
+fn sessions(url: &str) -> String {
+    let out = Command::new("psql")
+        .args([
+            url,
+            "-X",
+            "-c",
+            "SELECT pid, state, wait_event_type, wait_event, now() - xact_start AS in_transaction, \
+             left(query, 160) AS query FROM pg_stat_activity WHERE datname IS NOT NULL \
+             AND pid <> pg_backend_pid()",
+        ])
+        .output();
+    match out {
+        Ok(o) => {
+            String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+        }
+        Err(e) => format!("(psql did not run: {e})"),
     }
 }
 

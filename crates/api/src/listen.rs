@@ -4,7 +4,10 @@
 //! connection that sends nothing for `idle_timeout` is closed; and past
 //! `max_connections` open at once a new connection is answered `503` and closed at once,
 //! so one misbehaving client holds a bounded share of the file descriptors and the rest
-//! (and `/healthz`) are still served.
+//! are still served. A monitor's `GET /healthz` is answered `200` even then: past the cap a
+//! connection gets a short look (`TRIAGE_WAIT`, `TRIAGE_BYTES`, at most `TRIAGE_AT_ONCE`
+//! such looks at a time) before it is told 503, because a monitor that sees 503 restarts a
+//! service that is only being held busy.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -51,6 +54,18 @@ const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nR
 Content-Type: text/plain; charset=utf-8\r\nContent-Length: 42\r\n\r\n\
 hjul has too many connections; try again.\n";
 
+/// `/healthz`'s answer to a monitor that came past the cap: what the router answers.
+const HEALTHY: &[u8] = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\
+Content-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"status\":\"ok\"}";
+
+/// How long a connection past the cap may take to show its request line, how much of it
+/// is read, and how many are looked at at once (the rest are told 503 without a look).
+/// Bounded so that a flood past the cap holds at most this many more descriptors, each
+/// for at most this long.
+const TRIAGE_WAIT: Duration = Duration::from_millis(200);
+const TRIAGE_BYTES: usize = 256;
+const TRIAGE_AT_ONCE: usize = 64;
+
 /// Serves `router` on `listener` within `limits` until `shutdown`, then lets the
 /// requests under way finish.
 pub async fn serve(
@@ -61,6 +76,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let open = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let triage = Arc::new(Semaphore::new(TRIAGE_AT_ONCE));
+    let mut refusals = Refusals::default();
     // Dropped when the service stops: every connection then finishes its request and
     // closes.
     let (stop_tx, stop_rx) = watch::channel(());
@@ -80,9 +97,22 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let Ok(permit) = open.clone().try_acquire_owned() else {
-            let _ = stream.try_write(BUSY);
-            metrics.connection_refused();
-            tracing::warn!(%peer, max = limits.max_connections, "too many connections: refused one");
+            match triage.clone().try_acquire_owned() {
+                Ok(look) => {
+                    let metrics = metrics.clone();
+                    tokio::spawn(async move {
+                        if !past_the_cap(stream).await {
+                            metrics.connection_refused();
+                        }
+                        drop(look);
+                    });
+                }
+                Err(_) => {
+                    let _ = stream.try_write(BUSY);
+                    metrics.connection_refused();
+                }
+            }
+            refusals.note(peer, limits.max_connections);
             continue;
         };
         let _ = stream.set_nodelay(true);
@@ -96,6 +126,57 @@ pub async fn serve(
     drop(stop_rx);
     stop_tx.closed().await;
     Ok(())
+}
+
+/// A connection past the cap: `/healthz` is answered, anything else is told 503; either
+/// way it is closed. Returns whether it was a monitor's (answered 200).
+async fn past_the_cap(mut stream: TcpStream) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut head = [0_u8; TRIAGE_BYTES];
+    let mut got = 0;
+    let _ = tokio::time::timeout(TRIAGE_WAIT, async {
+        while got < head.len() && !head[..got].contains(&b'\n') {
+            match stream.read(&mut head[got..]).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got += n,
+            }
+        }
+    })
+    .await;
+    let line = head[..got]
+        .split(|b| *b == b'\n')
+        .next()
+        .unwrap_or_default();
+    let healthz = [&b"GET /healthz "[..], b"HEAD /healthz "]
+        .iter()
+        .any(|p| line.starts_with(p));
+    let answer = if healthz { HEALTHY } else { BUSY };
+    // Bounded like the look: a client that reads nothing does not hold the descriptor.
+    let _ = tokio::time::timeout(TRIAGE_WAIT, stream.write_all(answer)).await;
+    healthz
+}
+
+/// The warning about refused connections, at most once a second: a flood past the cap
+/// must not become a flood in the log.
+#[derive(Default)]
+struct Refusals {
+    since: Option<std::time::Instant>,
+    count: u64,
+}
+
+impl Refusals {
+    fn note(&mut self, peer: SocketAddr, max: usize) {
+        self.count += 1;
+        let now = std::time::Instant::now();
+        if self
+            .since
+            .is_none_or(|s| now.duration_since(s) >= Duration::from_secs(1))
+        {
+            tracing::warn!(%peer, max, refused = self.count, "too many connections: refused (or only /healthz answered)");
+            self.since = Some(now);
+            self.count = 0;
+        }
+    }
 }
 
 async fn connection(
@@ -226,5 +307,27 @@ impl AsyncWrite for Idle {
 
     fn is_write_vectored(&self) -> bool {
         self.stream.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The answer past the cap is the router's `/healthz`, byte for byte in its body, and
+    /// its Content-Length counts that body.
+    #[tokio::test]
+    async fn the_answer_past_the_cap_is_the_routers_healthz() {
+        let axum::Json(body) = crate::api::healthz().await;
+        let body = serde_json::to_vec(&body).unwrap();
+        let text = std::str::from_utf8(HEALTHY).unwrap();
+        let (head, tail) = text.split_once("\r\n\r\n").unwrap();
+        assert_eq!(tail.as_bytes(), body.as_slice());
+        assert!(head.contains(&format!("Content-Length: {}", body.len())));
+        let (head, tail) = std::str::from_utf8(BUSY)
+            .unwrap()
+            .split_once("\r\n\r\n")
+            .unwrap();
+        assert!(head.contains(&format!("Content-Length: {}", tail.len())));
     }
 }

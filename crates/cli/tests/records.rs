@@ -1290,3 +1290,89 @@ fn the_demo_is_backed_up_and_put_back_through_the_command_line() {
     assert_eq!(std::fs::read(dir.join("restored.db")).unwrap(), before);
     drop(lock);
 }
+
+/// On PostgreSQL, `hjul backup` writes nothing and says how to copy with `pg_dump`; the
+/// commands it prints, pasted into a shell as an operator would, make a copy, and put it
+/// back into a new, empty database; there `hjul migrate` has nothing to do, `hjul doctor`
+/// finds nothing, and every table holds what the original held.
+#[test]
+#[cfg_attr(
+    not(pg_tests),
+    ignore = "HJUL_TEST_PG_URL is not set: PostgreSQL story skipped"
+)]
+fn a_postgresql_database_goes_through_pg_dump_and_back_as_hjul_says() {
+    use hjul_store::Location;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let original = rt.block_on(hjul_tests::TestDb::postgres("pg_dump_original"));
+    let restored = rt.block_on(hjul_tests::TestDb::postgres("pg_dump_restored"));
+    let counts = rt.block_on(async {
+        let store = hjul_tests::skovby_with_themes(&original, "2026-03-20").await;
+        let counts = hjul_tests::counts(&store).await;
+        store.close().await.unwrap();
+        counts
+    });
+    let (Location::Postgres(from), Location::Postgres(to)) =
+        (&original.location, &restored.location)
+    else {
+        unreachable!()
+    };
+    let dir = scratch("pg-dump");
+    let said = failed(&hjul(
+        &dir,
+        &["backup", "--output", "kopi.db", "--database-url", from],
+    ));
+    assert!(!dir.join("kopi.db").exists(), "nothing is written: {said}");
+    // The two commands as printed, run by a shell with the URL in the variable they name.
+    let shell = |command: &str, url: &str| {
+        let out = std::process::Command::new("sh")
+            .args(["-c", command])
+            .current_dir(&dir)
+            .env("HJUL_DATABASE_URL", url)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "`{command}` failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let dump = said
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("pg_dump "))
+        .unwrap_or_else(|| panic!("no pg_dump command in: {said}"));
+    shell(dump, from);
+    let file = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .find(|n| n.starts_with("hjul-") && n.ends_with(".dump"))
+        .unwrap_or_else(|| panic!("`{dump}` wrote no hjul-DATE.dump"));
+    let restore = said
+        .split("put it back with ")
+        .nth(1)
+        .and_then(|rest| rest.split(", then").next())
+        .unwrap_or_else(|| panic!("no pg_restore command in: {said}"))
+        .replace("FILE", &file);
+    shell(&restore, to);
+
+    let migrated = ok(&hjul(&dir, &["migrate", "--database-url", to]));
+    assert!(
+        migrated.contains("is up to date"),
+        "nothing to migrate: {migrated}"
+    );
+    ok(&hjul(&dir, &["doctor", "--database-url", to]));
+    let copied = rt.block_on(async {
+        let store = restored.store().await;
+        let copied = hjul_tests::counts(&store).await;
+        store.close().await.unwrap();
+        copied
+    });
+    assert_eq!(copied, counts);
+    assert!(
+        counts.iter().any(|(t, n)| t == "unit" && *n == 16),
+        "{counts:?}"
+    );
+}

@@ -400,3 +400,186 @@ fn midway_reminders_units(messages: &[serde_json::Value]) -> std::collections::B
         .filter_map(|i| i["unit_id"].as_str())
         .collect()
 }
+
+/// One HTTP exchange on a fresh connection: the answer's status line and how long it
+/// took from connecting to the end of the answer.
+fn exchange(addr: &str, request: &str) -> (String, Duration) {
+    use std::io::{Read, Write};
+    let start = Instant::now();
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut text = String::new();
+    let _ = s.read_to_string(&mut text);
+    let status = text.lines().next().unwrap_or_default().to_owned();
+    (status, start.elapsed())
+}
+
+/// Files a process has open.
+fn open_files(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
+}
+
+/// `hjul serve` with its defaults under the file limit systemd gives a service (1,024),
+/// against a client that sends its header a byte a second and 2,000 connections that each
+/// sent half a request: it never runs out of files, `/healthz` answers 200 within 100 ms
+/// throughout, the slow client is cut off at the header timeout (10 s by default), and
+/// every half-open connection is closed by the server (past the cap at once, the rest at
+/// the timeout); then it serves as before and stops cleanly.
+#[test]
+fn two_thousand_half_open_connections_do_not_take_the_server_past_its_file_limit() {
+    use std::io::{Read, Write};
+    let dir = with_org("shed");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = Command::new("prlimit")
+        .args(["--nofile=1024:1024", "--"])
+        .arg(env!("CARGO_BIN_EXE_hjul"))
+        .args(["serve", "--log-format", "json", "--listen", &addr])
+        .current_dir(&dir)
+        // A Saturday: no mail goes, the server is all there is to watch.
+        .env("HJUL_NOW", "2026-11-28T09:00:00Z")
+        .env_remove("HJUL_DATABASE_URL")
+        .env_remove("HJUL_CONFIG_DIR")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let stderr = child.stderr.take().unwrap();
+    let kept = log.clone();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
+            let mut l = kept.lock().unwrap();
+            l.push_str(&line);
+            l.push('\n');
+        }
+    });
+    let healthz = "GET /healthz HTTP/1.1\r\nHost: hjul\r\nConnection: close\r\n\r\n";
+    let start = Instant::now();
+    while std::net::TcpStream::connect(&addr).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "nothing listens on {addr}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // prlimit ran hjul itself (exec), so the limit is the server's.
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    assert!(
+        limits
+            .lines()
+            .any(|l| l.starts_with("Max open files") && l.contains(" 1024 ")),
+        "{limits}"
+    );
+    assert!(exchange(&addr, healthz).0.starts_with("HTTP/1.1 200"));
+
+    // A header a byte a second.
+    let slow_addr = addr.clone();
+    let slow = std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(&slow_addr).unwrap();
+        let begun = Instant::now();
+        for b in
+            b"GET /healthz HTTP/1.1\r\nHost: hjul\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n"
+        {
+            if s.write_all(&[*b]).is_err() || begun.elapsed() > Duration::from_secs(20) {
+                break;
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        // Closed by the server (end of stream or reset), not given up on by us.
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut rest = Vec::new();
+        let closed = match s.read_to_end(&mut rest) {
+            Ok(_) => true,
+            Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+        };
+        (closed, begun.elapsed())
+    });
+
+    // 2,000 connections that each sent half a request, held open by the client.
+    let opened = Instant::now();
+    let mut half = Vec::new();
+    let mut most_files = 0;
+    for n in 0..2000 {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        // Past the cap the server may have answered and closed it already.
+        let _ = s.write_all(b"GET /api/v1/status HTTP/1.1\r\nHost: hjul\r\n");
+        half.push(s);
+        if n % 250 == 0 {
+            most_files = most_files.max(open_files(pid));
+        }
+    }
+    eprintln!("2,000 half-open connections made in {:?}", opened.elapsed());
+
+    // /healthz answers throughout, at once, while the server holds all it may.
+    let mut slowest = Duration::ZERO;
+    for _ in 0..20 {
+        let (status, took) = exchange(&addr, healthz);
+        assert!(
+            status.starts_with("HTTP/1.1 200"),
+            "/healthz answered `{status}`"
+        );
+        slowest = slowest.max(took);
+        most_files = most_files.max(open_files(pid));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    eprintln!(
+        "slowest /healthz beside 2,000 half-open connections: {slowest:?}; most files open: {most_files}"
+    );
+    assert!(
+        slowest < Duration::from_millis(100),
+        "/healthz took {slowest:?} beside 2,000 half-open connections"
+    );
+    assert!(most_files < 1000, "the server had {most_files} files open");
+
+    // The slow client is cut off at the header timeout (10 s), not let go on for 20 s.
+    let (closed, took) = slow.join().unwrap();
+    assert!(
+        closed && took < Duration::from_secs(14),
+        "a header a byte a second was let go on for {took:?}"
+    );
+    // Every half-open connection has been closed by the server: each reads to its end.
+    std::thread::sleep(Duration::from_secs(12).saturating_sub(opened.elapsed()));
+    for (n, mut s) in half.into_iter().enumerate() {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut got = Vec::new();
+        let read = s.read_to_end(&mut got);
+        assert!(
+            read.is_ok()
+                || read
+                    .as_ref()
+                    .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+            "half-open connection {n} was kept past the header timeout: {read:?}"
+        );
+    }
+    assert!(exchange(&addr, healthz).0.starts_with("HTTP/1.1 200"));
+    let (status, _) = exchange(
+        &addr,
+        "GET /api/v1/me HTTP/1.1\r\nHost: hjul\r\nConnection: close\r\n\r\n",
+    );
+    assert!(
+        status.starts_with("HTTP/1.1 401"),
+        "the API answers as before: {status}"
+    );
+
+    Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    reader.join().unwrap();
+    let log = log.lock().unwrap();
+    assert!(!log.contains("Too many open files"), "{log}");
+    assert!(
+        log.contains("too many connections"),
+        "the refusals are in the log: {log}"
+    );
+    // The warning comes at most once a second, not once per refused connection.
+    assert!(log.matches("too many connections").count() < 40, "{log}");
+}

@@ -139,7 +139,24 @@ impl SmtpSender {
         ClientId::Domain("hjul.localhost".to_owned())
     }
 
+    /// Connects, greets, upgrades and signs in, all within the time limit: lettre bounds
+    /// only the TCP connect, and a server that takes the connection and never greets (a
+    /// tarpit, a server hung mid-restart) would otherwise hold the dispatcher for good.
     async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
+        let s = &self.settings;
+        tokio::time::timeout(s.timeout(), self.connect_unbounded())
+            .await
+            .map_err(|_| {
+                SendError::Transient(format!(
+                    "{}:{}: no greeting within {} s",
+                    s.host,
+                    s.port,
+                    s.timeout().as_secs()
+                ))
+            })?
+    }
+
+    async fn connect_unbounded(&self) -> Result<AsyncSmtpConnection, SendError> {
         let s = &self.settings;
         let transient =
             |e: &dyn std::fmt::Display| SendError::Transient(format!("{}:{}: {e}", s.host, s.port));
@@ -203,7 +220,7 @@ impl SmtpSender {
                 ) {
                     (c, false)
                 } else {
-                    c.abort().await;
+                    self.let_go(c).await;
                     (self.connect().await?, false)
                 }
             }
@@ -217,7 +234,7 @@ impl SmtpSender {
         // server taken it and then lost the line before answering, it arrives twice, as
         // it would after the later retry that any failure without an answer gets.
         if untested && matches!(&outcome, Ok(Err(e)) if e.status().is_none()) {
-            conn.abort().await;
+            self.let_go(conn).await;
             conn = self.connect().await?;
             outcome = tokio::time::timeout(timeout, conn.send(envelope, bytes)).await;
         }
@@ -229,11 +246,11 @@ impl SmtpSender {
             Ok(Err(e)) => {
                 // After a refusal the session's state is the server's guess; a fresh
                 // connection for the next mail costs little and guesses nothing.
-                conn.abort().await;
+                self.let_go(conn).await;
                 Err(classify(&e))
             }
             Err(_) => {
-                conn.abort().await;
+                self.let_go(conn).await;
                 Err(SendError::Transient(format!(
                     "{}:{}: no answer within {} s",
                     self.settings.host,
@@ -242,6 +259,14 @@ impl SmtpSender {
                 )))
             }
         }
+    }
+
+    /// Gives up a connection: lettre's `abort` says QUIT and waits for the answer, which a
+    /// server that has stopped answering never gives; past the time limit the connection
+    /// is simply dropped (closed).
+    async fn let_go(&self, mut conn: AsyncSmtpConnection) {
+        let quit = self.settings.timeout().min(Duration::from_secs(2));
+        let _ = tokio::time::timeout(quit, conn.abort()).await;
     }
 
     /// Closes idle connections politely, waiting for each server's answer no longer than
@@ -260,5 +285,85 @@ fn classify(e: &lettre::transport::smtp::Error) -> SendError {
         SendError::Permanent(e.to_string())
     } else {
         SendError::Transient(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    fn settings(port: u16) -> SmtpSettings {
+        SmtpSettings {
+            host: "127.0.0.1".into(),
+            port,
+            tls: TlsMode::None,
+            user: None,
+            password: None,
+            timeout_secs: 1,
+            tcp_nodelay: true,
+        }
+    }
+
+    fn message() -> Outgoing {
+        Outgoing {
+            envelope: Envelope::new(
+                Some("hjul@skovby.dk".parse().unwrap()),
+                vec!["anna@skovby.dk".parse().unwrap()],
+            )
+            .unwrap(),
+            bytes: b"Subject: x\r\n\r\nx\r\n".to_vec(),
+        }
+    }
+
+    /// A server that answers until it has seen `silent_after` and then says nothing more,
+    /// keeping the connection open (a tarpit, a server hung mid-restart).
+    async fn falls_silent(silent_after: &'static str) -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let (read, mut write) = socket.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    if silent_after != "connect" {
+                        let _ = write.write_all(b"220 test\r\n").await;
+                    }
+                    let mut silent = silent_after == "connect";
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        silent |= line.to_ascii_uppercase().starts_with(silent_after);
+                        if !silent {
+                            let _ = write.write_all(b"250 ok\r\n").await;
+                        }
+                    }
+                    drop(write);
+                });
+            }
+        });
+        port
+    }
+
+    /// However a server stops answering (before its greeting, or in the middle of a
+    /// mail), a send gives up within its time limit and a little, as a failure to try
+    /// again later: it never holds the dispatcher.
+    #[tokio::test]
+    async fn a_server_that_stops_answering_costs_the_time_limit_not_the_dispatcher() {
+        for when in ["connect", "EHLO", "MAIL", "DATA"] {
+            let sender = SmtpSender::new(settings(falls_silent(when).await));
+            let started = Instant::now();
+            let sent = tokio::time::timeout(Duration::from_secs(10), sender.send(&message()))
+                .await
+                .unwrap_or_else(|_| panic!("silent from {when}: the send hung"));
+            assert!(
+                matches!(sent, Err(SendError::Transient(_))),
+                "silent from {when}: {sent:?}"
+            );
+            // The time limit (1 s), and at most 2 s more for a QUIT nobody answers.
+            assert!(
+                started.elapsed() < Duration::from_millis(3_500),
+                "silent from {when}: {:?}",
+                started.elapsed()
+            );
+        }
     }
 }

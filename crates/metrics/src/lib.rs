@@ -278,7 +278,7 @@ fn describe(r: &PrometheusRecorder) {
         ),
         (
             name::CONNECTIONS_REFUSED,
-            "Connections answered 503 at once: as many were open as [http] max_connections keeps.",
+            "Connections answered 503: as many were open as [http] max_connections keeps (a /healthz past the cap is answered 200 and not counted).",
         ),
         (
             name::MAILS_SENT,

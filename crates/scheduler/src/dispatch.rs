@@ -509,6 +509,7 @@ impl Scheduler {
             return Ok(());
         }
         let held: Vec<String> = mine.iter().map(|(email, _)| lease_of(email)).collect();
+        tracing::debug!(recipients = held.len(), "sending a batch");
         let sent = self
             .send_held(
                 sender,

@@ -223,11 +223,15 @@ impl Scheduler {
     ) -> Result<(TickReport, DispatchReport), SchedulerError> {
         // One instance ticks at a time (the others would only write what it writes);
         // every instance dispatches, each person's mail under that person's lease.
+        // The debug lines say how far a round came: a round that never ends shows where
+        // it waits (the fault harness prints an instance's last lines when it is stuck).
+        tracing::debug!("asking for the tick's lease");
         let tick = if self
             .store
             .try_lease(TICK_LEASE, &self.instance, self.settings.lease)
             .await?
         {
+            tracing::debug!("ticking");
             let started = std::time::Instant::now();
             let tick = self.tick(now).await?;
             self.metrics.tick(started.elapsed(), tick.units_read);
@@ -235,6 +239,7 @@ impl Scheduler {
         } else {
             TickReport::default()
         };
+        tracing::debug!("dispatching");
         let dispatch = self.dispatch(sender, now).await?;
         self.metrics
             .dispatched(dispatch.sent.len(), dispatch.retried, dispatch.dead);
