@@ -2,12 +2,15 @@
 //! a server facing a municipality's network needs. A client that sends its header a byte
 //! at a time is closed when the header has not arrived in `header_read_timeout`; a kept
 //! connection that sends nothing for `idle_timeout` is closed; and past
-//! `max_connections` open at once a new connection is answered `503` and closed at once,
-//! so one misbehaving client holds a bounded share of the file descriptors and the rest
-//! are still served. A monitor's `GET /healthz` is answered `200` even then: past the cap a
-//! connection gets a short look (`TRIAGE_WAIT`, `TRIAGE_BYTES`, at most `TRIAGE_AT_ONCE`
-//! such looks at a time) before it is told 503, because a monitor that sees 503 restarts a
-//! service that is only being held busy.
+//! `max_connections` open at once a new connection is answered `503` and closed, so one
+//! misbehaving client holds a bounded share of the file descriptors and the rest are
+//! still served. A monitor's `GET /healthz` is answered `200` even then, because a monitor
+//! that sees 503 restarts a service that is only being held busy: past the cap a
+//! connection gets a look of at most `TRIAGE_WAIT` at its first line before it is told
+//! 503. At most `TRIAGE_AT_ONCE` are looked at; a newer one ends the oldest look once it
+//! has lasted `TRIAGE_LEAST` (that one is told 503 at once), so a flood of connections
+//! that send nothing cannot keep a monitor, which sends its line as soon as it connects,
+//! from being looked at, unless it comes faster than `TRIAGE_AT_ONCE` a `TRIAGE_LEAST`.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -15,7 +18,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::ConnectInfo;
@@ -23,7 +26,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot, watch};
 
 /// The limits the server keeps (`[http]` in `hjul.toml`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,23 +51,27 @@ impl Default for Limits {
     }
 }
 
-/// The answer to a connection past the limit: written without waiting (a client that
-/// reads nothing costs nothing), then the connection is closed.
+/// The answer to a connection past the limit, then the connection is closed.
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\n\
 Content-Type: text/plain; charset=utf-8\r\nContent-Length: 42\r\n\r\n\
 hjul has too many connections; try again.\n";
 
-/// `/healthz`'s answer to a monitor that came past the cap: what the router answers.
+/// `/healthz`'s answer to a monitor that came past the cap: what the router answers. A
+/// `HEAD` gets the head alone (`HEALTHY_HEAD` bytes).
 const HEALTHY: &[u8] = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\
 Content-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"status\":\"ok\"}";
+const HEALTHY_HEAD: usize = HEALTHY.len() - 15;
 
 /// How long a connection past the cap may take to show its request line, how much of it
-/// is read, and how many are looked at at once (the rest are told 503 without a look).
+/// is read, and how many are looked at at once (a newer one ends the oldest look).
 /// Bounded so that a flood past the cap holds at most this many more descriptors, each
-/// for at most this long.
+/// for at most this long (and as long again to take the answer).
 const TRIAGE_WAIT: Duration = Duration::from_millis(200);
 const TRIAGE_BYTES: usize = 256;
 const TRIAGE_AT_ONCE: usize = 64;
+/// The least a look lasts before a newer connection may end it: a monitor's line arrives
+/// within it. Past `TRIAGE_AT_ONCE` looks this young, a new connection is told 503 at once.
+const TRIAGE_LEAST: Duration = Duration::from_millis(20);
 
 /// Serves `router` on `listener` within `limits` until `shutdown`, then lets the
 /// requests under way finish.
@@ -76,7 +83,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let open = Arc::new(Semaphore::new(limits.max_connections.max(1)));
-    let triage = Arc::new(Semaphore::new(TRIAGE_AT_ONCE));
+    // The looks under way, oldest first, with when each began; each ends early when its
+    // sender is dropped.
+    let mut looks: std::collections::VecDeque<(Instant, oneshot::Sender<()>)> =
+        std::collections::VecDeque::new();
     let mut refusals = Refusals::default();
     // Dropped when the service stops: every connection then finishes its request and
     // closes.
@@ -97,21 +107,32 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let Ok(permit) = open.clone().try_acquire_owned() else {
-            match triage.clone().try_acquire_owned() {
-                Ok(look) => {
-                    let metrics = metrics.clone();
-                    tokio::spawn(async move {
-                        if !past_the_cap(stream).await {
-                            metrics.connection_refused();
-                        }
-                        drop(look);
-                    });
-                }
-                Err(_) => {
+            looks.retain(|(_, l)| !l.is_closed());
+            let now = Instant::now();
+            if looks.len() >= TRIAGE_AT_ONCE {
+                if looks
+                    .front()
+                    .is_some_and(|(began, _)| now - *began >= TRIAGE_LEAST)
+                {
+                    drop(looks.pop_front()); // the oldest look ends: that one is told 503
+                } else {
+                    // A flood faster than the looks can be given: no look.
                     let _ = stream.try_write(BUSY);
                     metrics.connection_refused();
+                    refusals.note(peer, limits.max_connections);
+                    continue;
                 }
             }
+            let (end, ended) = oneshot::channel();
+            looks.push_back((now, end));
+            let metrics = metrics.clone();
+            tokio::spawn(async move {
+                if !past_the_cap(stream, ended).await {
+                    metrics.connection_refused();
+                }
+            });
+            // The look reads the line before the loop takes the next connections.
+            tokio::task::yield_now().await;
             refusals.note(peer, limits.max_connections);
             continue;
         };
@@ -129,50 +150,63 @@ pub async fn serve(
 }
 
 /// A connection past the cap: `/healthz` is answered, anything else is told 503; either
-/// way it is closed. Returns whether it was a monitor's (answered 200).
-async fn past_the_cap(mut stream: TcpStream) -> bool {
+/// way it is closed. The look ends at `TRIAGE_WAIT`, or when `ended` says a newer
+/// connection needs the room. Returns whether it was a monitor's (answered 200).
+async fn past_the_cap(mut stream: TcpStream, ended: oneshot::Receiver<()>) -> bool {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut head = [0_u8; TRIAGE_BYTES];
     let mut got = 0;
-    let _ = tokio::time::timeout(TRIAGE_WAIT, async {
+    let read = async {
         while got < head.len() && !head[..got].contains(&b'\n') {
             match stream.read(&mut head[got..]).await {
                 Ok(0) | Err(_) => break,
                 Ok(n) => got += n,
             }
         }
-    })
-    .await;
+    };
+    tokio::select! {
+        _ = tokio::time::timeout(TRIAGE_WAIT, read) => {}
+        _ = ended => {}
+    }
     let line = head[..got]
         .split(|b| *b == b'\n')
         .next()
         .unwrap_or_default();
-    let healthz = [&b"GET /healthz "[..], b"HEAD /healthz "]
-        .iter()
-        .any(|p| line.starts_with(p));
-    let answer = if healthz { HEALTHY } else { BUSY };
+    let answer = if line.starts_with(b"GET /healthz ") {
+        HEALTHY
+    } else if line.starts_with(b"HEAD /healthz ") {
+        &HEALTHY[..HEALTHY_HEAD]
+    } else {
+        BUSY
+    };
     // Bounded like the look: a client that reads nothing does not hold the descriptor.
     let _ = tokio::time::timeout(TRIAGE_WAIT, stream.write_all(answer)).await;
-    healthz
+    answer != BUSY
 }
 
 /// The warning about refused connections, at most once a second: a flood past the cap
-/// must not become a flood in the log.
+/// must not become a flood in the log. Each warning gives the refusals since the one
+/// before; the exact count is `hjul_http_connections_refused_total`.
 #[derive(Default)]
 struct Refusals {
-    since: Option<std::time::Instant>,
+    since: Option<Instant>,
     count: u64,
 }
 
 impl Refusals {
     fn note(&mut self, peer: SocketAddr, max: usize) {
         self.count += 1;
-        let now = std::time::Instant::now();
+        let now = Instant::now();
         if self
             .since
             .is_none_or(|s| now.duration_since(s) >= Duration::from_secs(1))
         {
-            tracing::warn!(%peer, max, refused = self.count, "too many connections: refused (or only /healthz answered)");
+            tracing::warn!(
+                %peer,
+                max,
+                since_last_warning = self.count,
+                "too many connections: refused (a /healthz past the cap is still answered)"
+            );
             self.since = Some(now);
             self.count = 0;
         }
@@ -324,6 +358,10 @@ mod tests {
         let (head, tail) = text.split_once("\r\n\r\n").unwrap();
         assert_eq!(tail.as_bytes(), body.as_slice());
         assert!(head.contains(&format!("Content-Length: {}", body.len())));
+        assert_eq!(
+            &HEALTHY[..HEALTHY_HEAD],
+            format!("{head}\r\n\r\n").as_bytes()
+        );
         let (head, tail) = std::str::from_utf8(BUSY)
             .unwrap()
             .split_once("\r\n\r\n")

@@ -148,7 +148,7 @@ impl SmtpSender {
             .await
             .map_err(|_| {
                 SendError::Transient(format!(
-                    "{}:{}: no greeting within {} s",
+                    "{}:{}: no answer within {} s while connecting",
                     s.host,
                     s.port,
                     s.timeout().as_secs()
