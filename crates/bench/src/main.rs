@@ -133,6 +133,10 @@ enum Command {
         /// Timed runs of each report; the median is reported.
         #[arg(long, default_value_t = 3)]
         runs: usize,
+        /// A directory of report templates (laid out as config/report) to measure instead
+        /// of the built-in ones: a municipality's own, or a variant of the frame.
+        #[arg(long, value_name = "DIR")]
+        templates: Option<std::path::PathBuf>,
     },
     /// People writing at the same moment: 1, 2, 4, 8 and 16 writers recording quality
     /// dialogues through the store, records/s and p50/p99, beside as many writers
@@ -182,7 +186,12 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Status { units, pg, runs } => runtime.block_on(status(units, pg, runs)),
         Command::Data { units, pg, runs } => runtime.block_on(data::run(units, pg, runs)),
-        Command::Report { units, pg, runs } => runtime.block_on(report::run(units, pg, runs)),
+        Command::Report {
+            units,
+            pg,
+            runs,
+            templates,
+        } => runtime.block_on(report::run(units, pg, runs, templates)),
         Command::Tick { units, pg, runs } => runtime.block_on(tick::run(units, pg, runs)),
         Command::Mail { units, slow_units } => runtime.block_on(mail::run(units, slow_units)),
         Command::Api {

@@ -94,7 +94,13 @@ fn peak_mib() -> u64 {
         .map_or(0, |kb| kb / 1024)
 }
 
-async fn measure(name: &'static str, db: TestDb, n: usize, runs: usize) -> anyhow::Result<Figures> {
+async fn measure(
+    name: &'static str,
+    db: TestDb,
+    n: usize,
+    runs: usize,
+    templates: Option<&std::path::Path>,
+) -> anyhow::Result<Figures> {
     eprintln!("{name}: {n} units, a whole cycle and eight years of figures…");
     let store = db.store().await;
     let org =
@@ -115,7 +121,7 @@ async fn measure(name: &'static str, db: TestDb, n: usize, runs: usize) -> anyho
         .import_measurements("bench.csv", &rows, &stamp("2025-09-01"), |_, _| {})
         .await?;
     crate::record_cycle(&store, &org).await?;
-    let templates = Templates::load(None)?;
+    let templates = Templates::load(templates)?;
     let setup_mib = peak_mib();
     eprintln!("{name}: the reports…");
     // The fixed cost first, and once untimed each, so the fonts and templates are read.
@@ -140,11 +146,34 @@ async fn measure(name: &'static str, db: TestDb, n: usize, runs: usize) -> anyho
     })
 }
 
-pub async fn run(units: usize, pg: Option<String>, runs: usize) -> anyhow::Result<()> {
+pub async fn run(
+    units: usize,
+    pg: Option<String>,
+    runs: usize,
+    templates: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
     anyhow::ensure!(runs > 0, "--runs must be at least 1");
-    let mut figures = vec![measure("sqlite", TestDb::sqlite("bench-report"), units, runs).await?];
+    let mut figures = vec![
+        measure(
+            "sqlite",
+            TestDb::sqlite("bench-report"),
+            units,
+            runs,
+            templates.as_deref(),
+        )
+        .await?,
+    ];
     if let Some(url) = pg {
-        figures.push(measure("postgres", crate::postgres_db(&url).await?, units, runs).await?);
+        figures.push(
+            measure(
+                "postgres",
+                crate::postgres_db(&url).await?,
+                units,
+                runs,
+                templates.as_deref(),
+            )
+            .await?,
+        );
     }
     let s = |d: Duration| format!("{:.2} s", d.as_secs_f64());
     println!(
