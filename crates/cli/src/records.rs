@@ -831,6 +831,11 @@ fn manifest_path(copy: &Path) -> std::path::PathBuf {
     std::path::PathBuf::from(name)
 }
 
+/// How a `pg_dump` copy is put back, in both commands' advice: `--if-exists` because
+/// `--clean` alone fails on a new, empty database; `--no-owner` so that another role than
+/// the one that made the copy can put it back.
+const PG_RESTORE: &str = "pg_restore --clean --if-exists --no-owner --dbname";
+
 async fn backup(
     ctx: &Context,
     store: &Store,
@@ -848,7 +853,7 @@ async fn backup(
             bail!(
                 "the database is PostgreSQL {server_version}: back it up with pg_dump {major} or newer, for example\n  \
                  pg_dump --format=custom --file hjul-$(date +%F).dump \"$HJUL_DATABASE_URL\"\n\
-                 and put it back with pg_restore --clean --if-exists --no-owner --dbname \"$HJUL_DATABASE_URL\" FILE, then hjul migrate and hjul doctor. Nothing was written."
+                 and put it back with {PG_RESTORE} \"$HJUL_DATABASE_URL\" FILE, then hjul migrate and hjul doctor. Nothing was written."
             );
         }
         hjul_store::Backup::Copied(m) => {
@@ -881,7 +886,7 @@ async fn restore(
 ) -> anyhow::Result<()> {
     let hjul_store::Location::Sqlite(target) = &ctx.location else {
         bail!(
-            "the database is PostgreSQL: put a pg_dump copy back with pg_restore --clean --if-exists --no-owner --dbname URL FILE, then run hjul migrate and hjul doctor"
+            "the database is PostgreSQL: put a pg_dump copy back with {PG_RESTORE} URL FILE, then run hjul migrate and hjul doctor"
         );
     };
     if !file.exists() {
