@@ -7,7 +7,8 @@
 //! still served. A monitor's `GET /healthz` is answered `200` even then, because a monitor
 //! that sees 503 restarts a service that is only being held busy: past the cap a
 //! connection gets a look of at most `TRIAGE_WAIT` at its first line before it is told
-//! 503. At most `TRIAGE_AT_ONCE` are looked at; a newer one ends the oldest look once it
+//! 503 (a line already there is answered at once, without a look). At most
+//! `TRIAGE_AT_ONCE` are looked at; a newer one ends the oldest look once it
 //! has lasted `TRIAGE_LEAST` (that one is told 503 at once), so a flood of connections
 //! that send nothing cannot keep a monitor, which sends its line as soon as it connects,
 //! from being looked at, unless it comes faster than `TRIAGE_AT_ONCE` a `TRIAGE_LEAST`.
@@ -107,6 +108,20 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let Ok(permit) = open.clone().try_acquire_owned() else {
+            refusals.note(peer, limits.max_connections);
+            // What has arrived already is read at once: a monitor sends its line as it
+            // connects, and when the loop takes connections that waited in the queue (a
+            // burst, a busy machine) the line is there and is answered without a look.
+            let mut head = [0_u8; TRIAGE_BYTES];
+            let got = stream.try_read(&mut head).unwrap_or(0);
+            if head[..got].contains(&b'\n') {
+                let answer = answer_to(&head[..got]);
+                let _ = stream.try_write(answer);
+                if answer == BUSY {
+                    metrics.connection_refused();
+                }
+                continue;
+            }
             looks.retain(|(_, l)| !l.is_closed());
             let now = Instant::now();
             if looks.len() >= TRIAGE_AT_ONCE {
@@ -119,7 +134,6 @@ pub async fn serve(
                     // A flood faster than the looks can be given: no look.
                     let _ = stream.try_write(BUSY);
                     metrics.connection_refused();
-                    refusals.note(peer, limits.max_connections);
                     continue;
                 }
             }
@@ -127,13 +141,12 @@ pub async fn serve(
             looks.push_back((now, end));
             let metrics = metrics.clone();
             tokio::spawn(async move {
-                if !past_the_cap(stream, ended).await {
+                if !past_the_cap(stream, (head, got), ended).await {
                     metrics.connection_refused();
                 }
             });
             // The look reads the line before the loop takes the next connections.
             tokio::task::yield_now().await;
-            refusals.note(peer, limits.max_connections);
             continue;
         };
         let _ = stream.set_nodelay(true);
@@ -152,10 +165,12 @@ pub async fn serve(
 /// A connection past the cap: `/healthz` is answered, anything else is told 503; either
 /// way it is closed. The look ends at `TRIAGE_WAIT`, or when `ended` says a newer
 /// connection needs the room. Returns whether it was a monitor's (answered 200).
-async fn past_the_cap(mut stream: TcpStream, ended: oneshot::Receiver<()>) -> bool {
+async fn past_the_cap(
+    mut stream: TcpStream,
+    (mut head, mut got): ([u8; TRIAGE_BYTES], usize),
+    ended: oneshot::Receiver<()>,
+) -> bool {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut head = [0_u8; TRIAGE_BYTES];
-    let mut got = 0;
     let read = async {
         while got < head.len() && !head[..got].contains(&b'\n') {
             match stream.read(&mut head[got..]).await {
@@ -168,20 +183,23 @@ async fn past_the_cap(mut stream: TcpStream, ended: oneshot::Receiver<()>) -> bo
         _ = tokio::time::timeout(TRIAGE_WAIT, read) => {}
         _ = ended => {}
     }
-    let line = head[..got]
-        .split(|b| *b == b'\n')
-        .next()
-        .unwrap_or_default();
-    let answer = if line.starts_with(b"GET /healthz ") {
+    let answer = answer_to(&head[..got]);
+    // Bounded like the look: a client that reads nothing does not hold the descriptor.
+    let _ = tokio::time::timeout(TRIAGE_WAIT, stream.write_all(answer)).await;
+    answer != BUSY
+}
+
+/// The answer past the cap to what a connection sent: `/healthz` answered, anything
+/// else (or nothing yet) told 503.
+fn answer_to(sent: &[u8]) -> &'static [u8] {
+    let line = sent.split(|b| *b == b'\n').next().unwrap_or_default();
+    if line.starts_with(b"GET /healthz ") {
         HEALTHY
     } else if line.starts_with(b"HEAD /healthz ") {
         &HEALTHY[..HEALTHY_HEAD]
     } else {
         BUSY
-    };
-    // Bounded like the look: a client that reads nothing does not hold the descriptor.
-    let _ = tokio::time::timeout(TRIAGE_WAIT, stream.write_all(answer)).await;
-    answer != BUSY
+    }
 }
 
 /// The warning about refused connections, at most once a second: a flood past the cap
