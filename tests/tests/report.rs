@@ -427,24 +427,7 @@ async fn the_pdf_reads_as_the_report_and_is_the_same_every_time() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("rapport.pdf");
     std::fs::write(&path, &pdf).unwrap();
-    let run = |tool: &str, args: &[&str]| {
-        let out = std::process::Command::new(tool)
-            .args(args)
-            .arg(&path)
-            .args(if tool == "pdftotext" {
-                &["-"][..]
-            } else {
-                &[][..]
-            })
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{tool}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let run = |tool: &str, args: &[&str]| poppler(tool, args, &path);
     let words = run("pdftotext", &["-layout"]);
     for w in [
         "Kvalitetsrapport 2025–2027",
@@ -521,6 +504,133 @@ async fn the_pdf_reads_as_the_report_and_is_the_same_every_time() {
         assert!(row.contains(" yes yes yes "), "a font not embedded: {row}");
     }
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// What a poppler tool (`pdftotext`, `pdfinfo`, …) reads in the PDF at `path`.
+fn poppler(tool: &str, args: &[&str], path: &std::path::Path) -> String {
+    let out = std::process::Command::new(tool)
+        .args(args)
+        .arg(path)
+        .args(if tool == "pdftotext" {
+            &["-"][..]
+        } else {
+            &[][..]
+        })
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{tool}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A long report is laid out in parts (here a part every 2 KiB of Markdown instead of
+/// 24, so the test's department is long enough) and reads as the report laid out whole:
+/// the same words in the same order, the same structure for a screen reader, PDF/UA,
+/// each page numbered of the pages in all, and the same bytes every time.
+#[tokio::test]
+#[cfg_attr(
+    not(pdf_tools),
+    ignore = "poppler-utils is not installed: the PDF test is skipped"
+)]
+async fn a_long_report_laid_out_in_parts_reads_as_one() {
+    let db = TestDb::sqlite("report-parts");
+    let store = skovby(&db).await;
+    let r = report(&store, Scope::Department, Language::Da).await;
+    let whole = Templates::load(None).unwrap();
+    let parts = Templates::load(None).unwrap().with_part_bytes(2048);
+    let md = text(&r, Format::Markdown);
+    let cut_into = hjul_report::pdf::parts(&md, 2048).len();
+    assert!(cut_into >= 3, "{cut_into} parts of {} bytes", md.len());
+    let dir = std::env::temp_dir().join(format!("hjul-report-parts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, t: &Templates| {
+        let path = dir.join(name);
+        std::fs::write(&path, t.render(&r, Format::Pdf).unwrap()).unwrap();
+        path
+    };
+    let (one, cut) = (write("whole.pdf", &whole), write("parts.pdf", &parts));
+    assert!(
+        std::fs::read(&cut).unwrap() == parts.render(&r, Format::Pdf).unwrap(),
+        "the same report laid out in parts twice differs"
+    );
+    let pages = |path: &std::path::Path| -> usize {
+        poppler("pdfinfo", &[], path)
+            .lines()
+            .find_map(|l| l.strip_prefix("Pages:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let (n_one, n_cut) = (pages(&one), pages(&cut));
+    // Each part starts a page, so there may be more pages; each says which of them all.
+    assert!(n_cut >= n_one, "{n_cut} pages in parts, {n_one} whole");
+    for k in 1..=n_cut {
+        let page = poppler(
+            "pdftotext",
+            &["-f", &k.to_string(), "-l", &k.to_string()],
+            &cut,
+        );
+        assert!(
+            page.lines()
+                .any(|l| l.replace(' ', "") == format!("{k}/{n_cut}")),
+            "page {k}:\n{page}"
+        );
+    }
+    // The same words in the same order, but for the page numbers.
+    let words = |path: &std::path::Path| -> Vec<String> {
+        poppler("pdftotext", &[], path)
+            .lines()
+            .filter(|l| !is_page_number(l.trim()))
+            .flat_map(|l| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .collect()
+    };
+    let (w_one, w_cut) = (words(&one), words(&cut));
+    assert!(w_one.len() > 500, "{}", w_one.len());
+    assert!(w_one == w_cut, "the words differ:\n{w_one:?}\n{w_cut:?}");
+    for path in [&one, &cut] {
+        let info = poppler("pdfinfo", &[], path);
+        assert!(info.contains("Tagged:          yes"), "{info}");
+        let meta = poppler("pdfinfo", &["-meta"], path);
+        assert!(meta.contains("<pdfuaid:part>1</pdfuaid:part>"), "{meta}");
+        assert!(
+            meta.contains("Kvalitetsrapport 2025–2027</rdf:li>"),
+            "{meta}"
+        );
+    }
+    // The same structure: every heading, table, header cell, list item and chart.
+    let structure = |path: &std::path::Path| -> Vec<String> {
+        poppler("pdfinfo", &["-struct"], path)
+            .lines()
+            .map(|l| l.split_whitespace().next().unwrap_or("").to_owned())
+            .filter(|t| {
+                ["H1", "H2", "H3", "Table", "TH", "TD", "LI", "Figure"].contains(&t.as_str())
+            })
+            .collect()
+    };
+    let (s_one, s_cut) = (structure(&one), structure(&cut));
+    assert!(
+        s_one.iter().filter(|t| *t == "H3").count() >= 3,
+        "{s_one:?}"
+    );
+    assert!(
+        s_one == s_cut,
+        "the structure differs:\n{s_one:?}\n{s_cut:?}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Whether a line is a page number ("3 / 12", which pdftotext may read as "3/12").
+fn is_page_number(line: &str) -> bool {
+    let digits = |s: &str| {
+        let s = s.trim();
+        !s.is_empty() && s.chars().all(|c| c.is_ascii_digit())
+    };
+    line.split_once('/')
+        .is_some_and(|(a, b)| digits(a) && digits(b))
 }
 
 /// What a leader or the secretariat types is text in every format: a goal's title that is

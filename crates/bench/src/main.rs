@@ -137,6 +137,10 @@ enum Command {
         /// of the built-in ones: a municipality's own, or a variant of the frame.
         #[arg(long, value_name = "DIR")]
         templates: Option<std::path::PathBuf>,
+        /// Lay the PDF out in parts of about this many KiB of Markdown instead of hjul's
+        /// own (`hjul_report::pdf::PART_BYTES`); a large figure lays it out whole.
+        #[arg(long, value_name = "KIB")]
+        part_kib: Option<usize>,
     },
     /// People writing at the same moment: 1, 2, 4, 8 and 16 writers recording quality
     /// dialogues through the store, records/s and p50/p99, beside as many writers
@@ -191,7 +195,8 @@ fn main() -> anyhow::Result<()> {
             pg,
             runs,
             templates,
-        } => runtime.block_on(report::run(units, pg, runs, templates)),
+            part_kib,
+        } => runtime.block_on(report::run(units, pg, runs, (templates, part_kib))),
         Command::Tick { units, pg, runs } => runtime.block_on(tick::run(units, pg, runs)),
         Command::Mail { units, slow_units } => runtime.block_on(mail::run(units, slow_units)),
         Command::Api {

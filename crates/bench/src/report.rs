@@ -99,7 +99,7 @@ async fn measure(
     db: TestDb,
     n: usize,
     runs: usize,
-    templates: Option<&std::path::Path>,
+    (templates, part_kib): (Option<&std::path::Path>, Option<usize>),
 ) -> anyhow::Result<Figures> {
     eprintln!("{name}: {n} units, a whole cycle and eight years of figures…");
     let store = db.store().await;
@@ -121,7 +121,10 @@ async fn measure(
         .import_measurements("bench.csv", &rows, &stamp("2025-09-01"), |_, _| {})
         .await?;
     crate::record_cycle(&store, &org).await?;
-    let templates = Templates::load(templates)?;
+    let mut templates = Templates::load(templates)?;
+    if let Some(kib) = part_kib {
+        templates = templates.with_part_bytes(kib * 1024);
+    }
     let setup_mib = peak_mib();
     eprintln!("{name}: the reports…");
     // The fixed cost first, and once untimed each, so the fonts and templates are read.
@@ -150,7 +153,7 @@ pub async fn run(
     units: usize,
     pg: Option<String>,
     runs: usize,
-    templates: Option<std::path::PathBuf>,
+    (templates, part_kib): (Option<std::path::PathBuf>, Option<usize>),
 ) -> anyhow::Result<()> {
     anyhow::ensure!(runs > 0, "--runs must be at least 1");
     let mut figures = vec![
@@ -159,7 +162,7 @@ pub async fn run(
             TestDb::sqlite("bench-report"),
             units,
             runs,
-            templates.as_deref(),
+            (templates.as_deref(), part_kib),
         )
         .await?,
     ];
@@ -170,7 +173,7 @@ pub async fn run(
                 crate::postgres_db(&url).await?,
                 units,
                 runs,
-                templates.as_deref(),
+                (templates.as_deref(), part_kib),
             )
             .await?,
         );

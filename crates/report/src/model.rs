@@ -22,10 +22,12 @@ use crate::ReportError;
 use crate::chart::{Chart, ChartRow, Drawing, Legend, Mark};
 use crate::render::ChartData;
 
-/// The most units a report has an appendix page for. Each page costs its layout about
-/// 2.4 MiB of memory and 7 ms of a core (docs/benchmarks.md: 1,000 units took 2.4 GiB
-/// and 6.7 s); a department of thousands of units gets the report without its appendix,
-/// and each area's or chief's report, and each unit's data sheet, holds the pages.
+/// The most units a report has an appendix page for. Laid out in parts (see
+/// `pdf::PART_BYTES`), each page still costs about 0.9 MiB of memory until the PDF is
+/// written, and 15–20 ms of a core (docs/benchmarks.md: 500 units took 544 MiB and 10 s);
+/// a department of thousands of units gets the report without its appendix, a document
+/// of thousands of pages nobody reads whole, and each area's or chief's report, and each
+/// unit's data sheet, holds the pages.
 pub const APPENDIX_UNITS: usize = 500;
 
 /// Which units a report covers.

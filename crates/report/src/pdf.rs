@@ -4,19 +4,26 @@
 //!
 //! The report's Markdown is turned into Typst markup, every piece of text as a Typst
 //! string, so nothing a name holds is read as markup; the frame (`frame.typ`) places it.
+//!
+//! A long report is laid out in parts, one after another, and its pages put together
+//! into one document before the PDF is written: Typst keeps everything it laid out until
+//! a layout ends (2–3 MiB a page of tables), so laid out whole, a department's appendix
+//! took gigabytes. In parts it holds one part's layout and the finished pages.
 
+use std::ops::Range;
 use std::sync::LazyLock;
 
 use chrono::Datelike;
-use pulldown_cmark::{Event, HeadingLevel, Tag, TagEnd};
+use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 use crate::chart::Piece;
 use typst::diag::{FileError, FileResult, SourceDiagnostic};
 use typst::foundations::{Bytes, Datetime, Duration, Smart};
-use typst::syntax::{DiagSpan, FileId, RootedPath, Source, VirtualPath, VirtualRoot};
+use typst::syntax::{DiagSpan, DiagSpanKind, FileId, RootedPath, Source, VirtualPath, VirtualRoot};
 use typst::text::{Font, FontBook};
 use typst::utils::LazyHash;
 use typst::{Library, LibraryExt, World, WorldExt};
+use typst_layout::PagedDocument;
 
 use crate::{Report, ReportError};
 
@@ -31,8 +38,17 @@ static FONTS: LazyLock<(LazyHash<FontBook>, Vec<Font>)> = LazyLock::new(|| {
 
 static LIBRARY: LazyLock<LazyHash<Library>> = LazyLock::new(|| LazyHash::new(Library::default()));
 
+/// One part of a document as Typst source, and where in it the report's own text is: an
+/// error there is the text's, and is named by it, not blamed on the frame.
+struct Part {
+    source: Source,
+    text_at: Range<usize>,
+}
+
+/// The document's parts; Typst lays out `main`.
 struct ReportWorld {
-    main: Source,
+    parts: Vec<Part>,
+    main: usize,
     today: Datetime,
 }
 
@@ -46,15 +62,16 @@ impl World for ReportWorld {
     }
 
     fn main(&self) -> FileId {
-        self.main.id()
+        self.parts[self.main].source.id()
     }
 
+    // The document's own parts, and no other file.
     fn source(&self, id: FileId) -> FileResult<Source> {
-        if id == self.main.id() {
-            Ok(self.main.clone())
-        } else {
-            Err(FileError::AccessDenied)
-        }
+        self.parts
+            .iter()
+            .find(|p| p.source.id() == id)
+            .map(|p| p.source.clone())
+            .ok_or(FileError::AccessDenied)
     }
 
     // A report reads no file: the frame cannot reach the disk or the network.
@@ -91,12 +108,19 @@ impl Meta {
     }
 }
 
-/// A document (whose Markdown is `markdown`) laid out in `frame` as PDF.
+/// Markdown up to about this long is laid out whole; a longer document in parts of about
+/// this much (a part's layout holds 2–3 MiB a page; a unit's page of the appendix is
+/// about 1 KiB of Markdown).
+pub const PART_BYTES: usize = 24 * 1024;
+
+/// A document (whose Markdown is `markdown`) laid out in `frame` as PDF, in parts of
+/// about `part_bytes` of Markdown (see [`PART_BYTES`]).
 pub fn pdf(
     meta: &Meta,
     markdown: &str,
     frame: &str,
     link_hosts: &[String],
+    part_bytes: usize,
 ) -> Result<Vec<u8>, ReportError> {
     let made = meta.made_on;
     let today = Datetime::from_ymd(
@@ -106,35 +130,51 @@ pub fn pdf(
     )
     .ok_or_else(|| ReportError::Layout(format!("{made} is not a day Typst knows")))?;
     let title = crate::render::title_of(markdown);
-    let head = format!(
-        "#let lang = {}\n#let compact = {}\n#let title = {}\n#let date = datetime(year: {}, month: {}, day: {})\n#let body = [\n",
-        string(meta.language),
-        meta.compact,
-        string(&title),
-        made.year(),
-        made.month(),
-        made.day(),
-    );
-    let body = typst_markup(markdown, link_hosts)?;
-    // Where the report's own text is in the source: an error there is the text's,
-    // and is named by it, not blamed on the frame.
-    let text_at = head.len()..head.len() + body.len();
-    let source = format!("{head}{body}\n]\n{frame}");
-    let id = RootedPath::new(
-        VirtualRoot::Project,
-        VirtualPath::new("report.typ").map_err(|e| ReportError::Layout(format!("{e:?}")))?,
-    )
-    .intern();
-    let world = ReportWorld {
-        main: Source::new(id, source),
+    let bodies = parts(markdown, part_bytes)
+        .into_iter()
+        .map(|at| typst_markup(&markdown[at], link_hosts))
+        .collect::<Result<Vec<_>, _>>()?;
+    let head = Head {
+        meta,
+        title: &title,
+        frame,
+        whole: bodies.len() == 1,
+    };
+    let mut world = ReportWorld {
+        parts: Vec::new(),
+        main: 0,
         today,
     };
-    let compiled = typst::compile::<typst_layout::PagedDocument>(&world).output;
-    // Typst memoises what it laid out, for the next compile of a similar document (an
-    // editor's). A service makes each report once: without this the cache would grow
-    // with every report for as long as the service runs.
-    typst::comemo::evict(0);
-    let document = compiled.map_err(|errors| typst_error(&errors, &world, &text_at))?;
+    let document = if head.whole {
+        world.parts = vec![head.part(0, &bodies[0], Numbers::Own)?];
+        lay_out(&world)?
+    } else {
+        // Each part's pages are numbered on from the part before, of the pages in all,
+        // which only the layout tells: the parts are laid out once to count their pages
+        // and again to keep them.
+        let mut counted = Vec::with_capacity(bodies.len());
+        for (k, body) in bodies.iter().enumerate() {
+            world.parts = vec![head.part(k, body, Numbers::Own)?];
+            counted.push(lay_out(&world)?.pages().len());
+        }
+        let all = counted.iter().sum();
+        let mut parts = Vec::with_capacity(bodies.len());
+        let mut first = 1;
+        for (k, (body, pages)) in bodies.iter().zip(counted).enumerate() {
+            parts.push(head.part(k, body, Numbers::From { first, all })?);
+            first += pages;
+        }
+        world.parts = parts;
+        let mut pages = typst::ecow::EcoVec::new();
+        let mut info = None;
+        for k in 0..world.parts.len() {
+            world.main = k;
+            let part = lay_out(&world)?;
+            info.get_or_insert_with(|| typst::model::Document::info(&part).clone());
+            pages.extend(part.pages().iter().cloned());
+        }
+        PagedDocument::new(pages, info.unwrap_or_default())
+    };
     let options = |standards: typst_pdf::PdfStandards| typst_pdf::PdfOptions {
         // The same report gets the same identifier, so the same bytes.
         ident: Smart::Custom(meta.ident.clone()),
@@ -155,18 +195,127 @@ pub fn pdf(
     match accessible {
         Some(bytes) => Ok(bytes),
         None => typst_pdf::pdf(&document, &options(typst_pdf::PdfStandards::default()))
-            .map_err(|errors| typst_error(&errors, &world, &text_at)),
+            .map_err(|errors| typst_error(&errors, &world)),
     }
+}
+
+/// How a part's pages are numbered: as its own (a document laid out whole, or a part
+/// being counted), or on from `first`, of `all`.
+#[derive(Clone, Copy)]
+enum Numbers {
+    Own,
+    From { first: usize, all: usize },
+}
+
+/// What every part of a document is laid out with.
+struct Head<'a> {
+    meta: &'a Meta,
+    title: &'a str,
+    frame: &'a str,
+    whole: bool,
+}
+
+impl Head<'_> {
+    /// Part `k` as Typst source: the names the frame is given (`pages`: the pages in
+    /// all, when Typst cannot count them in a part), the part's markup as `body`, and
+    /// the frame.
+    fn part(&self, k: usize, body: &str, numbers: Numbers) -> Result<Part, ReportError> {
+        let made = self.meta.made_on;
+        let (first, pages) = match numbers {
+            Numbers::Own => (1, "none".to_owned()),
+            Numbers::From { first, all } => (first, all.to_string()),
+        };
+        let mut head = format!(
+            "#let lang = {}\n#let compact = {}\n#let title = {}\n#let date = datetime(year: {}, month: {}, day: {})\n#let pages = {pages}\n#let body = [\n",
+            string(self.meta.language),
+            self.meta.compact,
+            string(self.title),
+            made.year(),
+            made.month(),
+            made.day(),
+        );
+        if first > 1 {
+            head.push_str(&format!("#counter(page).update({first})\n"));
+        }
+        let text_at = head.len()..head.len() + body.len();
+        let name = if self.whole {
+            "report.typ".to_owned()
+        } else {
+            // Each part its own file, so no two parts' elements are taken for one.
+            format!("report-{k}.typ")
+        };
+        let id = RootedPath::new(
+            VirtualRoot::Project,
+            VirtualPath::new(&name).map_err(|e| ReportError::Layout(format!("{e:?}")))?,
+        )
+        .intern();
+        Ok(Part {
+            source: Source::new(id, format!("{head}{body}\n]\n{}", self.frame)),
+            text_at,
+        })
+    }
+}
+
+/// The world's main part laid out.
+fn lay_out(world: &ReportWorld) -> Result<PagedDocument, ReportError> {
+    let compiled = typst::compile::<PagedDocument>(world).output;
+    // Typst memoises what it laid out, for the next compile of a similar document (an
+    // editor's). A service makes each report (and each part) once: without this the
+    // cache would grow with every part, and with every report for as long as the
+    // service runs.
+    typst::comemo::evict(0);
+    compiled.map_err(|errors| typst_error(&errors, world))
+}
+
+/// Where a long document's Markdown is cut into parts: once a part holds `bytes`, before
+/// the next `---` (which starts a page anyway, so it is left out) or heading of level 2
+/// or 3 (which then starts a page), outside any list, quotation or table. A document
+/// shorter than `bytes` is one part; so is a document with nowhere to cut.
+pub fn parts(markdown: &str, bytes: usize) -> Vec<Range<usize>> {
+    let mut cuts = Vec::new();
+    let mut start = 0;
+    let mut depth = 0_usize;
+    for (event, at) in Parser::new_ext(markdown, Options::ENABLE_TABLES).into_offset_iter() {
+        let top = depth == 0;
+        match &event {
+            Event::Start(_) => depth += 1,
+            Event::End(_) => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if !top || at.start < start + bytes {
+            continue;
+        }
+        // Nothing but space since the last cut (a heading right after a rule): no part.
+        let something = !markdown[start..at.start].trim().is_empty();
+        match event {
+            Event::Rule => {
+                if something {
+                    cuts.push(start..at.start);
+                }
+                start = at.end;
+            }
+            Event::Start(Tag::Heading {
+                level: HeadingLevel::H2 | HeadingLevel::H3,
+                ..
+            }) if something => {
+                cuts.push(start..at.start);
+                start = at.start;
+            }
+            _ => {}
+        }
+    }
+    // What follows the last cut is a part of its own unless it is nothing but space
+    // (after a `---` at the end, which would start an empty page).
+    if cuts.is_empty() || !markdown[start..].trim().is_empty() {
+        cuts.push(start..markdown.len());
+    }
+    cuts
 }
 
 /// What Typst refused, named by where: in the report's text (then by the words nearest
 /// to it, so the secretariat can find the theme, title or note that did it), or in the
 /// frame (a mistake in `frame.typ`).
-fn typst_error(
-    errors: &[SourceDiagnostic],
-    world: &ReportWorld,
-    text_at: &std::ops::Range<usize>,
-) -> ReportError {
+fn typst_error(errors: &[SourceDiagnostic], world: &ReportWorld) -> ReportError {
     let message = errors
         .iter()
         .map(|e| e.message.to_string())
@@ -175,13 +324,20 @@ fn typst_error(
     let in_text = errors
         .iter()
         .flat_map(|e| std::iter::once(e.span).chain(e.trace.iter().map(|t| DiagSpan::from(t.span))))
-        .filter_map(|span| world.range(span))
-        .find(|r| text_at.contains(&r.start));
+        .find_map(|span| {
+            let id = match span.get() {
+                DiagSpanKind::Number { id, .. } | DiagSpanKind::Range { id, .. } => id,
+                DiagSpanKind::Detached => return None,
+            };
+            let part = world.parts.iter().find(|p| p.source.id() == id)?;
+            let at = world.range(span)?;
+            part.text_at.contains(&at.start).then_some((part, at))
+        });
     match in_text {
-        Some(at) => ReportError::Text {
+        Some((part, at)) => ReportError::Text {
             near: words_near(
-                &world.main.text()[text_at.clone()],
-                at.start - text_at.start,
+                &part.source.text()[part.text_at.clone()],
+                at.start - part.text_at.start,
             ),
             message,
         },
@@ -358,6 +514,8 @@ pub fn typst_markup(markdown: &str, link_hosts: &[String]) -> Result<String, Rep
 mod tests {
     use super::*;
 
+    const FRAME: &str = include_str!("../../../config/report/frame.typ");
+
     #[test]
     fn markup_never_reads_text_as_code() {
         let m = typst_markup(
@@ -417,6 +575,30 @@ mod tests {
         );
     }
 
+    /// A long document is cut before a `---` or a heading once a part is long enough,
+    /// never inside a list, a quotation or a table, and a rule where it is cut is left
+    /// out (the next part starts a page anyway).
+    #[test]
+    fn a_long_document_is_cut_where_a_page_may_start() {
+        let md = "# T\n\nwords words\n\n---\n\n## A\n\n- x\n\n  ## in a list\n\n> ## quoted\n\n| a |\n|---|\n| b |\n\n### B\n\ntext\n\n---\n\n";
+        let cut = |bytes| {
+            parts(md, bytes)
+                .into_iter()
+                .map(|r| md[r].trim().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(cut(md.len() * 2), vec![md.trim().to_owned()]);
+        let each = cut(1);
+        assert_eq!(each.len(), 3, "{each:#?}");
+        assert_eq!(each[0], "# T\n\nwords words");
+        assert!(
+            each[1].starts_with("## A") && each[1].ends_with("| b |"),
+            "{each:#?}"
+        );
+        // The rule at the end starts no empty page of its own.
+        assert_eq!(each[2], "### B\n\ntext");
+    }
+
     /// Text whose shape the layout cannot take (here quotations nested deeper than
     /// Typst goes) is named by its own words, not blamed on the frame.
     #[test]
@@ -428,13 +610,16 @@ mod tests {
             ident: "t".into(),
             compact: false,
         };
-        let refused = pdf(
-            &meta,
-            &deep,
-            include_str!("../../../config/report/frame.typ"),
-            &[],
-        );
+        let refused = pdf(&meta, &deep, FRAME, &[], PART_BYTES);
         match refused {
+            Err(ReportError::Text { near, message }) => {
+                assert_eq!(near, "Tema om sprog", "{message}");
+            }
+            other => panic!("{:?}", other.map(|b| b.len())),
+        }
+        // The same in the third part of a document laid out in parts.
+        let long = format!("# Rapport\n\n---\n\n## A\n\nord\n\n## B\n\n{deep}");
+        match pdf(&meta, &long, FRAME, &[], 1) {
             Err(ReportError::Text { near, message }) => {
                 assert_eq!(near, "Tema om sprog", "{message}");
             }
@@ -488,12 +673,10 @@ mod tests {
         };
         let hostile =
             "# Rapport\n\n### #set text(size: 90pt) $x^2$ *) ] [ \\\" #{ panic() } <a> @b\n";
-        let pdf = pdf(
-            &Meta::of(&report),
-            hostile,
-            include_str!("../../../config/report/frame.typ"),
-            &[],
-        );
-        assert!(pdf.is_ok_and(|b| b.starts_with(b"%PDF-")));
+        // Whole, and in two parts (the heading starts the second).
+        for bytes in [PART_BYTES, 1] {
+            let pdf = pdf(&Meta::of(&report), hostile, FRAME, &[], bytes);
+            assert!(pdf.is_ok_and(|b| b.starts_with(b"%PDF-")), "{bytes}");
+        }
     }
 }

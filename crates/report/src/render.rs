@@ -71,6 +71,8 @@ pub struct Templates {
     frame_typ: String,
     /// The hosts a template's links may go to (`[report] link_hosts`).
     link_hosts: Vec<String>,
+    /// How much Markdown a PDF is laid out in at once (see [`crate::pdf::PART_BYTES`]).
+    part_bytes: usize,
 }
 
 impl Templates {
@@ -132,6 +134,7 @@ impl Templates {
             env,
             frame_typ,
             link_hosts: Vec::new(),
+            part_bytes: crate::pdf::PART_BYTES,
         })
     }
 
@@ -141,6 +144,15 @@ impl Templates {
     #[must_use]
     pub fn with_link_hosts(mut self, hosts: Vec<String>) -> Self {
         self.link_hosts = hosts;
+        self
+    }
+
+    /// Lays a PDF out in parts of about `bytes` of Markdown instead of
+    /// [`crate::pdf::PART_BYTES`]: less memory, more pages started early. For measuring
+    /// the trade, and for tests that need parts from a short report.
+    #[must_use]
+    pub fn with_part_bytes(mut self, bytes: usize) -> Self {
+        self.part_bytes = bytes.max(1);
         self
     }
 
@@ -182,7 +194,13 @@ impl Templates {
             .map_err(|e| template_error(&template, &e))?;
         match format {
             Format::Markdown => Ok(markdown.into_bytes()),
-            Format::Pdf => crate::pdf::pdf(meta, &markdown, &self.frame_typ, &self.link_hosts),
+            Format::Pdf => crate::pdf::pdf(
+                meta,
+                &markdown,
+                &self.frame_typ,
+                &self.link_hosts,
+                self.part_bytes,
+            ),
             Format::Html => {
                 let body = html_of(&markdown, &self.link_hosts)?;
                 let title = title_of(&markdown);
