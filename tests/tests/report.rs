@@ -620,6 +620,30 @@ async fn a_long_report_laid_out_in_parts_reads_as_one() {
         s_one == s_cut,
         "the structure differs:\n{s_one:?}\n{s_cut:?}"
     );
+    // A frame of the municipality's own from before `pages` gets the report whole, so
+    // its own "1 / 1" still counts the pages in all.
+    let own = dir.join("own");
+    std::fs::create_dir_all(&own).unwrap();
+    std::fs::write(
+        own.join("frame.typ"),
+        "#set document(title: title, date: date)\n#set page(numbering: \"1 / 1\")\n#body\n",
+    )
+    .unwrap();
+    let theirs = Templates::load(Some(&own)).unwrap().with_part_bytes(2048);
+    let path = write("own.pdf", &theirs);
+    let n = pages(&path);
+    for k in 1..=n {
+        let page = poppler(
+            "pdftotext",
+            &["-f", &k.to_string(), "-l", &k.to_string()],
+            &path,
+        );
+        assert!(
+            page.lines()
+                .any(|l| l.replace(' ', "") == format!("{k}/{n}")),
+            "page {k} of their own frame:\n{page}"
+        );
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
 

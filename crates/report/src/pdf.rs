@@ -130,6 +130,14 @@ pub fn pdf(
     )
     .ok_or_else(|| ReportError::Layout(format!("{made} is not a day Typst knows")))?;
     let title = crate::render::title_of(markdown);
+    // A frame of a municipality's own that does not take `pages` (one made before hjul
+    // laid reports out in parts) would number each part's pages as if they were all:
+    // such a frame gets the report whole, as before, whatever that costs.
+    let part_bytes = if names(frame, "pages") {
+        part_bytes
+    } else {
+        usize::MAX
+    };
     let bodies = parts(markdown, part_bytes)
         .into_iter()
         .map(|at| typst_markup(&markdown[at], link_hosts))
@@ -272,17 +280,23 @@ fn lay_out(world: &ReportWorld) -> Result<PagedDocument, ReportError> {
 /// or 3 (which then starts a page), outside any list, quotation or table. A document
 /// shorter than `bytes` is one part; so is a document with nowhere to cut.
 pub fn parts(markdown: &str, bytes: usize) -> Vec<Range<usize>> {
+    let events = Parser::new_ext(markdown, Options::ENABLE_TABLES).into_offset_iter();
+    // A link defined by reference (`[ref]: URL`, in a template of a municipality's own)
+    // holds in the whole document, and would be lost in a part without its definition.
+    if events.reference_definitions().iter().next().is_some() {
+        return vec![0..markdown.len()];
+    }
     let mut cuts = Vec::new();
-    let mut start = 0;
+    let mut start = 0_usize;
     let mut depth = 0_usize;
-    for (event, at) in Parser::new_ext(markdown, Options::ENABLE_TABLES).into_offset_iter() {
+    for (event, at) in events {
         let top = depth == 0;
         match &event {
             Event::Start(_) => depth += 1,
             Event::End(_) => depth = depth.saturating_sub(1),
             _ => {}
         }
-        if !top || at.start < start + bytes {
+        if !top || at.start < start.saturating_add(bytes) {
             continue;
         }
         // Nothing but space since the last cut (a heading right after a rule): no part.
@@ -310,6 +324,18 @@ pub fn parts(markdown: &str, bytes: usize) -> Vec<Range<usize>> {
         cuts.push(start..markdown.len());
     }
     cuts
+}
+
+/// Whether Typst source `code` names `name` (not as part of a longer name).
+fn names(code: &str, name: &str) -> bool {
+    let part_of_name = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
+    code.match_indices(name).any(|(at, _)| {
+        !code[..at].chars().next_back().is_some_and(part_of_name)
+            && !code[at + name.len()..]
+                .chars()
+                .next()
+                .is_some_and(part_of_name)
+    })
 }
 
 /// What Typst refused, named by where: in the report's text (then by the words nearest
@@ -597,6 +623,31 @@ mod tests {
         );
         // The rule at the end starts no empty page of its own.
         assert_eq!(each[2], "### B\n\ntext");
+        // A setext heading is cut before its words; a rule or heading in fenced code,
+        // none; a document with a link defined by reference, nowhere.
+        let md = "# T\n\nwords\n\nSection\n---\n\n```\n---\n## code\n```\n\n## C\n\nend\n";
+        let each: Vec<&str> = parts(md, 1).into_iter().map(|r| md[r].trim()).collect();
+        assert_eq!(
+            each,
+            [
+                "# T\n\nwords",
+                "Section\n---\n\n```\n---\n## code\n```",
+                "## C\n\nend"
+            ]
+        );
+        let md = "# T\n\n[a][r]\n\n---\n\n## B\n\n[r]: https://example.org\n";
+        assert_eq!(parts(md, 1), vec![0..md.len()]);
+    }
+
+    /// A frame names `pages` only as itself.
+    #[test]
+    fn a_frame_that_takes_the_pages_in_all_is_known() {
+        assert!(names(FRAME, "pages"));
+        assert!(names("#let x = pages", "pages"));
+        assert!(!names(
+            "#set page(numbering: \"1 / 1\") // page-pages, my_pages",
+            "pages"
+        ));
     }
 
     /// Text whose shape the layout cannot take (here quotations nested deeper than
