@@ -284,7 +284,8 @@ pub fn parts(markdown: &str, bytes: usize) -> Vec<Range<usize>> {
     // A link defined by reference (`[ref]: URL`, in a template of a municipality's own)
     // holds in the whole document, and would be lost in a part without its definition.
     if events.reference_definitions().iter().next().is_some() {
-        return Vec::from([0..markdown.len()]);
+        let whole = 0..markdown.len();
+        return vec![whole];
     }
     let mut cuts = Vec::new();
     let mut start = 0_usize;
@@ -636,7 +637,8 @@ mod tests {
             ]
         );
         let md = "# T\n\n[a][r]\n\n---\n\n## B\n\n[r]: https://example.org\n";
-        assert_eq!(parts(md, 1), [0..md.len()]);
+        let whole = 0..md.len();
+        assert_eq!(parts(md, 1), vec![whole]);
     }
 
     /// A frame names `pages` only as itself.
