@@ -565,21 +565,27 @@ async fn a_long_report_laid_out_in_parts_reads_as_one() {
             .parse()
             .unwrap()
     };
-    let (n_one, n_cut) = (pages(&one), pages(&cut));
-    // Each part starts a page, so there may be more pages; each says which of them all.
+    // Its pages, each of which must say which of them all it is.
+    let numbered = |path: &std::path::Path| -> usize {
+        let n = pages(path);
+        for k in 1..=n {
+            let page = poppler(
+                "pdftotext",
+                &["-f", &k.to_string(), "-l", &k.to_string()],
+                path,
+            );
+            assert!(
+                page.lines()
+                    .any(|l| l.replace(' ', "") == format!("{k}/{n}")),
+                "page {k} of {}:\n{page}",
+                path.display()
+            );
+        }
+        n
+    };
+    let (n_one, n_cut) = (pages(&one), numbered(&cut));
+    // Each part starts a page, so there may be more pages.
     assert!(n_cut >= n_one, "{n_cut} pages in parts, {n_one} whole");
-    for k in 1..=n_cut {
-        let page = poppler(
-            "pdftotext",
-            &["-f", &k.to_string(), "-l", &k.to_string()],
-            &cut,
-        );
-        assert!(
-            page.lines()
-                .any(|l| l.replace(' ', "") == format!("{k}/{n_cut}")),
-            "page {k}:\n{page}"
-        );
-    }
     // The same words in the same order, but for the page numbers.
     let words = |path: &std::path::Path| -> Vec<String> {
         poppler("pdftotext", &[], path)
@@ -630,20 +636,7 @@ async fn a_long_report_laid_out_in_parts_reads_as_one() {
     )
     .unwrap();
     let theirs = Templates::load(Some(&own)).unwrap().with_part_bytes(2048);
-    let path = write("own.pdf", &theirs);
-    let n = pages(&path);
-    for k in 1..=n {
-        let page = poppler(
-            "pdftotext",
-            &["-f", &k.to_string(), "-l", &k.to_string()],
-            &path,
-        );
-        assert!(
-            page.lines()
-                .any(|l| l.replace(' ', "") == format!("{k}/{n}")),
-            "page {k} of their own frame:\n{page}"
-        );
-    }
+    numbered(&write("own.pdf", &theirs));
     std::fs::remove_dir_all(&dir).ok();
 }
 

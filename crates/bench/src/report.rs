@@ -123,7 +123,7 @@ async fn measure(
     crate::record_cycle(&store, &org).await?;
     let mut templates = Templates::load(templates)?;
     if let Some(kib) = part_kib {
-        templates = templates.with_part_bytes(kib * 1024);
+        templates = templates.with_part_bytes(kib.saturating_mul(1024));
     }
     let setup_mib = peak_mib();
     eprintln!("{name}: the reports…");
